@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from kinko import __version__
+from kinko.api.routes import audit, custody, identity, monitor, screening, withdrawals
+from kinko.context import Context
+from kinko.core.errors import KinkoError
+
+
+def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
+    """Build the app. `background=True` (``kinko serve``) also starts periodic jobs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if background:
+            from kinko.api.background import start_background
+
+            tasks = start_background(ctx)
+        yield
+        for task in tasks:
+            task.cancel()
+
+    app = FastAPI(title="Kinko", version=__version__, lifespan=lifespan)
+    app.state.ctx = ctx
+
+    @app.exception_handler(KinkoError)
+    async def _kinko_error(_: Request, exc: KinkoError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+        return JSONResponse(
+            {
+                "error": "invalid_input",
+                "field": field or "body",
+                "message": f"{field}: {first['msg']}",
+            },
+            status_code=422,
+        )
+
+    from kinko.api.auth import public
+
+    @app.get("/healthz", dependencies=[public()])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    for module in (audit, identity, custody, screening, withdrawals, monitor):
+        app.include_router(module.router)
+    return app

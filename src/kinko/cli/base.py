@@ -1,0 +1,100 @@
+"""`kinko init`, `kinko serve`, `kinko demo`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kinko.cli.common import EXIT_BAD_INPUT, console, fail, guarded, settings, state
+from kinko.config import Settings
+
+
+def write_secret_file(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600, refusing to overwrite an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
+    """Create database, audit-log key, secret key and the first admin.
+
+    Returns (admin enrolment secret, audit verifier key). Refuses if anything exists.
+    """
+    from kinko.audit.note import generate_signer
+    from kinko.context import build_context
+    from kinko.core.errors import Conflict
+    from kinko.identity.service import IdentityService
+    from kinko.store.migrate import is_initialised, upgrade
+
+    key_path = cfg.resolved_audit_key_path
+    secret_path = cfg.resolved_secret_key_path
+    for path in (key_path, secret_path):
+        if path.exists():
+            raise Conflict(
+                f"{path} already exists: this data directory is initialised; refusing to overwrite"
+            )
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = build_context(cfg)
+    try:
+        if is_initialised(ctx.db.engine):
+            raise Conflict("the database is already initialised; refusing to overwrite")
+        upgrade(ctx.db.engine)
+        skey, vkey = generate_signer(cfg.audit_origin)
+        write_secret_file(key_path, skey.encode() + b"\n")
+        write_secret_file(secret_path, secrets.token_bytes(32))
+        (cfg.data_dir / "audit-log.vkey").write_text(vkey + "\n", encoding="utf-8")
+        with ctx.db.transaction() as session:
+            enrolment = IdentityService(ctx).bootstrap_admin(session, admin)
+        return enrolment, vkey
+    finally:
+        ctx.db.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init(
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory.")] = None,
+        admin: Annotated[str, typer.Option(help="Username of the first administrator.")] = "admin",
+    ) -> None:
+        """Create the database, the audit-log signing key and the first administrator."""
+        if data_dir is not None:
+            state.data_dir = data_dir
+        with guarded():
+            cfg = settings()
+            enrolment, vkey = initialise(cfg, admin)
+        console.print(f"Initialised Kinko in [bold]{cfg.data_dir}[/]")
+        console.print(f"Audit-log verifier key: {vkey}")
+        console.print(
+            f"One-time enrolment secret for [bold]{admin}[/] "
+            f"(shown once, store it now): {enrolment}"
+        )
+
+    @app.command("serve")
+    def serve(
+        host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+        port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    ) -> None:
+        """Serve the API, the console and the monitor."""
+        import uvicorn
+
+        from kinko.api.app import create_app
+        from kinko.context import build_context
+        from kinko.logging import configure_logging
+        from kinko.store.migrate import is_initialised
+
+        with guarded():
+            cfg = settings()
+            configure_logging(cfg.log_level, json=cfg.log_json)
+            ctx = build_context(cfg)
+            if not is_initialised(ctx.db.engine):
+                raise fail(
+                    f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
+                )
+            application = create_app(ctx, background=True)
+        uvicorn.run(application, host=host or cfg.host, port=port or cfg.port, log_config=None)

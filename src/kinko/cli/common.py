@@ -1,0 +1,76 @@
+"""Shared CLI plumbing: settings and context from options, error to exit-code mapping."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from kinko.config import Settings, load_settings
+from kinko.context import Context, build_context
+from kinko.core.errors import KinkoError
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class State:
+    """Options given before the sub-command (``kinko --data-dir X audit ...``)."""
+
+    data_dir: Path | None = None
+
+
+state = State()
+
+
+def settings() -> Settings:
+    return load_settings(overrides={"data_dir": state.data_dir})
+
+
+def context() -> Context:
+    return build_context(settings())
+
+
+def fail(message: str, code: int = EXIT_CHECK_FAILED) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Map `KinkoError` to its exit code with a one-line message; never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except KinkoError as exc:
+            raise fail(exc.message, exc.exit_code) from None
+
+    return wrapper
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    try:
+        yield
+    except KinkoError as exc:
+        raise fail(exc.message, exc.exit_code) from None
+
+
+def echo_json(value: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,104 @@
+"""Configuration: a TOML file plus ``KINKO_*`` environment variables, validated at start.
+
+Precedence: defaults < TOML file < environment. The file is ``$KINKO_CONFIG`` if set,
+else ``<data dir>/kinko.toml`` if it exists. Unknown keys are refused, so a typo never
+silently leaves a control at its default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kinko.core.errors import ConfigError
+
+ENV_PREFIX = "KINKO_"
+
+
+class Settings(BaseModel):
+    """Every setting Kinko reads. Field names are the TOML keys; env is KINKO_<NAME>."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default=Path("kinko-data"))
+    database_url: str = ""
+    audit_key_path: Path | None = None
+    audit_origin: str = "kinko.example/audit"
+    checkpoint_interval_s: float = Field(default=60.0, gt=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    log_json: bool = True
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Kinko"
+    webauthn_origin: str = "http://localhost:8000"
+    allow_weak_mfa_for_privileged: bool = False
+    secret_key_path: Path | None = None
+    policy_path: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value.lower()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'kinko.db').resolve()}"
+
+    @property
+    def resolved_audit_key_path(self) -> Path:
+        return self.audit_key_path or self.data_dir / "audit-log.key"
+
+    @property
+    def resolved_secret_key_path(self) -> Path:
+        """Key that encrypts secrets at rest (TOTP seeds, keystore wrapping)."""
+        return self.secret_key_path or self.data_dir / "secret.key"
+
+
+def load_settings(
+    *, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Build settings from file, environment and explicit overrides (CLI flags)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = env.get(f"{ENV_PREFIX}CONFIG")
+    data_dir = Path(
+        (overrides or {}).get("data_dir") or env.get(f"{ENV_PREFIX}DATA_DIR", "kinko-data")
+    )
+    path = Path(config_file) if config_file else data_dir / "kinko.toml"
+    if config_file and not path.is_file():
+        raise ConfigError("KINKO_CONFIG", f"{path} does not exist; point it at a TOML file")
+    if path.is_file():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"is not valid TOML: {exc}") from exc
+    names = set(Settings.model_fields)
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name in names:
+            values[name] = raw
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "config"
+        hint = f" (env {ENV_PREFIX}{field.upper()} or key '{field}' in {path})"
+        raise ConfigError(field, f"{first['msg']}{hint}") from exc

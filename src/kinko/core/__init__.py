@@ -1,0 +1,1 @@
+"""Pure values shared by every component: amounts, canonical JSON, clocks, errors."""

@@ -1,0 +1,55 @@
+"""Security events: what every component tells the monitor, in process.
+
+The monitor maps these onto its own schema; producers only need this small value and the
+bus. Publishing never raises into the producer: a failing subscriber is logged and counted,
+because the audit log (not the bus) is the system of record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("kinko.events")
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    """One thing that happened. `type` is dotted, e.g. ``auth.login`` or ``chain.outflow``."""
+
+    type: str
+    time: datetime
+    actor: str | None = None
+    outcome: str | None = None
+    source_ip: str | None = None
+    wallet: str | None = None
+    asset: str | None = None
+    amount: int | None = None
+    destination: str | None = None
+    severity: str = "info"
+    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+Subscriber = Callable[[SecurityEvent], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self.failures = 0
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def publish(self, event: SecurityEvent) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception:
+                self.failures += 1
+                log.exception("event subscriber failed", event_type=event.type)

@@ -1,0 +1,1 @@
+"""Custody: assets, wallets, key inventory, balances, liabilities, cold share."""

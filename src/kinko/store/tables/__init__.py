@@ -1,0 +1,3 @@
+"""All tables, one module per domain. Importing this package registers them on `Base`."""
+
+from kinko.store.tables import audit, custody  # noqa: F401

@@ -1,0 +1,1 @@
+"""Test support: real servers (PostgreSQL, Redis) and real parts, never mocks of Kinko."""
