@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from kinko import __version__
-from kinko.api.routes import audit, custody, identity, monitor, screening, withdrawals
+from kinko.api.routes import audit, custody, identity, monitor, policy, screening, withdrawals
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 
@@ -55,6 +55,6 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for module in (audit, identity, custody, screening, withdrawals, monitor):
+    for module in (audit, identity, custody, screening, policy, withdrawals, monitor):
         app.include_router(module.router)
     return app

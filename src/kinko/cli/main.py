@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kinko import __version__
-from kinko.cli import audit, base, custody, identity, monitor, screening, withdrawals
+from kinko.cli import audit, base, custody, identity, monitor, policy, screening, withdrawals
 from kinko.cli.common import state
 
 app = typer.Typer(
@@ -35,7 +35,7 @@ def version() -> None:
     typer.echo(__version__)
 
 
-for module in (base, audit, identity, custody, screening, withdrawals, monitor):
+for module in (base, audit, identity, custody, screening, policy, withdrawals, monitor):
     module.register(app)
 
 
