@@ -72,10 +72,28 @@ class Outflow:
     block: int
 
 
+@dataclass(frozen=True, slots=True)
+class EcdsaSignature:
+    """One ECDSA signature found in a transaction: who signed (public key) and its (r, s).
+
+    The nonce self-test (`kinko custody nonce-check`) scans these for repeated r values.
+    """
+
+    public_key: bytes  # SEC1 compressed, 33 bytes
+    r: int
+    s: int
+    digest: bytes  # the 32-byte message hash that was signed
+
+
 class ChainAdapter(Protocol):
-    """One chain family. Implementations live in `kinko.chains.<family>`."""
+    """One chain family on one network. Implementations live in `kinko.chains.<family>`.
+
+    Every method that takes bytes from outside refuses what it cannot parse with an
+    `InputError` naming what is wrong; nothing is silently skipped.
+    """
 
     family: str
+    network: str
 
     def normalize_address(self, address: str) -> str:
         """Validate (checksums, network) and return the canonical form, or raise InputError."""
@@ -87,4 +105,33 @@ class ChainAdapter(Protocol):
 
     def signing_digest(self, payload: bytes) -> bytes:
         """The 32-byte digest approvers sign over (WebAuthn challenge)."""
+        ...
+
+    def sign(self, payload: bytes, key: bytes) -> bytes:
+        """Sign `payload` with one key share; returns the payload with that signature added.
+
+        Ethereum: `key` is the 32-byte secret and the result is the signed raw transaction.
+        Bitcoin: `key` is a serialised BIP-32 extended private key and the result is the
+        PSBT with this cosigner's partial signatures.
+        """
+        ...
+
+    def combine(self, payloads: Sequence[bytes]) -> bytes:
+        """Merge independently signed copies of one transaction (PSBT combiner)."""
+        ...
+
+    def finalize(self, payload: bytes) -> bytes:
+        """Return the network-serialised transaction ready to broadcast."""
+        ...
+
+    def signatures(self, payload: bytes) -> list[EcdsaSignature]:
+        """Every ECDSA signature carried by `payload` (for the nonce self-test)."""
+        ...
+
+    def broadcast(self, raw: bytes) -> str:
+        """Send a finalised transaction to the node; returns its transaction id."""
+        ...
+
+    def outflows(self, addresses: Sequence[str], cursor: str | None) -> tuple[list[Outflow], str]:
+        """Transfers out of `addresses` after `cursor`; returns them and the next cursor."""
         ...

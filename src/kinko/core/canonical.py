@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from kinko.core.errors import InputError
 
+MAX_SAFE_INTEGER = 2**53 - 1
+
 
 def canonical_json(value: object) -> bytes:
     """Serialise `value` as RFC 8785 canonical JSON, UTF-8 encoded."""
@@ -27,6 +29,12 @@ def _emit(value: object, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise InputError(
+                "json",
+                f"integer {value} is outside ±2^53; write large amounts as decimal strings "
+                "(RFC 8785 treats numbers as IEEE 754 doubles, RFC 7493 §2.2)",
+            )
         out.append(str(value))
     elif isinstance(value, float):
         out.append(_number(value))

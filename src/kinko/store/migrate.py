@@ -7,6 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
+
+from kinko.core.errors import Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,4 +29,12 @@ def upgrade(engine: Engine) -> None:
 
 
 def is_initialised(engine: Engine) -> bool:
-    return "alembic_version" in inspect(engine).get_table_names()
+    """True when migrations have run. Never creates a SQLite file as a side effect."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database or "").exists():
+            return False
+    try:
+        return "alembic_version" in inspect(engine).get_table_names()
+    except OperationalError as exc:
+        raise Unavailable(f"cannot reach the database at {url.render_as_string()}: {exc.orig}") from exc

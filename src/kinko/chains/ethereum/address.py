@@ -1,0 +1,60 @@
+"""Ethereum addresses and EIP-55 mixed-case checksums.
+
+Accepted input: ``0x`` + 40 hex digits, either all lower-case or all upper-case after the
+prefix (no checksum information; normalised to the EIP-55 form), or mixed case that must
+match the EIP-55 checksum exactly. A mixed-case address with a wrong checksum is refused:
+it is most likely a typo or a tampered copy, and that is what EIP-55 exists to catch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils.crypto import keccak
+
+from kinko.core.errors import InputError
+
+_HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def keccak256(data: bytes) -> bytes:
+    return bytes(keccak(data))
+
+
+def to_checksum(raw: bytes) -> str:
+    """EIP-55: upper-case the i-th hex letter when the i-th nibble of keccak(lower hex) >= 8."""
+    if len(raw) != 20:
+        raise InputError("address", f"an Ethereum address is 20 bytes, got {len(raw)}")
+    lower = raw.hex()
+    digest = keccak256(lower.encode("ascii")).hex()
+    return "0x" + "".join(
+        ch.upper() if ch.isalpha() and int(digest[i], 16) >= 8 else ch for i, ch in enumerate(lower)
+    )
+
+
+def normalize_address(text: str, *, field: str = "address") -> str:
+    """Return the EIP-55 form of `text`, or raise InputError saying what is wrong."""
+    if not isinstance(text, str):
+        raise InputError(
+            field, "must be a string such as 0x52908400098527886E0F7030069857D2E4169EE7"
+        )
+    if not _HEX40.match(text):
+        raise InputError(
+            field, f"{text!r} is not an Ethereum address: expected 0x followed by 40 hex digits"
+        )
+    body = text[2:]
+    checksummed = to_checksum(bytes.fromhex(body))
+    if body in (body.lower(), body.upper()):
+        return checksummed
+    if text != checksummed:
+        raise InputError(
+            field,
+            f"{text!r} fails its EIP-55 checksum (expected {checksummed}); "
+            "check the address for a typo",
+            code="bad_checksum",
+        )
+    return checksummed
+
+
+def address_bytes(text: str, *, field: str = "address") -> bytes:
+    return bytes.fromhex(normalize_address(text, field=field)[2:])

@@ -1,0 +1,175 @@
+"""Roles, permissions and which roles are privileged.
+
+The permission names are the contract with every API route (`require("domain:verb")`);
+the authorisation matrix test checks every route against this map.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    APPROVER = "approver"
+    SENIOR_APPROVER = "senior_approver"
+    SECURITY_ADMIN = "security_admin"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    CISO = "ciso"
+
+
+PERMISSIONS: frozenset[str] = frozenset(
+    [
+        "audit:read",
+        "audit:export",
+        "users:read",
+        "users:write",
+        "roles:propose",
+        "roles:approve",
+        "mfa:write",
+        "tokens:write",
+        "custody:read",
+        "custody:write",
+        "screening:read",
+        "screening:write",
+        "withdrawals:create",
+        "withdrawals:read",
+        "withdrawals:approve",
+        "withdrawals:cancel",
+        "addressbook:propose",
+        "addressbook:approve",
+        "freeze:set",
+        "freeze:release",
+        "monitor:ingest",
+        "monitor:read",
+        "alerts:write",
+        "responses:release",
+        "inspection:read",
+    ]
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.REQUESTER: frozenset(
+        {
+            "withdrawals:create",
+            "withdrawals:read",
+            "withdrawals:cancel",
+            "custody:read",
+            "screening:read",
+            "addressbook:propose",
+        }
+    ),
+    Role.APPROVER: frozenset(
+        {"withdrawals:read", "withdrawals:approve", "custody:read", "screening:read"}
+    ),
+    Role.SENIOR_APPROVER: frozenset(
+        {
+            "withdrawals:read",
+            "withdrawals:approve",
+            "custody:read",
+            "screening:read",
+            "addressbook:approve",
+            "freeze:release",
+        }
+    ),
+    Role.SECURITY_ADMIN: frozenset(
+        {
+            "users:read",
+            "users:write",
+            "roles:propose",
+            "roles:approve",
+            "mfa:write",
+            "tokens:write",
+            "monitor:read",
+            "monitor:ingest",
+            "alerts:write",
+            "freeze:set",
+            "responses:release",
+            "screening:read",
+            "screening:write",
+        }
+    ),
+    Role.OPERATOR: frozenset(
+        {
+            "custody:read",
+            "custody:write",
+            "withdrawals:read",
+            "screening:read",
+            "monitor:read",
+            "freeze:set",
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {
+            "audit:read",
+            "audit:export",
+            "users:read",
+            "custody:read",
+            "screening:read",
+            "withdrawals:read",
+            "monitor:read",
+            "inspection:read",
+        }
+    ),
+    Role.CISO: frozenset(
+        {
+            "audit:read",
+            "users:read",
+            "custody:read",
+            "screening:read",
+            "withdrawals:read",
+            "monitor:read",
+            "alerts:write",
+            "freeze:set",
+            "freeze:release",
+            "responses:release",
+            "inspection:read",
+        }
+    ),
+}
+
+# Granting one of these needs a second security_admin's approval (four eyes).
+PRIVILEGED_ROLES: frozenset[Role] = frozenset(
+    {Role.APPROVER, Role.SENIOR_APPROVER, Role.SECURITY_ADMIN, Role.CISO, Role.OPERATOR}
+)
+# Holders of these may only sign in with WebAuthn (unless configuration weakens it).
+WEBAUTHN_ONLY_ROLES: frozenset[Role] = frozenset(
+    {Role.APPROVER, Role.SENIOR_APPROVER, Role.SECURITY_ADMIN, Role.CISO}
+)
+
+
+def parse_role(text: str, *, field: str = "role") -> Role:
+    from kinko.core.errors import InputError
+
+    try:
+        return Role(text)
+    except ValueError:
+        names = ", ".join(r.value for r in Role)
+        raise InputError(field, f"unknown role {text!r}; use one of {names}") from None
+
+
+def parse_permission(text: str, *, field: str = "permission") -> str:
+    from kinko.core.errors import InputError
+
+    if text not in PERMISSIONS:
+        raise InputError(field, f"unknown permission {text!r}; see docs/identity.md for names")
+    return text
+
+
+def permissions_of(roles: list[Role] | tuple[Role, ...] | frozenset[Role]) -> frozenset[str]:
+    out: set[str] = set()
+    for role in roles:
+        out |= ROLE_PERMISSIONS[role]
+    return frozenset(out)
+
+
+def _check_complete() -> None:
+    granted = set().union(*ROLE_PERMISSIONS.values())
+    missing = PERMISSIONS - granted
+    unknown = granted - PERMISSIONS
+    if missing or unknown or set(ROLE_PERMISSIONS) != set(Role):
+        raise RuntimeError(f"role map incomplete: missing={missing} unknown={unknown}")
+
+
+_check_complete()

@@ -1,0 +1,342 @@
+"""Compile a parsed pySigma detection into a plain Python predicate over a flat event dict.
+
+pySigma does the parsing (YAML, modifiers, the condition language); this module walks the
+resulting condition tree once and builds closures, so matching an event costs a few
+function calls and no SIEM. Anything it cannot evaluate faithfully (keyword searches,
+encoding modifiers, placeholders, timestamp parts) is refused with the rule's name and the
+reason: a rule that silently matched nothing would be worse than no rule.
+
+Semantics follow the Sigma specification: strings compare case-insensitively unless
+``|cased``; ``*`` and ``?`` are wildcards; a list value is OR unless ``|all``; a field whose
+event value is a list matches if any element does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sigma import conditions as sc
+from sigma import modifiers as sm
+from sigma import types as st
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+
+from kinko.core.errors import InputError
+from kinko.monitor.events import FIELD_ALIASES
+
+Event = Mapping[str, Any]
+Predicate = Callable[[Event], bool]
+
+SUPPORTED_MODIFIERS: frozenset[type[Any]] = frozenset(
+    {
+        sm.SigmaContainsModifier,
+        sm.SigmaStartswithModifier,
+        sm.SigmaEndswithModifier,
+        sm.SigmaRegularExpressionModifier,
+        sm.SigmaRegularExpressionIgnoreCaseFlagModifier,
+        sm.SigmaRegularExpressionMultilineFlagModifier,
+        sm.SigmaRegularExpressionDotAllFlagModifier,
+        sm.SigmaCaseSensitiveModifier,
+        sm.SigmaCIDRModifier,
+        sm.SigmaAllModifier,
+        sm.SigmaLessThanModifier,
+        sm.SigmaLessThanEqualModifier,
+        sm.SigmaGreaterThanModifier,
+        sm.SigmaGreaterThanEqualModifier,
+        sm.SigmaNotEqualModifier,
+        sm.SigmaFieldReferenceModifier,
+        sm.SigmaExistsModifier,
+    }
+)
+
+_COMPARE = {
+    st.CompareOperators.LT: operator.lt,
+    st.CompareOperators.LTE: operator.le,
+    st.CompareOperators.GT: operator.gt,
+    st.CompareOperators.GTE: operator.ge,
+    st.CompareOperators.NEQ: operator.ne,
+}
+
+
+class RuleError(InputError):
+    """A rule that cannot be used. Loading refuses the whole pack (fail closed)."""
+
+    code = "invalid_rule"
+
+
+def rule_label(rule: Any) -> str:
+    return f"rule {rule.title!r} ({rule.id or rule.name or 'no id'})"
+
+
+def canonical_field(name: str) -> str:
+    return FIELD_ALIASES.get(name, name)
+
+
+def compile_detection(rule: SigmaRule) -> Predicate:
+    """The rule's condition(s) as one predicate; several conditions are OR-ed (Sigma spec)."""
+    _check_modifiers(rule)
+    preds = [_node(cond.parsed, rule) for cond in rule.detection.parsed_condition]
+    if not preds:
+        raise RuleError(rule_label(rule), "has no condition")
+    return preds[0] if len(preds) == 1 else _or(preds)
+
+
+def required_types(rule: SigmaRule) -> frozenset[str] | None:
+    """Event types the rule can match, or None when it may match any type.
+
+    Sound but not complete: a rule is indexed under a type only when its condition
+    cannot be true for an event of another type.
+    """
+    found: frozenset[str] | None = None
+    for cond in rule.detection.parsed_condition:
+        types = _types(cond.parsed)
+        if types is None:
+            return None
+        found = types if found is None else found | types
+    return found
+
+
+def _types(node: Any) -> frozenset[str] | None:
+    if isinstance(node, sc.ConditionFieldEqualsValueExpression):
+        if canonical_field(node.field) != "type" or not isinstance(node.value, st.SigmaString):
+            return None
+        if node.value.contains_special():
+            return None
+        return frozenset({str(node.value.to_plain()).lower()})
+    if isinstance(node, sc.ConditionAND):
+        constrained = [t for t in (_types(a) for a in node.args) if t is not None]
+        if not constrained:
+            return None
+        result = constrained[0]
+        for types in constrained[1:]:
+            result &= types
+        return result
+    if isinstance(node, sc.ConditionOR):
+        result = frozenset[str]()
+        for arg in node.args:
+            types = _types(arg)
+            if types is None:
+                return None
+            result |= types
+        return result
+    return None
+
+
+def _check_modifiers(rule: SigmaRule) -> None:
+    for name, detection in rule.detection.detections.items():
+        for item in _items(detection):
+            if item.field is None:
+                raise RuleError(
+                    rule_label(rule),
+                    f"selection {name!r} is a keyword search; Kinko events have no free-text "
+                    "body, so name the field to match",
+                )
+            for modifier in item.modifiers:
+                if modifier not in SUPPORTED_MODIFIERS:
+                    raise RuleError(
+                        rule_label(rule),
+                        f"field {item.field!r} uses unsupported modifier "
+                        f"{modifier.__name__.removeprefix('Sigma').removesuffix('Modifier')}",
+                    )
+
+
+def _items(detection: SigmaDetection) -> list[SigmaDetectionItem]:
+    out: list[SigmaDetectionItem] = []
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            out.extend(_items(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _node(node: Any, rule: SigmaRule) -> Predicate:
+    if isinstance(node, sc.ConditionAND):
+        return _and([_node(a, rule) for a in node.args])
+    if isinstance(node, sc.ConditionOR):
+        return _or([_node(a, rule) for a in node.args])
+    if isinstance(node, sc.ConditionNOT):
+        inner = _node(node.args[0], rule)
+        return lambda ev: not inner(ev)
+    if isinstance(node, sc.ConditionFieldEqualsValueExpression):
+        return _field(canonical_field(node.field), node.value, rule)
+    raise RuleError(rule_label(rule), f"cannot evaluate condition element {type(node).__name__}")
+
+
+def _and(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ev: a(ev) and b(ev)
+
+    def all_of(ev: Event) -> bool:
+        for pred in preds:
+            if not pred(ev):
+                return False
+        return True
+
+    return all_of
+
+
+def _or(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        a, b = preds
+        return lambda ev: a(ev) or b(ev)
+
+    def any_of(ev: Event) -> bool:
+        for pred in preds:
+            if pred(ev):
+                return True
+        return False
+
+    return any_of
+
+
+def _on_value(name: str, test: Callable[[Any], bool]) -> Predicate:
+    """Apply `test` to the field's value (or any element of a list value); absent is False."""
+
+    def pred(ev: Event) -> bool:
+        value = ev.get(name)
+        if value is None:
+            return False
+        if isinstance(value, list | tuple):
+            return any(test(v) for v in value if v is not None)
+        return test(value)
+
+    return pred
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:  # noqa: PLR0911
+    if isinstance(value, st.SigmaExpansion):
+        return _or([_field(name, v, rule) for v in value.values])
+    if isinstance(value, st.SigmaString):
+        return _on_value(name, _string_test(value, rule))
+    if isinstance(value, st.SigmaRegularExpression):
+        return _on_value(name, _regex_test(value))
+    if isinstance(value, st.SigmaCompareExpression):
+        compare = _COMPARE[value.op]
+        bound = value.number.number
+
+        def cmp(v: Any) -> bool:
+            return isinstance(v, int | float) and not isinstance(v, bool) and compare(v, bound)
+
+        return _on_value(name, cmp)
+    if isinstance(value, st.SigmaBool):
+        expected = bool(value)
+        return _on_value(name, lambda v: isinstance(v, bool) and v is expected)
+    if isinstance(value, st.SigmaNumber):
+        number = value.number
+        text = str(number)
+        return _on_value(
+            name,
+            lambda v: (v == number and not isinstance(v, bool))
+            if isinstance(v, int | float)
+            else v == text,
+        )
+    if isinstance(value, st.SigmaCIDRExpression):
+        return _on_value(name, _cidr_test(value.network))
+    if isinstance(value, st.SigmaExists):
+        wanted = bool(value)
+        return lambda ev: (ev.get(name) is not None) is wanted
+    if isinstance(value, st.SigmaNull):
+        return lambda ev: ev.get(name) is None
+    if isinstance(value, st.SigmaFieldReference):
+        return _fieldref(name, value)
+    raise RuleError(
+        rule_label(rule), f"field {name!r}: value type {type(value).__name__} is not supported"
+    )
+
+
+def _string_test(value: st.SigmaString, rule: SigmaRule) -> Callable[[Any], bool]:
+    cased = isinstance(value, st.SigmaCasedString)
+    parts = list(value.s)
+    if any(not isinstance(p, str | st.SpecialChars) for p in parts):
+        raise RuleError(rule_label(rule), f"value {value!s} holds an unresolved placeholder")
+    literal = [p for p in parts if isinstance(p, str)]
+    specials = [p for p in parts if not isinstance(p, str)]
+    norm: Callable[[str], str] = (lambda s: s) if cased else str.casefold
+    many = st.SpecialChars.WILDCARD_MULTI
+    if not specials:
+        expect = norm("".join(literal))
+        return _text(lambda s: norm(s) == expect)
+    if len(literal) == 1 and all(p is many for p in specials):
+        word = norm(literal[0])
+        if parts == [many, literal[0], many]:
+            return _text(lambda s: word in norm(s))
+        if parts == [literal[0], many]:
+            return _text(lambda s: norm(s).startswith(word))
+        if parts == [many, literal[0]]:
+            return _text(lambda s: norm(s).endswith(word))
+    pattern = "".join(
+        re.escape(p) if isinstance(p, str) else (".*" if p is many else ".") for p in parts
+    )
+    flags = re.DOTALL if cased else re.DOTALL | re.IGNORECASE
+    compiled = re.compile(pattern, flags)
+    return _text(lambda s: compiled.fullmatch(s) is not None)
+
+
+def _text(test: Callable[[str], bool]) -> Callable[[Any], bool]:
+    def on_any(v: Any) -> bool:
+        text = _as_text(v)
+        return text is not None and test(text)
+
+    return on_any
+
+
+def _regex_test(value: st.SigmaRegularExpression) -> Callable[[Any], bool]:
+    flags = 0
+    for flag in value.flags:
+        flags |= {
+            st.SigmaRegularExpressionFlag.IGNORECASE: re.IGNORECASE,
+            st.SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
+            st.SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
+        }[flag]
+    compiled = re.compile(str(value.regexp.to_plain()), flags)
+    return _text(lambda s: compiled.search(s) is not None)
+
+
+def _cidr_test(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Callable[[Any], bool]:
+    def in_net(v: Any) -> bool:
+        if not isinstance(v, str):
+            return False
+        try:
+            return ipaddress.ip_address(v) in network
+        except ValueError:
+            return False
+
+    return in_net
+
+
+def _fieldref(name: str, ref: st.SigmaFieldReference) -> Predicate:
+    other = canonical_field(ref.field)
+
+    def pred(ev: Event) -> bool:
+        left, right = ev.get(name), ev.get(other)
+        if left is None or right is None:
+            return False
+        if ref.starts_with or ref.ends_with:
+            a, b = _as_text(left), _as_text(right)
+            if a is None or b is None:
+                return False
+            return (not ref.starts_with or a.startswith(b)) and (
+                not ref.ends_with or a.endswith(b)
+            )
+        return bool(left == right)
+
+    return pred

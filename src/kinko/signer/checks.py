@@ -1,0 +1,328 @@
+"""The signer's independent check of an approval bundle (pure; python-tuf style).
+
+`verify_bundle` takes everything as values, including `now`, and either returns a
+`VerifiedBundle` or raises, naming what failed. It trusts only: the unsigned transaction's
+bytes (decoded here, by the chain adapter), the log's verifier key, and — online — the
+enrolled credentials. Everything else in the bundle (intent, digest, policy, roles,
+requester) is compared against those or against audit entries proven to be in a checkpoint
+signed by the log key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from webauthn import verify_authentication_response
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidCBORData
+
+from kinko.chains.base import CallKind, ChainAdapter, Intent
+from kinko.core.clock import isoformat, utc
+from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
+from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
+from kinko.withdrawals.bundle import (
+    ACTION_APPROVAL,
+    ACTION_AWAITING,
+    ACTION_REQUESTED,
+    ApprovalBundle,
+    AuditProof,
+    BundleApproval,
+    b64url,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolledCredential:
+    """A credential the signer trusts: from the identity store online, from the bundle
+    offline (then bound by the key hash in a proven audit entry)."""
+
+    credential_id: bytes
+    user: str
+    public_key_cose: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedBundle:
+    bundle: ApprovalBundle
+    intent: Intent
+    digest: bytes
+    requester: str
+    approvers: tuple[str, ...]
+    required_approvals: int
+    checkpoint_size: int
+
+
+def key_fingerprint(public_key_cose: bytes) -> str:
+    return hashlib.sha256(public_key_cose).hexdigest()
+
+
+def verify_bundle(
+    bundle: ApprovalBundle,
+    *,
+    adapter: ChainAdapter,
+    enrolled_credentials: Mapping[bytes, EnrolledCredential] | None,
+    log_vkey: str,
+    now: datetime,
+    frozen: str | None,
+    expected_rp_id: str,
+    expected_origin: str,
+) -> VerifiedBundle:
+    """Run every check the signer makes before it signs. Raises on the first failure.
+
+    `enrolled_credentials` None means offline: the bundle's own credential list is used,
+    but each key must match the fingerprint its proven approval entry recorded.
+    `frozen` is the reason the wallet is frozen (online), or None.
+    """
+    intent, digest = _decode_and_compare(bundle, adapter)
+    if frozen is not None:
+        raise ApprovalError(f"wallet {bundle.wallet_id} is frozen: {frozen}", code="frozen")
+    checkpoint = verify_checkpoint_note(bundle.checkpoint, log_vkey)
+    requester = _requester(bundle, checkpoint)
+    decision = _decision(bundle, checkpoint, digest)
+    expires_at = _time(decision.get("expires_at"), "decision entry expires_at")
+    if utc(now) >= expires_at:
+        raise ApprovalError(
+            f"the approvals expired at {isoformat(expires_at)}; request new approvals",
+            code="approval_expired",
+        )
+    credentials = enrolled_credentials
+    if credentials is None:
+        credentials = {
+            c.credential_id: EnrolledCredential(c.credential_id, c.user, c.public_key_cose)
+            for c in bundle.credentials
+        }
+    roles_by_approver: dict[str, frozenset[str]] = {}
+    seen_credentials: set[bytes] = set()
+    for approval in bundle.approvals:
+        if approval.approver == requester:
+            raise ApprovalError(
+                f"{requester} requested this withdrawal and cannot approve it (four eyes)",
+                code="requester_approved",
+            )
+        if approval.approver in roles_by_approver or approval.credential_id in seen_credentials:
+            raise ApprovalError(
+                f"{approval.approver} approved more than once; approvals must come from "
+                "distinct people",
+                code="duplicate_approver",
+            )
+        seen_credentials.add(approval.credential_id)
+        roles_by_approver[approval.approver] = _verify_approval(
+            bundle,
+            approval,
+            checkpoint,
+            digest,
+            credentials,
+            expected_rp_id=expected_rp_id,
+            expected_origin=expected_origin,
+        )
+    required = _check_quorum(decision, roles_by_approver)
+    return VerifiedBundle(
+        bundle=bundle,
+        intent=intent,
+        digest=digest,
+        requester=requester,
+        approvers=tuple(roles_by_approver),
+        required_approvals=required,
+        checkpoint_size=checkpoint.size,
+    )
+
+
+def _decode_and_compare(bundle: ApprovalBundle, adapter: ChainAdapter) -> tuple[Intent, bytes]:
+    """Re-derive intent and digest from the bytes; the bundle's own claims must match."""
+    try:
+        intent = adapter.decode(bundle.unsigned_tx)
+        digest = adapter.signing_digest(bundle.unsigned_tx)
+    except KinkoError as exc:
+        raise IntegrityError(f"the unsigned transaction does not decode: {exc.message}") from exc
+    if (intent.chain, intent.network) != (bundle.chain, bundle.network):
+        raise IntegrityError(
+            f"the transaction is for {intent.chain}/{intent.network}, "
+            f"the bundle says {bundle.chain}/{bundle.network}"
+        )
+    if not hmac.compare_digest(digest, bundle.digest):
+        raise IntegrityError(
+            f"digest mismatch: the unsigned transaction hashes to {digest.hex()}, "
+            f"the bundle claims {bundle.digest.hex()}",
+            code="digest_mismatch",
+        )
+    decoded = intent.to_json()
+    differing = sorted(
+        k for k in set(decoded) | set(bundle.intent) if decoded.get(k) != bundle.intent.get(k)
+    )
+    if differing:
+        what = ", ".join(
+            f"{k} (transaction: {decoded.get(k)!r}, bundle: {bundle.intent.get(k)!r})"
+            for k in differing
+        )
+        raise IntegrityError(f"decoded intent differs from the bundle's: {what}")
+    if intent.call_kind is CallKind.DANGEROUS:
+        raise IntegrityError(
+            f"the transaction is a dangerous call ({dict(intent.details)}); the signer never "
+            "signs upgrades, delegatecalls or owner changes",
+            code="dangerous_call",
+        )
+    return intent, digest
+
+
+def _entry(
+    checkpoint: TrustedCheckpoint, proof: AuditProof, what: str, action: str, subject: str
+) -> Mapping[str, Any]:
+    verify_entry_included(checkpoint, proof, what)
+    try:
+        entry = json.loads(proof.entry)
+    except ValueError:
+        raise IntegrityError(f"audit entry for {what} is not JSON") from None
+    if not isinstance(entry, dict) or not isinstance(entry.get("details"), dict):
+        raise IntegrityError(f"audit entry for {what} is not an audit record")
+    if entry.get("action") != action or entry.get("subject") != subject:
+        raise IntegrityError(
+            f"audit entry for {what} is {entry.get('action')!r} on {entry.get('subject')!r}, "
+            f"expected {action!r} on {subject!r}"
+        )
+    return entry
+
+
+def _requester(bundle: ApprovalBundle, checkpoint: TrustedCheckpoint) -> str:
+    entry = _entry(
+        checkpoint, bundle.request_proof, "the request", ACTION_REQUESTED, bundle.withdrawal_id
+    )
+    requester = entry["details"].get("requester")
+    if not isinstance(requester, str) or not requester:
+        raise IntegrityError("audit entry for the request names no requester")
+    return requester
+
+
+def _decision(
+    bundle: ApprovalBundle, checkpoint: TrustedCheckpoint, digest: bytes
+) -> Mapping[str, Any]:
+    entry = _entry(
+        checkpoint, bundle.decision_proof, "the decision", ACTION_AWAITING, bundle.withdrawal_id
+    )
+    details: Mapping[str, Any] = entry["details"]
+    logged = details.get("digest")
+    if not isinstance(logged, str) or not hmac.compare_digest(logged, digest.hex()):
+        raise IntegrityError(
+            f"the audit log recorded digest {logged} for this withdrawal, the transaction "
+            f"hashes to {digest.hex()}",
+            code="digest_mismatch",
+        )
+    if details.get("policy") != dict(bundle.policy):
+        raise IntegrityError("the bundle's policy decision differs from the one the log recorded")
+    if details.get("wallet") != bundle.wallet_id:
+        raise IntegrityError("the bundle's wallet differs from the one the log recorded")
+    return details
+
+
+def _verify_approval(
+    bundle: ApprovalBundle,
+    approval: BundleApproval,
+    checkpoint: TrustedCheckpoint,
+    digest: bytes,
+    credentials: Mapping[bytes, EnrolledCredential],
+    *,
+    expected_rp_id: str,
+    expected_origin: str,
+) -> frozenset[str]:
+    who = f"approval by {approval.approver}"
+    entry = _entry(checkpoint, approval.audit, who, ACTION_APPROVAL, bundle.withdrawal_id)
+    details = entry["details"]
+    if details.get("binding") != "webauthn":
+        raise ApprovalError(
+            f"{who} is bound by {details.get('binding')!r}, which the signer cannot verify; "
+            "only WebAuthn approvals over the digest can release a signature"
+        )
+    if (
+        details.get("approver") != approval.approver
+        or details.get("credential_id") != b64url(approval.credential_id)
+        or details.get("digest") != digest.hex()
+    ):
+        raise ApprovalError(f"{who} does not match its audit entry (approver, credential, digest)")
+    credential = credentials.get(approval.credential_id)
+    if credential is None:
+        raise ApprovalError(f"{who} used a credential that is not enrolled")
+    if credential.user != approval.approver:
+        raise ApprovalError(f"{who} used a credential enrolled to {credential.user}")
+    if details.get("credential_key_sha256") != key_fingerprint(credential.public_key_cose):
+        raise ApprovalError(f"{who}: the credential's public key is not the one the log recorded")
+    response = {
+        "id": b64url(approval.credential_id),
+        "rawId": b64url(approval.credential_id),
+        "type": "public-key",
+        "response": {
+            "authenticatorData": b64url(approval.authenticator_data),
+            "clientDataJSON": b64url(approval.client_data_json),
+            "signature": b64url(approval.signature),
+            **(
+                {} if approval.user_handle is None else {"userHandle": b64url(approval.user_handle)}
+            ),
+        },
+        "clientExtensionResults": {},
+    }
+    try:
+        verify_authentication_response(
+            credential=response,
+            expected_challenge=digest,
+            expected_rp_id=expected_rp_id,
+            expected_origin=expected_origin,
+            credential_public_key=credential.public_key_cose,
+            credential_current_sign_count=0,
+            require_user_verification=True,
+        )
+    except (InvalidAuthenticationResponse, InvalidCBORData, ValueError) as exc:
+        raise ApprovalError(
+            f"{who}: the WebAuthn assertion does not verify over digest {digest.hex()}: {exc}",
+            code="assertion_invalid",
+        ) from None
+    roles = details.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise IntegrityError(f"audit entry for {who} lists no roles")
+    return frozenset(roles)
+
+
+def _check_quorum(decision: Mapping[str, Any], roles: Mapping[str, frozenset[str]]) -> int:
+    policy = decision.get("policy")
+    if not isinstance(policy, dict):
+        raise IntegrityError("the decision entry has no policy decision")
+    required = policy.get("required_approvals")
+    required_roles = policy.get("required_roles")
+    eligible = decision.get("eligible_roles")
+    if not isinstance(required, int) or not isinstance(required_roles, dict):
+        raise IntegrityError("the decision entry has no approval requirement")
+    if not isinstance(eligible, list) or not eligible:
+        raise IntegrityError("the decision entry names no eligible roles: refusing (fail closed)")
+    for approver, held in roles.items():
+        if not held & set(eligible):
+            raise ApprovalError(
+                f"{approver} holds none of the roles eligible for this wallet "
+                f"({', '.join(sorted(eligible))})",
+                code="approver_ineligible",
+            )
+    if len(roles) < required:
+        raise ApprovalError(
+            f"approved by {len(roles)}/{required} required approvers", code="quorum_not_met"
+        )
+    for role, count in sorted(required_roles.items()):
+        have = sum(1 for held in roles.values() if role in held)
+        if have < int(count):
+            raise ApprovalError(
+                f"approved by {have}/{count} required approvers with role {role}",
+                code="quorum_not_met",
+            )
+    return required
+
+
+def _time(value: object, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise IntegrityError(f"{what} is missing")
+    try:
+        return utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise IntegrityError(f"{what} is not an RFC 3339 time") from None
+
+
+__all__: Sequence[str] = ("EnrolledCredential", "VerifiedBundle", "verify_bundle")
