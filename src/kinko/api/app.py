@@ -29,7 +29,14 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
         for task in tasks:
             task.cancel()
 
-    app = FastAPI(title="Kinko", version=__version__, lifespan=lifespan)
+    from fastapi import Depends
+
+    from kinko.api.auth import gate
+
+    # Authorisation runs first for every route (see kinko.api.auth.gate).
+    app = FastAPI(
+        title="Kinko", version=__version__, lifespan=lifespan, dependencies=[Depends(gate)]
+    )
     app.state.ctx = ctx
 
     @app.exception_handler(KinkoError)
@@ -57,4 +64,7 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
 
     for module in (audit, identity, custody, screening, policy, withdrawals, monitor):
         app.include_router(module.router)
+    from kinko.web import console
+
+    app.include_router(console.router)
     return app

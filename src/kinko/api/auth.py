@@ -1,17 +1,28 @@
 """Authorisation in one place: every route declares `public()` or `require(permission)`.
 
-OWNED BY THE IDENTITY WORK (issue 3): this fail-closed placeholder refuses every
-non-public request until sessions and API tokens exist.
+`require("domain:verb")` returns a FastAPI dependency that resolves the caller — an API
+token (``Authorization: Bearer kko_...``) or a console session cookie, with a CSRF token
+for unsafe methods — into a `Principal`, and refuses with 401 (who are you?) or 403 (not
+allowed). `authenticated()` is the same without a permission (console pages, "who am I").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from kinko.core.errors import AuthenticationError
+from kinko.context import Context
+from kinko.core.errors import AuthenticationError, PermissionDenied
+from kinko.identity.model import Principal, UserId
+from kinko.identity.permissions import parse_permission, permissions_of
+from kinko.identity.sessions import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, SessionService, csrf_ok
+
+__all__ = ["Principal", "authenticated", "gate", "public", "require", "resolve_principal"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _public() -> None:
@@ -23,9 +34,139 @@ def public() -> Any:
     return Depends(_public)
 
 
-def require(permission: str) -> Callable[..., Any]:
-    def dependency() -> Any:
-        raise AuthenticationError("authentication required")
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
+    from kinko.identity.readpath import read_session
+    from kinko.identity.tokens import TokenService
+
+    tokens = TokenService(ctx)
+    with read_session(ctx) as session:
+        principal, row = tokens.lookup(session, token, source_ip=ip)
+        note = tokens.needs_note(row, ip)
+    if note:
+        with ctx.db.transaction() as session:
+            tokens.note_use(session, row.id, ip)
+    return principal
+
+
+def _from_session(ctx: Context, cookie: str, ip: str | None) -> Principal:
+    from kinko.identity.roles import RoleService
+
+    with ctx.db.transaction() as session:
+        user = SessionService(ctx).resolve(session, cookie)
+        roles = RoleService(ctx).roles_of(session, user.id)
+    return Principal(
+        kind="user",
+        subject=UserId(user.id),
+        username=user.username,
+        roles=roles,
+        permissions=permissions_of(tuple(g.role for g in roles)),
+        source_ip=ip,
+        session_id=cookie[:8],
+    )
+
+
+async def resolve_principal(request: Request) -> Principal:
+    """Who is calling, or `AuthenticationError`. Cached on `request.state`."""
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    ctx: Context = request.app.state.ctx
+    ip = _client_ip(request)
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <token>'")
+        principal = await run_in_threadpool(_from_token, ctx, value.strip(), ip)
+    else:
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not cookie:
+            raise AuthenticationError("authentication required: send an API token or sign in")
+        if request.method not in SAFE_METHODS:
+            presented = request.headers.get(CSRF_HEADER)
+            if presented is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                form = await request.form()
+                field = form.get(CSRF_FIELD)
+                presented = field if isinstance(field, str) else None
+            if not csrf_ok(cookie, presented):
+                raise PermissionDenied("missing or wrong CSRF token", code="csrf_failed")
+        principal = await run_in_threadpool(_from_session, ctx, cookie, ip)
+    request.state.principal = principal
+    return principal
+
+
+def authenticated() -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency resolving any signed-in caller, whatever their permissions."""
+
+    async def dependency(request: Request) -> Principal:
+        return await resolve_principal(request)
+
+    dependency.permission = None  # type: ignore[attr-defined]
+    return dependency
+
+
+def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits only callers holding `permission` (a name from the map)."""
+    parse_permission(permission)
+
+    async def dependency(request: Request) -> Principal:
+        principal = await resolve_principal(request)
+        if not principal.has(permission):
+            raise PermissionDenied(
+                f"this needs the {permission} permission", code="missing_permission"
+            )
+        return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
     return dependency
+
+
+_PUBLIC = "public"
+_AUTHENTICATED = "authenticated"
+_rules: dict[int, str | None] = {}
+
+
+def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
+    for dep in getattr(dependant, "dependencies", []):
+        if dep.call is not None:
+            yield dep.call
+        yield from _calls(dep)
+
+
+def route_rule(route: object) -> str | None:
+    """The rule a route declares: "public", "authenticated", a permission, or None."""
+    key = id(route)
+    if key not in _rules:
+        found: set[str] = set()
+        for call in _calls(getattr(route, "dependant", None)):
+            if call is _public:
+                found.add(_PUBLIC)
+            elif hasattr(call, "permission"):
+                found.add(call.permission or _AUTHENTICATED)
+        _rules[key] = found.pop() if len(found) == 1 else None
+    return _rules[key]
+
+
+async def gate(request: Request) -> None:
+    """App-wide first dependency: authorise before any other dependency runs.
+
+    Installed with ``FastAPI(dependencies=[Depends(gate)])``, it runs ahead of a route's
+    own dependencies, so an anonymous caller gets 401 rather than, say, a 503 from a
+    service the route would build; and a route that declares no rule (or two) is refused.
+    """
+    rule = route_rule(request.scope.get("route"))
+    if rule == _PUBLIC:
+        return
+    if rule is None:
+        raise PermissionDenied(
+            "this route declares no authorisation rule; refused", code="no_route_rule"
+        )
+    principal = await resolve_principal(request)
+    if rule != _AUTHENTICATED and not principal.has(rule):
+        raise PermissionDenied(f"this needs the {rule} permission", code="missing_permission")

@@ -227,7 +227,7 @@ def verify_consistency(
     _check_hash("second root hash", root2)
     if not 0 <= size1 <= size2:
         raise IntegrityError(f"consistency: size {size1} is larger than size {size2}")
-    if size1 == 0 or size1 == size2:
+    if size1 in (0, size2):
         if proof:
             raise IntegrityError("consistency proof must be empty for these sizes")
         if size1 == size2 and root1 != root2:

@@ -1,23 +1,51 @@
-"""Appending to the audit log inside the caller's transaction (fail closed)."""
+"""The audit log on the database: appends inside the caller's transaction (fail closed),
+proofs from stored subtree hashes, and signed checkpoints.
+
+Every append locks the single `audit_head` row (FOR UPDATE on PostgreSQL; SQLite
+serialises writers at BEGIN IMMEDIATE), extends the compact range stored in it, and
+inserts the entry plus every full subtree the append completes into `audit_nodes`, all in
+the caller's transaction: if any of it cannot be written, the caller's change rolls back.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from kinko.audit import merkle
+from kinko.audit.checkpoint import Checkpoint, parse_body, sign_checkpoint
+from kinko.audit.entry import encode_entry
+from kinko.audit.merkle import NodeId
+from kinko.audit.note import Signer, parse_note
+from kinko.audit.tiles import MAX_ENTRY_BYTES
 from kinko.config import Settings
-from kinko.core.canonical import canonical_json
 from kinko.core.clock import Clock, isoformat
-from kinko.core.errors import InputError
-from kinko.store.tables.audit import AuditEntryRow, AuditHead
+from kinko.core.errors import ConfigError, InputError, IntegrityError, NotFound, Unavailable
+from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
 
-MAX_ENTRY_BYTES = 64 * 1024
+leaf_hash = merkle.leaf_hash
+MIN_STORED_HEIGHT = 5
+"""Subtrees of 32 leaves and up are stored (one row per 16 entries, amortised); lower
+nodes are rehashed from at most 32 consecutive leaf hashes when a proof needs them."""
+ENTRIES = cast(Table, AuditEntryRow.__table__)
+NODES = cast(Table, AuditNodeRow.__table__)
+LEAVES_BY_SEQ = select(AuditEntryRow.seq, AuditEntryRow.leaf_hash).where(
+    AuditEntryRow.seq.in_(bindparam("seqs", expanding=True))
+)
+NODES_BY_KEY = select(AuditNodeRow.level, AuditNodeRow.idx, AuditNodeRow.hash).where(
+    AuditNodeRow.level.in_(bindparam("levels", expanding=True)),
+    AuditNodeRow.idx.in_(bindparam("idxs", expanding=True)),
+)
+HEAD_SIZE = select(AuditHead.size).where(AuditHead.id == 1)
+FIELD_LIMITS = {"actor": 200, "action": 100, "subject": 200}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +56,23 @@ class AuditRecord:
     leaf_hash: bytes
 
 
-def leaf_hash(entry: bytes) -> bytes:
-    """RFC 9162 §2.1.1: MTH({d0}) = SHA-256(0x00 || d0)."""
-    return hashlib.sha256(b"\x00" + entry).digest()
+@dataclass(frozen=True, slots=True)
+class AuditItem:
+    """One entry for `append_many`."""
+
+    actor: str
+    action: str
+    subject: str
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 class AuditLog:
     def __init__(self, *, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self._signer: Signer | None = None
+
+    # -- appending ---------------------------------------------------------------------
 
     def append(
         self,
@@ -51,38 +87,236 @@ class AuditLog:
 
         Never put secrets in `details`: hash or HMAC them first.
         """
-        head = session.execute(
-            select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        ).scalar_one_or_none()
-        if head is None:
-            head = AuditHead(id=1, size=0)
-            session.add(head)
-        seq = head.size
+        item = AuditItem(actor=actor, action=action, subject=subject, details=details or {})
+        return self.append_many(session, [item])[0]
+
+    def append_many(self, session: Session, items: Sequence[AuditItem]) -> list[AuditRecord]:
+        """Append several entries under one head lock (group commit); all or none."""
+        if not items:
+            return []
+        size, edge = self._lock_head(session)
         now = self.clock.now()
-        entry = canonical_json(
-            {
-                "sequence": seq,
-                "time": isoformat(now),
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "details": dict(details or {}),
-            }
-        )
-        if len(entry) > MAX_ENTRY_BYTES:
-            raise InputError("audit.details", f"entry is {len(entry)} bytes; the limit is 64 KiB")
-        digest = leaf_hash(entry)
-        session.add(
-            AuditEntryRow(
-                seq=seq,
-                time=now,
-                actor=actor,
-                action=action,
-                subject=subject,
-                entry=entry,
-                leaf_hash=digest,
+        stamp = isoformat(now)
+        entry_rows: list[dict[str, Any]] = []
+        node_rows: list[dict[str, Any]] = []
+        created: list[tuple[int, int, bytes]] = []
+        records = []
+        for offset, item in enumerate(items):
+            seq = size + offset
+            entry = _encode(item, seq, stamp)
+            digest = merkle.leaf_hash(entry)
+            created.clear()
+            merkle.append_to_edge(edge, seq, digest, created)
+            node_rows.extend(
+                {"level": h, "idx": i, "hash": v} for h, i, v in created if h >= MIN_STORED_HEIGHT
             )
+            entry_rows.append(
+                {
+                    "seq": seq,
+                    "time": now,
+                    "actor": item.actor,
+                    "action": item.action,
+                    "subject": item.subject,
+                    "entry": entry,
+                    "leaf_hash": digest,
+                }
+            )
+            records.append(AuditRecord(seq=seq, time=now, entry=entry, leaf_hash=digest))
+        # Core executemany: about twice as fast as ORM bulk inserts for these rows.
+        connection = session.connection()
+        connection.execute(ENTRIES.insert(), entry_rows)
+        if node_rows:
+            connection.execute(NODES.insert(), node_rows)
+        session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1)
+            .values(size=size + len(items), edge=b"".join(edge)),
+            execution_options={"synchronize_session": False},
         )
-        head.size = seq + 1
+        return records
+
+    def _lock_head(self, session: Session) -> tuple[int, list[bytes]]:
+        stmt = select(AuditHead.size, AuditHead.edge).where(AuditHead.id == 1).with_for_update()
+        row = session.execute(stmt).one_or_none()
+        if row is None:
+            dialect = session.get_bind().dialect.name
+            maker = pg_insert if dialect == "postgresql" else sqlite_insert
+            session.execute(
+                maker(AuditHead).values(id=1, size=0, edge=b"").on_conflict_do_nothing()
+            )
+            row = session.execute(stmt).one()
+        size, raw = int(row[0]), bytes(row[1])
+        edge = [raw[i : i + merkle.HASH_SIZE] for i in range(0, len(raw), merkle.HASH_SIZE)]
+        if len(edge) != size.bit_count():
+            raise IntegrityError(f"audit_head is corrupt: {len(edge)} edge hashes for size {size}")
+        return size, edge
+
+    # -- reading and proofs ------------------------------------------------------------
+
+    def size(self, session: Session) -> int:
+        value = session.execute(HEAD_SIZE).scalar()
+        return int(value or 0)
+
+    def entry(self, session: Session, seq: int) -> AuditRecord:
+        row = session.get(AuditEntryRow, seq)
+        if row is None:
+            raise NotFound(f"audit entry {seq} does not exist")
+        return AuditRecord(seq=row.seq, time=row.time, entry=row.entry, leaf_hash=row.leaf_hash)
+
+    def lookup(self, session: Session, needed: set[NodeId]) -> dict[NodeId, bytes]:
+        """Full-subtree hashes: stored ones from `audit_nodes`, low ones from leaf hashes."""
+        found: dict[NodeId, bytes] = {}
+        low = [(h, i) for h, i in needed if h < MIN_STORED_HEIGHT]
+        inner = [(h, i) for h, i in needed if h >= MIN_STORED_HEIGHT]
+        if low:
+            seqs = {seq for h, i in low for seq in range(i << h, (i + 1) << h)}
+            leaf_rows = session.execute(LEAVES_BY_SEQ, {"seqs": sorted(seqs)})
+            leaves = {int(seq): bytes(h) for seq, h in leaf_rows}
+            if len(leaves) != len(seqs):
+                missing_seqs = sorted(seqs - leaves.keys())[:3]
+                raise IntegrityError(f"audit store is missing entries {missing_seqs}")
+            for h, i in low:
+                start = i << h
+                found[(h, i)] = merkle.root_of([leaves[s] for s in range(start, start + (1 << h))])
+        if inner:
+            # levels x indexes is a superset of the pairs wanted: one constant (cached)
+            # statement that both backends answer with index probes; filtered here.
+            # (Measured faster than a per-proof OR of pairs, and than row-value IN,
+            # which SQLite answers with a table scan.)
+            params = {
+                "levels": sorted({h for h, _ in inner}),
+                "idxs": sorted({i for _, i in inner}),
+            }
+            wanted = set(inner)
+            for h, i, v in session.execute(NODES_BY_KEY, params):
+                if (h, i) in wanted:
+                    found[(int(h), int(i))] = bytes(v)
+        missing = needed - found.keys()
+        if missing:
+            raise IntegrityError(f"audit store is missing subtree hashes {sorted(missing)[:3]}")
+        return found
+
+    def _check_size(self, session: Session, size: int, name: str = "size") -> None:
+        current = self.size(session)
+        if not 0 <= size <= current:
+            raise InputError(name, f"{size} is outside the log's sizes 0..{current}")
+
+    def root(self, session: Session, size: int | None = None) -> bytes:
+        size = self.size(session) if size is None else size
+        self._check_size(session, size)
+        if size == 0:
+            return merkle.EMPTY_ROOT
+        nodes = merkle.range_nodes(0, size)
+        found = self.lookup(session, set(nodes))
+        return merkle.fold_right([found[n] for n in nodes])
+
+    def inclusion_proof(self, session: Session, index: int, size: int) -> list[bytes]:
+        """RFC 6962 audit path for entry `index` in the tree of `size` entries."""
+        self._check_size(session, size)
+        if not 0 <= index < size:
+            raise InputError("index", f"{index} is not below the tree size {size}")
+        ranges = merkle.inclusion_ranges(index, size)
+        return merkle.build_proof(ranges, lambda needed: self.lookup(session, needed))
+
+    def consistency_proof(self, session: Session, first: int, second: int) -> list[bytes]:
+        """RFC 6962 consistency proof from the tree of `first` entries to `second`."""
+        self._check_size(session, second, "second")
+        if not 0 <= first <= second:
+            raise InputError("first", f"{first} must be between 0 and {second}")
+        ranges = merkle.consistency_ranges(first, second)
+        return merkle.build_proof(ranges, lambda needed: self.lookup(session, needed))
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def signer(self) -> Signer:
+        if self._signer is None:
+            path = self.settings.resolved_audit_key_path
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise Unavailable(
+                    f"audit-log signing key {path} is missing: run 'kinko init'"
+                ) from None
+            except OSError as exc:
+                raise Unavailable(f"audit-log signing key {path} is unreadable: {exc}") from None
+            signer = Signer.parse(text)
+            if signer.name != self.settings.audit_origin:
+                raise ConfigError(
+                    "audit_origin",
+                    f"is {self.settings.audit_origin!r} but the signing key is for "
+                    f"{signer.name!r}; they must match",
+                )
+            self._signer = signer
+        return self._signer
+
+    def checkpoint(self, session: Session) -> str:
+        """Sign and store a checkpoint of the current tree, or return the latest one if
+        the log has not grown. Before signing, the new tree is proven consistent with
+        the previous checkpoint, so the log never signs two inconsistent checkpoints."""
+        size, edge = self._lock_head(session)
+        root = merkle.fold_right(edge) if edge else merkle.EMPTY_ROOT
+        if self.root(session, size) != root:
+            raise IntegrityError(
+                f"stored subtree hashes disagree with the head at size {size}: refusing to sign"
+            )
+        latest = self._latest_row(session)
+        if latest is not None:
+            if latest.size > size:
+                raise IntegrityError(
+                    f"latest checkpoint has size {latest.size} but the log has {size} entries"
+                )
+            if latest.size == size:
+                if latest.root_hash != root:
+                    raise IntegrityError(f"stored tree differs from checkpoint at size {size}")
+                return latest.note
+            proof = self.consistency_proof(session, latest.size, size)
+            merkle.verify_consistency(latest.size, size, proof, latest.root_hash, root)
+        note = sign_checkpoint(Checkpoint(self.settings.audit_origin, size, root), self.signer())
+        session.add(
+            AuditCheckpointRow(size=size, root_hash=root, note=note, issued_at=self.clock.now())
+        )
         session.flush()
-        return AuditRecord(seq=seq, time=now, entry=entry, leaf_hash=digest)
+        return note
+
+    def _latest_row(self, session: Session) -> AuditCheckpointRow | None:
+        stmt = select(AuditCheckpointRow).order_by(AuditCheckpointRow.size.desc()).limit(1)
+        return session.execute(stmt).scalar_one_or_none()
+
+    def latest_checkpoint(self, session: Session) -> str | None:
+        row = self._latest_row(session)
+        return None if row is None else row.note
+
+    def latest_checkpoint_value(self, session: Session) -> Checkpoint | None:
+        text = self.latest_checkpoint(session)
+        return None if text is None else parse_body(parse_note(text).text)
+
+    def export(self, session: Session, directory: Path) -> Checkpoint:
+        """Write a C2SP tlog-tiles directory for the latest checkpoint (issued if needed)."""
+        from kinko.audit.export import export_tiles
+
+        note = self.checkpoint(session)
+        return export_tiles(session, note, directory)
+
+
+def _encode(item: AuditItem, seq: int, stamp: str) -> bytes:
+    for name, limit in FIELD_LIMITS.items():
+        value = getattr(item, name)
+        if not isinstance(value, str) or not value or len(value) > limit:
+            raise InputError(f"audit.{name}", f"must be a non-empty string of at most {limit}")
+    if not isinstance(item.details, Mapping):
+        raise InputError("audit.details", "must be a JSON object (a mapping)")
+    entry = encode_entry(
+        seq,
+        stamp,
+        actor=item.actor,
+        action=item.action,
+        subject=item.subject,
+        details=dict(item.details),
+    )
+    if len(entry) > MAX_ENTRY_BYTES:
+        raise InputError(
+            "audit.details",
+            f"entry is {len(entry)} bytes; the limit is {MAX_ENTRY_BYTES} (the tlog-tiles "
+            "16-bit length prefix): store large data elsewhere and log its hash",
+        )
+    return entry

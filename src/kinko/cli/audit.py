@@ -1,9 +1,202 @@
-"""CLI commands for audit."""
+"""``kinko audit ...``: checkpoints, proofs, export, offline verification and witnesses."""
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from kinko.cli.common import console, context, echo_json, guarded
+from kinko.context import Context
+from kinko.core.errors import InputError
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+witness_app = typer.Typer(help="Witness (cosign) the log's checkpoints.", no_args_is_help=True)
+audit_app.add_typer(witness_app, name="witness")
+
+
+@contextmanager
+def open_context() -> Iterator[Context]:
+    """The configured context, its connections closed afterwards."""
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+def _key_text(value: str, field: str) -> str:
+    """A key given as a file path or as the key text itself."""
+    path = Path(value)
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    if "+" in value and not path.suffix:
+        return value.strip()
+    raise InputError(field, f"{value} is neither a key file nor a key; give the .vkey file")
+
+
+def checkpoint_size(note: str) -> int:
+    from kinko.audit.checkpoint import parse_body
+    from kinko.audit.note import parse_note
+
+    return parse_body(parse_note(note).text).size
+
+
+def _b64(values: list[bytes]) -> list[str]:
+    return [base64.b64encode(v).decode() for v in values]
+
+
+@audit_app.command("checkpoint")
+def checkpoint() -> None:
+    """Sign a checkpoint of the current log (or print the latest if nothing was added)."""
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+        note = ctx.audit.checkpoint(session)
+    typer.echo(note, nl=False)
+
+
+@audit_app.command("prove")
+def prove(
+    index: Annotated[int, typer.Argument(help="Entry sequence number.")],
+    size: Annotated[
+        int | None, typer.Option(help="Tree size (default: a fresh checkpoint).")
+    ] = None,
+) -> None:
+    """Inclusion proof for entry INDEX, with the entry and the checkpoint it proves into."""
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+        note = None
+        if size is None:
+            note = ctx.audit.checkpoint(session)
+            size = checkpoint_size(note)
+        proof = ctx.audit.inclusion_proof(session, index, size)
+        record = ctx.audit.entry(session, index)
+        root = ctx.audit.root(session, size)
+    echo_json(
+        {
+            "index": index,
+            "size": size,
+            "entry": record.entry.decode(),
+            "leaf_hash": base64.b64encode(record.leaf_hash).decode(),
+            "root_hash": base64.b64encode(root).decode(),
+            "proof": _b64(proof),
+            "checkpoint": note,
+        }
+    )
+
+
+@audit_app.command("consistency")
+def consistency(
+    first: Annotated[int, typer.Argument(help="Older tree size.")],
+    second: Annotated[int, typer.Argument(help="Newer tree size.")],
+) -> None:
+    """Consistency proof between tree sizes FIRST and SECOND."""
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+        proof = ctx.audit.consistency_proof(session, first, second)
+        roots = (ctx.audit.root(session, first), ctx.audit.root(session, second))
+    echo_json(
+        {
+            "first": first,
+            "second": second,
+            "first_root": base64.b64encode(roots[0]).decode(),
+            "second_root": base64.b64encode(roots[1]).decode(),
+            "proof": _b64(proof),
+        }
+    )
+
+
+@audit_app.command("export")
+def export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
+    """Write the log as a C2SP tlog-tiles directory (checkpoint, tiles, entry bundles)."""
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+        cp = ctx.audit.export(session, directory)
+    console.print(f"Exported {cp.size} entries to [bold]{directory}[/]")
+
+
+@audit_app.command("verify")
+def verify(
+    directory: Annotated[Path, typer.Argument(help="An exported tlog-tiles directory.")],
+    vkey: Annotated[str, typer.Option(help="The log's verifier key (file or text).")],
+    witness: Annotated[
+        list[str] | None, typer.Option(help="A witness verifier key; repeat for several.")
+    ] = None,
+    witness_threshold: Annotated[
+        int, typer.Option(help="How many distinct witnesses must have cosigned.")
+    ] = 0,
+    any_entries: Annotated[
+        bool, typer.Option(help="Entries are not Kinko JSON: skip the sequence check.")
+    ] = False,
+) -> None:
+    """Check DIR offline: signature, every entry, every tile, the root. Needs no database."""
+    from kinko.audit.verify import verify_directory
+
+    with guarded():
+        witnesses = [_key_text(w, "witness") for w in witness or []]
+        if witnesses and witness_threshold == 0:
+            witness_threshold = len(witnesses)
+        report = verify_directory(
+            directory,
+            _key_text(vkey, "vkey"),
+            witnesses=witnesses,
+            witness_threshold=witness_threshold,
+            kinko_entries=not any_entries,
+            now=int(time.time()) + 300,
+        )
+    cp = report.checkpoint
+    console.print(
+        f"OK: {cp.origin} size {cp.size}, {report.entries} entries and {report.tiles} tiles "
+        f"verified; root {base64.b64encode(cp.root_hash).decode()}"
+    )
+    for cosigned in report.cosignatures:
+        console.print(f"cosigned by {cosigned.witness} at {cosigned.timestamp}")
+
+
+@witness_app.command("init")
+def witness_init(
+    name: Annotated[str, typer.Option(help="Witness name, e.g. audit.example.com/w1.")],
+    out: Annotated[Path, typer.Option(help="Where to write the private key (mode 0600).")],
+) -> None:
+    """Create a witness key pair: OUT (private) and OUT.vkey (give it to verifiers)."""
+    from kinko.audit.note import ALG_COSIGNATURE_V1, generate_signer
+    from kinko.cli.base import write_secret_file
+    from kinko.core.errors import Conflict
+
+    with guarded():
+        skey, vkey = generate_signer(name, ALG_COSIGNATURE_V1)
+        if out.exists():
+            raise Conflict(f"{out} already exists; refusing to overwrite a key")
+        write_secret_file(out, skey.encode() + b"\n")
+        out.with_name(out.name + ".vkey").write_text(vkey + "\n", encoding="utf-8")
+    console.print(f"Witness verifier key: {vkey}")
+
+
+@witness_app.command("cosign")
+def witness_cosign(
+    directory: Annotated[Path, typer.Argument(help="Exported tlog-tiles directory.")],
+    log_vkey: Annotated[str, typer.Option(help="The log's verifier key (file or text).")],
+    key: Annotated[Path, typer.Option(help="This witness's private key file.")],
+    state: Annotated[Path, typer.Option(help="File holding the last checkpoint witnessed.")],
+) -> None:
+    """Cosign DIR's checkpoint if it is consistent with the last one this witness saw."""
+    from kinko.audit.witness import cosign_directory
+
+    with guarded():
+        if not key.is_file():
+            raise InputError("key", f"{key} does not exist; create it with 'witness init'")
+        result = cosign_directory(
+            directory,
+            _key_text(log_vkey, "log-vkey"),
+            key.read_text(encoding="utf-8"),
+            state,
+            int(time.time()),
+        )
+    before = "nothing (first use)" if result.previous is None else f"size {result.previous.size}"
+    console.print(f"Cosigned size {result.checkpoint.size}; previously witnessed {before}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    app.add_typer(audit_app, name="audit")

@@ -1,9 +1,351 @@
-"""CLI commands for custody."""
+"""``kinko wallet ...`` and ``kinko custody ...``: wallets, keys, holdings, cold share.
+
+Exit status: 0 ok, 1 a check failed (status, nonce check), 2 bad input.
+"""
 
 from __future__ import annotations
 
+import csv
+import getpass
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, guarded
+from kinko.context import Context
+from kinko.core.amount import Asset
+from kinko.core.errors import InputError
+from kinko.custody import holdings, keys, wallets
+from kinko.custody.coldshare import Regime
+
+wallet_app = typer.Typer(help="Wallets and assets.", no_args_is_help=True)
+custody_app = typer.Typer(help="Holdings, liabilities, cold share, keys.", no_args_is_help=True)
+liabilities_app = typer.Typer(help="Customer liabilities.", no_args_is_help=True)
+keys_app = typer.Typer(help="Key-share inventory.", no_args_is_help=True)
+custody_app.add_typer(liabilities_app, name="liabilities")
+custody_app.add_typer(keys_app, name="keys")
+
+
+@contextmanager
+def _ctx() -> Iterator[Context]:
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _read(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(field, f"cannot read {path}: {exc}") from None
+
+
+def _day(text: str | None, ctx: Context) -> date:
+    if text is None:
+        return ctx.clock.now().date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("day", f"{text!r} is not a date like 2026-11-21") from None
+
+
+def _quorum(text: str) -> tuple[int, int]:
+    m, sep, n = text.partition("-of-")
+    if not sep or not m.isdigit() or not n.isdigit():
+        raise InputError("quorum", f"{text!r} is not like 2-of-3")
+    return int(m), int(n)
+
+
+@wallet_app.command("asset-add")
+def asset_add(
+    symbol: str,
+    chain: Annotated[str, typer.Option(help="Chain, e.g. bitcoin or ethereum.")],
+    decimals: Annotated[int, typer.Option(help="Decimals of one whole unit.")],
+    contract: Annotated[str | None, typer.Option(help="Token contract, if any.")] = None,
+) -> None:
+    """Register an asset (needed before wallets, balances and liabilities use it)."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        asset = Asset(symbol, chain, decimals, contract)
+        wallets.register_asset(ctx, session, asset, actor=_actor())
+    console.print(f"registered {asset.key}")
+
+
+@wallet_app.command("add")
+def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
+    name: str,
+    chain: Annotated[str, typer.Option()],
+    asset: Annotated[list[str], typer.Option(help="Asset key chain:SYMBOL (repeatable).")],
+    tier: Annotated[str, typer.Option(help="hot, warm or cold.")],
+    owner: Annotated[str, typer.Option(help="customer, proprietary or guarantee.")],
+    quorum: Annotated[str, typer.Option(help="m-of-n, e.g. 2-of-3.")],
+    network: Annotated[str, typer.Option()] = "mainnet",
+    purpose: Annotated[str, typer.Option()] = "operational",
+    address: Annotated[str | None, typer.Option()] = None,
+    descriptor: Annotated[str | None, typer.Option(help="Bitcoin wsh(sortedmulti(...)).")] = None,
+    cap: Annotated[int | None, typer.Option(help="Hot cap, base units.")] = None,
+    floor: Annotated[int | None, typer.Option(help="Hot floor, base units.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Eligible approver role.")] = None,
+) -> None:
+    """Register a wallet; addresses and descriptors are checked by the chain adapter."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        m, n = _quorum(quorum)
+        spec = wallets.NewWallet(
+            name=name,
+            chain=chain,
+            network=network,
+            assets=tuple(asset),
+            tier=tier,
+            owner_class=owner,
+            purpose=purpose,
+            quorum_m=m,
+            quorum_n=n,
+            eligible_roles=tuple(role or ()),
+            address=address,
+            descriptor=descriptor,
+            cap_base_units=cap,
+            floor_base_units=floor,
+        )
+        wallet_id = wallets.register_wallet(ctx, session, spec, actor=_actor())
+    console.print(f"registered wallet {wallet_id}")
+
+
+@wallet_app.command("list")
+def wallet_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List wallets."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        rows = wallets.list_wallets(session)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": w.id,
+                    "name": w.name,
+                    "chain": w.chain,
+                    "tier": w.tier,
+                    "owner_class": w.owner_class,
+                    "quorum": f"{w.quorum_m}-of-{w.quorum_n}",
+                    "address": w.address,
+                    "assets": w.assets,
+                }
+                for w in rows
+            ]
+        )
+        return
+    table = Table("id", "name", "chain", "tier", "owner", "quorum", "address")
+    for w in rows:
+        table.add_row(
+            w.id,
+            w.name,
+            w.chain,
+            w.tier,
+            w.owner_class,
+            f"{w.quorum_m}-of-{w.quorum_n}",
+            w.address or "",
+        )
+    console.print(table)
+
+
+@custody_app.command("balance")
+def balance_set(
+    wallet_id: str,
+    asset: str,
+    base_units: int,
+    source: Annotated[str, typer.Option()] = "import",
+) -> None:
+    """Record a wallet's balance of one asset, in base units."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        holdings.set_balance(
+            ctx, session, wallet_id, asset, base_units, source=source, actor=_actor()
+        )
+    console.print("balance recorded")
+
+
+@liabilities_app.command("import")
+def liabilities_import(file: Path) -> None:
+    """Import customer liabilities from CSV (header asset,amount; see docs/custody.md)."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        owed = holdings.import_liabilities_csv(
+            ctx, session, _read(file, "file"), source=file.name, actor=_actor()
+        )
+    console.print(f"imported liabilities for {len(owed)} assets")
+
+
+@liabilities_app.command("show")
+def liabilities_show() -> None:
+    """Print liabilities per asset in base units (JSON)."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        echo_json({k: str(v) for k, v in sorted(holdings.liabilities(session).items())})
+
+
+@custody_app.command("prices")
+def prices_import(
+    file: Annotated[Path, typer.Argument(help="CSV with header asset,price.")],
+    currency: Annotated[str, typer.Option(help="JPY or KRW.")],
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
+) -> None:
+    """Import prices of one whole unit per asset for one day."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        rows = list(csv.reader(io.StringIO(_read(file, "file"))))
+        if not rows or [c.strip() for c in rows[0]] != ["asset", "price"]:
+            raise InputError("file", "the first line must be the header asset,price")
+        prices = {r[0].strip(): r[1].strip() for r in rows[1:] if len(r) == 2}
+        if len(prices) != len([r for r in rows[1:] if any(c.strip() for c in r)]):
+            raise InputError("file", "every row needs exactly asset,price and no asset twice")
+        holdings.set_prices(ctx, session, _day(day, ctx), currency, prices, actor=_actor())
+    console.print(f"imported {len(prices)} {currency} prices")
+
+
+@custody_app.command("snapshot")
+def snapshot(day: Annotated[str | None, typer.Option()] = None) -> None:
+    """Keep today's balances and liabilities as the daily snapshot."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        count = holdings.take_snapshot(ctx, session, _day(day, ctx), actor=_actor())
+    console.print(f"snapshot of {count} rows")
+
+
+@custody_app.command("status")
+def status(
+    regime: Annotated[str, typer.Option(help="jp or kr.")] = "jp",
+    day: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Cold share, guarantee, full reserve and commingling checks; exit 1 if any fails."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        try:
+            chosen = Regime(regime)
+        except ValueError:
+            raise InputError("regime", "use jp or kr") from None
+        result = holdings.custody_status(session, chosen, _day(day, ctx))
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        table = Table(
+            "check",
+            "result",
+            "value",
+            "limit",
+            f"margin ({result.currency})",
+            "detail",
+            title=f"custody status ({chosen.value})",
+        )
+        for check in result.checks:
+            verdict = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+            table.add_row(
+                check.name,
+                verdict,
+                f"{check.value:.2f}",
+                f"{check.limit:.2f}",
+                f"{check.margin:.2f}",
+                check.detail,
+            )
+        console.print(table)
+    if not result.passed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@custody_app.command("nonce-check")
+def nonce_check() -> None:
+    """Scan the exchange's own signatures for repeated ECDSA r values; exit 1 on findings."""
+    with guarded(), _ctx() as ctx:
+        report = keys.nonce_check(ctx, actor=_actor())
+    if report.passed:
+        console.print(f"nonce check passed: {report.scanned} signatures, no repeated r")
+        return
+    for finding in report.findings:
+        console.print(f"[bold red]CRITICAL[/] {json.dumps(finding.to_json())}", highlight=False)
+    raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@custody_app.command("rebalance")
+def rebalance(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Propose sweeps (hot over cap) and refills (hot under floor); nothing is sent."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        plan = holdings.rebalance_plan(session)
+    if as_json:
+        echo_json(
+            {
+                "proposals": [p.request("cli") for p in plan.proposals],
+                "problems": list(plan.problems),
+            }
+        )
+        return
+    table = Table("action", "from", "to", "asset", "amount", "reason")
+    for p in plan.proposals:
+        table.add_row(p.action.value, p.source, p.destination, p.asset, str(p.amount), p.reason)
+    console.print(table)
+    for problem in plan.problems:
+        console.print(f"[yellow]problem:[/] {problem}")
+
+
+@keys_app.command("add")
+def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
+    wallet_id: Annotated[str, typer.Option("--wallet")],
+    holder: Annotated[str, typer.Option(help="Staff user id.")],
+    device: Annotated[str, typer.Option()],
+    site: Annotated[str, typer.Option()],
+    entity: Annotated[str, typer.Option(help="Legal entity holding the share.")],
+    public_key: Annotated[str, typer.Option(help="xpub or public key hex.")],
+    ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
+) -> None:
+    """Register a key share in the inventory."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        try:
+            record = json.loads(_read(ceremony, "ceremony"))
+        except ValueError as exc:
+            raise InputError("ceremony", f"not JSON: {exc}") from None
+        if not isinstance(record, dict):
+            raise InputError("ceremony", "must be a JSON object")
+        share = keys.NewKeyShare(wallet_id, holder, device, site, entity, public_key, record)
+        share_id = keys.register_share(ctx, session, share, actor=_actor())
+    console.print(f"registered key share {share_id}")
+
+
+@keys_app.command("list")
+def keys_list(wallet_id: Annotated[str | None, typer.Option("--wallet")] = None) -> None:
+    """List key shares."""
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        rows = keys.shares(session, wallet_id)
+    table = Table("id", "wallet", "holder", "device", "site", "entity", "status")
+    for s in rows:
+        table.add_row(s.id, s.wallet_id, s.holder, s.device, s.site, s.legal_entity, s.status)
+    console.print(table)
+
+
+def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
+    with guarded(), _ctx() as ctx:
+        with ctx.db.transaction() as session:
+            event = keys.set_status(ctx, session, share_id, status, reason=reason, actor=_actor())
+        if event is not None:
+            ctx.bus.publish(event)
+    console.print(f"key share {share_id} is {status.value}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Mark a share revoked (retired)."""
+    _set_status(share_id, keys.KeyStatus.REVOKED, reason)
+
+
+@keys_app.command("compromised")
+def keys_compromised(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
+    """Mark a share compromised (raises a critical security event)."""
+    _set_status(share_id, keys.KeyStatus.COMPROMISED, reason)
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    app.add_typer(wallet_app, name="wallet")
+    app.add_typer(custody_app, name="custody")

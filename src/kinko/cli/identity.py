@@ -1,9 +1,289 @@
-"""CLI commands for identity."""
+"""``kinko user|role|mfa|token ...``: staff, roles and four-eyes proposals, factors, tokens.
+
+The CLI works on the database directly, so whoever runs it already has the server's
+data directory. Mutating commands still name the acting administrator (``--as``) so that
+the audit log says who did it and four-eyes rules (no self-approval) apply.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import console, context, guarded
+from kinko.context import Context
+from kinko.identity.model import ProposalKind, ProposalState, UserId, UserState
+
+user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+role_app = typer.Typer(help="Roles and four-eyes proposals.", no_args_is_help=True)
+mfa_app = typer.Typer(help="MFA factors.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for the exchange backend.", no_args_is_help=True)
+
+AsOption = Annotated[str, typer.Option("--as", help="Username of the acting security admin.")]
+ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
+
+
+@contextmanager
+def _ctx() -> Iterator[Context]:
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+def _actor_id(ctx: Context, username: str) -> UserId:
+    from kinko.identity.service import IdentityService
+
+    with ctx.db.transaction() as session:
+        return UserId(IdentityService(ctx).users.require_user(session, username).id)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    actor: AsOption,
+    display_name: Annotated[str, typer.Option(help="Full name.")] = "",
+) -> None:
+    """Invite a user; prints a one-time enrolment secret."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            user_id, secret = IdentityService(ctx).users.add_user(
+                session, username, actor=f"user:{actor_id}", display_name=display_name
+            )
+    console.print(f"Invited [bold]{username}[/] ({user_id})")
+    console.print(f"One-time enrolment secret (shown once): {secret}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users with their state and roles."""
+    from kinko.identity.service import IdentityService
+
+    table = Table("username", "id", "state", "roles")
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        ids = IdentityService(ctx)
+        for user in ids.users.list_users(session):
+            roles = ", ".join(_grant_text(g.to_dict()) for g in ids.roles_of(session, user.id))
+            table.add_row(user.username, user.id, user.state.value, roles or "-")
+    console.print(table)
+
+
+def _grant_text(grant: dict[str, object]) -> str:
+    scope = [*grant["assets"], *grant["wallets"]]  # type: ignore[misc]
+    return f"{grant['role']}[{' '.join(scope)}]" if scope else str(grant["role"])
+
+
+@user_app.command("suspend")
+def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
+    """Suspend a user: their sessions and API tokens are revoked at once."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            ids = IdentityService(ctx)
+            target = ids.users.require_user(session, username)
+            ids.users.set_state(
+                session,
+                UserId(target.id),
+                UserState.SUSPENDED,
+                actor=f"user:{actor_id}",
+                reason=reason,
+            )
+    console.print(f"Suspended [bold]{username}[/]; sessions and tokens revoked")
+
+
+@role_app.command("propose")
+def role_propose(
+    username: str,
+    role: str,
+    *,
+    actor: AsOption,
+    reason: ReasonOption,
+    asset: Annotated[list[str] | None, typer.Option(help="Limit to an asset.")] = None,
+    wallet: Annotated[list[str] | None, typer.Option(help="Limit to a wallet.")] = None,
+) -> None:
+    """Propose granting ROLE to USERNAME (privileged roles wait for a second admin)."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            ids = IdentityService(ctx)
+            target = ids.users.require_user(session, username)
+            proposal = ids.roles.propose(
+                session,
+                actor=actor_id,
+                kind=ProposalKind.GRANT_ROLE,
+                payload={
+                    "user_id": target.id,
+                    "role": role,
+                    "assets": asset or [],
+                    "wallets": wallet or [],
+                },
+                reason=reason,
+            )
+    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+
+
+@role_app.command("approve")
+def role_approve(proposal_id: str, actor: AsOption) -> None:
+    """Approve a pending proposal (a different security admin than the proposer)."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            proposal = IdentityService(ctx).roles.approve(session, proposal_id, actor=actor_id)
+    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+
+
+@role_app.command("list")
+def role_list(
+    pending: Annotated[bool, typer.Option(help="Only pending proposals.")] = False,
+) -> None:
+    """List proposals."""
+    from kinko.identity.service import IdentityService
+
+    table = Table("id", "kind", "state", "payload", "proposer", "reason")
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        state = ProposalState.PENDING if pending else None
+        for p in IdentityService(ctx).roles.list_proposals(session, state):
+            table.add_row(
+                p.id, p.kind.value, p.state.value, str(p.payload), p.proposer_id, p.reason
+            )
+    console.print(table)
+
+
+@mfa_app.command("enroll-totp")
+def mfa_enroll_totp(username: str, enrolment_secret: str) -> None:
+    """Enrol TOTP with the enrolment secret (not for privileged roles)."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        secret, uri, codes = IdentityService(ctx).enrol_totp(session, username, enrolment_secret)
+    console.print(f"TOTP secret (shown once): {secret}\n{uri}")
+    console.print("Recovery codes (each works once):\n" + "\n".join(codes))
+
+
+@mfa_app.command("list")
+def mfa_list(username: str) -> None:
+    """List a user's factors."""
+    from kinko.identity.service import IdentityService
+
+    table = Table("factor", "sign count", "remaining")
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        ids = IdentityService(ctx)
+        user = ids.users.require_user(session, username)
+        for f in ids.mfa.factors(session, user.id):
+            table.add_row(f["factor"], str(f.get("sign_count") or "-"), str(f.get("remaining", "")))
+    console.print(table)
+
+
+@mfa_app.command("reset")
+def mfa_reset(
+    username: str,
+    actor: AsOption,
+    reason: ReasonOption,
+    factor: Annotated[str, typer.Option(help="'all', 'webauthn:<id>' or 'totp:<id>'.")] = "all",
+) -> None:
+    """Propose removing a user's factor(s); a second security admin approves."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            ids = IdentityService(ctx)
+            target = ids.users.require_user(session, username)
+            proposal = ids.roles.propose(
+                session,
+                actor=actor_id,
+                kind=ProposalKind.REMOVE_MFA,
+                payload={"user_id": target.id, "factor": factor},
+                reason=reason,
+            )
+    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+
+
+@token_app.command("create")
+def token_create(
+    owner: str,
+    name: str,
+    *,
+    actor: AsOption,
+    permission: Annotated[list[str], typer.Option(help="A permission (repeat).")],
+    asset: Annotated[list[str] | None, typer.Option(help="Limit to an asset (repeat).")] = None,
+    allow_ip: Annotated[list[str] | None, typer.Option(help="Allowed IP/CIDR (repeat).")] = None,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Lifetime in days.")] = 90,
+) -> None:
+    """Create an API token for OWNER; printed once."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            ids = IdentityService(ctx)
+            target = ids.users.require_user(session, owner)
+            token_id, token = ids.tokens.create(
+                session,
+                owner_id=UserId(target.id),
+                name=name,
+                permissions=permission,
+                assets=asset,
+                ip_allowlist=allow_ip,
+                ttl=timedelta(days=days),
+                actor=f"user:{actor_id}",
+            )
+    console.print(f"Token {token_id} (shown once, store it now):\n{token}", highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, actor: AsOption, reason: ReasonOption) -> None:
+    """Revoke an API token."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), _ctx() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            IdentityService(ctx).tokens.revoke(
+                session, token_id, actor=f"user:{actor_id}", reason=reason
+            )
+    console.print(f"Revoked {token_id}")
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens (never their secrets)."""
+    from kinko.identity.service import IdentityService
+
+    table = Table("id", "owner", "name", "permissions", "assets", "expires", "revoked", "last used")
+    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        for t in IdentityService(ctx).tokens.list_tokens(session):
+            table.add_row(
+                t.id,
+                t.owner_id,
+                t.name,
+                " ".join(t.permissions),
+                " ".join(t.assets) or "all",
+                t.expires_at.isoformat(),
+                "yes" if t.revoked_at else "no",
+                f"{t.last_used_at:%Y-%m-%d %H:%M} {t.last_used_ip}" if t.last_used_at else "-",
+            )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(role_app, name="role")
+    app.add_typer(mfa_app, name="mfa")
+    app.add_typer(token_app, name="token")

@@ -1,9 +1,296 @@
-"""CLI commands for monitor."""
+"""CLI commands for the monitor: ingest, replay (backtest), rules, alerts, responses.
+
+Commands that change state name the staff member acting with ``--as USERNAME``.
+"""
 
 from __future__ import annotations
 
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, guarded
+from kinko.context import Context
+from kinko.core.clock import isoformat
+from kinko.core.errors import InputError
+from kinko.monitor.engine import Engine
+from kinko.monitor.events import MonitorEvent, parse_jsonl
+from kinko.monitor.factory import build_engine, load_rules
+from kinko.monitor.service import MonitorService
+from kinko.monitor.triage import AlertStatus, TriageService
+
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Rule file or folder (repeat); default: the built-in pack."),
+]
+GeoOpt = Annotated[
+    Path | None, typer.Option("--geo", help="Offline geo database: .mmdb or CSV of ranges.")
+]
+AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@contextmanager
+def _ctx() -> Iterator[Context]:
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+def _read_events(source: str) -> list[MonitorEvent]:
+    """JSON Lines from a file or ``-`` (stdin); all-or-nothing, errors name the line."""
+    if source == "-":
+        return parse_jsonl(sys.stdin)
+    path = Path(source)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return parse_jsonl(handle)
+    except OSError as exc:
+        raise InputError(source, f"cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(source, "is not UTF-8 text") from None
+
+
+def _user(ctx: Context, username: str) -> str:
+    from kinko.identity.service import IdentityService
+
+    with ctx.db.transaction() as session:
+        return f"user:{IdentityService(ctx).users.require_user(session, username).id}"
+
+
+def _run(engine: Engine, events: list[MonitorEvent]) -> tuple[list[dict[str, object]], float]:
+    started = time.perf_counter()
+    alerts = engine.process_many(events)
+    elapsed = time.perf_counter() - started
+    return [a.to_json() for a in alerts], elapsed
+
+
+def _alerts_table(alerts: list[dict[str, object]]) -> Table:
+    table = Table(title="Alerts")
+    for column in ("time", "rule", "level", "response", "group / reason"):
+        table.add_column(column)
+    for alert in alerts:
+        response = alert["response"]
+        action = response["action"] if isinstance(response, dict) else ""
+        detail = str(alert["reason"] or alert["group"] or "")
+        table.add_row(str(alert["time"]), str(alert["rule"]), str(alert["level"]), action, detail)
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    monitor = typer.Typer(
+        help="Detect suspicious access and outflows; respond.", no_args_is_help=True
+    )
+    rules_app = typer.Typer(help="Inspect and try the rules.", no_args_is_help=True)
+    alerts_app = typer.Typer(help="Triage alerts.", no_args_is_help=True)
+    responses_app = typer.Typer(
+        help="Undo monitor responses (two security admins).", no_args_is_help=True
+    )
+    app.add_typer(monitor, name="monitor")
+    monitor.add_typer(rules_app, name="rules")
+    monitor.add_typer(alerts_app, name="alerts")
+    monitor.add_typer(responses_app, name="responses")
+
+    @monitor.command("ingest")
+    def ingest(
+        source: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
+        rules: RulesOpt = None,
+        geo: GeoOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Ingest events: alerts are stored and responses applied (all events or none)."""
+        with guarded():
+            events = _read_events(source)
+            engine = build_engine(rules or [], geo=geo)
+            with _ctx() as ctx:
+                recorded = MonitorService(ctx, engine).ingest(events)
+            rows = [
+                {
+                    "alert": r.alert_id,
+                    "rule": r.rule_id,
+                    "response": r.action,
+                    "status": r.status,
+                    "target": r.target,
+                    "detail": r.detail,
+                }
+                for r in recorded
+            ]
+            if as_json:
+                echo_json({"events": len(events), "alerts": rows})
+                return
+            table = Table(title=f"{len(events)} events ingested, {len(rows)} alerts")
+            for column in ("alert", "rule", "response", "status", "target", "detail"):
+                table.add_column(column)
+            for row in rows:
+                table.add_row(
+                    *(
+                        str(row[c] or "")
+                        for c in ("alert", "rule", "response", "status", "target", "detail")
+                    )
+                )
+            console.print(table)
+
+    @monitor.command("replay")
+    def replay(
+        events_file: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
+        rules: RulesOpt = None,
+        geo: GeoOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Backtest: run events through the rules without storing or responding."""
+        with guarded():
+            events = _read_events(events_file)
+            engine = build_engine(rules or [], geo=geo)
+            alerts, elapsed = _run(engine, events)
+        counts = Counter(str(a["rule"]) for a in alerts)
+        rate = len(events) / elapsed if elapsed > 0 else 0.0
+        if as_json:
+            echo_json(
+                {
+                    "events": len(events),
+                    "alerts": alerts,
+                    "per_rule": dict(sorted(counts.items())),
+                    "seconds": round(elapsed, 6),
+                }
+            )
+            return
+        console.print(_alerts_table(alerts))
+        per_rule = Table(title="Per rule")
+        per_rule.add_column("rule")
+        per_rule.add_column("alerts", justify="right")
+        for rule_id, count in sorted(counts.items()):
+            per_rule.add_row(rule_id, str(count))
+        console.print(per_rule)
+        console.print(
+            f"{len(events)} events, {len(alerts)} alerts in {elapsed * 1000:.1f} ms "
+            f"({rate:,.0f} events/s)"
+        )
+
+    @rules_app.command("list")
+    def rules_list(rules: RulesOpt = None, geo: GeoOpt = None, as_json: JsonOpt = False) -> None:
+        """List the rules, what they watch and how they respond."""
+        with guarded():
+            engine = build_engine(rules or [], geo=geo)
+        infos = engine.describe()
+        if as_json:
+            echo_json([asdict(info) for info in infos])
+            return
+        table = Table(title=f"{len(infos)} rules")
+        for column in ("id", "kind", "watches", "response", "level", "alerts", "title"):
+            table.add_column(column)
+        for info in infos:
+            table.add_row(
+                info.id,
+                info.kind,
+                info.types,
+                info.response,
+                info.level,
+                "yes" if info.emits else "input",
+                info.title,
+            )
+        console.print(table)
+
+    @rules_app.command("test")
+    def rules_test(
+        rule: Annotated[str, typer.Argument(help="Rule id or name.")],
+        events_file: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
+        rules: RulesOpt = None,
+    ) -> None:
+        """Run one rule (and what it depends on) over events; exit 1 if it never fires."""
+        with guarded():
+            events = _read_events(events_file)
+            engine = Engine(load_rules(rules or []).only(rule))
+            alerts, _ = _run(engine, events)
+        console.print(_alerts_table(alerts))
+        console.print(f"{rule}: {len(alerts)} alert(s) over {len(events)} events")
+        if not alerts:
+            raise typer.Exit(EXIT_CHECK_FAILED)
+
+    @alerts_app.command("list")
+    def alerts_list(
+        status: Annotated[AlertStatus | None, typer.Option(help="Only this status.")] = None,
+        limit: int = 100,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """List alerts, newest first."""
+        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+            views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
+        if as_json:
+            echo_json(
+                [
+                    {
+                        "id": v.id,
+                        "rule": v.rule_id,
+                        "status": v.status.value,
+                        "created_at": isoformat(v.created_at),
+                        "acknowledged_by": v.acknowledged_by,
+                        "time_to_triage_s": v.time_to_triage_s,
+                    }
+                    for v in views
+                ]
+            )
+            return
+        table = Table(title="Alerts")
+        for column in ("id", "created", "rule", "level", "status", "by"):
+            table.add_column(column)
+        for v in views:
+            table.add_row(
+                v.id,
+                isoformat(v.created_at),
+                v.rule_id,
+                v.level,
+                v.status.value,
+                v.closed_by or v.acknowledged_by or "",
+            )
+        console.print(table)
+
+    @alerts_app.command("ack")
+    def alerts_ack(alert_id: str, username: AsUser) -> None:
+        """Acknowledge an open alert (starts the triage clock's stop)."""
+        with guarded(), _ctx() as ctx:
+            actor = _user(ctx, username)
+            with ctx.db.transaction() as session:
+                view = TriageService(ctx).acknowledge(session, alert_id, actor=actor)
+        console.print(f"{view.id} acknowledged by {actor} after {view.time_to_triage_s:.0f} s")
+
+    @alerts_app.command("close")
+    def alerts_close(
+        alert_id: str,
+        username: AsUser,
+        resolution: Annotated[str, typer.Option(help="resolved or false_positive")],
+        note: Annotated[str, typer.Option(help="What was found.")],
+    ) -> None:
+        """Close an acknowledged alert as resolved or false_positive."""
+        with guarded(), _ctx() as ctx:
+            actor = _user(ctx, username)
+            with ctx.db.transaction() as session:
+                view = TriageService(ctx).close(
+                    session, alert_id, actor=actor, resolution=resolution, note=note
+                )
+        console.print(f"{view.id} is {view.status.value}")
+
+    @responses_app.command("release")
+    def responses_release(
+        response_id: str,
+        username: AsUser,
+        reason: Annotated[str, typer.Option(help="Why it can be lifted.")],
+    ) -> None:
+        """Vote to undo a response; the second distinct security_admin's vote undoes it."""
+        with guarded(), _ctx() as ctx:
+            actor = _user(ctx, username)
+            with ctx.db.transaction() as session:
+                outcome = TriageService(ctx).vote_release(
+                    session, response_id, actor=actor, reason=reason
+                )
+        console.print(f"{response_id}: {outcome.describe()}")

@@ -1,9 +1,300 @@
-"""CLI commands for policy (freeze, unfreeze, address book, policy)."""
+"""CLI commands for policy: freeze / unfreeze, the address book, policy files.
+
+Commands that change state name the staff member acting with ``--as USERNAME``; the
+four-eyes checks compare these identities, and unfreezing checks their roles.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import console, context, echo_json, guarded
+from kinko.context import Context
+from kinko.core.clock import isoformat
+from kinko.core.errors import InputError
+from kinko.custody.model import Tier
+from kinko.policy.loader import load_policy_file
+from kinko.policy.model import FreezeScope, OwnerKind
+from kinko.policy.rules import Policy
+from kinko.policy.service import configured_policy
+from kinko.withdrawals.addressbook import AddressBookService
+from kinko.withdrawals.freeze import FreezeService, user_actor
+
+AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
+
+
+@contextmanager
+def _ctx() -> Iterator[Context]:
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
+def _user_id(ctx: Context, username: str) -> str:
+    from kinko.identity.service import IdentityService
+
+    with ctx.db.transaction() as session:
+        return IdentityService(ctx).users.require_user(session, username).id
+
+
+def _freeze(scope: FreezeScope, target: str | None, reason: str, username: str) -> None:
+    with guarded(), _ctx() as ctx:
+        actor = user_actor(_user_id(ctx, username))
+        with ctx.db.transaction() as session:
+            record = FreezeService(ctx).freeze(
+                session, scope=scope, target=target, reason=reason, actor=actor
+            )
+    console.print(f"[bold red]frozen[/] {record.describe()} (id {record.id})", highlight=False)
+
+
+def _register_freeze(app: typer.Typer) -> None:
+    freeze = typer.Typer(help="Stop outflows at once (one person may freeze).")
+    unfreeze = typer.Typer(help="Lift a freeze: a proposal and a second security_admin.")
+    app.add_typer(freeze, name="freeze")
+    app.add_typer(unfreeze, name="unfreeze")
+
+    @freeze.command("wallet")
+    def freeze_wallet(target: str, reason: Reason, username: AsUser) -> None:
+        """Freeze one wallet (by id)."""
+        _freeze(FreezeScope.WALLET, target, reason, username)
+
+    @freeze.command("asset")
+    def freeze_asset(target: str, reason: Reason, username: AsUser) -> None:
+        """Freeze one asset on one chain, written chain:SYMBOL (e.g. ethereum:ETH)."""
+        _freeze(FreezeScope.ASSET, target, reason, username)
+
+    @freeze.command("chain")
+    def freeze_chain(target: str, reason: Reason, username: AsUser) -> None:
+        """Freeze every wallet on one chain."""
+        _freeze(FreezeScope.CHAIN, target, reason, username)
+
+    @freeze.command("all")
+    def freeze_all(reason: Reason, username: AsUser) -> None:
+        """Freeze every outflow."""
+        _freeze(FreezeScope.ALL, None, reason, username)
+
+    @freeze.command("list")
+    def freeze_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Active freezes and pending unfreeze proposals."""
+        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+            service = FreezeService(ctx)
+            active = service.active_freezes(session)
+            pending = service.pending_unfreezes(session)
+        if as_json:
+            echo_json(
+                {
+                    "freezes": [f.to_json() for f in active],
+                    "unfreeze_proposals": [
+                        {"id": p.id, "freeze_id": p.freeze_id, "proposer": p.proposer}
+                        for p in pending
+                    ],
+                }
+            )
+            return
+        table = Table("id", "scope", "target", "since", "by", "reason", title="Active freezes")
+        for f in active:
+            table.add_row(
+                f.id, f.scope.value, f.target or "*", isoformat(f.created_at), f.actor, f.reason
+            )
+        console.print(table)
+        for p in pending:
+            console.print(f"unfreeze proposal {p.id} for {p.freeze_id} by {p.proposer}")
+
+    @unfreeze.command("propose")
+    def unfreeze_propose(freeze_id: str, reason: Reason, username: AsUser) -> None:
+        """Propose lifting a freeze (security_admin)."""
+        with guarded(), _ctx() as ctx:
+            user_id = _user_id(ctx, username)
+            with ctx.db.transaction() as session:
+                proposal = FreezeService(ctx).propose_unfreeze(
+                    session, freeze_id=freeze_id, user_id=user_id, reason=reason
+                )
+        console.print(
+            f"unfreeze proposal {proposal.id}: a second security_admin must run "
+            f"'kinko unfreeze approve {proposal.id} --as USER'",
+            highlight=False,
+        )
+
+    @unfreeze.command("approve")
+    def unfreeze_approve(proposal_id: str, username: AsUser) -> None:
+        """Approve an unfreeze proposal (a security_admin other than the proposer)."""
+        with guarded(), _ctx() as ctx:
+            user_id = _user_id(ctx, username)
+            with ctx.db.transaction() as session:
+                record = FreezeService(ctx).approve_unfreeze(
+                    session, proposal_id=proposal_id, user_id=user_id
+                )
+        console.print(f"lifted freeze {record.id} ({record.describe()})", highlight=False)
+
+
+def _register_addressbook(app: typer.Typer) -> None:
+    book = typer.Typer(help="Destinations warm and cold wallets may send to (four eyes).")
+    app.add_typer(book, name="addressbook")
+
+    def service(ctx: Context) -> AddressBookService:
+        return AddressBookService(ctx, cooling_off=configured_policy(ctx).cooling_off)
+
+    @book.command("propose")
+    def propose(
+        *,
+        chain: Annotated[str, typer.Option(help="Chain, e.g. ethereum.")],
+        address: Annotated[str, typer.Option(help="Destination address.")],
+        label: Annotated[str, typer.Option(help="What this destination is.")],
+        owner: Annotated[OwnerKind, typer.Option(help="Who owns it.")],
+        tier: Annotated[list[Tier], typer.Option(help="Wallet tier allowed (repeat).")],
+        username: AsUser,
+    ) -> None:
+        """Propose adding (or changing) an entry; a second person approves."""
+        with guarded(), _ctx() as ctx:
+            actor = user_actor(_user_id(ctx, username))
+            with ctx.db.transaction() as session:
+                p = service(ctx).propose(
+                    session,
+                    chain=chain,
+                    address=address,
+                    label=label,
+                    owner_kind=owner,
+                    tiers_allowed=tier,
+                    actor=actor,
+                )
+        console.print(f"{p.action} proposal {p.id} for {p.address}", highlight=False)
+
+    @book.command("approve")
+    def approve(proposal_id: str, username: AsUser) -> None:
+        """Approve a proposal; the entry counts after the cooling-off period."""
+        with guarded(), _ctx() as ctx:
+            actor = user_actor(_user_id(ctx, username))
+            with ctx.db.transaction() as session:
+                entry = service(ctx).approve(session, proposal_id=proposal_id, actor=actor)
+        console.print(
+            f"approved {entry.address}: effective from {isoformat(entry.effective_at)}",
+            highlight=False,
+        )
+
+    @book.command("reject")
+    def reject(proposal_id: str, username: AsUser) -> None:
+        """Reject (or withdraw) a pending proposal."""
+        with guarded(), _ctx() as ctx:
+            actor = user_actor(_user_id(ctx, username))
+            with ctx.db.transaction() as session:
+                service(ctx).reject(session, proposal_id=proposal_id, actor=actor)
+        console.print(f"rejected {proposal_id}")
+
+    @book.command("remove")
+    def remove(
+        chain: Annotated[str, typer.Option(help="Chain, e.g. ethereum.")],
+        address: Annotated[str, typer.Option(help="Destination address.")],
+        reason: Reason,
+        username: AsUser,
+    ) -> None:
+        """Remove a destination at once."""
+        with guarded(), _ctx() as ctx:
+            actor = user_actor(_user_id(ctx, username))
+            with ctx.db.transaction() as session:
+                removed = service(ctx).remove(
+                    session, chain=chain, address=address, actor=actor, reason=reason
+                )
+        console.print(f"removed {removed[0].address} on {chain}", highlight=False)
+
+    @book.command("list")
+    def list_entries(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+        """Entries (in force or cooling off) and pending proposals."""
+        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+            svc = service(ctx)
+            entries = svc.entries(session)
+            pending = svc.pending(session)
+            now = ctx.clock.now()
+        rows = [
+            {
+                "id": e.id,
+                "chain": e.chain,
+                "address": e.address,
+                "label": e.label,
+                "owner": e.owner_kind.value,
+                "tiers": sorted(t.value for t in e.tiers_allowed),
+                "effective_at": isoformat(e.effective_at),
+                "effective": e.is_effective(now),
+            }
+            for e in entries
+        ]
+        proposals = [
+            {"id": p.id, "action": p.action, "address": p.address, "proposer": p.proposer}
+            for p in pending
+        ]
+        if as_json:
+            echo_json({"entries": rows, "proposals": proposals})
+            return
+        table = Table("chain", "address", "label", "owner", "tiers", "effective from")
+        for e in entries:
+            cooling = "" if e.is_effective(now) else " (cooling off)"
+            table.add_row(
+                e.chain,
+                e.address,
+                e.label,
+                e.owner_kind.value,
+                ",".join(sorted(t.value for t in e.tiers_allowed)),
+                isoformat(e.effective_at) + cooling,
+            )
+        console.print(table)
+        for p in proposals:
+            console.print(f"pending {p['action']} {p['id']}: {p['address']} by {p['proposer']}")
+
+
+def _show(policy: Policy) -> None:
+    console.print(
+        f"policy [bold]{policy.version}[/] from {policy.source} (sha256 {policy.digest})",
+        highlight=False,
+    )
+    table = Table("id", "kind", "match", title=f"{len(policy.rules)} rules")
+    for rule in policy.rules:
+        m = rule.match
+        parts = [
+            f"{name}={','.join(sorted(str(v) for v in values))}"
+            for name, values in (
+                ("chain", m.chains),
+                ("asset", m.assets),
+                ("wallet", m.wallets),
+                ("tier", m.tiers),
+            )
+            if values is not None
+        ]
+        table.add_row(rule.id, rule.kind, " ".join(parts) or "*")
+    console.print(table)
+
+
+def _register_policy(app: typer.Typer) -> None:
+    policy = typer.Typer(help="Withdrawal policy files.")
+    app.add_typer(policy, name="policy")
+
+    @policy.command("validate")
+    def validate(file: Path) -> None:
+        """Load FILE and report the first problem (exit 2) or a summary (exit 0)."""
+        with guarded():
+            if not file.is_file():
+                raise InputError("FILE", f"{file} does not exist")
+            loaded = load_policy_file(file)
+        _show(loaded)
+        console.print("[green]valid[/]")
+
+    @policy.command("show")
+    def show() -> None:
+        """The policy in force (``policy_path``, or the packaged sample)."""
+        with guarded(), _ctx() as ctx:
+            loaded = configured_policy(ctx)
+        _show(loaded)
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    _register_freeze(app)
+    _register_addressbook(app)
+    _register_policy(app)

@@ -1,9 +1,258 @@
-"""CLI commands for screening."""
+"""``kinko lists ...`` and ``kinko screen ...``: sanctions lists and screening.
+
+Exit status: 0 clear, 1 a hit (or lists stale: fail closed), 2 bad input.
+"""
 
 from __future__ import annotations
 
+import csv
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, err_console, guarded
+from kinko.context import Context
+from kinko.core.errors import InputError
+from kinko.screening.addresses import SUPPORTED_CHAINS, normalise_address
+from kinko.screening.model import AddressVerdict, NameVerdict, VerdictStatus
+from kinko.screening.service import ScreeningService
+
+lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_help=True)
+screen_app = typer.Typer(help="Screen addresses and names.", no_args_is_help=True)
+
+_GUESS_ORDER = ("ethereum", "bitcoin", "tron", "litecoin", "bitcoin-cash")
+PEOPLE_HEADER = ("name", "dob", "nationality")
+
+
+@contextmanager
+def _service() -> Iterator[tuple[Context, ScreeningService]]:
+    ctx = context()
+    try:
+        yield ctx, ScreeningService(ctx)
+    finally:
+        ctx.db.dispose()
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def guess_chain(address: str) -> str:
+    """The first chain `address` is valid on, in a fixed order; InputError if none.
+
+    ``0x...`` is always EVM, so a bad EIP-55 checksum is reported as such.
+    """
+    if address.strip().lower().startswith("0x"):
+        return "ethereum"
+    for chain in _GUESS_ORDER:
+        try:
+            normalise_address(chain, address)
+        except InputError:
+            continue
+        return chain
+    raise InputError(
+        "address",
+        f"{address!r} is not a valid address on {', '.join(_GUESS_ORDER)}; check it, or "
+        "name the chain with --chain",
+    )
+
+
+@lists_app.command("load")
+def load(
+    file: Annotated[Path, typer.Argument(help="The list file as published.")],
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="List name (default from the format).")
+    ] = None,
+    unsafe_allow_shrink: Annotated[
+        bool,
+        typer.Option(help="Accept a version that drops more entries than allowed (audited)."),
+    ] = False,
+) -> None:
+    """Load a list file (format detected from its content), then re-screen."""
+    with guarded(), _service() as (_ctx, service):
+        result = service.load_file(
+            file, actor=_actor(), list_name=list_name, unsafe_allow_shrink=unsafe_allow_shrink
+        )
+    for version in result.versions:
+        console.print(
+            f"loaded [bold]{version.list_name}[/] {version.id}: {version.entity_count} entities, "
+            f"{version.address_count} addresses {version.counts_by_chain}"
+        )
+        if version.unknown_tickers:
+            console.print(f"  unknown tickers kept: {', '.join(version.unknown_tickers)}")
+        if version.invalid_addresses:
+            console.print(
+                f"  {len(version.invalid_addresses)} addresses failed validation (kept verbatim)"
+            )
+    for name in result.unchanged:
+        console.print(f"{name}: this file is already the active version; nothing changed")
+    for alert in result.alerts:
+        console.print(
+            f"[bold red]new hit[/] {alert.target_kind} {alert.target_ref}: "
+            f"{alert.entity_name} ({alert.list_name})"
+        )
+
+
+@lists_app.command("show")
+def show(
+    all_versions: Annotated[bool, typer.Option("--all", help="Include replaced versions.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Active list versions with provenance, and whether screening is fresh."""
+    with guarded(), _service() as (_ctx, service), service.ctx.db.transaction() as session:
+        versions = service.versions(session, include_inactive=all_versions)
+        reasons = service.freshness(session)
+    if as_json:
+        echo_json({"versions": [v.to_dict() for v in versions], "stale": list(reasons)})
+        return
+    table = Table(title="Screening lists")
+    for column in ("list", "version", "format", "published", "loaded", "entities", "addresses"):
+        table.add_column(column)
+    table.add_column("sha256")
+    for v in versions:
+        table.add_row(
+            v.list_name + ("" if v.active else " (replaced)"),
+            v.id,
+            v.format.value,
+            v.published.date().isoformat() if v.published else "-",
+            v.loaded_at.strftime("%Y-%m-%d %H:%M"),
+            str(v.entity_count),
+            str(v.address_count),
+            v.sha256[:16],
+        )
+    console.print(table)
+    for reason in reasons:
+        err_console.print(f"[bold yellow]stale:[/] {reason}")
+
+
+def _print_address(verdict: AddressVerdict) -> None:
+    colour = {"clear": "green", "hit": "red", "stale": "yellow"}[verdict.status.value]
+    console.print(
+        f"[bold {colour}]{verdict.status.value.upper()}[/] {verdict.chain} {verdict.address}"
+    )
+    for hit in verdict.hits:
+        console.print(
+            f"  {hit.list_name}: {hit.entity_name} [{', '.join(hit.programs)}] "
+            f"ref {hit.entity_ref}, listed as {hit.listed_as} ({hit.ticker})"
+        )
+    for reason in verdict.reasons:
+        console.print(f"  [yellow]{reason}[/]")
+
+
+def _print_name(verdict: NameVerdict) -> None:
+    colour = {"clear": "green", "hit": "red", "stale": "yellow"}[verdict.status.value]
+    label = "REVIEW" if verdict.status is VerdictStatus.HIT else verdict.status.value.upper()
+    console.print(f"[bold {colour}]{label}[/] {verdict.name} (threshold {verdict.threshold})")
+    for hit in verdict.hits:
+        console.print(f"  {hit.score:.2f} {hit.explanation}", highlight=False)
+    for reason in verdict.reasons:
+        console.print(f"  [yellow]{reason}[/]")
+
+
+@screen_app.command("address")
+def screen_address(
+    address: Annotated[str, typer.Argument(help="The address to screen.")],
+    chain: Annotated[
+        str | None,
+        typer.Option(help=f"Chain ({', '.join(sorted(SUPPORTED_CHAINS))}); guessed if omitted."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Screen one address. Exit 1 on a hit or stale lists, 0 clear, 2 invalid address."""
+    with guarded():
+        chosen = chain or guess_chain(address)
+        with _service() as (_ctx, service), service.ctx.db.transaction() as session:
+            verdict = service.screen_address(session, chain=chosen, address=address)
+    if as_json:
+        echo_json(verdict.to_dict())
+    else:
+        _print_address(verdict)
+    if verdict.status is not VerdictStatus.CLEAR:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+@screen_app.command("name")
+def screen_name(
+    name: Annotated[str, typer.Argument(help="The person's or organisation's name.")],
+    dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY or YYYY-MM-DD.")] = None,
+    nationality: Annotated[str | None, typer.Option(help="Nationality.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Screen a name. Exit 1 when it must go to review (or lists are stale), 0 clear."""
+    with guarded(), _service() as (_ctx, service), service.ctx.db.transaction() as session:
+        verdict = service.screen_name(session, name, dob=dob, nationality=nationality)
+    if as_json:
+        echo_json(verdict.to_dict())
+    else:
+        _print_name(verdict)
+    if verdict.status is not VerdictStatus.CLEAR:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def read_people(path: Path) -> list[tuple[str, str | None, str | None]]:
+    """Rows of a people CSV with header ``name,dob,nationality`` (dob, nationality optional)."""
+    if not path.is_file():
+        raise InputError("file", f"{path} does not exist")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "name" not in reader.fieldnames:
+            raise InputError(
+                "file", f"{path.name}: the header must include 'name' (name,dob,nationality)"
+            )
+        people = []
+        for line, row in enumerate(reader, 2):
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise InputError("name", f"{path.name} line {line}: the name is empty")
+            people.append(
+                (
+                    name,
+                    (row.get("dob") or "").strip() or None,
+                    (row.get("nationality") or "").strip() or None,
+                )
+            )
+    return people
+
+
+@screen_app.command("people")
+def screen_people(
+    file: Annotated[Path, typer.Argument(help="CSV with header name,dob,nationality.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Screen every person in a CSV. Exit 1 if any must go to review."""
+    with guarded():
+        people = read_people(file)
+        with _service() as (_ctx, service), service.ctx.db.transaction() as session:
+            verdicts = [
+                service.screen_name(session, name, dob=dob, nationality=nat)
+                for name, dob, nat in people
+            ]
+    flagged = [v for v in verdicts if v.status is not VerdictStatus.CLEAR]
+    if as_json:
+        echo_json({"screened": len(verdicts), "flagged": [v.to_dict() for v in flagged]})
+    else:
+        table = Table(title=f"{len(verdicts)} screened, {len(flagged)} to review")
+        for column in ("name", "status", "best match", "score"):
+            table.add_column(column)
+        for v in flagged:
+            best = v.hits[0] if v.hits else None
+            table.add_row(
+                v.name,
+                v.status.value,
+                f"{best.matched_name} ({best.list_name} {best.entity_ref})" if best else "-",
+                f"{best.score:.2f}" if best else "-",
+            )
+        console.print(table)
+    if flagged:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this domain's commands to `app`."""
+    """Add ``kinko lists`` and ``kinko screen``."""
+    app.add_typer(lists_app, name="lists")
+    app.add_typer(screen_app, name="screen")

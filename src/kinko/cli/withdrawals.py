@@ -1,9 +1,216 @@
-"""CLI commands for withdrawals."""
+"""CLI: `kinko withdraw ...`, `kinko cosign`, `kinko signer serve`, `kinko demo`."""
 
 from __future__ import annotations
 
+import json
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.table import Table
+
+from kinko.cli.common import console, echo_json, guarded, settings
+from kinko.core.errors import InputError
+from kinko.withdrawals.records import WithdrawalView
+
+if TYPE_CHECKING:
+    from kinko.withdrawals.stack import WithdrawalStack
+
+
+def _stack() -> WithdrawalStack:
+    from kinko.cli.common import context
+    from kinko.withdrawals.stack import build_stack
+
+    return build_stack(context())
+
+
+def _user_id(stack: WithdrawalStack, username: str) -> str:
+    from kinko.identity.service import IdentityService
+
+    ctx = stack.ctx
+    with ctx.db.transaction() as session:
+        return str(IdentityService(ctx).users.require_user(session, username).id)
+
+
+def render(view: WithdrawalView) -> None:
+    table = Table(title=f"withdrawal {view.id}", show_header=False)
+    table.add_row(
+        "state", f"[bold]{view.state.value}[/]" + (f" — {view.reason}" if view.reason else "")
+    )
+    table.add_row("wallet", view.wallet_id)
+    if view.intent is not None:
+        table.add_row("decoded: destination", str(view.intent["destination"]))
+        table.add_row(
+            "decoded: amount", f"{view.intent['amount']} base units of {view.intent['asset']}"
+        )
+        table.add_row("decoded: call", str(view.intent["call_kind"]))
+        table.add_row("decoded: fee cap", str(view.intent["fee"]))
+        table.add_row("digest (approve this)", str(view.digest))
+    else:
+        table.add_row(
+            "requested", f"{view.amount} base units of {view.asset} to {view.destination}"
+        )
+    for approval in view.approvals:
+        table.add_row(f"{approval['verdict']}", f"{approval['approver']} ({approval['binding']})")
+    if view.txid:
+        table.add_row("txid", view.txid)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this domain's commands to `app`."""
+    withdraw = typer.Typer(help="Request, approve and inspect withdrawals.", no_args_is_help=True)
+    bundle_app = typer.Typer(help="Approval bundles.", no_args_is_help=True)
+    withdraw.add_typer(bundle_app, name="bundle")
+    app.add_typer(withdraw, name="withdraw")
+
+    @withdraw.command("request")
+    def request(  # noqa: PLR0917 - typer maps each parameter to an option
+        asset: Annotated[str, typer.Option(help="Asset, e.g. ETH or ethereum:USDC.")],
+        amount: Annotated[str, typer.Option(help='Decimal amount, e.g. "1.5".')],
+        to: Annotated[str, typer.Option("--to", help="Destination address.")],
+        as_user: Annotated[str, typer.Option("--as", help="Requesting username.")],
+        wallet: Annotated[str | None, typer.Option(help="Source wallet id.")] = None,
+        customer_ref: Annotated[str | None, typer.Option(help="Customer reference.")] = None,
+        memo: Annotated[str | None, typer.Option(help="Memo.")] = None,
+        idempotency_key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Request a withdrawal and run it to its policy decision."""
+        from kinko.withdrawals.service import WithdrawalRequest
+
+        with guarded():
+            stack = _stack()
+            view = stack.withdrawals.request(
+                WithdrawalRequest(asset, amount, to, wallet, customer_ref, memo),
+                requester=_user_id(stack, as_user),
+                idempotency_key=idempotency_key or f"cli-{secrets.token_hex(16)}",
+                channel="cli",
+            )
+        echo_json(view.to_json()) if as_json else render(view)
+
+    @withdraw.command("list")
+    def list_(
+        state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """List recent withdrawals."""
+        with guarded():
+            views = _stack().withdrawals.list(state=state)
+        if as_json:
+            echo_json([v.to_json() for v in views])
+            return
+        table = Table("id", "state", "wallet", "asset", "amount", "destination")
+        for v in views:
+            table.add_row(v.id, v.state.value, v.wallet_id, v.asset, str(v.amount), v.destination)
+        console.print(table)
+
+    @withdraw.command("show")
+    def show(
+        withdrawal_id: str,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Show a withdrawal: the decoded transaction and the digest to approve."""
+        with guarded():
+            view = _stack().withdrawals.get(withdrawal_id)
+        echo_json(view.to_json()) if as_json else render(view)
+
+    @withdraw.command("approve")
+    def approve(
+        withdrawal_id: str,
+        as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
+        assertion: Annotated[
+            Path, typer.Option(help="WebAuthn assertion JSON whose challenge is the digest.")
+        ],
+    ) -> None:
+        """Approve with a WebAuthn assertion over the digest."""
+        with guarded():
+            try:
+                response = json.loads(assertion.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InputError("--assertion", f"cannot read a JSON assertion: {exc}") from None
+            if not isinstance(response, dict):
+                raise InputError("--assertion", "must hold a JSON object")
+            stack = _stack()
+            view = stack.approvals.approve(
+                withdrawal_id, approver=_user_id(stack, as_user), assertion=response
+            )
+        render(view)
+
+    @withdraw.command("reject")
+    def reject(
+        withdrawal_id: str,
+        as_user: Annotated[str, typer.Option("--as", help="Rejecting username.")],
+        reason: Annotated[str, typer.Option(help="Why.")],
+    ) -> None:
+        """Reject: one rejection ends the request."""
+        with guarded():
+            stack = _stack()
+            view = stack.approvals.reject(
+                withdrawal_id, approver=_user_id(stack, as_user), reason=reason
+            )
+        render(view)
+
+    @bundle_app.command("export")
+    def export(
+        withdrawal_id: str,
+        out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    ) -> None:
+        """Export the approval bundle (canonical JSON, docs/bundle.md)."""
+        from kinko.withdrawals.export import export_bundle
+
+        with guarded():
+            stack = _stack()
+            with stack.ctx.db.transaction() as session:
+                data = export_bundle(stack.ctx, session, stack.ports.directory, withdrawal_id)
+        raw = data.to_bytes()
+        if out is None:
+            typer.echo(raw.decode("utf-8"))
+        else:
+            out.write_bytes(raw)
+            console.print(f"bundle written to {out}")
+
+    @app.command("cosign")
+    def cosign_command(  # noqa: PLR0917 - typer maps each parameter to an option
+        bundle: Annotated[Path, typer.Argument(help="Approval bundle JSON.")],
+        key: Annotated[Path, typer.Option(help="Key file (hex secret key, mode 0600).")],
+        vkey: Annotated[Path, typer.Option(help="The audit log's verifier key file.")],
+        rp_id: Annotated[str | None, typer.Option(help="WebAuthn RP id.")] = None,
+        origin: Annotated[str | None, typer.Option(help="WebAuthn origin.")] = None,
+        out: Annotated[Path | None, typer.Option(help="Write the signed tx (hex) here.")] = None,
+    ) -> None:
+        """Verify a bundle offline exactly as the signer does, then sign it (warm/cold)."""
+        from kinko.core.clock import SystemClock
+        from kinko.signer.offline import cosign, read_key_file
+
+        with guarded():
+            cfg = settings()
+            try:
+                raw = bundle.read_bytes()
+                log_vkey = vkey.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise InputError("BUNDLE", f"cannot read: {exc}") from None
+            result = cosign(
+                raw,
+                key=read_key_file(key),
+                log_vkey=log_vkey,
+                now=SystemClock().now(),
+                rp_id=rp_id or cfg.webauthn_rp_id,
+                origin=origin or cfg.webauthn_origin,
+            )
+        verified = result.verified
+        console.print(
+            f"[green]verified[/]: {verified.intent.amount} base units of {verified.intent.asset} "
+            f"to {verified.intent.destination}; digest {verified.digest.hex()}; approved by "
+            f"{len(verified.approvers)}/{verified.required_approvals} "
+            f"({', '.join(verified.approvers)}); requester {verified.requester}"
+        )
+        console.print("[yellow]offline: the freeze state was not checked[/]")
+        if out is None:
+            typer.echo(result.signed_tx.hex())
+        else:
+            out.write_text(result.signed_tx.hex() + "\n", encoding="ascii")
+
+    from kinko.demo import register_demo
+
+    register_demo(app)

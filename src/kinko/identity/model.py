@@ -82,13 +82,13 @@ class Principal:
     ) -> bool:
         """True if `permission` is held for this asset/wallet.
 
-        A token's scope is its own permission and asset lists; a user's permission must
-        come from a role grant whose scope covers the asset and wallet.
+        The permission must come from a role grant whose scope covers the asset and
+        wallet; a token is further limited to its own permissions and assets.
         """
         if permission not in self.permissions:
             return False
-        if self.kind == "token":
-            return not self.token_assets or asset is None or asset in self.token_assets
+        if self.token_assets and asset is not None and asset not in self.token_assets:
+            return False
         return any(
             permission in ROLE_PERMISSIONS[g.role] and g.covers(asset=asset, wallet=wallet)
             for g in self.roles

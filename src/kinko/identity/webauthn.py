@@ -19,7 +19,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, parse_authenticator_data
+from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.exceptions import (
     InvalidAuthenticationResponse,
     InvalidRegistrationResponse,
@@ -177,9 +177,3 @@ def verify_assertion(
         new_sign_count=new,
         user_verified=verified.user_verified,
     )
-
-
-def user_verified_flag(response: dict[str, Any]) -> bool:
-    """Whether an assertion's authenticator data carries the UV flag (for reporting)."""
-    data = base64url_to_bytes(response["response"]["authenticatorData"])
-    return bool(parse_authenticator_data(data).flags.uv)

@@ -61,8 +61,9 @@ def evaluate(
     roles: dict[str, int] = {}
     auto_approved = False
     allowlisted = request.tier in _ALLOWLISTED_TIERS
-    for rule in policy.candidates(request.chain, request.asset):
-        if not rule.match.matches(request):
+    for rule in policy.candidates(request.chain, request.asset, request.tier):
+        wallets = rule.match.wallets
+        if wallets is not None and request.wallet_id not in wallets:
             continue
         if isinstance(rule, TransferMax):
             if request.amount > rule.max_amount:
@@ -80,7 +81,7 @@ def evaluate(
         elif isinstance(rule, Allowlist):
             if not allowlisted:
                 allowlisted = True
-                _allowlist(rule.id, rule.kind, request, context, now, fired)
+                _allowlist((rule.id, rule.kind), request, context, now, fired)
         elif isinstance(rule, TimeWindow):
             _time_window(rule, now, fired)
         elif isinstance(rule, ApprovalTier):
@@ -97,16 +98,20 @@ def evaluate(
                         f"{_describe_quorum(rule.approvals, rule.roles)}",
                     )
                 )
-        elif isinstance(rule, AutoApprove):
-            if request.tier is Tier.HOT and request.amount <= rule.max_amount:
-                auto_approved = True
-                auto_hit = RuleHit(
+        elif (
+            isinstance(rule, AutoApprove)
+            and request.tier is Tier.HOT
+            and request.amount <= rule.max_amount
+        ):
+            auto_approved = True
+            fired.append(
+                RuleHit(
                     rule.id,
                     rule.kind,
                     Outcome.ALLOW,
                     f"hot-wallet amount {request.amount} ≤ {rule.max_amount} is auto-approved",
                 )
-                fired.append(auto_hit)
+            )
     if approvals == 0 and not auto_approved:
         fired.append(
             RuleHit(
@@ -174,12 +179,11 @@ def _builtin_gates(
             )
         )
     if request.tier in _ALLOWLISTED_TIERS:
-        _allowlist(BUILTIN_ALLOWLIST, "allowlist", request, context, now, fired)
+        _allowlist((BUILTIN_ALLOWLIST, "allowlist"), request, context, now, fired)
 
 
 def _allowlist(
-    rule_id: str,
-    kind: str,
+    rule: tuple[str, str],
     request: PolicyRequest,
     context: PolicyContext,
     now: datetime,
@@ -197,13 +201,15 @@ def _allowlist(
         reason = f"address-book entry {entry.id} is not allowed for {request.tier.value} wallets"
     else:
         return
-    fired.append(RuleHit(rule_id, kind, Outcome.DENY, reason))
+    fired.append(RuleHit(rule[0], rule[1], Outcome.DENY, reason))
 
 
 def _velocity(
     rule: Velocity, request: PolicyRequest, context: PolicyContext, fired: list[RuleHit]
 ) -> None:
     used = context.velocity.get(rule.key)
+    if used is not None and used + request.amount <= rule.limit:
+        return
     window = _describe_window(rule.key[1])
     if used is None:
         fired.append(
@@ -214,7 +220,7 @@ def _velocity(
                 f"no {rule.scope.value} velocity total for the {window} window was supplied",
             )
         )
-    elif used + request.amount > rule.limit:
+    else:
         fired.append(
             RuleHit(
                 rule.id,

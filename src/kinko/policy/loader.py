@@ -40,7 +40,14 @@ _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _DURATION = re.compile(r"^([1-9][0-9]*)(s|min|m|h|d)$")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_TOP_KEYS = {"version", "description", "freeze_outcome", "allowed_call_kinds", "cooling_off", "rules"}
+_TOP_KEYS = {
+    "version",
+    "description",
+    "freeze_outcome",
+    "allowed_call_kinds",
+    "cooling_off",
+    "rules",
+}
 _MATCH_KEYS = {"chain", "asset", "wallet", "tier"}
 _RULE_KEYS: dict[str, set[str]] = {
     "transfer_max": {"max"},
@@ -73,7 +80,7 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[An
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _unique_mapping,  # type: ignore[arg-type]
+    _unique_mapping,
 )
 
 
@@ -114,6 +121,7 @@ def load_policy(text: str, *, source: str) -> Policy:
         freeze_outcome=_outcome(data.get("freeze_outcome", "deny"), "freeze_outcome"),
         allowed_call_kinds=_call_kinds(data.get("allowed_call_kinds")),
         cooling_off=_cooling_off(data.get("cooling_off")),
+        text=text,
     )
 
 
@@ -141,7 +149,9 @@ def _rule(index: int, raw: object) -> Rule:
     where = f"{where} (id={rule_id})"
     kind = raw.get("kind")
     if kind not in _RULE_KEYS:
-        raise ConfigError(f"{where}.kind", f"{kind!r} is not one of {', '.join(sorted(_RULE_KEYS))}")
+        raise ConfigError(
+            f"{where}.kind", f"{kind!r} is not one of {', '.join(sorted(_RULE_KEYS))}"
+        )
     _no_unknown(raw, {"id", "kind", "match", "description"} | _RULE_KEYS[kind], where)
     match = _match(raw.get("match", {}), f"{where}.match")
     if kind in _AMOUNT_KINDS and match.single_asset() is None:
@@ -314,10 +324,12 @@ def _cooling_off(raw: object) -> Mapping[Tier, timedelta]:
 
 
 def _enum(cls: type[E], raw: object, where: str) -> E:
+    choices = ", ".join(m.value for m in cls)
+    if not isinstance(raw, str):
+        raise ConfigError(where, f"{raw!r} is not one of {choices}")
     try:
         return cls(raw)
     except ValueError:
-        choices = ", ".join(m.value for m in cls)
         raise ConfigError(where, f"{raw!r} is not one of {choices}") from None
 
 

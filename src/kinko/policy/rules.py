@@ -64,10 +64,10 @@ class Velocity:
     limit: int
     on_exceed: Outcome
     kind: str = "velocity"
+    key: VelocityKey = field(init=False, compare=False)
 
-    @property
-    def key(self) -> VelocityKey:
-        return (self.scope, int(self.window.total_seconds()))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.scope, int(self.window.total_seconds())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,16 +134,22 @@ class Policy:
     )
     cooling_off: Mapping[Tier, timedelta] = field(
         default_factory=lambda: MappingProxyType(
-            {Tier.HOT: timedelta(hours=48), Tier.WARM: timedelta(hours=48), Tier.COLD: timedelta(hours=48)}
+            {
+                Tier.HOT: timedelta(hours=48),
+                Tier.WARM: timedelta(hours=48),
+                Tier.COLD: timedelta(hours=48),
+            }
         )
     )
-    _by_asset: dict[tuple[str, str], tuple[Rule, ...]] = field(
+    text: str = field(default="", repr=False, compare=False)
+    _by_asset: dict[tuple[str, str, Tier], tuple[Rule, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
-    def candidates(self, chain: str, asset: str) -> tuple[Rule, ...]:
-        """Rules that can apply to `chain`/`asset`, in file order (cached per asset)."""
-        key = (chain, asset)
+    def candidates(self, chain: str, asset: str, tier: Tier) -> tuple[Rule, ...]:
+        """Rules that can apply to `chain`/`asset`/`tier`, in file order (cached); only
+        the wallet part of `match` is left for the caller to check."""
+        key = (chain, asset, tier)
         found = self._by_asset.get(key)
         if found is None:
             found = tuple(
@@ -151,6 +157,7 @@ class Policy:
                 for rule in self.rules
                 if (rule.match.chains is None or chain in rule.match.chains)
                 and (rule.match.assets is None or asset in rule.match.assets)
+                and (rule.match.tiers is None or tier in rule.match.tiers)
             )
             self._by_asset[key] = found
         return found
@@ -159,7 +166,7 @@ class Policy:
         """The (scope, window) totals the engine will need for `request`."""
         return frozenset(
             rule.key
-            for rule in self.candidates(request.chain, request.asset)
+            for rule in self.candidates(request.chain, request.asset, request.tier)
             if isinstance(rule, Velocity) and rule.match.matches(request)
         )
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from embit import base58, bech32
-from eth_utils import is_checksum_address
+from eth_utils.address import is_checksum_address
 
 from kinko.core.errors import InputError
 from kinko.screening.cashaddr import decode_cashaddr
@@ -64,7 +64,8 @@ def normalise_address(chain: str, address: str, *, field: str = "address") -> No
     if chain not in SUPPORTED_CHAINS:
         raise InputError(
             "chain",
-            f"{chain!r} is not a chain screening knows; use one of {', '.join(sorted(SUPPORTED_CHAINS))}",
+            f"{chain!r} is not a chain screening knows; "
+            f"use one of {', '.join(sorted(SUPPORTED_CHAINS))}",
         )
     text = address.strip()
     if not text:

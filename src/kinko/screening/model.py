@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, NewType
 
 ListName = NewType("ListName", str)
@@ -219,8 +219,22 @@ class NameVerdict:
         }
 
 
-def parse_iso_date(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+def parsed_list(
+    name: ListName,
+    fmt: ListFormat,
+    published: datetime | None,
+    entities: list[ListedEntity] | tuple[ListedEntity, ...],
+    addresses: list[ListedAddress] | tuple[ListedAddress, ...],
+) -> ParsedList:
+    """Build a `ParsedList`, reporting unknown tickers and addresses that did not validate."""
+    return ParsedList(
+        name=name,
+        format=fmt,
+        published=published,
+        entities=tuple(entities),
+        addresses=tuple(addresses),
+        unknown_tickers=tuple(
+            sorted({a.ticker for a in addresses if a.chain.startswith("unknown:")})
+        ),
+        invalid_addresses=tuple(sorted(f"{a.ticker} {a.raw}" for a in addresses if not a.valid)),
+    )

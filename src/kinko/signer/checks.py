@@ -18,16 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from webauthn import verify_authentication_response
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidCBORData
-
 from kinko.chains.base import CallKind, ChainAdapter, Intent
 from kinko.core.clock import isoformat, utc
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
+from kinko.signer.quorum import (
+    assertion_json,
+    check_eligible,
+    quorum_shortfall,
+    verify_assertion_over_digest,
+)
 from kinko.withdrawals.bundle import (
     ACTION_APPROVAL,
-    ACTION_AWAITING,
+    ACTION_DECIDED,
     ACTION_REQUESTED,
     ApprovalBundle,
     AuditProof,
@@ -201,7 +204,7 @@ def _decision(
     bundle: ApprovalBundle, checkpoint: TrustedCheckpoint, digest: bytes
 ) -> Mapping[str, Any]:
     entry = _entry(
-        checkpoint, bundle.decision_proof, "the decision", ACTION_AWAITING, bundle.withdrawal_id
+        checkpoint, bundle.decision_proof, "the decision", ACTION_DECIDED, bundle.withdrawal_id
     )
     details: Mapping[str, Any] = entry["details"]
     logged = details.get("digest")
@@ -249,35 +252,20 @@ def _verify_approval(
         raise ApprovalError(f"{who} used a credential enrolled to {credential.user}")
     if details.get("credential_key_sha256") != key_fingerprint(credential.public_key_cose):
         raise ApprovalError(f"{who}: the credential's public key is not the one the log recorded")
-    response = {
-        "id": b64url(approval.credential_id),
-        "rawId": b64url(approval.credential_id),
-        "type": "public-key",
-        "response": {
-            "authenticatorData": b64url(approval.authenticator_data),
-            "clientDataJSON": b64url(approval.client_data_json),
-            "signature": b64url(approval.signature),
-            **(
-                {} if approval.user_handle is None else {"userHandle": b64url(approval.user_handle)}
-            ),
-        },
-        "clientExtensionResults": {},
-    }
-    try:
-        verify_authentication_response(
-            credential=response,
-            expected_challenge=digest,
-            expected_rp_id=expected_rp_id,
-            expected_origin=expected_origin,
-            credential_public_key=credential.public_key_cose,
-            credential_current_sign_count=0,
-            require_user_verification=True,
-        )
-    except (InvalidAuthenticationResponse, InvalidCBORData, ValueError) as exc:
-        raise ApprovalError(
-            f"{who}: the WebAuthn assertion does not verify over digest {digest.hex()}: {exc}",
-            code="assertion_invalid",
-        ) from None
+    verify_assertion_over_digest(
+        assertion_json(
+            credential_id=approval.credential_id,
+            authenticator_data=approval.authenticator_data,
+            client_data_json=approval.client_data_json,
+            signature=approval.signature,
+            user_handle=approval.user_handle,
+        ),
+        digest=digest,
+        public_key_cose=credential.public_key_cose,
+        rp_id=expected_rp_id,
+        origin=expected_origin,
+        who=who,
+    )
     roles = details.get("roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise IntegrityError(f"audit entry for {who} lists no roles")
@@ -296,23 +284,12 @@ def _check_quorum(decision: Mapping[str, Any], roles: Mapping[str, frozenset[str
     if not isinstance(eligible, list) or not eligible:
         raise IntegrityError("the decision entry names no eligible roles: refusing (fail closed)")
     for approver, held in roles.items():
-        if not held & set(eligible):
-            raise ApprovalError(
-                f"{approver} holds none of the roles eligible for this wallet "
-                f"({', '.join(sorted(eligible))})",
-                code="approver_ineligible",
-            )
-    if len(roles) < required:
-        raise ApprovalError(
-            f"approved by {len(roles)}/{required} required approvers", code="quorum_not_met"
-        )
-    for role, count in sorted(required_roles.items()):
-        have = sum(1 for held in roles.values() if role in held)
-        if have < int(count):
-            raise ApprovalError(
-                f"approved by {have}/{count} required approvers with role {role}",
-                code="quorum_not_met",
-            )
+        check_eligible(approver, held, [str(e) for e in eligible])
+    shortfall = quorum_shortfall(
+        required, {str(k): int(v) for k, v in required_roles.items()}, roles
+    )
+    if shortfall is not None:
+        raise ApprovalError(shortfall, code="quorum_not_met")
     return required
 
 

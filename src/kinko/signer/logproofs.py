@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kinko.audit.checkpoint import verify_checkpoint
 from kinko.audit.merkle import leaf_hash, verify_inclusion
-from kinko.core.errors import IntegrityError, Unavailable
+from kinko.core.errors import IntegrityError, KinkoError
 from kinko.withdrawals.bundle import AuditProof
 
 
@@ -22,9 +23,14 @@ class TrustedCheckpoint:
 
 def verify_checkpoint_note(note: str, log_vkey: str) -> TrustedCheckpoint:
     """Verify the checkpoint's signature by `log_vkey`; raise IntegrityError if it fails."""
-    raise Unavailable(
-        "audit checkpoint verification is not available in this build: refusing to sign"
-    )
+    try:
+        checkpoint = verify_checkpoint(note, log_vkey)
+    except KinkoError as exc:
+        raise IntegrityError(
+            f"the bundle's audit checkpoint is not signed by the known log key: {exc.message}",
+            code="checkpoint_invalid",
+        ) from None
+    return TrustedCheckpoint(size=checkpoint.size, root_hash=checkpoint.root_hash)
 
 
 def verify_entry_included(checkpoint: TrustedCheckpoint, proof: AuditProof, what: str) -> None:

@@ -26,7 +26,7 @@ BUNDLE_VERSION = 1
 
 # Audit actions whose entries the bundle proves (and the signer reads).
 ACTION_REQUESTED = "withdrawal.requested"
-ACTION_AWAITING = "withdrawal.pending_approval"
+ACTION_DECIDED = "withdrawal.decided"
 ACTION_APPROVAL = "withdrawal.approval"
 
 

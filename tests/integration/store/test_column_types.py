@@ -16,9 +16,19 @@ HUGE = 10**77  # still fits NUMERIC(78, 0)
 
 def _wallet(cap: int | None, floor: int | None, created: datetime) -> WalletRow:
     return WalletRow(
-        id="w1", name="hot-eth", chain="ethereum", assets=["ETH"], tier="hot",
-        owner_class="customer", purpose="operational", quorum_m=1, quorum_n=1,
-        eligible_roles=["approver"], limits={}, cap_base_units=cap, floor_base_units=floor,
+        id="w1",
+        name="hot-eth",
+        chain="ethereum",
+        assets=["ETH"],
+        tier="hot",
+        owner_class="customer",
+        purpose="operational",
+        quorum_m=1,
+        quorum_n=1,
+        eligible_roles=["approver"],
+        limits={},
+        cap_base_units=cap,
+        floor_base_units=floor,
         created_at=created,
     )
 

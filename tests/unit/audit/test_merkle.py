@@ -46,7 +46,9 @@ def test_roots_for_every_size_match_vectors() -> None:
         assert merkle.root_of(tree.levels[0][:size]) == root
 
 
-@pytest.mark.parametrize("case", VECTORS["inclusion"], ids=lambda c: f"{c['leaf_index']}-{c['size']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["inclusion"], ids=lambda c: f"{c['leaf_index']}-{c['size']}"
+)
 def test_inclusion_proofs_match_vectors(case: dict[str, object]) -> None:
     tree = MemoryTree()
     tree.extend(LEAVES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from kinko.core.errors import Conflict
@@ -19,7 +21,7 @@ HAPPY_PATH = [
 
 
 def test_happy_path_is_a_chain_of_allowed_moves() -> None:
-    for current, target in zip(HAPPY_PATH, HAPPY_PATH[1:], strict=False):
+    for current, target in itertools.pairwise(HAPPY_PATH):
         assert check_transition(current, target) is True
 
 
@@ -37,13 +39,13 @@ def test_terminal_states_go_nowhere(final: State) -> None:
 
 
 def test_terminal_set_is_exactly_the_five_final_states() -> None:
-    assert TERMINAL == {
+    assert {
         State.CONFIRMED,
         State.DENIED,
         State.EXPIRED,
         State.CANCELLED,
         State.FAILED,
-    }
+    } == TERMINAL
 
 
 def test_signed_transaction_can_never_return_to_approval() -> None:

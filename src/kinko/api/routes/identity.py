@@ -1,7 +1,362 @@
-"""HTTP routes for identity."""
+"""HTTP routes for identity: sign-in, enrolment, users, roles and proposals, API tokens.
+
+Thin: parse, call the identity service, render. Authorisation is the dependency on each
+route (`public()`, `authenticated()` or `require(...)`), never an `if` in a handler.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from kinko.api.auth import authenticated, public, require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.core.errors import PermissionDenied
+from kinko.identity.login import SignedIn
+from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
+from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
+from kinko.identity.service import IdentityService
+from kinko.identity.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, csrf_token_for
+from kinko.identity.views import (
+    CodeLogin,
+    EnrolBegin,
+    EnrolFinish,
+    NewProposal,
+    NewToken,
+    NewUser,
+    Reason,
+    Revoke,
+    UsernameBody,
+    WebAuthnFinish,
+    render_proposal,
+    render_token,
+    render_user,
+)
 
 router = APIRouter()
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
+
+
+def _signed_in(response: Response, signed: SignedIn) -> dict[str, Any]:
+    response.set_cookie(
+        COOKIE_NAME,
+        signed.session_token,
+        max_age=int(ABSOLUTE_TIMEOUT.total_seconds()),
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        path="/",
+    )
+    return {
+        "user_id": signed.user_id,
+        "username": signed.username,
+        "csrf_token": csrf_token_for(signed.session_token),
+    }
+
+
+def _person(principal: Principal) -> UserId:
+    """Four-eyes decisions are made by people signed in to the console, not by tokens."""
+    if principal.kind != "user":
+        raise PermissionDenied("identity changes need a signed-in person, not an API token")
+    return principal.subject
+
+
+# --- sign-in and enrolment --------------------------------------------------------------
+@router.post("/v1/auth/login/webauthn/begin", dependencies=[public()])
+def login_begin(body: UsernameBody, request: Request, ctx: Ctx) -> Any:
+    challenge_id, options = IdentityService(ctx).login.begin_webauthn(
+        body.username, source_ip=_ip(request)
+    )
+    return {"challenge_id": challenge_id, "options": options}
+
+
+@router.post("/v1/auth/login/webauthn/finish", dependencies=[public()])
+def login_finish(body: WebAuthnFinish, request: Request, response: Response, ctx: Ctx) -> Any:
+    signed = IdentityService(ctx).login.finish_webauthn(
+        body.challenge_id,
+        body.credential,
+        source_ip=_ip(request),
+        replaces=request.cookies.get(COOKIE_NAME),
+    )
+    return _signed_in(response, signed)
+
+
+@router.post("/v1/auth/login/totp", dependencies=[public()])
+def login_totp(body: CodeLogin, request: Request, response: Response, ctx: Ctx) -> Any:
+    signed = IdentityService(ctx).login.login_totp(
+        body.username, body.code, source_ip=_ip(request), replaces=request.cookies.get(COOKIE_NAME)
+    )
+    return _signed_in(response, signed)
+
+
+@router.post("/v1/auth/login/recovery", dependencies=[public()])
+def login_recovery(body: CodeLogin, request: Request, response: Response, ctx: Ctx) -> Any:
+    signed = IdentityService(ctx).login.login_recovery(
+        body.username, body.code, source_ip=_ip(request)
+    )
+    return _signed_in(response, signed)
+
+
+@router.post("/v1/auth/enrol/webauthn/begin", dependencies=[public()])
+def enrol_begin(body: EnrolBegin, ctx: Ctx) -> Any:
+    with ctx.db.transaction() as session:
+        challenge_id, options = IdentityService(ctx).enrol_webauthn_begin(
+            session, body.username, body.enrolment_secret
+        )
+    return {"challenge_id": challenge_id, "options": options}
+
+
+@router.post("/v1/auth/enrol/webauthn/finish", dependencies=[public()])
+def enrol_finish(body: EnrolFinish, request: Request, response: Response, ctx: Ctx) -> Any:
+    with ctx.db.transaction() as session:
+        signed = IdentityService(ctx).enrol_webauthn_finish(
+            session,
+            body.username,
+            body.enrolment_secret,
+            body.challenge_id,
+            body.credential,
+            source_ip=_ip(request),
+        )
+    return _signed_in(response, signed)
+
+
+@router.post("/v1/auth/enrol/totp", dependencies=[public()])
+def enrol_totp(body: EnrolBegin, ctx: Ctx) -> Any:
+    with ctx.db.transaction() as session:
+        secret, uri, codes = IdentityService(ctx).enrol_totp(
+            session, body.username, body.enrolment_secret
+        )
+    return {"totp_secret": secret, "otpauth_uri": uri, "recovery_codes": codes}
+
+
+@router.post("/v1/auth/logout")
+def logout(
+    request: Request,
+    response: Response,
+    principal: Annotated[Principal, Depends(authenticated())],
+    ctx: Ctx,
+) -> Any:
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        with ctx.db.transaction() as session:
+            IdentityService(ctx).sessions.revoke(session, cookie)
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    return {"signed_out": principal.username}
+
+
+@router.get("/v1/auth/me")
+def me(principal: Annotated[Principal, Depends(authenticated())]) -> Any:
+    return {
+        "kind": principal.kind,
+        "user_id": principal.subject,
+        "username": principal.username,
+        "roles": [g.to_dict() for g in principal.roles],
+        "permissions": sorted(principal.permissions),
+        "token_id": principal.token_id,
+    }
+
+
+# --- users ------------------------------------------------------------------------------
+@router.get("/v1/users")
+def list_users(principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx) -> Any:
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        return [
+            {**render_user(u), "roles": [g.to_dict() for g in ids.roles_of(session, u.id)]}
+            for u in ids.users.list_users(session)
+        ]
+
+
+@router.post("/v1/users", status_code=201)
+def add_user(
+    body: NewUser,
+    principal: Annotated[Principal, Depends(require("users:write"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        user_id, secret = IdentityService(ctx).users.add_user(
+            session, body.username, actor=principal.actor, display_name=body.display_name
+        )
+    return {"id": user_id, "username": body.username, "enrolment_secret": secret}
+
+
+@router.post("/v1/users/{user_id}/{action}")
+def change_user_state(
+    user_id: str,
+    action: Literal["suspend", "reinstate", "remove"],
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("users:write"))],
+    ctx: Ctx,
+) -> Any:
+    state = {
+        "suspend": UserState.SUSPENDED,
+        "reinstate": UserState.ACTIVE,
+        "remove": UserState.REMOVED,
+    }[action]
+    with ctx.db.transaction() as session:
+        user = IdentityService(ctx).users.set_state(
+            session, UserId(user_id), state, actor=principal.actor, reason=body.reason
+        )
+    return render_user(user)
+
+
+@router.post("/v1/users/{user_id}/enrolment")
+def reissue_enrolment(
+    user_id: str,
+    principal: Annotated[Principal, Depends(require("users:write"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        secret = IdentityService(ctx).users.reissue_enrolment(
+            session, UserId(user_id), actor=principal.actor
+        )
+    return {"id": user_id, "enrolment_secret": secret}
+
+
+@router.get("/v1/users/{user_id}/factors")
+def user_factors(
+    user_id: str,
+    principal: Annotated[Principal, Depends(require("users:read"))],
+    ctx: Ctx,
+) -> Any:
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        ids.users.get(session, UserId(user_id))
+        return ids.mfa.factors(session, user_id)
+
+
+# --- roles and proposals ----------------------------------------------------------------
+@router.get("/v1/roles")
+def list_roles(principal: Annotated[Principal, Depends(require("users:read"))]) -> Any:
+    return {role.value: sorted(perms) for role, perms in ROLE_PERMISSIONS.items()}
+
+
+@router.get("/v1/roles/conflicts")
+def conflict_matrix(
+    principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx
+) -> Any:
+    with ctx.db.transaction() as session:
+        return IdentityService(ctx).conflict_matrix(session).to_list()
+
+
+@router.get("/v1/roles/proposals")
+def list_proposals(
+    principal: Annotated[Principal, Depends(require("users:read"))],
+    ctx: Ctx,
+    state: Literal["pending", "approved", "refused"] | None = None,
+) -> Any:
+    with ctx.db.transaction() as session:
+        found = IdentityService(ctx).roles.list_proposals(
+            session, ProposalState(state) if state else None
+        )
+    return [render_proposal(p) for p in found]
+
+
+@router.post("/v1/roles/proposals", status_code=201)
+def propose(
+    body: NewProposal,
+    principal: Annotated[Principal, Depends(require("roles:propose"))],
+    ctx: Ctx,
+) -> Any:
+    payload = body.model_dump(exclude={"kind", "reason"}, exclude_none=True)
+    with ctx.db.transaction() as session:
+        proposal = IdentityService(ctx).roles.propose(
+            session,
+            actor=_person(principal),
+            kind=ProposalKind(body.kind),
+            payload=payload,
+            reason=body.reason,
+        )
+    return render_proposal(proposal)
+
+
+@router.post("/v1/roles/proposals/{proposal_id}/approve")
+def approve(
+    proposal_id: str,
+    principal: Annotated[Principal, Depends(require("roles:approve"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        proposal = IdentityService(ctx).roles.approve(
+            session, proposal_id, actor=_person(principal)
+        )
+    return render_proposal(proposal)
+
+
+@router.post("/v1/roles/proposals/{proposal_id}/refuse")
+def refuse(
+    proposal_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("roles:approve"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        proposal = IdentityService(ctx).roles.refuse(
+            session, proposal_id, actor=_person(principal), reason=body.reason
+        )
+    return render_proposal(proposal)
+
+
+@router.post("/v1/roles/revoke")
+def revoke_role(
+    body: Revoke,
+    principal: Annotated[Principal, Depends(require("roles:propose"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        count = IdentityService(ctx).roles.revoke_role(
+            session,
+            UserId(body.user_id),
+            parse_role(body.role),
+            actor=_person(principal),
+            reason=body.reason,
+        )
+    return {"revoked": count}
+
+
+# --- API tokens -------------------------------------------------------------------------
+@router.get("/v1/tokens")
+def list_tokens(principal: Annotated[Principal, Depends(require("tokens:write"))], ctx: Ctx) -> Any:
+    with ctx.db.transaction() as session:
+        return [render_token(t) for t in IdentityService(ctx).tokens.list_tokens(session)]
+
+
+@router.post("/v1/tokens", status_code=201)
+def create_token(
+    body: NewToken,
+    principal: Annotated[Principal, Depends(require("tokens:write"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        token_id, token = IdentityService(ctx).tokens.create(
+            session,
+            owner_id=UserId(body.owner_id or principal.subject),
+            name=body.name,
+            permissions=body.permissions,
+            assets=body.assets,
+            ip_allowlist=body.ip_allowlist,
+            ttl=timedelta(days=body.ttl_days),
+            actor=principal.actor,
+        )
+    return {"id": token_id, "token": token, "note": "shown once; store it now"}
+
+
+@router.post("/v1/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("tokens:write"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        info = IdentityService(ctx).tokens.revoke(
+            session, token_id, actor=principal.actor, reason=body.reason
+        )
+    return render_token(info)

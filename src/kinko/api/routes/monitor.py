@@ -1,7 +1,190 @@
-"""HTTP routes for monitor."""
+"""HTTP routes for the monitor: event batches in, alerts and their triage, releases.
+
+The running `MonitorService` (engine state included) lives on ``app.state.monitor``; the
+server should install it at start (`kinko.monitor.factory.start_monitor`), otherwise it is
+created on first use here with the default rule pack and subscribed to the bus then.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import threading
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinko.api.auth import Principal, require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.core.clock import isoformat
+from kinko.monitor.events import MAX_BATCH, parse_batch
+from kinko.monitor.factory import start_monitor
+from kinko.monitor.service import MonitorService
+from kinko.monitor.triage import AlertStatus, AlertView, TriageService
+
+router = APIRouter(prefix="/v1", tags=["monitor"])
+CtxDep = Annotated[Context, Depends(get_ctx)]
+_install_lock = threading.Lock()
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    resolution: str = Field(pattern="^(resolved|false_positive)$")
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+def monitor_service(request: Request, ctx: Context) -> MonitorService:
+    service: MonitorService | None = getattr(request.app.state, "monitor", None)
+    if service is None:
+        with _install_lock:
+            service = getattr(request.app.state, "monitor", None)
+            if service is None:
+                service = start_monitor(ctx)
+                request.app.state.monitor = service
+    return service
+
+
+def _person(principal: Principal) -> str:
+    return f"user:{principal.subject}"
+
+
+def _alert_json(view: AlertView) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return isoformat(value) if value is not None else None
+
+    return {
+        "id": view.id,
+        "rule": view.rule_id,
+        "title": view.title,
+        "level": view.level,
+        "status": view.status.value,
+        "event_time": isoformat(view.event_time),
+        "created_at": isoformat(view.created_at),
+        "reason": view.reason,
+        "group": view.group,
+        "acknowledged_by": view.acknowledged_by,
+        "acknowledged_at": when(view.acknowledged_at),
+        "closed_by": view.closed_by,
+        "closed_at": when(view.closed_at),
+        "note": view.note,
+        "time_to_triage_s": view.time_to_triage_s,
+    }
+
+
+@router.post("/events")
+def post_events(
+    body: EventBatch,
+    request: Request,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("monitor:ingest"))],
+) -> dict[str, Any]:
+    """A batch of events, all or nothing: one bad event refuses the batch, naming its index."""
+    events = parse_batch(body.events)
+    recorded = monitor_service(request, ctx).ingest(events)
+    return {
+        "accepted": len(events),
+        "alerts": [
+            {
+                "alert": r.alert_id,
+                "rule": r.rule_id,
+                "response": r.action,
+                "status": r.status,
+                "target": r.target,
+            }
+            for r in recorded
+        ],
+    }
+
+
+@router.get("/alerts")
+def list_alerts(
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("monitor:read"))],
+    status: AlertStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    with ctx.db.transaction() as session:
+        views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
+    return [_alert_json(v) for v in views]
+
+
+@router.get("/alerts/{alert_id}")
+def get_alert(
+    alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("monitor:read"))]
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        return _alert_json(TriageService(ctx).get(session, alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(
+    alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("alerts:write"))]
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        view = TriageService(ctx).acknowledge(session, alert_id, actor=_person(principal))
+    return _alert_json(view)
+
+
+@router.post("/alerts/{alert_id}/close")
+def close_alert(
+    alert_id: str,
+    body: CloseBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("alerts:write"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        view = TriageService(ctx).close(
+            session,
+            alert_id,
+            actor=_person(principal),
+            resolution=body.resolution,
+            note=body.note,
+        )
+    return _alert_json(view)
+
+
+@router.post("/responses/{response_id}/release")
+def release_response(
+    response_id: str,
+    body: ReasonBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("responses:release"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        outcome = TriageService(ctx).vote_release(
+            session, response_id, actor=_person(principal), reason=body.reason
+        )
+    return {
+        "response": outcome.response_id,
+        "votes": list(outcome.votes),
+        "released": outcome.released,
+        "message": outcome.describe(),
+    }
+
+
+@router.get("/monitor/rules")
+def list_rules(
+    request: Request, ctx: CtxDep, principal: Annotated[Principal, Depends(require("monitor:read"))]
+) -> list[dict[str, Any]]:
+    engine = monitor_service(request, ctx).engine
+    return [
+        {
+            "id": i.id,
+            "title": i.title,
+            "kind": i.kind,
+            "watches": i.types,
+            "response": i.response,
+            "alerts": i.emits,
+        }
+        for i in engine.describe()
+    ]

@@ -1,7 +1,232 @@
-"""HTTP routes for policy (freeze, address book, policy)."""
+"""HTTP routes for freezes and the address book.
+
+Four-eyes checks compare the person behind the credential (``user:<id>``), so a person
+cannot approve their own proposal through a token either.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinko.api.auth import Principal, require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.core.clock import isoformat
+from kinko.custody.model import Tier
+from kinko.policy.model import AddressBookEntry, FreezeScope, OwnerKind
+from kinko.policy.service import configured_policy
+from kinko.withdrawals.addressbook import AddressBookService, AddressProposal
+from kinko.withdrawals.freeze import FreezeService, UnfreezeProposal, user_actor
+
+router = APIRouter(prefix="/v1", tags=["freezes", "address book"])
+CtxDep = Annotated[Context, Depends(get_ctx)]
+
+
+class FreezeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: FreezeScope
+    target: str | None = Field(default=None, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ProposalBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chain: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1, max_length=200)
+    owner_kind: OwnerKind
+    tiers: list[Tier] = Field(min_length=1)
+
+
+class RemoveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chain: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+def _person(principal: Principal) -> str:
+    return user_actor(principal.subject)
+
+
+def _unfreeze_json(p: UnfreezeProposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "freeze_id": p.freeze_id,
+        "proposer": p.proposer,
+        "reason": p.reason,
+        "status": p.status,
+        "approver": p.approver,
+        "created_at": isoformat(p.created_at),
+    }
+
+
+def _entry_json(e: AddressBookEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "chain": e.chain,
+        "address": e.address,
+        "label": e.label,
+        "owner_kind": e.owner_kind.value,
+        "tiers": sorted(t.value for t in e.tiers_allowed),
+        "effective_at": isoformat(e.effective_at),
+    }
+
+
+def _proposal_json(p: AddressProposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "action": p.action,
+        "chain": p.chain,
+        "address": p.address,
+        "label": p.label,
+        "owner_kind": p.owner_kind.value,
+        "tiers": sorted(t.value for t in p.tiers_allowed),
+        "proposer": p.proposer,
+        "status": p.status,
+        "approver": p.approver,
+        "created_at": isoformat(p.created_at),
+    }
+
+
+def _book(ctx: Context) -> AddressBookService:
+    return AddressBookService(ctx, cooling_off=configured_policy(ctx).cooling_off)
+
+
+@router.post("/freezes", status_code=201, summary="Freeze at once (one person)")
+def create_freeze(
+    body: FreezeBody, ctx: CtxDep, principal: Annotated[Principal, Depends(require("freeze:set"))]
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        record = FreezeService(ctx).freeze(
+            session,
+            scope=body.scope,
+            target=body.target,
+            reason=body.reason,
+            actor=_person(principal),
+        )
+    return record.to_json()
+
+
+@router.get("/freezes", summary="Active freezes and pending unfreeze proposals")
+def list_freezes(
+    ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
+) -> dict[str, Any]:
+    service = FreezeService(ctx)
+    with ctx.db.transaction() as session:
+        active = service.active_freezes(session)
+        pending = service.pending_unfreezes(session)
+    return {
+        "freezes": [f.to_json() for f in active],
+        "unfreeze_proposals": [_unfreeze_json(p) for p in pending],
+    }
+
+
+@router.post("/freezes/{freeze_id}/unfreeze", status_code=201, summary="Propose lifting a freeze")
+def propose_unfreeze(
+    freeze_id: str,
+    body: ReasonBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("freeze:release"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        proposal = FreezeService(ctx).propose_unfreeze(
+            session, freeze_id=freeze_id, user_id=principal.subject, reason=body.reason
+        )
+    return _unfreeze_json(proposal)
+
+
+@router.post(
+    "/unfreeze-proposals/{proposal_id}/approve",
+    summary="Approve lifting a freeze (a second security_admin)",
+)
+def approve_unfreeze(
+    proposal_id: str,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("freeze:release"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        record = FreezeService(ctx).approve_unfreeze(
+            session, proposal_id=proposal_id, user_id=principal.subject
+        )
+    return record.to_json() | {"released": True}
+
+
+@router.get("/addressbook", summary="Entries in force or cooling off, and pending proposals")
+def list_addressbook(
+    ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
+) -> dict[str, Any]:
+    book = _book(ctx)
+    with ctx.db.transaction() as session:
+        entries = book.entries(session)
+        pending = book.pending(session)
+    return {
+        "entries": [_entry_json(e) for e in entries],
+        "proposals": [_proposal_json(p) for p in pending],
+    }
+
+
+@router.post("/addressbook/proposals", status_code=201, summary="Propose an entry or a change")
+def propose_entry(
+    body: ProposalBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("addressbook:propose"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        proposal = _book(ctx).propose(
+            session,
+            chain=body.chain,
+            address=body.address,
+            label=body.label,
+            owner_kind=body.owner_kind,
+            tiers_allowed=body.tiers,
+            actor=_person(principal),
+        )
+    return _proposal_json(proposal)
+
+
+@router.post("/addressbook/proposals/{proposal_id}/approve", summary="Approve (not the proposer)")
+def approve_entry(
+    proposal_id: str,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("addressbook:approve"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        entry = _book(ctx).approve(session, proposal_id=proposal_id, actor=_person(principal))
+    return _entry_json(entry)
+
+
+@router.post("/addressbook/proposals/{proposal_id}/reject", summary="Reject a proposal")
+def reject_entry(
+    proposal_id: str,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("addressbook:approve"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        proposal = _book(ctx).reject(session, proposal_id=proposal_id, actor=_person(principal))
+    return _proposal_json(proposal)
+
+
+@router.post("/addressbook/remove", summary="Remove a destination at once")
+def remove_entry(
+    body: RemoveBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("addressbook:propose"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        removed = _book(ctx).remove(
+            session,
+            chain=body.chain,
+            address=body.address,
+            actor=_person(principal),
+            reason=body.reason,
+        )
+    return {"removed": [_entry_json(e) for e in removed]}

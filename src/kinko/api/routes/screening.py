@@ -1,7 +1,129 @@
-"""HTTP routes for screening."""
+"""HTTP routes for screening: lists (read, upload) and address/name screening.
+
+A screening answer is 200 whatever the verdict (``status`` is clear, hit or stale); an
+invalid address is 422 with ``field``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinko.api.auth import Principal, require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.core.errors import InputError
+from kinko.screening.service import ScreeningService
+
+router = APIRouter(prefix="/v1/screening", tags=["screening"])
+CtxDep = Annotated[Context, Depends(get_ctx)]
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+class AddressRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chain: str = Field(min_length=1, max_length=32)
+    address: str = Field(min_length=1, max_length=200)
+
+
+class NameRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=500)
+    dob: str | None = Field(default=None, max_length=10)
+    nationality: str | None = Field(default=None, max_length=100)
+
+
+def _lists(ctx: Context) -> dict[str, Any]:
+    service = ScreeningService(ctx)
+    with ctx.db.transaction() as session:
+        versions = service.versions(session)
+        reasons = service.freshness(session)
+    return {"versions": [v.to_dict() for v in versions], "stale": list(reasons)}
+
+
+@router.get("/lists", summary="Active list versions with provenance and freshness")
+async def get_lists(
+    ctx: CtxDep, principal: Annotated[Principal, Depends(require("screening:read"))]
+) -> dict[str, Any]:
+    return await run_in_threadpool(_lists, ctx)
+
+
+def _load(ctx: Context, path: Path, actor: str, name: str | None, unsafe: bool) -> dict[str, Any]:
+    result = ScreeningService(ctx).load_file(
+        path, actor=actor, list_name=name, unsafe_allow_shrink=unsafe
+    )
+    return {
+        "loaded": [v.to_dict() for v in result.versions],
+        "unchanged": list(result.unchanged),
+        "alerts": [
+            {
+                "id": a.id,
+                "target_kind": a.target_kind,
+                "target_ref": a.target_ref,
+                "list": a.list_name,
+            }
+            for a in result.alerts
+        ],
+    }
+
+
+@router.post("/lists", summary="Upload a list file (format detected from its content)")
+async def upload_list(
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("screening:write"))],
+    file: Annotated[UploadFile, File(description="The list file as published.")],
+    list_name: Annotated[str | None, Form(alias="list")] = None,
+    unsafe_allow_shrink: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kinko-list-") as directory:
+        name = Path(file.filename or "upload").name or "upload"
+        path = Path(directory) / name
+        size = 0
+        with path.open("wb") as handle:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise InputError("file", "is larger than 512 MiB; is it the right file?")
+                handle.write(chunk)
+        return await run_in_threadpool(
+            _load, ctx, path, principal.actor, list_name, unsafe_allow_shrink
+        )
+
+
+def _address(ctx: Context, body: AddressRequest) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        verdict = ScreeningService(ctx).screen_address(
+            session, chain=body.chain, address=body.address
+        )
+    return verdict.to_dict()
+
+
+@router.post("/address", summary="Screen one address")
+async def screen_address(
+    body: AddressRequest,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("screening:read"))],
+) -> dict[str, Any]:
+    return await run_in_threadpool(_address, ctx, body)
+
+
+def _name(ctx: Context, body: NameRequest) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        verdict = ScreeningService(ctx).screen_name(
+            session, body.name, dob=body.dob, nationality=body.nationality
+        )
+    return verdict.to_dict()
+
+
+@router.post("/name", summary="Screen a person's or organisation's name")
+async def screen_name(
+    body: NameRequest,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("screening:read"))],
+) -> dict[str, Any]:
+    return await run_in_threadpool(_name, ctx, body)

@@ -1,7 +1,145 @@
-"""HTTP routes for withdrawals."""
+"""HTTP routes for withdrawals: request, list, show, approve, reject, bundle export.
+
+Thin: parse, call the withdrawal services, render. What is shown of a withdrawal is the
+DECODED intent of its unsigned transaction and its digest, never the request's fields
+alone.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinko.api.auth import require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.core.errors import InputError
+from kinko.identity.model import Principal
+from kinko.web.withdrawals import router as console_router
+from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.stack import WithdrawalStack, build_stack
+
+router = APIRouter(tags=["withdrawals"])
+BASE = "/v1/withdrawals"
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+class NewWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asset: str = Field(min_length=1, max_length=64)
+    amount: str = Field(min_length=1, max_length=100, description='decimal string, e.g. "1.5"')
+    destination: str = Field(min_length=1, max_length=200)
+    source_wallet: str | None = None
+    customer_ref: str | None = None
+    memo: str | None = None
+
+
+class Approval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assertion: dict[str, Any] = Field(
+        description="WebAuthn AuthenticationResponseJSON whose challenge is the digest"
+    )
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def stack(request: Request) -> WithdrawalStack:
+    existing: WithdrawalStack | None = getattr(request.app.state, "withdrawal_stack", None)
+    if existing is None:
+        existing = build_stack(request.app.state.ctx)
+        request.app.state.withdrawal_stack = existing
+    return existing
+
+
+Stack = Annotated[WithdrawalStack, Depends(stack)]
+
+
+@router.post(BASE, status_code=201)
+def create(
+    body: NewWithdrawal,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:create"))],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    if not idempotency_key:
+        raise InputError(
+            "Idempotency-Key", "this header is mandatory; send a unique key per withdrawal"
+        )
+    principal.require_scope("withdrawals:create", asset=body.asset.rpartition(":")[2])
+    view = services.withdrawals.request(
+        WithdrawalRequest(**body.model_dump()),
+        requester=str(principal.subject),
+        idempotency_key=idempotency_key,
+        channel="api",
+    )
+    return view.to_json()
+
+
+@router.get(BASE)
+def list_withdrawals(
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:read"))],
+    state: str | None = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    if not 1 <= limit <= 1000:
+        raise InputError("limit", "must be between 1 and 1000")
+    return {
+        "withdrawals": [v.to_json() for v in services.withdrawals.list(state=state, limit=limit)]
+    }
+
+
+@router.get(BASE + "/{withdrawal_id}")
+def show(
+    withdrawal_id: str,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:read"))],
+) -> dict[str, Any]:
+    return services.withdrawals.get(withdrawal_id).to_json()
+
+
+@router.post(BASE + "/{withdrawal_id}/approve")
+def approve(
+    withdrawal_id: str,
+    body: Approval,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+) -> dict[str, Any]:
+    view = services.approvals.approve(
+        withdrawal_id, approver=str(principal.subject), assertion=body.assertion
+    )
+    return view.to_json()
+
+
+@router.post(BASE + "/{withdrawal_id}/reject")
+def reject(
+    withdrawal_id: str,
+    body: Rejection,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+) -> dict[str, Any]:
+    view = services.approvals.reject(
+        withdrawal_id, approver=str(principal.subject), reason=body.reason
+    )
+    return view.to_json()
+
+
+@router.get(BASE + "/{withdrawal_id}/bundle")
+def bundle(
+    withdrawal_id: str,
+    ctx: Ctx,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:read"))],
+) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        exported = export_bundle(ctx, session, services.ports.directory, withdrawal_id)
+    return exported.to_json()
+
+
+router.include_router(console_router)

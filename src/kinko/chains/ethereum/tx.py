@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from eth_keys.datatypes import PrivateKey, PublicKey
 from eth_keys.datatypes import Signature as EthSignature
 from eth_keys.exceptions import BadSignature
-from eth_utils import ValidationError
+from eth_utils.exceptions import ValidationError
 
 from kinko.chains import rlp
 from kinko.chains.ethereum.address import keccak256, to_checksum

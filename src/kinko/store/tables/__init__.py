@@ -1,3 +1,3 @@
 """All tables, one module per domain. Importing this package registers them on `Base`."""
 
-from kinko.store.tables import audit, custody, identity, withdrawals  # noqa: F401
+from kinko.store.tables import audit, custody, identity, monitor, policy, screening, withdrawals  # noqa: F401

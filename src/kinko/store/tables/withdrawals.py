@@ -45,6 +45,8 @@ class WithdrawalRow(Base):
     unsigned_tx: Mapped[bytes | None] = mapped_column(LargeBinary)
     intent: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     digest: Mapped[str | None] = mapped_column(String(64))
+    account_nonce: Mapped[int | None] = mapped_column(BigInteger)
+    """For account-based chains (Ethereum): the nonce the unsigned transaction uses."""
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     request_seq: Mapped[int | None] = mapped_column(BigInteger)
     decision_seq: Mapped[int | None] = mapped_column(BigInteger)

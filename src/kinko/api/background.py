@@ -1,0 +1,40 @@
+"""Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from kinko.context import Context
+from kinko.core.errors import KinkoError
+
+log = structlog.get_logger(__name__)
+
+
+def issue_checkpoint_if_grown(ctx: Context) -> int | None:
+    """Sign a checkpoint when the log has grown since the latest one; return its size."""
+    with ctx.db.transaction() as session:
+        latest = ctx.audit.latest_checkpoint_value(session)
+        size = ctx.audit.size(session)
+        if latest is not None and latest.size == size:
+            return None
+        ctx.audit.checkpoint(session)
+        return size
+
+
+async def checkpoint_loop(ctx: Context) -> None:
+    interval = ctx.settings.checkpoint_interval_s
+    while True:
+        try:
+            size = await asyncio.to_thread(issue_checkpoint_if_grown, ctx)
+            if size is not None:
+                log.info("audit.checkpoint", size=size)
+        except KinkoError as exc:
+            # Keep serving; the failure is loud and the next tick tries again.
+            log.error("audit.checkpoint_failed", error=exc.message)
+        await asyncio.sleep(interval)
+
+
+def start_background(ctx: Context) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints")]

@@ -1,0 +1,218 @@
+"""Key inventory and the nonce self-test (service).
+
+Every key share of a wallet is recorded with its holder (a staff user id), device, site,
+legal entity, creation time and ceremony record. One wallet never has two live shares on
+one device or with one holder: that would let one person or one stolen laptop count twice
+toward the quorum (the DMM Bitcoin and Ronin lesson). Status moves only forward:
+active -> revoked or compromised; a compromised share raises a critical security event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.chains.base import EcdsaSignature
+from kinko.context import Context
+from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
+from kinko.custody.wallets import wallet
+from kinko.store.tables.custody import KeyShareRow, SignatureLogRow
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    COMPROMISED = "compromised"
+
+
+_NEXT = {
+    KeyStatus.ACTIVE: {KeyStatus.REVOKED, KeyStatus.COMPROMISED},
+    KeyStatus.REVOKED: {KeyStatus.COMPROMISED},
+    KeyStatus.COMPROMISED: set(),
+}
+_REQUIRED_CEREMONY = ("performed_at", "witnesses", "procedure")
+
+
+@dataclass(frozen=True, slots=True)
+class NewKeyShare:
+    wallet_id: str
+    holder: str
+    device: str
+    site: str
+    legal_entity: str
+    public_key: str
+    ceremony: Mapping[str, Any]
+
+
+def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor: str) -> str:
+    row = wallet(session, share.wallet_id)
+    for name in ("holder", "device", "site", "legal_entity", "public_key"):
+        if not str(getattr(share, name)).strip():
+            raise InputError(name, "must not be empty")
+    missing = [k for k in _REQUIRED_CEREMONY if not share.ceremony.get(k)]
+    if missing:
+        raise InputError("ceremony", f"record {', '.join(missing)} of the key ceremony")
+    live = [s for s in shares(session, share.wallet_id) if s.status != KeyStatus.REVOKED.value]
+    for other in live:
+        if other.holder == share.holder:
+            raise Conflict(
+                f"{share.holder} already holds share {other.id} of wallet {row.name}; "
+                "one holder may hold one share of a wallet"
+            )
+        if other.device == share.device:
+            raise Conflict(
+                f"device {share.device} already stores share {other.id} of wallet "
+                f"{row.name}; one device may store one share of a wallet"
+            )
+        if other.public_key == share.public_key:
+            raise Conflict(f"public key is already registered as share {other.id}")
+    if len(live) >= row.quorum_n:
+        raise Conflict(f"wallet {row.name} already has {len(live)} of {row.quorum_n} shares")
+    share_id = new_id("key")
+    now = ctx.clock.now()
+    session.add(
+        KeyShareRow(
+            id=share_id,
+            wallet_id=share.wallet_id,
+            holder=share.holder,
+            device=share.device,
+            site=share.site,
+            legal_entity=share.legal_entity,
+            public_key=share.public_key,
+            ceremony=dict(share.ceremony),
+            status=KeyStatus.ACTIVE.value,
+            created_at=now,
+            status_changed_at=now,
+        )
+    )
+    ctx.audit.append(
+        session,
+        actor=actor,
+        action="custody.key.register",
+        subject=share_id,
+        details={
+            "wallet": share.wallet_id,
+            "holder": share.holder,
+            "device": share.device,
+            "site": share.site,
+            "legal_entity": share.legal_entity,
+            "public_key": share.public_key,
+            "ceremony": dict(share.ceremony),
+        },
+    )
+    return share_id
+
+
+def shares(session: Session, wallet_id: str | None = None) -> list[KeyShareRow]:
+    query = select(KeyShareRow).order_by(KeyShareRow.created_at, KeyShareRow.id)
+    if wallet_id is not None:
+        query = query.where(KeyShareRow.wallet_id == wallet_id)
+    return list(session.execute(query).scalars())
+
+
+def set_status(
+    ctx: Context, session: Session, share_id: str, status: KeyStatus, *, reason: str, actor: str
+) -> SecurityEvent | None:
+    """Move a share forward. Returns the event to publish after commit (compromise)."""
+    row = session.get(KeyShareRow, share_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"no key share {share_id!r}")
+    if not reason.strip():
+        raise InputError("reason", "say why the status changes")
+    current = KeyStatus(row.status)
+    if status not in _NEXT[current]:
+        raise Conflict(f"key share {share_id} is {current.value}; it cannot become {status.value}")
+    row.status, row.status_reason, row.status_changed_at = status.value, reason, ctx.clock.now()
+    ctx.audit.append(
+        session,
+        actor=actor,
+        action=f"custody.key.{status.value}",
+        subject=share_id,
+        details={"wallet": row.wallet_id, "from": current.value, "reason": reason},
+    )
+    if status is KeyStatus.COMPROMISED:
+        return SecurityEvent(
+            type="custody.key.compromised",
+            time=ctx.clock.now(),
+            actor=actor,
+            wallet=row.wallet_id,
+            severity="critical",
+            fields={"share": share_id, "holder": row.holder, "reason": reason},
+        )
+    return None
+
+
+def record_signatures(
+    ctx: Context, session: Session, chain: str, txid: str, signatures: Sequence[EcdsaSignature]
+) -> int:
+    """Keep the signatures our keys made (from `ChainAdapter.signatures`) for the self-test."""
+    added = 0
+    for sig in signatures:
+        pub, digest = sig.public_key.hex(), sig.digest.hex()
+        exists = session.execute(
+            select(SignatureLogRow.id).where(
+                SignatureLogRow.public_key == pub, SignatureLogRow.digest == digest
+            )
+        ).first()
+        if exists:
+            continue
+        session.add(
+            SignatureLogRow(
+                chain=chain,
+                txid=txid,
+                public_key=pub,
+                r=f"{sig.r:064x}",
+                s=f"{sig.s:064x}",
+                digest=digest,
+                recorded_at=ctx.clock.now(),
+            )
+        )
+        added += 1
+    return added
+
+
+@dataclass(frozen=True, slots=True)
+class NonceReport:
+    scanned: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+
+def nonce_check(ctx: Context, *, actor: str) -> NonceReport:
+    """Scan every recorded signature for repeated r; audit the result; alert on findings."""
+    with ctx.db.transaction() as session:
+        records = [
+            SignatureRecord(r.chain, r.txid, r.public_key, int(r.r, 16), int(r.s, 16), r.digest)
+            for r in session.execute(select(SignatureLogRow)).scalars()
+        ]
+        findings = tuple(find_repeated_r(records))
+        ctx.audit.append(
+            session,
+            actor=actor,
+            action="custody.nonce_check." + ("failed" if findings else "passed"),
+            subject="signature_log",
+            details={"scanned": len(records), "findings": [f.to_json() for f in findings]},
+        )
+    for finding in findings:
+        ctx.bus.publish(
+            SecurityEvent(
+                type="custody.nonce_reuse",
+                time=ctx.clock.now(),
+                actor=actor,
+                severity="critical",
+                outcome="failure",
+                fields=finding.to_json(),
+            )
+        )
+    return NonceReport(len(records), findings)

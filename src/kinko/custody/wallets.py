@@ -1,0 +1,166 @@
+"""The wallet and asset registry (service): register, list, validate against chains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.chains.registry import get_adapter
+from kinko.context import Context
+from kinko.core.amount import Asset
+from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.core.ids import new_id
+from kinko.custody.model import OwnerClass, Purpose, Tier, WalletId
+from kinko.store.tables.custody import AssetRow, WalletRow
+
+
+def _enum(kind: type[Any], value: str, field: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise InputError(field, f"{value!r} is not one of {allowed}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class NewWallet:
+    name: str
+    chain: str
+    network: str
+    assets: tuple[str, ...]  # asset keys "chain:SYMBOL"
+    tier: str
+    owner_class: str
+    purpose: str
+    quorum_m: int
+    quorum_n: int
+    eligible_roles: tuple[str, ...] = ()
+    address: str | None = None
+    descriptor: str | None = None
+    cap_base_units: int | None = None
+    floor_base_units: int | None = None
+
+
+def register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) -> None:
+    exists = session.execute(
+        select(AssetRow).where(AssetRow.chain == asset.chain, AssetRow.symbol == asset.symbol)
+    ).scalar_one_or_none()
+    if exists is not None:
+        raise Conflict(f"asset {asset.key} is already registered")
+    session.add(
+        AssetRow(
+            chain=asset.chain, symbol=asset.symbol, decimals=asset.decimals, contract=asset.contract
+        )
+    )
+    ctx.audit.append(
+        session,
+        actor=actor,
+        action="custody.asset.register",
+        subject=asset.key,
+        details={"decimals": asset.decimals, "contract": asset.contract},
+    )
+
+
+def assets(session: Session) -> dict[str, Asset]:
+    rows = session.execute(select(AssetRow)).scalars()
+    return {f"{r.chain}:{r.symbol}": Asset(r.symbol, r.chain, r.decimals, r.contract) for r in rows}
+
+
+def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: str) -> WalletId:
+    """Validate every field (addresses through the chain adapter) and store the wallet."""
+    tier = _enum(Tier, spec.tier, "tier")
+    owner = _enum(OwnerClass, spec.owner_class, "owner_class")
+    purpose = _enum(Purpose, spec.purpose, "purpose")
+    if not spec.name.strip():
+        raise InputError("name", "must not be empty")
+    if not 1 <= spec.quorum_m <= spec.quorum_n <= 15:
+        raise InputError("quorum", f"{spec.quorum_m}-of-{spec.quorum_n} is not 1 <= m <= n <= 15")
+    known = assets(session)
+    for key in spec.assets:
+        if key not in known:
+            raise InputError("assets", f"unknown asset {key!r}; register it first")
+        if known[key].chain != spec.chain:
+            raise InputError("assets", f"{key} is not on chain {spec.chain}")
+    if not spec.assets:
+        raise InputError("assets", "name at least one asset")
+    options: dict[str, Any] = {}
+    if spec.chain == "bitcoin" and spec.descriptor:
+        options["descriptor"] = spec.descriptor
+    adapter = get_adapter(spec.chain, spec.network, **options)
+    address = adapter.normalize_address(spec.address) if spec.address else None
+    if spec.chain == "bitcoin" and spec.descriptor:
+        wallet = adapter.wallet  # type: ignore[attr-defined]
+        if wallet.threshold != spec.quorum_m or len(wallet.cosigners) != spec.quorum_n:
+            raise InputError(
+                "quorum",
+                f"descriptor is {wallet.threshold}-of-{len(wallet.cosigners)}, "
+                f"not {spec.quorum_m}-of-{spec.quorum_n}",
+            )
+        address = address or wallet.address(0, 0)
+    for name in ("cap_base_units", "floor_base_units"):
+        value = getattr(spec, name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise InputError(name, "must be a non-negative integer of base units")
+    if (
+        spec.cap_base_units is not None
+        and spec.floor_base_units is not None
+        and spec.floor_base_units > spec.cap_base_units
+    ):
+        raise InputError("floor_base_units", "must not exceed cap_base_units")
+    if session.execute(select(WalletRow).where(WalletRow.name == spec.name)).first():
+        raise Conflict(f"a wallet named {spec.name!r} already exists")
+    wallet_id = WalletId(new_id("wal"))
+    session.add(
+        WalletRow(
+            id=wallet_id,
+            name=spec.name,
+            chain=spec.chain,
+            assets=list(spec.assets),
+            tier=tier.value,
+            owner_class=owner.value,
+            purpose=purpose.value,
+            quorum_m=spec.quorum_m,
+            quorum_n=spec.quorum_n,
+            eligible_roles=list(spec.eligible_roles),
+            address=address,
+            descriptor=spec.descriptor,
+            limits={"network": spec.network},
+            cap_base_units=spec.cap_base_units,
+            floor_base_units=spec.floor_base_units,
+            active=True,
+            created_at=ctx.clock.now(),
+        )
+    )
+    ctx.audit.append(
+        session,
+        actor=actor,
+        action="custody.wallet.register",
+        subject=wallet_id,
+        details={
+            "name": spec.name,
+            "chain": spec.chain,
+            "network": spec.network,
+            "assets": list(spec.assets),
+            "tier": tier.value,
+            "owner_class": owner.value,
+            "purpose": purpose.value,
+            "quorum": f"{spec.quorum_m}-of-{spec.quorum_n}",
+            "address": address,
+        },
+    )
+    return wallet_id
+
+
+def wallet(session: Session, wallet_id: str) -> WalletRow:
+    row = session.get(WalletRow, wallet_id)
+    if row is None:
+        raise NotFound(f"no wallet {wallet_id!r}")
+    return row
+
+
+def list_wallets(session: Session) -> list[WalletRow]:
+    return list(session.execute(select(WalletRow).order_by(WalletRow.name)).scalars())

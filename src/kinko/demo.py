@@ -1,0 +1,277 @@
+"""`kinko demo`: a sample exchange on SQLite that walks one withdrawal end to end and shows
+the signer refusing an altered bundle (the DMM Bitcoin / Bybit pattern), then serves the
+API. `--no-serve` stops after the walk (tests use it). Safe to run again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
+from kinko.config import Settings
+from kinko.context import Context, build_context
+from kinko.core.errors import KinkoError
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.signer.offline import cosign
+from kinko.withdrawals.bundle import ApprovalBundle
+from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.sample import (
+    ATTACKER,
+    CUSTOMER,
+    HOT_KEY,
+    DemoExchange,
+    build_demo_exchange,
+    save_authenticator,
+)
+from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.stack import WithdrawalStack, build_stack
+from kinko.withdrawals.states import TERMINAL, State
+from kinko.withdrawals.wiring import WalletFreezes
+
+
+def ensure_initialised(cfg: Settings, out: Console) -> None:
+    from kinko.cli.base import initialise
+    from kinko.store.db import Database
+    from kinko.store.migrate import is_initialised
+
+    db = Database(cfg.resolved_database_url)
+    try:
+        ready = is_initialised(db.engine) and cfg.resolved_audit_key_path.exists()
+    finally:
+        db.dispose()
+    if ready:
+        out.print(f"[dim]data directory {cfg.data_dir} already initialised[/]")
+        return
+    if not _has_migrations():
+        # Until the schema's Alembic revisions land, create the tables from the models.
+        import kinko.store.tables  # noqa: F401
+        from kinko.store.base import Base
+
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(cfg.resolved_database_url)
+        try:
+            Base.metadata.create_all(db.engine)
+        finally:
+            db.dispose()
+    initialise(cfg, "admin")
+    out.print(f"initialised a new Kinko in [bold]{cfg.data_dir}[/]")
+
+
+def _has_migrations() -> bool:
+    from kinko.store.migrate import MIGRATIONS
+
+    return any(p.name != "__init__.py" for p in (MIGRATIONS / "versions").glob("*.py"))
+
+
+def _step(out: Console, text: str) -> None:
+    out.print(f"[bold cyan]▶[/] {text}")
+
+
+def _tidy_previous_runs(stack: WithdrawalStack, ex: DemoExchange) -> None:
+    """Cancel what an interrupted earlier run left open (its chain is gone)."""
+    for view in stack.withdrawals.list(limit=1000):
+        if view.state not in TERMINAL and view.state in {
+            State.REQUESTED,
+            State.SCREENED,
+            State.PENDING_APPROVAL,
+            State.APPROVED,
+            State.HELD,
+        }:
+            stack.withdrawals.cancel(view.id, actor="system:demo", reason="demo re-run")
+        elif view.state in {State.SIGNED, State.BROADCAST}:
+            stack.executor.abandon(
+                view.id, actor="system:demo", reason="demo re-run: the in-process chain is new"
+            )
+    freezes = WalletFreezes(ex.ctx)
+    with ex.ctx.db.transaction() as session:
+        active = [f for f in freezes.service.active_freezes(session) if f.target == "wal_eth_hot"]
+    for freeze in active:
+        _unfreeze(ex, freeze.id)
+
+
+def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
+    service = WalletFreezes(ex.ctx).service
+    with ex.ctx.db.transaction() as session:
+        proposal = service.propose_unfreeze(
+            session, freeze_id=freeze_id, user_id=ex.users["sec1"], reason="demo: drill over"
+        )
+    with ex.ctx.db.transaction() as session:
+        service.approve_unfreeze(session, proposal_id=proposal.id, user_id=ex.users["sec2"])
+
+
+def _approve(
+    stack: WithdrawalStack, ex: DemoExchange, wd_id: str, digest: str, out: Console
+) -> None:
+    for name in ("bob", "carol"):
+        assertion = ex.authenticators[name].assert_(
+            challenge=bytes.fromhex(digest), origin=ex.ctx.settings.webauthn_origin
+        )
+        view = stack.approvals.approve(wd_id, approver=ex.users[name], assertion=assertion)
+        _step(
+            out, f"{name} approves with a WebAuthn assertion over the digest → {view.state.value}"
+        )
+
+
+def walk_withdrawal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Console) -> str:
+    out.rule("1. a withdrawal from request to broadcast")
+    view = stack.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="2", destination=CUSTOMER, customer_ref="cust-1001"),
+        requester=ex.users["alice"],
+        idempotency_key=f"{run}-genuine",
+        channel="demo",
+    )
+    _step(out, f"alice requests 2 ETH to {CUSTOMER} → {view.id}")
+    _step(out, "screening: clear; policy: " + str(view.reason))
+    assert view.intent is not None and view.digest is not None
+    _step(
+        out,
+        f"decoded from the unsigned transaction: {view.intent['call_kind']} of "
+        f"{view.intent['amount']} wei to {view.intent['destination']}; digest {view.digest}",
+    )
+    _approve(stack, ex, view.id, view.digest, out)
+    _step(
+        out,
+        "the signer re-decodes the transaction, recomputes the digest, verifies both "
+        "assertions, quorum, roles, freeze state and the audit proofs …",
+    )
+    done = stack.executor.execute(view.id)
+    assert done.txid is not None
+    receipt = ex.w3.eth.wait_for_transaction_receipt(done.txid)
+    confirmed = stack.executor.confirm(view.id, txid=done.txid)
+    _step(out, f"signed and broadcast: txid {done.txid} (block {receipt['blockNumber']})")
+    _step(out, f"[green]withdrawal {view.id} {confirmed.state.value}[/]")
+    return view.id
+
+
+def _tamper(bundle: ApprovalBundle, w3: Any) -> ApprovalBundle:
+    adapter = EthereumAdapter("devnet")
+    intent = adapter.decode(bundle.unsigned_tx)
+    tx = adapter.build(
+        Transfer(
+            source=w3.eth.accounts[0],
+            destination=ATTACKER,
+            amount=intent.amount,
+            nonce=int(intent.details["nonce"]),
+            fees=Fees(20 * 10**9, 10**9, 21_000),
+        )
+    )
+    return replace(
+        bundle,
+        unsigned_tx=tx,
+        intent=adapter.decode(tx).to_json(),
+        digest=adapter.signing_digest(tx),
+    )
+
+
+def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Console) -> str:
+    out.rule("2. an approved bundle altered before signing (DMM Bitcoin / Bybit)")
+    view = stack.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="1.5", destination=CUSTOMER),
+        requester=ex.users["alice"],
+        idempotency_key=f"{run}-altered",
+        channel="demo",
+    )
+    assert view.digest is not None
+    _step(out, f"alice requests 1.5 ETH to {CUSTOMER} → {view.id}")
+    _approve(stack, ex, view.id, view.digest, out)
+    with ex.ctx.db.transaction() as session:
+        bundle = export_bundle(ex.ctx, session, stack.ports.directory, view.id)
+    bad = _tamper(bundle, ex.w3)
+    _step(
+        out,
+        f"an attacker swaps the destination for {ATTACKER} and rewrites the bundle's "
+        "intent and digest to match",
+    )
+    try:
+        cosign(
+            bad.to_bytes(),
+            key=HOT_KEY,
+            log_vkey=stack.log_vkey,
+            now=ex.ctx.clock.now(),
+            rp_id=ex.ctx.settings.webauthn_rp_id,
+            origin=ex.ctx.settings.webauthn_origin,
+        )
+    except KinkoError as exc:
+        _step(out, f"[red]kinko cosign (offline) REFUSED[/]: {exc.message}")
+    events: list[SecurityEvent] = []
+    ex.ctx.bus.subscribe(events.append)
+    try:
+        stack.signer.sign(bad)
+    except KinkoError as exc:
+        _step(out, f"[red]online signer REFUSED[/]: {exc.message}")
+    for event in events:
+        if event.type == "signer.refused":
+            _step(
+                out,
+                f"security event {event.type} (severity {event.severity}); "
+                f"wallet {event.wallet} frozen",
+            )
+    stack.withdrawals.cancel(view.id, actor="system:demo", reason="bundle tampered with")
+    with ex.ctx.db.transaction() as session:
+        active = [
+            f
+            for f in WalletFreezes(ex.ctx).service.active_freezes(session)
+            if f.target == "wal_eth_hot"
+        ]
+    for freeze in active:
+        _unfreeze(ex, freeze.id)
+    _step(out, "two security admins (sec1 proposes, sec2 approves) lift the freeze")
+    return view.id
+
+
+def run_demo(cfg: Settings, out: Console) -> Context:
+    ensure_initialised(cfg, out)
+    ctx = build_context(cfg)
+    out.rule("sample exchange")
+    ex = build_demo_exchange(ctx)
+    _step(
+        out,
+        ("created" if ex.created else "reusing") + " users alice (requester), bob and "
+        "carol (approvers), sec1 and sec2 (security admins), each with a software "
+        "WebAuthn authenticator",
+    )
+    _step(
+        out,
+        "wallets: ETH hot and warm on an in-process Ethereum chain (eth-tester), "
+        "BTC cold 2-of-3 (regtest) in the registry; a screening list; an address book",
+    )
+    stack = build_stack(ctx, network="devnet", web3=ex.w3, screener=ex.screener)
+    _tidy_previous_runs(stack, ex)
+    run = new_id("demo")
+    walk_withdrawal(stack, ex, run, out)
+    walk_refusal(stack, ex, run, out)
+    for name, auth in ex.authenticators.items():
+        save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)
+    ctx.__dict__["withdrawal_stack"] = stack
+    return ctx
+
+
+def register_demo(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after the walk.")] = False,
+        host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+        port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    ) -> None:
+        """A sample exchange: walk a withdrawal, show a refused altered bundle, serve."""
+        from kinko.cli.common import console, guarded, settings
+
+        with guarded():
+            cfg = settings()
+            ctx = run_demo(cfg, console)
+        if no_serve:
+            ctx.db.dispose()
+            return
+        import uvicorn
+
+        from kinko.api.app import create_app
+
+        application = create_app(ctx)
+        application.state.withdrawal_stack = ctx.__dict__["withdrawal_stack"]
+        console.print(f"serving the API on http://{host or cfg.host}:{port or cfg.port}")
+        uvicorn.run(application, host=host or cfg.host, port=port or cfg.port, log_config=None)

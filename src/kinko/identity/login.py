@@ -1,0 +1,190 @@
+"""Sign-in flows: throttle, verify a factor, start a session — and record failures.
+
+These methods run their own transactions: a failed attempt must leave a durable trace
+(throttle counter, audit entry, security event) even though the attempt itself is
+refused. Every refusal says only "invalid credentials".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import AuthenticationError, InputError
+from kinko.identity import throttle
+from kinko.identity.base import ServiceBase, user_actor
+from kinko.identity.mfa import MfaService
+from kinko.identity.model import UserId, UserState
+from kinko.identity.sessions import SessionService
+from kinko.store.tables.identity import UserRow, WebAuthnChallengeRow
+
+GENERIC = "invalid credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user_id: UserId
+    username: str
+    session_token: str
+
+
+class LoginService(ServiceBase):
+    def begin_webauthn(self, username: str, *, source_ip: str | None) -> tuple[str, dict[str, Any]]:
+        with self.ctx.db.transaction() as session:
+            user = self.user_by_name(session, username)
+            usable = user if user is not None and user.state == UserState.ACTIVE.value else None
+            return MfaService(self.ctx).begin_assertion(session, usable)
+
+    def finish_webauthn(
+        self,
+        challenge_id: str,
+        response: object,
+        *,
+        source_ip: str | None,
+        replaces: str | None = None,
+    ) -> SignedIn:
+        username = self._challenge_username(challenge_id)
+
+        def verify(session: Session) -> UserRow:
+            return MfaService(self.ctx).finish_assertion(session, challenge_id, response)
+
+        return self._attempt(
+            username,
+            "webauthn",
+            verify,
+            source_ip=source_ip,
+            replaces=replaces,
+            response=response,
+            challenge_id=challenge_id,
+        )
+
+    def login_totp(
+        self, username: str, code: str, *, source_ip: str | None, replaces: str | None = None
+    ) -> SignedIn:
+        def verify(session: Session) -> UserRow:
+            user = self._active(session, username)
+            MfaService(self.ctx).check_totp(session, user, code)
+            return user
+
+        return self._attempt(username, "totp", verify, source_ip=source_ip, replaces=replaces)
+
+    def login_recovery(self, username: str, code: str, *, source_ip: str | None) -> SignedIn:
+        def verify(session: Session) -> UserRow:
+            user = self._active(session, username)
+            MfaService(self.ctx).use_recovery_code(session, user, code)
+            return user
+
+        return self._attempt(username, "recovery_code", verify, source_ip=source_ip)
+
+    def _active(self, session: Session, username: str) -> UserRow:
+        user = self.user_by_name(session, username)
+        if user is None or user.state != UserState.ACTIVE.value:
+            raise AuthenticationError(GENERIC)
+        return user
+
+    def _challenge_username(self, challenge_id: str) -> str:
+        with self.ctx.db.transaction() as session:
+            chal = session.get(WebAuthnChallengeRow, challenge_id)
+            if chal is None or chal.user_id is None:
+                return "?unknown"
+            row = session.get(UserRow, chal.user_id)
+            return row.username if row is not None else "?unknown"
+
+    def _attempt(
+        self,
+        username: str,
+        factor: str,
+        verify: Callable[[Session], UserRow],
+        *,
+        source_ip: str | None,
+        replaces: str | None = None,
+        response: object = None,
+        challenge_id: str | None = None,
+    ) -> SignedIn:
+        keys = throttle.throttle_keys(username, source_ip)
+        try:
+            with self.ctx.db.transaction() as session:
+                if throttle.locked_keys(session, keys, self.now()):
+                    raise AuthenticationError(GENERIC, code="locked_out")
+                user = verify(session)
+                token = SessionService(self.ctx).create(
+                    session, UserId(user.id), source_ip=source_ip, replaces=replaces
+                )
+                throttle.reset(session, keys[0])
+                self.audit(
+                    session,
+                    actor=user_actor(user.id),
+                    action="identity.login",
+                    subject=user_actor(user.id),
+                    factor=factor,
+                    outcome="success",
+                    source_ip=source_ip,
+                )
+                self.emit(
+                    session,
+                    "auth.login",
+                    actor=user_actor(user.id),
+                    outcome="success",
+                    source_ip=source_ip,
+                    fields={"factor": factor, "username": user.username},
+                )
+                return SignedIn(UserId(user.id), user.username, token)
+        except (AuthenticationError, InputError) as exc:
+            self._record_failure(
+                username,
+                factor,
+                exc,
+                keys=keys,
+                source_ip=source_ip,
+                response=response,
+                challenge_id=challenge_id,
+            )
+            # The reason goes to the audit log, not to the caller.
+            code = "locked_out" if exc.code == "locked_out" else None
+            raise AuthenticationError(GENERIC, code=code) from None
+
+    def _record_failure(
+        self,
+        username: str,
+        factor: str,
+        exc: Exception,
+        *,
+        keys: list[str],
+        source_ip: str | None,
+        response: object,
+        challenge_id: str | None,
+    ) -> None:
+        code = getattr(exc, "code", "invalid")
+        with self.ctx.db.transaction() as session:
+            locked = (
+                [] if code == "locked_out" else throttle.record_failure(session, keys, self.now())
+            )
+            if challenge_id is not None:
+                chal = session.get(WebAuthnChallengeRow, challenge_id)
+                if chal is not None and chal.used_at is None:
+                    chal.used_at = self.now()
+            if code == "webauthn_clone_suspected":
+                MfaService(self.ctx).flag_clone(session, response)
+            # The username is recorded as typed: it may not exist, which only the log says.
+            self.audit(
+                session,
+                actor=f"anonymous:{source_ip or '?'}",
+                action="identity.login_failed",
+                subject=f"username:{username}",
+                factor=factor,
+                reason=code,
+                locked=locked,
+                source_ip=source_ip,
+            )
+            self.emit(
+                session,
+                "auth.login",
+                actor=f"username:{username}",
+                outcome="failure",
+                source_ip=source_ip,
+                severity="medium" if locked else "low",
+                fields={"factor": factor, "reason": code, "username": username, "locked": locked},
+            )

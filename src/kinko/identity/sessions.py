@@ -1,0 +1,97 @@
+"""Console sessions: opaque cookies stored hashed, idle and absolute timeouts, CSRF.
+
+Cookie attributes (HttpOnly, Secure, SameSite=Strict) are set by the web layer; this
+module decides whether a cookie value still names a live session.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import AuthenticationError
+from kinko.identity.base import ServiceBase, user_actor
+from kinko.identity.model import UserId, UserState
+from kinko.store.tables.identity import ConsoleSessionRow, UserRow
+
+IDLE_TIMEOUT = timedelta(minutes=15)
+ABSOLUTE_TIMEOUT = timedelta(hours=8)
+TOUCH_EVERY = timedelta(seconds=30)
+COOKIE_NAME = "kinko_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def session_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token_for(token: str) -> str:
+    """The CSRF token bound to a session cookie (synchroniser token derived by HMAC)."""
+    mac = hmac.new(token.encode(), b"kinko csrf v1", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def csrf_ok(token: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(csrf_token_for(token), presented)
+
+
+class SessionService(ServiceBase):
+    def create(
+        self,
+        session: Session,
+        user_id: UserId,
+        *,
+        source_ip: str | None,
+        replaces: str | None = None,
+    ) -> str:
+        """Start a new session (a fresh id every sign-in: rotation); returns the cookie value."""
+        now = self.now()
+        if replaces:
+            self.revoke(session, replaces)
+        token = secrets.token_urlsafe(32)
+        session.add(
+            ConsoleSessionRow(
+                id=session_key(token),
+                user_id=user_id,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + ABSOLUTE_TIMEOUT,
+                source_ip=source_ip,
+            )
+        )
+        return token
+
+    def resolve(self, session: Session, token: str) -> UserRow:
+        """The user of a live session; expired, idle, revoked or unknown → 401 (generic)."""
+        row = session.get(ConsoleSessionRow, session_key(token))
+        now = self.now()
+        if (
+            row is None
+            or row.revoked_at is not None
+            or row.expires_at <= now
+            or now - row.last_seen_at > IDLE_TIMEOUT
+        ):
+            raise AuthenticationError("session expired or invalid; sign in again")
+        user = self.user_row(session, row.user_id)
+        if user.state != UserState.ACTIVE.value:
+            raise AuthenticationError("session expired or invalid; sign in again")
+        if now - row.last_seen_at > TOUCH_EVERY:
+            row.last_seen_at = now
+        return user
+
+    def revoke(self, session: Session, token: str) -> None:
+        row = session.get(ConsoleSessionRow, session_key(token))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = self.now()
+            self.audit(
+                session,
+                actor=user_actor(row.user_id),
+                action="identity.logout",
+                subject=user_actor(row.user_id),
+            )

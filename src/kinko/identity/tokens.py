@@ -1,0 +1,271 @@
+"""API tokens for the exchange backend: shown once, stored hashed, scoped, expiring.
+
+A token reads ``kko_<id>_<secret>``. Its permissions must be a subset of its owner's
+and, at every use, are intersected with the owner's current permissions, so revoking a
+role or suspending the owner takes effect at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import AuthenticationError, InputError, NotFound, PermissionDenied
+from kinko.core.ids import new_id
+from kinko.identity.base import ServiceBase, same_hash, sha256
+from kinko.identity.model import Principal, TokenId, UserId, UserState
+from kinko.identity.permissions import parse_permission, permissions_of
+from kinko.store.tables.identity import ApiTokenRow
+
+MAX_TTL = timedelta(days=365)
+LAST_USED_EVERY = timedelta(seconds=60)
+PREFIX = "kko_"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: TokenId
+    owner_id: UserId
+    name: str
+    permissions: tuple[str, ...]
+    assets: tuple[str, ...]
+    ip_allowlist: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    last_used_ip: str | None
+
+
+def _info(row: ApiTokenRow) -> TokenInfo:
+    return TokenInfo(
+        TokenId(row.id),
+        UserId(row.owner_id),
+        row.name,
+        tuple(row.permissions),
+        tuple(row.assets),
+        tuple(row.ip_allowlist),
+        row.created_at,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
+        row.last_used_ip,
+    )
+
+
+def parse_networks(values: list[str]) -> list[str]:
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise InputError(
+                f"ip_allowlist[{i}]", f"{value!r} is not an IP address or CIDR network"
+            ) from None
+    return out
+
+
+def split_token(text: str) -> tuple[str, str]:
+    if not text.startswith(PREFIX) or text.count("_") < 3:
+        raise AuthenticationError("invalid API token")
+    body = text[len(PREFIX) :]
+    token_id, _, secret = body.rpartition("_")
+    if not token_id or not secret:
+        raise AuthenticationError("invalid API token")
+    return token_id, secret
+
+
+class TokenService(ServiceBase):
+    def create(
+        self,
+        session: Session,
+        *,
+        owner_id: UserId,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        ttl: timedelta = timedelta(days=90),
+        actor: str,
+    ) -> tuple[TokenId, str]:
+        """Create a token; returns (id, the token text — shown once, never stored)."""
+        from kinko.identity.roles import RoleService
+
+        if not name.strip():
+            raise InputError("name", "give the token a name saying what uses it")
+        if not permissions:
+            raise InputError("permissions", "a token needs at least one permission")
+        if not timedelta(0) < ttl <= MAX_TTL:
+            raise InputError("ttl", f"must be between 1 second and {MAX_TTL.days} days")
+        perms = sorted({parse_permission(p, field="permissions") for p in permissions})
+        owner = self.user_row(session, owner_id)
+        if owner.state != UserState.ACTIVE.value:
+            raise PermissionDenied(
+                f"{owner.username} is {owner.state}; tokens need an active owner"
+            )
+        held = permissions_of(
+            tuple(g.role for g in RoleService(self.ctx).roles_of(session, owner_id))
+        )
+        missing = [p for p in perms if p not in held]
+        if missing:
+            raise PermissionDenied(
+                f"{owner.username} does not hold {', '.join(missing)}; a token "
+                "cannot carry more than its owner",
+                code="token_escalation",
+            )
+        networks = parse_networks(ip_allowlist or [])
+        token_id = new_id("tok")
+        secret = secrets.token_hex(32)  # hex: no '_' to confuse the split
+        now = self.now()
+        session.add(
+            ApiTokenRow(
+                id=token_id,
+                owner_id=owner_id,
+                name=name,
+                secret_hash=sha256(secret.encode()),
+                permissions=perms,
+                assets=sorted(set(assets or [])),
+                ip_allowlist=networks,
+                created_by=actor,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        self.audit(
+            session,
+            actor=actor,
+            action="identity.token_create",
+            subject=f"token:{token_id}",
+            owner=owner_id,
+            name=name,
+            permissions=perms,
+            assets=sorted(set(assets or [])),
+            ip_allowlist=networks,
+            expires_at=(now + ttl).isoformat(),
+        )
+        self.emit(
+            session,
+            "admin.action",
+            actor=actor,
+            outcome="success",
+            fields={"action": "token.create", "token": token_id},
+        )
+        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+
+    def lookup(
+        self, session: Session, text: str, *, source_ip: str | None
+    ) -> tuple[Principal, ApiTokenRow]:
+        """Check a bearer token without writing anything (see `resolve`)."""
+        from kinko.identity.roles import RoleService
+
+        token_id, secret = split_token(text)
+        row = session.get(ApiTokenRow, token_id)
+        now = self.now()
+        if row is None or not same_hash(secret.encode(), row.secret_hash):
+            raise AuthenticationError("invalid API token")
+        if row.revoked_at is not None or row.expires_at <= now:
+            raise AuthenticationError("API token expired or revoked", code="token_expired")
+        if row.ip_allowlist and not _allowed(source_ip, row.ip_allowlist):
+            raise AuthenticationError("API token is not valid from this address")
+        owner = self.user_row(session, row.owner_id)
+        if owner.state != UserState.ACTIVE.value:
+            raise AuthenticationError("invalid API token")
+        roles = RoleService(self.ctx).roles_of(session, owner.id)
+        perms = frozenset(row.permissions) & permissions_of(tuple(g.role for g in roles))
+        principal = Principal(
+            kind="token",
+            subject=UserId(owner.id),
+            username=owner.username,
+            roles=roles,
+            permissions=perms,
+            token_id=TokenId(row.id),
+            source_ip=source_ip,
+            token_assets=tuple(row.assets),
+        )
+        return principal, row
+
+    def needs_note(self, row: ApiTokenRow, ip: str | None) -> bool:
+        """Whether this use must be recorded (new address, or last-used is stale)."""
+        return (ip is not None and ip != row.last_used_ip) or (
+            row.last_used_at is None or self.now() - row.last_used_at > LAST_USED_EVERY
+        )
+
+    def note_use(self, session: Session, token_id: str, ip: str | None) -> None:
+        row = session.get(ApiTokenRow, token_id, with_for_update=True)
+        if row is not None and self.needs_note(row, ip):
+            self._note_use(session, row, ip, self.now())
+
+    def resolve(self, session: Session, text: str, *, source_ip: str | None) -> Principal:
+        """The principal a bearer token stands for, or `AuthenticationError` (generic).
+
+        Records last use, and audits and emits ``token.use`` from a new address.
+        """
+        principal, row = self.lookup(session, text, source_ip=source_ip)
+        if self.needs_note(row, source_ip):
+            self._note_use(session, row, source_ip, self.now())
+        return principal
+
+    def _note_use(self, session: Session, row: ApiTokenRow, ip: str | None, now: datetime) -> None:
+        new_address = ip is not None and ip != row.last_used_ip
+        if new_address:
+            self.audit(
+                session,
+                actor=f"token:{row.id}",
+                action="identity.token_new_address",
+                subject=f"token:{row.id}",
+                source_ip=ip,
+                previous_ip=row.last_used_ip,
+            )
+            self.emit(
+                session,
+                "token.use",
+                actor=f"token:{row.id}",
+                outcome="new_address",
+                source_ip=ip,
+                fields={"token": row.id, "owner": row.owner_id},
+            )
+        if new_address or row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
+            row.last_used_at, row.last_used_ip = now, ip
+
+    def revoke(self, session: Session, token_id: str, *, actor: str, reason: str) -> TokenInfo:
+        row = session.get(ApiTokenRow, token_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no API token {token_id}")
+        if row.revoked_at is None:
+            row.revoked_at = self.now()
+            self.audit(
+                session,
+                actor=actor,
+                action="identity.token_revoke",
+                subject=f"token:{token_id}",
+                reason=reason,
+            )
+            self.emit(
+                session,
+                "admin.action",
+                actor=actor,
+                outcome="success",
+                fields={"action": "token.revoke", "token": token_id},
+            )
+        return _info(row)
+
+    def list_tokens(self, session: Session, owner_id: str | None = None) -> list[TokenInfo]:
+        q = select(ApiTokenRow).order_by(ApiTokenRow.created_at, ApiTokenRow.id)
+        if owner_id is not None:
+            q = q.where(ApiTokenRow.owner_id == owner_id)
+        return [_info(r) for r in session.execute(q).scalars()]
+
+
+def _allowed(ip: str | None, networks: list[str]) -> bool:
+    if ip is None:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(n) for n in networks)

@@ -1,0 +1,185 @@
+"""Staff user lifecycle: invited → active → suspended → removed (never deleted)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import AuthenticationError, Conflict, InputError
+from kinko.core.ids import new_id
+from kinko.identity.base import ServiceBase, same_hash, sha256, user_actor
+from kinko.identity.model import UserId, UserState
+from kinko.store.tables.identity import ApiTokenRow, ConsoleSessionRow, UserRow
+
+USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+ENROLMENT_TTL = timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    username: str
+    display_name: str
+    state: UserState
+    created_at: datetime
+
+
+def parse_username(text: str) -> str:
+    if not USERNAME.match(text):
+        raise InputError(
+            "username",
+            f"{text!r} is not a valid username: 2-64 characters, lower-case letters, digits,"
+            " '.', '_' or '-', starting with a letter",
+        )
+    return text
+
+
+def to_user(row: UserRow) -> User:
+    return User(
+        UserId(row.id), row.username, row.display_name, UserState(row.state), row.created_at
+    )
+
+
+class UserService(ServiceBase):
+    def add_user(
+        self, session: Session, username: str, *, actor: str, display_name: str = ""
+    ) -> tuple[UserId, str]:
+        """Invite a user; returns (id, one-time enrolment secret, shown once, stored hashed)."""
+        name = parse_username(username)
+        if self.user_by_name(session, name) is not None:
+            raise Conflict(f"a user named {name!r} already exists (users are never reused)")
+        now = self.now()
+        secret = "enr_" + secrets.token_urlsafe(24)
+        row = UserRow(
+            id=new_id("usr"),
+            username=name,
+            display_name=display_name,
+            state=UserState.INVITED.value,
+            created_at=now,
+            updated_at=now,
+            enrolment_hash=sha256(secret.encode()),
+            enrolment_expires=now + ENROLMENT_TTL,
+        )
+        session.add(row)
+        session.flush()
+        self.audit(
+            session,
+            actor=actor,
+            action="identity.user_add",
+            subject=user_actor(row.id),
+            username=name,
+        )
+        self.emit(
+            session,
+            "admin.action",
+            actor=actor,
+            outcome="success",
+            fields={"action": "user.add", "user": name},
+        )
+        return UserId(row.id), secret
+
+    def reissue_enrolment(self, session: Session, user_id: UserId, *, actor: str) -> str:
+        row = self.user_row(session, user_id, lock=True)
+        if row.state == UserState.REMOVED.value:
+            raise Conflict(f"user {row.username} is removed")
+        secret = "enr_" + secrets.token_urlsafe(24)
+        row.enrolment_hash = sha256(secret.encode())
+        row.enrolment_expires = self.now() + ENROLMENT_TTL
+        self.audit(
+            session, actor=actor, action="identity.enrolment_issue", subject=user_actor(row.id)
+        )
+        return secret
+
+    def check_enrolment(self, session: Session, username: str, secret: str) -> UserRow:
+        """The user an enrolment secret belongs to, or a generic `AuthenticationError`."""
+        row = self.user_by_name(session, username)
+        valid = (
+            row is not None
+            and row.enrolment_hash is not None
+            and row.enrolment_expires is not None
+            and row.enrolment_expires > self.now()
+            and row.state in (UserState.INVITED.value, UserState.ACTIVE.value)
+            and same_hash(secret.encode(), row.enrolment_hash)
+        )
+        if not valid or row is None:
+            raise AuthenticationError("invalid or expired enrolment secret")
+        return row
+
+    def consume_enrolment(self, session: Session, row: UserRow) -> None:
+        row.enrolment_hash = None
+        row.enrolment_expires = None
+        if row.state == UserState.INVITED.value:
+            row.state = UserState.ACTIVE.value
+            row.updated_at = self.now()
+            self.audit(
+                session,
+                actor=user_actor(row.id),
+                action="identity.user_activate",
+                subject=user_actor(row.id),
+            )
+
+    def get(self, session: Session, user_id: UserId) -> User:
+        return to_user(self.user_row(session, user_id))
+
+    def list_users(self, session: Session) -> list[User]:
+        rows = session.execute(select(UserRow).order_by(UserRow.username)).scalars()
+        return [to_user(r) for r in rows]
+
+    def set_state(
+        self, session: Session, user_id: UserId, state: UserState, *, actor: str, reason: str
+    ) -> User:
+        """Suspend, reinstate or remove a user. Suspending or removing revokes access."""
+        if not reason.strip():
+            raise InputError("reason", "say why the user's state changes")
+        row = self.user_row(session, user_id, lock=True)
+        old = UserState(row.state)
+        if old == UserState.REMOVED:
+            raise Conflict(f"user {row.username} is removed; removal is final")
+        if state == UserState.INVITED or (state == UserState.ACTIVE and old != UserState.SUSPENDED):
+            raise InputError("state", f"cannot move a user from {old.value} to {state.value}")
+        row.state = state.value
+        row.updated_at = self.now()
+        if state in (UserState.SUSPENDED, UserState.REMOVED):
+            self.revoke_access(session, user_id)
+        self.audit(
+            session,
+            actor=actor,
+            action=f"identity.user_{state.value}",
+            subject=user_actor(row.id),
+            previous=old.value,
+            reason=reason,
+        )
+        self.emit(
+            session,
+            "admin.action",
+            actor=actor,
+            outcome="success",
+            severity="medium",
+            fields={"action": f"user.{state.value}", "user": row.username},
+        )
+        return to_user(row)
+
+    def lock_user(self, session: Session, user_id: UserId, *, actor: str, reason: str) -> User:
+        """Suspend at once and revoke every session and API token (monitor responses)."""
+        return self.set_state(session, user_id, UserState.SUSPENDED, actor=actor, reason=reason)
+
+    def revoke_access_sessions_only(self, session: Session, user_id: UserId) -> None:
+        session.execute(
+            update(ConsoleSessionRow)
+            .where(ConsoleSessionRow.user_id == user_id, ConsoleSessionRow.revoked_at.is_(None))
+            .values(revoked_at=self.now())
+        )
+
+    def revoke_access(self, session: Session, user_id: UserId) -> None:
+        now = self.now()
+        self.revoke_access_sessions_only(session, user_id)
+        session.execute(
+            update(ApiTokenRow)
+            .where(ApiTokenRow.owner_id == user_id, ApiTokenRow.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )

@@ -1,0 +1,110 @@
+"""Request bodies and response renderings for the identity API (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kinko.identity.roles import Proposal
+from kinko.identity.tokens import TokenInfo
+from kinko.identity.users import User
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UsernameBody(Body):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class WebAuthnFinish(Body):
+    challenge_id: str = Field(min_length=1, max_length=64)
+    credential: dict[str, Any]
+
+
+class CodeLogin(Body):
+    username: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+
+
+class EnrolBegin(Body):
+    username: str = Field(min_length=1, max_length=64)
+    enrolment_secret: str = Field(min_length=1, max_length=200)
+
+
+class EnrolFinish(EnrolBegin):
+    challenge_id: str = Field(min_length=1, max_length=64)
+    credential: dict[str, Any]
+
+
+class NewUser(Body):
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(default="", max_length=200)
+
+
+class Reason(Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class NewProposal(Body):
+    kind: Literal["grant_role", "remove_mfa", "set_conflicts"]
+    reason: str = Field(min_length=1, max_length=500)
+    user_id: str | None = None
+    role: str | None = None
+    assets: list[str] = Field(default_factory=list)
+    wallets: list[str] = Field(default_factory=list)
+    factor: str = "all"
+    conflicts: list[dict[str, Any]] | None = None
+
+
+class Revoke(Reason):
+    user_id: str
+    role: str
+
+
+class NewToken(Body):
+    name: str = Field(min_length=1, max_length=200)
+    permissions: list[str]
+    owner_id: str | None = None
+    assets: list[str] = Field(default_factory=list)
+    ip_allowlist: list[str] = Field(default_factory=list)
+    ttl_days: int = Field(default=90, ge=1, le=365)
+
+
+def render_user(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "username": u.username,
+        "display_name": u.display_name,
+        "state": u.state.value,
+        "created_at": u.created_at.isoformat(),
+    }
+
+
+def render_proposal(p: Proposal) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "kind": p.kind.value,
+        "payload": p.payload,
+        "proposer_id": p.proposer_id,
+        "state": p.state.value,
+        "reason": p.reason,
+        "decided_by": p.decided_by,
+    }
+
+
+def render_token(t: TokenInfo) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "owner_id": t.owner_id,
+        "name": t.name,
+        "permissions": list(t.permissions),
+        "assets": list(t.assets),
+        "ip_allowlist": list(t.ip_allowlist),
+        "expires_at": t.expires_at.isoformat(),
+        "revoked": t.revoked_at is not None,
+        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+        "last_used_ip": t.last_used_ip,
+    }

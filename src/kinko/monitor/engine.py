@@ -1,0 +1,166 @@
+"""The detection engine: events in, alerts out. Pure and single-threaded by design.
+
+Rules are indexed by event type, so an event meets only the rules that can match it
+(plus the few whose condition does not pin a type). A match feeds the correlations that
+reference the rule; a correlation that fires feeds the correlations that reference *it*
+(chained correlations). Baselines see every event. Scale-out is by partitioning events
+across engines (see `redis_input`), never by sharing one engine between threads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kinko.monitor.alert import Alert, AlertKind
+from kinko.monitor.baselines import Baseline
+from kinko.monitor.correlation import CorrelationState
+from kinko.monitor.events import MonitorEvent
+from kinko.monitor.rules import CorrelationRule, DetectionRule, RuleSet
+
+Event = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    title: str
+    level: str
+    kind: str
+    types: str
+    response: str
+    emits: bool
+
+
+class Engine:
+    def __init__(self, rules: RuleSet, baselines: Sequence[Baseline] = ()) -> None:
+        self.rules = rules
+        self.baselines = list(baselines)
+        untyped = [r for r in rules.detections if r.types is None]
+        typed: dict[str, list[DetectionRule]] = {}
+        for rule in rules.detections:
+            for name in rule.types or ():
+                typed.setdefault(name, []).append(rule)
+        self._untyped = tuple(untyped)
+        self._index = {name: (*found, *untyped) for name, found in typed.items()}
+        self.states: dict[str, CorrelationState] = {}
+        self._consumers: dict[str, list[tuple[CorrelationRule, CorrelationState]]] = {}
+        for corr in rules.correlations:
+            state = self.states[corr.id] = CorrelationState(corr)
+            for source in dict.fromkeys(corr.sources):
+                self._consumers.setdefault(source, []).append((corr, state))
+        self._baselines: dict[str, tuple[Baseline, ...]] = {}
+        for baseline in self.baselines:
+            for name in baseline.types:
+                self._baselines[name] = (*self._baselines.get(name, ()), baseline)
+        self.counts: Counter[str] = Counter()
+        self.events_seen = 0
+
+    def process(self, event: MonitorEvent) -> list[Alert]:
+        return self.process_flat(event.flat())
+
+    def process_many(self, events: Iterable[MonitorEvent]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for event in events:
+            alerts.extend(self.process_flat(event.flat()))
+        return alerts
+
+    def process_flat(self, event: Event) -> list[Alert]:
+        """Evaluate one flat event (see `MonitorEvent.flat`)."""
+        self.events_seen += 1
+        alerts: list[Alert] = []
+        ts = -1.0
+        consumers = self._consumers
+        for rule in self._index.get(event["type"], self._untyped):
+            if rule.predicate(event):
+                if rule.emits:
+                    alerts.append(self._detection_alert(rule, event))
+                if rule.id in consumers:
+                    if ts < 0:
+                        ts = event["time"].timestamp()
+                    self._feed(rule.id, ts, event, alerts)
+        for baseline in self._baselines.get(event["type"], ()):
+            alerts.extend(baseline.observe(event))
+        if alerts:
+            for alert in alerts:
+                self.counts[alert.rule_id] += 1
+        return alerts
+
+    def _feed(self, source: str, ts: float, event: Event, alerts: list[Alert]) -> None:
+        for corr, state in self._consumers[source]:
+            group = state.feed(source, ts, event)
+            if group is None:
+                continue
+            if corr.emits:
+                alerts.append(
+                    Alert(
+                        rule_id=corr.id,
+                        title=corr.title,
+                        level=corr.level,
+                        kind=AlertKind.CORRELATION,
+                        time=event["time"],
+                        response=corr.response,
+                        evidence=dict(event),
+                        group=group,
+                        reason=f"{corr.kind.name.lower()} over {corr.timespan_s}s matched",
+                    )
+                )
+            if corr.id in self._consumers:
+                self._feed(corr.id, ts, {**event, **group}, alerts)
+
+    @staticmethod
+    def _detection_alert(rule: DetectionRule, event: Event) -> Alert:
+        return Alert(
+            rule_id=rule.id,
+            title=rule.title,
+            level=rule.level,
+            kind=AlertKind.DETECTION,
+            time=event["time"],
+            response=rule.response,
+            evidence=dict(event),
+        )
+
+    def state_size(self) -> int:
+        """Entries held by all correlation state (the figure the memory tests bound)."""
+        return sum(state.size() for state in self.states.values())
+
+    def describe(self) -> list[RuleInfo]:
+        out = [
+            RuleInfo(
+                r.id,
+                r.title,
+                r.level,
+                "detection",
+                ", ".join(sorted(r.types)) if r.types else "*",
+                r.response.action.value,
+                r.emits,
+            )
+            for r in self.rules.detections
+        ]
+        out += [
+            RuleInfo(
+                c.id,
+                c.title,
+                c.level,
+                c.kind.name.lower(),
+                "← " + ", ".join(c.sources),
+                c.response.action.value,
+                c.emits,
+            )
+            for c in self.rules.correlations
+        ]
+        out += [
+            RuleInfo(
+                b.rule_id,
+                b.title,
+                "-",
+                "baseline",
+                ", ".join(sorted(b.types)),
+                b.response.action.value,
+                True,
+            )
+            for b in self.baselines
+        ]
+        return out

@@ -1,0 +1,285 @@
+"""Loading a rule pack: Sigma YAML files, parsed by pySigma, compiled, checked as a whole.
+
+Loading is all-or-nothing. One file that does not parse, one unsupported modifier, one
+dangling correlation reference or one bad ``kinko:`` block refuses the whole pack with the
+file and rule named, so the monitor never runs with a silently thinner rule set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationConditionOperator,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+)
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
+from kinko.monitor.response_spec import ResponseSpec
+from kinko.monitor.sigma_compile import (
+    Predicate,
+    RuleError,
+    canonical_field,
+    compile_detection,
+    required_types,
+    rule_label,
+)
+
+STREAMING_OPERATORS = frozenset(
+    {
+        SigmaCorrelationConditionOperator.GT,
+        SigmaCorrelationConditionOperator.GTE,
+        SigmaCorrelationConditionOperator.EQ,
+    }
+)
+SUPPORTED_CORRELATIONS = frozenset(
+    {
+        SigmaCorrelationType.EVENT_COUNT,
+        SigmaCorrelationType.VALUE_COUNT,
+        SigmaCorrelationType.VALUE_SUM,
+        SigmaCorrelationType.TEMPORAL,
+        SigmaCorrelationType.TEMPORAL_ORDERED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionRule:
+    """A single-event rule: a predicate over the flat event, indexed by event type."""
+
+    id: str
+    title: str
+    level: str
+    types: frozenset[str] | None
+    predicate: Predicate
+    response: ResponseSpec
+    emits: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorrelationRule:
+    """A Sigma correlation over earlier rules' matches (which may be correlations too)."""
+
+    id: str
+    title: str
+    level: str
+    kind: SigmaCorrelationType
+    sources: tuple[str, ...]
+    group_by: tuple[str, ...]
+    # alias -> {source rule id -> that rule's field}
+    aliases: dict[str, dict[str, str]]
+    timespan_s: int
+    op: SigmaCorrelationConditionOperator
+    threshold: int
+    value_field: str | None
+    response: ResponseSpec
+    emits: bool
+    source: str
+
+    def group_field(self, name: str, source_rule: str) -> str:
+        return self.aliases.get(name, {}).get(source_rule, name)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    detections: tuple[DetectionRule, ...]
+    correlations: tuple[CorrelationRule, ...]
+    by_id: dict[str, DetectionRule | CorrelationRule] = field(default_factory=dict)
+
+    def ids(self) -> list[str]:
+        return [*(r.id for r in self.detections), *(c.id for c in self.correlations)]
+
+    def only(self, rule_id: str) -> RuleSet:
+        """This rule plus everything it depends on, with the rule itself emitting."""
+        if rule_id not in self.by_id:
+            raise RuleError("rule", f"no rule {rule_id!r}; see `kinko monitor rules list`")
+        keep: set[str] = set()
+        todo = [rule_id]
+        while todo:
+            current = todo.pop()
+            keep.add(current)
+            rule = self.by_id[current]
+            if isinstance(rule, CorrelationRule):
+                todo.extend(s for s in rule.sources if s not in keep)
+        from dataclasses import replace
+
+        dets = tuple(replace(r, emits=r.id == rule_id) for r in self.detections if r.id in keep)
+        cors = tuple(replace(c, emits=c.id == rule_id) for c in self.correlations if c.id in keep)
+        return build_ruleset(dets, cors)
+
+
+def build_ruleset(
+    detections: Sequence[DetectionRule], correlations: Sequence[CorrelationRule]
+) -> RuleSet:
+    by_id: dict[str, DetectionRule | CorrelationRule] = {}
+    every: list[DetectionRule | CorrelationRule] = [*detections, *correlations]
+    for rule in every:
+        if rule.id in by_id:
+            raise RuleError(f"rule {rule.id!r}", f"is defined twice ({rule.source})")
+        by_id[rule.id] = rule
+    return RuleSet(tuple(detections), tuple(correlations), by_id)
+
+
+def _rule_id(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    if rule.name:
+        return str(rule.name)
+    if rule.id is not None:
+        return str(rule.id)
+    raise RuleError(rule_label(rule), "needs an id or a name so alerts can name it")
+
+
+def _response(rule: SigmaRule | SigmaCorrelationRule) -> ResponseSpec:
+    custom: dict[str, Any] = dict(getattr(rule, "custom_attributes", {}) or {})
+    try:
+        return ResponseSpec.parse(custom.get("kinko"), where=rule_label(rule))
+    except ValueError as exc:
+        raise RuleError(rule_label(rule), str(exc).split(": ", 1)[-1]) from None
+
+
+def _level(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    return str(rule.level.name.lower()) if rule.level is not None else "medium"
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def parse_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
+    """Parse ``(source name, YAML text)`` pairs into one checked, compiled rule set."""
+    collections = []
+    for source, text in texts:
+        try:
+            collection = SigmaCollection.from_yaml(text, collect_errors=True)
+        except (SigmaError, ValueError, yaml.YAMLError) as exc:
+            raise RuleError(source, f"does not parse: {_one_line(exc)}") from None
+        if collection.errors:
+            raise RuleError(source, f"does not parse: {collection.errors[0]}")
+        for rule in collection.rules:
+            rule.custom_attributes = {**(rule.custom_attributes or {}), "_source": source}
+        collections.append(collection)
+    try:
+        merged = SigmaCollection.merge(collections)
+    except SigmaError as exc:
+        raise RuleError("rules", f"a correlation reference does not resolve: {exc}") from None
+    detections: list[DetectionRule] = []
+    correlations: list[CorrelationRule] = []
+    for rule in merged.rules:
+        source = str((rule.custom_attributes or {}).pop("_source", "rules"))
+        if isinstance(rule, SigmaRule):
+            detections.append(_detection(rule, source))
+        elif isinstance(rule, SigmaCorrelationRule):
+            correlations.append(_correlation(rule, source, merged))
+    if not detections and not correlations:
+        raise RuleError("rules", "the pack holds no rules; refusing to run an empty monitor")
+    return build_ruleset(detections, correlations)
+
+
+def _detection(rule: SigmaRule, source: str) -> DetectionRule:
+    try:
+        predicate = compile_detection(rule)
+        types = required_types(rule)
+    except SigmaError as exc:
+        raise RuleError(rule_label(rule), f"({source}) {exc}") from None
+    return DetectionRule(
+        id=_rule_id(rule),
+        title=rule.title,
+        level=_level(rule),
+        types=types,
+        predicate=predicate,
+        response=_response(rule),
+        emits=bool(rule._output),
+        source=source,
+    )
+
+
+def _correlation(
+    rule: SigmaCorrelationRule, source: str, collection: SigmaCollection
+) -> CorrelationRule:
+    label = f"{rule_label(rule)} ({source})"
+    if rule.type not in SUPPORTED_CORRELATIONS:
+        raise RuleError(label, f"correlation type {rule.type.name.lower()} is not supported")
+    condition = rule.condition
+    if not isinstance(condition, SigmaCorrelationCondition):
+        raise RuleError(label, "extended correlation conditions are not supported")
+    ordered = rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED)
+    if not ordered and condition.op not in STREAMING_OPERATORS:
+        raise RuleError(
+            label,
+            f"condition {condition.op.name.lower()} cannot fire while events stream in; "
+            "use gt, gte or eq",
+        )
+    value_field = None
+    if rule.type in (SigmaCorrelationType.VALUE_COUNT, SigmaCorrelationType.VALUE_SUM):
+        if not isinstance(condition.fieldref, str):
+            raise RuleError(label, "value_count/value_sum need condition.field (one field)")
+        value_field = canonical_field(condition.fieldref)
+    sources = tuple(_rule_id(ref.rule) for ref in rule.referenced_rules)
+    if not sources:
+        raise RuleError(label, "references no rules")
+    aliases: dict[str, dict[str, str]] = {}
+    for alias in rule.aliases:
+        mapping: dict[str, str] = {}
+        for ref, name in alias.mapping.items():
+            try:
+                target = collection[ref.reference]
+            except (KeyError, IndexError, ValueError):
+                raise RuleError(
+                    label, f"alias {alias.alias!r} names unknown rule {ref.reference!r}"
+                ) from None
+            mapping[_rule_id(target)] = canonical_field(name)
+        aliases[alias.alias] = mapping
+    count = condition.count
+    if isinstance(count, float) and not count.is_integer():
+        raise RuleError(label, "condition count must be an integer (amounts are base units)")
+    return CorrelationRule(
+        id=_rule_id(rule),
+        title=rule.title,
+        level=_level(rule),
+        kind=rule.type,
+        sources=sources,
+        group_by=tuple(canonical_field(g) for g in (rule.group_by or [])),
+        aliases=aliases,
+        timespan_s=int(rule.timespan.seconds),
+        op=condition.op,
+        threshold=int(count),
+        value_field=value_field,
+        response=_response(rule),
+        emits=bool(rule._output),
+        source=source,
+    )
+
+
+def load_paths(paths: Iterable[Path]) -> RuleSet:
+    """Rules from files and directories (``*.yml``/``*.yaml``, sorted)."""
+    texts: list[tuple[str, str]] = []
+    for path in paths:
+        files = sorted([*path.glob("*.yml"), *path.glob("*.yaml")]) if path.is_dir() else [path]
+        if not files:
+            raise RuleError(str(path), "holds no .yml rule files")
+        for file in files:
+            try:
+                texts.append((str(file), file.read_text(encoding="utf-8")))
+            except OSError as exc:
+                raise RuleError(str(file), f"cannot be read: {exc.strerror}") from None
+    return parse_texts(texts)
+
+
+def default_pack() -> RuleSet:
+    """Kinko's default rules, shipped in ``kinko/monitor/rules/``."""
+    folder = resources.files("kinko.monitor") / "rules"
+    texts = [
+        (f"default:{entry.name}", entry.read_text(encoding="utf-8"))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith((".yml", ".yaml"))
+    ]
+    return parse_texts(texts)

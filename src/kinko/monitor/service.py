@@ -1,0 +1,242 @@
+"""The monitor service: events in, alerts stored, responses applied, all audited.
+
+Each batch of alerts is recorded in one transaction: the alert rows, the response rows,
+the response itself (freeze, lock, hold) and their audit entries commit together or not
+at all. A response that its target refuses or cannot perform (a missing service, an
+unknown wallet) runs inside a savepoint: it is rolled back alone, recorded as `failed`
+with the reason, audited, and the alert stands. Notifications go out after the commit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import KinkoError
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.monitor.actions import KinkoActions, ResponseActions
+from kinko.monitor.alert import Alert, json_safe
+from kinko.monitor.engine import Engine
+from kinko.monitor.events import MonitorEvent, from_security_event
+from kinko.monitor.notify import Notifier
+from kinko.monitor.response_plan import PlannedResponse, plan
+from kinko.monitor.response_spec import ResponseAction, Scope
+from kinko.store.tables.monitor import AlertRow, ResponseRow
+
+log = structlog.get_logger("kinko.monitor")
+
+MONITOR_ACTOR = "system:monitor"
+
+
+class ResponseStatus:
+    APPLIED = "applied"
+    NONE = "none"
+    RATE_LIMITED = "rate_limited"
+    FAILED = "failed"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Per rule and window: at most `per_rule` applied responses, `all_scope` exchange-wide."""
+
+    window: timedelta = timedelta(hours=1)
+    per_rule: int = 20
+    all_scope: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    alert_id: str
+    rule_id: str
+    response_id: str
+    action: str
+    scope: str | None
+    target: str | None
+    status: str
+    detail: str
+    ref: str | None
+
+
+class MonitorService:
+    def __init__(
+        self,
+        ctx: Context,
+        engine: Engine,
+        *,
+        actions: ResponseActions | None = None,
+        notifiers: Sequence[Notifier] = (),
+        limits: RateLimits | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.engine = engine
+        self.actions: ResponseActions = actions or KinkoActions(ctx)
+        self.notifiers = list(notifiers)
+        self.limits = limits or RateLimits()
+        self._lock = threading.RLock()
+
+    def attach(self) -> None:
+        """Subscribe to the in-process bus: every `SecurityEvent` reaches the engine."""
+        self.ctx.bus.subscribe(self.on_security_event)
+
+    def on_security_event(self, event: SecurityEvent) -> None:
+        self.ingest([from_security_event(event)])
+
+    def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]:
+        """Evaluate `events` and record what fired. The events were parsed all-or-nothing."""
+        with self._lock:
+            alerts = self.engine.process_many(events)
+        if not alerts:
+            return []
+        with self.ctx.db.transaction() as session:
+            recorded = [self.record(session, alert) for alert in alerts]
+        for alert, rec in zip(alerts, recorded, strict=True):
+            for notifier in self.notifiers:
+                notifier.send(alert, rec)
+        return recorded
+
+    def record(self, session: Session, alert: Alert) -> Recorded:
+        now = self.ctx.clock.now()
+        row = AlertRow(
+            id=new_id("alt"),
+            rule_id=alert.rule_id,
+            title=alert.title,
+            level=alert.level,
+            kind=alert.kind.value,
+            status="open",
+            event_time=alert.time,
+            created_at=now,
+            reason=alert.reason,
+            group=json_safe(dict(alert.group)),
+            evidence=json_safe(dict(alert.evidence)),
+        )
+        session.add(row)
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=MONITOR_ACTOR,
+            action="monitor.alert",
+            subject=row.id,
+            details={
+                "rule": alert.rule_id,
+                "level": alert.level,
+                "kind": alert.kind.value,
+                "event_time": row.evidence.get("time", ""),
+                "group": row.group,
+            },
+        )
+        return self._respond(session, row, alert, now)
+
+    def _respond(self, session: Session, row: AlertRow, alert: Alert, now: datetime) -> Recorded:
+        planned = plan(alert)
+        status, detail, ref = ResponseStatus.NONE, planned.note, None
+        if planned.action is not ResponseAction.ALERT:
+            limited = self._rate_limited(session, alert.rule_id, planned, now)
+            if limited:
+                status, detail = ResponseStatus.RATE_LIMITED, limited
+            else:
+                status, detail, ref = self._apply(session, row, alert, planned)
+        response = ResponseRow(
+            id=new_id("rsp"),
+            alert_id=row.id,
+            rule_id=alert.rule_id,
+            action=planned.action.value,
+            scope=planned.scope.value if planned.scope else None,
+            target=planned.target,
+            status=status,
+            detail=detail,
+            ref=ref,
+            created_at=now,
+        )
+        session.add(response)
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=MONITOR_ACTOR,
+            action=f"monitor.response_{status}",
+            subject=response.id,
+            details={
+                "alert": row.id,
+                "rule": alert.rule_id,
+                "action": response.action,
+                "scope": response.scope,
+                "target": response.target,
+                "detail": detail,
+                "ref": ref,
+            },
+        )
+        if status == ResponseStatus.FAILED:
+            log.error("monitor response failed", rule=alert.rule_id, detail=detail)
+        return Recorded(
+            row.id,
+            alert.rule_id,
+            response.id,
+            response.action,
+            response.scope,
+            response.target,
+            status,
+            detail,
+            ref,
+        )
+
+    def _rate_limited(
+        self, session: Session, rule_id: str, planned: PlannedResponse, now: datetime
+    ) -> str:
+        since = now - self.limits.window
+        applied = (
+            select(func.count())
+            .select_from(ResponseRow)
+            .where(
+                ResponseRow.rule_id == rule_id,
+                ResponseRow.status.in_([ResponseStatus.APPLIED, ResponseStatus.RELEASED]),
+                ResponseRow.created_at >= since,
+            )
+        )
+        minutes = int(self.limits.window.total_seconds() // 60)
+        if planned.scope is Scope.ALL:
+            count = session.execute(applied.where(ResponseRow.scope == Scope.ALL.value)).scalar()
+            if (count or 0) >= self.limits.all_scope:
+                return (
+                    f"rule {rule_id} already froze everything within {minutes} min; "
+                    "a person must decide on another exchange-wide freeze"
+                )
+        count = session.execute(applied).scalar() or 0
+        if count >= self.limits.per_rule:
+            return f"rule {rule_id} already responded {count} times within {minutes} min"
+        return ""
+
+    def _apply(
+        self, session: Session, row: AlertRow, alert: Alert, planned: PlannedResponse
+    ) -> tuple[str, str, str | None]:
+        reason = f"monitor rule {alert.rule_id} (alert {row.id}): {alert.title}"
+        try:
+            with session.begin_nested():
+                ref = self._call(session, planned, reason)
+        except KinkoError as exc:
+            return ResponseStatus.FAILED, exc.message, None
+        note = planned.note or f"{planned.action.value} applied"
+        return ResponseStatus.APPLIED, note, ref
+
+    def _call(self, session: Session, planned: PlannedResponse, reason: str) -> str | None:
+        actions, target = self.actions, planned.target
+        if planned.action is ResponseAction.FREEZE:
+            assert planned.scope is not None
+            return actions.freeze(
+                session, scope=planned.scope, target=target, reason=reason, actor=MONITOR_ACTOR
+            )
+        assert target is not None
+        if planned.action is ResponseAction.LOCK_ACCOUNT:
+            return actions.lock_account(session, user=target, reason=reason, actor=MONITOR_ACTOR)
+        if planned.action is ResponseAction.HOLD_WITHDRAWAL:
+            return actions.hold_withdrawal(
+                session, withdrawal_id=target, reason=reason, actor=MONITOR_ACTOR
+            )
+        return actions.require_step_up(session, user=target, reason=reason, actor=MONITOR_ACTOR)

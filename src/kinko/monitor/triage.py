@@ -1,0 +1,228 @@
+"""People and alerts: the triage lifecycle, and undoing a response (two security admins).
+
+Lifecycle: ``open → acknowledged → resolved | false_positive``; each step records who and
+when, so inspection can measure time to triage. A response (freeze, lock) is undone only
+when two *distinct* ``security_admin``s have voted to release it; the first vote alone
+changes nothing but is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.monitor.actions import KinkoActions, ResponseActions, identity_role_names
+from kinko.monitor.response_spec import ResponseAction
+from kinko.store.tables.monitor import AlertRow, ReleaseVoteRow, ResponseRow
+
+SECURITY_ADMIN = "security_admin"
+RELEASE_QUORUM = 2
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+
+
+CLOSED = (AlertStatus.RESOLVED, AlertStatus.FALSE_POSITIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    id: str
+    rule_id: str
+    title: str
+    level: str
+    status: AlertStatus
+    event_time: datetime
+    created_at: datetime
+    reason: str
+    group: dict[str, Any]
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    closed_by: str | None
+    closed_at: datetime | None
+    note: str | None
+
+    @property
+    def time_to_triage_s(self) -> float | None:
+        if self.acknowledged_at is None:
+            return None
+        return (self.acknowledged_at - self.created_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseOutcome:
+    response_id: str
+    votes: tuple[str, ...]
+    released: bool
+
+    def describe(self) -> str:
+        if self.released:
+            return f"released by {' and '.join(self.votes)}"
+        return f"signed by {len(self.votes)}/{RELEASE_QUORUM} required security admins"
+
+
+def _view(row: AlertRow) -> AlertView:
+    return AlertView(
+        id=row.id,
+        rule_id=row.rule_id,
+        title=row.title,
+        level=row.level,
+        status=AlertStatus(row.status),
+        event_time=row.event_time,
+        created_at=row.created_at,
+        reason=row.reason,
+        group=dict(row.group),
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        closed_by=row.closed_by,
+        closed_at=row.closed_at,
+        note=row.note,
+    )
+
+
+class TriageService:
+    def __init__(
+        self, ctx: Context, *, actions: ResponseActions | None = None, roles_of: Any = None
+    ) -> None:
+        self.ctx = ctx
+        self.actions: ResponseActions = actions or KinkoActions(ctx, roles_of=roles_of)
+        self.roles_of = roles_of or identity_role_names(ctx)
+
+    def list_alerts(
+        self, session: Session, *, status: AlertStatus | None = None, limit: int = 100
+    ) -> list[AlertView]:
+        query = select(AlertRow).order_by(AlertRow.created_at.desc(), AlertRow.id).limit(limit)
+        if status is not None:
+            query = query.where(AlertRow.status == status.value)
+        return [_view(r) for r in session.execute(query).scalars()]
+
+    def get(self, session: Session, alert_id: str) -> AlertView:
+        return _view(self._alert(session, alert_id))
+
+    def _alert(self, session: Session, alert_id: str) -> AlertRow:
+        row = session.execute(
+            select(AlertRow).where(AlertRow.id == alert_id).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no alert {alert_id}; list them with 'kinko monitor alerts list'")
+        return row
+
+    def acknowledge(self, session: Session, alert_id: str, *, actor: str) -> AlertView:
+        row = self._alert(session, alert_id)
+        if row.status != AlertStatus.OPEN:
+            raise Conflict(f"alert {alert_id} is {row.status}, not open")
+        row.status = AlertStatus.ACKNOWLEDGED.value
+        row.acknowledged_by = actor
+        row.acknowledged_at = self.ctx.clock.now()
+        session.flush()
+        self.ctx.audit.append(
+            session, actor=actor, action="monitor.alert_acknowledged", subject=row.id
+        )
+        return _view(row)
+
+    def close(
+        self, session: Session, alert_id: str, *, actor: str, resolution: str, note: str
+    ) -> AlertView:
+        try:
+            final = AlertStatus(resolution)
+        except ValueError:
+            final = AlertStatus.OPEN
+        if final not in CLOSED:
+            raise InputError("resolution", "must be resolved or false_positive")
+        if not note.strip():
+            raise InputError("note", "say what was found (inspection reads it)")
+        row = self._alert(session, alert_id)
+        if row.status != AlertStatus.ACKNOWLEDGED:
+            raise Conflict(f"alert {alert_id} is {row.status}; acknowledge it before closing")
+        row.status = final.value
+        row.closed_by = actor
+        row.closed_at = self.ctx.clock.now()
+        row.note = note.strip()
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action=f"monitor.alert_{final.value}",
+            subject=row.id,
+            details={"note": row.note},
+        )
+        return _view(row)
+
+    def vote_release(
+        self, session: Session, response_id: str, *, actor: str, reason: str
+    ) -> ReleaseOutcome:
+        """Record `actor`'s vote; the second distinct security admin's vote undoes it."""
+        if SECURITY_ADMIN not in self.roles_of(session, actor):
+            raise PermissionDenied(
+                f"{actor} cannot release a monitor response: the {SECURITY_ADMIN} role is required"
+            )
+        if not reason.strip():
+            raise InputError("reason", "say why the response can be lifted")
+        response = session.execute(
+            select(ResponseRow).where(ResponseRow.id == response_id).with_for_update()
+        ).scalar_one_or_none()
+        if response is None:
+            raise NotFound(f"no monitor response {response_id}")
+        if response.status != "applied":
+            raise Conflict(f"response {response_id} is {response.status}; only applied ones lift")
+        votes = list(
+            session.execute(
+                select(ReleaseVoteRow.actor)
+                .where(ReleaseVoteRow.response_id == response_id)
+                .order_by(ReleaseVoteRow.created_at, ReleaseVoteRow.actor)
+            ).scalars()
+        )
+        if actor in votes:
+            raise Conflict(f"{actor} already voted; a second security admin must release it")
+        now = self.ctx.clock.now()
+        session.add(
+            ReleaseVoteRow(
+                response_id=response_id, actor=actor, reason=reason.strip(), created_at=now
+            )
+        )
+        votes.append(actor)
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="monitor.release_vote",
+            subject=response_id,
+            details={"votes": len(votes), "required": RELEASE_QUORUM, "reason": reason.strip()},
+        )
+        if len(votes) < RELEASE_QUORUM:
+            return ReleaseOutcome(response_id, tuple(votes), released=False)
+        self._undo(session, response, votes[0], votes[1], reason.strip())
+        response.status = "released"
+        response.released_at = now
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="monitor.response_released",
+            subject=response_id,
+            details={"by": votes[:RELEASE_QUORUM], "action": response.action},
+        )
+        return ReleaseOutcome(response_id, tuple(votes), released=True)
+
+    def _undo(
+        self, session: Session, response: ResponseRow, first: str, second: str, reason: str
+    ) -> None:
+        action = ResponseAction(response.action)
+        if action is ResponseAction.FREEZE and response.ref:
+            self.actions.unfreeze(
+                session, ref=response.ref, proposer=first, approver=second, reason=reason
+            )
+        elif action is ResponseAction.LOCK_ACCOUNT and response.target:
+            self.actions.unlock_account(session, user=response.target, reason=reason, actor=second)
+        # A held withdrawal and a step-up demand are lifted in their own services.

@@ -1,0 +1,170 @@
+"""`PolicyService`: gather the context from the store, decide, reserve velocity.
+
+All of it happens in the caller's transaction, so a reservation, its audit entry and the
+withdrawal's own state change commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import Conflict
+from kinko.custody.model import Tier
+from kinko.policy import velocity
+from kinko.policy.engine import evaluate
+from kinko.policy.loader import default_policy, load_policy_file
+from kinko.policy.model import Decision, Outcome, PolicyContext, PolicyRequest, ScreeningVerdict
+from kinko.policy.rules import Policy
+from kinko.store.tables.audit import AuditHead
+from kinko.store.tables.policy import PolicyVersionRow
+from kinko.withdrawals.addressbook import AddressBookService, Normalizer
+from kinko.withdrawals.freeze import FreezeService
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+log = structlog.get_logger("kinko.policy")
+
+
+def configured_policy(ctx: Context) -> Policy:
+    """The policy named by ``policy_path``, else the packaged sample (with a warning)."""
+    if ctx.settings.policy_path is not None:
+        return load_policy_file(ctx.settings.policy_path)
+    log.warning("no policy_path configured; using the packaged sample policy")
+    return default_policy()
+
+
+class PolicyService:
+    def __init__(
+        self,
+        ctx: Context,
+        policy: Policy | None = None,
+        *,
+        normalize: Normalizer | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.policy = policy or configured_policy(ctx)
+        self.addresses = AddressBookService(
+            ctx, cooling_off=self.policy.cooling_off, normalize=normalize
+        )
+        self.freezes = FreezeService(ctx)
+
+    @property
+    def cooling_off(self) -> Mapping[Tier, timedelta]:
+        return self.policy.cooling_off
+
+    def context_for(
+        self, session: Session, request: PolicyRequest, *, screening: ScreeningVerdict
+    ) -> PolicyContext:
+        """Read what the engine needs (locks nothing; use `evaluate_and_reserve` to act)."""
+        now = self.ctx.clock.now()
+        return PolicyContext(
+            velocity=velocity.totals(session, request, self.policy.velocity_keys(request), now),
+            address_entry=self.addresses.lookup(session, request.chain, request.destination),
+            freezes=tuple(self.freezes.active_freezes(session)),
+            screening=screening,
+        )
+
+    def evaluate_and_reserve(
+        self,
+        session: Session,
+        request: PolicyRequest,
+        *,
+        withdrawal_id: str,
+        screening: ScreeningVerdict,
+    ) -> Decision:
+        """Decide on `request`; unless denied, reserve its amount in every velocity window.
+
+        The request's velocity counters stay locked until the caller's transaction ends,
+        so concurrent requests see each other's reservations. Deciding again for the same
+        `withdrawal_id` replaces its earlier reservation instead of counting it twice.
+        """
+        # Lock order, everywhere: the audit head, then velocity counters (sorted). Every
+        # transaction that appends to the audit log holds its head until it ends, so a
+        # caller that appended before calling us cannot deadlock against us.
+        session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+        velocity.lock_counters(session, velocity.counter_keys(request))
+        self.record_version(session)
+        now = self.ctx.clock.now()
+        replaced = velocity.release(session, withdrawal_id, now)
+        decision = evaluate(
+            self.policy,
+            request,
+            self.context_for(session, request, screening=screening),
+            now,
+        )
+        if decision.outcome is not Outcome.DENY:
+            velocity.reserve(session, request, withdrawal_id=withdrawal_id, now=now)
+        self.ctx.audit.append(
+            session,
+            actor=f"policy:{self.policy.version}",
+            action="policy.decision",
+            subject=withdrawal_id,
+            details={
+                "request": request.to_json(),
+                "decision": decision.to_json(),
+                "reserved": decision.outcome is not Outcome.DENY,
+                "replaced_reservation": str(replaced) if replaced else None,
+            },
+        )
+        return decision
+
+    def release(self, session: Session, withdrawal_id: str) -> int:
+        """Stop counting a denied / cancelled / expired / rejected withdrawal's amount.
+
+        Returns the amount released (0 when nothing was reserved, e.g. released already).
+        """
+        amount = velocity.release(session, withdrawal_id, self.ctx.clock.now())
+        if amount:
+            self.ctx.audit.append(
+                session,
+                actor="policy",
+                action="policy.release",
+                subject=withdrawal_id,
+                details={"amount": str(amount)},
+            )
+        return amount
+
+    def record_version(self, session: Session) -> None:
+        """Remember this policy text; a version string may never name two texts."""
+        policy = self.policy
+        if session.get(PolicyVersionRow, policy.digest) is not None:
+            return
+        clash = session.execute(
+            select(PolicyVersionRow.digest).where(PolicyVersionRow.version == policy.version)
+        ).scalar_one_or_none()
+        if clash is not None:
+            raise Conflict(
+                f"policy version {policy.version} was already used for a different text "
+                f"(sha256 {clash}); give the changed policy a new version"
+            )
+        values = {
+            "digest": policy.digest,
+            "version": policy.version,
+            "source": policy.source,
+            "text": policy.text,
+            "loaded_at": self.ctx.clock.now(),
+            "details": {"rules": len(policy.rules)},
+        }
+        insert = postgresql.insert if is_postgres(session) else sqlite.insert
+        inserted = session.execute(
+            insert(PolicyVersionRow).values(**values).on_conflict_do_nothing()
+        )
+        if not getattr(inserted, "rowcount", 0):
+            return  # a concurrent transaction recorded it first
+        self.ctx.audit.append(
+            session,
+            actor="policy",
+            action="policy.loaded",
+            subject=policy.version,
+            details={"digest": policy.digest, "source": policy.source},
+        )

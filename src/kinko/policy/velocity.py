@@ -1,0 +1,163 @@
+"""Velocity state in the store: lock, sum, reserve and release, safely under concurrency.
+
+Every reservation is recorded against three counters: the wallet, the asset (all wallets)
+and the customer (when there is one), each within one asset. Before a request is decided,
+its counter rows are locked with ``SELECT ... FOR UPDATE`` in a fixed order (so two
+requests never deadlock), so concurrent requests against the same limit are decided one
+at a time on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
+from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CounterKey:
+    scope: VelocityScope
+    scope_key: str
+    asset: str
+
+
+def counter_keys(request: PolicyRequest) -> list[CounterKey]:
+    """The counters a request reserves against, in lock order."""
+    keys = [
+        CounterKey(VelocityScope.WALLET, request.wallet_id, request.asset_key),
+        CounterKey(VelocityScope.ASSET, request.asset_key, request.asset_key),
+    ]
+    if request.customer_ref:
+        keys.append(CounterKey(VelocityScope.CUSTOMER, request.customer_ref, request.asset_key))
+    return sorted(keys)
+
+
+def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
+    """Create missing counter rows, then lock them all (in sorted order)."""
+    ordered = sorted(set(keys))
+    dialect = session.get_bind().dialect.name
+    for key in ordered:
+        values = {"scope": key.scope.value, "scope_key": key.scope_key, "asset": key.asset}
+        if dialect == "postgresql":
+            session.execute(
+                postgresql.insert(VelocityCounterRow)
+                .values(**values, reservations=0)
+                .on_conflict_do_nothing()
+            )
+        else:
+            session.execute(
+                sqlite.insert(VelocityCounterRow)
+                .values(**values, reservations=0)
+                .on_conflict_do_nothing()
+            )
+    for key in ordered:
+        session.execute(
+            select(VelocityCounterRow.scope)
+            .where(
+                VelocityCounterRow.scope == key.scope.value,
+                VelocityCounterRow.scope_key == key.scope_key,
+                VelocityCounterRow.asset == key.asset,
+            )
+            .with_for_update()
+        ).one()
+
+
+def totals(
+    session: Session,
+    request: PolicyRequest,
+    wanted: Iterable[VelocityKey],
+    now: datetime,
+) -> dict[VelocityKey, int]:
+    """Unreleased amounts reserved within each wanted (scope, window) for `request`'s keys."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    by_scope = {k.scope: k for k in counter_keys(request)}
+    result: dict[VelocityKey, int] = {}
+    for scope in {scope for scope, _ in wanted}:
+        key = by_scope.get(scope)
+        windows = sorted(seconds for s, seconds in wanted if s is scope)
+        if key is None:  # no customer on this request: nothing counts against a customer
+            result.update({(scope, w): 0 for w in windows})
+            continue
+        where = (
+            VelocityLedgerRow.scope == key.scope.value,
+            VelocityLedgerRow.scope_key == key.scope_key,
+            VelocityLedgerRow.asset == key.asset,
+            VelocityLedgerRow.at > now - timedelta(seconds=windows[-1]),
+            VelocityLedgerRow.released_at.is_(None),
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            # NUMERIC sums are exact; one row back whatever the traffic.
+            sums = [
+                func.coalesce(
+                    func.sum(VelocityLedgerRow.amount).filter(
+                        VelocityLedgerRow.at > now - timedelta(seconds=w)
+                    ),
+                    0,
+                )
+                for w in windows
+            ]
+            row = session.execute(select(*sums).where(*where)).one()
+            result.update({(scope, w): int(total) for w, total in zip(windows, row, strict=True)})
+            continue
+        # SQLite stores base units as padded strings (wei overflows its 64-bit integers),
+        # so the exact sum is taken here.
+        rows = session.execute(
+            select(VelocityLedgerRow.amount, VelocityLedgerRow.at).where(*where)
+        ).all()
+        for window in windows:
+            since = now - timedelta(seconds=window)
+            result[(scope, window)] = sum(amount for amount, at in rows if at > since)
+    return result
+
+
+def reserve(session: Session, request: PolicyRequest, *, withdrawal_id: str, now: datetime) -> None:
+    """Record `request.amount` against each of its counters (call with the counters locked)."""
+    for key in counter_keys(request):
+        session.add(
+            VelocityLedgerRow(
+                withdrawal_id=withdrawal_id,
+                scope=key.scope.value,
+                scope_key=key.scope_key,
+                asset=key.asset,
+                amount=request.amount,
+                at=now,
+            )
+        )
+        session.execute(
+            update(VelocityCounterRow)
+            .where(
+                VelocityCounterRow.scope == key.scope.value,
+                VelocityCounterRow.scope_key == key.scope_key,
+                VelocityCounterRow.asset == key.asset,
+            )
+            .values(reservations=VelocityCounterRow.reservations + 1)
+        )
+    session.flush()
+
+
+def release(session: Session, withdrawal_id: str, now: datetime) -> int:
+    """Stop counting `withdrawal_id`'s reservations; returns the amount released (per
+    counter, i.e. the withdrawal's amount), 0 if nothing was reserved."""
+    rows = (
+        session.execute(
+            select(VelocityLedgerRow).where(
+                VelocityLedgerRow.withdrawal_id == withdrawal_id,
+                VelocityLedgerRow.released_at.is_(None),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for row in rows:
+        row.released_at = now
+    session.flush()
+    return max((row.amount for row in rows), default=0)

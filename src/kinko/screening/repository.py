@@ -1,0 +1,197 @@
+"""Reading and writing list versions and their entries (the only module with SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from kinko.screening.model import (
+    AddressHit,
+    ListFormat,
+    ListName,
+    ListVersion,
+    ParsedList,
+    VersionId,
+)
+from kinko.screening.name_index import IndexedEntity
+from kinko.store.tables.screening import (
+    ScreeningAddressRow,
+    ScreeningEntityRow,
+    ScreeningListVersionRow,
+)
+
+_BATCH = 5000
+
+
+def _version(row: ScreeningListVersionRow) -> ListVersion:
+    return ListVersion(
+        id=VersionId(row.id),
+        list_name=ListName(row.list_name),
+        format=ListFormat(row.format),
+        source=row.source,
+        published=row.published,
+        sha256=row.sha256,
+        loaded_at=row.loaded_at,
+        entity_count=row.entity_count,
+        address_count=row.address_count,
+        counts_by_chain=dict(row.counts_by_chain),
+        unknown_tickers=tuple(row.unknown_tickers),
+        invalid_addresses=tuple(row.invalid_addresses),
+        active=row.active,
+    )
+
+
+def active_versions(session: Session) -> dict[ListName, ListVersion]:
+    rows = session.scalars(
+        select(ScreeningListVersionRow).where(ScreeningListVersionRow.active.is_(True))
+    )
+    return {ListName(row.list_name): _version(row) for row in rows}
+
+
+def all_versions(session: Session) -> list[ListVersion]:
+    rows = session.scalars(
+        select(ScreeningListVersionRow).order_by(
+            ScreeningListVersionRow.list_name, ScreeningListVersionRow.loaded_at
+        )
+    )
+    return [_version(row) for row in rows]
+
+
+def active_version_for_update(session: Session, name: ListName) -> ListVersion | None:
+    row = session.scalars(
+        select(ScreeningListVersionRow)
+        .where(ScreeningListVersionRow.list_name == name)
+        .where(ScreeningListVersionRow.active.is_(True))
+        .with_for_update()
+    ).one_or_none()
+    return _version(row) if row is not None else None
+
+
+def insert_version(
+    session: Session,
+    parsed: ParsedList,
+    *,
+    version_id: VersionId,
+    source: str,
+    sha256: str,
+    loaded_at: datetime,
+) -> ListVersion:
+    """Store `parsed` as the new active version of its list; the old one is deactivated."""
+    session.execute(
+        update(ScreeningListVersionRow)
+        .where(ScreeningListVersionRow.list_name == parsed.name)
+        .where(ScreeningListVersionRow.active.is_(True))
+        .values(active=False)
+    )
+    row = ScreeningListVersionRow(
+        id=version_id,
+        list_name=parsed.name,
+        format=parsed.format.value,
+        source=source[:500],
+        published=parsed.published,
+        sha256=sha256,
+        loaded_at=loaded_at,
+        entity_count=len(parsed.entities),
+        address_count=len(parsed.addresses),
+        counts_by_chain=parsed.counts_by_chain(),
+        unknown_tickers=list(parsed.unknown_tickers),
+        invalid_addresses=list(parsed.invalid_addresses),
+        active=True,
+    )
+    session.add(row)
+    session.flush()
+    entities = [
+        {
+            "version_id": version_id,
+            "ref": e.ref,
+            "name": e.name,
+            "kind": e.kind,
+            "aliases": list(e.aliases),
+            "programs": list(e.programs),
+            "birth_dates": list(e.birth_dates),
+            "nationalities": list(e.nationalities),
+        }
+        for e in parsed.entities
+    ]
+    addresses = [
+        {
+            "version_id": version_id,
+            "chain": a.chain,
+            "key": a.key,
+            "raw": a.raw,
+            "ticker": a.ticker,
+            "entity_ref": a.entity_ref,
+            "valid": a.valid,
+        }
+        for a in parsed.addresses
+    ]
+    for start in range(0, len(entities), _BATCH):
+        session.execute(insert(ScreeningEntityRow), entities[start : start + _BATCH])
+    for start in range(0, len(addresses), _BATCH):
+        session.execute(insert(ScreeningAddressRow), addresses[start : start + _BATCH])
+    return _version(row)
+
+
+def address_entries(
+    session: Session, versions: Iterable[ListVersion]
+) -> list[tuple[str, AddressHit]]:
+    by_id = {v.id: v for v in versions}
+    if not by_id:
+        return []
+    entity_rows = session.execute(
+        select(
+            ScreeningEntityRow.version_id,
+            ScreeningEntityRow.ref,
+            ScreeningEntityRow.name,
+            ScreeningEntityRow.programs,
+        ).where(ScreeningEntityRow.version_id.in_(list(by_id)))
+    )
+    entities = {(r.version_id, r.ref): (r.name, tuple(r.programs)) for r in entity_rows}
+    rows = session.execute(
+        select(
+            ScreeningAddressRow.version_id,
+            ScreeningAddressRow.key,
+            ScreeningAddressRow.raw,
+            ScreeningAddressRow.ticker,
+            ScreeningAddressRow.entity_ref,
+        ).where(ScreeningAddressRow.version_id.in_(list(by_id)))
+    )
+    out = []
+    for r in rows:
+        version = by_id[VersionId(r.version_id)]
+        name, programs = entities.get((r.version_id, r.entity_ref), (r.entity_ref, ()))
+        hit = AddressHit(
+            list_name=version.list_name,
+            version_id=version.id,
+            entity_ref=r.entity_ref,
+            entity_name=name,
+            programs=programs,
+            listed_as=r.raw,
+            ticker=r.ticker,
+        )
+        out.append((r.key, hit))
+    return out
+
+
+def name_entities(session: Session, versions: Iterable[ListVersion]) -> list[IndexedEntity]:
+    by_id = {v.id: v for v in versions}
+    if not by_id:
+        return []
+    rows = session.scalars(
+        select(ScreeningEntityRow).where(ScreeningEntityRow.version_id.in_(list(by_id)))
+    )
+    return [
+        IndexedEntity(
+            list_name=by_id[VersionId(r.version_id)].list_name,
+            version_id=VersionId(r.version_id),
+            ref=r.ref,
+            name=r.name,
+            names=(r.name, *r.aliases),
+            birth_dates=tuple(r.birth_dates),
+            nationalities=tuple(r.nationalities),
+        )
+        for r in rows
+    ]

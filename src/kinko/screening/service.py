@@ -1,0 +1,327 @@
+"""The screening service: load lists, screen addresses and names, re-screen on new lists.
+
+Used by the withdrawal service (`screen_address` on every destination), the CLI and the
+API. Verdicts fail closed: a required list that is missing or older than its maximum age
+gives STALE, which holds a withdrawal; a hit takes precedence and denies it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import InputError, KinkoError
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.screening import repository
+from kinko.screening.addresses import normalise_address
+from kinko.screening.alerts import Alert, record_alerts
+from kinko.screening.freshness import ScreeningConfig, check_replacement, staleness_reasons
+from kinko.screening.index import AddressIndex
+from kinko.screening.loaders import parse_file
+from kinko.screening.model import (
+    AddressVerdict,
+    ListName,
+    ListVersion,
+    NameVerdict,
+    ParsedList,
+    VerdictStatus,
+    VersionId,
+)
+from kinko.screening.name_index import NameIndex
+from kinko.screening.rescreen import RescreenTarget, rescreen_providers
+
+log = structlog.get_logger("kinko.screening")
+
+_DOB = re.compile(r"^\d{4}(-\d{2}-\d{2})?$")
+_cache_lock = threading.Lock()
+_address_cache: dict[tuple[str, frozenset[str]], AddressIndex] = {}
+_name_cache: dict[tuple[str, frozenset[str]], NameIndex] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    versions: tuple[ListVersion, ...]
+    unchanged: tuple[ListName, ...]
+    alerts: tuple[Alert, ...]
+
+
+class ScreeningService:
+    def __init__(self, ctx: Context, config: ScreeningConfig | None = None) -> None:
+        self.ctx = ctx
+        self.config = config or ScreeningConfig()
+
+    # -- lists ----------------------------------------------------------------------
+
+    def load_file(
+        self,
+        path: Path,
+        *,
+        actor: str,
+        list_name: str | None = None,
+        unsafe_allow_shrink: bool = False,
+    ) -> LoadResult:
+        """Parse `path` completely, store it as the new version(s), then re-screen.
+
+        Refusals (unparseable, unsafe XML, too large a drop) are audited and raised; the
+        previous version stays active.
+        """
+        digest = _sha256(path)
+        try:
+            parsed = parse_file(path, list_name=list_name)
+            with self.ctx.db.transaction() as session:
+                versions, unchanged = self.load_parsed(
+                    session,
+                    parsed,
+                    source=path.name,
+                    sha256=digest,
+                    actor=actor,
+                    unsafe_allow_shrink=unsafe_allow_shrink,
+                )
+        except KinkoError as exc:
+            self._record_refusal(path, digest, actor, exc)
+            raise
+        alerts: tuple[Alert, ...] = ()
+        if versions:
+            with self.ctx.db.transaction() as session:
+                alerts = tuple(self.rescreen(session, actor=actor))
+            self._publish_alerts(alerts)
+        return LoadResult(tuple(versions), tuple(unchanged), alerts)
+
+    def load_parsed(
+        self,
+        session: Session,
+        parsed: Iterable[ParsedList],
+        *,
+        source: str,
+        sha256: str,
+        actor: str,
+        unsafe_allow_shrink: bool = False,
+    ) -> tuple[list[ListVersion], list[ListName]]:
+        versions: list[ListVersion] = []
+        unchanged: list[ListName] = []
+        now = self.ctx.clock.now()
+        for item in parsed:
+            previous = repository.active_version_for_update(session, item.name)
+            if previous is not None and previous.sha256 == sha256:
+                unchanged.append(item.name)
+                continue
+            if unsafe_allow_shrink:
+                log.warning("list shrink check bypassed", list=item.name, actor=actor)
+            else:
+                check_replacement(previous, item, self.config)
+            version = repository.insert_version(
+                session,
+                item,
+                version_id=VersionId(new_id("lv")),
+                source=source,
+                sha256=sha256,
+                loaded_at=now,
+            )
+            self.ctx.audit.append(
+                session,
+                actor=actor,
+                action="screening.list_loaded",
+                subject=f"list:{item.name}",
+                details={
+                    **version.to_dict(),
+                    "invalid_addresses": len(version.invalid_addresses),
+                    "replaces": previous.id if previous else None,
+                    "unsafe_allow_shrink": unsafe_allow_shrink,
+                },
+            )
+            versions.append(version)
+        return versions, unchanged
+
+    def versions(self, session: Session, *, include_inactive: bool = False) -> list[ListVersion]:
+        if include_inactive:
+            return repository.all_versions(session)
+        return sorted(repository.active_versions(session).values(), key=lambda v: v.list_name)
+
+    def freshness(self, session: Session) -> tuple[str, ...]:
+        """Why address or name screening would be STALE now; empty when both are fresh."""
+        active = repository.active_versions(session)
+        now = self.ctx.clock.now()
+        reasons = staleness_reasons(active, self.config.required_address_lists, self.config, now)
+        more = staleness_reasons(active, self.config.required_name_lists, self.config, now)
+        return tuple(dict.fromkeys(reasons + more))
+
+    # -- screening ------------------------------------------------------------------
+
+    def screen_address(self, session: Session, *, chain: str, address: str) -> AddressVerdict:
+        """Screen one destination. Raises `InputError` if the address is invalid."""
+        normalised = normalise_address(chain, address)
+        active = repository.active_versions(session)
+        index = self._address_index(session, active)
+        hits = index.lookup(normalised.key)
+        reasons = staleness_reasons(
+            active, self.config.required_address_lists, self.config, self.ctx.clock.now()
+        )
+        status = (
+            VerdictStatus.HIT if hits else (VerdictStatus.STALE if reasons else VerdictStatus.CLEAR)
+        )
+        verdict = AddressVerdict(
+            status=status,
+            chain=chain,
+            address=normalised.address,
+            key=normalised.key,
+            hits=hits,
+            list_versions=tuple(sorted(v.id for v in active.values())),
+            reasons=reasons,
+        )
+        if status is VerdictStatus.STALE:
+            self._publish_stale(reasons, subject=normalised.address)
+        return verdict
+
+    def screen_name(
+        self,
+        session: Session,
+        name: str,
+        *,
+        dob: str | None = None,
+        nationality: str | None = None,
+    ) -> NameVerdict:
+        """Screen a person or organisation; hits at or above the threshold go to review."""
+        if not name.strip():
+            raise InputError("name", "is empty; give the person's or organisation's name")
+        if dob is not None and not _DOB.match(dob):
+            raise InputError("dob", f"{dob!r} is not YYYY or YYYY-MM-DD, e.g. 1984-08-15")
+        active = repository.active_versions(session)
+        index = self._name_index(session, active)
+        threshold = self.config.name_threshold
+        hits = index.match(name, threshold=threshold, dob=dob, nationality=nationality)
+        reasons = staleness_reasons(
+            active, self.config.required_name_lists, self.config, self.ctx.clock.now()
+        )
+        status = (
+            VerdictStatus.HIT if hits else (VerdictStatus.STALE if reasons else VerdictStatus.CLEAR)
+        )
+        if status is VerdictStatus.STALE:
+            self._publish_stale(reasons, subject="name screening")
+        return NameVerdict(
+            status=status,
+            name=name,
+            hits=tuple(hits),
+            list_versions=tuple(sorted(v.id for v in active.values())),
+            threshold=threshold,
+            reasons=reasons,
+        )
+
+    # -- re-screening ---------------------------------------------------------------
+
+    def rescreen(self, session: Session, *, actor: str) -> list[Alert]:
+        """Screen every registered target again; record and audit alerts for new hits."""
+        found: list[tuple[RescreenTarget, AddressVerdict | NameVerdict]] = []
+        for provider in rescreen_providers():
+            for target in provider(session):
+                verdict = self._screen_target(session, target)
+                if verdict is not None and verdict.status is VerdictStatus.HIT:
+                    found.append((target, verdict))
+        return record_alerts(self.ctx, session, found, actor=actor)
+
+    def _screen_target(
+        self, session: Session, target: RescreenTarget
+    ) -> AddressVerdict | NameVerdict | None:
+        try:
+            if target.chain is not None and target.address is not None:
+                return self.screen_address(session, chain=target.chain, address=target.address)
+            assert target.name is not None
+            return self.screen_name(
+                session, target.name, dob=target.dob, nationality=target.nationality
+            )
+        except InputError as exc:
+            log.warning(
+                "re-screen target is invalid", kind=target.kind, ref=target.ref, error=exc.message
+            )
+            return None
+
+    # -- internals ------------------------------------------------------------------
+
+    def _cache_key(self, active: dict[ListName, ListVersion]) -> tuple[str, frozenset[str]]:
+        return self.ctx.db.url, frozenset(v.id for v in active.values())
+
+    def _address_index(self, session: Session, active: dict[ListName, ListVersion]) -> AddressIndex:
+        key = self._cache_key(active)
+        with _cache_lock:
+            cached = _address_cache.get(key)
+        if cached is not None:
+            return cached
+        index = AddressIndex(repository.address_entries(session, active.values()))
+        with _cache_lock:
+            _address_cache.clear()
+            _address_cache[key] = index
+        return index
+
+    def _name_index(self, session: Session, active: dict[ListName, ListVersion]) -> NameIndex:
+        key = self._cache_key(active)
+        with _cache_lock:
+            cached = _name_cache.get(key)
+        if cached is not None:
+            return cached
+        index = NameIndex(repository.name_entities(session, active.values()))
+        with _cache_lock:
+            _name_cache.clear()
+            _name_cache[key] = index
+        return index
+
+    def _record_refusal(self, path: Path, digest: str, actor: str, exc: KinkoError) -> None:
+        try:
+            with self.ctx.db.transaction() as session:
+                self.ctx.audit.append(
+                    session,
+                    actor=actor,
+                    action="screening.list_refused",
+                    subject=f"file:{path.name}",
+                    details={"sha256": digest, "error": exc.code, "reason": exc.message[:2000]},
+                )
+        except Exception:
+            log.exception("could not audit a refused list load", file=path.name)
+        self.ctx.bus.publish(
+            SecurityEvent(
+                type="screening.list_refused",
+                time=self.ctx.clock.now(),
+                actor=actor,
+                outcome="failure",
+                severity="high",
+                fields={"file": path.name, "sha256": digest, "error": exc.code},
+            )
+        )
+
+    def _publish_stale(self, reasons: tuple[str, ...], *, subject: str) -> None:
+        self.ctx.bus.publish(
+            SecurityEvent(
+                type="screening.stale",
+                time=self.ctx.clock.now(),
+                outcome="failure",
+                severity="high",
+                fields={"subject": subject, "reasons": list(reasons)},
+            )
+        )
+
+    def _publish_alerts(self, alerts: Iterable[Alert]) -> None:
+        for alert in alerts:
+            self.ctx.bus.publish(alert.event(self.ctx.clock.now()))
+
+
+def _status(hit: bool, stale_reasons: tuple[str, ...]) -> VerdictStatus:
+    """A hit denies even with stale lists; otherwise stale lists hold; otherwise clear."""
+    if hit:
+        return VerdictStatus.HIT
+    return VerdictStatus.STALE if stale_reasons else VerdictStatus.CLEAR
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_file():
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,126 @@
+"""The online signer (hot wallets, in process or behind `kinko signer serve`).
+
+It re-checks the bundle with `verify_bundle` against credentials and freeze state read
+from the store, and only then signs with the wallet's key. Any refusal is audited, frozen
+(the wallet) and raised as a critical `signer.refused` security event before the error
+propagates: one refused bundle is treated as an attack in progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+
+from kinko.chains.base import ChainAdapter
+from kinko.context import Context
+from kinko.core.errors import KinkoError
+from kinko.core.events import SecurityEvent
+from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
+from kinko.withdrawals.bundle import ApprovalBundle
+from kinko.withdrawals.ports import Ports
+
+log = structlog.get_logger("kinko.signer")
+
+
+class SigningAdapter(ChainAdapter, Protocol):
+    def sign(self, payload: bytes, key: bytes) -> bytes: ...
+
+
+class Keystore(Protocol):
+    def key_for(self, wallet_id: str) -> bytes:
+        """The wallet's signing key, or raise Unavailable."""
+        ...
+
+
+class OnlineSigner:
+    def __init__(
+        self,
+        ctx: Context,
+        ports: Ports,
+        *,
+        keystore: Keystore,
+        adapter_for: Callable[[str, str], SigningAdapter],
+        log_vkey: str,
+    ) -> None:
+        self.ctx = ctx
+        self.ports = ports
+        self.keystore = keystore
+        self.adapter_for = adapter_for
+        self.log_vkey = log_vkey
+
+    def check(self, bundle: ApprovalBundle) -> VerifiedBundle:
+        """Verify, or refuse (audit + freeze + critical event) and raise."""
+        adapter = self.adapter_for(bundle.chain, bundle.network)
+        try:
+            with self.ctx.db.transaction() as session:
+                enrolled: dict[bytes, EnrolledCredential] = {}
+                for approval in bundle.approvals:
+                    for c in self.ports.directory.credentials_of(session, approval.approver):
+                        enrolled[c.credential_id] = EnrolledCredential(
+                            c.credential_id, c.user, c.public_key_cose
+                        )
+                frozen = self.ports.freezes.frozen_reason_for_wallet(session, bundle.wallet_id)
+            return verify_bundle(
+                bundle,
+                adapter=adapter,
+                enrolled_credentials=enrolled,
+                log_vkey=self.log_vkey,
+                now=self.ctx.clock.now(),
+                frozen=frozen,
+                expected_rp_id=self.ctx.settings.webauthn_rp_id,
+                expected_origin=self.ctx.settings.webauthn_origin,
+            )
+        except KinkoError as exc:
+            self._refuse(bundle, exc)
+            raise
+
+    def sign(self, bundle: ApprovalBundle) -> bytes:
+        verified = self.check(bundle)
+        adapter = self.adapter_for(bundle.chain, bundle.network)
+        signed = adapter.sign(verified.bundle.unsigned_tx, self.keystore.key_for(bundle.wallet_id))
+        with self.ctx.db.transaction() as session:
+            self.ctx.audit.append(
+                session,
+                actor="signer:online",
+                action="signer.signed",
+                subject=bundle.withdrawal_id,
+                details={
+                    "wallet": bundle.wallet_id,
+                    "digest": verified.digest.hex(),
+                    "approvers": list(verified.approvers),
+                    "checkpoint_size": verified.checkpoint_size,
+                },
+            )
+        return signed
+
+    def _refuse(self, bundle: ApprovalBundle, exc: KinkoError) -> None:
+        reason = f"signer refused withdrawal {bundle.withdrawal_id}: {exc.message}"
+        log.warning("signer refused", withdrawal=bundle.withdrawal_id, reason=exc.message)
+        with self.ctx.db.transaction() as session:
+            self.ctx.audit.append(
+                session,
+                actor="signer:online",
+                action="signer.refused",
+                subject=bundle.withdrawal_id,
+                details={"wallet": bundle.wallet_id, "code": exc.code, "reason": exc.message},
+            )
+            self.ports.freezes.freeze_wallet(
+                session, bundle.wallet_id, reason=reason, actor="signer:online"
+            )
+        self.ctx.bus.publish(
+            SecurityEvent(
+                type="signer.refused",
+                time=self.ctx.clock.now(),
+                actor="signer:online",
+                outcome="failure",
+                wallet=bundle.wallet_id,
+                severity="critical",
+                fields={
+                    "withdrawal": bundle.withdrawal_id,
+                    "code": exc.code,
+                    "reason": exc.message,
+                },
+            )
+        )

@@ -1,0 +1,98 @@
+"""Pure approval rules shared by the withdrawal service and the signer.
+
+Both sides run the same code: the service to decide when a withdrawal is approved, the
+signer to re-check it independently from the bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from webauthn import verify_authentication_response
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidCBORData
+
+from kinko.core.errors import ApprovalError
+from kinko.withdrawals.bundle import b64url
+
+
+def verify_assertion_over_digest(
+    response: Mapping[str, Any],
+    *,
+    digest: bytes,
+    public_key_cose: bytes,
+    rp_id: str,
+    origin: str,
+    who: str,
+) -> None:
+    """WebAuthn §7.2 via py_webauthn with challenge = the transaction digest.
+
+    User verification is required: an approval moves money.
+    """
+    try:
+        verify_authentication_response(
+            credential=dict(response),
+            expected_challenge=digest,
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            credential_public_key=public_key_cose,
+            credential_current_sign_count=0,
+            require_user_verification=True,
+        )
+    except (InvalidAuthenticationResponse, InvalidCBORData, ValueError, KeyError, TypeError) as exc:
+        raise ApprovalError(
+            f"{who}: the WebAuthn assertion does not verify over digest {digest.hex()}: {exc}",
+            code="assertion_invalid",
+        ) from None
+
+
+def assertion_json(
+    *,
+    credential_id: bytes,
+    authenticator_data: bytes,
+    client_data_json: bytes,
+    signature: bytes,
+    user_handle: bytes | None,
+) -> dict[str, Any]:
+    """An AuthenticationResponseJSON from its parts (as the bundle stores them)."""
+    response: dict[str, Any] = {
+        "authenticatorData": b64url(authenticator_data),
+        "clientDataJSON": b64url(client_data_json),
+        "signature": b64url(signature),
+    }
+    if user_handle is not None:
+        response["userHandle"] = b64url(user_handle)
+    return {
+        "id": b64url(credential_id),
+        "rawId": b64url(credential_id),
+        "type": "public-key",
+        "response": response,
+        "clientExtensionResults": {},
+    }
+
+
+def check_eligible(approver: str, roles: Collection[str], eligible: Collection[str]) -> None:
+    if not eligible:
+        raise ApprovalError("no roles are eligible to approve for this wallet: refusing")
+    if not set(roles) & set(eligible):
+        raise ApprovalError(
+            f"{approver} holds none of the roles eligible for this wallet "
+            f"({', '.join(sorted(eligible))})",
+            code="approver_ineligible",
+        )
+
+
+def quorum_shortfall(
+    required: int, required_roles: Mapping[str, int], roles: Mapping[str, Collection[str]]
+) -> str | None:
+    """None when distinct approvers `roles` (approver -> roles) meet the requirement, else
+    why not, e.g. "approved by 1/2 required approvers"."""
+    if required < 1 and required_roles:
+        return "the decision names roles but no approvals: refusing"
+    if len(roles) < required:
+        return f"approved by {len(roles)}/{required} required approvers"
+    for role, count in sorted(required_roles.items()):
+        have = sum(1 for held in roles.values() if role in held)
+        if have < count:
+            return f"approved by {have}/{count} required approvers with role {role}"
+    return None

@@ -1,0 +1,112 @@
+"""Policy tables: freezes, unfreeze proposals, the address book, velocity, policy versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kinko.store.base import Base, BaseUnits, UTCDateTime
+
+
+class FreezeRow(Base):
+    """A freeze; active while `released_at` is null."""
+
+    __tablename__ = "freezes"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    target: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(1000), nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    released_by: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class UnfreezeProposalRow(Base):
+    __tablename__ = "unfreeze_proposals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    freeze_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    proposer: Mapped[str] = mapped_column(String(200), nullable=False)
+    reason: Mapped[str] = mapped_column(String(1000), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    approver: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AddressBookEntryRow(Base):
+    """An approved destination, in force from `effective_at` until removed or superseded."""
+
+    __tablename__ = "address_book_entries"
+    __table_args__ = (Index("ix_address_book_lookup", "chain", "address"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32), nullable=False)
+    address: Mapped[str] = mapped_column(String(200), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    tiers_allowed: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    proposal_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    approved_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AddressBookProposalRow(Base):
+    __tablename__ = "address_book_proposals"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    chain: Mapped[str] = mapped_column(String(32), nullable=False)
+    address: Mapped[str] = mapped_column(String(200), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    tiers_allowed: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    proposer: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    approver: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VelocityCounterRow(Base):
+    """One row per (scope, key, asset), locked FOR UPDATE while a reservation is decided,
+    so that concurrent requests against the same limit are decided one after another."""
+
+    __tablename__ = "velocity_counters"
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    reservations: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class VelocityLedgerRow(Base):
+    """An amount reserved by one withdrawal against one (scope, key, asset)."""
+
+    __tablename__ = "velocity_ledger"
+    __table_args__ = (Index("ix_velocity_ledger_window", "scope", "scope_key", "asset", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    withdrawal_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False)
+    scope_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    asset: Mapped[str] = mapped_column(String(80), nullable=False)
+    amount: Mapped[int] = mapped_column(BaseUnits, nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PolicyVersionRow(Base):
+    """Every policy text that decided something; a version names exactly one text."""
+
+    __tablename__ = "policy_versions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    source: Mapped[str] = mapped_column(String(500), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -1,0 +1,100 @@
+"""The server-rendered console: layout, sign-in page, session cookie and CSRF plumbing.
+
+Other console pages (e.g. withdrawals approvals in ``web/withdrawals.py``) use
+`render(...)` for the layout and security headers, depend on ``require(...)`` or
+``authenticated()`` like any route, and put ``{{ csrf_token }}`` in a hidden
+``csrf_token`` field of every form (the auth dependency checks it for unsafe methods).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kinko.api.auth import authenticated, public
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.identity.model import Principal
+from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
+
+HERE = Path(__file__).parent
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+router = APIRouter()
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    principal: Principal | None = None,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    """Render `template` inside the layout with the CSRF token and security headers."""
+    cookie = request.cookies.get(COOKIE_NAME)
+    html = templates.get_template(template).render(
+        principal=principal,
+        csrf_token=csrf_token_for(cookie) if cookie and principal else "",
+        **values,
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _static(name: str, media_type: str) -> Response:
+    return Response(
+        (HERE / "static" / name).read_bytes(), media_type=media_type, headers=SECURITY_HEADERS
+    )
+
+
+@router.get("/console/login", dependencies=[public()], response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html")
+
+
+@router.get("/console/static/console.js", dependencies=[public()])
+def console_js() -> Response:
+    return _static("console.js", "text/javascript")
+
+
+@router.get("/console/static/console.css", dependencies=[public()])
+def console_css() -> Response:
+    return _static("console.css", "text/css")
+
+
+@router.get("/console/", response_class=HTMLResponse)
+def home(
+    request: Request, principal: Annotated[Principal, Depends(authenticated())]
+) -> HTMLResponse:
+    return render(request, "home.html", principal=principal)
+
+
+@router.post("/console/logout")
+def logout(
+    request: Request, ctx: Ctx, principal: Annotated[Principal, Depends(authenticated())]
+) -> Response:
+    from kinko.identity.sessions import SessionService
+
+    cookie = request.cookies.get(COOKIE_NAME)
+    if cookie:
+        with ctx.db.transaction() as session:
+            SessionService(ctx).revoke(session, cookie)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
+    return response

@@ -1,0 +1,86 @@
+// Console sign-in: WebAuthn ceremony (navigator.credentials.get) and TOTP, over the JSON API.
+"use strict";
+
+function b64urlToBytes(text) {
+  const pad = "=".repeat((4 - (text.length % 4)) % 4);
+  const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+
+function bytesToB64url(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let raw = "";
+  bytes.forEach((b) => { raw += String.fromCharCode(b); });
+  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function postJSON(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) { throw new Error(data.message || "sign-in failed"); }
+  return data;
+}
+
+function showError(message) {
+  const box = document.getElementById("login-error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+async function webauthnLogin(event) {
+  event.preventDefault();
+  const username = event.target.username.value;
+  try {
+    const begun = await postJSON("/v1/auth/login/webauthn/begin", { username });
+    const options = begun.options;
+    const assertion = await navigator.credentials.get({
+      publicKey: {
+        challenge: b64urlToBytes(options.challenge),
+        rpId: options.rpId,
+        timeout: options.timeout,
+        userVerification: options.userVerification,
+        allowCredentials: (options.allowCredentials || []).map((c) => ({
+          type: c.type, id: b64urlToBytes(c.id), transports: c.transports,
+        })),
+      },
+    });
+    const credential = {
+      id: assertion.id,
+      rawId: bytesToB64url(assertion.rawId),
+      type: assertion.type,
+      response: {
+        clientDataJSON: bytesToB64url(assertion.response.clientDataJSON),
+        authenticatorData: bytesToB64url(assertion.response.authenticatorData),
+        signature: bytesToB64url(assertion.response.signature),
+        userHandle: assertion.response.userHandle ? bytesToB64url(assertion.response.userHandle) : null,
+      },
+      clientExtensionResults: {},
+    };
+    await postJSON("/v1/auth/login/webauthn/finish", { challenge_id: begun.challenge_id, credential });
+    window.location.assign("/console/");
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+async function totpLogin(event) {
+  event.preventDefault();
+  try {
+    await postJSON("/v1/auth/login/totp", {
+      username: event.target.username.value, code: event.target.code.value,
+    });
+    window.location.assign("/console/");
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+const webauthnForm = document.getElementById("webauthn-login");
+if (webauthnForm) { webauthnForm.addEventListener("submit", webauthnLogin); }
+const totpForm = document.getElementById("totp-login");
+if (totpForm) { totpForm.addEventListener("submit", totpLogin); }

@@ -1,0 +1,283 @@
+"""The address book: where warm and cold wallets may send.
+
+Adding or changing an entry is a four-eyes proposal: one person proposes, a different
+person approves, and the entry counts only after a cooling-off period (per tier, default
+48 h) measured from the approval. A change leaves the old entry in force until the new one
+becomes effective. Removal is immediate and needs one person. Every step is audited and
+published as an ``addressbook.change`` security event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.clock import isoformat, utc
+from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied, Unavailable
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.custody.model import Tier
+from kinko.policy.events import publish_after_commit
+from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
+from kinko.store.tables.policy import AddressBookEntryRow, AddressBookProposalRow
+
+DEFAULT_COOLING_OFF = timedelta(hours=48)
+Normalizer = Callable[[str, str], str]
+
+
+def adapter_normalizer(network: str = "mainnet") -> Normalizer:
+    """Normalise with the chain adapter (checksums, network); fails closed without one."""
+
+    def normalize(chain: str, address: str) -> str:
+        from kinko.chains.registry import get_adapter
+
+        try:
+            adapter = get_adapter(chain, network)
+        except ImportError as exc:
+            raise Unavailable(f"no {chain} adapter is installed to check {address!r}") from exc
+        return adapter.normalize_address(address)
+
+    return normalize
+
+
+@dataclass(frozen=True, slots=True)
+class AddressProposal:
+    id: str
+    action: str
+    chain: str
+    address: str
+    label: str
+    owner_kind: OwnerKind
+    tiers_allowed: frozenset[Tier]
+    proposer: str
+    status: str
+    approver: str | None
+    created_at: datetime
+
+
+class AddressBookService:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        cooling_off: Mapping[Tier, timedelta] | None = None,
+        normalize: Normalizer | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.cooling_off = dict(cooling_off or dict.fromkeys(Tier, DEFAULT_COOLING_OFF))
+        self.normalize = normalize or adapter_normalizer()
+
+    def propose(
+        self,
+        session: Session,
+        *,
+        chain: str,
+        address: str,
+        label: str,
+        owner_kind: OwnerKind,
+        tiers_allowed: Iterable[Tier],
+        actor: str,
+    ) -> AddressProposal:
+        """Propose adding `address` (or changing its entry, if it has one)."""
+        tiers = frozenset(tiers_allowed)
+        if not tiers:
+            raise InputError("tiers", "name at least one wallet tier (hot, warm, cold)")
+        if not label.strip() or len(label) > 200:
+            raise InputError("label", "give a label of 1 to 200 characters")
+        normalized = self.normalize(chain, address)
+        action = "change" if self._current(session, chain, normalized) else "add"
+        row = AddressBookProposalRow(
+            id=new_id("abp"),
+            action=action,
+            chain=chain,
+            address=normalized,
+            label=label.strip(),
+            owner_kind=owner_kind.value,
+            tiers_allowed=sorted(t.value for t in tiers),
+            proposer=actor,
+            status="pending",
+            created_at=self.ctx.clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        self._record(session, actor, f"addressbook.{action}_proposed", row.id, _row_details(row))
+        return _proposal(row)
+
+    def approve(self, session: Session, *, proposal_id: str, actor: str) -> AddressBookEntry:
+        """Approve a proposal; the entry becomes effective after the cooling-off period."""
+        proposal = session.execute(
+            select(AddressBookProposalRow)
+            .where(AddressBookProposalRow.id == proposal_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if proposal is None:
+            raise NotFound(f"no address-book proposal {proposal_id}")
+        if proposal.status != "pending":
+            raise Conflict(f"address-book proposal {proposal_id} is already {proposal.status}")
+        if proposal.proposer == actor:
+            raise PermissionDenied(
+                f"{actor} proposed this entry and cannot approve it: a second person must"
+            )
+        now = self.ctx.clock.now()
+        tiers = frozenset(Tier(t) for t in proposal.tiers_allowed)
+        effective_at = now + max(self.cooling_off.get(t, DEFAULT_COOLING_OFF) for t in tiers)
+        for old in self._current(session, proposal.chain, proposal.address):
+            old.superseded_at = effective_at if utc(old.effective_at) <= now else now
+        row = AddressBookEntryRow(
+            id=new_id("abe"),
+            chain=proposal.chain,
+            address=proposal.address,
+            label=proposal.label,
+            owner_kind=proposal.owner_kind,
+            tiers_allowed=list(proposal.tiers_allowed),
+            proposal_id=proposal.id,
+            proposed_by=proposal.proposer,
+            approved_by=actor,
+            created_at=now,
+            effective_at=effective_at,
+        )
+        proposal.status = "approved"
+        proposal.approver = actor
+        proposal.decided_at = now
+        session.add(row)
+        session.flush()
+        details = _row_details(proposal) | {
+            "entry": row.id,
+            "proposer": proposal.proposer,
+            "effective_at": isoformat(effective_at),
+        }
+        self._record(session, actor, "addressbook.approved", proposal.id, details)
+        return _entry(row)
+
+    def reject(self, session: Session, *, proposal_id: str, actor: str) -> AddressProposal:
+        proposal = session.get(AddressBookProposalRow, proposal_id, with_for_update=True)
+        if proposal is None:
+            raise NotFound(f"no address-book proposal {proposal_id}")
+        if proposal.status != "pending":
+            raise Conflict(f"address-book proposal {proposal_id} is already {proposal.status}")
+        proposal.status = "rejected"
+        proposal.approver = actor
+        proposal.decided_at = self.ctx.clock.now()
+        session.flush()
+        self._record(session, actor, "addressbook.rejected", proposal.id, _row_details(proposal))
+        return _proposal(proposal)
+
+    def remove(
+        self, session: Session, *, chain: str, address: str, actor: str, reason: str
+    ) -> list[AddressBookEntry]:
+        """Remove every entry for `address` at once (no second person, no cooling-off)."""
+        if not reason.strip():
+            raise InputError("reason", "say why the destination is removed")
+        normalized = self.normalize(chain, address)
+        rows = self._current(session, chain, normalized)
+        if not rows:
+            raise NotFound(f"{normalized} on {chain} is not in the address book")
+        now = self.ctx.clock.now()
+        for row in rows:
+            row.removed_at = now
+            row.removed_by = actor
+        session.flush()
+        details = {"chain": chain, "address": normalized, "reason": reason.strip()}
+        self._record(session, actor, "addressbook.removed", normalized, details)
+        return [_entry(r) for r in rows]
+
+    def lookup(self, session: Session, chain: str, address: str) -> AddressBookEntry | None:
+        """The entry that governs `address` now: the effective one, else the one cooling off."""
+        now = self.ctx.clock.now()
+        rows = self._current(session, chain, address)
+        live = [r for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
+        effective = [r for r in live if utc(r.effective_at) <= now]
+        chosen = effective or live
+        if not chosen:
+            return None
+        return _entry(max(chosen, key=lambda r: utc(r.effective_at)))
+
+    def entries(self, session: Session) -> list[AddressBookEntry]:
+        """Entries in force or cooling off (not removed, not superseded)."""
+        now = self.ctx.clock.now()
+        rows = session.execute(
+            select(AddressBookEntryRow)
+            .where(AddressBookEntryRow.removed_at.is_(None))
+            .order_by(AddressBookEntryRow.chain, AddressBookEntryRow.address)
+        ).scalars()
+        return [_entry(r) for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
+
+    def pending(self, session: Session) -> list[AddressProposal]:
+        rows = session.execute(
+            select(AddressBookProposalRow)
+            .where(AddressBookProposalRow.status == "pending")
+            .order_by(AddressBookProposalRow.created_at)
+        ).scalars()
+        return [_proposal(r) for r in rows]
+
+    def _current(self, session: Session, chain: str, address: str) -> list[AddressBookEntryRow]:
+        now = self.ctx.clock.now()
+        rows = session.execute(
+            select(AddressBookEntryRow).where(
+                AddressBookEntryRow.chain == chain,
+                AddressBookEntryRow.address == address,
+                AddressBookEntryRow.removed_at.is_(None),
+            )
+        ).scalars()
+        return [r for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
+
+    def _record(
+        self, session: Session, actor: str, action: str, subject: str, details: Mapping[str, object]
+    ) -> None:
+        self.ctx.audit.append(session, actor=actor, action=action, subject=subject, details=details)
+        publish_after_commit(
+            session,
+            self.ctx.bus,
+            SecurityEvent(
+                type="addressbook.change",
+                time=self.ctx.clock.now(),
+                actor=actor,
+                outcome="success",
+                destination=str(details.get("address")),
+                fields={"action": action, "subject": subject},
+            ),
+        )
+
+
+def _row_details(row: AddressBookProposalRow) -> dict[str, object]:
+    return {
+        "action": row.action,
+        "chain": row.chain,
+        "address": row.address,
+        "label": row.label,
+        "owner_kind": row.owner_kind,
+        "tiers": list(row.tiers_allowed),
+    }
+
+
+def _entry(row: AddressBookEntryRow) -> AddressBookEntry:
+    return AddressBookEntry(
+        id=EntryId(row.id),
+        chain=row.chain,
+        address=row.address,
+        label=row.label,
+        owner_kind=OwnerKind(row.owner_kind),
+        tiers_allowed=frozenset(Tier(t) for t in row.tiers_allowed),
+        effective_at=row.effective_at,
+    )
+
+
+def _proposal(row: AddressBookProposalRow) -> AddressProposal:
+    return AddressProposal(
+        id=row.id,
+        action=row.action,
+        chain=row.chain,
+        address=row.address,
+        label=row.label,
+        owner_kind=OwnerKind(row.owner_kind),
+        tiers_allowed=frozenset(Tier(t) for t in row.tiers_allowed),
+        proposer=row.proposer,
+        status=row.status,
+        approver=row.approver,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,255 @@
+"""Approving and rejecting: WebAuthn assertions whose challenge is the digest.
+
+Rules: only a pending withdrawal, before it expires; distinct approvers; never the
+requester; separation of duties; an eligible role for the wallet; the assertion must
+verify over the exact digest the decoded transaction hashes to. One rejection ends the
+request. A refused attempt is itself audited and raised as a security event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError
+from kinko.core.events import SecurityEvent
+from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
+from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
+from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
+from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.records import (
+    WithdrawalView,
+    approvals_of,
+    defer_event,
+    load,
+    move,
+    unit_of_work,
+    view,
+)
+from kinko.withdrawals.states import State, parse_state
+
+
+class ApprovalService:
+    def __init__(self, ctx: Context, ports: Ports) -> None:
+        self.ctx = ctx
+        self.ports = ports
+
+    def approve(
+        self, withdrawal_id: str, *, approver: str, assertion: Mapping[str, Any]
+    ) -> WithdrawalView:
+        """Record `approver`'s WebAuthn assertion over the digest; approve at quorum."""
+        return self._answer(withdrawal_id, approver=approver, assertion=assertion, approve=True)
+
+    def reject(self, withdrawal_id: str, *, approver: str, reason: str) -> WithdrawalView:
+        """A rejection by any eligible approver ends the request (denied)."""
+        if not reason.strip():
+            raise InputError("reason", "say why you reject this withdrawal")
+        return self._answer(withdrawal_id, approver=approver, reason=reason, approve=False)
+
+    def _answer(
+        self,
+        withdrawal_id: str,
+        *,
+        approver: str,
+        approve: bool,
+        assertion: Mapping[str, Any] | None = None,
+        reason: str = "",
+    ) -> WithdrawalView:
+        try:
+            with unit_of_work(self.ctx) as session:
+                row = load(session, withdrawal_id, lock=True)
+                if self._expire_if_due(session, row):
+                    expired = True
+                else:
+                    expired = False
+                    self._check_approver(session, row, approver)
+                    if approve:
+                        assert assertion is not None
+                        self._record_approval(session, row, approver, assertion)
+                    else:
+                        self._record_rejection(session, row, approver, reason)
+                    return view(session, row)
+        except ApprovalError as exc:
+            self._record_refusal(withdrawal_id, approver, exc.message)
+            raise
+        if expired:
+            raise ApprovalError(
+                f"withdrawal {withdrawal_id} expired before it was approved; request it again",
+                code="approval_expired",
+            )
+        raise AssertionError("unreachable")
+
+    def _expire_if_due(self, session: Session, row: WithdrawalRow) -> bool:
+        if parse_state(row.state) is not State.PENDING_APPROVAL:
+            raise Conflict(
+                f"withdrawal {row.id} is {row.state}, not pending approval",
+                code="not_pending",
+            )
+        if row.expires_at is not None and self.ctx.clock.now() >= row.expires_at:
+            move(
+                self.ctx,
+                session,
+                row,
+                State.EXPIRED,
+                actor="system:withdrawals",
+                reason="approvals did not reach quorum before expiry",
+            )
+            self.ports.policy.release(session, row.id)
+            return True
+        return False
+
+    def _check_approver(self, session: Session, row: WithdrawalRow, approver: str) -> None:
+        if approver == row.requester:
+            raise ApprovalError(
+                f"{approver} requested this withdrawal and cannot approve it (four eyes)",
+                code="requester_approved",
+            )
+        if any(a.approver == approver for a in approvals_of(session, row.id)):
+            raise ApprovalError(
+                f"{approver} has already answered this withdrawal; approvals must come from "
+                "distinct people",
+                code="duplicate_approver",
+            )
+        self.ports.directory.check_can_approve(
+            session,
+            approver=approver,
+            requester=row.requester,
+            wallet=row.wallet_id,
+            asset=row.asset,
+        )
+        roles = self.ports.directory.roles_for(
+            session, approver, wallet=row.wallet_id, asset=row.asset
+        )
+        check_eligible(approver, roles, row.eligible_roles)
+
+    def _record_approval(
+        self, session: Session, row: WithdrawalRow, approver: str, assertion: Mapping[str, Any]
+    ) -> None:
+        if row.digest is None or row.decision is None:
+            raise Conflict(f"withdrawal {row.id} has no transaction to approve yet")
+        raw_id = assertion.get("rawId")
+        if not isinstance(raw_id, str):
+            raise InputError("assertion.rawId", "must be the credential id in base64url")
+        credential_id = unb64url(raw_id, "assertion.rawId")
+        enrolled = {
+            c.credential_id: c for c in self.ports.directory.credentials_of(session, approver)
+        }
+        credential = enrolled.get(credential_id)
+        if credential is None:
+            raise ApprovalError(f"{approver} has no enrolled credential {raw_id}")
+        digest = bytes.fromhex(row.digest)
+        verify_assertion_over_digest(
+            assertion,
+            digest=digest,
+            public_key_cose=credential.public_key_cose,
+            rp_id=self.ctx.settings.webauthn_rp_id,
+            origin=self.ctx.settings.webauthn_origin,
+            who=f"approval by {approver}",
+        )
+        roles = sorted(
+            self.ports.directory.roles_for(session, approver, wallet=row.wallet_id, asset=row.asset)
+        )
+        record = self.ctx.audit.append(
+            session,
+            actor=approver,
+            action=ACTION_APPROVAL,
+            subject=row.id,
+            details={
+                "approver": approver,
+                "binding": "webauthn",
+                "credential_id": b64url(credential_id),
+                "credential_key_sha256": hashlib.sha256(credential.public_key_cose).hexdigest(),
+                "digest": row.digest,
+                "roles": roles,
+            },
+        )
+        session.add(
+            ApprovalRow(
+                withdrawal_id=row.id,
+                approver=approver,
+                verdict="approve",
+                binding="webauthn",
+                digest=row.digest,
+                credential_id=credential_id,
+                assertion=dict(assertion),
+                roles=roles,
+                audit_seq=record.seq,
+                created_at=self.ctx.clock.now(),
+            )
+        )
+        session.flush()
+        approvals = {
+            a.approver: a.roles for a in approvals_of(session, row.id) if a.verdict == "approve"
+        }
+        decision = row.decision
+        shortfall = quorum_shortfall(
+            int(decision["required_approvals"]),
+            {str(k): int(v) for k, v in dict(decision["required_roles"]).items()},
+            approvals,
+        )
+        if shortfall is None:
+            move(
+                self.ctx,
+                session,
+                row,
+                State.APPROVED,
+                actor=approver,
+                reason=f"quorum reached: {len(approvals)} distinct approvers",
+            )
+
+    def _record_rejection(
+        self, session: Session, row: WithdrawalRow, approver: str, reason: str
+    ) -> None:
+        record = self.ctx.audit.append(
+            session,
+            actor=approver,
+            action="withdrawal.rejection",
+            subject=row.id,
+            details={"approver": approver, "reason": reason, "digest": row.digest},
+        )
+        session.add(
+            ApprovalRow(
+                withdrawal_id=row.id,
+                approver=approver,
+                verdict="reject",
+                binding="none",
+                digest=row.digest or "",
+                credential_id=None,
+                assertion=None,
+                roles=[],
+                audit_seq=record.seq,
+                created_at=self.ctx.clock.now(),
+            )
+        )
+        move(self.ctx, session, row, State.DENIED, actor=approver, reason=f"rejected: {reason}")
+        self.ports.policy.release(session, row.id)
+
+    def _record_refusal(self, withdrawal_id: str, approver: str, reason: str) -> None:
+        """Audit a refused approval attempt and tell the monitor (fail closed: recorded)."""
+        try:
+            with unit_of_work(self.ctx) as session:
+                self.ctx.audit.append(
+                    session,
+                    actor=approver,
+                    action="withdrawal.approval_refused",
+                    subject=withdrawal_id,
+                    details={"approver": approver, "reason": reason},
+                )
+                defer_event(
+                    session,
+                    SecurityEvent(
+                        type="withdrawal.approval_refused",
+                        time=self.ctx.clock.now(),
+                        actor=approver,
+                        outcome="failure",
+                        severity="high",
+                        fields={"withdrawal": withdrawal_id, "reason": reason},
+                    ),
+                )
+        except KinkoError:
+            # The refusal stands even if recording it failed; the original error is raised.
+            return

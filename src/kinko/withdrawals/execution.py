@@ -1,0 +1,113 @@
+"""Signing and broadcasting an approved withdrawal, resumable after a crash.
+
+approved -> (bundle, signer check, sign) -> signed -> (broadcast) -> broadcast.
+The signed transaction is persisted in the same transaction that moves the state to
+signed, and the txid with the move to broadcast. A restart looks at them: a withdrawal
+that is `signed` is only broadcast (never signed again); one that was killed after the
+signer produced a signature but before it was stored is signed again from the same
+unsigned bytes, which yields the same transaction (RFC 6979 deterministic ECDSA), so at
+most one transaction can ever exist for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+from kinko.context import Context
+from kinko.core.errors import Conflict, KinkoError
+from kinko.store.tables.custody import WalletRow
+from kinko.withdrawals.bundle import ApprovalBundle
+from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.records import WithdrawalView, load, move, unit_of_work, view
+from kinko.withdrawals.states import State, parse_state
+
+ACTOR = "system:withdrawals"
+
+
+class BundleSigner(Protocol):
+    def sign(self, bundle: ApprovalBundle) -> bytes: ...
+
+
+class Executor:
+    def __init__(self, ctx: Context, ports: Ports, signer: BundleSigner) -> None:
+        self.ctx = ctx
+        self.ports = ports
+        self.signer = signer
+
+    def execute(self, withdrawal_id: str) -> WithdrawalView:
+        """Move an approved withdrawal as far as it can go: signed, then broadcast."""
+        with unit_of_work(self.ctx) as session:
+            state = parse_state(load(session, withdrawal_id).state)
+        if state is State.APPROVED:
+            self._sign(withdrawal_id)
+            state = State.SIGNED
+        if state is State.SIGNED:
+            self._broadcast(withdrawal_id)
+        elif state is not State.BROADCAST:
+            raise Conflict(
+                f"withdrawal {withdrawal_id} is {state.value}; only approved withdrawals are "
+                "signed",
+                code="not_approved",
+            )
+        with unit_of_work(self.ctx) as session:
+            return view(session, load(session, withdrawal_id))
+
+    def _sign(self, withdrawal_id: str) -> None:
+        with unit_of_work(self.ctx) as session:
+            bundle = export_bundle(self.ctx, session, self.ports.directory, withdrawal_id)
+        try:
+            signed = self.signer.sign(bundle)
+        except KinkoError as exc:
+            with unit_of_work(self.ctx) as session:
+                row = load(session, withdrawal_id, lock=True)
+                move(self.ctx, session, row, State.FAILED, actor="signer", reason=exc.message)
+                self.ports.policy.release(session, row.id)
+            raise
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            if row.signed_tx is not None:
+                return  # another worker stored it first; keep the first.
+            row.signed_tx = signed
+            move(
+                self.ctx,
+                session,
+                row,
+                State.SIGNED,
+                actor="signer",
+                details={"signed_tx_sha256": hashlib.sha256(signed).hexdigest()},
+            )
+
+    def _broadcast(self, withdrawal_id: str) -> None:
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id)
+            wallet = session.get(WalletRow, row.wallet_id)
+            signed = row.signed_tx
+        if wallet is None or signed is None:
+            raise Conflict(f"withdrawal {withdrawal_id} has no signed transaction to send")
+        txid = self.ports.chains.broadcast(wallet, signed)
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            row.txid = txid
+            move(self.ctx, session, row, State.BROADCAST, actor=ACTOR, details={"txid": txid})
+
+    def confirm(self, withdrawal_id: str, *, txid: str) -> WithdrawalView:
+        """The chain watcher saw `txid` confirmed."""
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            if row.txid != txid:
+                raise Conflict(
+                    f"withdrawal {withdrawal_id} was broadcast as {row.txid}, not {txid}"
+                )
+            move(self.ctx, session, row, State.CONFIRMED, actor="chain-watcher")
+            return view(session, row)
+
+    def abandon(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
+        """Mark a signed or broadcast withdrawal failed: its transaction will never confirm
+        (replaced, dropped, or its chain was reset). The signed bytes stay on record."""
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            if move(self.ctx, session, row, State.FAILED, actor=actor, reason=reason):
+                self.ports.policy.release(session, row.id)
+            return view(session, row)

@@ -1,0 +1,80 @@
+"""Export a withdrawal's approval bundle: everything the signer re-checks on its own."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from kinko.audit.checkpoint import parse_body
+from kinko.audit.note import parse_note
+from kinko.context import Context
+from kinko.core.errors import Conflict
+from kinko.withdrawals.bundle import (
+    ApprovalBundle,
+    AuditProof,
+    BundleApproval,
+    BundleCredential,
+    unb64url,
+)
+from kinko.withdrawals.ports import Directory
+from kinko.withdrawals.records import approvals_of, load
+
+
+def export_bundle(
+    ctx: Context, session: Session, directory: Directory, withdrawal_id: str
+) -> ApprovalBundle:
+    """Build the bundle for an approved (or pending) withdrawal, with a fresh checkpoint."""
+    row = load(session, withdrawal_id)
+    if row.unsigned_tx is None or row.digest is None or row.decision is None:
+        raise Conflict(
+            f"withdrawal {withdrawal_id} is {row.state} and has no transaction to bundle yet"
+        )
+    if row.request_seq is None or row.decision_seq is None:
+        raise Conflict(f"withdrawal {withdrawal_id} has no audit entries to prove")
+    note = ctx.audit.checkpoint(session)
+    size = parse_body(parse_note(note).text).size
+    approvals: list[BundleApproval] = []
+    credentials: dict[bytes, BundleCredential] = {}
+    for answer in approvals_of(session, row.id):
+        if answer.verdict != "approve" or answer.credential_id is None:
+            continue
+        assertion = answer.assertion or {}
+        response = assertion.get("response", {})
+        handle = response.get("userHandle")
+        approvals.append(
+            BundleApproval(
+                approver=answer.approver,
+                credential_id=answer.credential_id,
+                authenticator_data=unb64url(response["authenticatorData"], "authenticatorData"),
+                client_data_json=unb64url(response["clientDataJSON"], "clientDataJSON"),
+                signature=unb64url(response["signature"], "signature"),
+                user_handle=None if handle is None else unb64url(handle, "userHandle"),
+                audit=_proof(ctx, session, answer.audit_seq, size),
+            )
+        )
+        for credential in directory.credentials_of(session, answer.approver):
+            if credential.credential_id == answer.credential_id:
+                credentials[credential.credential_id] = BundleCredential(
+                    credential.credential_id, credential.user, credential.public_key_cose
+                )
+    return ApprovalBundle(
+        withdrawal_id=row.id,
+        wallet_id=row.wallet_id,
+        chain=row.chain,
+        network=row.network,
+        unsigned_tx=row.unsigned_tx,
+        intent=dict(row.intent or {}),
+        digest=bytes.fromhex(row.digest),
+        policy=dict(row.decision),
+        approvals=tuple(approvals),
+        credentials=tuple(credentials.values()),
+        checkpoint=note,
+        request_proof=_proof(ctx, session, row.request_seq, size),
+        decision_proof=_proof(ctx, session, row.decision_seq, size),
+    )
+
+
+def _proof(ctx: Context, session: Session, seq: int, size: int) -> AuditProof:
+    record = ctx.audit.entry(session, seq)
+    return AuditProof(
+        index=seq, entry=record.entry, hashes=tuple(ctx.audit.inclusion_proof(session, seq, size))
+    )

@@ -1,0 +1,274 @@
+"""Freezes: one person stops outflows at once; two security admins lift them.
+
+A freeze covers one wallet, one asset (``chain:SYMBOL``), one chain, or everything. It
+takes effect in the caller's transaction, is audited (``freeze.set``) and published as a
+``freeze.set`` security event. Lifting it is a proposal by one ``security_admin`` and an
+approval by a different one; the proposer can never approve their own proposal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.context import Context
+from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.policy.events import publish_after_commit
+from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
+from kinko.policy.roles import RolesOf, identity_roles, require_role
+from kinko.store.tables.policy import FreezeRow, UnfreezeProposalRow
+
+SECURITY_ADMIN = "security_admin"
+_ASSET_TARGET = re.compile(r"^[a-z][a-z0-9_-]*:[A-Z0-9][A-Z0-9._-]*$")
+_CHAIN_TARGET = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class UnfreezeProposal:
+    id: str
+    freeze_id: FreezeId
+    proposer: str
+    reason: str
+    status: str
+    approver: str | None
+    created_at: datetime
+
+
+def user_actor(user_id: str) -> str:
+    """The audit actor for a staff user, as identity writes it: ``user:<id>``."""
+    return user_id if user_id.startswith("user:") else f"user:{user_id}"
+
+
+def parse_target(scope: FreezeScope, target: str | None) -> str | None:
+    """The canonical target for `scope`, or an InputError naming the fix."""
+    if scope is FreezeScope.ALL:
+        if target:
+            raise InputError("target", "a freeze of everything takes no target")
+        return None
+    if not target or not target.strip():
+        raise InputError("target", f"a {scope.value} freeze needs a target")
+    target = target.strip()
+    if scope is FreezeScope.ASSET and not _ASSET_TARGET.match(target):
+        raise InputError(
+            "target", f"{target!r} is not an asset; write chain:SYMBOL, e.g. ethereum:ETH"
+        )
+    if scope is FreezeScope.CHAIN and not _CHAIN_TARGET.match(target):
+        raise InputError("target", f"{target!r} is not a lower-case chain name, e.g. bitcoin")
+    return target
+
+
+def to_record(row: FreezeRow) -> FreezeRecord:
+    return FreezeRecord(
+        id=FreezeId(row.id),
+        scope=FreezeScope(row.scope),
+        target=row.target,
+        reason=row.reason,
+        actor=row.actor,
+        created_at=row.created_at,
+    )
+
+
+class FreezeService:
+    def __init__(self, ctx: Context, *, roles_of: RolesOf | None = None) -> None:
+        self.ctx = ctx
+        self.roles_of = roles_of or identity_roles(ctx)
+
+    def freeze(
+        self,
+        session: Session,
+        *,
+        scope: FreezeScope,
+        target: str | None,
+        reason: str,
+        actor: str,
+    ) -> FreezeRecord:
+        """Freeze now. Freezing what is already frozen returns the existing freeze."""
+        target = parse_target(scope, target)
+        if not reason.strip():
+            raise InputError("reason", "say why (it is shown to whoever lifts the freeze)")
+        existing = session.execute(
+            select(FreezeRow).where(
+                FreezeRow.scope == scope.value,
+                FreezeRow.target.is_(None) if target is None else FreezeRow.target == target,
+                FreezeRow.released_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        now = self.ctx.clock.now()
+        if existing is not None:
+            self.ctx.audit.append(
+                session,
+                actor=actor,
+                action="freeze.repeat",
+                subject=existing.id,
+                details={"scope": scope.value, "target": target, "reason": reason},
+            )
+            return to_record(existing)
+        row = FreezeRow(
+            id=new_id("frz"),
+            scope=scope.value,
+            target=target,
+            reason=reason.strip(),
+            actor=actor,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="freeze.set",
+            subject=row.id,
+            details={"scope": scope.value, "target": target, "reason": row.reason},
+        )
+        publish_after_commit(
+            session,
+            self.ctx.bus,
+            SecurityEvent(
+                type="freeze.set",
+                time=now,
+                actor=actor,
+                outcome="success",
+                severity="high",
+                wallet=target if scope is FreezeScope.WALLET else None,
+                asset=target if scope is FreezeScope.ASSET else None,
+                fields={"freeze_id": row.id, "scope": scope.value, "target": target},
+            ),
+        )
+        return to_record(row)
+
+    def active_freezes(self, session: Session) -> list[FreezeRecord]:
+        rows = session.execute(
+            select(FreezeRow).where(FreezeRow.released_at.is_(None)).order_by(FreezeRow.created_at)
+        ).scalars()
+        return [to_record(row) for row in rows]
+
+    def is_frozen(self, session: Session, request: PolicyRequest) -> list[FreezeRecord]:
+        """The active freezes covering `request` (empty when it may move)."""
+        return [f for f in self.active_freezes(session) if f.covers(request)]
+
+    def propose_unfreeze(
+        self, session: Session, *, freeze_id: str, user_id: str, reason: str
+    ) -> UnfreezeProposal:
+        """Propose lifting a freeze; `user_id` must hold ``security_admin``."""
+        require_role(
+            self.roles_of,
+            session,
+            user_id.removeprefix("user:"),
+            SECURITY_ADMIN,
+            "propose an unfreeze",
+        )
+        actor = user_actor(user_id)
+        if not reason.strip():
+            raise InputError("reason", "say why the freeze can be lifted")
+        freeze = self._active(session, freeze_id)
+        row = UnfreezeProposalRow(
+            id=new_id("unf"),
+            freeze_id=freeze.id,
+            proposer=actor,
+            reason=reason.strip(),
+            status="pending",
+            created_at=self.ctx.clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="freeze.release_proposed",
+            subject=freeze.id,
+            details={"proposal": row.id, "reason": row.reason},
+        )
+        return _proposal(row)
+
+    def approve_unfreeze(self, session: Session, *, proposal_id: str, user_id: str) -> FreezeRecord:
+        """Lift the freeze: `user_id` must be a security admin other than the proposer."""
+        require_role(
+            self.roles_of,
+            session,
+            user_id.removeprefix("user:"),
+            SECURITY_ADMIN,
+            "approve an unfreeze",
+        )
+        actor = user_actor(user_id)
+        proposal = session.execute(
+            select(UnfreezeProposalRow)
+            .where(UnfreezeProposalRow.id == proposal_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if proposal is None:
+            raise NotFound(f"no unfreeze proposal {proposal_id}")
+        if proposal.status != "pending":
+            raise Conflict(f"unfreeze proposal {proposal_id} is already {proposal.status}")
+        if proposal.proposer == actor:
+            raise PermissionDenied(
+                f"{actor} proposed this unfreeze and cannot approve it: "
+                "a second security_admin must approve"
+            )
+        freeze = self._active(session, proposal.freeze_id)
+        now = self.ctx.clock.now()
+        proposal.status = "approved"
+        proposal.approver = actor
+        proposal.decided_at = now
+        freeze.released_at = now
+        freeze.released_by = [proposal.proposer, actor]
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="freeze.released",
+            subject=freeze.id,
+            details={"proposal": proposal.id, "proposer": proposal.proposer, "approver": actor},
+        )
+        publish_after_commit(
+            session,
+            self.ctx.bus,
+            SecurityEvent(
+                type="admin.action",
+                time=now,
+                actor=actor,
+                outcome="success",
+                severity="medium",
+                fields={
+                    "action": "freeze.released",
+                    "freeze_id": freeze.id,
+                    "proposer": proposal.proposer,
+                },
+            ),
+        )
+        return to_record(freeze)
+
+    def pending_unfreezes(self, session: Session) -> list[UnfreezeProposal]:
+        rows = session.execute(
+            select(UnfreezeProposalRow)
+            .where(UnfreezeProposalRow.status == "pending")
+            .order_by(UnfreezeProposalRow.created_at)
+        ).scalars()
+        return [_proposal(r) for r in rows]
+
+    def _active(self, session: Session, freeze_id: str) -> FreezeRow:
+        row = session.execute(
+            select(FreezeRow).where(FreezeRow.id == freeze_id).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no freeze {freeze_id}; list them with 'kinko freeze list'")
+        if row.released_at is not None:
+            raise Conflict(f"freeze {freeze_id} was already lifted")
+        return row
+
+
+def _proposal(row: UnfreezeProposalRow) -> UnfreezeProposal:
+    return UnfreezeProposal(
+        id=row.id,
+        freeze_id=FreezeId(row.freeze_id),
+        proposer=row.proposer,
+        reason=row.reason,
+        status=row.status,
+        approver=row.approver,
+        created_at=row.created_at,
+    )

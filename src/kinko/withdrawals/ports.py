@@ -1,0 +1,97 @@
+"""What the withdrawal service needs from its neighbours, as small protocols.
+
+The real implementations are the screening, policy, identity and chain components;
+`kinko.withdrawals.wiring.default_ports` builds them. Keeping the surface this small is
+what lets the signer and the service be reasoned about on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from kinko.chains.base import ChainAdapter
+from kinko.core.amount import Asset
+from kinko.policy.model import Decision, PolicyRequest, ScreeningVerdict
+from kinko.store.tables.custody import WalletRow
+
+
+class Verdict(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+class Screener(Protocol):
+    def screen_address(self, session: Session, *, chain: str, address: str) -> Verdict: ...
+
+
+class PolicyGate(Protocol):
+    def evaluate_and_reserve(
+        self,
+        session: Session,
+        request: PolicyRequest,
+        *,
+        withdrawal_id: str,
+        screening: ScreeningVerdict,
+    ) -> Decision: ...
+
+    def release(self, session: Session, withdrawal_id: str) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    credential_id: bytes
+    user: str
+    public_key_cose: bytes
+
+
+class Directory(Protocol):
+    """Identity as the approval flow needs it."""
+
+    def roles_for(self, session: Session, user: str, *, wallet: str, asset: str) -> set[str]: ...
+
+    def credentials_of(self, session: Session, user: str) -> Sequence[Credential]: ...
+
+    def check_can_approve(
+        self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
+    ) -> None:
+        """Raise ApprovalError if separation of duties forbids `approver` here."""
+        ...
+
+
+class Freezes(Protocol):
+    def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None:
+        """Why the wallet, its chain, its assets or everything is frozen, or None."""
+        ...
+
+    def freeze_wallet(
+        self, session: Session, wallet_id: str, *, reason: str, actor: str
+    ) -> None: ...
+
+
+class ChainGateway(Protocol):
+    """Chain work for one wallet: build, decode (via `adapter`), sign and broadcast."""
+
+    def network_of(self, wallet: WalletRow) -> str: ...
+
+    def adapter(self, chain: str, network: str) -> ChainAdapter: ...
+
+    def build_unsigned(
+        self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
+    ) -> bytes: ...
+
+    def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes: ...
+
+    def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    screener: Screener
+    policy: PolicyGate
+    directory: Directory
+    freezes: Freezes
+    chains: ChainGateway

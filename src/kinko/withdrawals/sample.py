@@ -1,0 +1,213 @@
+"""The sample exchange `kinko demo` builds, idempotently, in its data directory.
+
+Users with software authenticators (their keys kept in ``<data dir>/demo-authenticators``
+so a re-run can approve again), an in-process Ethereum chain (eth-tester / py-evm) with
+hot and warm wallets, a cold Bitcoin wallet in the registry, a screening list, and an
+address-book entry. Demo only: never use these keys or authenticators for real funds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from webauthn.helpers import base64url_to_bytes
+
+from kinko.cli.base import write_secret_file
+from kinko.context import Context
+from kinko.custody.model import Tier
+from kinko.identity.model import RoleGrant
+from kinko.identity.permissions import Role
+from kinko.identity.service import IdentityService
+from kinko.identity.softauthn import SoftAuthenticator
+from kinko.policy.model import OwnerKind
+from kinko.policy.service import PolicyService
+from kinko.screening.freshness import ScreeningConfig
+from kinko.screening.model import ListName
+from kinko.screening.service import ScreeningService
+from kinko.store.tables.custody import AssetRow, WalletRow
+
+# eth-tester's funded accounts have secret keys 1, 2, ...
+HOT_KEY = (1).to_bytes(32, "big")
+CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+ATTACKER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
+DEMO_LIST = "demo-stolen-funds"
+SCREENING = ScreeningConfig(required_address_lists=(ListName(DEMO_LIST),), required_name_lists=())
+USERS: dict[str, tuple[Role, ...]] = {
+    "alice": (Role.REQUESTER,),
+    "bob": (Role.APPROVER,),
+    "carol": (Role.APPROVER,),
+    "sec1": (Role.SECURITY_ADMIN,),
+    "sec2": (Role.SECURITY_ADMIN,),
+}
+
+
+@dataclass
+class DemoExchange:
+    ctx: Context
+    w3: Any
+    users: dict[str, str]
+    authenticators: dict[str, SoftAuthenticator]
+    screener: ScreeningService
+    created: bool
+
+
+def _authenticator(directory: Path, name: str, rp_id: str) -> tuple[SoftAuthenticator, bool]:
+    path = directory / f"{name}.json"
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        key = serialization.load_pem_private_key(data["key"].encode(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        auth = SoftAuthenticator(rp_id, key, bytes.fromhex(data["credential_id"]))
+        auth.sign_count = int(data["sign_count"])
+        return auth, False
+    auth = SoftAuthenticator.generate(rp_id)
+    return auth, True
+
+
+def save_authenticator(directory: Path, name: str, auth: SoftAuthenticator) -> None:
+    key = auth._key
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = directory / f"{name}.json"
+    text = json.dumps(
+        {"key": pem, "credential_id": auth.credential_id.hex(), "sign_count": auth.sign_count}
+    )
+    if path.exists():
+        path.write_text(text, encoding="utf-8")
+    else:
+        write_secret_file(path, text.encode())
+
+
+def _ensure_user(ctx: Context, name: str, roles: tuple[Role, ...], auth: SoftAuthenticator) -> str:
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        existing = ids.users.user_by_name(session, name)
+        if existing is not None:
+            return str(existing.id)
+        user_id, secret = ids.users.add_user(session, name, actor="system:demo")
+        for role in roles:
+            ids.roles.unsafe_direct_grant(session, user_id, RoleGrant(role), reason="demo setup")
+    with ctx.db.transaction() as session:
+        challenge_id, options = ids.enrol_webauthn_begin(session, name, secret)
+    response = auth.register(
+        challenge=base64url_to_bytes(str(options["challenge"])), origin=ctx.settings.webauthn_origin
+    )
+    with ctx.db.transaction() as session:
+        ids.enrol_webauthn_finish(
+            session, name, secret, challenge_id, response, source_ip="127.0.0.1"
+        )
+    return str(user_id)
+
+
+def _ensure_registry(ctx: Context, w3: Any) -> bool:
+    now = datetime.now(UTC)
+    with ctx.db.transaction() as session:
+        if session.get(WalletRow, "wal_eth_hot") is not None:
+            return False
+        session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
+        session.add(AssetRow(chain="bitcoin", symbol="BTC", decimals=8, contract=None))
+        common = {"owner_class": "customer", "limits": {}, "active": True, "created_at": now}
+        session.add(
+            WalletRow(
+                id="wal_eth_hot",
+                name="ETH hot",
+                chain="ethereum",
+                assets=["ETH"],
+                tier="hot",
+                purpose="operational",
+                quorum_m=2,
+                quorum_n=3,
+                eligible_roles=["approver", "senior_approver"],
+                address=w3.eth.accounts[0],
+                **common,
+            )
+        )
+        session.add(
+            WalletRow(
+                id="wal_eth_warm",
+                name="ETH warm",
+                chain="ethereum",
+                assets=["ETH"],
+                tier="warm",
+                purpose="short_term_cold",
+                quorum_m=2,
+                quorum_n=3,
+                eligible_roles=["approver", "senior_approver"],
+                address=w3.eth.accounts[1],
+                **common,
+            )
+        )
+        session.add(
+            WalletRow(
+                id="wal_btc_cold",
+                name="BTC cold (regtest P2WSH 2-of-3)",
+                chain="bitcoin",
+                assets=["BTC"],
+                tier="cold",
+                purpose="long_term_cold",
+                quorum_m=2,
+                quorum_n=3,
+                eligible_roles=["senior_approver"],
+                address=None,
+                **common,
+            )
+        )
+    return True
+
+
+def build_demo_exchange(ctx: Context) -> DemoExchange:
+    from web3 import EthereumTesterProvider, Web3
+
+    w3 = Web3(EthereumTesterProvider())
+    created = _ensure_registry(ctx, w3)
+    keys = ctx.settings.data_dir / "keys"
+    keys.mkdir(exist_ok=True)
+    if not (keys / "wal_eth_hot.key").exists():
+        write_secret_file(keys / "wal_eth_hot.key", HOT_KEY.hex().encode())
+    auth_dir = ctx.settings.data_dir / "demo-authenticators"
+    auth_dir.mkdir(exist_ok=True)
+    users: dict[str, str] = {}
+    authenticators: dict[str, SoftAuthenticator] = {}
+    for name, roles in USERS.items():
+        auth, fresh = _authenticator(auth_dir, name, ctx.settings.webauthn_rp_id)
+        users[name] = _ensure_user(ctx, name, roles, auth)
+        if fresh:
+            save_authenticator(auth_dir, name, auth)
+        authenticators[name] = auth
+    screener = ScreeningService(ctx, SCREENING)
+    csv_path = ctx.settings.data_dir / "demo-stolen-funds.csv"
+    csv_path.write_text(
+        "list,entity_name,chain,address,source_ref,listed_on\n"
+        f"{DEMO_LIST},Ronin bridge exploiter,ethereum,{ATTACKER},OFAC 2022-04-14,2022-04-14\n",
+        encoding="utf-8",
+    )
+    screener.load_file(csv_path, actor="system:demo")
+    if created:
+        policy = PolicyService(ctx)
+        with ctx.db.transaction() as session:
+            proposal = policy.addresses.propose(
+                session,
+                chain="ethereum",
+                address=CUSTOMER,
+                label="customer 1001 (verified)",
+                owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+                tiers_allowed=[Tier.HOT, Tier.WARM],
+                actor=f"user:{users['sec1']}",
+            )
+        with ctx.db.transaction() as session:
+            policy.addresses.approve(
+                session, proposal_id=proposal.id, actor=f"user:{users['sec2']}"
+            )
+    with ctx.db.transaction() as session:
+        assert session.execute(select(WalletRow.id)).first() is not None
+    return DemoExchange(ctx, w3, users, authenticators, screener, created)

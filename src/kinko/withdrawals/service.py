@@ -1,0 +1,389 @@
+"""WithdrawalService: request -> screening -> policy -> unsigned tx (decoded back).
+
+Each step is its own transaction with its audit entry inside it; `advance` looks at the
+persisted state and runs the next step, so a process killed between two steps resumes
+where it stopped. Approvals live in `approvals.py`, signing and broadcast in `execution.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError as DBIntegrityError
+from sqlalchemy.orm import Session
+
+from kinko.chains.base import CallKind
+from kinko.context import Context
+from kinko.core.amount import Amount, Asset
+from kinko.core.canonical import canonical_json
+from kinko.core.clock import isoformat
+from kinko.core.errors import Conflict, InputError
+from kinko.core.events import SecurityEvent
+from kinko.core.ids import new_id
+from kinko.custody.model import Tier, WalletId
+from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
+from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.records import (
+    WithdrawalView,
+    defer_event,
+    load,
+    move,
+    unit_of_work,
+    view,
+)
+from kinko.withdrawals.states import State, parse_state
+
+DEFAULT_APPROVAL_TTL = timedelta(hours=24)
+SYSTEM = "system:withdrawals"
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalRequest:
+    """A request as it arrives (API body / CLI flags): strings, parsed by the service."""
+
+    asset: str
+    amount: str
+    destination: str
+    source_wallet: str | None = None
+    customer_ref: str | None = None
+    memo: str | None = None
+
+    def fingerprint(self, requester: str) -> str:
+        body = {
+            "asset": self.asset,
+            "amount": self.amount,
+            "destination": self.destination,
+            "source_wallet": self.source_wallet,
+            "customer_ref": self.customer_ref,
+            "memo": self.memo,
+            "requester": requester,
+        }
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+class WithdrawalService:
+    def __init__(
+        self, ctx: Context, ports: Ports, *, approval_ttl: timedelta = DEFAULT_APPROVAL_TTL
+    ) -> None:
+        self.ctx = ctx
+        self.ports = ports
+        self.approval_ttl = approval_ttl
+
+    # -- request ---------------------------------------------------------------------------
+
+    def request(
+        self, body: WithdrawalRequest, *, requester: str, idempotency_key: str, channel: str
+    ) -> WithdrawalView:
+        """Record the request and run it to its decision. Same key + same body returns the
+        same withdrawal; same key + another body is a Conflict (409)."""
+        if not idempotency_key or len(idempotency_key) > 200:
+            raise InputError("Idempotency-Key", "send a unique key of 1 to 200 characters")
+        fingerprint = body.fingerprint(requester)
+        try:
+            with unit_of_work(self.ctx) as session:
+                existing = self._by_key(session, idempotency_key)
+                if existing is None:
+                    # Request, screening and decision commit together: one durable step.
+                    row = self._create(
+                        session,
+                        body=body,
+                        requester=requester,
+                        key=idempotency_key,
+                        fingerprint=fingerprint,
+                        channel=channel,
+                    )
+                    self._run_steps(session, row)
+                    return view(session, row)
+                withdrawal_id = self._same_body(existing, fingerprint)
+        except DBIntegrityError:
+            # A concurrent request with the same key won the insert; answer as it did.
+            with unit_of_work(self.ctx) as session:
+                existing = self._by_key(session, idempotency_key)
+                if existing is None:
+                    raise
+                withdrawal_id = self._same_body(existing, fingerprint)
+        return self.advance(withdrawal_id)
+
+    def _by_key(self, session: Session, key: str) -> WithdrawalRow | None:
+        return session.execute(
+            select(WithdrawalRow).where(WithdrawalRow.idempotency_key == key)
+        ).scalar_one_or_none()
+
+    @staticmethod
+    def _same_body(existing: WithdrawalRow, fingerprint: str) -> str:
+        if not hmac.compare_digest(existing.request_hash, fingerprint):
+            raise Conflict(
+                "this Idempotency-Key was already used with a different request body; "
+                "use a new key for a new withdrawal",
+                code="idempotency_conflict",
+            )
+        return existing.id
+
+    def _create(
+        self,
+        session: Session,
+        *,
+        body: WithdrawalRequest,
+        requester: str,
+        key: str,
+        fingerprint: str,
+        channel: str,
+    ) -> WithdrawalRow:
+        asset = self._asset(session, body.asset)
+        amount = Amount.parse(asset, body.amount)
+        wallet = self._wallet(session, asset, body.source_wallet)
+        network = self.ports.chains.network_of(wallet)
+        adapter = self.ports.chains.adapter(wallet.chain, network)
+        destination = adapter.normalize_address(body.destination)
+        for name, value, limit in (
+            ("customer_ref", body.customer_ref, 200),
+            ("memo", body.memo, 500),
+        ):
+            if value is not None and len(value) > limit:
+                raise InputError(name, f"must be at most {limit} characters")
+        now = self.ctx.clock.now()
+        row = WithdrawalRow(
+            id=new_id("wd"),
+            idempotency_key=key,
+            request_hash=fingerprint,
+            requester=requester,
+            channel=channel,
+            wallet_id=wallet.id,
+            chain=wallet.chain,
+            network=network,
+            asset=asset.symbol,
+            amount=amount.base_units,
+            destination=destination,
+            customer_ref=body.customer_ref,
+            memo=body.memo,
+            state=State.REQUESTED.value,
+            eligible_roles=list(wallet.eligible_roles),
+            version=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        record = self.ctx.audit.append(
+            session,
+            actor=requester,
+            action=ACTION_REQUESTED,
+            subject=row.id,
+            details={
+                "requester": requester,
+                "channel": channel,
+                "wallet": wallet.id,
+                "asset": asset.key,
+                "amount": str(amount.base_units),
+                "destination": destination,
+                "customer_ref": body.customer_ref,
+                "request_sha256": fingerprint,
+            },
+        )
+        row.request_seq = record.seq
+        return row
+
+    def _asset(self, session: Session, text: str) -> Asset:
+        chain, _, symbol = text.rpartition(":")
+        query = select(AssetRow).where(AssetRow.symbol == symbol)
+        if chain:
+            query = query.where(AssetRow.chain == chain)
+        rows = list(session.execute(query).scalars())
+        if not rows:
+            raise InputError("asset", f"unknown asset {text!r}; register it first")
+        if len(rows) > 1:
+            chains = ", ".join(sorted(f"{r.chain}:{r.symbol}" for r in rows))
+            raise InputError("asset", f"{text!r} is on several chains; write one of {chains}")
+        r = rows[0]
+        return Asset(r.symbol, r.chain, r.decimals, r.contract)
+
+    def _wallet(self, session: Session, asset: Asset, wallet_id: str | None) -> WalletRow:
+        if wallet_id is not None:
+            wallet = session.get(WalletRow, wallet_id)
+            if wallet is None or not wallet.active:
+                raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
+            if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
+                raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
+            return wallet
+        candidates = session.execute(
+            select(WalletRow)
+            .where(WalletRow.chain == asset.chain, WalletRow.tier == Tier.HOT.value)
+            .where(WalletRow.active.is_(True))
+            .order_by(WalletRow.id)
+        ).scalars()
+        for wallet in candidates:
+            if asset.symbol in wallet.assets:
+                return wallet
+        raise InputError(
+            "source_wallet", f"no active hot wallet holds {asset.key}; name a source wallet"
+        )
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def advance(self, withdrawal_id: str) -> WithdrawalView:
+        """Run the next automatic steps from the persisted state (resume after a crash)."""
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            self._run_steps(session, row)
+            return view(session, row)
+
+    def _run_steps(self, session: Session, row: WithdrawalRow) -> None:
+        for _ in range(2):
+            state = parse_state(row.state)
+            if state is State.REQUESTED:
+                self._screen(session, row)
+            elif state is State.SCREENED:
+                self._decide(session, row)
+            else:
+                return
+
+    def _screen(self, session: Session, row: WithdrawalRow) -> None:
+        verdict = self.ports.screener.screen_address(
+            session, chain=row.chain, address=row.destination
+        )
+        status = str(verdict.status)
+        details = {"screening": status}
+        if status == "clear":
+            move(self.ctx, session, row, State.SCREENED, actor=SYSTEM, details=details)
+        elif status == "hit":
+            move(
+                self.ctx,
+                session,
+                row,
+                State.DENIED,
+                actor=SYSTEM,
+                reason="destination is on a sanctions or stolen-funds list",
+                details=details,
+            )
+        else:
+            self._hold(session, row, f"screening is {status}: lists missing or stale", SYSTEM)
+
+    def _decide(self, session: Session, row: WithdrawalRow) -> None:
+        # Lock the wallet: per-wallet choices (the next account nonce) are serialised.
+        wallet = session.execute(
+            select(WalletRow).where(WalletRow.id == row.wallet_id).with_for_update()
+        ).scalar_one_or_none()
+        if wallet is None:
+            raise Conflict(f"wallet {row.wallet_id} disappeared")
+        asset = self._asset(session, f"{row.chain}:{row.asset}")
+        adapter = self.ports.chains.adapter(row.chain, row.network)
+        unsigned = self.ports.chains.build_unsigned(
+            session, wallet, asset, row.amount, row.destination
+        )
+        # Decode what was built: approvers and policy judge the bytes, not the request.
+        intent = adapter.decode(unsigned)
+        digest = adapter.signing_digest(unsigned)
+        if intent.destination != row.destination or intent.amount != row.amount:
+            move(
+                self.ctx,
+                session,
+                row,
+                State.FAILED,
+                actor=SYSTEM,
+                reason="the built transaction does not do what was requested",
+                details={"intent": intent.to_json()},
+            )
+            return
+        policy_request = PolicyRequest(
+            wallet_id=WalletId(wallet.id),
+            tier=Tier(wallet.tier),
+            chain=intent.chain,
+            asset=row.asset,
+            amount=intent.amount,
+            destination=intent.destination,
+            customer_ref=row.customer_ref,
+            requester=row.requester,
+            call_kind=CallKind(intent.call_kind),
+            source=row.channel,
+        )
+        decision = self.ports.policy.evaluate_and_reserve(
+            session, policy_request, withdrawal_id=row.id, screening=ScreeningVerdict.CLEAR
+        )
+        expires = self.ctx.clock.now() + self.approval_ttl
+        row.unsigned_tx = unsigned
+        row.intent = intent.to_json()
+        row.digest = digest.hex()
+        nonce = intent.details.get("nonce")
+        row.account_nonce = nonce if isinstance(nonce, int) else None
+        row.decision = decision.to_json()
+        row.expires_at = expires
+        record = self.ctx.audit.append(
+            session,
+            actor=SYSTEM,
+            action=ACTION_DECIDED,
+            subject=row.id,
+            details={
+                "wallet": wallet.id,
+                "digest": digest.hex(),
+                "unsigned_tx_sha256": hashlib.sha256(unsigned).hexdigest(),
+                "intent": intent.to_json(),
+                "policy": decision.to_json(),
+                "eligible_roles": sorted(wallet.eligible_roles),
+                "expires_at": isoformat(expires),
+            },
+        )
+        row.decision_seq = record.seq
+        summary = decision.summary()
+        if decision.outcome is Outcome.DENY:
+            self.ports.policy.release(session, row.id)
+            move(self.ctx, session, row, State.DENIED, actor=SYSTEM, reason=summary)
+        elif decision.outcome is Outcome.HOLD:
+            self._hold(session, row, summary, SYSTEM)
+        elif decision.outcome is Outcome.ALLOW:
+            move(self.ctx, session, row, State.APPROVED, actor=SYSTEM, reason=summary)
+        else:
+            move(self.ctx, session, row, State.PENDING_APPROVAL, actor=SYSTEM, reason=summary)
+
+    # -- holds and cancellation ------------------------------------------------------------
+
+    def hold(self, withdrawal_id: str, *, reason: str, actor: str) -> WithdrawalView:
+        """Hold a withdrawal (the monitor's response); a no-op if it is already held."""
+        if not reason.strip():
+            raise InputError("reason", "say why the withdrawal is held")
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            self._hold(session, row, reason, actor)
+            return view(session, row)
+
+    def _hold(self, session: Session, row: WithdrawalRow, reason: str, actor: str) -> None:
+        if move(self.ctx, session, row, State.HELD, actor=actor, reason=reason):
+            self.ports.policy.release(session, row.id)
+            event = SecurityEvent(
+                type="withdrawal.held",
+                time=self.ctx.clock.now(),
+                actor=actor,
+                wallet=row.wallet_id,
+                asset=row.asset,
+                amount=row.amount,
+                destination=row.destination,
+                severity="high",
+                fields={"withdrawal": row.id, "reason": reason},
+            )
+            defer_event(session, event)
+
+    def cancel(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            if move(self.ctx, session, row, State.CANCELLED, actor=actor, reason=reason):
+                self.ports.policy.release(session, row.id)
+            return view(session, row)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, withdrawal_id: str) -> WithdrawalView:
+        with unit_of_work(self.ctx) as session:
+            return view(session, load(session, withdrawal_id))
+
+    def list(self, *, state: str | None = None, limit: int = 100) -> list[WithdrawalView]:
+        query = select(WithdrawalRow).order_by(WithdrawalRow.created_at.desc()).limit(limit)
+        if state is not None:
+            query = query.where(WithdrawalRow.state == parse_state(state).value)
+        with unit_of_work(self.ctx) as session:
+            return [view(session, r) for r in session.execute(query).scalars()]

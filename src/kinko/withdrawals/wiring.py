@@ -1,0 +1,192 @@
+"""The real neighbours behind `Ports`: screening, policy, identity, freezes, chains."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinko.chains.base import ChainAdapter
+from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
+from kinko.context import Context
+from kinko.core.amount import Asset
+from kinko.core.errors import ApprovalError, InputError, KinkoError, Unavailable
+from kinko.identity.service import IdentityService
+from kinko.identity.sod import check_matrix_holds
+from kinko.policy.model import FreezeScope, asset_key
+from kinko.policy.service import PolicyService
+from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.freeze import FreezeService
+from kinko.withdrawals.ports import ChainGateway, Credential, Ports, Screener
+from kinko.withdrawals.states import State
+
+ETH_FEES = Fees(max_fee_per_gas=20 * 10**9, max_priority_fee_per_gas=10**9, gas_limit=21_000)
+TOKEN_GAS = 90_000
+_LIVE_NONCE_STATES = tuple(
+    s.value
+    for s in (
+        State.PENDING_APPROVAL,
+        State.APPROVED,
+        State.SIGNED,
+        State.BROADCAST,
+    )
+)
+"""Withdrawals whose nonce is taken but which the node may not count yet (confirmed ones
+it counts itself)."""
+
+
+class IdentityDirectory:
+    def __init__(self, ctx: Context) -> None:
+        self.identity = IdentityService(ctx)
+
+    def roles_for(self, session: Session, user: str, *, wallet: str, asset: str) -> set[str]:
+        return {
+            g.role.value
+            for g in self.identity.roles_of(session, user)
+            if g.covers(asset=asset, wallet=wallet)
+        }
+
+    def credentials_of(self, session: Session, user: str) -> Sequence[Credential]:
+        return [
+            Credential(c.credential_id, str(c.user_id), c.public_key_cose)
+            for c in self.identity.credentials_for(session, user)
+        ]
+
+    def check_can_approve(
+        self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
+    ) -> None:
+        if approver == requester:
+            raise ApprovalError(f"{approver} requested this withdrawal and cannot approve it")
+        grants = self.identity.roles_of(session, approver)
+        try:
+            check_matrix_holds(grants, self.identity.conflict_matrix(session))
+        except KinkoError as exc:
+            raise ApprovalError(
+                f"{approver} holds conflicting roles (separation of duties): {exc.message}",
+                code="sod_conflict",
+            ) from None
+
+
+class WalletFreezes:
+    def __init__(self, ctx: Context) -> None:
+        self.service = FreezeService(ctx)
+
+    def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None:
+        wallet = session.get(WalletRow, wallet_id)
+        if wallet is None:
+            return f"wallet {wallet_id} is unknown"
+        assets = {asset_key(wallet.chain, a) for a in wallet.assets}
+        for freeze in self.service.active_freezes(session):
+            if (
+                freeze.scope is FreezeScope.ALL
+                or (freeze.scope is FreezeScope.WALLET and freeze.target == wallet_id)
+                or (freeze.scope is FreezeScope.CHAIN and freeze.target == wallet.chain)
+                or (freeze.scope is FreezeScope.ASSET and freeze.target in assets)
+            ):
+                return freeze.describe()
+        return None
+
+    def freeze_wallet(self, session: Session, wallet_id: str, *, reason: str, actor: str) -> None:
+        self.service.freeze(
+            session, scope=FreezeScope.WALLET, target=wallet_id, reason=reason, actor=actor
+        )
+
+
+@dataclass
+class FileKeystore:
+    """Hot-wallet keys as ``<dir>/<wallet id>.key`` files holding hex (mode 0600)."""
+
+    directory: Path
+
+    def key_for(self, wallet_id: str) -> bytes:
+        path = self.directory / f"{wallet_id}.key"
+        try:
+            return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except (OSError, ValueError) as exc:
+            raise Unavailable(f"no usable signing key for wallet {wallet_id}: {exc}") from None
+
+
+class EthereumGateway:
+    """Ethereum on one network (e.g. ``devnet`` = in-process eth-tester) via web3."""
+
+    def __init__(self, network: str, *, web3: Any, tokens: dict[str, str] | None = None) -> None:
+        self.network = network
+        self.web3 = web3
+        self.tokens = dict(tokens or {})
+        self._adapter = EthereumAdapter(network, web3=web3, tokens=self.tokens)
+        self._contracts = {symbol: address for address, symbol in self.tokens.items()}
+
+    def network_of(self, wallet: WalletRow) -> str:
+        return self.network
+
+    def adapter(self, chain: str, network: str) -> ChainAdapter:
+        if chain != "ethereum" or network != self.network:
+            raise InputError("chain", f"no gateway for {chain}/{network}")
+        return self._adapter
+
+    def build_unsigned(
+        self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
+    ) -> bytes:
+        if wallet.address is None:
+            raise InputError("source_wallet", f"wallet {wallet.id} has no address")
+        token = None if asset.contract is None else asset.contract
+        fees = (
+            ETH_FEES
+            if token is None
+            else Fees(ETH_FEES.max_fee_per_gas, ETH_FEES.max_priority_fee_per_gas, TOKEN_GAS)
+        )
+        return self._adapter.build(
+            Transfer(
+                source=wallet.address,
+                destination=destination,
+                amount=amount,
+                nonce=self._next_nonce(session, wallet),
+                fees=fees,
+                token=token,
+            )
+        )
+
+    def _next_nonce(self, session: Session, wallet: WalletRow) -> int:
+        """The node's count, or one past the highest nonce Kinko already built."""
+        on_chain = 0
+        if self.web3 is not None:
+            on_chain = int(self.web3.eth.get_transaction_count(wallet.address, "pending"))
+        highest = session.execute(
+            select(func.max(WithdrawalRow.account_nonce)).where(
+                WithdrawalRow.wallet_id == wallet.id, WithdrawalRow.state.in_(_LIVE_NONCE_STATES)
+            )
+        ).scalar_one()
+        return on_chain if highest is None else max(on_chain, int(highest) + 1)
+
+    def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
+        raise Unavailable("signing goes through kinko.signer, not the gateway")
+
+    def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
+        return self._adapter.broadcast(signed_tx)
+
+
+def screening_port(ctx: Context) -> Screener:
+    """The screening service; if it is not installed, every request fails closed."""
+    try:
+        module = importlib.import_module("kinko.screening.service")
+    except ModuleNotFoundError:
+        raise Unavailable(
+            "the screening service is not available: refusing (fail closed)"
+        ) from None
+    return cast(Screener, module.ScreeningService(ctx))
+
+
+def default_ports(ctx: Context, chains: ChainGateway, *, screener: Screener | None = None) -> Ports:
+    return Ports(
+        screener=screener or screening_port(ctx),
+        policy=PolicyService(ctx),
+        directory=IdentityDirectory(ctx),
+        freezes=WalletFreezes(ctx),
+        chains=chains,
+    )

@@ -1,0 +1,81 @@
+"""Signed checkpoints from the database log."""
+
+from __future__ import annotations
+
+import pytest
+
+from kinko.api.background import issue_checkpoint_if_grown
+from kinko.audit import merkle
+from kinko.audit.checkpoint import verify_checkpoint
+from kinko.audit.note import generate_signer
+from kinko.context import Context
+from kinko.core.errors import ConfigError, IntegrityError, Unavailable
+from tests.integration.audit.conftest import fill
+
+
+def test_checkpoints_are_signed_stored_and_consistent(ctx: Context, vkey: str) -> None:
+    fill(ctx, 5)
+    with ctx.db.transaction() as session:
+        first = ctx.audit.checkpoint(session)
+        again = ctx.audit.checkpoint(session)
+    assert again == first
+    cp5 = verify_checkpoint(first, vkey)
+    assert (cp5.origin, cp5.size) == (ctx.settings.audit_origin, 5)
+    fill(ctx, 6, start=5)
+    with ctx.db.transaction() as session:
+        second = ctx.audit.checkpoint(session)
+        assert ctx.audit.latest_checkpoint(session) == second
+        cp11 = verify_checkpoint(second, vkey)
+        proof = ctx.audit.consistency_proof(session, 5, 11)
+        assert cp11.root_hash == ctx.audit.root(session)
+    merkle.verify_consistency(5, 11, proof, cp5.root_hash, cp11.root_hash)
+
+
+def test_the_log_refuses_to_sign_a_tree_inconsistent_with_its_last_checkpoint(
+    ctx: Context, vkey: str
+) -> None:
+    from sqlalchemy import select, update
+
+    from kinko.store.tables.audit import AuditEntryRow, AuditHead
+
+    fill(ctx, 4)
+    with ctx.db.transaction() as session:
+        ctx.audit.checkpoint(session)
+    fill(ctx, 3, start=4)
+    with ctx.db.transaction() as session:  # someone rewrites history in the store
+        session.execute(
+            update(AuditEntryRow).where(AuditEntryRow.seq == 1).values(leaf_hash=bytes(32))
+        )
+    with pytest.raises(IntegrityError, match="refusing to sign"), ctx.db.transaction() as s:
+        ctx.audit.checkpoint(s)
+    with ctx.db.transaction() as session:  # ... and rewrites the head to match that history
+        leaves = list(
+            session.execute(select(AuditEntryRow.leaf_hash).order_by(AuditEntryRow.seq)).scalars()
+        )
+        edge = merkle.compact_range(leaves)
+        session.execute(update(AuditHead).values(edge=b"".join(edge)))
+    with pytest.raises(IntegrityError, match="consistency proof"), ctx.db.transaction() as s:
+        ctx.audit.checkpoint(s)
+    with ctx.db.transaction() as session:
+        assert verify_checkpoint(ctx.audit.latest_checkpoint(session) or "", vkey).size == 4
+
+
+def test_missing_key_fails_closed(ctx: Context) -> None:
+    fill(ctx, 1)
+    with pytest.raises(Unavailable, match="run 'kinko init'"), ctx.db.transaction() as s:
+        ctx.audit.checkpoint(s)
+
+
+def test_key_for_another_origin_is_refused(ctx: Context) -> None:
+    skey, _ = generate_signer("other.example/log")
+    ctx.settings.resolved_audit_key_path.write_text(skey)
+    with pytest.raises(ConfigError, match="audit_origin"), ctx.db.transaction() as s:
+        ctx.audit.checkpoint(s)
+
+
+def test_background_job_signs_only_when_the_log_grew(ctx: Context, vkey: str) -> None:
+    fill(ctx, 2)
+    assert issue_checkpoint_if_grown(ctx) == 2
+    assert issue_checkpoint_if_grown(ctx) is None
+    fill(ctx, 1, start=2)
+    assert issue_checkpoint_if_grown(ctx) == 3

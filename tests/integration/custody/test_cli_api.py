@@ -1,0 +1,179 @@
+"""`kinko wallet ...`, `kinko custody ...` and the custody HTTP routes, on both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from kinko.api.app import create_app
+from kinko.cli.main import app
+from kinko.context import Context
+from tests.integration.custody.exchange import BTC, ETH, fund, set_up
+from tests.support.identity import bearer, ensure_secret_key, make_token
+
+runner = CliRunner()
+
+
+def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+    env = {
+        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
+        "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
+        "KINKO_CONFIG": "",
+        "COLUMNS": "400",
+    }
+    result = runner.invoke(app, list(args), env=env)
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_status_table_passes_and_fails_with_exit_codes(ctx: Context, tmp_path: Path) -> None:
+    ids = set_up(ctx)
+    fund(ctx, ids, btc_hot=0, btc_cold=100 * 10**8, eth_hot=0, eth_cold=10**18, eth_guarantee=0)
+    csv_file = tmp_path / "owed.csv"
+    csv_file.write_text("asset,amount\nbitcoin:BTC,100\nethereum:ETH,1\n")
+    assert kinko(ctx, "custody", "liabilities", "import", str(csv_file))[0] == 0
+    code, out = kinko(ctx, "custody", "status", "--regime", "jp", "--day", "2026-11-21")
+    assert code == 0, out
+    assert "jp.outside_cold_at_most_5pct" in out and "pass" in out and "FAIL" not in out
+    code, out = kinko(ctx, "custody", "balance", ids.btc_hot, BTC, str(6 * 10**8))
+    assert code == 0, out
+    code, out = kinko(ctx, "custody", "status", "--day", "2026-11-21", "--json")
+    assert code == 1
+    result = json.loads(out)
+    failed = {c["name"] for c in result["checks"] if not c["passed"]}
+    assert failed == {"jp.outside_cold_at_most_5pct", "jp.guarantee_covers_hot"}
+    code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", "2026-11-21")
+    assert code == 1 and "no price for" in out
+
+
+def test_bad_input_exits_2_with_the_field(ctx: Context, tmp_path: Path) -> None:
+    set_up(ctx)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("asset,amount\nbitcoin:BTC,1.000000001\n")
+    code, out = kinko(ctx, "custody", "liabilities", "import", str(bad))
+    assert code == 2 and "line 2: amount" in out
+    code, out = kinko(ctx, "custody", "status", "--regime", "us")
+    assert code == 2 and "regime" in out
+    code, out = kinko(
+        ctx,
+        "wallet",
+        "add",
+        "w",
+        "--chain",
+        "ethereum",
+        "--asset",
+        ETH,
+        "--tier",
+        "hot",
+        "--owner",
+        "customer",
+        "--quorum",
+        "1-of-1",
+        "--address",
+        "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    )
+    assert code == 2 and "EIP-55" in out
+    code, out = kinko(
+        ctx,
+        "wallet",
+        "add",
+        "w",
+        "--chain",
+        "dogecoin",
+        "--asset",
+        ETH,
+        "--tier",
+        "hot",
+        "--owner",
+        "customer",
+        "--quorum",
+        "one",
+    )
+    assert code == 2 and "quorum" in out
+
+
+def test_wallets_keys_rebalance_and_nonce_check_commands(ctx: Context, tmp_path: Path) -> None:
+    ids = set_up(ctx)
+    fund(ctx, ids, btc_hot=5 * 10**8, btc_cold=1, eth_hot=0, eth_cold=0, eth_guarantee=0)
+    code, out = kinko(ctx, "wallet", "list", "--json")
+    assert code == 0 and {w["name"] for w in json.loads(out)} >= {"btc-hot", "eth-cold"}
+    ceremony = tmp_path / "ceremony.json"
+    ceremony.write_text(
+        json.dumps({"performed_at": "2026-11-01", "witnesses": ["a", "b"], "procedure": "KGC-7"})
+    )
+    args = [
+        "custody",
+        "keys",
+        "add",
+        "--wallet",
+        ids.btc_cold,
+        "--holder",
+        "u-alice",
+        "--device",
+        "hsm-1",
+        "--site",
+        "tokyo",
+        "--entity",
+        "Kinko KK",
+        "--public-key",
+        "pk1",
+        "--ceremony",
+        str(ceremony),
+    ]
+    assert kinko(ctx, *args)[0] == 0
+    code, out = kinko(ctx, *args[:-2], "--ceremony", str(ceremony))
+    assert code == 2 and "already holds" in out
+    code, out = kinko(ctx, "custody", "rebalance", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["proposals"][0]["wallet_id"] == ids.btc_hot
+    assert plan["proposals"][0]["purpose"] == "rebalance:sweep_to_cold"
+    code, out = kinko(ctx, "custody", "nonce-check")
+    assert code == 0 and "0 signatures" in out
+    assert kinko(ctx, "custody", "snapshot", "--day", "2026-11-21")[0] == 0
+    assert kinko(ctx, "custody", "snapshot", "--day", "2026-11-21")[0] == 2
+
+
+def test_api_status_liabilities_and_permissions(ctx: Context) -> None:
+    ensure_secret_key(ctx)
+    ids = set_up(ctx)
+    fund(ctx, ids, btc_hot=0, btc_cold=2 * 10**8, eth_hot=0, eth_cold=0, eth_guarantee=0)
+    client = TestClient(create_app(ctx), base_url="https://testserver")
+    reader = make_token(ctx, roles_or_permissions=["custody:read"])
+    writer = make_token(ctx, roles_or_permissions=["custody:write"])
+    assert client.get("/v1/custody/status").status_code == 401
+    body = {"source": "ledger-api", "liabilities": [{"asset": BTC, "amount": "2"}]}
+    assert (
+        client.put("/v1/custody/liabilities", json=body, headers=bearer(reader)).status_code == 403
+    )
+    reply = client.put("/v1/custody/liabilities", json=body, headers=bearer(writer))
+    assert reply.status_code == 200 and reply.json() == {BTC: "200000000"}
+    bad = {"source": "x", "liabilities": [{"asset": BTC, "amount": 2.5}]}
+    reply = client.put("/v1/custody/liabilities", json=bad, headers=bearer(writer))
+    assert reply.status_code == 422 and reply.json()["error"] == "invalid_input"
+    bad = {"source": "x", "liabilities": [{"asset": "bitcoin:NOPE", "amount": "1"}]}
+    reply = client.put("/v1/custody/liabilities", json=bad, headers=bearer(writer))
+    assert reply.status_code == 422 and reply.json()["field"] == "liabilities[0].asset"
+    reply = client.get(
+        "/v1/custody/status", params={"regime": "jp", "day": "2026-11-21"}, headers=bearer(reader)
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["passed"] is True and reply.json()["currency"] == "JPY"
+    reply = client.get("/v1/custody/status", params={"regime": "kr"}, headers=bearer(reader))
+    assert reply.status_code == 503 and reply.json()["error"] == "unavailable"
+    assert client.get("/v1/custody/liabilities", headers=bearer(reader)).json() == {
+        BTC: "200000000"
+    }
+    wallets = client.get("/v1/custody/wallets", headers=bearer(reader)).json()
+    assert len(wallets) == 5
+    assert client.get("/v1/custody/keys", headers=bearer(reader)).json() == []
+    plan = client.get("/v1/custody/rebalance", headers=bearer(reader)).json()
+    assert plan == {
+        "proposals": [],
+        "problems": [
+            f"{ids.btc_hot}: below floor by 10000000 {BTC} and no warm wallet can refill it"
+        ],
+    }

@@ -1,0 +1,101 @@
+"""The identity CLI end to end on a real data directory (both databases)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from kinko.cli.common import console, state
+from kinko.cli.main import app
+from kinko.context import Context
+from kinko.identity.service import IdentityService
+from tests.support.identity import ensure_secret_key, make_user
+
+
+@pytest.fixture
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("KINKO_DATABASE_URL", ctx.settings.resolved_database_url)
+    monkeypatch.setenv("KINKO_LOG_JSON", "false")
+    monkeypatch.setattr(state, "data_dir", ctx.settings.data_dir)
+    monkeypatch.setattr(console, "width", 300)  # tables must not truncate ids
+    return CliRunner()
+
+
+def _run(cli: CliRunner, *args: str) -> tuple[int, str]:
+    result = cli.invoke(app, ["--data-dir", str(state.data_dir), *args])
+    return result.exit_code, result.output
+
+
+def test_user_role_token_commands(ctx: Context, cli: CliRunner) -> None:
+    with ctx.db.transaction() as session:
+        IdentityService(ctx).bootstrap_admin(session, "root")
+        ids = IdentityService(ctx)
+        ids.users.consume_enrolment(session, ids.users.require_user(session, "root"))
+    make_user(ctx, "sec2", ["security_admin"])
+
+    code, out = _run(cli, "user", "add", "ann", "--as", "root")
+    assert code == 0, out
+    assert "enr_" in out
+    code, out = _run(cli, "role", "propose", "ann", "approver", "--as", "root", "--reason", "new")
+    assert code == 0, out
+    proposal = re.search(r"prp_[0-9a-z]+", out)
+    assert proposal is not None and "pending" in out
+    code, out = _run(cli, "role", "approve", proposal.group(0), "--as", "root")
+    assert code == 1 and "four eyes" in out
+    code, out = _run(cli, "role", "approve", proposal.group(0), "--as", "sec2")
+    assert code == 0 and "approved" in out
+    code, out = _run(cli, "user", "list")
+    assert code == 0 and "approver" in out
+
+    code, out = _run(
+        cli, "role", "propose", "ann", "security_admin", "--as", "root", "--reason", "x"
+    )
+    assert code == 1 and "separation of duties" in out
+    code, out = _run(cli, "role", "propose", "ann", "wizard", "--as", "root", "--reason", "x")
+    assert code == 2 and "role" in out
+
+    make_user(ctx, "svc", ["requester"], with_authenticator=False)
+    code, out = _run(
+        cli,
+        "token",
+        "create",
+        "svc",
+        "backend",
+        "--as",
+        "root",
+        "--permission",
+        "withdrawals:create",
+        "--asset",
+        "BTC",
+    )
+    assert code == 0, out
+    token_id = re.search(r"tok_[0-9a-z]+", out)
+    assert token_id is not None and "kko_" in out
+    code, out = _run(cli, "token", "list")
+    assert code == 0 and token_id.group(0) in out and "kko_" not in out
+    code, out = _run(cli, "token", "revoke", token_id.group(0), "--as", "root", "--reason", "r")
+    assert code == 0
+
+    code, out = _run(cli, "user", "suspend", "ann", "--as", "root", "--reason", "leave")
+    assert code == 0
+    code, out = _run(cli, "user", "suspend", "nobody", "--as", "root", "--reason", "x")
+    assert code == 2 and "no user named" in out
+
+
+def test_mfa_commands(ctx: Context, cli: CliRunner) -> None:
+    ensure_secret_key(ctx)
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        ids.bootstrap_admin(session, "root")
+        ids.users.consume_enrolment(session, ids.users.require_user(session, "root"))
+        _, secret = ids.users.add_user(session, "bob", actor="user:x")
+    code, out = _run(cli, "mfa", "enroll-totp", "bob", secret)
+    assert code == 0 and "otpauth://" in out, out
+    code, out = _run(cli, "mfa", "enroll-totp", "bob", secret)
+    assert code == 1  # the enrolment secret was used up
+    code, out = _run(cli, "mfa", "list", "bob")
+    assert code == 0 and "totp:" in out and "recovery" in out
+    code, out = _run(cli, "mfa", "reset", "bob", "--as", "root", "--reason", "lost phone")
+    assert code == 0 and "pending" in out

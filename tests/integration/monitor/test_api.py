@@ -1,0 +1,82 @@
+"""The monitor's HTTP API with real tokens and permissions, on both databases."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from kinko.api.app import create_app
+from kinko.context import Context
+from tests.support.identity import bearer, make_token
+from tests.unit.monitor.support import ev
+
+
+def event_json(**kw: object) -> dict:
+    values = {"wallet": "w1", "asset": "ETH", "amount": 5, "wallet_tier": "hot", **kw}
+    return ev("chain.outflow", **values).model_dump(mode="json")
+
+
+def test_batch_ingest_and_alert_lifecycle(ctx: Context) -> None:
+    ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
+    triage = make_token(ctx, roles_or_permissions=["monitor:read", "alerts:write"])
+    with TestClient(create_app(ctx)) as client:
+        posted = client.post("/v1/events", json={"events": [event_json()]}, headers=bearer(ingest))
+        assert posted.status_code == 200, posted.text
+        (alert,) = posted.json()["alerts"]
+        assert (alert["rule"], alert["status"]) == (
+            "kinko-hot-outflow-without-withdrawal",
+            "applied",
+        )
+        listed = client.get("/v1/alerts", headers=bearer(triage)).json()
+        assert [a["id"] for a in listed] == [alert["alert"]]
+        acked = client.post(f"/v1/alerts/{alert['alert']}/acknowledge", headers=bearer(triage))
+        assert acked.json()["status"] == "acknowledged"
+        closed = client.post(
+            f"/v1/alerts/{alert['alert']}/close",
+            json={"resolution": "resolved", "note": "wallet swept by attacker; frozen"},
+            headers=bearer(triage),
+        )
+        assert closed.json()["status"] == "resolved"
+        again = client.post(f"/v1/alerts/{alert['alert']}/acknowledge", headers=bearer(triage))
+        assert again.status_code == 409 and again.json()["error"] == "conflict"
+
+
+def test_batch_is_all_or_nothing_and_names_the_index(ctx: Context) -> None:
+    ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
+    reader = make_token(ctx, roles_or_permissions=["monitor:read"])
+    with TestClient(create_app(ctx)) as client:
+        bad = {"events": [event_json(), event_json(), {**event_json(), "amount": 1.5}]}
+        refused = client.post("/v1/events", json=bad, headers=bearer(ingest))
+        assert refused.status_code == 422
+        body = refused.json()
+        assert body["error"] == "invalid_event" and body["field"] == "events[2]: amount"
+        assert client.get("/v1/alerts", headers=bearer(reader)).json() == []
+
+
+def test_permissions_are_enforced(ctx: Context) -> None:
+    reader = make_token(ctx, roles_or_permissions=["monitor:read"])
+    with TestClient(create_app(ctx)) as client:
+        assert client.post("/v1/events", json={"events": [event_json()]}).status_code == 401
+        denied = client.post("/v1/events", json={"events": [event_json()]}, headers=bearer(reader))
+        assert denied.status_code == 403
+        assert client.get("/v1/monitor/rules", headers=bearer(reader)).status_code == 200
+
+
+def test_release_by_two_security_admins(ctx: Context) -> None:
+    ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
+    first = make_token(ctx, roles_or_permissions=["security_admin"])
+    second = make_token(ctx, roles_or_permissions=["security_admin"])
+    with TestClient(create_app(ctx)) as client:
+        client.post("/v1/events", json={"events": [event_json()]}, headers=bearer(ingest))
+        from sqlalchemy import select
+
+        from kinko.store.tables.monitor import ResponseRow
+
+        with ctx.db.transaction() as s:
+            response_id = s.execute(select(ResponseRow.id)).scalar_one()
+        url = f"/v1/responses/{response_id}/release"
+        one = client.post(url, json={"reason": "explained"}, headers=bearer(first))
+        assert one.json()["message"] == "signed by 1/2 required security admins"
+        twice = client.post(url, json={"reason": "explained"}, headers=bearer(first))
+        assert twice.status_code == 409
+        two = client.post(url, json={"reason": "explained"}, headers=bearer(second))
+        assert two.status_code == 200 and two.json()["released"] is True

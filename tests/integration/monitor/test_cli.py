@@ -1,0 +1,117 @@
+"""`kinko monitor ...` end to end through the Typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kinko.cli.main import app
+from kinko.config import Settings
+from kinko.context import Context
+from tests.unit.monitor.support import ev
+
+runner = CliRunner()
+
+
+def write(path: Path, events: list) -> Path:
+    path.write_text("".join(e.model_dump_json() + "\n" for e in events))
+    return path
+
+
+def upbit(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "upbit.jsonl",
+        [
+            ev("chain.outflow", i * 60, wallet="w1", asset=a, amount=10, withdrawal_id="wd")
+            for i, a in enumerate(["ETH", "USDT", "LINK", "SOL"])
+        ],
+    )
+
+
+def env(settings: Settings) -> dict[str, str]:
+    return {"KINKO_DATA_DIR": str(settings.data_dir), "KINKO_DATABASE_URL": settings.database_url}
+
+
+def test_replay_prints_alerts_counts_and_timing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["monitor", "replay", str(upbit(tmp_path)), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["events"] == 4
+    assert report["per_rule"] == {"kinko-many-assets-leaving": 1}
+    assert report["seconds"] >= 0
+    table = runner.invoke(app, ["monitor", "replay", str(upbit(tmp_path))])
+    assert "kinko-many-assets-leaving" in table.output and "events/s" in table.output
+
+
+def test_replay_bad_line_exits_2_naming_it(tmp_path: Path) -> None:
+    path = upbit(tmp_path)
+    path.write_text(path.read_text() + '{"type": "auth.login"}\n')
+    result = runner.invoke(app, ["monitor", "replay", str(path)])
+    assert result.exit_code == 2
+    assert "line 5: time" in result.output and "Traceback" not in result.output
+
+
+def test_rules_list_and_test(tmp_path: Path) -> None:
+    listed = runner.invoke(app, ["monitor", "rules", "list", "--json"])
+    assert listed.exit_code == 0
+    ids = {r["id"] for r in json.loads(listed.output)}
+    assert {"kinko-mfa-fatigue", "kinko-baseline-impossible-travel"} <= ids
+    fired = runner.invoke(
+        app, ["monitor", "rules", "test", "kinko-many-assets-leaving", str(upbit(tmp_path))]
+    )
+    assert fired.exit_code == 0 and "1 alert(s)" in fired.output
+    quiet = runner.invoke(
+        app, ["monitor", "rules", "test", "kinko-sanctions-hit", str(upbit(tmp_path))]
+    )
+    assert quiet.exit_code == 1
+    unknown = runner.invoke(app, ["monitor", "rules", "test", "nope", str(upbit(tmp_path))])
+    assert unknown.exit_code == 2 and "no rule 'nope'" in unknown.output
+
+
+def test_broken_rule_pack_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "ok.yml").write_text(
+        "title: ok\nname: ok\nlogsource: {product: kinko}\n"
+        "detection:\n  s: {type: a.b}\n  condition: s\n"
+    )
+    (folder / "bad.yml").write_text(
+        "title: bad\nname: bad\nlogsource: {product: kinko}\n"
+        "detection:\n  s: {actor|utf16: x}\n  condition: s\n"
+    )
+    result = runner.invoke(app, ["monitor", "rules", "list", "--rules", str(folder)])
+    assert result.exit_code == 2
+    assert "rule 'bad'" in result.output and "unsupported modifier" in result.output
+
+
+def test_ingest_stores_alerts_and_freezes(ctx: Context, tmp_path: Path) -> None:
+    events = write(
+        tmp_path / "e.jsonl",
+        [ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")],
+    )
+    result = runner.invoke(app, ["monitor", "ingest", str(events), "--json"], env=env(ctx.settings))
+    assert result.exit_code == 0, result.output
+    (alert,) = json.loads(result.output)["alerts"]
+    assert alert["rule"] == "kinko-hot-outflow-without-withdrawal"
+    assert alert["status"] == "applied"
+    listed = runner.invoke(app, ["monitor", "alerts", "list", "--json"], env=env(ctx.settings))
+    assert [a["status"] for a in json.loads(listed.output)] == ["open"]
+
+
+def test_ingest_is_all_or_nothing(ctx: Context, tmp_path: Path) -> None:
+    good = ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")
+    text = good.model_dump_json() + "\n" + '{"time": "2026-11-21T09:00:00Z", "type": "x"}\n'
+    result = runner.invoke(app, ["monitor", "ingest", "-"], input=text, env=env(ctx.settings))
+    assert result.exit_code == 2
+    assert "line 2: type" in result.output
+    listed = runner.invoke(app, ["monitor", "alerts", "list", "--json"], env=env(ctx.settings))
+    assert json.loads(listed.output) == []
+
+
+@pytest.mark.parametrize("missing", ["nope.jsonl"])
+def test_missing_file(tmp_path: Path, missing: str) -> None:
+    result = runner.invoke(app, ["monitor", "replay", str(tmp_path / missing)])
+    assert result.exit_code == 2 and "cannot be read" in result.output

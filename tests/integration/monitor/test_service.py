@@ -1,0 +1,177 @@
+"""The monitor service on both databases, with the real freeze and identity services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kinko.context import Context
+from kinko.core.clock import FixedClock
+from kinko.core.errors import Conflict, PermissionDenied
+from kinko.core.events import SecurityEvent
+from kinko.identity.model import UserState
+from kinko.identity.service import IdentityService
+from kinko.monitor.engine import Engine
+from kinko.monitor.rules import default_pack, parse_texts
+from kinko.monitor.service import MonitorService, RateLimits
+from kinko.monitor.triage import AlertStatus, TriageService
+from kinko.store.tables.audit import AuditEntryRow
+from kinko.withdrawals.freeze import FreezeService
+from tests.support.identity import make_user
+from tests.unit.monitor.support import ev
+
+
+def service(ctx: Context, engine: Engine | None = None, **kw: object) -> MonitorService:
+    return MonitorService(ctx, engine or Engine(default_pack()), **kw)  # type: ignore[arg-type]
+
+
+def hot_outflow(at: float = 0, **kw: object):
+    values = {
+        "wallet": "w1",
+        "asset": "ETH",
+        "amount": 5,
+        "wallet_tier": "hot",
+        "chain": "ethereum",
+    }
+    return ev("chain.outflow", at, **{**values, **kw})
+
+
+def actions(ctx: Context) -> list[str]:
+    with ctx.db.transaction() as s:
+        return list(s.execute(select(AuditEntryRow.action).order_by(AuditEntryRow.seq)).scalars())
+
+
+def test_unexplained_hot_outflow_freezes_the_wallet(ctx: Context) -> None:
+    recorded = service(ctx).ingest([hot_outflow()])
+    assert [(r.rule_id, r.status, r.scope, r.target) for r in recorded] == [
+        ("kinko-hot-outflow-without-withdrawal", "applied", "wallet", "w1")
+    ]
+    with ctx.db.transaction() as s:
+        freezes = FreezeService(ctx).active_freezes(s)
+    assert [(f.scope.value, f.target) for f in freezes] == [("wallet", "w1")]
+    assert recorded[0].ref == freezes[0].id
+    assert actions(ctx) == ["monitor.alert", "freeze.set", "monitor.response_applied"]
+
+
+def test_bus_events_reach_the_monitor(ctx: Context) -> None:
+    monitor = service(ctx)
+    monitor.attach()
+    ctx.bus.publish(
+        SecurityEvent(
+            type="signer.refused",
+            time=ctx.clock.now(),
+            wallet="w9",
+            fields={"reason": "digest_mismatch"},
+        )
+    )
+    assert ctx.bus.failures == 0
+    with ctx.db.transaction() as s:
+        alerts = TriageService(ctx).list_alerts(s)
+        freezes = FreezeService(ctx).active_freezes(s)
+    assert [a.rule_id for a in alerts] == ["kinko-signed-differs-from-intent"]
+    assert [f.target for f in freezes] == ["w9"]
+
+
+ALL_RULE = """title: Stop everything
+name: stop-all
+logsource: {product: kinko}
+kinko: {response: freeze, scope: all}
+detection:
+  s: {type: chain.outflow}
+  condition: s
+"""
+
+
+def test_exchange_wide_freeze_is_rate_limited(ctx: Context, clock: FixedClock) -> None:
+    monitor = service(ctx, Engine(parse_texts([("all.yml", ALL_RULE)])))
+    first = monitor.ingest([hot_outflow(0)])
+    second = monitor.ingest([hot_outflow(1)])
+    assert first[0].status == "applied" and first[0].scope == "all"
+    assert second[0].status == "rate_limited"
+    assert "a person must decide" in second[0].detail
+    clock.advance(timedelta(hours=2))
+    assert monitor.ingest([hot_outflow(2)])[0].status == "applied"
+
+
+def test_per_rule_rate_limit(ctx: Context) -> None:
+    monitor = service(ctx, limits=RateLimits(per_rule=2))
+    statuses = [monitor.ingest([hot_outflow(i, wallet=f"w{i}")])[0].status for i in range(3)]
+    assert statuses == ["applied", "applied", "rate_limited"]
+
+
+def test_scope_widens_only_as_far_as_allowed(ctx: Context) -> None:
+    monitor = service(ctx)
+    asset = monitor.ingest([hot_outflow(wallet=None)])
+    assert (asset[0].scope, asset[0].target) == ("asset", "ethereum:ETH")
+    chain = monitor.ingest([hot_outflow(1, wallet=None, asset=None)])
+    assert (chain[0].scope, chain[0].target) == ("chain", "ethereum")
+    nothing = monitor.ingest([hot_outflow(2, wallet=None, asset=None, chain=None)])
+    assert nothing[0].action == "alert" and "names no wallet" in nothing[0].detail
+
+
+def test_failed_response_is_recorded_and_alert_stands(ctx: Context) -> None:
+    events = [ev("auth.mfa", i * 10, actor="user:ghost", outcome="failure") for i in range(5)]
+    events.append(ev("auth.mfa", 60, actor="user:ghost", outcome="success"))
+    recorded = service(ctx).ingest(events)
+    assert [(r.rule_id, r.status) for r in recorded] == [("kinko-mfa-fatigue", "failed")]
+    assert recorded[0].detail
+    assert "monitor.response_failed" in actions(ctx)
+    with ctx.db.transaction() as s:
+        assert [a.rule_id for a in TriageService(ctx).list_alerts(s)] == ["kinko-mfa-fatigue"]
+
+
+def test_mfa_fatigue_locks_the_real_account(ctx: Context) -> None:
+    user_id, _ = make_user(ctx, "alice", ["approver"], with_authenticator=False)
+    actor = f"user:{user_id}"
+    events = [ev("auth.mfa", i * 10, actor=actor, outcome="failure") for i in range(5)]
+    events.append(ev("auth.mfa", 60, actor=actor, outcome="success"))
+    recorded = service(ctx).ingest(events)
+    assert [(r.rule_id, r.status) for r in recorded] == [("kinko-mfa-fatigue", "applied")]
+    with ctx.db.transaction() as s:
+        assert IdentityService(ctx).users.get(s, user_id).state == UserState.SUSPENDED
+
+
+def test_alert_lifecycle_records_who_and_when(ctx: Context, clock: FixedClock) -> None:
+    (rec,) = service(ctx).ingest([ev("policy.change", actor="u1", change="quorum_lowered")])
+    triage = TriageService(ctx)
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="acknowledge it before"):
+        triage.close(s, rec.alert_id, actor="analyst", resolution="resolved", note="ok")
+    clock.advance(timedelta(minutes=7))
+    with ctx.db.transaction() as s:
+        acked = triage.acknowledge(s, rec.alert_id, actor="analyst")
+    assert acked.time_to_triage_s == 420
+    with ctx.db.transaction() as s, pytest.raises(Conflict):
+        triage.acknowledge(s, rec.alert_id, actor="analyst")
+    with ctx.db.transaction() as s:
+        closed = triage.close(
+            s, rec.alert_id, actor="analyst", resolution="false_positive", note="planned change"
+        )
+    assert closed.status is AlertStatus.FALSE_POSITIVE and closed.closed_by == "analyst"
+    assert actions(ctx)[-2:] == ["monitor.alert_acknowledged", "monitor.alert_false_positive"]
+
+
+def test_release_needs_two_distinct_security_admins(ctx: Context) -> None:
+    (rec,) = service(ctx).ingest([hot_outflow()])
+    admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
+    admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    clerk, _ = make_user(ctx, "clerk", ["approver"], with_authenticator=False)
+    triage = TriageService(ctx)
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
+        triage.vote_release(s, rec.response_id, actor=clerk, reason="looks fine")
+    with ctx.db.transaction() as s:
+        first = triage.vote_release(s, rec.response_id, actor=admin1, reason="explained")
+    assert not first.released
+    assert first.describe() == "signed by 1/2 required security admins"
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="already voted"):
+        triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
+    with ctx.db.transaction() as s:
+        assert len(FreezeService(ctx).active_freezes(s)) == 1
+        second = triage.vote_release(s, rec.response_id, actor=admin2, reason="explained")
+    assert second.released
+    with ctx.db.transaction() as s:
+        assert FreezeService(ctx).active_freezes(s) == []
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="released"):
+        triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
+    assert "monitor.response_released" in actions(ctx)

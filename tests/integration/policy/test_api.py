@@ -1,0 +1,97 @@
+"""Freeze and address-book HTTP routes: permissions, four eyes, stable error codes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kinko.api.app import create_app
+from kinko.context import Context
+from tests.integration.policy.support import COLD_ADDR
+from tests.support.identity import bearer, make_token
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def api(ctx: Context) -> TestClient:
+    return TestClient(create_app(ctx), base_url="https://testserver")
+
+
+def test_freeze_and_two_person_unfreeze(ctx: Context, api: TestClient) -> None:
+    # The identity role matrix gives freeze:release to ciso and senior_approver, not to
+    # security_admin; the unfreeze service itself insists on security_admin (issue 6).
+    sec1 = make_token(ctx, roles_or_permissions=["security_admin", "ciso"])
+    sec2 = make_token(ctx, roles_or_permissions=["security_admin", "ciso"])
+    ciso_only = make_token(ctx, roles_or_permissions=["ciso"])
+    reader = make_token(ctx, roles_or_permissions=["custody:read"])
+    body = {"scope": "chain", "target": "ethereum", "reason": "outflow alert"}
+    assert api.post("/v1/freezes", json=body).status_code == 401
+    assert api.post("/v1/freezes", json=body, headers=bearer(reader)).status_code == 403
+    created = api.post("/v1/freezes", json=body, headers=bearer(sec1))
+    assert created.status_code == 201, created.text
+    freeze_id = created.json()["id"]
+    listed = api.get("/v1/freezes", headers=bearer(reader)).json()
+    assert [f["id"] for f in listed["freezes"]] == [freeze_id]
+    proposal = api.post(
+        f"/v1/freezes/{freeze_id}/unfreeze", json={"reason": "resolved"}, headers=bearer(sec1)
+    )
+    assert proposal.status_code == 201, proposal.text
+    approve = f"/v1/unfreeze-proposals/{proposal.json()['id']}/approve"
+    not_admin = api.post(approve, headers=bearer(ciso_only))
+    assert not_admin.status_code == 403 and "security_admin" in not_admin.json()["message"]
+    own = api.post(approve, headers=bearer(sec1))
+    assert (own.status_code, own.json()["error"]) == (403, "forbidden")
+    done = api.post(approve, headers=bearer(sec2))
+    assert done.status_code == 200 and done.json()["released"] is True
+    assert api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"] == []
+
+
+def test_bad_freeze_is_422_naming_the_field(ctx: Context, api: TestClient) -> None:
+    sec = make_token(ctx, roles_or_permissions=["freeze:set"])
+    bad = api.post(
+        "/v1/freezes", json={"scope": "asset", "target": "ETH", "reason": "x"}, headers=bearer(sec)
+    )
+    assert (bad.status_code, bad.json()["field"]) == (422, "target")
+    unknown = api.post("/v1/freezes", json={"scope": "planet", "reason": "x"}, headers=bearer(sec))
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "scope")
+
+
+def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> None:
+    proposer = make_token(ctx, roles_or_permissions=["addressbook:propose", "custody:read"])
+    approver = make_token(ctx, roles_or_permissions=["addressbook:approve"])
+    body = {
+        "chain": "ethereum",
+        "address": COLD_ADDR.lower(),
+        "label": "cold storage",
+        "owner_kind": "own_wallet",
+        "tiers": ["cold"],
+    }
+    assert (
+        api.post("/v1/addressbook/proposals", json=body, headers=bearer(approver)).status_code
+        == 403
+    )
+    made = api.post("/v1/addressbook/proposals", json=body, headers=bearer(proposer))
+    assert made.status_code == 201, made.text
+    assert made.json()["address"] == COLD_ADDR
+    approved = api.post(
+        f"/v1/addressbook/proposals/{made.json()['id']}/approve", headers=bearer(approver)
+    )
+    assert approved.status_code == 200, approved.text
+    again = api.post(
+        f"/v1/addressbook/proposals/{made.json()['id']}/approve", headers=bearer(approver)
+    )
+    assert (again.status_code, again.json()["error"]) == (409, "conflict")
+    listed = api.get("/v1/addressbook", headers=bearer(proposer)).json()
+    assert [e["address"] for e in listed["entries"]] == [COLD_ADDR]
+    bad = api.post(
+        "/v1/addressbook/proposals", json={**body, "address": "0x1234"}, headers=bearer(proposer)
+    )
+    assert (bad.status_code, bad.json()["field"]) == (422, "address")
+    removed = api.post(
+        "/v1/addressbook/remove",
+        json={"chain": "ethereum", "address": COLD_ADDR, "reason": "retired"},
+        headers=bearer(proposer),
+    )
+    assert removed.status_code == 200, removed.text
+    assert api.get("/v1/addressbook", headers=bearer(proposer)).json()["entries"] == []

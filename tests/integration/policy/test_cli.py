@@ -1,0 +1,126 @@
+"""`kinko freeze|unfreeze|addressbook|policy ...` on both databases."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from kinko.cli import policy as policy_cli
+from kinko.context import Context
+from kinko.core.clock import FixedClock
+from tests.integration.policy.support import COLD_ADDR
+from tests.support.identity import make_user
+
+runner = CliRunner()
+SAMPLE = Path(policy_cli.__file__).parent.parent / "policy" / "default_policy.yaml"
+app = typer.Typer()
+policy_cli.register(app)
+
+
+def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+    env = {
+        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
+        "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
+        "KINKO_CONFIG": "",
+        "COLUMNS": "300",
+        "KINKO_POLICY_PATH": str(SAMPLE),
+    }
+    result = runner.invoke(app, list(args), env=env)
+    assert "Traceback" not in result.output
+    if result.output.lstrip().startswith("{"):
+        return result.exit_code, result.output
+    return result.exit_code, " ".join(result.output.split())  # undo Rich's line wrapping
+
+
+@pytest.fixture
+def staff(ctx: Context) -> None:
+    for name, roles in (
+        ("sec1", ["security_admin"]),
+        ("sec2", ["security_admin"]),
+        ("op", ["operator"]),
+    ):
+        make_user(ctx, name, roles, with_authenticator=False)
+
+
+@pytest.mark.usefixtures("staff")
+def test_freeze_list_and_two_person_unfreeze(ctx: Context) -> None:
+    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETH", "--reason", "drain", "--as", "op")
+    assert code == 0, out
+    code, out = kinko(ctx, "freeze", "list", "--json")
+    freezes = json.loads(out)["freezes"]
+    assert [(f["scope"], f["target"]) for f in freezes] == [("asset", "ethereum:ETH")]
+    freeze_id = freezes[0]["id"]
+    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", "--as", "op")
+    assert code == 1 and "security_admin role is required" in out
+    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", "--as", "sec1")
+    assert code == 0, out
+    proposal_id = re.search(r"unf_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
+    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, "--as", "sec1")
+    assert code == 1 and "cannot approve" in out
+    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, "--as", "sec2")
+    assert code == 0, out
+    assert json.loads(kinko(ctx, "freeze", "list", "--json")[1])["freezes"] == []
+
+
+@pytest.mark.usefixtures("staff")
+def test_bad_freeze_input_exits_2_naming_the_field(ctx: Context) -> None:
+    code, out = kinko(ctx, "freeze", "asset", "ETH", "--reason", "x", "--as", "op")
+    assert code == 2 and "target" in out and "chain:SYMBOL" in out
+    code, out = kinko(ctx, "freeze", "all", "--reason", "x", "--as", "nobody")
+    assert code == 2 and "no user named 'nobody'" in out
+
+
+@pytest.mark.usefixtures("staff")
+def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) -> None:
+    args = ["--chain", "ethereum", "--address", COLD_ADDR.lower(), "--label", "cold"]
+    code, out = kinko(
+        ctx,
+        "addressbook",
+        "propose",
+        *args,
+        "--owner",
+        "own_wallet",
+        "--tier",
+        "cold",
+        "--as",
+        "op",
+    )
+    assert code == 0, out
+    proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "op")
+    assert code == 1, out
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "sec1")
+    assert code == 0 and "effective from" in out
+    listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
+    assert [(e["address"], e["effective"]) for e in listed["entries"]] == [(COLD_ADDR, False)]
+    code, out = kinko(
+        ctx,
+        "addressbook",
+        "remove",
+        "--chain",
+        "ethereum",
+        "--address",
+        COLD_ADDR,
+        "--reason",
+        "gone",
+        "--as",
+        "sec2",
+    )
+    assert code == 0, out
+    assert json.loads(kinko(ctx, "addressbook", "list", "--json")[1])["entries"] == []
+
+
+def test_policy_validate(ctx: Context, tmp_path: Path) -> None:
+    code, out = kinko(ctx, "policy", "validate", str(SAMPLE))
+    assert code == 0 and "2026-11-21.1" in out and "valid" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 'v1'\nrules:\n  - {id: a, kind: transfer_max, max: 1.5}\n")
+    code, out = kinko(ctx, "policy", "validate", str(bad))
+    assert code == 2 and "rules[0] (id=a).match" in out
+    code, out = kinko(ctx, "policy", "validate", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "does not exist" in out

@@ -1,0 +1,133 @@
+"""Freezes: one person freezes at once; two distinct security admins lift."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kinko.context import Context
+from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.core.events import SecurityEvent
+from kinko.policy.model import FreezeScope
+from kinko.store.tables.audit import AuditEntryRow
+from kinko.withdrawals.freeze import FreezeService
+from tests.integration.policy.support import eth_request
+from tests.support.identity import make_user
+
+
+@pytest.fixture
+def freezes(ctx: Context) -> FreezeService:
+    return FreezeService(ctx)
+
+
+@pytest.fixture
+def staff(ctx: Context) -> dict[str, str]:
+    """Real users with real role grants: two security admins and an operator."""
+    return {
+        name: make_user(ctx, name, roles, with_authenticator=False)[0]
+        for name, roles in (
+            ("sec1", ["security_admin"]),
+            ("sec2", ["security_admin"]),
+            ("ops", ["operator"]),
+        )
+    }
+
+
+def test_freeze_takes_effect_at_once_is_audited_and_published(
+    ctx: Context, freezes: FreezeService
+) -> None:
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    with ctx.db.transaction() as s:
+        record = freezes.freeze(
+            s, scope=FreezeScope.WALLET, target="w_hot", reason="odd outflow", actor="u_ops"
+        )
+        assert events == []  # published only after commit
+    assert [e.type for e in events] == ["freeze.set"]
+    assert events[0].wallet == "w_hot"
+    with ctx.db.transaction() as s:
+        assert [f.id for f in freezes.active_freezes(s)] == [record.id]
+        assert freezes.is_frozen(s, eth_request()) == [record]
+        assert freezes.is_frozen(s, eth_request(wallet_id="w_other")) == []
+        action = s.execute(
+            select(AuditEntryRow.action).where(AuditEntryRow.subject == record.id)
+        ).scalar_one()
+    assert action == "freeze.set"
+
+
+def test_rolled_back_freeze_is_not_published(ctx: Context, freezes: FreezeService) -> None:
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    with pytest.raises(RuntimeError), ctx.db.transaction() as s:
+        freezes.freeze(s, scope=FreezeScope.ALL, target=None, reason="drill", actor="u_ops")
+        raise RuntimeError("crash before commit")
+    assert events == []
+    with ctx.db.transaction() as s:
+        assert freezes.active_freezes(s) == []
+
+
+def test_freezing_twice_returns_the_same_freeze(ctx: Context, freezes: FreezeService) -> None:
+    with ctx.db.transaction() as s:
+        first = freezes.freeze(s, scope=FreezeScope.CHAIN, target="ethereum", reason="a", actor="x")
+        again = freezes.freeze(s, scope=FreezeScope.CHAIN, target="ethereum", reason="b", actor="y")
+        assert again.id == first.id
+        assert len(freezes.active_freezes(s)) == 1
+
+
+@pytest.mark.parametrize(
+    ("scope", "target", "field"),
+    [
+        (FreezeScope.ALL, "x", "target"),
+        (FreezeScope.WALLET, None, "target"),
+        (FreezeScope.ASSET, "ETH", "target"),
+        (FreezeScope.CHAIN, "Ethereum", "target"),
+        (FreezeScope.WALLET, "w_hot", "reason"),
+    ],
+)
+def test_bad_freeze_input_names_the_field(
+    ctx: Context, freezes: FreezeService, scope: FreezeScope, target: str | None, field: str
+) -> None:
+    reason = "" if field == "reason" else "why"
+    with ctx.db.transaction() as s, pytest.raises(InputError) as caught:
+        freezes.freeze(s, scope=scope, target=target, reason=reason, actor="u_ops")
+    assert caught.value.field == field
+
+
+def test_unfreeze_needs_two_distinct_security_admins(
+    ctx: Context, freezes: FreezeService, staff: dict[str, str]
+) -> None:
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    with ctx.db.transaction() as s:
+        record = freezes.freeze(s, scope=FreezeScope.ALL, target=None, reason="x", actor="u_ops")
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
+        freezes.propose_unfreeze(s, freeze_id=record.id, user_id=staff["ops"], reason="fixed")
+    with ctx.db.transaction() as s:
+        proposal = freezes.propose_unfreeze(
+            s, freeze_id=record.id, user_id=staff["sec1"], reason="ok"
+        )
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="cannot approve"):
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec1"])
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["ops"])
+    with ctx.db.transaction() as s:
+        assert len(freezes.active_freezes(s)) == 1  # still frozen after the refusals
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"])
+    with ctx.db.transaction() as s:
+        assert freezes.active_freezes(s) == []
+        actions = s.execute(
+            select(AuditEntryRow.action)
+            .where(AuditEntryRow.action.like("freeze.%"))
+            .order_by(AuditEntryRow.seq)
+        ).scalars()
+        assert list(actions) == ["freeze.set", "freeze.release_proposed", "freeze.released"]
+    assert [e.type for e in events] == ["freeze.set", "admin.action"]
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="already approved"):
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"])
+
+
+def test_unfreeze_of_unknown_freeze(
+    ctx: Context, freezes: FreezeService, staff: dict[str, str]
+) -> None:
+    with ctx.db.transaction() as s, pytest.raises(NotFound):
+        freezes.propose_unfreeze(s, freeze_id="frz_nope", user_id=staff["sec1"], reason="x")

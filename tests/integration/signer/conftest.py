@@ -1,0 +1,3 @@
+from tests.integration.withdrawals.conftest import exchange, w3
+
+__all__ = ["exchange", "w3"]

@@ -1,0 +1,128 @@
+"""A small exchange for the withdrawal tests: users, a hot ETH wallet on an in-process
+chain (eth-tester / py-evm), the audit-log key and the real services wired together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kinko.audit.note import Signer, generate_signer
+from kinko.chains.ethereum.adapter import EthereumAdapter
+from kinko.cli.base import write_secret_file
+from kinko.context import Context
+from kinko.identity.softauthn import SoftAuthenticator
+from kinko.screening.freshness import ScreeningConfig
+from kinko.screening.model import ListName
+from kinko.screening.service import ScreeningService
+from kinko.signer.online import OnlineSigner
+from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.withdrawals.approvals import ApprovalService
+from kinko.withdrawals.execution import Executor
+from kinko.withdrawals.service import WithdrawalService
+from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
+from tests.support.identity import ensure_secret_key, make_user
+
+# eth-tester's first funded account has secret key 1.
+HOT_KEY = (1).to_bytes(32, "big")
+RECIPIENT = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+
+
+SANCTIONED = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"  # Ronin exploiter (OFAC, 2022)
+LIST_CSV = (
+    "list,entity_name,chain,address,source_ref,listed_on\n"
+    f"stolen-funds,Ronin bridge exploiter,ethereum,{SANCTIONED},OFAC 2022-04-14,2022-04-14\n"
+)
+SCREENING = ScreeningConfig(
+    required_address_lists=(ListName("stolen-funds"),), required_name_lists=()
+)
+
+
+def load_lists(ctx: Context) -> ScreeningService:
+    path = ctx.settings.data_dir / "stolen-funds.csv"
+    path.write_text(LIST_CSV, encoding="utf-8")
+    service = ScreeningService(ctx, SCREENING)
+    service.load_file(path, actor="system:test")
+    return service
+
+
+@dataclass
+class Exchange:
+    ctx: Context
+    w3: Any
+    vkey: str
+    screener: ScreeningService
+    withdrawals: WithdrawalService
+    approvals: ApprovalService
+    signer: OnlineSigner
+    executor: Executor
+    users: dict[str, tuple[str, SoftAuthenticator | None]]
+    wallet_id: str = "wal_eth_hot"
+
+    def user(self, name: str) -> str:
+        return self.users[name][0]
+
+    def assert_digest(self, name: str, digest_hex: str) -> dict[str, Any]:
+        authenticator = self.users[name][1]
+        assert authenticator is not None
+        return authenticator.assert_(
+            challenge=bytes.fromhex(digest_hex), origin=self.ctx.settings.webauthn_origin
+        )
+
+
+def build_exchange(ctx: Context, w3: Any) -> Exchange:
+    ensure_secret_key(ctx)
+    key_path = ctx.settings.resolved_audit_key_path
+    if not key_path.exists():
+        write_secret_file(key_path, generate_signer(ctx.settings.audit_origin)[0].encode())
+    vkey = Signer.parse(key_path.read_text()).verifier().text()
+    keys = ctx.settings.data_dir / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / "wal_eth_hot.key").write_text(HOT_KEY.hex())
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
+        session.add(
+            WalletRow(
+                id="wal_eth_hot",
+                name="ETH hot",
+                chain="ethereum",
+                assets=["ETH"],
+                tier="hot",
+                owner_class="customer",
+                purpose="operational",
+                quorum_m=2,
+                quorum_n=3,
+                eligible_roles=["approver", "senior_approver"],
+                address=w3.eth.accounts[0],
+                limits={},
+                active=True,
+                created_at=now,
+            )
+        )
+    users = {
+        "alice": make_user(ctx, "alice", ["requester"]),
+        "bob": make_user(ctx, "bob", ["approver"]),
+        "carol": make_user(ctx, "carol", ["approver"]),
+        "dave": make_user(ctx, "dave", ["auditor"]),
+    }
+    screener = load_lists(ctx)
+    gateway = EthereumGateway("devnet", web3=w3)
+    ports = default_ports(ctx, gateway, screener=screener)
+    signer = OnlineSigner(
+        ctx,
+        ports,
+        keystore=FileKeystore(keys),
+        adapter_for=lambda chain, network: EthereumAdapter(network, web3=w3),
+        log_vkey=vkey,
+    )
+    return Exchange(
+        ctx=ctx,
+        w3=w3,
+        vkey=vkey,
+        screener=screener,
+        withdrawals=WithdrawalService(ctx, ports),
+        approvals=ApprovalService(ctx, ports),
+        signer=signer,
+        executor=Executor(ctx, ports, signer),
+        users={k: (str(v[0]), v[1]) for k, v in users.items()},
+    )

@@ -1,0 +1,110 @@
+"""The withdrawals API: authorisation, mandatory Idempotency-Key, stable error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kinko.api.app import create_app
+from kinko.identity.sessions import COOKIE_NAME, CSRF_HEADER
+from kinko.withdrawals.stack import build_stack
+from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
+from tests.support.identity import make_token, sign_in
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def api(exchange: Exchange) -> TestClient:
+    app = create_app(exchange.ctx)
+    app.state.withdrawal_stack = build_stack(
+        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
+    )
+    return TestClient(app, base_url="https://testserver")
+
+
+def bearer(token: str, key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+BODY: dict[str, Any] = {"asset": "ETH", "amount": "2", "destination": RECIPIENT}
+
+
+def test_create_show_list_and_errors(exchange: Exchange, api: TestClient) -> None:
+    creator = make_token(exchange.ctx, roles_or_permissions=["withdrawals:create"])
+    reader = make_token(exchange.ctx, roles_or_permissions=["withdrawals:read"])
+    assert api.post("/v1/withdrawals", json=BODY).status_code == 401
+    forbidden = api.post("/v1/withdrawals", json=BODY, headers=bearer(reader, "k1"))
+    assert forbidden.status_code == 403
+    missing = api.post("/v1/withdrawals", json=BODY, headers=bearer(creator))
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "Idempotency-Key"
+    created = api.post("/v1/withdrawals", json=BODY, headers=bearer(creator, "k1"))
+    assert created.status_code == 201, created.text
+    wd = created.json()
+    assert wd["state"] == "pending_approval"
+    assert wd["intent"]["destination"] == RECIPIENT and len(wd["digest"]) == 64
+    again = api.post("/v1/withdrawals", json=BODY, headers=bearer(creator, "k1"))
+    assert again.json()["id"] == wd["id"]
+    conflict = api.post(
+        "/v1/withdrawals", json={**BODY, "amount": "3"}, headers=bearer(creator, "k1")
+    )
+    assert (conflict.status_code, conflict.json()["error"]) == (409, "idempotency_conflict")
+    bad = api.post("/v1/withdrawals", json={**BODY, "amount": 2.5}, headers=bearer(creator, "k2"))
+    assert bad.status_code == 422 and bad.json()["field"] == "amount"
+    shown = api.get(f"/v1/withdrawals/{wd['id']}", headers=bearer(reader))
+    assert shown.json()["digest"] == wd["digest"]
+    listed = api.get("/v1/withdrawals?state=pending_approval", headers=bearer(reader))
+    assert [w["id"] for w in listed.json()["withdrawals"]] == [wd["id"]]
+    assert api.get("/v1/withdrawals/wd_nope", headers=bearer(reader)).status_code == 404
+
+
+def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: TestClient) -> None:
+    creator = make_token(exchange.ctx, roles_or_permissions=["withdrawals:create"])
+    reader = make_token(exchange.ctx, roles_or_permissions=["withdrawals:read"])
+    wd = api.post("/v1/withdrawals", json=BODY, headers=bearer(creator, "k-a")).json()
+    for name in ("bob", "carol"):
+        authenticator = exchange.users[name][1]
+        assert authenticator is not None
+        cookie, csrf = sign_in(exchange.ctx, name, authenticator)
+        response = api.post(
+            f"/v1/withdrawals/{wd['id']}/approve",
+            json={"assertion": exchange.assert_digest(name, wd["digest"])},
+            headers={CSRF_HEADER: csrf},
+            cookies={COOKIE_NAME: cookie},
+        )
+        assert response.status_code == 200, response.text
+    assert response.json()["state"] == "approved"
+    bundle = api.get(f"/v1/withdrawals/{wd['id']}/bundle", headers=bearer(reader)).json()
+    assert (bundle["format"], bundle["version"], bundle["digest"]) == (
+        "kinko.approval-bundle",
+        1,
+        wd["digest"],
+    )
+    assert len(bundle["approvals"]) == 2
+
+
+def test_console_page_shows_the_decoded_intent_and_digest(
+    exchange: Exchange, api: TestClient
+) -> None:
+    creator = make_token(exchange.ctx, roles_or_permissions=["withdrawals:create"])
+    wd = api.post(
+        "/v1/withdrawals",
+        json={**BODY, "destination": RECIPIENT.lower()},
+        headers=bearer(creator, "k-page"),
+    ).json()
+    authenticator = exchange.users["bob"][1]
+    assert authenticator is not None
+    cookie, _ = sign_in(exchange.ctx, "bob", authenticator)
+    assert api.get(f"/console/withdrawals/{wd['id']}").status_code == 401
+    page = api.get(f"/console/withdrawals/{wd['id']}", cookies={COOKIE_NAME: cookie})
+    assert page.status_code == 200
+    assert wd["digest"] in page.text
+    # The checksummed address comes from decoding the transaction, not from the request.
+    assert RECIPIENT in page.text and RECIPIENT.lower() not in page.text
+    assert "Approve with my security key" in page.text

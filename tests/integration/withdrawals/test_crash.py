@@ -1,0 +1,79 @@
+"""kill -9 between two steps leaves a state the service resumes from without signing twice."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from kinko.context import Context
+from kinko.store.tables.audit import AuditEntryRow
+from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.states import State
+from tests.integration.withdrawals.exchange import RECIPIENT, build_exchange
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def signed_count(ctx: Context) -> int:
+    with ctx.db.transaction() as session:
+        return int(
+            session.execute(
+                select(func.count())
+                .select_from(AuditEntryRow)
+                .where(AuditEntryRow.action == "signer.signed")
+            ).scalar_one()
+        )
+
+
+@pytest.mark.parametrize("point", ["after_sign", "before_broadcast"])
+def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> None:
+    from web3 import EthereumTesterProvider, Web3
+
+    w3: Any = Web3(EthereumTesterProvider())  # fresh chain: nonce 0, as in the child's
+    ex = build_exchange(ctx, w3)
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-crash",
+        channel="api",
+    )
+    assert wd.state is State.APPROVED
+    out = tmp_path / "signed.hex"
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "ignore",
+            "-m",
+            "tests.integration.withdrawals.crash_child",
+            str(ctx.settings.data_dir),
+            ctx.settings.resolved_database_url,
+            ctx.clock.now().isoformat(),
+            wd.id,
+            point,
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    child_signed = bytes.fromhex(out.read_text())
+    expected = State.APPROVED if point == "after_sign" else State.SIGNED
+    assert ex.withdrawals.get(wd.id).state is expected
+    assert signed_count(ctx) == 1
+    done = ex.executor.execute(wd.id)
+    assert done.state is State.BROADCAST
+    # after_sign: signed again from the same bytes -> the very same transaction.
+    # before_broadcast: the stored transaction is sent; the signer is not asked again.
+    assert signed_count(ctx) == (2 if point == "after_sign" else 1)
+    tx = w3.eth.get_transaction(done.txid)
+    assert bytes(tx["hash"]) == w3.keccak(child_signed)
+    assert w3.eth.get_transaction_count(w3.eth.accounts[0]) == 1

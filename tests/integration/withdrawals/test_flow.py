@@ -1,0 +1,164 @@
+"""A withdrawal from request to broadcast on a real in-process chain, on both databases."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from kinko.core.errors import ApprovalError, Conflict, InputError
+from kinko.screening.freshness import ScreeningConfig
+from kinko.screening.model import ListName
+from kinko.screening.service import ScreeningService
+from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
+from kinko.withdrawals.states import State
+from tests.integration.withdrawals.exchange import RECIPIENT, SANCTIONED, Exchange
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def request(ex: Exchange, amount: str, key: str, **extra: str) -> object:
+    return ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount=amount, destination=RECIPIENT.lower(), **extra),
+        requester=ex.user("alice"),
+        idempotency_key=key,
+        channel="api",
+    )
+
+
+def test_small_hot_withdrawal_is_auto_approved_signed_and_broadcast(exchange: Exchange) -> None:
+    ex = exchange
+    before = ex.w3.eth.get_balance(RECIPIENT)
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT.lower()),
+        requester=ex.user("alice"),
+        idempotency_key="k-small",
+        channel="api",
+    )
+    assert wd.state is State.APPROVED
+    assert wd.intent is not None and wd.intent["destination"] == RECIPIENT  # decoded, checksummed
+    assert wd.intent["amount"] == str(5 * 10**17)
+    done = ex.executor.execute(wd.id)
+    assert done.state is State.BROADCAST and done.txid is not None
+    receipt = ex.w3.eth.wait_for_transaction_receipt(done.txid)
+    assert receipt["status"] == 1
+    assert ex.w3.eth.get_balance(RECIPIENT) - before == 5 * 10**17
+    # Resuming a broadcast withdrawal does nothing more.
+    assert ex.executor.execute(wd.id).txid == done.txid
+
+
+def test_quorum_of_webauthn_approvals_over_the_digest(exchange: Exchange) -> None:
+    ex = exchange
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="2", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-two",
+        channel="api",
+    )
+    assert wd.state is State.PENDING_APPROVAL and wd.digest is not None
+    assert wd.decision is not None and wd.decision["required_approvals"] == 2
+    # The requester cannot approve, even with a valid assertion of their own.
+    with pytest.raises(ApprovalError, match="cannot approve"):
+        ex.approvals.approve(
+            wd.id, approver=ex.user("alice"), assertion=ex.assert_digest("alice", wd.digest)
+        )
+    # An assertion over another digest is refused.
+    with pytest.raises(ApprovalError, match="does not verify over digest"):
+        ex.approvals.approve(
+            wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", "00" * 32)
+        )
+    # An auditor is not eligible.
+    with pytest.raises(ApprovalError, match="eligible"):
+        ex.approvals.approve(
+            wd.id, approver=ex.user("dave"), assertion=ex.assert_digest("dave", wd.digest)
+        )
+    first = ex.approvals.approve(
+        wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
+    )
+    assert first.state is State.PENDING_APPROVAL
+    with pytest.raises(ApprovalError, match="distinct people"):
+        ex.approvals.approve(
+            wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
+        )
+    second = ex.approvals.approve(
+        wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
+    )
+    assert second.state is State.APPROVED
+    done = ex.executor.execute(wd.id)
+    assert done.state is State.BROADCAST
+    assert ex.w3.eth.wait_for_transaction_receipt(done.txid)["status"] == 1
+
+
+def test_one_rejection_ends_the_request(exchange: Exchange) -> None:
+    ex = exchange
+    wd = request(ex, "3", "k-rej")
+    denied = ex.approvals.reject(
+        wd.id, approver=ex.user("bob"), reason="customer called: not theirs"
+    )  # type: ignore[attr-defined]
+    assert denied.state is State.DENIED
+    with pytest.raises(Conflict, match="not pending"):
+        ex.approvals.approve(
+            denied.id,
+            approver=ex.user("carol"),
+            assertion=ex.assert_digest("carol", denied.digest or ""),
+        )
+
+
+def test_idempotency_key(exchange: Exchange) -> None:
+    ex = exchange
+    first = request(ex, "2", "k-idem")
+    again = request(ex, "2", "k-idem")
+    assert again.id == first.id  # type: ignore[attr-defined]
+    with pytest.raises(Conflict, match="different request body"):
+        request(ex, "2.5", "k-idem")
+
+
+def test_screening_hit_denies(exchange: Exchange) -> None:
+    wd = exchange.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.1", destination=SANCTIONED.lower()),
+        requester=exchange.user("alice"),
+        idempotency_key="k-hit",
+        channel="api",
+    )
+    assert wd.state is State.DENIED
+    assert wd.reason is not None and "sanctions" in wd.reason
+
+
+def test_missing_list_holds_and_alerts(exchange: Exchange) -> None:
+    ex = exchange
+    strict = ScreeningService(
+        ex.ctx, ScreeningConfig(required_address_lists=(ListName("ofac-sdn"),))
+    )
+    service = WithdrawalService(ex.ctx, replace(ex.withdrawals.ports, screener=strict))
+    events: list[str] = []
+    ex.ctx.bus.subscribe(lambda e: events.append(e.type))
+    wd = service.request(
+        WithdrawalRequest(asset="ETH", amount="0.1", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-stale",
+        channel="api",
+    )
+    assert wd.state is State.HELD
+    assert "withdrawal.held" in events
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("amount", {"amount": "0.1234567890123456789"}),
+        ("amount", {"amount": "-1"}),
+        ("address", {"destination": "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}),
+        ("asset", {"asset": "DOGE"}),
+    ],
+)
+def test_bad_input_names_the_field(exchange: Exchange, field: str, body: dict[str, str]) -> None:
+    values = {"asset": "ETH", "amount": "1", "destination": RECIPIENT, **body}
+    with pytest.raises(InputError) as info:
+        exchange.withdrawals.request(
+            WithdrawalRequest(**values),
+            requester=exchange.user("alice"),
+            idempotency_key=f"k-bad-{field}",
+            channel="api",
+        )
+    assert field in info.value.field
+    assert exchange.withdrawals.list() == []

@@ -1,0 +1,212 @@
+"""Every rule of the default pack fires on its attack and stays silent on a near-miss.
+
+The whole pack runs on each sequence (not the rule alone), so interactions between rules
+and the type index are exercised too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from kinko.monitor.engine import Engine
+from kinko.monitor.events import MonitorEvent
+from kinko.monitor.rules import default_pack
+from tests.unit.monitor.support import ev
+
+ETH = 10**18
+Seq = Callable[[], list[MonitorEvent]]
+
+
+def outflows(wallet: str, amounts_at: list[tuple[int, float]], **kw: object) -> list[MonitorEvent]:
+    return [
+        ev("chain.outflow", at, wallet=wallet, asset="ETH", amount=amount, withdrawal_id="wd", **kw)
+        for amount, at in amounts_at
+    ]
+
+
+def mfa(actor: str, failures: int) -> list[MonitorEvent]:
+    out = [ev("auth.mfa", i * 30, actor=actor, outcome="failure") for i in range(failures)]
+    return [*out, ev("auth.mfa", failures * 30 + 5, actor=actor, outcome="success")]
+
+
+CASES: dict[str, tuple[Seq, Seq]] = {
+    "kinko-signed-differs-from-intent": (
+        lambda: [ev("signer.refused", wallet="w1", reason="digest_mismatch")],
+        lambda: [ev("signer.refused", wallet="w1", reason="quorum_missing")],
+    ),
+    "kinko-dangerous-contract-call": (
+        lambda: [ev("signer.request", wallet="w1", call_kind="dangerous")],
+        lambda: [ev("signer.request", wallet="w1", call_kind="token_transfer")],
+    ),
+    "kinko-hot-outflow-without-withdrawal": (
+        lambda: [ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")],
+        lambda: [
+            ev(
+                "chain.outflow",
+                wallet="w1",
+                asset="ETH",
+                amount=5,
+                wallet_tier="hot",
+                withdrawal_id="wd_1",
+            )
+        ],
+    ),
+    "kinko-outflow-sum-over-cap-eth": (
+        lambda: outflows("w1", [(200 * ETH, 0), (200 * ETH, 600), (200 * ETH, 1200)]),
+        lambda: outflows("w1", [(200 * ETH, 0), (200 * ETH, 4200), (200 * ETH, 8400)]),
+    ),
+    "kinko-many-assets-leaving": (
+        lambda: [
+            ev("chain.outflow", i * 60, wallet="w1", asset=a, amount=1, withdrawal_id="x")
+            for i, a in enumerate(["ETH", "USDT", "LINK"])
+        ],
+        lambda: [
+            ev("chain.outflow", i * 660, wallet="w1", asset=a, amount=1, withdrawal_id="x")
+            for i, a in enumerate(["ETH", "USDT", "LINK"])
+        ],
+    ),
+    "kinko-new-address-large-withdrawal": (
+        lambda: [ev("withdrawal.request", destination_first_seen=True, amount_usd=25_000)],
+        lambda: [ev("withdrawal.request", destination_first_seen=True, amount_usd=9_999)],
+    ),
+    "kinko-addressbook-change-then-withdrawal": (
+        lambda: [
+            ev("addressbook.change", 0, destination="0xabc", actor="u1"),
+            ev("withdrawal.request", 3600, destination="0xabc", withdrawal_id="wd_1"),
+        ],
+        lambda: [
+            ev("withdrawal.request", 0, destination="0xabc", withdrawal_id="wd_1"),
+            ev("addressbook.change", 3600, destination="0xabc", actor="u1"),
+        ],
+    ),
+    "kinko-sanctions-hit": (
+        lambda: [ev("withdrawal.request", screening="hit", withdrawal_id="wd_1")],
+        lambda: [ev("withdrawal.request", screening="clear", withdrawal_id="wd_1")],
+    ),
+    "kinko-mfa-fatigue": (lambda: mfa("u1", 5), lambda: mfa("u1", 4)),
+    "kinko-factor-reset-then-privileged": (
+        lambda: [
+            ev("mfa.reset", 0, actor="admin2", target_user="u1"),
+            ev("role.change", 3 * 3600, actor="u1", role="security_admin"),
+        ],
+        lambda: [
+            ev("mfa.reset", 0, actor="admin2", target_user="u1"),
+            ev("role.change", 25 * 3600, actor="u1", role="security_admin"),
+        ],
+    ),
+    "kinko-credential-stuffing": (
+        lambda: [
+            ev("auth.login", i, actor=f"user{i}", outcome="failure", source_ip="203.0.113.9")
+            for i in range(10)
+        ],
+        lambda: [
+            ev("auth.login", i, actor=f"user{i % 9}", outcome="failure", source_ip="203.0.113.9")
+            for i in range(30)
+        ],
+    ),
+    "kinko-privileged-role-grant": (
+        lambda: [ev("role.change", actor="u1", privileged=True, device_first_seen=True)],
+        lambda: [
+            ev(
+                "role.change",
+                actor="u1",
+                privileged=True,
+                device_first_seen=False,
+                in_change_window=True,
+            )
+        ],
+    ),
+    "kinko-requester-approves-own": (
+        lambda: [ev("withdrawal.approve", actor="u1", requester="u1", withdrawal_id="wd")],
+        lambda: [ev("withdrawal.approve", actor="u1", requester="u2", withdrawal_id="wd")],
+    ),
+    "kinko-policy-weakened": (
+        lambda: [ev("policy.change", actor="u1", change="quorum_lowered")],
+        lambda: [ev("policy.change", actor="u1", change="limit_lowered")],
+    ),
+    "kinko-withdraw-token-new-network": (
+        lambda: [
+            ev("token.use", actor="u1", scopes=["withdrawals:create"], network_first_seen=True)
+        ],
+        lambda: [ev("token.use", actor="u1", scopes=["custody:read"], network_first_seen=True)],
+    ),
+    "kinko-off-hours-signing": (
+        lambda: [ev("signer.sign", -6 * 3600, wallet="w1")],
+        lambda: [ev("signer.sign", 0, wallet="w1")],
+    ),
+    "kinko-signing-rate-spike": (
+        lambda: [ev("signer.request", i * 5, wallet="w1") for i in range(30)],
+        lambda: [ev("signer.request", i * 5, wallet="w1") for i in range(29)],
+    ),
+    "kinko-dormant-account": (
+        lambda: [ev("auth.login", actor="u1", outcome="success", days_since_last_login=120)],
+        lambda: [ev("auth.login", actor="u1", outcome="success", days_since_last_login=30)],
+    ),
+    "kinko-cold-to-hot-unplanned": (
+        lambda: [
+            ev(
+                "chain.outflow",
+                wallet="c1",
+                asset="BTC",
+                amount=1,
+                wallet_tier="cold",
+                destination_tier="hot",
+                withdrawal_id="x",
+            )
+        ],
+        lambda: [
+            ev(
+                "chain.outflow",
+                wallet="c1",
+                asset="BTC",
+                amount=1,
+                wallet_tier="cold",
+                destination_tier="hot",
+                withdrawal_id="x",
+                rebalance_plan="rb_1",
+            )
+        ],
+    ),
+}
+
+PACK = default_pack()
+
+
+def fired(events: list[MonitorEvent]) -> list[str]:
+    engine = Engine(PACK)
+    return [a.rule_id for a in engine.process_many(events)]
+
+
+def test_every_alerting_rule_has_a_case() -> None:
+    emitting = {r.id for r in PACK.detections if r.emits} | {
+        c.id for c in PACK.correlations if c.emits
+    }
+    assert emitting == set(CASES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fires_on_attack(rule_id: str) -> None:
+    attack, _ = CASES[rule_id]
+    assert rule_id in fired(attack())
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_silent_on_near_miss(rule_id: str) -> None:
+    _, near_miss = CASES[rule_id]
+    assert rule_id not in fired(near_miss())
+
+
+def test_sustained_attack_alerts_once_per_threshold() -> None:
+    alerts = fired([ev("signer.request", i, wallet="w1") for i in range(60)])
+    assert alerts.count("kinko-signing-rate-spike") == 2
+
+
+def test_responses_named_by_rules() -> None:
+    spec = {r.id: r.response for r in PACK.detections} | {
+        c.id: c.response for c in PACK.correlations
+    }
+    assert spec["kinko-hot-outflow-without-withdrawal"].action.value == "freeze"
+    assert spec["kinko-mfa-fatigue"].action.value == "lock_account"
+    assert spec["kinko-sanctions-hit"].action.value == "hold_withdrawal"
