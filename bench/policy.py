@@ -177,13 +177,16 @@ def run_engine(
     book: dict[tuple[str, str], AddressBookEntry],
     customer_velocity: dict[str, dict[VelocityKey, int]],
     freezes: tuple[FreezeRecord, ...],
-) -> tuple[float, list[int], Counter[str]]:
-    """Decisions/s, per-decision latencies (ns, context assembly included), outcome mix."""
+) -> tuple[float, float, list[int], Counter[str]]:
+    """Decisions per wall-clock second and per CPU second (the latter is immune to other
+    processes on a shared machine), per-decision latencies (ns, context assembly
+    included), and the outcome mix."""
     shared = {(VelocityScope.WALLET, 600): 1_000_000, (VelocityScope.ASSET, 3600): 40_000_000}
     latencies = []
     outcomes: Counter[str] = Counter()
     clock = time.perf_counter_ns
     started = clock()
+    cpu_started = time.process_time()
     for req in reqs:
         t0 = clock()
         context = PolicyContext(
@@ -196,7 +199,8 @@ def run_engine(
         latencies.append(clock() - t0)
         outcomes[decision.outcome.value] += 1
     elapsed = (clock() - started) / 1e9
-    return len(reqs) / elapsed, latencies, outcomes
+    cpu = time.process_time() - cpu_started
+    return len(reqs) / elapsed, len(reqs) / cpu, latencies, outcomes
 
 
 def service_rate(n: int) -> tuple[float, float, float, float]:
@@ -256,11 +260,12 @@ def main() -> None:
     reqs = requests(rng, n)
     freezes = (FreezeRecord(FreezeId("frz_1"), FreezeScope.WALLET, "w_cold_9", "bench", "u", NOW),)
     run_engine(policy, reqs[:2000], book, velocity, freezes)  # warm the per-asset rule cache
-    rates, all_latencies = [], []
+    rates, cpu_rates, all_latencies = [], [], []
     outcomes: Counter[str] = Counter()
     for _ in range(5):
-        rate, lat, outcomes = run_engine(policy, reqs, book, velocity, freezes)
+        rate, cpu_rate, lat, outcomes = run_engine(policy, reqs, book, velocity, freezes)
         rates.append(rate)
+        cpu_rates.append(cpu_rate)
         all_latencies.extend(lat)
     ordered = sorted(all_latencies)
     p50 = statistics.median(ordered) / 1e6
@@ -278,8 +283,13 @@ def main() -> None:
     )
     table.add_row("world setup", f"{setup_s:.2f} s", "")
     table.add_row(
-        f"evaluate: decisions/s (median of 5 x {n:,})",
+        f"evaluate: decisions per wall-clock s (median of 5 x {n:,})",
         f"{statistics.median(rates):,.0f}",
+        "≥ 20,000",
+    )
+    table.add_row(
+        "evaluate: decisions per CPU s (median of 5)",
+        f"{statistics.median(cpu_rates):,.0f}",
         "≥ 20,000",
     )
     table.add_row("evaluate: p50 latency", f"{p50 * 1000:.1f} µs", "")

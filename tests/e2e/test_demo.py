@@ -21,7 +21,7 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
             app, ["--data-dir", str(tmp_path / "data"), "demo", "--no-serve"], env=env
         )
         assert result.exit_code == 0, f"{run}: {result.output}"
-        out = result.output
+        out = " ".join(result.output.split())  # Rich wraps to the terminal width
         assert ("created users" if run == "first" else "reusing users") in out
         assert "bob approves with a WebAuthn assertion over the digest → pending_approval" in out
         assert "carol approves with a WebAuthn assertion over the digest → approved" in out

@@ -9,7 +9,9 @@ allowed). `authenticated()` is the same without a permission (console pages, "wh
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import suppress
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +20,14 @@ from kinko.context import Context
 from kinko.core.errors import AuthenticationError, PermissionDenied
 from kinko.identity.model import Principal, UserId
 from kinko.identity.permissions import parse_permission, permissions_of
-from kinko.identity.sessions import COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, SessionService, csrf_ok
+from kinko.identity.sessions import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SessionService,
+    csrf_ok,
+    session_key,
+)
 
 __all__ = ["Principal", "authenticated", "gate", "public", "require", "resolve_principal"]
 
@@ -53,11 +62,16 @@ def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
 
 
 def _from_session(ctx: Context, cookie: str, ip: str | None) -> Principal:
+    from kinko.identity.readpath import read_session
     from kinko.identity.roles import RoleService
 
-    with ctx.db.transaction() as session:
-        user = SessionService(ctx).resolve(session, cookie)
+    sessions = SessionService(ctx)
+    with read_session(ctx) as session:
+        user, due = sessions.lookup(session, cookie)
         roles = RoleService(ctx).roles_of(session, user.id)
+    if due:
+        with ctx.db.transaction() as session:
+            sessions.touch(session, cookie)
     return Principal(
         kind="user",
         subject=UserId(user.id),
@@ -65,7 +79,7 @@ def _from_session(ctx: Context, cookie: str, ip: str | None) -> Principal:
         roles=roles,
         permissions=permissions_of(tuple(g.role for g in roles)),
         source_ip=ip,
-        session_id=cookie[:8],
+        session_id=session_key(cookie)[:16],
     )
 
 
@@ -129,7 +143,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
 
 _PUBLIC = "public"
 _AUTHENTICATED = "authenticated"
-_rules: dict[int, str | None] = {}
+_rules: WeakKeyDictionary[object, str | None] = WeakKeyDictionary()
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
@@ -141,16 +155,20 @@ def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:
 
 def route_rule(route: object) -> str | None:
     """The rule a route declares: "public", "authenticated", a permission, or None."""
-    key = id(route)
-    if key not in _rules:
-        found: set[str] = set()
-        for call in _calls(getattr(route, "dependant", None)):
-            if call is _public:
-                found.add(_PUBLIC)
-            elif hasattr(call, "permission"):
-                found.add(call.permission or _AUTHENTICATED)
-        _rules[key] = found.pop() if len(found) == 1 else None
-    return _rules[key]
+    try:
+        return _rules[route]
+    except (KeyError, TypeError):
+        pass
+    found: set[str] = set()
+    for call in _calls(getattr(route, "dependant", None)):
+        if call is _public:
+            found.add(_PUBLIC)
+        elif hasattr(call, "permission"):
+            found.add(call.permission or _AUTHENTICATED)
+    rule = found.pop() if len(found) == 1 else None
+    with suppress(TypeError):  # not weak-referenceable (None): just do not cache
+        _rules[route] = rule
+    return rule
 
 
 async def gate(request: Request) -> None:

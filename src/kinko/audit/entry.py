@@ -1,11 +1,13 @@
 """Encoding audit entries as RFC 8785 canonical JSON, quickly.
 
 `kinko.core.canonical.canonical_json` is the reference. For the values audit details
-almost always hold (no floats, string keys within the Basic Multilingual Plane, no lone
-surrogates) Python's own ``json.dumps(sort_keys=True, ensure_ascii=False)`` emits the
-same bytes, several times faster: JCS escapes exactly what ``json`` escapes, and for BMP
-keys UTF-16 code-unit order equals code-point order (RFC 8785 §3.2.3). Anything else
-goes through the reference encoder. A property test holds the two equal.
+almost always hold (no floats, integers within ±(2^53 - 1), string keys within the
+Basic Multilingual Plane, no lone surrogates) Python's own
+``json.dumps(sort_keys=True, ensure_ascii=False)`` emits the same bytes, several times
+faster: JCS escapes exactly what ``json`` escapes, and for BMP keys UTF-16 code-unit
+order equals code-point order (RFC 8785 §3.2.3). Anything else goes through the
+reference encoder, which also refuses what JCS cannot represent. A property test holds
+the two equal.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kinko.core.canonical import canonical_json
+from kinko.core.canonical import MAX_SAFE_INTEGER, canonical_json
 
 _dumps = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
@@ -30,7 +32,9 @@ def _simple(value: Any) -> bool:
     kind = type(value)
     if kind is str:
         return _plain_string(value)
-    if kind is int or kind is bool or value is None:
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if kind is bool or value is None:
         return True
     if kind is dict:
         return all(type(k) is str and _plain_string(k) and _simple(v) for k, v in value.items())

@@ -78,6 +78,15 @@ def fold_right(hashes: Sequence[bytes]) -> bytes:
     return acc
 
 
+def inorder_index(height: int, index: int) -> int:
+    """Position of node (height, index) in an in-order walk of an unbounded tree.
+
+    Leaves take the even numbers, nodes of height h the numbers = 2**h - 1 (mod 2**(h+1));
+    distinct nodes get distinct integers, so a store can key them by one column.
+    """
+    return (index << (height + 1)) + (1 << height) - 1
+
+
 def range_nodes(start: int, end: int) -> list[NodeId]:
     """Full subtrees whose fold is MTH(D[start:end]) for ranges that occur in proofs.
 

@@ -29,6 +29,7 @@ from kinko.audit.tiles import MAX_ENTRY_BYTES
 from kinko.config import Settings
 from kinko.core.clock import Clock, isoformat
 from kinko.core.errors import ConfigError, InputError, IntegrityError, NotFound, Unavailable
+from kinko.store.db import Database
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
 
 leaf_hash = merkle.leaf_hash
@@ -40,9 +41,8 @@ NODES = cast(Table, AuditNodeRow.__table__)
 LEAVES_BY_SEQ = select(AuditEntryRow.seq, AuditEntryRow.leaf_hash).where(
     AuditEntryRow.seq.in_(bindparam("seqs", expanding=True))
 )
-NODES_BY_KEY = select(AuditNodeRow.level, AuditNodeRow.idx, AuditNodeRow.hash).where(
-    AuditNodeRow.level.in_(bindparam("levels", expanding=True)),
-    AuditNodeRow.idx.in_(bindparam("idxs", expanding=True)),
+NODES_BY_ID = select(AuditNodeRow.id, AuditNodeRow.hash).where(
+    AuditNodeRow.id.in_(bindparam("ids", expanding=True))
 )
 HEAD_SIZE = select(AuditHead.size).where(AuditHead.id == 1)
 FIELD_LIMITS = {"actor": 200, "action": 100, "subject": 200}
@@ -108,7 +108,9 @@ class AuditLog:
             created.clear()
             merkle.append_to_edge(edge, seq, digest, created)
             node_rows.extend(
-                {"level": h, "idx": i, "hash": v} for h, i, v in created if h >= MIN_STORED_HEIGHT
+                {"id": merkle.inorder_index(h, i), "hash": v}
+                for h, i, v in created
+                if h >= MIN_STORED_HEIGHT
             )
             entry_rows.append(
                 {
@@ -154,7 +156,7 @@ class AuditLog:
     # -- reading and proofs ------------------------------------------------------------
 
     def size(self, session: Session) -> int:
-        value = session.execute(HEAD_SIZE).scalar()
+        value = session.connection().execute(HEAD_SIZE).scalar()
         return int(value or 0)
 
     def entry(self, session: Session, seq: int) -> AuditRecord:
@@ -170,7 +172,7 @@ class AuditLog:
         inner = [(h, i) for h, i in needed if h >= MIN_STORED_HEIGHT]
         if low:
             seqs = {seq for h, i in low for seq in range(i << h, (i + 1) << h)}
-            leaf_rows = session.execute(LEAVES_BY_SEQ, {"seqs": sorted(seqs)})
+            leaf_rows = session.connection().execute(LEAVES_BY_SEQ, {"seqs": sorted(seqs)})
             leaves = {int(seq): bytes(h) for seq, h in leaf_rows}
             if len(leaves) != len(seqs):
                 missing_seqs = sorted(seqs - leaves.keys())[:3]
@@ -179,18 +181,10 @@ class AuditLog:
                 start = i << h
                 found[(h, i)] = merkle.root_of([leaves[s] for s in range(start, start + (1 << h))])
         if inner:
-            # levels x indexes is a superset of the pairs wanted: one constant (cached)
-            # statement that both backends answer with index probes; filtered here.
-            # (Measured faster than a per-proof OR of pairs, and than row-value IN,
-            # which SQLite answers with a table scan.)
-            params = {
-                "levels": sorted({h for h, _ in inner}),
-                "idxs": sorted({i for _, i in inner}),
-            }
-            wanted = set(inner)
-            for h, i, v in session.execute(NODES_BY_KEY, params):
-                if (h, i) in wanted:
-                    found[(int(h), int(i))] = bytes(v)
+            by_id = {merkle.inorder_index(h, i): (h, i) for h, i in inner}
+            params = {"ids": sorted(by_id)}
+            for node_id, value in session.connection().execute(NODES_BY_ID, params):
+                found[by_id[int(node_id)]] = bytes(value)
         missing = needed - found.keys()
         if missing:
             raise IntegrityError(f"audit store is missing subtree hashes {sorted(missing)[:3]}")
@@ -290,12 +284,13 @@ class AuditLog:
         text = self.latest_checkpoint(session)
         return None if text is None else parse_body(parse_note(text).text)
 
-    def export(self, session: Session, directory: Path) -> Checkpoint:
+    def export(self, db: Database, directory: Path) -> Checkpoint:
         """Write a C2SP tlog-tiles directory for the latest checkpoint (issued if needed)."""
         from kinko.audit.export import export_tiles
 
-        note = self.checkpoint(session)
-        return export_tiles(session, note, directory)
+        with db.transaction() as session:
+            note = self.checkpoint(session)
+        return export_tiles(db, note, directory)
 
 
 def _encode(item: AuditItem, seq: int, stamp: str) -> bytes:

@@ -109,10 +109,13 @@ def verify_directory(
     return VerifyReport(checkpoint, size, tiles, tuple(cosigned))
 
 
+_decode = json.JSONDecoder().decode
+
+
 def _check_sequence(entry: bytes, seq: int, where: str) -> None:
     try:
-        value = json.loads(entry)
-    except ValueError:
+        value = _decode(entry.decode("utf-8"))
+    except ValueError:  # includes UnicodeDecodeError
         raise IntegrityError(f"entry {seq} ({where}) is not JSON") from None
     found = _seq_of(value)
     if type(found) is not int or found != seq:

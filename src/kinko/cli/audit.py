@@ -111,8 +111,8 @@ def consistency(
 @audit_app.command("export")
 def export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
     """Write the log as a C2SP tlog-tiles directory (checkpoint, tiles, entry bundles)."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        cp = ctx.audit.export(session, directory)
+    with guarded(), open_context() as ctx:
+        cp = ctx.audit.export(ctx.db, directory)
     console.print(f"Exported {cp.size} entries to [bold]{directory}[/]")
 
 

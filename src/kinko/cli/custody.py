@@ -257,9 +257,30 @@ def status(
 
 
 @custody_app.command("nonce-check")
-def nonce_check() -> None:
+def nonce_check(
+    eth_node: Annotated[
+        str | None, typer.Option(help="Ethereum node URL: first import our signatures from it.")
+    ] = None,
+    eth_network: Annotated[str, typer.Option(help="Network of --eth-node.")] = "mainnet",
+    address: Annotated[
+        list[str] | None, typer.Option(help="Our Ethereum address to import (repeatable).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Import after this block number.")] = None,
+) -> None:
     """Scan the exchange's own signatures for repeated ECDSA r values; exit 1 on findings."""
     with guarded(), _ctx() as ctx:
+        if eth_node is not None:
+            from kinko.chains.ethereum import EthereumAdapter
+            from kinko.chains.ethereum.node import connect
+
+            if not address:
+                raise InputError("address", "name the addresses to import with --address")
+            adapter = EthereumAdapter(eth_network, web3=connect(eth_node))
+            added, skipped, cursor = keys.import_chain_signatures(ctx, adapter, address, since)
+            console.print(
+                f"imported {added} signatures up to block {cursor} ({skipped} non-EIP-1559 "
+                "transactions skipped)"
+            )
         report = keys.nonce_check(ctx, actor=_actor())
     if report.passed:
         console.print(f"nonce check passed: {report.scanned} signatures, no repeated r")

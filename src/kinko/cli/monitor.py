@@ -9,8 +9,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +21,11 @@ from rich.table import Table
 from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, guarded
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import InputError
+from kinko.core.errors import InputError, Unavailable
 from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent, parse_jsonl
 from kinko.monitor.factory import build_engine, load_rules
+from kinko.monitor.notify import CefFileNotifier, Notifier, WebhookNotifier
 from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import AlertStatus, TriageService
 
@@ -59,6 +61,28 @@ def _read_events(source: str) -> list[MonitorEvent]:
         raise InputError(source, f"cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(source, "is not UTF-8 text") from None
+
+
+def _notifiers(
+    stack: ExitStack, cef: Path | None, webhook: str | None, secret_file: Path | None
+) -> list[Notifier]:
+    out: list[Notifier] = []
+    if cef is not None:
+        try:
+            out.append(CefFileNotifier(stack.enter_context(cef.open("a", encoding="utf-8"))))
+        except OSError as exc:
+            raise InputError("--cef", f"{cef} cannot be written: {exc.strerror}") from None
+    if webhook is not None:
+        if secret_file is None:
+            raise InputError("--webhook-secret-file", "a webhook needs its HMAC key file")
+        try:
+            secret = secret_file.read_bytes().strip()
+            out.append(WebhookNotifier(webhook, secret))
+        except OSError as exc:
+            raise InputError("--webhook-secret-file", f"cannot be read: {exc.strerror}") from None
+        except ValueError as exc:
+            raise InputError("--webhook", str(exc)) from None
+    return out
 
 
 def _user(ctx: Context, username: str) -> str:
@@ -103,18 +127,28 @@ def register(app: typer.Typer) -> None:
     monitor.add_typer(responses_app, name="responses")
 
     @monitor.command("ingest")
-    def ingest(
+    def ingest(  # noqa: PLR0917 (Typer maps each parameter to an option)
         source: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
         rules: RulesOpt = None,
         geo: GeoOpt = None,
         as_json: JsonOpt = False,
+        cef: Annotated[
+            Path | None, typer.Option("--cef", help="Append one CEF line per alert to FILE.")
+        ] = None,
+        webhook: Annotated[
+            str | None, typer.Option("--webhook", help="POST each alert here, HMAC-signed.")
+        ] = None,
+        webhook_secret_file: Annotated[
+            Path | None, typer.Option("--webhook-secret-file", help="HMAC key (>= 16 bytes).")
+        ] = None,
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
-        with guarded():
+        with guarded(), ExitStack() as stack:
             events = _read_events(source)
             engine = build_engine(rules or [], geo=geo)
+            notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
             with _ctx() as ctx:
-                recorded = MonitorService(ctx, engine).ingest(events)
+                recorded = MonitorService(ctx, engine, notifiers=notifiers).ingest(events)
             rows = [
                 {
                     "alert": r.alert_id,
@@ -140,6 +174,51 @@ def register(app: typer.Typer) -> None:
                     )
                 )
             console.print(table)
+
+    @monitor.command("worker")
+    def worker(  # noqa: PLR0917 (Typer maps each parameter to an option)
+        redis_url: Annotated[str, typer.Option("--redis", help="redis://host:port/db")],
+        index: Annotated[int, typer.Option("--worker", help="This worker's index, from 0.")],
+        workers: Annotated[int, typer.Option("--of", help="How many workers share the load.")],
+        partitions: Annotated[
+            int, typer.Option(help="Stream partitions (all workers alike).")
+        ] = 16,
+        rules: RulesOpt = None,
+        geo: GeoOpt = None,
+        drain: Annotated[
+            bool, typer.Option("--drain", help="Stop when the streams are empty.")
+        ] = False,
+    ) -> None:
+        """Consume this worker's Redis Streams partitions: alerts stored, responses applied."""
+        import redis
+
+        from kinko.monitor.redis_input import RedisPartitionWorker, owned_partitions
+
+        with guarded(), _ctx() as ctx:
+            if workers < 1 or partitions < workers:
+                raise InputError("--of", "need 1 <= workers <= partitions")
+            service = MonitorService(ctx, build_engine(rules or [], geo=geo))
+            client = redis.Redis.from_url(redis_url)
+            consumer = RedisPartitionWorker(
+                client,
+                service.ingest,
+                partitions=owned_partitions(index, workers, partitions),
+                consumer=f"worker-{index}",
+            )
+            try:
+                consumer.ensure_groups()
+                while True:
+                    got = consumer.poll(block_ms=None if drain else 1000)
+                    if drain and got == 0:
+                        break
+            except redis.RedisError as exc:
+                raise Unavailable(f"redis at {redis_url}: {exc}") from None
+            finally:
+                client.close()
+        console.print(
+            f"worker {index}/{workers}: {consumer.processed} events, "
+            f"{consumer.rejected} to dead letter"
+        )
 
     @monitor.command("replay")
     def replay(
@@ -254,6 +333,27 @@ def register(app: typer.Typer) -> None:
                 v.closed_by or v.acknowledged_by or "",
             )
         console.print(table)
+
+    @alerts_app.command("summary")
+    def alerts_summary(
+        days: Annotated[int, typer.Option(min=1, help="Look back this many days.")] = 30,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Alerts per status and time to triage (median, p90) over the last DAYS days."""
+        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+            since = ctx.clock.now() - timedelta(days=days)
+            summary = TriageService(ctx).summary(session, since=since)
+        if as_json:
+            echo_json(asdict(summary))
+            return
+        counts = ", ".join(f"{k} {v}" for k, v in summary.by_status.items())
+        median = summary.median_time_to_triage_s
+        p90 = summary.p90_time_to_triage_s
+        console.print(f"last {days} days: {counts}")
+        if median is None or p90 is None:
+            console.print("no alert acknowledged yet")
+        else:
+            console.print(f"time to triage: median {median:.0f} s, p90 {p90:.0f} s")
 
     @alerts_app.command("ack")
     def alerts_ack(alert_id: str, username: AsUser) -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 from rich.table import Table
 
 from kinko.cli.common import console, context, echo_json, guarded
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import InputError
+from kinko.core.errors import InputError, Unavailable
 from kinko.custody.model import Tier
 from kinko.policy.loader import load_policy_file
 from kinko.policy.model import FreezeScope, OwnerKind
@@ -32,9 +33,15 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audi
 
 @contextmanager
 def _ctx() -> Iterator[Context]:
+    """A context whose database errors become a clear message, never a traceback."""
     ctx = context()
     try:
         yield ctx
+    except DBAPIError as exc:
+        raise Unavailable(
+            f"the database at {ctx.settings.resolved_database_url} cannot be used "
+            f"({type(exc.orig).__name__}); run 'kinko init' or check database_url"
+        ) from exc
     finally:
         ctx.db.dispose()
 

@@ -98,6 +98,19 @@ def load(
         )
 
 
+@lists_app.command("rescreen")
+def rescreen() -> None:
+    """Screen registered targets (pending withdrawals, address book, people) again."""
+    with guarded(), _service() as (_ctx, service):
+        alerts = service.rescreen_all(actor=_actor())
+    console.print(f"re-screened: {len(alerts)} new hits")
+    for alert in alerts:
+        console.print(
+            f"[bold red]new hit[/] {alert.target_kind} {alert.target_ref}: "
+            f"{alert.entity_name} ({alert.list_name})"
+        )
+
+
 @lists_app.command("show")
 def show(
     all_versions: Annotated[bool, typer.Option("--all", help="Include replaced versions.")] = False,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,11 +20,17 @@ if TYPE_CHECKING:
     from kinko.withdrawals.stack import WithdrawalStack
 
 
-def _stack() -> WithdrawalStack:
+@contextmanager
+def _services() -> Iterator[WithdrawalStack]:
+    """The withdrawal services on the configured database, disposed of afterwards."""
     from kinko.cli.common import context
     from kinko.withdrawals.stack import build_stack
 
-    return build_stack(context())
+    ctx = context()
+    try:
+        yield build_stack(ctx)
+    finally:
+        ctx.db.dispose()
 
 
 def _user_id(stack: WithdrawalStack, username: str) -> str:
@@ -79,8 +87,7 @@ def register(app: typer.Typer) -> None:
         """Request a withdrawal and run it to its policy decision."""
         from kinko.withdrawals.service import WithdrawalRequest
 
-        with guarded():
-            stack = _stack()
+        with guarded(), _services() as stack:
             view = stack.withdrawals.request(
                 WithdrawalRequest(asset, amount, to, wallet, customer_ref, memo),
                 requester=_user_id(stack, as_user),
@@ -96,7 +103,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List recent withdrawals."""
         with guarded():
-            views = _stack().withdrawals.list(state=state)
+            with _services() as stack:
+                views = stack.withdrawals.list(state=state)
         if as_json:
             echo_json([v.to_json() for v in views])
             return
@@ -112,7 +120,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a withdrawal: the decoded transaction and the digest to approve."""
         with guarded():
-            view = _stack().withdrawals.get(withdrawal_id)
+            with _services() as stack:
+                view = stack.withdrawals.get(withdrawal_id)
         echo_json(view.to_json()) if as_json else render(view)
 
     @withdraw.command("approve")
@@ -131,10 +140,10 @@ def register(app: typer.Typer) -> None:
                 raise InputError("--assertion", f"cannot read a JSON assertion: {exc}") from None
             if not isinstance(response, dict):
                 raise InputError("--assertion", "must hold a JSON object")
-            stack = _stack()
-            view = stack.approvals.approve(
-                withdrawal_id, approver=_user_id(stack, as_user), assertion=response
-            )
+            with _services() as stack:
+                view = stack.approvals.approve(
+                    withdrawal_id, approver=_user_id(stack, as_user), assertion=response
+                )
         render(view)
 
     @withdraw.command("reject")
@@ -144,8 +153,7 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="Why.")],
     ) -> None:
         """Reject: one rejection ends the request."""
-        with guarded():
-            stack = _stack()
+        with guarded(), _services() as stack:
             view = stack.approvals.reject(
                 withdrawal_id, approver=_user_id(stack, as_user), reason=reason
             )
@@ -159,8 +167,7 @@ def register(app: typer.Typer) -> None:
         """Export the approval bundle (canonical JSON, docs/bundle.md)."""
         from kinko.withdrawals.export import export_bundle
 
-        with guarded():
-            stack = _stack()
+        with guarded(), _services() as stack:
             with stack.ctx.db.transaction() as session:
                 data = export_bundle(stack.ctx, session, stack.ports.directory, withdrawal_id)
         raw = data.to_bytes()
@@ -210,6 +217,29 @@ def register(app: typer.Typer) -> None:
             typer.echo(result.signed_tx.hex())
         else:
             out.write_text(result.signed_tx.hex() + "\n", encoding="ascii")
+
+    signer_app = typer.Typer(help="The online signer.", no_args_is_help=True)
+    app.add_typer(signer_app, name="signer")
+
+    @signer_app.command("serve")
+    def signer_serve(
+        host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port to bind.")] = 8700,
+    ) -> None:
+        """Serve the online signer (hot wallets) as a separate process."""
+        import uvicorn
+
+        from kinko.signer.server import create_signer_app, signer_token
+
+        with guarded():
+            from kinko.cli.common import context
+            from kinko.withdrawals.stack import build_stack
+
+            stack = build_stack(context())  # lives as long as the server
+            token_path = stack.ctx.settings.data_dir / "signer.token"
+            application = create_signer_app(stack.signer, signer_token(token_path))
+        console.print(f"signer on http://{host}:{port}; bearer token in {token_path}")
+        uvicorn.run(application, host=host, port=port, log_config=None)
 
     from kinko.demo import register_demo
 

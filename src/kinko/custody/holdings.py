@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, Unavailable
 from kinko.custody import coldshare
@@ -75,6 +76,25 @@ def set_balance(
             "source": source,
         },
     )
+
+
+def sync_balances_from_chain(
+    ctx: Context, session: Session, wallet_id: str, adapter: EthereumAdapter, *, actor: str
+) -> dict[str, int]:
+    """Read the wallet's balance of each of its assets from the node and record it."""
+    row = wallet(session, wallet_id)
+    if row.chain != adapter.family or not row.address:
+        raise InputError("wallet", f"wallet {row.name} is not an {adapter.family} address wallet")
+    known = assets(session)
+    read = {}
+    for key in row.assets:
+        contract = known[key].contract
+        read[key] = adapter.balance(row.address, contract)
+    for key, units in read.items():
+        set_balance(
+            ctx, session, wallet_id, key, units, source=f"chain:{adapter.network}", actor=actor
+        )
+    return read
 
 
 def set_liabilities(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.chains.base import EcdsaSignature
+from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
@@ -25,6 +26,7 @@ from kinko.core.ids import new_id
 from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
 from kinko.custody.wallets import wallet
 from kinko.store.tables.custody import KeyShareRow, SignatureLogRow
+from kinko.store.tables.identity import UserRow
 
 
 class KeyStatus(StrEnum):
@@ -57,6 +59,11 @@ def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor:
     for name in ("holder", "device", "site", "legal_entity", "public_key"):
         if not str(getattr(share, name)).strip():
             raise InputError(name, "must not be empty")
+    holder = session.get(UserRow, share.holder)
+    if holder is None or holder.state != "active":
+        raise InputError(
+            "holder", f"{share.holder!r} is not an active staff user id; enrol the holder first"
+        )
     missing = [k for k in _REQUIRED_CEREMONY if not share.ceremony.get(k)]
     if missing:
         raise InputError("ceremony", f"record {', '.join(missing)} of the key ceremony")
@@ -177,6 +184,18 @@ def record_signatures(
         )
         added += 1
     return added
+
+
+def import_chain_signatures(
+    ctx: Context, adapter: EthereumAdapter, addresses: Sequence[str], cursor: str | None
+) -> tuple[int, int, str]:
+    """Backfill the signature log from the node: (added, skipped non-1559 txs, next cursor)."""
+    history, skipped, new_cursor = adapter.signed_history(addresses, cursor)
+    added = 0
+    with ctx.db.transaction() as session:
+        for txid, signatures in history:
+            added += record_signatures(ctx, session, adapter.family, txid, signatures)
+    return added, skipped, new_cursor
 
 
 @dataclass(frozen=True, slots=True)

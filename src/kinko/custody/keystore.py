@@ -137,3 +137,60 @@ class FileKeystore:
         if not self.directory.exists():
             return []
         return sorted(p.stem for p in self.directory.glob("*.json"))
+
+
+class EthereumV3Keystore:
+    """Ethereum "Web3 Secret Storage" v3 files (scrypt KDF) via eth-account.
+
+    Interoperable with geth and other wallets. The file name is the key id; the address
+    inside the file must match the secret after decryption, or the file is refused.
+    """
+
+    def __init__(self, directory: Path, *, scrypt_n: int = 2**18) -> None:
+        self.directory = directory
+        self.scrypt_n = scrypt_n
+
+    def _path(self, key_id: str) -> Path:
+        if not _KEY_ID.match(key_id):
+            raise InputError("key_id", "use 1-100 letters, digits, '.', '_' or '-'")
+        return self.directory / f"{key_id}.v3.json"
+
+    def store(self, key_id: str, secret: bytes, passphrase: Passphrase) -> None:
+        from eth_account import Account
+
+        path = self._path(key_id)
+        if path.exists():
+            raise InputError("key_id", f"{key_id} already exists in the keystore")
+        document = Account.encrypt(
+            secret, passphrase.reveal().decode("utf-8"), kdf="scrypt", iterations=self.scrypt_n
+        )
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+
+    def load(self, key_id: str, passphrase: Passphrase) -> bytes:
+        from eth_account import Account
+
+        path = self._path(key_id)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NotFound(f"no key {key_id} in the keystore") from None
+        except (OSError, ValueError) as exc:
+            raise IntegrityError(f"keystore file for {key_id} is unreadable: {exc}") from None
+        try:
+            secret = bytes(Account.decrypt(document, passphrase.reveal().decode("utf-8")))
+        except ValueError:
+            raise IntegrityError(
+                f"cannot open key {key_id}: wrong passphrase, or the file was altered"
+            ) from None
+        address = str(document.get("address", "")).lower().removeprefix("0x")
+        if address != Account.from_key(secret).address.lower()[2:]:
+            raise IntegrityError(f"keystore file for {key_id} names another address")
+        return secret
+
+    def key_ids(self) -> list[str]:
+        if not self.directory.exists():
+            return []
+        return sorted(p.name.removesuffix(".v3.json") for p in self.directory.glob("*.v3.json"))

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kinko.chains.bitcoin.networks import network as bitcoin_network
+from kinko.chains.bitcoin.wallet import MultisigWallet
 from kinko.chains.registry import get_adapter
 from kinko.context import Context
 from kinko.core.amount import Asset
@@ -85,13 +87,10 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
             raise InputError("assets", f"{key} is not on chain {spec.chain}")
     if not spec.assets:
         raise InputError("assets", "name at least one asset")
-    options: dict[str, Any] = {}
-    if spec.chain == "bitcoin" and spec.descriptor:
-        options["descriptor"] = spec.descriptor
-    adapter = get_adapter(spec.chain, spec.network, **options)
+    adapter = get_adapter(spec.chain, spec.network)
     address = adapter.normalize_address(spec.address) if spec.address else None
     if spec.chain == "bitcoin" and spec.descriptor:
-        wallet = adapter.wallet  # type: ignore[attr-defined]
+        wallet = MultisigWallet.parse(spec.descriptor, bitcoin_network(spec.network))
         if wallet.threshold != spec.quorum_m or len(wallet.cosigners) != spec.quorum_n:
             raise InputError(
                 "quorum",
@@ -128,7 +127,8 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
             eligible_roles=list(spec.eligible_roles),
             address=address,
             descriptor=spec.descriptor,
-            limits={"network": spec.network},
+            network=spec.network,
+            limits={},
             cap_base_units=spec.cap_base_units,
             floor_base_units=spec.floor_base_units,
             active=True,

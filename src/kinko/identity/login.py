@@ -86,12 +86,17 @@ class LoginService(ServiceBase):
         return user
 
     def _challenge_username(self, challenge_id: str) -> str:
+        """The account a sign-in challenge was issued for (the throttle key).
+
+        A challenge issued for an unknown name gets a key of its own, so that unknown
+        names never share one counter (which would lock out differently from real ones).
+        """
         with self.ctx.db.transaction() as session:
             chal = session.get(WebAuthnChallengeRow, challenge_id)
             if chal is None or chal.user_id is None:
-                return "?unknown"
+                return f"?unknown:{challenge_id}"
             row = session.get(UserRow, chal.user_id)
-            return row.username if row is not None else "?unknown"
+            return row.username if row is not None else f"?unknown:{challenge_id}"
 
     def _attempt(
         self,

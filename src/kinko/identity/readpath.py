@@ -34,7 +34,8 @@ def _pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _read_engine(db: Database) -> Engine:
     engine = _engines.get(db)
     if engine is None:
-        engine = create_engine(db.url)
+        # Sized like the request thread pool, so lookups do not queue for a connection.
+        engine = create_engine(db.url, pool_size=20, max_overflow=30)
         event.listen(engine, "connect", _pragmas)
         _engines[db] = engine
     return engine

@@ -9,11 +9,11 @@ nobody else could approve it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,8 @@ from kinko.store.tables.identity import (
     WebAuthnCredentialRow,
 )
 
-log = structlog.get_logger("kinko.identity")
+# stdlib logging: a broken log stream must not turn into an exception here.
+log = logging.getLogger("kinko.identity")
 MATRIX_KEY = "sod_conflicts"
 
 
@@ -394,10 +395,10 @@ class RoleService(ServiceBase):
         ``identity.role_unsafe_grant`` and logged as a warning.
         """
         log.warning(
-            "unsafe direct role grant (four eyes bypassed)",
-            user=user_id,
-            role=grant.role.value,
-            reason=reason,
+            "unsafe direct role grant (four eyes bypassed): user=%s role=%s reason=%s",
+            user_id,
+            grant.role.value,
+            reason,
         )
         self._insert_grant(session, user_id, grant, by="system:unsafe", proposal=None)
         self.audit(

@@ -64,6 +64,31 @@ class IdentityService:
         """Suspend a user and revoke their sessions and API tokens (monitor responses)."""
         return self.users.lock_user(session, user_id, actor=actor, reason=reason)
 
+    def require_step_up(
+        self, session: Session, user_id: UserId, *, actor: str, reason: str
+    ) -> None:
+        """End the user's console sessions so that the next action needs a fresh sign-in.
+
+        API tokens are left alone (use `lock_user` to stop those too).
+        """
+        user = self.users.user_row(session, user_id, lock=True)
+        self.users.revoke_access_sessions_only(session, user_id)
+        self.users.audit(
+            session,
+            actor=actor,
+            action="identity.step_up_required",
+            subject=f"user:{user.id}",
+            reason=reason,
+        )
+        self.users.emit(
+            session,
+            "auth.mfa",
+            actor=actor,
+            outcome="step_up_required",
+            severity="medium",
+            fields={"user": user.username, "reason": reason},
+        )
+
     def credentials_for(self, session: Session, user_id: str) -> list[WebAuthnCredential]:
         return self.mfa.credentials_for(session, user_id)
 

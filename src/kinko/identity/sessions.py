@@ -67,8 +67,11 @@ class SessionService(ServiceBase):
         )
         return token
 
-    def resolve(self, session: Session, token: str) -> UserRow:
-        """The user of a live session; expired, idle, revoked or unknown → 401 (generic)."""
+    def lookup(self, session: Session, token: str) -> tuple[UserRow, bool]:
+        """The user of a live session and whether its last-seen time is due a write.
+
+        Expired, idle, revoked or unknown sessions, and inactive users → 401 (generic).
+        """
         row = session.get(ConsoleSessionRow, session_key(token))
         now = self.now()
         if (
@@ -81,8 +84,18 @@ class SessionService(ServiceBase):
         user = self.user_row(session, row.user_id)
         if user.state != UserState.ACTIVE.value:
             raise AuthenticationError("session expired or invalid; sign in again")
-        if now - row.last_seen_at > TOUCH_EVERY:
-            row.last_seen_at = now
+        return user, now - row.last_seen_at > TOUCH_EVERY
+
+    def touch(self, session: Session, token: str) -> None:
+        row = session.get(ConsoleSessionRow, session_key(token), with_for_update=True)
+        if row is not None and row.revoked_at is None:
+            row.last_seen_at = self.now()
+
+    def resolve(self, session: Session, token: str) -> UserRow:
+        """`lookup` and, when due, record activity (which keeps the idle timeout away)."""
+        user, due = self.lookup(session, token)
+        if due:
+            self.touch(session, token)
         return user
 
     def revoke(self, session: Session, token: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinko.store.tables.identity import AuthThrottleRow
@@ -48,10 +49,7 @@ def record_failure(
     newly_locked = []
     for key in keys:
         limit = policy.per_account if key.startswith("user:") else policy.per_source
-        row = session.get(AuthThrottleRow, key, with_for_update=True)
-        if row is None:
-            row = AuthThrottleRow(key=key, failures=0, window_start=now, locked_until=None)
-            session.add(row)
+        row = _counter(session, key, now)
         if now - row.window_start > policy.window:
             row.failures, row.window_start = 0, now
         row.failures += 1
@@ -59,6 +57,26 @@ def record_failure(
             row.locked_until = now + policy.lockout
             newly_locked.append(key)
     return newly_locked
+
+
+def _counter(session: Session, key: str, now: datetime) -> AuthThrottleRow:
+    """The locked counter row for `key`, created if missing.
+
+    Two first failures for the same key can race to insert it (PostgreSQL); the loser's
+    savepoint rolls back and it locks the winner's row instead.
+    """
+    row = session.get(AuthThrottleRow, key, with_for_update=True)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = AuthThrottleRow(key=key, failures=0, window_start=now, locked_until=None)
+            session.add(row)
+    except IntegrityError:
+        row = session.get(AuthThrottleRow, key, with_for_update=True, populate_existing=True)
+        if row is None:
+            raise
+    return row
 
 
 def reset(session: Session, key: str) -> None:

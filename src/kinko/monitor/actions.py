@@ -2,8 +2,11 @@
 
 Those services belong to other parts (policy/withdrawals, identity), so they are imported
 lazily: a missing one raises `Unavailable`, the response is recorded as failed and the
-alert still stands (the monitor never pretends it acted). Every call runs in the
-monitor's transaction, so the response, its audit entries and the alert commit together.
+alert still stands (the monitor never pretends it acted). Freezes, locks and step-ups run
+in the monitor's transaction, so the response, its audit entries and the alert commit
+together; a hold runs in the withdrawal service's own unit of work right after that commit
+(the service defers its audit entries to its own commit), and the response row is settled
+(`applied` or `failed`) in a second, audited transaction.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ class ResponseActions(Protocol):
 
     def unlock_account(self, session: Session, *, user: str, reason: str, actor: str) -> None: ...
 
-    def hold_withdrawal(
-        self, session: Session, *, withdrawal_id: str, reason: str, actor: str
-    ) -> str: ...
+    def hold_withdrawal(self, *, withdrawal_id: str, reason: str, actor: str) -> str:
+        """Hold in the withdrawal service's own unit of work (called after the monitor's
+        transaction commits)."""
+        ...
 
     def require_step_up(self, session: Session, *, user: str, reason: str, actor: str) -> str: ...
 
@@ -108,13 +112,11 @@ class KinkoActions:
             session, user_id_of(user), model.UserState.ACTIVE, actor=actor, reason=reason
         )
 
-    def hold_withdrawal(
-        self, session: Session, *, withdrawal_id: str, reason: str, actor: str
-    ) -> str:
-        records = _load("kinko.withdrawals.records", "the withdrawal records")
-        states = _load("kinko.withdrawals.states", "the withdrawal states")
-        row = records.load(session, withdrawal_id, lock=True)
-        records.move(self.ctx, session, row, states.State.HELD, actor=actor, reason=reason)
+    def hold_withdrawal(self, *, withdrawal_id: str, reason: str, actor: str) -> str:
+        service = _load("kinko.withdrawals.service", "the withdrawal service")
+        wiring = _load("kinko.withdrawals.wiring", "the withdrawal wiring")
+        ports = wiring.default_ports(self.ctx, _NoChains())
+        service.WithdrawalService(self.ctx, ports).hold(withdrawal_id, reason=reason, actor=actor)
         return withdrawal_id
 
     def require_step_up(self, session: Session, *, user: str, reason: str, actor: str) -> str:
@@ -124,3 +126,11 @@ class KinkoActions:
             raise Unavailable("the identity service cannot require step-up MFA yet")
         method(session, user_id_of(user), actor=actor, reason=reason)
         return user_id_of(user)
+
+
+class _NoChains:
+    """The chain gateway the monitor hands the withdrawal service: holding a withdrawal
+    never touches a chain, so any use of it is a bug and refuses (fail closed)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise Unavailable(f"the monitor has no chain gateway (asked for {name})")

@@ -62,4 +62,6 @@ def json_safe(value: Any) -> Any:
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | int):
+        return value
+    return str(value)  # Decimal, UUID, enums from in-process producers: as text

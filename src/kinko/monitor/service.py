@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -36,8 +36,12 @@ log = structlog.get_logger("kinko.monitor")
 MONITOR_ACTOR = "system:monitor"
 
 
+DEFERRED_KEY = "kinko_monitor_deferred"
+
+
 class ResponseStatus:
     APPLIED = "applied"
+    PENDING = "pending"
     NONE = "none"
     RATE_LIMITED = "rate_limited"
     FAILED = "failed"
@@ -98,6 +102,10 @@ class MonitorService:
             return []
         with self.ctx.db.transaction() as session:
             recorded = [self.record(session, alert) for alert in alerts]
+            deferred: list[Recorded] = session.info.pop(DEFERRED_KEY, [])
+        if deferred:
+            done = {rec.response_id: self._hold_after_commit(rec) for rec in deferred}
+            recorded = [done.get(rec.response_id, rec) for rec in recorded]
         for alert, rec in zip(alerts, recorded, strict=True):
             for notifier in self.notifiers:
                 notifier.send(alert, rec)
@@ -142,6 +150,10 @@ class MonitorService:
             limited = self._rate_limited(session, alert.rule_id, planned, now)
             if limited:
                 status, detail = ResponseStatus.RATE_LIMITED, limited
+            elif planned.action is ResponseAction.HOLD_WITHDRAWAL:
+                # The withdrawal service holds in its own unit of work, right after this
+                # transaction commits; the response row says so until then.
+                status, detail = ResponseStatus.PENDING, "hold requested; applied after commit"
             else:
                 status, detail, ref = self._apply(session, row, alert, planned)
         response = ResponseRow(
@@ -175,7 +187,7 @@ class MonitorService:
         )
         if status == ResponseStatus.FAILED:
             log.error("monitor response failed", rule=alert.rule_id, detail=detail)
-        return Recorded(
+        recorded = Recorded(
             row.id,
             alert.rule_id,
             response.id,
@@ -186,6 +198,34 @@ class MonitorService:
             detail,
             ref,
         )
+        if status == ResponseStatus.PENDING:
+            session.info.setdefault(DEFERRED_KEY, []).append(recorded)
+        return recorded
+
+    def _hold_after_commit(self, rec: Recorded) -> Recorded:
+        """Hold the withdrawal (its own audited transaction), then settle the response row."""
+        assert rec.target is not None
+        reason = f"monitor rule {rec.rule_id} (alert {rec.alert_id})"
+        try:
+            self.actions.hold_withdrawal(
+                withdrawal_id=rec.target, reason=reason, actor=MONITOR_ACTOR
+            )
+            status, detail, ref = ResponseStatus.APPLIED, "hold_withdrawal applied", rec.target
+        except KinkoError as exc:
+            status, detail, ref = ResponseStatus.FAILED, exc.message, None
+            log.error("monitor response failed", rule=rec.rule_id, detail=detail)
+        with self.ctx.db.transaction() as session:
+            row = session.get(ResponseRow, rec.response_id, with_for_update=True)
+            assert row is not None
+            row.status, row.detail, row.ref = status, detail, ref
+            self.ctx.audit.append(
+                session,
+                actor=MONITOR_ACTOR,
+                action=f"monitor.response_{status}",
+                subject=rec.response_id,
+                details={"alert": rec.alert_id, "rule": rec.rule_id, "detail": detail, "ref": ref},
+            )
+        return replace(rec, status=status, detail=detail, ref=ref)
 
     def _rate_limited(
         self, session: Session, rule_id: str, planned: PlannedResponse, now: datetime
@@ -235,8 +275,4 @@ class MonitorService:
         assert target is not None
         if planned.action is ResponseAction.LOCK_ACCOUNT:
             return actions.lock_account(session, user=target, reason=reason, actor=MONITOR_ACTOR)
-        if planned.action is ResponseAction.HOLD_WITHDRAWAL:
-            return actions.hold_withdrawal(
-                session, withdrawal_id=target, reason=reason, actor=MONITOR_ACTOR
-            )
         return actions.require_step_up(session, user=target, reason=reason, actor=MONITOR_ACTOR)

@@ -8,6 +8,8 @@ changes nothing but is audited.
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -61,6 +63,16 @@ class AlertView:
 
 
 @dataclass(frozen=True, slots=True)
+class TriageSummary:
+    """For inspection: how many alerts in each state and how fast people acknowledged."""
+
+    by_status: dict[str, int]
+    acknowledged: int
+    median_time_to_triage_s: float | None
+    p90_time_to_triage_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReleaseOutcome:
     response_id: str
     votes: tuple[str, ...]
@@ -106,6 +118,27 @@ class TriageService:
         if status is not None:
             query = query.where(AlertRow.status == status.value)
         return [_view(r) for r in session.execute(query).scalars()]
+
+    def summary(self, session: Session, *, since: datetime) -> TriageSummary:
+        """Alerts created at or after `since`: counts by status, time to acknowledge."""
+        rows = session.execute(
+            select(AlertRow.status, AlertRow.created_at, AlertRow.acknowledged_at).where(
+                AlertRow.created_at >= since
+            )
+        ).all()
+        by_status = {status.value: 0 for status in AlertStatus}
+        waits: list[float] = []
+        for status, created, acknowledged in rows:
+            by_status[status] += 1
+            if acknowledged is not None:
+                waits.append((acknowledged - created).total_seconds())
+        waits.sort()
+        return TriageSummary(
+            by_status=by_status,
+            acknowledged=len(waits),
+            median_time_to_triage_s=statistics.median(waits) if waits else None,
+            p90_time_to_triage_s=waits[max(0, math.ceil(0.9 * len(waits)) - 1)] if waits else None,
+        )
 
     def get(self, session: Session, alert_id: str) -> AlertView:
         return _view(self._alert(session, alert_id))

@@ -113,6 +113,10 @@ class PolicyRequest:
     source: str
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tier, Tier):
+            raise InputError("tier", f"{self.tier!r} is not a Tier (hot, warm, cold)")
+        if not isinstance(self.call_kind, CallKind):
+            raise InputError("call_kind", f"{self.call_kind!r} is not a CallKind")
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise InputError("amount", "must be an integer number of base units")
         if self.amount <= 0:

@@ -11,26 +11,19 @@ from datetime import timedelta
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict
 from kinko.custody.model import Tier
-from kinko.policy import velocity
+from kinko.policy import velocity, versions
+from kinko.policy.diff import Weakening
 from kinko.policy.engine import evaluate
 from kinko.policy.loader import default_policy, load_policy_file
 from kinko.policy.model import Decision, Outcome, PolicyContext, PolicyRequest, ScreeningVerdict
 from kinko.policy.rules import Policy
 from kinko.store.tables.audit import AuditHead
-from kinko.store.tables.policy import PolicyVersionRow
 from kinko.withdrawals.addressbook import AddressBookService, Normalizer
 from kinko.withdrawals.freeze import FreezeService
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
 
 log = structlog.get_logger("kinko.policy")
 
@@ -91,7 +84,7 @@ class PolicyService:
         # Lock order, everywhere: the audit head, then velocity counters (sorted). Every
         # transaction that appends to the audit log holds its head until it ends, so a
         # caller that appended before calling us cannot deadlock against us.
-        session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
+        session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
         velocity.lock_counters(session, velocity.counter_keys(request))
         self.record_version(session)
         now = self.ctx.clock.now()
@@ -134,37 +127,7 @@ class PolicyService:
             )
         return amount
 
-    def record_version(self, session: Session) -> None:
-        """Remember this policy text; a version string may never name two texts."""
-        policy = self.policy
-        if session.get(PolicyVersionRow, policy.digest) is not None:
-            return
-        clash = session.execute(
-            select(PolicyVersionRow.digest).where(PolicyVersionRow.version == policy.version)
-        ).scalar_one_or_none()
-        if clash is not None:
-            raise Conflict(
-                f"policy version {policy.version} was already used for a different text "
-                f"(sha256 {clash}); give the changed policy a new version"
-            )
-        values = {
-            "digest": policy.digest,
-            "version": policy.version,
-            "source": policy.source,
-            "text": policy.text,
-            "loaded_at": self.ctx.clock.now(),
-            "details": {"rules": len(policy.rules)},
-        }
-        insert = postgresql.insert if is_postgres(session) else sqlite.insert
-        inserted = session.execute(
-            insert(PolicyVersionRow).values(**values).on_conflict_do_nothing()
-        )
-        if not getattr(inserted, "rowcount", 0):
-            return  # a concurrent transaction recorded it first
-        self.ctx.audit.append(
-            session,
-            actor="policy",
-            action="policy.loaded",
-            subject=policy.version,
-            details={"digest": policy.digest, "source": policy.source},
-        )
+    def record_version(self, session: Session) -> list[Weakening]:
+        """Make this policy the one in force (call at start-up); returns how it loosens the
+        previous one, each of which is audited and published as ``policy.change``."""
+        return versions.activate(self.ctx, session, self.policy)

@@ -4,7 +4,8 @@ Every reservation is recorded against three counters: the wallet, the asset (all
 and the customer (when there is one), each within one asset. Before a request is decided,
 its counter rows are locked with ``SELECT ... FOR UPDATE`` in a fixed order (so two
 requests never deadlock), so concurrent requests against the same limit are decided one
-at a time on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises writers.
+at a time on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises writers. The
+counter rows exist only to be locked; the amounts live in the ledger.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
@@ -40,23 +41,19 @@ def counter_keys(request: PolicyRequest) -> list[CounterKey]:
 
 
 def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
-    """Create missing counter rows, then lock them all (in sorted order)."""
+    """Create missing counter rows, then lock them all, in sorted order (PostgreSQL).
+
+    On SQLite there is nothing to do: ``BEGIN IMMEDIATE`` (see `kinko.store.db`) already
+    gave this transaction the database's single write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
     ordered = sorted(set(keys))
-    dialect = session.get_bind().dialect.name
     for key in ordered:
         values = {"scope": key.scope.value, "scope_key": key.scope_key, "asset": key.asset}
-        if dialect == "postgresql":
-            session.execute(
-                postgresql.insert(VelocityCounterRow)
-                .values(**values, reservations=0)
-                .on_conflict_do_nothing()
-            )
-        else:
-            session.execute(
-                sqlite.insert(VelocityCounterRow)
-                .values(**values, reservations=0)
-                .on_conflict_do_nothing()
-            )
+        session.execute(
+            postgresql.insert(VelocityCounterRow).values(**values).on_conflict_do_nothing()
+        )
     for key in ordered:
         session.execute(
             select(VelocityCounterRow.scope)
@@ -121,26 +118,17 @@ def totals(
 
 def reserve(session: Session, request: PolicyRequest, *, withdrawal_id: str, now: datetime) -> None:
     """Record `request.amount` against each of its counters (call with the counters locked)."""
-    for key in counter_keys(request):
-        session.add(
-            VelocityLedgerRow(
-                withdrawal_id=withdrawal_id,
-                scope=key.scope.value,
-                scope_key=key.scope_key,
-                asset=key.asset,
-                amount=request.amount,
-                at=now,
-            )
+    session.add_all(
+        VelocityLedgerRow(
+            withdrawal_id=withdrawal_id,
+            scope=key.scope.value,
+            scope_key=key.scope_key,
+            asset=key.asset,
+            amount=request.amount,
+            at=now,
         )
-        session.execute(
-            update(VelocityCounterRow)
-            .where(
-                VelocityCounterRow.scope == key.scope.value,
-                VelocityCounterRow.scope_key == key.scope_key,
-                VelocityCounterRow.asset == key.asset,
-            )
-            .values(reservations=VelocityCounterRow.reservations + 1)
-        )
+        for key in counter_keys(request)
+    )
     session.flush()
 
 

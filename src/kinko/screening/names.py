@@ -171,8 +171,23 @@ def normalise_nationality(text: str) -> str:
     return _NATIONALITY_ALIASES.get(key, key)
 
 
-UNMATCHED_BELOW = 0.9
-"""A token whose best counterpart is less similar than this counts as unmatched."""
+UNMATCHED_BELOW = 0.94
+"""A token whose best counterpart is less similar than this counts as (partly) unmatched:
+Jaro-Winkler gives one-letter-different short tokens (``hyok``/``hyon``) about 0.88, a
+transposition typo in a longer token about 0.95."""
+UNMATCHED_WEIGHT = 2.0
+SHORT_TOKEN = 3
+SHORT_MISMATCH_CAP = 0.85
+"""Jaro-Winkler is generous to short strings (``so``/``son`` 0.91, ``ri``/``rim`` 0.91), and
+in short romanised syllables one letter is a different name. Two tokens of which one has
+at most `SHORT_TOKEN` characters score at most this unless they are equal."""
+
+
+def token_similarity(a: str, b: str) -> float:
+    similarity = JaroWinkler.normalized_similarity(a, b)
+    if a != b and min(len(a), len(b)) <= SHORT_TOKEN:
+        return min(similarity, SHORT_MISMATCH_CAP)
+    return similarity
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +215,8 @@ def _direction(
 def score_tokens(query: tuple[str, ...], listed: tuple[str, ...]) -> Score:
     """Order-insensitive similarity of two normalised names, in [0, 1], with its parts.
 
-    The mean of both directions, less a penalty of ``UNMATCHED_BELOW - worst`` when some
-    token (on either side) has no close counterpart: ``KIM JONG HYOK`` is not
+    The mean of both directions, less ``UNMATCHED_WEIGHT x (UNMATCHED_BELOW - worst)``
+    when some token (on either side) has no close counterpart: ``KIM JONG HYOK`` is not
     ``RIM JONG HYOK`` even though two of three tokens are equal.
     """
     if not query or not listed:
@@ -212,14 +227,14 @@ def score_tokens(query: tuple[str, ...], listed: tuple[str, ...]) -> Score:
     partner_l = [-1] * len(listed)
     for i, q in enumerate(query):
         for j, token in enumerate(listed):
-            similarity = JaroWinkler.normalized_similarity(q, token)
+            similarity = token_similarity(q, token)
             if similarity > best_q[i]:
                 best_q[i], partner_q[i] = similarity, j
             if similarity > best_l[j]:
                 best_l[j], partner_l[j] = similarity, i
     forward, worst_f, notes_f = _direction(query, best_q, listed, partner_q)
     backward, worst_b, notes_b = _direction(listed, best_l, query, partner_l)
-    penalty = max(0.0, UNMATCHED_BELOW - min(worst_f, worst_b))
+    penalty = UNMATCHED_WEIGHT * max(0.0, UNMATCHED_BELOW - min(worst_f, worst_b))
     value = max(0.0, (forward + backward) / 2 - penalty)
     notes = tuple(dict.fromkeys(notes_f + notes_b))
     components = (("query_tokens", forward), ("list_tokens", backward), ("unmatched", -penalty))

@@ -18,12 +18,13 @@ import structlog
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import InputError, KinkoError
+from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.screening import repository
 from kinko.screening.addresses import normalise_address
 from kinko.screening.alerts import Alert, record_alerts
+from kinko.screening.config_file import load_screening_config
 from kinko.screening.freshness import ScreeningConfig, check_replacement, staleness_reasons
 from kinko.screening.index import AddressIndex
 from kinko.screening.loaders import parse_file
@@ -57,7 +58,7 @@ class LoadResult:
 class ScreeningService:
     def __init__(self, ctx: Context, config: ScreeningConfig | None = None) -> None:
         self.ctx = ctx
-        self.config = config or ScreeningConfig()
+        self.config = config or load_screening_config(ctx.settings.data_dir)
 
     # -- lists ----------------------------------------------------------------------
 
@@ -89,12 +90,38 @@ class ScreeningService:
         except KinkoError as exc:
             self._record_refusal(path, digest, actor, exc)
             raise
-        alerts: tuple[Alert, ...] = ()
-        if versions:
+        alerts = self.rescreen_all(actor=actor) if versions else ()
+        return LoadResult(tuple(versions), tuple(unchanged), alerts)
+
+    def rescreen_all(self, *, actor: str) -> tuple[Alert, ...]:
+        """Re-screen every registered target in its own transaction, then publish alerts.
+
+        A provider that fails does not undo a list that is already stored; the failure is
+        logged, published and raised as `Unavailable` so the operator re-runs it
+        (``kinko lists rescreen``).
+        """
+        try:
             with self.ctx.db.transaction() as session:
                 alerts = tuple(self.rescreen(session, actor=actor))
-            self._publish_alerts(alerts)
-        return LoadResult(tuple(versions), tuple(unchanged), alerts)
+        except Exception as exc:
+            log.exception("re-screening failed")
+            self.ctx.bus.publish(
+                SecurityEvent(
+                    type="screening.rescreen_failed",
+                    time=self.ctx.clock.now(),
+                    actor=actor,
+                    outcome="failure",
+                    severity="high",
+                    fields={"error": type(exc).__name__},
+                )
+            )
+            raise Unavailable(
+                f"re-screening failed ({type(exc).__name__}: {exc}); the lists are loaded "
+                "but pending withdrawals and address-book entries were not checked against "
+                "them: fix the cause and run 'kinko lists rescreen'"
+            ) from exc
+        self._publish_alerts(alerts)
+        return alerts
 
     def load_parsed(
         self,

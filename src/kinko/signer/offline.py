@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kinko.chains.registry import get_adapter
-from kinko.core.errors import InputError
+from kinko.core.errors import ApprovalError, InputError
 from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
 from kinko.withdrawals.bundle import parse_bundle
@@ -62,4 +62,10 @@ def cosign(
         expected_rp_id=rp_id,
         expected_origin=origin,
     )
+    if verified.required_approvals < 1:
+        # Only small hot-wallet withdrawals are auto-approved, and hot keys are online.
+        raise ApprovalError(
+            "the bundle needs no approvals; offline (warm/cold) keys sign only approved quorums",
+            code="quorum_not_met",
+        )
     return Cosigned(verified=verified, signed_tx=adapter.sign(bundle.unsigned_tx, key))

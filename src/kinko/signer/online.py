@@ -15,9 +15,11 @@ import structlog
 
 from kinko.chains.base import ChainAdapter
 from kinko.context import Context
-from kinko.core.errors import KinkoError
+from kinko.core.errors import ApprovalError, KinkoError
 from kinko.core.events import SecurityEvent
+from kinko.custody.model import Tier
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
+from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.ports import Ports
 
@@ -62,7 +64,9 @@ class OnlineSigner:
                             c.credential_id, c.user, c.public_key_cose
                         )
                 frozen = self.ports.freezes.frozen_reason_for_wallet(session, bundle.wallet_id)
-            return verify_bundle(
+                wallet = session.get(WalletRow, bundle.wallet_id)
+                tier = None if wallet is None else wallet.tier
+            verified = verify_bundle(
                 bundle,
                 adapter=adapter,
                 enrolled_credentials=enrolled,
@@ -72,6 +76,13 @@ class OnlineSigner:
                 expected_rp_id=self.ctx.settings.webauthn_rp_id,
                 expected_origin=self.ctx.settings.webauthn_origin,
             )
+            if verified.required_approvals < 1 and tier != Tier.HOT.value:
+                raise ApprovalError(
+                    f"wallet {bundle.wallet_id} is {tier}: only hot-wallet withdrawals may be "
+                    "signed without approvals",
+                    code="quorum_not_met",
+                )
+            return verified
         except KinkoError as exc:
             self._refuse(bundle, exc)
             raise

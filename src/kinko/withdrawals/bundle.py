@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ BUNDLE_VERSION = 1
 ACTION_REQUESTED = "withdrawal.requested"
 ACTION_DECIDED = "withdrawal.decided"
 ACTION_APPROVAL = "withdrawal.approval"
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
 def b64url(data: bytes) -> str:
@@ -35,6 +37,9 @@ def b64url(data: bytes) -> str:
 
 
 def unb64url(text: str, field: str) -> bytes:
+    # b64decode silently skips characters outside the alphabet: check them first.
+    if not _B64URL.match(text) or len(text) % 4 == 1:
+        raise InputError(field, "is not unpadded base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):

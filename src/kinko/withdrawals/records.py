@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kinko.audit.service import AuditItem, AuditRecord
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import NotFound
@@ -137,7 +138,7 @@ def move(
     row.reason = reason
     row.version += 1
     row.updated_at = ctx.clock.now()
-    ctx.audit.append(
+    audit_later(
         session,
         actor=actor,
         action=action or f"withdrawal.{target.value}",
@@ -153,9 +154,43 @@ def unit_of_work(ctx: Context) -> Iterator[Session]:
     events: list[SecurityEvent] = []
     with ctx.db.transaction() as session:
         session.info["kinko_events"] = events
+        session.info[_AUDIT_KEY] = []
         yield session
+        # Group this transaction's withdrawal entries into one append (one head lock).
+        pending: list[_PendingEntry] = session.info.pop(_AUDIT_KEY)
+        if pending:
+            records = ctx.audit.append_many(session, [p.item for p in pending])
+            for entry, record in zip(pending, records, strict=True):
+                if entry.on_record is not None:
+                    entry.on_record(record)
     for event in events:
         ctx.bus.publish(event)
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingEntry:
+    item: AuditItem
+    on_record: Callable[[AuditRecord], None] | None
+
+
+_AUDIT_KEY = "kinko_withdrawal_audit"
+
+
+def audit_later(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    details: dict[str, Any],
+    on_record: Callable[[AuditRecord], None] | None = None,
+) -> None:
+    """Queue an audit entry appended just before this unit of work commits (same
+    transaction: it commits with the change or neither does)."""
+    pending = session.info.get(_AUDIT_KEY)
+    if pending is None:
+        raise RuntimeError("audit_later needs a session from unit_of_work()")
+    pending.append(_PendingEntry(AuditItem(actor, action, subject, details), on_record))
 
 
 def defer_event(session: Session, event: SecurityEvent) -> None:

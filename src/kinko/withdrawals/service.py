@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kinko.chains.base import CallKind
 from kinko.context import Context
-from kinko.core.amount import Amount, Asset
+from kinko.core.amount import Amount
 from kinko.core.canonical import canonical_json
 from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict, InputError
@@ -26,12 +26,14 @@ from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
-from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.withdrawals.lookup import find_asset, find_wallet
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
     WithdrawalView,
+    audit_later,
     defer_event,
     load,
     move,
@@ -136,9 +138,9 @@ class WithdrawalService:
         fingerprint: str,
         channel: str,
     ) -> WithdrawalRow:
-        asset = self._asset(session, body.asset)
+        asset = find_asset(session, body.asset)
         amount = Amount.parse(asset, body.amount)
-        wallet = self._wallet(session, asset, body.source_wallet)
+        wallet = find_wallet(session, asset, body.source_wallet)
         network = self.ports.chains.network_of(wallet)
         adapter = self.ports.chains.adapter(wallet.chain, network)
         destination = adapter.normalize_address(body.destination)
@@ -171,7 +173,7 @@ class WithdrawalService:
         )
         session.add(row)
         session.flush()
-        record = self.ctx.audit.append(
+        audit_later(
             session,
             actor=requester,
             action=ACTION_REQUESTED,
@@ -186,44 +188,9 @@ class WithdrawalService:
                 "customer_ref": body.customer_ref,
                 "request_sha256": fingerprint,
             },
+            on_record=lambda record: setattr(row, "request_seq", record.seq),
         )
-        row.request_seq = record.seq
         return row
-
-    def _asset(self, session: Session, text: str) -> Asset:
-        chain, _, symbol = text.rpartition(":")
-        query = select(AssetRow).where(AssetRow.symbol == symbol)
-        if chain:
-            query = query.where(AssetRow.chain == chain)
-        rows = list(session.execute(query).scalars())
-        if not rows:
-            raise InputError("asset", f"unknown asset {text!r}; register it first")
-        if len(rows) > 1:
-            chains = ", ".join(sorted(f"{r.chain}:{r.symbol}" for r in rows))
-            raise InputError("asset", f"{text!r} is on several chains; write one of {chains}")
-        r = rows[0]
-        return Asset(r.symbol, r.chain, r.decimals, r.contract)
-
-    def _wallet(self, session: Session, asset: Asset, wallet_id: str | None) -> WalletRow:
-        if wallet_id is not None:
-            wallet = session.get(WalletRow, wallet_id)
-            if wallet is None or not wallet.active:
-                raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
-            if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
-                raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
-            return wallet
-        candidates = session.execute(
-            select(WalletRow)
-            .where(WalletRow.chain == asset.chain, WalletRow.tier == Tier.HOT.value)
-            .where(WalletRow.active.is_(True))
-            .order_by(WalletRow.id)
-        ).scalars()
-        for wallet in candidates:
-            if asset.symbol in wallet.assets:
-                return wallet
-        raise InputError(
-            "source_wallet", f"no active hot wallet holds {asset.key}; name a source wallet"
-        )
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -272,7 +239,7 @@ class WithdrawalService:
         ).scalar_one_or_none()
         if wallet is None:
             raise Conflict(f"wallet {row.wallet_id} disappeared")
-        asset = self._asset(session, f"{row.chain}:{row.asset}")
+        asset = find_asset(session, f"{row.chain}:{row.asset}")
         adapter = self.ports.chains.adapter(row.chain, row.network)
         unsigned = self.ports.chains.build_unsigned(
             session, wallet, asset, row.amount, row.destination
@@ -314,7 +281,7 @@ class WithdrawalService:
         row.account_nonce = nonce if isinstance(nonce, int) else None
         row.decision = decision.to_json()
         row.expires_at = expires
-        record = self.ctx.audit.append(
+        audit_later(
             session,
             actor=SYSTEM,
             action=ACTION_DECIDED,
@@ -328,8 +295,8 @@ class WithdrawalService:
                 "eligible_roles": sorted(wallet.eligible_roles),
                 "expires_at": isoformat(expires),
             },
+            on_record=lambda record: setattr(row, "decision_seq", record.seq),
         )
-        row.decision_seq = record.seq
         summary = decision.summary()
         if decision.outcome is Outcome.DENY:
             self.ports.policy.release(session, row.id)
@@ -368,6 +335,26 @@ class WithdrawalService:
             )
             defer_event(session, event)
 
+    def release_hold(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
+        """Release a hold: screening and policy run again from the top, at once."""
+        if not reason.strip():
+            raise InputError("reason", "say why the hold can be released")
+        with unit_of_work(self.ctx) as session:
+            row = load(session, withdrawal_id, lock=True)
+            if parse_state(row.state) is not State.HELD:
+                raise Conflict(f"withdrawal {withdrawal_id} is {row.state}, not held")
+            move(
+                self.ctx,
+                session,
+                row,
+                State.REQUESTED,
+                actor=actor,
+                reason=reason,
+                action="withdrawal.hold_released",
+            )
+            self._run_steps(session, row)
+            return view(session, row)
+
     def cancel(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
         with unit_of_work(self.ctx) as session:
             row = load(session, withdrawal_id, lock=True)
@@ -384,6 +371,9 @@ class WithdrawalService:
     def list(self, *, state: str | None = None, limit: int = 100) -> list[WithdrawalView]:
         query = select(WithdrawalRow).order_by(WithdrawalRow.created_at.desc()).limit(limit)
         if state is not None:
-            query = query.where(WithdrawalRow.state == parse_state(state).value)
+            if state not in {s.value for s in State}:
+                known = ", ".join(s.value for s in State)
+                raise InputError("state", f"{state!r} is not a state; use one of {known}")
+            query = query.where(WithdrawalRow.state == state)
         with unit_of_work(self.ctx) as session:
             return [view(session, r) for r in session.execute(query).scalars()]

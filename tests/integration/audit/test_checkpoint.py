@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kinko.api.background import issue_checkpoint_if_grown
 from kinko.audit import merkle
 from kinko.audit.checkpoint import verify_checkpoint
 from kinko.audit.note import generate_signer
+from kinko.audit.verify import verify_directory
 from kinko.context import Context
 from kinko.core.errors import ConfigError, IntegrityError, Unavailable
 from tests.integration.audit.conftest import fill
@@ -79,3 +82,23 @@ def test_background_job_signs_only_when_the_log_grew(ctx: Context, vkey: str) ->
     assert issue_checkpoint_if_grown(ctx) is None
     fill(ctx, 1, start=2)
     assert issue_checkpoint_if_grown(ctx) == 3
+
+
+def test_export_refuses_a_store_whose_entry_no_longer_matches_its_hash(
+    ctx: Context, vkey: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    from kinko.store.tables.audit import AuditEntryRow
+
+    fill(ctx, 300)
+    report = ctx.audit.export(ctx.db, tmp_path / "good")
+    assert report.size == 300
+    assert verify_directory(tmp_path / "good", vkey).entries == 300
+    with ctx.db.transaction() as session:
+        session.execute(
+            update(AuditEntryRow).where(AuditEntryRow.seq == 270).values(entry=b'{"sequence":270}')
+        )
+    with pytest.raises(IntegrityError, match="entry 270 does not match its stored hash"):
+        ctx.audit.export(ctx.db, tmp_path / "bad")
+    assert not (tmp_path / "bad" / "checkpoint").exists()

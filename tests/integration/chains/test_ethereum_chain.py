@@ -117,3 +117,16 @@ def test_without_a_node_broadcast_is_unavailable() -> None:
     payload = adapter.sign(adapter.build(Transfer(RECIPIENT, RECIPIENT, 1, 0, FEES)), FUNDED_KEY)
     with pytest.raises(Unavailable, match="no Ethereum node"):
         adapter.broadcast(payload)
+
+
+def test_balances_are_read_from_the_node(chain: dict[str, Any]) -> None:
+    adapter: EthereumAdapter = chain["adapter"]
+    w3 = chain["w3"]
+    token = w3.eth.contract(address=chain["token"], abi=minimal_erc20.ABI)
+    assert adapter.balance(RECIPIENT) == w3.eth.get_balance(RECIPIENT)
+    assert (
+        adapter.balance(chain["sender"], chain["token"])
+        == token.functions.balanceOf(chain["sender"]).call()
+    )
+    with pytest.raises(InputError, match="EIP-55"):
+        adapter.balance(RECIPIENT.replace("a", "A", 1))

@@ -12,7 +12,7 @@ from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from tests.integration.custody.exchange import BTC, ETH, fund, set_up
-from tests.support.identity import bearer, ensure_secret_key, make_token
+from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
 
 runner = CliRunner()
 
@@ -37,7 +37,7 @@ def test_status_table_passes_and_fails_with_exit_codes(ctx: Context, tmp_path: P
     assert kinko(ctx, "custody", "liabilities", "import", str(csv_file))[0] == 0
     code, out = kinko(ctx, "custody", "status", "--regime", "jp", "--day", "2026-11-21")
     assert code == 0, out
-    assert "jp.outside_cold_at_most_5pct" in out and "pass" in out and "FAIL" not in out
+    assert "custody status (jp)" in out and "pass" in out and "FAIL" not in out
     code, out = kinko(ctx, "custody", "balance", ids.btc_hot, BTC, str(6 * 10**8))
     assert code == 0, out
     code, out = kinko(ctx, "custody", "status", "--day", "2026-11-21", "--json")
@@ -97,6 +97,8 @@ def test_bad_input_exits_2_with_the_field(ctx: Context, tmp_path: Path) -> None:
 
 def test_wallets_keys_rebalance_and_nonce_check_commands(ctx: Context, tmp_path: Path) -> None:
     ids = set_up(ctx)
+    ensure_secret_key(ctx)
+    alice, _ = make_user(ctx, "alice", with_authenticator=False)
     fund(ctx, ids, btc_hot=5 * 10**8, btc_cold=1, eth_hot=0, eth_cold=0, eth_guarantee=0)
     code, out = kinko(ctx, "wallet", "list", "--json")
     assert code == 0 and {w["name"] for w in json.loads(out)} >= {"btc-hot", "eth-cold"}
@@ -111,7 +113,7 @@ def test_wallets_keys_rebalance_and_nonce_check_commands(ctx: Context, tmp_path:
         "--wallet",
         ids.btc_cold,
         "--holder",
-        "u-alice",
+        alice,
         "--device",
         "hsm-1",
         "--site",

@@ -19,6 +19,7 @@ from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
 from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.custody.exchange import ACTOR, set_up
+from tests.support.identity import ensure_secret_key, make_user
 from tests.unit.chains.btc_fixtures import adapter as btc_adapter
 from tests.unit.chains.btc_fixtures import funding, key_bytes
 
@@ -30,51 +31,77 @@ CEREMONY = {
 }
 
 
+def _staff(ctx: Context, *names: str) -> dict[str, str]:
+    """Active staff users (key holders must be enrolled staff)."""
+    ensure_secret_key(ctx)
+    return {n: make_user(ctx, n, with_authenticator=False)[0] for n in names}
+
+
 def _share(wallet: str, holder: str, device: str, pub: str) -> NewKeyShare:
     return NewKeyShare(wallet, holder, device, "tokyo-dc1", "Kinko KK", pub, CEREMONY)
 
 
 def test_inventory_refuses_a_second_share_on_one_holder_or_device(ctx: Context) -> None:
     ids = set_up(ctx)
+    u = _staff(ctx, "alice", "bob", "carol", "dave")
     with ctx.db.transaction() as s:
         first = keys.register_share(
-            ctx, s, _share(ids.btc_cold, "u-alice", "hsm-1", "pk1"), actor=ACTOR
+            ctx, s, _share(ids.btc_cold, u["alice"], "hsm-1", "pk1"), actor=ACTOR
         )
-    with pytest.raises(Conflict, match="u-alice already holds share"), ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-alice", "hsm-2", "pk2"), actor=ACTOR)
+    with (
+        pytest.raises(Conflict, match=f"{u['alice']} already holds share"),
+        ctx.db.transaction() as s,
+    ):
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["alice"], "hsm-2", "pk2"), actor=ACTOR)
     with pytest.raises(Conflict, match="device hsm-1 already stores"), ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-bob", "hsm-1", "pk2"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["bob"], "hsm-1", "pk2"), actor=ACTOR)
     with ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-bob", "hsm-2", "pk2"), actor=ACTOR)
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-carol", "hsm-3", "pk3"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["bob"], "hsm-2", "pk2"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["carol"], "hsm-3", "pk3"), actor=ACTOR)
         # the same holder may hold a share of another wallet
-        keys.register_share(ctx, s, _share(ids.btc_hot, "u-alice", "hsm-9", "pk9"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_hot, u["alice"], "hsm-9", "pk9"), actor=ACTOR)
     with pytest.raises(Conflict, match="already has 3 of 3"), ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-dave", "hsm-4", "pk4"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["dave"], "hsm-4", "pk4"), actor=ACTOR)
     with ctx.db.transaction() as s:
         keys.set_status(ctx, s, first, KeyStatus.REVOKED, reason="rotated", actor=ACTOR)
         # after revocation the holder can receive a replacement share
-        keys.register_share(ctx, s, _share(ids.btc_cold, "u-alice", "hsm-5", "pk5"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.btc_cold, u["alice"], "hsm-5", "pk5"), actor=ACTOR)
         assert [r.status for r in keys.shares(s, ids.btc_cold)].count("active") == 3
+
+
+def test_the_holder_must_be_an_active_staff_user(ctx: Context) -> None:
+    ids = set_up(ctx)
+    with (
+        pytest.raises(InputError, match="'u-nobody' is not an active staff user id") as err,
+        ctx.db.transaction() as s,
+    ):
+        keys.register_share(ctx, s, _share(ids.eth_hot, "u-nobody", "hsm", "pk"), actor=ACTOR)
+    assert err.value.field == "holder"
 
 
 def test_a_share_needs_its_ceremony_record_and_every_field(ctx: Context) -> None:
     ids = set_up(ctx)
-    bare = NewKeyShare(ids.eth_hot, "u-a", "laptop", "tokyo", "Kinko KK", "pk", {"witnesses": []})
+    u = _staff(ctx, "ann")
+    bare = NewKeyShare(
+        ids.eth_hot, u["ann"], "laptop", "tokyo", "Kinko KK", "pk", {"witnesses": []}
+    )
     with (
         pytest.raises(InputError, match="performed_at, witnesses, procedure"),
         ctx.db.transaction() as s,
     ):
         keys.register_share(ctx, s, bare, actor=ACTOR)
     with pytest.raises(InputError) as err, ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.eth_hot, "u-a", " ", "pk"), actor=ACTOR)
+        keys.register_share(ctx, s, _share(ids.eth_hot, u["ann"], " ", "pk"), actor=ACTOR)
     assert err.value.field == "device"
 
 
 def test_status_only_moves_forward_and_compromise_raises_a_critical_event(ctx: Context) -> None:
     ids = set_up(ctx)
+    u = _staff(ctx, "ann")
     with ctx.db.transaction() as s:
-        share = keys.register_share(ctx, s, _share(ids.eth_hot, "u-a", "yubi", "pk"), actor=ACTOR)
+        share = keys.register_share(
+            ctx, s, _share(ids.eth_hot, u["ann"], "yubi", "pk"), actor=ACTOR
+        )
         assert keys.set_status(ctx, s, share, KeyStatus.REVOKED, reason="left", actor=ACTOR) is None
     with pytest.raises(Conflict, match="cannot become active"), ctx.db.transaction() as s:
         keys.set_status(ctx, s, share, KeyStatus.ACTIVE, reason="oops", actor=ACTOR)

@@ -139,3 +139,64 @@ def test_recovery_code_signs_in_once(ctx: Context) -> None:
     assert ids.login.login_recovery("gina", codes[3], source_ip=IP).username == "gina"
     with pytest.raises(AuthenticationError):
         ids.login.login_recovery("gina", codes[3], source_ip=IP)
+
+
+def test_weakened_configuration_allows_totp_for_privileged_roles(ctx: Context) -> None:
+    ctx.settings = ctx.settings.model_copy(update={"allow_weak_mfa_for_privileged": True})
+    secret = _enrol(ctx, "hank", ("approver",))
+    code = totp.code_at_step(secret, totp.step_at(ctx.clock.now()))
+    assert _login(ctx, code, username="hank") == "hank"
+
+
+def test_privileged_user_cannot_sign_in_with_a_recovery_code(ctx: Context) -> None:
+    from kinko.identity.model import RoleGrant
+    from kinko.identity.permissions import Role
+
+    ensure_secret_key(ctx)
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        user_id, secret = ids.users.add_user(session, "ivy", actor="system:test")
+        _, _, codes = ids.enrol_totp(session, "ivy", secret)
+        ids.roles.unsafe_direct_grant(session, user_id, RoleGrant(Role.CISO), reason="t")
+    with pytest.raises(AuthenticationError):
+        ids.login.login_recovery("ivy", codes[0], source_ip=IP)
+
+
+def test_the_same_code_used_concurrently_signs_in_once(ctx: Context, clock: FixedClock) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    secret = _enrol(ctx)
+    code = _code(secret, clock)
+
+    def attempt(i: int) -> bool:
+        try:
+            _login(ctx, code, ip=f"198.51.100.{10 + i}")
+        except AuthenticationError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(attempt, range(6)))
+    assert results.count(True) == 1
+
+
+def test_concurrent_failures_are_all_counted(ctx: Context) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kinko.store.tables.identity import AuthThrottleRow
+
+    _enrol(ctx)
+
+    def attempt(i: int) -> str:
+        try:
+            _login(ctx, "000000", ip=f"203.0.113.{i}")
+        except AuthenticationError as exc:
+            return exc.code
+        return "ok"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(attempt, range(4)))
+    assert codes == ["unauthenticated"] * 4
+    with ctx.db.transaction() as session:
+        row = session.get(AuthThrottleRow, "user:dave")
+        assert row is not None and row.failures == 4

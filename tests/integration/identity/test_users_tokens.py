@@ -158,3 +158,21 @@ def test_failed_login_is_audited_without_the_secret(ctx: Context) -> None:
         ).scalar_one()
     details = json.loads(row.entry)["details"]
     assert details["factor"] == "totp" and "123456" not in row.entry.decode()
+
+
+def test_step_up_ends_sessions_but_keeps_tokens(ctx: Context) -> None:
+    ids = IdentityService(ctx)
+    user, auth = make_user(ctx, "ann", ["requester"])
+    assert auth is not None
+    cookie, _ = sign_in(ctx, "ann", auth)
+    with ctx.db.transaction() as session:
+        _, token = ids.tokens.create(
+            session, owner_id=user, name="b", permissions=["withdrawals:read"], actor="user:x"
+        )
+        ids.require_step_up(session, user, actor="monitor:r1", reason="odd hour")
+    with pytest.raises(AuthenticationError), ctx.db.transaction() as session:
+        ids.sessions.resolve(session, cookie)
+    with ctx.db.transaction() as session:
+        assert ids.tokens.resolve(session, token, source_ip=None).username == "ann"
+    assert "identity.step_up_required" in _actions(ctx)
+    assert sign_in(ctx, "ann", auth)[0] != cookie

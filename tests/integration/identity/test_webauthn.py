@@ -167,3 +167,26 @@ def test_registration_with_wrong_origin_or_without_uv_is_refused(ctx: Context) -
             )
     with ctx.db.transaction() as session:
         assert ids.credentials_for(session, user_id) == []
+
+
+def test_user_verification_is_optional_only_for_non_privileged_roles(ctx: Context) -> None:
+    _, auth = make_user(ctx, "rita", ["requester"])
+    assert auth is not None
+    challenge_id, challenge = _begin(ctx, "rita")
+    response = auth.assert_(
+        challenge=challenge, origin=ctx.settings.webauthn_origin, user_verified=False
+    )
+    assert _finish(ctx, challenge_id, response) == "rita"
+
+
+def test_suspended_user_cannot_sign_in(ctx: Context) -> None:
+    from kinko.identity.model import UserState
+
+    user_id, auth = make_user(ctx, "sam", ["requester"])
+    assert auth is not None
+    with ctx.db.transaction() as session:
+        IdentityService(ctx).users.set_state(
+            session, user_id, UserState.SUSPENDED, actor="user:x", reason="leave"
+        )
+    with pytest.raises(AuthenticationError):
+        sign_in(ctx, "sam", auth)

@@ -92,13 +92,19 @@ def test_ingest_stores_alerts_and_freezes(ctx: Context, tmp_path: Path) -> None:
         tmp_path / "e.jsonl",
         [ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")],
     )
-    result = runner.invoke(app, ["monitor", "ingest", str(events), "--json"], env=env(ctx.settings))
+    cef = tmp_path / "alerts.cef"
+    result = runner.invoke(
+        app, ["monitor", "ingest", str(events), "--json", "--cef", str(cef)], env=env(ctx.settings)
+    )
     assert result.exit_code == 0, result.output
     (alert,) = json.loads(result.output)["alerts"]
     assert alert["rule"] == "kinko-hot-outflow-without-withdrawal"
     assert alert["status"] == "applied"
+    assert cef.read_text().startswith("CEF:0|Kinko|Kinko|")
     listed = runner.invoke(app, ["monitor", "alerts", "list", "--json"], env=env(ctx.settings))
     assert [a["status"] for a in json.loads(listed.output)] == ["open"]
+    summary = runner.invoke(app, ["monitor", "alerts", "summary", "--json"], env=env(ctx.settings))
+    assert json.loads(summary.output)["by_status"]["open"] == 1
 
 
 def test_ingest_is_all_or_nothing(ctx: Context, tmp_path: Path) -> None:
@@ -115,3 +121,11 @@ def test_ingest_is_all_or_nothing(ctx: Context, tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path, missing: str) -> None:
     result = runner.invoke(app, ["monitor", "replay", str(tmp_path / missing)])
     assert result.exit_code == 2 and "cannot be read" in result.output
+
+
+def test_webhook_needs_a_secret(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["monitor", "ingest", str(upbit(tmp_path)), "--webhook", "https://example.com/h"],
+    )
+    assert result.exit_code == 2 and "--webhook-secret-file" in result.output

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from kinko.context import Context
 from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent
 from kinko.monitor.redis_input import (
@@ -18,6 +19,7 @@ from kinko.monitor.redis_input import (
     partition_of,
 )
 from kinko.monitor.rules import default_pack
+from kinko.monitor.triage import TriageService
 from tests.support.servers import RedisServer
 from tests.unit.monitor.support import ev
 
@@ -119,3 +121,32 @@ def test_partitioning_is_stable_and_spread() -> None:
     assert partition_key(event) == "u1"
     assert partition_of("u1", PARTITIONS) == partition_of("u1", PARTITIONS)
     assert owned_partitions(1, 3, 7) == [1, 4]
+
+
+def test_worker_command_ingests_its_partitions(ctx: Context, client: redis.Redis) -> None:
+    from typer.testing import CliRunner
+
+    from kinko.cli.main import app
+
+    url = client.connection_pool.connection_kwargs
+    redis_url = f"redis://{url['host']}:{url['port']}/0"
+    events = [
+        ev("chain.outflow", i, wallet=f"w{i}", asset="ETH", amount=1, wallet_tier="hot")
+        for i in range(6)
+    ]
+    RedisEventPublisher(client, partitions=2).publish(events)
+    env = {
+        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
+        "KINKO_DATABASE_URL": ctx.settings.database_url,
+    }
+    runner = CliRunner()
+    total = 0
+    for index in (0, 1):
+        args = ["monitor", "worker", "--redis", redis_url, "--worker", str(index), "--of", "2"]
+        result = runner.invoke(app, [*args, "--partitions", "2", "--drain"], env=env)
+        assert result.exit_code == 0, result.output
+        total += int(result.output.split(": ")[1].split(" events")[0])
+    assert total == 6
+    with ctx.db.transaction() as session:
+        alerts = TriageService(ctx).list_alerts(session)
+    assert len(alerts) == 6  # one unexplained hot outflow per wallet, each frozen

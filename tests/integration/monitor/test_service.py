@@ -150,6 +150,16 @@ def test_alert_lifecycle_records_who_and_when(ctx: Context, clock: FixedClock) -
         )
     assert closed.status is AlertStatus.FALSE_POSITIVE and closed.closed_by == "analyst"
     assert actions(ctx)[-2:] == ["monitor.alert_acknowledged", "monitor.alert_false_positive"]
+    service(ctx).ingest([ev("policy.change", 999, actor="u2", change="limit_raised")])
+    with ctx.db.transaction() as s:
+        summary = triage.summary(s, since=clock.now() - timedelta(days=1))
+    assert summary.by_status == {
+        "open": 1,
+        "acknowledged": 0,
+        "resolved": 0,
+        "false_positive": 1,
+    }
+    assert summary.median_time_to_triage_s == 420 and summary.p90_time_to_triage_s == 420
 
 
 def test_release_needs_two_distinct_security_admins(ctx: Context) -> None:
@@ -175,3 +185,27 @@ def test_release_needs_two_distinct_security_admins(ctx: Context) -> None:
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="released"):
         triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
     assert "monitor.response_released" in actions(ctx)
+
+
+def test_real_failed_logins_reach_the_monitor_over_the_bus(ctx: Context) -> None:
+    from kinko.core.errors import KinkoError
+
+    monitor = service(ctx)
+    monitor.attach()
+    login = IdentityService(ctx).login
+    for i in range(10):
+        with pytest.raises(KinkoError):
+            login.login_totp(f"nobody{i}", "000000", source_ip="203.0.113.7")
+    assert ctx.bus.failures == 0
+    with ctx.db.transaction() as s:
+        alerts = TriageService(ctx).list_alerts(s)
+    assert [a.rule_id for a in alerts] == ["kinko-credential-stuffing"]
+    assert alerts[0].group == {"source_ip": "203.0.113.7"}
+
+
+def test_hold_of_unknown_withdrawal_is_settled_as_failed(ctx: Context) -> None:
+    event = ev("withdrawal.request", screening="hit", withdrawal_id="wd_missing")
+    (rec,) = service(ctx).ingest([event])
+    assert (rec.rule_id, rec.status) == ("kinko-sanctions-hit", "failed")
+    assert "no withdrawal" in rec.detail
+    assert actions(ctx)[-2:] == ["monitor.response_pending", "monitor.response_failed"]

@@ -124,3 +124,5 @@ def test_policy_validate(ctx: Context, tmp_path: Path) -> None:
     assert code == 2 and "rules[0] (id=a).match" in out
     code, out = kinko(ctx, "policy", "validate", str(tmp_path / "missing.yaml"))
     assert code == 2 and "does not exist" in out
+    code, out = kinko(ctx, "policy", "show")
+    assert code == 0 and "btc-hot-max" in out and "2026-11-21.1" in out

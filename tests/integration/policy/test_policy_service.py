@@ -10,6 +10,7 @@ from sqlalchemy import select
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict
+from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, Outcome, OwnerKind, ScreeningVerdict
@@ -38,7 +39,7 @@ def test_allow_reserves_and_is_audited(ctx: Context, service: PolicyService) -> 
         ("customer", 400),
     }
     assert "policy.decision" in actions
-    assert "policy.loaded" in actions
+    assert "policy.activated" in actions
     assert version is not None and version.text == HOT_POLICY
 
 
@@ -153,3 +154,30 @@ def test_wei_sized_amounts_sum_exactly_on_both_databases(ctx: Context) -> None:
     over = decision_for(ctx, service, eth_request(amount=1, customer_ref="c8"), "wd_b")
     assert over.outcome is Outcome.DENY
     assert f"already {3 * 10**20}" in over.summary()
+
+
+def test_a_weaker_policy_is_audited_and_published(ctx: Context) -> None:
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    strict = PolicyService(ctx, load_policy(HOT_POLICY, source="v1"))
+    looser_text = HOT_POLICY.replace('version: "it-1"', 'version: "it-2"').replace(
+        "limit: 1000", "limit: 5000"
+    )
+    looser = PolicyService(ctx, load_policy(looser_text, source="v2"))
+    with ctx.db.transaction() as s:
+        assert strict.record_version(s) == []  # the first policy has nothing to compare with
+        assert strict.record_version(s) == []  # already in force: nothing happens
+    with ctx.db.transaction() as s:
+        found = looser.record_version(s)
+    assert [(w.change.value, w.rule_id) for w in found] == [("limit_raised", "eth-wallet-1h")]
+    assert [(e.type, e.fields["change"]) for e in events] == [("policy.change", "limit_raised")]
+    with ctx.db.transaction() as s:
+        back = strict.record_version(s)  # going back to the stricter text loosens nothing
+        entries = (
+            s.execute(select(AuditEntryRow.entry).where(AuditEntryRow.action == "policy.activated"))
+            .scalars()
+            .all()
+        )
+    assert back == []
+    assert len(entries) == 3
+    assert b'"weakenings":[{"change":"limit_raised"' in entries[1]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.custody.model import WalletId
+from kinko.policy import velocity
 from kinko.policy.loader import load_policy
-from kinko.policy.model import Decision, Outcome, ScreeningVerdict
+from kinko.policy.model import Decision, Outcome, ScreeningVerdict, VelocityScope
 from kinko.policy.service import PolicyService
 from kinko.store.tables.policy import VelocityLedgerRow
 from tests.integration.policy.support import HOT_POLICY, eth_request
@@ -56,3 +58,26 @@ def test_hundred_parallel_requests_never_exceed_the_limit(ctx: Context) -> None:
             .all()
         )
     assert sum(reserved) == len(allowed) * AMOUNT <= LIMIT
+
+
+def test_counter_locks_alone_keep_the_limit(ctx: Context) -> None:
+    """The velocity module's own guarantee, without the audit log's global lock."""
+    threads = 40
+    start = threading.Barrier(threads)
+    window = (VelocityScope.WALLET, 3600)
+
+    def one(i: int) -> bool:
+        request = eth_request(amount=AMOUNT, customer_ref=f"c{i}", wallet_id=WalletId("w_lock"))
+        start.wait()
+        with ctx.db.transaction() as s:
+            velocity.lock_counters(s, velocity.counter_keys(request))
+            used = velocity.totals(s, request, [window], ctx.clock.now())[window]
+            if used + AMOUNT > 600:
+                return False
+            time.sleep(0.005)  # widen the race window between read and write
+            velocity.reserve(s, request, withdrawal_id=f"wd_{i}", now=ctx.clock.now())
+            return True
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        reserved = sum(pool.map(one, range(threads)))
+    assert reserved == 600 // AMOUNT

@@ -6,22 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from kinko.api.app import create_app
-from kinko.cli import screening as screening_cli
+from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from tests.support.identity import bearer, make_token
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 runner = CliRunner()
-# Only this domain's commands, registered exactly as `kinko.cli.main` does, so that these
-# tests do not depend on every other domain's CLI importing cleanly.
-app = typer.Typer(pretty_exceptions_enable=False)
-screening_cli.register(app)
 
 
 def kinko(ctx: Context, *args: str) -> tuple[int, str]:

@@ -75,3 +75,28 @@ def test_target_must_be_address_or_name() -> None:
         RescreenTarget(kind="withdrawal", ref="wd_1")
     with pytest.raises(InputError):
         RescreenTarget(kind="x", ref="y", chain="ethereum", address="0x", name="n")
+
+
+def test_failing_provider_keeps_list_and_says_what_to_do(ctx: Context) -> None:
+    from kinko.core.errors import Unavailable
+
+    def broken(session: Session) -> Iterable[RescreenTarget]:
+        raise RuntimeError("address book table missing")
+
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    register_rescreen_provider(broken)
+    try:
+        service = ScreeningService(ctx)
+        with pytest.raises(Unavailable, match="kinko lists rescreen"):
+            service.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="alice")
+    finally:
+        unregister_rescreen_provider(broken)
+    with ctx.db.transaction() as s:
+        assert {v.list_name for v in service.versions(s)} == {
+            "exchange-own",
+            "kr-mofa",
+            "stolen-funds",
+        }
+    assert [e.type for e in events] == ["screening.rescreen_failed"]
+    assert service.rescreen_all(actor="alice") == ()

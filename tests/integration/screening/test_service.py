@@ -208,3 +208,19 @@ def test_config_refuses_nonsense() -> None:
         ScreeningConfig(max_drop_share=1.5)
     with pytest.raises(InputError):
         ScreeningConfig(required_address_lists=(), required_name_lists=())
+
+
+def test_database_allows_one_active_version_per_list(
+    ctx: Context, loaded: ScreeningService
+) -> None:
+    import sqlalchemy.exc
+
+    with ctx.db.transaction() as s:
+        row = s.scalars(
+            select(ScreeningListVersionRow).where(ScreeningListVersionRow.active.is_(True))
+        ).first()
+        assert row is not None
+        duplicate = {c.name: getattr(row, c.key) for c in ScreeningListVersionRow.__table__.columns}
+    duplicate["id"] = "lv_duplicate"
+    with pytest.raises(sqlalchemy.exc.IntegrityError), ctx.db.transaction() as s:
+        s.add(ScreeningListVersionRow(**duplicate))

@@ -127,3 +127,20 @@ def test_executor_marks_a_refused_withdrawal_failed(exchange: Exchange) -> None:
     with pytest.raises(ApprovalError, match="frozen"):
         ex.executor.execute(bundle.withdrawal_id)
     assert ex.withdrawals.get(bundle.withdrawal_id).state is State.FAILED
+
+
+def test_auto_approved_bundle_is_for_the_online_hot_signer_only(exchange: Exchange) -> None:
+    ex = exchange
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-auto",
+        channel="api",
+    )
+    assert wd.state is State.APPROVED
+    with ex.ctx.db.transaction() as session:
+        bundle = export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd.id)
+    assert bundle.approvals == ()
+    with pytest.raises(ApprovalError, match="offline .* keys sign only approved quorums"):
+        cosign_now(ex, bundle)
+    assert ex.signer.check(bundle).required_approvals == 0  # hot wallet: allowed online

@@ -62,6 +62,8 @@ def test_create_show_list_and_errors(exchange: Exchange, api: TestClient) -> Non
     listed = api.get("/v1/withdrawals?state=pending_approval", headers=bearer(reader))
     assert [w["id"] for w in listed.json()["withdrawals"]] == [wd["id"]]
     assert api.get("/v1/withdrawals/wd_nope", headers=bearer(reader)).status_code == 404
+    bad_state = api.get("/v1/withdrawals?state=frozenish", headers=bearer(reader))
+    assert (bad_state.status_code, bad_state.json()["field"]) == (422, "state")
 
 
 def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: TestClient) -> None:

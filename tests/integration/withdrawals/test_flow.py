@@ -10,6 +10,7 @@ from kinko.core.errors import ApprovalError, Conflict, InputError
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
+from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, SANCTIONED, Exchange
@@ -17,7 +18,7 @@ from tests.integration.withdrawals.exchange import RECIPIENT, SANCTIONED, Exchan
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def request(ex: Exchange, amount: str, key: str, **extra: str) -> object:
+def request(ex: Exchange, amount: str, key: str, **extra: str) -> WithdrawalView:
     return ex.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount=amount, destination=RECIPIENT.lower(), **extra),
         requester=ex.user("alice"),
@@ -94,7 +95,7 @@ def test_one_rejection_ends_the_request(exchange: Exchange) -> None:
     wd = request(ex, "3", "k-rej")
     denied = ex.approvals.reject(
         wd.id, approver=ex.user("bob"), reason="customer called: not theirs"
-    )  # type: ignore[attr-defined]
+    )
     assert denied.state is State.DENIED
     with pytest.raises(Conflict, match="not pending"):
         ex.approvals.approve(
@@ -108,7 +109,7 @@ def test_idempotency_key(exchange: Exchange) -> None:
     ex = exchange
     first = request(ex, "2", "k-idem")
     again = request(ex, "2", "k-idem")
-    assert again.id == first.id  # type: ignore[attr-defined]
+    assert again.id == first.id
     with pytest.raises(Conflict, match="different request body"):
         request(ex, "2.5", "k-idem")
 
@@ -162,3 +163,17 @@ def test_bad_input_names_the_field(exchange: Exchange, field: str, body: dict[st
         )
     assert field in info.value.field
     assert exchange.withdrawals.list() == []
+
+
+def test_monitor_hold_and_release(exchange: Exchange) -> None:
+    ex = exchange
+    wd = request(ex, "2", "k-hold")
+    held = ex.withdrawals.hold(wd.id, reason="impossible travel for requester", actor="monitor")
+    assert held.state is State.HELD
+    assert ex.withdrawals.hold(wd.id, reason="again", actor="monitor").state is State.HELD
+    with pytest.raises(Conflict, match="not pending approval"):
+        ex.approvals.approve(
+            wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", held.digest or "")
+        )
+    released = ex.withdrawals.release_hold(wd.id, actor="user:sec", reason="customer confirmed")
+    assert released.state is State.PENDING_APPROVAL

@@ -176,3 +176,17 @@ def test_memory_tree_compact_range_matches_append_to_edge() -> None:
     for height, index, value in created:
         assert tree.levels[height][index] == value
     assert len(created) == sum(len(level) for level in tree.levels[1:])
+
+
+def test_inorder_index_is_unique_and_orders_nodes_between_their_children() -> None:
+    seen = {}
+    for height in range(13):
+        for index in range(2 ** (12 - height)):
+            key = merkle.inorder_index(height, index)
+            assert key not in seen, (height, index, seen.get(key))
+            seen[key] = (height, index)
+            if height:
+                left = merkle.inorder_index(height - 1, 2 * index)
+                right = merkle.inorder_index(height - 1, 2 * index + 1)
+                assert left < key < right
+    assert sorted(seen) == list(range(len(seen)))

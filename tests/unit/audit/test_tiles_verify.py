@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymerkle import InmemoryTree
 
 from kinko.audit import merkle, tiles
@@ -114,24 +115,45 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
-def test_any_flipped_bit_in_any_file_is_rejected(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     key = Key("other.example/log")
-    pristine = tmp_path / "pristine"
-    write_log(pristine, _entries(300), key)
-    rng = random.Random(2026)
-    files = _files(pristine)
-    cases = [(f, None) for f in files] + [(rng.choice(files), None) for _ in range(30)]
-    for path, _ in cases:
-        work = tmp_path / "work"
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.copytree(pristine, work)
-        target = work / path.relative_to(pristine)
-        data = bytearray(target.read_bytes())
-        bit = rng.randrange(len(data) * 8)
-        data[bit // 8] ^= 1 << (bit % 8)
-        target.write_bytes(bytes(data))
-        with pytest.raises((IntegrityError, InputError)):
-            verify_directory(work, key.vkey)
+    root = tmp_path_factory.mktemp("pristine")
+    write_log(root, _entries(300), key)
+    return root, key.vkey
+
+
+def _flip_and_verify(pristine: tuple[Path, str], work: Path, rel: Path, bit: int) -> None:
+    root, vkey = pristine
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(root, work)
+    target = work / rel
+    data = bytearray(target.read_bytes())
+    bit %= len(data) * 8
+    data[bit // 8] ^= 1 << (bit % 8)
+    target.write_bytes(bytes(data))
+    with pytest.raises((IntegrityError, InputError)):
+        verify_directory(work, vkey)
+
+
+def test_a_flipped_bit_in_each_file_is_rejected(pristine: tuple[Path, str], tmp_path: Path) -> None:
+    root, _ = pristine
+    files = _files(root)
+    assert len(files) == 6  # checkpoint, 2 bundles, 2 level-0 tiles, 1 level-1 tile
+    for path in files:
+        _flip_and_verify(pristine, tmp_path / "work", path.relative_to(root), 12_345)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_any_flipped_bit_anywhere_is_rejected(
+    pristine: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    root, _ = pristine
+    files = [p.relative_to(root) for p in _files(root)]
+    rel = data.draw(st.sampled_from(files))
+    bit = data.draw(st.integers(0, 2**20))
+    _flip_and_verify(pristine, tmp_path_factory.mktemp("flip"), rel, bit)
 
 
 def test_first_failure_is_named(tmp_path: Path) -> None:

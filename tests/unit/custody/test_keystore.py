@@ -76,3 +76,23 @@ def test_passphrase_sources_and_secrecy(
         Passphrase.from_file(tmp_path / "missing")
     with pytest.raises(InputError, match="at least 12"):
         Passphrase(b"short")
+
+
+def test_ethereum_v3_keystore_round_trip_interoperates_with_eth_account(tmp_path: Path) -> None:
+    from eth_account import Account
+
+    from kinko.custody.keystore import EthereumV3Keystore
+
+    store = EthereumV3Keystore(tmp_path / "v3", scrypt_n=2**10)
+    store.store("hot-eth", SECRET, GOOD)
+    path = tmp_path / "v3" / "hot-eth.v3.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert bytes(Account.decrypt(path.read_text(), GOOD.reveal().decode())) == SECRET
+    assert store.load("hot-eth", GOOD) == SECRET and store.key_ids() == ["hot-eth"]
+    with pytest.raises(IntegrityError, match="wrong passphrase"):
+        store.load("hot-eth", Passphrase(b"definitely not it"))
+    doc = json.loads(path.read_text())
+    doc["address"] = "00" * 20
+    path.write_text(json.dumps(doc))
+    with pytest.raises(IntegrityError, match="another address"):
+        store.load("hot-eth", GOOD)

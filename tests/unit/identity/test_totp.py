@@ -1,34 +1,36 @@
-"""RFC 6238 Appendix B test vectors (SHA-1 rows) and the pure verification rules."""
+"""RFC 6238 Appendix B test vectors (tests/vectors/rfc6238_totp.json) and the pure rules."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from kinko.core.errors import AuthenticationError
 from kinko.identity import totp
 
-# RFC 6238 Appendix B: seed "12345678901234567890" (ASCII), SHA-1, 8 digits.
-RFC_SEED = base64.b32encode(b"12345678901234567890").decode()
-RFC_ROWS = [
-    (59, "94287082"),
-    (1111111109, "07081804"),
-    (1111111111, "14050471"),
-    (1234567890, "89005924"),
-    (2000000000, "69279037"),
-]
+VECTORS = json.loads(
+    (Path(__file__).parents[2] / "vectors" / "rfc6238_totp.json").read_text(encoding="utf-8")
+)
+ROWS = [(row["time"], alg, row[alg]) for row in VECTORS["vectors"] for alg in VECTORS["seeds"]]
 
 
-@pytest.mark.parametrize(("unix", "expected"), RFC_ROWS)
-def test_rfc6238_appendix_b_vectors(unix: int, expected: str) -> None:
+@pytest.mark.parametrize(("unix", "alg", "expected"), ROWS)
+def test_rfc6238_appendix_b_vectors(unix: int, alg: str, expected: str) -> None:
+    import hashlib
+
     import pyotp
 
-    assert pyotp.TOTP(RFC_SEED, digits=8).at(unix) == expected
-    # Our step arithmetic (RFC 6238 §4.2) picks the same counter as the reference.
+    seed = base64.b32encode(VECTORS["seeds"][alg].encode()).decode()
     now = datetime.fromtimestamp(unix, UTC)
-    assert totp.step_at(now) == unix // 30
+    # Our step arithmetic (RFC 6238 §4.2) picks the counter; pyotp computes HOTP on it.
+    step = totp.step_at(now)
+    assert step == unix // VECTORS["step_seconds"]
+    digest = getattr(hashlib, alg.lower())
+    assert pyotp.TOTP(seed, digits=8, digest=digest).at(step * 30) == expected
 
 
 def test_six_digit_code_verifies_and_returns_its_step() -> None:

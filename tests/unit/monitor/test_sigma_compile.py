@@ -172,3 +172,37 @@ def test_duplicate_rule_refused() -> None:
     text = HEADER + "detection:\n  s: {a: x}\n  condition: s\n"
     with pytest.raises(RuleError, match="defined twice"):
         parse_texts([("a.yml", text), ("b.yml", text)])
+
+
+def test_engine_meets_only_rules_that_can_match() -> None:
+    from dataclasses import replace
+
+    from kinko.monitor.engine import Engine
+    from kinko.monitor.rules import build_ruleset
+
+    text = (
+        "title: a\nname: login\nlogsource: {product: kinko}\n"
+        "detection:\n  s: {type: auth.login}\n  condition: s\n---\n"
+        "title: b\nname: any-auth\nlogsource: {product: kinko}\n"
+        "detection:\n  s: {type: auth.*}\n  condition: s\n"
+    )
+    calls: dict[str, int] = {"login": 0, "any-auth": 0}
+
+    def counting(rule: Any) -> Any:
+        inner = rule.predicate
+
+        def pred(ev: Any) -> bool:
+            calls[rule.id] += 1
+            return bool(inner(ev))
+
+        return replace(rule, predicate=pred)
+
+    rules = parse_texts([("r.yml", text)])
+    engine = Engine(build_ruleset([counting(r) for r in rules.detections], []))
+    fired = [
+        a.rule_id
+        for t in ("auth.login", "auth.mfa", "chain.outflow")
+        for a in engine.process_flat({"type": t, "time": None})
+    ]
+    assert fired == ["login", "any-auth", "any-auth"]
+    assert calls == {"login": 1, "any-auth": 3}

@@ -244,3 +244,14 @@ def test_rules_scoped_to_a_wallet_apply_only_to_it() -> None:
     assert special.outcome is Outcome.DENY and "w-special-max" in fired(special)
     other = evaluate(scoped, request(amount=11), context(), NOW)
     assert other.outcome is Outcome.ALLOW
+
+
+def test_allowlist_rule_extends_the_address_book_check_to_hot_wallets() -> None:
+    text = POLICY.replace(
+        "rules:\n", "rules:\n  - id: hot-allowlist\n    kind: allowlist\n    match: {tier: hot}\n"
+    )
+    strict = load_policy(text, source="t")
+    unknown = evaluate(strict, request(), context(), NOW)
+    assert unknown.outcome is Outcome.DENY and "hot-allowlist" in fired(unknown)
+    known = evaluate(strict, request(), context(address_entry=entry()), NOW)
+    assert known.outcome is Outcome.ALLOW

@@ -56,6 +56,7 @@ def _wallets(ctx: Context) -> list[dict[str, Any]]:
                 "id": w.id,
                 "name": w.name,
                 "chain": w.chain,
+                "network": w.network,
                 "assets": w.assets,
                 "tier": w.tier,
                 "owner_class": w.owner_class,

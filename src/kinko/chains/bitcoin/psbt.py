@@ -63,7 +63,10 @@ def parse(payload: bytes) -> Any:
         raise InputError("psbt", f"malformed PSBT: {exc or type(exc).__name__}") from None
     # BIP-174: the global unsigned transaction must have empty scriptSigs and witnesses.
     # embit clears them while parsing, so look at the serialised transaction itself.
-    unsigned = Transaction.parse(_global_unsigned_tx(bytes(payload)))
+    raw_tx = _global_unsigned_tx(bytes(payload))
+    if len(raw_tx) > 5 and raw_tx[4] == 0:
+        raise InputError("psbt", "unsigned transaction uses the witness serialisation (BIP-174)")
+    unsigned = Transaction.parse(raw_tx)
     for i, vin in enumerate(unsigned.vin):
         if vin.script_sig.data or vin.witness.items:
             raise InputError(f"psbt.inputs[{i}]", "unsigned transaction carries a scriptSig")

@@ -184,6 +184,27 @@ class EthereumAdapter:
     def outflows(self, addresses: Sequence[str], cursor: str | None) -> tuple[list[Outflow], str]:
         return node.outflows(self._web3(), addresses, cursor, self.tokens)
 
+    def signed_history(
+        self, addresses: Sequence[str], cursor: str | None
+    ) -> tuple[list[tuple[str, list[EcdsaSignature]]], int, str]:
+        """(tx hash, signatures) of every EIP-1559 transaction sent from `addresses` after
+        `cursor`, the number of other-type transactions skipped, and the next cursor."""
+        watched = {normalize_address(a, field="addresses") for a in addresses}
+        txs, skipped, new_cursor = node.signed_history(self._web3(), watched, cursor, self.chain_id)
+        return (
+            [("0x" + tx.tx_hash().hex(), self.signatures(tx.raw())) for tx in txs],
+            skipped,
+            new_cursor,
+        )
+
+    def balance(self, address: str, token: str | None = None) -> int:
+        """The latest balance of `address` in wei, or in token base units for `token`."""
+        return node.balance(
+            self._web3(),
+            normalize_address(address),
+            token and normalize_address(token, field="token"),
+        )
+
     def _web3(self) -> Any:
         if self.web3 is None:
             raise Unavailable(f"no Ethereum node configured for {self.network}")

@@ -7,6 +7,7 @@ from typing import Any
 
 from kinko.chains.base import Outflow
 from kinko.chains.ethereum.address import keccak256, normalize_address, to_checksum
+from kinko.chains.ethereum.tx import TX_TYPE, Eip1559Tx, Signature
 from kinko.core.errors import InputError, Unavailable
 
 TRANSFER_TOPIC = keccak256(b"Transfer(address,address,uint256)")
@@ -29,6 +30,23 @@ def broadcast(w3: Any, raw: bytes, expected_hash: bytes) -> str:
     if sent != expected_hash:
         raise Unavailable("the node reported a different transaction hash than was sent")
     return "0x" + sent.hex()
+
+
+BALANCE_OF = keccak256(b"balanceOf(address)")[:4]
+
+
+def balance(w3: Any, address: str, token: str | None) -> int:
+    """Native balance, or the ERC-20 `balanceOf(address)` of `token`, at the latest block."""
+    try:
+        if token is None:
+            return int(w3.eth.get_balance(address))
+        data = BALANCE_OF + bytes(12) + bytes.fromhex(address[2:])
+        raw = bytes(w3.eth.call({"to": token, "data": data}))
+    except Exception as exc:
+        raise Unavailable(f"the Ethereum node could not read the balance: {exc}") from None
+    if len(raw) != 32:
+        raise Unavailable(f"{token} did not answer balanceOf with one 32-byte word")
+    return int.from_bytes(raw, "big")
 
 
 def outflows(
@@ -101,3 +119,61 @@ def _cursor(cursor: str) -> int:
     if not cursor.isdigit():
         raise InputError("cursor", f"{cursor!r} is not a block number")
     return int(cursor)
+
+
+def signed_history(
+    w3: Any, watched: set[str], cursor: str | None, chain_id: int
+) -> tuple[list[Eip1559Tx], int, str]:
+    """Signed EIP-1559 transactions sent from `watched` after block `cursor`.
+
+    Each is rebuilt from the node's fields and kept only if it hashes to the hash the node
+    reports, so what the nonce self-test scans is exactly what was on chain. Returns the
+    transactions, how many other-type transactions were skipped, and the new cursor.
+    """
+    start = 0 if cursor is None else _cursor(cursor) + 1
+    try:
+        latest = int(w3.eth.block_number)
+    except Exception as exc:
+        raise Unavailable(f"the Ethereum node is unreachable: {exc}") from None
+    found: list[Eip1559Tx] = []
+    skipped = 0
+    for number in range(start, latest + 1):
+        for listed in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if normalize_address(str(listed["from"])) not in watched:
+                continue
+            tx = w3.eth.get_transaction(listed["hash"])
+            if int(tx.get("type", 0)) != TX_TYPE or tx["to"] is None:
+                skipped += 1
+                continue
+            rebuilt = Eip1559Tx(
+                chain_id=int(tx["chainId"]),
+                nonce=int(tx["nonce"]),
+                max_priority_fee_per_gas=int(tx["maxPriorityFeePerGas"]),
+                max_fee_per_gas=int(tx["maxFeePerGas"]),
+                gas_limit=int(tx["gas"]),
+                to=bytes.fromhex(str(tx["to"])[2:]),
+                value=int(tx["value"]),
+                data=bytes(tx["input"]),
+                access_list=tuple(
+                    (
+                        bytes.fromhex(str(e["address"])[2:]),
+                        tuple(
+                            bytes.fromhex(str(k)[2:]) if isinstance(k, str) else bytes(k)
+                            for k in e["storageKeys"]
+                        ),
+                    )
+                    for e in tx["accessList"]
+                ),
+                signature=Signature(
+                    int(tx.get("yParity", tx.get("y_parity", tx["v"]))),
+                    int.from_bytes(bytes(tx["r"]), "big"),
+                    int.from_bytes(bytes(tx["s"]), "big"),
+                ),
+            )
+            if rebuilt.chain_id != chain_id or rebuilt.tx_hash() != bytes(tx["hash"]):
+                raise Unavailable(
+                    f"transaction 0x{bytes(tx['hash']).hex()} from the node does not hash to "
+                    "its reported hash; refusing to trust this node's history"
+                )
+            found.append(rebuilt)
+    return found, skipped, str(latest if start <= latest else start - 1)

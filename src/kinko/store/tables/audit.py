@@ -38,11 +38,15 @@ class AuditEntryRow(Base):
 
 
 class AuditNodeRow(Base):
-    """Hash of the full subtree of 2**level leaves starting at leaf idx * 2**level."""
+    """Hash of a full subtree, keyed by its in-order index.
+
+    The subtree of 2**level leaves starting at leaf idx * 2**level has in-order index
+    ``(idx << (level + 1)) + (1 << level) - 1`` (`kinko.audit.merkle.inorder_index`): one
+    integer key, so a proof's nodes are a single primary-key ``IN`` lookup.
+    """
 
     __tablename__ = "audit_nodes"
-    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
 
 

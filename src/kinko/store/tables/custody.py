@@ -27,6 +27,7 @@ class WalletRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
     chain: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    network: Mapped[str] = mapped_column(String(32), nullable=False, default="mainnet")
     assets: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     tier: Mapped[str] = mapped_column(String(8), nullable=False)
     owner_class: Mapped[str] = mapped_column(String(16), nullable=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, BaseUnits, UTCDateTime
@@ -82,7 +82,6 @@ class VelocityCounterRow(Base):
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
     scope_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     asset: Mapped[str] = mapped_column(String(80), primary_key=True)
-    reservations: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class VelocityLedgerRow(Base):
@@ -101,7 +100,10 @@ class VelocityLedgerRow(Base):
 
 
 class PolicyVersionRow(Base):
-    """Every policy text that decided something; a version names exactly one text."""
+    """Every policy text that decided something; a version names exactly one text.
+
+    `activation` (1, 2, ...) moves up each time this text takes over from another one, so
+    the highest row is the policy in force and a return to an older text is noticed too."""
 
     __tablename__ = "policy_versions"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -109,4 +111,6 @@ class PolicyVersionRow(Base):
     source: Mapped[str] = mapped_column(String(500), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    activation: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

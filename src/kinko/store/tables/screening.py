@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -15,6 +15,16 @@ class ScreeningListVersionRow(Base):
     """One loaded version of one list. Exactly one version per list is active."""
 
     __tablename__ = "screening_list_versions"
+    __table_args__ = (
+        # At most one active version per list, enforced by the database itself.
+        Index(
+            "uq_screening_list_versions_active",
+            "list_name",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     list_name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     format: Mapped[str] = mapped_column(String(32), nullable=False)

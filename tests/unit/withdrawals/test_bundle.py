@@ -1,0 +1,69 @@
+"""The bundle's shape: canonical, versioned, and every malformed field named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kinko.core.canonical import canonical_json
+from kinko.core.errors import InputError
+from kinko.withdrawals.bundle import parse_bundle
+from tests.unit.signer.forge import Approver, Forge
+
+
+@pytest.fixture
+def document() -> dict[str, object]:
+    forge = Forge()
+    request, decided = forge.start()
+    bob = Approver("user:bob", ["approver"])
+    bundle = forge.bundle(request, decided, [(bob, *forge.approve(bob))])
+    parsed: dict[str, object] = json.loads(bundle.to_bytes())
+    return parsed
+
+
+def test_round_trip_is_byte_identical_canonical_json(document: dict[str, object]) -> None:
+    raw = canonical_json(document)
+    assert parse_bundle(raw).to_bytes() == raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("format",), "something-else", "bundle.format"),
+        (("version",), 2, "bundle.version"),
+        (("digest",), "ab" * 31, "bundle.digest"),
+        (("digest",), "AB" * 32, "bundle.digest"),
+        (("unsigned_tx",), "zz", "bundle.unsigned_tx"),
+        (("approvals",), {}, "bundle.approvals"),
+        (("audit", "request", "index"), -1, "bundle.audit.request.index"),
+        (("audit", "decision", "hashes"), ["00"], "bundle.audit.decision.hashes[0]"),
+        (("withdrawal", "id"), "", "bundle.withdrawal.id"),
+    ],
+)
+def test_malformed_fields_are_named(
+    document: dict[str, object], path: tuple[str, ...], value: object, field: str
+) -> None:
+    target: dict[str, object] = document
+    for key in path[:-1]:
+        inner = target[key]
+        assert isinstance(inner, dict)
+        target = inner
+    target[path[-1]] = value
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == field
+
+
+def test_malformed_assertion_field_is_named(document: dict[str, object]) -> None:
+    approvals = document["approvals"]
+    assert isinstance(approvals, list)
+    approvals[0]["assertion"]["signature"] = "***"
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == "bundle.approvals[0].assertion.signature"
+
+
+def test_not_json_is_refused() -> None:
+    with pytest.raises(InputError, match="bundle: is not JSON"):
+        parse_bundle(b"{nope")
