@@ -111,6 +111,9 @@ def _approve(
         assertion = ex.authenticators[name].assert_(
             challenge=bytes.fromhex(digest), origin=ex.ctx.settings.webauthn_origin
         )
+        save_authenticator(
+            ex.ctx.settings.data_dir / "demo-authenticators", name, ex.authenticators[name]
+        )
         view = stack.approvals.approve(wd_id, approver=ex.users[name], assertion=assertion)
         _step(
             out, f"{name} approves with a WebAuthn assertion over the digest → {view.state.value}"

@@ -33,6 +33,8 @@ async def checkpoint_loop(ctx: Context) -> None:
         except KinkoError as exc:
             # Keep serving; the failure is loud and the next tick tries again.
             log.error("audit.checkpoint_failed", error=exc.message)
+        except Exception as exc:  # e.g. the database is briefly unreachable
+            log.error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}")
         await asyncio.sleep(interval)
 
 

@@ -124,3 +124,49 @@ def _check_sequence(entry: bytes, seq: int, where: str) -> None:
 
 def _seq_of(value: object) -> object:
     return value.get("sequence") if isinstance(value, dict) else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m kinko.audit.verify DIR --vkey FILE``: the verifier without Kinko's CLI.
+
+    For an air-gapped machine that has only Python and `cryptography`: same checks and
+    exit codes as ``kinko audit verify`` (0 holds, 1 first failure, 2 unusable input).
+    """
+    import argparse
+    import sys
+    import time
+
+    from kinko.core.errors import KinkoError
+
+    parser = argparse.ArgumentParser(prog="python -m kinko.audit.verify")
+    parser.add_argument("directory", type=Path, help="an exported tlog-tiles directory")
+    parser.add_argument("--vkey", required=True, type=Path, help="the log's verifier key file")
+    parser.add_argument("--witness", action="append", type=Path, default=[])
+    parser.add_argument("--witness-threshold", type=int, default=0)
+    parser.add_argument("--any-entries", action="store_true", help="skip the sequence check")
+    args = parser.parse_args(argv)
+    try:
+        keys = [p.read_text(encoding="utf-8").strip() for p in [args.vkey, *args.witness]]
+    except OSError as exc:
+        print(f"error: cannot read key file: {exc}", file=sys.stderr)
+        return 2
+    threshold = args.witness_threshold or len(args.witness)
+    try:
+        report = verify_directory(
+            args.directory,
+            keys[0],
+            witnesses=keys[1:],
+            witness_threshold=threshold,
+            kinko_entries=not args.any_entries,
+            now=int(time.time()) + 300,
+        )
+    except KinkoError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    cp = report.checkpoint
+    print(f"OK: {cp.origin} size {cp.size}, {report.entries} entries, {report.tiles} tiles")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

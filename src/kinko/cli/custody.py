@@ -219,7 +219,10 @@ def snapshot(day: Annotated[str | None, typer.Option()] = None) -> None:
 @custody_app.command("status")
 def status(
     regime: Annotated[str, typer.Option(help="jp or kr.")] = "jp",
-    day: Annotated[str | None, typer.Option()] = None,
+    day: Annotated[str | None, typer.Option(help="Valuation day (default today, UTC).")] = None,
+    snapshot: Annotated[
+        bool, typer.Option("--snapshot", help="Use the day's snapshot, not current holdings.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cold share, guarantee, full reserve and commingling checks; exit 1 if any fails."""
@@ -228,7 +231,7 @@ def status(
             chosen = Regime(regime)
         except ValueError:
             raise InputError("regime", "use jp or kr") from None
-        result = holdings.custody_status(session, chosen, _day(day, ctx))
+        result = holdings.custody_status(session, chosen, _day(day, ctx), from_snapshot=snapshot)
     if as_json:
         echo_json(result.to_json())
     else:
@@ -335,10 +338,29 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
 
 
 @keys_app.command("list")
-def keys_list(wallet_id: Annotated[str | None, typer.Option("--wallet")] = None) -> None:
+def keys_list(
+    wallet_id: Annotated[str | None, typer.Option("--wallet")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """List key shares."""
     with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
         rows = keys.shares(session, wallet_id)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": s.id,
+                    "wallet_id": s.wallet_id,
+                    "holder": s.holder,
+                    "device": s.device,
+                    "site": s.site,
+                    "legal_entity": s.legal_entity,
+                    "status": s.status,
+                }
+                for s in rows
+            ]
+        )
+        return
     table = Table("id", "wallet", "holder", "device", "site", "entity", "status")
     for s in rows:
         table.add_row(s.id, s.wallet_id, s.holder, s.device, s.site, s.legal_entity, s.status)

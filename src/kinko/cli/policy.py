@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import DBAPIError
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from kinko.cli.common import console, context, echo_json, guarded
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import InputError, Unavailable
+from kinko.core.errors import InputError, PermissionDenied, Unavailable
 from kinko.custody.model import Tier
 from kinko.policy.loader import load_policy_file
 from kinko.policy.model import FreezeScope, OwnerKind
@@ -46,19 +46,35 @@ def _ctx() -> Iterator[Context]:
         ctx.db.dispose()
 
 
-def _user_id(ctx: Context, username: str) -> str:
+def _user_id(ctx: Context, username: str, permission: str | None = None) -> str:
+    """The id of staff member `username`, who must hold `permission` through a role.
+
+    Unfreezing names no permission here: the freeze service itself requires the
+    ``security_admin`` role of both people.
+    """
+    from kinko.identity.permissions import permissions_of
     from kinko.identity.service import IdentityService
 
+    identity = IdentityService(ctx)
     with ctx.db.transaction() as session:
-        return IdentityService(ctx).users.require_user(session, username).id
+        user_id = identity.users.require_user(session, username).id
+        roles = [grant.role for grant in identity.roles_of(session, user_id)]
+    if permission is not None and permission not in permissions_of(roles):
+        raise PermissionDenied(f"{username} does not hold {permission} through any role")
+    return user_id
 
 
 def _freeze(scope: FreezeScope, target: str | None, reason: str, username: str) -> None:
     with guarded(), _ctx() as ctx:
-        actor = user_actor(_user_id(ctx, username))
+        actor = user_actor(_user_id(ctx, username, "freeze:set"))
         with ctx.db.transaction() as session:
             record = FreezeService(ctx).freeze(
-                session, scope=scope, target=target, reason=reason, actor=actor
+                session,
+                scope=scope,
+                target=target,
+                reason=reason,
+                actor=actor,
+                require_known_target=True,
             )
     console.print(f"[bold red]frozen[/] {record.describe()} (id {record.id})", highlight=False)
 
@@ -162,7 +178,7 @@ def _register_addressbook(app: typer.Typer) -> None:
     ) -> None:
         """Propose adding (or changing) an entry; a second person approves."""
         with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username))
+            actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
             with ctx.db.transaction() as session:
                 p = service(ctx).propose(
                     session,
@@ -179,7 +195,7 @@ def _register_addressbook(app: typer.Typer) -> None:
     def approve(proposal_id: str, username: AsUser) -> None:
         """Approve a proposal; the entry counts after the cooling-off period."""
         with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username))
+            actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
             with ctx.db.transaction() as session:
                 entry = service(ctx).approve(session, proposal_id=proposal_id, actor=actor)
         console.print(
@@ -191,7 +207,7 @@ def _register_addressbook(app: typer.Typer) -> None:
     def reject(proposal_id: str, username: AsUser) -> None:
         """Reject (or withdraw) a pending proposal."""
         with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username))
+            actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
             with ctx.db.transaction() as session:
                 service(ctx).reject(session, proposal_id=proposal_id, actor=actor)
         console.print(f"rejected {proposal_id}")
@@ -205,7 +221,7 @@ def _register_addressbook(app: typer.Typer) -> None:
     ) -> None:
         """Remove a destination at once."""
         with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username))
+            actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
             with ctx.db.transaction() as session:
                 removed = service(ctx).remove(
                     session, chain=chain, address=address, actor=actor, reason=reason

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -102,9 +102,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """List recent withdrawals."""
-        with guarded():
-            with _services() as stack:
-                views = stack.withdrawals.list(state=state)
+        with guarded(), _services() as stack:
+            views = stack.withdrawals.list(state=state)
         if as_json:
             echo_json([v.to_json() for v in views])
             return
@@ -119,9 +118,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Show a withdrawal: the decoded transaction and the digest to approve."""
-        with guarded():
-            with _services() as stack:
-                view = stack.withdrawals.get(withdrawal_id)
+        with guarded(), _services() as stack:
+            view = stack.withdrawals.get(withdrawal_id)
         echo_json(view.to_json()) if as_json else render(view)
 
     @withdraw.command("approve")
@@ -167,9 +165,8 @@ def register(app: typer.Typer) -> None:
         """Export the approval bundle (canonical JSON, docs/bundle.md)."""
         from kinko.withdrawals.export import export_bundle
 
-        with guarded(), _services() as stack:
-            with stack.ctx.db.transaction() as session:
-                data = export_bundle(stack.ctx, session, stack.ports.directory, withdrawal_id)
+        with guarded(), _services() as stack, stack.ctx.db.transaction() as session:
+            data = export_bundle(stack.ctx, session, stack.ports.directory, withdrawal_id)
         raw = data.to_bytes()
         if out is None:
             typer.echo(raw.decode("utf-8"))

@@ -1,12 +1,14 @@
 """Cold-storage arithmetic per regulatory regime (pure).
 
-Japan (Payment Services Act; Cabinet Office Ordinance on Crypto-Asset Exchange Service
-Providers, art. 27): customer crypto assets managed outside cold wallets must be at most
-5% of the yen value of all customer crypto assets, in aggregate, at the prices of the
-snapshot; and the exchange must hold its own "performance guarantee" crypto assets of the
-same kind and at least the same quantity as the customer assets it manages hot.
-Korea (Virtual Asset User Protection Act, enforcement decree art. 8): at least 80% of
-users' virtual assets in cold wallets, valued at the trailing one-year average KRW price.
+Japan (Payment Services Act and the Cabinet Office Ordinance on Crypto-Asset Exchange
+Service Providers, management of users' property): customer crypto assets managed
+outside cold wallets must be at most 5% of the yen value of all customer crypto assets,
+in aggregate, at the prices of the snapshot; and the exchange must hold its own
+"performance guarantee" crypto assets of the same kind and at least the same quantity as
+the customer assets it manages hot.
+Korea (Virtual Asset User Protection Act and its enforcement decree, custody of users'
+virtual assets): at least 80% of users' virtual assets in cold wallets, valued at the
+trailing one-year average KRW price.
 Everywhere: full reserve per asset (customer wallets hold at least what customers are
 owed) and no commingling (one address never serves two owner classes).
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, Unavailable
+from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.custody import coldshare
 from kinko.custody.coldshare import BalanceMatrix, CustodyStatus, Regime, WalletInfo
 from kinko.custody.liabilities import parse_liabilities_csv
@@ -28,6 +29,7 @@ from kinko.store.tables.custody import (
 
 KOREA_WINDOW_DAYS = 365
 CURRENCIES = ("JPY", "KRW")
+_PRICE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
 
 def _units(value: object, field: str) -> int:
@@ -150,14 +152,12 @@ def set_prices(
     for key, text in prices.items():
         if key not in known:
             raise InputError("prices", f"unknown asset {key!r}")
-        if not isinstance(text, str):
-            raise InputError(f"prices.{key}", "give the price as a decimal string")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise InputError(f"prices.{key}", f"{text!r} is not a decimal number") from None
-        if not value.is_finite() or value <= 0:
-            raise InputError(f"prices.{key}", "must be a positive finite number")
+        if not isinstance(text, str) or len(text) > 40 or not _PRICE.match(text):
+            raise InputError(
+                f"prices.{key}", f'{text!r} is not a plain decimal price such as "15000000.25"'
+            )
+        if Decimal(text) <= 0:
+            raise InputError(f"prices.{key}", "must be greater than zero")
     for key, text in sorted(prices.items()):
         row = session.get(AssetPriceRow, (day.isoformat(), key, currency))
         if row is None:
@@ -257,11 +257,41 @@ def _prices(session: Session, regime: Regime, day: date) -> dict[str, Decimal]:
     return {asset: coldshare.trailing_average(values) for asset, values in history.items()}
 
 
-def custody_status(session: Session, regime: Regime, day: date) -> CustodyStatus:
-    decimals = {k: a.decimals for k, a in assets(session).items()}
-    return coldshare.status(
-        regime, _matrix(session), liabilities(session), _prices(session, regime, day), decimals
+def _snapshot(session: Session, day: date) -> tuple[BalanceMatrix, dict[str, int]]:
+    """The balances and liabilities kept by `take_snapshot` for `day`, as they were then."""
+    rows = list(
+        session.execute(
+            select(CustodySnapshotRow).where(CustodySnapshotRow.day == day.isoformat())
+        ).scalars()
     )
+    if not rows:
+        raise NotFound(f"no custody snapshot for {day}; take one with `kinko custody snapshot`")
+    addresses = {w.id: w.address for w in session.execute(select(WalletRow)).scalars()}
+    infos = {
+        r.wallet_id: WalletInfo(
+            WalletId(r.wallet_id),
+            Tier(r.tier),
+            OwnerClass(r.owner_class),
+            addresses.get(r.wallet_id),
+        )
+        for r in rows
+        if r.wallet_id
+    }
+    balances = [(r.wallet_id, r.asset, r.base_units) for r in rows if r.wallet_id]
+    owed = {r.asset: r.base_units for r in rows if not r.wallet_id}
+    return BalanceMatrix.from_rows(infos.values(), balances), owed
+
+
+def custody_status(
+    session: Session, regime: Regime, day: date, *, from_snapshot: bool = False
+) -> CustodyStatus:
+    """Status at `day`'s prices, on the current holdings or on `day`'s snapshot."""
+    decimals = {k: a.decimals for k, a in assets(session).items()}
+    if from_snapshot:
+        matrix, owed = _snapshot(session, day)
+    else:
+        matrix, owed = _matrix(session), liabilities(session)
+    return coldshare.status(regime, matrix, owed, _prices(session, regime, day), decimals)
 
 
 def rebalance_plan(session: Session) -> Plan:

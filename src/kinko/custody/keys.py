@@ -24,8 +24,7 @@ from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
-from kinko.custody.wallets import wallet
-from kinko.store.tables.custody import KeyShareRow, SignatureLogRow
+from kinko.store.tables.custody import KeyShareRow, SignatureLogRow, WalletRow
 from kinko.store.tables.identity import UserRow
 
 
@@ -55,7 +54,9 @@ class NewKeyShare:
 
 
 def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor: str) -> str:
-    row = wallet(session, share.wallet_id)
+    row = session.get(WalletRow, share.wallet_id, with_for_update=True)  # serialise per wallet
+    if row is None:
+        raise NotFound(f"no wallet {share.wallet_id!r}")
     for name in ("holder", "device", "site", "legal_entity", "public_key"):
         if not str(getattr(share, name)).strip():
             raise InputError(name, "must not be empty")

@@ -36,7 +36,7 @@ class LoginService(ServiceBase):
         with self.ctx.db.transaction() as session:
             user = self.user_by_name(session, username)
             usable = user if user is not None and user.state == UserState.ACTIVE.value else None
-            return MfaService(self.ctx).begin_assertion(session, usable)
+            return MfaService(self.ctx).begin_assertion(session, usable, username=username)
 
     def finish_webauthn(
         self,

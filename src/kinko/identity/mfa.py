@@ -1,4 +1,4 @@
-"""MFA factors: WebAuthn credentials and challenges, TOTP, recovery codes.
+"""MFA factors: WebAuthn credentials and challenges here; TOTP and recovery codes in mfa_codes.
 
 Privileged roles (approver, senior_approver, security_admin, ciso) use WebAuthn with
 user verification only, unless `allow_weak_mfa_for_privileged` is set.
@@ -6,6 +6,7 @@ user verification only, unless `allow_weak_mfa_for_privileged` is set.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -13,13 +14,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import AuthenticationError, Conflict, InputError, PermissionDenied
+from kinko.core.errors import AuthenticationError, Conflict, InputError
 from kinko.core.ids import new_id
-from kinko.identity import totp
-from kinko.identity.base import ServiceBase, same_hash, sha256, user_actor
+from kinko.identity.base import user_actor
+from kinko.identity.mfa_codes import CodeFactorsMixin
 from kinko.identity.model import RoleGrant, UserId, WebAuthnCredential
-from kinko.identity.permissions import PRIVILEGED_ROLES, WEBAUTHN_ONLY_ROLES
-from kinko.identity.secretbox import SecretBox
+from kinko.identity.permissions import PRIVILEGED_ROLES
 from kinko.identity.softauthn import b64url
 from kinko.identity.webauthn import (
     RelyingParty,
@@ -38,27 +38,19 @@ from kinko.store.tables.identity import (
 )
 
 CHALLENGE_TTL = timedelta(minutes=5)
-RECOVERY_CODES = 10
+# Used for decoy ids only when no secret key file exists (tests, before `kinko init`).
+_PROCESS_DECOY_KEY = secrets.token_bytes(32)
 
 
 def needs_user_verification(roles: tuple[RoleGrant, ...]) -> bool:
     return any(g.role in PRIVILEGED_ROLES for g in roles)
 
 
-def webauthn_only(roles: tuple[RoleGrant, ...]) -> bool:
-    return any(g.role in WEBAUTHN_ONLY_ROLES for g in roles)
-
-
-class MfaService(ServiceBase):
+class MfaService(CodeFactorsMixin):
     @property
     def rp(self) -> RelyingParty:
         s = self.ctx.settings
         return RelyingParty(s.webauthn_rp_id, s.webauthn_rp_name, s.webauthn_origin)
-
-    def _roles(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
-        from kinko.identity.roles import RoleService
-
-        return RoleService(self.ctx).roles_of(session, user_id)
 
     # --- WebAuthn ---------------------------------------------------------------------
     def credentials_for(self, session: Session, user_id: str) -> list[WebAuthnCredential]:
@@ -160,15 +152,29 @@ class MfaService(ServiceBase):
         )
         return cred_id
 
-    def begin_assertion(self, session: Session, user: UserRow | None) -> tuple[str, dict[str, Any]]:
-        """Options for a sign-in. For an unknown user the options look the same (no oracle)."""
+    def begin_assertion(
+        self, session: Session, user: UserRow | None, *, username: str
+    ) -> tuple[str, dict[str, Any]]:
+        """Options for a sign-in, the same shape whether or not `username` exists.
+
+        An unknown (or inactive) name gets a stable decoy credential id derived from the
+        name, and user verification is always "preferred" in the options (the server
+        still requires the UV flag from holders of privileged roles), so the options do
+        not tell who exists or who is privileged.
+        """
         user_id = user.id if user is not None else None
         challenge_id, challenge = self.new_challenge(session, user_id=user_id, purpose="login")
         allow = [c.credential_id for c in self.credentials_for(session, user.id)] if user else []
-        require_uv = needs_user_verification(self._roles(session, user.id)) if user else True
+        if not allow:
+            allow = [self._decoy_credential_id(username)]
         return challenge_id, authentication_options(
-            self.rp, challenge=challenge, allow=allow, require_uv=require_uv
+            self.rp, challenge=challenge, allow=allow, require_uv=False
         )
+
+    def _decoy_credential_id(self, username: str) -> bytes:
+        path = self.ctx.settings.resolved_secret_key_path
+        key = path.read_bytes() if path.is_file() else _PROCESS_DECOY_KEY
+        return hmac.new(key, b"kinko decoy credential\x00" + username.encode(), "sha256").digest()
 
     def finish_assertion(self, session: Session, challenge_id: str, response: object) -> UserRow:
         """Verify a sign-in assertion; returns the user. The challenge is consumed first."""
@@ -234,122 +240,36 @@ class MfaService(ServiceBase):
         row.sign_count = new_sign_count
         row.last_used_at = self.now()
 
-    # --- TOTP ---------------------------------------------------------------------------
-    def _box(self) -> SecretBox:
-        return SecretBox.from_file(self.ctx.settings.resolved_secret_key_path)
+    def remove_factors(self, session: Session, user_id: UserId, factor: str) -> None:
+        """Remove "all" factors or one ("webauthn:<id>", "totp:<id>"); ends sessions.
 
-    def enroll_totp(self, session: Session, user_id: UserId, *, actor: str) -> tuple[str, str, str]:
-        """Add a TOTP factor; returns (factor id, base32 secret, otpauth URI), shown once."""
-        user = self.user_row(session, user_id, lock=True)
-        if (
-            webauthn_only(self._roles(session, user_id))
-            and not self.ctx.settings.allow_weak_mfa_for_privileged
-        ):
-            raise PermissionDenied(
-                f"{user.username} holds a privileged role: WebAuthn is the only factor allowed "
-                "(set allow_weak_mfa_for_privileged to weaken this; inspection reports it)",
-                code="weak_mfa_refused",
-            )
-        if any(r.removed_at is None for r in self._totp_rows(session, user_id)):
-            raise Conflict(f"{user.username} already has a TOTP factor; reset it first")
-        secret = totp.new_secret()
-        factor_id = new_id("totp")
-        session.add(
-            TotpFactorRow(
-                id=factor_id,
-                user_id=user_id,
-                created_at=self.now(),
-                last_step=-1,
-                secret_enc=self._box().seal(secret.encode(), context=f"totp:{factor_id}"),
-            )
-        )
-        self.audit(
-            session,
-            actor=actor,
-            action="identity.mfa_add",
-            subject=user_actor(user_id),
-            factor="totp",
-            factor_id=factor_id,
-        )
-        self.emit(
-            session,
-            "auth.mfa",
-            actor=actor,
-            outcome="factor_added",
-            fields={"factor": "totp", "user": user.username},
-        )
-        return (
-            factor_id,
-            secret,
-            totp.provisioning_uri(
-                secret, username=user.username, issuer=self.ctx.settings.webauthn_rp_name
-            ),
-        )
-
-    def _totp_rows(
-        self, session: Session, user_id: str, *, lock: bool = False
-    ) -> list[TotpFactorRow]:
-        q = select(TotpFactorRow).where(TotpFactorRow.user_id == user_id)
-        if lock:
-            q = q.with_for_update()
-        return list(session.execute(q).scalars())
-
-    def check_totp(self, session: Session, user: UserRow, code: str) -> None:
-        """Verify and consume a TOTP code (the row lock serialises concurrent attempts)."""
-        self._refuse_weak(session, user)
-        rows = [r for r in self._totp_rows(session, user.id, lock=True) if r.removed_at is None]
-        if not rows:
-            raise AuthenticationError("invalid credentials")
-        row = rows[0]
-        secret = self._box().open(row.secret_enc, context=f"totp:{row.id}").decode()
-        row.last_step = totp.verify_totp(secret, code, now=self.now(), last_step=row.last_step)
-
-    def _refuse_weak(self, session: Session, user: UserRow) -> None:
-        if (
-            webauthn_only(self._roles(session, user.id))
-            and not self.ctx.settings.allow_weak_mfa_for_privileged
-        ):
-            raise AuthenticationError("invalid credentials", code="weak_mfa_refused")
-
-    # --- Recovery codes -----------------------------------------------------------------
-    def new_recovery_codes(self, session: Session, user_id: UserId, *, actor: str) -> list[str]:
-        """Replace unused recovery codes with fresh ones; returned once, stored hashed."""
-        self.user_row(session, user_id, lock=True)
+        Called when a four-eyes ``remove_mfa`` proposal is approved.
+        """
         now = self.now()
-        session.execute(
-            update(RecoveryCodeRow)
-            .where(RecoveryCodeRow.user_id == user_id, RecoveryCodeRow.used_at.is_(None))
-            .values(used_at=now)
-        )
-        codes = ["-".join(secrets.token_hex(3) for _ in range(4)) for _ in range(RECOVERY_CODES)]
-        for code in codes:
-            session.add(
-                RecoveryCodeRow(user_id=user_id, code_hash=sha256(code.encode()), created_at=now)
+        kind, _, ident = factor.partition(":")
+        if kind in ("all", "webauthn"):
+            q = update(WebAuthnCredentialRow).where(
+                WebAuthnCredentialRow.user_id == user_id, WebAuthnCredentialRow.removed_at.is_(None)
             )
-        self.audit(
-            session,
-            actor=actor,
-            action="identity.recovery_codes_issue",
-            subject=user_actor(user_id),
-            count=len(codes),
-        )
-        return codes
+            if ident:
+                q = q.where(WebAuthnCredentialRow.id == ident)
+            session.execute(q.values(removed_at=now))
+        if kind in ("all", "totp"):
+            q2 = update(TotpFactorRow).where(
+                TotpFactorRow.user_id == user_id, TotpFactorRow.removed_at.is_(None)
+            )
+            if ident:
+                q2 = q2.where(TotpFactorRow.id == ident)
+            session.execute(q2.values(removed_at=now))
+        if kind == "all":
+            session.execute(
+                update(RecoveryCodeRow)
+                .where(RecoveryCodeRow.user_id == user_id, RecoveryCodeRow.used_at.is_(None))
+                .values(used_at=now)
+            )
+        from kinko.identity.users import UserService
 
-    def use_recovery_code(self, session: Session, user: UserRow, code: str) -> None:
-        self._refuse_weak(session, user)
-        rows = session.execute(
-            select(RecoveryCodeRow)
-            .where(RecoveryCodeRow.user_id == user.id, RecoveryCodeRow.used_at.is_(None))
-            .with_for_update()
-        ).scalars()
-        normalised = code.strip().lower().encode()
-        match = None
-        for row in rows:
-            if same_hash(normalised, row.code_hash) and match is None:
-                match = row
-        if match is None:
-            raise AuthenticationError("invalid credentials")
-        match.used_at = self.now()
+        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
 
     def factors(self, session: Session, user_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [

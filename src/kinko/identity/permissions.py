@@ -70,7 +70,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "custody:read",
             "screening:read",
             "addressbook:approve",
-            "freeze:release",
         }
     ),
     Role.SECURITY_ADMIN: frozenset(
@@ -85,6 +84,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "monitor:ingest",
             "alerts:write",
             "freeze:set",
+            # Unfreezing needs two security_admins (the freeze service checks the pair).
+            "freeze:release",
             "responses:release",
             "screening:read",
             "screening:write",

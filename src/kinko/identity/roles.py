@@ -10,8 +10,6 @@ nobody else could approve it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,65 +19,25 @@ from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import ServiceBase, user_actor
 from kinko.identity.model import (
-    ProposalId,
     ProposalKind,
     ProposalState,
     RoleGrant,
     UserId,
     UserState,
 )
-from kinko.identity.permissions import PRIVILEGED_ROLES, Role, parse_role
+from kinko.identity.permissions import PRIVILEGED_ROLES, Role
+from kinko.identity.proposals import Proposal, event_type, parse_grant, to_proposal
 from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_matrix_holds, check_sod
 from kinko.store.tables.identity import (
     IdentityConfigRow,
     ProposalRow,
-    RecoveryCodeRow,
     RoleGrantRow,
-    TotpFactorRow,
     UserRow,
-    WebAuthnCredentialRow,
 )
 
 # stdlib logging: a broken log stream must not turn into an exception here.
 log = logging.getLogger("kinko.identity")
 MATRIX_KEY = "sod_conflicts"
-
-
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    id: ProposalId
-    kind: ProposalKind
-    payload: dict[str, Any]
-    proposer_id: UserId
-    state: ProposalState
-    reason: str
-    created_at: datetime
-    decided_by: UserId | None
-
-
-def _to_proposal(row: ProposalRow) -> Proposal:
-    return Proposal(
-        ProposalId(row.id),
-        ProposalKind(row.kind),
-        dict(row.payload),
-        UserId(row.proposer_id),
-        ProposalState(row.state),
-        row.reason,
-        row.created_at,
-        UserId(row.decided_by) if row.decided_by else None,
-    )
-
-
-def parse_grant(
-    role: str, assets: list[str] | None = None, wallets: list[str] | None = None
-) -> RoleGrant:
-    for name, values in (("assets", assets), ("wallets", wallets)):
-        for v in values or []:
-            if not isinstance(v, str) or not v or len(v) > 100:
-                raise InputError(name, f"{v!r} is not an asset or wallet identifier")
-    return RoleGrant(
-        parse_role(role), tuple(sorted(set(assets or []))), tuple(sorted(set(wallets or [])))
-    )
 
 
 class RoleService(ServiceBase):
@@ -178,7 +136,7 @@ class RoleService(ServiceBase):
         )
         self.emit(
             session,
-            "role.change",
+            event_type(kind),
             actor=user_actor(actor),
             outcome="proposed",
             fields={"proposal": row.id, "kind": kind.value, **payload},
@@ -189,7 +147,7 @@ class RoleService(ServiceBase):
             if role not in PRIVILEGED_ROLES or bootstrap:
                 action = "identity.role_bootstrap_grant" if bootstrap else "identity.role_grant"
                 self._apply(session, row, decided_by=actor, action=action)
-        return _to_proposal(row)
+        return to_proposal(row)
 
     def _check_payload(
         self, session: Session, kind: ProposalKind, payload: dict[str, Any]
@@ -219,7 +177,7 @@ class RoleService(ServiceBase):
                 code="self_approval",
             )
         self._apply(session, row, decided_by=actor, action="identity.proposal_approve")
-        return _to_proposal(row)
+        return to_proposal(row)
 
     def refuse(self, session: Session, proposal_id: str, *, actor: UserId, reason: str) -> Proposal:
         self._require_admin(session, actor)
@@ -234,12 +192,12 @@ class RoleService(ServiceBase):
         )
         self.emit(
             session,
-            "role.change",
+            event_type(ProposalKind(row.kind)),
             actor=user_actor(actor),
             outcome="refused",
             fields={"proposal": row.id, "kind": row.kind},
         )
-        return _to_proposal(row)
+        return to_proposal(row)
 
     def _pending(self, session: Session, proposal_id: str) -> ProposalRow:
         row = session.execute(
@@ -265,7 +223,11 @@ class RoleService(ServiceBase):
                 proposal=row.id,
             )
         elif kind == ProposalKind.REMOVE_MFA:
-            self._remove_factors(session, UserId(payload["user_id"]), payload["factor"])
+            from kinko.identity.mfa import MfaService
+
+            MfaService(self.ctx).remove_factors(
+                session, UserId(payload["user_id"]), payload["factor"]
+            )
         else:
             self._set_matrix(session, ConflictMatrix.parse(payload["conflicts"]), decided_by)
         row.state, row.decided_by, row.decided_at = (
@@ -281,10 +243,9 @@ class RoleService(ServiceBase):
             kind=kind.value,
             payload=dict(payload),
         )
-        event = "auth.mfa" if kind == ProposalKind.REMOVE_MFA else "role.change"
         self.emit(
             session,
-            event,
+            event_type(kind),
             actor=user_actor(decided_by),
             outcome="approved",
             severity="medium",
@@ -314,33 +275,6 @@ class RoleService(ServiceBase):
             )
         else:
             row.value, row.updated_at, row.updated_by = matrix.to_list(), self.now(), user_actor(by)
-
-    def _remove_factors(self, session: Session, user_id: UserId, factor: str) -> None:
-        now = self.now()
-        kind, _, ident = factor.partition(":")
-        if kind in ("all", "webauthn"):
-            q = update(WebAuthnCredentialRow).where(
-                WebAuthnCredentialRow.user_id == user_id, WebAuthnCredentialRow.removed_at.is_(None)
-            )
-            if ident:
-                q = q.where(WebAuthnCredentialRow.id == ident)
-            session.execute(q.values(removed_at=now))
-        if kind in ("all", "totp"):
-            q2 = update(TotpFactorRow).where(
-                TotpFactorRow.user_id == user_id, TotpFactorRow.removed_at.is_(None)
-            )
-            if ident:
-                q2 = q2.where(TotpFactorRow.id == ident)
-            session.execute(q2.values(removed_at=now))
-        if kind == "all":
-            session.execute(
-                update(RecoveryCodeRow)
-                .where(RecoveryCodeRow.user_id == user_id, RecoveryCodeRow.used_at.is_(None))
-                .values(used_at=now)
-            )
-        from kinko.identity.users import UserService
-
-        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
 
     def revoke_role(
         self, session: Session, user_id: UserId, role: Role, *, actor: UserId, reason: str
@@ -384,7 +318,7 @@ class RoleService(ServiceBase):
         q = select(ProposalRow).order_by(ProposalRow.created_at, ProposalRow.id)
         if state is not None:
             q = q.where(ProposalRow.state == state.value)
-        return [_to_proposal(r) for r in session.execute(q).scalars()]
+        return [to_proposal(r) for r in session.execute(q).scalars()]
 
     def unsafe_direct_grant(
         self, session: Session, user_id: UserId, grant: RoleGrant, *, reason: str

@@ -38,6 +38,25 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def cose_es256_key(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """A P-256 public key as a COSE_Key map (RFC 9053 §7.1.1), CBOR-encoded.
+
+    Keys in the order WebAuthn authenticators emit them (kty, alg, crv, x, y).
+    """
+    numbers = public_key.public_numbers()
+    return bytes(
+        cbor2.dumps(
+            {
+                1: COSE_KTY_EC2,
+                3: COSE_ALG_ES256,
+                -1: COSE_CRV_P256,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+        )
+    )
+
+
 class SoftAuthenticator:
     """One P-256 credential scoped to one relying party id, with a signature counter."""
 
@@ -63,19 +82,7 @@ class SoftAuthenticator:
 
     @property
     def public_key_cose(self) -> bytes:
-        """The credential public key as a COSE_Key map (RFC 9053 §7.1.1), CBOR-encoded."""
-        numbers = self._key.public_key().public_numbers()
-        return bytes(
-            cbor2.dumps(
-                {
-                    1: COSE_KTY_EC2,
-                    3: COSE_ALG_ES256,
-                    -1: COSE_CRV_P256,
-                    -2: numbers.x.to_bytes(32, "big"),
-                    -3: numbers.y.to_bytes(32, "big"),
-                }
-            )
-        )
+        return cose_es256_key(self._key.public_key())
 
     def _auth_data(self, rp_id: str, flags: int, attested: bytes = b"") -> bytes:
         # §6.1: rpIdHash (32) || flags (1) || signCount (4, big-endian) || attestedCredentialData

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kinko.identity.roles import Proposal
+from kinko.identity.proposals import Proposal
 from kinko.identity.tokens import TokenInfo
 from kinko.identity.users import User
 

@@ -121,9 +121,8 @@ def evaluate(
                 "no approval tier or auto-approval rule matched this request",
             )
         )
-    if approvals:
-        # An approval tier overrides auto-approval: the stricter answer wins.
-        fired = [h for h in fired if h.outcome is not Outcome.ALLOW]
+    # An approval tier that matches outranks an auto-approval (require approvals > allow);
+    # both stay listed, since both fired.
     outcome = max((h.outcome for h in fired), key=lambda o: o.severity)
     needs_quorum = outcome is Outcome.REQUIRE_APPROVALS
     return Decision(

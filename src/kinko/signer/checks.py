@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -281,6 +281,15 @@ def _check_quorum(decision: Mapping[str, Any], roles: Mapping[str, frozenset[str
     eligible = decision.get("eligible_roles")
     if not isinstance(required, int) or not isinstance(required_roles, dict):
         raise IntegrityError("the decision entry has no approval requirement")
+    outcome = policy.get("outcome")
+    if outcome not in ("allow", "require_approvals"):
+        raise ApprovalError(
+            f"the policy decided {outcome!r} for this withdrawal; only allowed or approved "
+            "withdrawals are signed",
+            code="policy_refused",
+        )
+    if outcome == "require_approvals" and required < 1:
+        raise IntegrityError("the decision requires approvals but names no quorum")
     if not isinstance(eligible, list) or not eligible:
         raise IntegrityError("the decision entry names no eligible roles: refusing (fail closed)")
     for approver, held in roles.items():
@@ -302,4 +311,4 @@ def _time(value: object, what: str) -> datetime:
         raise IntegrityError(f"{what} is not an RFC 3339 time") from None
 
 
-__all__: Sequence[str] = ("EnrolledCredential", "VerifiedBundle", "verify_bundle")
+__all__ = ["EnrolledCredential", "VerifiedBundle", "verify_bundle"]

@@ -24,13 +24,14 @@ def verify_assertion_over_digest(
     rp_id: str,
     origin: str,
     who: str,
-) -> None:
-    """WebAuthn §7.2 via py_webauthn with challenge = the transaction digest.
+) -> int:
+    """WebAuthn §7.2 via py_webauthn with challenge = the transaction digest; returns the
+    authenticator's new signature counter (§6.1.1) for the caller to record.
 
     User verification is required: an approval moves money.
     """
     try:
-        verify_authentication_response(
+        verified = verify_authentication_response(
             credential=dict(response),
             expected_challenge=digest,
             expected_rp_id=rp_id,
@@ -44,6 +45,7 @@ def verify_assertion_over_digest(
             f"{who}: the WebAuthn assertion does not verify over digest {digest.hex()}: {exc}",
             code="assertion_invalid",
         ) from None
+    return int(verified.new_sign_count)
 
 
 def assertion_json(

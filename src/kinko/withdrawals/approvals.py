@@ -142,7 +142,7 @@ class ApprovalService:
         if credential is None:
             raise ApprovalError(f"{approver} has no enrolled credential {raw_id}")
         digest = bytes.fromhex(row.digest)
-        verify_assertion_over_digest(
+        count = verify_assertion_over_digest(
             assertion,
             digest=digest,
             public_key_cose=credential.public_key_cose,
@@ -150,6 +150,7 @@ class ApprovalService:
             origin=self.ctx.settings.webauthn_origin,
             who=f"approval by {approver}",
         )
+        self.ports.directory.record_sign_count(session, credential_id, count)
         roles = sorted(
             self.ports.directory.roles_for(session, approver, wallet=row.wallet_id, asset=row.asset)
         )

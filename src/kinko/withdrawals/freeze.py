@@ -22,6 +22,7 @@ from kinko.core.ids import new_id
 from kinko.policy.events import publish_after_commit
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles, require_role
+from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.policy import FreezeRow, UnfreezeProposalRow
 
 SECURITY_ADMIN = "security_admin"
@@ -87,9 +88,17 @@ class FreezeService:
         target: str | None,
         reason: str,
         actor: str,
+        require_known_target: bool = False,
     ) -> FreezeRecord:
-        """Freeze now. Freezing what is already frozen returns the existing freeze."""
+        """Freeze now. Freezing what is already frozen returns the existing freeze.
+
+        People typing a target pass `require_known_target=True`, so that a typo in an
+        emergency is refused instead of silently freezing nothing; automatic responses
+        freeze whatever id their evidence names.
+        """
         target = parse_target(scope, target)
+        if require_known_target and target is not None:
+            _require_known(session, scope, target)
         if not reason.strip():
             raise InputError("reason", "say why (it is shown to whoever lifts the freeze)")
         existing = session.execute(
@@ -260,6 +269,26 @@ class FreezeService:
         if row.released_at is not None:
             raise Conflict(f"freeze {freeze_id} was already lifted")
         return row
+
+
+def _require_known(session: Session, scope: FreezeScope, target: str) -> None:
+    from kinko.chains.registry import families
+
+    if scope is FreezeScope.WALLET and session.get(WalletRow, target) is None:
+        raise InputError("target", f"there is no wallet {target!r}; check 'kinko wallet list'")
+    if scope is FreezeScope.CHAIN and target not in families():
+        on_chain = session.execute(select(WalletRow.id).where(WalletRow.chain == target).limit(1))
+        if on_chain.first() is None:
+            raise InputError("target", f"no chain {target!r}; known: {', '.join(families())}")
+    if scope is FreezeScope.ASSET:
+        chain, _, symbol = target.partition(":")
+        asset = session.execute(
+            select(AssetRow.id).where(AssetRow.chain == chain, AssetRow.symbol == symbol)
+        ).first()
+        if asset is None:
+            raise InputError(
+                "target", f"there is no asset {target!r}; register it with 'kinko wallet asset-add'"
+            )
 
 
 def _proposal(row: UnfreezeProposalRow) -> UnfreezeProposal:

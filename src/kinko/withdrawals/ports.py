@@ -55,6 +55,10 @@ class Directory(Protocol):
 
     def credentials_of(self, session: Session, user: str) -> Sequence[Credential]: ...
 
+    def record_sign_count(self, session: Session, credential_id: bytes, count: int) -> None:
+        """Store the assertion's counter; raise if it did not advance (cloned key)."""
+        ...
+
     def check_can_approve(
         self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
     ) -> None:

@@ -122,6 +122,7 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
                 id="wal_eth_hot",
                 name="ETH hot",
                 chain="ethereum",
+                network="devnet",
                 assets=["ETH"],
                 tier="hot",
                 purpose="operational",
@@ -137,6 +138,7 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
                 id="wal_eth_warm",
                 name="ETH warm",
                 chain="ethereum",
+                network="devnet",
                 assets=["ETH"],
                 tier="warm",
                 purpose="short_term_cold",
@@ -150,6 +152,7 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
         session.add(
             WalletRow(
                 id="wal_btc_cold",
+                network="regtest",
                 name="BTC cold (regtest P2WSH 2-of-3)",
                 chain="bitcoin",
                 assets=["BTC"],

@@ -38,7 +38,7 @@ def log_vkey_of(ctx: Context) -> str:
 def build_stack(
     ctx: Context,
     *,
-    network: str = "mainnet",
+    network: str | None = None,
     web3: Any = None,
     screener: Screener | None = None,
 ) -> WithdrawalStack:

@@ -58,6 +58,16 @@ class IdentityDirectory:
             for c in self.identity.credentials_for(session, user)
         ]
 
+    def record_sign_count(self, session: Session, credential_id: bytes, count: int) -> None:
+        try:
+            self.identity.mfa.record_sign_count(session, credential_id, count)
+        except KinkoError as exc:
+            raise ApprovalError(
+                f"the authenticator's signature counter did not advance: {exc.message} "
+                "(a cloned authenticator is suspected)",
+                code="webauthn_clone_suspected",
+            ) from None
+
     def check_can_approve(
         self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
     ) -> None:
@@ -113,22 +123,38 @@ class FileKeystore:
 
 
 class EthereumGateway:
-    """Ethereum on one network (e.g. ``devnet`` = in-process eth-tester) via web3."""
+    """Ethereum for the wallets' own networks. With `web3` (a node, or the in-process
+    eth-tester chain of ``devnet``) it serves that one network and can broadcast;
+    without, it builds and decodes for any network and broadcasting is unavailable."""
 
-    def __init__(self, network: str, *, web3: Any, tokens: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, network: str | None = None, *, web3: Any = None, tokens: dict[str, str] | None = None
+    ) -> None:
+        if web3 is not None and network is None:
+            raise InputError("network", "name the network the web3 node serves")
         self.network = network
         self.web3 = web3
         self.tokens = dict(tokens or {})
-        self._adapter = EthereumAdapter(network, web3=web3, tokens=self.tokens)
-        self._contracts = {symbol: address for address, symbol in self.tokens.items()}
+        self._adapters: dict[str, EthereumAdapter] = {}
+
+    def _adapter_for(self, network: str) -> EthereumAdapter:
+        if self.network is not None and network != self.network:
+            raise InputError(
+                "source_wallet",
+                f"the wallet is on ethereum/{network}; this Kinko is connected to {self.network}",
+            )
+        if network not in self._adapters:
+            self._adapters[network] = EthereumAdapter(network, web3=self.web3, tokens=self.tokens)
+        return self._adapters[network]
 
     def network_of(self, wallet: WalletRow) -> str:
-        return self.network
+        self._adapter_for(wallet.network)
+        return wallet.network
 
     def adapter(self, chain: str, network: str) -> ChainAdapter:
-        if chain != "ethereum" or network != self.network:
-            raise InputError("chain", f"no gateway for {chain}/{network}")
-        return self._adapter
+        if chain != "ethereum":
+            raise InputError("chain", f"no gateway for {chain}/{network} in this build")
+        return self._adapter_for(network)
 
     def build_unsigned(
         self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
@@ -141,7 +167,7 @@ class EthereumGateway:
             if token is None
             else Fees(ETH_FEES.max_fee_per_gas, ETH_FEES.max_priority_fee_per_gas, TOKEN_GAS)
         )
-        return self._adapter.build(
+        return self._adapter_for(wallet.network).build(
             Transfer(
                 source=wallet.address,
                 destination=destination,
@@ -168,7 +194,7 @@ class EthereumGateway:
         raise Unavailable("signing goes through kinko.signer, not the gateway")
 
     def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
-        return self._adapter.broadcast(signed_tx)
+        return self._adapter_for(wallet.network).broadcast(signed_tx)
 
 
 def screening_port(ctx: Context) -> Screener:

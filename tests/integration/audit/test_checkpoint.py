@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,65 @@ def test_export_refuses_a_store_whose_entry_no_longer_matches_its_hash(
     with pytest.raises(IntegrityError, match="entry 270 does not match its stored hash"):
         ctx.audit.export(ctx.db, tmp_path / "bad")
     assert not (tmp_path / "bad" / "checkpoint").exists()
+
+
+def test_concurrent_appends_and_checkpoints_never_yield_inconsistent_checkpoints(
+    ctx: Context, vkey: str
+) -> None:
+    import threading
+
+    from sqlalchemy import select
+
+    from kinko.store.tables.audit import AuditCheckpointRow
+
+    def appender(n: int) -> None:
+        for i in range(6):
+            with ctx.db.transaction() as session:
+                ctx.audit.append(session, actor=f"user:{n}", action="t.c", subject=str(i))
+
+    def checkpointer() -> None:
+        for _ in range(6):
+            with ctx.db.transaction() as session:
+                ctx.audit.checkpoint(session)
+
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=checkpointer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with ctx.db.transaction() as session:
+        ctx.audit.checkpoint(session)
+        notes = list(session.execute(select(AuditCheckpointRow.note)).scalars())
+        checkpoints = sorted((verify_checkpoint(n, vkey) for n in notes), key=lambda c: c.size)
+        assert checkpoints[-1].size == 18
+        assert len({c.size for c in checkpoints}) == len(checkpoints)
+        for older, newer in pairwise(checkpoints):
+            proof = ctx.audit.consistency_proof(session, older.size, newer.size)
+            merkle.verify_consistency(
+                older.size, newer.size, proof, older.root_hash, newer.root_hash
+            )
+
+
+def test_a_maximum_size_entry_exports_and_verifies(ctx: Context, vkey: str, tmp_path: Path) -> None:
+    from kinko.audit.service import AuditItem, _encode
+    from kinko.audit.tiles import MAX_ENTRY_BYTES
+    from kinko.core.clock import isoformat
+
+    base = len(
+        _encode(AuditItem("user:a", "big.entry", "s", {"pad": ""}), 0, isoformat(ctx.clock.now()))
+    )
+    with ctx.db.transaction() as session:
+        record = ctx.audit.append(
+            session,
+            actor="user:a",
+            action="big.entry",
+            subject="s",
+            details={"pad": "p" * (MAX_ENTRY_BYTES - base)},
+        )
+        ctx.audit.append(session, actor="user:a", action="small", subject="s")
+    assert len(record.entry) == 65535
+    ctx.audit.export(ctx.db, tmp_path / "out")
+    bundle = (tmp_path / "out" / "tile/entries/000.p/2").read_bytes()
+    assert bundle[:2] == b"\xff\xff"
+    assert verify_directory(tmp_path / "out", vkey).entries == 2

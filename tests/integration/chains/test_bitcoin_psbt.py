@@ -233,3 +233,7 @@ def test_addresses_derived_by_bdk_and_embit_agree(btc: BitcoinAdapter) -> None:
     assert btc.wallet is not None
     addresses = {btc.wallet.address(chain, i) for chain in (0, 1) for i in range(3)}
     assert len(addresses) == 6
+
+
+def test_rfc6979_signing_is_deterministic(btc: BitcoinAdapter, unsigned: bytes) -> None:
+    assert btc.sign(unsigned, key_bytes(2)) == btc.sign(unsigned, key_bytes(2))

@@ -13,6 +13,7 @@ from kinko.cli.main import app
 from kinko.context import Context
 from tests.integration.custody.exchange import BTC, ETH, fund, set_up
 from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
+from tests.unit.chains.btc_fixtures import descriptor
 
 runner = CliRunner()
 
@@ -26,7 +27,8 @@ def kinko(ctx: Context, *args: str) -> tuple[int, str]:
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
+    # Rich wraps long lines at the terminal width; compare text with whitespace collapsed.
+    return result.exit_code, " ".join(result.output.split())
 
 
 def test_status_table_passes_and_fails_with_exit_codes(ctx: Context, tmp_path: Path) -> None:
@@ -179,3 +181,106 @@ def test_api_status_liabilities_and_permissions(ctx: Context) -> None:
             f"{ids.btc_hot}: below floor by 10000000 {BTC} and no warm wallet can refill it"
         ],
     }
+
+
+def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_path: Path) -> None:
+    code, out = kinko(ctx, "wallet", "asset-add", "BTC", "--chain", "bitcoin", "--decimals", "8")
+    assert code == 0 and "bitcoin:BTC" in out
+    code, out = kinko(ctx, "wallet", "asset-add", "BTC", "--chain", "bitcoin", "--decimals", "8")
+    assert code == 2 and "already registered" in out
+    code, out = kinko(ctx, "wallet", "asset-add", "btc", "--chain", "bitcoin", "--decimals", "8")
+    assert code == 2 and "asset.symbol" in out
+    prices = tmp_path / "prices.csv"
+    prices.write_text("asset,price\nbitcoin:BTC,15000000.25\n")
+    code, out = kinko(
+        ctx, "custody", "prices", str(prices), "--currency", "JPY", "--day", "2026-11-21"
+    )
+    assert code == 0, out
+    prices.write_text("asset,price\nbitcoin:BTC,1e400\n")
+    assert kinko(ctx, "custody", "prices", str(prices), "--currency", "JPY")[0] == 2
+    prices.write_text("asset,price\nbitcoin:BTC,-3\n")
+    code, out = kinko(ctx, "custody", "prices", str(prices), "--currency", "USD")
+    assert code == 2 and "currency" in out
+    owed = tmp_path / "owed.csv"
+    owed.write_text("asset,amount\nbitcoin:BTC,0.5\n")
+    assert kinko(ctx, "custody", "liabilities", "import", str(owed))[0] == 0
+    code, out = kinko(ctx, "custody", "liabilities", "show")
+    assert code == 0 and json.loads(out) == {"bitcoin:BTC": "50000000"}
+    ensure_secret_key(ctx)
+    holder, _ = make_user(ctx, "holder", with_authenticator=False)
+    wallet_args = [
+        "wallet",
+        "add",
+        "cold",
+        "--chain",
+        "bitcoin",
+        "--network",
+        "regtest",
+        "--asset",
+        "bitcoin:BTC",
+        "--tier",
+        "cold",
+        "--owner",
+        "customer",
+        "--quorum",
+        "2-of-3",
+        "--descriptor",
+        descriptor(),
+    ]
+    code, out = kinko(ctx, *wallet_args)
+    assert code == 0, out
+    wallet_id = out.split()[-1]
+    ceremony = tmp_path / "c.json"
+    ceremony.write_text('{"performed_at": "2026-11-01", "witnesses": ["x"], "procedure": "p"}')
+    code, out = kinko(
+        ctx,
+        "custody",
+        "keys",
+        "add",
+        "--wallet",
+        wallet_id,
+        "--holder",
+        holder,
+        "--device",
+        "hsm",
+        "--site",
+        "osaka",
+        "--entity",
+        "Kinko KK",
+        "--public-key",
+        "pk",
+        "--ceremony",
+        str(ceremony),
+    )
+    assert code == 0, out
+    share = out.split()[-1]
+    code, out = kinko(ctx, "custody", "keys", "list", "--wallet", wallet_id, "--json")
+    assert code == 0
+    assert [(k["id"], k["holder"], k["status"]) for k in json.loads(out)] == [
+        (share, holder, "active")
+    ]
+    assert kinko(ctx, "custody", "keys", "compromised", share, "--reason", "stolen")[0] == 0
+    code, out = kinko(ctx, "custody", "keys", "revoke", share, "--reason", "late")
+    assert code == 2 and "cannot become revoked" in out
+    ceremony.write_text("[1, 2]")
+    code, out = kinko(
+        ctx,
+        "custody",
+        "keys",
+        "add",
+        "--wallet",
+        wallet_id,
+        "--holder",
+        holder,
+        "--device",
+        "hsm2",
+        "--site",
+        "osaka",
+        "--entity",
+        "Kinko KK",
+        "--public-key",
+        "pk2",
+        "--ceremony",
+        str(ceremony),
+    )
+    assert code == 2 and "JSON object" in out

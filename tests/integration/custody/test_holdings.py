@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, Unavailable
+from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.custody import holdings, wallets
 from kinko.custody.coldshare import Regime
 from kinko.store.tables.audit import AuditEntryRow
@@ -180,6 +180,26 @@ def test_daily_snapshot_is_kept_once_per_day(ctx: Context) -> None:
         rows = s.execute(select(CustodySnapshotRow).where(CustodySnapshotRow.day == "2026-11-21"))
         units = sorted(r.base_units for r in rows.scalars())
     assert units == [1, 2, 3, 3, 4, 5]
+
+
+def test_status_of_a_past_day_uses_that_days_snapshot(ctx: Context) -> None:
+    ids = set_up(ctx)
+    fund(ctx, ids, btc_hot=0, btc_cold=100 * 10**8, eth_hot=0, eth_cold=0, eth_guarantee=0)
+    with ctx.db.transaction() as s:
+        holdings.set_liabilities(ctx, s, {BTC: 100 * 10**8}, source="ledger", actor=ACTOR)
+        holdings.take_snapshot(ctx, s, DAY, actor=ACTOR)
+    # later the hot wallet grows far beyond 5%: today's status fails, the snapshot's passes
+    fund(ctx, ids, btc_hot=50 * 10**8, btc_cold=50 * 10**8, eth_hot=0, eth_cold=0, eth_guarantee=0)
+    with ctx.db.transaction() as s:
+        assert not holdings.custody_status(s, Regime.JP, DAY).passed
+        then = holdings.custody_status(s, Regime.JP, DAY, from_snapshot=True)
+    assert then.passed
+    assert then.checks[0].value == 0
+    with (
+        pytest.raises(NotFound, match="no custody snapshot for 2026-11-20"),
+        ctx.db.transaction() as s,
+    ):
+        holdings.custody_status(s, Regime.JP, DAY - timedelta(days=1), from_snapshot=True)
 
 
 def test_rebalance_plan_sweeps_the_hot_btc_wallet_to_cold(ctx: Context) -> None:

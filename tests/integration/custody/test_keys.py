@@ -177,3 +177,32 @@ def test_nonce_check_passes_on_real_rfc6979_signatures_then_catches_a_reused_k(
         )
     assert actions[-1] == "custody.nonce_check.failed"
     assert "custody.nonce_check.passed" in actions
+
+
+def test_concurrent_registrations_for_one_holder_cannot_both_succeed(ctx: Context) -> None:
+    import threading
+
+    ids = set_up(ctx)
+    u = _staff(ctx, "ann")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def register(device: str) -> None:
+        barrier.wait()
+        try:
+            with ctx.db.transaction() as s:
+                keys.register_share(
+                    ctx, s, _share(ids.btc_cold, u["ann"], device, device), actor=ACTOR
+                )
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=register, args=(d,)) for d in ("hsm-a", "hsm-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    with ctx.db.transaction() as s:
+        assert len(keys.shares(s, ids.btc_cold)) == 1

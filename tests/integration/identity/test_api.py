@@ -127,3 +127,32 @@ def test_token_created_over_api_works_and_is_scoped(ctx: Context) -> None:
         )
         assert escalate.status_code == 403
         assert client.get("/v1/auth/me", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+def test_signing_in_again_rotates_the_session(ctx: Context) -> None:
+    _, auth = make_user(ctx, "ann", ["requester"])
+    assert auth is not None
+    origin = ctx.settings.webauthn_origin
+    with TestClient(create_app(ctx)) as client:
+        cookies = []
+        for _ in range(2):
+            begun = client.post("/v1/auth/login/webauthn/begin", json={"username": "ann"}).json()
+            assertion = auth.assert_(
+                challenge=base64url_to_bytes(begun["options"]["challenge"]), origin=origin
+            )
+            headers = {"Cookie": f"kinko_session={cookies[-1]}"} if cookies else {}
+            signed = client.post(
+                "/v1/auth/login/webauthn/finish",
+                json={"challenge_id": begun["challenge_id"], "credential": assertion},
+                headers=headers,
+            )
+            assert signed.status_code == 200, signed.text
+            cookies.append(_session_from(signed)[0])
+        old, new = cookies
+        assert old != new
+        assert (
+            client.get("/v1/auth/me", headers={"Cookie": f"kinko_session={old}"}).status_code == 401
+        )
+        assert (
+            client.get("/v1/auth/me", headers={"Cookie": f"kinko_session={new}"}).status_code == 200
+        )

@@ -196,7 +196,10 @@ def test_mfa_removal_is_four_eyes_and_emits_a_security_event(ctx: Context) -> No
     _approve(ctx, sec2, proposal.id)
     with ctx.db.transaction() as session:
         assert ids.credentials_for(session, user) == []
-    assert any(e.type == "auth.mfa" and e.outcome == "approved" for e in events)
+    assert [(e.type, e.outcome) for e in events if e.type == "auth.mfa"] == [
+        ("auth.mfa", "proposed"),
+        ("auth.mfa", "approved"),
+    ]
     from kinko.core.errors import AuthenticationError
 
     with pytest.raises(AuthenticationError):

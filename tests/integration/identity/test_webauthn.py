@@ -142,10 +142,19 @@ def test_assertion_for_another_users_challenge_is_refused(ctx: Context) -> None:
 
 
 def test_unknown_user_gets_options_that_look_like_a_real_users(ctx: Context) -> None:
-    _enrolled(ctx)
-    _, known = IdentityService(ctx).login.begin_webauthn("alice", source_ip=IP)
-    _, unknown = IdentityService(ctx).login.begin_webauthn("mallory", source_ip=IP)
-    assert set(known) == set(unknown)
+    _enrolled(ctx)  # alice: an approver, so the server will demand UV from her
+    login = IdentityService(ctx).login
+    _, known = login.begin_webauthn("alice", source_ip=IP)
+    _, unknown = login.begin_webauthn("mallory", source_ip=IP)
+    _, again = login.begin_webauthn("mallory", source_ip=IP)
+
+    def shape(options: dict[str, Any]) -> tuple[object, ...]:
+        allowed = options["allowCredentials"]
+        return (sorted(options), len(allowed), len(allowed[0]["id"]), options["userVerification"])
+
+    assert shape(known) == shape(unknown)
+    assert unknown["allowCredentials"] == again["allowCredentials"]  # a stable decoy
+    assert unknown["allowCredentials"] != known["allowCredentials"]
 
 
 def test_registration_with_wrong_origin_or_without_uv_is_refused(ctx: Context) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from kinko.cli import policy as policy_cli
 from kinko.context import Context
 from kinko.core.clock import FixedClock
+from kinko.store.tables.custody import AssetRow
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.identity import make_user
 
@@ -43,8 +44,12 @@ def staff(ctx: Context) -> None:
         ("sec1", ["security_admin"]),
         ("sec2", ["security_admin"]),
         ("op", ["operator"]),
+        ("both", ["requester", "senior_approver"]),
+        ("senior", ["senior_approver"]),
     ):
         make_user(ctx, name, roles, with_authenticator=False)
+    with ctx.db.transaction() as s:
+        s.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18))
 
 
 @pytest.mark.usefixtures("staff")
@@ -73,28 +78,30 @@ def test_bad_freeze_input_exits_2_naming_the_field(ctx: Context) -> None:
     assert code == 2 and "target" in out and "chain:SYMBOL" in out
     code, out = kinko(ctx, "freeze", "all", "--reason", "x", "--as", "nobody")
     assert code == 2 and "no user named 'nobody'" in out
+    code, out = kinko(ctx, "freeze", "wallet", "w_hto", "--reason", "x", "--as", "op")
+    assert code == 2 and "there is no wallet 'w_hto'" in out
+    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETC", "--reason", "x", "--as", "op")
+    assert code == 2 and "there is no asset 'ethereum:ETC'" in out
+    code, out = kinko(ctx, "freeze", "chain", "solana", "--reason", "x", "--as", "op")
+    assert code == 2 and "no chain 'solana'" in out
+    code, out = kinko(ctx, "freeze", "all", "--reason", "x", "--as", "both")
+    assert code == 1 and "both does not hold freeze:set" in out
 
 
 @pytest.mark.usefixtures("staff")
 def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) -> None:
     args = ["--chain", "ethereum", "--address", COLD_ADDR.lower(), "--label", "cold"]
-    code, out = kinko(
-        ctx,
-        "addressbook",
-        "propose",
-        *args,
-        "--owner",
-        "own_wallet",
-        "--tier",
-        "cold",
-        "--as",
-        "op",
-    )
+    propose = ["addressbook", "propose", *args, "--owner", "own_wallet", "--tier", "cold"]
+    code, out = kinko(ctx, *propose, "--as", "op")
+    assert code == 1 and "op does not hold addressbook:propose" in out
+    code, out = kinko(ctx, *propose, "--as", "both")
     assert code == 0, out
     proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
     code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "op")
-    assert code == 1, out
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "sec1")
+    assert code == 1 and "does not hold addressbook:approve" in out
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "both")
+    assert code == 1 and "cannot approve" in out
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "senior")
     assert code == 0 and "effective from" in out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
     assert [(e["address"], e["effective"]) for e in listed["entries"]] == [(COLD_ADDR, False)]
@@ -109,7 +116,7 @@ def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) 
         "--reason",
         "gone",
         "--as",
-        "sec2",
+        "both",
     )
     assert code == 0, out
     assert json.loads(kinko(ctx, "addressbook", "list", "--json")[1])["entries"] == []
@@ -126,3 +133,16 @@ def test_policy_validate(ctx: Context, tmp_path: Path) -> None:
     assert code == 2 and "does not exist" in out
     code, out = kinko(ctx, "policy", "show")
     assert code == 0 and "btc-hot-max" in out and "2026-11-21.1" in out
+
+
+def test_an_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
+    env = {
+        "KINKO_DATA_DIR": str(tmp_path),
+        "KINKO_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "KINKO_CONFIG": "",
+        "KINKO_POLICY_PATH": str(SAMPLE),
+    }
+    result = runner.invoke(app, ["freeze", "list"], env=env)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "run 'kinko init'" in " ".join(result.output.split())

@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from kinko.context import Context
+from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.policy.model import FreezeScope
 from kinko.store.tables.audit import AuditEntryRow
+from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.freeze import FreezeService
 from tests.integration.policy.support import eth_request
 from tests.support.identity import make_user
@@ -131,3 +133,46 @@ def test_unfreeze_of_unknown_freeze(
 ) -> None:
     with ctx.db.transaction() as s, pytest.raises(NotFound):
         freezes.propose_unfreeze(s, freeze_id="frz_nope", user_id=staff["sec1"], reason="x")
+
+
+def test_people_can_only_freeze_targets_that_exist(
+    ctx: Context, freezes: FreezeService, clock: FixedClock
+) -> None:
+    with ctx.db.transaction() as s:
+        s.add(
+            WalletRow(
+                id="w_hot",
+                name="hot ETH",
+                chain="ethereum",
+                assets=["ETH"],
+                tier="hot",
+                owner_class="customer",
+                purpose="operational",
+                quorum_m=1,
+                quorum_n=1,
+                eligible_roles=["approver"],
+                limits={},
+                created_at=clock.now(),
+            )
+        )
+    with ctx.db.transaction() as s, pytest.raises(InputError, match="no wallet 'w_hto'"):
+        freezes.freeze(
+            s,
+            scope=FreezeScope.WALLET,
+            target="w_hto",
+            reason="x",
+            actor="u",
+            require_known_target=True,
+        )
+    with ctx.db.transaction() as s:
+        record = freezes.freeze(
+            s,
+            scope=FreezeScope.WALLET,
+            target="w_hot",
+            reason="x",
+            actor="u",
+            require_known_target=True,
+        )
+        # automatic responses may name any id their evidence carries
+        freezes.freeze(s, scope=FreezeScope.WALLET, target="w_seen_in_logs", reason="x", actor="m")
+    assert record.target == "w_hot"

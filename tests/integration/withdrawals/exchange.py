@@ -86,6 +86,7 @@ def build_exchange(ctx: Context, w3: Any) -> Exchange:
                 id="wal_eth_hot",
                 name="ETH hot",
                 chain="ethereum",
+                network="devnet",
                 assets=["ETH"],
                 tier="hot",
                 owner_class="customer",

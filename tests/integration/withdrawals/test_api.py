@@ -74,12 +74,13 @@ def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: 
         authenticator = exchange.users[name][1]
         assert authenticator is not None
         cookie, csrf = sign_in(exchange.ctx, name, authenticator)
+        api.cookies.set(COOKIE_NAME, cookie)
         response = api.post(
             f"/v1/withdrawals/{wd['id']}/approve",
             json={"assertion": exchange.assert_digest(name, wd["digest"])},
             headers={CSRF_HEADER: csrf},
-            cookies={COOKIE_NAME: cookie},
         )
+        api.cookies.clear()
         assert response.status_code == 200, response.text
     assert response.json()["state"] == "approved"
     bundle = api.get(f"/v1/withdrawals/{wd['id']}/bundle", headers=bearer(reader)).json()
@@ -104,7 +105,8 @@ def test_console_page_shows_the_decoded_intent_and_digest(
     assert authenticator is not None
     cookie, _ = sign_in(exchange.ctx, "bob", authenticator)
     assert api.get(f"/console/withdrawals/{wd['id']}").status_code == 401
-    page = api.get(f"/console/withdrawals/{wd['id']}", cookies={COOKIE_NAME: cookie})
+    api.cookies.set(COOKIE_NAME, cookie)
+    page = api.get(f"/console/withdrawals/{wd['id']}")
     assert page.status_code == 200
     assert wd["digest"] in page.text
     # The checksummed address comes from decoding the transaction, not from the request.

@@ -177,3 +177,22 @@ def test_monitor_hold_and_release(exchange: Exchange) -> None:
         )
     released = ex.withdrawals.release_hold(wd.id, actor="user:sec", reason="customer confirmed")
     assert released.state is State.PENDING_APPROVAL
+
+
+def test_cloned_authenticator_is_refused(exchange: Exchange) -> None:
+    ex = exchange
+    original = ex.users["bob"][1]
+    assert original is not None
+    twin = original.clone()
+    first = request(ex, "2", "k-clone-1")
+    second = request(ex, "2", "k-clone-2")
+    assert first.digest is not None and second.digest is not None
+    ex.approvals.approve(
+        first.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", first.digest)
+    )
+    replayed = twin.assert_(
+        challenge=bytes.fromhex(second.digest), origin=ex.ctx.settings.webauthn_origin
+    )
+    with pytest.raises(ApprovalError, match="cloned authenticator"):
+        ex.approvals.approve(second.id, approver=ex.user("bob"), assertion=replayed)
+    assert ex.withdrawals.get(second.id).approvals == ()

@@ -179,3 +179,29 @@ def test_first_failure_is_named(tmp_path: Path) -> None:
 def test_root_and_node_helpers_agree_with_independent_mth() -> None:
     leaves = [merkle.leaf_hash(e) for e in _entries(77)]
     assert merkle.root_of(leaves) == mth(_entries(77))
+
+
+def test_standalone_verifier_module_exit_codes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    key = Key("other.example/log")
+    write_log(tmp_path / "log", _entries(40), key)
+    (tmp_path / "log.vkey").write_text(key.vkey + "\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kinko.audit.verify", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    ok = run(str(tmp_path / "log"), "--vkey", str(tmp_path / "log.vkey"))
+    assert ok.returncode == 0 and "40 entries" in ok.stdout
+    assert run(str(tmp_path / "nope"), "--vkey", str(tmp_path / "log.vkey")).returncode == 2
+    assert run(str(tmp_path / "log"), "--vkey", str(tmp_path / "missing.vkey")).returncode == 2
+    (tmp_path / "log" / "tile/0/000.p/40").write_bytes(bytes(40 * 32))
+    bad = run(str(tmp_path / "log"), "--vkey", str(tmp_path / "log.vkey"))
+    assert bad.returncode == 1 and "tile/0/000.p/40" in bad.stderr
+    assert "Traceback" not in bad.stderr

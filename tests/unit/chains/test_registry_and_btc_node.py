@@ -85,7 +85,8 @@ def test_outflows_report_payments_out_of_watched_addresses_but_not_change() -> N
     calls: list[str] = []
     rpc = BitcoinRpc("http://node:18443", transport=_node(blocks, calls))
     btc = BitcoinAdapter("regtest", rpc=rpc)
-    flows, cursor = btc.outflows([OURS.upper()], None)
+    assert btc.outflows([OURS], None) == ([], "2")  # None: start watching at the tip
+    flows, cursor = btc.outflows([OURS.upper()], "0")
     assert [(f.txid, f.source, f.destination, f.amount, f.block) for f in flows] == [
         ("t1", OURS, THEIRS, 25_000_000, 1)
     ]
@@ -110,8 +111,8 @@ def test_broadcast_returns_the_txid_or_says_why_the_node_refused() -> None:
 
 
 def test_amounts_are_read_as_decimals_not_floats() -> None:
-    blocks = [[_tx("t", OURS, [(THEIRS, 0.29)])]]
+    blocks = [[], [_tx("t", OURS, [(THEIRS, 0.29)])]]
     rpc = BitcoinRpc("http://n", transport=_node(blocks, []))
-    (flow,), _ = BitcoinAdapter("regtest", rpc=rpc).outflows([OURS], None)
+    (flow,), _ = BitcoinAdapter("regtest", rpc=rpc).outflows([OURS], "0")
     assert flow.amount == 29_000_000
     assert int(0.29 * 10**8) == 28_999_999  # what parsing the JSON number as a float gives

@@ -255,3 +255,12 @@ def test_allowlist_rule_extends_the_address_book_check_to_hot_wallets() -> None:
     assert unknown.outcome is Outcome.DENY and "hot-allowlist" in fired(unknown)
     known = evaluate(strict, request(), context(address_entry=entry()), NOW)
     assert known.outcome is Outcome.ALLOW
+
+
+def test_an_approval_tier_outranks_an_overlapping_auto_approval() -> None:
+    text = POLICY.replace("max_amount: 100", "max_amount: 200")  # overlaps eth-approval
+    overlapping = load_policy(text, source="t")
+    decision = evaluate(overlapping, request(amount=150), context(), NOW)
+    assert decision.outcome is Outcome.REQUIRE_APPROVALS
+    assert fired(decision) == {"eth-hot-auto", "eth-approval"}
+    assert decision.required_approvals == 2

@@ -73,6 +73,7 @@ class Forge:
     unsigned_tx: bytes = field(default_factory=eth_transfer)
     requester: str = "user:alice"
     required: int = 2
+    outcome: str = "require_approvals"
     required_roles: dict[str, int] = field(default_factory=dict)
     eligible: list[str] = field(default_factory=lambda: ["approver", "senior_approver"])
     skey: str = field(default_factory=lambda: generate_signer(ORIGIN_NAME)[0])
@@ -90,7 +91,7 @@ class Forge:
 
     def policy(self) -> dict[str, Any]:
         return {
-            "outcome": "require_approvals",
+            "outcome": self.outcome,
             "policy_version": "test-1",
             "policy_digest": "00" * 32,
             "required_approvals": self.required,

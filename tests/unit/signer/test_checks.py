@@ -263,3 +263,17 @@ def test_every_failure_is_a_kinko_error_with_a_reason(bob: Approver) -> None:
     with pytest.raises(KinkoError) as info:
         check(forge, approved(forge, bob))
     assert info.value.code == "quorum_not_met"
+
+
+@pytest.mark.parametrize("outcome", ["deny", "hold"])
+def test_a_denied_or_held_decision_is_never_signed(
+    bob: Approver, carol: Approver, outcome: str
+) -> None:
+    forge = Forge(outcome=outcome, required=0)
+    with pytest.raises(ApprovalError, match=f"the policy decided '{outcome}'"):
+        check(forge, approved(forge, bob, carol))
+
+
+def test_auto_approval_needs_no_approvals() -> None:
+    forge = Forge(outcome="allow", required=0)
+    assert check(forge, approved(forge)).approvers == ()

@@ -33,9 +33,11 @@ class LiabilitiesBody(BaseModel):
     liabilities: list[LiabilityItem] = Field(min_length=1, max_length=100_000)
 
 
-def _status(ctx: Context, regime: Regime, day: date | None) -> dict[str, Any]:
+def _status(ctx: Context, regime: Regime, day: date | None, snapshot: bool) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        result = holdings.custody_status(session, regime, day or ctx.clock.now().date())
+        result = holdings.custody_status(
+            session, regime, day or ctx.clock.now().date(), from_snapshot=snapshot
+        )
     return result.to_json()
 
 
@@ -45,8 +47,9 @@ async def get_status(
     principal: Annotated[Principal, Depends(require("custody:read"))],
     regime: Annotated[Regime, Query()] = Regime.JP,
     day: Annotated[date | None, Query()] = None,
+    snapshot: Annotated[bool, Query(description="Use the day's snapshot")] = False,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_status, ctx, regime, day)
+    return await run_in_threadpool(_status, ctx, regime, day, snapshot)
 
 
 def _wallets(ctx: Context) -> list[dict[str, Any]]:

@@ -112,6 +112,7 @@ def create_freeze(
             target=body.target,
             reason=body.reason,
             actor=_person(principal),
+            require_known_target=True,
         )
     return record.to_json()
 

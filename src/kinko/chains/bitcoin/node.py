@@ -48,11 +48,17 @@ def _sats(value: Any) -> int:
 def outflows(
     rpc: BitcoinRpc, watched: set[str], cursor: str | None, net: BitcoinNetwork
 ) -> tuple[list[Outflow], str]:
-    """Spends from `watched` addresses in blocks after height `cursor`."""
+    """Spends from `watched` addresses in blocks after height `cursor`.
+
+    ``None`` starts watching now (nothing reported, cursor = the tip); "0" scans from the
+    first block after genesis.
+    """
     if cursor is not None and not cursor.isdigit():
         raise InputError("cursor", f"{cursor!r} is not a block height")
     tip = int(rpc.call("getblockcount"))
-    start = 0 if cursor is None else int(cursor) + 1
+    if cursor is None:
+        return [], str(tip)
+    start = int(cursor) + 1
     found: list[Outflow] = []
     for height in range(start, tip + 1):
         block = rpc.call("getblock", rpc.call("getblockhash", height), 3)

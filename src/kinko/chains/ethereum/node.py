@@ -58,17 +58,20 @@ def outflows(
     """Native transfers and ERC-20 `Transfer` events out of `addresses` after block `cursor`.
 
     The cursor is the last block number already seen (decimal string); ``None`` starts
-    from the genesis block. Returns the outflows in block order and the new cursor.
+    watching now: nothing is reported and the cursor is the latest block (pass "0" to
+    scan from genesis). Returns the outflows in block order and the new cursor.
     """
     watched = {normalize_address(a, field="addresses") for a in addresses}
-    start = 0 if cursor is None else _cursor(cursor) + 1
     try:
         latest = int(w3.eth.block_number)
     except Exception as exc:
         raise Unavailable(f"the Ethereum node is unreachable: {exc}") from None
     found: list[Outflow] = []
+    if cursor is None:
+        return found, str(latest)
+    start = _cursor(cursor) + 1
     if start > latest:
-        return found, str(latest if cursor is None else _cursor(cursor))
+        return found, str(start - 1)
     for number in range(start, latest + 1):
         block = w3.eth.get_block(number, full_transactions=True)
         for tx in block["transactions"]:
