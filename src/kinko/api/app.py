@@ -38,6 +38,12 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
         title="Kinko", version=__version__, lifespan=lifespan, dependencies=[Depends(gate)]
     )
     app.state.ctx = ctx
+    if background:
+        # Subscribe the monitor to the event bus before the first request, so that no
+        # security event published by a service is missed.
+        from kinko.monitor.factory import start_monitor
+
+        app.state.monitor = start_monitor(ctx)
 
     @app.exception_handler(KinkoError)
     async def _kinko_error(_: Request, exc: KinkoError) -> JSONResponse:

@@ -3,8 +3,9 @@ proofs from stored subtree hashes, and signed checkpoints.
 
 Every append locks the single `audit_head` row (FOR UPDATE on PostgreSQL; SQLite
 serialises writers at BEGIN IMMEDIATE), extends the compact range stored in it, and
-inserts the entry plus every full subtree the append completes into `audit_nodes`, all in
-the caller's transaction: if any of it cannot be written, the caller's change rolls back.
+inserts the entry plus every full subtree of 32 leaves or more that the append completes
+into `audit_nodes`, all in the caller's transaction: if any of it cannot be written, the
+caller's change rolls back.
 """
 
 from __future__ import annotations

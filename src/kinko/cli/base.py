@@ -24,7 +24,9 @@ def write_secret_file(path: Path, data: bytes) -> None:
 def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
     """Create database, audit-log key, secret key and the first admin.
 
-    Returns (admin enrolment secret, audit verifier key). Refuses if anything exists.
+    Returns (admin enrolment secret, audit verifier key). Refuses if anything exists. Key
+    files are written under temporary names and moved into place only after the database
+    work committed, so a failure leaves nothing half-initialised behind.
     """
     from kinko.audit.note import generate_signer
     from kinko.context import build_context
@@ -40,20 +42,46 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
                 f"{path} already exists: this data directory is initialised; refusing to overwrite"
             )
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    skey, vkey = generate_signer(cfg.audit_origin)
+    pending = [
+        (key_path.with_name(key_path.name + ".new"), key_path, skey.encode() + b"\n"),
+        (secret_path.with_name(secret_path.name + ".new"), secret_path, secrets.token_bytes(32)),
+    ]
+    for temporary, _, data in pending:
+        temporary.unlink(missing_ok=True)
+        write_secret_file(temporary, data)
     ctx = build_context(cfg)
+    database = ctx.db.engine.url.database
+    created_db = ctx.db.engine.url.get_backend_name() == "sqlite" and not (
+        database and Path(database).exists()
+    )
     try:
         if is_initialised(ctx.db.engine):
             raise Conflict("the database is already initialised; refusing to overwrite")
+        # The identity service reads the secret key (TOTP sealing) from its final path.
+        os.link(pending[1][0], secret_path)
         upgrade(ctx.db.engine)
-        skey, vkey = generate_signer(cfg.audit_origin)
-        write_secret_file(key_path, skey.encode() + b"\n")
-        write_secret_file(secret_path, secrets.token_bytes(32))
-        (cfg.data_dir / "audit-log.vkey").write_text(vkey + "\n", encoding="utf-8")
         with ctx.db.transaction() as session:
             enrolment = IdentityService(ctx).bootstrap_admin(session, admin)
+        os.replace(pending[0][0], key_path)
+        (cfg.data_dir / "audit-log.vkey").write_text(vkey + "\n", encoding="utf-8")
         return enrolment, vkey
+    except BaseException:
+        if not key_path.exists():
+            secret_path.unlink(missing_ok=True)
+            _remove_fresh_sqlite(ctx.db.engine.url.database, created_db)
+        raise
     finally:
+        for temporary, _, _ in pending:
+            temporary.unlink(missing_ok=True)
         ctx.db.dispose()
+
+
+def _remove_fresh_sqlite(database: str | None, created: bool) -> None:
+    """Undo a SQLite database this failed `init` created, so that it can simply be re-run."""
+    if created and database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(database + suffix).unlink(missing_ok=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ propagates: one refused bundle is treated as an attack in progress.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Protocol
 
@@ -15,13 +16,15 @@ import structlog
 
 from kinko.chains.base import ChainAdapter
 from kinko.context import Context
-from kinko.core.errors import ApprovalError, KinkoError
+from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
 from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.states import State
 
 log = structlog.get_logger("kinko.signer")
 
@@ -66,6 +69,8 @@ class OnlineSigner:
                 frozen = self.ports.freezes.frozen_reason_for_wallet(session, bundle.wallet_id)
                 wallet = session.get(WalletRow, bundle.wallet_id)
                 tier = None if wallet is None else wallet.tier
+                record = session.get(WithdrawalRow, bundle.withdrawal_id)
+                recorded = None if record is None else (record.state, record.digest)
             verified = verify_bundle(
                 bundle,
                 adapter=adapter,
@@ -82,10 +87,30 @@ class OnlineSigner:
                     "signed without approvals",
                     code="quorum_not_met",
                 )
+            self._check_record(bundle, recorded)
             return verified
         except KinkoError as exc:
             self._refuse(bundle, exc)
             raise
+
+    @staticmethod
+    def _check_record(bundle: ApprovalBundle, recorded: tuple[str, str | None] | None) -> None:
+        """Online, the withdrawal itself must still be approved, for this very digest: a
+        cancelled, rejected, held or expired withdrawal is not signed from an old bundle."""
+        if recorded is None:
+            raise IntegrityError(f"no withdrawal {bundle.withdrawal_id} in this Kinko")
+        state, digest = recorded
+        if state != State.APPROVED.value:
+            raise ApprovalError(
+                f"withdrawal {bundle.withdrawal_id} is {state}, not approved",
+                code="not_approved",
+            )
+        if digest is None or not hmac.compare_digest(digest, bundle.digest.hex()):
+            raise IntegrityError(
+                f"withdrawal {bundle.withdrawal_id} was approved for digest {digest}, the "
+                f"bundle carries {bundle.digest.hex()}",
+                code="digest_mismatch",
+            )
 
     def sign(self, bundle: ApprovalBundle) -> bytes:
         verified = self.check(bundle)

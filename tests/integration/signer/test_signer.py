@@ -141,6 +141,13 @@ def test_auto_approved_bundle_is_for_the_online_hot_signer_only(exchange: Exchan
     with ex.ctx.db.transaction() as session:
         bundle = export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd.id)
     assert bundle.approvals == ()
-    with pytest.raises(ApprovalError, match="offline .* keys sign only approved quorums"):
+    with pytest.raises(ApprovalError, match=r"offline .* keys sign only approved quorums"):
         cosign_now(ex, bundle)
     assert ex.signer.check(bundle).required_approvals == 0  # hot wallet: allowed online
+
+
+def test_online_signer_refuses_the_bundle_of_a_cancelled_withdrawal(exchange: Exchange) -> None:
+    bundle = approved_bundle(exchange)
+    exchange.withdrawals.cancel(bundle.withdrawal_id, actor="user:ops", reason="customer called")
+    with pytest.raises(ApprovalError, match="is cancelled, not approved"):
+        exchange.signer.sign(bundle)

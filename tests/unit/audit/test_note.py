@@ -13,8 +13,8 @@ from kinko.audit.cosignature import add_signature, cosign, verify_cosignatures
 from kinko.core.errors import InputError, IntegrityError
 
 
-def _vectors() -> dict[str, str]:
-    path = Path(__file__).parents[2] / "vectors" / "signed_note_examples.txt"
+def _vectors(name: str = "signed_note_examples.txt") -> dict[str, str]:
+    path = Path(__file__).parents[2] / "vectors" / name
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
@@ -140,3 +140,20 @@ def test_cosignature_message_layout_follows_spec() -> None:
     assert cosigned_message(body, 1679315147) == (
         b"cosignature/v1\ntime 1679315147\n" + body.encode()
     )
+
+
+SUMDB = _vectors("signed_note_sumdb.txt")
+
+
+@pytest.mark.parametrize("size", [31700353, 65209736])
+def test_real_go_checksum_database_checkpoints_verify(size: int) -> None:
+    text = SUMDB[f"note.{size}"]
+    checkpoint = verify_checkpoint(text, SUMDB["vkey"], origin=SUMDB["origin"])
+    assert checkpoint.size == size
+    assert base64.b64encode(checkpoint.root_hash).decode() in text
+    with pytest.raises(IntegrityError, match="expected log"):
+        verify_checkpoint(text, SUMDB["vkey"])  # the key name is not the origin
+    with pytest.raises(IntegrityError, match="does not verify"):
+        verify_checkpoint(
+            text.replace(f"\n{size}\n", f"\n{size + 1}\n"), SUMDB["vkey"], origin=SUMDB["origin"]
+        )
