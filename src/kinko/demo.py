@@ -47,25 +47,8 @@ def ensure_initialised(cfg: Settings, out: Console) -> None:
     if ready:
         out.print(f"[dim]data directory {cfg.data_dir} already initialised[/]")
         return
-    if not _has_migrations():
-        # Until the schema's Alembic revisions land, create the tables from the models.
-        import kinko.store.tables  # noqa: F401
-        from kinko.store.base import Base
-
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        db = Database(cfg.resolved_database_url)
-        try:
-            Base.metadata.create_all(db.engine)
-        finally:
-            db.dispose()
     initialise(cfg, "admin")
     out.print(f"initialised a new Kinko in [bold]{cfg.data_dir}[/]")
-
-
-def _has_migrations() -> bool:
-    from kinko.store.migrate import MIGRATIONS
-
-    return any(p.name != "__init__.py" for p in (MIGRATIONS / "versions").glob("*.py"))
 
 
 def _step(out: Console, text: str) -> None:

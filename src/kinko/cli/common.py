@@ -17,7 +17,8 @@ from kinko.context import Context, build_context
 from kinko.core.errors import KinkoError
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are read by people and by scripts: never hard-wrap them, never parse them as markup.
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,7 +46,8 @@ def context() -> Context:
 
 
 def fail(message: str, code: int = EXIT_CHECK_FAILED) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print("[bold red]error:[/] ", end="", highlight=False)
+    err_console.print(message, markup=False, highlight=False)
     return typer.Exit(code)
 
 

@@ -31,10 +31,11 @@ def upgrade(engine: Engine) -> None:
 def is_initialised(engine: Engine) -> bool:
     """True when migrations have run. Never creates a SQLite file as a side effect."""
     url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        if not Path(url.database or "").exists():
-            return False
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_disk and not Path(url.database or "").exists():
+        return False
     try:
         return "alembic_version" in inspect(engine).get_table_names()
     except OperationalError as exc:
-        raise Unavailable(f"cannot reach the database at {url.render_as_string()}: {exc.orig}") from exc
+        where = url.render_as_string()
+        raise Unavailable(f"cannot reach the database at {where}: {exc.orig}") from exc

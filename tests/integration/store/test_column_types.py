@@ -56,14 +56,15 @@ def test_base_units_round_trip_exactly_and_order_in_sql(ctx: Context) -> None:
 
 @pytest.mark.parametrize("bad", [-1, 1.5, True])
 def test_base_units_refuse_non_integers_and_negatives(ctx: Context, bad: object) -> None:
-    with pytest.raises(Exception, match="base units must be a non-negative int"):
-        with ctx.db.transaction() as s:
-            s.add(_wallet(bad, None, datetime.now(UTC)))  # type: ignore[arg-type]
+    with (
+        pytest.raises(Exception, match="base units must be a non-negative int"),
+        ctx.db.transaction() as s,
+    ):
+        s.add(_wallet(bad, None, datetime.now(UTC)))  # type: ignore[arg-type]
     with ctx.db.transaction() as s:
         assert s.execute(select(WalletRow)).first() is None
 
 
 def test_naive_datetimes_are_refused(ctx: Context) -> None:
-    with pytest.raises(Exception, match="naive datetime"):
-        with ctx.db.transaction() as s:
-            s.add(_wallet(None, None, datetime(2026, 1, 1)))  # noqa: DTZ001
+    with pytest.raises(Exception, match="naive datetime"), ctx.db.transaction() as s:
+        s.add(_wallet(None, None, datetime(2026, 1, 1)))

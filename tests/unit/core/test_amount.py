@@ -72,11 +72,11 @@ def test_mixing_assets_is_refused() -> None:
 
 
 def test_asset_validation() -> None:
-    with pytest.raises(InputError, match="asset.symbol"):
+    with pytest.raises(InputError, match=r"asset\.symbol"):
         Asset("btc", "bitcoin", 8)
-    with pytest.raises(InputError, match="asset.decimals"):
+    with pytest.raises(InputError, match=r"asset\.decimals"):
         Asset("BTC", "bitcoin", 99)
-    with pytest.raises(InputError, match="asset.chain"):
+    with pytest.raises(InputError, match=r"asset\.chain"):
         Asset("BTC", "Bitcoin", 8)
 
 

@@ -66,7 +66,9 @@ json_values = st.recursive(
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(alphabet=st.characters(exclude_categories=("Cs",))),
     lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(alphabet=st.characters(exclude_categories=("Cs",))), children, max_size=4),
+    | st.dictionaries(
+        st.text(alphabet=st.characters(exclude_categories=("Cs",))), children, max_size=4
+    ),
     max_leaves=20,
 )
 
