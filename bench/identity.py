@@ -199,7 +199,13 @@ def _wait_ready(port: int) -> None:
     raise RuntimeError("the benchmark server did not start")
 
 
-def bench_http(data_dir: Path) -> list[tuple[int, float, float, float, int]]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_http(data_dir: Path) -> list[tuple[int, float, float, float, int, float]]:
     token = _make_token(data_dir)
     port = _free_port()
     env = {**os.environ, "KINKO_LOG_JSON": "false"}
@@ -208,7 +214,10 @@ def bench_http(data_dir: Path) -> list[tuple[int, float, float, float, int]]:
         _wait_ready(port)
         results = []
         for concurrency, rounds in ((1, 200), (10, 40), (HTTP_CONCURRENCY, HTTP_ROUNDS)):
+            cpu = _cpu_seconds(proc.pid)
             lat, wall, errors = asyncio.run(_load(port, token, concurrency, rounds))
+            cpu = _cpu_seconds(proc.pid) - cpu  # includes the warm-up requests
+            warmups = -(-concurrency // 25) * min(25, concurrency)
             results.append(
                 (
                     concurrency,
@@ -216,6 +225,7 @@ def bench_http(data_dir: Path) -> list[tuple[int, float, float, float, int]]:
                     _p(lat, 0.99) * 1000,
                     len(lat) / wall,
                     errors,
+                    cpu / (len(lat) + warmups) * 1000,
                 )
             )
         return results
@@ -240,12 +250,15 @@ def main() -> None:
     table.add_row("WebAuthn assertion verifications / s (1 core)", f"{verify_rate:,.0f}")
     table.add_row(f"sign-in (begin+finish, SQLite), {LOGIN_N} runs: / s", f"{login_rate:,.1f}")
     table.add_row("sign-in median / p99", f"{login_median:.2f} / {login_p99:.2f} ms")
-    for concurrency, p50, p99, rps, errors in http:
+    load = os.getloadavg()[0]
+    for concurrency, p50, p99, rps, errors, cpu_ms in http:
         table.add_row(
             f"GET /v1/roles (token) at {concurrency} concurrent: p50 / p99",
             f"{p50:.1f} / {p99:.1f} ms",
         )
         table.add_row(f"  ... throughput, errors at {concurrency}", f"{rps:,.0f} req/s, {errors}")
+        table.add_row(f"  ... server CPU per request at {concurrency}", f"{cpu_ms:.2f} ms")
+    table.add_row("1-minute load average at the end", f"{load:.1f}")
     table.caption = "target: p99 ≤ 20 ms at 200 concurrent (see docs/bench/identity.md)"
     console.print(table)
 

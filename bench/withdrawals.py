@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 CLIENTS = 50
+SERIAL = 100
 
 
 def _free_port() -> int:
@@ -70,14 +71,13 @@ def _setup(data_dir: Path, url: str) -> tuple[Any, Any, str]:
     return ctx, stack, token
 
 
-def _serve(ctx: Any, stack: Any) -> tuple[Any, threading.Thread, int]:
+def _serve(ctx: Any, stack: Any, port: int) -> tuple[Any, threading.Thread]:
     import uvicorn
 
     from kinko.api.app import create_app
 
     app = create_app(ctx)
     app.state.withdrawal_stack = stack
-    port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
     )
@@ -85,10 +85,34 @@ def _serve(ctx: Any, stack: Any) -> tuple[Any, threading.Thread, int]:
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    return server, thread, port
+    return server, thread
 
 
-def _load(port: int, token: str, total: int, tag: str) -> tuple[float, list[float], int]:
+def _server_process(url: str, data_dir: str, port: int, conn: Any) -> None:
+    """The server side, in its own process so the load generator's threads do not share
+    its interpreter lock: set up the demo exchange, serve, report the token, wait."""
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    ctx, stack, token = _setup(Path(data_dir), url)
+    server, thread = _serve(ctx, stack, port)
+    conn.send(token)
+    conn.recv()  # the parent says stop
+    server.should_exit = True
+    thread.join(10)
+    ctx.db.dispose()
+    conn.send("stopped")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load(
+    port: int, token: str, total: int, tag: str, clients: int = CLIENTS
+) -> tuple[float, list[float], int]:
     from kinko.withdrawals.sample import CUSTOMER
 
     latencies: list[float] = []
@@ -123,7 +147,7 @@ def _load(port: int, token: str, total: int, tag: str) -> tuple[float, list[floa
                     if response.status_code != 201 or response.json()["state"] != "approved":
                         errors += 1
 
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -132,7 +156,14 @@ def _load(port: int, token: str, total: int, tag: str) -> tuple[float, list[floa
     return time.perf_counter() - start, latencies, errors
 
 
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
 def _run(backend: str, total: int) -> dict[str, Any]:
+    import multiprocessing
+
     from tests.support.servers import PostgresServer
 
     pg: PostgresServer | None = None
@@ -143,37 +174,58 @@ def _run(backend: str, total: int) -> dict[str, Any]:
             pg = PostgresServer(durable=True).start()
             url = pg.url
         try:
-            ctx, stack, token = _setup(data_dir, url)
-            server, thread, port = _serve(ctx, stack)
-            _load(port, token, 50, f"warm-{backend}")
-            wall, latencies, errors = _load(port, token, total, backend)
-            server.should_exit = True
-            thread.join(10)
-            ctx.db.dispose()
+            here, there = multiprocessing.get_context("spawn").Pipe()
+            process = multiprocessing.get_context("spawn").Process(
+                target=_server_process, args=(url, tmp, port := _free_port(), there)
+            )
+            process.start()
+            try:
+                token = here.recv()
+                assert process.pid is not None
+                _load(port, token, 50, f"warm-{backend}")
+                # One client: the service time of a request without queueing.
+                cpu0 = _cpu_seconds(process.pid)
+                serial_wall, serial, serial_errors = _load(port, token, SERIAL, f"one-{backend}", 1)
+                serial_cpu = _cpu_seconds(process.pid) - cpu0
+                load_before = os.getloadavg()[0]
+                cpu0 = _cpu_seconds(process.pid)
+                wall, latencies, errors = _load(port, token, total, backend)
+                cpu = _cpu_seconds(process.pid) - cpu0
+                load_after = os.getloadavg()[0]
+                here.send("stop")
+                here.recv()
+            finally:
+                process.join(15)
+                if process.is_alive():
+                    process.kill()
         finally:
             if pg is not None:
                 pg.stop()
-    latencies.sort()
     return {
         "backend": backend,
         "requests": total,
-        "errors": errors,
+        "errors": errors + serial_errors,
         "throughput": total / wall,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "p99": _pct(latencies, 0.99),
+        "cpu_ms": cpu / total * 1000,
+        "serial_p50": statistics.median(serial) * 1000,
+        "serial_p99": _pct(serial, 0.99),
+        "serial_cpu_ms": serial_cpu / SERIAL * 1000,
+        "serial_rate": SERIAL / serial_wall,
+        "load": f"{load_before:.1f}→{load_after:.1f}",
     }
 
 
 def main() -> None:
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     total = 3000 if os.environ.get("KINKO_BENCH_FULL") else 600
-    console = Console()
+    backends = os.environ.get("KINKO_BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    console = Console(width=200)
     table = Table(title=f"POST /v1/withdrawals to decision, {CLIENTS} concurrent HTTP clients")
-    for column in ("backend", "requests", "errors", "req/s", "p50 ms", "p99 ms", "target"):
+    columns = ("backend", "requests", "errors", "req/s", "p50 ms", "p99 ms", "server CPU ms/req")
+    for column in (*columns, "1 client: p50 / p99 ms, CPU ms/req", "load avg", "target"):
         table.add_column(column)
-    for backend in ("sqlite", "postgresql"):
+    for backend in backends:
         r = _run(backend, total)
         target = "≥300/s, p99 ≤100 ms" if backend == "sqlite" else "-"
         table.add_row(
@@ -183,6 +235,9 @@ def main() -> None:
             f"{r['throughput']:.0f}",
             f"{r['p50']:.1f}",
             f"{r['p99']:.1f}",
+            f"{r['cpu_ms']:.2f}",
+            f"{r['serial_p50']:.1f} / {r['serial_p99']:.1f}, {r['serial_cpu_ms']:.2f}",
+            r["load"],
             target,
         )
     console.print(table)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 import kinko.store.tables  # noqa: F401
@@ -22,6 +24,13 @@ from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
 from kinko.store.base import Base
 from tests.support.servers import PostgresServer
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI machine a per-example
+# deadline would only make them flaky.
+hypothesis_settings.register_profile(
+    "kinko", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("kinko")
 
 PG_ENV = "KINKO_TEST_PG_URL"
 _server: PostgresServer | None = None

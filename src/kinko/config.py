@@ -40,12 +40,21 @@ class Settings(BaseModel):
     allow_weak_mfa_for_privileged: bool = False
     secret_key_path: Path | None = None
     policy_path: Path | None = None
+    ethereum_node_url: str = ""
+    ethereum_network: str = "mainnet"
 
     @field_validator("database_url")
     @classmethod
     def _db_scheme(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("ethereum_node_url")
+    @classmethod
+    def _node_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// JSON-RPC URL of an Ethereum node")
         return value
 
     @field_validator("log_level")

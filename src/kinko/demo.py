@@ -122,10 +122,11 @@ def walk_withdrawal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Con
     _approve(stack, ex, view.id, view.digest, out)
     _step(
         out,
-        "the signer re-decodes the transaction, recomputes the digest, verifies both "
-        "assertions, quorum, roles, freeze state and the audit proofs …",
+        "at quorum Kinko runs the online signer: it re-decodes the transaction, recomputes "
+        "the digest, verifies both assertions, quorum, roles, freeze state and the audit "
+        "proofs …",
     )
-    done = stack.executor.execute(view.id)
+    done = stack.settle(stack.withdrawals.get(view.id))
     assert done.txid is not None
     receipt = ex.w3.eth.wait_for_transaction_receipt(done.txid)
     confirmed = stack.executor.confirm(view.id, txid=done.txid)
@@ -195,7 +196,7 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
             _step(
                 out,
                 f"security event {event.type} (severity {event.severity}); "
-                f"wallet {event.wallet} frozen",
+                f"wallet {event.wallet} frozen (reason {event.fields.get('reason')})",
             )
     stack.withdrawals.cancel(view.id, actor="system:demo", reason="bundle tampered with")
     with ex.ctx.db.transaction() as session:

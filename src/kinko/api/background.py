@@ -1,4 +1,5 @@
-"""Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval."""
+"""Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval, and the
+chain watcher when a node is configured."""
 
 from __future__ import annotations
 
@@ -39,4 +40,10 @@ async def checkpoint_loop(ctx: Context) -> None:
 
 
 def start_background(ctx: Context) -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints")]
+    tasks = [asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints")]
+    from kinko.chains.watcher import watch_loop, watcher_from_settings
+
+    watcher = watcher_from_settings(ctx)  # only chains with a node configured
+    if watcher is not None:
+        tasks.append(asyncio.create_task(watch_loop(watcher), name="chain-watcher"))
+    return tasks

@@ -46,6 +46,12 @@ NODES_BY_ID = select(AuditNodeRow.id, AuditNodeRow.hash).where(
     AuditNodeRow.id.in_(bindparam("ids", expanding=True))
 )
 HEAD_SIZE = select(AuditHead.size).where(AuditHead.id == 1)
+HEAD_FOR_UPDATE = select(AuditHead.size, AuditHead.edge).where(AuditHead.id == 1).with_for_update()
+HEAD_UPDATE = (
+    update(cast(Table, AuditHead.__table__))
+    .where(AuditHead.id == 1)
+    .values(size=bindparam("new_size"), edge=bindparam("new_edge"))
+)
 FIELD_LIMITS = {"actor": 200, "action": 100, "subject": 200}
 
 
@@ -130,24 +136,19 @@ class AuditLog:
         connection.execute(ENTRIES.insert(), entry_rows)
         if node_rows:
             connection.execute(NODES.insert(), node_rows)
-        session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == 1)
-            .values(size=size + len(items), edge=b"".join(edge)),
-            execution_options={"synchronize_session": False},
-        )
+        connection.execute(HEAD_UPDATE, {"new_size": size + len(items), "new_edge": b"".join(edge)})
         return records
 
     def _lock_head(self, session: Session) -> tuple[int, list[bytes]]:
-        stmt = select(AuditHead.size, AuditHead.edge).where(AuditHead.id == 1).with_for_update()
-        row = session.execute(stmt).one_or_none()
+        # Core on the session's connection (same transaction), without ORM overhead.
+        connection = session.connection()
+        row = connection.execute(HEAD_FOR_UPDATE).one_or_none()
         if row is None:
-            dialect = session.get_bind().dialect.name
-            maker = pg_insert if dialect == "postgresql" else sqlite_insert
-            session.execute(
+            maker = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            connection.execute(
                 maker(AuditHead).values(id=1, size=0, edge=b"").on_conflict_do_nothing()
             )
-            row = session.execute(stmt).one()
+            row = connection.execute(HEAD_FOR_UPDATE).one()
         size, raw = int(row[0]), bytes(row[1])
         edge = [raw[i : i + merkle.HASH_SIZE] for i in range(0, len(raw), merkle.HASH_SIZE)]
         if len(edge) != size.bit_count():

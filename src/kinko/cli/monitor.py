@@ -1,4 +1,4 @@
-"""CLI commands for the monitor: ingest, replay (backtest), rules, alerts, responses.
+"""CLI commands for the monitor: ingest, watch, replay (backtest), rules, alerts, responses.
 
 Commands that change state name the staff member acting with ``--as USERNAME``.
 """
@@ -18,10 +18,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, guarded
+from kinko.chains.watcher import DEFAULT_INTERVAL_S, watcher_from_settings
+from kinko.cli.common import (
+    EXIT_CHECK_FAILED,
+    console,
+    context,
+    echo_json,
+    err_console,
+    guarded,
+)
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import InputError, Unavailable
+from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent, parse_jsonl
 from kinko.monitor.factory import build_engine, load_rules
@@ -219,6 +227,45 @@ def register(app: typer.Typer) -> None:
             f"worker {index}/{workers}: {consumer.processed} events, "
             f"{consumer.rejected} to dead letter"
         )
+
+    @monitor.command("watch")
+    def watch(
+        once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+        interval: Annotated[
+            float, typer.Option("--interval", min=0.1, help="Seconds between passes.")
+        ] = DEFAULT_INTERVAL_S,
+        rules: RulesOpt = None,
+        geo: GeoOpt = None,
+    ) -> None:
+        """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow."""
+        with guarded(), _ctx() as ctx:
+            watcher = watcher_from_settings(ctx)
+            if watcher is None:
+                raise InputError(
+                    "ethereum_node_url",
+                    "no chain node is configured; set KINKO_ETHEREUM_NODE_URL "
+                    "(and KINKO_ETHEREUM_NETWORK) to watch Ethereum wallets",
+                )
+            MonitorService(ctx, build_engine(rules or [], geo=geo)).attach()
+            while True:
+                try:
+                    events = watcher.poll_once()
+                except KinkoError as exc:
+                    if once:
+                        raise
+                    err_console.print(f"watch pass failed: {exc.message}", markup=False)
+                    events = []
+                for event in events:
+                    why = event.fields.get("withdrawal_id") or "UNEXPLAINED"
+                    console.print(
+                        f"{event.fields['chain']} {event.wallet} {event.amount} {event.asset} "
+                        f"-> {event.destination} ({event.fields['txid']}): {why}",
+                        markup=False,
+                        highlight=False,
+                    )
+                if once:
+                    return
+                time.sleep(interval)
 
     @monitor.command("replay")
     def replay(

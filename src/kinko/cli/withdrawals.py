@@ -67,6 +67,9 @@ def render(view: WithdrawalView) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from kinko.withdrawals.rescreen import install_rescreen_provider
+
+    install_rescreen_provider()  # `kinko lists load` re-screens pending withdrawals too
     withdraw = typer.Typer(help="Request, approve and inspect withdrawals.", no_args_is_help=True)
     bundle_app = typer.Typer(help="Approval bundles.", no_args_is_help=True)
     withdraw.add_typer(bundle_app, name="bundle")
@@ -94,6 +97,7 @@ def register(app: typer.Typer) -> None:
                 idempotency_key=idempotency_key or f"cli-{secrets.token_hex(16)}",
                 channel="cli",
             )
+            view = stack.settle(view)
         echo_json(view.to_json()) if as_json else render(view)
 
     @withdraw.command("list")
@@ -142,7 +146,18 @@ def register(app: typer.Typer) -> None:
                 view = stack.approvals.approve(
                     withdrawal_id, approver=_user_id(stack, as_user), assertion=response
                 )
+                view = stack.settle(view)
         render(view)
+
+    @withdraw.command("execute")
+    def execute(
+        withdrawal_id: str,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Sign and broadcast an approved hot-wallet withdrawal (resumes; never signs twice)."""
+        with guarded(), _services() as stack:
+            view = stack.execute(withdrawal_id)
+        echo_json(view.to_json()) if as_json else render(view)
 
     @withdraw.command("reject")
     def reject(

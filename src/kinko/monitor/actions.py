@@ -120,11 +120,9 @@ class KinkoActions:
         return withdrawal_id
 
     def require_step_up(self, session: Session, *, user: str, reason: str, actor: str) -> str:
-        identity = self._identity()
-        method = getattr(identity, "require_step_up", None)
-        if method is None:
-            raise Unavailable("the identity service cannot require step-up MFA yet")
-        method(session, user_id_of(user), actor=actor, reason=reason)
+        """End the user's console sessions: their next action needs a fresh MFA sign-in.
+        An unknown user is refused by the identity service (`NotFound`): recorded `failed`."""
+        self._identity().require_step_up(session, user_id_of(user), actor=actor, reason=reason)
         return user_id_of(user)
 
 

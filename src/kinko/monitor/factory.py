@@ -12,6 +12,11 @@ from kinko.monitor.geo import open_geo
 from kinko.monitor.notify import Notifier
 from kinko.monitor.rules import RuleSet, default_pack, load_paths
 from kinko.monitor.service import MonitorService
+from kinko.screening.providers import install_rescreen_providers
+
+# Loading a new list re-screens the address book wherever the monitor is wired in (every
+# `kinko` command and `kinko serve`); registration is idempotent.
+install_rescreen_providers()
 
 
 def load_rules(paths: Sequence[Path] = ()) -> RuleSet:

@@ -26,6 +26,7 @@ from kinko.withdrawals.addressbook import AddressBookService, Normalizer
 from kinko.withdrawals.freeze import FreezeService
 
 log = structlog.get_logger("kinko.policy")
+HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == 1).with_for_update()
 
 
 def configured_policy(ctx: Context) -> Policy:
@@ -84,7 +85,11 @@ class PolicyService:
         # Lock order, everywhere: the audit head, then velocity counters (sorted). Every
         # transaction that appends to the audit log holds its head until it ends, so a
         # caller that appended before calling us cannot deadlock against us.
-        session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+        # On SQLite `BEGIN IMMEDIATE` already holds the single write lock (FOR UPDATE would
+        # compile to a plain, pointless read).
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(HEAD_LOCK)
         velocity.lock_counters(session, velocity.counter_keys(request))
         self.record_version(session)
         now = self.ctx.clock.now()

@@ -162,7 +162,9 @@ def _decode_and_compare(bundle: ApprovalBundle, adapter: ChainAdapter) -> tuple[
             f"{k} (transaction: {decoded.get(k)!r}, bundle: {bundle.intent.get(k)!r})"
             for k in differing
         )
-        raise IntegrityError(f"decoded intent differs from the bundle's: {what}")
+        raise IntegrityError(
+            f"decoded intent differs from the bundle's: {what}", code="intent_mismatch"
+        )
     if intent.call_kind is CallKind.DANGEROUS:
         raise IntegrityError(
             f"the transaction is a dangerous call ({dict(intent.details)}); the signer never "

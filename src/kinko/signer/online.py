@@ -58,6 +58,7 @@ class OnlineSigner:
     def check(self, bundle: ApprovalBundle) -> VerifiedBundle:
         """Verify, or refuse (audit + freeze + critical event) and raise."""
         adapter = self.adapter_for(bundle.chain, bundle.network)
+        self._publish(bundle, "signer.request", adapter=adapter, severity="info")
         try:
             with self.ctx.db.transaction() as session:
                 enrolled: dict[bytes, EnrolledCredential] = {}
@@ -129,6 +130,7 @@ class OnlineSigner:
                     "checkpoint_size": verified.checkpoint_size,
                 },
             )
+        self._publish(bundle, "signer.sign", adapter=adapter, severity="info")
         return signed
 
     def _refuse(self, bundle: ApprovalBundle, exc: KinkoError) -> None:
@@ -145,18 +147,52 @@ class OnlineSigner:
             self.ports.freezes.freeze_wallet(
                 session, bundle.wallet_id, reason=reason, actor="signer:online"
             )
+        self._publish(
+            bundle,
+            "signer.refused",
+            adapter=self.adapter_for(bundle.chain, bundle.network),
+            severity="critical",
+            refusal=exc,
+        )
+
+    def _publish(
+        self,
+        bundle: ApprovalBundle,
+        kind: str,
+        *,
+        adapter: ChainAdapter,
+        severity: str,
+        refusal: KinkoError | None = None,
+    ) -> None:
+        """`signer.request` / `.sign` / `.refused` for the monitor (docs/monitor.md): the call
+        kind is what the signer itself decodes from the bytes, not what the bundle claims."""
+        fields: dict[str, str] = {
+            "withdrawal": bundle.withdrawal_id,
+            "withdrawal_id": bundle.withdrawal_id,
+        }
+        asset: str | None = None
+        amount: int | None = None
+        destination: str | None = None
+        try:
+            intent = adapter.decode(bundle.unsigned_tx)
+        except KinkoError:
+            fields["call_kind"] = "undecodable"
+        else:
+            fields["call_kind"] = str(intent.call_kind)
+            asset, amount, destination = intent.asset, intent.amount, intent.destination
+        if refusal is not None:
+            fields.update(code=refusal.code, reason=refusal.code, message=refusal.message)
         self.ctx.bus.publish(
             SecurityEvent(
-                type="signer.refused",
+                type=kind,
                 time=self.ctx.clock.now(),
                 actor="signer:online",
-                outcome="failure",
+                outcome="failure" if refusal is not None else None,
                 wallet=bundle.wallet_id,
-                severity="critical",
-                fields={
-                    "withdrawal": bundle.withdrawal_id,
-                    "code": exc.code,
-                    "reason": exc.message,
-                },
+                asset=asset,
+                amount=amount,
+                destination=destination,
+                severity=severity,
+                fields=fields,
             )
         )

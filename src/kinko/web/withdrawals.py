@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from kinko.api.auth import require
+from kinko.api.auth import public, require
 from kinko.identity.model import Principal
-from kinko.web.console import render
+from kinko.web.console import HERE, SECURITY_HEADERS, render
+from kinko.withdrawals.bundle import b64url
 from kinko.withdrawals.stack import WithdrawalStack
 
 router = APIRouter()
@@ -36,11 +37,37 @@ def approval_page(
     services: Annotated[WithdrawalStack, Depends(_stack)],
 ) -> HTMLResponse:
     view = services.withdrawals.get(withdrawal_id)
+    me = str(principal.subject)
+    can_approve = (
+        principal.has("withdrawals:approve")
+        and view.state.value == "pending_approval"
+        and me != view.requester
+        and all(a["approver"] != me for a in view.approvals)
+    )
+    credentials: list[str] = []
+    if can_approve:
+        with services.ctx.db.transaction() as session:
+            credentials = [
+                b64url(c.credential_id)
+                for c in services.ports.directory.credentials_of(session, me)
+            ]
     return render(
         request,
         "withdrawal_approval.html",
         principal=principal,
         wd=view,
         intent=view.intent,
-        can_approve=principal.has("withdrawals:approve") and view.state.value == "pending_approval",
+        can_approve=can_approve,
+        credentials=credentials,
+        rp_id=services.ctx.settings.webauthn_rp_id,
+    )
+
+
+@router.get("/console/static/approve.js", dependencies=[public()])
+def approve_js() -> Response:
+    """The approval page's script (external: the console's CSP allows no inline script)."""
+    return Response(
+        (HERE / "static" / "approve.js").read_bytes(),
+        media_type="text/javascript",
+        headers=SECURITY_HEADERS,
     )

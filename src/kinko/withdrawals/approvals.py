@@ -20,6 +20,7 @@ from kinko.core.events import SecurityEvent
 from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
+from kinko.withdrawals.events import approval_attempt
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -74,7 +75,9 @@ class ApprovalService:
                         self._record_rejection(session, row, approver, reason)
                     return view(session, row)
         except ApprovalError as exc:
-            self._record_refusal(withdrawal_id, approver, exc.message)
+            self._record_refusal(
+                withdrawal_id, approver, exc.message, code=exc.code if approve else None
+            )
             raise
         if expired:
             raise ApprovalError(
@@ -183,6 +186,16 @@ class ApprovalService:
             )
         )
         session.flush()
+        defer_event(
+            session,
+            approval_attempt(
+                withdrawal_id=row.id,
+                approver=approver,
+                requester=row.requester,
+                wallet=row.wallet_id,
+                now=self.ctx.clock.now(),
+            ),
+        )
         approvals = {
             a.approver: a.roles for a in approvals_of(session, row.id) if a.verdict == "approve"
         }
@@ -229,10 +242,27 @@ class ApprovalService:
         move(self.ctx, session, row, State.DENIED, actor=approver, reason=f"rejected: {reason}")
         self.ports.policy.release(session, row.id)
 
-    def _record_refusal(self, withdrawal_id: str, approver: str, reason: str) -> None:
-        """Audit a refused approval attempt and tell the monitor (fail closed: recorded)."""
+    def _record_refusal(
+        self, withdrawal_id: str, approver: str, reason: str, *, code: str | None
+    ) -> None:
+        """Audit a refused approval attempt and tell the monitor (fail closed: recorded).
+        `code` is set for a refused *approval* (not a rejection): it is also published as a
+        `withdrawal.approve` attempt, so the monitor sees requester = approver."""
         try:
             with unit_of_work(self.ctx) as session:
+                if code is not None:
+                    row = session.get(WithdrawalRow, withdrawal_id)
+                    defer_event(
+                        session,
+                        approval_attempt(
+                            withdrawal_id=withdrawal_id,
+                            approver=approver,
+                            requester=None if row is None else row.requester,
+                            wallet=None if row is None else row.wallet_id,
+                            now=self.ctx.clock.now(),
+                            refusal_code=code,
+                        ),
+                    )
                 self.ctx.audit.append(
                     session,
                     actor=approver,

@@ -14,9 +14,13 @@ from __future__ import annotations
 import hashlib
 from typing import Protocol
 
+from sqlalchemy import select
+
 from kinko.context import Context
 from kinko.core.errors import Conflict, KinkoError
+from kinko.custody.model import Tier
 from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.screening import ScreeningAlertRow
 from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.ports import Ports
@@ -39,7 +43,25 @@ class Executor:
     def execute(self, withdrawal_id: str) -> WithdrawalView:
         """Move an approved withdrawal as far as it can go: signed, then broadcast."""
         with unit_of_work(self.ctx) as session:
-            state = parse_state(load(session, withdrawal_id).state)
+            row = load(session, withdrawal_id)
+            state = parse_state(row.state)
+            wallet = session.get(WalletRow, row.wallet_id)
+            alert = session.execute(
+                select(ScreeningAlertRow.id, ScreeningAlertRow.list_name).where(
+                    ScreeningAlertRow.target_kind == "withdrawal",
+                    ScreeningAlertRow.target_ref == withdrawal_id,
+                )
+            ).first()
+        if state is State.APPROVED and alert is not None:
+            # Re-screening found the destination on a list after approval (possibly in
+            # another process, e.g. `kinko lists load`): never sign it.
+            raise Conflict(
+                f"withdrawal {withdrawal_id}'s destination was found on list {alert[1]} when "
+                f"re-screened (screening alert {alert[0]}): it is not signed; hold or cancel it",
+                code="screening_alert",
+            )
+        if state in {State.APPROVED, State.SIGNED}:
+            self._preflight(withdrawal_id, wallet)
         if state is State.APPROVED:
             self._sign(withdrawal_id)
             state = State.SIGNED
@@ -53,6 +75,20 @@ class Executor:
             )
         with unit_of_work(self.ctx) as session:
             return view(session, load(session, withdrawal_id))
+
+    def _preflight(self, withdrawal_id: str, wallet: WalletRow | None) -> None:
+        """Refuse before the signer is asked: warm and cold keys never sign online, and
+        nothing is signed that could not be broadcast."""
+        if wallet is None:
+            raise Conflict(f"withdrawal {withdrawal_id}'s wallet is unknown")
+        if wallet.tier != Tier.HOT.value:
+            raise Conflict(
+                f"wallet {wallet.id} is {wallet.tier}: its keys never sign online; export the "
+                f"bundle (kinko withdraw bundle export {withdrawal_id} --out FILE) and sign it "
+                "on the offline machine with 'kinko cosign FILE --key KEYFILE --vkey VKEY'",
+                code="offline_signing_required",
+            )
+        self.ports.chains.require_broadcast(wallet)
 
     def _sign(self, withdrawal_id: str) -> None:
         with unit_of_work(self.ctx) as session:
@@ -89,6 +125,8 @@ class Executor:
         txid = self.ports.chains.broadcast(wallet, signed)
         with unit_of_work(self.ctx) as session:
             row = load(session, withdrawal_id, lock=True)
+            if row.txid is not None:
+                return  # another worker broadcast it first: the same signed bytes.
             row.txid = txid
             move(self.ctx, session, row, State.BROADCAST, actor=ACTOR, details={"txid": txid})
 

@@ -89,6 +89,11 @@ class ChainGateway(Protocol):
 
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes: ...
 
+    def require_broadcast(self, wallet: WalletRow) -> None:
+        """Raise Unavailable (naming the setting to fix) unless `wallet`'s transactions
+        can be broadcast now: checked before anything is signed."""
+        ...
+
     def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str: ...
 
 

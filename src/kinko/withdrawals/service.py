@@ -29,6 +29,7 @@ from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.lookup import find_asset, find_wallet
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
@@ -101,7 +102,8 @@ class WithdrawalService:
                         fingerprint=fingerprint,
                         channel=channel,
                     )
-                    self._run_steps(session, row)
+                    screening = self._run_steps(session, row)
+                    announce_request(session, row, screening, now=self.ctx.clock.now())
                     return view(session, row)
                 withdrawal_id = self._same_body(existing, fingerprint)
         except DBIntegrityError:
@@ -201,17 +203,20 @@ class WithdrawalService:
             self._run_steps(session, row)
             return view(session, row)
 
-    def _run_steps(self, session: Session, row: WithdrawalRow) -> None:
+    def _run_steps(self, session: Session, row: WithdrawalRow) -> str | None:
+        """Run screening and the decision as far as they go; the screening status seen."""
+        screening: str | None = None
         for _ in range(2):
             state = parse_state(row.state)
             if state is State.REQUESTED:
-                self._screen(session, row)
+                screening = self._screen(session, row)
             elif state is State.SCREENED:
                 self._decide(session, row)
             else:
-                return
+                break
+        return screening
 
-    def _screen(self, session: Session, row: WithdrawalRow) -> None:
+    def _screen(self, session: Session, row: WithdrawalRow) -> str:
         verdict = self.ports.screener.screen_address(
             session, chain=row.chain, address=row.destination
         )
@@ -231,6 +236,7 @@ class WithdrawalService:
             )
         else:
             self._hold(session, row, f"screening is {status}: lists missing or stale", SYSTEM)
+        return status
 
     def _decide(self, session: Session, row: WithdrawalRow) -> None:
         # Lock the wallet: per-wallet choices (the next account nonce) are serialised.

@@ -193,6 +193,27 @@ class EthereumGateway:
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
         raise Unavailable("signing goes through kinko.signer, not the gateway")
 
+    def require_broadcast(self, wallet: WalletRow) -> None:
+        if self.web3 is None:
+            raise Unavailable(
+                f"no Ethereum node to broadcast wallet {wallet.id}'s transaction: set "
+                "ethereum_node_url (KINKO_ETHEREUM_NODE_URL) and ethereum_network, then "
+                "restart Kinko"
+            )
+        adapter = self._adapter_for(wallet.network)
+        try:
+            served = int(self.web3.eth.chain_id)
+        except Exception as exc:
+            raise Unavailable(
+                f"the Ethereum node (ethereum_node_url) does not answer: {type(exc).__name__}"
+            ) from None
+        if served != adapter.chain_id:
+            raise Unavailable(
+                f"the Ethereum node serves chain id {served}, wallet {wallet.id} is on "
+                f"{wallet.network} ({adapter.chain_id}): fix ethereum_node_url or "
+                "ethereum_network"
+            )
+
     def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
         return self._adapter_for(wallet.network).broadcast(signed_tx)
 

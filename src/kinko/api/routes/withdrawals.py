@@ -1,4 +1,4 @@
-"""HTTP routes for withdrawals: request, list, show, approve, reject, bundle export.
+"""HTTP routes for withdrawals: request, list, show, approve, reject, execute, bundle.
 
 Thin: parse, call the withdrawal services, render. What is shown of a withdrawal is the
 DECODED intent of its unsigned transaction and its digest, never the request's fields
@@ -19,9 +19,11 @@ from kinko.core.errors import InputError
 from kinko.identity.model import Principal
 from kinko.web.withdrawals import router as console_router
 from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.rescreen import install_rescreen_provider
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.stack import WithdrawalStack, build_stack
 
+install_rescreen_provider()  # a list loaded through the API re-screens pending withdrawals
 router = APIRouter(tags=["withdrawals"])
 BASE = "/v1/withdrawals"
 Ctx = Annotated[Context, Depends(get_ctx)]
@@ -78,7 +80,7 @@ def create(
         idempotency_key=idempotency_key,
         channel="api",
     )
-    return view.to_json()
+    return services.settle(view).to_json()
 
 
 @router.get(BASE)
@@ -114,7 +116,18 @@ def approve(
     view = services.approvals.approve(
         withdrawal_id, approver=str(principal.subject), assertion=body.assertion
     )
-    return view.to_json()
+    return services.settle(view).to_json()
+
+
+@router.post(BASE + "/{withdrawal_id}/execute")
+def execute(
+    withdrawal_id: str,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+) -> dict[str, Any]:
+    """Sign (online signer, every check again) and broadcast an approved hot-wallet
+    withdrawal, or resume one that was signed but not broadcast. Never signs twice."""
+    return services.execute(withdrawal_id).to_json()
 
 
 @router.post(BASE + "/{withdrawal_id}/reject")

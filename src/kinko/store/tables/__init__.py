@@ -1,3 +1,12 @@
 """All tables, one module per domain. Importing this package registers them on `Base`."""
 
-from kinko.store.tables import audit, custody, identity, monitor, policy, screening, withdrawals  # noqa: F401
+from kinko.store.tables import (  # noqa: F401
+    audit,
+    custody,
+    identity,
+    monitor,
+    policy,
+    screening,
+    watcher,
+    withdrawals,
+)

@@ -1,0 +1,70 @@
+"""Loading a new list re-screens the address book: a hit becomes a screening alert and a
+monitor alert, through the real address-book, screening and monitor services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from kinko.context import Context
+from kinko.custody.model import Tier
+from kinko.monitor.factory import start_monitor
+from kinko.policy.model import OwnerKind
+from kinko.screening.providers import address_book_targets, install_rescreen_providers
+from kinko.screening.rescreen import rescreen_providers
+from kinko.screening.service import ScreeningService
+from kinko.store.tables.monitor import AlertRow
+from kinko.withdrawals.addressbook import AddressBookService
+
+LISTS = Path(__file__).parents[2] / "fixtures" / "screening" / "kinko_lists_synthetic.csv"
+BYBIT = "0x47666Fab8bd0Ac7003bce3f5C3585383F09486E2"  # on the synthetic stolen-funds list
+CLEAN = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+
+
+def add_entry(ctx: Context, address: str, label: str) -> str:
+    book = AddressBookService(ctx)
+    with ctx.db.transaction() as s:
+        proposal = book.propose(
+            s,
+            chain="ethereum",
+            address=address,
+            label=label,
+            owner_kind=OwnerKind.PARTNER,
+            tiers_allowed=[Tier.COLD],
+            actor="user:ann",
+        )
+    with ctx.db.transaction() as s:
+        return str(book.approve(s, proposal_id=proposal.id, actor="user:ben").id)
+
+
+def test_new_list_alerts_on_an_address_book_hit(ctx: Context) -> None:
+    install_rescreen_providers()
+    assert address_book_targets in rescreen_providers()
+    hit = add_entry(ctx, BYBIT, "OTC desk")  # still cooling off: screened all the same
+    add_entry(ctx, CLEAN, "partner exchange")
+    start_monitor(ctx)
+
+    result = ScreeningService(ctx).load_file(LISTS, actor="user:sec")
+
+    by_target = [(a.target_kind, a.target_ref, a.list_name) for a in result.alerts]
+    assert ("address_book", hit, "stolen-funds") in by_target
+    assert all(ref == hit for kind, ref, _ in by_target if kind == "address_book")
+    with ctx.db.transaction() as s:
+        rows = s.execute(select(AlertRow).where(AlertRow.rule_id == "kinko-sanctions-hit"))
+        evidence = [row.evidence for row in rows.scalars()]
+    assert [
+        (e["destination"], e["target_ref"])
+        for e in evidence
+        if e.get("target_kind") == "address_book"
+    ] == [(BYBIT, hit)]
+
+
+def test_removed_entries_are_not_rescreened(ctx: Context) -> None:
+    add_entry(ctx, BYBIT, "OTC desk")
+    with ctx.db.transaction() as s:
+        AddressBookService(ctx).remove(
+            s, chain="ethereum", address=BYBIT, actor="user:ann", reason="desk closed"
+        )
+    with ctx.db.transaction() as s:
+        assert list(address_book_targets(s)) == []
