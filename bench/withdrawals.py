@@ -6,6 +6,11 @@ policy auto-approves: API token check, idempotency, validation, screening, polic
 velocity reservation, building and decoding the unsigned transaction, audit entries.
 Targets (issue 6): >= 300/s and p99 <= 100 ms on SQLite.
 
+The server runs in its own process (so the 50 client threads do not share its interpreter
+lock); the table also gives the server's CPU time per request (from /proc, all its
+threads), a one-client phase (service time without queueing) and the load average, so a
+busy machine does not hide a change. ``KINKO_BENCH_BACKENDS=sqlite`` runs one backend.
+
     python -m bench withdrawals            # 600 requests per backend
     KINKO_BENCH_FULL=1 python -m bench withdrawals   # 3000 per backend
 """

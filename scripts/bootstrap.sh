@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything Kinko's commands need on a fresh Debian machine with Python 3.11:
-# system packages (PostgreSQL, Redis, libsecp256k1) and the locked virtualenv in .venv.
+# system packages (PostgreSQL, Redis, libsecp256k1, Chromium) and the locked virtualenv in .venv.
 # Idempotent: re-running does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ if [ "$want_system" = "all" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
   ldconfig -p 2>/dev/null | grep -q libsecp256k1 || need+=(libsecp256k1-1)
+  # The browser test drives Debian's Chromium through Playwright (no browser download).
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -41,6 +41,13 @@ def _user_id(stack: WithdrawalStack, username: str) -> str:
         return str(IdentityService(ctx).users.require_user(session, username).id)
 
 
+def _read_hex(path: Path, option: str) -> bytes:
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(option, f"{path} must hold hex: {exc}") from None
+
+
 def render(view: WithdrawalView) -> None:
     table = Table(title=f"withdrawal {view.id}", show_header=False)
     table.add_row(
@@ -172,6 +179,28 @@ def register(app: typer.Typer) -> None:
             )
         render(view)
 
+    @withdraw.command("utxo-import")
+    def utxo_import(
+        wallet: Annotated[str, typer.Option(help="Bitcoin wallet id.")],
+        tx: Annotated[Path, typer.Option(help="File with the raw funding transaction (hex).")],
+        vout: Annotated[int, typer.Option(help="Index of the output paying the wallet.")],
+        as_user: Annotated[str, typer.Option("--as", help="Importing username.")],
+    ) -> None:
+        """Record a Bitcoin output the wallet may spend (no Bitcoin node needed)."""
+        from kinko.withdrawals.bitcoin import import_utxo
+
+        with guarded():
+            prev_tx = _read_hex(tx, "--tx")
+            with _services() as stack:
+                done = import_utxo(
+                    stack.ctx,
+                    wallet_id=wallet,
+                    prev_tx=prev_tx,
+                    vout=vout,
+                    actor=_user_id(stack, as_user),
+                )
+        console.print(f"imported {done.txid}:{done.vout} ({done.amount} sat) for {done.wallet_id}")
+
     @bundle_app.command("export")
     def export(
         withdrawal_id: str,
@@ -192,11 +221,21 @@ def register(app: typer.Typer) -> None:
     @app.command("cosign")
     def cosign_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bundle: Annotated[Path, typer.Argument(help="Approval bundle JSON.")],
-        key: Annotated[Path, typer.Option(help="Key file (hex secret key, mode 0600).")],
+        key: Annotated[
+            Path, typer.Option(help="Key file (hex secret key, or BIP-32 xprv; mode 0600).")
+        ],
         vkey: Annotated[Path, typer.Option(help="The audit log's verifier key file.")],
         rp_id: Annotated[str | None, typer.Option(help="WebAuthn RP id.")] = None,
         origin: Annotated[str | None, typer.Option(help="WebAuthn origin.")] = None,
-        out: Annotated[Path | None, typer.Option(help="Write the signed tx (hex) here.")] = None,
+        out: Annotated[
+            Path | None, typer.Option(help="Write the signed tx / partially signed PSBT (hex).")
+        ] = None,
+        psbt: Annotated[
+            Path | None, typer.Option(help="Bitcoin: a PSBT (hex) another cosigner signed.")
+        ] = None,
+        tx_out: Annotated[
+            Path | None, typer.Option(help="Bitcoin: write the finalised transaction (hex).")
+        ] = None,
     ) -> None:
         """Verify a bundle offline exactly as the signer does, then sign it (warm/cold)."""
         from kinko.core.clock import SystemClock
@@ -216,6 +255,7 @@ def register(app: typer.Typer) -> None:
                 now=SystemClock().now(),
                 rp_id=rp_id or cfg.webauthn_rp_id,
                 origin=origin or cfg.webauthn_origin,
+                partial=None if psbt is None else _read_hex(psbt, "--psbt"),
             )
         verified = result.verified
         console.print(
@@ -229,6 +269,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(result.signed_tx.hex())
         else:
             out.write_text(result.signed_tx.hex() + "\n", encoding="ascii")
+        if result.final_tx is not None:
+            console.print("[green]threshold reached[/]: the transaction is finalised")
+            if tx_out is None:
+                typer.echo(result.final_tx.hex())
+            else:
+                tx_out.write_text(result.final_tx.hex() + "\n", encoding="ascii")
 
     signer_app = typer.Typer(help="The online signer.", no_args_is_help=True)
     app.add_typer(signer_app, name="signer")

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, func, select, type_coerce, update
+from sqlalchemy import Integer, String, Table, func, select, tuple_, type_coerce, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from kinko.core.errors import IntegrityError
 from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
 from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow
 
@@ -50,21 +51,22 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     ordered = sorted(set(keys))
-    for key in ordered:
-        values = {"scope": key.scope.value, "scope_key": key.scope_key, "asset": key.asset}
-        session.execute(
-            postgresql.insert(VelocityCounterRow).values(**values).on_conflict_do_nothing()
-        )
-    for key in ordered:
-        session.execute(
-            select(VelocityCounterRow.scope)
-            .where(
-                VelocityCounterRow.scope == key.scope.value,
-                VelocityCounterRow.scope_key == key.scope_key,
-                VelocityCounterRow.asset == key.asset,
-            )
-            .with_for_update()
-        ).one()
+    if not ordered:
+        return
+    values = [{"scope": k.scope.value, "scope_key": k.scope_key, "asset": k.asset} for k in ordered]
+    # One statement each (was one per key): the rows are inserted in this sorted order, and
+    # locked in the ORDER BY order (PostgreSQL locks rows as the sort returns them), the
+    # same order in every transaction, so two requests never deadlock.
+    session.execute(postgresql.insert(VelocityCounterRow).values(values).on_conflict_do_nothing())
+    columns = (VelocityCounterRow.scope, VelocityCounterRow.scope_key, VelocityCounterRow.asset)
+    locked = session.execute(
+        select(*columns)
+        .where(tuple_(*columns).in_([(v["scope"], v["scope_key"], v["asset"]) for v in values]))
+        .order_by(*columns)
+        .with_for_update()
+    ).all()
+    if len(locked) != len(ordered):
+        raise IntegrityError(f"velocity counters missing: locked {len(locked)} of {len(ordered)}")
 
 
 def totals(

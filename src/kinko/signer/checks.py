@@ -147,23 +147,17 @@ def _decode_and_compare(bundle: ApprovalBundle, adapter: ChainAdapter) -> tuple[
             f"the transaction is for {intent.chain}/{intent.network}, "
             f"the bundle says {bundle.chain}/{bundle.network}"
         )
+    differs = _intent_differences(intent.to_json(), bundle.intent)
     if not hmac.compare_digest(digest, bundle.digest):
         raise IntegrityError(
             f"digest mismatch: the unsigned transaction hashes to {digest.hex()}, "
-            f"the bundle claims {bundle.digest.hex()}",
+            f"the bundle claims {bundle.digest.hex()}"
+            + (f"; decoded intent differs from the bundle's: {differs}" if differs else ""),
             code="digest_mismatch",
         )
-    decoded = intent.to_json()
-    differing = sorted(
-        k for k in set(decoded) | set(bundle.intent) if decoded.get(k) != bundle.intent.get(k)
-    )
-    if differing:
-        what = ", ".join(
-            f"{k} (transaction: {decoded.get(k)!r}, bundle: {bundle.intent.get(k)!r})"
-            for k in differing
-        )
+    if differs:
         raise IntegrityError(
-            f"decoded intent differs from the bundle's: {what}", code="intent_mismatch"
+            f"decoded intent differs from the bundle's: {differs}", code="intent_mismatch"
         )
     if intent.call_kind is CallKind.DANGEROUS:
         raise IntegrityError(
@@ -172,6 +166,14 @@ def _decode_and_compare(bundle: ApprovalBundle, adapter: ChainAdapter) -> tuple[
             code="dangerous_call",
         )
     return intent, digest
+
+
+def _intent_differences(decoded: Mapping[str, Any], claimed: Mapping[str, Any]) -> str:
+    """The intent fields that differ, each with both values ('' if none differ)."""
+    differing = sorted(k for k in set(decoded) | set(claimed) if decoded.get(k) != claimed.get(k))
+    return ", ".join(
+        f"{k} (transaction: {decoded.get(k)!r}, bundle: {claimed.get(k)!r})" for k in differing
+    )
 
 
 def _entry(
@@ -220,6 +222,11 @@ def _decision(
         raise IntegrityError("the bundle's policy decision differs from the one the log recorded")
     if details.get("wallet") != bundle.wallet_id:
         raise IntegrityError("the bundle's wallet differs from the one the log recorded")
+    if details.get("descriptor") != bundle.descriptor:
+        raise IntegrityError(
+            "the bundle's wallet descriptor differs from the one the log recorded",
+            code="descriptor_mismatch",
+        )
     return details
 
 

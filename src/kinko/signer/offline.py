@@ -11,26 +11,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
+from embit import bip32
+
+from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.registry import get_adapter
 from kinko.core.errors import ApprovalError, InputError
 from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
 from kinko.withdrawals.bundle import parse_bundle
 
+_XPRV_PREFIXES = ("xprv", "tprv")
+_XPRV_LENGTH = 78
+
 
 @dataclass(frozen=True, slots=True)
 class Cosigned:
+    """`signed_tx`: Ethereum, the signed transaction; Bitcoin, the PSBT with this
+    cosigner's (and any earlier `partial`) signatures. `final_tx`: Bitcoin, the network
+    transaction once the wallet's threshold of signatures is reached."""
+
     verified: VerifiedBundle
     signed_tx: bytes
+    final_tx: bytes | None = None
 
 
 def read_key_file(path: Path) -> bytes:
-    """A key file holds the hex-encoded secret key on one line (mode 0600)."""
+    """A key file holds one line (mode 0600): the hex-encoded secret key (Ethereum), or a
+    BIP-32 extended private key, ``xprv...``/``tprv...`` (a Bitcoin cosigner's master key,
+    returned in its 78-byte serialisation)."""
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("--key", f"cannot read {path}: {exc}") from None
+    if text[:4] in _XPRV_PREFIXES:
+        return _extended_key(text, path)
     try:
         key = bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
@@ -38,6 +54,16 @@ def read_key_file(path: Path) -> bytes:
     if len(key) != 32:
         raise InputError("--key", f"{path} holds {len(key)} bytes; a secret key is 32")
     return key
+
+
+def _extended_key(text: str, path: Path) -> bytes:
+    try:
+        key = bip32.HDKey.from_base58(text)
+    except Exception:  # embit raises several types for bad base58
+        raise InputError("--key", f"{path} holds no valid BIP-32 extended private key") from None
+    if not key.is_private:
+        raise InputError("--key", f"{path} holds a public key; a cosigner key is private")
+    return bytes(key.serialize())
 
 
 def cosign(
@@ -48,10 +74,24 @@ def cosign(
     now: datetime,
     rp_id: str,
     origin: str,
+    partial: bytes | None = None,
 ) -> Cosigned:
-    """Verify the bundle exactly as the online signer does, then sign. Raises on refusal."""
+    """Verify the bundle exactly as the online signer does, then sign. Raises on refusal.
+
+    Bitcoin: `partial` is a PSBT another cosigner already signed; its signatures are
+    merged into this cosigner's copy of the bundle's PSBT (a different transaction is
+    refused), and the transaction is finalised once the threshold is reached."""
     bundle = parse_bundle(raw_bundle)
-    adapter: SigningAdapter = get_adapter(bundle.chain, bundle.network)
+    bitcoin = bundle.chain == "bitcoin"
+    if bitcoin and bundle.descriptor is None:
+        raise InputError("bundle.withdrawal.descriptor", "a Bitcoin bundle must carry it")
+    if bitcoin != (len(key) == _XPRV_LENGTH):
+        wanted = "a BIP-32 extended private key (xprv/tprv)" if bitcoin else "a hex secret key"
+        raise InputError("--key", f"a {bundle.chain} cosigner key file holds {wanted}")
+    if partial is not None and not bitcoin:
+        raise InputError("--psbt", "only Bitcoin withdrawals collect partial signatures")
+    options = {"descriptor": bundle.descriptor} if bitcoin else {}
+    adapter: SigningAdapter = get_adapter(bundle.chain, bundle.network, **options)
     verified = verify_bundle(
         bundle,
         adapter=adapter,
@@ -68,4 +108,14 @@ def cosign(
             "the bundle needs no approvals; offline (warm/cold) keys sign only approved quorums",
             code="quorum_not_met",
         )
-    return Cosigned(verified=verified, signed_tx=adapter.sign(bundle.unsigned_tx, key))
+    signed = adapter.sign(bundle.unsigned_tx, key)
+    if not bitcoin:
+        return Cosigned(verified=verified, signed_tx=signed)
+    btc = cast(BitcoinAdapter, adapter)
+    if partial is not None:
+        signed = btc.combine([signed, partial])
+    decoded = btc.decode(signed)
+    counts = decoded.details["signatures"]
+    if min(counts) < decoded.details["threshold"]:
+        return Cosigned(verified=verified, signed_tx=signed)
+    return Cosigned(verified=verified, signed_tx=signed, final_tx=btc.finalize(signed))

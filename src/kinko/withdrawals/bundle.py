@@ -119,17 +119,21 @@ class ApprovalBundle:
     checkpoint: str
     request_proof: AuditProof
     decision_proof: AuditProof
+    descriptor: str | None = None  # Bitcoin: the wallet's output descriptor (xpubs only)
 
     def to_json(self) -> dict[str, Any]:
+        withdrawal = {
+            "id": self.withdrawal_id,
+            "wallet": self.wallet_id,
+            "chain": self.chain,
+            "network": self.network,
+        }
+        if self.descriptor is not None:
+            withdrawal["descriptor"] = self.descriptor
         return {
             "format": BUNDLE_FORMAT,
             "version": BUNDLE_VERSION,
-            "withdrawal": {
-                "id": self.withdrawal_id,
-                "wallet": self.wallet_id,
-                "chain": self.chain,
-                "network": self.network,
-            },
+            "withdrawal": withdrawal,
             "unsigned_tx": self.unsigned_tx.hex(),
             "intent": dict(self.intent),
             "digest": self.digest.hex(),
@@ -186,6 +190,9 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
         checkpoint=_str(audit, "checkpoint", "bundle.audit"),
         request_proof=_proof(audit.get("request"), "bundle.audit.request"),
         decision_proof=_proof(audit.get("decision"), "bundle.audit.decision"),
+        descriptor=None
+        if wd.get("descriptor") is None
+        else _str(wd, "descriptor", "bundle.withdrawal"),
     )
 
 

@@ -8,6 +8,7 @@ from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
 from kinko.core.errors import Conflict
+from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.bundle import (
     ApprovalBundle,
     AuditProof,
@@ -70,7 +71,16 @@ def export_bundle(
         checkpoint=note,
         request_proof=_proof(ctx, session, row.request_seq, size),
         decision_proof=_proof(ctx, session, row.decision_seq, size),
+        descriptor=_descriptor(session, row.wallet_id),
     )
+
+
+def _descriptor(session: Session, wallet_id: str) -> str | None:
+    """A Bitcoin wallet's descriptor (the signer decodes the PSBT with it), else None."""
+    wallet = session.get(WalletRow, wallet_id)
+    if wallet is None or wallet.chain != "bitcoin":
+        return None
+    return wallet.descriptor
 
 
 def _proof(ctx: Context, session: Session, seq: int, size: int) -> AuditProof:

@@ -83,6 +83,11 @@ class ChainGateway(Protocol):
 
     def adapter(self, chain: str, network: str) -> ChainAdapter: ...
 
+    def wallet_adapter(self, wallet: WalletRow) -> ChainAdapter:
+        """The adapter that decodes `wallet`'s transactions (a Bitcoin one needs the
+        wallet's descriptor to tell change from payments)."""
+        ...
+
     def build_unsigned(
         self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
     ) -> bytes: ...

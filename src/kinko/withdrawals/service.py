@@ -246,7 +246,7 @@ class WithdrawalService:
         if wallet is None:
             raise Conflict(f"wallet {row.wallet_id} disappeared")
         asset = find_asset(session, f"{row.chain}:{row.asset}")
-        adapter = self.ports.chains.adapter(row.chain, row.network)
+        adapter = self.ports.chains.wallet_adapter(wallet)
         unsigned = self.ports.chains.build_unsigned(
             session, wallet, asset, row.amount, row.destination
         )
@@ -300,6 +300,8 @@ class WithdrawalService:
                 "policy": decision.to_json(),
                 "eligible_roles": sorted(wallet.eligible_roles),
                 "expires_at": isoformat(expires),
+                # The signer decodes a Bitcoin PSBT with the descriptor recorded here.
+                **({"descriptor": wallet.descriptor} if wallet.descriptor else {}),
             },
             on_record=lambda record: setattr(row, "decision_seq", record.seq),
         )

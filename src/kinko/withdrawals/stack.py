@@ -19,13 +19,14 @@ from kinko.custody.model import Tier
 from kinko.signer.online import OnlineSigner, SigningAdapter
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.approvals import ApprovalService
+from kinko.withdrawals.bitcoin import BitcoinGateway
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.ports import Ports, Screener
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.rescreen import arm_rescreen_holds
 from kinko.withdrawals.service import WithdrawalService
 from kinko.withdrawals.states import State
-from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
+from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, FileKeystore, default_ports
 
 log = structlog.get_logger("kinko.withdrawals")
 
@@ -98,7 +99,9 @@ def build_stack(
 ) -> WithdrawalStack:
     if web3 is None and network is None:
         network, web3 = node_from_settings(ctx)
-    gateway = EthereumGateway(network, web3=web3)
+    gateway = ChainRouter(
+        {"ethereum": EthereumGateway(network, web3=web3), "bitcoin": BitcoinGateway()}
+    )
     ports = default_ports(ctx, gateway, screener=screener)
 
     def adapter_for(chain: str, net: str) -> SigningAdapter:

@@ -156,6 +156,9 @@ class EthereumGateway:
             raise InputError("chain", f"no gateway for {chain}/{network} in this build")
         return self._adapter_for(network)
 
+    def wallet_adapter(self, wallet: WalletRow) -> ChainAdapter:
+        return self._adapter_for(wallet.network)
+
     def build_unsigned(
         self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
     ) -> bytes:
@@ -216,6 +219,42 @@ class EthereumGateway:
 
     def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
         return self._adapter_for(wallet.network).broadcast(signed_tx)
+
+
+class ChainRouter:
+    """One gateway per chain family, chosen by the wallet's (or the named) chain."""
+
+    def __init__(self, gateways: dict[str, ChainGateway]) -> None:
+        self.gateways = dict(gateways)
+
+    def _for(self, chain: str) -> ChainGateway:
+        gateway = self.gateways.get(chain)
+        if gateway is None:
+            raise InputError("chain", f"no gateway for {chain}; known: {sorted(self.gateways)}")
+        return gateway
+
+    def network_of(self, wallet: WalletRow) -> str:
+        return self._for(wallet.chain).network_of(wallet)
+
+    def adapter(self, chain: str, network: str) -> ChainAdapter:
+        return self._for(chain).adapter(chain, network)
+
+    def wallet_adapter(self, wallet: WalletRow) -> ChainAdapter:
+        return self._for(wallet.chain).wallet_adapter(wallet)
+
+    def build_unsigned(
+        self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
+    ) -> bytes:
+        return self._for(wallet.chain).build_unsigned(session, wallet, asset, amount, destination)
+
+    def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
+        return self._for(wallet.chain).sign(wallet, unsigned_tx)
+
+    def require_broadcast(self, wallet: WalletRow) -> None:
+        self._for(wallet.chain).require_broadcast(wallet)
+
+    def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
+        return self._for(wallet.chain).broadcast(wallet, signed_tx)
 
 
 def screening_port(ctx: Context) -> Screener:

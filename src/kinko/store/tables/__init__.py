@@ -7,6 +7,7 @@ from kinko.store.tables import (  # noqa: F401
     monitor,
     policy,
     screening,
+    utxos,
     watcher,
     withdrawals,
 )

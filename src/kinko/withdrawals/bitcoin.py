@@ -1,0 +1,169 @@
+"""Bitcoin m-of-n P2WSH withdrawals without a Bitcoin node.
+
+Spendable outputs are imported by an operator (`import_utxo`, audited); the gateway
+builds a PSBT from them with the wallet's own descriptor, decodes it back and checks
+it (one payment to the destination, everything else change to this wallet, fee under
+the cap) before the service records it. Signing is offline (`kinko cosign`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bdkpython as bdk
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.chains.base import ChainAdapter
+from kinko.chains.bitcoin import BitcoinAdapter, Payment, Utxo
+from kinko.chains.bitcoin.wallet import MultisigWallet
+from kinko.context import Context
+from kinko.core.amount import Asset
+from kinko.core.errors import InputError, Unavailable
+from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.utxos import UtxoRow
+from kinko.withdrawals.records import audit_later, unit_of_work
+
+FEE_RATE = 2  # sat/vB
+FEE_CAP = 50_000  # satoshi; a built transaction paying more is refused
+ACTION_UTXO_IMPORTED = "wallet.utxo_imported"
+# vbytes of a 2-of-3 P2WSH input, of an output, and of the fixed part (estimate only;
+# BDK computes the real fee, which is checked against FEE_CAP).
+_INPUT_VB, _OUTPUT_VB, _BASE_VB = 105, 43, 11
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedUtxo:
+    wallet_id: str
+    txid: str
+    vout: int
+    amount: int
+
+
+def bitcoin_wallet(wallet: WalletRow) -> MultisigWallet:
+    adapter = wallet_adapter(wallet)
+    assert adapter.wallet is not None
+    return adapter.wallet
+
+
+def wallet_adapter(wallet: WalletRow) -> BitcoinAdapter:
+    if wallet.chain != "bitcoin":
+        raise InputError("wallet", f"wallet {wallet.id} is on {wallet.chain}, not bitcoin")
+    if not wallet.descriptor:
+        raise InputError("wallet", f"Bitcoin wallet {wallet.id} has no descriptor")
+    return BitcoinAdapter(wallet.network, descriptor=wallet.descriptor)
+
+
+def import_utxo(
+    ctx: Context, *, wallet_id: str, prev_tx: bytes, vout: int, actor: str
+) -> ImportedUtxo:
+    """Record output `vout` of the raw transaction `prev_tx` as spendable by the wallet."""
+    with unit_of_work(ctx) as session:
+        wallet = session.get(WalletRow, wallet_id)
+        if wallet is None:
+            raise InputError("wallet", f"no wallet {wallet_id!r}")
+        multisig = bitcoin_wallet(wallet)
+        try:
+            tx = bdk.Transaction(prev_tx)
+        except Exception as exc:  # bdk raises its own error enums
+            raise InputError("prev_tx", f"not a valid transaction: {exc}") from None
+        outputs = tx.output()
+        if isinstance(vout, bool) or not 0 <= vout < len(outputs):
+            raise InputError("vout", f"the transaction has {len(outputs)} outputs")
+        if not multisig.bdk_wallet().is_mine(outputs[vout].script_pubkey):
+            raise InputError("vout", f"output {vout} does not pay to wallet {wallet_id}")
+        txid = str(tx.compute_txid())
+        known = session.execute(
+            select(UtxoRow).where(UtxoRow.txid == txid, UtxoRow.vout == vout)
+        ).scalar_one_or_none()
+        if known is not None:
+            raise InputError("vout", f"{txid}:{vout} is already imported")
+        amount = outputs[vout].value.to_sat()
+        session.add(
+            UtxoRow(
+                wallet_id=wallet_id,
+                txid=txid,
+                vout=vout,
+                amount=amount,
+                prev_tx=bytes(prev_tx),
+                reserved_for_txid=None,
+                imported_by=actor,
+                imported_at=ctx.clock.now(),
+            )
+        )
+        audit_later(
+            session,
+            actor=actor,
+            action=ACTION_UTXO_IMPORTED,
+            subject=wallet_id,
+            details={"txid": txid, "vout": vout, "amount": str(amount)},
+        )
+        return ImportedUtxo(wallet_id, txid, vout, amount)
+
+
+class BitcoinGateway:
+    """Builds and decodes PSBTs for Bitcoin wallets; no node, so no broadcast."""
+
+    def network_of(self, wallet: WalletRow) -> str:
+        BitcoinAdapter(wallet.network)
+        return wallet.network
+
+    def adapter(self, chain: str, network: str) -> ChainAdapter:
+        if chain != "bitcoin":
+            raise InputError("chain", f"no gateway for {chain}/{network} here")
+        return BitcoinAdapter(network)
+
+    def wallet_adapter(self, wallet: WalletRow) -> ChainAdapter:
+        return wallet_adapter(wallet)
+
+    def build_unsigned(
+        self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
+    ) -> bytes:
+        adapter = wallet_adapter(wallet)
+        rows = list(
+            session.execute(
+                select(UtxoRow)
+                .where(UtxoRow.wallet_id == wallet.id, UtxoRow.reserved_for_txid.is_(None))
+                .order_by(UtxoRow.amount.desc(), UtxoRow.txid, UtxoRow.vout)
+                .with_for_update()
+            ).scalars()
+        )
+        chosen: list[UtxoRow] = []
+        for row in rows:
+            chosen.append(row)
+            estimate = FEE_RATE * (_BASE_VB + _INPUT_VB * len(chosen) + 2 * _OUTPUT_VB)
+            if sum(r.amount for r in chosen) >= amount + estimate:
+                break
+        else:
+            spendable = sum(r.amount for r in rows)
+            raise InputError(
+                "amount",
+                f"wallet {wallet.id} has {spendable} sat in imported UTXOs, not enough for "
+                f"{amount} sat plus the fee; import more (kinko withdraw utxo-import)",
+            )
+        unsigned = adapter.build(
+            [Utxo(r.prev_tx, r.vout) for r in chosen], [Payment(destination, amount)], FEE_RATE
+        )
+        intent = adapter.decode(unsigned)
+        paid = [o for o in intent.outputs if not o.is_change]
+        if [(o.address, o.amount) for o in paid] != [(destination, amount)]:
+            raise InputError("destination", "the built PSBT pays something other than asked")
+        if intent.fee > FEE_CAP:
+            raise InputError("amount", f"the fee {intent.fee} sat exceeds the cap {FEE_CAP}")
+        txid = str(intent.details["txid"])
+        for row in chosen:
+            row.reserved_for_txid = txid
+        return unsigned
+
+    def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
+        raise Unavailable("Bitcoin wallets are co-signed offline: kinko cosign")
+
+    def require_broadcast(self, wallet: WalletRow) -> None:
+        raise Unavailable(
+            f"wallet {wallet.id} is a Bitcoin wallet: co-sign offline (kinko cosign) and "
+            "broadcast the finalised transaction with your own node"
+        )
+
+    def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
+        self.require_broadcast(wallet)
+        raise AssertionError("unreachable")
