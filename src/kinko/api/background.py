@@ -1,5 +1,5 @@
-"""Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval, and the
-chain watcher when a node is configured."""
+"""Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval, a
+screening-list freshness check, and the chain watcher when a node is configured."""
 
 from __future__ import annotations
 
@@ -39,8 +39,30 @@ async def checkpoint_loop(ctx: Context) -> None:
         await asyncio.sleep(interval)
 
 
+SCREENING_CHECK_INTERVAL_S = 300.0
+
+
+async def screening_freshness_loop(ctx: Context, interval: float) -> None:
+    """Every few minutes, raise `screening.stale` if a required list is missing or old."""
+    from kinko.screening.service import ScreeningService
+
+    while True:
+        try:
+            reasons = await asyncio.to_thread(ScreeningService(ctx).check_freshness)
+            if reasons:
+                log.warning("screening.stale", reasons=list(reasons))
+        except Exception as exc:
+            log.error("screening.freshness_check_failed", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(interval)
+
+
 def start_background(ctx: Context) -> list[asyncio.Task[None]]:
-    tasks = [asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints")]
+    tasks = [
+        asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints"),
+        asyncio.create_task(
+            screening_freshness_loop(ctx, SCREENING_CHECK_INTERVAL_S), name="screening-freshness"
+        ),
+    ]
     from kinko.chains.watcher import watch_loop, watcher_from_settings
 
     watcher = watcher_from_settings(ctx)  # only chains with a node configured

@@ -181,6 +181,18 @@ class ScreeningService:
         more = staleness_reasons(active, self.config.required_name_lists, self.config, now)
         return tuple(dict.fromkeys(reasons + more))
 
+    def check_freshness(self, *, subject: str = "freshness check") -> tuple[str, ...]:
+        """Publish `screening.stale` when a required list is missing or too old.
+
+        Screening itself already answers STALE (fail closed); this makes the condition
+        loud even when nothing is being screened, so someone loads a current list.
+        """
+        with self.ctx.db.transaction() as session:
+            reasons = self.freshness(session)
+        if reasons:
+            self._publish_stale(reasons, subject=subject)
+        return reasons
+
     # -- screening ------------------------------------------------------------------
 
     def screen_address(self, session: Session, *, chain: str, address: str) -> AddressVerdict:

@@ -220,7 +220,7 @@ def test_a_configured_node_starts_the_watcher_with_kinko_serve(ctx: Context) -> 
             task.cancel()
         return sorted(t.get_name() for t in tasks)
 
-    assert asyncio.run(names()) == ["audit-checkpoints", "chain-watcher"]
+    assert asyncio.run(names()) == ["audit-checkpoints", "chain-watcher", "screening-freshness"]
 
 
 def test_watch_command_needs_a_node_and_fails_closed_when_it_is_down(ctx: Context) -> None:

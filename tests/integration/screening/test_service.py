@@ -125,6 +125,27 @@ def test_list_past_max_age_is_stale_but_hit_still_denies(
     assert hit.status is VerdictStatus.HIT
 
 
+def test_freshness_check_is_loud_only_when_a_list_is_stale(
+    ctx: Context, loaded: ScreeningService, clock: FixedClock
+) -> None:
+    """The periodic job `kinko serve` runs: silent while fresh, `screening.stale` after."""
+    from kinko.monitor.factory import start_monitor
+    from kinko.monitor.triage import TriageService
+
+    start_monitor(ctx)
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
+    assert loaded.check_freshness() == ()
+    assert events == []
+    clock.advance(timedelta(days=8))
+    reasons = loaded.check_freshness()
+    assert any("ofac-sdn is 9 days old" in r for r in reasons)
+    assert [e.type for e in events] == ["screening.stale"]
+    with ctx.db.transaction() as s:
+        alerts = TriageService(ctx).list_alerts(s)
+    assert [a.rule_id for a in alerts] == ["kinko-screening-stale"]
+
+
 def test_shrunk_list_is_refused_and_previous_stays_active(
     ctx: Context, loaded: ScreeningService, tmp_path: Path
 ) -> None:

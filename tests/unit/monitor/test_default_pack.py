@@ -85,6 +85,10 @@ CASES: dict[str, tuple[Seq, Seq]] = {
         lambda: [ev("withdrawal.request", screening="hit", withdrawal_id="wd_1")],
         lambda: [ev("withdrawal.request", screening="clear", withdrawal_id="wd_1")],
     ),
+    "kinko-screening-stale": (
+        lambda: [ev("screening.stale", outcome="failure", subject="freshness check")],
+        lambda: [ev("screening.hit", subject="freshness check")],
+    ),
     "kinko-mfa-fatigue": (lambda: mfa("u1", 5), lambda: mfa("u1", 4)),
     "kinko-factor-reset-then-privileged": (
         lambda: [

@@ -1,0 +1,61 @@
+"""A cold Bitcoin 2-of-3 withdrawal: imported UTXOs -> PSBT built with the wallet's
+descriptor and decoded back -> approvals over the digest -> bundle with the descriptor."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from kinko.chains.bitcoin import BitcoinAdapter
+from kinko.core.errors import InputError
+from kinko.store.tables.utxos import UtxoRow
+from kinko.withdrawals.bitcoin import FEE_CAP, import_utxo
+from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.states import State
+from kinko.withdrawals.wiring import IdentityDirectory
+from tests.integration.withdrawals.btc_exchange import DEST, WALLET, add_btc_wallet, approved
+from tests.integration.withdrawals.exchange import Exchange
+from tests.unit.chains.btc_fixtures import adapter, descriptor, funding
+
+
+def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> None:
+    btc = add_btc_wallet(exchange)
+    wd = approved(btc)
+    assert wd.state is State.APPROVED, wd
+    assert wd.intent is not None and wd.intent["destination"] == DEST
+    assert wd.intent["amount"] == 250_000
+    change = [o for o in wd.intent["outputs"] if o["is_change"]]
+    assert len(change) == 1
+    assert 0 < int(wd.intent["fee"]) <= FEE_CAP
+    with exchange.ctx.db.transaction() as session:
+        bundle = export_bundle(exchange.ctx, session, IdentityDirectory(exchange.ctx), wd.id)
+        reserved = session.execute(
+            select(UtxoRow).where(UtxoRow.reserved_for_txid.is_not(None))
+        ).scalars()
+        assert len(list(reserved)) >= 1
+    assert bundle.descriptor == descriptor()
+    assert len(bundle.approvals) == 2
+    decoded = BitcoinAdapter("regtest", descriptor=bundle.descriptor).decode(bundle.unsigned_tx)
+    assert decoded.to_json() == dict(bundle.intent)
+    assert bundle.to_json()["withdrawal"]["descriptor"] == descriptor()
+
+
+def test_reserved_utxos_are_not_spent_twice(exchange: Exchange) -> None:
+    btc = add_btc_wallet(exchange)
+    approved(btc, amount="0.0028", key="k1")  # needs all three imported outputs
+    with pytest.raises(InputError) as err:
+        approved(btc, amount="0.0001", key="k2")
+    assert err.value.field == "amount" and "imported UTXOs" in err.value.message
+
+
+def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) -> None:
+    btc = add_btc_wallet(exchange)
+    foreign = funding(adapter((4, 5, 6)), [10_000], salt=9)[0]
+    with pytest.raises(InputError, match="does not pay to wallet"):
+        import_utxo(btc.ex.ctx, wallet_id=WALLET, prev_tx=foreign.prev_tx, vout=0, actor="ops")
+    again = funding(adapter(), [100_000], salt=7)[0]
+    with pytest.raises(InputError, match="already imported"):
+        import_utxo(btc.ex.ctx, wallet_id=WALLET, prev_tx=again.prev_tx, vout=0, actor="ops")
+    with pytest.raises(InputError) as err:
+        import_utxo(btc.ex.ctx, wallet_id=WALLET, prev_tx=again.prev_tx, vout=3, actor="ops")
+    assert err.value.field == "vout"
