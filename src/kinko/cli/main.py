@@ -10,6 +10,7 @@ import typer
 from kinko import __version__
 from kinko.cli import audit, base, custody, identity, monitor, policy, screening, withdrawals
 from kinko.cli.common import state
+from kinko.logging import configure_logging
 
 app = typer.Typer(
     name="kinko",
@@ -27,6 +28,9 @@ def _root(
     ] = None,
 ) -> None:
     state.data_dir = data_dir
+    # Logs go to stderr, so that stdout (tables, --json) stays clean for scripts;
+    # `kinko serve` reconfigures them from the settings (JSON by default).
+    configure_logging("warning", json=False)
 
 
 @app.command("version")
