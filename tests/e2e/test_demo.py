@@ -1,5 +1,6 @@
-"""`kinko demo --no-serve` walks a withdrawal to the chain and shows the signer refusing
-an altered bundle; running it again works on the same data directory."""
+"""`kinko demo --no-serve` walks a withdrawal to the chain, shows the signer refusing an
+altered bundle and co-signs a cold Bitcoin 2-of-3 withdrawal offline; running it again
+works on the same data directory."""
 
 from __future__ import annotations
 
@@ -31,3 +32,12 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
         assert "online signer REFUSED: the audit log recorded digest" in out
         assert "security event signer.refused (severity critical); wallet wal_eth_hot frozen" in out
         assert "lift the freeze" in out
+        assert "3. a cold Bitcoin 2-of-3 withdrawal, co-signed offline" in out
+        assert out.count("imported UTXO") == 2
+        assert "1 change output to the wallet" in out
+        assert "bob approves the BTC withdrawal over its digest → pending_approval" in out
+        assert "carol approves the BTC withdrawal over its digest → approved" in out
+        assert "bundle exported with the PSBT and the wallet descriptor" in out
+        assert "key holder 1 verifies the bundle offline and adds a partial signature" in out
+        assert "key holder 2 verifies the bundle offline and adds a partial signature" in out
+        assert "2-of-3 reached: finalised transaction" in out

@@ -1,7 +1,7 @@
 """Bitcoin m-of-n P2WSH withdrawals without a Bitcoin node.
 
 Spendable outputs are imported by an operator (`import_utxo`, audited); the gateway
-builds a PSBT from them with the wallet's own descriptor, decodes it back and checks
+builds a PSBT from unreserved ones with the wallet's own descriptor, decodes it back and checks
 it (one payment to the destination, everything else change to this wallet, fee under
 the cap) before the service records it. Signing is offline (`kinko cosign`).
 """
@@ -16,17 +16,31 @@ from sqlalchemy.orm import Session
 
 from kinko.chains.base import ChainAdapter
 from kinko.chains.bitcoin import BitcoinAdapter, Payment, Utxo
+from kinko.chains.bitcoin import psbt as psbtmod
 from kinko.chains.bitcoin.wallet import MultisigWallet
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.core.errors import InputError, Unavailable
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.utxos import UtxoRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.records import audit_later, unit_of_work
+from kinko.withdrawals.states import State
 
 FEE_RATE = 2  # sat/vB
 FEE_CAP = 50_000  # satoshi; a built transaction paying more is refused
 ACTION_UTXO_IMPORTED = "wallet.utxo_imported"
+_SPENDING_STATES = tuple(
+    s.value
+    for s in (
+        State.PENDING_APPROVAL,
+        State.APPROVED,
+        State.SIGNED,
+        State.BROADCAST,
+        State.CONFIRMED,
+        State.HELD,
+    )
+)
 # vbytes of a 2-of-3 P2WSH input, of an output, and of the fixed part (estimate only;
 # BDK computes the real fee, which is checked against FEE_CAP).
 _INPUT_VB, _OUTPUT_VB, _BASE_VB = 105, 43, 11
@@ -101,6 +115,19 @@ def import_utxo(
         return ImportedUtxo(wallet_id, txid, vout, amount)
 
 
+def _live_txids(session: Session, wallet_id: str) -> set[str]:
+    """Unsigned txids of the wallet's withdrawals that may still be spent; outputs reserved
+    by any other (denied, cancelled, expired, failed, rebuilt) transaction are free again."""
+    rows = session.execute(
+        select(WithdrawalRow.unsigned_tx).where(
+            WithdrawalRow.wallet_id == wallet_id,
+            WithdrawalRow.state.in_(_SPENDING_STATES),
+            WithdrawalRow.unsigned_tx.is_not(None),
+        )
+    ).scalars()
+    return {str(psbtmod.parse(raw).tx.txid().hex()) for raw in rows if raw is not None}
+
+
 class BitcoinGateway:
     """Builds and decodes PSBTs for Bitcoin wallets; no node, so no broadcast."""
 
@@ -120,14 +147,17 @@ class BitcoinGateway:
         self, session: Session, wallet: WalletRow, asset: Asset, amount: int, destination: str
     ) -> bytes:
         adapter = wallet_adapter(wallet)
-        rows = list(
-            session.execute(
+        live = _live_txids(session, wallet.id)
+        rows = [
+            row
+            for row in session.execute(
                 select(UtxoRow)
-                .where(UtxoRow.wallet_id == wallet.id, UtxoRow.reserved_for_txid.is_(None))
+                .where(UtxoRow.wallet_id == wallet.id)
                 .order_by(UtxoRow.amount.desc(), UtxoRow.txid, UtxoRow.vout)
                 .with_for_update()
             ).scalars()
-        )
+            if row.reserved_for_txid is None or row.reserved_for_txid not in live
+        ]
         chosen: list[UtxoRow] = []
         for row in rows:
             chosen.append(row)

@@ -1,13 +1,21 @@
-"""A cold Bitcoin 2-of-3 wallet (regtest) added to the test exchange: descriptor, imported
-UTXOs, an allow-listed destination, and services wired with the Bitcoin gateway."""
+"""A cold Bitcoin 2-of-3 wallet added to the test exchange: descriptor, imported UTXOs,
+an allow-listed destination, and services wired with the Bitcoin gateway.
+
+Mainnet keys and addresses (synthetic funding, nothing is broadcast): the address book
+normalises Bitcoin addresses for mainnet, so only a mainnet destination can be listed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from embit.transaction import Transaction
+from embit import bip32
+from embit.networks import NETWORKS
+from embit.script import Script
+from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
+from kinko.chains.bitcoin import BitcoinAdapter, Utxo
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
@@ -16,16 +24,51 @@ from kinko.policy.service import PolicyService
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway, import_utxo
+from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, default_ports
-from kinko.withdrawals.records import WithdrawalView
-from tests.integration.withdrawals.exchange import Exchange
+from tests.integration.withdrawals.exchange import Exchange, load_lists
 from tests.support.identity import make_user
-from tests.unit.chains.btc_fixtures import adapter, descriptor, funding
 
 WALLET = "wal_btc_cold"
-DEST = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+DEST = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 test vector
 AMOUNTS = [100_000, 120_000, 90_000]
+ORIGIN = "48h/0h/0h/2h"
+MAIN = NETWORKS["main"]
+
+
+def master(seed_byte: int) -> bip32.HDKey:
+    return bip32.HDKey.from_seed(bytes([seed_byte]) * 32, version=MAIN["xprv"])
+
+
+def xprv(seed_byte: int) -> str:
+    """What a cosigner's key file holds."""
+    return str(master(seed_byte).to_base58(version=MAIN["xprv"]))
+
+
+def descriptor(seeds: tuple[int, ...] = (1, 2, 3)) -> str:
+    keys = []
+    for seed in seeds:
+        root = master(seed)
+        xpub = root.derive("m/" + ORIGIN).to_public().to_base58(version=MAIN["xpub"])
+        keys.append(f"[{root.my_fingerprint.hex()}/{ORIGIN}]{xpub}/0/*")
+    return f"wsh(sortedmulti(2,{','.join(keys)}))"
+
+
+def adapter(seeds: tuple[int, ...] = (1, 2, 3)) -> BitcoinAdapter:
+    return BitcoinAdapter("mainnet", descriptor=descriptor(seeds))
+
+
+def funding(btc: BitcoinAdapter, amounts: list[int], salt: int = 0) -> list[Utxo]:
+    assert btc.wallet is not None
+    utxos = []
+    for i, amount in enumerate(amounts):
+        prev = Transaction(
+            vin=[TransactionInput(bytes([salt, i]) + bytes(30), 0)],
+            vout=[TransactionOutput(amount, Script(btc.wallet.script_pubkey(0, i)))],
+        )
+        utxos.append(Utxo(bytes(prev.serialize()), 0))
+    return utxos
 
 
 @dataclass
@@ -33,7 +76,7 @@ class BtcExchange:
     ex: Exchange
     withdrawals: WithdrawalService
     approvals: ApprovalService
-    amounts: dict[str, int]  # imported txid -> amount
+    prevouts: dict[str, tuple[int, bytes]]  # imported txid -> (amount, output script)
 
 
 def add_btc_wallet(ex: Exchange) -> BtcExchange:
@@ -45,7 +88,7 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
                 id=WALLET,
                 name="BTC cold",
                 chain="bitcoin",
-                network="regtest",
+                network="mainnet",
                 assets=["BTC"],
                 tier="cold",
                 owner_class="customer",
@@ -60,10 +103,11 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
                 created_at=ctx.clock.now(),
             )
         )
-    amounts = {}
+    prevouts = {}
     for utxo in funding(adapter(), AMOUNTS, salt=7):
         done = import_utxo(ctx, wallet_id=WALLET, prev_tx=utxo.prev_tx, vout=0, actor="ops")
-        amounts[done.txid] = done.amount
+        script = Transaction.parse(utxo.prev_tx).vout[0].script_pubkey.data
+        prevouts[done.txid] = (done.amount, script)
     sec1 = str(make_user(ctx, "sec1", ["security_admin"])[0])
     sec2 = str(make_user(ctx, "sec2", ["security_admin"])[0])
     policy = PolicyService(ctx)
@@ -80,12 +124,17 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
     with ctx.db.transaction() as session:
         policy.addresses.approve(session, proposal_id=proposal.id, actor=f"user:{sec2}")
     assert isinstance(ctx.clock, FixedClock)
-    ctx.clock.set(ctx.clock.now() + timedelta(hours=73))  # past the cold cooling-off
+    # Past the cold cooling-off, at 10:00 Tokyo on a weekday (the sample policy's hours).
+    when = (ctx.clock.now() + timedelta(days=4)).replace(hour=1, minute=0)
+    while when.weekday() >= 5:
+        when += timedelta(days=1)
+    ctx.clock.set(when)
+    screener = load_lists(ctx)  # fresh lists at the new time
     router = ChainRouter(
         {"ethereum": EthereumGateway("devnet", web3=ex.w3), "bitcoin": BitcoinGateway()}
     )
-    ports = default_ports(ctx, router, screener=ex.screener)
-    return BtcExchange(ex, WithdrawalService(ctx, ports), ApprovalService(ctx, ports), amounts)
+    ports = default_ports(ctx, router, screener=screener)
+    return BtcExchange(ex, WithdrawalService(ctx, ports), ApprovalService(ctx, ports), prevouts)
 
 
 def approved(btc: BtcExchange, amount: str = "0.0025", key: str = "k-btc") -> WithdrawalView:
@@ -96,7 +145,7 @@ def approved(btc: BtcExchange, amount: str = "0.0025", key: str = "k-btc") -> Wi
         idempotency_key=key,
         channel="api",
     )
-    assert wd.digest is not None, wd
+    assert wd.digest is not None and wd.state.value == "pending_approval", wd.reason
     for name in ("bob", "carol"):
         wd = btc.approvals.approve(
             wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
@@ -104,6 +153,7 @@ def approved(btc: BtcExchange, amount: str = "0.0025", key: str = "k-btc") -> Wi
     return wd
 
 
-def spent_amounts(btc: BtcExchange, raw_tx: bytes) -> list[int]:
+def spent_outputs(btc: BtcExchange, raw_tx: bytes) -> list[tuple[int, bytes]]:
+    """(amount, script) of each output the transaction spends, in input order."""
     tx = Transaction.parse(raw_tx)
-    return [btc.amounts[vin.txid.hex()] for vin in tx.vin]
+    return [btc.prevouts[vin.txid.hex()] for vin in tx.vin]

@@ -13,9 +13,16 @@ from kinko.withdrawals.bitcoin import FEE_CAP, import_utxo
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import IdentityDirectory
-from tests.integration.withdrawals.btc_exchange import DEST, WALLET, add_btc_wallet, approved
+from tests.integration.withdrawals.btc_exchange import (
+    DEST,
+    WALLET,
+    adapter,
+    add_btc_wallet,
+    approved,
+    descriptor,
+    funding,
+)
 from tests.integration.withdrawals.exchange import Exchange
-from tests.unit.chains.btc_fixtures import adapter, descriptor, funding
 
 
 def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> None:
@@ -23,7 +30,7 @@ def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> N
     wd = approved(btc)
     assert wd.state is State.APPROVED, wd
     assert wd.intent is not None and wd.intent["destination"] == DEST
-    assert wd.intent["amount"] == 250_000
+    assert wd.intent["amount"] == "250000"
     change = [o for o in wd.intent["outputs"] if o["is_change"]]
     assert len(change) == 1
     assert 0 < int(wd.intent["fee"]) <= FEE_CAP
@@ -35,7 +42,7 @@ def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> N
         assert len(list(reserved)) >= 1
     assert bundle.descriptor == descriptor()
     assert len(bundle.approvals) == 2
-    decoded = BitcoinAdapter("regtest", descriptor=bundle.descriptor).decode(bundle.unsigned_tx)
+    decoded = BitcoinAdapter("mainnet", descriptor=bundle.descriptor).decode(bundle.unsigned_tx)
     assert decoded.to_json() == dict(bundle.intent)
     assert bundle.to_json()["withdrawal"]["descriptor"] == descriptor()
 
@@ -46,6 +53,10 @@ def test_reserved_utxos_are_not_spent_twice(exchange: Exchange) -> None:
     with pytest.raises(InputError) as err:
         approved(btc, amount="0.0001", key="k2")
     assert err.value.field == "amount" and "imported UTXOs" in err.value.message
+    first = btc.withdrawals.list(state="approved")[0]
+    btc.withdrawals.cancel(first.id, actor="ops", reason="customer withdrew the request")
+    again = approved(btc, amount="0.0001", key="k3")  # the cancelled one's outputs are free
+    assert again.state is State.APPROVED
 
 
 def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) -> None:

@@ -2,7 +2,8 @@
 
 Each row holds the whole previous transaction, so the PSBT built from it carries a
 `non_witness_utxo` the offline cosigner checks the spent amount against. A row is
-reserved by the unsigned transaction built to spend it and is never offered again.
+reserved by the unsigned transaction built to spend it while that withdrawal may still
+be signed (kinko.withdrawals.bitcoin).
 """
 
 from __future__ import annotations

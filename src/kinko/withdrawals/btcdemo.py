@@ -1,0 +1,202 @@
+"""The demo's Bitcoin act: a cold 2-of-3 P2WSH withdrawal, approved by two approvers,
+co-signed offline by two key holders and finalised. Demo only: the keys derive from
+fixed seeds, the funding transactions are synthetic and nothing is broadcast.
+
+The act runs under the sample policy minus its business-hours window and with a
+one-second cold cooling-off (version suffix ``-demo-btc``), so it works at any time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import yaml
+from embit import bip32
+from embit.networks import NETWORKS
+from embit.script import Script
+from embit.transaction import Transaction, TransactionInput, TransactionOutput
+
+from kinko.chains.bitcoin import BitcoinAdapter
+from kinko.cli.base import write_secret_file
+from kinko.custody.model import Tier
+from kinko.policy.loader import load_policy
+from kinko.policy.model import OwnerKind
+from kinko.policy.service import PolicyService
+from kinko.signer.offline import cosign, read_key_file
+from kinko.store.tables.custody import WalletRow
+from kinko.withdrawals.approvals import ApprovalService
+from kinko.withdrawals.bitcoin import BitcoinGateway, import_utxo
+from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.sample import DemoExchange, save_authenticator
+from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
+from kinko.withdrawals.wiring import ChainRouter, IdentityDirectory, WalletFreezes
+
+WALLET = "wal_btc_demo"
+BTC_CUSTOMER = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 example address
+SEEDS = (11, 12, 13)
+ORIGIN = "48h/0h/0h/2h"
+_MAIN = NETWORKS["main"]
+
+
+def _master(seed: int) -> bip32.HDKey:
+    return bip32.HDKey.from_seed(bytes([seed]) * 32, version=_MAIN["xprv"])
+
+
+def demo_descriptor() -> str:
+    keys = []
+    for seed in SEEDS:
+        root = _master(seed)
+        xpub = root.derive("m/" + ORIGIN).to_public().to_base58(version=_MAIN["xpub"])
+        keys.append(f"[{root.my_fingerprint.hex()}/{ORIGIN}]{xpub}/0/*")
+    return f"wsh(sortedmulti(2,{','.join(keys)}))"
+
+
+def demo_policy_service(ex: DemoExchange) -> PolicyService:
+    base = PolicyService(ex.ctx).policy
+    doc = yaml.safe_load(base.text)
+    doc["version"] = f"{doc['version']}-demo-btc"
+    doc["cooling_off"] = {**doc.get("cooling_off", {}), "cold": "1s"}
+    doc["rules"] = [r for r in doc["rules"] if r.get("kind") != "time_window"]
+    text = yaml.safe_dump(doc, sort_keys=False)
+    return PolicyService(ex.ctx, load_policy(text, source="demo-btc"))
+
+
+@dataclass
+class BtcAct:
+    withdrawals: WithdrawalService
+    approvals: ApprovalService
+    keys: tuple[bytes, ...]
+
+
+def prepare(ex: DemoExchange) -> BtcAct:
+    """Register the wallet, key files and allow-listed address once; wire the services."""
+    ctx = ex.ctx
+    policy = demo_policy_service(ex)
+    with ctx.db.transaction() as session:
+        fresh = session.get(WalletRow, WALLET) is None
+        if fresh:
+            session.add(
+                WalletRow(
+                    id=WALLET,
+                    name="BTC cold (mainnet keys, demo only, P2WSH 2-of-3)",
+                    chain="bitcoin",
+                    network="mainnet",
+                    assets=["BTC"],
+                    tier="cold",
+                    owner_class="customer",
+                    purpose="long_term_cold",
+                    quorum_m=2,
+                    quorum_n=3,
+                    eligible_roles=["approver", "senior_approver"],
+                    address=None,
+                    descriptor=demo_descriptor(),
+                    limits={},
+                    active=True,
+                    created_at=datetime.now(UTC),
+                )
+            )
+    if fresh:
+        with ctx.db.transaction() as session:
+            proposal = policy.addresses.propose(
+                session,
+                chain="bitcoin",
+                address=BTC_CUSTOMER,
+                label="customer 2002 (verified)",
+                owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+                tiers_allowed=[Tier.COLD],
+                actor=f"user:{ex.users['sec1']}",
+            )
+        with ctx.db.transaction() as session:
+            policy.addresses.approve(
+                session, proposal_id=proposal.id, actor=f"user:{ex.users['sec2']}"
+            )
+        time.sleep(1.1)  # the demo policy's one-second cold cooling-off
+    key_dir = ctx.settings.data_dir / "demo-btc-keys"
+    key_dir.mkdir(exist_ok=True)
+    for n, seed in enumerate(SEEDS, start=1):
+        path = key_dir / f"holder{n}.key"
+        if not path.exists():
+            text = _master(seed).to_base58(version=_MAIN["xprv"])
+            write_secret_file(path, f"{text}\n".encode())
+    ports = Ports(
+        screener=ex.screener,
+        policy=policy,
+        directory=IdentityDirectory(ctx),
+        freezes=WalletFreezes(ctx),
+        chains=ChainRouter({"bitcoin": BitcoinGateway()}),
+    )
+    keys = tuple(read_key_file(key_dir / f"holder{n}.key") for n in (1, 2))
+    return BtcAct(WithdrawalService(ctx, ports), ApprovalService(ctx, ports), keys)
+
+
+def _fund(ex: DemoExchange, run: str, step: Callable[[str], None]) -> None:
+    adapter = BitcoinAdapter("mainnet", descriptor=demo_descriptor())
+    assert adapter.wallet is not None
+    salt = hashlib.sha256(run.encode()).digest()[:30]
+    for i, amount in enumerate((150_000, 80_000)):
+        prev = Transaction(
+            vin=[TransactionInput(salt + bytes([i, 0]), 0)],
+            vout=[TransactionOutput(amount, Script(adapter.wallet.script_pubkey(0, i)))],
+        )
+        done = import_utxo(
+            ex.ctx, wallet_id=WALLET, prev_tx=bytes(prev.serialize()), vout=0, actor="system:demo"
+        )
+        step(f"imported UTXO {done.txid}:{done.vout} ({done.amount} sat) for {WALLET}")
+
+
+def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str], None]) -> str:
+    """Request, approve, co-sign twice offline and finalise; returns the withdrawal id."""
+    ctx = ex.ctx
+    act = prepare(ex)
+    _fund(ex, run, step)
+    view = act.withdrawals.request(
+        WithdrawalRequest(
+            asset="BTC", amount="0.002", destination=BTC_CUSTOMER, source_wallet=WALLET
+        ),
+        requester=ex.users["alice"],
+        idempotency_key=f"{run}-btc",
+        channel="demo",
+    )
+    assert view.intent is not None and view.digest is not None, view.reason
+    change = [o for o in view.intent["outputs"] if o["is_change"]]
+    step(
+        f"alice requests 0.002 BTC to {BTC_CUSTOMER} → {view.id}; PSBT built from the "
+        f"imported UTXOs with the wallet's descriptor, decoded back: {view.intent['amount']} "
+        f"sat to {view.intent['destination']}, {len(change)} change output to the wallet, "
+        f"fee {view.intent['fee']} sat; digest {view.digest}"
+    )
+    for name in ("bob", "carol"):
+        assertion = ex.authenticators[name].assert_(
+            challenge=bytes.fromhex(view.digest), origin=ctx.settings.webauthn_origin
+        )
+        save_authenticator(
+            ctx.settings.data_dir / "demo-authenticators", name, ex.authenticators[name]
+        )
+        view = act.approvals.approve(view.id, approver=ex.users[name], assertion=assertion)
+        step(f"{name} approves the BTC withdrawal over its digest → {view.state.value}")
+    with ctx.db.transaction() as session:
+        bundle = export_bundle(ctx, session, IdentityDirectory(ctx), view.id).to_bytes()
+    step("bundle exported with the PSBT and the wallet descriptor")
+    partial: bytes | None = None
+    final: bytes | None = None
+    for holder, key in enumerate(act.keys, start=1):
+        result = cosign(
+            bundle,
+            key=key,
+            log_vkey=log_vkey,
+            now=ctx.clock.now(),
+            rp_id=ctx.settings.webauthn_rp_id,
+            origin=ctx.settings.webauthn_origin,
+            partial=partial,
+        )
+        partial, final = result.signed_tx, result.final_tx
+        step(f"key holder {holder} verifies the bundle offline and adds a partial signature")
+    assert final is not None
+    txid = Transaction.parse(final).txid().hex()
+    step(f"[green]2-of-3 reached: finalised transaction {txid} ({len(final)} bytes)[/]")
+    return view.id
