@@ -33,7 +33,7 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
         assert "security event signer.refused (severity critical); wallet wal_eth_hot frozen" in out
         assert "lift the freeze" in out
         assert "3. a cold Bitcoin 2-of-3 withdrawal, co-signed offline" in out
-        assert out.count("imported UTXO") == 2
+        assert out.count("▶ imported UTXO") == 2
         assert "1 change output to the wallet" in out
         assert "bob approves the BTC withdrawal over its digest → pending_approval" in out
         assert "carol approves the BTC withdrawal over its digest → approved" in out

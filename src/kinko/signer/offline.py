@@ -22,7 +22,7 @@ from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
 from kinko.withdrawals.bundle import parse_bundle
 
-_XPRV_PREFIXES = ("xprv", "tprv")
+_EXTENDED_PREFIXES = ("xprv", "tprv", "xpub", "tpub")
 _XPRV_LENGTH = 78
 
 
@@ -45,7 +45,7 @@ def read_key_file(path: Path) -> bytes:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError("--key", f"cannot read {path}: {exc}") from None
-    if text[:4] in _XPRV_PREFIXES:
+    if text[:4] in _EXTENDED_PREFIXES:
         return _extended_key(text, path)
     try:
         key = bytes.fromhex(text.removeprefix("0x"))

@@ -15,9 +15,11 @@ import hashlib
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.errors import Conflict, KinkoError
+from kinko.custody.keys import record_signatures
 from kinko.custody.model import Tier
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.screening import ScreeningAlertRow
@@ -106,6 +108,7 @@ class Executor:
             if row.signed_tx is not None:
                 return  # another worker stored it first; keep the first.
             row.signed_tx = signed
+            self._record_signatures(session, row.wallet_id, row.id, signed)
             move(
                 self.ctx,
                 session,
@@ -114,6 +117,22 @@ class Executor:
                 actor="signer",
                 details={"signed_tx_sha256": hashlib.sha256(signed).hexdigest()},
             )
+
+    def _record_signatures(
+        self, session: Session, wallet_id: str, withdrawal_id: str, signed: bytes
+    ) -> None:
+        """Keep our own ECDSA signatures for `kinko custody nonce-check` (repeated r)."""
+        wallet = session.get(WalletRow, wallet_id)
+        if wallet is None:
+            return
+        adapter = self.ports.chains.wallet_adapter(wallet)
+        record_signatures(
+            self.ctx,
+            session,
+            wallet.chain,
+            f"withdrawal:{withdrawal_id}",
+            adapter.signatures(signed),
+        )
 
     def _broadcast(self, withdrawal_id: str) -> None:
         with unit_of_work(self.ctx) as session:

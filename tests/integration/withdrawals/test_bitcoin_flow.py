@@ -3,6 +3,8 @@ descriptor and decoded back -> approvals over the digest -> bundle with the desc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +25,7 @@ from tests.integration.withdrawals.btc_exchange import (
     funding,
 )
 from tests.integration.withdrawals.exchange import Exchange
+from tests.integration.withdrawals.test_cli import kinko
 
 
 def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> None:
@@ -70,3 +73,17 @@ def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) 
     with pytest.raises(InputError) as err:
         import_utxo(btc.ex.ctx, wallet_id=WALLET, prev_tx=again.prev_tx, vout=3, actor="ops")
     assert err.value.field == "vout"
+
+
+def test_utxo_import_cli(exchange: Exchange, tmp_path: Path) -> None:
+    add_btc_wallet(exchange)
+    path = tmp_path / "funding.hex"
+    path.write_text(funding(adapter(), [55_000], salt=11)[0].prev_tx.hex() + "\n")
+    args = ("withdraw", "utxo-import", "--wallet", WALLET, "--tx", str(path), "--vout", "0")
+    code, out = kinko(exchange, *args, "--as", "alice")
+    assert code == 0 and "(55000 sat) for wal_btc_cold" in out, out
+    code, out = kinko(exchange, *args, "--as", "alice")
+    assert code == 2 and "already imported" in out and "Traceback" not in out
+    path.write_text("not hex")
+    code, out = kinko(exchange, *args, "--as", "alice")
+    assert code == 2 and "--tx" in out

@@ -103,6 +103,25 @@ def test_quorum_signs_and_broadcasts_at_once(exchange: Exchange) -> None:
     assert audit_actions(ex, wd["id"]).count("signer.signed") == 1
 
 
+def test_signatures_made_online_feed_the_nonce_self_test(exchange: Exchange) -> None:
+    from kinko.custody.keys import nonce_check
+    from kinko.store.tables.custody import SignatureLogRow
+
+    ex = exchange
+    api = app_for(online_stack(ex))
+    first = create(api, ex, "0.5", "k-nonce-1")
+    second = create(api, ex, "0.25", "k-nonce-2")
+    assert first["state"] == second["state"] == "broadcast"
+    with ex.ctx.db.transaction() as session:
+        logged = session.execute(select(SignatureLogRow)).scalars().all()
+        refs = sorted(row.txid for row in logged)
+        r_values = {row.r for row in logged}
+    assert refs == sorted([f"withdrawal:{first['id']}", f"withdrawal:{second['id']}"])
+    assert len(r_values) == 2  # RFC 6979: distinct digests, distinct nonces
+    report = nonce_check(ex.ctx, actor="auditor")
+    assert report.scanned == 2 and report.findings == ()
+
+
 def test_policy_allowed_hot_withdrawal_is_broadcast_on_request(exchange: Exchange) -> None:
     ex = exchange
     api = app_for(online_stack(ex))

@@ -67,3 +67,17 @@ def test_malformed_assertion_field_is_named(document: dict[str, object]) -> None
 def test_not_json_is_refused() -> None:
     with pytest.raises(InputError, match="bundle: is not JSON"):
         parse_bundle(b"{nope")
+
+
+def test_descriptor_is_optional_and_round_trips(document: dict[str, object]) -> None:
+    assert parse_bundle(canonical_json(document)).descriptor is None
+    withdrawal = document["withdrawal"]
+    assert isinstance(withdrawal, dict) and "descriptor" not in withdrawal
+    withdrawal["descriptor"] = "wsh(sortedmulti(2,…))"
+    raw = canonical_json(document)
+    parsed = parse_bundle(raw)
+    assert parsed.descriptor == "wsh(sortedmulti(2,…))" and parsed.to_bytes() == raw
+    withdrawal["descriptor"] = ""
+    with pytest.raises(InputError) as err:
+        parse_bundle(canonical_json(document))
+    assert err.value.field == "bundle.withdrawal.descriptor"

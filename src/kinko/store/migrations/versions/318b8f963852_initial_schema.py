@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fec49b793579
+Revision ID: 318b8f963852
 Revises:
-Create Date: 2026-11-21 20:38:36.505695
+Create Date: 2026-11-21 21:08:59.213194
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import kinko.store.base
 
-revision = "fec49b793579"
+revision = "318b8f963852"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -123,6 +123,14 @@ def upgrade() -> None:
         sa.Column("window_start", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("locked_until", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_auth_throttle")),
+    )
+    op.create_table(
+        "chain_watcher_cursors",
+        sa.Column("chain", sa.String(length=32), nullable=False),
+        sa.Column("network", sa.String(length=32), nullable=False),
+        sa.Column("cursor", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chain", "network", name=op.f("pk_chain_watcher_cursors")),
     )
     op.create_table(
         "custody_snapshots",
@@ -630,6 +638,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("wallet_id", "asset", name=op.f("pk_wallet_balances")),
     )
     op.create_table(
+        "wallet_utxos",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("wallet_id", sa.String(length=64), nullable=False),
+        sa.Column("txid", sa.String(length=64), nullable=False),
+        sa.Column("vout", sa.Integer(), nullable=False),
+        sa.Column("amount", kinko.store.base.BaseUnits(length=78), nullable=False),
+        sa.Column("prev_tx", sa.LargeBinary(), nullable=False),
+        sa.Column("reserved_for_txid", sa.String(length=64), nullable=True),
+        sa.Column("imported_by", sa.String(length=100), nullable=False),
+        sa.Column("imported_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["wallet_id"], ["wallets.id"], name=op.f("fk_wallet_utxos_wallet_id_wallets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wallet_utxos")),
+        sa.UniqueConstraint("txid", "vout", name=op.f("uq_wallet_utxos_txid")),
+    )
+    with op.batch_alter_table("wallet_utxos", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_wallet_utxos_reserved_for_txid"), ["reserved_for_txid"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_wallet_utxos_wallet_id"), ["wallet_id"], unique=False)
+
+    op.create_table(
         "webauthn_credentials",
         sa.Column("id", sa.String(length=1400), nullable=False),
         sa.Column("user_id", sa.String(length=64), nullable=False),
@@ -702,6 +733,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_webauthn_credentials_user_id"))
 
     op.drop_table("webauthn_credentials")
+    with op.batch_alter_table("wallet_utxos", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wallet_utxos_wallet_id"))
+        batch_op.drop_index(batch_op.f("ix_wallet_utxos_reserved_for_txid"))
+
+    op.drop_table("wallet_utxos")
     op.drop_table("wallet_balances")
     with op.batch_alter_table("totp_factors", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_totp_factors_user_id"))
@@ -804,6 +840,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_custody_snapshots_day"))
 
     op.drop_table("custody_snapshots")
+    op.drop_table("chain_watcher_cursors")
     op.drop_table("auth_throttle")
     op.drop_table("audit_nodes")
     op.drop_table("audit_head")
