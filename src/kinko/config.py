@@ -38,6 +38,7 @@ class Settings(BaseModel):
     webauthn_rp_name: str = "Kinko"
     webauthn_origin: str = "http://localhost:8000"
     allow_weak_mfa_for_privileged: bool = False
+    allow_totp_approvals: bool = False
     secret_key_path: Path | None = None
     policy_path: Path | None = None
     ethereum_node_url: str = ""

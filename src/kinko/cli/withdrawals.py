@@ -138,11 +138,30 @@ def register(app: typer.Typer) -> None:
         withdrawal_id: str,
         as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
         assertion: Annotated[
-            Path, typer.Option(help="WebAuthn assertion JSON whose challenge is the digest.")
-        ],
+            Path | None, typer.Option(help="WebAuthn assertion JSON whose challenge is the digest.")
+        ] = None,
+        totp: Annotated[
+            str | None,
+            typer.Option(
+                "--totp",
+                help="Current TOTP code: a weaker, server-attested binding "
+                "(needs allow_totp_approvals).",
+            ),
+        ] = None,
     ) -> None:
-        """Approve with a WebAuthn assertion over the digest."""
+        """Approve with a WebAuthn assertion over the digest (or, weaker, a TOTP code)."""
         with guarded():
+            if (assertion is None) == (totp is None):
+                raise InputError("--assertion", "give exactly one of --assertion or --totp")
+            if totp is not None:
+                with _services() as stack:
+                    view = stack.approvals.approve_totp(
+                        withdrawal_id, approver=_user_id(stack, as_user), code=totp
+                    )
+                    view = stack.settle(view)
+                render(view)
+                return
+            assert assertion is not None
             try:
                 response = json.loads(assertion.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
@@ -236,10 +255,22 @@ def register(app: typer.Typer) -> None:
         tx_out: Annotated[
             Path | None, typer.Option(help="Bitcoin: write the finalised transaction (hex).")
         ] = None,
+        unsafe_accept_server_attested: Annotated[
+            bool,
+            typer.Option(
+                "--unsafe-accept-server-attested-approvals",
+                help="Count TOTP approvals bound only by the server (totp_server_attested), "
+                "which cannot be verified offline. Unsafe.",
+            ),
+        ] = False,
     ) -> None:
         """Verify a bundle offline exactly as the signer does, then sign it (warm/cold)."""
         from kinko.core.clock import SystemClock
-        from kinko.signer.offline import cosign, read_key_file
+        from kinko.signer.offline import (
+            UnsafeAcceptServerAttestedApprovals,
+            cosign,
+            read_key_file,
+        )
 
         with guarded():
             cfg = settings()
@@ -256,6 +287,9 @@ def register(app: typer.Typer) -> None:
                 rp_id=rp_id or cfg.webauthn_rp_id,
                 origin=origin or cfg.webauthn_origin,
                 partial=None if psbt is None else _read_hex(psbt, "--psbt"),
+                unsafe=UnsafeAcceptServerAttestedApprovals()
+                if unsafe_accept_server_attested
+                else None,
             )
         verified = result.verified
         console.print(
@@ -265,6 +299,12 @@ def register(app: typer.Typer) -> None:
             f"({', '.join(verified.approvers)}); requester {verified.requester}"
         )
         console.print("[yellow]offline: the freeze state was not checked[/]")
+        if verified.server_attested:
+            console.print(
+                "[bold red]WARNING[/]: --unsafe-accept-server-attested-approvals: approvals by "
+                f"{', '.join(verified.server_attested)} are bound by totp_server_attested "
+                "(a TOTP code attested by the server), which could not be verified offline"
+            )
         if out is None:
             typer.echo(result.signed_tx.hex())
         else:

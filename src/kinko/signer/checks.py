@@ -21,6 +21,7 @@ from typing import Any
 from kinko.chains.base import CallKind, ChainAdapter, Intent
 from kinko.core.clock import isoformat, utc
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
+from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attestation_valid
 from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
 from kinko.signer.quorum import (
     assertion_json,
@@ -58,6 +59,7 @@ class VerifiedBundle:
     approvers: tuple[str, ...]
     required_approvals: int
     checkpoint_size: int
+    server_attested: tuple[str, ...] = ()  # approvers bound by `totp_server_attested`
 
 
 def key_fingerprint(public_key_cose: bytes) -> str:
@@ -74,8 +76,14 @@ def verify_bundle(
     frozen: str | None,
     expected_rp_id: str,
     expected_origin: str,
+    attestation_key: bytes | None = None,
+    accept_server_attested: bool = False,
 ) -> VerifiedBundle:
     """Run every check the signer makes before it signs. Raises on the first failure.
+
+    A `totp_server_attested` approval is verified with `attestation_key` (the server's
+    secret key, online); without it, it is refused unless `accept_server_attested` (the
+    offline signer's explicit, unsafe opt-in: only its audit entry is then checked).
 
     `enrolled_credentials` None means offline: the bundle's own credential list is used,
     but each key must match the fingerprint its proven approval entry recorded.
@@ -101,6 +109,7 @@ def verify_bundle(
         }
     roles_by_approver: dict[str, frozenset[str]] = {}
     seen_credentials: set[bytes] = set()
+    server_attested: list[str] = []
     for approval in bundle.approvals:
         if approval.approver == requester:
             raise ApprovalError(
@@ -113,6 +122,17 @@ def verify_bundle(
                 "distinct people",
                 code="duplicate_approver",
             )
+        if approval.binding == BINDING_TOTP:
+            server_attested.append(approval.approver)
+            roles_by_approver[approval.approver] = _verify_attested(
+                bundle,
+                approval,
+                checkpoint,
+                digest,
+                key=attestation_key,
+                accept_unverified=accept_server_attested,
+            )
+            continue
         seen_credentials.add(approval.credential_id)
         roles_by_approver[approval.approver] = _verify_approval(
             bundle,
@@ -132,6 +152,7 @@ def verify_bundle(
         approvers=tuple(roles_by_approver),
         required_approvals=required,
         checkpoint_size=checkpoint.size,
+        server_attested=tuple(server_attested),
     )
 
 
@@ -243,10 +264,10 @@ def _verify_approval(
     who = f"approval by {approval.approver}"
     entry = _entry(checkpoint, approval.audit, who, ACTION_APPROVAL, bundle.withdrawal_id)
     details = entry["details"]
-    if details.get("binding") != "webauthn":
+    if details.get("binding") != BINDING_WEBAUTHN:
         raise ApprovalError(
-            f"{who} is bound by {details.get('binding')!r}, which the signer cannot verify; "
-            "only WebAuthn approvals over the digest can release a signature"
+            f"{who} is bound by {details.get('binding')!r} in the log, but the bundle "
+            "carries a WebAuthn assertion"
         )
     if (
         details.get("approver") != approval.approver
@@ -275,6 +296,60 @@ def _verify_approval(
         origin=expected_origin,
         who=who,
     )
+    roles = details.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise IntegrityError(f"audit entry for {who} lists no roles")
+    return frozenset(roles)
+
+
+def _verify_attested(
+    bundle: ApprovalBundle,
+    approval: BundleApproval,
+    checkpoint: TrustedCheckpoint,
+    digest: bytes,
+    *,
+    key: bytes | None,
+    accept_unverified: bool,
+) -> frozenset[str]:
+    """A `totp_server_attested` approval: its proven audit entry must match, and the
+    server's HMAC must verify under `key` (only the online signer has it)."""
+    who = f"approval by {approval.approver}"
+    if key is None and not accept_unverified:
+        raise ApprovalError(
+            f"{who} is bound by {BINDING_TOTP!r} (a TOTP code attested by the server, weaker "
+            "than WebAuthn), which this signer cannot verify; online, set "
+            "allow_totp_approvals; offline, only --unsafe-accept-server-attested-approvals "
+            "accepts it",
+            code="weak_binding_refused",
+        )
+    entry = _entry(checkpoint, approval.audit, who, ACTION_APPROVAL, bundle.withdrawal_id)
+    details = entry["details"]
+    attestation = approval.attestation
+    if details.get("binding") != BINDING_TOTP or attestation is None:
+        raise ApprovalError(f"{who} is not bound by {BINDING_TOTP!r} in the log")
+    if (
+        details.get("approver") != approval.approver
+        or not hmac.compare_digest(attestation.digest, digest.hex())
+        or details.get("digest") != digest.hex()
+        or details.get("attested_at") != attestation.time
+        or details.get("attestation_mac") != attestation.mac
+    ):
+        raise ApprovalError(
+            f"{who} does not match its audit entry (approver, digest, attestation)",
+            code="attestation_invalid",
+        )
+    if key is not None and not attestation_valid(
+        key,
+        attestation.mac,
+        withdrawal_id=bundle.withdrawal_id,
+        digest_hex=attestation.digest,
+        approver=approval.approver,
+        time=attestation.time,
+    ):
+        raise IntegrityError(
+            f"{who}: the server attestation does not verify under this Kinko's secret key",
+            code="attestation_invalid",
+        )
     roles = details.get("roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise IntegrityError(f"audit entry for {who} lists no roles")

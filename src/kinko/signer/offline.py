@@ -4,6 +4,9 @@ No database and no network: the bundle, the key file and the log's verifier key 
 it reads. The enrolled credentials come from the bundle itself and are trusted only
 because each one's key fingerprint is in an approval entry proven to be in a checkpoint
 signed by the log key. Freeze state cannot be known offline; the operator is told so.
+
+A `totp_server_attested` approval cannot be verified offline (its HMAC key is the
+server's); it is refused unless the caller passes `UnsafeAcceptServerAttestedApprovals`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
+import structlog
 from embit import bip32
 
 from kinko.chains.bitcoin import BitcoinAdapter
@@ -22,8 +26,18 @@ from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
 from kinko.withdrawals.bundle import parse_bundle
 
+log = structlog.get_logger("kinko.signer")
+
 _EXTENDED_PREFIXES = ("xprv", "tprv", "xpub", "tpub")
 _XPRV_LENGTH = 78
+
+
+@dataclass(frozen=True, slots=True)
+class UnsafeAcceptServerAttestedApprovals:
+    """The operator's explicit opt-in (`--unsafe-accept-server-attested-approvals`) to
+    count `totp_server_attested` approvals offline, where only their proven audit entries
+    (approver, digest, logged attestation) can be checked, not the server's HMAC: anyone
+    holding the server's secret key and the log key could have made them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,7 @@ def cosign(
     rp_id: str,
     origin: str,
     partial: bytes | None = None,
+    unsafe: UnsafeAcceptServerAttestedApprovals | None = None,
 ) -> Cosigned:
     """Verify the bundle exactly as the online signer does, then sign. Raises on refusal.
 
@@ -101,7 +116,14 @@ def cosign(
         frozen=None,
         expected_rp_id=rp_id,
         expected_origin=origin,
+        accept_server_attested=unsafe is not None,
     )
+    if verified.server_attested:
+        log.warning(
+            "accepted server-attested TOTP approvals without verifying them",
+            withdrawal=bundle.withdrawal_id,
+            approvers=list(verified.server_attested),
+        )
     if verified.required_approvals < 1:
         # Only small hot-wallet withdrawals are auto-approved, and hot keys are online.
         raise ApprovalError(

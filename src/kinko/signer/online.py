@@ -16,9 +16,10 @@ import structlog
 
 from kinko.chains.base import ChainAdapter
 from kinko.context import Context
-from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
+from kinko.core.errors import ApprovalError, IntegrityError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
+from kinko.signer.attestation import BINDING_TOTP
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
@@ -81,6 +82,7 @@ class OnlineSigner:
                 frozen=frozen,
                 expected_rp_id=self.ctx.settings.webauthn_rp_id,
                 expected_origin=self.ctx.settings.webauthn_origin,
+                attestation_key=self._attestation_key(bundle),
             )
             if verified.required_approvals < 1 and tier != Tier.HOT.value:
                 raise ApprovalError(
@@ -93,6 +95,22 @@ class OnlineSigner:
         except KinkoError as exc:
             self._refuse(bundle, exc)
             raise
+
+    def _attestation_key(self, bundle: ApprovalBundle) -> bytes | None:
+        """The server's secret key, to verify `totp_server_attested` approvals; None (they
+        are refused) unless `allow_totp_approvals` is on."""
+        settings = self.ctx.settings
+        if not settings.allow_totp_approvals or all(
+            a.binding != BINDING_TOTP for a in bundle.approvals
+        ):
+            return None
+        path = settings.resolved_secret_key_path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot read the secret key {path} ({exc.strerror}) to verify TOTP approvals"
+            ) from None
 
     @staticmethod
     def _check_record(bundle: ApprovalBundle, recorded: tuple[str, str | None] | None) -> None:

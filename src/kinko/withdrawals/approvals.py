@@ -1,4 +1,6 @@
-"""Approving and rejecting: WebAuthn assertions whose challenge is the digest.
+"""Approving and rejecting: WebAuthn assertions whose challenge is the digest, or (when
+`allow_totp_approvals` is on) a TOTP code bound to the digest by the server's HMAC
+(`totp_server_attested`, weaker: see kinko.signer.attestation).
 
 Rules: only a pending withdrawal, before it expires; distinct approvers; never the
 requester; separation of duties; an eligible role for the wallet; the assertion must
@@ -15,8 +17,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError
+from kinko.core.clock import isoformat
+from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
+from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
 from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
@@ -25,6 +29,7 @@ from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
     WithdrawalView,
     approvals_of,
+    binding_of,
     defer_event,
     load,
     move,
@@ -45,6 +50,13 @@ class ApprovalService:
         """Record `approver`'s WebAuthn assertion over the digest; approve at quorum."""
         return self._answer(withdrawal_id, approver=approver, assertion=assertion, approve=True)
 
+    def approve_totp(self, withdrawal_id: str, *, approver: str, code: str) -> WithdrawalView:
+        """Record `approver`'s approval by a current TOTP code, bound server-side to the
+        digest (`totp_server_attested`); refused unless `allow_totp_approvals` is on."""
+        if not code.strip():
+            raise InputError("totp", "must be the current code from the authenticator app")
+        return self._answer(withdrawal_id, approver=approver, totp=code.strip(), approve=True)
+
     def reject(self, withdrawal_id: str, *, approver: str, reason: str) -> WithdrawalView:
         """A rejection by any eligible approver ends the request (denied)."""
         if not reason.strip():
@@ -58,6 +70,7 @@ class ApprovalService:
         approver: str,
         approve: bool,
         assertion: Mapping[str, Any] | None = None,
+        totp: str | None = None,
         reason: str = "",
     ) -> WithdrawalView:
         try:
@@ -68,7 +81,9 @@ class ApprovalService:
                 else:
                     expired = False
                     self._check_approver(session, row, approver)
-                    if approve:
+                    if approve and totp is not None:
+                        self._record_totp_approval(session, row, approver, totp)
+                    elif approve:
                         assert assertion is not None
                         self._record_approval(session, row, approver, assertion)
                     else:
@@ -76,7 +91,11 @@ class ApprovalService:
                     return view(session, row)
         except ApprovalError as exc:
             self._record_refusal(
-                withdrawal_id, approver, exc.message, code=exc.code if approve else None
+                withdrawal_id,
+                approver,
+                exc.message,
+                code=exc.code if approve else None,
+                totp_failed=exc.code == "totp_invalid",
             )
             raise
         if expired:
@@ -164,7 +183,7 @@ class ApprovalService:
             subject=row.id,
             details={
                 "approver": approver,
-                "binding": "webauthn",
+                "binding": BINDING_WEBAUTHN,
                 "credential_id": b64url(credential_id),
                 "credential_key_sha256": hashlib.sha256(credential.public_key_cose).hexdigest(),
                 "digest": row.digest,
@@ -176,7 +195,7 @@ class ApprovalService:
                 withdrawal_id=row.id,
                 approver=approver,
                 verdict="approve",
-                binding="webauthn",
+                binding=BINDING_WEBAUTHN,
                 digest=row.digest,
                 credential_id=credential_id,
                 assertion=dict(assertion),
@@ -185,6 +204,65 @@ class ApprovalService:
                 created_at=self.ctx.clock.now(),
             )
         )
+        self._count(session, row, approver)
+
+    def _record_totp_approval(
+        self, session: Session, row: WithdrawalRow, approver: str, code: str
+    ) -> None:
+        settings = self.ctx.settings
+        if not settings.allow_totp_approvals:
+            raise ApprovalError(
+                "TOTP approvals are off: approve with a WebAuthn assertion over the digest, "
+                "or set allow_totp_approvals (a weaker, server-side binding)",
+                code="totp_approvals_disabled",
+            )
+        if row.digest is None or row.decision is None:
+            raise Conflict(f"withdrawal {row.id} has no transaction to approve yet")
+        self.ports.directory.check_totp(session, approver, code)
+        roles = sorted(
+            self.ports.directory.roles_for(session, approver, wallet=row.wallet_id, asset=row.asset)
+        )
+        now = isoformat(self.ctx.clock.now())
+        try:
+            key = settings.resolved_secret_key_path.read_bytes()
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot read the secret key to attest the approval ({exc.strerror})"
+            ) from None
+        mac = attest(key, withdrawal_id=row.id, digest_hex=row.digest, approver=approver, time=now)
+        record = self.ctx.audit.append(
+            session,
+            actor=approver,
+            action=ACTION_APPROVAL,
+            subject=row.id,
+            details={
+                "approver": approver,
+                "binding": BINDING_TOTP,
+                "digest": row.digest,
+                "roles": roles,
+                "attested_at": now,
+                "attestation_mac": mac,
+            },
+        )
+        session.add(
+            ApprovalRow(
+                withdrawal_id=row.id,
+                approver=approver,
+                verdict="approve",
+                binding=BINDING_TOTP,
+                digest=row.digest,
+                credential_id=None,
+                assertion={"attestation": {"digest": row.digest, "time": now, "mac": mac}},
+                roles=roles,
+                audit_seq=record.seq,
+                created_at=self.ctx.clock.now(),
+            )
+        )
+        self._count(session, row, approver)
+
+    def _count(self, session: Session, row: WithdrawalRow, approver: str) -> None:
+        """After an approval: tell the monitor, and approve the withdrawal at quorum.
+        TOTP approvals count only while `allow_totp_approvals` is on."""
         session.flush()
         defer_event(
             session,
@@ -196,10 +274,16 @@ class ApprovalService:
                 now=self.ctx.clock.now(),
             ),
         )
+        counted = {BINDING_WEBAUTHN} | (
+            {BINDING_TOTP} if self.ctx.settings.allow_totp_approvals else set()
+        )
         approvals = {
-            a.approver: a.roles for a in approvals_of(session, row.id) if a.verdict == "approve"
+            a.approver: a.roles
+            for a in approvals_of(session, row.id)
+            if a.verdict == "approve" and binding_of(a) in counted
         }
         decision = row.decision
+        assert decision is not None
         shortfall = quorum_shortfall(
             int(decision["required_approvals"]),
             {str(k): int(v) for k, v in dict(decision["required_roles"]).items()},
@@ -243,13 +327,21 @@ class ApprovalService:
         self.ports.policy.release(session, row.id)
 
     def _record_refusal(
-        self, withdrawal_id: str, approver: str, reason: str, *, code: str | None
+        self,
+        withdrawal_id: str,
+        approver: str,
+        reason: str,
+        *,
+        code: str | None,
+        totp_failed: bool = False,
     ) -> None:
         """Audit a refused approval attempt and tell the monitor (fail closed: recorded).
         `code` is set for a refused *approval* (not a rejection): it is also published as a
         `withdrawal.approve` attempt, so the monitor sees requester = approver."""
         try:
             with unit_of_work(self.ctx) as session:
+                if totp_failed:
+                    self.ports.directory.record_totp_failure(session, approver)
                 if code is not None:
                     row = session.get(WithdrawalRow, withdrawal_id)
                     defer_event(

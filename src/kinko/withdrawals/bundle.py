@@ -1,9 +1,9 @@
 """The approval bundle: everything the signer needs to re-check a withdrawal on its own.
 
-Version 1, documented in docs/bundle.md. The bundle is canonical JSON (RFC 8785) so two
-exports of the same withdrawal are byte-identical. Binary values are lower-case hex
-(transaction, digest, proof hashes) or unpadded base64url (WebAuthn fields, audit entries),
-as WebAuthn itself writes them.
+Version 2 (version 1 is still read), documented in docs/bundle.md. The bundle is
+canonical JSON (RFC 8785) so two exports of the same withdrawal are byte-identical.
+Binary values are lower-case hex (transaction, digest, proof hashes) or unpadded
+base64url (WebAuthn fields, audit entries), as WebAuthn itself writes them.
 
 A bundle is untrusted input to the signer: `parse_bundle` checks only its shape; the meaning
 (digest, assertions, quorum, proofs) is checked by `kinko.signer.checks.verify_bundle`.
@@ -21,9 +21,11 @@ from typing import Any
 
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import InputError
+from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN
 
 BUNDLE_FORMAT = "kinko.approval-bundle"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: WebAuthn approvals only, no `binding` field
 
 # Audit actions whose entries the bundle proves (and the signer reads).
 ACTION_REQUESTED = "withdrawal.requested"
@@ -79,8 +81,22 @@ class BundleCredential:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerAttestation:
+    """A `totp_server_attested` approval's binding: the server's HMAC over the digest."""
+
+    digest: str
+    time: str
+    mac: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"digest": self.digest, "time": self.time, "mac": self.mac}
+
+
+@dataclass(frozen=True, slots=True)
 class BundleApproval:
-    """One approver's WebAuthn assertion over the digest, and the proof it was logged."""
+    """One approval and the proof it was logged: a WebAuthn assertion over the digest, or
+    (binding `totp_server_attested`, weaker) the server's attestation; then the WebAuthn
+    fields are empty."""
 
     approver: str
     credential_id: bytes
@@ -89,10 +105,20 @@ class BundleApproval:
     signature: bytes
     user_handle: bytes | None
     audit: AuditProof
+    binding: str = BINDING_WEBAUTHN
+    attestation: ServerAttestation | None = None
 
     def to_json(self) -> dict[str, Any]:
+        if self.attestation is not None:
+            return {
+                "approver": self.approver,
+                "binding": self.binding,
+                "attestation": self.attestation.to_json(),
+                "audit": self.audit.to_json(),
+            }
         return {
             "approver": self.approver,
+            "binding": self.binding,
             "credential_id": b64url(self.credential_id),
             "assertion": {
                 "authenticator_data": b64url(self.authenticator_data),
@@ -163,10 +189,12 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
     doc = _obj(data, "bundle")
     if doc.get("format") != BUNDLE_FORMAT:
         raise InputError("bundle.format", f"must be {BUNDLE_FORMAT!r}")
-    if doc.get("version") != BUNDLE_VERSION:
+    version = doc.get("version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise InputError(
             "bundle.version",
-            f"{doc.get('version')!r} is not supported; this Kinko reads {BUNDLE_VERSION}",
+            f"{version!r} is not supported; this Kinko reads "
+            + ", ".join(str(v) for v in READABLE_VERSIONS),
         )
     wd = _obj(doc.get("withdrawal"), "bundle.withdrawal")
     audit = _obj(doc.get("audit"), "bundle.audit")
@@ -180,7 +208,7 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
         digest=_hex(doc.get("digest"), "bundle.digest", length=32),
         policy=_obj(doc.get("policy"), "bundle.policy"),
         approvals=tuple(
-            _approval(item, f"bundle.approvals[{i}]")
+            _approval(item, f"bundle.approvals[{i}]", version=int(version))
             for i, item in enumerate(_list(doc.get("approvals"), "bundle.approvals"))
         ),
         credentials=tuple(
@@ -252,8 +280,34 @@ def _credential(value: object, field: str) -> BundleCredential:
     )
 
 
-def _approval(value: object, field: str) -> BundleApproval:
+def _approval(value: object, field: str, *, version: int) -> BundleApproval:
     doc = _obj(value, field)
+    binding = doc.get("binding", BINDING_WEBAUTHN if version == 1 else None)
+    if binding not in (BINDING_WEBAUTHN, BINDING_TOTP) or (
+        version == 1 and binding != BINDING_WEBAUTHN
+    ):
+        raise InputError(
+            f"{field}.binding",
+            f"must be {BINDING_WEBAUTHN!r} or {BINDING_TOTP!r} (version 2 only), got {binding!r}",
+        )
+    if binding == BINDING_TOTP:
+        attestation = _obj(doc.get("attestation"), f"{field}.attestation")
+        where = f"{field}.attestation"
+        return BundleApproval(
+            approver=_str(doc, "approver", field),
+            credential_id=b"",
+            authenticator_data=b"",
+            client_data_json=b"",
+            signature=b"",
+            user_handle=None,
+            audit=_proof(doc.get("audit"), f"{field}.audit"),
+            binding=BINDING_TOTP,
+            attestation=ServerAttestation(
+                digest=_str(attestation, "digest", where),
+                time=_str(attestation, "time", where),
+                mac=_str(attestation, "mac", where),
+            ),
+        )
     assertion = _obj(doc.get("assertion"), f"{field}.assertion")
     where = f"{field}.assertion"
     handle = assertion.get("user_handle")

@@ -8,16 +8,19 @@ from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
 from kinko.core.errors import Conflict
+from kinko.signer.attestation import BINDING_TOTP
 from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.withdrawals import ApprovalRow
 from kinko.withdrawals.bundle import (
     ApprovalBundle,
     AuditProof,
     BundleApproval,
     BundleCredential,
+    ServerAttestation,
     unb64url,
 )
 from kinko.withdrawals.ports import Directory
-from kinko.withdrawals.records import approvals_of, load
+from kinko.withdrawals.records import approvals_of, binding_of, load
 
 
 def export_bundle(
@@ -36,6 +39,9 @@ def export_bundle(
     approvals: list[BundleApproval] = []
     credentials: dict[bytes, BundleCredential] = {}
     for answer in approvals_of(session, row.id):
+        if answer.verdict == "approve" and binding_of(answer) == BINDING_TOTP:
+            approvals.append(_attested(ctx, session, answer, size))
+            continue
         if answer.verdict != "approve" or answer.credential_id is None:
             continue
         assertion = answer.assertion or {}
@@ -72,6 +78,26 @@ def export_bundle(
         request_proof=_proof(ctx, session, row.request_seq, size),
         decision_proof=_proof(ctx, session, row.decision_seq, size),
         descriptor=_descriptor(session, row.wallet_id),
+    )
+
+
+def _attested(ctx: Context, session: Session, answer: ApprovalRow, size: int) -> BundleApproval:
+    """A `totp_server_attested` approval: no WebAuthn fields, the server's attestation."""
+    attestation = dict((answer.assertion or {}).get("attestation") or {})
+    return BundleApproval(
+        approver=answer.approver,
+        credential_id=b"",
+        authenticator_data=b"",
+        client_data_json=b"",
+        signature=b"",
+        user_handle=None,
+        audit=_proof(ctx, session, answer.audit_seq, size),
+        binding=BINDING_TOTP,
+        attestation=ServerAttestation(
+            digest=str(attestation.get("digest", "")),
+            time=str(attestation.get("time", "")),
+            mac=str(attestation.get("mac", "")),
+        ),
     )
 
 

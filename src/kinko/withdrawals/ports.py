@@ -65,6 +65,15 @@ class Directory(Protocol):
         """Raise ApprovalError if separation of duties forbids `approver` here."""
         ...
 
+    def check_totp(self, session: Session, user: str, code: str) -> None:
+        """Verify and consume `user`'s current TOTP code (single use, throttled; refused
+        for WebAuthn-only roles unless weakened); raise ApprovalError otherwise."""
+        ...
+
+    def record_totp_failure(self, session: Session, user: str) -> None:
+        """Count a wrong TOTP code against `user`'s throttle (in its own transaction)."""
+        ...
+
 
 class Freezes(Protocol):
     def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None:

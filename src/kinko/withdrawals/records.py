@@ -76,6 +76,11 @@ def load(session: Session, withdrawal_id: str, *, lock: bool = False) -> Withdra
     return row
 
 
+def binding_of(row: ApprovalRow) -> str:
+    """How an approval is bound to the digest: `webauthn` or `totp_server_attested`."""
+    return row.binding
+
+
 def approvals_of(session: Session, withdrawal_id: str) -> list[ApprovalRow]:
     return list(
         session.execute(
@@ -91,7 +96,7 @@ def view(session: Session, row: WithdrawalRow) -> WithdrawalView:
         {
             "approver": a.approver,
             "verdict": a.verdict,
-            "binding": a.binding,
+            "binding": binding_of(a),
             "roles": list(a.roles),
             "at": isoformat(a.created_at),
         }

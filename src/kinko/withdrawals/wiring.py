@@ -15,7 +15,15 @@ from kinko.chains.base import ChainAdapter
 from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
 from kinko.context import Context
 from kinko.core.amount import Asset
-from kinko.core.errors import ApprovalError, InputError, KinkoError, Unavailable
+from kinko.core.errors import (
+    ApprovalError,
+    AuthenticationError,
+    InputError,
+    KinkoError,
+    Unavailable,
+)
+from kinko.identity import throttle
+from kinko.identity.mfa_codes import webauthn_only
 from kinko.identity.service import IdentityService
 from kinko.identity.sod import check_matrix_holds
 from kinko.policy.model import FreezeScope, asset_key
@@ -81,6 +89,37 @@ class IdentityDirectory:
                 f"{approver} holds conflicting roles (separation of duties): {exc.message}",
                 code="sod_conflict",
             ) from None
+
+    def check_totp(self, session: Session, user: str, code: str) -> None:
+        row = self.identity.mfa.user_row(session, user)
+        if (
+            webauthn_only(self.identity.roles_of(session, user))
+            and not self.identity.ctx.settings.allow_weak_mfa_for_privileged
+        ):
+            raise ApprovalError(
+                f"{row.username} holds a privileged role that approves with WebAuthn only "
+                "(set allow_weak_mfa_for_privileged to weaken this)",
+                code="weak_mfa_refused",
+            )
+        keys = throttle.throttle_keys(row.username, None)
+        if throttle.locked_keys(session, keys, self.identity.ctx.clock.now()):
+            raise ApprovalError(
+                f"{row.username} is locked out after too many wrong codes; try again later",
+                code="totp_locked_out",
+            )
+        try:
+            self.identity.mfa.check_totp(session, row, code)
+        except AuthenticationError:
+            raise ApprovalError(
+                f"the TOTP code for {row.username} is wrong, expired or already used",
+                code="totp_invalid",
+            ) from None
+        throttle.reset(session, keys[0])
+
+    def record_totp_failure(self, session: Session, user: str) -> None:
+        row = self.identity.mfa.user_row(session, user)
+        keys = throttle.throttle_keys(row.username, None)
+        throttle.record_failure(session, keys, self.identity.ctx.clock.now())
 
 
 class WalletFreezes:

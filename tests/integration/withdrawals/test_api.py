@@ -87,7 +87,7 @@ def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: 
     bundle = api.get(f"/v1/withdrawals/{wd['id']}/bundle", headers=bearer(reader)).json()
     assert (bundle["format"], bundle["version"], bundle["digest"]) == (
         "kinko.approval-bundle",
-        1,
+        2,
         wd["digest"],
     )
     assert len(bundle["approvals"]) == 2

@@ -31,7 +31,8 @@ def test_round_trip_is_byte_identical_canonical_json(document: dict[str, object]
     ("path", "value", "field"),
     [
         (("format",), "something-else", "bundle.format"),
-        (("version",), 2, "bundle.version"),
+        (("version",), 3, "bundle.version"),
+        (("version",), True, "bundle.version"),
         (("digest",), "ab" * 31, "bundle.digest"),
         (("digest",), "AB" * 32, "bundle.digest"),
         (("unsigned_tx",), "zz", "bundle.unsigned_tx"),
@@ -81,3 +82,45 @@ def test_descriptor_is_optional_and_round_trips(document: dict[str, object]) -> 
     with pytest.raises(InputError) as err:
         parse_bundle(canonical_json(document))
     assert err.value.field == "bundle.withdrawal.descriptor"
+
+
+def test_version_1_bundles_without_binding_are_still_read(document: dict[str, object]) -> None:
+    approvals = document["approvals"]
+    assert isinstance(approvals, list) and approvals[0]["binding"] == "webauthn"
+    document["version"] = 1
+    del approvals[0]["binding"]
+    parsed = parse_bundle(canonical_json(document))
+    assert parsed.approvals[0].binding == "webauthn"
+
+
+@pytest.mark.parametrize(("version", "binding"), [(1, "totp_server_attested"), (2, None)])
+def test_binding_must_be_known_for_the_version(
+    document: dict[str, object], version: int, binding: str | None
+) -> None:
+    approvals = document["approvals"]
+    assert isinstance(approvals, list)
+    document["version"] = version
+    approvals[0]["binding"] = binding
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == "bundle.approvals[0].binding"
+
+
+def test_a_server_attested_approval_round_trips(document: dict[str, object]) -> None:
+    approvals = document["approvals"]
+    assert isinstance(approvals, list)
+    approvals[0] = {
+        "approver": "user:bob",
+        "binding": "totp_server_attested",
+        "attestation": {"digest": "ab" * 32, "time": "2026-11-21T09:00:00Z", "mac": "cd" * 32},
+        "audit": approvals[0]["audit"],
+    }
+    raw = canonical_json(document)
+    parsed = parse_bundle(raw)
+    assert parsed.approvals[0].binding == "totp_server_attested"
+    assert parsed.approvals[0].attestation is not None
+    assert parsed.to_bytes() == raw
+    del approvals[0]["attestation"]["mac"]
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == "bundle.approvals[0].attestation.mac"

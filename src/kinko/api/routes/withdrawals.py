@@ -40,9 +40,18 @@ class NewWithdrawal(BaseModel):
 
 
 class Approval(BaseModel):
+    """Exactly one of `assertion` (WebAuthn) or `totp` (when `allow_totp_approvals`)."""
+
     model_config = ConfigDict(extra="forbid")
-    assertion: dict[str, Any] = Field(
-        description="WebAuthn AuthenticationResponseJSON whose challenge is the digest"
+    assertion: dict[str, Any] | None = Field(
+        default=None,
+        description="WebAuthn AuthenticationResponseJSON whose challenge is the digest",
+    )
+    totp: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="current TOTP code: a weaker, server-attested binding (totp_server_attested)",
     )
 
 
@@ -113,9 +122,16 @@ def approve(
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
 ) -> dict[str, Any]:
-    view = services.approvals.approve(
-        withdrawal_id, approver=str(principal.subject), assertion=body.assertion
-    )
+    approver = str(principal.subject)
+    if (body.assertion is None) == (body.totp is None):
+        raise InputError("assertion", "send exactly one of assertion (WebAuthn) or totp")
+    if body.totp is not None:
+        view = services.approvals.approve_totp(withdrawal_id, approver=approver, code=body.totp)
+    else:
+        assert body.assertion is not None
+        view = services.approvals.approve(
+            withdrawal_id, approver=approver, assertion=body.assertion
+        )
     return services.settle(view).to_json()
 
 

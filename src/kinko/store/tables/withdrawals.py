@@ -68,7 +68,7 @@ class ApprovalRow(Base):
     )
     approver: Mapped[str] = mapped_column(String(200), nullable=False)
     verdict: Mapped[str] = mapped_column(String(8), nullable=False)
-    binding: Mapped[str] = mapped_column(String(16), nullable=False)
+    binding: Mapped[str] = mapped_column(String(32), nullable=False)
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
     credential_id: Mapped[bytes | None] = mapped_column(LargeBinary)
     assertion: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 318b8f963852
+Revision ID: 1f6477dc622f
 Revises:
-Create Date: 2026-11-21 21:08:59.213194
+Create Date: 2026-11-21 21:27:06.445193
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import kinko.store.base
 
-revision = "318b8f963852"
+revision = "1f6477dc622f"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -686,7 +686,7 @@ def upgrade() -> None:
         sa.Column("withdrawal_id", sa.String(length=64), nullable=False),
         sa.Column("approver", sa.String(length=200), nullable=False),
         sa.Column("verdict", sa.String(length=8), nullable=False),
-        sa.Column("binding", sa.String(length=16), nullable=False),
+        sa.Column("binding", sa.String(length=32), nullable=False),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("credential_id", sa.LargeBinary(), nullable=True),
         sa.Column("assertion", sa.JSON(), nullable=True),
