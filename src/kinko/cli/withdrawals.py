@@ -107,6 +107,35 @@ def register(app: typer.Typer) -> None:
             view = stack.settle(view)
         echo_json(view.to_json()) if as_json else render(view)
 
+    @withdraw.command("rebalance")
+    def rebalance(
+        as_user: Annotated[str, typer.Option("--as", help="Requesting username.")],
+        plan_id: Annotated[
+            str | None, typer.Option(help="Plan id (default: today's date, UTC).")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Turn the custody rebalancing plan into ordinary withdrawal requests."""
+        from kinko.custody.holdings import rebalance_plan
+        from kinko.withdrawals.rebalancing import submit_plan
+
+        with guarded(), _services() as stack:
+            with stack.ctx.db.transaction() as session:
+                plan = rebalance_plan(session)
+            views = submit_plan(
+                stack.withdrawals,
+                plan,
+                requester=_user_id(stack, as_user),
+                plan_id=plan_id or stack.ctx.clock.now().date().isoformat(),
+            )
+        if as_json:
+            echo_json({"withdrawals": [v.to_json() for v in views], "problems": plan.problems})
+            return
+        for view in views:
+            render(view)
+        for problem in plan.problems:
+            console.print(f"[yellow]problem:[/] {problem}", highlight=False)
+
     @withdraw.command("list")
     def list_(
         state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
