@@ -16,9 +16,11 @@ from kinko.store.tables.audit import AuditEntryRow
 runner = CliRunner()
 
 
-def test_init_creates_everything_once(tmp_path: Path) -> None:
+def test_init_creates_everything_once(tmp_path: Path, empty_database_url: str) -> None:
+    """On SQLite and on PostgreSQL (`KINKO_DATABASE_URL`)."""
     data = tmp_path / "data"
-    first = runner.invoke(app, ["init", "--data-dir", str(data), "--admin", "alice"])
+    env = {"KINKO_DATABASE_URL": empty_database_url}
+    first = runner.invoke(app, ["init", "--data-dir", str(data), "--admin", "alice"], env=env)
     assert first.exit_code == 0, first.output
     key = data / "audit-log.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -29,7 +31,7 @@ def test_init_creates_everything_once(tmp_path: Path) -> None:
     assert "PRIVATE+KEY" not in first.output
     assert "enrolment secret for alice" in first.output
 
-    engine = create_engine(f"sqlite:///{data / 'kinko.db'}")
+    engine = create_engine(empty_database_url)
     assert is_initialised(engine)
     with engine.connect() as conn:
         actions = conn.execute(select(AuditEntryRow.action)).scalars().all()
@@ -37,13 +39,13 @@ def test_init_creates_everything_once(tmp_path: Path) -> None:
     assert actions, "bootstrapping the first admin must be audited"
 
     # The log it created can be checkpointed and the checkpoint verifies with the vkey.
-    checkpoint = runner.invoke(app, ["--data-dir", str(data), "audit", "checkpoint"])
+    checkpoint = runner.invoke(app, ["--data-dir", str(data), "audit", "checkpoint"], env=env)
     assert checkpoint.exit_code == 0, checkpoint.output
     note = checkpoint.output[checkpoint.output.index("kinko.example/audit") :]
     parsed = verify_checkpoint(note.strip() + "\n", vkey)
     assert parsed.size == len(actions)
 
-    again = runner.invoke(app, ["init", "--data-dir", str(data)])
+    again = runner.invoke(app, ["init", "--data-dir", str(data)], env=env)
     assert again.exit_code == 2
     assert "refusing to overwrite" in again.output
     assert key.read_text().startswith("PRIVATE+KEY+")
