@@ -12,7 +12,6 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import yaml
 from embit import bip32
@@ -97,7 +96,7 @@ def prepare(ex: DemoExchange) -> BtcAct:
                     descriptor=demo_descriptor(),
                     limits={},
                     active=True,
-                    created_at=datetime.now(UTC),
+                    created_at=ctx.clock.now(),
                 )
             )
     if fresh:

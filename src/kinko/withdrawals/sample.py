@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +109,7 @@ def _ensure_user(ctx: Context, name: str, roles: tuple[Role, ...], auth: SoftAut
 
 
 def _ensure_registry(ctx: Context, w3: Any) -> bool:
-    now = datetime.now(UTC)
+    now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if session.get(WalletRow, "wal_eth_hot") is not None:
             return False
