@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kinko.cli.common import console, context, echo_json, guarded
-from kinko.context import Context
+from kinko.cli.common import console, echo_json, guarded, open_context
 from kinko.core.errors import InputError
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 witness_app = typer.Typer(help="Witness (cosign) the log's checkpoints.", no_args_is_help=True)
 audit_app.add_typer(witness_app, name="witness")
-
-
-@contextmanager
-def open_context() -> Iterator[Context]:
-    """The configured context, its connections closed afterwards."""
-    ctx = context()
-    try:
-        yield ctx
-    finally:
-        ctx.db.dispose()
 
 
 def _key_text(value: str, field: str) -> str:

@@ -45,6 +45,16 @@ def context() -> Context:
     return build_context(settings())
 
 
+@contextmanager
+def open_context() -> Iterator[Context]:
+    """The configured context, its database connections closed afterwards."""
+    ctx = context()
+    try:
+        yield ctx
+    finally:
+        ctx.db.dispose()
+
+
 def fail(message: str, code: int = EXIT_CHECK_FAILED) -> typer.Exit:
     err_console.print("[bold red]error:[/] ", end="", highlight=False)
     err_console.print(message, markup=False, highlight=False)

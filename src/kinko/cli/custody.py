@@ -9,8 +9,6 @@ import csv
 import getpass
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, guarded
+from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.core.errors import InputError
@@ -31,15 +29,6 @@ liabilities_app = typer.Typer(help="Customer liabilities.", no_args_is_help=True
 keys_app = typer.Typer(help="Key-share inventory.", no_args_is_help=True)
 custody_app.add_typer(liabilities_app, name="liabilities")
 custody_app.add_typer(keys_app, name="keys")
-
-
-@contextmanager
-def _ctx() -> Iterator[Context]:
-    ctx = context()
-    try:
-        yield ctx
-    finally:
-        ctx.db.dispose()
 
 
 def _actor() -> str:
@@ -77,7 +66,7 @@ def asset_add(
     contract: Annotated[str | None, typer.Option(help="Token contract, if any.")] = None,
 ) -> None:
     """Register an asset (needed before wallets, balances and liabilities use it)."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         asset = Asset(symbol, chain, decimals, contract)
         wallets.register_asset(ctx, session, asset, actor=_actor())
     console.print(f"registered {asset.key}")
@@ -100,7 +89,7 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
     role: Annotated[list[str] | None, typer.Option(help="Eligible approver role.")] = None,
 ) -> None:
     """Register a wallet; addresses and descriptors are checked by the chain adapter."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         m, n = _quorum(quorum)
         spec = wallets.NewWallet(
             name=name,
@@ -125,7 +114,7 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
 @wallet_app.command("list")
 def wallet_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List wallets."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         rows = wallets.list_wallets(session)
     if as_json:
         echo_json(
@@ -166,7 +155,7 @@ def balance_set(
     source: Annotated[str, typer.Option()] = "import",
 ) -> None:
     """Record a wallet's balance of one asset, in base units."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         holdings.set_balance(
             ctx, session, wallet_id, asset, base_units, source=source, actor=_actor()
         )
@@ -176,7 +165,7 @@ def balance_set(
 @liabilities_app.command("import")
 def liabilities_import(file: Path) -> None:
     """Import customer liabilities from CSV (header asset,amount; see docs/custody.md)."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         owed = holdings.import_liabilities_csv(
             ctx, session, _read(file, "file"), source=file.name, actor=_actor()
         )
@@ -186,7 +175,7 @@ def liabilities_import(file: Path) -> None:
 @liabilities_app.command("show")
 def liabilities_show() -> None:
     """Print liabilities per asset in base units (JSON)."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         echo_json({k: str(v) for k, v in sorted(holdings.liabilities(session).items())})
 
 
@@ -197,7 +186,7 @@ def prices_import(
     day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
 ) -> None:
     """Import prices of one whole unit per asset for one day."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         rows = list(csv.reader(io.StringIO(_read(file, "file"))))
         if not rows or [c.strip() for c in rows[0]] != ["asset", "price"]:
             raise InputError("file", "the first line must be the header asset,price")
@@ -211,7 +200,7 @@ def prices_import(
 @custody_app.command("snapshot")
 def snapshot(day: Annotated[str | None, typer.Option()] = None) -> None:
     """Keep today's balances and liabilities as the daily snapshot."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         count = holdings.take_snapshot(ctx, session, _day(day, ctx), actor=_actor())
     console.print(f"snapshot of {count} rows")
 
@@ -226,7 +215,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Cold share, guarantee, full reserve and commingling checks; exit 1 if any fails."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         try:
             chosen = Regime(regime)
         except ValueError:
@@ -271,7 +260,7 @@ def nonce_check(
     since: Annotated[str | None, typer.Option(help="Import after this block number.")] = None,
 ) -> None:
     """Scan the exchange's own signatures for repeated ECDSA r values; exit 1 on findings."""
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         if eth_node is not None:
             from kinko.chains.ethereum import EthereumAdapter
             from kinko.chains.ethereum.node import connect
@@ -296,7 +285,7 @@ def nonce_check(
 @custody_app.command("rebalance")
 def rebalance(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Propose sweeps (hot over cap) and refills (hot under floor); nothing is sent."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         plan = holdings.rebalance_plan(session)
     if as_json:
         echo_json(
@@ -325,7 +314,7 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
     ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
 ) -> None:
     """Register a key share in the inventory."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         try:
             record = json.loads(_read(ceremony, "ceremony"))
         except ValueError as exc:
@@ -343,7 +332,7 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List key shares."""
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         rows = keys.shares(session, wallet_id)
     if as_json:
         echo_json(
@@ -368,7 +357,7 @@ def keys_list(
 
 
 def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         with ctx.db.transaction() as session:
             event = keys.set_status(ctx, session, share_id, status, reason=reason, actor=_actor())
         if event is not None:

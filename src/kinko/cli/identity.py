@@ -7,15 +7,13 @@ the audit log says who did it and four-eyes rules (no self-approval) apply.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from kinko.cli.common import console, context, guarded
+from kinko.cli.common import console, guarded, open_context
 from kinko.context import Context
 from kinko.identity.model import ProposalKind, ProposalState, UserId, UserState
 
@@ -26,15 +24,6 @@ token_app = typer.Typer(help="API tokens for the exchange backend.", no_args_is_
 
 AsOption = Annotated[str, typer.Option("--as", help="Username of the acting security admin.")]
 ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
-
-
-@contextmanager
-def _ctx() -> Iterator[Context]:
-    ctx = context()
-    try:
-        yield ctx
-    finally:
-        ctx.db.dispose()
 
 
 def _actor_id(ctx: Context, username: str) -> UserId:
@@ -53,7 +42,7 @@ def user_add(
     """Invite a user; prints a one-time enrolment secret."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             user_id, secret = IdentityService(ctx).users.add_user(
@@ -69,7 +58,7 @@ def user_list() -> None:
     from kinko.identity.service import IdentityService
 
     table = Table("username", "id", "state", "roles")
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         ids = IdentityService(ctx)
         for user in ids.users.list_users(session):
             roles = ", ".join(_grant_text(g.to_dict()) for g in ids.roles_of(session, user.id))
@@ -87,7 +76,7 @@ def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
     """Suspend a user: their sessions and API tokens are revoked at once."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             ids = IdentityService(ctx)
@@ -115,7 +104,7 @@ def role_propose(
     """Propose granting ROLE to USERNAME (privileged roles wait for a second admin)."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             ids = IdentityService(ctx)
@@ -140,7 +129,7 @@ def role_approve(proposal_id: str, actor: AsOption) -> None:
     """Approve a pending proposal (a different security admin than the proposer)."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             proposal = IdentityService(ctx).roles.approve(session, proposal_id, actor=actor_id)
@@ -155,7 +144,7 @@ def role_list(
     from kinko.identity.service import IdentityService
 
     table = Table("id", "kind", "state", "payload", "proposer", "reason")
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         state = ProposalState.PENDING if pending else None
         for p in IdentityService(ctx).roles.list_proposals(session, state):
             table.add_row(
@@ -169,7 +158,7 @@ def mfa_enroll_totp(username: str, enrolment_secret: str) -> None:
     """Enrol TOTP with the enrolment secret (not for privileged roles)."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         secret, uri, codes = IdentityService(ctx).enrol_totp(session, username, enrolment_secret)
     console.print(f"TOTP secret (shown once): {secret}\n{uri}")
     console.print("Recovery codes (each works once):\n" + "\n".join(codes))
@@ -181,7 +170,7 @@ def mfa_list(username: str) -> None:
     from kinko.identity.service import IdentityService
 
     table = Table("factor", "sign count", "remaining")
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         ids = IdentityService(ctx)
         user = ids.users.require_user(session, username)
         for f in ids.mfa.factors(session, user.id):
@@ -199,7 +188,7 @@ def mfa_reset(
     """Propose removing a user's factor(s); a second security admin approves."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             ids = IdentityService(ctx)
@@ -228,7 +217,7 @@ def token_create(
     """Create an API token for OWNER; printed once."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             ids = IdentityService(ctx)
@@ -251,7 +240,7 @@ def token_revoke(token_id: str, actor: AsOption, reason: ReasonOption) -> None:
     """Revoke an API token."""
     from kinko.identity.service import IdentityService
 
-    with guarded(), _ctx() as ctx:
+    with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
             IdentityService(ctx).tokens.revoke(
@@ -266,7 +255,7 @@ def token_list() -> None:
     from kinko.identity.service import IdentityService
 
     table = Table("id", "owner", "name", "permissions", "assets", "expires", "revoked", "last used")
-    with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         for t in IdentityService(ctx).tokens.list_tokens(session):
             table.add_row(
                 t.id,

@@ -8,8 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -22,10 +21,10 @@ from kinko.chains.watcher import DEFAULT_INTERVAL_S, watcher_from_settings
 from kinko.cli.common import (
     EXIT_CHECK_FAILED,
     console,
-    context,
     echo_json,
     err_console,
     guarded,
+    open_context,
 )
 from kinko.context import Context
 from kinko.core.clock import isoformat
@@ -46,15 +45,6 @@ GeoOpt = Annotated[
 ]
 AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-@contextmanager
-def _ctx() -> Iterator[Context]:
-    ctx = context()
-    try:
-        yield ctx
-    finally:
-        ctx.db.dispose()
 
 
 def _read_events(source: str) -> list[MonitorEvent]:
@@ -155,7 +145,7 @@ def register(app: typer.Typer) -> None:
             events = _read_events(source)
             engine = build_engine(rules or [], geo=geo)
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
-            with _ctx() as ctx:
+            with open_context() as ctx:
                 recorded = MonitorService(ctx, engine, notifiers=notifiers).ingest(events)
             rows = [
                 {
@@ -202,7 +192,7 @@ def register(app: typer.Typer) -> None:
 
         from kinko.monitor.redis_input import RedisPartitionWorker, owned_partitions
 
-        with guarded(), _ctx() as ctx:
+        with guarded(), open_context() as ctx:
             if workers < 1 or partitions < workers:
                 raise InputError("--of", "need 1 <= workers <= partitions")
             service = MonitorService(ctx, build_engine(rules or [], geo=geo))
@@ -238,7 +228,7 @@ def register(app: typer.Typer) -> None:
         geo: GeoOpt = None,
     ) -> None:
         """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow."""
-        with guarded(), _ctx() as ctx:
+        with guarded(), open_context() as ctx:
             watcher = watcher_from_settings(ctx)
             if watcher is None:
                 raise InputError(
@@ -350,7 +340,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """List alerts, newest first."""
-        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        with guarded(), open_context() as ctx, ctx.db.transaction() as session:
             views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
         if as_json:
             echo_json(
@@ -387,7 +377,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Alerts per status and time to triage (median, p90) over the last DAYS days."""
-        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        with guarded(), open_context() as ctx, ctx.db.transaction() as session:
             since = ctx.clock.now() - timedelta(days=days)
             summary = TriageService(ctx).summary(session, since=since)
         if as_json:
@@ -405,7 +395,7 @@ def register(app: typer.Typer) -> None:
     @alerts_app.command("ack")
     def alerts_ack(alert_id: str, username: AsUser) -> None:
         """Acknowledge an open alert (starts the triage clock's stop)."""
-        with guarded(), _ctx() as ctx:
+        with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
                 view = TriageService(ctx).acknowledge(session, alert_id, actor=actor)
@@ -419,7 +409,7 @@ def register(app: typer.Typer) -> None:
         note: Annotated[str, typer.Option(help="What was found.")],
     ) -> None:
         """Close an acknowledged alert as resolved or false_positive."""
-        with guarded(), _ctx() as ctx:
+        with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
                 view = TriageService(ctx).close(
@@ -434,7 +424,7 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="Why it can be lifted.")],
     ) -> None:
         """Vote to undo a response; the second distinct security_admin's vote undoes it."""
-        with guarded(), _ctx() as ctx:
+        with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
                 outcome = TriageService(ctx).vote_release(

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from kinko.cli.common import console, context, echo_json, guarded
+from kinko.cli.common import console, echo_json, guarded, open_context
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, PermissionDenied, Unavailable
@@ -34,16 +34,14 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audi
 @contextmanager
 def _ctx() -> Iterator[Context]:
     """A context whose database errors become a clear message, never a traceback."""
-    ctx = context()
-    try:
-        yield ctx
-    except DBAPIError as exc:
-        raise Unavailable(
-            f"the database at {ctx.settings.resolved_database_url} cannot be used "
-            f"({type(exc.orig).__name__}); run 'kinko init' or check database_url"
-        ) from exc
-    finally:
-        ctx.db.dispose()
+    with open_context() as ctx:
+        try:
+            yield ctx
+        except DBAPIError as exc:
+            raise Unavailable(
+                f"the database at {ctx.settings.resolved_database_url} cannot be used "
+                f"({type(exc.orig).__name__}); run 'kinko init' or check database_url"
+            ) from exc
 
 
 def _user_id(ctx: Context, username: str, permission: str | None = None) -> str:

@@ -15,7 +15,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, context, echo_json, err_console, guarded
+from kinko.cli.common import (
+    EXIT_CHECK_FAILED,
+    console,
+    echo_json,
+    err_console,
+    guarded,
+    open_context,
+)
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.screening.addresses import SUPPORTED_CHAINS, normalise_address
@@ -31,11 +38,8 @@ PEOPLE_HEADER = ("name", "dob", "nationality")
 
 @contextmanager
 def _service() -> Iterator[tuple[Context, ScreeningService]]:
-    ctx = context()
-    try:
+    with open_context() as ctx:
         yield ctx, ScreeningService(ctx)
-    finally:
-        ctx.db.dispose()
 
 
 def _actor() -> str:

@@ -23,14 +23,11 @@ if TYPE_CHECKING:
 @contextmanager
 def _services() -> Iterator[WithdrawalStack]:
     """The withdrawal services on the configured database, disposed of afterwards."""
-    from kinko.cli.common import context
+    from kinko.cli.common import open_context
     from kinko.withdrawals.stack import build_stack
 
-    ctx = context()
-    try:
+    with open_context() as ctx:
         yield build_stack(ctx)
-    finally:
-        ctx.db.dispose()
 
 
 def _user_id(stack: WithdrawalStack, username: str) -> str:
