@@ -8,7 +8,7 @@ the audit log says who did it and four-eyes rules (no self-approval) apply.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -91,6 +91,27 @@ def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
     console.print(f"Suspended [bold]{username}[/]; sessions and tokens revoked")
 
 
+def _propose_for(
+    username: str, kind: ProposalKind, payload: dict[str, Any], *, actor: str, reason: str
+) -> None:
+    """File a four-eyes proposal about USERNAME and print its id and state."""
+    from kinko.identity.service import IdentityService
+
+    with guarded(), open_context() as ctx:
+        actor_id = _actor_id(ctx, actor)
+        with ctx.db.transaction() as session:
+            ids = IdentityService(ctx)
+            target = ids.users.require_user(session, username)
+            proposal = ids.roles.propose(
+                session,
+                actor=actor_id,
+                kind=kind,
+                payload={"user_id": target.id, **payload},
+                reason=reason,
+            )
+    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+
+
 @role_app.command("propose")
 def role_propose(
     username: str,
@@ -102,26 +123,8 @@ def role_propose(
     wallet: Annotated[list[str] | None, typer.Option(help="Limit to a wallet.")] = None,
 ) -> None:
     """Propose granting ROLE to USERNAME (privileged roles wait for a second admin)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            ids = IdentityService(ctx)
-            target = ids.users.require_user(session, username)
-            proposal = ids.roles.propose(
-                session,
-                actor=actor_id,
-                kind=ProposalKind.GRANT_ROLE,
-                payload={
-                    "user_id": target.id,
-                    "role": role,
-                    "assets": asset or [],
-                    "wallets": wallet or [],
-                },
-                reason=reason,
-            )
-    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+    payload = {"role": role, "assets": asset or [], "wallets": wallet or []}
+    _propose_for(username, ProposalKind.GRANT_ROLE, payload, actor=actor, reason=reason)
 
 
 @role_app.command("approve")
@@ -186,21 +189,7 @@ def mfa_reset(
     factor: Annotated[str, typer.Option(help="'all', 'webauthn:<id>' or 'totp:<id>'.")] = "all",
 ) -> None:
     """Propose removing a user's factor(s); a second security admin approves."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            ids = IdentityService(ctx)
-            target = ids.users.require_user(session, username)
-            proposal = ids.roles.propose(
-                session,
-                actor=actor_id,
-                kind=ProposalKind.REMOVE_MFA,
-                payload={"user_id": target.id, "factor": factor},
-                reason=reason,
-            )
-    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
+    _propose_for(username, ProposalKind.REMOVE_MFA, {"factor": factor}, actor=actor, reason=reason)
 
 
 @token_app.command("create")
