@@ -176,35 +176,19 @@ class ApprovalService:
         roles = sorted(
             self.ports.directory.roles_for(session, approver, wallet=row.wallet_id, asset=row.asset)
         )
-        record = self.ctx.audit.append(
+        self._store_approval(
             session,
-            actor=approver,
-            action=ACTION_APPROVAL,
-            subject=row.id,
-            details={
-                "approver": approver,
-                "binding": BINDING_WEBAUTHN,
+            row,
+            approver,
+            binding=BINDING_WEBAUTHN,
+            roles=roles,
+            audited={
                 "credential_id": b64url(credential_id),
                 "credential_key_sha256": hashlib.sha256(credential.public_key_cose).hexdigest(),
-                "digest": row.digest,
-                "roles": roles,
             },
+            credential_id=credential_id,
+            evidence=dict(assertion),
         )
-        session.add(
-            ApprovalRow(
-                withdrawal_id=row.id,
-                approver=approver,
-                verdict="approve",
-                binding=BINDING_WEBAUTHN,
-                digest=row.digest,
-                credential_id=credential_id,
-                assertion=dict(assertion),
-                roles=roles,
-                audit_seq=record.seq,
-                created_at=self.ctx.clock.now(),
-            )
-        )
-        self._count(session, row, approver)
 
     def _record_totp_approval(
         self, session: Session, row: WithdrawalRow, approver: str, code: str
@@ -230,6 +214,30 @@ class ApprovalService:
                 f"cannot read the secret key to attest the approval ({exc.strerror})"
             ) from None
         mac = attest(key, withdrawal_id=row.id, digest_hex=row.digest, approver=approver, time=now)
+        self._store_approval(
+            session,
+            row,
+            approver,
+            binding=BINDING_TOTP,
+            roles=roles,
+            audited={"attested_at": now, "attestation_mac": mac},
+            credential_id=None,
+            evidence={"attestation": {"digest": row.digest, "time": now, "mac": mac}},
+        )
+
+    def _store_approval(
+        self,
+        session: Session,
+        row: WithdrawalRow,
+        approver: str,
+        *,
+        binding: str,
+        roles: list[str],
+        audited: dict[str, Any],
+        credential_id: bytes | None,
+        evidence: dict[str, Any],
+    ) -> None:
+        """Audit the approval, keep its evidence (assertion or attestation), count quorum."""
         record = self.ctx.audit.append(
             session,
             actor=approver,
@@ -237,11 +245,10 @@ class ApprovalService:
             subject=row.id,
             details={
                 "approver": approver,
-                "binding": BINDING_TOTP,
+                "binding": binding,
                 "digest": row.digest,
                 "roles": roles,
-                "attested_at": now,
-                "attestation_mac": mac,
+                **audited,
             },
         )
         session.add(
@@ -249,10 +256,10 @@ class ApprovalService:
                 withdrawal_id=row.id,
                 approver=approver,
                 verdict="approve",
-                binding=BINDING_TOTP,
+                binding=binding,
                 digest=row.digest,
-                credential_id=None,
-                assertion={"attestation": {"digest": row.digest, "time": now, "mac": mac}},
+                credential_id=credential_id,
+                assertion=evidence,
                 roles=roles,
                 audit_seq=record.seq,
                 created_at=self.ctx.clock.now(),
