@@ -1,7 +1,7 @@
 """`kinko demo`: a sample exchange on SQLite that walks one withdrawal end to end, shows
 the signer refusing an altered bundle (the DMM Bitcoin / Bybit pattern) and a cold Bitcoin
-2-of-3 withdrawal co-signed offline, then serves the API. `--no-serve` stops after the
-walk (tests use it). Safe to run again.
+2-of-3 withdrawal on regtest co-signed offline, then serves the API. `--no-serve` stops
+after the walk (tests use it). Safe to run again.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def run_demo(cfg: Settings, out: Console) -> Context:
     run = new_id("demo")
     walk_withdrawal(stack, ex, run, out)
     walk_refusal(stack, ex, run, out)
-    out.rule("3. a cold Bitcoin 2-of-3 withdrawal, co-signed offline")
+    out.rule("3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline")
     walk_bitcoin(ex, stack.log_vkey, run, lambda text: _step(out, text))
     for name, auth in ex.authenticators.items():
         save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)

@@ -1,6 +1,6 @@
 """`kinko demo --no-serve` walks a withdrawal to the chain, shows the signer refusing an
-altered bundle and co-signs a cold Bitcoin 2-of-3 withdrawal offline; running it again
-works on the same data directory."""
+altered bundle and co-signs a cold Bitcoin 2-of-3 withdrawal offline on regtest; running
+it again works on the same data directory."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
         assert "online signer REFUSED: the audit log recorded digest" in out
         assert "security event signer.refused (severity critical); wallet wal_eth_hot frozen" in out
         assert "lift the freeze" in out
-        assert "3. a cold Bitcoin 2-of-3 withdrawal, co-signed offline" in out
+        assert "3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline" in out
         assert out.count("▶ imported UTXO") == 2
         assert "1 change output to the wallet" in out
         assert "bob approves the BTC withdrawal over its digest → pending_approval" in out
@@ -40,4 +40,8 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
         assert "bundle exported with the PSBT and the wallet descriptor" in out
         assert "key holder 1 verifies the bundle offline and adds a partial signature" in out
         assert "key holder 2 verifies the bundle offline and adds a partial signature" in out
-        assert "2-of-3 reached: finalised transaction" in out
+        assert "wal_btc_regtest: P2WSH 2-of-3 on regtest" in out
+        assert "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080 (regtest) allow-listed" in out
+        assert "regtest PSBT built from the imported UTXOs" in out
+        assert "2-of-3 reached: finalised regtest transaction" in out
+        assert "mainnet" not in out

@@ -10,7 +10,7 @@ caller's change rolls back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -71,6 +71,26 @@ class AuditItem:
     action: str
     subject: str
     details: Mapping[str, Any] = field(default_factory=dict)
+
+
+_DEFERRED_KEY = "kinko_audit_deferred"
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    item: AuditItem
+    on_record: Callable[[AuditRecord], None] | None
+
+
+def queue_deferred(
+    session: Session, item: AuditItem, on_record: Callable[[AuditRecord], None] | None = None
+) -> bool:
+    """Queue `item` on a session opened with `AuditLog.begin_deferred`; False if it was not."""
+    pending: list[_Deferred] | None = session.info.get(_DEFERRED_KEY)
+    if pending is None:
+        return False
+    pending.append(_Deferred(item, on_record))
+    return True
 
 
 class AuditLog:
@@ -138,6 +158,37 @@ class AuditLog:
             connection.execute(NODES.insert(), node_rows)
         connection.execute(HEAD_UPDATE, {"new_size": size + len(items), "new_edge": b"".join(edge)})
         return records
+
+    # -- deferring to the end of a unit of work ------------------------------------------
+
+    @staticmethod
+    def begin_deferred(session: Session) -> None:
+        """From now on `defer` queues this session's entries until `flush_deferred`."""
+        session.info[_DEFERRED_KEY] = []
+
+    def defer(
+        self,
+        session: Session,
+        item: AuditItem,
+        on_record: Callable[[AuditRecord], None] | None = None,
+    ) -> None:
+        """Queue `item` for `flush_deferred` (one head lock for the whole transaction), or
+        append it at once when the session was not opened with `begin_deferred`."""
+        if queue_deferred(session, item, on_record):
+            return
+        record = self.append_many(session, [item])[0]
+        if on_record is not None:
+            on_record(record)
+
+    def flush_deferred(self, session: Session) -> None:
+        """Append the queued entries in this transaction, before it commits."""
+        pending: list[_Deferred] = session.info.pop(_DEFERRED_KEY, [])
+        if not pending:
+            return
+        records = self.append_many(session, [p.item for p in pending])
+        for deferred, record in zip(pending, records, strict=True):
+            if deferred.on_record is not None:
+                deferred.on_record(record)
 
     def _lock_head(self, session: Session) -> tuple[int, list[bytes]]:
         # Core on the session's connection (same transaction), without ORM overhead.

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kinko.audit.service import AuditItem
 from kinko.context import Context
 from kinko.custody.model import Tier
 from kinko.policy import velocity, versions
@@ -75,12 +76,14 @@ class PolicyService:
         *,
         withdrawal_id: str,
         screening: ScreeningVerdict,
+        first: bool = False,
     ) -> Decision:
         """Decide on `request`; unless denied, reserve its amount in every velocity window.
 
         The request's velocity counters stay locked until the caller's transaction ends,
         so concurrent requests see each other's reservations. Deciding again for the same
-        `withdrawal_id` replaces its earlier reservation instead of counting it twice.
+        `withdrawal_id` replaces its earlier reservation instead of counting it twice;
+        `first=True` says there is none (the withdrawal was created in this transaction).
         """
         # Lock order, everywhere: the audit head, then velocity counters (sorted). Every
         # transaction that appends to the audit log holds its head until it ends, so a
@@ -93,7 +96,7 @@ class PolicyService:
         velocity.lock_counters(session, velocity.counter_keys(request))
         self.record_version(session)
         now = self.ctx.clock.now()
-        replaced = velocity.release(session, withdrawal_id, now)
+        replaced = 0 if first else velocity.release(session, withdrawal_id, now)
         decision = evaluate(
             self.policy,
             request,
@@ -102,17 +105,20 @@ class PolicyService:
         )
         if decision.outcome is not Outcome.DENY:
             velocity.reserve(session, request, withdrawal_id=withdrawal_id, now=now)
-        self.ctx.audit.append(
+        # Deferred to the end of the caller's unit of work when it has one (one head lock).
+        self.ctx.audit.defer(
             session,
-            actor=f"policy:{self.policy.version}",
-            action="policy.decision",
-            subject=withdrawal_id,
-            details={
-                "request": request.to_json(),
-                "decision": decision.to_json(),
-                "reserved": decision.outcome is not Outcome.DENY,
-                "replaced_reservation": str(replaced) if replaced else None,
-            },
+            AuditItem(
+                actor=f"policy:{self.policy.version}",
+                action="policy.decision",
+                subject=withdrawal_id,
+                details={
+                    "request": request.to_json(),
+                    "decision": decision.to_json(),
+                    "reserved": decision.outcome is not Outcome.DENY,
+                    "replaced_reservation": str(replaced) if replaced else None,
+                },
+            ),
         )
         return decision
 
@@ -123,12 +129,14 @@ class PolicyService:
         """
         amount = velocity.release(session, withdrawal_id, self.ctx.clock.now())
         if amount:
-            self.ctx.audit.append(
+            self.ctx.audit.defer(
                 session,
-                actor="policy",
-                action="policy.release",
-                subject=withdrawal_id,
-                details={"amount": str(amount)},
+                AuditItem(
+                    actor="policy",
+                    action="policy.release",
+                    subject=withdrawal_id,
+                    details={"amount": str(amount)},
+                ),
             )
         return amount
 

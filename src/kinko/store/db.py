@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -42,6 +45,91 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class WriterLock:
+    """Hands SQLite's single write lock from one writer to the next, in this process.
+
+    Re-entrant (a nested transaction on the same thread does not wait for itself) and
+    bounded: `acquire` gives up after `timeout` seconds."""
+
+    def __init__(self) -> None:
+        self._owner = threading.RLock()
+        self._depth = 0  # nested turns of the holding thread
+
+    def acquire(self, timeout: float) -> bool:
+        if not self._owner.acquire(timeout=timeout):
+            return False
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._first_turn()
+            except BaseException:
+                self._depth -= 1
+                self._owner.release()
+                raise
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._last_turn()
+        self._owner.release()
+
+    def _first_turn(self) -> None:
+        """Hook: the holder has just come in (not nested)."""
+
+    def _last_turn(self) -> None:
+        """Hook: the holder is about to leave (not nested)."""
+
+
+class FileWriterLock(WriterLock):
+    """The same, across processes (several `kinko serve` workers on one SQLite file): the
+    holder also takes an exclusive `flock` on ``<database>.writer-lock``.
+
+    One per database file per process, shared by every `Database` on that file (so two of
+    them in one process cannot wait for each other). The waiting thread sleeps in the
+    kernel without the interpreter lock and wakes as soon as the holder unlocks, which
+    SQLite's polling busy handler cannot do; the kernel releases the lock when its holder
+    exits, however it exits."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._fd: int | None = None
+
+    def _first_turn(self) -> None:
+        # Opened per turn (a few microseconds): no descriptor outlives its use, and a
+        # database file that was replaced gets a lock file of its own.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _last_turn(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor releases the lock
+
+
+_file_locks: dict[Path, FileWriterLock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def writer_lock_for(engine: Engine) -> WriterLock:
+    """This process's writer lock for a SQLite engine's database."""
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return WriterLock()  # a private database: nobody else can write to it
+    path = Path(f"{Path(name).resolve()}.writer-lock")
+    with _file_locks_guard:
+        lock = _file_locks.get(path)
+        if lock is None:
+            lock = _file_locks[path] = FileWriterLock(path)
+        return lock
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -55,15 +143,14 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; `BEGIN IMMEDIATE` waits for it in SQLite's busy
         # handler, which sleeps (1, 2, 5 ... 100 ms) and polls, so under concurrency a
-        # waiting thread wakes up late and often loses to a newcomer: p99 latency grows
-        # to seconds. Writers of this process queue on a lock instead and are handed the
-        # database the moment the previous one commits. Other processes still meet
-        # `BEGIN IMMEDIATE` and the busy timeout: the lock only orders this process's
-        # writers, it adds no guarantee of its own. Re-entrant, so a nested transaction on
-        # the same thread behaves as before (it waits for SQLite, not for itself), and
-        # bounded: after WRITER_WAIT seconds a writer goes on to SQLite's own busy timeout.
-        self._writer: threading.RLock | None = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else None
+        # waiting thread wakes up late and often loses to a newcomer: p99 latency grows to
+        # seconds. Writers instead queue on a `WriterLock` (threads of this process, and
+        # processes on the same file) and are handed the database the moment the previous
+        # one commits. It only orders writers: `BEGIN IMMEDIATE` still takes SQLite's lock
+        # (a process without it, e.g. the sqlite3 shell, meets the busy timeout), and after
+        # WRITER_WAIT seconds a writer goes on to SQLite's own wait.
+        self._writer = (
+            writer_lock_for(self.engine) if self.engine.dialect.name == "sqlite" else None
         )
 
     @contextmanager

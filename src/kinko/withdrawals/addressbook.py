@@ -30,19 +30,69 @@ DEFAULT_COOLING_OFF = timedelta(hours=48)
 Normalizer = Callable[[str, str], str]
 
 
-def adapter_normalizer(network: str = "mainnet") -> Normalizer:
-    """Normalise with the chain adapter (checksums, network); fails closed without one."""
+def adapter_normalizer() -> Normalizer:
+    """Normalise with the chain adapters; fails closed without one.
+
+    An address is tried on every network of its chain (`address_networks`) and must be
+    valid on at least one. An Ethereum address reads the same on every network (EIP-55).
+    A Bitcoin address names its network (bech32 prefix ``bc``/``tb``/``bcrt``, base58
+    version byte), so its normalised form does too: an entry for ``bcrt1…`` can only
+    equal a destination that a regtest wallet's adapter normalised, never a mainnet one.
+    """
 
     def normalize(chain: str, address: str) -> str:
-        from kinko.chains.registry import get_adapter
+        return address_networks(chain, address)[0]
 
+    return normalize
+
+
+def chain_networks(chain: str) -> tuple[str, ...]:
+    """The networks an address of `chain` is tried on: each Bitcoin network; else mainnet."""
+    if chain != "bitcoin":
+        return ("mainnet",)
+    try:
+        from kinko.chains.bitcoin.networks import NETWORKS
+    except ImportError as exc:
+        raise Unavailable("no bitcoin adapter is installed to check addresses") from exc
+    return tuple(NETWORKS)
+
+
+def address_networks(chain: str, address: str) -> tuple[str, tuple[str, ...]]:
+    """`address` normalised, and the networks of `chain` it is valid on (at least one).
+
+    Refuses an address no network accepts with an InputError on ``address``: the most
+    specific reason (a bad checksum on the network whose prefix it carries) if there is
+    one, else that it belongs to no known network.
+    """
+    from kinko.chains.registry import get_adapter
+
+    forms: dict[str, str] = {}
+    refusals: list[InputError] = []
+    for network in chain_networks(chain):
         try:
             adapter = get_adapter(chain, network)
         except ImportError as exc:
             raise Unavailable(f"no {chain} adapter is installed to check {address!r}") from exc
-        return adapter.normalize_address(address)
-
-    return normalize
+        try:
+            forms[network] = adapter.normalize_address(address)
+        except InputError as exc:
+            refusals.append(exc)
+    if not forms:
+        specific = [e for e in refusals if e.code != "wrong_network"]
+        if specific:
+            raise specific[0]
+        raise InputError(
+            "address",
+            f"{address!r} is not a {chain} address on any network Kinko knows "
+            f"({', '.join(chain_networks(chain))}); check the address and the chain",
+            code="wrong_network",
+        )
+    if len(set(forms.values())) != 1:
+        raise InputError(
+            "address",
+            f"{address!r} normalises differently on {', '.join(forms)}; refusing to guess",
+        )
+    return next(iter(forms.values())), tuple(forms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,9 @@ class BitcoinGateway:
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
         raise Unavailable("Bitcoin wallets are co-signed offline: kinko cosign")
 
+    def can_broadcast(self, chain: str) -> bool:
+        return False
+
     def require_broadcast(self, wallet: WalletRow) -> None:
         raise Unavailable(
             f"wallet {wallet.id} is a Bitcoin wallet: co-sign offline (kinko cosign) and "

@@ -1,6 +1,8 @@
-"""The demo's Bitcoin act: a cold 2-of-3 P2WSH withdrawal, approved by two approvers,
-co-signed offline by two key holders and finalised. Demo only: the keys derive from
-fixed seeds, the funding transactions are synthetic and nothing is broadcast.
+"""The demo's Bitcoin act: a cold 2-of-3 P2WSH withdrawal on regtest, approved by two
+approvers, co-signed offline by two key holders and finalised. Regtest throughout: the
+cosigners' keys are ``tprv``/``tpub`` keys derived from fixed seeds on the BIP-48 test
+coin type, the PSBT is a regtest PSBT and the allow-listed destination a ``bcrt1``
+address. The funding transactions are synthetic and nothing is broadcast.
 
 The act runs under the sample policy minus its business-hours window and with a
 one-second cold cooling-off (version suffix ``-demo-btc``), so it works at any time.
@@ -15,11 +17,12 @@ from dataclasses import dataclass
 
 import yaml
 from embit import bip32
-from embit.networks import NETWORKS
+from embit.networks import NETWORKS as EMBIT_NETWORKS
 from embit.script import Script
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from kinko.chains.bitcoin import BitcoinAdapter
+from kinko.chains.bitcoin.networks import network
 from kinko.cli.base import write_secret_file
 from kinko.custody.model import Tier
 from kinko.policy.loader import load_policy
@@ -35,22 +38,25 @@ from kinko.withdrawals.sample import DemoExchange, save_authenticator
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.wiring import ChainRouter, IdentityDirectory, WalletFreezes
 
-WALLET = "wal_btc_demo"
-BTC_CUSTOMER = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 example address
+NETWORK = network("regtest")
+WALLET = "wal_btc_regtest"
+KEY_DIR = "demo-btc-regtest-keys"
+# The BIP-173 example witness program as a regtest address (Bitcoin Core's tests use it).
+BTC_CUSTOMER = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 SEEDS = (11, 12, 13)
-ORIGIN = "48h/0h/0h/2h"
-_MAIN = NETWORKS["main"]
+ORIGIN = f"48h/{NETWORK.coin_type}h/0h/2h"  # BIP-48 P2WSH multisig, test coin type
+_VERSIONS = EMBIT_NETWORKS[NETWORK.embit]  # tprv / tpub
 
 
 def _master(seed: int) -> bip32.HDKey:
-    return bip32.HDKey.from_seed(bytes([seed]) * 32, version=_MAIN["xprv"])
+    return bip32.HDKey.from_seed(bytes([seed]) * 32, version=_VERSIONS["xprv"])
 
 
 def demo_descriptor() -> str:
     keys = []
     for seed in SEEDS:
         root = _master(seed)
-        xpub = root.derive("m/" + ORIGIN).to_public().to_base58(version=_MAIN["xpub"])
+        xpub = root.derive("m/" + ORIGIN).to_public().to_base58(version=_VERSIONS["xpub"])
         keys.append(f"[{root.my_fingerprint.hex()}/{ORIGIN}]{xpub}/0/*")
     return f"wsh(sortedmulti(2,{','.join(keys)}))"
 
@@ -65,7 +71,7 @@ def demo_policy_service(ex: DemoExchange) -> PolicyService:
     return PolicyService(ex.ctx, load_policy(text, source="demo-btc"))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class BtcAct:
     withdrawals: WithdrawalService
     approvals: ApprovalService
@@ -82,9 +88,9 @@ def prepare(ex: DemoExchange) -> BtcAct:
             session.add(
                 WalletRow(
                     id=WALLET,
-                    name="BTC cold (mainnet keys, demo only, P2WSH 2-of-3)",
+                    name="BTC cold (regtest, P2WSH 2-of-3)",
                     chain="bitcoin",
-                    network="mainnet",
+                    network=NETWORK.name,
                     assets=["BTC"],
                     tier="cold",
                     owner_class="customer",
@@ -115,12 +121,12 @@ def prepare(ex: DemoExchange) -> BtcAct:
                 session, proposal_id=proposal.id, actor=f"user:{ex.users['sec2']}"
             )
         time.sleep(1.1)  # the demo policy's one-second cold cooling-off
-    key_dir = ctx.settings.data_dir / "demo-btc-keys"
+    key_dir = ctx.settings.data_dir / KEY_DIR
     key_dir.mkdir(exist_ok=True)
     for n, seed in enumerate(SEEDS, start=1):
         path = key_dir / f"holder{n}.key"
         if not path.exists():
-            text = _master(seed).to_base58(version=_MAIN["xprv"])
+            text = _master(seed).to_base58(version=_VERSIONS["xprv"])
             write_secret_file(path, f"{text}\n".encode())
     ports = Ports(
         screener=ex.screener,
@@ -134,7 +140,7 @@ def prepare(ex: DemoExchange) -> BtcAct:
 
 
 def _fund(ex: DemoExchange, run: str, step: Callable[[str], None]) -> None:
-    adapter = BitcoinAdapter("mainnet", descriptor=demo_descriptor())
+    adapter = BitcoinAdapter(NETWORK.name, descriptor=demo_descriptor())
     assert adapter.wallet is not None
     salt = hashlib.sha256(run.encode()).digest()[:30]
     for i, amount in enumerate((150_000, 80_000)):
@@ -148,10 +154,20 @@ def _fund(ex: DemoExchange, run: str, step: Callable[[str], None]) -> None:
         step(f"imported UTXO {done.txid}:{done.vout} ({done.amount} sat) for {WALLET}")
 
 
-def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str], None]) -> str:
-    """Request, approve, co-sign twice offline and finalise; returns the withdrawal id."""
+@dataclass(frozen=True, slots=True)
+class BtcWalk:
+    withdrawal_id: str
+    final_tx: bytes  # the finalised regtest transaction (network serialisation)
+
+
+def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str], None]) -> BtcWalk:
+    """Request, approve, co-sign twice offline and finalise."""
     ctx = ex.ctx
     act = prepare(ex)
+    step(
+        f"{WALLET}: P2WSH 2-of-3 on {NETWORK.name}, three cosigners' tpub keys at "
+        f"m/{ORIGIN}; {BTC_CUSTOMER} ({NETWORK.name}) allow-listed for cold wallets"
+    )
     _fund(ex, run, step)
     view = act.withdrawals.request(
         WithdrawalRequest(
@@ -164,9 +180,10 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
     assert view.intent is not None and view.digest is not None, view.reason
     change = [o for o in view.intent["outputs"] if o["is_change"]]
     step(
-        f"alice requests 0.002 BTC to {BTC_CUSTOMER} → {view.id}; PSBT built from the "
-        f"imported UTXOs with the wallet's descriptor, decoded back: {view.intent['amount']} "
-        f"sat to {view.intent['destination']}, {len(change)} change output to the wallet, "
+        f"alice requests 0.002 BTC to {BTC_CUSTOMER} → {view.id}; {NETWORK.name} PSBT "
+        f"built from the imported UTXOs with the wallet's descriptor, decoded back: "
+        f"{view.intent['amount']} sat to {view.intent['destination']} on "
+        f"{view.intent['network']}, {len(change)} change output to the wallet, "
         f"fee {view.intent['fee']} sat; digest {view.digest}"
     )
     for name in ("bob", "carol"):
@@ -194,8 +211,14 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
             partial=partial,
         )
         partial, final = result.signed_tx, result.final_tx
-        step(f"key holder {holder} verifies the bundle offline and adds a partial signature")
+        step(
+            f"key holder {holder} verifies the bundle offline and adds a partial signature "
+            f"(tprv key file {KEY_DIR}/holder{holder}.key)"
+        )
     assert final is not None
     txid = Transaction.parse(final).txid().hex()
-    step(f"[green]2-of-3 reached: finalised transaction {txid} ({len(final)} bytes)[/]")
-    return view.id
+    step(
+        f"[green]2-of-3 reached: finalised {NETWORK.name} transaction {txid} "
+        f"({len(final)} bytes)[/]"
+    )
+    return BtcWalk(view.id, final)

@@ -12,6 +12,16 @@ from kinko.store.tables.custody import AssetRow, WalletRow
 
 
 def find_asset(session: Session, text: str) -> Asset:
+    """The asset `text` ("ETH" or "ethereum:ETH") names; looked up once per session."""
+    known: dict[str, Asset] = session.info.setdefault("kinko_assets", {})
+    found = known.get(text)
+    if found is None:
+        found = _find_asset(session, text)
+        known[text] = known[found.key] = found
+    return found
+
+
+def _find_asset(session: Session, text: str) -> Asset:
     chain, _, symbol = text.rpartition(":")
     query = select(AssetRow).where(AssetRow.symbol == symbol)
     if chain:

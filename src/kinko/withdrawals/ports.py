@@ -36,7 +36,11 @@ class PolicyGate(Protocol):
         *,
         withdrawal_id: str,
         screening: ScreeningVerdict,
-    ) -> Decision: ...
+        first: bool = False,
+    ) -> Decision:
+        """`first`: the withdrawal was created in this transaction, so it has no earlier
+        reservation to replace."""
+        ...
 
     def release(self, session: Session, withdrawal_id: str) -> object: ...
 
@@ -102,6 +106,11 @@ class ChainGateway(Protocol):
     ) -> bytes: ...
 
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes: ...
+
+    def can_broadcast(self, chain: str) -> bool:
+        """Whether this build has a node for `chain` at all (no I/O): when it has none, an
+        approved withdrawal waits for `execute` instead of being tried at once."""
+        ...
 
     def require_broadcast(self, wallet: WalletRow) -> None:
         """Raise Unavailable (naming the setting to fix) unless `wallet`'s transactions

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinko.audit.service import AuditItem, AuditRecord
+from kinko.audit.service import AuditItem, AuditRecord, queue_deferred
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import NotFound
@@ -91,8 +91,11 @@ def approvals_of(session: Session, withdrawal_id: str) -> list[ApprovalRow]:
     )
 
 
-def view(session: Session, row: WithdrawalRow) -> WithdrawalView:
-    approvals = tuple(
+def view(
+    session: Session, row: WithdrawalRow, *, approvals: Sequence[ApprovalRow] | None = None
+) -> WithdrawalView:
+    """What is shown of `row`; `approvals=()` for a withdrawal created in this transaction."""
+    shown = tuple(
         {
             "approver": a.approver,
             "verdict": a.verdict,
@@ -100,7 +103,7 @@ def view(session: Session, row: WithdrawalRow) -> WithdrawalView:
             "roles": list(a.roles),
             "at": isoformat(a.created_at),
         }
-        for a in approvals_of(session, row.id)
+        for a in (approvals_of(session, row.id) if approvals is None else approvals)
     )
     return WithdrawalView(
         id=row.id,
@@ -117,7 +120,7 @@ def view(session: Session, row: WithdrawalRow) -> WithdrawalView:
         digest=row.digest,
         intent=row.intent,
         decision=row.decision,
-        approvals=approvals,
+        approvals=shown,
         expires_at=row.expires_at,
         txid=row.txid,
         created_at=row.created_at,
@@ -155,30 +158,16 @@ def move(
 
 @contextmanager
 def unit_of_work(ctx: Context) -> Iterator[Session]:
-    """A transaction whose deferred security events are published only after it commits."""
+    """A transaction whose audit entries are appended together just before it commits
+    (one head lock) and whose security events are published only after it commits."""
     events: list[SecurityEvent] = []
     with ctx.db.transaction() as session:
         session.info["kinko_events"] = events
-        session.info[_AUDIT_KEY] = []
+        ctx.audit.begin_deferred(session)
         yield session
-        # Group this transaction's withdrawal entries into one append (one head lock).
-        pending: list[_PendingEntry] = session.info.pop(_AUDIT_KEY)
-        if pending:
-            records = ctx.audit.append_many(session, [p.item for p in pending])
-            for entry, record in zip(pending, records, strict=True):
-                if entry.on_record is not None:
-                    entry.on_record(record)
+        ctx.audit.flush_deferred(session)
     for event in events:
         ctx.bus.publish(event)
-
-
-@dataclass(frozen=True, slots=True)
-class _PendingEntry:
-    item: AuditItem
-    on_record: Callable[[AuditRecord], None] | None
-
-
-_AUDIT_KEY = "kinko_withdrawal_audit"
 
 
 def audit_later(
@@ -192,10 +181,8 @@ def audit_later(
 ) -> None:
     """Queue an audit entry appended just before this unit of work commits (same
     transaction: it commits with the change or neither does)."""
-    pending = session.info.get(_AUDIT_KEY)
-    if pending is None:
+    if not queue_deferred(session, AuditItem(actor, action, subject, details), on_record):
         raise RuntimeError("audit_later needs a session from unit_of_work()")
-    pending.append(_PendingEntry(AuditItem(actor, action, subject, details), on_record))
 
 
 def defer_event(session: Session, event: SecurityEvent) -> None:

@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,9 @@ from kinko.withdrawals.records import (
 from kinko.withdrawals.states import State, parse_state
 
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
+_BY_KEY = select(WithdrawalRow.id, WithdrawalRow.request_hash).where(
+    WithdrawalRow.idempotency_key == bindparam("key")
+)
 SYSTEM = "system:withdrawals"
 
 
@@ -90,11 +93,12 @@ class WithdrawalService:
             raise InputError("Idempotency-Key", "send a unique key of 1 to 200 characters")
         fingerprint = body.fingerprint(requester)
         try:
-            with unit_of_work(self.ctx) as session:
+            with unit_of_work(self.ctx) as session, session.no_autoflush:
                 existing = self._by_key(session, idempotency_key)
                 if existing is None:
-                    # Request, screening and decision commit together: one durable step.
-                    row = self._create(
+                    # Request, screening and decision commit together: one durable step,
+                    # and the new row is written once, with its decision, at the end.
+                    row, wallet = self._create(
                         session,
                         body=body,
                         requester=requester,
@@ -102,9 +106,9 @@ class WithdrawalService:
                         fingerprint=fingerprint,
                         channel=channel,
                     )
-                    screening = self._run_steps(session, row)
+                    screening = self._run_steps(session, row, wallet)
                     announce_request(session, row, screening, now=self.ctx.clock.now())
-                    return view(session, row)
+                    return view(session, row, approvals=())
                 withdrawal_id = self._same_body(existing, fingerprint)
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
@@ -115,20 +119,22 @@ class WithdrawalService:
                 withdrawal_id = self._same_body(existing, fingerprint)
         return self.advance(withdrawal_id)
 
-    def _by_key(self, session: Session, key: str) -> WithdrawalRow | None:
-        return session.execute(
-            select(WithdrawalRow).where(WithdrawalRow.idempotency_key == key)
-        ).scalar_one_or_none()
+    @staticmethod
+    def _by_key(session: Session, key: str) -> tuple[str, str] | None:
+        """(id, request hash) of the withdrawal an idempotency key already made, if any."""
+        found = session.connection().execute(_BY_KEY, {"key": key}).first()
+        return None if found is None else (found[0], found[1])
 
     @staticmethod
-    def _same_body(existing: WithdrawalRow, fingerprint: str) -> str:
-        if not hmac.compare_digest(existing.request_hash, fingerprint):
+    def _same_body(existing: tuple[str, str], fingerprint: str) -> str:
+        withdrawal_id, request_hash = existing
+        if not hmac.compare_digest(request_hash, fingerprint):
             raise Conflict(
                 "this Idempotency-Key was already used with a different request body; "
                 "use a new key for a new withdrawal",
                 code="idempotency_conflict",
             )
-        return existing.id
+        return withdrawal_id
 
     def _create(
         self,
@@ -139,7 +145,7 @@ class WithdrawalService:
         key: str,
         fingerprint: str,
         channel: str,
-    ) -> WithdrawalRow:
+    ) -> tuple[WithdrawalRow, WalletRow]:
         asset = find_asset(session, body.asset)
         amount = Amount.parse(asset, body.amount)
         wallet = find_wallet(session, asset, body.source_wallet)
@@ -174,7 +180,6 @@ class WithdrawalService:
             updated_at=now,
         )
         session.add(row)
-        session.flush()
         audit_later(
             session,
             actor=requester,
@@ -192,7 +197,7 @@ class WithdrawalService:
             },
             on_record=lambda record: setattr(row, "request_seq", record.seq),
         )
-        return row
+        return row, wallet
 
     # -- the steps -------------------------------------------------------------------------
 
@@ -203,15 +208,18 @@ class WithdrawalService:
             self._run_steps(session, row)
             return view(session, row)
 
-    def _run_steps(self, session: Session, row: WithdrawalRow) -> str | None:
-        """Run screening and the decision as far as they go; the screening status seen."""
+    def _run_steps(
+        self, session: Session, row: WithdrawalRow, wallet: WalletRow | None = None
+    ) -> str | None:
+        """Run screening and the decision as far as they go; the screening status seen.
+        `wallet`: the source wallet's row when this transaction created the withdrawal."""
         screening: str | None = None
         for _ in range(2):
             state = parse_state(row.state)
             if state is State.REQUESTED:
                 screening = self._screen(session, row)
             elif state is State.SCREENED:
-                self._decide(session, row)
+                self._decide(session, row, wallet)
             else:
                 break
         return screening
@@ -238,11 +246,22 @@ class WithdrawalService:
             self._hold(session, row, f"screening is {status}: lists missing or stale", SYSTEM)
         return status
 
-    def _decide(self, session: Session, row: WithdrawalRow) -> None:
-        # Lock the wallet: per-wallet choices (the next account nonce) are serialised.
-        wallet = session.execute(
-            select(WalletRow).where(WalletRow.id == row.wallet_id).with_for_update()
-        ).scalar_one_or_none()
+    def _decide(
+        self, session: Session, row: WithdrawalRow, loaded: WalletRow | None = None
+    ) -> None:
+        # Lock the wallet: per-wallet choices (the next account nonce) are serialised, and
+        # read it afresh under the lock. On SQLite `BEGIN IMMEDIATE` already holds the
+        # single write lock, so the row `_create` loaded in this transaction is current.
+        wallet: WalletRow | None = loaded
+        if session.get_bind().dialect.name == "postgresql":
+            wallet = session.execute(
+                select(WalletRow)
+                .where(WalletRow.id == row.wallet_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalar_one_or_none()
+        elif wallet is None:
+            wallet = session.get(WalletRow, row.wallet_id)
         if wallet is None:
             raise Conflict(f"wallet {row.wallet_id} disappeared")
         asset = find_asset(session, f"{row.chain}:{row.asset}")
@@ -277,7 +296,11 @@ class WithdrawalService:
             source=row.channel,
         )
         decision = self.ports.policy.evaluate_and_reserve(
-            session, policy_request, withdrawal_id=row.id, screening=ScreeningVerdict.CLEAR
+            session,
+            policy_request,
+            withdrawal_id=row.id,
+            screening=ScreeningVerdict.CLEAR,
+            first=loaded is not None,
         )
         expires = self.ctx.clock.now() + self.approval_ttl
         row.unsigned_tx = unsigned

@@ -50,8 +50,11 @@ class WithdrawalStack:
         """After a decision or an approval: an approved hot-wallet withdrawal is signed and
         broadcast at once. If that cannot happen now (no node, a refusal: audited, wallet
         frozen, event raised by the signer) the withdrawal's state says so and
-        `execute` may be called again; warm and cold wallets wait for `kinko cosign`."""
-        if current.state is not State.APPROVED:
+        `execute` may be called again; warm and cold wallets wait for `kinko cosign`.
+        Without a node for the chain nothing is tried: it waits for `execute`."""
+        if current.state is not State.APPROVED or not self.ports.chains.can_broadcast(
+            current.chain
+        ):
             return current
         with self.ctx.db.transaction() as session:
             wallet = session.get(WalletRow, current.wallet_id)

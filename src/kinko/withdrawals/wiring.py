@@ -235,6 +235,9 @@ class EthereumGateway:
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
         raise Unavailable("signing goes through kinko.signer, not the gateway")
 
+    def can_broadcast(self, chain: str) -> bool:
+        return chain == "ethereum" and self.web3 is not None
+
     def require_broadcast(self, wallet: WalletRow) -> None:
         if self.web3 is None:
             raise Unavailable(
@@ -288,6 +291,10 @@ class ChainRouter:
 
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
         return self._for(wallet.chain).sign(wallet, unsigned_tx)
+
+    def can_broadcast(self, chain: str) -> bool:
+        gateway = self.gateways.get(chain)
+        return gateway is not None and gateway.can_broadcast(chain)
 
     def require_broadcast(self, wallet: WalletRow) -> None:
         self._for(wallet.chain).require_broadcast(wallet)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import require
@@ -71,13 +72,18 @@ def stack(request: Request) -> WithdrawalStack:
 Stack = Annotated[WithdrawalStack, Depends(stack)]
 
 
-@router.post(BASE, status_code=201)
+@router.post(
+    BASE,
+    status_code=201,
+    response_class=JSONResponse,
+    responses={201: {"description": "the withdrawal, with its decision"}},
+)
 def create(
     body: NewWithdrawal,
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:create"))],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     if not idempotency_key:
         raise InputError(
             "Idempotency-Key", "this header is mandatory; send a unique key per withdrawal"
@@ -89,7 +95,8 @@ def create(
         idempotency_key=idempotency_key,
         channel="api",
     )
-    return services.settle(view).to_json()
+    # A ready response: FastAPI does not re-validate and re-encode the plain dict.
+    return JSONResponse(services.settle(view).to_json(), status_code=201)
 
 
 @router.get(BASE)

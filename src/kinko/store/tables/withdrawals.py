@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -25,12 +26,19 @@ class WithdrawalRow(Base):
     restarted service sees what was already signed or sent and never signs twice."""
 
     __tablename__ = "withdrawals"
+    __table_args__ = (
+        # "Was this destination ever paid?" (the monitor's first-seen fact, every request)
+        Index("ix_withdrawals_destination", "chain", "destination", "state"),
+        # The next account nonce: the highest built for a wallet, by state (every request);
+        # also serves every lookup by wallet_id
+        Index("ix_withdrawals_wallet_nonce", "wallet_id", "state", "account_nonce"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     requester: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
-    wallet_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    wallet_id: Mapped[str] = mapped_column(String(64), nullable=False)
     chain: Mapped[str] = mapped_column(String(32), nullable=False)
     network: Mapped[str] = mapped_column(String(32), nullable=False)
     asset: Mapped[str] = mapped_column(String(32), nullable=False)

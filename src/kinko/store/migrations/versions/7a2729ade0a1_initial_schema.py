@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1f6477dc622f
+Revision ID: 7a2729ade0a1
 Revises:
-Create Date: 2026-11-21 21:27:06.445193
+Create Date: 2026-11-21 21:56:45.738094
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import kinko.store.base
 
-revision = "1f6477dc622f"
+revision = "7a2729ade0a1"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -433,9 +433,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_withdrawals_idempotency_key")),
     )
     with op.batch_alter_table("withdrawals", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_withdrawals_destination", ["chain", "destination", "state"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_withdrawals_requester"), ["requester"], unique=False)
         batch_op.create_index(batch_op.f("ix_withdrawals_state"), ["state"], unique=False)
-        batch_op.create_index(batch_op.f("ix_withdrawals_wallet_id"), ["wallet_id"], unique=False)
+        batch_op.create_index(
+            "ix_withdrawals_wallet_nonce", ["wallet_id", "state", "account_nonce"], unique=False
+        )
 
     op.create_table(
         "api_tokens",
@@ -778,9 +783,10 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     with op.batch_alter_table("withdrawals", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_withdrawals_wallet_id"))
+        batch_op.drop_index("ix_withdrawals_wallet_nonce")
         batch_op.drop_index(batch_op.f("ix_withdrawals_state"))
         batch_op.drop_index(batch_op.f("ix_withdrawals_requester"))
+        batch_op.drop_index("ix_withdrawals_destination")
 
     op.drop_table("withdrawals")
     op.drop_table("webauthn_challenges")
