@@ -20,7 +20,14 @@ from kinko.policy import velocity, versions
 from kinko.policy.diff import Weakening
 from kinko.policy.engine import evaluate
 from kinko.policy.loader import default_policy, load_policy_file
-from kinko.policy.model import Decision, Outcome, PolicyContext, PolicyRequest, ScreeningVerdict
+from kinko.policy.model import (
+    Decision,
+    Outcome,
+    PolicyContext,
+    PolicyRequest,
+    ScreeningVerdict,
+    VelocityKey,
+)
 from kinko.policy.rules import Policy
 from kinko.store.tables.audit import AuditHead
 from kinko.withdrawals.addressbook import AddressBookService, Normalizer
@@ -62,8 +69,18 @@ class PolicyService:
     ) -> PolicyContext:
         """Read what the engine needs (locks nothing; use `evaluate_and_reserve` to act)."""
         now = self.ctx.clock.now()
+        totals = velocity.totals(session, request, self.policy.velocity_keys(request), now)
+        return self._context(session, request, totals, screening)
+
+    def _context(
+        self,
+        session: Session,
+        request: PolicyRequest,
+        totals: dict[VelocityKey, int],
+        screening: ScreeningVerdict,
+    ) -> PolicyContext:
         return PolicyContext(
-            velocity=velocity.totals(session, request, self.policy.velocity_keys(request), now),
+            velocity=totals,
             address_entry=self.addresses.lookup(session, request.chain, request.destination),
             freezes=tuple(self.freezes.active_freezes(session)),
             screening=screening,
@@ -97,14 +114,18 @@ class PolicyService:
         self.record_version(session)
         now = self.ctx.clock.now()
         replaced = 0 if first else velocity.release(session, withdrawal_id, now)
+        wanted = self.policy.velocity_keys(request)
+        windows = velocity.open_windows(session, request, wanted, now)
         decision = evaluate(
             self.policy,
             request,
-            self.context_for(session, request, screening=screening),
+            self._context(session, request, windows.totals(wanted), screening),
             now,
         )
         if decision.outcome is not Outcome.DENY:
-            velocity.reserve(session, request, withdrawal_id=withdrawal_id, now=now)
+            velocity.reserve(
+                session, request, withdrawal_id=withdrawal_id, now=now, windows=windows
+            )
         # Deferred to the end of the caller's unit of work when it has one (one head lock).
         self.ctx.audit.defer(
             session,
@@ -127,6 +148,10 @@ class PolicyService:
 
         Returns the amount released (0 when nothing was reserved, e.g. released already).
         """
+        if session.connection().dialect.name == "postgresql":
+            # Lock order, as in `evaluate_and_reserve`: the audit head, then the counters
+            # (velocity.release locks them; this transaction's audit entry comes later).
+            session.connection().execute(HEAD_LOCK)
         amount = velocity.release(session, withdrawal_id, self.ctx.clock.now())
         if amount:
             self.ctx.audit.defer(

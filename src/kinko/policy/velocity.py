@@ -1,11 +1,21 @@
-"""Velocity state in the store: lock, sum, reserve and release, safely under concurrency.
+"""Velocity state in the store: lock, total, reserve and release, safely under concurrency.
 
 Every reservation is recorded against three counters: the wallet, the asset (all wallets)
 and the customer (when there is one), each within one asset. Before a request is decided,
 its counter rows are locked with ``SELECT ... FOR UPDATE`` in a fixed order (so two
 requests never deadlock), so concurrent requests against the same limit are decided one
 at a time on PostgreSQL; on SQLite ``BEGIN IMMEDIATE`` already serialises writers. The
-counter rows exist only to be locked; the amounts live in the ledger.
+counter rows exist only to be locked.
+
+The amounts live in the ledger (one row per reservation and counter). Adding up a 24-hour
+window of a busy hot wallet on every decision would cost more with every request, so each
+(counter, window length) also keeps a running total (`VelocityWindowRow`): the unreleased
+reservations later than its `horizon`. A decision moves the horizon up to ``now - window``
+and subtracts only what fell out since the last one; a reservation adds to it, a release
+subtracts from it unless it had already fallen out. Every change to the ledger goes
+through this module and updates the totals in the same transaction, so a total always
+equals the sum it replaces (tests/integration/policy/test_velocity_windows.py checks this
+against the ledger after random reservations, releases and clock moves).
 """
 
 from __future__ import annotations
@@ -15,13 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, func, select, tuple_, type_coerce, update
+from sqlalchemy import Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import IntegrityError
 from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
-from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow
+from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow, VelocityWindowRow
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -69,79 +79,161 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
         raise IntegrityError(f"velocity counters missing: locked {len(locked)} of {len(ordered)}")
 
 
+LEDGER = cast(Table, VelocityLedgerRow.__table__)
+WINDOWS = cast(Table, VelocityWindowRow.__table__)
+_COUNTER = (WINDOWS.c.scope, WINDOWS.c.scope_key, WINDOWS.c.asset)
+_UPDATE_WINDOW = (
+    update(WINDOWS)
+    .where(
+        WINDOWS.c.scope == bindparam("k_scope"),
+        WINDOWS.c.scope_key == bindparam("k_key"),
+        WINDOWS.c.asset == bindparam("k_asset"),
+        WINDOWS.c.seconds == bindparam("k_seconds"),
+    )
+    .values(total=bindparam("total"), horizon=bindparam("horizon"))
+)
+
+
+@dataclass(slots=True)
+class _Window:
+    key: CounterKey
+    seconds: int
+    total: int
+    horizon: datetime
+    stored: bool
+    changed: bool = False
+
+    def counts(self, at: datetime) -> bool:
+        return at > self.horizon
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "k_scope": self.key.scope.value,
+            "k_key": self.key.scope_key,
+            "k_asset": self.key.asset,
+            "k_seconds": self.seconds,
+            "total": self.total,
+            "horizon": self.horizon,
+        }
+
+
+@dataclass(slots=True)
+class Windows:
+    """The running totals of one request's counters, brought up to `now` in memory.
+
+    Read with `open_windows`; `totals` answers the engine; `reserve(..., windows=...)`
+    writes them back with the new reservation (nothing is written before)."""
+
+    request: PolicyRequest
+    windows: list[_Window]
+
+    def totals(self, wanted: Iterable[VelocityKey]) -> dict[VelocityKey, int]:
+        by_key = {(w.key.scope, w.seconds): w.total for w in self.windows}
+        return {key: by_key.get(key, 0) for key in wanted}
+
+
+def _stored(session: Session, keys: Iterable[CounterKey]) -> list[_Window]:
+    wanted = [(k.scope.value, k.scope_key, k.asset) for k in keys]
+    if not wanted:
+        return []
+    rows = session.connection().execute(select(WINDOWS).where(tuple_(*_COUNTER).in_(wanted)))
+    return [
+        _Window(
+            CounterKey(VelocityScope(r.scope), r.scope_key, r.asset),
+            int(r.seconds),
+            int(r.total),
+            r.horizon,
+            stored=True,
+        )
+        for r in rows
+    ]
+
+
+def open_windows(
+    session: Session, request: PolicyRequest, wanted: Iterable[VelocityKey], now: datetime
+) -> Windows:
+    """The stored totals of `request`'s counters, plus those of the `wanted` windows not
+    stored yet (added up from the ledger once), all moved up to `now`. Writes nothing."""
+    keys = counter_keys(request)
+    windows = _stored(session, keys)
+    have = {(w.key, w.seconds) for w in windows}
+    by_scope = {k.scope: k for k in keys}
+    fresh: list[_Window] = []
+    for scope, seconds in sorted(set(wanted)):
+        key = by_scope.get(scope)
+        if key is not None and (key, seconds) not in have:
+            cut = now - timedelta(seconds=seconds)
+            fresh.append(_Window(key, seconds, 0, cut, stored=False, changed=True))
+    # What fell out of each stored window since its horizon; what is inside each new one.
+    for window in windows:
+        cut = now - timedelta(seconds=window.seconds)
+        if cut > window.horizon:
+            window.total -= _sum_between(session, window.key, window.horizon, cut)
+            window.horizon, window.changed = cut, True
+            if window.total < 0:
+                raise IntegrityError(
+                    f"velocity window {window.key} {window.seconds}s went negative: the "
+                    "running totals no longer match the ledger"
+                )
+    for window in fresh:
+        window.total = _sum_between(session, window.key, window.horizon, None)
+    return Windows(request, windows + fresh)
+
+
+_IN_RANGE = select(LEDGER.c.amount, LEDGER.c.at).where(
+    LEDGER.c.scope == bindparam("scope"),
+    LEDGER.c.scope_key == bindparam("key"),
+    LEDGER.c.asset == bindparam("asset"),
+    LEDGER.c.released_at.is_(None),
+    LEDGER.c.at > bindparam("low"),
+)
+_FELL_OUT = _IN_RANGE.where(LEDGER.c.at <= bindparam("high"))
+
+
+def _sum_between(session: Session, key: CounterKey, low: datetime, high: datetime | None) -> int:
+    """Unreleased amounts reserved against `key` with low < at (<= high, if given).
+
+    One prebuilt statement per shape (compiled once): an index range scan each."""
+    params: dict[str, Any] = {
+        "scope": key.scope.value,
+        "key": key.scope_key,
+        "asset": key.asset,
+        "low": low,
+    }
+    if high is not None:
+        params["high"] = high
+    rows = session.connection().execute(_IN_RANGE if high is None else _FELL_OUT, params)
+    return sum(int(amount) for amount, _ in rows)
+
+
 def totals(
     session: Session,
     request: PolicyRequest,
     wanted: Iterable[VelocityKey],
     now: datetime,
 ) -> dict[VelocityKey, int]:
-    """Unreleased amounts reserved within each wanted (scope, window) for `request`'s keys."""
+    """Unreleased amounts reserved within each wanted (scope, window) for `request`'s keys
+    (a customer-less request counts 0 against a customer). Writes nothing."""
     wanted = set(wanted)
     if not wanted:
         return {}
-    by_scope = {k.scope: k for k in counter_keys(request)}
-    result: dict[VelocityKey, int] = {}
-    for scope in {scope for scope, _ in wanted}:
-        key = by_scope.get(scope)
-        windows = sorted(seconds for s, seconds in wanted if s is scope)
-        if key is None:  # no customer on this request: nothing counts against a customer
-            result.update({(scope, w): 0 for w in windows})
-            continue
-        where = (
-            VelocityLedgerRow.scope == key.scope.value,
-            VelocityLedgerRow.scope_key == key.scope_key,
-            VelocityLedgerRow.asset == key.asset,
-            VelocityLedgerRow.at > now - timedelta(seconds=windows[-1]),
-            VelocityLedgerRow.released_at.is_(None),
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            # NUMERIC sums are exact; one row back whatever the traffic.
-            sums = [
-                func.coalesce(
-                    func.sum(VelocityLedgerRow.amount).filter(
-                        VelocityLedgerRow.at > now - timedelta(seconds=w)
-                    ),
-                    0,
-                )
-                for w in windows
-            ]
-            row = session.execute(select(*sums).where(*where)).one()
-            result.update({(scope, w): int(total) for w, total in zip(windows, row, strict=True)})
-            continue
-        found = _sqlite_sums(session, where, windows, now)
-        result.update({(scope, w): total for w, total in zip(windows, found, strict=True)})
-    return result
+    return open_windows(session, request, wanted, now).totals(wanted)
 
 
-def _sqlite_sums(
-    session: Session, where: tuple[Any, ...], windows: list[int], now: datetime
-) -> list[int]:
-    """Exact per-window sums on SQLite, which stores base units as zero-padded strings
-    (wei overflows its 64-bit integers), so the big-integer sum is taken here. SQLite says
-    which window each row falls in, and the rows come back raw (no ORM objects, no
-    datetime parsing): the cost per row is one `int()`."""
-    columns: list[Any] = [type_coerce(VelocityLedgerRow.amount, String)]
-    columns.extend(
-        type_coerce(VelocityLedgerRow.at > now - timedelta(seconds=window), Integer)
-        for window in windows
-    )
-    sums = [0] * len(windows)
-    for amount, *inside in session.execute(select(*columns).where(*where)):
-        value = int(amount)
-        for i, flag in enumerate(inside):
-            if flag:
-                sums[i] += value
-    return sums
-
-
-LEDGER = cast(Table, VelocityLedgerRow.__table__)
-
-
-def reserve(session: Session, request: PolicyRequest, *, withdrawal_id: str, now: datetime) -> None:
-    """Record `request.amount` against each of its counters (call with the counters locked).
-
-    One Core executemany: these rows are never read back as objects in this session."""
-    session.connection().execute(
+def reserve(
+    session: Session,
+    request: PolicyRequest,
+    *,
+    withdrawal_id: str,
+    now: datetime,
+    windows: Windows | None = None,
+) -> None:
+    """Record `request.amount` against each of its counters (call with the counters locked)
+    and add it to their running totals; `windows`: as opened for this decision."""
+    if windows is None:
+        windows = open_windows(session, request, (), now)
+    connection = session.connection()
+    connection.execute(
         LEDGER.insert(),
         [
             {
@@ -156,18 +248,62 @@ def reserve(session: Session, request: PolicyRequest, *, withdrawal_id: str, now
             for key in counter_keys(request)
         ],
     )
+    for window in windows.windows:
+        if window.counts(now):
+            window.total += request.amount
+            window.changed = True
+    _write(session, windows.windows)
+
+
+def _write(session: Session, windows: list[_Window]) -> None:
+    connection = session.connection()
+    updates = [w.params() for w in windows if w.stored and w.changed]
+    inserts = [w for w in windows if not w.stored]
+    if updates:
+        connection.execute(_UPDATE_WINDOW, updates)
+    if inserts:
+        connection.execute(
+            WINDOWS.insert(),
+            [
+                {
+                    "scope": w.key.scope.value,
+                    "scope_key": w.key.scope_key,
+                    "asset": w.key.asset,
+                    "seconds": w.seconds,
+                    "total": w.total,
+                    "horizon": w.horizon,
+                }
+                for w in inserts
+            ],
+        )
+    for window in windows:
+        window.stored, window.changed = True, False
 
 
 def release(session: Session, withdrawal_id: str, now: datetime) -> int:
     """Stop counting `withdrawal_id`'s reservations; returns the amount released (per
     counter, i.e. the withdrawal's amount), 0 if nothing was reserved."""
     connection = session.connection()
-    unreleased = (
-        LEDGER.c.withdrawal_id == withdrawal_id,
-        LEDGER.c.released_at.is_(None),
-    )
-    amounts = connection.execute(select(LEDGER.c.amount).where(*unreleased)).scalars().all()
-    if not amounts:
+    unreleased = (LEDGER.c.withdrawal_id == withdrawal_id, LEDGER.c.released_at.is_(None))
+    rows = connection.execute(
+        select(
+            LEDGER.c.scope, LEDGER.c.scope_key, LEDGER.c.asset, LEDGER.c.amount, LEDGER.c.at
+        ).where(*unreleased)
+    ).all()
+    if not rows:
         return 0
+    keys = sorted({CounterKey(VelocityScope(r.scope), r.scope_key, r.asset) for r in rows})
+    lock_counters(session, keys)
     connection.execute(update(LEDGER).where(*unreleased).values(released_at=now))
-    return int(max(amounts))
+    windows = _stored(session, keys)
+    for row in rows:
+        for window in windows:
+            k = window.key
+            same = (k.scope.value, k.scope_key, k.asset) == (row.scope, row.scope_key, row.asset)
+            if same and window.counts(row.at):
+                window.total -= int(row.amount)
+                window.changed = True
+                if window.total < 0:
+                    raise IntegrityError(f"velocity window {k} {window.seconds}s went negative")
+    _write(session, windows)
+    return int(max(int(r.amount) for r in rows))

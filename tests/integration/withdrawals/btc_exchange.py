@@ -1,8 +1,8 @@
 """A cold Bitcoin 2-of-3 wallet added to the test exchange: descriptor, imported UTXOs,
 an allow-listed destination, and services wired with the Bitcoin gateway.
 
-Mainnet keys and addresses (synthetic funding, nothing is broadcast): the address book
-normalises Bitcoin addresses for mainnet, so only a mainnet destination can be listed.
+Mainnet keys and addresses (synthetic funding, nothing is broadcast), so these tests also
+cover the mainnet network binding; the demo's Bitcoin act (btcdemo.py) runs on regtest.
 """
 
 from __future__ import annotations

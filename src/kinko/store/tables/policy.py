@@ -84,6 +84,23 @@ class VelocityCounterRow(Base):
     asset: Mapped[str] = mapped_column(String(80), primary_key=True)
 
 
+class VelocityWindowRow(Base):
+    """The running total of one rolling window (scope, key, asset, length in seconds).
+
+    `total` is the sum of the unreleased reservations of the ledger with `at` later than
+    `horizon`; a decision moves the horizon up to ``now - window`` and subtracts what
+    fell out, so no decision has to add up the whole window (see kinko.policy.velocity).
+    """
+
+    __tablename__ = "velocity_windows"
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    total: Mapped[int] = mapped_column(BaseUnits, nullable=False)
+    horizon: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class VelocityLedgerRow(Base):
     """An amount reserved by one withdrawal against one (scope, key, asset)."""
 

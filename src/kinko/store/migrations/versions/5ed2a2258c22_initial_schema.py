@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7a2729ade0a1
+Revision ID: 5ed2a2258c22
 Revises:
-Create Date: 2026-11-21 21:56:45.738094
+Create Date: 2026-11-21 21:58:05.130545
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import kinko.store.base
 
-revision = "7a2729ade0a1"
+revision = "5ed2a2258c22"
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -362,6 +362,18 @@ def upgrade() -> None:
             batch_op.f("ix_velocity_ledger_withdrawal_id"), ["withdrawal_id"], unique=False
         )
 
+    op.create_table(
+        "velocity_windows",
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("scope_key", sa.String(length=200), nullable=False),
+        sa.Column("asset", sa.String(length=80), nullable=False),
+        sa.Column("seconds", sa.Integer(), nullable=False),
+        sa.Column("total", kinko.store.base.BaseUnits(length=78), nullable=False),
+        sa.Column("horizon", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "scope", "scope_key", "asset", "seconds", name=op.f("pk_velocity_windows")
+        ),
+    )
     op.create_table(
         "wallets",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -794,6 +806,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_wallets_chain"))
 
     op.drop_table("wallets")
+    op.drop_table("velocity_windows")
     with op.batch_alter_table("velocity_ledger", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_velocity_ledger_withdrawal_id"))
         batch_op.drop_index("ix_velocity_ledger_window")
