@@ -11,16 +11,17 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import AuthenticationError, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import ServiceBase, same_hash, sha256
-from kinko.identity.model import Principal, TokenId, UserId, UserState
-from kinko.identity.permissions import parse_permission, permissions_of
-from kinko.store.tables.identity import ApiTokenRow
+from kinko.identity.model import Principal, RoleGrant, TokenId, UserId, UserState
+from kinko.identity.permissions import Role, parse_permission, permissions_of
+from kinko.store.tables.identity import ApiTokenRow, RoleGrantRow, UserRow
 
 MAX_TTL = timedelta(days=365)
 LAST_USED_EVERY = timedelta(seconds=60)
@@ -40,6 +41,34 @@ class TokenInfo:
     revoked_at: datetime | None
     last_used_at: datetime | None
     last_used_ip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUse:
+    """When and from where a token was last used, as `lookup` read it."""
+
+    id: str
+    last_used_at: datetime | None
+    last_used_ip: str | None
+
+
+_TOKENS = cast(Table, ApiTokenRow.__table__)
+_USERS = cast(Table, UserRow.__table__)
+_GRANTS = cast(Table, RoleGrantRow.__table__)
+_TOKEN_WITH_OWNER = (
+    select(
+        _TOKENS,
+        _USERS.c.state.label("owner_state"),
+        _USERS.c.username.label("owner_username"),
+    )
+    .join(_USERS, _USERS.c.id == _TOKENS.c.owner_id)
+    .where(_TOKENS.c.id == bindparam("id"))
+)
+_LIVE_GRANTS = (
+    select(_GRANTS.c.role, _GRANTS.c.assets, _GRANTS.c.wallets)
+    .where(_GRANTS.c.user_id == bindparam("user"), _GRANTS.c.revoked_at.is_(None))
+    .order_by(_GRANTS.c.id)
+)
 
 
 def _info(row: ApiTokenRow) -> TokenInfo:
@@ -159,40 +188,44 @@ class TokenService(ServiceBase):
 
     def lookup(
         self, session: Session, text: str, *, source_ip: str | None
-    ) -> tuple[Principal, ApiTokenRow]:
-        """Check a bearer token without writing anything (see `resolve`)."""
-        from kinko.identity.roles import RoleService
+    ) -> tuple[Principal, TokenUse]:
+        """Check a bearer token without writing anything (see `resolve`).
 
+        Every API call does this, so it is two prebuilt Core queries (the token with its
+        owner, then the owner's live role grants) rather than three ORM loads."""
         token_id, secret = split_token(text)
-        row = session.get(ApiTokenRow, token_id)
+        connection = session.connection()
+        row = connection.execute(_TOKEN_WITH_OWNER, {"id": token_id}).first()
         now = self.now()
-        if row is None or not same_hash(secret.encode(), row.secret_hash):
+        if row is None or not same_hash(secret.encode(), bytes(row.secret_hash)):
             raise AuthenticationError("invalid API token")
         if row.revoked_at is not None or row.expires_at <= now:
             raise AuthenticationError("API token expired or revoked", code="token_expired")
         if row.ip_allowlist and not _allowed(source_ip, row.ip_allowlist):
             raise AuthenticationError("API token is not valid from this address")
-        owner = self.user_row(session, row.owner_id)
-        if owner.state != UserState.ACTIVE.value:
+        if row.owner_state != UserState.ACTIVE.value:
             raise AuthenticationError("invalid API token")
-        roles = RoleService(self.ctx).roles_of(session, owner.id)
+        roles = tuple(
+            RoleGrant(Role(g.role), tuple(g.assets), tuple(g.wallets))
+            for g in connection.execute(_LIVE_GRANTS, {"user": row.owner_id})
+        )
         perms = frozenset(row.permissions) & permissions_of(tuple(g.role for g in roles))
         principal = Principal(
             kind="token",
-            subject=UserId(owner.id),
-            username=owner.username,
+            subject=UserId(row.owner_id),
+            username=row.owner_username,
             roles=roles,
             permissions=perms,
             token_id=TokenId(row.id),
             source_ip=source_ip,
             token_assets=tuple(row.assets),
         )
-        return principal, row
+        return principal, TokenUse(row.id, row.last_used_at, row.last_used_ip)
 
-    def needs_note(self, row: ApiTokenRow, ip: str | None) -> bool:
+    def needs_note(self, use: TokenUse | ApiTokenRow, ip: str | None) -> bool:
         """Whether this use must be recorded (new address, or last-used is stale)."""
-        return (ip is not None and ip != row.last_used_ip) or (
-            row.last_used_at is None or self.now() - row.last_used_at > LAST_USED_EVERY
+        return (ip is not None and ip != use.last_used_ip) or (
+            use.last_used_at is None or self.now() - use.last_used_at > LAST_USED_EVERY
         )
 
     def note_use(self, session: Session, token_id: str, ip: str | None) -> None:
@@ -205,9 +238,9 @@ class TokenService(ServiceBase):
 
         Records last use, and audits and emits ``token.use`` from a new address.
         """
-        principal, row = self.lookup(session, text, source_ip=source_ip)
-        if self.needs_note(row, source_ip):
-            self._note_use(session, row, source_ip, self.now())
+        principal, use = self.lookup(session, text, source_ip=source_ip)
+        if self.needs_note(use, source_ip):
+            self.note_use(session, use.id, source_ip)
         return principal
 
     def _note_use(self, session: Session, row: ApiTokenRow, ip: str | None, now: datetime) -> None:
