@@ -21,11 +21,11 @@ from kinko.policy.loader import load_policy
 from kinko.policy.rules import Policy
 from kinko.store.tables.policy import PolicyVersionRow
 
+_CURRENT = select(PolicyVersionRow.digest).order_by(PolicyVersionRow.activation.desc()).limit(1)
+
 
 def current_digest(session: Session) -> str | None:
-    return session.execute(
-        select(PolicyVersionRow.digest).order_by(PolicyVersionRow.activation.desc()).limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_CURRENT).scalar_one_or_none()
 
 
 def activate(ctx: Context, session: Session, policy: Policy) -> list[Weakening]:

@@ -44,11 +44,12 @@ def _version(row: ScreeningListVersionRow) -> ListVersion:
     )
 
 
+# Read on every screening: built once (only the execution is left per call).
+_ACTIVE = select(ScreeningListVersionRow).where(ScreeningListVersionRow.active.is_(True))
+
+
 def active_versions(session: Session) -> dict[ListName, ListVersion]:
-    rows = session.scalars(
-        select(ScreeningListVersionRow).where(ScreeningListVersionRow.active.is_(True))
-    )
-    return {ListName(row.list_name): _version(row) for row in rows}
+    return {ListName(row.list_name): _version(row) for row in session.scalars(_ACTIVE)}
 
 
 def all_versions(session: Session) -> list[ListVersion]:

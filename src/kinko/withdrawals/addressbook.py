@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
@@ -108,6 +108,14 @@ class AddressProposal:
     status: str
     approver: str | None
     created_at: datetime
+
+
+# Read on every decision: built once (only the execution is left per call).
+_CURRENT = select(AddressBookEntryRow).where(
+    AddressBookEntryRow.chain == bindparam("chain"),
+    AddressBookEntryRow.address == bindparam("address"),
+    AddressBookEntryRow.removed_at.is_(None),
+)
 
 
 class AddressBookService:
@@ -267,13 +275,7 @@ class AddressBookService:
 
     def _current(self, session: Session, chain: str, address: str) -> list[AddressBookEntryRow]:
         now = self.ctx.clock.now()
-        rows = session.execute(
-            select(AddressBookEntryRow).where(
-                AddressBookEntryRow.chain == chain,
-                AddressBookEntryRow.address == address,
-                AddressBookEntryRow.removed_at.is_(None),
-            )
-        ).scalars()
+        rows = session.execute(_CURRENT, {"chain": chain, "address": address}).scalars()
         return [r for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
 
     def _record(

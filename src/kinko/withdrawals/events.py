@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kinko.core.events import SecurityEvent
@@ -23,18 +23,21 @@ PAID_STATES = tuple(s.value for s in (State.SIGNED, State.BROADCAST, State.CONFI
 """A destination is "seen" once a withdrawal to it was signed: requests alone do not count."""
 
 
+_PAID_BEFORE = (
+    select(WithdrawalRow.id)
+    .where(
+        WithdrawalRow.chain == bindparam("chain"),
+        WithdrawalRow.destination == bindparam("destination"),
+        WithdrawalRow.state.in_(PAID_STATES),
+        WithdrawalRow.id != bindparam("id"),
+    )
+    .limit(1)
+)
+
+
 def destination_first_seen(session: Session, row: WithdrawalRow) -> bool:
-    earlier = session.execute(
-        select(WithdrawalRow.id)
-        .where(
-            WithdrawalRow.chain == row.chain,
-            WithdrawalRow.destination == row.destination,
-            WithdrawalRow.state.in_(PAID_STATES),
-            WithdrawalRow.id != row.id,
-        )
-        .limit(1)
-    ).first()
-    return earlier is None
+    params = {"chain": row.chain, "destination": row.destination, "id": row.id}
+    return session.execute(_PAID_BEFORE, params).first() is None
 
 
 def announce_request(

@@ -75,6 +75,10 @@ def to_record(row: FreezeRow) -> FreezeRecord:
     )
 
 
+# Read on every decision: built once (only the execution is left per call).
+_ACTIVE = select(FreezeRow).where(FreezeRow.released_at.is_(None)).order_by(FreezeRow.created_at)
+
+
 class FreezeService:
     def __init__(self, ctx: Context, *, roles_of: RolesOf | None = None) -> None:
         self.ctx = ctx
@@ -152,10 +156,7 @@ class FreezeService:
         return to_record(row)
 
     def active_freezes(self, session: Session) -> list[FreezeRecord]:
-        rows = session.execute(
-            select(FreezeRow).where(FreezeRow.released_at.is_(None)).order_by(FreezeRow.created_at)
-        ).scalars()
-        return [to_record(row) for row in rows]
+        return [to_record(row) for row in session.execute(_ACTIVE).scalars()]
 
     def is_frozen(self, session: Session, request: PolicyRequest) -> list[FreezeRecord]:
         """The active freezes covering `request` (empty when it may move)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kinko.chains.base import ChainAdapter
@@ -47,6 +47,10 @@ _LIVE_NONCE_STATES = tuple(
 )
 """Withdrawals whose nonce is taken but which the node may not count yet (confirmed ones
 it counts itself)."""
+
+_HIGHEST_NONCE = select(func.max(WithdrawalRow.account_nonce)).where(
+    WithdrawalRow.wallet_id == bindparam("wallet"), WithdrawalRow.state.in_(_LIVE_NONCE_STATES)
+)
 
 
 class IdentityDirectory:
@@ -225,11 +229,7 @@ class EthereumGateway:
         on_chain = 0
         if self.web3 is not None:
             on_chain = int(self.web3.eth.get_transaction_count(wallet.address, "pending"))
-        highest = session.execute(
-            select(func.max(WithdrawalRow.account_nonce)).where(
-                WithdrawalRow.wallet_id == wallet.id, WithdrawalRow.state.in_(_LIVE_NONCE_STATES)
-            )
-        ).scalar_one()
+        highest = session.execute(_HIGHEST_NONCE, {"wallet": wallet.id}).scalar_one()
         return on_chain if highest is None else max(on_chain, int(highest) + 1)
 
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:
