@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,6 +21,12 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (settings, services, rule packs, list indexes, the demo
+        # chain) lives as long as the server: move it out of the collector's sight, so a
+        # full collection scans only what requests allocate (178 ms -> ~0 ms measured for
+        # the demo exchange; such pauses were the p99 of withdrawal requests).
+        gc.collect()
+        gc.freeze()
         tasks = []
         if background:
             from kinko.api.background import start_background
