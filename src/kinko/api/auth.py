@@ -48,11 +48,10 @@ def _client_ip(request: Request) -> str | None:
 
 
 def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
-    from kinko.identity.readpath import read_session
     from kinko.identity.tokens import TokenService
 
     tokens = TokenService(ctx)
-    with read_session(ctx) as session:
+    with ctx.db.reading() as session:
         principal, row = tokens.lookup(session, token, source_ip=ip)
         note = tokens.needs_note(row, ip)
     if note:
@@ -62,11 +61,10 @@ def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
 
 
 def _from_session(ctx: Context, cookie: str, ip: str | None) -> Principal:
-    from kinko.identity.readpath import read_session
     from kinko.identity.roles import RoleService
 
     sessions = SessionService(ctx)
-    with read_session(ctx) as session:
+    with ctx.db.reading() as session:
         user, due = sessions.lookup(session, cookie)
         roles = RoleService(ctx).roles_of(session, user.id)
     if due:

@@ -40,6 +40,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _query_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Writers serialise at BEGIN, so read-then-write checks (limits, sequences) cannot race.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -152,6 +159,7 @@ class Database:
         self._writer = (
             writer_lock_for(self.engine) if self.engine.dialect.name == "sqlite" else None
         )
+        self._reader: Engine | None = None
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -165,6 +173,27 @@ class Database:
             writer.release()
 
     @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for lookups only, outside the writers' queue.
+
+        On SQLite every `transaction()` starts with ``BEGIN IMMEDIATE`` and so waits for
+        the single writer; lookups that every request makes (API tokens, sessions) and the
+        checks a withdrawal request can make before it writes use this instead: a second,
+        query-only engine (in WAL mode readers never block and are never blocked;
+        anything it would write is refused by SQLite). On PostgreSQL, an ordinary session.
+        """
+        if self._writer is None:
+            with self.sessions() as session:
+                yield session
+            return
+        if self._reader is None:
+            # Sized like the request thread pool, so lookups do not queue for a connection.
+            self._reader = create_engine(self.url, pool_size=20, max_overflow=30)
+            event.listen(self._reader, "connect", _query_only_pragmas)
+        with Session(self._reader) as session:
+            yield session
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together at the end, or not at all."""
         with self._writer_turn(), self.sessions() as session, session.begin():
@@ -172,3 +201,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kinko.chains.base import CallKind
 from kinko.context import Context
-from kinko.core.amount import Amount
+from kinko.core.amount import Amount, Asset
 from kinko.core.canonical import canonical_json
 from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict, InputError
@@ -31,7 +31,7 @@ from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
 from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.lookup import find_asset, find_wallet
-from kinko.withdrawals.ports import Ports
+from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
     WithdrawalView,
     audit_later,
@@ -74,6 +74,18 @@ class WithdrawalRequest:
         return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A new request, parsed and checked against the store before the write lock."""
+
+    asset: Asset
+    amount: Amount
+    wallet_id: str
+    network: str
+    destination: str
+    screening: Verdict
+
+
 class WithdrawalService:
     def __init__(
         self, ctx: Context, ports: Ports, *, approval_ttl: timedelta = DEFAULT_APPROVAL_TTL
@@ -92,32 +104,58 @@ class WithdrawalService:
         if not idempotency_key or len(idempotency_key) > 200:
             raise InputError("Idempotency-Key", "send a unique key of 1 to 200 characters")
         fingerprint = body.fingerprint(requester)
+        # Everything that needs no lock is read and checked first, outside the writers'
+        # queue (on SQLite there is one writer at a time): the idempotency key, the asset,
+        # amount, source wallet and address, and the screening of the destination.
+        with self.ctx.db.reading() as reader:
+            existing = self._by_key(reader, idempotency_key)
+            checked = None if existing is not None else self._check(reader, body)
+        if existing is not None:
+            return self.advance(self._same_body(existing, fingerprint))
+        assert checked is not None
         try:
             with unit_of_work(self.ctx) as session, session.no_autoflush:
-                existing = self._by_key(session, idempotency_key)
-                if existing is None:
-                    # Request, screening and decision commit together: one durable step,
-                    # and the new row is written once, with its decision, at the end.
-                    row, wallet = self._create(
-                        session,
-                        body=body,
-                        requester=requester,
-                        key=idempotency_key,
-                        fingerprint=fingerprint,
-                        channel=channel,
-                    )
-                    screening = self._run_steps(session, row, wallet)
-                    announce_request(session, row, screening, now=self.ctx.clock.now())
-                    return view(session, row, approvals=())
-                withdrawal_id = self._same_body(existing, fingerprint)
+                # Request, screening and decision commit together: one durable step, and
+                # the new row is written once, with its decision, at the end.
+                row, wallet = self._create(
+                    session,
+                    checked,
+                    body=body,
+                    requester=requester,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    channel=channel,
+                )
+                screening = self._run_steps(session, row, wallet, checked.screening)
+                announce_request(session, row, screening, now=self.ctx.clock.now())
+                return view(session, row, approvals=())
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
             with unit_of_work(self.ctx) as session:
-                existing = self._by_key(session, idempotency_key)
-                if existing is None:
+                found = self._by_key(session, idempotency_key)
+                if found is None:
                     raise
-                withdrawal_id = self._same_body(existing, fingerprint)
+                withdrawal_id = self._same_body(found, fingerprint)
         return self.advance(withdrawal_id)
+
+    def _check(self, reader: Session, body: WithdrawalRequest) -> _Checked:
+        """Parse and check a new request against the store (read only, no lock held)."""
+        asset = find_asset(reader, body.asset)
+        amount = Amount.parse(asset, body.amount)
+        wallet = find_wallet(reader, asset, body.source_wallet)
+        network = self.ports.chains.network_of(wallet)
+        adapter = self.ports.chains.adapter(wallet.chain, network)
+        destination = adapter.normalize_address(body.destination)
+        for name, value, limit in (
+            ("customer_ref", body.customer_ref, 200),
+            ("memo", body.memo, 500),
+        ):
+            if value is not None and len(value) > limit:
+                raise InputError(name, f"must be at most {limit} characters")
+        screening = self.ports.screener.screen_address(
+            reader, chain=wallet.chain, address=destination
+        )
+        return _Checked(asset, amount, wallet.id, network, destination, screening)
 
     @staticmethod
     def _by_key(session: Session, key: str) -> tuple[str, str] | None:
@@ -139,6 +177,7 @@ class WithdrawalService:
     def _create(
         self,
         session: Session,
+        checked: _Checked,
         *,
         body: WithdrawalRequest,
         requester: str,
@@ -146,18 +185,10 @@ class WithdrawalService:
         fingerprint: str,
         channel: str,
     ) -> tuple[WithdrawalRow, WalletRow]:
-        asset = find_asset(session, body.asset)
-        amount = Amount.parse(asset, body.amount)
-        wallet = find_wallet(session, asset, body.source_wallet)
-        network = self.ports.chains.network_of(wallet)
-        adapter = self.ports.chains.adapter(wallet.chain, network)
-        destination = adapter.normalize_address(body.destination)
-        for name, value, limit in (
-            ("customer_ref", body.customer_ref, 200),
-            ("memo", body.memo, 500),
-        ):
-            if value is not None and len(value) > limit:
-                raise InputError(name, f"must be at most {limit} characters")
+        # The wallet again, now under the write lock: it may have been retired meanwhile.
+        asset, amount, destination = checked.asset, checked.amount, checked.destination
+        wallet = find_wallet(session, asset, checked.wallet_id)
+        network = checked.network
         now = self.ctx.clock.now()
         row = WithdrawalRow(
             id=new_id("wd"),
@@ -209,25 +240,31 @@ class WithdrawalService:
             return view(session, row)
 
     def _run_steps(
-        self, session: Session, row: WithdrawalRow, wallet: WalletRow | None = None
+        self,
+        session: Session,
+        row: WithdrawalRow,
+        wallet: WalletRow | None = None,
+        screened: Verdict | None = None,
     ) -> str | None:
         """Run screening and the decision as far as they go; the screening status seen.
-        `wallet`: the source wallet's row when this transaction created the withdrawal."""
+        `wallet`: the source wallet's row when this transaction created the withdrawal;
+        `screened`: its destination's verdict, when screened just before."""
         screening: str | None = None
         for _ in range(2):
             state = parse_state(row.state)
             if state is State.REQUESTED:
-                screening = self._screen(session, row)
+                screening = self._screen(session, row, screened)
             elif state is State.SCREENED:
                 self._decide(session, row, wallet)
             else:
                 break
         return screening
 
-    def _screen(self, session: Session, row: WithdrawalRow) -> str:
-        verdict = self.ports.screener.screen_address(
-            session, chain=row.chain, address=row.destination
-        )
+    def _screen(self, session: Session, row: WithdrawalRow, verdict: Verdict | None) -> str:
+        if verdict is None:
+            verdict = self.ports.screener.screen_address(
+                session, chain=row.chain, address=row.destination
+            )
         status = str(verdict.status)
         details = {"screening": status}
         if status == "clear":
