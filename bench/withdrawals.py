@@ -186,7 +186,7 @@ def _server_process(url: str, data_dir: str, port: int, conn: Pipe) -> None:
     # No node in the hot path: eth-tester's py-evm nonce lookup (~10 ms) is a test
     # artefact; the nonce comes from Kinko's own record of the wallet's built transactions.
     stack = build_stack(ctx, network="devnet", web3=None, screener=ScreeningService(ctx, SCREENING))
-    app = create_app(ctx)
+    app = create_app(ctx, background=True)  # as `kinko serve`: monitor and periodic jobs on
     app.state.withdrawal_stack = stack
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False))
     sock = _listen(port)
