@@ -80,7 +80,7 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
 def _remove_fresh_sqlite(database: str | None, created: bool) -> None:
     """Undo a SQLite database this failed `init` created, so that it can simply be re-run."""
     if created and database:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".writer-lock"):
             Path(database + suffix).unlink(missing_ok=True)
 
 

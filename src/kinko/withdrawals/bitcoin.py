@@ -9,6 +9,7 @@ the cap) before the service records it. Signing is offline (`kinko cosign`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import bdkpython as bdk
 from sqlalchemy import select
@@ -58,6 +59,30 @@ def bitcoin_wallet(wallet: WalletRow) -> MultisigWallet:
     adapter = wallet_adapter(wallet)
     assert adapter.wallet is not None
     return adapter.wallet
+
+
+def cold_multisig_wallet(
+    wallet_id: str, *, name: str, network: str, descriptor: str, created_at: datetime
+) -> WalletRow:
+    """A long-term cold customer wallet spent with 2 of its 3 keys (approvers decide)."""
+    return WalletRow(
+        id=wallet_id,
+        name=name,
+        chain="bitcoin",
+        network=network,
+        assets=["BTC"],
+        tier="cold",
+        owner_class="customer",
+        purpose="long_term_cold",
+        quorum_m=2,
+        quorum_n=3,
+        eligible_roles=["approver", "senior_approver"],
+        address=None,
+        descriptor=descriptor,
+        limits={},
+        active=True,
+        created_at=created_at,
+    )
 
 
 def wallet_adapter(wallet: WalletRow) -> BitcoinAdapter:

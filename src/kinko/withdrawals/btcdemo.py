@@ -31,7 +31,7 @@ from kinko.policy.service import PolicyService
 from kinko.signer.offline import cosign, read_key_file
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.approvals import ApprovalService
-from kinko.withdrawals.bitcoin import BitcoinGateway, import_utxo
+from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.sample import DemoExchange, save_authenticator
@@ -86,22 +86,11 @@ def prepare(ex: DemoExchange) -> BtcAct:
         fresh = session.get(WalletRow, WALLET) is None
         if fresh:
             session.add(
-                WalletRow(
-                    id=WALLET,
+                cold_multisig_wallet(
+                    WALLET,
                     name="BTC cold (regtest, P2WSH 2-of-3)",
-                    chain="bitcoin",
                     network=NETWORK.name,
-                    assets=["BTC"],
-                    tier="cold",
-                    owner_class="customer",
-                    purpose="long_term_cold",
-                    quorum_m=2,
-                    quorum_n=3,
-                    eligible_roles=["approver", "senior_approver"],
-                    address=None,
                     descriptor=demo_descriptor(),
-                    limits={},
-                    active=True,
                     created_at=ctx.clock.now(),
                 )
             )

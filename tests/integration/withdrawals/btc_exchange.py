@@ -21,9 +21,9 @@ from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
-from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.approvals import ApprovalService
-from kinko.withdrawals.bitcoin import BitcoinGateway, import_utxo
+from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, default_ports
@@ -84,22 +84,11 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
     with ctx.db.transaction() as session:
         session.add(AssetRow(chain="bitcoin", symbol="BTC", decimals=8, contract=None))
         session.add(
-            WalletRow(
-                id=WALLET,
+            cold_multisig_wallet(
+                WALLET,
                 name="BTC cold",
-                chain="bitcoin",
                 network="mainnet",
-                assets=["BTC"],
-                tier="cold",
-                owner_class="customer",
-                purpose="long_term_cold",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["approver", "senior_approver"],
-                address=None,
                 descriptor=descriptor(),
-                limits={},
-                active=True,
                 created_at=ctx.clock.now(),
             )
         )

@@ -16,9 +16,8 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.policy.model import OwnerKind
-from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.addressbook import AddressBookService
-from kinko.withdrawals.bitcoin import import_utxo
+from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
 from kinko.withdrawals.btcdemo import demo_descriptor
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest
@@ -37,22 +36,11 @@ def add_regtest_wallet(btc: BtcExchange) -> None:
     descriptor = demo_descriptor()
     with ctx.db.transaction() as session:
         session.add(
-            WalletRow(
-                id=REGTEST_WALLET,
+            cold_multisig_wallet(
+                REGTEST_WALLET,
                 name="BTC cold (regtest)",
-                chain="bitcoin",
                 network="regtest",
-                assets=["BTC"],
-                tier="cold",
-                owner_class="customer",
-                purpose="long_term_cold",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["approver", "senior_approver"],
-                address=None,
                 descriptor=descriptor,
-                limits={},
-                active=True,
                 created_at=ctx.clock.now(),
             )
         )
