@@ -21,6 +21,11 @@ def find_asset(session: Session, text: str) -> Asset:
     return found
 
 
+def remember_asset(session: Session, asset: Asset) -> None:
+    """Let `find_asset` answer from `asset` in this session (already read elsewhere)."""
+    session.info.setdefault("kinko_assets", {})[asset.key] = asset
+
+
 def _find_asset(session: Session, text: str) -> Asset:
     chain, _, symbol = text.rpartition(":")
     query = select(AssetRow).where(AssetRow.symbol == symbol)

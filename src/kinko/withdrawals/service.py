@@ -30,7 +30,7 @@ from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
 from kinko.withdrawals.events import announce_request
-from kinko.withdrawals.lookup import find_asset, find_wallet
+from kinko.withdrawals.lookup import find_asset, find_wallet, remember_asset
 from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -187,6 +187,7 @@ class WithdrawalService:
     ) -> tuple[WithdrawalRow, WalletRow]:
         # The wallet again, now under the write lock: it may have been retired meanwhile.
         asset, amount, destination = checked.asset, checked.amount, checked.destination
+        remember_asset(session, asset)  # assets are never edited: no need to read it again
         wallet = find_wallet(session, asset, checked.wallet_id)
         network = checked.network
         now = self.ctx.clock.now()
