@@ -109,3 +109,17 @@ def test_in_memory_databases_get_a_private_lock_and_postgresql_none() -> None:
     memory = Database("sqlite://")
     assert memory._writer is not None and not isinstance(memory._writer, FileWriterLock)
     assert Database("postgresql+psycopg://u@/db?host=/nonexistent")._writer is None
+
+
+def test_reading_never_waits_for_the_writer_and_cannot_write(url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    db = Database(url)
+    with db.transaction() as writer:  # this thread holds the write lock ...
+        writer.execute(text("UPDATE counter SET n = 41"))
+        with db.reading() as reader:  # ... and a lookup still answers at once,
+            # seeing the last committed state, not the open transaction's
+            assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 0
+    with db.reading() as reader, pytest.raises(OperationalError, match="readonly"):
+        reader.execute(text("UPDATE counter SET n = 1"))
+    db.dispose()
