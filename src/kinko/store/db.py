@@ -160,6 +160,7 @@ class Database:
             writer_lock_for(self.engine) if self.engine.dialect.name == "sqlite" else None
         )
         self._reader: Engine | None = None
+        self._reader_guard = threading.Lock()
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -186,11 +187,13 @@ class Database:
             with self.sessions() as session:
                 yield session
             return
-        if self._reader is None:
-            # Sized like the request thread pool, so lookups do not queue for a connection.
-            self._reader = create_engine(self.url, pool_size=20, max_overflow=30)
-            event.listen(self._reader, "connect", _query_only_pragmas)
-        with Session(self._reader) as session:
+        with self._reader_guard:
+            if self._reader is None:
+                # Sized like the request thread pool, so lookups do not queue for one.
+                self._reader = create_engine(self.url, pool_size=20, max_overflow=30)
+                event.listen(self._reader, "connect", _query_only_pragmas)
+            reader = self._reader
+        with Session(reader) as session:
             yield session
 
     @contextmanager
