@@ -29,25 +29,32 @@ _PAID_BEFORE = (
         WithdrawalRow.chain == bindparam("chain"),
         WithdrawalRow.destination == bindparam("destination"),
         WithdrawalRow.state.in_(PAID_STATES),
-        WithdrawalRow.id != bindparam("id"),
     )
     .limit(1)
 )
 
 
-def destination_first_seen(session: Session, row: WithdrawalRow) -> bool:
-    params = {"chain": row.chain, "destination": row.destination, "id": row.id}
+def destination_first_seen(session: Session, chain: str, destination: str) -> bool:
+    """No withdrawal to `destination` was ever signed (the request being made can't be:
+    it is not signed yet)."""
+    params = {"chain": chain, "destination": destination}
     return session.execute(_PAID_BEFORE, params).first() is None
 
 
 def announce_request(
-    session: Session, row: WithdrawalRow, screening: str | None, *, now: datetime
+    session: Session,
+    row: WithdrawalRow,
+    screening: str | None,
+    *,
+    now: datetime,
+    first_seen: bool,
 ) -> None:
-    """`withdrawal.request`, once per new withdrawal, after its first screening/decision."""
+    """`withdrawal.request`, once per new withdrawal, after its first screening/decision.
+    `first_seen`: `destination_first_seen`, read when the request was checked."""
     fields: dict[str, Any] = {
         "withdrawal": row.id,
         "withdrawal_id": row.id,
-        "destination_first_seen": destination_first_seen(session, row),
+        "destination_first_seen": first_seen,
         "channel": row.channel,
         "state": row.state,
     }

@@ -29,7 +29,7 @@ from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
-from kinko.withdrawals.events import announce_request
+from kinko.withdrawals.events import announce_request, destination_first_seen
 from kinko.withdrawals.lookup import find_asset, find_wallet, remember_asset
 from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
@@ -84,6 +84,7 @@ class _Checked:
     network: str
     destination: str
     screening: Verdict
+    first_seen: bool
 
 
 class WithdrawalService:
@@ -127,8 +128,14 @@ class WithdrawalService:
                     channel=channel,
                 )
                 screening = self._run_steps(session, row, wallet, checked.screening)
-                announce_request(session, row, screening, now=self.ctx.clock.now())
-                return view(session, row, approvals=())
+                announce_request(
+                    session,
+                    row,
+                    screening,
+                    now=self.ctx.clock.now(),
+                    first_seen=checked.first_seen,
+                )
+            return view(session, row, approvals=())
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
             with unit_of_work(self.ctx) as session:
@@ -155,7 +162,8 @@ class WithdrawalService:
         screening = self.ports.screener.screen_address(
             reader, chain=wallet.chain, address=destination
         )
-        return _Checked(asset, amount, wallet.id, network, destination, screening)
+        first_seen = destination_first_seen(reader, wallet.chain, destination)
+        return _Checked(asset, amount, wallet.id, network, destination, screening, first_seen)
 
     @staticmethod
     def _by_key(session: Session, key: str) -> tuple[str, str] | None:
