@@ -30,6 +30,7 @@ from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
 from kinko.withdrawals.events import announce_request, destination_first_seen
+from kinko.withdrawals.group_commit import GroupCommit
 from kinko.withdrawals.lookup import find_asset, find_wallet, remember_asset
 from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
@@ -94,6 +95,7 @@ class WithdrawalService:
         self.ctx = ctx
         self.ports = ports
         self.approval_ttl = approval_ttl
+        self._writes = GroupCommit[WithdrawalView](ctx)
 
     # -- request ---------------------------------------------------------------------------
 
@@ -114,28 +116,27 @@ class WithdrawalService:
         if existing is not None:
             return self.advance(self._same_body(existing, fingerprint))
         assert checked is not None
-        try:
-            with unit_of_work(self.ctx) as session, session.no_autoflush:
-                # Request, screening and decision commit together: one durable step, and
-                # the new row is written once, with its decision, at the end.
-                row, wallet = self._create(
-                    session,
-                    checked,
-                    body=body,
-                    requester=requester,
-                    key=idempotency_key,
-                    fingerprint=fingerprint,
-                    channel=channel,
-                )
-                screening = self._run_steps(session, row, wallet, checked.screening)
-                announce_request(
-                    session,
-                    row,
-                    screening,
-                    now=self.ctx.clock.now(),
-                    first_seen=checked.first_seen,
-                )
+
+        def write(session: Session) -> WithdrawalView:
+            # Request, screening and decision commit together: one durable step, and the
+            # new row is written once, with its decision.
+            row, wallet = self._create(
+                session,
+                checked,
+                body=body,
+                requester=requester,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                channel=channel,
+            )
+            screening = self._run_steps(session, row, wallet, checked.screening)
+            now = self.ctx.clock.now()
+            announce_request(session, row, screening, now=now, first_seen=checked.first_seen)
             return view(session, row, approvals=())
+
+        try:
+            # Concurrent requests share the transaction (kinko.withdrawals.group_commit).
+            return self._writes.run(write)
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
             with unit_of_work(self.ctx) as session:
