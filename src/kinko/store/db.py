@@ -137,6 +137,20 @@ def writer_lock_for(engine: Engine) -> WriterLock:
         return lock
 
 
+_SOLE_WRITER = "kinko_sole_writer_memo"
+
+
+def sole_writer_memo(session: Session, name: str) -> dict[Any, Any] | None:
+    """A memo for reads that, in this transaction, only this transaction can change.
+
+    On SQLite a `transaction()` holds the single write lock from ``BEGIN IMMEDIATE`` to
+    its commit, so nothing else commits meanwhile: a value read once stays true until this
+    transaction itself changes it (whoever writes it must clear the memo). Elsewhere
+    (PostgreSQL, read committed; `Database.reading()`) None: read every time."""
+    memo: dict[str, dict[Any, Any]] | None = session.info.get(_SOLE_WRITER)
+    return None if memo is None else memo.setdefault(name, {})
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -200,6 +214,8 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together at the end, or not at all."""
         with self._writer_turn(), self.sessions() as session, session.begin():
+            if self._writer is not None:
+                session.info[_SOLE_WRITER] = {}
             yield session
 
     def dispose(self) -> None:

@@ -24,6 +24,7 @@ from kinko.core.ids import new_id
 from kinko.custody.model import Tier
 from kinko.policy.events import publish_after_commit
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
+from kinko.store.db import sole_writer_memo
 from kinko.store.tables.policy import AddressBookEntryRow, AddressBookProposalRow
 
 DEFAULT_COOLING_OFF = timedelta(hours=48)
@@ -162,6 +163,7 @@ class AddressBookService:
             created_at=self.ctx.clock.now(),
         )
         session.add(row)
+        _forget(session)
         session.flush()
         self._record(session, actor, f"addressbook.{action}_proposed", row.id, _row_details(row))
         return _proposal(row)
@@ -186,6 +188,7 @@ class AddressBookService:
         effective_at = now + max(self.cooling_off.get(t, DEFAULT_COOLING_OFF) for t in tiers)
         for old in self._current(session, proposal.chain, proposal.address):
             old.superseded_at = effective_at if utc(old.effective_at) <= now else now
+            _forget(session)
         row = AddressBookEntryRow(
             id=new_id("abe"),
             chain=proposal.chain,
@@ -203,6 +206,7 @@ class AddressBookService:
         proposal.approver = actor
         proposal.decided_at = now
         session.add(row)
+        _forget(session)
         session.flush()
         details = _row_details(proposal) | {
             "entry": row.id,
@@ -238,6 +242,7 @@ class AddressBookService:
         now = self.ctx.clock.now()
         for row in rows:
             row.removed_at = now
+            _forget(session)
             row.removed_by = actor
         session.flush()
         details = {"chain": chain, "address": normalized, "reason": reason.strip()}
@@ -275,7 +280,15 @@ class AddressBookService:
 
     def _current(self, session: Session, chain: str, address: str) -> list[AddressBookEntryRow]:
         now = self.ctx.clock.now()
-        rows = session.execute(_CURRENT, {"chain": chain, "address": address}).scalars()
+        # Read once per transaction where nothing else can change it (see sole_writer_memo);
+        # this service's own writes below clear the memo.
+        memo = sole_writer_memo(session, "address_book")
+        rows = None if memo is None else memo.get((chain, address))
+        if rows is None:
+            params = {"chain": chain, "address": address}
+            rows = tuple(session.execute(_CURRENT, params).scalars())
+            if memo is not None:
+                memo[(chain, address)] = rows
         return [r for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
 
     def _record(
@@ -305,6 +318,12 @@ def _row_details(row: AddressBookProposalRow) -> dict[str, object]:
         "owner_kind": row.owner_kind,
         "tiers": list(row.tiers_allowed),
     }
+
+
+def _forget(session: Session) -> None:
+    memo = sole_writer_memo(session, "address_book")
+    if memo is not None:
+        memo.clear()
 
 
 def _entry(row: AddressBookEntryRow) -> AddressBookEntry:

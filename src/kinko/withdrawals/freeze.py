@@ -22,6 +22,7 @@ from kinko.core.ids import new_id
 from kinko.policy.events import publish_after_commit
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles, require_role
+from kinko.store.db import sole_writer_memo
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.policy import FreezeRow, UnfreezeProposalRow
 
@@ -131,6 +132,7 @@ class FreezeService:
             created_at=now,
         )
         session.add(row)
+        _forget_active(session)
         session.flush()
         self.ctx.audit.append(
             session,
@@ -156,7 +158,13 @@ class FreezeService:
         return to_record(row)
 
     def active_freezes(self, session: Session) -> list[FreezeRecord]:
-        return [to_record(row) for row in session.execute(_ACTIVE).scalars()]
+        memo = sole_writer_memo(session, "freezes")
+        if memo is not None and "active" in memo:
+            return list(memo["active"])
+        records = [to_record(row) for row in session.execute(_ACTIVE).scalars()]
+        if memo is not None:
+            memo["active"] = tuple(records)
+        return records
 
     def is_frozen(self, session: Session, request: PolicyRequest) -> list[FreezeRecord]:
         """The active freezes covering `request` (empty when it may move)."""
@@ -226,6 +234,7 @@ class FreezeService:
         proposal.approver = actor
         proposal.decided_at = now
         freeze.released_at = now
+        _forget_active(session)
         freeze.released_by = [proposal.proposer, actor]
         session.flush()
         self.ctx.audit.append(
@@ -270,6 +279,12 @@ class FreezeService:
         if row.released_at is not None:
             raise Conflict(f"freeze {freeze_id} was already lifted")
         return row
+
+
+def _forget_active(session: Session) -> None:
+    memo = sole_writer_memo(session, "freezes")
+    if memo is not None:
+        memo.clear()
 
 
 def _require_known(session: Session, scope: FreezeScope, target: str) -> None:

@@ -176,3 +176,15 @@ def test_people_can_only_freeze_targets_that_exist(
         # automatic responses may name any id their evidence carries
         freezes.freeze(s, scope=FreezeScope.WALLET, target="w_seen_in_logs", reason="x", actor="m")
     assert record.target == "w_hot"
+
+
+def test_a_freeze_is_seen_at_once_by_the_transaction_that_set_it(ctx: Context) -> None:
+    # On SQLite the active freezes are read once per write transaction (nothing else can
+    # commit meanwhile); setting one in that same transaction must not be missed.
+    service = FreezeService(ctx)
+    with ctx.db.transaction() as session:
+        assert service.active_freezes(session) == []
+        record = service.freeze(
+            session, scope=FreezeScope.ALL, target=None, reason="drill", actor="user:u1"
+        )
+        assert [f.id for f in service.active_freezes(session)] == [record.id]
