@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kinko.core.amount import Asset
@@ -28,10 +30,8 @@ def remember_asset(session: Session, asset: Asset) -> None:
 
 def _find_asset(session: Session, text: str) -> Asset:
     chain, _, symbol = text.rpartition(":")
-    query = select(AssetRow).where(AssetRow.symbol == symbol)
-    if chain:
-        query = query.where(AssetRow.chain == chain)
-    rows = list(session.execute(query).scalars())
+    query = _ASSETS_BY_SYMBOL if not chain else _ASSETS_BY_KEY
+    rows = session.execute(query, {"symbol": symbol, "chain": chain}).all()
     if not rows:
         raise InputError("asset", f"unknown asset {text!r}; register it first")
     if len(rows) > 1:
@@ -41,23 +41,62 @@ def _find_asset(session: Session, text: str) -> Asset:
     return Asset(r.symbol, r.chain, r.decimals, r.contract)
 
 
-def find_wallet(session: Session, asset: Asset, wallet_id: str | None) -> WalletRow:
+@dataclass(frozen=True, slots=True)
+class WalletChoice:
+    """The source wallet a request names (or the default hot one), as read before the
+    write lock: the write transaction loads the wallet itself again by `id`."""
+
+    id: str
+    chain: str
+    network: str
+
+
+def choose_wallet(session: Session, asset: Asset, wallet_id: str | None) -> WalletChoice:
+    """The named wallet, checked; without a name the first active hot wallet (by id) that
+    holds `asset`. Columns only, no ORM objects: this runs on every request."""
     if wallet_id is not None:
-        wallet = session.get(WalletRow, wallet_id)
-        if wallet is None or not wallet.active:
+        row = session.execute(_WALLET, {"id": wallet_id}).first()
+        if row is None or not row.active:
             raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
-        if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
+        if row.chain != asset.chain or asset.symbol not in row.assets:
             raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
-        return wallet
-    candidates = session.execute(
-        select(WalletRow)
-        .where(WalletRow.chain == asset.chain, WalletRow.tier == Tier.HOT.value)
-        .where(WalletRow.active.is_(True))
-        .order_by(WalletRow.id)
-    ).scalars()
-    for wallet in candidates:
-        if asset.symbol in wallet.assets:
-            return wallet
+        return WalletChoice(row.id, row.chain, row.network)
+    for row in session.execute(_HOT_WALLETS, {"chain": asset.chain}):
+        if asset.symbol in row.assets:
+            return WalletChoice(row.id, row.chain, row.network)
     raise InputError(
         "source_wallet", f"no active hot wallet holds {asset.key}; name a source wallet"
     )
+
+
+def find_wallet(session: Session, asset: Asset, wallet_id: str) -> WalletRow:
+    """Wallet `wallet_id` as the ORM row (from this session's identity map when the
+    transaction already has it), checked again: active, and holding `asset`."""
+    wallet = session.get(WalletRow, wallet_id)
+    if wallet is None or not wallet.active:
+        raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
+    if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
+        raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
+    return wallet
+
+
+_ASSET_COLUMNS = (AssetRow.symbol, AssetRow.chain, AssetRow.decimals, AssetRow.contract)
+_ASSETS_BY_SYMBOL = select(*_ASSET_COLUMNS).where(AssetRow.symbol == bindparam("symbol"))
+_ASSETS_BY_KEY = _ASSETS_BY_SYMBOL.where(AssetRow.chain == bindparam("chain"))
+_WALLET_COLUMNS = (
+    WalletRow.id,
+    WalletRow.chain,
+    WalletRow.network,
+    WalletRow.assets,
+    WalletRow.active,
+)
+_WALLET = select(*_WALLET_COLUMNS).where(WalletRow.id == bindparam("id"))
+_HOT_WALLETS = (
+    select(*_WALLET_COLUMNS)
+    .where(
+        WalletRow.chain == bindparam("chain"),
+        WalletRow.tier == Tier.HOT.value,
+        WalletRow.active.is_(True),
+    )
+    .order_by(WalletRow.id)
+)

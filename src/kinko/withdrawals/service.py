@@ -31,7 +31,7 @@ from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
 from kinko.withdrawals.events import announce_request, destination_first_seen
 from kinko.withdrawals.group_commit import GroupCommit
-from kinko.withdrawals.lookup import find_asset, find_wallet, remember_asset
+from kinko.withdrawals.lookup import choose_wallet, find_asset, find_wallet, remember_asset
 from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -150,9 +150,9 @@ class WithdrawalService:
         """Parse and check a new request against the store (read only, no lock held)."""
         asset = find_asset(reader, body.asset)
         amount = Amount.parse(asset, body.amount)
-        wallet = find_wallet(reader, asset, body.source_wallet)
-        network = self.ports.chains.network_of(wallet)
-        adapter = self.ports.chains.adapter(wallet.chain, network)
+        wallet = choose_wallet(reader, asset, body.source_wallet)
+        network = wallet.network
+        adapter = self.ports.chains.adapter(wallet.chain, network)  # refuses a network not served
         destination = adapter.normalize_address(body.destination)
         for name, value, limit in (
             ("customer_ref", body.customer_ref, 200),
