@@ -23,10 +23,10 @@ from kinko.withdrawals.stack import WithdrawalStack
 router = APIRouter()
 
 
-def _stack(request: Request) -> WithdrawalStack:
+async def _stack(request: Request) -> WithdrawalStack:
     from kinko.api.routes.withdrawals import stack
 
-    return stack(request)
+    return await stack(request)
 
 
 @router.get("/console/withdrawals/{withdrawal_id}", response_class=HTMLResponse)

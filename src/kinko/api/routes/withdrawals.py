@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
@@ -61,10 +62,14 @@ class Rejection(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def stack(request: Request) -> WithdrawalStack:
+async def stack(request: Request) -> WithdrawalStack:
+    """The app's withdrawal services, built on first use (in the thread pool: it reads the
+    policy file and the keys). async: a plain `def` dependency would cost a thread hop on
+    every request."""
     existing: WithdrawalStack | None = getattr(request.app.state, "withdrawal_stack", None)
     if existing is None:
-        existing = build_stack(request.app.state.ctx)
+        built = await run_in_threadpool(build_stack, request.app.state.ctx)
+        existing = getattr(request.app.state, "withdrawal_stack", None) or built
         request.app.state.withdrawal_stack = existing
     return existing
 
