@@ -72,9 +72,14 @@ def choose_wallet(session: Session, asset: Asset, wallet_id: str | None) -> Wall
 def find_wallet(session: Session, asset: Asset, wallet_id: str) -> WalletRow:
     """Wallet `wallet_id` as the ORM row (from this session's identity map when the
     transaction already has it), checked again: active, and holding `asset`."""
-    wallet = session.get(WalletRow, wallet_id)
+    # Held for the transaction: the identity map keeps rows only while something refers
+    # to them, and a group commit's requests (kinko.withdrawals.group_commit) come one
+    # after another in one transaction.
+    held: dict[str, WalletRow] = session.info.setdefault("kinko_wallets", {})
+    wallet = held.get(wallet_id) or session.get(WalletRow, wallet_id)
     if wallet is None or not wallet.active:
         raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
+    held[wallet_id] = wallet
     if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
         raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
     return wallet
