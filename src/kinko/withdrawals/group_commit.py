@@ -64,6 +64,10 @@ class GroupCommit(Generic[T]):
                 self._cond.release()
                 try:
                     self._run_batch(batch)
+                except BaseException as exc:  # a bug here must not leave anyone waiting
+                    for waiting in batch:
+                        if not waiting.future.done():
+                            waiting.future.set_exception(exc)
                 finally:
                     self._cond.acquire()
                     self._leading = False
