@@ -3,6 +3,7 @@ and one that fails leaves no row, audit entry or event behind while the others c
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +31,13 @@ def test_a_failing_request_rolls_back_alone(ctx: Context) -> None:
     ctx.bus.subscribe(published.append)
     group = GroupCommit[int](ctx)
     sessions: dict[int, int] = {}
+    batch_numbers = itertools.count()
     first_started = threading.Event()
 
     def job(i: int) -> Any:
         def write(session: Session) -> int:
-            sessions[i] = id(session)
+            # one number per transaction (an id() could be reused once one is gone)
+            sessions[i] = session.info.setdefault("test_batch", next(batch_numbers))
             if i == 0:  # hold the first batch so that the others queue behind it
                 first_started.set()
                 time.sleep(0.3)
