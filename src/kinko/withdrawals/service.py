@@ -1,25 +1,24 @@
 """WithdrawalService: request -> screening -> policy -> unsigned tx (decoded back).
 
-Each step is its own transaction with its audit entry inside it; `advance` looks at the
-persisted state and runs the next step, so a process killed between two steps resumes
-where it stopped. Approvals live in `approvals.py`, signing and broadcast in `execution.py`.
+A new request is checked without a lock first (`intake.py`); then its record, screening
+and decision commit together, in a transaction it may share with concurrent requests
+(`group_commit.py`). Every later step is its own transaction with its audit entry inside
+it; `advance` looks at the persisted state and runs the next step, so a process killed
+between two steps resumes where it stopped. Approvals live in `approvals.py`, signing and
+broadcast in `execution.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
 from kinko.chains.base import CallKind
 from kinko.context import Context
-from kinko.core.amount import Amount, Asset
-from kinko.core.canonical import canonical_json
 from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict, InputError
 from kinko.core.events import SecurityEvent
@@ -29,9 +28,16 @@ from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
-from kinko.withdrawals.events import announce_request, destination_first_seen
+from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.group_commit import GroupCommit
-from kinko.withdrawals.lookup import choose_wallet, find_asset, find_wallet, remember_asset
+from kinko.withdrawals.intake import (
+    Checked,
+    WithdrawalRequest,
+    check_request,
+    existing_for_key,
+    same_body,
+)
+from kinko.withdrawals.lookup import find_asset, find_wallet, remember_asset
 from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -44,48 +50,10 @@ from kinko.withdrawals.records import (
 )
 from kinko.withdrawals.states import State, parse_state
 
+__all__ = ["DEFAULT_APPROVAL_TTL", "WithdrawalRequest", "WithdrawalService"]
+
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
-_BY_KEY = select(WithdrawalRow.id, WithdrawalRow.request_hash).where(
-    WithdrawalRow.idempotency_key == bindparam("key")
-)
 SYSTEM = "system:withdrawals"
-
-
-@dataclass(frozen=True, slots=True)
-class WithdrawalRequest:
-    """A request as it arrives (API body / CLI flags): strings, parsed by the service."""
-
-    asset: str
-    amount: str
-    destination: str
-    source_wallet: str | None = None
-    customer_ref: str | None = None
-    memo: str | None = None
-
-    def fingerprint(self, requester: str) -> str:
-        body = {
-            "asset": self.asset,
-            "amount": self.amount,
-            "destination": self.destination,
-            "source_wallet": self.source_wallet,
-            "customer_ref": self.customer_ref,
-            "memo": self.memo,
-            "requester": requester,
-        }
-        return hashlib.sha256(canonical_json(body)).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    """A new request, parsed and checked against the store before the write lock."""
-
-    asset: Asset
-    amount: Amount
-    wallet_id: str
-    network: str
-    destination: str
-    screening: Verdict
-    first_seen: bool
 
 
 class WithdrawalService:
@@ -111,10 +79,10 @@ class WithdrawalService:
         # queue (on SQLite there is one writer at a time): the idempotency key, the asset,
         # amount, source wallet and address, and the screening of the destination.
         with self.ctx.db.reading() as reader:
-            existing = self._by_key(reader, idempotency_key)
-            checked = None if existing is not None else self._check(reader, body)
+            existing = existing_for_key(reader, idempotency_key)
+            checked = None if existing is not None else check_request(reader, body, self.ports)
         if existing is not None:
-            return self.advance(self._same_body(existing, fingerprint))
+            return self.advance(same_body(existing, fingerprint))
         assert checked is not None
 
         def write(session: Session) -> WithdrawalView:
@@ -140,53 +108,16 @@ class WithdrawalService:
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
             with unit_of_work(self.ctx) as session:
-                found = self._by_key(session, idempotency_key)
+                found = existing_for_key(session, idempotency_key)
                 if found is None:
                     raise
-                withdrawal_id = self._same_body(found, fingerprint)
+                withdrawal_id = same_body(found, fingerprint)
         return self.advance(withdrawal_id)
-
-    def _check(self, reader: Session, body: WithdrawalRequest) -> _Checked:
-        """Parse and check a new request against the store (read only, no lock held)."""
-        asset = find_asset(reader, body.asset)
-        amount = Amount.parse(asset, body.amount)
-        wallet = choose_wallet(reader, asset, body.source_wallet)
-        network = wallet.network
-        adapter = self.ports.chains.adapter(wallet.chain, network)  # refuses a network not served
-        destination = adapter.normalize_address(body.destination)
-        for name, value, limit in (
-            ("customer_ref", body.customer_ref, 200),
-            ("memo", body.memo, 500),
-        ):
-            if value is not None and len(value) > limit:
-                raise InputError(name, f"must be at most {limit} characters")
-        screening = self.ports.screener.screen_address(
-            reader, chain=wallet.chain, address=destination
-        )
-        first_seen = destination_first_seen(reader, wallet.chain, destination)
-        return _Checked(asset, amount, wallet.id, network, destination, screening, first_seen)
-
-    @staticmethod
-    def _by_key(session: Session, key: str) -> tuple[str, str] | None:
-        """(id, request hash) of the withdrawal an idempotency key already made, if any."""
-        found = session.connection().execute(_BY_KEY, {"key": key}).first()
-        return None if found is None else (found[0], found[1])
-
-    @staticmethod
-    def _same_body(existing: tuple[str, str], fingerprint: str) -> str:
-        withdrawal_id, request_hash = existing
-        if not hmac.compare_digest(request_hash, fingerprint):
-            raise Conflict(
-                "this Idempotency-Key was already used with a different request body; "
-                "use a new key for a new withdrawal",
-                code="idempotency_conflict",
-            )
-        return withdrawal_id
 
     def _create(
         self,
         session: Session,
-        checked: _Checked,
+        checked: Checked,
         *,
         body: WithdrawalRequest,
         requester: str,
