@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,29 @@ def _ensure_user(ctx: Context, name: str, roles: tuple[Role, ...], auth: SoftAut
     return str(user_id)
 
 
+def devnet_eth_wallet(
+    wallet_id: str, *, name: str, tier: str, purpose: str, address: str, created_at: datetime
+) -> WalletRow:
+    """An ETH customer wallet on the in-process devnet chain; 2 of 3 approvers decide."""
+    return WalletRow(
+        id=wallet_id,
+        name=name,
+        chain="ethereum",
+        network="devnet",
+        assets=["ETH"],
+        tier=tier,
+        owner_class="customer",
+        purpose=purpose,
+        quorum_m=2,
+        quorum_n=3,
+        eligible_roles=["approver", "senior_approver"],
+        address=address,
+        limits={},
+        active=True,
+        created_at=created_at,
+    )
+
+
 def _ensure_registry(ctx: Context, w3: Any) -> bool:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
@@ -115,37 +139,24 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
             return False
         session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
         session.add(AssetRow(chain="bitcoin", symbol="BTC", decimals=8, contract=None))
-        common = {"owner_class": "customer", "limits": {}, "active": True, "created_at": now}
         session.add(
-            WalletRow(
-                id="wal_eth_hot",
+            devnet_eth_wallet(
+                "wal_eth_hot",
                 name="ETH hot",
-                chain="ethereum",
-                network="devnet",
-                assets=["ETH"],
                 tier="hot",
                 purpose="operational",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["approver", "senior_approver"],
                 address=w3.eth.accounts[0],
-                **common,
+                created_at=now,
             )
         )
         session.add(
-            WalletRow(
-                id="wal_eth_warm",
+            devnet_eth_wallet(
+                "wal_eth_warm",
                 name="ETH warm",
-                chain="ethereum",
-                network="devnet",
-                assets=["ETH"],
                 tier="warm",
                 purpose="short_term_cold",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["approver", "senior_approver"],
                 address=w3.eth.accounts[1],
-                **common,
+                created_at=now,
             )
         )
         session.add(
@@ -161,7 +172,10 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
                 quorum_n=3,
                 eligible_roles=["senior_approver"],
                 address=None,
-                **common,
+                owner_class="customer",
+                limits={},
+                active=True,
+                created_at=now,
             )
         )
     return True

@@ -15,9 +15,10 @@ from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
 from kinko.signer.online import OnlineSigner
-from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
+from kinko.withdrawals.sample import devnet_eth_wallet
 from kinko.withdrawals.service import WithdrawalService
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.support.identity import ensure_secret_key, make_user
@@ -82,21 +83,12 @@ def build_exchange(ctx: Context, w3: Any) -> Exchange:
     with ctx.db.transaction() as session:
         session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
         session.add(
-            WalletRow(
-                id="wal_eth_hot",
+            devnet_eth_wallet(
+                "wal_eth_hot",
                 name="ETH hot",
-                chain="ethereum",
-                network="devnet",
-                assets=["ETH"],
                 tier="hot",
-                owner_class="customer",
                 purpose="operational",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["approver", "senior_approver"],
                 address=w3.eth.accounts[0],
-                limits={},
-                active=True,
                 created_at=now,
             )
         )
