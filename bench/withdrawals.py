@@ -6,21 +6,24 @@ token check, idempotency, validation, screening, policy with velocity reservatio
 building and decoding the unsigned transaction, audit entries. Targets (issue 6):
 >= 300/s and p99 <= 100 ms on SQLite at 50 concurrent clients.
 
-The server runs in its own process(es): ``KINKO_BENCH_WORKERS`` (default 1) uvicorn
-processes serve one port, each with its own listening socket (``SO_REUSEPORT``: the
-kernel spreads the connections over them). A setup process builds the demo exchange and
-an API token once; every worker then opens the same data directory and database, as a
-restarted server would (with several workers on SQLite, writers in different processes
-meet at SQLite's ``BEGIN IMMEDIATE``).
+The server runs as ``kinko serve`` runs it, in a process of its own:
+``KINKO_BENCH_WORKERS`` (default 1) is its ``--workers``. One: a single process with the
+monitor and the periodic jobs. More: the supervisor (the monitor, served to the workers
+over a Unix socket, and the periodic jobs) and that many spawned worker processes on one
+listening socket (`kinko.api.supervisor`), each forwarding its security events to the
+supervisor's monitor. A setup process builds the demo exchange and an API token first;
+the server then opens the same data directory and database, as a restarted server would
+(with several workers on SQLite, writers in different processes queue on the writer
+lock beside the database file).
 
 The load generator (`bench.loadgen`) is asyncio over 50 raw keep-alive HTTP/1.1
 connections with pre-encoded requests: about 15 µs of CPU per request of its own work,
 0.2-0.4 ms of process CPU per request at this server's rates on a small VM where each
 wake-up costs (50 httpx threads took 1-3 ms), so that on a small machine the CPU goes to
-the server. Its CPU per request is in the table next to the server's (the sum over all
-worker processes, from /proc); under the table, the PostgreSQL server's CPU, the split
-of server CPU over the workers and, in the open loop, how far sends lagged their
-schedule. A response counts as an error unless it is 201 with ``"state": "approved"``;
+the server. Its CPU per request is in the table next to the server's (the sum over the
+server's processes, from /proc); under the table, the PostgreSQL server's CPU, the split
+of server CPU over the supervisor and the workers and, in the open loop, how far sends
+lagged their schedule. A response counts as an error unless it is 201 with ``"state": "approved"``;
 the first few error bodies are printed.
 
 Phases per backend, after a warm-up:
@@ -156,70 +159,100 @@ def _setup_process(url: str, data_dir: str, conn: Pipe) -> None:
     conn.send(_setup(Path(data_dir), url))
 
 
-def _listen(port: int) -> socket.socket:
-    """A socket bound to `port` that other processes may bind too (``SO_REUSEPORT``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((HOST, port))
-    return sock
-
-
-def _server_process(url: str, data_dir: str, port: int, conn: Pipe) -> None:
-    """One worker: open the data dir and database the setup process made, serve `port`
-    on a socket of its own, say "ready", serve until the parent says stop."""
-    import threading
-
-    import uvicorn
-
-    import kinko.store.tables  # noqa: F401
-    from kinko.api.app import create_app
-    from kinko.context import build_context
+def _stack(ctx: Any) -> Any:
+    """The demo exchange's withdrawal services, as the demo builds them."""
     from kinko.screening.service import ScreeningService
     from kinko.withdrawals.sample import SCREENING
     from kinko.withdrawals.stack import build_stack
 
-    _quiet()
-    ctx = build_context(_settings(Path(data_dir), url))
     # The demo's screener is a ScreeningService over the database with the demo's list
     # requirements; the same over the same database gives the same verdicts.
     # No node in the hot path: eth-tester's py-evm nonce lookup (~10 ms) is a test
     # artefact; the nonce comes from Kinko's own record of the wallet's built transactions.
-    stack = build_stack(ctx, network="devnet", web3=None, screener=ScreeningService(ctx, SCREENING))
-    app = create_app(ctx, background=True)  # as `kinko serve`: monitor and periodic jobs on
-    app.state.withdrawal_stack = stack
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", access_log=False))
-    sock = _listen(port)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            conn.send("failed")
+    return build_stack(ctx, network="devnet", web3=None, screener=ScreeningService(ctx, SCREENING))
+
+
+def worker_app() -> Any:
+    """uvicorn's app factory for the workers of `kinko serve --workers N` in this bench."""
+    from kinko.api.worker import build_worker_app
+
+    _quiet()
+    return build_worker_app(stack=_stack)
+
+
+def _server_process(url: str, data_dir: str, port: int, workers: int) -> None:
+    """Serve as ``kinko serve`` does: one process (monitor and periodic jobs in it), or
+    the supervisor of `workers` processes (``--workers N``). Stops on SIGTERM."""
+    import uvicorn
+
+    import kinko.store.tables  # noqa: F401
+    from kinko.api.app import create_app
+    from kinko.api.supervisor import serve_workers
+    from kinko.context import build_context
+
+    _quiet()
+    ctx = build_context(_settings(Path(data_dir), url))
+    try:
+        if workers > 1:
+            app = "bench.withdrawals:worker_app"
+            serve_workers(ctx, host=HOST, port=port, workers=workers, app=app)
             return
-        time.sleep(0.05)
-    conn.send("ready")
-    conn.recv()  # the parent says stop
-    server.should_exit = True
-    thread.join(10)
-    ctx.db.dispose()
-    conn.send("stopped")
+        application = create_app(ctx, background=True)
+        application.state.withdrawal_stack = _stack(ctx)
+        uvicorn.Server(uvicorn.Config(application, host=HOST, port=port, log_config=None)).run()
+    finally:
+        ctx.db.dispose()
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of process `pid` (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _workers_of(pid: int) -> list[int]:
+    """The spawned worker processes of supervisor `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=2) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
 class Servers:
-    """The setup process, then `workers` server processes on one port."""
+    """The setup process, then the server: one process or a supervisor with `workers`."""
 
     def __init__(self, url: str, data_dir: Path, workers: int) -> None:
         self.url = url
         self.data_dir = data_dir
         self.workers = workers
-        self.processes: list[Any] = []
-        self.pipes: list[Pipe] = []
+        self.process: Any = None
+        self.pids: list[int] = []
         self.port = 0
         self.token = ""
 
@@ -239,57 +272,52 @@ class Servers:
             setup.join(30)
         if not self.token:
             raise RuntimeError("the setup process gave no token (its traceback is above)")
-        # Hold the port (bound, not listening: it takes no connections) while the
-        # workers bind it too, so no other program takes it in between.
-        reservation = _listen(0)
-        self.port = int(reservation.getsockname()[1])
+        self.port = _free_port()
+        self.process = spawn.Process(
+            target=_server_process,
+            args=(self.url, str(self.data_dir), self.port, self.workers),
+        )
+        self.process.start()
         try:
-            for _ in range(self.workers):
-                here, there = spawn.Pipe()
-                process = spawn.Process(
-                    target=_server_process, args=(self.url, str(self.data_dir), self.port, there)
-                )
-                process.start()
-                there.close()
-                self.processes.append(process)
-                self.pipes.append(here)
-            for pipe in self.pipes:
-                try:
-                    ready = pipe.poll(300) and pipe.recv() == "ready"
-                except EOFError:
-                    ready = False
-                if not ready:
-                    raise RuntimeError("a server process did not start (traceback above)")
+            deadline = time.monotonic() + 300
+            while not self._ready():
+                if not self.process.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start (traceback above)")
+                time.sleep(0.2)
         except (Exception, KeyboardInterrupt):
             self.__exit__()
             raise
-        finally:
-            reservation.close()
         return self
 
+    def _ready(self) -> bool:
+        workers = _workers_of(self.process.pid) if self.workers > 1 else []
+        if len(workers) != (self.workers if self.workers > 1 else 0):
+            return False
+        if not _healthy(self.port):
+            return False
+        self.pids = [self.process.pid, *workers]
+        return True
+
     def cpu_each(self) -> list[float]:
-        return [_cpu_seconds(p.pid) for p in self.processes]
+        """CPU of the server (first) and of each worker process."""
+        return [_cpu_seconds(pid) for pid in self.pids]
 
     def cpu(self) -> float:
         return sum(self.cpu_each())
 
     def __exit__(self, *_: object) -> None:
-        for pipe, process in zip(self.pipes, self.processes, strict=True):
-            if process.is_alive():
-                try:
-                    pipe.send("stop")
-                except OSError:
-                    continue
-        for pipe, process in zip(self.pipes, self.processes, strict=True):
-            try:
-                if process.is_alive() and pipe.poll(15):
-                    pipe.recv()
-            except (EOFError, OSError):
-                pass
-            process.join(15)
-            if process.is_alive():
-                process.kill()
-                process.join(5)
+        import signal
+
+        if self.process is None:
+            return
+        if self.process.is_alive():
+            os.kill(self.process.pid, signal.SIGTERM)
+        self.process.join(30)
+        if self.process.is_alive():
+            for pid in _workers_of(self.process.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            self.process.join(5)
 
 
 def _postgres_cpu(root: Path) -> float:
@@ -477,8 +505,8 @@ def main() -> None:
                 f"p99 {r.lag_percentile(0.99):.1f} ms"
             )
         if len(row.worker_cpu) > 1 and sum(row.worker_cpu) > 0:
-            shares = " / ".join(f"{c / sum(row.worker_cpu):.0%}" for c in row.worker_cpu)
-            notes.append(f"server CPU by worker {shares}")
+            supervisor, *workers = (f"{c / sum(row.worker_cpu):.0%}" for c in row.worker_cpu)
+            notes.append(f"server CPU: supervisor {supervisor}, workers {' / '.join(workers)}")
         if row.db_cpu is not None:
             notes.append(f"PostgreSQL CPU {_ms(row.db_cpu, r.requests)} ms/req")
         if notes:

@@ -11,25 +11,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from kinko import __version__
-from kinko.api.routes import audit, custody, identity, monitor, policy, screening, withdrawals
+from kinko.api.routes import audit, custody, identity, policy, screening, withdrawals
+from kinko.api.routes import monitor as monitor_routes
 from kinko.context import Context
 from kinko.core.errors import KinkoError
+from kinko.monitor.service import MonitorPort
 
 
-def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
-    """Build the app. `background=True` (``kinko serve``) also starts periodic jobs."""
+def create_app(
+    ctx: Context, *, background: bool = False, monitor: MonitorPort | None = None
+) -> FastAPI:
+    """Build the app.
+
+    - ``background=True`` (``kinko serve``, one process): the monitor runs here, subscribed
+      to `ctx.bus`, and so do the periodic jobs (`kinko.api.background`).
+    - ``monitor`` (a worker of ``kinko serve --workers N``): the supervisor's monitor,
+      already attached to `ctx.bus` by the caller; the supervisor runs the periodic jobs.
+    - neither (tests, the demo): nothing runs in the background; a monitor is made on first
+      use of its routes.
+    """
+    long_lived = background or monitor is not None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks = []
-        if background:
-            # A server (`kinko serve`): everything built so far (settings,
-            # services, rule packs, list indexes, the demo chain) lives as long as the
-            # process, so move it out of the collector's sight: a full collection then
-            # scans only what requests allocate (178 ms -> ~0 ms measured for the demo
-            # exchange; such pauses were the p99 of withdrawal requests).
+        if long_lived:
+            # A server: everything built so far (settings, services, rule packs, list
+            # indexes, the demo chain) lives as long as the process, so move it out of
+            # the collector's sight: a full collection then scans only what requests
+            # allocate (178 ms -> ~0 ms measured for the demo exchange; such pauses
+            # were the p99 of withdrawal requests).
             gc.collect()
             gc.freeze()
+        if background:
             from kinko.api.background import start_background
 
             tasks = start_background(ctx)
@@ -52,7 +66,9 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
-    if background:
+    if monitor is not None:
+        app.state.monitor = monitor
+    elif background:
         # Subscribe the monitor to the event bus before the first request, so that no
         # security event published by a service is missed.
         from kinko.monitor.factory import start_monitor
@@ -83,7 +99,7 @@ def create_app(ctx: Context, *, background: bool = False) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     # Starlette matches routes in order: the busiest (withdrawal requests) come first.
-    for module in (withdrawals, audit, identity, custody, screening, policy, monitor):
+    for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
     from kinko.web import console
 

@@ -4,6 +4,7 @@ screening-list freshness check, and the chain watcher when a node is configured.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import structlog
 
@@ -69,3 +70,48 @@ def start_background(ctx: Context) -> list[asyncio.Task[None]]:
     if watcher is not None:
         tasks.append(asyncio.create_task(watch_loop(watcher), name="chain-watcher"))
     return tasks
+
+
+class BackgroundThread:
+    """The periodic jobs on an event loop of their own thread: the supervisor of ``kinko
+    serve --workers N`` runs them once for all workers, while its main thread watches
+    the worker processes."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kinko-background", daemon=True)
+
+    def start(self) -> BackgroundThread:
+        """Start the jobs; raise what stopped them from starting (e.g. a bad node URL)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        tasks = start_background(self.ctx)
+        self._ready.set()
+        await self._stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

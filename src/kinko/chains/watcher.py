@@ -102,8 +102,7 @@ class ChainWatcher:
         with self.ctx.db.transaction() as session:
             sent = _sent_withdrawals(session, chain, [f.txid for f in flows])
         events = [self._event(key, f, watched, ours, sent) for f in flows]
-        for event in events:
-            self.ctx.bus.publish(event)
+        self.ctx.bus.publish_all(events)
         self._advance(key, cursor, new_cursor, events)
         return events, problems
 

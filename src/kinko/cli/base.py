@@ -107,16 +107,25 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
         port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+        workers: Annotated[
+            int,
+            typer.Option(
+                help="HTTP worker processes (about one per core). With more than one, this "
+                "process runs the monitor and the periodic jobs for all of them."
+            ),
+        ] = 1,
     ) -> None:
         """Serve the API, the console and the monitor."""
         import uvicorn
 
         from kinko.api.app import create_app
+        from kinko.api.supervisor import check_workers, serve_workers
         from kinko.context import build_context
         from kinko.logging import configure_logging
         from kinko.store.migrate import is_initialised
 
         with guarded():
+            check_workers(workers)
             cfg = settings()
             configure_logging(cfg.log_level, json=cfg.log_json)
             ctx = build_context(cfg)
@@ -124,5 +133,9 @@ def register(app: typer.Typer) -> None:
                 raise fail(
                     f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
                 )
+            bind_host, bind_port = host or cfg.host, port or cfg.port
+            if workers > 1:
+                serve_workers(ctx, host=bind_host, port=bind_port, workers=workers)
+                return
             application = create_app(ctx, background=True)
-        uvicorn.run(application, host=host or cfg.host, port=port or cfg.port, log_config=None)
+        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)

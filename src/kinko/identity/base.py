@@ -7,16 +7,15 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.errors import NotFound
 from kinko.core.events import SecurityEvent
 from kinko.identity.model import UserId
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.identity import UserRow
-
-_PENDING = "kinko_identity_events"
 
 
 def sha256(data: bytes) -> bytes:
@@ -47,23 +46,8 @@ class ServiceBase:
     def emit(self, session: Session, type_: str, **kwargs: Any) -> None:
         """Queue a security event; it is published only if `session` commits."""
         fields = kwargs.pop("fields", {})
-        ev = SecurityEvent(type=type_, time=self.now(), fields=fields, **kwargs)
-        pending: list[SecurityEvent] | None = session.info.get(_PENDING)
-        if pending is None:
-            pending = session.info[_PENDING] = []
-            bus = self.ctx.bus
-
-            def publish(sess: Session) -> None:
-                queued = sess.info.pop(_PENDING, [])
-                for item in queued:
-                    bus.publish(item)
-
-            def drop(sess: Session, _previous: object) -> None:
-                sess.info.pop(_PENDING, None)
-
-            event.listen(session, "after_commit", publish, once=True)
-            event.listen(session, "after_soft_rollback", drop, once=True)
-        pending.append(ev)
+        item = SecurityEvent(type=type_, time=self.now(), fields=fields, **kwargs)
+        publish_after_commit(session, self.ctx.bus, item)
 
     def user_row(self, session: Session, user_id: str, *, lock: bool = False) -> UserRow:
         query = select(UserRow).where(UserRow.id == user_id)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.monitor.actions import KinkoActions, ResponseActions
 from kinko.monitor.alert import Alert, json_safe
-from kinko.monitor.engine import Engine
+from kinko.monitor.engine import Engine, RuleInfo
 from kinko.monitor.events import MonitorEvent, from_security_event
 from kinko.monitor.notify import Notifier
 from kinko.monitor.response_plan import PlannedResponse, plan
@@ -70,6 +71,15 @@ class Recorded:
     ref: str | None
 
 
+class MonitorPort(Protocol):
+    """What the API needs of a monitor: this process's `MonitorService`, or the one the
+    supervisor runs for every worker (`kinko.monitor.remote.RemoteMonitor`)."""
+
+    def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]: ...
+
+    def describe_rules(self) -> list[RuleInfo]: ...
+
+
 class MonitorService:
     def __init__(
         self,
@@ -89,10 +99,13 @@ class MonitorService:
 
     def attach(self) -> None:
         """Subscribe to the in-process bus: every `SecurityEvent` reaches the engine."""
-        self.ctx.bus.subscribe(self.on_security_event)
+        self.ctx.bus.subscribe_batches(self.on_security_events)
 
-    def on_security_event(self, event: SecurityEvent) -> None:
-        self.ingest([from_security_event(event)])
+    def on_security_events(self, events: Sequence[SecurityEvent]) -> None:
+        self.ingest([from_security_event(event) for event in events])
+
+    def describe_rules(self) -> list[RuleInfo]:
+        return self.engine.describe()
 
     def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]:
         """Evaluate `events` and record what fired. The events were parsed all-or-nothing."""

@@ -16,10 +16,10 @@ from kinko.context import Context
 from kinko.core.errors import ConfigError, Conflict
 from kinko.core.events import SecurityEvent
 from kinko.policy.diff import Weakening, weakenings
-from kinko.policy.events import publish_after_commit
 from kinko.policy.loader import load_policy
 from kinko.policy.rules import Policy
 from kinko.store.db import sole_writer_memo
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.policy import PolicyVersionRow
 
 _CURRENT = select(PolicyVersionRow.digest).order_by(PolicyVersionRow.activation.desc()).limit(1)

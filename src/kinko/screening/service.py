@@ -346,8 +346,8 @@ class ScreeningService:
         )
 
     def _publish_alerts(self, alerts: Iterable[Alert]) -> None:
-        for alert in alerts:
-            self.ctx.bus.publish(alert.event(self.ctx.clock.now()))
+        now = self.ctx.clock.now()
+        self.ctx.bus.publish_all([alert.event(now) for alert in alerts])
 
 
 def _status(hit: bool, stale_reasons: tuple[str, ...]) -> VerdictStatus:

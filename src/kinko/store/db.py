@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,25 @@ def sole_writer_memo(session: Session, name: str) -> dict[Any, Any] | None:
     return None if memo is None else memo.setdefault(name, {})
 
 
+_AFTER = "kinko_after_transaction"
+
+
+def after_transaction(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once `session`'s transaction has committed and, on SQLite, the
+    writer's turn is over (so it may start a transaction of its own, or wait for another
+    process that does); never if it rolled back. A session that is not from
+    `Database.transaction()`: right after its commit."""
+    queued: list[Callable[[], None]] | None = session.info.get(_AFTER)
+    if queued is not None:
+        queued.append(callback)
+        return
+
+    def committed(_: Session) -> None:
+        callback()
+
+    event.listen(session, "after_commit", committed, once=True)
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -212,11 +231,16 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits together at the end, or not at all."""
+        """A session whose work commits together at the end, or not at all; then, with
+        the writer's turn over, what `after_transaction` queued runs."""
+        after: list[Callable[[], None]] = []
         with self._writer_turn(), self.sessions() as session, session.begin():
+            session.info[_AFTER] = after
             if self._writer is not None:
                 session.info[_SOLE_WRITER] = {}
             yield session
+        for callback in after:
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,9 +22,9 @@ from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied, 
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
-from kinko.policy.events import publish_after_commit
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
 from kinko.store.db import sole_writer_memo
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.policy import AddressBookEntryRow, AddressBookProposalRow
 
 DEFAULT_COOLING_OFF = timedelta(hours=48)

@@ -19,10 +19,10 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.policy.events import publish_after_commit
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles, require_role
 from kinko.store.db import sole_writer_memo
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.policy import FreezeRow, UnfreezeProposalRow
 

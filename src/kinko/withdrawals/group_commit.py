@@ -9,7 +9,7 @@ transaction, each in a savepoint of its own:
 * a request that fails (bad input, a duplicate idempotency key, anything) rolls back to
   its savepoint: its rows, audit entries and events are gone, the others go on;
 * all the requests' audit entries are appended together just before the commit, and their
-  events are published after it;
+  events are published after it, while the next batch may already run;
 * every caller learns its outcome only after the commit (or its failure), so nobody acts
   on a decision that might still be rolled back.
 
@@ -29,7 +29,13 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.withdrawals.records import event_mark, forget_events_after, unit_of_work
+from kinko.core.events import SecurityEvent
+from kinko.withdrawals.records import (
+    committed_events,
+    event_mark,
+    forget_events_after,
+    unit_of_work,
+)
 
 T = TypeVar("T")
 Job = Callable[[Session], T]
@@ -40,6 +46,19 @@ MAX_BATCH = 64
 class _Pending(Generic[T]):
     job: Job[T]
     future: Future[T]
+
+
+@dataclass(slots=True)
+class _Committed(Generic[T]):
+    outcomes: list[tuple[_Pending[T], T | None, BaseException | None]]
+    events: list[SecurityEvent]
+
+    def answer(self) -> None:
+        for pending, result, error in self.outcomes:
+            if error is not None:
+                pending.future.set_exception(error)
+            else:
+                pending.future.set_result(result)  # type: ignore[arg-type]
 
 
 class GroupCommit(Generic[T]):
@@ -62,8 +81,9 @@ class GroupCommit(Generic[T]):
                 self._leading = True
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
                 self._cond.release()
+                committed: _Committed[T] | None = None
                 try:
-                    self._run_batch(batch)
+                    committed = self._commit(batch)
                 except BaseException as exc:  # a bug here must not leave anyone waiting
                     for waiting in batch:
                         if not waiting.future.done():
@@ -72,12 +92,24 @@ class GroupCommit(Generic[T]):
                     self._cond.acquire()
                     self._leading = False
                     self._cond.notify_all()
+                if committed is not None:
+                    # The next batch may start now; this one's events go to the monitor
+                    # (perhaps in another process) meanwhile, and only then are its callers
+                    # answered: when a caller hears, the monitor has seen its events.
+                    self._cond.release()
+                    try:
+                        self.ctx.bus.publish_all(committed.events)
+                        committed.answer()
+                    finally:
+                        self._cond.acquire()
+                        self._cond.notify_all()
         return pending.future.result()
 
-    def _run_batch(self, batch: list[_Pending[T]]) -> None:
+    def _commit(self, batch: list[_Pending[T]]) -> _Committed[T] | None:
         outcomes: list[tuple[_Pending[T], T | None, BaseException | None]] = []
         try:
-            with unit_of_work(self.ctx) as session, session.no_autoflush:
+            with unit_of_work(self.ctx, publish=False) as session, session.no_autoflush:
+                events = committed_events(session)
                 if len(batch) == 1:
                     outcomes.append((batch[0], batch[0].job(session), None))
                 else:
@@ -85,12 +117,8 @@ class GroupCommit(Generic[T]):
         except BaseException as exc:  # the commit (or a lone job) failed: nobody committed
             for pending in batch:
                 pending.future.set_exception(exc)
-            return
-        for pending, result, error in outcomes:
-            if error is not None:
-                pending.future.set_exception(error)
-            else:
-                pending.future.set_result(result)  # type: ignore[arg-type]
+            return None
+        return _Committed(outcomes, events)
 
     def _isolated(
         self, session: Session, pending: _Pending[T]

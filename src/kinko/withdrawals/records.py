@@ -157,17 +157,24 @@ def move(
 
 
 @contextmanager
-def unit_of_work(ctx: Context) -> Iterator[Session]:
+def unit_of_work(ctx: Context, *, publish: bool = True) -> Iterator[Session]:
     """A transaction whose audit entries are appended together just before it commits
-    (one head lock) and whose security events are published only after it commits."""
+    (one head lock) and whose security events are published only after it commits.
+    ``publish=False``: the caller publishes `committed_events(session)` itself."""
     events: list[SecurityEvent] = []
     with ctx.db.transaction() as session:
         session.info["kinko_events"] = events
         ctx.audit.begin_deferred(session)
         yield session
         ctx.audit.flush_deferred(session)
-    for event in events:
-        ctx.bus.publish(event)
+    if publish:
+        ctx.bus.publish_all(events)
+
+
+def committed_events(session: Session) -> list[SecurityEvent]:
+    """The events a `unit_of_work(..., publish=False)` deferred."""
+    events: list[SecurityEvent] = session.info.get("kinko_events", [])
+    return events
 
 
 def audit_later(

@@ -123,3 +123,38 @@ def test_reading_never_waits_for_the_writer_and_cannot_write(url: str) -> None:
     with db.reading() as reader, pytest.raises(OperationalError, match="readonly"):
         reader.execute(text("UPDATE counter SET n = 1"))
     db.dispose()
+
+
+def test_events_are_published_after_the_writers_turn(url: str, tmp_path: Path) -> None:
+    """A subscriber may write, perhaps in another process (the monitor of `kinko serve
+    --workers N` lives in the supervisor): when it hears, the lock file must be free, or it
+    would wait for the very writer that is publishing."""
+    from datetime import UTC, datetime
+
+    from kinko.core.events import EventBus, SecurityEvent
+    from kinko.store.publish import publish_after_commit
+
+    spawn = multiprocessing.get_context("spawn")
+    answers: multiprocessing.Queue[bool] = spawn.Queue()
+    lock_path = str((tmp_path / "kinko.db.writer-lock").resolve())
+    heard: list[tuple[str, bool]] = []
+
+    def another_process_could_write(event: SecurityEvent) -> None:
+        process = spawn.Process(target=_lock_is_free, args=(lock_path, answers))
+        process.start()
+        process.join(30)
+        heard.append((event.type, answers.get(timeout=5)))
+
+    bus = EventBus()
+    bus.subscribe(another_process_could_write)
+    db = Database(url)
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    with db.transaction() as session:
+        session.execute(text("UPDATE counter SET n = n + 1"))
+        publish_after_commit(session, bus, SecurityEvent(type="test.committed", time=now))
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        publish_after_commit(session, bus, SecurityEvent(type="test.rolled_back", time=now))
+        raise RuntimeError("roll back")
+    db.dispose()
+    assert heard == [("test.committed", True)]
+    assert bus.failures == 0

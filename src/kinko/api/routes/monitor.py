@@ -1,8 +1,10 @@
 """HTTP routes for the monitor: event batches in, alerts and their triage, releases.
 
-The running `MonitorService` (engine state included) lives on ``app.state.monitor``; the
-server should install it at start (`kinko.monitor.factory.start_monitor`), otherwise it is
-created on first use here with the default rule pack and subscribed to the bus then.
+The running monitor lives on ``app.state.monitor``: this process's `MonitorService`
+(``kinko serve``, `kinko.monitor.factory.start_monitor`), or in a worker of ``kinko serve
+--workers N`` the supervisor's, reached through `kinko.monitor.remote.RemoteMonitor`.
+Without one (an app built for a test or the demo) a `MonitorService` is created on first
+use here with the default rule pack and subscribed to the bus then.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.monitor.events import MAX_BATCH, parse_batch
 from kinko.monitor.factory import start_monitor
-from kinko.monitor.service import MonitorService
+from kinko.monitor.service import MonitorPort
 from kinko.monitor.triage import AlertStatus, AlertView, TriageService
 
 router = APIRouter(prefix="/v1", tags=["monitor"])
@@ -43,8 +45,8 @@ class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-def monitor_service(request: Request, ctx: Context) -> MonitorService:
-    service: MonitorService | None = getattr(request.app.state, "monitor", None)
+def monitor_service(request: Request, ctx: Context) -> MonitorPort:
+    service: MonitorPort | None = getattr(request.app.state, "monitor", None)
     if service is None:
         with _install_lock:
             service = getattr(request.app.state, "monitor", None)
@@ -176,7 +178,7 @@ def release_response(
 def list_rules(
     request: Request, ctx: CtxDep, principal: Annotated[Principal, Depends(require("monitor:read"))]
 ) -> list[dict[str, Any]]:
-    engine = monitor_service(request, ctx).engine
+    rules = monitor_service(request, ctx).describe_rules()
     return [
         {
             "id": i.id,
@@ -186,5 +188,5 @@ def list_rules(
             "response": i.response,
             "alerts": i.emits,
         }
-        for i in engine.describe()
+        for i in rules
     ]

@@ -1,0 +1,61 @@
+"""`kinko serve --workers`: refused before anything starts when it cannot work, and a
+worker that cannot reach its monitor does not start (it would serve unmonitored)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from uvicorn.config import STARTUP_FAILURE
+
+from kinko.api.supervisor import SPEC_ENV, WorkerSpec
+from kinko.api.worker import build_worker_app
+from kinko.cli.main import app
+from kinko.config import Settings
+
+runner = CliRunner()
+
+
+def test_worker_count_is_checked() -> None:
+    result = runner.invoke(app, ["serve", "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers: must be 1 to 64" in result.output
+
+
+def test_a_port_in_use_is_refused_not_shared(tmp_path: Path) -> None:
+    """SO_REUSEPORT would otherwise join another server's group and split its traffic."""
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["init", "--data-dir", str(data)]).exit_code == 0
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = runner.invoke(
+            app,
+            ["--data-dir", str(data), "serve", "--workers", "2", "--port", str(port)],
+            env={"KINKO_LOG_JSON": "false"},
+        )
+    assert result.exit_code == 2, result.output
+    assert f"127.0.0.1:{port} is in use" in result.output
+
+
+def test_a_worker_without_its_monitor_does_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "worker.json"
+    settings = Settings(data_dir=tmp_path, log_json=False)
+    WorkerSpec(settings, tmp_path / "no-hub.sock", supervisor_pid=1).write(spec)
+    monkeypatch.setenv(SPEC_ENV, str(spec))
+    with pytest.raises(SystemExit) as exited:
+        build_worker_app()
+    assert exited.value.code == STARTUP_FAILURE
+
+
+def test_a_worker_needs_its_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SPEC_ENV, raising=False)
+    with pytest.raises(SystemExit) as exited:
+        build_worker_app()
+    assert exited.value.code == STARTUP_FAILURE
