@@ -180,18 +180,6 @@ class AuditLog:
         if on_record is not None:
             on_record(record)
 
-    @staticmethod
-    def deferred_mark(session: Session) -> int:
-        """How many entries are queued now (see `forget_deferred_after`)."""
-        return len(session.info.get(_DEFERRED_KEY, []))
-
-    @staticmethod
-    def forget_deferred_after(session: Session, mark: int) -> None:
-        """Drop the entries queued after `mark` (their changes were rolled back)."""
-        pending: list[_Deferred] | None = session.info.get(_DEFERRED_KEY)
-        if pending is not None:
-            del pending[mark:]
-
     def flush_deferred(self, session: Session) -> None:
         """Append the queued entries in this transaction, before it commits."""
         pending: list[_Deferred] = session.info.pop(_DEFERRED_KEY, [])

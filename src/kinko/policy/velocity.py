@@ -132,11 +132,14 @@ class Windows:
         return {key: by_key.get(key, 0) for key in wanted}
 
 
+_STORED = select(WINDOWS).where(tuple_(*_COUNTER).in_(bindparam("wanted", expanding=True)))
+
+
 def _stored(session: Session, keys: Iterable[CounterKey]) -> list[_Window]:
     wanted = [(k.scope.value, k.scope_key, k.asset) for k in keys]
     if not wanted:
         return []
-    rows = session.connection().execute(select(WINDOWS).where(tuple_(*_COUNTER).in_(wanted)))
+    rows = session.connection().execute(_STORED, {"wanted": wanted})
     return [
         _Window(
             CounterKey(VelocityScope(r.scope), r.scope_key, r.asset),

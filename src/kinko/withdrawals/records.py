@@ -194,15 +194,3 @@ def audit_later(
 
 def defer_event(session: Session, event: SecurityEvent) -> None:
     session.info.setdefault("kinko_events", []).append(event)
-
-
-def event_mark(session: Session) -> int:
-    """How many events are deferred now (see `forget_events_after`)."""
-    return len(session.info.get("kinko_events", []))
-
-
-def forget_events_after(session: Session, mark: int) -> None:
-    """Drop the events deferred after `mark` (their changes were rolled back)."""
-    events: list[SecurityEvent] | None = session.info.get("kinko_events")
-    if events is not None:
-        del events[mark:]

@@ -229,7 +229,7 @@ class EthereumGateway:
         on_chain = 0
         if self.web3 is not None:
             on_chain = int(self.web3.eth.get_transaction_count(wallet.address, "pending"))
-        highest = session.execute(_HIGHEST_NONCE, {"wallet": wallet.id}).scalar_one()
+        highest = session.connection().execute(_HIGHEST_NONCE, {"wallet": wallet.id}).scalar()
         return on_chain if highest is None else max(on_chain, int(highest) + 1)
 
     def sign(self, wallet: WalletRow, unsigned_tx: bytes) -> bytes:

@@ -9,6 +9,7 @@ it is most likely a typo or a tampered copy, and that is what EIP-55 exists to c
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from eth_utils.crypto import keccak
 
@@ -21,6 +22,7 @@ def keccak256(data: bytes) -> bytes:
     return bytes(keccak(data))
 
 
+@lru_cache(maxsize=16384)  # a pure function; the same wallets and customers recur
 def to_checksum(raw: bytes) -> str:
     """EIP-55: upper-case the i-th hex letter when the i-th nibble of keccak(lower hex) >= 8."""
     if len(raw) != 20:
