@@ -10,11 +10,11 @@ The server runs as ``kinko serve`` runs it, in a process of its own:
 ``KINKO_BENCH_WORKERS`` (default 1) is its ``--workers``. One: a single process with the
 monitor and the periodic jobs. More: the supervisor (the monitor, served to the workers
 over a Unix socket, and the periodic jobs) and that many spawned worker processes on one
-listening socket (`kinko.api.supervisor`), each forwarding its security events to the
-supervisor's monitor. A setup process builds the demo exchange and an API token first;
-the server then opens the same data directory and database, as a restarted server would
-(with several workers on SQLite, writers in different processes queue on the writer
-lock beside the database file).
+port (a socket each in one ``SO_REUSEPORT`` group: `kinko.api.supervisor`), each
+forwarding its security events to the supervisor's monitor. A setup process builds the
+demo exchange and an API token first; the server then opens the same data directory and
+database, as a restarted server would (with several workers on SQLite, writers in
+different processes queue on the writer lock beside the database file).
 
 The load generator (`bench.loadgen`) is asyncio over 50 raw keep-alive HTTP/1.1
 connections with pre-encoded requests: about 15 µs of CPU per request of its own work,

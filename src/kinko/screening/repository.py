@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
 from kinko.screening.model import (
@@ -26,7 +27,7 @@ from kinko.store.tables.screening import (
 _BATCH = 5000
 
 
-def _version(row: ScreeningListVersionRow) -> ListVersion:
+def _version(row: ScreeningListVersionRow | Row[Any]) -> ListVersion:
     return ListVersion(
         id=VersionId(row.id),
         list_name=ListName(row.list_name),
@@ -44,12 +45,15 @@ def _version(row: ScreeningListVersionRow) -> ListVersion:
     )
 
 
-# Read on every screening: built once (only the execution is left per call).
-_ACTIVE = select(ScreeningListVersionRow).where(ScreeningListVersionRow.active.is_(True))
+# Read on every screening: built once, and a Core query (rows, not ORM objects: the
+# identity map and its bookkeeping cost more than the query on this path).
+_VERSIONS = ScreeningListVersionRow.__table__
+_ACTIVE = select(_VERSIONS).where(_VERSIONS.c.active.is_(True))
 
 
 def active_versions(session: Session) -> dict[ListName, ListVersion]:
-    return {ListName(row.list_name): _version(row) for row in session.scalars(_ACTIVE)}
+    rows = session.connection().execute(_ACTIVE)
+    return {ListName(row.list_name): _version(row) for row in rows}
 
 
 def all_versions(session: Session) -> list[ListVersion]:
