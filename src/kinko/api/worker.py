@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
@@ -44,7 +45,7 @@ class _Stopper:
 def _watch_supervisor(supervisor_pid: int, stop: _Stopper) -> None:
     def watch() -> None:
         while os.getppid() == supervisor_pid:
-            threading.Event().wait(SUPERVISOR_CHECK_S)
+            time.sleep(SUPERVISOR_CHECK_S)
         stop(f"the supervisor (pid {supervisor_pid}) is gone")
 
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()

@@ -10,8 +10,8 @@ transaction:
   transaction back; it gets its error, and the others run again, without it, in a new
   transaction. A failure is rare (the checks that usually fail run before the write
   phase), and this costs nothing when nothing fails, where a savepoint per request cost
-  ~10 % of the write phase. Each request then ran after the same predecessors as if it
-  had its own savepoint;
+  two statements and the ORM's nested-transaction bookkeeping every time. Each request
+  still runs after the same predecessors as it would have in a savepoint of its own;
 * all the requests' audit entries are appended together just before the commit, and their
   events are published after it, while the next batch may already run;
 * every caller learns its outcome only after the commit (or its failure), so nobody acts
@@ -76,8 +76,8 @@ class _Committed(Generic[T]):
 class GroupCommit(Generic[T]):
     """Each waiting request sleeps on its own event and is woken once: with its outcome,
     or to lead the next batch. (A shared condition woke every waiting thread at each
-    hand-over, and each of them then competed with the leader for the interpreter lock:
-    under load the write phase ran three times slower than alone.)"""
+    hand-over, only for all but one to sleep again; each wake-up competes with the
+    writing leader for the interpreter lock.)"""
 
     def __init__(self, ctx: Context, *, max_batch: int = MAX_BATCH) -> None:
         self.ctx = ctx
