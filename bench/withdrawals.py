@@ -8,13 +8,13 @@ building and decoding the unsigned transaction, audit entries. Targets (issue 6)
 
 The server runs as ``kinko serve`` runs it, in a process of its own:
 ``KINKO_BENCH_WORKERS`` (default 1) is its ``--workers``. One: a single process with the
-monitor and the periodic jobs. More: the supervisor (the monitor, served to the workers
-over a Unix socket, and the periodic jobs) and that many spawned worker processes on one
-port (a socket each in one ``SO_REUSEPORT`` group: `kinko.api.supervisor`), each
-forwarding its security events to the supervisor's monitor. A setup process builds the
-demo exchange and an API token first; the server then opens the same data directory and
-database, as a restarted server would (with several workers on SQLite, writers in
-different processes queue on the writer lock beside the database file).
+monitor and the periodic jobs. More: the supervisor (the monitor and the one writer of
+withdrawal requests, served to the workers over a Unix socket, and the periodic jobs)
+and that many spawned worker processes on one port (a socket each in one
+``SO_REUSEPORT`` group: `kinko.api.supervisor`); each worker checks a request and sends
+it to the writer, and forwards its other security events to the monitor. A setup
+process builds the demo exchange and an API token first; the server then opens the same
+data directory and database, as a restarted server would.
 
 The load generator (`bench.loadgen`) is asyncio over 50 raw keep-alive HTTP/1.1
 connections with pre-encoded requests: about 15 µs of CPU per request of its own work,
@@ -194,8 +194,8 @@ def _server_process(url: str, data_dir: str, port: int, workers: int) -> None:
     ctx = build_context(_settings(Path(data_dir), url))
     try:
         if workers > 1:
-            app = "bench.withdrawals:worker_app"
-            serve_workers(ctx, host=HOST, port=port, workers=workers, app=app)
+            app, stack = "bench.withdrawals:worker_app", "bench.withdrawals:_stack"
+            serve_workers(ctx, host=HOST, port=port, workers=workers, app=app, stack=stack)
             return
         application = create_app(ctx, background=True)
         application.state.withdrawal_stack = _stack(ctx)

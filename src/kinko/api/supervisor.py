@@ -5,6 +5,9 @@ needs processes. The supervisor (this process):
 
 1. runs the monitor and serves it to the workers (`kinko.monitor.hub`), so that every
    security event, whichever worker served it, meets the same correlation state;
+   through the same socket it is the one writer of withdrawal requests: workers check a
+   request and send it on (`kinko.withdrawals.writer`), and its group commit batches
+   them all in one process;
 2. runs the periodic jobs once (signed checkpoints, list freshness, the chain watcher);
 3. starts N spawned uvicorn workers, each on a listening socket of its own in one
    ``SO_REUSEPORT`` group (the kernel spreads connections evenly); a worker that dies is
@@ -19,6 +22,7 @@ carry a password), then opens its own connections. A worker whose monitor is gon
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -31,6 +35,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
@@ -185,13 +190,28 @@ class WorkerPool:
                 process.join()
 
 
+def _import(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def serve_workers(
-    ctx: Context, *, host: str, port: int, workers: int, app: str = DEFAULT_APP
+    ctx: Context,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    app: str = DEFAULT_APP,
+    stack: str | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM. `app`: the workers' app factory, as an import string."""
+    """Serve until SIGINT/SIGTERM. `app`: the workers' app factory, and `stack`: what
+    builds the writer's withdrawal services (default: from settings), as import strings.
+    """
     from kinko.api.background import BackgroundThread
     from kinko.monitor.factory import start_monitor
     from kinko.monitor.hub import MonitorHub
+    from kinko.withdrawals.stack import build_stack
+    from kinko.withdrawals.writer import WRITE_OP, serve_orders
 
     check_workers(workers)
     check_port_free(host, port)
@@ -200,7 +220,11 @@ def serve_workers(
         # The supervisor's own events (checkpoints, the chain watcher) reach the same
         # monitor as the workers'.
         monitor = start_monitor(ctx)
+        # The one writer of withdrawal requests (kinko.withdrawals.writer): its events
+        # reach this monitor in process.
+        writer = (build_stack if stack is None else _import(stack))(ctx)
         with MonitorHub(monitor, private / "monitor.sock") as hub:
+            hub.register(WRITE_OP, serve_orders(writer.withdrawals.write))
             spec = private / "worker.json"
             WorkerSpec(ctx.settings, hub.path, os.getpid()).write(spec)
             os.environ[SPEC_ENV] = str(spec)  # inherited by the spawned workers

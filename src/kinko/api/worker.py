@@ -61,6 +61,7 @@ def build_worker_app(stack: StackBuilder | None = None) -> FastAPI:
     from kinko.context import build_context
     from kinko.logging import configure_logging
     from kinko.monitor.remote import RemoteMonitor
+    from kinko.withdrawals.writer import RemoteWriter
 
     try:
         spec = WorkerSpec.from_environment()
@@ -74,8 +75,13 @@ def build_worker_app(stack: StackBuilder | None = None) -> FastAPI:
         monitor.attach(ctx.bus)
         _watch_supervisor(spec.supervisor_pid, stop)
         application = create_app(ctx, monitor=monitor)
+        # Checked withdrawal requests go to the supervisor's one writer.
+        writer = RemoteWriter(monitor.exchange)
+        application.state.withdrawal_writer = writer
         if stack is not None:
-            application.state.withdrawal_stack = stack(ctx)
+            built = stack(ctx)
+            built.withdrawals.remote_writer = writer
+            application.state.withdrawal_stack = built
     except KinkoError as exc:
         log.error("serve.worker_failed_to_start", error=exc.message, pid=os.getpid())
         sys.exit(STARTUP_FAILURE)

@@ -1,4 +1,5 @@
-"""The monitor hub: one `MonitorService` serving every HTTP worker of ``kinko serve``.
+"""The monitor hub: one `MonitorService` serving every HTTP worker of ``kinko serve``
+(and the withdrawal writer, `kinko.withdrawals.writer`, registered as an extra op).
 
 With several worker processes, each would otherwise run a monitor of its own that sees
 only the events of the requests it happened to serve: a correlation ("5 failed logins in
@@ -20,7 +21,7 @@ import socket
 import socketserver
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def peer_uid(sock: socket.socket) -> int | None:
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # Every request thread of every worker keeps a connection; they open at once under
+    # load (socketserver's default backlog of 5 refused them with EAGAIN).
+    request_queue_size = 1024
     hub: MonitorHub
 
 
@@ -76,7 +80,11 @@ class _Connection(socketserver.BaseRequestHandler):
 
 
 def _refusal(exc: KinkoError) -> dict[str, Any]:
-    return {"ok": False, "error": exc.code, "message": exc.message}
+    """The error as the caller's API would have answered it (code, fields, status)."""
+    return {"ok": False, **exc.to_dict(), "status": exc.http_status, "exit_code": exc.exit_code}
+
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class MonitorHub:
@@ -89,6 +97,12 @@ class MonitorHub:
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self._ops: dict[str, Handler] = {}
+
+    def register(self, op: str, handler: Handler) -> None:
+        """Serve `op` too: `handler(message)` returns the reply's fields (``ok`` is
+        added); a `KinkoError` it raises goes back as the error it is."""
+        self._ops[op] = handler
 
     @contextmanager
     def connection(self, sock: socket.socket) -> Iterator[None]:
@@ -147,6 +161,9 @@ class MonitorHub:
                 return {"ok": True, "rules": wire.rules_to_json(self.service.describe_rules())}
             if op == "ping":
                 return {"ok": True, "pid": os.getpid()}
+            handler = self._ops.get(str(op))
+            if handler is not None:
+                return {"ok": True, **handler(message)}
         except KinkoError as exc:
             return _refusal(exc)
         except Exception as exc:  # e.g. the database is unreachable: the worker must know

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ log = structlog.get_logger("kinko.monitor.remote")
 # Beyond the writer lock's own wait (kinko.store.db.WRITER_WAIT, 30 s): a hub that waits
 # for a busy database is slow, not gone.
 DEFAULT_TIMEOUT_S = 60.0
+CONNECT_RETRY_S = 2.0
 
 
 class RemoteMonitor:
@@ -51,17 +53,30 @@ class RemoteMonitor:
     def _socket(self) -> socket.socket:
         sock: socket.socket | None = getattr(self._local, "sock", None)
         if sock is None or sock.fileno() < 0:  # none yet, or closed by `close()`
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(self.timeout)
-            try:
-                sock.connect(str(self.path))
-            except OSError:
-                sock.close()
-                raise
+            sock = self._connect()
             self._local.sock = sock
             with self._guard:
                 self._open.add(sock)
         return sock
+
+    def _connect(self) -> socket.socket:
+        """Connect, retrying briefly while the hub's backlog is full: nothing was sent
+        yet, so trying again cannot repeat anything."""
+        deadline = time.monotonic() + CONNECT_RETRY_S
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            try:
+                sock.connect(str(self.path))
+                return sock
+            except (BlockingIOError, InterruptedError):
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+            except OSError:
+                sock.close()
+                raise
 
     def _forget_socket(self) -> None:
         sock: socket.socket | None = getattr(self._local, "sock", None)
@@ -72,8 +87,19 @@ class RemoteMonitor:
             sock.close()
 
     def call(self, message: dict[str, Any]) -> dict[str, Any]:
-        """Send one request and wait for its reply. No retry: a request the hub may have
-        acted on is never sent twice (an alert must not be raised twice)."""
+        """`exchange`, and an error reply raised as `Unavailable`."""
+        reply = self.exchange(message)
+        if not reply.get("ok"):
+            raise Unavailable(
+                f"the monitor could not take the request: "
+                f"{reply.get('error', 'error')}: {reply.get('message', '')}"
+            )
+        return reply
+
+    def exchange(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and return its reply, an error reply included. No retry: a
+        request the hub may have acted on is never sent twice (an alert must not be
+        raised twice, a withdrawal not requested twice)."""
         try:
             sock = self._socket()
             sock.sendall(wire.encode(message))
@@ -85,11 +111,6 @@ class RemoteMonitor:
             if self.on_lost is not None:
                 self.on_lost(reason)
             raise Unavailable(f"{reason}; security events cannot be monitored") from None
-        if not reply.get("ok"):
-            raise Unavailable(
-                f"the monitor could not take the request: "
-                f"{reply.get('error', 'error')}: {reply.get('message', '')}"
-            )
         return reply
 
     def ping(self) -> int:

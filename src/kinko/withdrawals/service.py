@@ -11,6 +11,7 @@ broadcast in `execution.py`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -49,6 +50,7 @@ from kinko.withdrawals.records import (
     view,
 )
 from kinko.withdrawals.states import State, parse_state
+from kinko.withdrawals.writer import WriteOrder
 
 __all__ = ["DEFAULT_APPROVAL_TTL", "WithdrawalRequest", "WithdrawalService"]
 
@@ -64,6 +66,9 @@ class WithdrawalService:
         self.ports = ports
         self.approval_ttl = approval_ttl
         self._writes = GroupCommit[WithdrawalView](ctx)
+        # `kinko serve --workers N`: a worker sends checked requests to the one writer
+        # (kinko.withdrawals.writer); None: this process writes them.
+        self.remote_writer: Callable[[WriteOrder], WithdrawalView] | None = None
 
     # -- request ---------------------------------------------------------------------------
 
@@ -84,6 +89,15 @@ class WithdrawalService:
         if existing is not None:
             return self.advance(same_body(existing, fingerprint))
         assert checked is not None
+        order = WriteOrder(body, requester, idempotency_key, fingerprint, channel, checked)
+        if self.remote_writer is not None:
+            return self.remote_writer(order)
+        return self.write(order)
+
+    def write(self, order: WriteOrder) -> WithdrawalView:
+        """The write phase of a checked request: the withdrawal row, its screening and
+        its decision, in one transaction shared with the requests waiting beside it."""
+        checked = order.checked
 
         def write(session: Session) -> WithdrawalView:
             # Request, screening and decision commit together: one durable step, and the
@@ -91,11 +105,11 @@ class WithdrawalService:
             row, wallet = self._create(
                 session,
                 checked,
-                body=body,
-                requester=requester,
-                key=idempotency_key,
-                fingerprint=fingerprint,
-                channel=channel,
+                body=order.body,
+                requester=order.requester,
+                key=order.key,
+                fingerprint=order.fingerprint,
+                channel=order.channel,
             )
             screening = self._run_steps(session, row, wallet, checked.screening)
             now = self.ctx.clock.now()
@@ -108,10 +122,10 @@ class WithdrawalService:
         except DBIntegrityError:
             # A concurrent request with the same key won the insert; answer as it did.
             with unit_of_work(self.ctx) as session:
-                found = existing_for_key(session, idempotency_key)
+                found = existing_for_key(session, order.key)
                 if found is None:
                     raise
-                withdrawal_id = same_body(found, fingerprint)
+                withdrawal_id = same_body(found, order.fingerprint)
         return self.advance(withdrawal_id)
 
     def _create(

@@ -69,6 +69,8 @@ async def stack(request: Request) -> WithdrawalStack:
     existing: WithdrawalStack | None = getattr(request.app.state, "withdrawal_stack", None)
     if existing is None:
         built = await run_in_threadpool(build_stack, request.app.state.ctx)
+        # A worker of `kinko serve --workers N` sends its requests to the one writer.
+        built.withdrawals.remote_writer = getattr(request.app.state, "withdrawal_writer", None)
         existing = getattr(request.app.state, "withdrawal_stack", None) or built
         request.app.state.withdrawal_stack = existing
     return existing
