@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from kinko.api.supervisor import SPEC_ENV
 from kinko.store.tables.monitor import AlertRow
 from tests.support.procs import children, server_side_owner
 
@@ -172,10 +175,22 @@ def test_workers_stop_when_their_supervisor_is_killed(
     supervisor, _ = served
     workers = wait_for("two workers", lambda: two_workers(supervisor.pid))
     assert isinstance(workers, list)
+    private = Path(worker_environment(workers[0])[SPEC_ENV]).parent
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
     supervisor.kill()
     supervisor.wait(30)
 
     def all_gone() -> bool:
         return all(not running(pid) for pid in workers)
 
-    wait_for("the orphaned workers to stop", all_gone, timeout=30)
+    try:
+        wait_for("the orphaned workers to stop", all_gone, timeout=30)
+    finally:
+        # What a killed supervisor leaves behind (docs/serving.md): its private directory.
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def worker_environment(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    pairs = (item.decode().partition("=") for item in raw if b"=" in item)
+    return {key: value for key, _, value in pairs}
