@@ -321,7 +321,9 @@ class Servers:
 
 
 def _postgres_cpu(root: Path) -> float:
-    """CPU of a throwaway PostgreSQL: its postmaster and every process it started."""
+    """CPU of a throwaway PostgreSQL: its postmaster and every process it started, the
+    ones that have exited included (the postmaster's reaped-children time: a backend
+    ends with its connection, and its CPU would otherwise vanish from the sum)."""
     try:
         postmaster = int((root / "data" / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -334,8 +336,12 @@ def _postgres_cpu(root: Path) -> float:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(entry.name) == postmaster or int(stat[1]) == postmaster:
-            total += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = 0
+        if int(entry.name) == postmaster:
+            ticks = int(stat[11]) + int(stat[12]) + int(stat[13]) + int(stat[14])
+        elif int(stat[1]) == postmaster:
+            ticks = int(stat[11]) + int(stat[12])
+        total += ticks / os.sysconf("SC_CLK_TCK")
     return total
 
 
