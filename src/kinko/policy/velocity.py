@@ -52,6 +52,17 @@ def counter_keys(request: PolicyRequest) -> list[CounterKey]:
     return sorted(keys)
 
 
+_COUNTERS = cast(Table, VelocityCounterRow.__table__)
+_COUNTER_KEY = (_COUNTERS.c.scope, _COUNTERS.c.scope_key, _COUNTERS.c.asset)
+_CREATE_COUNTERS = postgresql.insert(_COUNTERS).on_conflict_do_nothing()
+_LOCK_COUNTERS = (
+    select(*_COUNTER_KEY)
+    .where(tuple_(*_COUNTER_KEY).in_(bindparam("wanted", expanding=True)))
+    .order_by(*_COUNTER_KEY)
+    .with_for_update()
+)
+
+
 def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     """Create missing counter rows, then lock them all, in sorted order (PostgreSQL).
 
@@ -64,17 +75,14 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     if not ordered:
         return
     values = [{"scope": k.scope.value, "scope_key": k.scope_key, "asset": k.asset} for k in ordered]
-    # One statement each (was one per key): the rows are inserted in this sorted order, and
-    # locked in the ORDER BY order (PostgreSQL locks rows as the sort returns them), the
-    # same order in every transaction, so two requests never deadlock.
-    session.execute(postgresql.insert(VelocityCounterRow).values(values).on_conflict_do_nothing())
-    columns = (VelocityCounterRow.scope, VelocityCounterRow.scope_key, VelocityCounterRow.asset)
-    locked = session.execute(
-        select(*columns)
-        .where(tuple_(*columns).in_([(v["scope"], v["scope_key"], v["asset"]) for v in values]))
-        .order_by(*columns)
-        .with_for_update()
-    ).all()
+    # Two prebuilt Core statements (every decision runs them): the rows are inserted in
+    # this sorted order, and locked in the ORDER BY order (PostgreSQL locks rows as the
+    # sort returns them), the same order in every transaction, so two requests never
+    # deadlock.
+    connection = session.connection()
+    connection.execute(_CREATE_COUNTERS, values)
+    wanted = [(v["scope"], v["scope_key"], v["asset"]) for v in values]
+    locked = connection.execute(_LOCK_COUNTERS, {"wanted": wanted}).all()
     if len(locked) != len(ordered):
         raise IntegrityError(f"velocity counters missing: locked {len(locked)} of {len(ordered)}")
 
