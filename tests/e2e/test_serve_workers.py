@@ -3,8 +3,8 @@
 Real processes: the supervisor, two spawned uvicorn workers on one port. The test shows
 that both workers serve and that their security events meet one monitor (ten failed
 logins for ten accounts from one address, five through each worker, raise one
-credential-stuffing alert), that a killed worker is replaced, that a worker stops when
-its supervisor is killed, and that SIGTERM stops everything cleanly.
+credential-stuffing alert), that a killed worker is replaced and so is a hung one, that
+a worker stops when its supervisor is killed, and that SIGTERM stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from kinko.store.tables.monitor import AlertRow
 from tests.support.procs import children, server_side_owner
 
 KINKO = str(Path(sys.executable).parent / "kinko")
+HUNG_AFTER_S = 3.0
 WORKER = "spawn_main"  # how a spawned worker's command line reads
 
 
@@ -112,6 +113,7 @@ def served(
         "KINKO_DATA_DIR": str(tmp_path / "data"),
         "KINKO_DATABASE_URL": empty_database_url,
         "KINKO_LOG_JSON": "false",
+        "KINKO_WORKER_TIMEOUT_S": str(HUNG_AFTER_S),
     }
     init = subprocess.run([KINKO, "init", "--admin", "alice"], env=env, capture_output=True)
     assert init.returncode == 0, init.stderr.decode()
@@ -194,3 +196,22 @@ def worker_environment(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     pairs = (item.decode().partition("=") for item in raw if b"=" in item)
     return {key: value for key, _, value in pairs}
+
+
+def test_a_hung_worker_is_killed_and_replaced(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    """SIGSTOP: alive, holding its share of new connections, answering nothing."""
+    supervisor, port = served
+    workers = wait_for("two workers", lambda: two_workers(supervisor.pid))
+    assert isinstance(workers, list)
+    time.sleep(2 * HUNG_AFTER_S)  # past start-up: both have answered pings by now
+    os.kill(workers[0], signal.SIGSTOP)
+    replaced = wait_for(
+        "the hung worker to be replaced",
+        lambda: (found := two_workers(supervisor.pid)) and workers[0] not in found and found,
+        timeout=10 * HUNG_AFTER_S,
+    )
+    assert isinstance(replaced, list) and workers[1] in replaced
+    assert not running(workers[0])
+    wait_for("the server to answer", lambda: healthy(port))

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from kinko.api.heartbeat import Heartbeat, answer_pings
 from kinko.config import Settings
 from kinko.context import Context
 from kinko.core.errors import InputError, Unavailable
@@ -126,34 +128,42 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _worker_main(config: uvicorn.Config, sock: socket.socket) -> None:
+def _worker_main(config: uvicorn.Config, sock: socket.socket, pings: Connection) -> None:
+    answer_pings(pings)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 class WorkerPool:
-    """N spawned uvicorn workers, each on its own socket; a dead worker is replaced, and
-    one that fails to start stops the pool."""
+    """N spawned uvicorn workers, each on its own socket; a dead or hung worker is
+    replaced (`kinko.api.heartbeat`), and one that fails to start stops the pool."""
 
-    def __init__(self, config: uvicorn.Config, count: int) -> None:
+    def __init__(self, config: uvicorn.Config, count: int, *, timeout: float) -> None:
         self.config = config
         self.count = count
+        self.timeout = timeout
         self.processes: list[SpawnProcess] = []
+        self.heartbeats: list[Heartbeat] = []
         self.stopping = threading.Event()
         self.failed = False
 
-    def _start_one(self) -> SpawnProcess:
+    def _start_one(self) -> tuple[SpawnProcess, Heartbeat]:
         sock = listening_socket(self.config.host, self.config.port)
+        ours, theirs = _SPAWN.Pipe()
         try:
-            process = _SPAWN.Process(target=_worker_main, args=(self.config, sock))
+            process = _SPAWN.Process(target=_worker_main, args=(self.config, sock, theirs))
             process.start()
         finally:
             sock.close()  # the worker has its copy; ours would queue connections unheard
-        return process
+            theirs.close()
+        return process, Heartbeat(ours, self.timeout)
 
     def run(self) -> None:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in STOP_SIGNALS}
         try:
-            self.processes = [self._start_one() for _ in range(self.count)]
+            for _ in range(self.count):
+                process, heartbeat = self._start_one()
+                self.processes.append(process)
+                self.heartbeats.append(heartbeat)
             while not self.stopping.wait(0.5):
                 self._replace_dead()
         finally:
@@ -167,16 +177,22 @@ class WorkerPool:
 
     def _replace_dead(self) -> None:
         for index, process in enumerate(self.processes):
-            if process.is_alive() or self.stopping.is_set():
-                continue
+            if self.stopping.is_set():
+                return
+            if process.is_alive():
+                if self.heartbeats[index].check():
+                    continue
+                log.error("serve.worker_unresponsive", pid=process.pid, timeout_s=self.timeout)
+                process.kill()
             process.join()
+            self.heartbeats[index].close()
             if process.exitcode == STARTUP_FAILURE:
                 log.error("serve.worker_failed_to_start", pid=process.pid)
                 self.failed = True
                 self.stopping.set()
                 return
             log.warning("serve.worker_died", pid=process.pid, exitcode=process.exitcode)
-            self.processes[index] = self._start_one()
+            self.processes[index], self.heartbeats[index] = self._start_one()
 
     def _stop_all(self) -> None:
         for process in self.processes:
@@ -231,7 +247,7 @@ def serve_workers(
             jobs = BackgroundThread(ctx).start()
             try:
                 config = uvicorn.Config(app, factory=True, host=host, port=port, log_config=None)
-                pool = WorkerPool(config, workers)
+                pool = WorkerPool(config, workers, timeout=ctx.settings.worker_timeout_s)
                 log.info("serve.workers", workers=workers, host=host, port=port)
                 pool.run()
             finally:

@@ -57,6 +57,7 @@ def build_worker_app(stack: StackBuilder | None = None) -> FastAPI:
     from uvicorn.config import STARTUP_FAILURE
 
     from kinko.api.app import create_app
+    from kinko.api.heartbeat import ticking
     from kinko.api.supervisor import WorkerSpec
     from kinko.context import build_context
     from kinko.logging import configure_logging
@@ -75,6 +76,8 @@ def build_worker_app(stack: StackBuilder | None = None) -> FastAPI:
         monitor.attach(ctx.bus)
         _watch_supervisor(spec.supervisor_pid, stop)
         application = create_app(ctx, monitor=monitor)
+        # The supervisor's pings are answered with the age of this loop's last tick.
+        application.router.lifespan_context = ticking(application.router.lifespan_context)
         # Checked withdrawal requests go to the supervisor's one writer.
         writer = RemoteWriter(monitor.exchange)
         application.state.withdrawal_writer = writer
