@@ -66,6 +66,23 @@ def two_workers(supervisor: int) -> list[int] | None:
     return found if len(found) == 2 else None
 
 
+def started_workers(supervisor: int) -> list[int]:
+    workers = wait_for("two workers", lambda: two_workers(supervisor))
+    assert isinstance(workers, list)
+    return workers
+
+
+def replacement_of(gone: int, supervisor: int, timeout: float = 90.0) -> list[int]:
+    """The two workers once `gone` has been replaced."""
+    replaced = wait_for(
+        f"worker {gone} to be replaced",
+        lambda: (found := two_workers(supervisor)) and gone not in found and found,
+        timeout=timeout,
+    )
+    assert isinstance(replaced, list)
+    return replaced
+
+
 def a_connection_to_each(port: int, workers: list[int]) -> dict[int, HTTPConnection]:
     """Open keep-alive connections until each worker holds one (the kernel decides)."""
     held: dict[int, HTTPConnection] = {}
@@ -141,8 +158,7 @@ def test_two_workers_one_monitor(
     served: tuple[subprocess.Popen[bytes], int], empty_database_url: str
 ) -> None:
     supervisor, port = served
-    workers = wait_for("two workers", lambda: two_workers(supervisor.pid))
-    assert isinstance(workers, list)
+    workers = started_workers(supervisor.pid)
     conns = a_connection_to_each(port, workers)
     for i in range(10):
         assert failed_login(conns[workers[i % 2]], f"stuffed{i}") == 401
@@ -157,11 +173,7 @@ def test_two_workers_one_monitor(
 
     # A worker that dies is replaced, and the server keeps answering.
     os.kill(workers[0], signal.SIGKILL)
-    replaced = wait_for(
-        "a replacement worker",
-        lambda: (found := two_workers(supervisor.pid)) and workers[0] not in found and found,
-    )
-    assert isinstance(replaced, list) and workers[1] in replaced
+    assert workers[1] in replacement_of(workers[0], supervisor.pid)
     wait_for("the server to answer", lambda: healthy(port))
 
     # SIGTERM: the supervisor stops its workers and exits cleanly.
@@ -175,8 +187,7 @@ def test_workers_stop_when_their_supervisor_is_killed(
     served: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     supervisor, _ = served
-    workers = wait_for("two workers", lambda: two_workers(supervisor.pid))
-    assert isinstance(workers, list)
+    workers = started_workers(supervisor.pid)
     private = Path(worker_environment(workers[0])[SPEC_ENV]).parent
     assert stat.S_IMODE(private.stat().st_mode) == 0o700
     supervisor.kill()
@@ -203,15 +214,9 @@ def test_a_hung_worker_is_killed_and_replaced(
 ) -> None:
     """SIGSTOP: alive, holding its share of new connections, answering nothing."""
     supervisor, port = served
-    workers = wait_for("two workers", lambda: two_workers(supervisor.pid))
-    assert isinstance(workers, list)
+    workers = started_workers(supervisor.pid)
     time.sleep(2 * HUNG_AFTER_S)  # past start-up: both have answered pings by now
     os.kill(workers[0], signal.SIGSTOP)
-    replaced = wait_for(
-        "the hung worker to be replaced",
-        lambda: (found := two_workers(supervisor.pid)) and workers[0] not in found and found,
-        timeout=10 * HUNG_AFTER_S,
-    )
-    assert isinstance(replaced, list) and workers[1] in replaced
+    assert workers[1] in replacement_of(workers[0], supervisor.pid, timeout=10 * HUNG_AFTER_S)
     assert not running(workers[0])
     wait_for("the server to answer", lambda: healthy(port))
