@@ -215,18 +215,9 @@ def _cpu_seconds(pid: int) -> float:
 
 def _workers_of(pid: int) -> list[int]:
     """The spawned worker processes of supervisor `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid and b"spawn_main" in cmdline:
-            found.append(int(entry.name))
-    return sorted(found)
+    from tests.support.procs import children
+
+    return children(pid, cmdline_has="spawn_main")
 
 
 def _free_port() -> int:

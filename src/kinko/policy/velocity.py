@@ -40,6 +40,10 @@ class CounterKey:
     scope_key: str
     asset: str
 
+    def columns(self) -> tuple[str, str, str]:
+        """(scope, scope_key, asset): the key as the counter, window and ledger rows hold it."""
+        return (self.scope.value, self.scope_key, self.asset)
+
 
 def counter_keys(request: PolicyRequest) -> list[CounterKey]:
     """The counters a request reserves against, in lock order."""
@@ -53,7 +57,8 @@ def counter_keys(request: PolicyRequest) -> list[CounterKey]:
 
 
 _COUNTERS = cast(Table, VelocityCounterRow.__table__)
-_COUNTER_KEY = (_COUNTERS.c.scope, _COUNTERS.c.scope_key, _COUNTERS.c.asset)
+_NAMES = ("scope", "scope_key", "asset")
+_COUNTER_KEY = tuple(_COUNTERS.c[name] for name in _NAMES)
 _CREATE_COUNTERS = postgresql.insert(_COUNTERS).on_conflict_do_nothing()
 _LOCK_COUNTERS = (
     select(*_COUNTER_KEY)
@@ -74,14 +79,13 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     ordered = sorted(set(keys))
     if not ordered:
         return
-    values = [{"scope": k.scope.value, "scope_key": k.scope_key, "asset": k.asset} for k in ordered]
+    wanted = [k.columns() for k in ordered]
     # Two prebuilt Core statements (every decision runs them): the rows are inserted in
     # this sorted order, and locked in the ORDER BY order (PostgreSQL locks rows as the
     # sort returns them), the same order in every transaction, so two requests never
     # deadlock.
     connection = session.connection()
-    connection.execute(_CREATE_COUNTERS, values)
-    wanted = [(v["scope"], v["scope_key"], v["asset"]) for v in values]
+    connection.execute(_CREATE_COUNTERS, [dict(zip(_NAMES, key, strict=True)) for key in wanted])
     locked = connection.execute(_LOCK_COUNTERS, {"wanted": wanted}).all()
     if len(locked) != len(ordered):
         raise IntegrityError(f"velocity counters missing: locked {len(locked)} of {len(ordered)}")
@@ -89,7 +93,7 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
 
 LEDGER = cast(Table, VelocityLedgerRow.__table__)
 WINDOWS = cast(Table, VelocityWindowRow.__table__)
-_COUNTER = (WINDOWS.c.scope, WINDOWS.c.scope_key, WINDOWS.c.asset)
+_COUNTER = tuple(WINDOWS.c[name] for name in _NAMES)
 _UPDATE_WINDOW = (
     update(WINDOWS)
     .where(
@@ -144,7 +148,7 @@ _STORED = select(WINDOWS).where(tuple_(*_COUNTER).in_(bindparam("wanted", expand
 
 
 def _stored(session: Session, keys: Iterable[CounterKey]) -> list[_Window]:
-    wanted = [(k.scope.value, k.scope_key, k.asset) for k in keys]
+    wanted = [k.columns() for k in keys]
     if not wanted:
         return []
     rows = session.connection().execute(_STORED, {"wanted": wanted})
@@ -308,13 +312,15 @@ def release(session: Session, withdrawal_id: str, now: datetime) -> int:
     connection.execute(update(LEDGER).where(*unreleased).values(released_at=now))
     windows = _stored(session, keys)
     for row in rows:
+        row_key = (row.scope, row.scope_key, row.asset)
         for window in windows:
-            k = window.key
-            same = (k.scope.value, k.scope_key, k.asset) == (row.scope, row.scope_key, row.asset)
-            if same and window.counts(row.at):
-                window.total -= int(row.amount)
-                window.changed = True
-                if window.total < 0:
-                    raise IntegrityError(f"velocity window {k} {window.seconds}s went negative")
+            if window.key.columns() != row_key or not window.counts(row.at):
+                continue
+            window.total -= int(row.amount)
+            window.changed = True
+            if window.total < 0:
+                raise IntegrityError(
+                    f"velocity window {window.key} {window.seconds}s went negative"
+                )
     _write(session, windows)
     return int(max(int(r.amount) for r in rows))

@@ -156,6 +156,9 @@ def move(
     return True
 
 
+_EVENTS = "kinko_events"
+
+
 @contextmanager
 def unit_of_work(ctx: Context, *, publish: bool = True) -> Iterator[Session]:
     """A transaction whose audit entries are appended together just before it commits
@@ -163,7 +166,7 @@ def unit_of_work(ctx: Context, *, publish: bool = True) -> Iterator[Session]:
     ``publish=False``: the caller publishes `committed_events(session)` itself."""
     events: list[SecurityEvent] = []
     with ctx.db.transaction() as session:
-        session.info["kinko_events"] = events
+        session.info[_EVENTS] = events
         ctx.audit.begin_deferred(session)
         yield session
         ctx.audit.flush_deferred(session)
@@ -173,7 +176,7 @@ def unit_of_work(ctx: Context, *, publish: bool = True) -> Iterator[Session]:
 
 def committed_events(session: Session) -> list[SecurityEvent]:
     """The events a `unit_of_work(..., publish=False)` deferred."""
-    events: list[SecurityEvent] = session.info.get("kinko_events", [])
+    events: list[SecurityEvent] = session.info[_EVENTS]
     return events
 
 
@@ -193,4 +196,10 @@ def audit_later(
 
 
 def defer_event(session: Session, event: SecurityEvent) -> None:
-    session.info.setdefault("kinko_events", []).append(event)
+    """Queue `event`; this unit of work publishes it after it commits. Any other session
+    would only drop it: refuse (services outside a unit of work use
+    `kinko.store.publish.publish_after_commit`)."""
+    events: list[SecurityEvent] | None = session.info.get(_EVENTS)
+    if events is None:
+        raise RuntimeError("defer_event needs a session from unit_of_work()")
+    events.append(event)

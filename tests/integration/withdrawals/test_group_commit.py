@@ -101,3 +101,8 @@ def test_a_lone_request_failing_at_commit_gets_the_error_and_leaves_nothing(
     assert "never" not in str(caught.value)
     with ctx.db.transaction() as session:
         assert session.get(IdentityConfigRow, "dup") is None
+
+
+def test_an_event_deferred_outside_a_unit_of_work_is_refused_not_lost(ctx: Context) -> None:
+    with ctx.db.transaction() as session, pytest.raises(RuntimeError, match="unit_of_work"):
+        defer_event(session, SecurityEvent(type="test.orphan", time=ctx.clock.now()))
