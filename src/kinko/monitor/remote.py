@@ -100,9 +100,10 @@ class RemoteMonitor:
         """Send one request and return its reply, an error reply included. No retry: a
         request the hub may have acted on is never sent twice (an alert must not be
         raised twice, a withdrawal not requested twice)."""
+        frame = wire.encode(message)  # too large is this request's fault, not a lost hub
         try:
             sock = self._socket()
-            sock.sendall(wire.encode(message))
+            sock.sendall(frame)
             reply = wire.read_frame(sock)
         except (OSError, KinkoError) as exc:
             self._forget_socket()

@@ -182,3 +182,19 @@ def test_the_api_of_a_worker_goes_through_the_hub(
             headers=bearer(ingest),
         )
         assert down.status_code == 503 and down.json()["error"] == "unavailable"
+
+
+def test_a_request_too_large_is_refused_without_giving_up_the_hub(
+    hub: MonitorHub, remotes: list[RemoteMonitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kinko.core.errors import IntegrityError
+    from kinko.monitor import wire
+
+    lost: list[str] = []
+    remote = connect(remotes, hub, on_lost=lost.append)
+    monkeypatch.setattr(wire, "MAX_FRAME", 16)
+    with pytest.raises(IntegrityError, match="exceeds 16"):
+        remote.call({"op": "ping", "padding": "x" * 64})
+    assert lost == []
+    monkeypatch.undo()
+    assert remote.ping() == os.getpid()
