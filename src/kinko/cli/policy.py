@@ -162,7 +162,7 @@ def _register_addressbook(app: typer.Typer) -> None:
     app.add_typer(book, name="addressbook")
 
     def service(ctx: Context) -> AddressBookService:
-        return AddressBookService(ctx, cooling_off=configured_policy(ctx).cooling_off)
+        return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
 
     @book.command("propose")
     def propose(

@@ -38,14 +38,23 @@ HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == 1).with_for_update()
 
 
 def configured_policy(ctx: Context) -> Policy:
-    """The policy named by ``policy_path``, else the packaged sample (with a warning)."""
+    """The policy named by ``policy_path``, else the packaged sample (with a warning).
+
+    Call it only where a decision needs the policy (deciding a withdrawal, the cooling-off
+    of an approved address): the warning then appears where the sample policy matters,
+    not on every command that merely lists or shows."""
     if ctx.settings.policy_path is not None:
         return load_policy_file(ctx.settings.policy_path)
-    log.warning("no policy_path configured; using the packaged sample policy")
+    log.warning(
+        "no policy_path configured; deciding with the packaged sample policy "
+        "(set policy_path in kinko.toml or KINKO_POLICY_PATH; see docs/policy.md)"
+    )
     return default_policy()
 
 
 class PolicyService:
+    """Decisions under `policy`, or under the configured one, read on first use."""
+
     def __init__(
         self,
         ctx: Context,
@@ -54,11 +63,17 @@ class PolicyService:
         normalize: Normalizer | None = None,
     ) -> None:
         self.ctx = ctx
-        self.policy = policy or configured_policy(ctx)
+        self._policy = policy
         self.addresses = AddressBookService(
-            ctx, cooling_off=self.policy.cooling_off, normalize=normalize
+            ctx, cooling_off=lambda: self.policy.cooling_off, normalize=normalize
         )
         self.freezes = FreezeService(ctx)
+
+    @property
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = configured_policy(self.ctx)
+        return self._policy
 
     @property
     def cooling_off(self) -> Mapping[Tier, timedelta]:

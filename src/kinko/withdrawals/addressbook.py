@@ -29,6 +29,7 @@ from kinko.store.tables.policy import AddressBookEntryRow, AddressBookProposalRo
 
 DEFAULT_COOLING_OFF = timedelta(hours=48)
 Normalizer = Callable[[str, str], str]
+CoolingOff = Mapping[Tier, timedelta]
 
 
 def adapter_normalizer() -> Normalizer:
@@ -124,12 +125,22 @@ class AddressBookService:
         self,
         ctx: Context,
         *,
-        cooling_off: Mapping[Tier, timedelta] | None = None,
+        cooling_off: CoolingOff | Callable[[], CoolingOff] | None = None,
         normalize: Normalizer | None = None,
     ) -> None:
+        """`cooling_off` per tier, or a function giving it, called when an approval first
+        needs it (so that listing entries never reads the policy)."""
         self.ctx = ctx
-        self.cooling_off = dict(cooling_off or dict.fromkeys(Tier, DEFAULT_COOLING_OFF))
+        self._cooling_off = cooling_off
+        self._resolved: dict[Tier, timedelta] | None = None
         self.normalize = normalize or adapter_normalizer()
+
+    @property
+    def cooling_off(self) -> dict[Tier, timedelta]:
+        if self._resolved is None:
+            given = self._cooling_off() if callable(self._cooling_off) else self._cooling_off
+            self._resolved = dict(given or dict.fromkeys(Tier, DEFAULT_COOLING_OFF))
+        return self._resolved
 
     def propose(
         self,

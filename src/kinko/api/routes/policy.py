@@ -98,7 +98,7 @@ def _proposal_json(p: AddressProposal) -> dict[str, Any]:
 
 
 def _book(ctx: Context) -> AddressBookService:
-    return AddressBookService(ctx, cooling_off=configured_policy(ctx).cooling_off)
+    return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
 
 
 @router.post("/freezes", status_code=201, summary="Freeze at once (one person)")
