@@ -8,14 +8,16 @@ the audit log says who did it and four-eyes rules (no self-approval) apply.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from kinko.cli.common import console, guarded, open_context
-from kinko.context import Context
+from kinko.cli.common import console, echo_json, guarded, open_context
+from kinko.cli.output import JsonOption, Names, guarded_json, human_time, json_time, print_table
 from kinko.identity.model import ProposalKind, ProposalState, UserId, UserState
+
+if TYPE_CHECKING:
+    from kinko.context import Context
 
 user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 role_app = typer.Typer(help="Roles and four-eyes proposals.", no_args_is_help=True)
@@ -53,21 +55,46 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list() -> None:
+def user_list(as_json: JsonOption = False) -> None:
     """List users with their state and roles."""
     from kinko.identity.service import IdentityService
 
-    table = Table("username", "id", "state", "roles")
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         ids = IdentityService(ctx)
-        for user in ids.users.list_users(session):
-            roles = ", ".join(_grant_text(g.to_dict()) for g in ids.roles_of(session, user.id))
-            table.add_row(user.username, user.id, user.state.value, roles or "-")
-    console.print(table)
+        users = [(u, ids.roles_of(session, u.id)) for u in ids.users.list_users(session)]
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": user.id,
+                    "username": user.username,
+                    "display_name": user.display_name,
+                    "state": user.state.value,
+                    "created_at": json_time(user.created_at),
+                    "roles": [grant.to_dict() for grant in grants],
+                }
+                for user, grants in users
+            ]
+        )
+        return
+    print_table(
+        ("username", "name", "id", "state", "roles"),
+        [
+            (
+                user.username,
+                user.display_name or "-",
+                user.id,
+                user.state.value,
+                ", ".join(_grant_text(g.to_dict()) for g in grants) or "-",
+            )
+            for user, grants in users
+        ],
+        whole={"username", "id"},
+    )
 
 
-def _grant_text(grant: dict[str, object]) -> str:
-    scope = [*grant["assets"], *grant["wallets"]]  # type: ignore[misc]
+def _grant_text(grant: dict[str, Any]) -> str:
+    scope = [*grant.get("assets", ()), *grant.get("wallets", ())]
     return f"{grant['role']}[{' '.join(scope)}]" if scope else str(grant["role"])
 
 
@@ -142,18 +169,60 @@ def role_approve(proposal_id: str, actor: AsOption) -> None:
 @role_app.command("list")
 def role_list(
     pending: Annotated[bool, typer.Option(help="Only pending proposals.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List proposals."""
     from kinko.identity.service import IdentityService
 
-    table = Table("id", "kind", "state", "payload", "proposer", "reason")
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         state = ProposalState.PENDING if pending else None
-        for p in IdentityService(ctx).roles.list_proposals(session, state):
-            table.add_row(
-                p.id, p.kind.value, p.state.value, str(p.payload), p.proposer_id, p.reason
+        proposals = IdentityService(ctx).roles.list_proposals(session, state)
+        names = Names.load(session)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": p.id,
+                    "kind": p.kind.value,
+                    "state": p.state.value,
+                    "user_id": p.payload.get("user_id"),
+                    "user_username": names.username(p.payload.get("user_id")),
+                    "payload": p.payload,
+                    "proposer_id": p.proposer_id,
+                    "proposer_username": names.username(p.proposer_id),
+                    "reason": p.reason,
+                    "created_at": json_time(p.created_at),
+                    "decided_by_id": p.decided_by,
+                    "decided_by_username": names.username(p.decided_by),
+                }
+                for p in proposals
+            ]
+        )
+        return
+    print_table(
+        ("id", "kind", "state", "user", "change", "proposer", "reason"),
+        [
+            (
+                p.id,
+                p.kind.value,
+                p.state.value,
+                names.user(p.payload.get("user_id")),
+                _change_text(p.payload),
+                names.user(p.proposer_id),
+                p.reason,
             )
-    console.print(table)
+            for p in proposals
+        ],
+        whole={"id"},
+    )
+
+
+def _change_text(payload: dict[str, Any]) -> str:
+    """What a proposal changes, without the user it is about."""
+    if "role" in payload:
+        return _grant_text(payload)
+    rest = {k: v for k, v in payload.items() if k != "user_id"}
+    return " ".join(f"{k}={v}" for k, v in sorted(rest.items())) or "-"
 
 
 @mfa_app.command("enroll-totp")
@@ -168,17 +237,40 @@ def mfa_enroll_totp(username: str, enrolment_secret: str) -> None:
 
 
 @mfa_app.command("list")
-def mfa_list(username: str) -> None:
-    """List a user's factors."""
+def mfa_list(username: str, as_json: JsonOption = False) -> None:
+    """List a user's factors (give one to 'mfa reset --factor')."""
     from kinko.identity.service import IdentityService
 
-    table = Table("factor", "sign count", "remaining")
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         ids = IdentityService(ctx)
         user = ids.users.require_user(session, username)
-        for f in ids.mfa.factors(session, user.id):
-            table.add_row(f["factor"], str(f.get("sign_count") or "-"), str(f.get("remaining", "")))
-    console.print(table)
+        user_id = user.id
+        factors = ids.mfa.factors(session, user_id)
+    if as_json:
+        echo_json(
+            {
+                "user_id": user_id,
+                "username": username,
+                "factors": [
+                    {
+                        "factor": f["factor"],
+                        "sign_count": f.get("sign_count"),
+                        "remaining": f.get("remaining"),
+                    }
+                    for f in factors
+                ],
+            }
+        )
+        return
+    print_table(
+        ("factor", "sign count", "remaining"),
+        [
+            (f["factor"], str(f.get("sign_count") or "-"), str(f.get("remaining", "-")))
+            for f in factors
+        ],
+        whole={"factor"},
+        title=f"MFA factors of {username}",
+    )
 
 
 @mfa_app.command("reset")
@@ -239,24 +331,51 @@ def token_revoke(token_id: str, actor: AsOption, reason: ReasonOption) -> None:
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(as_json: JsonOption = False) -> None:
     """List API tokens (never their secrets)."""
     from kinko.identity.service import IdentityService
 
-    table = Table("id", "owner", "name", "permissions", "assets", "expires", "revoked", "last used")
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        for t in IdentityService(ctx).tokens.list_tokens(session):
-            table.add_row(
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
+        tokens = IdentityService(ctx).tokens.list_tokens(session)
+        names = Names.load(session)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": t.id,
+                    "owner_id": t.owner_id,
+                    "owner_username": names.username(t.owner_id),
+                    "name": t.name,
+                    "permissions": list(t.permissions),
+                    "assets": list(t.assets),
+                    "ip_allowlist": list(t.ip_allowlist),
+                    "created_at": json_time(t.created_at),
+                    "expires_at": json_time(t.expires_at),
+                    "revoked_at": json_time(t.revoked_at),
+                    "last_used_at": json_time(t.last_used_at),
+                    "last_used_ip": t.last_used_ip,
+                }
+                for t in tokens
+            ]
+        )
+        return
+    print_table(
+        ("id", "owner", "name", "permissions", "assets", "expires", "revoked", "last used"),
+        [
+            (
                 t.id,
-                t.owner_id,
+                names.user(t.owner_id),
                 t.name,
                 " ".join(t.permissions),
                 " ".join(t.assets) or "all",
-                t.expires_at.isoformat(),
+                human_time(t.expires_at),
                 "yes" if t.revoked_at else "no",
-                f"{t.last_used_at:%Y-%m-%d %H:%M} {t.last_used_ip}" if t.last_used_at else "-",
+                f"{human_time(t.last_used_at)} {t.last_used_ip}" if t.last_used_at else "-",
             )
-    console.print(table)
+            for t in tokens
+        ],
+        whole={"id"},
+    )
 
 
 def register(app: typer.Typer) -> None:
