@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kinko.cli.common import console, echo_json, guarded, open_context
+from kinko.cli.output import JsonOption, guarded_json, json_time
 from kinko.core.errors import InputError
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -104,7 +106,7 @@ def export(directory: Annotated[Path, typer.Argument(help="Output directory.")])
 
 
 @audit_app.command("verify")
-def verify(
+def verify(  # noqa: PLR0917 - typer maps each parameter to an option
     directory: Annotated[Path, typer.Argument(help="An exported tlog-tiles directory.")],
     vkey: Annotated[str, typer.Option(help="The log's verifier key (file or text).")],
     witness: Annotated[
@@ -116,11 +118,12 @@ def verify(
     any_entries: Annotated[
         bool, typer.Option(help="Entries are not Kinko JSON: skip the sequence check.")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check DIR offline: signature, every entry, every tile, the root. Needs no database."""
     from kinko.audit.verify import verify_directory
 
-    with guarded():
+    with guarded_json(as_json):
         witnesses = [_key_text(w, "witness") for w in witness or []]
         if witnesses and witness_threshold == 0:
             witness_threshold = len(witnesses)
@@ -133,12 +136,31 @@ def verify(
             now=int(time.time()) + 300,
         )
     cp = report.checkpoint
+    root = base64.b64encode(cp.root_hash).decode()
+    cosigned = [
+        (c.witness, json_time(datetime.fromtimestamp(c.timestamp, UTC)))
+        for c in report.cosignatures
+    ]
+    if as_json:
+        echo_json(
+            {
+                "ok": True,
+                "origin": cp.origin,
+                "size": cp.size,
+                "root_hash": root,
+                "entries": report.entries,
+                "tiles": report.tiles,
+                "cosignatures": [{"witness": w, "time": at} for w, at in cosigned],
+            }
+        )
+        return
     console.print(
         f"OK: {cp.origin} size {cp.size}, {report.entries} entries and {report.tiles} tiles "
-        f"verified; root {base64.b64encode(cp.root_hash).decode()}"
+        f"verified; root {root}",
+        highlight=False,
     )
-    for cosigned in report.cosignatures:
-        console.print(f"cosigned by {cosigned.witness} at {cosigned.timestamp}")
+    for witness_name, at in cosigned:
+        console.print(f"cosigned by {witness_name} at {at}", highlight=False)
 
 
 @witness_app.command("init")
