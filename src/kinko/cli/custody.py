@@ -5,9 +5,7 @@ Exit status: 0 ok, 1 a check failed (status, nonce check), 2 bad input.
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
 from datetime import date
 from pathlib import Path
@@ -36,10 +34,9 @@ def _actor() -> str:
 
 
 def _read(path: Path, field: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(field, f"cannot read {path}: {exc}") from None
+    from kinko.core.textfile import read_text
+
+    return read_text(path, field=field)
 
 
 def _day(text: str | None, ctx: Context) -> date:
@@ -187,7 +184,9 @@ def prices_import(
 ) -> None:
     """Import prices of one whole unit per asset for one day."""
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        rows = list(csv.reader(io.StringIO(_read(file, "file"))))
+        from kinko.core.textfile import csv_rows
+
+        rows = list(csv_rows(_read(file, "file"), field="file", name=str(file)))
         if not rows or [c.strip() for c in rows[0]] != ["asset", "price"]:
             raise InputError("file", "the first line must be the header asset,price")
         prices = {r[0].strip(): r[1].strip() for r in rows[1:] if len(r) == 2}

@@ -5,7 +5,6 @@ Exit status: 0 clear, 1 a hit (or lists stale: fail closed), 2 bad input.
 
 from __future__ import annotations
 
-import csv
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -213,26 +212,30 @@ def screen_name(
 
 def read_people(path: Path) -> list[tuple[str, str | None, str | None]]:
     """Rows of a people CSV with header ``name,dob,nationality`` (dob, nationality optional)."""
+    from kinko.core.textfile import csv_rows, read_text
+
     if not path.is_file():
         raise InputError("file", f"{path} does not exist")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "name" not in reader.fieldnames:
-            raise InputError(
-                "file", f"{path.name}: the header must include 'name' (name,dob,nationality)"
+    text = read_text(path, field="file", encoding="utf-8-sig", name=path.name)
+    rows = (row for row in csv_rows(text, field="file", name=path.name) if row)
+    header = next(rows, None)
+    if header is None or "name" not in header:
+        raise InputError(
+            "file", f"{path.name}: the header must include 'name' (name,dob,nationality)"
+        )
+    people = []
+    for line, cells in enumerate(rows, 2):
+        row = dict(zip(header, cells, strict=False))
+        name = (row.get("name") or "").strip()
+        if not name:
+            raise InputError("name", f"{path.name} line {line}: the name is empty")
+        people.append(
+            (
+                name,
+                (row.get("dob") or "").strip() or None,
+                (row.get("nationality") or "").strip() or None,
             )
-        people = []
-        for line, row in enumerate(reader, 2):
-            name = (row.get("name") or "").strip()
-            if not name:
-                raise InputError("name", f"{path.name} line {line}: the name is empty")
-            people.append(
-                (
-                    name,
-                    (row.get("dob") or "").strip() or None,
-                    (row.get("nationality") or "").strip() or None,
-                )
-            )
+        )
     return people
 
 

@@ -17,12 +17,11 @@ line number and nothing is imported (no half-written state).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 
 from kinko.core.amount import Amount, Asset
 from kinko.core.errors import InputError
+from kinko.core.textfile import csv_rows
 
 HEADER = ("asset", "amount")
 MAX_ROWS = 100_000
@@ -30,7 +29,7 @@ MAX_ROWS = 100_000
 
 def parse_liabilities_csv(text: str, assets: Mapping[str, Asset]) -> dict[str, int]:
     """Asset key -> base units owed. `assets` maps every registered asset key."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv_rows(text, field="liabilities", name="the liabilities file")
     header = next(reader, None)
     if header is None or tuple(h.strip().lower() for h in header) != HEADER:
         raise InputError("liabilities", f"the first line must be the header {','.join(HEADER)}")

@@ -9,7 +9,6 @@ or malformed is refused at load time with the line that is wrong.
 from __future__ import annotations
 
 import bisect
-import csv
 import ipaddress
 import itertools
 import math
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kinko.core.errors import InputError
+from kinko.core.textfile import csv_rows, read_text
 
 EARTH_RADIUS_KM = 6371.0088
 CSV_HEADER = ["network", "country", "latitude", "longitude"]
@@ -48,16 +48,13 @@ class CsvGeo:
 
     def __init__(self, path: Path) -> None:
         rows: list[tuple[int, int, int, GeoPoint]] = []
-        try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                reader = csv.reader(handle)
-                header = next(reader, None)
-                if header != CSV_HEADER:
-                    raise InputError(str(path), f"line 1 must be the header {','.join(CSV_HEADER)}")
-                for number, row in enumerate(reader, start=2):
-                    rows.append(_csv_row(path, number, row))
-        except OSError as exc:
-            raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
+        text = read_text(path, field=str(path), name="the file")
+        reader = csv_rows(text, field=str(path), name="the file")
+        header = next(reader, None)
+        if header != CSV_HEADER:
+            raise InputError(str(path), f"line 1 must be the header {','.join(CSV_HEADER)}")
+        for number, row in enumerate(reader, start=2):
+            rows.append(_csv_row(path, number, row))
         if not rows:
             raise InputError(str(path), "holds no ranges")
         rows.sort(key=lambda r: (r[0], r[1]))

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from kinko.chains.base import CallKind
-from kinko.core.errors import ConfigError
+from kinko.core.errors import ConfigError, InputError
+from kinko.core.textfile import decode_text
 from kinko.custody.model import Tier
 from kinko.policy.model import Outcome, VelocityScope, Weekday
 from kinko.policy.rules import (
@@ -59,6 +60,8 @@ _RULE_KEYS: dict[str, set[str]] = {
 }
 _AMOUNT_KINDS = {"transfer_max", "velocity", "approval_tier", "auto_approve"}
 DEFAULT_COOLING_OFF = timedelta(hours=48)
+MAX_AMOUNT_DIGITS = 78
+"""Base units are stored as NUMERIC(78, 0): enough for any 256-bit amount."""
 E = TypeVar("E", Tier, VelocityScope, CallKind)
 
 
@@ -72,16 +75,29 @@ def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[An
         key = loader.construct_object(key_node)
         if key in seen:
             raise ConfigError(
-                f"line {key_node.start_mark.line + 1}", f"duplicate key {key!r}; keep one"
+                f"line {key_node.start_mark.line + 1}", f"duplicate key {_short(key)}; keep one"
             )
         seen.add(key)
     return dict(loader.construct_mapping(node))
+
+
+class _TooLongInteger(str):
+    """An integer literal with more digits than Python converts (4,300 by default): kept
+    as its text, so the field's own check refuses it with the field's name."""
+
+
+def _integer(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return loader.construct_yaml_int(node)
+    except ValueError:
+        return _TooLongInteger(loader.construct_scalar(node))
 
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _unique_mapping,
 )
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _integer)
 
 
 def load_policy(text: str, *, source: str) -> Policy:
@@ -127,9 +143,13 @@ def load_policy(text: str, *, source: str) -> Policy:
 
 def load_policy_file(path: Path) -> Policy:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError("policy_path", f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = decode_text(raw, field="policy_path", name=str(path))
+    except InputError as exc:
+        raise ConfigError("policy_path", exc.message.removeprefix("policy_path: ")) from None
     return load_policy(text, source=str(path))
 
 
@@ -150,7 +170,7 @@ def _rule(index: int, raw: object) -> Rule:
     kind = raw.get("kind")
     if kind not in _RULE_KEYS:
         raise ConfigError(
-            f"{where}.kind", f"{kind!r} is not one of {', '.join(sorted(_RULE_KEYS))}"
+            f"{where}.kind", f"{_short(kind)} is not one of {', '.join(sorted(_RULE_KEYS))}"
         )
     _no_unknown(raw, {"id", "kind", "match", "description"} | _RULE_KEYS[kind], where)
     match = _match(raw.get("match", {}), f"{where}.match")
@@ -194,7 +214,7 @@ def _approval_tier(rule_id: str, match: Match, raw: dict[str, Any], where: str) 
     roles: dict[str, int] = {}
     for role, count in roles_raw.items():
         if not isinstance(role, str) or not _ID.match(role):
-            raise ConfigError(f"{where}.roles", f"{role!r} is not a role name")
+            raise ConfigError(f"{where}.roles", f"{_short(role)} is not a role name")
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= approvals:
             raise ConfigError(
                 f"{where}.roles.{role}", f"must be an integer from 1 to approvals ({approvals})"
@@ -214,14 +234,14 @@ def _time_window(rule_id: str, match: Match, raw: dict[str, Any], where: str) ->
     try:
         ZoneInfo(str(zone))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{where}.timezone", f"{zone!r} is not an IANA time zone") from exc
+        raise ConfigError(f"{where}.timezone", f"{_short(zone)} is not an IANA time zone") from exc
     days_raw = raw.get("days", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
     if not isinstance(days_raw, list) or not days_raw:
         raise ConfigError(f"{where}.days", "must be a non-empty list such as [mon, tue]")
     days = set()
     for day in days_raw:
         if not isinstance(day, str) or day.upper() not in Weekday.__members__:
-            raise ConfigError(f"{where}.days", f"{day!r} is not one of mon..sun")
+            raise ConfigError(f"{where}.days", f"{_short(day)} is not one of mon..sun")
         days.add(Weekday[day.upper()])
     start = _clock(raw.get("start"), f"{where}.start")
     end = _clock(raw.get("end"), f"{where}.end")
@@ -260,15 +280,33 @@ def _names(raw: object, where: str) -> frozenset[str] | None:
     return frozenset(str(i) for i in items)
 
 
+def _short(value: object) -> str:
+    """`value`'s repr, cut short: a message must stay readable whatever was written."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
 def _amount(raw: object, where: str) -> int:
     """Base units as an integer or a string of digits; floats and decimals are refused."""
-    if isinstance(raw, str) and raw.isdigit():
+    digits = raw.lstrip("+") if isinstance(raw, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) > MAX_AMOUNT_DIGITS:
+        raise ConfigError(
+            where,
+            f"has {len(digits)} digits; an amount in base units has at most "
+            f"{MAX_AMOUNT_DIGITS} (e.g. 100000000 for 1 BTC)",
+        )
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
         value = int(raw)
     elif isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
     else:
         raise ConfigError(
-            where, f"{raw!r} must be an integer number of base units (e.g. 100000000 for 1 BTC)"
+            where,
+            f"{_short(raw)} must be an integer number of base units (e.g. 100000000 for 1 BTC)",
+        )
+    if value >= 10**MAX_AMOUNT_DIGITS:
+        raise ConfigError(
+            where, f"has more than {MAX_AMOUNT_DIGITS} digits; an amount in base units cannot"
         )
     if value <= 0:
         raise ConfigError(where, f"must be greater than zero, got {value}")
@@ -278,14 +316,14 @@ def _amount(raw: object, where: str) -> int:
 def _duration(raw: object, where: str) -> timedelta:
     match = _DURATION.match(raw) if isinstance(raw, str) else None
     if match is None:
-        raise ConfigError(where, f"{raw!r} is not a duration such as 10min, 1h or 24h")
+        raise ConfigError(where, f"{_short(raw)} is not a duration such as 10min, 1h or 24h")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 def _clock(raw: object, where: str) -> time:
     match = _CLOCK.match(raw) if isinstance(raw, str) else None
     if match is None:
-        raise ConfigError(where, f'{raw!r} is not a quoted 24-hour time such as "09:00"')
+        raise ConfigError(where, f'{_short(raw)} is not a quoted 24-hour time such as "09:00"')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -295,7 +333,7 @@ def _outcome(raw: object, where: str) -> Outcome:
 
 def _gate_outcome(raw: object, where: str) -> Outcome:
     if raw not in ("deny", "hold"):
-        raise ConfigError(where, f"{raw!r} must be deny or hold")
+        raise ConfigError(where, f"{_short(raw)} must be deny or hold")
     return Outcome(raw)
 
 
@@ -326,11 +364,11 @@ def _cooling_off(raw: object) -> Mapping[Tier, timedelta]:
 def _enum(cls: type[E], raw: object, where: str) -> E:
     choices = ", ".join(m.value for m in cls)
     if not isinstance(raw, str):
-        raise ConfigError(where, f"{raw!r} is not one of {choices}")
+        raise ConfigError(where, f"{_short(raw)} is not one of {choices}")
     try:
         return cls(raw)
     except ValueError:
-        raise ConfigError(where, f"{raw!r} is not one of {choices}") from None
+        raise ConfigError(where, f"{_short(raw)} is not one of {choices}") from None
 
 
 def _no_unknown(raw: Mapping[Any, Any], allowed: set[str], where: str) -> None:

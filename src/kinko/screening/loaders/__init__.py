@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kinko.core.errors import InputError
+from kinko.core.textfile import refuse_binary
 from kinko.screening.loaders import kinko_csv, ofac_advanced, ofac_enhanced, ofac_legacy, un
 from kinko.screening.loaders.xmlstream import local, namespace, root_element
 from kinko.screening.model import ListName, ParsedList
@@ -25,6 +26,8 @@ def parse_file(path: Path, *, list_name: str | None = None) -> list[ParsedList]:
         raise InputError("file", f"{path} does not exist or is not a file")
     root_info = root_element(path)
     if root_info is None:
+        with path.open("rb") as handle:
+            refuse_binary(handle.read(8192), field="file", name=path.name)
         with path.open(encoding="utf-8-sig", errors="replace") as handle:
             first = handle.readline()
         if kinko_csv.looks_like(first):

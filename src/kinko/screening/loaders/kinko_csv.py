@@ -17,13 +17,12 @@ Rows of one entity (same list, name and source_ref) are merged.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 from pathlib import Path
 
 from kinko.core.errors import InputError
+from kinko.core.textfile import csv_rows, read_text
 from kinko.screening.addresses import normalise_address
 from kinko.screening.model import ListedAddress, ListedEntity, ListFormat, ListName, ParsedList
 
@@ -36,8 +35,8 @@ def looks_like(first_line: str) -> bool:
 
 
 def parse(path: Path) -> list[ParsedList]:
-    content = path.read_text(encoding="utf-8-sig")
-    reader = csv.reader(io.StringIO(content))
+    content = read_text(path, field="file", encoding="utf-8-sig", name=path.name)
+    reader = csv_rows(content, field="file", name=path.name)
     header = next(reader, None)
     if header is None or tuple(c.strip() for c in header) != HEADER:
         raise InputError("file", f"{path.name}: the header must be exactly {','.join(HEADER)}")

@@ -13,14 +13,13 @@ carries no publication date, so its age is measured from when it was loaded.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import datetime
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from kinko.core.errors import InputError
+from kinko.core.textfile import csv_rows, decode_text
 from kinko.screening.loaders.dates import parse_birth_date, parse_published_date
 from kinko.screening.loaders.xmlstream import child, descendants, local, stream, text
 from kinko.screening.model import (
@@ -116,11 +115,13 @@ def parse_csv(path: Path, list_name: ListName) -> ParsedList:
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        content = raw.decode("cp1252")  # OFAC's CSV files are Windows-1252
+    except UnicodeDecodeError:  # OFAC's CSV files are Windows-1252
+        content = decode_text(
+            raw, field="file", name=path.name, encoding="cp1252", expected="UTF-8 or Windows-1252"
+        )
     entities: list[ListedEntity] = []
     addresses: list[ListedAddress] = []
-    for number, row in enumerate(csv.reader(io.StringIO(content)), 1):
+    for number, row in enumerate(csv_rows(content, field="file", name=path.name), 1):
         if not row or (len(row) == 1 and row[0].strip() in ("", "\x1a")):
             continue  # blank lines and the DOS end-of-file marker OFAC appends
         if len(row) != _CSV_COLUMNS or not row[0].strip().isdigit():
