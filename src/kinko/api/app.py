@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from kinko import __version__
 from kinko.api.routes import audit, custody, identity, policy, screening, withdrawals
@@ -16,6 +16,7 @@ from kinko.api.routes import monitor as monitor_routes
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.monitor.service import MonitorPort
+from kinko.web import apidocs, console
 
 
 def create_app(
@@ -64,6 +65,9 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(gate)],
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served by kinko.web.apidocs from the package's own files (no CDN: works offline).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     if monitor is not None:
@@ -76,7 +80,10 @@ def create_app(
         app.state.monitor = start_monitor(ctx)
 
     @app.exception_handler(KinkoError)
-    async def _kinko_error(_: Request, exc: KinkoError) -> JSONResponse:
+    async def _kinko_error(request: Request, exc: KinkoError) -> Response:
+        if console.for_browser(request):
+            # A person at a browser: a sign-in page or an HTML error, never raw JSON.
+            return console.browser_error(request, exc)
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)
 
     @app.exception_handler(RequestValidationError)
@@ -101,7 +108,6 @@ def create_app(
     # Starlette matches routes in order: the busiest (withdrawal requests) come first.
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
-    from kinko.web import console
-
     app.include_router(console.router)
+    app.include_router(apidocs.router)
     return app

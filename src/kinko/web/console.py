@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kinko.api.auth import authenticated, public
 from kinko.api.deps import get_ctx
 from kinko.context import Context
+from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
 
@@ -63,9 +65,63 @@ def _static(name: str, media_type: str) -> Response:
     )
 
 
+def for_browser(request: Request) -> bool:
+    """A person's browser loading a console page (it asks for HTML), not an API client."""
+    return (
+        request.method in {"GET", "HEAD"}
+        and request.url.path.startswith("/console")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console path only (never another site)."""
+    if target and target.startswith("/console/") and "//" not in target and "\\" not in target:
+        return target
+    return "/console/"
+
+
+def browser_error(request: Request, exc: KinkoError) -> Response:
+    """What a browser gets instead of a JSON error: the sign-in page when nobody is signed
+    in (a 303 to it), else an HTML page with the status and the message."""
+    if isinstance(exc, AuthenticationError):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            f"/console/login?{urlencode({'next': safe_next(target)})}",
+            status_code=303,
+            headers={"Cache-Control": "no-store"},
+        )
+    principal = getattr(request.state, "principal", None)
+    return render(
+        request, "error.html", principal=principal, status_code=exc.http_status, error=exc
+    )
+
+
+@router.get("/", dependencies=[public()], include_in_schema=False)
+def index(request: Request) -> Response:
+    """Browsers go to the console; API clients get where things are."""
+    if "text/html" in request.headers.get("accept", ""):
+        return RedirectResponse("/console/", status_code=307)
+    return JSONResponse(
+        {
+            "name": "Kinko",
+            "console": "/console/",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "openapi": "/openapi.json",
+            "health": "/healthz",
+        }
+    )
+
+
 @router.get("/console/login", dependencies=[public()], response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(
+        request,
+        "login.html",
+        next=safe_next(next),
+        demo=bool(getattr(request.app.state, "demo_login", False)),
+    )
 
 
 @router.get("/console/static/console.js", dependencies=[public()])

@@ -8,6 +8,7 @@ address-book entry. Demo only: never use these keys or authenticators for real f
 
 from __future__ import annotations
 
+import fcntl
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from webauthn.helpers import base64url_to_bytes
 
 from kinko.cli.base import write_secret_file
 from kinko.context import Context
+from kinko.core.errors import NotFound
 from kinko.custody.model import Tier
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
@@ -38,6 +40,7 @@ HOT_KEY = (1).to_bytes(32, "big")
 CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 ATTACKER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 DEMO_LIST = "demo-stolen-funds"
+AUTH_DIR = "demo-authenticators"  # in the data directory: one JSON file per person
 SCREENING = ScreeningConfig(required_address_lists=(ListName(DEMO_LIST),), required_name_lists=())
 USERS: dict[str, tuple[Role, ...]] = {
     "alice": (Role.REQUESTER,),
@@ -56,6 +59,26 @@ class DemoExchange:
     authenticators: dict[str, SoftAuthenticator]
     screener: ScreeningService
     created: bool
+
+
+def assert_as(
+    data_dir: Path, name: str, *, challenge: bytes, rp_id: str, origin: str
+) -> dict[str, Any]:
+    """A WebAuthn assertion over `challenge` by demo person `name`'s saved software
+    authenticator, its signature counter saved again. Under a lock on the folder, so two
+    sign-ins at once never present the same counter (which would read as a clone)."""
+    directory = data_dir / AUTH_DIR
+    if not (directory / f"{name}.json").is_file():
+        raise NotFound(
+            f"no demo authenticator for {name!r} in {directory}: run 'kinko demo' on this "
+            "data directory first"
+        )
+    with (directory / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        auth, _ = _authenticator(directory, name, rp_id)
+        assertion = auth.assert_(challenge=challenge, origin=origin)
+        save_authenticator(directory, name, auth)
+    return assertion
 
 
 def _authenticator(directory: Path, name: str, rp_id: str) -> tuple[SoftAuthenticator, bool]:
@@ -190,7 +213,7 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
     keys.mkdir(exist_ok=True)
     if not (keys / "wal_eth_hot.key").exists():
         write_secret_file(keys / "wal_eth_hot.key", HOT_KEY.hex().encode())
-    auth_dir = ctx.settings.data_dir / "demo-authenticators"
+    auth_dir = ctx.settings.data_dir / AUTH_DIR
     auth_dir.mkdir(exist_ok=True)
     users: dict[str, str] = {}
     authenticators: dict[str, SoftAuthenticator] = {}

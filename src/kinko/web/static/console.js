@@ -26,6 +26,13 @@ async function postJSON(url, body) {
   return data;
 }
 
+// Where the sign-in page was asked for (the server checked it is a console path).
+function afterSignIn() {
+  const form = document.getElementById("webauthn-login");
+  const next = form ? form.dataset.next : "";
+  return next && next.startsWith("/console/") && !next.startsWith("//") ? next : "/console/";
+}
+
 function showError(message) {
   const box = document.getElementById("login-error");
   box.textContent = message;
@@ -62,7 +69,7 @@ async function webauthnLogin(event) {
       clientExtensionResults: {},
     };
     await postJSON("/v1/auth/login/webauthn/finish", { challenge_id: begun.challenge_id, credential });
-    window.location.assign("/console/");
+    window.location.assign(afterSignIn());
   } catch (error) {
     showError(error.message);
   }
@@ -74,7 +81,7 @@ async function totpLogin(event) {
     await postJSON("/v1/auth/login/totp", {
       username: event.target.username.value, code: event.target.code.value,
     });
-    window.location.assign("/console/");
+    window.location.assign(afterSignIn());
   } catch (error) {
     showError(error.message);
   }
