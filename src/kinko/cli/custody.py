@@ -9,17 +9,20 @@ import getpass
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
-from kinko.context import Context
+from kinko.cli.output import JsonOption, Names, guarded_json, print_table
 from kinko.core.amount import Asset
 from kinko.core.errors import InputError
-from kinko.custody import holdings, keys, wallets
 from kinko.custody.coldshare import Regime
+
+if TYPE_CHECKING:
+    from kinko.context import Context
+    from kinko.custody import keys
 
 wallet_app = typer.Typer(help="Wallets and assets.", no_args_is_help=True)
 custody_app = typer.Typer(help="Holdings, liabilities, cold share, keys.", no_args_is_help=True)
@@ -63,6 +66,8 @@ def asset_add(
     contract: Annotated[str | None, typer.Option(help="Token contract, if any.")] = None,
 ) -> None:
     """Register an asset (needed before wallets, balances and liabilities use it)."""
+    from kinko.custody import wallets
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         asset = Asset(symbol, chain, decimals, contract)
         wallets.register_asset(ctx, session, asset, actor=_actor())
@@ -86,6 +91,8 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
     role: Annotated[list[str] | None, typer.Option(help="Eligible approver role.")] = None,
 ) -> None:
     """Register a wallet; addresses and descriptors are checked by the chain adapter."""
+    from kinko.custody import wallets
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         m, n = _quorum(quorum)
         spec = wallets.NewWallet(
@@ -109,9 +116,11 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
 
 
 @wallet_app.command("list")
-def wallet_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def wallet_list(as_json: JsonOption = False) -> None:
     """List wallets."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    from kinko.custody import wallets
+
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         rows = wallets.list_wallets(session)
     if as_json:
         echo_json(
@@ -120,6 +129,7 @@ def wallet_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
                     "id": w.id,
                     "name": w.name,
                     "chain": w.chain,
+                    "network": w.network,
                     "tier": w.tier,
                     "owner_class": w.owner_class,
                     "quorum": f"{w.quorum_m}-of-{w.quorum_n}",
@@ -130,18 +140,22 @@ def wallet_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             ]
         )
         return
-    table = Table("id", "name", "chain", "tier", "owner", "quorum", "address")
-    for w in rows:
-        table.add_row(
-            w.id,
-            w.name,
-            w.chain,
-            w.tier,
-            w.owner_class,
-            f"{w.quorum_m}-of-{w.quorum_n}",
-            w.address or "",
-        )
-    console.print(table)
+    print_table(
+        ("id", "name", "chain", "tier", "owner", "quorum", "address"),
+        [
+            (
+                w.id,
+                w.name,
+                w.chain,
+                w.tier,
+                w.owner_class,
+                f"{w.quorum_m}-of-{w.quorum_n}",
+                w.address or "-",
+            )
+            for w in rows
+        ],
+        whole={"id", "address"},
+    )
 
 
 @custody_app.command("balance")
@@ -152,6 +166,8 @@ def balance_set(
     source: Annotated[str, typer.Option()] = "import",
 ) -> None:
     """Record a wallet's balance of one asset, in base units."""
+    from kinko.custody import holdings
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         holdings.set_balance(
             ctx, session, wallet_id, asset, base_units, source=source, actor=_actor()
@@ -162,6 +178,8 @@ def balance_set(
 @liabilities_app.command("import")
 def liabilities_import(file: Path) -> None:
     """Import customer liabilities from CSV (header asset,amount; see docs/custody.md)."""
+    from kinko.custody import holdings
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         owed = holdings.import_liabilities_csv(
             ctx, session, _read(file, "file"), source=file.name, actor=_actor()
@@ -170,9 +188,11 @@ def liabilities_import(file: Path) -> None:
 
 
 @liabilities_app.command("show")
-def liabilities_show() -> None:
-    """Print liabilities per asset in base units (JSON)."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+def liabilities_show(as_json: JsonOption = False) -> None:
+    """Print liabilities per asset in base units (always JSON; --json is accepted)."""
+    from kinko.custody import holdings
+
+    with guarded_json(True), open_context() as ctx, ctx.db.transaction() as session:
         echo_json({k: str(v) for k, v in sorted(holdings.liabilities(session).items())})
 
 
@@ -183,6 +203,8 @@ def prices_import(
     day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
 ) -> None:
     """Import prices of one whole unit per asset for one day."""
+    from kinko.custody import holdings
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         from kinko.core.textfile import csv_rows
 
@@ -199,6 +221,8 @@ def prices_import(
 @custody_app.command("snapshot")
 def snapshot(day: Annotated[str | None, typer.Option()] = None) -> None:
     """Keep today's balances and liabilities as the daily snapshot."""
+    from kinko.custody import holdings
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         count = holdings.take_snapshot(ctx, session, _day(day, ctx), actor=_actor())
     console.print(f"snapshot of {count} rows")
@@ -211,10 +235,12 @@ def status(
     snapshot: Annotated[
         bool, typer.Option("--snapshot", help="Use the day's snapshot, not current holdings.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Cold share, guarantee, full reserve and commingling checks; exit 1 if any fails."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    from kinko.custody import holdings
+
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         try:
             chosen = Regime(regime)
         except ValueError:
@@ -257,9 +283,13 @@ def nonce_check(
         list[str] | None, typer.Option(help="Our Ethereum address to import (repeatable).")
     ] = None,
     since: Annotated[str | None, typer.Option(help="Import after this block number.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Scan the exchange's own signatures for repeated ECDSA r values; exit 1 on findings."""
-    with guarded(), open_context() as ctx:
+    from kinko.custody import keys
+
+    imported: dict[str, object] | None = None
+    with guarded_json(as_json), open_context() as ctx:
         if eth_node is not None:
             from kinko.chains.ethereum import EthereumAdapter
             from kinko.chains.ethereum.node import connect
@@ -268,11 +298,25 @@ def nonce_check(
                 raise InputError("address", "name the addresses to import with --address")
             adapter = EthereumAdapter(eth_network, web3=connect(eth_node))
             added, skipped, cursor = keys.import_chain_signatures(ctx, adapter, address, since)
-            console.print(
-                f"imported {added} signatures up to block {cursor} ({skipped} non-EIP-1559 "
-                "transactions skipped)"
-            )
+            imported = {"added": added, "skipped": skipped, "cursor": cursor}
+            if not as_json:
+                console.print(
+                    f"imported {added} signatures up to block {cursor} ({skipped} non-EIP-1559 "
+                    "transactions skipped)"
+                )
         report = keys.nonce_check(ctx, actor=_actor())
+    if as_json:
+        echo_json(
+            {
+                "ok": report.passed,
+                "scanned": report.scanned,
+                "findings": [finding.to_json() for finding in report.findings],
+                "imported": imported,
+            }
+        )
+        if not report.passed:
+            raise typer.Exit(EXIT_CHECK_FAILED)
+        return
     if report.passed:
         console.print(f"nonce check passed: {report.scanned} signatures, no repeated r")
         return
@@ -282,10 +326,13 @@ def nonce_check(
 
 
 @custody_app.command("rebalance")
-def rebalance(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def rebalance(as_json: JsonOption = False) -> None:
     """Propose sweeps (hot over cap) and refills (hot under floor); nothing is sent."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    from kinko.custody import holdings
+
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         plan = holdings.rebalance_plan(session)
+        names = Names.load(session)
     if as_json:
         echo_json(
             {
@@ -294,10 +341,20 @@ def rebalance(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             }
         )
         return
-    table = Table("action", "from", "to", "asset", "amount", "reason")
-    for p in plan.proposals:
-        table.add_row(p.action.value, p.source, p.destination, p.asset, str(p.amount), p.reason)
-    console.print(table)
+    print_table(
+        ("action", "from", "to", "asset", "amount", "reason"),
+        [
+            (
+                p.action.value,
+                names.wallet(p.source),
+                names.wallet(p.destination),
+                p.asset,
+                str(p.amount),
+                p.reason,
+            )
+            for p in plan.proposals
+        ],
+    )
     for problem in plan.problems:
         console.print(f"[yellow]problem:[/] {problem}")
 
@@ -313,6 +370,8 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
     ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
 ) -> None:
     """Register a key share in the inventory."""
+    from kinko.custody import keys
+
     with guarded(), open_context() as ctx, ctx.db.transaction() as session:
         try:
             record = json.loads(_read(ceremony, "ceremony"))
@@ -328,11 +387,14 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
 @keys_app.command("list")
 def keys_list(
     wallet_id: Annotated[str | None, typer.Option("--wallet")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List key shares."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    from kinko.custody import keys
+
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         rows = keys.shares(session, wallet_id)
+        names = Names.load(session)
     if as_json:
         echo_json(
             [
@@ -340,6 +402,7 @@ def keys_list(
                     "id": s.id,
                     "wallet_id": s.wallet_id,
                     "holder": s.holder,
+                    "holder_username": names.username(s.holder),
                     "device": s.device,
                     "site": s.site,
                     "legal_entity": s.legal_entity,
@@ -349,13 +412,27 @@ def keys_list(
             ]
         )
         return
-    table = Table("id", "wallet", "holder", "device", "site", "entity", "status")
-    for s in rows:
-        table.add_row(s.id, s.wallet_id, s.holder, s.device, s.site, s.legal_entity, s.status)
-    console.print(table)
+    print_table(
+        ("id", "wallet", "holder", "device", "site", "entity", "status"),
+        [
+            (
+                s.id,
+                names.wallet(s.wallet_id),
+                names.user(s.holder),
+                s.device,
+                s.site,
+                s.legal_entity,
+                s.status,
+            )
+            for s in rows
+        ],
+        whole={"id"},
+    )
 
 
 def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
+    from kinko.custody import keys
+
     with guarded(), open_context() as ctx:
         with ctx.db.transaction() as session:
             event = keys.set_status(ctx, session, share_id, status, reason=reason, actor=_actor())
@@ -367,12 +444,16 @@ def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
 @keys_app.command("revoke")
 def keys_revoke(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
     """Mark a share revoked (retired)."""
+    from kinko.custody import keys
+
     _set_status(share_id, keys.KeyStatus.REVOKED, reason)
 
 
 @keys_app.command("compromised")
 def keys_compromised(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
     """Mark a share compromised (raises a critical security event)."""
+    from kinko.custody import keys
+
     _set_status(share_id, keys.KeyStatus.COMPROMISED, reason)
 
 
