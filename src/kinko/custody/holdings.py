@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,6 +28,19 @@ from kinko.store.tables.custody import (
 )
 
 KOREA_WINDOW_DAYS = 365
+FIRST_DAY = date(2009, 1, 3)
+"""The first Bitcoin block: no crypto-asset price, balance or liability exists before."""
+
+
+def check_day(day: date, field: str = "day") -> date:
+    """`day`, or InputError if it is before `FIRST_DAY` (a mistyped year, usually)."""
+    if day < FIRST_DAY:
+        raise InputError(
+            field,
+            f"{day.isoformat()} is before {FIRST_DAY.isoformat()} (the first Bitcoin block): "
+            "no crypto-asset price or balance exists that early; give a later day",
+        )
+    return day
 CURRENCIES = ("JPY", "KRW")
 _PRICE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
@@ -146,6 +159,7 @@ def set_prices(
     actor: str,
 ) -> None:
     """Prices of one whole unit per asset on `day`, as decimal strings (no floats)."""
+    check_day(day)
     if currency not in CURRENCIES:
         raise InputError("currency", f"{currency!r} is not one of {', '.join(CURRENCIES)}")
     known = assets(session)
@@ -244,7 +258,8 @@ def _prices(session: Session, regime: Regime, day: date) -> dict[str, Decimal]:
             )
         ).scalars()
         return {r.asset: Decimal(r.price) for r in rows}
-    start = (day - timedelta(days=KOREA_WINDOW_DAYS - 1)).isoformat()
+    # The window is cut at the calendar's first day (a day near year 1 has a shorter one).
+    start = date.fromordinal(max(1, day.toordinal() - (KOREA_WINDOW_DAYS - 1))).isoformat()
     history: dict[str, list[Decimal]] = {}
     for r in session.execute(
         select(AssetPriceRow).where(
@@ -286,6 +301,7 @@ def custody_status(
     session: Session, regime: Regime, day: date, *, from_snapshot: bool = False
 ) -> CustodyStatus:
     """Status at `day`'s prices, on the current holdings or on `day`'s snapshot."""
+    check_day(day)
     decimals = {k: a.decimals for k, a in assets(session).items()}
     if from_snapshot:
         matrix, owed = _snapshot(session, day)

@@ -8,7 +8,7 @@ from typing import Any
 from kinko.chains.base import Outflow
 from kinko.chains.ethereum.address import keccak256, normalize_address, to_checksum
 from kinko.chains.ethereum.tx import TX_TYPE, Eip1559Tx, Signature
-from kinko.core.errors import InputError, Unavailable
+from kinko.core.errors import InputError, KinkoError, Unavailable
 
 TRANSFER_TOPIC = keccak256(b"Transfer(address,address,uint256)")
 
@@ -141,38 +141,11 @@ def signed_history(
     found: list[Eip1559Tx] = []
     skipped = 0
     for number in range(start, latest + 1):
-        for listed in w3.eth.get_block(number, full_transactions=True)["transactions"]:
-            if normalize_address(str(listed["from"])) not in watched:
-                continue
-            tx = w3.eth.get_transaction(listed["hash"])
+        for tx in _sent_from(w3, watched, number):
             if int(tx.get("type", 0)) != TX_TYPE or tx["to"] is None:
                 skipped += 1
                 continue
-            rebuilt = Eip1559Tx(
-                chain_id=int(tx["chainId"]),
-                nonce=int(tx["nonce"]),
-                max_priority_fee_per_gas=int(tx["maxPriorityFeePerGas"]),
-                max_fee_per_gas=int(tx["maxFeePerGas"]),
-                gas_limit=int(tx["gas"]),
-                to=bytes.fromhex(str(tx["to"])[2:]),
-                value=int(tx["value"]),
-                data=bytes(tx["input"]),
-                access_list=tuple(
-                    (
-                        bytes.fromhex(str(e["address"])[2:]),
-                        tuple(
-                            bytes.fromhex(str(k)[2:]) if isinstance(k, str) else bytes(k)
-                            for k in e["storageKeys"]
-                        ),
-                    )
-                    for e in tx["accessList"]
-                ),
-                signature=Signature(
-                    int(tx.get("yParity", tx.get("y_parity", tx["v"]))),
-                    int.from_bytes(bytes(tx["r"]), "big"),
-                    int.from_bytes(bytes(tx["s"]), "big"),
-                ),
-            )
+            rebuilt = _rebuilt(tx)
             if rebuilt.chain_id != chain_id or rebuilt.tx_hash() != bytes(tx["hash"]):
                 raise Unavailable(
                     f"transaction 0x{bytes(tx['hash']).hex()} from the node does not hash to "
@@ -180,3 +153,67 @@ def signed_history(
                 )
             found.append(rebuilt)
     return found, skipped, str(latest if start <= latest else start - 1)
+
+
+def _sent_from(w3: Any, watched: set[str], number: int) -> list[Any]:
+    """The full transactions of block `number` sent from `watched` addresses."""
+    try:
+        block = w3.eth.get_block(number, full_transactions=True)
+        listed = [t for t in block["transactions"] if _sender(t) in watched]
+        return [w3.eth.get_transaction(t["hash"]) for t in listed]
+    except KinkoError:
+        raise
+    except Exception as exc:  # web3 and its providers raise many types
+        raise Unavailable(
+            f"the Ethereum node failed while reading block {number}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _sender(listed: Any) -> str:
+    return normalize_address(str(listed["from"]), field="the node's transaction 'from'")
+
+
+def _rebuilt(tx: Any) -> Eip1559Tx:
+    """The EIP-1559 transaction the node describes; Unavailable if a field is missing."""
+    try:
+        return _rebuild(tx)
+    except KeyError as exc:
+        problem = f"has no {exc.args[0]!r} field"
+    except (TypeError, ValueError) as exc:
+        problem = f"has a malformed field ({exc})"
+    txid = tx.get("hash")
+    shown = "0x" + bytes(txid).hex() if isinstance(txid, bytes | bytearray) else str(txid)
+    raise Unavailable(
+        f"the node's answer for transaction {shown} {problem}, so its signature "
+        "cannot be checked; use a node that returns complete EIP-1559 transactions "
+        "(eth_getTransactionByHash with chainId, yParity, r and s)",
+        code="node_answer_incomplete",
+    )
+
+
+def _rebuild(tx: Any) -> Eip1559Tx:
+    return Eip1559Tx(
+        chain_id=int(tx["chainId"]),
+        nonce=int(tx["nonce"]),
+        max_priority_fee_per_gas=int(tx["maxPriorityFeePerGas"]),
+        max_fee_per_gas=int(tx["maxFeePerGas"]),
+        gas_limit=int(tx["gas"]),
+        to=bytes.fromhex(str(tx["to"])[2:]),
+        value=int(tx["value"]),
+        data=bytes(tx["input"]),
+        access_list=tuple(
+            (
+                bytes.fromhex(str(e["address"])[2:]),
+                tuple(
+                    bytes.fromhex(str(k)[2:]) if isinstance(k, str) else bytes(k)
+                    for k in e["storageKeys"]
+                ),
+            )
+            for e in tx["accessList"]
+        ),
+        signature=Signature(
+            int(tx.get("yParity", tx.get("y_parity", tx["v"]))),
+            int.from_bytes(bytes(tx["r"]), "big"),
+            int.from_bytes(bytes(tx["s"]), "big"),
+        ),
+    )
