@@ -9,23 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
 from kinko.cli.common import console, echo_json, guarded, open_context
-from kinko.context import Context
+from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, PermissionDenied, Unavailable
 from kinko.custody.model import Tier
-from kinko.policy.loader import load_policy_file
 from kinko.policy.model import FreezeScope, OwnerKind
-from kinko.policy.rules import Policy
-from kinko.policy.service import configured_policy
-from kinko.withdrawals.addressbook import AddressBookService
-from kinko.withdrawals.freeze import FreezeService, user_actor
+from kinko.policy.rules import Policy, Rule
+
+if TYPE_CHECKING:
+    from kinko.context import Context
+    from kinko.withdrawals.addressbook import AddressBookService
 
 AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
@@ -34,6 +32,8 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audi
 @contextmanager
 def _ctx() -> Iterator[Context]:
     """A context whose database errors become a clear message, never a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
     with open_context() as ctx:
         try:
             yield ctx
@@ -63,6 +63,8 @@ def _user_id(ctx: Context, username: str, permission: str | None = None) -> str:
 
 
 def _freeze(scope: FreezeScope, target: str | None, reason: str, username: str) -> None:
+    from kinko.withdrawals.freeze import FreezeService, user_actor
+
     with guarded(), _ctx() as ctx:
         actor = user_actor(_user_id(ctx, username, "freeze:set"))
         with ctx.db.transaction() as session:
@@ -104,35 +106,63 @@ def _register_freeze(app: typer.Typer) -> None:
         _freeze(FreezeScope.ALL, None, reason, username)
 
     @freeze.command("list")
-    def freeze_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def freeze_list(as_json: JsonOption = False) -> None:
         """Active freezes and pending unfreeze proposals."""
-        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        from kinko.withdrawals.freeze import FreezeService
+
+        with guarded_json(as_json), _ctx() as ctx, ctx.db.transaction() as session:
             service = FreezeService(ctx)
             active = service.active_freezes(session)
             pending = service.pending_unfreezes(session)
+            names = Names.load(session)
         if as_json:
             echo_json(
                 {
-                    "freezes": [f.to_json() for f in active],
+                    "freezes": [
+                        {**f.to_json(), "actor_username": names.username(f.actor)} for f in active
+                    ],
                     "unfreeze_proposals": [
-                        {"id": p.id, "freeze_id": p.freeze_id, "proposer": p.proposer}
+                        {
+                            "id": p.id,
+                            "freeze_id": p.freeze_id,
+                            "proposer": p.proposer,
+                            "proposer_username": names.username(p.proposer),
+                            "reason": p.reason,
+                            "created_at": isoformat(p.created_at),
+                        }
                         for p in pending
                     ],
                 }
             )
             return
-        table = Table("id", "scope", "target", "since", "by", "reason", title="Active freezes")
-        for f in active:
-            table.add_row(
-                f.id, f.scope.value, f.target or "*", isoformat(f.created_at), f.actor, f.reason
-            )
-        console.print(table)
+        print_table(
+            ("id", "scope", "target", "since", "by", "reason"),
+            [
+                (
+                    f.id,
+                    f.scope.value,
+                    _freeze_target(f.scope, f.target, names),
+                    human_time(f.created_at),
+                    names.user(f.actor),
+                    f.reason,
+                )
+                for f in active
+            ],
+            whole={"id"},
+            title="Active freezes",
+        )
         for p in pending:
-            console.print(f"unfreeze proposal {p.id} for {p.freeze_id} by {p.proposer}")
+            console.print(
+                f"unfreeze proposal {p.id} for {p.freeze_id} by {names.user(p.proposer)}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     @unfreeze.command("propose")
     def unfreeze_propose(freeze_id: str, reason: Reason, username: AsUser) -> None:
         """Propose lifting a freeze (security_admin)."""
+        from kinko.withdrawals.freeze import FreezeService
+
         with guarded(), _ctx() as ctx:
             user_id = _user_id(ctx, username)
             with ctx.db.transaction() as session:
@@ -148,6 +178,8 @@ def _register_freeze(app: typer.Typer) -> None:
     @unfreeze.command("approve")
     def unfreeze_approve(proposal_id: str, username: AsUser) -> None:
         """Approve an unfreeze proposal (a security_admin other than the proposer)."""
+        from kinko.withdrawals.freeze import FreezeService
+
         with guarded(), _ctx() as ctx:
             user_id = _user_id(ctx, username)
             with ctx.db.transaction() as session:
@@ -162,6 +194,9 @@ def _register_addressbook(app: typer.Typer) -> None:
     app.add_typer(book, name="addressbook")
 
     def service(ctx: Context) -> AddressBookService:
+        from kinko.policy.service import configured_policy
+        from kinko.withdrawals.addressbook import AddressBookService
+
         return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
 
     @book.command("propose")
@@ -175,6 +210,8 @@ def _register_addressbook(app: typer.Typer) -> None:
         username: AsUser,
     ) -> None:
         """Propose adding (or changing) an entry; a second person approves."""
+        from kinko.withdrawals.freeze import user_actor
+
         with guarded(), _ctx() as ctx:
             actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
             with ctx.db.transaction() as session:
@@ -192,6 +229,8 @@ def _register_addressbook(app: typer.Typer) -> None:
     @book.command("approve")
     def approve(proposal_id: str, username: AsUser) -> None:
         """Approve a proposal; the entry counts after the cooling-off period."""
+        from kinko.withdrawals.freeze import user_actor
+
         with guarded(), _ctx() as ctx:
             actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
             with ctx.db.transaction() as session:
@@ -204,6 +243,8 @@ def _register_addressbook(app: typer.Typer) -> None:
     @book.command("reject")
     def reject(proposal_id: str, username: AsUser) -> None:
         """Reject (or withdraw) a pending proposal."""
+        from kinko.withdrawals.freeze import user_actor
+
         with guarded(), _ctx() as ctx:
             actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
             with ctx.db.transaction() as session:
@@ -218,6 +259,8 @@ def _register_addressbook(app: typer.Typer) -> None:
         username: AsUser,
     ) -> None:
         """Remove a destination at once."""
+        from kinko.withdrawals.freeze import user_actor
+
         with guarded(), _ctx() as ctx:
             actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
             with ctx.db.transaction() as session:
@@ -227,12 +270,13 @@ def _register_addressbook(app: typer.Typer) -> None:
         console.print(f"removed {removed[0].address} on {chain}", highlight=False)
 
     @book.command("list")
-    def list_entries(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    def list_entries(as_json: JsonOption = False) -> None:
         """Entries (in force or cooling off) and pending proposals."""
-        with guarded(), _ctx() as ctx, ctx.db.transaction() as session:
+        with guarded_json(as_json), _ctx() as ctx, ctx.db.transaction() as session:
             svc = service(ctx)
             entries = svc.entries(session)
             pending = svc.pending(session)
+            names = Names.load(session)
             now = ctx.clock.now()
         rows = [
             {
@@ -248,48 +292,85 @@ def _register_addressbook(app: typer.Typer) -> None:
             for e in entries
         ]
         proposals = [
-            {"id": p.id, "action": p.action, "address": p.address, "proposer": p.proposer}
+            {
+                "id": p.id,
+                "action": p.action,
+                "address": p.address,
+                "proposer": p.proposer,
+                "proposer_username": names.username(p.proposer),
+            }
             for p in pending
         ]
         if as_json:
             echo_json({"entries": rows, "proposals": proposals})
             return
-        table = Table("chain", "address", "label", "owner", "tiers", "effective from")
-        for e in entries:
-            cooling = "" if e.is_effective(now) else " (cooling off)"
-            table.add_row(
-                e.chain,
-                e.address,
-                e.label,
-                e.owner_kind.value,
-                ",".join(sorted(t.value for t in e.tiers_allowed)),
-                isoformat(e.effective_at) + cooling,
+        print_table(
+            ("chain", "address", "label", "owner", "tiers", "effective from"),
+            [
+                (
+                    e.chain,
+                    e.address,
+                    e.label,
+                    e.owner_kind.value,
+                    ",".join(sorted(t.value for t in e.tiers_allowed)),
+                    human_time(e.effective_at) + ("" if e.is_effective(now) else " (cooling off)"),
+                )
+                for e in entries
+            ],
+            whole={"address"},
+        )
+        for p in pending:
+            console.print(
+                f"pending {p.action} {p.id}: {p.address} by {names.user(p.proposer)}",
+                highlight=False,
+                soft_wrap=True,
             )
-        console.print(table)
-        for p in proposals:
-            console.print(f"pending {p['action']} {p['id']}: {p['address']} by {p['proposer']}")
+
+
+def _freeze_target(scope: FreezeScope, target: str | None, names: Names) -> str:
+    if target is None:
+        return "*"
+    return names.wallet_with_id(target) if scope is FreezeScope.WALLET else target
+
+
+def _match(rule: Rule) -> dict[str, list[str] | None]:
+    m = rule.match
+    return {
+        name: None if values is None else sorted(str(v) for v in values)
+        for name, values in (
+            ("chains", m.chains),
+            ("assets", m.assets),
+            ("wallets", m.wallets),
+            ("tiers", m.tiers),
+        )
+    }
+
+
+def _policy_json(policy: Policy) -> dict[str, object]:
+    return {
+        "ok": True,
+        "version": policy.version,
+        "source": policy.source,
+        "sha256": policy.digest,
+        "rules": [{"id": r.id, "kind": r.kind, "match": _match(r)} for r in policy.rules],
+    }
 
 
 def _show(policy: Policy) -> None:
     console.print(
         f"policy [bold]{policy.version}[/] from {policy.source} (sha256 {policy.digest})",
         highlight=False,
+        soft_wrap=True,
     )
-    table = Table("id", "kind", "match", title=f"{len(policy.rules)} rules")
+    rows = []
     for rule in policy.rules:
-        m = rule.match
         parts = [
-            f"{name}={','.join(sorted(str(v) for v in values))}"
-            for name, values in (
-                ("chain", m.chains),
-                ("asset", m.assets),
-                ("wallet", m.wallets),
-                ("tier", m.tiers),
-            )
+            f"{name.removesuffix('s')}={','.join(values)}"
+            for name, values in _match(rule).items()
             if values is not None
         ]
-        table.add_row(rule.id, rule.kind, " ".join(parts) or "*")
-    console.print(table)
+        rows.append((rule.id, rule.kind, " ".join(parts) or "*"))
+    print_table(("id", "kind", "match"), rows, whole={"id"}, title=f"{len(policy.rules)} rules")
 
 
 def _register_policy(app: typer.Typer) -> None:
@@ -297,20 +378,30 @@ def _register_policy(app: typer.Typer) -> None:
     app.add_typer(policy, name="policy")
 
     @policy.command("validate")
-    def validate(file: Path) -> None:
+    def validate(file: Path, as_json: JsonOption = False) -> None:
         """Load FILE and report the first problem (exit 2) or a summary (exit 0)."""
-        with guarded():
+        from kinko.policy.loader import load_policy_file
+
+        with guarded_json(as_json):
             if not file.is_file():
                 raise InputError("FILE", f"{file} does not exist")
             loaded = load_policy_file(file)
+        if as_json:
+            echo_json(_policy_json(loaded))
+            return
         _show(loaded)
         console.print("[green]valid[/]")
 
     @policy.command("show")
-    def show() -> None:
+    def show(as_json: JsonOption = False) -> None:
         """The policy in force (``policy_path``, or the packaged sample)."""
-        with guarded(), _ctx() as ctx:
+        from kinko.policy.service import configured_policy
+
+        with guarded_json(as_json), _ctx() as ctx:
             loaded = configured_policy(ctx)
+        if as_json:
+            echo_json(_policy_json(loaded))
+            return
         _show(loaded)
 
 

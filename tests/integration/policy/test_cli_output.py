@@ -1,0 +1,115 @@
+"""`kinko freeze|addressbook|policy` listings: --json shapes, people by name, whole ids."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kinko.cli import policy as policy_cli
+from kinko.context import Context
+from kinko.store.tables.custody import AssetRow
+from tests.integration.policy.support import COLD_ADDR
+from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
+from tests.support.identity import make_user
+
+SAMPLE = Path(policy_cli.__file__).parent.parent / "policy" / "default_policy.yaml"
+
+
+@pytest.fixture
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("KINKO_CONFIG", "")
+    monkeypatch.setenv("KINKO_POLICY_PATH", str(SAMPLE))
+    return narrow_cli(ctx, monkeypatch)
+
+
+@pytest.fixture
+def staff(ctx: Context) -> dict[str, str]:
+    ids = {}
+    for name, roles in (
+        ("sec1", ["security_admin"]),
+        ("op", ["operator"]),
+        ("both", ["requester", "senior_approver"]),
+    ):
+        ids[name], _ = make_user(ctx, name, roles, with_authenticator=False)
+    with ctx.db.transaction() as s:
+        s.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18))
+    return ids
+
+
+def test_freeze_list(cli: CliRunner, staff: dict[str, str]) -> None:
+    result = kinko(cli, "freeze", "asset", "ethereum:ETH", "--reason", "drain", "--as", "op")
+    assert result.exit_code == 0, result.output
+    freeze_id = re.search(r"frz_[0-9a-z]+", result.stdout)
+    assert freeze_id is not None
+    assert kinko(cli, "unfreeze", "propose", freeze_id.group(0), "--reason", "ok", "--as", "sec1")
+
+    result = kinko(cli, "freeze", "list", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json_out(result)
+    [freeze] = listed["freezes"]
+    assert freeze["id"] == freeze_id.group(0)
+    assert (freeze["scope"], freeze["target"], freeze["reason"]) == (
+        "asset",
+        "ethereum:ETH",
+        "drain",
+    )
+    assert (freeze["actor"], freeze["actor_username"]) == (f"user:{staff['op']}", "op")
+    assert_iso(freeze["created_at"])
+    [proposal] = listed["unfreeze_proposals"]
+    assert proposal["id"].startswith("unf_") and proposal["freeze_id"] == freeze["id"]
+    assert proposal["proposer_username"] == "sec1" and proposal["reason"] == "ok"
+    assert_iso(proposal["created_at"])
+
+    result = kinko(cli, "freeze", "list")
+    assert result.exit_code == 0, result.output
+    assert freeze["id"] in result.stdout and proposal["id"] in result.stdout
+    assert "op" in result.stdout and "by sec1" in result.stdout
+    assert "usr_" not in result.stdout
+
+
+def test_addressbook_list(cli: CliRunner, staff: dict[str, str]) -> None:
+    result = kinko(
+        cli, "addressbook", "propose", "--chain", "ethereum", "--address", COLD_ADDR,
+        "--label", "cold storage of the exchange, second site", "--owner", "own_wallet",
+        "--tier", "cold", "--tier", "warm", "--as", "both",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = kinko(cli, "addressbook", "list", "--json")
+    assert result.exit_code == 0, result.output
+    [proposal] = json_out(result)["proposals"]
+    assert proposal["address"] == COLD_ADDR and proposal["action"] == "add"
+    assert (proposal["proposer"], proposal["proposer_username"]) == (
+        f"user:{staff['both']}",
+        "both",
+    )
+    result = kinko(cli, "addressbook", "list")
+    assert result.exit_code == 0, result.output
+    assert proposal["id"] in result.stdout and "by both" in result.stdout
+
+
+def test_policy_validate_and_show(cli: CliRunner, tmp_path: Path) -> None:
+    result = kinko(cli, "policy", "validate", str(SAMPLE), "--json")
+    assert result.exit_code == 0, result.output
+    policy = json_out(result)
+    assert policy["ok"] is True and policy["version"] == "2026-11-21.1"
+    assert len(policy["sha256"]) == 64 and policy["source"].endswith("default_policy.yaml")
+    rules = {r["id"]: r for r in policy["rules"]}
+    assert rules["btc-hot-max"]["kind"] == "transfer_max"
+    assert set(rules["btc-hot-max"]["match"]) == {"chains", "assets", "wallets", "tiers"}
+    assert json_out(kinko(cli, "policy", "show", "--json")) == policy
+
+    result = kinko(cli, "policy", "show")
+    assert result.exit_code == 0, result.output
+    for rule_id in rules:
+        assert rule_id in result.stdout
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 'v1'\nrules:\n  - {id: a, kind: transfer_max, max: 1.5}\n")
+    result = kinko(cli, "policy", "validate", str(bad), "--json")
+    assert result.exit_code == 2
+    error = json_out(result)
+    assert error["ok"] is False and error["error"] == "invalid_config"
+    assert "rules[0] (id=a).match" in error["message"]
