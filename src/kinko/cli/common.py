@@ -42,7 +42,19 @@ def settings() -> Settings:
 
 
 def context() -> Context:
-    return build_context(settings())
+    return _initialised(build_context(settings()))
+
+
+def _initialised(ctx: Context) -> Context:
+    """`ctx`, once its database is known to be initialised (else a clean exit 2)."""
+    from kinko.store.ready import require_initialised
+
+    try:
+        require_initialised(ctx.db, ctx.settings.data_dir)
+    except BaseException:
+        ctx.db.dispose()
+        raise
+    return ctx
 
 
 @contextmanager

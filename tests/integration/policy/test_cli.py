@@ -143,6 +143,6 @@ def test_an_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
         "KINKO_POLICY_PATH": str(SAMPLE),
     }
     result = runner.invoke(app, ["freeze", "list"], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # bad usage: the data directory is not initialised
     assert "Traceback" not in result.output
-    assert "run 'kinko init'" in " ".join(result.output.split())
+    assert f"run 'kinko init --data-dir {tmp_path}'" in " ".join(result.output.split())
