@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from kinko.cli.common import console, echo_json, guarded, settings
+from kinko.cli.output import JsonOption, Names, guarded_json, print_fields, print_table
 from kinko.core.errors import InputError
 from kinko.withdrawals.records import WithdrawalView
 
@@ -45,29 +45,43 @@ def _read_hex(path: Path, option: str) -> bytes:
         raise InputError(option, f"{path} must hold hex: {exc}") from None
 
 
-def render(view: WithdrawalView) -> None:
-    table = Table(title=f"withdrawal {view.id}", show_header=False)
-    table.add_row(
-        "state", f"[bold]{view.state.value}[/]" + (f" — {view.reason}" if view.reason else "")
-    )
-    table.add_row("wallet", view.wallet_id)
+def _names(stack: WithdrawalStack) -> Names:
+    with stack.ctx.db.reading() as session:
+        return Names.load(session)
+
+
+def render(view: WithdrawalView, names: Names) -> None:
+    """A withdrawal as ``label: value`` lines: ids, addresses and the digest never cut."""
+    fields: list[tuple[str, str | None]] = [
+        ("state", view.state.value + (f" — {view.reason}" if view.reason else "")),
+        ("requester", names.user(view.requester)),
+        ("wallet", names.wallet_with_id(view.wallet_id)),
+    ]
     if view.intent is not None:
-        table.add_row("decoded: destination", str(view.intent["destination"]))
-        table.add_row(
-            "decoded: amount", f"{view.intent['amount']} base units of {view.intent['asset']}"
-        )
-        table.add_row("decoded: call", str(view.intent["call_kind"]))
-        table.add_row("decoded: fee cap", str(view.intent["fee"]))
-        table.add_row("digest (approve this)", str(view.digest))
+        fields += [
+            ("decoded: destination", str(view.intent["destination"])),
+            ("decoded: amount", f"{view.intent['amount']} base units of {view.intent['asset']}"),
+            ("decoded: call", str(view.intent["call_kind"])),
+            ("decoded: fee cap", str(view.intent["fee"])),
+            ("digest (approve this)", str(view.digest)),
+        ]
     else:
-        table.add_row(
-            "requested", f"{view.amount} base units of {view.asset} to {view.destination}"
+        fields.append(
+            ("requested", f"{view.amount} base units of {view.asset} to {view.destination}")
         )
     for approval in view.approvals:
-        table.add_row(f"{approval['verdict']}", f"{approval['approver']} ({approval['binding']})")
+        who = names.user(str(approval["approver"]))
+        fields.append((str(approval["verdict"]), f"{who} ({approval['binding']})"))
     if view.txid:
-        table.add_row("txid", view.txid)
-    console.print(table)
+        fields.append(("txid", view.txid))
+    print_fields(f"withdrawal {view.id}", fields)
+
+
+def _print(view: WithdrawalView, names: Names, as_json: bool) -> None:
+    if as_json:
+        echo_json(view.to_json())
+    else:
+        render(view, names)
 
 
 def register(app: typer.Typer) -> None:
@@ -89,12 +103,12 @@ def register(app: typer.Typer) -> None:
         customer_ref: Annotated[str | None, typer.Option(help="Customer reference.")] = None,
         memo: Annotated[str | None, typer.Option(help="Memo.")] = None,
         idempotency_key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Request a withdrawal and run it to its policy decision."""
         from kinko.withdrawals.service import WithdrawalRequest
 
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             view = stack.withdrawals.request(
                 WithdrawalRequest(asset, amount, to, wallet, customer_ref, memo),
                 requester=_user_id(stack, as_user),
@@ -102,7 +116,8 @@ def register(app: typer.Typer) -> None:
                 channel="cli",
             )
             view = stack.settle(view)
-        echo_json(view.to_json()) if as_json else render(view)
+            names = _names(stack)
+        _print(view, names, as_json)
 
     @withdraw.command("rebalance")
     def rebalance(
@@ -110,13 +125,13 @@ def register(app: typer.Typer) -> None:
         plan_id: Annotated[
             str | None, typer.Option(help="Plan id (default: today's date, UTC).")
         ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Turn the custody rebalancing plan into ordinary withdrawal requests."""
         from kinko.custody.holdings import rebalance_plan
         from kinko.withdrawals.rebalancing import submit_plan
 
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             with stack.ctx.db.transaction() as session:
                 plan = rebalance_plan(session)
             views = submit_plan(
@@ -125,39 +140,53 @@ def register(app: typer.Typer) -> None:
                 requester=_user_id(stack, as_user),
                 plan_id=plan_id or stack.ctx.clock.now().date().isoformat(),
             )
+            names = _names(stack)
         if as_json:
             echo_json({"withdrawals": [v.to_json() for v in views], "problems": plan.problems})
             return
         for view in views:
-            render(view)
+            render(view, names)
         for problem in plan.problems:
             console.print(f"[yellow]problem:[/] {problem}", highlight=False)
 
     @withdraw.command("list")
     def list_(
         state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """List recent withdrawals."""
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             views = stack.withdrawals.list(state=state)
+            names = _names(stack)
         if as_json:
             echo_json([v.to_json() for v in views])
             return
-        table = Table("id", "state", "wallet", "asset", "amount", "destination")
-        for v in views:
-            table.add_row(v.id, v.state.value, v.wallet_id, v.asset, str(v.amount), v.destination)
-        console.print(table)
+        print_table(
+            ("id", "state", "wallet", "amount", "asset", "destination"),
+            [
+                (
+                    v.id,
+                    v.state.value,
+                    names.wallet(v.wallet_id),
+                    str(v.amount),
+                    v.asset,
+                    v.destination,
+                )
+                for v in views
+            ],
+            whole={"id"},
+        )
 
     @withdraw.command("show")
     def show(
         withdrawal_id: str,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Show a withdrawal: the decoded transaction and the digest to approve."""
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             view = stack.withdrawals.get(withdrawal_id)
-        echo_json(view.to_json()) if as_json else render(view)
+            names = _names(stack)
+        _print(view, names, as_json)
 
     @withdraw.command("approve")
     def approve(
@@ -174,9 +203,10 @@ def register(app: typer.Typer) -> None:
                 "(needs allow_totp_approvals).",
             ),
         ] = None,
+        as_json: JsonOption = False,
     ) -> None:
         """Approve with a WebAuthn assertion over the digest (or, weaker, a TOTP code)."""
-        with guarded():
+        with guarded_json(as_json):
             if (assertion is None) == (totp is None):
                 raise InputError("--assertion", "give exactly one of --assertion or --totp")
             if totp is not None:
@@ -185,7 +215,8 @@ def register(app: typer.Typer) -> None:
                         withdrawal_id, approver=_user_id(stack, as_user), code=totp
                     )
                     view = stack.settle(view)
-                render(view)
+                    names = _names(stack)
+                _print(view, names, as_json)
                 return
             assert assertion is not None
             try:
@@ -199,30 +230,34 @@ def register(app: typer.Typer) -> None:
                     withdrawal_id, approver=_user_id(stack, as_user), assertion=response
                 )
                 view = stack.settle(view)
-        render(view)
+                names = _names(stack)
+        _print(view, names, as_json)
 
     @withdraw.command("execute")
     def execute(
         withdrawal_id: str,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Sign and broadcast an approved hot-wallet withdrawal (resumes; never signs twice)."""
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             view = stack.execute(withdrawal_id)
-        echo_json(view.to_json()) if as_json else render(view)
+            names = _names(stack)
+        _print(view, names, as_json)
 
     @withdraw.command("reject")
     def reject(
         withdrawal_id: str,
         as_user: Annotated[str, typer.Option("--as", help="Rejecting username.")],
         reason: Annotated[str, typer.Option(help="Why.")],
+        as_json: JsonOption = False,
     ) -> None:
         """Reject: one rejection ends the request."""
-        with guarded(), _services() as stack:
+        with guarded_json(as_json), _services() as stack:
             view = stack.approvals.reject(
                 withdrawal_id, approver=_user_id(stack, as_user), reason=reason
             )
-        render(view)
+            names = _names(stack)
+        _print(view, names, as_json)
 
     @withdraw.command("utxo-import")
     def utxo_import(
@@ -289,6 +324,7 @@ def register(app: typer.Typer) -> None:
                 "which cannot be verified offline. Unsafe.",
             ),
         ] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Verify a bundle offline exactly as the signer does, then sign it (warm/cold)."""
         from kinko.core.clock import SystemClock
@@ -298,7 +334,7 @@ def register(app: typer.Typer) -> None:
             read_key_file,
         )
 
-        with guarded():
+        with guarded_json(as_json):
             cfg = settings()
             try:
                 raw = bundle.read_bytes()
@@ -318,6 +354,32 @@ def register(app: typer.Typer) -> None:
                 else None,
             )
         verified = result.verified
+        if out is not None:
+            out.write_text(result.signed_tx.hex() + "\n", encoding="ascii")
+        if result.final_tx is not None and tx_out is not None:
+            tx_out.write_text(result.final_tx.hex() + "\n", encoding="ascii")
+        if as_json:
+            bundled = verified.bundle
+            echo_json(
+                {
+                    "ok": True,
+                    "withdrawal_id": bundled.withdrawal_id,
+                    "wallet_id": bundled.wallet_id,
+                    "chain": bundled.chain,
+                    "network": bundled.network,
+                    "intent": verified.intent.to_json(),
+                    "digest": verified.digest.hex(),
+                    "requester": verified.requester,
+                    "approvers": list(verified.approvers),
+                    "required_approvals": verified.required_approvals,
+                    "server_attested": list(verified.server_attested),
+                    "checkpoint_size": verified.checkpoint_size,
+                    "freeze_checked": False,
+                    "signed_tx": result.signed_tx.hex(),
+                    "final_tx": None if result.final_tx is None else result.final_tx.hex(),
+                }
+            )
+            return
         console.print(
             f"[green]verified[/]: {verified.intent.amount} base units of {verified.intent.asset} "
             f"to {verified.intent.destination}; digest {verified.digest.hex()}; approved by "
@@ -333,14 +395,10 @@ def register(app: typer.Typer) -> None:
             )
         if out is None:
             typer.echo(result.signed_tx.hex())
-        else:
-            out.write_text(result.signed_tx.hex() + "\n", encoding="ascii")
         if result.final_tx is not None:
             console.print("[green]threshold reached[/]: the transaction is finalised")
             if tx_out is None:
                 typer.echo(result.final_tx.hex())
-            else:
-                tx_out.write_text(result.final_tx.hex() + "\n", encoding="ascii")
 
     signer_app = typer.Typer(help="The online signer.", no_args_is_help=True)
     app.add_typer(signer_app, name="signer")
