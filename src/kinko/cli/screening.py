@@ -9,7 +9,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -19,14 +19,17 @@ from kinko.cli.common import (
     console,
     echo_json,
     err_console,
-    guarded,
     open_context,
 )
+from kinko.cli.output import JsonOption, guarded_json, human_time, print_table
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.screening.addresses import SUPPORTED_CHAINS, normalise_address
 from kinko.screening.model import AddressVerdict, NameVerdict, VerdictStatus
 from kinko.screening.service import ScreeningService
+
+if TYPE_CHECKING:
+    from kinko.screening.alerts import Alert
 
 lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_help=True)
 screen_app = typer.Typer(help="Screen addresses and names.", no_args_is_help=True)
@@ -75,12 +78,22 @@ def load(
         bool,
         typer.Option(help="Accept a version that drops more entries than allowed (audited)."),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load a list file (format detected from its content), then re-screen."""
-    with guarded(), _service() as (_ctx, service):
+    with guarded_json(as_json), _service() as (_ctx, service):
         result = service.load_file(
             file, actor=_actor(), list_name=list_name, unsafe_allow_shrink=unsafe_allow_shrink
         )
+    if as_json:
+        echo_json(
+            {
+                "versions": [v.to_dict() for v in result.versions],
+                "unchanged": list(result.unchanged),
+                "alerts": [_alert_json(alert) for alert in result.alerts],
+            }
+        )
+        return
     for version in result.versions:
         console.print(
             f"loaded [bold]{version.list_name}[/] {version.id}: {version.entity_count} entities, "
@@ -101,11 +114,26 @@ def load(
         )
 
 
+def _alert_json(alert: Alert) -> dict[str, object]:
+    return {
+        "id": alert.id,
+        "target_kind": alert.target_kind,
+        "target_ref": alert.target_ref,
+        "list": alert.list_name,
+        "entity_ref": alert.entity_ref,
+        "entity_name": alert.entity_name,
+        "detail": dict(alert.detail),
+    }
+
+
 @lists_app.command("rescreen")
-def rescreen() -> None:
+def rescreen(as_json: JsonOption = False) -> None:
     """Screen registered targets (pending withdrawals, address book, people) again."""
-    with guarded(), _service() as (_ctx, service):
+    with guarded_json(as_json), _service() as (_ctx, service):
         alerts = service.rescreen_all(actor=_actor())
+    if as_json:
+        echo_json({"alerts": [_alert_json(alert) for alert in alerts]})
+        return
     console.print(f"re-screened: {len(alerts)} new hits")
     for alert in alerts:
         console.print(
@@ -117,31 +145,37 @@ def rescreen() -> None:
 @lists_app.command("show")
 def show(
     all_versions: Annotated[bool, typer.Option("--all", help="Include replaced versions.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Active list versions with provenance, and whether screening is fresh."""
-    with guarded(), _service() as (_ctx, service), service.ctx.db.transaction() as session:
+    with (
+        guarded_json(as_json),
+        _service() as (_ctx, service),
+        service.ctx.db.transaction() as session,
+    ):
         versions = service.versions(session, include_inactive=all_versions)
         reasons = service.freshness(session)
     if as_json:
         echo_json({"versions": [v.to_dict() for v in versions], "stale": list(reasons)})
         return
-    table = Table(title="Screening lists")
-    for column in ("list", "version", "format", "published", "loaded", "entities", "addresses"):
-        table.add_column(column)
-    table.add_column("sha256")
-    for v in versions:
-        table.add_row(
-            v.list_name + ("" if v.active else " (replaced)"),
-            v.id,
-            v.format.value,
-            v.published.date().isoformat() if v.published else "-",
-            v.loaded_at.strftime("%Y-%m-%d %H:%M"),
-            str(v.entity_count),
-            str(v.address_count),
-            v.sha256[:16],
-        )
-    console.print(table)
+    print_table(
+        ("list", "version", "format", "published", "loaded", "entities", "addresses", "sha256"),
+        [
+            (
+                v.list_name + ("" if v.active else " (replaced)"),
+                v.id,
+                v.format.value,
+                v.published.date().isoformat() if v.published else "-",
+                human_time(v.loaded_at),
+                str(v.entity_count),
+                str(v.address_count),
+                v.sha256[:16],
+            )
+            for v in versions
+        ],
+        whole={"version"},
+        title="Screening lists",
+    )
     for reason in reasons:
         err_console.print(f"[bold yellow]stale:[/] {reason}")
 
@@ -177,10 +211,10 @@ def screen_address(
         str | None,
         typer.Option(help=f"Chain ({', '.join(sorted(SUPPORTED_CHAINS))}); guessed if omitted."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Screen one address. Exit 1 on a hit or stale lists, 0 clear, 2 invalid address."""
-    with guarded():
+    with guarded_json(as_json):
         chosen = chain or guess_chain(address)
         with _service() as (_ctx, service), service.ctx.db.transaction() as session:
             verdict = service.screen_address(session, chain=chosen, address=address)
@@ -197,10 +231,14 @@ def screen_name(
     name: Annotated[str, typer.Argument(help="The person's or organisation's name.")],
     dob: Annotated[str | None, typer.Option(help="Date of birth, YYYY or YYYY-MM-DD.")] = None,
     nationality: Annotated[str | None, typer.Option(help="Nationality.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Screen a name. Exit 1 when it must go to review (or lists are stale), 0 clear."""
-    with guarded(), _service() as (_ctx, service), service.ctx.db.transaction() as session:
+    with (
+        guarded_json(as_json),
+        _service() as (_ctx, service),
+        service.ctx.db.transaction() as session,
+    ):
         verdict = service.screen_name(session, name, dob=dob, nationality=nationality)
     if as_json:
         echo_json(verdict.to_dict())
@@ -242,10 +280,10 @@ def read_people(path: Path) -> list[tuple[str, str | None, str | None]]:
 @screen_app.command("people")
 def screen_people(
     file: Annotated[Path, typer.Argument(help="CSV with header name,dob,nationality.")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Screen every person in a CSV. Exit 1 if any must go to review."""
-    with guarded():
+    with guarded_json(as_json):
         people = read_people(file)
         with _service() as (_ctx, service), service.ctx.db.transaction() as session:
             verdicts = [
