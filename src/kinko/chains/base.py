@@ -13,6 +13,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Protocol
 
+# Seconds between the chain watcher's passes unless told otherwise (`kinko monitor watch`).
+DEFAULT_INTERVAL_S = 2.0
+
 
 class CallKind(StrEnum):
     NATIVE_TRANSFER = "native_transfer"

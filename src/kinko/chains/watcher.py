@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kinko.chains.base import ChainAdapter, Outflow
+from kinko.chains.base import DEFAULT_INTERVAL_S, ChainAdapter, Outflow
 from kinko.context import Context
 from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
@@ -33,7 +33,6 @@ from kinko.store.tables.withdrawals import WithdrawalRow
 log = structlog.get_logger("kinko.chains.watcher")
 
 WATCHER_ACTOR = "system:chain-watcher"
-DEFAULT_INTERVAL_S = 2.0
 # A withdrawal has put its transaction on the chain once it is signed (txid written
 # before broadcast), broadcast or confirmed.
 SENT_STATES = ("signed", "broadcast", "confirmed")

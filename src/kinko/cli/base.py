@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kinko.cli.common import EXIT_BAD_INPUT, console, fail, guarded, settings, state
-from kinko.config import Settings
+
+if TYPE_CHECKING:
+    from kinko.config import Settings
 
 
 def write_secret_file(path: Path, data: bytes) -> None:

@@ -7,14 +7,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
-from kinko.config import Settings, load_settings
-from kinko.context import Context, build_context
 from kinko.core.errors import KinkoError
+
+if TYPE_CHECKING:
+    # Loading either builds on SQLAlchemy, pydantic and every service: only commands that
+    # open the database pay for it (`kinko --help`, `kinko audit verify` must not).
+    from kinko.config import Settings
+    from kinko.context import Context
 
 console = Console()
 # Errors are read by people and by scripts: never hard-wrap them, never parse them as markup.
@@ -38,10 +42,18 @@ state = State()
 
 
 def settings() -> Settings:
+    from kinko.config import load_settings
+
     return load_settings(overrides={"data_dir": state.data_dir})
 
 
 def context() -> Context:
+    from kinko.context import build_context
+    from kinko.withdrawals.rescreen import install_rescreen_provider
+
+    configure_cli_logging()
+    # Every process that loads a list (`kinko lists load` too) re-screens pending withdrawals.
+    install_rescreen_provider()
     return _initialised(build_context(settings()))
 
 
@@ -55,6 +67,19 @@ def _initialised(ctx: Context) -> Context:
         ctx.db.dispose()
         raise
     return ctx
+
+
+def configure_cli_logging() -> None:
+    """Logs to stderr, warnings and up, so that stdout (tables, --json) stays clean.
+
+    The root callback calls it before any command but those that must start light
+    (`kinko version`, `kinko audit ...`: `audit verify` never loads structlog); `context()`
+    calls it for the audit commands that open the database. `kinko serve` reconfigures
+    logging from the settings afterwards (JSON by default).
+    """
+    from kinko.logging import configure_logging
+
+    configure_logging("warning", json=False)
 
 
 @contextmanager

@@ -12,12 +12,12 @@ from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from kinko.chains.watcher import DEFAULT_INTERVAL_S, watcher_from_settings
+from kinko.chains.base import DEFAULT_INTERVAL_S
 from kinko.cli.common import (
     EXIT_CHECK_FAILED,
     console,
@@ -26,15 +26,15 @@ from kinko.cli.common import (
     guarded,
     open_context,
 )
-from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, KinkoError, Unavailable
-from kinko.monitor.engine import Engine
-from kinko.monitor.events import MonitorEvent, parse_jsonl
-from kinko.monitor.factory import build_engine, load_rules
-from kinko.monitor.notify import CefFileNotifier, Notifier, WebhookNotifier
-from kinko.monitor.service import MonitorService
-from kinko.monitor.triage import AlertStatus, TriageService
+from kinko.monitor.alert import AlertStatus
+
+if TYPE_CHECKING:
+    from kinko.context import Context
+    from kinko.monitor.engine import Engine
+    from kinko.monitor.events import MonitorEvent
+    from kinko.monitor.notify import Notifier
 
 RulesOpt = Annotated[
     list[Path] | None,
@@ -49,6 +49,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 def _read_events(source: str) -> list[MonitorEvent]:
     """JSON Lines from a file or ``-`` (stdin); all-or-nothing, errors name the line."""
+    from kinko.monitor.events import parse_jsonl
+
     if source == "-":
         return parse_jsonl(sys.stdin)
     path = Path(source)
@@ -64,6 +66,8 @@ def _read_events(source: str) -> list[MonitorEvent]:
 def _notifiers(
     stack: ExitStack, cef: Path | None, webhook: str | None, secret_file: Path | None
 ) -> list[Notifier]:
+    from kinko.monitor.notify import CefFileNotifier, WebhookNotifier
+
     out: list[Notifier] = []
     if cef is not None:
         try:
@@ -141,6 +145,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
+        from kinko.monitor.factory import build_engine
+        from kinko.monitor.service import MonitorService
+
         with guarded(), ExitStack() as stack:
             events = _read_events(source)
             engine = build_engine(rules or [], geo=geo)
@@ -190,7 +197,9 @@ def register(app: typer.Typer) -> None:
         """Consume this worker's Redis Streams partitions: alerts stored, responses applied."""
         import redis
 
+        from kinko.monitor.factory import build_engine
         from kinko.monitor.redis_input import RedisPartitionWorker, owned_partitions
+        from kinko.monitor.service import MonitorService
 
         with guarded(), open_context() as ctx:
             if workers < 1 or partitions < workers:
@@ -228,6 +237,10 @@ def register(app: typer.Typer) -> None:
         geo: GeoOpt = None,
     ) -> None:
         """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow."""
+        from kinko.chains.watcher import watcher_from_settings
+        from kinko.monitor.factory import build_engine
+        from kinko.monitor.service import MonitorService
+
         with guarded(), open_context() as ctx:
             watcher = watcher_from_settings(ctx)
             if watcher is None:
@@ -265,6 +278,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Backtest: run events through the rules without storing or responding."""
+        from kinko.monitor.factory import build_engine
+
         with guarded():
             events = _read_events(events_file)
             engine = build_engine(rules or [], geo=geo)
@@ -296,6 +311,8 @@ def register(app: typer.Typer) -> None:
     @rules_app.command("list")
     def rules_list(rules: RulesOpt = None, geo: GeoOpt = None, as_json: JsonOpt = False) -> None:
         """List the rules, what they watch and how they respond."""
+        from kinko.monitor.factory import build_engine
+
         with guarded():
             engine = build_engine(rules or [], geo=geo)
         infos = engine.describe()
@@ -324,6 +341,9 @@ def register(app: typer.Typer) -> None:
         rules: RulesOpt = None,
     ) -> None:
         """Run one rule (and what it depends on) over events; exit 1 if it never fires."""
+        from kinko.monitor.engine import Engine
+        from kinko.monitor.factory import load_rules
+
         with guarded():
             events = _read_events(events_file)
             engine = Engine(load_rules(rules or []).only(rule))
@@ -340,6 +360,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """List alerts, newest first."""
+        from kinko.monitor.triage import TriageService
+
         with guarded(), open_context() as ctx, ctx.db.transaction() as session:
             views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
         if as_json:
@@ -377,6 +399,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Alerts per status and time to triage (median, p90) over the last DAYS days."""
+        from kinko.monitor.triage import TriageService
+
         with guarded(), open_context() as ctx, ctx.db.transaction() as session:
             since = ctx.clock.now() - timedelta(days=days)
             summary = TriageService(ctx).summary(session, since=since)
@@ -395,6 +419,8 @@ def register(app: typer.Typer) -> None:
     @alerts_app.command("ack")
     def alerts_ack(alert_id: str, username: AsUser) -> None:
         """Acknowledge an open alert (starts the triage clock's stop)."""
+        from kinko.monitor.triage import TriageService
+
         with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
@@ -409,6 +435,8 @@ def register(app: typer.Typer) -> None:
         note: Annotated[str, typer.Option(help="What was found.")],
     ) -> None:
         """Close an acknowledged alert as resolved or false_positive."""
+        from kinko.monitor.triage import TriageService
+
         with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
@@ -424,6 +452,8 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="Why it can be lifted.")],
     ) -> None:
         """Vote to undo a response; the second distinct security_admin's vote undoes it."""
+        from kinko.monitor.triage import TriageService
+
         with guarded(), open_context() as ctx:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:

@@ -14,6 +14,15 @@ from kinko.monitor.response_spec import ResponseSpec
 SAFE_INTEGER = 2**53 - 1
 
 
+class AlertStatus(StrEnum):
+    """Where an alert is in triage (`kinko.monitor.triage`)."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    FALSE_POSITIVE = "false_positive"
+
+
 class AlertKind(StrEnum):
     DETECTION = "detection"
     CORRELATION = "correlation"

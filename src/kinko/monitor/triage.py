@@ -12,7 +12,6 @@ import math
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -21,18 +20,12 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.monitor.actions import KinkoActions, ResponseActions, identity_role_names
+from kinko.monitor.alert import AlertStatus
 from kinko.monitor.response_spec import ResponseAction
 from kinko.store.tables.monitor import AlertRow, ReleaseVoteRow, ResponseRow
 
 SECURITY_ADMIN = "security_admin"
 RELEASE_QUORUM = 2
-
-
-class AlertStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-    FALSE_POSITIVE = "false_positive"
 
 
 CLOSED = (AlertStatus.RESOLVED, AlertStatus.FALSE_POSITIVE)

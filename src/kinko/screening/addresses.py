@@ -25,11 +25,7 @@ from eth_utils.address import is_checksum_address
 
 from kinko.core.errors import InputError
 from kinko.screening.cashaddr import decode_cashaddr
-
-EVM_CHAINS = frozenset(
-    {"ethereum", "arbitrum", "optimism", "base", "polygon", "bsc", "avalanche", "ethereum-classic"}
-)
-SUPPORTED_CHAINS = EVM_CHAINS | {"bitcoin", "litecoin", "tron", "bitcoin-cash"}
+from kinko.screening.chains import EVM_CHAINS, SUPPORTED_CHAINS
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 

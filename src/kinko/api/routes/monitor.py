@@ -19,10 +19,11 @@ from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.clock import isoformat
+from kinko.monitor.alert import AlertStatus
 from kinko.monitor.events import MAX_BATCH, parse_batch
 from kinko.monitor.factory import start_monitor
 from kinko.monitor.service import MonitorPort
-from kinko.monitor.triage import AlertStatus, AlertView, TriageService
+from kinko.monitor.triage import AlertView, TriageService
 
 router = APIRouter(prefix="/v1", tags=["monitor"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
