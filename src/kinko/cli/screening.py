@@ -22,14 +22,14 @@ from kinko.cli.common import (
     open_context,
 )
 from kinko.cli.output import JsonOption, guarded_json, human_time, print_table
-from kinko.context import Context
 from kinko.core.errors import InputError
-from kinko.screening.addresses import SUPPORTED_CHAINS, normalise_address
+from kinko.screening.chains import SUPPORTED_CHAINS
 from kinko.screening.model import AddressVerdict, NameVerdict, VerdictStatus
-from kinko.screening.service import ScreeningService
 
 if TYPE_CHECKING:
+    from kinko.context import Context
     from kinko.screening.alerts import Alert
+    from kinko.screening.service import ScreeningService
 
 lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_help=True)
 screen_app = typer.Typer(help="Screen addresses and names.", no_args_is_help=True)
@@ -40,6 +40,8 @@ PEOPLE_HEADER = ("name", "dob", "nationality")
 
 @contextmanager
 def _service() -> Iterator[tuple[Context, ScreeningService]]:
+    from kinko.screening.service import ScreeningService
+
     with open_context() as ctx:
         yield ctx, ScreeningService(ctx)
 
@@ -53,6 +55,8 @@ def guess_chain(address: str) -> str:
 
     ``0x...`` is always EVM, so a bad EIP-55 checksum is reported as such.
     """
+    from kinko.screening.addresses import normalise_address
+
     if address.strip().lower().startswith("0x"):
         return "ethereum"
     for chain in _GUESS_ORDER:

@@ -1,4 +1,4 @@
-"""CLI: `kinko withdraw ...`, `kinko cosign`, `kinko signer serve`, `kinko demo`."""
+"""CLI: `kinko withdraw ...`, `kinko cosign`, `kinko signer serve` (`kinko demo`: kinko.demo)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import typer
 from kinko.cli.common import console, echo_json, guarded, settings
 from kinko.cli.output import JsonOption, Names, guarded_json, print_fields, print_table
 from kinko.core.errors import InputError
-from kinko.withdrawals.records import WithdrawalView
 
 if TYPE_CHECKING:
+    from kinko.withdrawals.records import WithdrawalView
     from kinko.withdrawals.stack import WithdrawalStack
 
 
@@ -85,9 +85,6 @@ def _print(view: WithdrawalView, names: Names, as_json: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from kinko.withdrawals.rescreen import install_rescreen_provider
-
-    install_rescreen_provider()  # `kinko lists load` re-screens pending withdrawals too
     withdraw = typer.Typer(help="Request, approve and inspect withdrawals.", no_args_is_help=True)
     bundle_app = typer.Typer(help="Approval bundles.", no_args_is_help=True)
     withdraw.add_typer(bundle_app, name="bundle")
@@ -422,7 +419,3 @@ def register(app: typer.Typer) -> None:
             application = create_signer_app(stack.signer, signer_token(token_path))
         console.print(f"signer on http://{host}:{port}; bearer token in {token_path}")
         uvicorn.run(application, host=host, port=port, log_config=None)
-
-    from kinko.demo import register_demo
-
-    register_demo(app)
