@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
         from kinko.monitor.factory import build_engine
-        from kinko.monitor.service import MonitorService
+        from kinko.monitor.service import MonitorService, failed_responses
 
         with guarded(), ExitStack() as stack:
             events = _read_events(source)
@@ -165,20 +165,25 @@ def register(app: typer.Typer) -> None:
                 }
                 for r in recorded
             ]
+            failed = failed_responses(recorded)
             if as_json:
                 echo_json({"events": len(events), "alerts": rows})
-                return
-            table = Table(title=f"{len(events)} events ingested, {len(rows)} alerts")
-            for column in ("alert", "rule", "response", "status", "target", "detail"):
-                table.add_column(column)
-            for row in rows:
-                table.add_row(
-                    *(
-                        str(row[c] or "")
-                        for c in ("alert", "rule", "response", "status", "target", "detail")
+            else:
+                table = Table(title=f"{len(events)} events ingested, {len(rows)} alerts")
+                for column in ("alert", "rule", "response", "status", "target", "detail"):
+                    table.add_column(column)
+                for row in rows:
+                    table.add_row(
+                        *(
+                            str(row[c] or "")
+                            for c in ("alert", "rule", "response", "status", "target", "detail")
+                        )
                     )
-                )
-            console.print(table)
+                console.print(table)
+                for problem in failed:
+                    err_console.print(f"monitor response failed: {problem}", markup=False)
+        if failed:
+            raise typer.Exit(EXIT_CHECK_FAILED)  # the alerts stand; a response did not apply
 
     @monitor.command("worker")
     def worker(  # noqa: PLR0917 (Typer maps each parameter to an option)
@@ -239,7 +244,7 @@ def register(app: typer.Typer) -> None:
         """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow."""
         from kinko.chains.watcher import watcher_from_settings
         from kinko.monitor.factory import build_engine
-        from kinko.monitor.service import MonitorService
+        from kinko.monitor.service import MonitorService, failed_responses
 
         with guarded(), open_context() as ctx:
             watcher = watcher_from_settings(ctx)
@@ -249,8 +254,13 @@ def register(app: typer.Typer) -> None:
                     "no chain node is configured; set KINKO_ETHEREUM_NODE_URL "
                     "(and KINKO_ETHEREUM_NETWORK) to watch Ethereum wallets",
                 )
-            MonitorService(ctx, build_engine(rules or [], geo=geo)).attach()
+            failed: list[str] = []  # monitor responses that failed during this pass
+            MonitorService(ctx, build_engine(rules or [], geo=geo)).attach(
+                lambda recorded: failed.extend(failed_responses(recorded))
+            )
             while True:
+                failed.clear()
+                subscriber_failures = ctx.bus.failures
                 try:
                     events = watcher.poll_once()
                 except KinkoError as exc:
@@ -266,7 +276,15 @@ def register(app: typer.Typer) -> None:
                         markup=False,
                         highlight=False,
                     )
+                if ctx.bus.failures > subscriber_failures:
+                    failed.append("the monitor could not process this pass's events (see logs)")
+                for problem in failed:
+                    err_console.print(f"monitor response failed: {problem}", markup=False)
                 if once:
+                    unexplained = [e for e in events if not e.fields.get("withdrawal_id")]
+                    if unexplained or failed:
+                        # Exit 1: something to look at (docs/monitor.md, chain watcher).
+                        raise typer.Exit(EXIT_CHECK_FAILED)
                     return
                 time.sleep(interval)
 

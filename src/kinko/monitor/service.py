@@ -10,7 +10,7 @@ with the reason, audited, and the alert stands. Notifications go out after the c
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -71,6 +71,15 @@ class Recorded:
     ref: str | None
 
 
+def failed_responses(recorded: Sequence[Recorded]) -> list[str]:
+    """One line per response the monitor could not apply (its alert stands)."""
+    return [
+        f"{r.action} for alert {r.alert_id} (rule {r.rule_id}): {r.detail}"
+        for r in recorded
+        if r.status == ResponseStatus.FAILED
+    ]
+
+
 class MonitorPort(Protocol):
     """What the API needs of a monitor: this process's `MonitorService`, or the one the
     supervisor runs for every worker (`kinko.monitor.remote.RemoteMonitor`)."""
@@ -96,13 +105,20 @@ class MonitorService:
         self.notifiers = list(notifiers)
         self.limits = limits or RateLimits()
         self._lock = threading.RLock()
+        self._on_recorded: Callable[[list[Recorded]], None] | None = None
 
-    def attach(self) -> None:
-        """Subscribe to the in-process bus: every `SecurityEvent` reaches the engine."""
+    def attach(self, on_recorded: Callable[[list[Recorded]], None] | None = None) -> None:
+        """Subscribe to the in-process bus: every `SecurityEvent` reaches the engine.
+
+        `on_recorded`, if given, sees what each batch recorded (``kinko monitor watch``
+        counts the responses that failed)."""
+        self._on_recorded = on_recorded
         self.ctx.bus.subscribe_batches(self.on_security_events)
 
     def on_security_events(self, events: Sequence[SecurityEvent]) -> None:
-        self.ingest([from_security_event(event) for event in events])
+        recorded = self.ingest([from_security_event(event) for event in events])
+        if self._on_recorded is not None:
+            self._on_recorded(recorded)
 
     def describe_rules(self) -> list[RuleInfo]:
         return self.engine.describe()

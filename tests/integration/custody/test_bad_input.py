@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from kinko.cli.main import app
 from kinko.context import Context
 from tests.integration.custody.exchange import set_up
 from tests.support.identity import bearer, make_token
+from tests.support.jsonrpc import json_rpc_node
 
 runner = CliRunner()
 OURS = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
@@ -67,25 +65,6 @@ def test_liabilities_csv_with_a_bare_carriage_return_is_refused(
     assert code == 2 and "is not UTF-8 text" in out
 
 
-class _Node(BaseHTTPRequestHandler):
-    """A JSON-RPC node whose transactions lack a field (as some providers' answers do)."""
-
-    answers: dict[str, Callable[[list[Any]], Any]] = {}
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        result = self.answers[request["method"]](request["params"])
-        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def _transaction(without: str) -> dict[str, Any]:
     tx = {
         "type": "0x2",
@@ -122,24 +101,15 @@ def node_without_chain_id() -> Iterator[str]:
         "timestamp": "0x1",
         "transactions": [tx],
     }
-    handler = type(
-        "Node",
-        (_Node,),
+    with json_rpc_node(
         {
-            "answers": {
-                "eth_blockNumber": lambda _: "0x1",
-                "eth_chainId": lambda _: "0x1",
-                "eth_getBlockByNumber": lambda p: block if int(p[0], 16) == 1 else None,
-                "eth_getTransactionByHash": lambda _: tx,
-            }
-        },
-    )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+            "eth_blockNumber": lambda _: "0x1",
+            "eth_chainId": lambda _: "0x1",
+            "eth_getBlockByNumber": lambda p: block if int(p[0], 16) == 1 else None,
+            "eth_getTransactionByHash": lambda _: tx,
+        }
+    ) as url:
+        yield url
 
 
 def test_nonce_check_on_a_node_answer_without_chain_id(
