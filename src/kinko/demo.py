@@ -18,7 +18,10 @@ from kinko.context import Context, build_context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.demo_data import own_freezes, persist_config, remember_freezes
+from kinko.policy.model import FreezeScope
 from kinko.signer.offline import cosign
+from kinko.withdrawals.btcdemo import WALLET as BTC_WALLET
 from kinko.withdrawals.btcdemo import walk_bitcoin
 from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
@@ -72,11 +75,48 @@ def _tidy_previous_runs(stack: WithdrawalStack, ex: DemoExchange) -> None:
             stack.executor.abandon(
                 view.id, actor="system:demo", reason="demo re-run: the in-process chain is new"
             )
-    freezes = WalletFreezes(ex.ctx)
+    _lift_own_freezes(ex)
+
+
+def _lift_own_freezes(ex: DemoExchange) -> list[str]:
+    """Lift the freezes the demo's drill set (and recorded), never any other."""
+    data_dir = ex.ctx.settings.data_dir
+    mine = set(own_freezes(data_dir))
     with ex.ctx.db.transaction() as session:
-        active = [f for f in freezes.service.active_freezes(session) if f.target == "wal_eth_hot"]
-    for freeze in active:
-        _unfreeze(ex, freeze.id)
+        active = [str(f.id) for f in WalletFreezes(ex.ctx).service.active_freezes(session)]
+    lifted = [freeze_id for freeze_id in active if freeze_id in mine]
+    for freeze_id in lifted:
+        _unfreeze(ex, freeze_id)
+    remember_freezes(data_dir, [])
+    return lifted
+
+
+def _active_freeze_ids(ex: DemoExchange) -> set[str]:
+    with ex.ctx.db.transaction() as session:
+        return {str(f.id) for f in WalletFreezes(ex.ctx).service.active_freezes(session)}
+
+
+def frozen_by_others(ctx: Context, wallet_id: str, chain: str, asset: str) -> str | None:
+    """Why an act on `wallet_id` cannot run: a freeze the demo did not set covers it."""
+    with ctx.db.transaction() as session:
+        for freeze in WalletFreezes(ctx).service.active_freezes(session):
+            if (
+                freeze.scope is FreezeScope.ALL
+                or (freeze.scope is FreezeScope.WALLET and freeze.target == wallet_id)
+                or (freeze.scope is FreezeScope.CHAIN and freeze.target == chain)
+                or (freeze.scope is FreezeScope.ASSET and freeze.target == asset)
+            ):
+                return freeze.describe()
+    return None
+
+
+def _skip(out: Console, wallet_id: str, reason: str) -> None:
+    _step(
+        out,
+        f"[yellow]skipped[/]: {wallet_id} is frozen ({reason}). The demo never lifts a freeze "
+        "it did not set: lift it with 'kinko unfreeze propose' and 'kinko unfreeze approve' "
+        "(two security admins), or run the demo on a fresh data directory.",
+    )
 
 
 def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
@@ -189,10 +229,13 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
         _step(out, f"[red]kinko cosign (offline) REFUSED[/]: {exc.message}")
     events: list[SecurityEvent] = []
     ex.ctx.bus.subscribe(events.append)
+    before = _active_freeze_ids(ex)
     try:
         stack.signer.sign(bad)
     except KinkoError as exc:
         _step(out, f"[red]online signer REFUSED[/]: {exc.message}")
+    # Recorded before anything else: an interrupted run's next run lifts exactly these.
+    remember_freezes(ex.ctx.settings.data_dir, sorted(_active_freeze_ids(ex) - before))
     for event in events:
         if event.type == "signer.refused":
             _step(
@@ -201,20 +244,20 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
                 f"wallet {event.wallet} frozen (reason {event.fields.get('reason')})",
             )
     stack.withdrawals.cancel(view.id, actor="system:demo", reason="bundle tampered with")
-    with ex.ctx.db.transaction() as session:
-        active = [
-            f
-            for f in WalletFreezes(ex.ctx).service.active_freezes(session)
-            if f.target == "wal_eth_hot"
-        ]
-    for freeze in active:
-        _unfreeze(ex, freeze.id)
-    _step(out, "two security admins (sec1 proposes, sec2 approves) lift the freeze")
+    if _lift_own_freezes(ex):
+        _step(out, "two security admins (sec1 proposes, sec2 approves) lift the freeze")
     return view.id
 
 
 def run_demo(cfg: Settings, out: Console) -> Context:
     ensure_initialised(cfg, out)
+    cfg, written = persist_config(cfg)
+    if written:
+        out.print(
+            f"wrote {', '.join(written)} in {cfg.data_dir}: every command on this data "
+            "directory decides with the demo's policy and screening lists",
+            highlight=False,
+        )
     ctx = build_context(cfg)
     out.rule("sample exchange")
     ex = build_demo_exchange(ctx)
@@ -227,15 +270,25 @@ def run_demo(cfg: Settings, out: Console) -> Context:
     _step(
         out,
         "wallets: ETH hot and warm on an in-process Ethereum chain (eth-tester), "
-        "BTC cold 2-of-3 (regtest) in the registry; a screening list; an address book",
+        "BTC cold 2-of-3 (regtest) in the registry; a screening list; an address book; "
+        "made-up JPY and KRW prices",
     )
     stack = build_stack(ctx, network="devnet", web3=ex.w3, screener=ex.screener)
     _tidy_previous_runs(stack, ex)
     run = new_id("demo")
-    walk_withdrawal(stack, ex, run, out)
-    walk_refusal(stack, ex, run, out)
+    eth_frozen = frozen_by_others(ctx, "wal_eth_hot", "ethereum", "ethereum:ETH")
+    if eth_frozen is None:
+        walk_withdrawal(stack, ex, run, out)
+        walk_refusal(stack, ex, run, out)
+    else:
+        out.rule("1-2. the Ethereum acts")
+        _skip(out, "wal_eth_hot", eth_frozen)
     out.rule("3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline")
-    walk_bitcoin(ex, stack.log_vkey, run, lambda text: _step(out, text))
+    btc_frozen = frozen_by_others(ctx, BTC_WALLET, "bitcoin", "bitcoin:BTC")
+    if btc_frozen is None:
+        walk_bitcoin(ex, stack.log_vkey, run, lambda text: _step(out, text))
+    else:
+        _skip(out, BTC_WALLET, btc_frozen)
     for name, auth in ex.authenticators.items():
         save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)
     ctx.__dict__["withdrawal_stack"] = stack
@@ -251,18 +304,36 @@ def register_demo(app: typer.Typer) -> None:
     ) -> None:
         """A sample exchange: walk a withdrawal, show a refused altered bundle, serve."""
         from kinko.cli.common import console, guarded, settings
+        from kinko.web.welcome import after_demo_lines, serving_lines
 
         with guarded():
             cfg = settings()
+            if not no_serve:  # before the walk: a port in use is exit 2, not uvicorn's 3
+                from kinko.api.supervisor import check_port_free
+
+                check_port_free(host or cfg.host, port or cfg.port)
             ctx = run_demo(cfg, console)
         if no_serve:
             ctx.db.dispose()
+            _print(console, after_demo_lines(ctx.settings))
             return
         import uvicorn
 
         from kinko.api.app import create_app
+        from kinko.web import demo_login
 
+        bind_host, bind_port = host or cfg.host, port or cfg.port
         application = create_app(ctx)
         application.state.withdrawal_stack = ctx.__dict__["withdrawal_stack"]
-        console.print(f"serving the API on http://{host or cfg.host}:{port or cfg.port}")
-        uvicorn.run(application, host=host or cfg.host, port=port or cfg.port, log_config=None)
+        login = demo_login.enabled(cfg.data_dir, bind_host)
+        if login:
+            demo_login.install(application)
+        console.rule("serving")
+        _print(console, serving_lines(ctx.settings, bind_host, bind_port, demo_login=login))
+        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)
+
+
+def _print(out: Console, lines: list[str]) -> None:
+    for line in lines:
+        # whole lines (a URL or a command cut in two cannot be copied), no markup
+        out.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -1,29 +1,57 @@
 """`kinko demo --no-serve` walks a withdrawal to the chain, shows the signer refusing an
 altered bundle and co-signs a cold Bitcoin 2-of-3 withdrawal offline on regtest; running
-it again works on the same data directory."""
+it again works on the same data directory, lifts the freezes its own drill set and never
+one it did not set."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from kinko.cli.main import app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+runner = CliRunner()
+ENV: dict[str, str | None] = {
+    "COLUMNS": "400",
+    "KINKO_LOG_JSON": "false",
+    "KINKO_CONFIG": None,
+    "KINKO_POLICY_PATH": None,
+}
 
 
-def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
-    runner = CliRunner()
-    env = {"COLUMNS": "400", "KINKO_LOG_JSON": "false"}
-    for run in ("first", "second"):
-        result = runner.invoke(
-            app, ["--data-dir", str(tmp_path / "data"), "demo", "--no-serve"], env=env
-        )
-        assert result.exit_code == 0, f"{run}: {result.output}"
-        out = " ".join(result.output.split())  # Rich wraps to the terminal width
-        assert ("created users" if run == "first" else "reusing users") in out
+def kinko(data: Path, *args: str) -> Result:
+    result = runner.invoke(app, ["--data-dir", str(data), *args], env=ENV)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def demo(data: Path) -> str:
+    result = kinko(data, "demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())  # Rich wraps to the terminal width
+
+
+def freezes(data: Path) -> list[dict[str, str]]:
+    result = kinko(data, "freeze", "list", "--json")
+    assert result.exit_code == 0, result.output
+    listed: list[dict[str, str]] = json.loads(result.output)["freezes"]
+    return listed
+
+
+def freeze(data: Path, wallet: str, reason: str) -> str:
+    assert (
+        kinko(data, "freeze", "wallet", wallet, "--reason", reason, "--as", "sec1").exit_code == 0
+    )
+    return next(f["id"] for f in freezes(data) if f["target"] == wallet)
+
+
+def assert_walked(out: str, *, eth: bool = True) -> None:
+    if eth:
         assert "bob approves with a WebAuthn assertion over the digest → pending_approval" in out
         assert "carol approves with a WebAuthn assertion over the digest → approved" in out
         assert "signed and broadcast: txid 0x" in out
@@ -32,16 +60,46 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
         assert "online signer REFUSED: the audit log recorded digest" in out
         assert "security event signer.refused (severity critical); wallet wal_eth_hot frozen" in out
         assert "lift the freeze" in out
-        assert "3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline" in out
-        assert out.count("▶ imported UTXO") == 2
-        assert "1 change output to the wallet" in out
-        assert "bob approves the BTC withdrawal over its digest → pending_approval" in out
-        assert "carol approves the BTC withdrawal over its digest → approved" in out
-        assert "bundle exported with the PSBT and the wallet descriptor" in out
-        assert "key holder 1 verifies the bundle offline and adds a partial signature" in out
-        assert "key holder 2 verifies the bundle offline and adds a partial signature" in out
-        assert "wal_btc_regtest: P2WSH 2-of-3 on regtest" in out
-        assert "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080 (regtest) allow-listed" in out
-        assert "regtest PSBT built from the imported UTXOs" in out
-        assert "2-of-3 reached: finalised regtest transaction" in out
-        assert "mainnet" not in out
+    assert "3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline" in out
+    assert out.count("▶ imported UTXO") == 2
+    assert "1 change output to the wallet" in out
+    assert "bob approves the BTC withdrawal over its digest → pending_approval" in out
+    assert "carol approves the BTC withdrawal over its digest → approved" in out
+    assert "bundle exported with the PSBT and the wallet descriptor" in out
+    assert "key holder 1 verifies the bundle offline and adds a partial signature" in out
+    assert "key holder 2 verifies the bundle offline and adds a partial signature" in out
+    assert "wal_btc_regtest: P2WSH 2-of-3 on regtest" in out
+    assert "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080 (regtest) allow-listed" in out
+    assert "regtest PSBT built from the imported UTXOs" in out
+    assert "2-of-3 reached: finalised regtest transaction" in out
+    assert "mainnet" not in out
+
+
+def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    out = demo(data)
+    assert "created users" in out
+    assert_walked(out)
+    assert freezes(data) == []  # the drill's freeze is lifted
+    assert not (data / "demo-freezes.json").exists()
+    # it says where to go next, with commands for this data directory
+    assert "demo-login" in out and "/docs" in out
+    assert f"--data-dir {data} withdraw list" in out
+
+    # The user freezes the warm wallet; a drill was interrupted after it froze the hot one.
+    mine = freeze(data, "wal_eth_warm", "my own drill")
+    drill = freeze(data, "wal_eth_hot", "digest_mismatch")
+    (data / "demo-freezes.json").write_text(json.dumps([drill]), encoding="utf-8")
+    out = demo(data)
+    assert "reusing users" in out
+    assert_walked(out)
+    assert [f["id"] for f in freezes(data)] == [mine]  # only the demo's own was lifted
+
+    # Frozen by the user, the hot wallet stays frozen: the Ethereum acts are skipped.
+    hot = freeze(data, "wal_eth_hot", "stop the hot wallet")
+    out = demo(data)
+    assert "skipped: wal_eth_hot is frozen (wallet wal_eth_hot frozen by" in out
+    assert "never lifts a freeze it did not set" in out
+    assert_walked(out, eth=False)
+    assert "signed and broadcast" not in out
+    assert sorted(f["id"] for f in freezes(data)) == sorted([mine, hot])

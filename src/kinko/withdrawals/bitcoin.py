@@ -70,7 +70,7 @@ def cold_multisig_wallet(
         name=name,
         chain="bitcoin",
         network=network,
-        assets=["BTC"],
+        assets=["bitcoin:BTC"],
         tier="cold",
         owner_class="customer",
         purpose="long_term_cold",

@@ -4,8 +4,8 @@ cosigners' keys are ``tprv``/``tpub`` keys derived from fixed seeds on the BIP-4
 coin type, the PSBT is a regtest PSBT and the allow-listed destination a ``bcrt1``
 address. The funding transactions are synthetic and nothing is broadcast.
 
-The act runs under the sample policy minus its business-hours window and with a
-one-second cold cooling-off (version suffix ``-demo-btc``), so it works at any time.
+The act runs under the demo's policy (`kinko.demo_data`: the sample minus its
+business-hours window, with a one-second cooling-off), so it works at any time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import yaml
 from embit import bip32
 from embit.networks import NETWORKS as EMBIT_NETWORKS
 from embit.script import Script
@@ -25,6 +24,7 @@ from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
 from kinko.cli.base import write_secret_file
 from kinko.custody.model import Tier
+from kinko.demo_data import demo_policy_text
 from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
@@ -62,13 +62,13 @@ def demo_descriptor() -> str:
 
 
 def demo_policy_service(ex: DemoExchange) -> PolicyService:
+    """The data directory's policy, relaxed as `kinko.demo_data` relaxes the sample (which
+    `kinko demo` already configured: then it is used as it is)."""
     base = PolicyService(ex.ctx).policy
-    doc = yaml.safe_load(base.text)
-    doc["version"] = f"{doc['version']}-demo-btc"
-    doc["cooling_off"] = {**doc.get("cooling_off", {}), "cold": "1s"}
-    doc["rules"] = [r for r in doc["rules"] if r.get("kind") != "time_window"]
-    text = yaml.safe_dump(doc, sort_keys=False)
-    return PolicyService(ex.ctx, load_policy(text, source="demo-btc"))
+    text = demo_policy_text(base.text)
+    if text == base.text:
+        return PolicyService(ex.ctx, base)
+    return PolicyService(ex.ctx, load_policy(text, source="demo"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
@@ -41,6 +42,12 @@ def _find_asset(session: Session, text: str) -> Asset:
     return Asset(r.symbol, r.chain, r.decimals, r.contract)
 
 
+def holds(wallet_assets: Sequence[str], asset: Asset) -> bool:
+    """A wallet names its assets by key, ``chain:SYMBOL`` (as `kinko wallet add` stores
+    them); rows written before that by the bare symbol still count."""
+    return asset.key in wallet_assets or asset.symbol in wallet_assets
+
+
 @dataclass(frozen=True, slots=True)
 class WalletChoice:
     """The source wallet a request names (or the default hot one), as read before the
@@ -58,11 +65,11 @@ def choose_wallet(session: Session, asset: Asset, wallet_id: str | None) -> Wall
         row = session.execute(_WALLET, {"id": wallet_id}).first()
         if row is None or not row.active:
             raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
-        if row.chain != asset.chain or asset.symbol not in row.assets:
+        if row.chain != asset.chain or not holds(row.assets, asset):
             raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
         return WalletChoice(row.id, row.chain, row.network)
     for row in session.execute(_HOT_WALLETS, {"chain": asset.chain}):
-        if asset.symbol in row.assets:
+        if holds(row.assets, asset):
             return WalletChoice(row.id, row.chain, row.network)
     raise InputError(
         "source_wallet", f"no active hot wallet holds {asset.key}; name a source wallet"
@@ -80,7 +87,7 @@ def find_wallet(session: Session, asset: Asset, wallet_id: str) -> WalletRow:
     if wallet is None or not wallet.active:
         raise InputError("source_wallet", f"no active wallet {wallet_id!r}")
     held[wallet_id] = wallet
-    if wallet.chain != asset.chain or asset.symbol not in wallet.assets:
+    if wallet.chain != asset.chain or not holds(wallet.assets, asset):
         raise InputError("source_wallet", f"wallet {wallet_id} does not hold {asset.key}")
     return wallet
 

@@ -54,10 +54,10 @@ def _asset(service: WithdrawalService, proposal: Proposal) -> Asset:
         wallet = session.get(WalletRow, proposal.source)
         if wallet is None:
             raise InputError("source_wallet", f"no wallet {proposal.source!r}")
+        # the wallet's asset key (chain:SYMBOL), or a bare symbol in an older row
+        symbol = proposal.asset.removeprefix(f"{wallet.chain}:")
         row = session.execute(
-            select(AssetRow).where(
-                AssetRow.chain == wallet.chain, AssetRow.symbol == proposal.asset
-            )
+            select(AssetRow).where(AssetRow.chain == wallet.chain, AssetRow.symbol == symbol)
         ).scalar_one_or_none()
     if row is None:
         raise InputError("asset", f"{proposal.asset} on {wallet.chain} is not a registered asset")

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from webauthn.helpers import base64url_to_bytes
 
 from kinko.cli.base import write_secret_file
@@ -33,7 +34,7 @@ from kinko.policy.service import PolicyService
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
-from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.tables.custody import AssetPriceRow, AssetRow, WalletRow
 
 # eth-tester's funded accounts have secret keys 1, 2, ...
 HOT_KEY = (1).to_bytes(32, "big")
@@ -41,7 +42,11 @@ CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 ATTACKER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 DEMO_LIST = "demo-stolen-funds"
 AUTH_DIR = "demo-authenticators"  # in the data directory: one JSON file per person
-SCREENING = ScreeningConfig(required_address_lists=(ListName(DEMO_LIST),), required_name_lists=())
+DEMO_WALLETS = ("wal_eth_hot", "wal_eth_warm", "wal_btc_cold", "wal_btc_regtest")
+# The demo's screening.toml says the same (kinko.demo_data), so the CLI screens alike.
+SCREENING = ScreeningConfig(
+    required_address_lists=(ListName(DEMO_LIST),), required_name_lists=(ListName(DEMO_LIST),)
+)
 USERS: dict[str, tuple[Role, ...]] = {
     "alice": (Role.REQUESTER,),
     "bob": (Role.APPROVER,),
@@ -141,7 +146,7 @@ def devnet_eth_wallet(
         name=name,
         chain="ethereum",
         network="devnet",
-        assets=["ETH"],
+        assets=["ethereum:ETH"],
         tier=tier,
         owner_class="customer",
         purpose=purpose,
@@ -159,6 +164,7 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if session.get(WalletRow, "wal_eth_hot") is not None:
+            _asset_keys(session)
             return False
         session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
         session.add(AssetRow(chain="bitcoin", symbol="BTC", decimals=8, contract=None))
@@ -188,7 +194,7 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
                 network="regtest",
                 name="BTC cold (regtest P2WSH 2-of-3)",
                 chain="bitcoin",
-                assets=["BTC"],
+                assets=["bitcoin:BTC"],
                 tier="cold",
                 purpose="long_term_cold",
                 quorum_m=2,
@@ -204,11 +210,39 @@ def _ensure_registry(ctx: Context, w3: Any) -> bool:
     return True
 
 
+def _asset_keys(session: Session) -> None:
+    """Wallets of an older demo named their assets by bare symbol ("ETH"); custody needs
+    the keys (``ethereum:ETH``). Rewrite those rows once."""
+    for row in session.execute(select(WalletRow)).scalars():
+        if row.id in DEMO_WALLETS and any(":" not in a for a in row.assets):
+            row.assets = [a if ":" in a else f"{row.chain}:{a}" for a in row.assets]
+
+
+# Made-up prices of one whole unit, so that `kinko custody status` has something to value
+# with on the demo's data. Demo only.
+DEMO_PRICES = {
+    "JPY": {"ethereum:ETH": "500000", "bitcoin:BTC": "15000000"},
+    "KRW": {"ethereum:ETH": "4700000", "bitcoin:BTC": "140000000"},
+}
+
+
+def _ensure_prices(ctx: Context) -> None:
+    """Today's demo prices, unless prices were imported already (the user's stay)."""
+    from kinko.custody.holdings import set_prices
+
+    with ctx.db.transaction() as session:
+        if session.execute(select(AssetPriceRow.day).limit(1)).first() is not None:
+            return
+        for currency, prices in DEMO_PRICES.items():
+            set_prices(ctx, session, ctx.clock.now().date(), currency, prices, actor="system:demo")
+
+
 def build_demo_exchange(ctx: Context) -> DemoExchange:
     from web3 import EthereumTesterProvider, Web3
 
     w3 = Web3(EthereumTesterProvider())
     created = _ensure_registry(ctx, w3)
+    _ensure_prices(ctx)
     keys = ctx.settings.data_dir / "keys"
     keys.mkdir(exist_ok=True)
     if not (keys / "wal_eth_hot.key").exists():

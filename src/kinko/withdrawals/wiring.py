@@ -134,7 +134,8 @@ class WalletFreezes:
         wallet = session.get(WalletRow, wallet_id)
         if wallet is None:
             return f"wallet {wallet_id} is unknown"
-        assets = {asset_key(wallet.chain, a) for a in wallet.assets}
+        # keys (chain:SYMBOL), or bare symbols in rows written before wallets used keys
+        assets = {a if ":" in a else asset_key(wallet.chain, a) for a in wallet.assets}
         for freeze in self.service.active_freezes(session):
             if (
                 freeze.scope is FreezeScope.ALL

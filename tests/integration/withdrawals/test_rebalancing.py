@@ -29,7 +29,7 @@ def over_cap(ex: Exchange) -> None:
                 name="ETH cold",
                 chain="ethereum",
                 network="devnet",
-                assets=["ETH"],
+                assets=["ethereum:ETH"],
                 tier="cold",
                 owner_class="customer",
                 purpose="long_term_cold",
@@ -42,7 +42,9 @@ def over_cap(ex: Exchange) -> None:
                 created_at=ex.ctx.clock.now(),
             )
         )
-        set_balance(ex.ctx, session, ex.wallet_id, "ETH", 25 * ETH, source="test", actor="t")
+        set_balance(
+            ex.ctx, session, ex.wallet_id, "ethereum:ETH", 25 * ETH, source="test", actor="t"
+        )
 
 
 def test_sweep_goes_through_policy_and_is_idempotent(exchange: Exchange) -> None:

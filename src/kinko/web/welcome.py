@@ -1,0 +1,131 @@
+"""What `kinko serve` and `kinko demo` print: where the server is, where the console and
+the API documentation are, how the demo's people sign in, and CLI commands to try on the
+same data directory. Light on imports: the CLI loads it before anything heavy."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kinko.config import Settings
+
+# The demo's customer (allow-listed) and the address on its stolen-funds list.
+DEMO_CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+DEMO_LISTED = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
+_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}  # noqa: S104
+
+
+def base_url(host: str, port: int) -> str:
+    """The URL to open. Loopback (and every-address) binds read as ``localhost``: the
+    WebAuthn relying party id is ``localhost`` by default, and a browser signs in with a
+    security key only on a page of that host."""
+    shown = "localhost" if host in _LOOPBACK_NAMES else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def kinko_program() -> str:
+    """The CLI spelt as this process was started: ``kinko`` when that is the one on the
+    PATH, else its path (``.venv/bin/kinko`` from the repository)."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "kinko"
+    if Path(argv0).name != "kinko":
+        return "kinko"
+    on_path = shutil.which("kinko")
+    if on_path is not None and Path(on_path).resolve() == Path(argv0).resolve():
+        return "kinko"
+    return _short(Path(argv0))
+
+
+def kinko_command(data_dir: Path) -> str:
+    """How to run the CLI again on `data_dir`."""
+    return f"{kinko_program()} --data-dir {shlex.quote(str(data_dir))}"
+
+
+def _short(path: Path) -> str:
+    try:
+        relative = os.path.relpath(path.resolve(), Path.cwd())
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def try_commands(data_dir: Path, *, demo: bool) -> list[str]:
+    """CLI commands that work on `data_dir` as it is (the demo's, or a fresh `kinko init`)."""
+    k = kinko_command(data_dir)
+    export = shlex.quote(str(data_dir / "audit-export"))
+    vkey = shlex.quote(str(data_dir / "audit-log.vkey"))
+    common = [
+        f"{k} user list",
+        f"{k} withdraw list",
+        f"{k} audit export {export}",
+        f'{kinko_program()} audit verify {export} --vkey "$(cat {vkey})"',
+    ]
+    if not demo:
+        return common
+    return [
+        *common[:2],
+        f"{k} withdraw request --asset ETH --amount 0.5 --to {DEMO_CUSTOMER} --as alice",
+        f"{k} screen address {DEMO_LISTED}    # on the demo's list: exit 1",
+        f"{k} wallet list",
+        f"{k} addressbook list",
+        f"{k} custody status --regime kr",
+        *common[2:],
+    ]
+
+
+def serving_lines(
+    settings: Settings, host: str, port: int, *, demo_login: bool, workers: int = 1
+) -> list[str]:
+    """What to print when the server starts."""
+    from kinko.web.demo_login import demo_people
+
+    url = base_url(host, port)
+    lines = [
+        f"Kinko is serving on {url}/"
+        + (f" ({workers} worker processes)" if workers > 1 else "")
+        + " — stop it with Ctrl+C",
+        f"  console   {url}/console/",
+        f"  API docs  {url}/docs (Swagger UI), {url}/redoc (ReDoc), {url}/openapi.json",
+        f"  health    {url}/healthz",
+    ]
+    if settings.webauthn_origin.rstrip("/") != url:
+        lines.append(
+            f"  security keys sign in only from {settings.webauthn_origin} (webauthn_origin): "
+            f"set KINKO_WEBAUTHN_ORIGIN={url} to use them on this address"
+        )
+    people = demo_people(settings.data_dir)
+    if people and demo_login:
+        who = ", ".join(f"{name} ({roles})" for name, roles in people)
+        lines += [
+            f"Demo people sign in at {url}/console/demo-login: {who}.",
+            "  Their software authenticators are in "
+            f"{settings.data_dir / 'demo-authenticators'}; on the CLI, act as one with --as NAME.",
+        ]
+    elif people:
+        lines.append(
+            "The demo's people can sign in through /console/demo-login only when the server "
+            "runs in one process on a loopback address (e.g. --host 127.0.0.1); on the CLI, "
+            "act as one with --as NAME."
+        )
+    lines.append("Try the CLI on the same data directory (in another terminal):")
+    lines += [f"  {c}" for c in try_commands(settings.data_dir, demo=bool(people))]
+    return lines
+
+
+def after_demo_lines(settings: Settings) -> list[str]:
+    """What `kinko demo --no-serve` prints when it is done."""
+    url = base_url(settings.host, settings.port)
+    k = kinko_command(settings.data_dir)
+    return [
+        f"Done. The demo's exchange is in {settings.data_dir}. Serve it with '{k} serve' "
+        f"then open {url}/console/ — the demo's people sign in at "
+        f"{url}/console/demo-login — and the API documentation at {url}/docs.",
+        "Try the CLI on it:",
+        *(f"  {c}" for c in try_commands(settings.data_dir, demo=True)),
+    ]
