@@ -124,7 +124,9 @@ def check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise InputError(
-                "--port", f"{host}:{port} is in use ({exc.strerror}); stop that server first"
+                "--port",
+                f"cannot listen on {host}:{port} ({exc.strerror}): stop the server using it, "
+                "or choose another --port",
             ) from None
 
 

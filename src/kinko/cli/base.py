@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from kinko.api.app import create_app
-        from kinko.api.supervisor import check_workers, serve_workers
+        from kinko.api.supervisor import check_port_free, check_workers, serve_workers
         from kinko.context import build_context
         from kinko.logging import configure_logging
         from kinko.store.migrate import is_initialised
@@ -136,6 +136,7 @@ def register(app: typer.Typer) -> None:
                     f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
                 )
             bind_host, bind_port = host or cfg.host, port or cfg.port
+            check_port_free(bind_host, bind_port)  # in use: exit 2, not uvicorn's 3
             if workers > 1:
                 serve_workers(ctx, host=bind_host, port=bind_port, workers=workers)
                 return

@@ -411,9 +411,11 @@ def register(app: typer.Typer) -> None:
         from kinko.signer.server import create_signer_app, signer_token
 
         with guarded():
+            from kinko.api.supervisor import check_port_free
             from kinko.cli.common import context
             from kinko.withdrawals.stack import build_stack
 
+            check_port_free(host, port)  # in use: exit 2, not uvicorn's 3
             stack = build_stack(context())  # lives as long as the server
             token_path = stack.ctx.settings.data_dir / "signer.token"
             application = create_signer_app(stack.signer, signer_token(token_path))

@@ -24,8 +24,10 @@ def test_worker_count_is_checked() -> None:
     assert "--workers: must be 1 to 64" in result.output
 
 
-def test_a_port_in_use_is_refused_not_shared(tmp_path: Path) -> None:
-    """SO_REUSEPORT would otherwise join another server's group and split its traffic."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_refused_not_shared(tmp_path: Path, workers: str) -> None:
+    """Exit 2 naming the fix (one worker: uvicorn alone exited 3). With workers,
+    SO_REUSEPORT would otherwise join another server's group and split its traffic."""
     data = tmp_path / "data"
     assert runner.invoke(app, ["init", "--data-dir", str(data)]).exit_code == 0
     with socket.socket() as other:
@@ -35,11 +37,13 @@ def test_a_port_in_use_is_refused_not_shared(tmp_path: Path) -> None:
         port = other.getsockname()[1]
         result = runner.invoke(
             app,
-            ["--data-dir", str(data), "serve", "--workers", "2", "--port", str(port)],
+            ["--data-dir", str(data), "serve", "--workers", workers, "--port", str(port)],
             env={"KINKO_LOG_JSON": "false"},
         )
     assert result.exit_code == 2, result.output
-    assert f"127.0.0.1:{port} is in use" in result.output
+    message = " ".join(result.output.split())
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in message
+    assert "choose another --port" in message
 
 
 def test_a_worker_without_its_monitor_does_not_start(
@@ -59,3 +63,23 @@ def test_a_worker_needs_its_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as exited:
         build_worker_app()
     assert exited.value.code == STARTUP_FAILURE
+
+
+@pytest.mark.parametrize("command", [["signer", "serve"], ["demo"]], ids=" ".join)
+def test_other_servers_refuse_a_port_in_use_before_starting(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Exit 2 at once (the demo does not walk first), not uvicorn's exit 3 afterwards."""
+    data = tmp_path / "data"
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = runner.invoke(
+            app,
+            ["--data-dir", str(data), *command, "--host", "127.0.0.1", "--port", str(port)],
+            env={"KINKO_LOG_JSON": "false"},
+        )
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in " ".join(result.output.split())
+    assert not data.exists()
