@@ -26,6 +26,8 @@ from kinko.cli.common import (
     guarded,
     open_context,
 )
+from kinko.cli.monitor_output import names_of, print_outflow, watch_pass_json
+from kinko.cli.output import Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.monitor.alert import AlertStatus
@@ -148,17 +150,19 @@ def register(app: typer.Typer) -> None:
         from kinko.monitor.factory import build_engine
         from kinko.monitor.service import MonitorService, failed_responses
 
-        with guarded(), ExitStack() as stack:
+        with guarded_json(as_json), ExitStack() as stack:
             events = _read_events(source)
             engine = build_engine(rules or [], geo=geo)
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
             with open_context() as ctx:
                 recorded = MonitorService(ctx, engine, notifiers=notifiers).ingest(events)
+                names = names_of(ctx)
             rows = [
                 {
                     "alert": r.alert_id,
                     "rule": r.rule_id,
                     "response": r.action,
+                    "response_id": r.response_id,
                     "status": r.status,
                     "target": r.target,
                     "detail": r.detail,
@@ -169,17 +173,23 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 echo_json({"events": len(events), "alerts": rows})
             else:
-                table = Table(title=f"{len(events)} events ingested, {len(rows)} alerts")
-                for column in ("alert", "rule", "response", "status", "target", "detail"):
-                    table.add_column(column)
-                for row in rows:
-                    table.add_row(
-                        *(
-                            str(row[c] or "")
-                            for c in ("alert", "rule", "response", "status", "target", "detail")
+                print_table(
+                    ("alert", "rule", "response", "response id", "status", "target", "detail"),
+                    [
+                        (
+                            r.alert_id,
+                            r.rule_id,
+                            r.action,
+                            r.response_id,
+                            r.status,
+                            names.ref(r.target),
+                            r.detail,
                         )
-                    )
-                console.print(table)
+                        for r in recorded
+                    ],
+                    whole={"alert", "response id"},
+                    title=f"{len(events)} events ingested, {len(rows)} alerts",
+                )
                 for problem in failed:
                     err_console.print(f"monitor response failed: {problem}", markup=False)
         if failed:
@@ -240,13 +250,16 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_INTERVAL_S,
         rules: RulesOpt = None,
         geo: GeoOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
-        """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow."""
+        """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow.
+
+        With --json, one JSON document per line for each pass (docs/monitor.md)."""
         from kinko.chains.watcher import watcher_from_settings
         from kinko.monitor.factory import build_engine
         from kinko.monitor.service import MonitorService, failed_responses
 
-        with guarded(), open_context() as ctx:
+        with guarded_json(as_json), open_context() as ctx:
             watcher = watcher_from_settings(ctx)
             if watcher is None:
                 raise InputError(
@@ -261,23 +274,22 @@ def register(app: typer.Typer) -> None:
             while True:
                 failed.clear()
                 subscriber_failures = ctx.bus.failures
+                pass_error: KinkoError | None = None
                 try:
                     events = watcher.poll_once()
                 except KinkoError as exc:
                     if once:
                         raise
                     err_console.print(f"watch pass failed: {exc.message}", markup=False)
-                    events = []
-                for event in events:
-                    why = event.fields.get("withdrawal_id") or "UNEXPLAINED"
-                    console.print(
-                        f"{event.fields['chain']} {event.wallet} {event.amount} {event.asset} "
-                        f"-> {event.destination} ({event.fields['txid']}): {why}",
-                        markup=False,
-                        highlight=False,
-                    )
+                    events, pass_error = [], exc
+                names = names_of(ctx) if events else Names()
                 if ctx.bus.failures > subscriber_failures:
                     failed.append("the monitor could not process this pass's events (see logs)")
+                if as_json:
+                    watch_pass_json(ctx, events, names, failed, pass_error)
+                else:
+                    for event in events:
+                        print_outflow(event, names)
                 for problem in failed:
                     err_console.print(f"monitor response failed: {problem}", markup=False)
                 if once:
@@ -331,41 +343,50 @@ def register(app: typer.Typer) -> None:
         """List the rules, what they watch and how they respond."""
         from kinko.monitor.factory import build_engine
 
-        with guarded():
+        with guarded_json(as_json):
             engine = build_engine(rules or [], geo=geo)
         infos = engine.describe()
         if as_json:
             echo_json([asdict(info) for info in infos])
             return
-        table = Table(title=f"{len(infos)} rules")
-        for column in ("id", "kind", "watches", "response", "level", "alerts", "title"):
-            table.add_column(column)
-        for info in infos:
-            table.add_row(
-                info.id,
-                info.kind,
-                info.types,
-                info.response,
-                info.level,
-                "yes" if info.emits else "input",
-                info.title,
-            )
-        console.print(table)
+        print_table(
+            ("id", "kind", "watches", "response", "level", "alerts", "title"),
+            [
+                (
+                    info.id,
+                    info.kind,
+                    info.types,
+                    info.response,
+                    info.level,
+                    "yes" if info.emits else "input",
+                    info.title,
+                )
+                for info in infos
+            ],
+            whole={"id"},
+            title=f"{len(infos)} rules",
+        )
 
     @rules_app.command("test")
     def rules_test(
         rule: Annotated[str, typer.Argument(help="Rule id or name.")],
         events_file: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
         rules: RulesOpt = None,
+        as_json: JsonOpt = False,
     ) -> None:
         """Run one rule (and what it depends on) over events; exit 1 if it never fires."""
         from kinko.monitor.engine import Engine
         from kinko.monitor.factory import load_rules
 
-        with guarded():
+        with guarded_json(as_json):
             events = _read_events(events_file)
             engine = Engine(load_rules(rules or []).only(rule))
             alerts, _ = _run(engine, events)
+        if as_json:
+            echo_json({"ok": bool(alerts), "rule": rule, "events": len(events), "alerts": alerts})
+            if not alerts:
+                raise typer.Exit(EXIT_CHECK_FAILED)
+            return
         console.print(_alerts_table(alerts))
         console.print(f"{rule}: {len(alerts)} alert(s) over {len(events)} events")
         if not alerts:
@@ -380,36 +401,45 @@ def register(app: typer.Typer) -> None:
         """List alerts, newest first."""
         from kinko.monitor.triage import TriageService
 
-        with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+        with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
             views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
+            names = Names.load(session)
         if as_json:
             echo_json(
                 [
                     {
                         "id": v.id,
                         "rule": v.rule_id,
+                        "title": v.title,
+                        "level": v.level,
                         "status": v.status.value,
                         "created_at": isoformat(v.created_at),
                         "acknowledged_by": v.acknowledged_by,
+                        "acknowledged_by_username": names.username(v.acknowledged_by),
+                        "closed_by": v.closed_by,
+                        "closed_by_username": names.username(v.closed_by),
                         "time_to_triage_s": v.time_to_triage_s,
                     }
                     for v in views
                 ]
             )
             return
-        table = Table(title="Alerts")
-        for column in ("id", "created", "rule", "level", "status", "by"):
-            table.add_column(column)
-        for v in views:
-            table.add_row(
-                v.id,
-                isoformat(v.created_at),
-                v.rule_id,
-                v.level,
-                v.status.value,
-                v.closed_by or v.acknowledged_by or "",
-            )
-        console.print(table)
+        print_table(
+            ("id", "created", "rule", "level", "status", "by"),
+            [
+                (
+                    v.id,
+                    human_time(v.created_at),
+                    v.rule_id,
+                    v.level,
+                    v.status.value,
+                    names.user(v.closed_by or v.acknowledged_by),
+                )
+                for v in views
+            ],
+            whole={"id"},
+            title="Alerts",
+        )
 
     @alerts_app.command("summary")
     def alerts_summary(
@@ -443,7 +473,10 @@ def register(app: typer.Typer) -> None:
             actor = _user(ctx, username)
             with ctx.db.transaction() as session:
                 view = TriageService(ctx).acknowledge(session, alert_id, actor=actor)
-        console.print(f"{view.id} acknowledged by {actor} after {view.time_to_triage_s:.0f} s")
+        console.print(
+            f"{view.id} acknowledged by {username} after {view.time_to_triage_s:.0f} s",
+            highlight=False,
+        )
 
     @alerts_app.command("close")
     def alerts_close(

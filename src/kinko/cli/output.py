@@ -160,6 +160,14 @@ class Names:
             return None
         return self.users.get(user_id.removeprefix("user:"))
 
+    def ref(self, value: str | None) -> str:
+        """A user (``usr_...``, ``user:usr_...``) or a wallet id by name; anything else as is."""
+        if not value:
+            return "-"
+        if value in self.wallets:
+            return self.wallet_with_id(value)
+        return self.user(value)
+
     def wallet(self, wallet_id: str | None) -> str:
         """A wallet's name, or its id if it has none (unknown)."""
         if not wallet_id:
