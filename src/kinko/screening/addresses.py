@@ -86,8 +86,8 @@ def _evm(text: str, field: str) -> str:
     if body != body.lower() and body != body.upper() and not is_checksum_address(text):
         raise InputError(
             field,
-            f"{text!r} has mixed case but its EIP-55 checksum is wrong; "
-            "a character was probably mistyped: copy the address again",
+            f"{text!r} fails its EIP-55 checksum: a character was mistyped or altered. Copy "
+            "the address again from its source; do not retype it or change its letter case",
         )
     return text.lower()
 

@@ -22,7 +22,11 @@ def _b58decode_check(text: str, field: str) -> bytes:
     raw = b"\x00" * (len(text) - len(text.lstrip("1"))) + raw
     payload, checksum = raw[:-4], raw[-4:]
     if len(raw) < 5 or hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != checksum:
-        raise InputError(field, "base58 checksum does not match; check the address for a typo")
+        raise InputError(
+            field,
+            "base58 checksum does not match: a character was mistyped or altered; copy the "
+            "address again from its source",
+        )
     return payload
 
 

@@ -55,7 +55,11 @@ def decode(text: str, field: str = "address") -> tuple[str, list[int], Encoding]
     for encoding in Encoding:
         if const == encoding.value:
             return hrp, data[:-6], encoding
-    raise InputError(field, "checksum does not match; check the address for a typo")
+    raise InputError(
+        field,
+        "checksum does not match: a character was mistyped or altered; copy the address again "
+        "from its source",
+    )
 
 
 def encode(hrp: str, data: list[int], encoding: Encoding) -> str:

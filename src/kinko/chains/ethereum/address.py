@@ -3,7 +3,8 @@
 Accepted input: ``0x`` + 40 hex digits, either all lower-case or all upper-case after the
 prefix (no checksum information; normalised to the EIP-55 form), or mixed case that must
 match the EIP-55 checksum exactly. A mixed-case address with a wrong checksum is refused:
-it is most likely a typo or a tampered copy, and that is what EIP-55 exists to catch.
+it is most likely a typo or a tampered copy, and that is what EIP-55 exists to catch. The
+refusal never suggests a "corrected" address (that would be the checksum of the typo).
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def to_checksum(raw: bytes) -> str:
     )
 
 
+def checksum_failure(text: str) -> str:
+    """What to say about a mixed-case address whose EIP-55 checksum fails."""
+    return (
+        f"{text!r} fails its EIP-55 checksum: a character was mistyped or altered. Copy the "
+        "address again from its source; do not retype it or change its letter case"
+    )
+
+
 def normalize_address(text: str, *, field: str = "address") -> str:
     """Return the EIP-55 form of `text`, or raise InputError saying what is wrong."""
     if not isinstance(text, str):
@@ -49,12 +58,9 @@ def normalize_address(text: str, *, field: str = "address") -> str:
     if body in (body.lower(), body.upper()):
         return checksummed
     if text != checksummed:
-        raise InputError(
-            field,
-            f"{text!r} fails its EIP-55 checksum (expected {checksummed}); "
-            "check the address for a typo",
-            code="bad_checksum",
-        )
+        # Never offer the checksummed form: it would be the checksum of the typo, and
+        # pasting it would send funds to the mistake.
+        raise InputError(field, checksum_failure(text), code="bad_checksum")
     return checksummed
 
 
