@@ -1,14 +1,22 @@
-"""Structured JSON logs (structlog). Secrets must never be passed as log fields."""
+"""Structured JSON logs (structlog). Secrets must never be passed as log fields.
+
+structlog is imported when logging is configured, not with this module: loading it costs
+more than `kinko --help` may (docs/bench/startup.md).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 
 def configure_logging(level: str = "info", *, json: bool = True) -> None:
+    import structlog
+
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -28,4 +36,6 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
 
 
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    import structlog
+
     return structlog.PrintLogger(file=sys.stderr)
