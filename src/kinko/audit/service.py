@@ -30,6 +30,7 @@ from kinko.audit.tiles import MAX_ENTRY_BYTES
 from kinko.config import Settings
 from kinko.core.clock import Clock, isoformat
 from kinko.core.errors import ConfigError, InputError, IntegrityError, NotFound, Unavailable
+from kinko.core.secretfile import read_private
 from kinko.store.db import Database
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
 
@@ -278,14 +279,12 @@ class AuditLog:
     def signer(self) -> Signer:
         if self._signer is None:
             path = self.settings.resolved_audit_key_path
+            if not path.exists():
+                raise Unavailable(f"audit-log signing key {path} is missing: run 'kinko init'")
             try:
-                text = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise Unavailable(
-                    f"audit-log signing key {path} is missing: run 'kinko init'"
-                ) from None
-            except OSError as exc:
-                raise Unavailable(f"audit-log signing key {path} is unreadable: {exc}") from None
+                text = read_private(path, field="audit_key_path").decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError("audit_key_path", f"{path} is not a signing key") from None
             signer = Signer.parse(text)
             if signer.name != self.settings.audit_origin:
                 raise ConfigError(

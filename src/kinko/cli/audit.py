@@ -193,12 +193,14 @@ def witness_cosign(
     from kinko.audit.witness import cosign_directory
 
     with guarded():
+        from kinko.core.secretfile import read_private
+
         if not key.is_file():
             raise InputError("key", f"{key} does not exist; create it with 'witness init'")
         result = cosign_directory(
             directory,
             _key_text(log_vkey, "log-vkey"),
-            key.read_text(encoding="utf-8"),
+            read_private(key, field="--key").decode("utf-8", errors="replace"),
             state,
             int(time.time()),
         )

@@ -79,8 +79,10 @@ def _notifiers(
     if webhook is not None:
         if secret_file is None:
             raise InputError("--webhook-secret-file", "a webhook needs its HMAC key file")
+        from kinko.core.secretfile import read_private
+
         try:
-            secret = secret_file.read_bytes().strip()
+            secret = read_private(secret_file, field="--webhook-secret-file").strip()
             out.append(WebhookNotifier(webhook, secret))
         except OSError as exc:
             raise InputError("--webhook-secret-file", f"cannot be read: {exc.strerror}") from None

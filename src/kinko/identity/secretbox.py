@@ -14,6 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kinko.core.errors import IntegrityError, Unavailable
+from kinko.core.secretfile import read_private
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -28,14 +29,12 @@ class SecretBox:
 
     @classmethod
     def from_file(cls, path: Path) -> SecretBox:
-        try:
-            key = path.read_bytes()
-        except OSError as exc:
+        if not path.is_file():
             raise Unavailable(
-                f"cannot read the secret key {path} ({exc.strerror}); run 'kinko init' or "
+                f"cannot read the secret key {path} (it is missing); run 'kinko init' or "
                 "restore the key file"
-            ) from None
-        return cls(key)
+            )
+        return cls(read_private(path, field="secret_key_path"))
 
     def seal(self, plaintext: bytes, *, context: str) -> bytes:
         nonce = os.urandom(NONCE_BYTES)

@@ -22,6 +22,7 @@ from embit import bip32
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.registry import get_adapter
 from kinko.core.errors import ApprovalError, InputError
+from kinko.core.secretfile import read_private
 from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
 from kinko.withdrawals.bundle import parse_bundle
@@ -56,9 +57,9 @@ def read_key_file(path: Path) -> bytes:
     BIP-32 extended private key, ``xprv...``/``tprv...`` (a Bitcoin cosigner's master key,
     returned in its 78-byte serialisation)."""
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("--key", f"cannot read {path}: {exc}") from None
+        text = read_private(path, field="--key").decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise InputError("--key", f"{path} must hold one line of ASCII text") from None
     if text[:4] in _EXTENDED_PREFIXES:
         return _extended_key(text, path)
     try:

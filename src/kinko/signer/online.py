@@ -18,6 +18,7 @@ from kinko.chains.base import ChainAdapter
 from kinko.context import Context
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
+from kinko.core.secretfile import read_private
 from kinko.custody.model import Tier
 from kinko.signer.attestation import BINDING_TOTP
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
@@ -105,12 +106,9 @@ class OnlineSigner:
         ):
             return None
         path = settings.resolved_secret_key_path
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise Unavailable(
-                f"cannot read the secret key {path} ({exc.strerror}) to verify TOTP approvals"
-            ) from None
+        if not path.is_file():
+            raise Unavailable(f"cannot read the secret key {path} to verify TOTP approvals")
+        return read_private(path, field="secret_key_path")
 
     @staticmethod
     def _check_record(bundle: ApprovalBundle, recorded: tuple[str, str | None] | None) -> None:

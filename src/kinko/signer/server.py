@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 from kinko.core.errors import AuthenticationError, KinkoError
+from kinko.core.secretfile import read_private
 from kinko.signer.online import OnlineSigner
 from kinko.withdrawals.bundle import parse_bundle
 
@@ -27,7 +28,7 @@ def signer_token(path: Path) -> str:
         from kinko.cli.base import write_secret_file
 
         write_secret_file(path, secrets.token_urlsafe(32).encode())
-    return path.read_text(encoding="ascii").strip()
+    return read_private(path, field="signer.token").decode("ascii").strip()
 
 
 def create_signer_app(signer: OnlineSigner, token: str) -> FastAPI:

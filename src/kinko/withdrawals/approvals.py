@@ -20,6 +20,7 @@ from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
+from kinko.core.secretfile import read_private
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
 from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
@@ -207,12 +208,10 @@ class ApprovalService:
             self.ports.directory.roles_for(session, approver, wallet=row.wallet_id, asset=row.asset)
         )
         now = isoformat(self.ctx.clock.now())
-        try:
-            key = settings.resolved_secret_key_path.read_bytes()
-        except OSError as exc:
-            raise Unavailable(
-                f"cannot read the secret key to attest the approval ({exc.strerror})"
-            ) from None
+        path = settings.resolved_secret_key_path
+        if not path.is_file():
+            raise Unavailable(f"cannot read the secret key to attest the approval ({path})")
+        key = read_private(path, field="secret_key_path")
         mac = attest(key, withdrawal_id=row.id, digest_hex=row.digest, approver=approver, time=now)
         self._store_approval(
             session,

@@ -22,6 +22,7 @@ from kinko.core.errors import (
     KinkoError,
     Unavailable,
 )
+from kinko.core.secretfile import read_private
 from kinko.identity import throttle
 from kinko.identity.mfa_codes import webauthn_only
 from kinko.identity.service import IdentityService
@@ -160,9 +161,12 @@ class FileKeystore:
 
     def key_for(self, wallet_id: str) -> bytes:
         path = self.directory / f"{wallet_id}.key"
+        if not path.is_file():
+            raise Unavailable(f"no usable signing key for wallet {wallet_id}: {path} is missing")
+        raw = read_private(path, field="key")  # 0600 or stricter, else the chmod to run
         try:
-            return bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except (OSError, ValueError) as exc:
+            return bytes.fromhex(raw.decode("ascii").strip())
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError
             raise Unavailable(f"no usable signing key for wallet {wallet_id}: {exc}") from None
 
 

@@ -73,6 +73,7 @@ def test_missing_key_fails_closed(ctx: Context) -> None:
 def test_key_for_another_origin_is_refused(ctx: Context) -> None:
     skey, _ = generate_signer("other.example/log")
     ctx.settings.resolved_audit_key_path.write_text(skey)
+    ctx.settings.resolved_audit_key_path.chmod(0o600)
     with pytest.raises(ConfigError, match="audit_origin"), ctx.db.transaction() as s:
         ctx.audit.checkpoint(s)
 

@@ -55,6 +55,7 @@ def bundle_of(btc: BtcExchange) -> ApprovalBundle:
 def key_file(tmp_path: Path, seed: int) -> Path:
     path = tmp_path / f"cosigner{seed}.key"
     path.write_text(xprv(seed) + "\n")
+    path.chmod(0o600)
     return path
 
 

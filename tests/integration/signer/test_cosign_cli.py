@@ -22,6 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def run_cosign(ex: Exchange, tmp_path: Path, raw: bytes) -> tuple[int, str]:
     (tmp_path / "bundle.json").write_bytes(raw)
     (tmp_path / "hot.key").write_text(HOT_KEY.hex())
+    (tmp_path / "hot.key").chmod(0o600)
     (tmp_path / "log.vkey").write_text(ex.vkey)
     result = CliRunner().invoke(
         app,

@@ -95,6 +95,7 @@ def test_online_signer_refuses_totp_approvals_once_the_setting_is_off(
 def cosign_cli(ex: Exchange, tmp_path: Path, raw: bytes, *extra: str) -> tuple[int, str]:
     (tmp_path / "bundle.json").write_bytes(raw)
     (tmp_path / "hot.key").write_text(HOT_KEY.hex())
+    (tmp_path / "hot.key").chmod(0o600)
     (tmp_path / "log.vkey").write_text(ex.vkey)
     result = CliRunner().invoke(
         app,

@@ -79,6 +79,7 @@ def build_exchange(ctx: Context, w3: Any) -> Exchange:
     keys = ctx.settings.data_dir / "keys"
     keys.mkdir(exist_ok=True)
     (keys / "wal_eth_hot.key").write_text(HOT_KEY.hex())
+    (keys / "wal_eth_hot.key").chmod(0o600)
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))

@@ -17,6 +17,7 @@ ROOT = bip32.HDKey.from_seed(bytes(32), version=NETWORKS["test"]["xprv"])
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "k.key"
     path.write_text(text)
+    path.chmod(0o600)
     return path
 
 
