@@ -31,7 +31,11 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]
   echo "bootstrap: creating .venv from requirements.lock"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --disable-pip-version-check uv==0.13.9
-  .venv/bin/uv pip sync -q -p .venv/bin/python requirements.lock
-  .venv/bin/uv pip install -q -p .venv/bin/python --no-deps -e .
+  # uv writes no bytecode unless told: without it every `kinko` process recompiles what it
+  # imports (and the environment may set PYTHONDONTWRITEBYTECODE, so it is never cached).
+  .venv/bin/uv pip sync -q --compile-bytecode -p .venv/bin/python requirements.lock
+  .venv/bin/uv pip install -q --compile-bytecode -p .venv/bin/python --no-deps -e .
   echo "$lock_sum" > "$stamp"
 fi
+# Kinko's own modules (an editable install): compileall skips what is already up to date.
+.venv/bin/python -m compileall -q -j 0 src >/dev/null

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -23,6 +22,7 @@ from kinko.config import Settings
 from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
 from kinko.store.base import Base
+from tests.support.clock import RUN_STARTED
 from tests.support.servers import PostgresServer
 
 # Property tests check behaviour, not speed: on a loaded 2-core CI machine a per-example
@@ -91,7 +91,8 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    """A fixed clock at the real time the run started (tests/support/clock.py says why)."""
+    return FixedClock(RUN_STARTED)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

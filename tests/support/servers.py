@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -101,6 +102,17 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _without_faketime(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without libfaketime's preload: redis-server cannot run under it (it recurses in
+    clock_gettime and exits), and a server's own clock is not what a shifted-clock run tests
+    (`make test-faketime` shifts Kinko's clock, as on a machine whose date is a year ahead)."""
+    return {
+        key: value
+        for key, value in env.items()
+        if key not in {"LD_PRELOAD", "FAKETIME"} and not key.startswith("FAKETIME_")
+    }
+
+
 class RedisServer:
     """redis-server on a loopback port chosen by the caller, no persistence."""
 
@@ -131,6 +143,7 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=_without_faketime(os.environ),
         )
         import socket
 

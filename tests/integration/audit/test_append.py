@@ -18,6 +18,7 @@ from kinko.core.errors import InputError
 from kinko.store.tables.audit import AuditEntryRow, AuditNodeRow
 from kinko.store.tables.custody import AssetRow
 from tests.integration.audit.conftest import fill
+from tests.support.clock import RUN_STARTED, iso_z
 
 
 def _entries(ctx: Context) -> list[bytes]:
@@ -35,7 +36,7 @@ def test_entries_are_canonical_json_with_sequence_and_time(ctx: Context) -> None
     assert (first.seq, second.seq) == (0, 1)
     assert first.entry == (
         b'{"action":"x.y","actor":"user:a","details":{"a":"z","b":1},"sequence":0,'
-        b'"subject":"w1","time":"2026-11-21T09:00:00.000000Z"}'
+        b'"subject":"w1","time":"' + iso_z(RUN_STARTED).encode() + b'"}'
     )
     assert json.loads(second.entry)["sequence"] == 1
     assert first.leaf_hash == merkle.leaf_hash(first.entry)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.custody import holdings, wallets
 from kinko.custody.model import WalletId
+from tests.support.clock import RUN_DAY
 from tests.unit.chains.btc_fixtures import descriptor
 
 ACTOR = "user:custodian"
 BTC, ETH = "bitcoin:BTC", "ethereum:ETH"
-DAY = date(2026, 11, 21)
+DAY = RUN_DAY
 ETH_COLD = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 ETH_HOT = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
 ETH_GUARANTEE = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
-from tests.integration.custody.exchange import BTC, ETH, fund, set_up
+from tests.integration.custody.exchange import BTC, DAY, ETH, fund, set_up
 from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
 from tests.unit.chains.btc_fixtures import descriptor
 
@@ -37,17 +37,17 @@ def test_status_table_passes_and_fails_with_exit_codes(ctx: Context, tmp_path: P
     csv_file = tmp_path / "owed.csv"
     csv_file.write_text("asset,amount\nbitcoin:BTC,100\nethereum:ETH,1\n")
     assert kinko(ctx, "custody", "liabilities", "import", str(csv_file))[0] == 0
-    code, out = kinko(ctx, "custody", "status", "--regime", "jp", "--day", "2026-11-21")
+    code, out = kinko(ctx, "custody", "status", "--regime", "jp", "--day", DAY.isoformat())
     assert code == 0, out
     assert "custody status (jp)" in out and "pass" in out and "FAIL" not in out
     code, out = kinko(ctx, "custody", "balance", ids.btc_hot, BTC, str(6 * 10**8))
     assert code == 0, out
-    code, out = kinko(ctx, "custody", "status", "--day", "2026-11-21", "--json")
+    code, out = kinko(ctx, "custody", "status", "--day", DAY.isoformat(), "--json")
     assert code == 1
     result = json.loads(out)
     failed = {c["name"] for c in result["checks"] if not c["passed"]}
     assert failed == {"jp.outside_cold_at_most_5pct", "jp.guarantee_covers_hot"}
-    code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", "2026-11-21")
+    code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", DAY.isoformat())
     assert code == 1 and "no price for" in out
 
 
@@ -137,8 +137,8 @@ def test_wallets_keys_rebalance_and_nonce_check_commands(ctx: Context, tmp_path:
     assert plan["proposals"][0]["purpose"] == "rebalance:sweep_to_cold"
     code, out = kinko(ctx, "custody", "nonce-check")
     assert code == 0 and "0 signatures" in out
-    assert kinko(ctx, "custody", "snapshot", "--day", "2026-11-21")[0] == 0
-    assert kinko(ctx, "custody", "snapshot", "--day", "2026-11-21")[0] == 2
+    assert kinko(ctx, "custody", "snapshot", "--day", DAY.isoformat())[0] == 0
+    assert kinko(ctx, "custody", "snapshot", "--day", DAY.isoformat())[0] == 2
 
 
 def test_api_status_liabilities_and_permissions(ctx: Context) -> None:
@@ -162,7 +162,9 @@ def test_api_status_liabilities_and_permissions(ctx: Context) -> None:
     reply = client.put("/v1/custody/liabilities", json=bad, headers=bearer(writer))
     assert reply.status_code == 422 and reply.json()["field"] == "liabilities[0].asset"
     reply = client.get(
-        "/v1/custody/status", params={"regime": "jp", "day": "2026-11-21"}, headers=bearer(reader)
+        "/v1/custody/status",
+        params={"regime": "jp", "day": DAY.isoformat()},
+        headers=bearer(reader),
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()["passed"] is True and reply.json()["currency"] == "JPY"
@@ -193,7 +195,7 @@ def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_pat
     prices = tmp_path / "prices.csv"
     prices.write_text("asset,price\nbitcoin:BTC,15000000.25\n")
     code, out = kinko(
-        ctx, "custody", "prices", str(prices), "--currency", "JPY", "--day", "2026-11-21"
+        ctx, "custody", "prices", str(prices), "--currency", "JPY", "--day", DAY.isoformat()
     )
     assert code == 0, out
     prices.write_text("asset,price\nbitcoin:BTC,1e400\n")

@@ -177,7 +177,9 @@ def test_daily_snapshot_is_kept_once_per_day(ctx: Context) -> None:
     with pytest.raises(Conflict, match="already exists"), ctx.db.transaction() as s:
         holdings.take_snapshot(ctx, s, DAY, actor=ACTOR)
     with ctx.db.transaction() as s:
-        rows = s.execute(select(CustodySnapshotRow).where(CustodySnapshotRow.day == "2026-11-21"))
+        rows = s.execute(
+            select(CustodySnapshotRow).where(CustodySnapshotRow.day == DAY.isoformat())
+        )
         units = sorted(r.base_units for r in rows.scalars())
     assert units == [1, 2, 3, 3, 4, 5]
 
@@ -196,7 +198,7 @@ def test_status_of_a_past_day_uses_that_days_snapshot(ctx: Context) -> None:
     assert then.passed
     assert then.checks[0].value == 0
     with (
-        pytest.raises(NotFound, match="no custody snapshot for 2026-11-20"),
+        pytest.raises(NotFound, match=f"no custody snapshot for {DAY - timedelta(days=1)}"),
         ctx.db.transaction() as s,
     ):
         holdings.custody_status(s, Regime.JP, DAY - timedelta(days=1), from_snapshot=True)
