@@ -304,7 +304,7 @@ def register_demo(app: typer.Typer) -> None:
     ) -> None:
         """A sample exchange: walk a withdrawal, show a refused altered bundle, serve."""
         from kinko.cli.common import console, guarded, settings
-        from kinko.web.welcome import after_demo_lines, serving_lines
+        from kinko.web.welcome import after_demo_lines, serving_lines, show
 
         with guarded():
             cfg = settings()
@@ -315,7 +315,7 @@ def register_demo(app: typer.Typer) -> None:
             ctx = run_demo(cfg, console)
         if no_serve:
             ctx.db.dispose()
-            _print(console, after_demo_lines(ctx.settings))
+            show(console, after_demo_lines(ctx.settings))
             return
         import uvicorn
 
@@ -329,11 +329,5 @@ def register_demo(app: typer.Typer) -> None:
         if login:
             demo_login.install(application)
         console.rule("serving")
-        _print(console, serving_lines(ctx.settings, bind_host, bind_port, demo_login=login))
+        show(console, serving_lines(ctx.settings, bind_host, bind_port, demo_login=login))
         uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)
-
-
-def _print(out: Console, lines: list[str]) -> None:
-    for line in lines:
-        # whole lines (a URL or a command cut in two cannot be copied), no markup
-        out.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from kinko.config import Settings
 
 # The demo's customer (allow-listed) and the address on its stolen-funds list.
@@ -123,9 +125,15 @@ def after_demo_lines(settings: Settings) -> list[str]:
     url = base_url(settings.host, settings.port)
     k = kinko_command(settings.data_dir)
     return [
-        f"Done. The demo's exchange is in {settings.data_dir}. Serve it with '{k} serve' "
+        f"Done. The demo's exchange is in {settings.data_dir}. Serve it with '{k} serve', "
         f"then open {url}/console/ — the demo's people sign in at "
         f"{url}/console/demo-login — and the API documentation at {url}/docs.",
         "Try the CLI on it:",
         *(f"  {c}" for c in try_commands(settings.data_dir, demo=True)),
     ]
+
+
+def show(out: Console, lines: list[str]) -> None:
+    """Print whole lines (a URL or a command cut in two cannot be copied), no markup."""
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
