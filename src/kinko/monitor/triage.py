@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.identity.names import person
 from kinko.monitor.actions import KinkoActions, ResponseActions, identity_role_names
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.response_spec import ResponseAction
@@ -191,7 +192,8 @@ class TriageService:
         """Record `actor`'s vote; the second distinct security admin's vote undoes it."""
         if SECURITY_ADMIN not in self.roles_of(session, actor):
             raise PermissionDenied(
-                f"{actor} cannot release a monitor response: the {SECURITY_ADMIN} role is required"
+                f"{person(session, actor)} cannot release a monitor response: the "
+                f"{SECURITY_ADMIN} role is required"
             )
         if not reason.strip():
             raise InputError("reason", "say why the response can be lifted")
@@ -210,7 +212,9 @@ class TriageService:
             ).scalars()
         )
         if actor in votes:
-            raise Conflict(f"{actor} already voted; a second security admin must release it")
+            raise Conflict(
+                f"{person(session, actor)} already voted; a second security admin must release it"
+            )
         now = self.ctx.clock.now()
         session.add(
             ReleaseVoteRow(

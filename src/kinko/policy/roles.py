@@ -26,4 +26,8 @@ def identity_roles(ctx: Context) -> RolesOf:
 
 def require_role(roles_of: RolesOf, session: Session, user_id: str, role: str, what: str) -> None:
     if role not in roles_of(session, user_id):
-        raise PermissionDenied(f"{user_id} cannot {what}: the {role} role is required")
+        from kinko.identity.names import person
+
+        raise PermissionDenied(
+            f"{person(session, user_id)} cannot {what}: the {role} role is required"
+        )

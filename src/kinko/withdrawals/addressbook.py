@@ -22,6 +22,7 @@ from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied, 
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
+from kinko.identity.names import person
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
 from kinko.store.db import sole_writer_memo
 from kinko.store.publish import publish_after_commit
@@ -192,7 +193,8 @@ class AddressBookService:
             raise Conflict(f"address-book proposal {proposal_id} is already {proposal.status}")
         if proposal.proposer == actor:
             raise PermissionDenied(
-                f"{actor} proposed this entry and cannot approve it: a second person must"
+                f"{person(session, actor)} proposed this entry and cannot approve it: a second "
+                "person must"
             )
         now = self.ctx.clock.now()
         tiers = frozenset(Tier(t) for t in proposal.tiers_allowed)

@@ -21,6 +21,7 @@ from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.secretfile import read_private
+from kinko.identity.names import person
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
 from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
@@ -128,12 +129,14 @@ class ApprovalService:
     def _check_approver(self, session: Session, row: WithdrawalRow, approver: str) -> None:
         if approver == row.requester:
             raise ApprovalError(
-                f"{approver} requested this withdrawal and cannot approve it (four eyes)",
+                f"{person(session, approver)} requested this withdrawal and cannot approve it "
+                "(four eyes)",
                 code="requester_approved",
             )
         if any(a.approver == approver for a in approvals_of(session, row.id)):
             raise ApprovalError(
-                f"{approver} has already answered this withdrawal; approvals must come from "
+                f"{person(session, approver)} has already answered this withdrawal; approvals "
+                "must come from "
                 "distinct people",
                 code="duplicate_approver",
             )
@@ -163,7 +166,7 @@ class ApprovalService:
         }
         credential = enrolled.get(credential_id)
         if credential is None:
-            raise ApprovalError(f"{approver} has no enrolled credential {raw_id}")
+            raise ApprovalError(f"{person(session, approver)} has no enrolled credential {raw_id}")
         digest = bytes.fromhex(row.digest)
         count = verify_assertion_over_digest(
             assertion,

@@ -19,6 +19,7 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.identity.names import person
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles, require_role
 from kinko.store.db import sole_writer_memo
@@ -225,7 +226,7 @@ class FreezeService:
             raise Conflict(f"unfreeze proposal {proposal_id} is already {proposal.status}")
         if proposal.proposer == actor:
             raise PermissionDenied(
-                f"{actor} proposed this unfreeze and cannot approve it: "
+                f"{person(session, actor)} proposed this unfreeze and cannot approve it: "
                 "a second security_admin must approve"
             )
         freeze = self._active(session, proposal.freeze_id)

@@ -25,6 +25,7 @@ from kinko.core.errors import (
 from kinko.core.secretfile import read_private
 from kinko.identity import throttle
 from kinko.identity.mfa_codes import webauthn_only
+from kinko.identity.names import person
 from kinko.identity.service import IdentityService
 from kinko.identity.sod import check_matrix_holds
 from kinko.policy.model import FreezeScope, asset_key
@@ -85,13 +86,16 @@ class IdentityDirectory:
         self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
     ) -> None:
         if approver == requester:
-            raise ApprovalError(f"{approver} requested this withdrawal and cannot approve it")
+            raise ApprovalError(
+                f"{person(session, approver)} requested this withdrawal and cannot approve it"
+            )
         grants = self.identity.roles_of(session, approver)
         try:
             check_matrix_holds(grants, self.identity.conflict_matrix(session))
         except KinkoError as exc:
             raise ApprovalError(
-                f"{approver} holds conflicting roles (separation of duties): {exc.message}",
+                f"{person(session, approver)} holds conflicting roles (separation of duties): "
+                f"{exc.message}",
                 code="sod_conflict",
             ) from None
 

@@ -69,6 +69,14 @@ def test_freeze_list(cli: CliRunner, staff: dict[str, str]) -> None:
     assert "op" in result.stdout and "by sec1" in result.stdout
     assert "usr_" not in result.stdout
 
+    # Refusals name people too.
+    result = kinko(cli, "unfreeze", "approve", proposal["id"], "--as", "sec1")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "sec1 proposed this unfreeze" in message
+    result = kinko(cli, "unfreeze", "propose", freeze["id"], "--reason", "x", "--as", "op")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "op cannot" in message and "usr_" not in message
+
 
 def test_addressbook_list(cli: CliRunner, staff: dict[str, str]) -> None:
     result = kinko(

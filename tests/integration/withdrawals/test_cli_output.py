@@ -90,3 +90,19 @@ def test_approve_and_reject_json(exchange: Exchange, cli: CliRunner, tmp_path: P
     assert result.exit_code == 2  # neither --assertion nor --totp
     error = json_out(result)
     assert error["ok"] is False and error["field"] == "--assertion"
+
+
+def test_refusals_name_people(exchange: Exchange, cli: CliRunner, tmp_path: Path) -> None:
+    wd_id = _pending(exchange, "k-self")
+    digest = json_out(kinko(cli, "withdraw", "show", wd_id, "--json"))["digest"]
+    assertion = tmp_path / "bob.json"
+    assertion.write_text(json.dumps(exchange.assert_digest("bob", digest)))
+    args = ["withdraw", "approve", wd_id, "--assertion", str(assertion)]
+    assert kinko(cli, *args, "--as", "bob").exit_code == 0
+    result = kinko(cli, *args, "--as", "bob")
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "bob has already answered this withdrawal" in message and "usr_" not in message
+    result = kinko(cli, *args, "--as", "alice")
+    message = " ".join(result.output.split())
+    assert result.exit_code == 1 and "alice requested this withdrawal" in message
