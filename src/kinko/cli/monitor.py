@@ -513,4 +513,8 @@ def register(app: typer.Typer) -> None:
                 outcome = TriageService(ctx).vote_release(
                     session, response_id, actor=actor, reason=reason
                 )
-        console.print(f"{response_id}: {outcome.describe()}")
+                names = Names.load(session)
+        said = outcome.describe()
+        if outcome.released:
+            said = f"released by {' and '.join(names.user(v) for v in outcome.votes)}"
+        console.print(f"{response_id}: {said}", highlight=False)

@@ -18,7 +18,7 @@ from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, PermissionDenied, Unavailable
 from kinko.custody.model import Tier
-from kinko.policy.model import FreezeScope, OwnerKind
+from kinko.policy.model import FreezeRecord, FreezeScope, OwnerKind
 from kinko.policy.rules import Policy, Rule
 
 if TYPE_CHECKING:
@@ -76,7 +76,20 @@ def _freeze(scope: FreezeScope, target: str | None, reason: str, username: str) 
                 actor=actor,
                 require_known_target=True,
             )
-    console.print(f"[bold red]frozen[/] {record.describe()} (id {record.id})", highlight=False)
+            names = Names.load(session)
+    console.print(
+        f"[bold red]frozen[/] {_describe(record, names)} (id {record.id})", highlight=False
+    )
+
+
+def _describe(record: FreezeRecord, names: Names) -> str:
+    """`FreezeRecord.describe()` with the wallet and the person by name."""
+    what = (
+        "everything"
+        if record.target is None
+        else f"{record.scope.value} {_freeze_target(record.scope, record.target, names)}"
+    )
+    return f"{what} frozen by {names.user(record.actor)}: {record.reason}"
 
 
 def _register_freeze(app: typer.Typer) -> None:
@@ -186,7 +199,8 @@ def _register_freeze(app: typer.Typer) -> None:
                 record = FreezeService(ctx).approve_unfreeze(
                     session, proposal_id=proposal_id, user_id=user_id
                 )
-        console.print(f"lifted freeze {record.id} ({record.describe()})", highlight=False)
+                names = Names.load(session)
+        console.print(f"lifted freeze {record.id} ({_describe(record, names)})", highlight=False)
 
 
 def _register_addressbook(app: typer.Typer) -> None:

@@ -63,7 +63,9 @@ def test_ingest_alerts_and_ack_name_people(ctx: Context, cli: CliRunner, tmp_pat
     assert alert_id in result.stdout and "root" in result.stdout and "usr_" not in result.stdout
 
 
-def test_ingest_json_carries_the_response_id(ctx: Context, cli: CliRunner, tmp_path: Path) -> None:
+def test_ingest_json_gives_the_response_id_to_release(
+    ctx: Context, cli: CliRunner, tmp_path: Path
+) -> None:
     ensure_secret_key(ctx)
     ann, _ = make_user(ctx, "ann", ["requester"], with_authenticator=False)
     result = kinko(cli, "monitor", "ingest", str(_fatigue(tmp_path, f"user:{ann}")), "--json")
@@ -71,6 +73,15 @@ def test_ingest_json_carries_the_response_id(ctx: Context, cli: CliRunner, tmp_p
     [row] = json_out(result)["alerts"]
     assert row["response"] == "lock_account" and row["response_id"]
     assert row["target"] == f"user:{ann}"
+
+    make_user(ctx, "root", ["security_admin"], with_authenticator=False)
+    make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    release = ["monitor", "responses", "release", row["response_id"], "--reason", "checked"]
+    result = kinko(cli, *release, "--as", "root")
+    assert result.exit_code == 0, result.output
+    result = kinko(cli, *release, "--as", "sec2")
+    assert result.exit_code == 0, result.output
+    assert "released by root and sec2" in " ".join(result.stdout.split())
 
 
 def test_rules_test_and_list(cli: CliRunner, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def staff(ctx: Context) -> dict[str, str]:
 def test_freeze_list(cli: CliRunner, staff: dict[str, str]) -> None:
     result = kinko(cli, "freeze", "asset", "ethereum:ETH", "--reason", "drain", "--as", "op")
     assert result.exit_code == 0, result.output
+    assert "ethereum:ETH frozen by op: drain" in " ".join(result.stdout.split())
     freeze_id = re.search(r"frz_[0-9a-z]+", result.stdout)
     assert freeze_id is not None
     assert kinko(cli, "unfreeze", "propose", freeze_id.group(0), "--reason", "ok", "--as", "sec1")
