@@ -41,10 +41,24 @@ def _b64(values: list[bytes]) -> list[str]:
 
 
 @audit_app.command("checkpoint")
-def checkpoint() -> None:
+def checkpoint(as_json: JsonOption = False) -> None:
     """Sign a checkpoint of the current log (or print the latest if nothing was added)."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    from kinko.audit.checkpoint import parse_body
+    from kinko.audit.note import parse_note
+
+    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
         note = ctx.audit.checkpoint(session)
+    if as_json:
+        body = parse_body(parse_note(note).text)
+        echo_json(
+            {
+                "origin": body.origin,
+                "size": body.size,
+                "root_hash": base64.b64encode(body.root_hash).decode(),
+                "note": note,
+            }
+        )
+        return
     typer.echo(note, nl=False)
 
 
@@ -54,9 +68,12 @@ def prove(
     size: Annotated[
         int | None, typer.Option(help="Tree size (default: a fresh checkpoint).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Inclusion proof for entry INDEX, with the entry and the checkpoint it proves into."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    """Inclusion proof for entry INDEX, with the entry and the checkpoint it proves into.
+
+    Always JSON (--json is accepted)."""
+    with guarded_json(True), open_context() as ctx, ctx.db.transaction() as session:
         note = None
         if size is None:
             note = ctx.audit.checkpoint(session)
@@ -81,9 +98,10 @@ def prove(
 def consistency(
     first: Annotated[int, typer.Argument(help="Older tree size.")],
     second: Annotated[int, typer.Argument(help="Newer tree size.")],
+    as_json: JsonOption = False,
 ) -> None:
-    """Consistency proof between tree sizes FIRST and SECOND."""
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    """Consistency proof between tree sizes FIRST and SECOND (always JSON; --json accepted)."""
+    with guarded_json(True), open_context() as ctx, ctx.db.transaction() as session:
         proof = ctx.audit.consistency_proof(session, first, second)
         roots = (ctx.audit.root(session, first), ctx.audit.root(session, second))
     echo_json(
@@ -188,11 +206,12 @@ def witness_cosign(
     log_vkey: Annotated[str, typer.Option(help="The log's verifier key (file or text).")],
     key: Annotated[Path, typer.Option(help="This witness's private key file.")],
     state: Annotated[Path, typer.Option(help="File holding the last checkpoint witnessed.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Cosign DIR's checkpoint if it is consistent with the last one this witness saw."""
     from kinko.audit.witness import cosign_directory
 
-    with guarded():
+    with guarded_json(as_json):
         from kinko.core.secretfile import read_private
 
         if not key.is_file():
@@ -204,6 +223,16 @@ def witness_cosign(
             state,
             int(time.time()),
         )
+    if as_json:
+        echo_json(
+            {
+                "ok": True,
+                "origin": result.checkpoint.origin,
+                "size": result.checkpoint.size,
+                "previous_size": None if result.previous is None else result.previous.size,
+            }
+        )
+        return
     before = "nothing (first use)" if result.previous is None else f"size {result.previous.size}"
     console.print(f"Cosigned size {result.checkpoint.size}; previously witnessed {before}")
 

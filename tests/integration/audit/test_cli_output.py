@@ -71,3 +71,35 @@ def test_verify_json(ctx: Context, vkey: str, tmp_path: Path) -> None:
     code, out = kinko(ctx, "audit", "verify", str(tmp_path / "missing"), *args)
     assert code == 2
     assert json.loads(out)["error"] == "invalid_input"
+
+
+def test_checkpoint_and_witness_cosign_json(ctx: Context, vkey: str, tmp_path: Path) -> None:
+    fill(ctx, 12)
+    code, out = kinko(ctx, "audit", "checkpoint", "--json")
+    assert code == 0, out
+    shown = json.loads(out)
+    checkpoint = verify_checkpoint(shown["note"], vkey)
+    assert (shown["origin"], shown["size"]) == (checkpoint.origin, 12)
+    assert base64.b64decode(shown["root_hash"]) == checkpoint.root_hash
+    code, out = kinko(ctx, "audit", "prove", "3", "--json")
+    assert code == 0 and json.loads(out)["index"] == 3
+
+    vkey_file = tmp_path / "log.vkey"
+    vkey_file.write_text(vkey + "\n")
+    export = tmp_path / "export"
+    assert kinko(ctx, "audit", "export", str(export))[0] == 0
+    witness = tmp_path / "w1"
+    init = ["audit", "witness", "init", "--name", "w1.example", "--out", str(witness)]
+    assert kinko(ctx, *init)[0] == 0
+    cosign = ["audit", "witness", "cosign", str(export), "--log-vkey", str(vkey_file)]
+    cosign += ["--key", str(witness), "--state", str(tmp_path / "w1.state"), "--json"]
+    code, out = kinko(ctx, *cosign)
+    assert code == 0, out
+    assert json.loads(out) == {
+        "ok": True,
+        "origin": checkpoint.origin,
+        "size": 12,
+        "previous_size": None,
+    }
+    code, out = kinko(ctx, *cosign[:-5], "--key", str(tmp_path / "nope"), *cosign[-3:])
+    assert code == 2 and json.loads(out)["field"] == "key"
