@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from kinko.config import Settings
+from kinko.core.secretfile import write_private
 
 POLICY_FILE = "demo-policy.yaml"
 CONFIG_FILE = "kinko.toml"
@@ -60,25 +61,27 @@ def persist_config(cfg: Settings) -> tuple[Settings, list[str]]:
     policy = data_dir / POLICY_FILE
     if not policy.exists():
         sample = resources.files("kinko.policy").joinpath("default_policy.yaml")
-        policy.write_text(demo_policy_text(sample.read_text("utf-8")), encoding="utf-8")
+        write_private(policy, demo_policy_text(sample.read_text("utf-8")).encode())
         written.append(POLICY_FILE)
     config = data_dir / CONFIG_FILE
     if cfg.policy_path is None and not os.environ.get("KINKO_CONFIG"):
         line = f"policy_path = {_toml_string(str(policy.resolve()))}  # written by kinko demo\n"
         old = config.read_text(encoding="utf-8") if config.exists() else ""
-        config.write_text(line + old, encoding="utf-8")
+        write_private(config, (line + old).encode())
         written.append(f"{CONFIG_FILE} (policy_path)")
         cfg = cfg.model_copy(update={"policy_path": policy.resolve()})
     screening = data_dir / SCREENING_FILE
     if not screening.exists():
         from kinko.withdrawals.sample import DEMO_LIST
 
-        screening.write_text(
-            "# Written by `kinko demo`: screen against the demo's list only. A real exchange\n"
-            '# requires "ofac-sdn" (and more): see docs/screening.md.\n'
-            f"required_address_lists = [{_toml_string(DEMO_LIST)}]\n"
-            f"required_name_lists = [{_toml_string(DEMO_LIST)}]\n",
-            encoding="utf-8",
+        write_private(
+            screening,
+            (
+                "# Written by `kinko demo`: screen against the demo's list only. A real exchange\n"
+                '# requires "ofac-sdn" (and more): see docs/screening.md.\n'
+                f"required_address_lists = [{_toml_string(DEMO_LIST)}]\n"
+                f"required_name_lists = [{_toml_string(DEMO_LIST)}]\n"
+            ).encode(),
         )
         written.append(SCREENING_FILE)
     return cfg, written
@@ -102,6 +105,4 @@ def remember_freezes(data_dir: Path, ids: list[str]) -> None:
     if not ids:
         path.unlink(missing_ok=True)
         return
-    temporary = path.with_name(path.name + ".new")
-    temporary.write_text(json.dumps(sorted(set(ids))), encoding="utf-8")
-    os.replace(temporary, path)
+    write_private(path, json.dumps(sorted(set(ids))).encode())

@@ -190,13 +190,16 @@ def witness_init(
     from kinko.audit.note import ALG_COSIGNATURE_V1, generate_signer
     from kinko.cli.base import write_secret_file
     from kinko.core.errors import Conflict
+    from kinko.core.secretfile import PUBLIC_FILE, create_file
 
     with guarded():
         skey, vkey = generate_signer(name, ALG_COSIGNATURE_V1)
         if out.exists():
             raise Conflict(f"{out} already exists; refusing to overwrite a key")
         write_secret_file(out, skey.encode() + b"\n")
-        out.with_name(out.name + ".vkey").write_text(vkey + "\n", encoding="utf-8")
+        public = out.with_name(out.name + ".vkey")  # for verifiers: 0644, whatever the umask
+        public.unlink(missing_ok=True)
+        create_file(public, (vkey + "\n").encode(), PUBLIC_FILE)
     console.print(f"Witness verifier key: {vkey}")
 
 

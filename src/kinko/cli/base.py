@@ -10,17 +10,23 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kinko.cli.common import EXIT_BAD_INPUT, console, fail, guarded, settings, state
+from kinko.core.secretfile import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    PUBLIC_FILE,
+    create_file,
+    make_private_dir,
+)
 
 if TYPE_CHECKING:
     from kinko.config import Settings
 
 
 def write_secret_file(path: Path, data: bytes) -> None:
-    """Create `path` with mode 0600, refusing to overwrite an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    """Create `path` with mode 0600 (its directory 0700 if missing), whatever the umask;
+    refuses to overwrite an existing file."""
+    make_private_dir(path.parent)
+    create_file(path, data, PRIVATE_FILE)
 
 
 def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
@@ -43,7 +49,8 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
             raise Conflict(
                 f"{path} already exists: this data directory is initialised; refusing to overwrite"
             )
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(cfg.data_dir)
+    cfg.data_dir.chmod(PRIVATE_DIR)  # also when it existed (an empty directory made for it)
     skey, vkey = generate_signer(cfg.audit_origin)
     pending = [
         (key_path.with_name(key_path.name + ".new"), key_path, skey.encode() + b"\n"),
@@ -60,13 +67,19 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
     try:
         if is_initialised(ctx.db.engine):
             raise Conflict("the database is already initialised; refusing to overwrite")
+        if created_db and database:
+            # SQLite gives its -wal and -shm files the database file's mode: make it 0600
+            # before SQLite creates it with the umask's (0644 under umask 022).
+            create_file(Path(database), b"", PRIVATE_FILE)
         # The identity service reads the secret key (TOTP sealing) from its final path.
         os.link(pending[1][0], secret_path)
         upgrade(ctx.db.engine)
         with ctx.db.transaction() as session:
             enrolment = IdentityService(ctx).bootstrap_admin(session, admin)
         os.replace(pending[0][0], key_path)
-        (cfg.data_dir / "audit-log.vkey").write_text(vkey + "\n", encoding="utf-8")
+        vkey_path = cfg.data_dir / "audit-log.vkey"  # public: verifiers need it
+        vkey_path.unlink(missing_ok=True)
+        create_file(vkey_path, (vkey + "\n").encode(), PUBLIC_FILE)
         return enrolment, vkey
     except BaseException:
         if not key_path.exists():

@@ -1,4 +1,5 @@
-"""Private key files: read only when no one but their owner can read them.
+"""Private files: created 0600 (directories 0700) whatever the umask, and key files read
+only when no one but their owner can read them.
 
 A key file others can read (mode 0644, the usual umask's default) may already be copied;
 Kinko refuses it, as ssh refuses such an identity file, and says the ``chmod`` to run.
@@ -13,7 +14,33 @@ from pathlib import Path
 
 from kinko.core.errors import InputError
 
-PRIVATE_MODE = 0o600
+PRIVATE_FILE, PUBLIC_FILE, PRIVATE_DIR = 0o600, 0o644, 0o700
+"""Modes of what Kinko creates in its data directory, whatever the umask: files 0600,
+directories 0700; only a file meant to be published (the audit log's verifier key) is 0644
+(docs/configuration.md)."""
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the directory `path` (and its parents) with mode 0700 if it is missing."""
+    if not path.is_dir():
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        path.chmod(PRIVATE_DIR)  # mkdir's mode is narrowed by the umask: set it exactly
+
+
+def create_file(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
+    """Create `path` with exactly `mode`; FileExistsError if it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(fd, mode)  # the umask narrowed (or, at 000, kept) the mode: set it
+        handle.write(data)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` (replacing it, atomically) as a 0600 file, whatever the umask."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.new")
+    temporary.unlink(missing_ok=True)
+    create_file(temporary, data, PRIVATE_FILE)
+    os.replace(temporary, path)
 
 
 class UnsafeKeyFile(InputError):

@@ -23,6 +23,7 @@ from embit.transaction import Transaction, TransactionInput, TransactionOutput
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
 from kinko.cli.base import write_secret_file
+from kinko.core.secretfile import make_private_dir
 from kinko.custody.model import Tier
 from kinko.demo_data import demo_policy_text
 from kinko.policy.loader import load_policy
@@ -111,7 +112,7 @@ def prepare(ex: DemoExchange) -> BtcAct:
             )
         time.sleep(1.1)  # the demo policy's one-second cold cooling-off
     key_dir = ctx.settings.data_dir / KEY_DIR
-    key_dir.mkdir(exist_ok=True)
+    make_private_dir(key_dir)
     for n, seed in enumerate(SEEDS, start=1):
         path = key_dir / f"holder{n}.key"
         if not path.exists():

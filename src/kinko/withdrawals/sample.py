@@ -24,6 +24,7 @@ from webauthn.helpers import base64url_to_bytes
 from kinko.cli.base import write_secret_file
 from kinko.context import Context
 from kinko.core.errors import NotFound
+from kinko.core.secretfile import make_private_dir, write_private
 from kinko.custody.model import Tier
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
@@ -111,7 +112,7 @@ def save_authenticator(directory: Path, name: str, auth: SoftAuthenticator) -> N
         {"key": pem, "credential_id": auth.credential_id.hex(), "sign_count": auth.sign_count}
     )
     if path.exists():
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text.encode())
     else:
         write_secret_file(path, text.encode())
 
@@ -244,11 +245,11 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
     created = _ensure_registry(ctx, w3)
     _ensure_prices(ctx)
     keys = ctx.settings.data_dir / "keys"
-    keys.mkdir(exist_ok=True)
+    make_private_dir(keys)
     if not (keys / "wal_eth_hot.key").exists():
         write_secret_file(keys / "wal_eth_hot.key", HOT_KEY.hex().encode())
     auth_dir = ctx.settings.data_dir / AUTH_DIR
-    auth_dir.mkdir(exist_ok=True)
+    make_private_dir(auth_dir)
     users: dict[str, str] = {}
     authenticators: dict[str, SoftAuthenticator] = {}
     for name, roles in USERS.items():
@@ -259,10 +260,12 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
         authenticators[name] = auth
     screener = ScreeningService(ctx, SCREENING)
     csv_path = ctx.settings.data_dir / "demo-stolen-funds.csv"
-    csv_path.write_text(
-        "list,entity_name,chain,address,source_ref,listed_on\n"
-        f"{DEMO_LIST},Ronin bridge exploiter,ethereum,{ATTACKER},OFAC 2022-04-14,2022-04-14\n",
-        encoding="utf-8",
+    write_private(
+        csv_path,
+        (
+            "list,entity_name,chain,address,source_ref,listed_on\n"
+            f"{DEMO_LIST},Ronin bridge exploiter,ethereum,{ATTACKER},OFAC 2022-04-14,2022-04-14\n"
+        ).encode(),
     )
     screener.load_file(csv_path, actor="system:demo")
     if created:
