@@ -150,8 +150,18 @@ def register(app: typer.Typer) -> None:
                 )
             bind_host, bind_port = host or cfg.host, port or cfg.port
             check_port_free(bind_host, bind_port)  # in use: exit 2, not uvicorn's 3
+            from kinko.web import demo_login
+            from kinko.web.welcome import serving_lines, show
+
+            # the demo's people sign in on their page: one process, this machine only
+            login = workers == 1 and demo_login.enabled(cfg.data_dir, bind_host)
+            where = serving_lines(cfg, bind_host, bind_port, demo_login=login, workers=workers)
             if workers > 1:
+                show(console, where)
                 serve_workers(ctx, host=bind_host, port=bind_port, workers=workers)
                 return
             application = create_app(ctx, background=True)
+            if login:
+                demo_login.install(application)
+        show(console, where)
         uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)
