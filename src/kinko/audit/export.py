@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kinko.audit import merkle
 from kinko.audit.checkpoint import Checkpoint, parse_body
+from kinko.audit.keep import apply_archive, plan_keep
 from kinko.audit.note import parse_note
 from kinko.audit.tiles import TILE_WIDTH, TileWriter
 from kinko.core.errors import IntegrityError
@@ -27,8 +28,13 @@ def export_tiles(db: Database, note: str, directory: Path) -> Checkpoint:
     between batches). Each entry is re-hashed and compared with its stored leaf hash, and
     the recomputed root with the checkpoint's: a corrupted store is refused, never
     exported.
+
+    Witness cosignatures already in the directory are kept, never dropped (on the same
+    checkpoint, or the earlier checkpoint kept under ``cosigned/``); a directory that would
+    lose them otherwise is refused before anything is written (`kinko.audit.keep`).
     """
     checkpoint = parse_body(parse_note(note).text)
+    keep = plan_keep(directory, note)
     directory.mkdir(parents=True, exist_ok=True)
 
     def chunks() -> Iterator[list[bytes]]:
@@ -56,5 +62,6 @@ def export_tiles(db: Database, note: str, directory: Path) -> Checkpoint:
     root = writer.write_tiles(checkpoint.size, chunks())
     if root != checkpoint.root_hash:
         raise IntegrityError("the stored entries do not hash to the checkpoint's root")
-    writer.write_checkpoint(note)
+    apply_archive(keep)
+    writer.write_checkpoint(keep.note)
     return checkpoint

@@ -117,10 +117,19 @@ def consistency(
 
 @audit_app.command("export")
 def export(directory: Annotated[Path, typer.Argument(help="Output directory.")]) -> None:
-    """Write the log as a C2SP tlog-tiles directory (checkpoint, tiles, entry bundles)."""
+    """Write the log as a C2SP tlog-tiles directory (checkpoint, tiles, entry bundles).
+
+    Witness cosignatures already there are kept (docs/audit.md)."""
+    from kinko.audit.keep import ARCHIVE, cosigners
+
     with guarded(), open_context() as ctx:
         cp = ctx.audit.export(ctx.db, directory)
+        witnesses = cosigners(directory, cp.origin)
     console.print(f"Exported {cp.size} entries to [bold]{directory}[/]")
+    if witnesses:
+        console.print(f"kept the cosignatures of {', '.join(witnesses)} on this checkpoint")
+    if (directory / ARCHIVE).is_dir():
+        console.print(f"earlier cosigned checkpoints are kept in {directory / ARCHIVE}")
 
 
 @audit_app.command("verify")
