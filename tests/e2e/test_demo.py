@@ -85,6 +85,14 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
     # it says where to go next, with commands for this data directory
     assert "demo-login" in out and "/docs" in out
     assert f"--data-dir {data} withdraw list" in out
+    # the CLI on the demo's data decides as the demo did
+    book = json.loads(kinko(data, "addressbook", "list", "--json").output)["entries"]
+    assert book and all(e["effective"] for e in book)  # no cooling-off left
+    wallets = json.loads(kinko(data, "wallet", "list", "--json").output)
+    assert {a for w in wallets for a in w["assets"]} == {"ethereum:ETH", "bitcoin:BTC"}
+    assert kinko(data, "custody", "status").exit_code == 0
+    screened = kinko(data, "screen", "address", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+    assert screened.exit_code == 0 and "CLEAR" in screened.output  # the demo's lists are fresh
 
     # The user freezes the warm wallet; a drill was interrupted after it froze the hot one.
     mine = freeze(data, "wal_eth_warm", "my own drill")
