@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from sqlalchemy import select
 
 from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
 from kinko.config import Settings
@@ -21,6 +22,7 @@ from kinko.core.ids import new_id
 from kinko.demo_data import own_freezes, persist_config, remember_freezes
 from kinko.policy.model import FreezeScope
 from kinko.signer.offline import cosign
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.btcdemo import WALLET as BTC_WALLET
 from kinko.withdrawals.btcdemo import walk_bitcoin
 from kinko.withdrawals.bundle import ApprovalBundle
@@ -60,21 +62,33 @@ def _step(out: Console, text: str) -> None:
     out.print(f"[bold cyan]▶[/] {text}")
 
 
-def _tidy_previous_runs(stack: WithdrawalStack, ex: DemoExchange) -> None:
-    """Cancel what an interrupted earlier run left open (its chain is gone)."""
-    for view in stack.withdrawals.list(limit=1000):
-        if view.state not in TERMINAL and view.state in {
-            State.REQUESTED,
-            State.SCREENED,
-            State.PENDING_APPROVAL,
-            State.APPROVED,
-            State.HELD,
-        }:
-            stack.withdrawals.cancel(view.id, actor="system:demo", reason="demo re-run")
-        elif view.state in {State.SIGNED, State.BROADCAST}:
+def _tidy_previous_runs(stack: WithdrawalStack, ex: DemoExchange, out: Console) -> None:
+    """Close what earlier runs left open: the demo's own withdrawals, and any on the
+    in-process chain (it is new: a transaction built on the old one has a stale nonce).
+    Someone else's withdrawal on another chain (regtest) is left alone."""
+    open_views = [v for v in stack.withdrawals.list(limit=1000) if v.state not in TERMINAL]
+    with ex.ctx.db.transaction() as session:
+        rows = session.execute(
+            select(WithdrawalRow.id, WithdrawalRow.channel).where(
+                WithdrawalRow.id.in_([v.id for v in open_views])
+            )
+        )
+        channels = {row.id: row.channel for row in rows}
+    closed = 0
+    for view in open_views:
+        if channels.get(view.id) != "demo" and view.network != "devnet":
+            continue
+        if view.state in {State.SIGNED, State.BROADCAST}:
             stack.executor.abandon(
                 view.id, actor="system:demo", reason="demo re-run: the in-process chain is new"
             )
+        else:
+            stack.withdrawals.cancel(
+                view.id, actor="system:demo", reason="demo re-run: the in-process chain is new"
+            )
+        closed += 1
+    if closed:
+        _step(out, f"closed {closed} open withdrawal(s) of earlier runs (their chain is gone)")
     _lift_own_freezes(ex)
 
 
@@ -274,7 +288,7 @@ def run_demo(cfg: Settings, out: Console) -> Context:
         "made-up JPY and KRW prices",
     )
     stack = build_stack(ctx, network="devnet", web3=ex.w3, screener=ex.screener)
-    _tidy_previous_runs(stack, ex)
+    _tidy_previous_runs(stack, ex, out)
     run = new_id("demo")
     eth_frozen = frozen_by_others(ctx, "wal_eth_hot", "ethereum", "ethereum:ETH")
     if eth_frozen is None:

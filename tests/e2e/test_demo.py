@@ -6,6 +6,7 @@ one it did not set."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from kinko.cli.main import app
+from kinko.withdrawals.btcdemo import BTC_CUSTOMER, demo_descriptor
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 runner = CliRunner()
@@ -48,6 +50,47 @@ def freeze(data: Path, wallet: str, reason: str) -> str:
         kinko(data, "freeze", "wallet", wallet, "--reason", reason, "--as", "sec1").exit_code == 0
     )
     return next(f["id"] for f in freezes(data) if f["target"] == wallet)
+
+
+def regtest_funding(sats: int) -> str:
+    """A synthetic transaction paying the demo's regtest wallet (as the demo funds it)."""
+    from embit.script import Script
+    from embit.transaction import Transaction, TransactionInput, TransactionOutput
+
+    from kinko.chains.bitcoin import BitcoinAdapter
+
+    adapter = BitcoinAdapter("regtest", descriptor=demo_descriptor())
+    assert adapter.wallet is not None
+    tx = Transaction(
+        vin=[TransactionInput(bytes(range(32)), 0)],
+        vout=[TransactionOutput(sats, Script(adapter.wallet.script_pubkey(0, 7)))],
+    )
+    return bytes(tx.serialize()).hex()
+
+
+def request(data: Path, asset: str, amount: str, to: str, *more: str) -> dict[str, str]:
+    done = kinko(
+        data,
+        "withdraw",
+        "request",
+        "--asset",
+        asset,
+        "--amount",
+        amount,
+        "--to",
+        to,
+        "--as",
+        "alice",
+        "--json",
+        *more,
+    )
+    assert done.exit_code == 0, done.output
+    view: dict[str, str] = json.loads(done.output)
+    return view
+
+
+def state(data: Path, withdrawal_id: str) -> str:
+    return str(json.loads(kinko(data, "withdraw", "show", withdrawal_id, "--json").output)["state"])
 
 
 def assert_walked(out: str, *, eth: bool = True) -> None:
@@ -94,6 +137,26 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
     screened = kinko(data, "screen", "address", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
     assert screened.exit_code == 0 and "CLEAR" in screened.output  # the demo's lists are fresh
 
+    # The user's own withdrawals: one on the regtest wallet, one on the in-process chain.
+    funding = tmp_path / "funding.hex"
+    funding.write_text(regtest_funding(400_000), encoding="utf-8")
+    imported = kinko(
+        data,
+        "withdraw",
+        "utxo-import",
+        "--wallet",
+        "wal_btc_regtest",
+        "--tx",
+        str(funding),
+        "--vout",
+        "0",
+        "--as",
+        "alice",
+    )
+    assert imported.exit_code == 0, imported.output
+    btc = request(data, "BTC", "0.001", BTC_CUSTOMER, "--wallet", "wal_btc_regtest")
+    eth = request(data, "ETH", "2", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+    assert (btc["state"], eth["state"]) == ("pending_approval", "pending_approval")
     # The user freezes the warm wallet; a drill was interrupted after it froze the hot one.
     mine = freeze(data, "wal_eth_warm", "my own drill")
     drill = freeze(data, "wal_eth_hot", "digest_mismatch")
@@ -102,6 +165,10 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
     assert "reusing users" in out
     assert_walked(out)
     assert [f["id"] for f in freezes(data)] == [mine]  # only the demo's own was lifted
+    # the regtest one stays; the one built on the old in-process chain is closed, and said so
+    assert state(data, btc["id"]) == "pending_approval"
+    assert state(data, eth["id"]) == "cancelled"
+    assert re.search(r"closed \d+ open withdrawal\(s\) of earlier runs", out)
 
     # Frozen by the user, the hot wallet stays frozen: the Ethereum acts are skipped.
     hot = freeze(data, "wal_eth_hot", "stop the hot wallet")

@@ -135,10 +135,17 @@ def console_css() -> Response:
 
 
 @router.get("/console/", response_class=HTMLResponse)
-def home(
+async def home(
     request: Request, principal: Annotated[Principal, Depends(authenticated())]
 ) -> HTMLResponse:
-    return render(request, "home.html", principal=principal)
+    """Who is signed in, and (for those who may read them) the withdrawals awaiting
+    approval, each linking to its approval page."""
+    pending: list[Any] = []
+    if principal.has("withdrawals:read"):
+        from kinko.web.withdrawals import awaiting_approval
+
+        pending = await awaiting_approval(request)
+    return render(request, "home.html", principal=principal, pending=pending)
 
 
 @router.post("/console/logout")

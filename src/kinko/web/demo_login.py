@@ -1,9 +1,12 @@
-"""Demo only: sign in to the console as one of the people `kinko demo` created.
+"""Demo only: sign in to the console as one of the people `kinko demo` created, and
+approve withdrawals as them.
 
 Those people hold software WebAuthn authenticators whose keys the demo keeps in
 ``<data dir>/demo-authenticators`` (a browser cannot use them), so this page runs the real
 sign-in ceremony (`/v1/auth/login/webauthn/begin` and `finish`, the same checks) with the
-chosen person's saved authenticator on the server's side. It exists only where
+chosen person's saved authenticator on the server's side, and ``/console/demo-approve/ID``
+answers a withdrawal's digest with the signed-in person's (the approval service checks it
+as any assertion; the console's CSRF token guards the form). It exists only where
 `enabled` says so: a data directory holding the demo's authenticators, served on a
 loopback address, in one process. Never on a real exchange: anyone who can reach it can
 be anyone the demo created.
@@ -15,19 +18,23 @@ import hmac
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from kinko.api.auth import public
+from kinko.api.auth import public, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError, PermissionDenied
 from kinko.identity.login import SignedIn
+from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME
 from kinko.web.console import render, safe_next
+
+if TYPE_CHECKING:
+    from kinko.withdrawals.stack import WithdrawalStack
 
 PATH = "/console/demo-login"
 router = APIRouter(include_in_schema=False)
@@ -118,3 +125,41 @@ async def sign_in(request: Request, ctx: Ctx) -> Response:
     )
     _signed_in(response, signed)
     return response
+
+
+def _approve(principal: Principal, withdrawal_id: str, stack: WithdrawalStack) -> None:
+    from kinko.withdrawals.sample import assert_as
+
+    settings = stack.ctx.settings
+    if principal.username not in dict(demo_people(settings.data_dir)):
+        raise PermissionDenied(
+            f"{principal.username} is not one of the demo's people: approve with a security key"
+        )
+    view = stack.withdrawals.get(withdrawal_id)
+    if view.digest is None:
+        raise InputError("withdrawal", f"{withdrawal_id} has no transaction to approve")
+    assertion = assert_as(
+        settings.data_dir,
+        principal.username,
+        challenge=bytes.fromhex(view.digest),
+        rp_id=settings.webauthn_rp_id,
+        origin=settings.webauthn_origin,
+    )
+    approver = str(principal.subject)
+    view = stack.approvals.approve(withdrawal_id, approver=approver, assertion=assertion)
+    stack.settle(view)
+
+
+@router.post("/console/demo-approve/{withdrawal_id}")
+async def approve(
+    withdrawal_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+) -> Response:
+    """Approve with the signed-in demo person's saved authenticator (the console's CSRF
+    token is checked as for any form), then back to the approval page."""
+    from kinko.web.withdrawals import _stack
+
+    stack = await _stack(request)
+    await run_in_threadpool(_approve, principal, withdrawal_id, stack)
+    return RedirectResponse(f"/console/withdrawals/{withdrawal_id}", status_code=303)

@@ -72,7 +72,7 @@ def try_commands(data_dir: Path, *, demo: bool) -> list[str]:
         return common
     return [
         *common[:2],
-        f"{k} withdraw request --asset ETH --amount 0.5 --to {DEMO_CUSTOMER} --as alice",
+        f"{k} withdraw request --asset ETH --amount 2 --to {DEMO_CUSTOMER} --as alice",
         f"{k} screen address {DEMO_LISTED}    # on the demo's list: exit 1",
         f"{k} wallet list",
         f"{k} addressbook list",

@@ -13,12 +13,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
+from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
 from kinko.web.console import HERE, SECURITY_HEADERS, render
 from kinko.withdrawals.bundle import b64url
+from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack
+from kinko.withdrawals.states import State
 
 router = APIRouter()
 
@@ -27,6 +31,18 @@ async def _stack(request: Request) -> WithdrawalStack:
     from kinko.api.routes.withdrawals import stack
 
     return await stack(request)
+
+
+async def awaiting_approval(request: Request) -> list[WithdrawalView]:
+    """Withdrawals in ``pending_approval``, newest first (none when the withdrawal
+    services cannot be built here, e.g. without the audit-log key)."""
+    try:
+        services = await _stack(request)
+    except KinkoError:
+        return []
+    return await run_in_threadpool(
+        services.withdrawals.list, state=State.PENDING_APPROVAL.value, limit=50
+    )
 
 
 @router.get("/console/withdrawals/{withdrawal_id}", response_class=HTMLResponse)
@@ -60,7 +76,18 @@ def approval_page(
         can_approve=can_approve,
         credentials=credentials,
         rp_id=services.ctx.settings.webauthn_rp_id,
+        demo_approve=can_approve and demo_person(request, principal),
     )
+
+
+def demo_person(request: Request, principal: Principal) -> bool:
+    """`principal` is one of the demo's people and the demo's pages are on (demo only)."""
+    if not getattr(request.app.state, "demo_login", False):
+        return False
+    from kinko.web.demo_login import demo_people
+
+    ctx = request.app.state.ctx
+    return principal.username in dict(demo_people(ctx.settings.data_dir))
 
 
 @router.get("/console/static/approve.js", dependencies=[public()])
