@@ -187,6 +187,34 @@ def follow_own_exchange(workdir: Path, env: dict[str, str], own: list[Step]) -> 
             assert "enrolment secret" in out.lower()
 
 
+def approve_as_demo_people(client: httpx.Client, login_page: str) -> None:
+    """As the README says: sign in as bob, approve the 2 ETH withdrawal from the console's
+    home, and as carol. (The session cookie is Secure: a browser sends it to localhost
+    over http, httpx does not, so it is passed along by hand.)"""
+    token = re.search(r'name="token" value="([^"]+)"', login_page)
+    assert token is not None
+    for name in ("bob", "carol"):
+        signed = client.post(
+            "/console/demo-login", data={"token": token.group(1), "username": name}
+        )
+        assert signed.status_code == 303, signed.text
+        session = {"Cookie": f"kinko_session={signed.cookies['kinko_session']}", **BROWSER}
+        home = client.get("/console/", headers=session)
+        link = re.search(r'href="(/console/withdrawals/wd_[^"]+)"', home.text)
+        assert link is not None, home.text
+        page = client.get(link.group(1), headers=session)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None and f"Approve with {name}'s demo authenticator" in page.text
+        done = client.post(
+            link.group(1).replace("/withdrawals/", "/demo-approve/"),
+            data={"csrf_token": csrf.group(1)},
+            headers=session,
+        )
+        assert done.status_code == 303, done.text
+    after = client.get(link.group(1), headers=session)
+    assert "State: <strong>approved</strong>" in after.text  # no chain here: it waits
+
+
 def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     blocks = code_blocks(readme)
@@ -231,6 +259,7 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
             assert people.status_code == 200
             for name in ("alice", "bob", "carol", "sec1", "sec2"):
                 assert f"Sign in as {name}" in people.text
+            approve_as_demo_people(client, people.text)
             for page in ("/docs", "/redoc"):
                 html = client.get(page, headers=BROWSER)
                 assert html.status_code == 200
