@@ -397,6 +397,10 @@ def register(app: typer.Typer) -> None:
             if tx_out is None:
                 typer.echo(result.final_tx.hex())
 
+    from kinko.cli.settle import register_settle
+
+    register_settle(withdraw)  # submit, sent, confirm: offline-signed withdrawals back in
+
     signer_app = typer.Typer(help="The online signer.", no_args_is_help=True)
     app.add_typer(signer_app, name="signer")
 

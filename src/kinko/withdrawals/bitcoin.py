@@ -218,8 +218,9 @@ class BitcoinGateway:
 
     def require_broadcast(self, wallet: WalletRow) -> None:
         raise Unavailable(
-            f"wallet {wallet.id} is a Bitcoin wallet: co-sign offline (kinko cosign) and "
-            "broadcast the finalised transaction with your own node"
+            f"wallet {wallet.id} is a Bitcoin wallet: co-sign offline (kinko cosign), record "
+            "the co-signed PSBT (kinko withdraw submit), broadcast the finalised transaction "
+            "with your own node and record that (kinko withdraw sent); docs/withdrawals.md"
         )
 
     def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:

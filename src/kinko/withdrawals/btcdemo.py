@@ -2,7 +2,9 @@
 approvers, co-signed offline by two key holders and finalised. Regtest throughout: the
 cosigners' keys are ``tprv``/``tpub`` keys derived from fixed seeds on the BIP-48 test
 coin type, the PSBT is a regtest PSBT and the allow-listed destination a ``bcrt1``
-address. The funding transactions are synthetic and nothing is broadcast.
+address. The co-signed PSBT then comes back to Kinko (signed) and, as after an operator's
+broadcast and its confirmation, moves to broadcast and confirmed. The funding transactions
+are synthetic, so nothing reaches a node: the demo stands in for the operator's node.
 
 The act runs under the demo's policy (`kinko.demo_data`: the sample minus its
 business-hours window, with a one-second cooling-off), so it works at any time.
@@ -34,6 +36,7 @@ from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
 from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.offline import OfflineSettlement
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.sample import DemoExchange, save_authenticator
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
@@ -77,6 +80,7 @@ class BtcAct:
     withdrawals: WithdrawalService
     approvals: ApprovalService
     keys: tuple[bytes, ...]
+    settlement: OfflineSettlement
 
 
 def prepare(ex: DemoExchange) -> BtcAct:
@@ -126,7 +130,12 @@ def prepare(ex: DemoExchange) -> BtcAct:
         chains=ChainRouter({"bitcoin": BitcoinGateway()}),
     )
     keys = tuple(read_key_file(key_dir / f"holder{n}.key") for n in (1, 2))
-    return BtcAct(WithdrawalService(ctx, ports), ApprovalService(ctx, ports), keys)
+    return BtcAct(
+        WithdrawalService(ctx, ports),
+        ApprovalService(ctx, ports),
+        keys,
+        OfflineSettlement(ctx, ports),
+    )
 
 
 def _fund(ex: DemoExchange, run: str, step: Callable[[str], None]) -> None:
@@ -205,10 +214,22 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
             f"key holder {holder} verifies the bundle offline and adds a partial signature "
             f"(tprv key file {KEY_DIR}/holder{holder}.key)"
         )
-    assert final is not None
+    assert final is not None and partial is not None
     txid = Transaction.parse(final).txid().hex()
+    step(f"2-of-3 reached: finalised {NETWORK.name} transaction {txid} ({len(final)} bytes)")
+    settled = act.settlement.record_signed(view.id, partial, actor="system:demo")
     step(
-        f"[green]2-of-3 reached: finalised {NETWORK.name} transaction {txid} "
-        f"({len(final)} bytes)[/]"
+        "Kinko takes the co-signed PSBT back (kinko withdraw submit): the approved "
+        f"transaction, 2 of 3 valid signatures → {settled.state.value}"
+    )
+    settled = act.settlement.record_sent(view.id, actor="system:demo")
+    step(
+        f"the operator broadcasts it with their own node (on {NETWORK.name} the demo stands "
+        f"in for it) and records it (kinko withdraw sent) → {settled.state.value} {settled.txid}"
+    )
+    settled = act.settlement.record_confirmed(view.id, txid=txid, actor="system:demo")
+    step(
+        "their node shows it in a block (kinko withdraw confirm --txid) → "
+        f"[green]{settled.state.value}[/]"
     )
     return BtcWalk(view.id, final)

@@ -62,8 +62,12 @@ class Executor:
                 f"re-screened (screening alert {alert[0]}): it is not signed; hold or cancel it",
                 code="screening_alert",
             )
-        if state in {State.APPROVED, State.SIGNED}:
+        if state is State.APPROVED:
             self._preflight(withdrawal_id, wallet)
+        elif state is State.SIGNED:  # signed (online, or offline and recorded): only sent
+            if wallet is None:
+                raise Conflict(f"withdrawal {withdrawal_id}'s wallet is unknown")
+            self.ports.chains.require_broadcast(wallet)
         if state is State.APPROVED:
             self._sign(withdrawal_id)
             state = State.SIGNED

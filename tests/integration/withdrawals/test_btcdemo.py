@@ -1,6 +1,7 @@
 """The demo's Bitcoin act on regtest, end to end on both databases: a regtest wallet with
 tpub keys, a bcrt1 destination in the address book, a regtest PSBT co-signed offline by
-two key holders and finalised into a transaction that pays the bcrt1 address."""
+two key holders and finalised into a transaction that pays the bcrt1 address; the
+withdrawal then moves signed -> broadcast -> confirmed like an Ethereum one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from embit.transaction import Transaction
+from sqlalchemy import select
 
 from kinko.audit.note import generate_signer
 from kinko.chains.bitcoin import BitcoinAdapter
@@ -17,7 +19,9 @@ from kinko.cli.base import write_secret_file
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
+from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals import btcdemo
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.sample import build_demo_exchange
@@ -26,6 +30,12 @@ from kinko.withdrawals.wiring import IdentityDirectory
 from tests.support.identity import ensure_secret_key
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+STATES = [
+    "withdrawal.approved",
+    "withdrawal.signed",
+    "withdrawal.broadcast",
+    "withdrawal.confirmed",
+]
 REGTEST = network("regtest")
 
 
@@ -86,7 +96,23 @@ def test_btc_act_runs_on_regtest_end_to_end(ctx: Context, clock: FixedClock) -> 
     assert all(len(vin.witness.items) == 4 for vin in tx.vin)  # "", sig, sig, script
     assert tx.txid().hex() == intent.details["txid"]
 
+    # It did not stay approved: signed with the finalised transaction, broadcast and
+    # confirmed under its txid, each move audited.
+    with ctx.db.transaction() as session:
+        row = session.get(WithdrawalRow, walk.withdrawal_id)
+        assert row is not None
+        assert (row.state, row.signed_tx, row.txid) == ("confirmed", walk.final_tx, tx.txid().hex())
+        moves = (
+            session.execute(
+                select(AuditEntryRow.action).where(AuditEntryRow.subject == walk.withdrawal_id)
+            )
+            .scalars()
+            .all()
+        )
+    assert [m for m in moves if m in STATES] == STATES
+
     text = "\n".join(lines)
+    assert "→ signed" in text and "→ broadcast" in text and "→ [green]confirmed" in text
     assert "P2WSH 2-of-3 on regtest" in text
     assert "regtest PSBT built from the imported UTXOs" in text
     assert f"sat to {btcdemo.BTC_CUSTOMER} on regtest" in text
