@@ -188,6 +188,10 @@ def parse_jsonl(lines: Iterable[str]) -> list[MonitorEvent]:
             raise InputError(
                 f"line {number}", f"is not valid JSON ({exc.msg} at column {exc.colno})"
             ) from None
+        except ValueError:  # Python's int-string conversion limit (4,300 digits)
+            raise InputError(
+                f"line {number}", "holds a number with more than 4,300 digits; no field takes one"
+            ) from None
         events.append(parse_event(raw, where=f"line {number}"))
     return events
 

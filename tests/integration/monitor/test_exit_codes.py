@@ -136,3 +136,13 @@ def test_watch_once_exits_1_on_an_unexplained_outflow(ctx: Context) -> None:
     assert "UNEXPLAINED" in out
     code, out = kinko(ctx, "monitor", "alerts", "list", "--json")
     assert code == 0 and json.loads(out), out
+
+
+def test_an_event_with_a_5000_digit_number_is_refused_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    good = ev("auth.login", actor="user:x").model_dump_json()
+    path.write_text(good + "\n" + good[:-1] + ', "amount": ' + "9" * 5000 + "}\n")
+    result = runner.invoke(app, ["monitor", "replay", str(path)], env={"KINKO_CONFIG": ""})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    assert "line 2: holds a number with more than 4,300 digits" in result.output
