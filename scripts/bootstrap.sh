@@ -16,6 +16,8 @@ if [ "$want_system" = "all" ]; then
   ldconfig -p 2>/dev/null | grep -q libsecp256k1 || need+=(libsecp256k1-1)
   # The browser test drives Debian's Chromium through Playwright (no browser download).
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # `make test-faketime` runs the clock-sensitive tests a year ahead.
+  command -v faketime >/dev/null 2>&1 || need+=(faketime)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
