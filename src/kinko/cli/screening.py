@@ -35,6 +35,11 @@ lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_hel
 screen_app = typer.Typer(help="Screen addresses and names.", no_args_is_help=True)
 
 _GUESS_ORDER = ("ethereum", "bitcoin", "tron", "litecoin", "bitcoin-cash")
+UNSAFE_SHRINK_GONE = (
+    "is gone: one person may no longer shrink a list. A file that drops more entries than "
+    "allowed is a four-eyes proposal: a security_admin uploads it (POST /v1/screening/lists) "
+    "and a second one approves it"
+)
 PEOPLE_HEADER = ("name", "dob", "nationality")
 
 
@@ -78,17 +83,19 @@ def load(
     list_name: Annotated[
         str | None, typer.Option("--list", help="List name (default from the format).")
     ] = None,
-    unsafe_allow_shrink: Annotated[
-        bool,
-        typer.Option(help="Accept a version that drops more entries than allowed (audited)."),
-    ] = False,
+    unsafe_allow_shrink: Annotated[bool, typer.Option(hidden=True)] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load a list file (format detected from its content), then re-screen."""
-    with guarded_json(as_json), _service() as (_ctx, service):
-        result = service.load_file(
-            file, actor=_actor(), list_name=list_name, unsafe_allow_shrink=unsafe_allow_shrink
-        )
+    """Load a list file (format detected from its content), then re-screen.
+
+    A file that changes a list's format or publisher, or shrinks it beyond the guard, is
+    refused here: it needs two security admins (propose it with POST /v1/screening/lists).
+    """
+    with guarded_json(as_json):
+        if unsafe_allow_shrink:
+            raise InputError("unsafe_allow_shrink", UNSAFE_SHRINK_GONE)
+        with _service() as (_ctx, service):
+            result = service.load_file(file, actor=_actor(), list_name=list_name)
     if as_json:
         echo_json(
             {
@@ -158,19 +165,39 @@ def show(
         service.ctx.db.transaction() as session,
     ):
         versions = service.versions(session, include_inactive=all_versions)
+        proposed = service.proposed(session)
         reasons = service.freshness(session)
     if as_json:
-        echo_json({"versions": [v.to_dict() for v in versions], "stale": list(reasons)})
+        echo_json(
+            {
+                "versions": [v.to_dict() for v in versions],
+                "proposed": [v.to_dict() for v in proposed],
+                "stale": list(reasons),
+            }
+        )
         return
     print_table(
-        ("list", "version", "format", "published", "loaded", "entities", "addresses", "sha256"),
+        (
+            "list",
+            "version",
+            "format",
+            "publisher",
+            "published",
+            "loaded",
+            "by",
+            "entities",
+            "addresses",
+            "sha256",
+        ),
         [
             (
-                v.list_name + ("" if v.active else " (replaced)"),
+                v.list_name + ("" if v.active else f" ({v.status.value})"),
                 v.id,
                 v.format.value,
-                v.published.date().isoformat() if v.published else "-",
+                v.publisher,
+                v.published.date().isoformat() if v.published else "dated by load",
                 human_time(v.loaded_at),
+                v.loaded_by + (f", approved by {v.approved_by}" if v.approved_by else ""),
                 str(v.entity_count),
                 str(v.address_count),
                 v.sha256[:16],
@@ -180,6 +207,11 @@ def show(
         whole={"version"},
         title="Screening lists",
     )
+    for v in proposed:
+        err_console.print(
+            f"[bold yellow]proposed:[/] {v.list_name} {v.id} ({v.format.value}, {v.publisher}) "
+            f"waits for a second security admin: proposal {v.proposal_id}"
+        )
     for reason in reasons:
         err_console.print(f"[bold yellow]stale:[/] {reason}")
 

@@ -3,13 +3,14 @@ replace the active one. They take `now` and return or raise; nothing here touche
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from kinko.core.errors import Conflict, InputError
-from kinko.screening.model import ListName, ListVersion, ParsedList
+from kinko.screening.model import RESERVED_PUBLISHERS, ListName, ListVersion, ParsedList
 
 _DEFAULT_MAX_AGES = MappingProxyType(
     {
@@ -84,24 +85,87 @@ def staleness_reasons(
     return tuple(reasons)
 
 
-def check_replacement(
+class Change(enum.StrEnum):
+    """Why a new version may not simply replace the active one (each needs four eyes)."""
+
+    FORMAT = "format"
+    PUBLISHER = "publisher"
+    SHRANK = "shrank"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What a new version changes about its list's identity or size, and in words."""
+
+    changes: tuple[Change, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def needs_four_eyes(self) -> bool:
+        return bool(self.changes)
+
+    def refusal(self, name: ListName) -> Conflict:
+        """The error for a load nobody may propose (a local operator's CLI): nothing changes."""
+        code = "list_identity_changed" if set(self.changes) - {Change.SHRANK} else "list_shrank"
+        return Conflict(
+            f"{name}: {'; '.join(self.reasons)}. The previous version stays active. "
+            "Changing a list's format or publisher, or shrinking it beyond the guard, needs "
+            "two security admins: a security_admin proposes the file (POST "
+            "/v1/screening/lists, signed in) and a second one approves the proposal "
+            "(POST /v1/roles/proposals/ID/approve, or 'kinko role approve ID').",
+            code=code,
+        )
+
+
+def review_replacement(
     previous: ListVersion | None, new: ParsedList, config: ScreeningConfig
-) -> None:
-    """Raise `Conflict` if `new` drops more than the allowed share of `previous`'s entries."""
+) -> Review:
+    """Compare `new` with the active version (its pinned format and publisher, its size).
+
+    A first load pins the list's identity, except that the reserved names (``ofac-sdn``,
+    ``un-consolidated``) are pinned to their publishers from the start. An empty first
+    load is refused outright (`Conflict`).
+    """
+    changes: list[Change] = []
+    reasons: list[str] = []
     if previous is None:
         if new.size == 0:
             raise Conflict(f"{new.name}: the file holds no entries; refusing an empty list")
-        return
-    before = previous.entity_count + previous.address_count
-    if before == 0:
-        return
-    dropped = max(0, before - new.size) / before
-    if dropped > config.max_drop_share:
-        raise Conflict(
-            f"{new.name}: the new file has {new.size} entries against {before} in the active "
-            f"version {previous.id} ({dropped:.0%} fewer; the limit is "
-            f"{config.max_drop_share:.0%}). It looks truncated or wrong; the previous version "
-            "stays active. Check the file, or load it with --unsafe-allow-shrink if the list "
-            "really shrank.",
-            code="list_shrank",
+        expected = RESERVED_PUBLISHERS.get(new.name)
+        if expected is not None and new.publisher != expected:
+            changes.append(Change.PUBLISHER)
+            reasons.append(
+                f"{new.name} is published by {expected}, but this file is a "
+                f"{new.format.value} list published by {new.publisher}"
+            )
+        return Review(tuple(changes), tuple(reasons))
+    if new.format != previous.format:
+        changes.append(Change.FORMAT)
+        reasons.append(
+            f"the file is {new.format.value}, the active version {previous.id} is "
+            f"{previous.format.value}"
         )
+    if new.publisher != previous.publisher:
+        changes.append(Change.PUBLISHER)
+        reasons.append(
+            f"the file is published by {new.publisher}, the list by {previous.publisher}"
+        )
+    before = previous.entity_count + previous.address_count
+    dropped = max(0, before - new.size) / before if before else 0.0
+    if dropped > config.max_drop_share:
+        changes.append(Change.SHRANK)
+        reasons.append(
+            f"the new file has {new.size} entries against {before} in the active version "
+            f"{previous.id} ({dropped:.0%} fewer; the limit is {config.max_drop_share:.0%}): "
+            "it may be truncated or wrong"
+        )
+    return Review(tuple(changes), tuple(reasons))
+
+
+def check_replacement(
+    previous: ListVersion | None, new: ParsedList, config: ScreeningConfig
+) -> None:
+    """Raise `Conflict` unless `new` may replace `previous` without a second person."""
+    review = review_replacement(previous, new, config)
+    if review.needs_four_eyes:
+        raise review.refusal(new.name)

@@ -26,6 +26,32 @@ class ListFormat(enum.StrEnum):
     KINKO_CSV = "kinko-csv"
 
 
+PUBLISHERS: dict[ListFormat, str] = {
+    ListFormat.OFAC_ADVANCED: "US Treasury OFAC",
+    ListFormat.OFAC_ENHANCED: "US Treasury OFAC",
+    ListFormat.OFAC_LEGACY_XML: "US Treasury OFAC",
+    ListFormat.OFAC_CSV: "US Treasury OFAC",
+    ListFormat.UN_XML: "UN Security Council",
+    ListFormat.KINKO_CSV: "operator",
+}
+"""Who publishes each format: OFAC and the UN publish their files; a Kinko CSV is compiled
+by the operator (the exchange) from whatever sources its rows name."""
+
+RESERVED_PUBLISHERS: dict[str, str] = {
+    "ofac-sdn": "US Treasury OFAC",
+    "un-consolidated": "UN Security Council",
+}
+"""Lists whose publisher is fixed before their first load: only OFAC publishes ofac-sdn."""
+
+
+class VersionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    REPLACED = "replaced"
+    PROPOSED = "proposed"
+    """Stored, not used: waiting for a second security admin (a four-eyes proposal)."""
+    REFUSED = "refused"
+
+
 class VerdictStatus(enum.StrEnum):
     CLEAR = "clear"
     HIT = "hit"
@@ -84,6 +110,10 @@ class ParsedList:
         """Entries counted for the shrink check: entities plus addresses."""
         return len(self.entities) + len(self.addresses)
 
+    @property
+    def publisher(self) -> str:
+        return PUBLISHERS[self.format]
+
 
 @dataclass(frozen=True, slots=True)
 class ListVersion:
@@ -102,11 +132,28 @@ class ListVersion:
     unknown_tickers: tuple[str, ...] = ()
     invalid_addresses: tuple[str, ...] = ()
     active: bool = True
+    publisher: str = ""
+    loaded_by: str = ""
+    """Who loaded (or proposed) the file: ``user:<id>``, ``token:<id>``, ``cli:<login>``."""
+    status: VersionStatus = VersionStatus.ACTIVE
+    approved_by: str | None = None
+    """The second security admin, for a version that needed four eyes."""
+    proposal_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.publisher:  # a version built in code: its format says who publishes it
+            object.__setattr__(self, "publisher", PUBLISHERS[self.format])
 
     @property
     def as_of(self) -> datetime:
         """The time the list's age is measured from: publication date, else load time."""
         return self.published or self.loaded_at
+
+    @property
+    def dated_by(self) -> str:
+        """``publisher`` when the file carries its publication date, else ``load``: a list
+        without one is dated by its load, and its age counts from then."""
+        return "publisher" if self.published is not None else "load"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,9 +161,15 @@ class ListVersion:
             "list": self.list_name,
             "format": self.format.value,
             "source": self.source,
+            "publisher": self.publisher,
             "published": self.published.isoformat() if self.published else None,
+            "dated_by": self.dated_by,
             "sha256": self.sha256,
             "loaded_at": self.loaded_at.isoformat(),
+            "loaded_by": self.loaded_by,
+            "approved_by": self.approved_by,
+            "proposal": self.proposal_id,
+            "status": self.status.value,
             "entities": self.entity_count,
             "addresses": self.address_count,
             "counts_by_chain": dict(self.counts_by_chain),

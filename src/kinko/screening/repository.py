@@ -16,6 +16,7 @@ from kinko.screening.model import (
     ListVersion,
     ParsedList,
     VersionId,
+    VersionStatus,
 )
 from kinko.screening.name_index import IndexedEntity
 from kinko.store.tables.screening import (
@@ -42,6 +43,11 @@ def _version(row: ScreeningListVersionRow | Row[Any]) -> ListVersion:
         unknown_tickers=tuple(row.unknown_tickers),
         invalid_addresses=tuple(row.invalid_addresses),
         active=row.active,
+        publisher=row.publisher,
+        loaded_by=row.loaded_by,
+        status=VersionStatus(row.status),
+        approved_by=row.approved_by,
+        proposal_id=row.proposal_id,
     )
 
 
@@ -83,14 +89,13 @@ def insert_version(
     source: str,
     sha256: str,
     loaded_at: datetime,
+    loaded_by: str,
+    proposed: bool = False,
 ) -> ListVersion:
-    """Store `parsed` as the new active version of its list; the old one is deactivated."""
-    session.execute(
-        update(ScreeningListVersionRow)
-        .where(ScreeningListVersionRow.list_name == parsed.name)
-        .where(ScreeningListVersionRow.active.is_(True))
-        .values(active=False)
-    )
+    """Store `parsed` as the new active version of its list (the old one is marked
+    replaced), or with `proposed` as a version that waits for a second person's approval."""
+    if not proposed:
+        _retire_active(session, parsed.name)
     row = ScreeningListVersionRow(
         id=version_id,
         list_name=parsed.name,
@@ -104,7 +109,10 @@ def insert_version(
         counts_by_chain=parsed.counts_by_chain(),
         unknown_tickers=list(parsed.unknown_tickers),
         invalid_addresses=list(parsed.invalid_addresses),
-        active=True,
+        active=not proposed,
+        publisher=parsed.publisher,
+        loaded_by=loaded_by[:200],
+        status=(VersionStatus.PROPOSED if proposed else VersionStatus.ACTIVE).value,
     )
     session.add(row)
     session.flush()
@@ -138,6 +146,58 @@ def insert_version(
     for start in range(0, len(addresses), _BATCH):
         session.execute(insert(ScreeningAddressRow), addresses[start : start + _BATCH])
     return _version(row)
+
+
+def _retire_active(session: Session, name: ListName) -> None:
+    session.execute(
+        update(ScreeningListVersionRow)
+        .where(ScreeningListVersionRow.list_name == name)
+        .where(ScreeningListVersionRow.active.is_(True))
+        .values(active=False, status=VersionStatus.REPLACED.value)
+    )
+    session.flush()
+
+
+def version_for_update(session: Session, version_id: str) -> ScreeningListVersionRow | None:
+    return session.get(ScreeningListVersionRow, version_id, with_for_update=True)
+
+
+def proposed_version(session: Session, name: ListName, sha256: str) -> ListVersion | None:
+    """A version of this file waiting for approval (the same file proposed again)."""
+    row = session.scalars(
+        select(ScreeningListVersionRow)
+        .where(ScreeningListVersionRow.list_name == name)
+        .where(ScreeningListVersionRow.sha256 == sha256)
+        .where(ScreeningListVersionRow.status == VersionStatus.PROPOSED.value)
+    ).first()
+    return _version(row) if row is not None else None
+
+
+def proposed_versions(session: Session) -> list[ListVersion]:
+    rows = session.scalars(
+        select(ScreeningListVersionRow)
+        .where(ScreeningListVersionRow.status == VersionStatus.PROPOSED.value)
+        .order_by(ScreeningListVersionRow.loaded_at, ScreeningListVersionRow.id)
+    )
+    return [_version(row) for row in rows]
+
+
+def attach_proposal(session: Session, version_id: VersionId, proposal_id: str) -> None:
+    row = session.get(ScreeningListVersionRow, version_id)
+    assert row is not None
+    row.proposal_id = proposal_id
+
+
+def activate(session: Session, row: ScreeningListVersionRow, *, approved_by: str) -> ListVersion:
+    """Make a proposed version the active one (its list's active version is replaced)."""
+    _retire_active(session, ListName(row.list_name))
+    row.active, row.status, row.approved_by = True, VersionStatus.ACTIVE.value, approved_by
+    session.flush()
+    return _version(row)
+
+
+def refuse(session: Session, row: ScreeningListVersionRow) -> None:
+    row.status = VersionStatus.REFUSED.value
 
 
 def address_entries(

@@ -21,11 +21,12 @@ from kinko.context import Context
 from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.identity.model import UserId
 from kinko.screening import repository
 from kinko.screening.addresses import normalise_address
 from kinko.screening.alerts import Alert, record_alerts
 from kinko.screening.config_file import load_screening_config
-from kinko.screening.freshness import ScreeningConfig, check_replacement, staleness_reasons
+from kinko.screening.freshness import ScreeningConfig, review_replacement, staleness_reasons
 from kinko.screening.index import AddressIndex
 from kinko.screening.loaders import parse_file
 from kinko.screening.model import (
@@ -38,6 +39,7 @@ from kinko.screening.model import (
     VersionId,
 )
 from kinko.screening.name_index import NameIndex
+from kinko.screening.proposals import ProposedLoad, Staged, propose_version, record_loaded
 from kinko.screening.rescreen import RescreenTarget, rescreen_providers
 
 log = structlog.get_logger("kinko.screening")
@@ -53,6 +55,8 @@ class LoadResult:
     versions: tuple[ListVersion, ...]
     unchanged: tuple[ListName, ...]
     alerts: tuple[Alert, ...]
+    proposed: tuple[ProposedLoad, ...] = ()
+    """Versions stored but not used: each waits for a second security admin."""
 
 
 class ScreeningService:
@@ -68,30 +72,33 @@ class ScreeningService:
         *,
         actor: str,
         list_name: str | None = None,
-        unsafe_allow_shrink: bool = False,
+        proposer: UserId | None = None,
     ) -> LoadResult:
         """Parse `path` completely, store it as the new version(s), then re-screen.
 
-        Refusals (unparseable, unsafe XML, too large a drop) are audited and raised; the
-        previous version stays active.
+        A version that changes its list's pinned format or publisher, or shrinks it beyond
+        the guard, is not applied: with a `proposer` (a security admin) it becomes a
+        four-eyes proposal, without one (a local operator) the file is refused. Refusals
+        (unparseable, unsafe XML, such a change without a proposer) are audited and
+        raised; the previous version stays active.
         """
         digest = _sha256(path)
         try:
             parsed = parse_file(path, list_name=list_name)
             with self.ctx.db.transaction() as session:
-                versions, unchanged = self.load_parsed(
+                staged = self.load_parsed(
                     session,
                     parsed,
                     source=path.name,
                     sha256=digest,
                     actor=actor,
-                    unsafe_allow_shrink=unsafe_allow_shrink,
+                    proposer=proposer,
                 )
         except KinkoError as exc:
             self._record_refusal(path, digest, actor, exc)
             raise
-        alerts = self.rescreen_all(actor=actor) if versions else ()
-        return LoadResult(tuple(versions), tuple(unchanged), alerts)
+        alerts = self.rescreen_all(actor=actor) if staged.versions else ()
+        return LoadResult(staged.versions, staged.unchanged, alerts, staged.proposed)
 
     def rescreen_all(self, *, actor: str) -> tuple[Alert, ...]:
         """Re-screen every registered target in its own transaction, then publish alerts.
@@ -131,20 +138,36 @@ class ScreeningService:
         source: str,
         sha256: str,
         actor: str,
-        unsafe_allow_shrink: bool = False,
-    ) -> tuple[list[ListVersion], list[ListName]]:
+        proposer: UserId | None = None,
+    ) -> Staged:
+        """Store every list of one file in `session`: loaded, unchanged, or proposed."""
         versions: list[ListVersion] = []
         unchanged: list[ListName] = []
+        proposed: list[ProposedLoad] = []
         now = self.ctx.clock.now()
         for item in parsed:
             previous = repository.active_version_for_update(session, item.name)
             if previous is not None and previous.sha256 == sha256:
                 unchanged.append(item.name)
                 continue
-            if unsafe_allow_shrink:
-                log.warning("list shrink check bypassed", list=item.name, actor=actor)
-            else:
-                check_replacement(previous, item, self.config)
+            review = review_replacement(previous, item, self.config)
+            if review.needs_four_eyes:
+                if proposer is None:
+                    raise review.refusal(item.name)
+                proposed.append(
+                    propose_version(
+                        self.ctx,
+                        session,
+                        item,
+                        previous,
+                        review,
+                        source=source,
+                        sha256=sha256,
+                        actor=actor,
+                        proposer=proposer,
+                    )
+                )
+                continue
             version = repository.insert_version(
                 session,
                 item,
@@ -152,21 +175,15 @@ class ScreeningService:
                 source=source,
                 sha256=sha256,
                 loaded_at=now,
+                loaded_by=actor,
             )
-            self.ctx.audit.append(
-                session,
-                actor=actor,
-                action="screening.list_loaded",
-                subject=f"list:{item.name}",
-                details={
-                    **version.to_dict(),
-                    "invalid_addresses": len(version.invalid_addresses),
-                    "replaces": previous.id if previous else None,
-                    "unsafe_allow_shrink": unsafe_allow_shrink,
-                },
-            )
+            record_loaded(self.ctx, session, version, previous, changes=(), actor=actor)
             versions.append(version)
-        return versions, unchanged
+        return Staged(tuple(versions), tuple(unchanged), tuple(proposed))
+
+    def proposed(self, session: Session) -> list[ListVersion]:
+        """Versions waiting for a second security admin (see `kinko.screening.proposals`)."""
+        return repository.proposed_versions(session)
 
     def versions(self, session: Session, *, include_inactive: bool = False) -> list[ListVersion]:
         if include_inactive:

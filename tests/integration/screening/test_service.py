@@ -169,18 +169,21 @@ def test_shrunk_list_is_refused_and_previous_stays_active(
     assert _actions(ctx)[-1] == "screening.list_refused"
 
 
-def test_unsafe_allow_shrink_replaces(
+def test_another_format_of_the_same_list_is_refused_without_a_second_person(
     ctx: Context, loaded: ScreeningService, tmp_path: Path
 ) -> None:
+    """The smaller legacy sdn.xml over the advanced XML: format change and shrink."""
     legacy = tmp_path / "sdn.xml"
     shutil.copy(FIXTURES / "sdn_legacy_excerpt.xml", legacy)
-    result = loaded.load_file(legacy, actor="alice", unsafe_allow_shrink=True)
-    assert [v.format for v in result.versions] == [ListFormat.OFAC_LEGACY_XML]
+    with pytest.raises(Conflict) as err:
+        loaded.load_file(legacy, actor="alice")
+    assert err.value.code == "list_identity_changed"
+    assert "ofac-sdn-xml" in err.value.message and "fewer" in err.value.message
     with ctx.db.transaction() as s:
         verdict = loaded.screen_address(
             s, chain="tron", address="TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
         )
-    assert verdict.status is VerdictStatus.CLEAR  # no longer on the active version
+    assert verdict.status is VerdictStatus.HIT  # still on the active version
 
 
 def test_truncated_file_refused_nothing_stored(ctx: Context, loaded: ScreeningService) -> None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,8 +18,13 @@ from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError
+from kinko.identity.model import UserId
 from kinko.screening.service import ScreeningService
 
+UNSAFE_SHRINK_GONE = (
+    "is gone: one person may no longer shrink a list; a file that drops more entries than "
+    "allowed is proposed (202) and a second security_admin approves it"
+)
 router = APIRouter(prefix="/v1/screening", tags=["screening"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -42,8 +47,16 @@ def _lists(ctx: Context) -> dict[str, Any]:
     service = ScreeningService(ctx)
     with ctx.db.transaction() as session:
         versions = service.versions(session)
+        proposed = service.proposed(session)
         reasons = service.freshness(session)
-    return {"versions": [v.to_dict() for v in versions], "stale": list(reasons)}
+    return {
+        "versions": [v.to_dict() for v in versions],
+        "proposed": [
+            {"proposal": v.proposal_id, "list": v.list_name, "version": v.to_dict()}
+            for v in proposed
+        ],
+        "stale": list(reasons),
+    }
 
 
 @router.get("/lists", summary="Active list versions with provenance and freshness")
@@ -53,13 +66,14 @@ async def get_lists(
     return await run_in_threadpool(_lists, ctx)
 
 
-def _load(ctx: Context, path: Path, actor: str, name: str | None, unsafe: bool) -> dict[str, Any]:
+def _load(ctx: Context, path: Path, principal: Principal, name: str | None) -> dict[str, Any]:
     result = ScreeningService(ctx).load_file(
-        path, actor=actor, list_name=name, unsafe_allow_shrink=unsafe
+        path, actor=principal.actor, list_name=name, proposer=UserId(principal.subject)
     )
     return {
         "loaded": [v.to_dict() for v in result.versions],
         "unchanged": list(result.unchanged),
+        "proposed": [p.to_dict() for p in result.proposed],
         "alerts": [
             {
                 "id": a.id,
@@ -72,14 +86,25 @@ def _load(ctx: Context, path: Path, actor: str, name: str | None, unsafe: bool) 
     }
 
 
-@router.post("/lists", summary="Upload a list file (format detected from its content)")
+@router.post(
+    "/lists",
+    summary="Upload a list file (format detected from its content)",
+    responses={202: {"description": "Proposed: a second security admin must approve"}},
+)
 async def upload_list(
+    *,
+    response: Response,
     ctx: CtxDep,
     principal: Annotated[Principal, Depends(require("screening:write"))],
     file: Annotated[UploadFile, File(description="The list file as published.")],
     list_name: Annotated[str | None, Form(alias="list")] = None,
     unsafe_allow_shrink: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
+    """Load the file, or (when it changes a list's format or publisher, or shrinks it
+    beyond the guard) propose it: 202, and a second security admin approves the proposal
+    with ``POST /v1/roles/proposals/{id}/approve``."""
+    if unsafe_allow_shrink:
+        raise InputError("unsafe_allow_shrink", UNSAFE_SHRINK_GONE)
     with tempfile.TemporaryDirectory(prefix="kinko-list-") as directory:
         name = Path(file.filename or "upload").name or "upload"
         path = Path(directory) / name
@@ -90,9 +115,10 @@ async def upload_list(
                 if size > MAX_UPLOAD_BYTES:
                     raise InputError("file", "is larger than 512 MiB; is it the right file?")
                 handle.write(chunk)
-        return await run_in_threadpool(
-            _load, ctx, path, principal.actor, list_name, unsafe_allow_shrink
-        )
+        body = await run_in_threadpool(_load, ctx, path, principal, list_name)
+    if body["proposed"] and not body["loaded"]:
+        response.status_code = 202
+    return body
 
 
 def _address(ctx: Context, body: AddressRequest) -> dict[str, Any]:

@@ -38,6 +38,13 @@ class ScreeningListVersionRow(Base):
     unknown_tickers: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     invalid_addresses: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, index=True)
+    # Provenance and the four-eyes state (kinko.screening.model.VersionStatus): a version
+    # that changes its list's format or publisher, or shrinks it, waits as "proposed".
+    publisher: Mapped[str] = mapped_column(String(100), nullable=False)
+    loaded_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    proposal_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ScreeningEntityRow(Base):

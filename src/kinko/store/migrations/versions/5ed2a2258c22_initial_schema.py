@@ -272,6 +272,11 @@ def upgrade() -> None:
         sa.Column("unknown_tickers", sa.JSON(), nullable=False),
         sa.Column("invalid_addresses", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("publisher", sa.String(length=100), nullable=False),
+        sa.Column("loaded_by", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("approved_by", sa.String(length=200), nullable=True),
+        sa.Column("proposal_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_screening_list_versions")),
     )
     with op.batch_alter_table("screening_list_versions", schema=None) as batch_op:
