@@ -48,7 +48,7 @@ def test_status_on_a_day_before_any_crypto_asset_is_refused(ctx: Context) -> Non
     code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", "0001-01-01")
     assert code == 2 and "day: 0001-01-01 is before 2009-01-03" in out
     # the first day, whose one-year Korean window reaches back before it, still answers
-    code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", "2009-01-03")
+    code, out = kinko(ctx, "custody", "status", "--regime", "kr", "--day", "2009-01-03", "--json")
     assert code == 0 and "kr.cold_at_least_80pct" in out
 
 

@@ -11,6 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from kinko.cli import policy as policy_cli
+from kinko.cli.common import state
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.store.tables.custody import AssetRow
@@ -36,6 +37,13 @@ def kinko(ctx: Context, *args: str) -> tuple[int, str]:
     if result.output.lstrip().startswith("{"):
         return result.exit_code, result.output
     return result.exit_code, " ".join(result.output.split())  # undo Rich's line wrapping
+
+
+@pytest.fixture(autouse=True)
+def _data_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This file's app has no root callback, so a --data-dir an earlier test's command left
+    in `state` would win over KINKO_DATA_DIR: start each test without one."""
+    monkeypatch.setattr(state, "data_dir", None)
 
 
 @pytest.fixture
