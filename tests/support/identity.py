@@ -143,3 +143,26 @@ def make_token(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def person_headers(ctx: Context, username: str, authenticator: SoftAuthenticator) -> dict[str, str]:
+    """Headers of a fresh console session for `username` (cookie + CSRF token): what a
+    person signed in with their own authenticator sends."""
+    cookie, csrf = sign_in(ctx, username, authenticator)
+    return {"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf}
+
+
+def owned_token(
+    ctx: Context, owner: UserId, permissions: list[str], *, assets: list[str] | None = None
+) -> str:
+    """A token owned by `owner` (a person), minted by the service directly (test set-up)."""
+    with ctx.db.transaction() as session:
+        _, token = IdentityService(ctx).tokens.create(
+            session,
+            owner_id=owner,
+            name="own token",
+            permissions=permissions,
+            assets=assets,
+            actor="system:test",
+        )
+    return token

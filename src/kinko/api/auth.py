@@ -29,7 +29,15 @@ from kinko.identity.sessions import (
     session_key,
 )
 
-__all__ = ["Principal", "authenticated", "gate", "public", "require", "resolve_principal"]
+__all__ = [
+    "Principal",
+    "authenticated",
+    "gate",
+    "public",
+    "require",
+    "require_person",
+    "resolve_principal",
+]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -113,18 +121,36 @@ async def resolve_principal(request: Request) -> Principal:
     return principal
 
 
-def authenticated() -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency resolving any signed-in caller, whatever their permissions."""
+def require_person(principal: Principal) -> None:
+    """Refuse an API token where a person must act with their own session (code
+    ``person_required``): a four-eyes vote, an identity change, minting a token."""
+    if principal.kind != "user":
+        raise PermissionDenied(
+            "this needs a person signed in with their own authenticator (a console "
+            "session), not an API token: a token alone never casts a four-eyes vote, "
+            "changes who may do what or mints tokens",
+            code="person_required",
+        )
+
+
+def authenticated(*, person: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency resolving any signed-in caller, whatever their permissions; with
+    `person`, a console session only (`require_person`)."""
 
     async def dependency(request: Request) -> Principal:
-        return await resolve_principal(request)
+        principal = await resolve_principal(request)
+        if person:
+            require_person(principal)
+        return principal
 
     dependency.permission = None  # type: ignore[attr-defined]
+    dependency.person = person  # type: ignore[attr-defined]
     return dependency
 
 
-def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that admits only callers holding `permission` (a name from the map)."""
+def require(permission: str, *, person: bool = False) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits only callers holding `permission` (a name from the map);
+    with `person`, only through a console session (`require_person`)."""
     parse_permission(permission)
 
     async def dependency(request: Request) -> Principal:
@@ -133,9 +159,12 @@ def require(permission: str) -> Callable[[Request], Awaitable[Principal]]:
             raise PermissionDenied(
                 f"this needs the {permission} permission", code="missing_permission"
             )
+        if person:
+            require_person(principal)
         return principal
 
     dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.person = person  # type: ignore[attr-defined]
     return dependency
 
 

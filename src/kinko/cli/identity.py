@@ -98,9 +98,9 @@ def _grant_text(grant: dict[str, Any]) -> str:
     return f"{grant['role']}[{' '.join(scope)}]" if scope else str(grant["role"])
 
 
-@user_app.command("suspend")
-def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
-    """Suspend a user: their sessions and API tokens are revoked at once."""
+def _change_state(username: str, state: UserState, actor: str, reason: str) -> None:
+    """Propose USERNAME's new state; it applies at once only for someone unprivileged
+    being suspended or removed (kinko.identity.rules)."""
     from kinko.identity.service import IdentityService
 
     with guarded(), open_context() as ctx:
@@ -108,14 +108,34 @@ def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
         with ctx.db.transaction() as session:
             ids = IdentityService(ctx)
             target = ids.users.require_user(session, username)
-            ids.users.set_state(
-                session,
-                UserId(target.id),
-                UserState.SUSPENDED,
-                actor=f"user:{actor_id}",
-                reason=reason,
+            proposal = ids.roles.change_state(
+                session, UserId(target.id), state, actor=actor_id, reason=reason
             )
-    console.print(f"Suspended [bold]{username}[/]; sessions and tokens revoked")
+    if proposal.state == ProposalState.APPROVED:
+        console.print(f"[bold]{username}[/] is now {state.value}")
+        return
+    console.print(
+        f"Proposal [bold]{proposal.id}[/]: {proposal.state.value} (four eyes: another "
+        f"security admin runs 'kinko role approve {proposal.id} --as THEM')"
+    )
+
+
+@user_app.command("suspend")
+def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
+    """Suspend a user (sessions and tokens revoked); a privileged one is a proposal."""
+    _change_state(username, UserState.SUSPENDED, actor, reason)
+
+
+@user_app.command("reinstate")
+def user_reinstate(username: str, actor: AsOption, reason: ReasonOption) -> None:
+    """Propose reinstating a suspended user (four eyes)."""
+    _change_state(username, UserState.ACTIVE, actor, reason)
+
+
+@user_app.command("remove")
+def user_remove(username: str, actor: AsOption, reason: ReasonOption) -> None:
+    """Remove a user for good; a privileged one is a proposal."""
+    _change_state(username, UserState.REMOVED, actor, reason)
 
 
 def _propose_for(
@@ -294,26 +314,49 @@ def token_create(
     asset: Annotated[list[str] | None, typer.Option(help="Limit to an asset (repeat).")] = None,
     allow_ip: Annotated[list[str] | None, typer.Option(help="Allowed IP/CIDR (repeat).")] = None,
     days: Annotated[int, typer.Option(min=1, max=365, help="Lifetime in days.")] = 90,
+    reason: Annotated[str, typer.Option(help="Why (a service account's token).")] = (
+        "service account token"
+    ),
 ) -> None:
-    """Create an API token for OWNER; printed once."""
+    """Create an API token; printed once. OWNER is you (your own token, without privileged
+    permissions: those need a WebAuthn step-up over the API) or a service account (a
+    proposal: the token works once another security admin approves it)."""
     from kinko.identity.service import IdentityService
 
     with guarded(), open_context() as ctx:
         actor_id = _actor_id(ctx, actor)
         with ctx.db.transaction() as session:
-            ids = IdentityService(ctx)
-            target = ids.users.require_user(session, owner)
-            token_id, token = ids.tokens.create(
-                session,
-                owner_id=UserId(target.id),
-                name=name,
-                permissions=permission,
-                assets=asset,
-                ip_allowlist=allow_ip,
-                ttl=timedelta(days=days),
-                actor=f"user:{actor_id}",
-            )
+            tokens = IdentityService(ctx).tokens
+            target = UserId(IdentityService(ctx).users.require_user(session, owner).id)
+            proposal = None
+            if target == actor_id:
+                token_id, token = tokens.create_own(
+                    session,
+                    person=actor_id,
+                    name=name,
+                    permissions=permission,
+                    assets=asset,
+                    ip_allowlist=allow_ip,
+                    ttl=timedelta(days=days),
+                )
+            else:
+                proposal, token_id, token = tokens.propose_for_service(
+                    session,
+                    actor=actor_id,
+                    owner_id=target,
+                    name=name,
+                    permissions=permission,
+                    assets=asset,
+                    ip_allowlist=allow_ip,
+                    ttl=timedelta(days=days),
+                    reason=reason,
+                )
     console.print(f"Token {token_id} (shown once, store it now):\n{token}", highlight=False)
+    if proposal is not None:
+        console.print(
+            f"Proposal [bold]{proposal.id}[/]: pending. The token works once another security "
+            f"admin runs 'kinko role approve {proposal.id} --as THEM'"
+        )
 
 
 @token_app.command("revoke")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import AuthenticationError, Conflict, InputError
+from kinko.core.errors import AuthenticationError, Conflict, InputError, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import user_actor
 from kinko.identity.mfa_codes import CodeFactorsMixin
@@ -38,6 +38,7 @@ from kinko.store.tables.identity import (
 )
 
 CHALLENGE_TTL = timedelta(minutes=5)
+STEP_UP = "step_up"
 # Used for decoy ids only when no secret key file exists (tests, before `kinko init`).
 _PROCESS_DECOY_KEY = secrets.token_bytes(32)
 
@@ -201,6 +202,51 @@ class MfaService(CodeFactorsMixin):
         row.sign_count = result.new_sign_count
         row.last_used_at = self.now()
         return user
+
+    # --- step-up: a fresh assertion for one privileged act ----------------------------------
+    def begin_step_up(self, session: Session, user_id: UserId) -> tuple[str, dict[str, Any]]:
+        """A single-use challenge (5 minutes) for `user_id`'s own WebAuthn credentials."""
+        allow = [c.credential_id for c in self.credentials_for(session, user_id)]
+        if not allow:
+            raise PermissionDenied(
+                "this needs a WebAuthn authenticator and you have none enrolled",
+                code="webauthn_required",
+            )
+        challenge_id, challenge = self.new_challenge(session, user_id=user_id, purpose=STEP_UP)
+        return challenge_id, authentication_options(
+            self.rp, challenge=challenge, allow=allow, require_uv=True
+        )
+
+    def verify_step_up(
+        self, session: Session, user_id: UserId, challenge_id: str, response: object
+    ) -> None:
+        """Check a step-up assertion: `user_id`'s own credential, user verified, over a
+        fresh challenge issued to them (consumed now). `AuthenticationError` otherwise."""
+        chal = self.take_challenge(session, challenge_id, purpose=STEP_UP)
+        raw = credential_id_of(response)
+        row = session.execute(
+            select(WebAuthnCredentialRow)
+            .where(WebAuthnCredentialRow.id == b64url(raw))
+            .with_for_update()
+        ).scalar_one_or_none()
+        if (
+            chal.user_id != user_id
+            or row is None
+            or row.user_id != user_id
+            or row.removed_at is not None
+            or row.flagged_clone
+        ):
+            raise AuthenticationError("invalid credentials", code="step_up_refused")
+        cred = WebAuthnCredential(raw, UserId(row.user_id), row.public_key, row.sign_count)
+        result = verify_assertion(
+            self.rp, response, challenge=chal.challenge, credential=cred, require_uv=True
+        )
+        row.sign_count = result.new_sign_count
+        row.last_used_at = self.now()
+
+    def has_factors(self, session: Session, user_id: str) -> bool:
+        """Whether `user_id` can sign in (a WebAuthn credential, TOTP or recovery codes)."""
+        return bool(self.factors(session, user_id))
 
     def flag_clone(self, session: Session, response: object) -> None:
         """Mark the credential a response names as suspected cloned; it stops working."""

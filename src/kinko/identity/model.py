@@ -23,14 +23,33 @@ class UserState(StrEnum):
 
 class ProposalKind(StrEnum):
     GRANT_ROLE = "grant_role"
+    REVOKE_ROLE = "revoke_role"
+    SET_USER_STATE = "set_user_state"
     REMOVE_MFA = "remove_mfa"
     SET_CONFLICTS = "set_conflicts"
+    CREATE_TOKEN = "create_token"  # noqa: S105 - a proposal kind, not a secret
+    REPLACE_LIST = "replace_list"
+    """A screening list's format or publisher changes, or it shrinks (kinko.screening)."""
 
 
 class ProposalState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REFUSED = "refused"
+
+
+def asset_in(asset: str, scope: tuple[str, ...] | list[str]) -> bool:
+    """Whether `asset` ("ETH" or "ethereum:ETH") is one of `scope`'s assets.
+
+    A scope entry names an asset by symbol or by key (``chain:SYMBOL``); a bare symbol on
+    either side matches any chain's asset of that symbol, two keys must be equal.
+    """
+    chain, _, symbol = asset.rpartition(":")
+    for item in scope:
+        item_chain, _, item_symbol = item.rpartition(":")
+        if item_symbol == symbol and (not chain or not item_chain or chain == item_chain):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +61,13 @@ class RoleGrant:
     wallets: tuple[str, ...] = ()
 
     def covers(self, *, asset: str | None = None, wallet: str | None = None) -> bool:
-        if asset is not None and self.assets and asset not in self.assets:
+        if asset is not None and self.assets and not asset_in(asset, self.assets):
             return False
         return not (wallet is not None and self.wallets and wallet not in self.wallets)
+
+    @property
+    def unscoped(self) -> bool:
+        return not self.assets and not self.wallets
 
     def to_dict(self) -> dict[str, object]:
         return {"role": self.role.value, "assets": list(self.assets), "wallets": list(self.wallets)}
@@ -87,11 +110,29 @@ class Principal:
         """
         if permission not in self.permissions:
             return False
-        if self.token_assets and asset is not None and asset not in self.token_assets:
+        if self.token_assets and asset is not None and not asset_in(asset, self.token_assets):
             return False
         return any(
             permission in ROLE_PERMISSIONS[g.role] and g.covers(asset=asset, wallet=wallet)
             for g in self.roles
+        )
+
+    def allows_any(
+        self, permission: str, *, assets: list[str] | tuple[str, ...], wallet: str | None = None
+    ) -> bool:
+        """True if `permission` is held for `wallet` and at least one of `assets` (a wallet
+        holding several assets is visible to someone scoped to one of them)."""
+        if not assets:
+            return self.allows(permission, wallet=wallet)
+        return any(self.allows(permission, asset=a, wallet=wallet) for a in assets)
+
+    def unscoped(self, permission: str) -> bool:
+        """True if `permission` is held for every asset and wallet (totals, plans, reports
+        that span them all need this)."""
+        return (
+            permission in self.permissions
+            and not self.token_assets
+            and any(permission in ROLE_PERMISSIONS[g.role] and g.unscoped for g in self.roles)
         )
 
     def require_scope(

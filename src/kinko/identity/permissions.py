@@ -130,10 +130,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     ),
 }
 
-# Granting one of these needs a second security_admin's approval (four eyes).
+# Holders of these are privileged: granting one of these roles, and suspending, reinstating
+# or removing someone who holds one, needs a second security_admin (four eyes).
 PRIVILEGED_ROLES: frozenset[Role] = frozenset(
     {Role.APPROVER, Role.SENIOR_APPROVER, Role.SECURITY_ADMIN, Role.CISO, Role.OPERATOR}
 )
+# Permissions that only privileged roles carry: a token carrying one is created by its
+# owner with a fresh WebAuthn assertion (step-up), or for a service account by four eyes.
+PRIVILEGED_PERMISSIONS: frozenset[str] = frozenset().union(
+    *(ROLE_PERMISSIONS[r] for r in PRIVILEGED_ROLES)
+) - frozenset().union(*(ROLE_PERMISSIONS[r] for r in Role if r not in PRIVILEGED_ROLES))
 # Holders of these may only sign in with WebAuthn (unless configuration weakens it).
 WEBAUTHN_ONLY_ROLES: frozenset[Role] = frozenset(
     {Role.APPROVER, Role.SENIOR_APPROVER, Role.SECURITY_ADMIN, Role.CISO}

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kinko.core.errors import InputError
 from kinko.identity.model import ProposalId, ProposalKind, ProposalState, RoleGrant, UserId
 from kinko.identity.permissions import parse_role
 from kinko.store.tables.identity import ProposalRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from kinko.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,7 @@ def to_proposal(row: ProposalRow) -> Proposal:
     return Proposal(
         ProposalId(row.id),
         ProposalKind(row.kind),
-        dict(row.payload),
+        public_payload(dict(row.payload)),
         UserId(row.proposer_id),
         ProposalState(row.state),
         row.reason,
@@ -37,8 +43,55 @@ def to_proposal(row: ProposalRow) -> Proposal:
     )
 
 
+# Payload keys kept out of the audit log, events and API answers (a hash of a secret the
+# proposer holds: what makes a proposed token work once approved).
+PRIVATE_KEYS = frozenset({"secret_sha256"})
+
+_EVENT_TYPES = {
+    ProposalKind.REMOVE_MFA: "auth.mfa",
+    ProposalKind.SET_USER_STATE: "user.state",
+    ProposalKind.CREATE_TOKEN: "token.create",
+}
+
+
 def event_type(kind: ProposalKind) -> str:
-    return "auth.mfa" if kind == ProposalKind.REMOVE_MFA else "role.change"
+    """The security event type a proposal of `kind` is announced under."""
+    module = HANDLER_MODULES.get(kind)
+    if module is not None:
+        return str(importlib.import_module(module).EVENT_TYPE)
+    return _EVENT_TYPES.get(kind, "role.change")
+
+
+# Four-eyes changes another domain owns (a screening list's identity): the module whose
+# `proposal_handler(ctx)` checks, applies and refuses each such kind. The role service's
+# propose/approve/refuse (one mechanism: proposer != approver, both security admins)
+# call it; it is imported only when such a proposal is made or decided.
+HANDLER_MODULES: dict[ProposalKind, str] = {ProposalKind.REPLACE_LIST: "kinko.screening.proposals"}
+
+
+class ProposalHandler(Protocol):
+    def check(self, session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload to store, checked; raise a `KinkoError` to refuse the proposal."""
+        ...
+
+    def apply(
+        self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
+    ) -> None: ...
+
+    def refuse(
+        self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
+    ) -> None: ...
+
+
+def handler_for(ctx: Context, kind: ProposalKind) -> ProposalHandler | None:
+    module = HANDLER_MODULES.get(kind)
+    if module is None:
+        return None
+    return cast(ProposalHandler, importlib.import_module(module).proposal_handler(ctx))
+
+
+def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k not in PRIVATE_KEYS}
 
 
 def parse_grant(

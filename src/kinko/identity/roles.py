@@ -1,10 +1,12 @@
-"""Role grants, the conflict matrix and four-eyes proposals on identity itself.
+"""Role grants, user states and four-eyes proposals on identity itself.
 
-Granting a privileged role, removing an MFA factor and changing the conflict matrix are
-proposals: a second, different `security_admin` approves them. The one exception is the
-bootstrap: while fewer than two security admins exist, the sole admin's grant of
-`security_admin` applies at once (audited as ``identity.role_bootstrap_grant``), since
-nobody else could approve it.
+Every change to who may do what is a proposal that a second, different, active
+`security_admin` approves: granting or revoking a role, suspending, reinstating or
+removing someone who holds a privileged role (reinstating anyone), removing an MFA factor,
+changing the conflict matrix, and a service account's API token. What may apply at once
+(the first setup's bootstrap grant, taking access away from someone unprivileged, giving up
+one's own role) is listed in `kinko.identity.rules`, with the checks each proposal passes
+when proposed and again when approved.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
-from kinko.identity.base import ServiceBase, user_actor
+from kinko.identity.base import user_actor
 from kinko.identity.model import (
     ProposalKind,
     ProposalState,
@@ -25,9 +27,17 @@ from kinko.identity.model import (
     UserId,
     UserState,
 )
-from kinko.identity.permissions import PRIVILEGED_ROLES, Role
-from kinko.identity.proposals import Proposal, event_type, parse_grant, to_proposal
-from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_matrix_holds, check_sod
+from kinko.identity.permissions import Role
+from kinko.identity.proposals import (
+    Proposal,
+    event_type,
+    handler_for,
+    parse_grant,
+    public_payload,
+    to_proposal,
+)
+from kinko.identity.rules import MATRIX_KEY, ProposalRules
+from kinko.identity.sod import ConflictMatrix, check_matrix_holds, check_sod
 from kinko.store.tables.identity import (
     IdentityConfigRow,
     ProposalRow,
@@ -37,43 +47,10 @@ from kinko.store.tables.identity import (
 
 # stdlib logging: a broken log stream must not turn into an exception here.
 log = logging.getLogger("kinko.identity")
-MATRIX_KEY = "sod_conflicts"
+__all__ = ["MATRIX_KEY", "RoleService"]
 
 
-class RoleService(ServiceBase):
-    def roles_of(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
-        rows = session.execute(
-            select(RoleGrantRow)
-            .where(RoleGrantRow.user_id == user_id, RoleGrantRow.revoked_at.is_(None))
-            .order_by(RoleGrantRow.id)
-        ).scalars()
-        return tuple(RoleGrant(Role(r.role), tuple(r.assets), tuple(r.wallets)) for r in rows)
-
-    def conflict_matrix(self, session: Session) -> ConflictMatrix:
-        row = session.get(IdentityConfigRow, MATRIX_KEY)
-        return DEFAULT_MATRIX if row is None else ConflictMatrix.parse(row.value)
-
-    def _require_admin(self, session: Session, actor: UserId) -> UserRow:
-        row = self.user_row(session, actor)
-        if row.state != UserState.ACTIVE.value or not any(
-            g.role == Role.SECURITY_ADMIN for g in self.roles_of(session, actor)
-        ):
-            raise PermissionDenied("only an active security_admin may do this")
-        return row
-
-    def _admin_count(self, session: Session) -> int:
-        return int(
-            session.execute(
-                select(func.count(func.distinct(RoleGrantRow.user_id)))
-                .join(UserRow, UserRow.id == RoleGrantRow.user_id)
-                .where(
-                    RoleGrantRow.role == Role.SECURITY_ADMIN.value,
-                    RoleGrantRow.revoked_at.is_(None),
-                    UserRow.state == UserState.ACTIVE.value,
-                )
-            ).scalar_one()
-        )
-
+class RoleService(ProposalRules):
     def _insert_grant(
         self, session: Session, user_id: UserId, grant: RoleGrant, *, by: str, proposal: str | None
     ) -> None:
@@ -113,7 +90,7 @@ class RoleService(ServiceBase):
         self._require_admin(session, actor)
         if not reason.strip():
             raise InputError("reason", "say why (it goes in the audit log)")
-        payload = self._check_payload(session, kind, payload)
+        payload = self.check_payload(session, kind, payload, actor=actor)
         row = ProposalRow(
             id=new_id("prp"),
             kind=kind.value,
@@ -125,48 +102,23 @@ class RoleService(ServiceBase):
         )
         session.add(row)
         session.flush()
+        fields = self.event_fields(session, kind, payload, row.id)
         self.audit(
             session,
             actor=user_actor(actor),
             action="identity.proposal_create",
             subject=f"proposal:{row.id}",
             kind=kind.value,
-            payload=payload,
+            payload=public_payload(payload),
             reason=reason,
         )
         self.emit(
-            session,
-            event_type(kind),
-            actor=user_actor(actor),
-            outcome="proposed",
-            fields={"proposal": row.id, "kind": kind.value, **payload},
+            session, event_type(kind), actor=user_actor(actor), outcome="proposed", fields=fields
         )
-        if kind == ProposalKind.GRANT_ROLE:
-            role = Role(payload["role"])
-            bootstrap = role == Role.SECURITY_ADMIN and self._admin_count(session) < 2
-            if role not in PRIVILEGED_ROLES or bootstrap:
-                action = "identity.role_bootstrap_grant" if bootstrap else "identity.role_grant"
-                self._apply(session, row, decided_by=actor, action=action)
+        action = self.at_once(session, kind, payload, actor)
+        if action is not None:
+            self._apply(session, row, decided_by=actor, action=action, at_once=True)
         return to_proposal(row)
-
-    def _check_payload(
-        self, session: Session, kind: ProposalKind, payload: dict[str, Any]
-    ) -> dict[str, Any]:
-        if kind == ProposalKind.GRANT_ROLE:
-            user = self.user_row(session, str(payload.get("user_id", "")))
-            grant = parse_grant(
-                str(payload.get("role", "")), payload.get("assets"), payload.get("wallets")
-            )
-            check_sod(self.roles_of(session, user.id), grant, self.conflict_matrix(session))
-            return {"user_id": user.id, **grant.to_dict()}
-        if kind == ProposalKind.REMOVE_MFA:
-            user = self.user_row(session, str(payload.get("user_id", "")))
-            factor = str(payload.get("factor", "all"))
-            if factor != "all" and not factor.startswith(("webauthn:", "totp:")):
-                raise InputError("factor", "use 'all', 'webauthn:<credential id>' or 'totp:<id>'")
-            return {"user_id": user.id, "factor": factor}
-        matrix = ConflictMatrix.parse(payload.get("conflicts"))
-        return {"conflicts": matrix.to_list()}
 
     def approve(self, session: Session, proposal_id: str, *, actor: UserId) -> Proposal:
         self._require_admin(session, actor)
@@ -176,12 +128,20 @@ class RoleService(ServiceBase):
                 "four eyes: nobody approves their own proposal; ask another security_admin",
                 code="self_approval",
             )
+        kind = ProposalKind(row.kind)
+        self.check_approver(kind, row.payload, actor)
+        if handler_for(self.ctx, kind) is None:  # a handler checks again when applying
+            # Checked again now: the roles, states and admins may have changed meanwhile.
+            self.check_payload(session, kind, dict(row.payload), actor=UserId(row.proposer_id))
         self._apply(session, row, decided_by=actor, action="identity.proposal_approve")
         return to_proposal(row)
 
     def refuse(self, session: Session, proposal_id: str, *, actor: UserId, reason: str) -> Proposal:
         self._require_admin(session, actor)
         row = self._pending(session, proposal_id)
+        handler = handler_for(self.ctx, ProposalKind(row.kind))
+        if handler is not None:
+            handler.refuse(session, dict(row.payload), proposal_id=row.id, decided_by=actor)
         row.state, row.decided_by, row.decided_at = ProposalState.REFUSED.value, actor, self.now()
         self.audit(
             session,
@@ -210,18 +170,41 @@ class RoleService(ServiceBase):
         return row
 
     def _apply(
-        self, session: Session, row: ProposalRow, *, decided_by: UserId, action: str
+        self,
+        session: Session,
+        row: ProposalRow,
+        *,
+        decided_by: UserId,
+        action: str,
+        at_once: bool = False,
     ) -> None:
-        kind, payload = ProposalKind(row.kind), row.payload
-        if kind == ProposalKind.GRANT_ROLE:
+        kind, payload = ProposalKind(row.kind), dict(row.payload)
+        fields = self.event_fields(session, kind, payload, row.id)
+        bootstrap = action == "identity.role_bootstrap_grant"
+        by = user_actor(decided_by)
+        handler = handler_for(self.ctx, kind)
+        if handler is not None:
+            handler.apply(session, payload, proposal_id=row.id, decided_by=decided_by)
+        elif kind == ProposalKind.GRANT_ROLE:
             grant = parse_grant(payload["role"], payload["assets"], payload["wallets"])
-            self._insert_grant(
+            self._insert_grant(session, UserId(payload["user_id"]), grant, by=by, proposal=row.id)
+        elif kind == ProposalKind.REVOKE_ROLE:
+            self._revoke_grants(session, UserId(payload["user_id"]), Role(payload["role"]))
+        elif kind == ProposalKind.SET_USER_STATE:
+            from kinko.identity.users import UserService
+
+            UserService(self.ctx).set_state(
                 session,
                 UserId(payload["user_id"]),
-                grant,
-                by=user_actor(decided_by),
+                UserState(payload["state"]),
+                actor=by,
+                reason=row.reason,
                 proposal=row.id,
             )
+        elif kind == ProposalKind.CREATE_TOKEN:
+            from kinko.identity.tokens import TokenService
+
+            TokenService(self.ctx).create_from_proposal(session, payload, actor=by, proposal=row.id)
         elif kind == ProposalKind.REMOVE_MFA:
             from kinko.identity.mfa import MfaService
 
@@ -235,21 +218,20 @@ class RoleService(ServiceBase):
             decided_by,
             self.now(),
         )
-        self.audit(
-            session,
-            actor=user_actor(decided_by),
-            action=action,
-            subject=f"proposal:{row.id}",
-            kind=kind.value,
-            payload=dict(payload),
-        )
+        details: dict[str, Any] = {"kind": kind.value, "payload": public_payload(payload)}
+        if bootstrap:
+            details["bootstrap"] = "first setup"
+        elif not at_once:
+            details["proposer"] = user_actor(row.proposer_id)
+        self.audit(session, actor=by, action=action, subject=f"proposal:{row.id}", **details)
+        high = bootstrap or fields.get("privileged") is True
         self.emit(
             session,
             event_type(kind),
-            actor=user_actor(decided_by),
+            actor=by,
             outcome="approved",
-            severity="medium",
-            fields={"proposal": row.id, "kind": kind.value, **payload},
+            severity="high" if high else "medium",
+            fields={**fields, "at_once": at_once, "bootstrap": bootstrap},
         )
 
     def _set_matrix(self, session: Session, matrix: ConflictMatrix, by: UserId) -> None:
@@ -276,13 +258,7 @@ class RoleService(ServiceBase):
         else:
             row.value, row.updated_at, row.updated_by = matrix.to_list(), self.now(), user_actor(by)
 
-    def revoke_role(
-        self, session: Session, user_id: UserId, role: Role, *, actor: UserId, reason: str
-    ) -> int:
-        """Take a role away (reducing privilege needs one admin). Returns grants revoked."""
-        self._require_admin(session, actor)
-        if role == Role.SECURITY_ADMIN and user_id != actor and self._admin_count(session) <= 2:
-            raise Conflict("revoking would leave fewer than two security admins; grant one first")
+    def _revoke_grants(self, session: Session, user_id: UserId, role: Role) -> int:
         result = session.execute(
             update(RoleGrantRow)
             .where(
@@ -295,22 +271,35 @@ class RoleService(ServiceBase):
         count = int(getattr(result, "rowcount", 0) or 0)
         if count == 0:
             raise NotFound(f"user {user_id} does not hold {role.value}")
-        self.audit(
+        from kinko.identity.users import UserService
+
+        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
+        return count
+
+    def revoke_role(
+        self, session: Session, user_id: UserId, role: Role, *, actor: UserId, reason: str
+    ) -> Proposal:
+        """Propose taking a role away; one's own role goes at once (`ProposalRules`)."""
+        return self.propose(
             session,
-            actor=user_actor(actor),
-            action="identity.role_revoke",
-            subject=user_actor(user_id),
-            role=role.value,
+            actor=actor,
+            kind=ProposalKind.REVOKE_ROLE,
+            payload={"user_id": user_id, "role": role.value},
             reason=reason,
         )
-        self.emit(
+
+    def change_state(
+        self, session: Session, user_id: UserId, state: UserState, *, actor: UserId, reason: str
+    ) -> Proposal:
+        """Propose suspending, reinstating (`ACTIVE`) or removing a user; suspending or
+        removing someone without a privileged role applies at once."""
+        return self.propose(
             session,
-            "role.change",
-            actor=user_actor(actor),
-            outcome="revoked",
-            fields={"user": user_id, "role": role.value},
+            actor=actor,
+            kind=ProposalKind.SET_USER_STATE,
+            payload={"user_id": user_id, "state": state.value},
+            reason=reason,
         )
-        return count
 
     def list_proposals(
         self, session: Session, state: ProposalState | None = None

@@ -56,6 +56,24 @@ class IdentityService:
             action="identity.role_bootstrap_grant",
             subject=f"user:{user_id}",
             role=Role.SECURITY_ADMIN.value,
+            bootstrap="first setup",
+        )
+        self.roles.emit(
+            session,
+            "role.change",
+            actor="system:init",
+            outcome="approved",
+            severity="high",
+            fields={
+                "kind": "grant_role",
+                "role": Role.SECURITY_ADMIN.value,
+                "target_user": user_id,
+                "target_username": username,
+                "privileged": True,
+                "security_admin": True,
+                "bootstrap": True,
+                "at_once": True,
+            },
         )
         return secret
 

@@ -1,14 +1,15 @@
 """API tokens for the exchange backend: shown once, stored hashed, scoped, expiring.
 
-A token reads ``kko_<id>_<secret>``. Its permissions must be a subset of its owner's
-and, at every use, are intersected with the owner's current permissions, so revoking a
-role or suspending the owner takes effect at once.
+A token reads ``kko_<id>_<secret>``. It belongs to its person: a person creates their own
+(`create_own`; a privileged permission needs a fresh WebAuthn assertion), and a service
+account's comes from a four-eyes proposal (`propose_for_service`). Its permissions must be
+a subset of its owner's and, at every use, are intersected with the owner's current
+permissions, so revoking a role or suspending the owner takes effect at once.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -16,16 +17,24 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import AuthenticationError, InputError, NotFound, PermissionDenied
-from kinko.core.ids import new_id
-from kinko.identity.base import ServiceBase, same_hash, sha256
+from kinko.core.errors import AuthenticationError, NotFound
+from kinko.identity.base import same_hash
+from kinko.identity.issuing import MAX_TTL, PREFIX, StepUp, TokenIssuer, parse_networks
 from kinko.identity.model import Principal, RoleGrant, TokenId, UserId, UserState
-from kinko.identity.permissions import Role, parse_permission, permissions_of
+from kinko.identity.permissions import Role, permissions_of
 from kinko.store.tables.identity import ApiTokenRow, RoleGrantRow, UserRow
 
-MAX_TTL = timedelta(days=365)
 LAST_USED_EVERY = timedelta(seconds=60)
-PREFIX = "kko_"
+__all__ = [
+    "MAX_TTL",
+    "PREFIX",
+    "StepUp",
+    "TokenInfo",
+    "TokenService",
+    "TokenUse",
+    "parse_networks",
+    "split_token",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +96,6 @@ def _info(row: ApiTokenRow) -> TokenInfo:
     )
 
 
-def parse_networks(values: list[str]) -> list[str]:
-    out = []
-    for i, value in enumerate(values):
-        try:
-            out.append(str(ipaddress.ip_network(value, strict=False)))
-        except ValueError:
-            raise InputError(
-                f"ip_allowlist[{i}]", f"{value!r} is not an IP address or CIDR network"
-            ) from None
-    return out
-
-
 def split_token(text: str) -> tuple[str, str]:
     if not text.startswith(PREFIX) or text.count("_") < 3:
         raise AuthenticationError("invalid API token")
@@ -109,83 +106,7 @@ def split_token(text: str) -> tuple[str, str]:
     return token_id, secret
 
 
-class TokenService(ServiceBase):
-    def create(
-        self,
-        session: Session,
-        *,
-        owner_id: UserId,
-        name: str,
-        permissions: list[str],
-        assets: list[str] | None = None,
-        ip_allowlist: list[str] | None = None,
-        ttl: timedelta = timedelta(days=90),
-        actor: str,
-    ) -> tuple[TokenId, str]:
-        """Create a token; returns (id, the token text — shown once, never stored)."""
-        from kinko.identity.roles import RoleService
-
-        if not name.strip():
-            raise InputError("name", "give the token a name saying what uses it")
-        if not permissions:
-            raise InputError("permissions", "a token needs at least one permission")
-        if not timedelta(0) < ttl <= MAX_TTL:
-            raise InputError("ttl", f"must be between 1 second and {MAX_TTL.days} days")
-        perms = sorted({parse_permission(p, field="permissions") for p in permissions})
-        owner = self.user_row(session, owner_id)
-        if owner.state != UserState.ACTIVE.value:
-            raise PermissionDenied(
-                f"{owner.username} is {owner.state}; tokens need an active owner"
-            )
-        held = permissions_of(
-            tuple(g.role for g in RoleService(self.ctx).roles_of(session, owner_id))
-        )
-        missing = [p for p in perms if p not in held]
-        if missing:
-            raise PermissionDenied(
-                f"{owner.username} does not hold {', '.join(missing)}; a token "
-                "cannot carry more than its owner",
-                code="token_escalation",
-            )
-        networks = parse_networks(ip_allowlist or [])
-        token_id = new_id("tok")
-        secret = secrets.token_hex(32)  # hex: no '_' to confuse the split
-        now = self.now()
-        session.add(
-            ApiTokenRow(
-                id=token_id,
-                owner_id=owner_id,
-                name=name,
-                secret_hash=sha256(secret.encode()),
-                permissions=perms,
-                assets=sorted(set(assets or [])),
-                ip_allowlist=networks,
-                created_by=actor,
-                created_at=now,
-                expires_at=now + ttl,
-            )
-        )
-        self.audit(
-            session,
-            actor=actor,
-            action="identity.token_create",
-            subject=f"token:{token_id}",
-            owner=owner_id,
-            name=name,
-            permissions=perms,
-            assets=sorted(set(assets or [])),
-            ip_allowlist=networks,
-            expires_at=(now + ttl).isoformat(),
-        )
-        self.emit(
-            session,
-            "admin.action",
-            actor=actor,
-            outcome="success",
-            fields={"action": "token.create", "token": token_id},
-        )
-        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
-
+class TokenService(TokenIssuer):
     def lookup(
         self, session: Session, text: str, *, source_ip: str | None
     ) -> tuple[Principal, TokenUse]:

@@ -84,9 +84,24 @@ class UserService(ServiceBase):
         return UserId(row.id), secret
 
     def reissue_enrolment(self, session: Session, user_id: UserId, *, actor: str) -> str:
+        """A new one-time enrolment secret for someone who cannot sign in yet (invited, or
+        whose factors were removed by a four-eyes `remove_mfa` proposal).
+
+        Refused while the user has a sign-in factor: the secret enrols an authenticator of
+        its holder's choosing, so whoever asks for it could otherwise act as the user.
+        """
+        from kinko.identity.mfa import MfaService
+
         row = self.user_row(session, user_id, lock=True)
         if row.state == UserState.REMOVED.value:
             raise Conflict(f"user {row.username} is removed")
+        if MfaService(self.ctx).has_factors(session, row.id):
+            raise Conflict(
+                f"{row.username} can already sign in; a new enrolment secret would let its "
+                "holder act as them. Propose removing their factors first (kinko mfa reset, "
+                "four eyes), then reissue",
+                code="has_factors",
+            )
         secret = "enr_" + secrets.token_urlsafe(24)
         row.enrolment_hash = sha256(secret.encode())
         row.enrolment_expires = self.now() + ENROLMENT_TTL
@@ -131,9 +146,25 @@ class UserService(ServiceBase):
         return [to_user(r) for r in rows]
 
     def set_state(
-        self, session: Session, user_id: UserId, state: UserState, *, actor: str, reason: str
+        self,
+        session: Session,
+        user_id: UserId,
+        state: UserState,
+        *,
+        actor: str,
+        reason: str,
+        proposal: str | None = None,
     ) -> User:
-        """Suspend, reinstate or remove a user. Suspending or removing revokes access."""
+        """Suspend, reinstate or remove a user. Suspending or removing revokes access.
+
+        The mechanism only: people change states through `RoleService.change_state`
+        (four eyes for privileged people and for reinstating anyone); the monitor's lock
+        and its two-person release call this directly. Emits ``user.state`` with the new
+        state as outcome.
+        """
+        from kinko.identity.permissions import PRIVILEGED_ROLES, Role
+        from kinko.identity.roles import RoleService
+
         if not reason.strip():
             raise InputError("reason", "say why the user's state changes")
         row = self.user_row(session, user_id, lock=True)
@@ -142,6 +173,7 @@ class UserService(ServiceBase):
             raise Conflict(f"user {row.username} is removed; removal is final")
         if state == UserState.INVITED or (state == UserState.ACTIVE and old != UserState.SUSPENDED):
             raise InputError("state", f"cannot move a user from {old.value} to {state.value}")
+        held = {g.role for g in RoleService(self.ctx).roles_of(session, user_id)}
         row.state = state.value
         row.updated_at = self.now()
         if state in (UserState.SUSPENDED, UserState.REMOVED):
@@ -153,14 +185,26 @@ class UserService(ServiceBase):
             subject=user_actor(row.id),
             previous=old.value,
             reason=reason,
+            proposal=proposal,
         )
+        privileged = bool(held & PRIVILEGED_ROLES)
         self.emit(
             session,
-            "admin.action",
+            "user.state",
             actor=actor,
-            outcome="success",
-            severity="medium",
-            fields={"action": f"user.{state.value}", "user": row.username},
+            outcome=state.value,
+            severity="high" if privileged else "medium",
+            fields={
+                "action": f"user.{state.value}",
+                "user": row.username,
+                "target_user": row.id,
+                "target_username": row.username,
+                "previous": old.value,
+                "privileged": privileged,
+                "security_admin": Role.SECURITY_ADMIN in held,
+                "roles": sorted(r.value for r in held),
+                "proposal": proposal,
+            },
         )
         return to_user(row)
 

@@ -64,13 +64,28 @@ class Revoke(Reason):
     role: str
 
 
+class StepUpBody(Body):
+    """A fresh WebAuthn assertion over a challenge from ``POST /v1/auth/step-up/begin``."""
+
+    challenge_id: str = Field(min_length=1, max_length=64)
+    credential: dict[str, Any]
+
+
 class NewToken(Body):
     name: str = Field(min_length=1, max_length=200)
     permissions: list[str]
-    owner_id: str | None = None
+    owner_id: str | None = Field(
+        default=None,
+        description="omit for your own token; a service account's id to propose one "
+        "(four eyes: a second security_admin approves)",
+    )
     assets: list[str] = Field(default_factory=list)
     ip_allowlist: list[str] = Field(default_factory=list)
     ttl_days: int = Field(default=90, ge=1, le=365)
+    step_up: StepUpBody | None = Field(
+        default=None, description="needed for your own token with a privileged permission"
+    )
+    reason: str = Field(default="service account token", min_length=1, max_length=500)
 
 
 def render_user(u: User) -> dict[str, Any]:

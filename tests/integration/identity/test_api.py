@@ -107,7 +107,8 @@ def test_login_failure_is_generic_and_login_page_is_public(ctx: Context) -> None
 def test_token_created_over_api_works_and_is_scoped(ctx: Context) -> None:
     owner, _ = make_user(ctx, "svc", ["requester"], with_authenticator=False)
     _, auth = make_user(ctx, "root", ["security_admin"])
-    assert auth is not None
+    _, auth2 = make_user(ctx, "sec2", ["security_admin"])
+    assert auth is not None and auth2 is not None
     cookie, csrf = sign_in(ctx, "root", auth)
     with TestClient(create_app(ctx)) as client:
         created = client.post(
@@ -115,8 +116,15 @@ def test_token_created_over_api_works_and_is_scoped(ctx: Context) -> None:
             json={"name": "backend", "owner_id": owner, "permissions": ["withdrawals:read"]},
             headers=_cookie_headers(cookie, csrf),
         )
-        assert created.status_code == 201, created.text
+        # A service account's token is four eyes: it works once another admin approves.
+        assert created.status_code == 202, created.text
         token = created.json()["token"]
+        approved = client.post(
+            f"/v1/roles/proposals/{created.json()['proposal']['id']}/approve",
+            json={},
+            headers=_cookie_headers(*sign_in(ctx, "sec2", auth2)),
+        )
+        assert approved.status_code == 200, approved.text
         me = client.get("/v1/auth/me", headers=bearer(token)).json()
         assert me["kind"] == "token" and me["permissions"] == ["withdrawals:read"]
         assert client.get("/v1/users", headers=bearer(token)).status_code == 403
@@ -126,6 +134,7 @@ def test_token_created_over_api_works_and_is_scoped(ctx: Context) -> None:
             headers=_cookie_headers(cookie, csrf),
         )
         assert escalate.status_code == 403
+        assert escalate.json()["error"] == "token_escalation"
         assert client.get("/v1/auth/me", headers={"Authorization": "Basic abc"}).status_code == 401
 
 

@@ -73,13 +73,36 @@ def test_user_role_token_commands(ctx: Context, cli: CliRunner) -> None:
     assert code == 0, out
     token_id = re.search(r"tok_[0-9a-z]+", out)
     assert token_id is not None and "kko_" in out
+    # A service account's token is a proposal: listed once another admin approves it.
+    token_proposal = re.search(r"prp_[0-9a-z]+", out)
+    assert token_proposal is not None and "pending" in out
+    code, out = _run(cli, "token", "list")
+    assert code == 0 and token_id.group(0) not in out
+    code, out = _run(cli, "role", "approve", token_proposal.group(0), "--as", "sec2")
+    assert code == 0, out
     code, out = _run(cli, "token", "list")
     assert code == 0 and token_id.group(0) in out and "kko_" not in out
     code, out = _run(cli, "token", "revoke", token_id.group(0), "--as", "root", "--reason", "r")
     assert code == 0
+    # Nobody creates a token for another person (sec2 can sign in: not a service account).
+    code, out = _run(
+        cli, "token", "create", "sec2", "x", "--as", "root", "--permission", "users:read"
+    )
+    assert code == 1 and "service account" in out
 
+    # ann holds approver (privileged): suspending her is four eyes.
     code, out = _run(cli, "user", "suspend", "ann", "--as", "root", "--reason", "leave")
-    assert code == 0
+    assert code == 0 and "pending" in out, out
+    suspend = re.search(r"prp_[0-9a-z]+", out)
+    assert suspend is not None
+    code, out = _run(cli, "role", "approve", suspend.group(0), "--as", "sec2")
+    assert code == 0, out
+    code, out = _run(cli, "user", "reinstate", "ann", "--as", "root", "--reason", "back")
+    assert code == 0 and "pending" in out, out
+    code, out = _run(cli, "user", "suspend", "svc", "--as", "root", "--reason", "retired")
+    assert code == 0 and "now suspended" in out, out
+    code, out = _run(cli, "user", "suspend", "sec2", "--as", "root", "--reason", "x")
+    assert code == 2 and "fewer than two active security_admins" in out
     code, out = _run(cli, "user", "suspend", "nobody", "--as", "root", "--reason", "x")
     assert code == 2 and "no user named" in out
 

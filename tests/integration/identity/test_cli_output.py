@@ -93,8 +93,12 @@ def test_token_list(ctx: Context, cli: CliRunner, people: dict[str, str]) -> Non
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         found = re.search(r"tok_[0-9a-z]+", result.stdout)
-        assert found is not None
+        proposal = re.search(r"prp_[0-9a-z]+", result.stdout)
+        assert found is not None and proposal is not None
         token_ids.append(found.group(0))
+        # A service account's token is four eyes: another admin approves it.
+        approved = kinko(cli, "role", "approve", proposal.group(0), "--as", "sec2")
+        assert approved.exit_code == 0, approved.output
 
     result = kinko(cli, "token", "list", "--json")
     assert result.exit_code == 0, result.output

@@ -119,12 +119,12 @@ def test_conflict_rechecked_at_approval_time(ctx: Context) -> None:
     root, sec2 = _admins(ctx)
     user, _ = make_user(ctx, "ann", [])
     first = _grant(ctx, root, user, "operator")
-    second = _grant(ctx, root, user, "auditor")  # non-privileged: applies at once
+    second = _grant(ctx, root, user, "auditor")  # every grant is four eyes (issue 13)
+    _approve(ctx, sec2, second)
     with ctx.db.transaction() as session:
         assert [g.role for g in IdentityService(ctx).roles_of(session, user)] == [Role.AUDITOR]
     with pytest.raises(PermissionDenied, match="auditor"):
         _approve(ctx, sec2, first)
-    assert second
 
 
 def test_matrix_change_is_four_eyes_and_refuses_a_matrix_already_violated(ctx: Context) -> None:
@@ -212,11 +212,11 @@ def test_unsafe_direct_grant_still_enforces_sod(ctx: Context) -> None:
 
 
 def test_grant_ends_existing_sessions(ctx: Context) -> None:
-    root, _sec2 = _admins(ctx)
+    root, sec2 = _admins(ctx)
     user, auth = make_user(ctx, "ann", ["requester"])
     assert auth is not None
     cookie, _ = sign_in(ctx, "ann", auth)
-    _grant(ctx, root, user, "auditor", assets=["BTC"])
+    _approve(ctx, sec2, _grant(ctx, root, user, "auditor", assets=["BTC"]))
     from kinko.core.errors import AuthenticationError
 
     with pytest.raises(AuthenticationError), ctx.db.transaction() as session:

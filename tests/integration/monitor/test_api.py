@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from kinko.api.app import create_app
 from kinko.context import Context
-from tests.support.identity import bearer, make_token
+from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 from tests.unit.monitor.support import ev
 
 
@@ -63,8 +63,13 @@ def test_permissions_are_enforced(ctx: Context) -> None:
 
 def test_release_by_two_security_admins(ctx: Context) -> None:
     ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
-    first = make_token(ctx, roles_or_permissions=["security_admin"])
-    second = make_token(ctx, roles_or_permissions=["security_admin"])
+    # Each vote is a person's own session, never an API token (issue 13).
+    first_id, first_auth = make_user(ctx, "sec1", ["security_admin"])
+    _, second_auth = make_user(ctx, "sec2", ["security_admin"])
+    assert first_auth is not None and second_auth is not None
+    first = person_headers(ctx, "sec1", first_auth)
+    second = person_headers(ctx, "sec2", second_auth)
+    token = owned_token(ctx, first_id, ["responses:release"])
     with TestClient(create_app(ctx)) as client:
         client.post("/v1/events", json={"events": [event_json()]}, headers=bearer(ingest))
         from sqlalchemy import select
@@ -74,9 +79,11 @@ def test_release_by_two_security_admins(ctx: Context) -> None:
         with ctx.db.transaction() as s:
             response_id = s.execute(select(ResponseRow.id)).scalar_one()
         url = f"/v1/responses/{response_id}/release"
-        one = client.post(url, json={"reason": "explained"}, headers=bearer(first))
+        by_token = client.post(url, json={"reason": "explained"}, headers=bearer(token))
+        assert (by_token.status_code, by_token.json()["error"]) == (403, "person_required")
+        one = client.post(url, json={"reason": "explained"}, headers=first)
         assert one.json()["message"] == "signed by 1/2 required security admins"
-        twice = client.post(url, json={"reason": "explained"}, headers=bearer(first))
+        twice = client.post(url, json={"reason": "explained"}, headers=first)
         assert twice.status_code == 409
-        two = client.post(url, json={"reason": "explained"}, headers=bearer(second))
+        two = client.post(url, json={"reason": "explained"}, headers=second)
         assert two.status_code == 200 and two.json()["released"] is True

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from kinko.api.app import create_app
 from kinko.context import Context
 from tests.integration.policy.support import COLD_ADDR
-from tests.support.identity import bearer, make_token
+from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,9 +21,12 @@ def api(ctx: Context) -> TestClient:
 def test_freeze_and_two_person_unfreeze(ctx: Context, api: TestClient) -> None:
     # Unfreezing takes two security_admins (issue 6); a ciso may reach the route but not
     # approve, because the freeze service checks the role itself.
-    sec1 = make_token(ctx, roles_or_permissions=["security_admin"])
-    sec2 = make_token(ctx, roles_or_permissions=["security_admin"])
-    ciso_only = make_token(ctx, roles_or_permissions=["ciso"])
+    # The approving vote needs the person's own session, never a token (issue 13).
+    sec1_id, sec1_auth = make_user(ctx, "sec1", ["security_admin"])
+    _, sec2_auth = make_user(ctx, "sec2", ["security_admin"])
+    _, ciso_auth = make_user(ctx, "ciso", ["ciso"])
+    assert sec1_auth is not None and sec2_auth is not None and ciso_auth is not None
+    sec1 = owned_token(ctx, sec1_id, ["freeze:set", "freeze:release"])
     reader = make_token(ctx, roles_or_permissions=["custody:read"])
     body = {"scope": "chain", "target": "ethereum", "reason": "outflow alert"}
     assert api.post("/v1/freezes", json=body).status_code == 401
@@ -38,11 +41,11 @@ def test_freeze_and_two_person_unfreeze(ctx: Context, api: TestClient) -> None:
     )
     assert proposal.status_code == 201, proposal.text
     approve = f"/v1/unfreeze-proposals/{proposal.json()['id']}/approve"
-    not_admin = api.post(approve, headers=bearer(ciso_only))
+    not_admin = api.post(approve, headers=person_headers(ctx, "ciso", ciso_auth))
     assert not_admin.status_code == 403 and "security_admin" in not_admin.json()["message"]
-    own = api.post(approve, headers=bearer(sec1))
+    own = api.post(approve, headers=person_headers(ctx, "sec1", sec1_auth))
     assert (own.status_code, own.json()["error"]) == (403, "forbidden")
-    done = api.post(approve, headers=bearer(sec2))
+    done = api.post(approve, headers=person_headers(ctx, "sec2", sec2_auth))
     assert done.status_code == 200 and done.json()["released"] is True
     assert api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"] == []
 
@@ -59,7 +62,10 @@ def test_bad_freeze_is_422_naming_the_field(ctx: Context, api: TestClient) -> No
 
 def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> None:
     proposer = make_token(ctx, roles_or_permissions=["addressbook:propose", "custody:read"])
-    approver = make_token(ctx, roles_or_permissions=["addressbook:approve"])
+    approver_id, approver_auth = make_user(ctx, "senior", ["senior_approver"])
+    assert approver_auth is not None
+    approver = owned_token(ctx, approver_id, ["addressbook:approve"])
+    approver_session = person_headers(ctx, "senior", approver_auth)
     body = {
         "chain": "ethereum",
         "address": COLD_ADDR.lower(),
@@ -74,13 +80,12 @@ def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> No
     made = api.post("/v1/addressbook/proposals", json=body, headers=bearer(proposer))
     assert made.status_code == 201, made.text
     assert made.json()["address"] == COLD_ADDR
-    approved = api.post(
-        f"/v1/addressbook/proposals/{made.json()['id']}/approve", headers=bearer(approver)
-    )
+    approve = f"/v1/addressbook/proposals/{made.json()['id']}/approve"
+    with_token = api.post(approve, headers=bearer(approver))
+    assert (with_token.status_code, with_token.json()["error"]) == (403, "person_required")
+    approved = api.post(approve, headers=approver_session)
     assert approved.status_code == 200, approved.text
-    again = api.post(
-        f"/v1/addressbook/proposals/{made.json()['id']}/approve", headers=bearer(approver)
-    )
+    again = api.post(approve, headers=approver_session)
     assert (again.status_code, again.json()["error"]) == (409, "conflict")
     listed = api.get("/v1/addressbook", headers=bearer(proposer)).json()
     assert [e["address"] for e in listed["entries"]] == [COLD_ADDR]

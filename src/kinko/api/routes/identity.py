@@ -1,7 +1,8 @@
 """HTTP routes for identity: sign-in, enrolment, users, roles and proposals, API tokens.
 
 Thin: parse, call the identity service, render. Authorisation is the dependency on each
-route (`public()`, `authenticated()` or `require(...)`), never an `if` in a handler.
+route (`public()`, `authenticated()` or `require(...)`), never an `if` in a handler; every
+change to identity needs a person's own session (``person=True``), never an API token.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from kinko.api.auth import authenticated, public, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
-from kinko.core.errors import PermissionDenied
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
 from kinko.identity.service import IdentityService
 from kinko.identity.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, csrf_token_for
+from kinko.identity.tokens import StepUp
 from kinko.identity.views import (
     CodeLogin,
     EnrolBegin,
@@ -59,13 +61,6 @@ def _signed_in(response: Response, signed: SignedIn) -> dict[str, Any]:
         "username": signed.username,
         "csrf_token": csrf_token_for(signed.session_token),
     }
-
-
-def _person(principal: Principal) -> UserId:
-    """Four-eyes decisions are made by people signed in to the console, not by tokens."""
-    if principal.kind != "user":
-        raise PermissionDenied("identity changes need a signed-in person, not an API token")
-    return principal.subject
 
 
 # --- sign-in and enrolment --------------------------------------------------------------
@@ -187,30 +182,57 @@ def add_user(
     return {"id": user_id, "username": body.username, "enrolment_secret": secret}
 
 
-@router.post("/v1/users/{user_id}/{action}")
-def change_user_state(
-    user_id: str,
-    action: Literal["suspend", "reinstate", "remove"],
-    body: Reason,
-    principal: Annotated[Principal, Depends(require("users:write"))],
-    ctx: Ctx,
-) -> Any:
-    state = {
-        "suspend": UserState.SUSPENDED,
-        "reinstate": UserState.ACTIVE,
-        "remove": UserState.REMOVED,
-    }[action]
+def _state_change(
+    ctx: Context, principal: Principal, user_id: str, state: UserState, reason: str
+) -> JSONResponse:
+    """Propose the change; 200 with the user when it applied at once (someone without a
+    privileged role suspended or removed), 202 when a second security_admin must approve."""
+    ids = IdentityService(ctx)
     with ctx.db.transaction() as session:
-        user = IdentityService(ctx).users.set_state(
-            session, UserId(user_id), state, actor=principal.actor, reason=body.reason
+        proposal = ids.roles.change_state(
+            session, UserId(user_id), state, actor=principal.subject, reason=reason
         )
-    return render_user(user)
+        user = ids.users.get(session, UserId(user_id))
+    done = proposal.state == ProposalState.APPROVED
+    body = {**render_user(user), "proposal": render_proposal(proposal)}
+    return JSONResponse(body, status_code=200 if done else 202)
+
+
+# Three routes, not one "/{action}": a parameter there shadowed /enrolment (issue 13).
+@router.post("/v1/users/{user_id}/suspend", responses={202: {"description": "proposed"}})
+def suspend_user(
+    user_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("users:write", person=True))],
+    ctx: Ctx,
+) -> JSONResponse:
+    return _state_change(ctx, principal, user_id, UserState.SUSPENDED, body.reason)
+
+
+@router.post("/v1/users/{user_id}/reinstate", responses={202: {"description": "proposed"}})
+def reinstate_user(
+    user_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("users:write", person=True))],
+    ctx: Ctx,
+) -> JSONResponse:
+    return _state_change(ctx, principal, user_id, UserState.ACTIVE, body.reason)
+
+
+@router.post("/v1/users/{user_id}/remove", responses={202: {"description": "proposed"}})
+def remove_user(
+    user_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("users:write", person=True))],
+    ctx: Ctx,
+) -> JSONResponse:
+    return _state_change(ctx, principal, user_id, UserState.REMOVED, body.reason)
 
 
 @router.post("/v1/users/{user_id}/enrolment")
 def reissue_enrolment(
     user_id: str,
-    principal: Annotated[Principal, Depends(require("users:write"))],
+    principal: Annotated[Principal, Depends(require("users:write", person=True))],
     ctx: Ctx,
 ) -> Any:
     with ctx.db.transaction() as session:
@@ -262,14 +284,14 @@ def list_proposals(
 @router.post("/v1/roles/proposals", status_code=201)
 def propose(
     body: NewProposal,
-    principal: Annotated[Principal, Depends(require("roles:propose"))],
+    principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
     ctx: Ctx,
 ) -> Any:
     payload = body.model_dump(exclude={"kind", "reason"}, exclude_none=True)
     with ctx.db.transaction() as session:
         proposal = IdentityService(ctx).roles.propose(
             session,
-            actor=_person(principal),
+            actor=principal.subject,
             kind=ProposalKind(body.kind),
             payload=payload,
             reason=body.reason,
@@ -280,13 +302,11 @@ def propose(
 @router.post("/v1/roles/proposals/{proposal_id}/approve")
 def approve(
     proposal_id: str,
-    principal: Annotated[Principal, Depends(require("roles:approve"))],
+    principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
     ctx: Ctx,
 ) -> Any:
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.approve(
-            session, proposal_id, actor=_person(principal)
-        )
+        proposal = IdentityService(ctx).roles.approve(session, proposal_id, actor=principal.subject)
     return render_proposal(proposal)
 
 
@@ -294,31 +314,35 @@ def approve(
 def refuse(
     proposal_id: str,
     body: Reason,
-    principal: Annotated[Principal, Depends(require("roles:approve"))],
+    principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
     ctx: Ctx,
 ) -> Any:
     with ctx.db.transaction() as session:
         proposal = IdentityService(ctx).roles.refuse(
-            session, proposal_id, actor=_person(principal), reason=body.reason
+            session, proposal_id, actor=principal.subject, reason=body.reason
         )
     return render_proposal(proposal)
 
 
-@router.post("/v1/roles/revoke")
+@router.post("/v1/roles/revoke", responses={202: {"description": "proposed"}})
 def revoke_role(
     body: Revoke,
-    principal: Annotated[Principal, Depends(require("roles:propose"))],
+    principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
     ctx: Ctx,
-) -> Any:
+) -> JSONResponse:
+    """Propose taking a role away (four eyes); giving up one's own role applies at once."""
     with ctx.db.transaction() as session:
-        count = IdentityService(ctx).roles.revoke_role(
+        proposal = IdentityService(ctx).roles.revoke_role(
             session,
             UserId(body.user_id),
             parse_role(body.role),
-            actor=_person(principal),
+            actor=principal.subject,
             reason=body.reason,
         )
-    return {"revoked": count}
+    done = proposal.state == ProposalState.APPROVED
+    return JSONResponse(
+        {"revoked": done, "proposal": render_proposal(proposal)}, status_code=200 if done else 202
+    )
 
 
 # --- API tokens -------------------------------------------------------------------------
@@ -328,24 +352,68 @@ def list_tokens(principal: Annotated[Principal, Depends(require("tokens:write"))
         return [render_token(t) for t in IdentityService(ctx).tokens.list_tokens(session)]
 
 
-@router.post("/v1/tokens", status_code=201)
+@router.post("/v1/auth/step-up/begin")
+def step_up_begin(
+    principal: Annotated[Principal, Depends(authenticated(person=True))], ctx: Ctx
+) -> Any:
+    """A single-use challenge (5 minutes) for a fresh assertion with your own
+    authenticator, sent with a privileged act (your own token with privileged permissions)."""
+    with ctx.db.transaction() as session:
+        challenge_id, options = IdentityService(ctx).mfa.begin_step_up(session, principal.subject)
+    return {"challenge_id": challenge_id, "options": options}
+
+
+@router.post(
+    "/v1/tokens",
+    status_code=201,
+    responses={202: {"description": "a service account's token, proposed (four eyes)"}},
+)
 def create_token(
     body: NewToken,
-    principal: Annotated[Principal, Depends(require("tokens:write"))],
+    principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
-) -> Any:
+) -> JSONResponse:
+    """Your own token (201), or a service account's (`owner_id`; 202, a proposal: the
+    token printed now works once a second security_admin approves it)."""
+    tokens = IdentityService(ctx).tokens
+    ttl = timedelta(days=body.ttl_days)
     with ctx.db.transaction() as session:
-        token_id, token = IdentityService(ctx).tokens.create(
-            session,
-            owner_id=UserId(body.owner_id or principal.subject),
-            name=body.name,
-            permissions=body.permissions,
-            assets=body.assets,
-            ip_allowlist=body.ip_allowlist,
-            ttl=timedelta(days=body.ttl_days),
-            actor=principal.actor,
-        )
-    return {"id": token_id, "token": token, "note": "shown once; store it now"}
+        if body.owner_id is None or body.owner_id == principal.subject:
+            up = body.step_up
+            token_id, token = tokens.create_own(
+                session,
+                person=principal.subject,
+                name=body.name,
+                permissions=body.permissions,
+                assets=body.assets,
+                ip_allowlist=body.ip_allowlist,
+                ttl=ttl,
+                step_up=None if up is None else StepUp(up.challenge_id, up.credential),
+            )
+            proposal = None
+        else:
+            proposal, token_id, token = tokens.propose_for_service(
+                session,
+                actor=principal.subject,
+                owner_id=UserId(body.owner_id),
+                name=body.name,
+                permissions=body.permissions,
+                assets=body.assets,
+                ip_allowlist=body.ip_allowlist,
+                ttl=ttl,
+                reason=body.reason,
+            )
+    if proposal is None:
+        note = "shown once; store it now"
+        return JSONResponse({"id": token_id, "token": token, "note": note}, status_code=201)
+    note = (
+        f"shown once; store it now. It works once another security_admin approves proposal "
+        f"{proposal.id} (POST /v1/roles/proposals/{proposal.id}/approve)"
+    )
+    return JSONResponse(
+        {"id": token_id, "token": token, "note": note, "proposal": render_proposal(proposal)},
+        status_code=202,
+    )
 
 
 @router.post("/v1/tokens/{token_id}/revoke")

@@ -161,7 +161,7 @@ def release_response(
     response_id: str,
     body: ReasonBody,
     ctx: CtxDep,
-    principal: Annotated[Principal, Depends(require("responses:release"))],
+    principal: Annotated[Principal, Depends(require("responses:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         outcome = TriageService(ctx).vote_release(

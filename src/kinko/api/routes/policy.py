@@ -152,7 +152,7 @@ def propose_unfreeze(
 def approve_unfreeze(
     proposal_id: str,
     ctx: CtxDep,
-    principal: Annotated[Principal, Depends(require("freeze:release"))],
+    principal: Annotated[Principal, Depends(require("freeze:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         record = FreezeService(ctx).approve_unfreeze(
@@ -198,7 +198,7 @@ def propose_entry(
 def approve_entry(
     proposal_id: str,
     ctx: CtxDep,
-    principal: Annotated[Principal, Depends(require("addressbook:approve"))],
+    principal: Annotated[Principal, Depends(require("addressbook:approve", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         entry = _book(ctx).approve(session, proposal_id=proposal_id, actor=_person(principal))

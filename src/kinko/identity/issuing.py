@@ -1,0 +1,327 @@
+"""Creating API tokens: a person's own, a service account's by four eyes, and the mint.
+
+A token belongs to its person. A person creates their own (`create_own`); one carrying a
+privileged permission (`PRIVILEGED_PERMISSIONS`) needs a fresh WebAuthn assertion of
+theirs (step-up). A service account (a user who cannot sign in: no factor) gets its token
+from a `create_token` proposal that a second security_admin approves; the proposer holds
+the token text from the start and it works from the approval on. Nobody creates a token
+for another person.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import InputError, PermissionDenied
+from kinko.core.ids import new_id
+from kinko.identity.base import ServiceBase, sha256, user_actor
+from kinko.identity.model import ProposalKind, TokenId, UserId, UserState
+from kinko.identity.permissions import PRIVILEGED_PERMISSIONS, parse_permission, permissions_of
+from kinko.identity.proposals import Proposal
+from kinko.store.tables.identity import ApiTokenRow, UserRow
+
+MAX_TTL = timedelta(days=365)
+PREFIX = "kko_"
+
+
+def parse_networks(values: list[str]) -> list[str]:
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(str(ipaddress.ip_network(value, strict=False)))
+        except ValueError:
+            raise InputError(
+                f"ip_allowlist[{i}]", f"{value!r} is not an IP address or CIDR network"
+            ) from None
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """A fresh WebAuthn assertion: the challenge from `MfaService.begin_step_up` and the
+    authenticator's answer (AuthenticationResponseJSON)."""
+
+    challenge_id: str
+    credential: dict[str, Any]
+
+
+class TokenIssuer(ServiceBase):
+    def _checked(
+        self,
+        session: Session,
+        owner_id: str,
+        name: str,
+        permissions: list[str],
+        *,
+        ttl: timedelta,
+        ip_allowlist: list[str] | None,
+    ) -> tuple[UserRow, list[str], list[str]]:
+        """The owner, the sorted permissions and the networks of a token that may exist."""
+        from kinko.identity.roles import RoleService
+
+        if not name.strip():
+            raise InputError("name", "give the token a name saying what uses it")
+        if not permissions:
+            raise InputError("permissions", "a token needs at least one permission")
+        if not timedelta(0) < ttl <= MAX_TTL:
+            raise InputError("ttl", f"must be between 1 second and {MAX_TTL.days} days")
+        perms = sorted({parse_permission(p, field="permissions") for p in permissions})
+        owner = self.user_row(session, owner_id)
+        if owner.state != UserState.ACTIVE.value:
+            raise PermissionDenied(
+                f"{owner.username} is {owner.state}; tokens need an active owner"
+            )
+        held = permissions_of(
+            tuple(g.role for g in RoleService(self.ctx).roles_of(session, owner_id))
+        )
+        missing = [p for p in perms if p not in held]
+        if missing:
+            raise PermissionDenied(
+                f"{owner.username} does not hold {', '.join(missing)}; a token "
+                "cannot carry more than its owner",
+                code="token_escalation",
+            )
+        return owner, perms, parse_networks(ip_allowlist or [])
+
+    def create(
+        self,
+        session: Session,
+        *,
+        owner_id: UserId,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        ttl: timedelta = timedelta(days=90),
+        actor: str,
+    ) -> tuple[TokenId, str]:
+        """Mint a token; returns (id, the token text — shown once, never stored).
+
+        The mechanism only, for Kinko's own set-up and tests: people go through
+        `create_own` (their own token) or `propose_for_service` (four eyes)."""
+        token_id = new_id("tok")
+        secret = secrets.token_hex(32)  # hex: no '_' to confuse the split
+        self._insert(
+            session,
+            token_id=token_id,
+            secret_hash=sha256(secret.encode()),
+            owner_id=owner_id,
+            name=name,
+            permissions=permissions,
+            assets=assets,
+            ip_allowlist=ip_allowlist,
+            ttl=ttl,
+            actor=actor,
+        )
+        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+
+    def create_own(
+        self,
+        session: Session,
+        *,
+        person: UserId,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        ttl: timedelta = timedelta(days=90),
+        step_up: StepUp | None = None,
+    ) -> tuple[TokenId, str]:
+        """A person's token for themselves. A privileged permission needs `step_up`, a
+        fresh WebAuthn assertion of theirs (code ``step_up_required`` without one)."""
+        from kinko.identity.mfa import MfaService
+
+        privileged = sorted(set(permissions) & PRIVILEGED_PERMISSIONS)
+        if privileged and step_up is None:
+            raise PermissionDenied(
+                f"a token carrying {', '.join(privileged)} needs a fresh WebAuthn assertion: "
+                "POST /v1/auth/step-up/begin, answer it with your authenticator and send the "
+                "answer as step_up",
+                code="step_up_required",
+            )
+        if step_up is not None:
+            MfaService(self.ctx).verify_step_up(
+                session, person, step_up.challenge_id, step_up.credential
+            )
+        token_id = new_id("tok")
+        secret = secrets.token_hex(32)
+        self._insert(
+            session,
+            token_id=token_id,
+            secret_hash=sha256(secret.encode()),
+            owner_id=person,
+            name=name,
+            permissions=permissions,
+            assets=assets,
+            ip_allowlist=ip_allowlist,
+            ttl=ttl,
+            actor=user_actor(person),
+            step_up=step_up is not None,
+        )
+        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+
+    def propose_for_service(
+        self,
+        session: Session,
+        *,
+        actor: UserId,
+        owner_id: UserId,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        ttl: timedelta = timedelta(days=90),
+        reason: str,
+    ) -> tuple[Proposal, TokenId, str]:
+        """Propose a token for a service account (four eyes). The token text is returned
+        now, to the proposer only (stored nowhere: the proposal keeps its SHA-256), and
+        works once a second security_admin approves the proposal."""
+        from kinko.identity.roles import RoleService
+
+        token_id = new_id("tok")
+        secret = secrets.token_hex(32)
+        payload = {
+            "user_id": owner_id,
+            "token_id": token_id,
+            "name": name,
+            "permissions": permissions,
+            "assets": sorted(set(assets or [])),
+            "ip_allowlist": ip_allowlist or [],
+            "ttl_seconds": int(ttl.total_seconds()),
+            "secret_sha256": sha256(secret.encode()).hex(),
+        }
+        proposal = RoleService(self.ctx).propose(
+            session, actor=actor, kind=ProposalKind.CREATE_TOKEN, payload=payload, reason=reason
+        )
+        return proposal, TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+
+    def check_service_payload(
+        self, session: Session, payload: dict[str, Any], *, actor: UserId
+    ) -> dict[str, Any]:
+        """A `create_token` proposal's payload, checked (when proposed and when approved)."""
+        from kinko.identity.mfa import MfaService
+
+        owner_id = str(payload.get("user_id", ""))
+        ttl = timedelta(seconds=int(payload.get("ttl_seconds", 0)))
+        owner, perms, networks = self._checked(
+            session,
+            owner_id,
+            str(payload.get("name", "")),
+            list(payload.get("permissions") or []),
+            ttl=ttl,
+            ip_allowlist=list(payload.get("ip_allowlist") or []),
+        )
+        if owner.id == actor or MfaService(self.ctx).has_factors(session, owner.id):
+            raise PermissionDenied(
+                f"{owner.username} can sign in, so only they create their tokens (with a "
+                "fresh WebAuthn assertion for privileged permissions); four-eyes token "
+                "proposals are for service accounts, which cannot sign in",
+                code="not_a_service_account",
+            )
+        token_id, digest = str(payload.get("token_id", "")), str(payload.get("secret_sha256", ""))
+        if not token_id.startswith("tok_") or len(digest) != 64:
+            raise InputError("token", "a token proposal carries its id and secret digest")
+        return {
+            "user_id": owner.id,
+            "token_id": token_id,
+            "name": str(payload["name"]),
+            "permissions": perms,
+            "assets": sorted(set(payload.get("assets") or [])),
+            "ip_allowlist": networks,
+            "ttl_seconds": int(ttl.total_seconds()),
+            "secret_sha256": digest,
+        }
+
+    def create_from_proposal(
+        self, session: Session, payload: dict[str, Any], *, actor: str, proposal: str
+    ) -> None:
+        """Mint the token an approved `create_token` proposal describes."""
+        self._insert(
+            session,
+            token_id=str(payload["token_id"]),
+            secret_hash=bytes.fromhex(str(payload["secret_sha256"])),
+            owner_id=UserId(str(payload["user_id"])),
+            name=str(payload["name"]),
+            permissions=list(payload["permissions"]),
+            assets=list(payload["assets"]),
+            ip_allowlist=list(payload["ip_allowlist"]),
+            ttl=timedelta(seconds=int(payload["ttl_seconds"])),
+            actor=actor,
+            proposal=proposal,
+        )
+
+    def _insert(
+        self,
+        session: Session,
+        *,
+        token_id: str,
+        secret_hash: bytes,
+        owner_id: UserId,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None,
+        ip_allowlist: list[str] | None,
+        ttl: timedelta,
+        actor: str,
+        step_up: bool = False,
+        proposal: str | None = None,
+    ) -> None:
+        owner, perms, networks = self._checked(
+            session, owner_id, name, permissions, ttl=ttl, ip_allowlist=ip_allowlist
+        )
+        now = self.now()
+        scoped_assets = sorted(set(assets or []))
+        session.add(
+            ApiTokenRow(
+                id=token_id,
+                owner_id=owner_id,
+                name=name,
+                secret_hash=secret_hash,
+                permissions=perms,
+                assets=scoped_assets,
+                ip_allowlist=networks,
+                created_by=actor,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        self.audit(
+            session,
+            actor=actor,
+            action="identity.token_create",
+            subject=f"token:{token_id}",
+            owner=owner_id,
+            name=name,
+            permissions=perms,
+            assets=scoped_assets,
+            ip_allowlist=networks,
+            expires_at=(now + ttl).isoformat(),
+            step_up=step_up,
+            proposal=proposal,
+        )
+        privileged = bool(set(perms) & PRIVILEGED_PERMISSIONS)
+        self.emit(
+            session,
+            "token.create",
+            actor=actor,
+            outcome="created",
+            severity="high" if privileged else "medium",
+            fields={
+                "action": "token.create",
+                "token": token_id,
+                "owner": owner_id,
+                "owner_username": owner.username,
+                "scopes": perms,
+                "assets": scoped_assets,
+                "ip_allowlist": networks,
+                "privileged": privileged,
+                "step_up": step_up,
+                "proposal": proposal,
+            },
+        )

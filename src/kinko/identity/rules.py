@@ -1,0 +1,209 @@
+"""What each identity proposal may change, checked when proposed and again when approved.
+
+`ProposalRules` is the half of `RoleService` that reads: whether a proposal is allowed at
+all (nobody proposes a change about themselves, the last two security admins stay, a
+token proposal is for a service account), whether it applies at once or waits for a
+second security admin, and the fields its security events carry.
+
+Four eyes, always, except:
+
+* the **bootstrap** (first setup only): the sole security admin Kinko has ever had grants
+  `security_admin` to a second person, at once (nobody else could approve). Once two
+  people have held `security_admin` it never applies again, whoever is suspended since;
+* taking access away from someone who holds no privileged role (suspend or remove);
+* giving up one's own role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinko.core.errors import Conflict, InputError, PermissionDenied
+from kinko.identity.base import ServiceBase
+from kinko.identity.model import ProposalKind, RoleGrant, UserId, UserState
+from kinko.identity.permissions import PRIVILEGED_ROLES, Role, parse_role
+from kinko.identity.proposals import handler_for, parse_grant, public_payload
+from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_sod
+from kinko.store.tables.identity import IdentityConfigRow, RoleGrantRow, UserRow
+
+MATRIX_KEY = "sod_conflicts"
+# Proposals about a person (the payload's user_id) that raise their access: the person
+# they are about neither proposes nor approves them.
+_RAISING = frozenset({ProposalKind.GRANT_ROLE, ProposalKind.CREATE_TOKEN})
+_STATES = {
+    "suspended": UserState.SUSPENDED,
+    "active": UserState.ACTIVE,
+    "removed": UserState.REMOVED,
+}
+
+
+class ProposalRules(ServiceBase):
+    def roles_of(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
+        rows = session.execute(
+            select(RoleGrantRow)
+            .where(RoleGrantRow.user_id == user_id, RoleGrantRow.revoked_at.is_(None))
+            .order_by(RoleGrantRow.id)
+        ).scalars()
+        return tuple(RoleGrant(Role(r.role), tuple(r.assets), tuple(r.wallets)) for r in rows)
+
+    def conflict_matrix(self, session: Session) -> ConflictMatrix:
+        row = session.get(IdentityConfigRow, MATRIX_KEY)
+        return DEFAULT_MATRIX if row is None else ConflictMatrix.parse(row.value)
+
+    def _require_admin(self, session: Session, actor: UserId) -> UserRow:
+        row = self.user_row(session, actor)
+        if row.state != UserState.ACTIVE.value or not any(
+            g.role == Role.SECURITY_ADMIN for g in self.roles_of(session, actor)
+        ):
+            raise PermissionDenied("only an active security_admin may do this")
+        return row
+
+    def _admin_count(self, session: Session) -> int:
+        """Active people holding `security_admin` now."""
+        return int(
+            session.execute(
+                select(func.count(func.distinct(RoleGrantRow.user_id)))
+                .join(UserRow, UserRow.id == RoleGrantRow.user_id)
+                .where(
+                    RoleGrantRow.role == Role.SECURITY_ADMIN.value,
+                    RoleGrantRow.revoked_at.is_(None),
+                    UserRow.state == UserState.ACTIVE.value,
+                )
+            ).scalar_one()
+        )
+
+    def bootstrap_open(self, session: Session) -> bool:
+        """True only during the first setup: fewer than two people have EVER held
+        `security_admin` (grants are never deleted, so suspending or revoking people
+        cannot bring this back)."""
+        ever = session.execute(
+            select(func.count(func.distinct(RoleGrantRow.user_id))).where(
+                RoleGrantRow.role == Role.SECURITY_ADMIN.value
+            )
+        ).scalar_one()
+        return int(ever) < 2
+
+    def _privileged(self, grants: tuple[RoleGrant, ...]) -> bool:
+        return any(g.role in PRIVILEGED_ROLES for g in grants)
+
+    def _keep_two_admins(self, session: Session, user: UserRow, what: str) -> None:
+        """Refuse taking away one of the last two active security admins."""
+        if user.state != UserState.ACTIVE.value:
+            return
+        if not any(g.role == Role.SECURITY_ADMIN for g in self.roles_of(session, user.id)):
+            return
+        if self._admin_count(session) <= 2:
+            raise Conflict(
+                f"{what} {user.username} would leave fewer than two active security_admins, "
+                "and then nothing on identity could be approved; grant security_admin to "
+                "someone else first (four eyes), then try again",
+                code="last_two_admins",
+            )
+
+    # --- checks when proposed (and again when approved) ------------------------------------
+    def check_payload(
+        self, session: Session, kind: ProposalKind, payload: dict[str, Any], *, actor: UserId
+    ) -> dict[str, Any]:
+        """The normalised payload of a proposal `actor` may make, or a refusal."""
+        handler = handler_for(self.ctx, kind)
+        if handler is not None:  # another domain's four-eyes change (a screening list)
+            return handler.check(session, payload)
+        if kind == ProposalKind.SET_CONFLICTS:
+            return {"conflicts": ConflictMatrix.parse(payload.get("conflicts")).to_list()}
+        if kind == ProposalKind.CREATE_TOKEN:
+            from kinko.identity.tokens import TokenService
+
+            return TokenService(self.ctx).check_service_payload(session, payload, actor=actor)
+        user = self.user_row(session, str(payload.get("user_id", "")))
+        if kind in (ProposalKind.GRANT_ROLE, ProposalKind.SET_USER_STATE) and user.id == actor:
+            raise PermissionDenied(
+                "nobody proposes a change to their own roles or state; ask another "
+                "security_admin to propose it",
+                code="self_grant",
+            )
+        if kind == ProposalKind.GRANT_ROLE:
+            grant = parse_grant(
+                str(payload.get("role", "")), payload.get("assets"), payload.get("wallets")
+            )
+            if user.state in (UserState.SUSPENDED.value, UserState.REMOVED.value):
+                raise Conflict(f"user {user.username} is {user.state}; roles cannot be granted")
+            check_sod(self.roles_of(session, user.id), grant, self.conflict_matrix(session))
+            return {"user_id": user.id, **grant.to_dict()}
+        if kind == ProposalKind.REVOKE_ROLE:
+            role = parse_role(str(payload.get("role", "")))
+            if not any(g.role == role for g in self.roles_of(session, user.id)):
+                raise Conflict(f"{user.username} does not hold {role.value}", code="not_held")
+            if role == Role.SECURITY_ADMIN:
+                self._keep_two_admins(session, user, "revoking security_admin from")
+            return {"user_id": user.id, "role": role.value}
+        if kind == ProposalKind.SET_USER_STATE:
+            return {"user_id": user.id, "state": self._check_state(session, user, payload)}
+        factor = str(payload.get("factor", "all"))
+        if factor != "all" and not factor.startswith(("webauthn:", "totp:")):
+            raise InputError("factor", "use 'all', 'webauthn:<credential id>' or 'totp:<id>'")
+        return {"user_id": user.id, "factor": factor}
+
+    def _check_state(self, session: Session, user: UserRow, payload: dict[str, Any]) -> str:
+        state = _STATES.get(str(payload.get("state", "")))
+        if state is None:
+            raise InputError("state", "use suspended, active (reinstate) or removed")
+        old = UserState(user.state)
+        if old == UserState.REMOVED:
+            raise Conflict(f"user {user.username} is removed; removal is final")
+        if state == old or (state == UserState.ACTIVE and old != UserState.SUSPENDED):
+            raise Conflict(f"user {user.username} is {old.value}; cannot make them {state.value}")
+        if state != UserState.ACTIVE:
+            verb = "suspending" if state == UserState.SUSPENDED else "removing"
+            self._keep_two_admins(session, user, verb)
+        return state.value
+
+    def check_approver(self, kind: ProposalKind, payload: dict[str, Any], actor: UserId) -> None:
+        """Nobody approves a change about themselves (their grant, state, factors)."""
+        if kind in _RAISING | {ProposalKind.SET_USER_STATE, ProposalKind.REMOVE_MFA} and (
+            payload.get("user_id") == actor
+        ):
+            raise PermissionDenied(
+                "four eyes: nobody approves a change about themselves; ask another security_admin",
+                code="self_approval",
+            )
+
+    def at_once(
+        self, session: Session, kind: ProposalKind, payload: dict[str, Any], actor: UserId
+    ) -> str | None:
+        """The audit action if this proposal applies without a second person, else None."""
+        if kind == ProposalKind.GRANT_ROLE:
+            bootstrap = payload["role"] == Role.SECURITY_ADMIN.value and self.bootstrap_open(
+                session
+            )
+            return "identity.role_bootstrap_grant" if bootstrap else None
+        if kind == ProposalKind.SET_USER_STATE:
+            lowering = payload["state"] != UserState.ACTIVE.value
+            held = self.roles_of(session, payload["user_id"])
+            return "identity.user_state_change" if lowering and not self._privileged(held) else None
+        if kind == ProposalKind.REVOKE_ROLE and payload["user_id"] == actor:
+            return "identity.role_revoke"
+        return None
+
+    # --- what the security events say --------------------------------------------------------
+    def event_fields(
+        self, session: Session, kind: ProposalKind, payload: dict[str, Any], proposal: str
+    ) -> dict[str, Any]:
+        """`proposal`, `kind`, the public payload and, for a proposal about a person:
+        `target_user` (id), `target_username`, `privileged` and `security_admin` (the role
+        granted is, or the person holds, a privileged role / security_admin)."""
+        fields: dict[str, Any] = {"proposal": proposal, "kind": kind.value}
+        fields.update(public_payload(payload))
+        user_id = payload.get("user_id")
+        if not isinstance(user_id, str):
+            return fields
+        held = {g.role for g in self.roles_of(session, user_id)}
+        if kind == ProposalKind.GRANT_ROLE:
+            held = {Role(payload["role"])}
+        fields["target_user"] = user_id
+        fields["target_username"] = self.user_row(session, user_id).username
+        fields["privileged"] = bool(held & PRIVILEGED_ROLES)
+        fields["security_admin"] = Role.SECURITY_ADMIN in held
+        return fields
