@@ -41,6 +41,8 @@ def check_day(day: date, field: str = "day") -> date:
             "no crypto-asset price or balance exists that early; give a later day",
         )
     return day
+
+
 CURRENCIES = ("JPY", "KRW")
 _PRICE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 
