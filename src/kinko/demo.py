@@ -147,8 +147,10 @@ def _approve(
     stack: WithdrawalStack, ex: DemoExchange, wd_id: str, digest: str, out: Console
 ) -> None:
     for name in ("bob", "carol"):
+        issued = stack.approvals.challenge(wd_id, approver=ex.users[name])
+        assert issued.digest == digest
         assertion = ex.authenticators[name].assert_(
-            challenge=bytes.fromhex(digest), origin=ex.ctx.settings.webauthn_origin
+            challenge=issued.challenge, origin=ex.ctx.settings.webauthn_origin
         )
         save_authenticator(
             ex.ctx.settings.data_dir / "demo-authenticators", name, ex.authenticators[name]

@@ -185,12 +185,38 @@ def register(app: typer.Typer) -> None:
             names = _names(stack)
         _print(view, names, as_json)
 
+    @withdraw.command("challenge")
+    def challenge(
+        withdrawal_id: str,
+        as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
+        as_json: JsonOption = False,
+    ) -> None:
+        """Issue a one-time approval challenge: the authenticator signs it (valid 10
+        minutes, once), then 'kinko withdraw approve ID --assertion FILE'."""
+        with guarded_json(as_json), _services() as stack:
+            issued = stack.approvals.challenge(withdrawal_id, approver=_user_id(stack, as_user))
+        if as_json:
+            echo_json(issued.to_json())
+            return
+        shown = issued.to_json()
+        for label in ("withdrawal", "digest", "expires_at", "nonce", "challenge", "valid_until"):
+            typer.echo(f"{label}: {shown[label]}")
+        typer.echo(f"signed document: {shown['document']}")
+        typer.echo(
+            "Sign 'challenge' (base64url) with the approver's authenticator "
+            "(navigator.credentials.get, userVerification required), then: "
+            f"kinko withdraw approve {withdrawal_id} --as {as_user} --assertion FILE"
+        )
+
     @withdraw.command("approve")
     def approve(
         withdrawal_id: str,
         as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
         assertion: Annotated[
-            Path | None, typer.Option(help="WebAuthn assertion JSON whose challenge is the digest.")
+            Path | None,
+            typer.Option(
+                help="WebAuthn assertion JSON over the challenge of 'kinko withdraw challenge'."
+            ),
         ] = None,
         totp: Annotated[
             str | None,
@@ -202,7 +228,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Approve with a WebAuthn assertion over the digest (or, weaker, a TOTP code)."""
+        """Approve with a WebAuthn assertion over the approval challenge (or, weaker, a
+        TOTP code)."""
         with guarded_json(as_json):
             if (assertion is None) == (totp is None):
                 raise InputError("--assertion", "give exactly one of --assertion or --totp")

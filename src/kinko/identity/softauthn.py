@@ -67,6 +67,9 @@ class SoftAuthenticator:
         self._key = private_key
         self.credential_id = credential_id
         self.sign_count = 0
+        # False: the authenticator reports signature counter 0 on every assertion, as
+        # synced passkeys do (WebAuthn L3 §6.1.1); nothing then tells a replay apart.
+        self.counter_in_use = True
         self.user_handle: bytes = secrets.token_bytes(16)
 
     @classmethod
@@ -77,6 +80,7 @@ class SoftAuthenticator:
         """A copy sharing the key and the counter value: models a cloned authenticator."""
         twin = SoftAuthenticator(self.rp_id, self._key, self.credential_id)
         twin.sign_count = self.sign_count
+        twin.counter_in_use = self.counter_in_use
         twin.user_handle = self.user_handle
         return twin
 
@@ -152,9 +156,11 @@ class SoftAuthenticator:
     ) -> dict[str, Any]:
         """Answer ``navigator.credentials.get()``: an AuthenticationResponseJSON.
 
-        Each call increments the signature counter first, as §6.1.1 describes.
+        Each call increments the signature counter first, as §6.1.1 describes (unless
+        `counter_in_use` is off: then it stays 0).
         """
-        self.sign_count += 1
+        if self.counter_in_use:
+            self.sign_count += 1
         auth_data = self._auth_data(rp_id or self.rp_id, self._flags(user_present, user_verified))
         client_data = self._client_data("webauthn.get", challenge, origin)
         # §6.3.3 step 11: sign authenticatorData || SHA-256(clientDataJSON).

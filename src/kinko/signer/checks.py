@@ -22,13 +22,9 @@ from kinko.chains.base import CallKind, ChainAdapter, Intent
 from kinko.core.clock import isoformat, utc
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attestation_valid
+from kinko.signer.binding import approval_challenge
 from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
-from kinko.signer.quorum import (
-    assertion_json,
-    check_eligible,
-    quorum_shortfall,
-    verify_assertion_over_digest,
-)
+from kinko.signer.quorum import assertion_json, check_logged_quorum, verify_approval_assertion
 from kinko.withdrawals.bundle import (
     ACTION_APPROVAL,
     ACTION_DECIDED,
@@ -95,7 +91,14 @@ def verify_bundle(
     checkpoint = verify_checkpoint_note(bundle.checkpoint, log_vkey)
     requester = _requester(bundle, checkpoint)
     decision = _decision(bundle, checkpoint, digest)
-    expires_at = _time(decision.get("expires_at"), "decision entry expires_at")
+    logged_expiry = decision.get("expires_at")
+    expires_at = _time(logged_expiry, "decision entry expires_at")
+    if not isinstance(logged_expiry, str) or bundle.expires_at != logged_expiry:
+        raise IntegrityError(
+            f"the bundle's approval expiry {bundle.expires_at!r} differs from the one the log "
+            f"recorded ({logged_expiry!r}): the approvals sign the logged one",
+            code="expiry_mismatch",
+        )
     if utc(now) >= expires_at:
         raise ApprovalError(
             f"the approvals expired at {isoformat(expires_at)}; request new approvals",
@@ -109,6 +112,7 @@ def verify_bundle(
         }
     roles_by_approver: dict[str, frozenset[str]] = {}
     seen_credentials: set[bytes] = set()
+    seen_nonces: set[bytes] = set()
     server_attested: list[str] = []
     for approval in bundle.approvals:
         if approval.approver == requester:
@@ -133,17 +137,24 @@ def verify_bundle(
                 accept_unverified=accept_server_attested,
             )
             continue
+        if approval.nonce in seen_nonces:
+            raise ApprovalError(
+                f"approval by {approval.approver} reuses another approval's challenge nonce",
+                code="nonce_reused",
+            )
         seen_credentials.add(approval.credential_id)
+        seen_nonces.add(approval.nonce)
         roles_by_approver[approval.approver] = _verify_approval(
             bundle,
             approval,
             checkpoint,
             digest,
             credentials,
+            expires_at=logged_expiry,
             expected_rp_id=expected_rp_id,
             expected_origin=expected_origin,
         )
-    required = _check_quorum(decision, roles_by_approver)
+    required = check_logged_quorum(decision, roles_by_approver)
     return VerifiedBundle(
         bundle=bundle,
         intent=intent,
@@ -258,9 +269,13 @@ def _verify_approval(
     digest: bytes,
     credentials: Mapping[bytes, EnrolledCredential],
     *,
+    expires_at: str,
     expected_rp_id: str,
     expected_origin: str,
 ) -> frozenset[str]:
+    """A WebAuthn approval: its proven entry must match, and the assertion must verify
+    over the approval challenge recomputed from this bundle's withdrawal id, the
+    recomputed digest, the logged expiry and the logged nonce (`kinko.signer.binding`)."""
     who = f"approval by {approval.approver}"
     entry = _entry(checkpoint, approval.audit, who, ACTION_APPROVAL, bundle.withdrawal_id)
     details = entry["details"]
@@ -273,8 +288,11 @@ def _verify_approval(
         details.get("approver") != approval.approver
         or details.get("credential_id") != b64url(approval.credential_id)
         or details.get("digest") != digest.hex()
+        or details.get("nonce") != b64url(approval.nonce)
     ):
-        raise ApprovalError(f"{who} does not match its audit entry (approver, credential, digest)")
+        raise ApprovalError(
+            f"{who} does not match its audit entry (approver, credential, digest, nonce)"
+        )
     credential = credentials.get(approval.credential_id)
     if credential is None:
         raise ApprovalError(f"{who} used a credential that is not enrolled")
@@ -282,7 +300,14 @@ def _verify_approval(
         raise ApprovalError(f"{who} used a credential enrolled to {credential.user}")
     if details.get("credential_key_sha256") != key_fingerprint(credential.public_key_cose):
         raise ApprovalError(f"{who}: the credential's public key is not the one the log recorded")
-    verify_assertion_over_digest(
+    challenge = approval_challenge(
+        withdrawal_id=bundle.withdrawal_id,
+        digest=digest,
+        expires_at=expires_at,
+        nonce=approval.nonce,
+        approver=approval.approver,
+    )
+    verify_approval_assertion(
         assertion_json(
             credential_id=approval.credential_id,
             authenticator_data=approval.authenticator_data,
@@ -290,6 +315,8 @@ def _verify_approval(
             signature=approval.signature,
             user_handle=approval.user_handle,
         ),
+        challenge=challenge,
+        withdrawal_id=bundle.withdrawal_id,
         digest=digest,
         public_key_cose=credential.public_key_cose,
         rp_id=expected_rp_id,
@@ -354,36 +381,6 @@ def _verify_attested(
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise IntegrityError(f"audit entry for {who} lists no roles")
     return frozenset(roles)
-
-
-def _check_quorum(decision: Mapping[str, Any], roles: Mapping[str, frozenset[str]]) -> int:
-    policy = decision.get("policy")
-    if not isinstance(policy, dict):
-        raise IntegrityError("the decision entry has no policy decision")
-    required = policy.get("required_approvals")
-    required_roles = policy.get("required_roles")
-    eligible = decision.get("eligible_roles")
-    if not isinstance(required, int) or not isinstance(required_roles, dict):
-        raise IntegrityError("the decision entry has no approval requirement")
-    outcome = policy.get("outcome")
-    if outcome not in ("allow", "require_approvals"):
-        raise ApprovalError(
-            f"the policy decided {outcome!r} for this withdrawal; only allowed or approved "
-            "withdrawals are signed",
-            code="policy_refused",
-        )
-    if outcome == "require_approvals" and required < 1:
-        raise IntegrityError("the decision requires approvals but names no quorum")
-    if not isinstance(eligible, list) or not eligible:
-        raise IntegrityError("the decision entry names no eligible roles: refusing (fail closed)")
-    for approver, held in roles.items():
-        check_eligible(approver, held, [str(e) for e in eligible])
-    shortfall = quorum_shortfall(
-        required, {str(k): int(v) for k, v in required_roles.items()}, roles
-    )
-    if shortfall is not None:
-        raise ApprovalError(shortfall, code="quorum_not_met")
-    return required
 
 
 def _time(value: object, what: str) -> datetime:

@@ -12,28 +12,32 @@ from typing import Any
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidCBORData
 
-from kinko.core.errors import ApprovalError
+from kinko.core.errors import ApprovalError, IntegrityError
 from kinko.withdrawals.bundle import b64url
 
 
-def verify_assertion_over_digest(
+def verify_approval_assertion(
     response: Mapping[str, Any],
     *,
+    challenge: bytes,
+    withdrawal_id: str,
     digest: bytes,
     public_key_cose: bytes,
     rp_id: str,
     origin: str,
     who: str,
 ) -> int:
-    """WebAuthn §7.2 via py_webauthn with challenge = the transaction digest; returns the
-    authenticator's new signature counter (§6.1.1) for the caller to record.
+    """WebAuthn §7.2 via py_webauthn with `challenge` = the approval challenge
+    (`kinko.signer.binding.approval_challenge`: withdrawal, digest, expiry, nonce,
+    approver); returns the authenticator's new signature counter (§6.1.1) for the caller
+    to record.
 
     User verification is required: an approval moves money.
     """
     try:
         verified = verify_authentication_response(
             credential=dict(response),
-            expected_challenge=digest,
+            expected_challenge=challenge,
             expected_rp_id=rp_id,
             expected_origin=origin,
             credential_public_key=public_key_cose,
@@ -42,7 +46,8 @@ def verify_assertion_over_digest(
         )
     except (InvalidAuthenticationResponse, InvalidCBORData, ValueError, KeyError, TypeError) as exc:
         raise ApprovalError(
-            f"{who}: the WebAuthn assertion does not verify over digest {digest.hex()}: {exc}",
+            f"{who}: the WebAuthn assertion does not verify over the approval challenge of "
+            f"withdrawal {withdrawal_id} (digest {digest.hex()}): {exc}",
             code="assertion_invalid",
         ) from None
     return int(verified.new_sign_count)
@@ -98,3 +103,37 @@ def quorum_shortfall(
         if have < count:
             return f"approved by {have}/{count} required approvers with role {role}"
     return None
+
+
+def check_logged_quorum(decision: Mapping[str, Any], roles: Mapping[str, frozenset[str]]) -> int:
+    """The signer's quorum check against the proven `withdrawal.decided` entry's details:
+    the outcome allows signing, every approver holds an eligible role, and the distinct
+    approvers (`roles`: approver -> roles the log recorded) meet the requirement.
+    Returns the number of approvals required."""
+    policy = decision.get("policy")
+    if not isinstance(policy, dict):
+        raise IntegrityError("the decision entry has no policy decision")
+    required = policy.get("required_approvals")
+    required_roles = policy.get("required_roles")
+    eligible = decision.get("eligible_roles")
+    if not isinstance(required, int) or not isinstance(required_roles, dict):
+        raise IntegrityError("the decision entry has no approval requirement")
+    outcome = policy.get("outcome")
+    if outcome not in ("allow", "require_approvals"):
+        raise ApprovalError(
+            f"the policy decided {outcome!r} for this withdrawal; only allowed or approved "
+            "withdrawals are signed",
+            code="policy_refused",
+        )
+    if outcome == "require_approvals" and required < 1:
+        raise IntegrityError("the decision requires approvals but names no quorum")
+    if not isinstance(eligible, list) or not eligible:
+        raise IntegrityError("the decision entry names no eligible roles: refusing (fail closed)")
+    for approver, held in roles.items():
+        check_eligible(approver, held, [str(e) for e in eligible])
+    shortfall = quorum_shortfall(
+        required, {str(k): int(v) for k, v in required_roles.items()}, roles
+    )
+    if shortfall is not None:
+        raise ApprovalError(shortfall, code="quorum_not_met")
+    return required

@@ -138,14 +138,15 @@ def _approve(principal: Principal, withdrawal_id: str, stack: WithdrawalStack) -
     view = stack.withdrawals.get(withdrawal_id)
     if view.digest is None:
         raise InputError("withdrawal", f"{withdrawal_id} has no transaction to approve")
+    approver = str(principal.subject)
+    issued = stack.approvals.challenge(withdrawal_id, approver=approver)
     assertion = assert_as(
         settings.data_dir,
         principal.username,
-        challenge=bytes.fromhex(view.digest),
+        challenge=issued.challenge,
         rp_id=settings.webauthn_rp_id,
         origin=settings.webauthn_origin,
     )
-    approver = str(principal.subject)
     view = stack.approvals.approve(withdrawal_id, approver=approver, assertion=assertion)
     stack.settle(view)
 

@@ -3,8 +3,9 @@
 What is shown comes only from decoding the unsigned transaction that will be signed
 (`intent`) and from its digest, never from the request's own fields: an approver judges
 what is really signed (the DMM Bitcoin / Bybit lesson). Approving is a WebAuthn
-``navigator.credentials.get()`` whose challenge is that digest, posted to
-``/v1/withdrawals/{id}/approve``.
+``navigator.credentials.get()`` over the one-time challenge from
+``/v1/withdrawals/{id}/approval-challenge`` (it commits to that digest, the withdrawal and
+its expiry), posted to ``/v1/withdrawals/{id}/approve``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Approving and rejecting: WebAuthn assertions whose challenge is the digest, or (when
+"""Approving and rejecting: WebAuthn assertions over an approval challenge Kinko issued
+to the approver for this withdrawal (it commits to the withdrawal id, the digest, the
+expiry and a one-time nonce: `kinko.withdrawals.challenges`), or (when
 `allow_totp_approvals` is on) a TOTP code bound to the digest by the server's HMAC
 (`totp_server_attested`, weaker: see kinko.signer.attestation).
 
 Rules: only a pending withdrawal, before it expires; distinct approvers; never the
 requester; separation of duties; an eligible role for the wallet; the assertion must
-verify over the exact digest the decoded transaction hashes to. One rejection ends the
-request. A refused attempt is itself audited and raised as a security event.
+verify over the challenge issued for this withdrawal, whose digest is the one the decoded
+transaction hashes to. One rejection ends the request. A refused attempt is itself
+audited and raised as a security event.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError, Unavailable
-from kinko.core.events import SecurityEvent
+from kinko.core.errors import ApprovalError, Conflict, InputError, Unavailable
 from kinko.core.secretfile import read_private
 from kinko.identity.names import person
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
-from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_assertion_over_digest
+from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_approval_assertion
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
+from kinko.withdrawals import challenges
 from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
+from kinko.withdrawals.challenges import ApprovalChallenge
 from kinko.withdrawals.events import approval_attempt
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
@@ -38,6 +42,7 @@ from kinko.withdrawals.records import (
     unit_of_work,
     view,
 )
+from kinko.withdrawals.refusals import record_refusal
 from kinko.withdrawals.states import State, parse_state
 
 
@@ -46,10 +51,42 @@ class ApprovalService:
         self.ctx = ctx
         self.ports = ports
 
+    def challenge(self, withdrawal_id: str, *, approver: str) -> ApprovalChallenge:
+        """Issue `approver` a one-time challenge for approving `withdrawal_id` (pending,
+        not theirs, not yet answered by them, an eligible role)."""
+        try:
+            with unit_of_work(self.ctx) as session:
+                row = load(session, withdrawal_id, lock=True)
+                if not self._expire_if_due(session, row):
+                    self._check_approver(session, row, approver)
+                    return self._issue(session, row, approver)
+        except ApprovalError as exc:
+            # Asking to approve is an approval attempt: the monitor sees the refusal.
+            record_refusal(
+                self.ctx, self.ports, withdrawal_id, approver, exc.message, code=exc.code
+            )
+            raise
+        raise ApprovalError(
+            f"withdrawal {withdrawal_id} expired before it was approved; request it again",
+            code="approval_expired",
+        )
+
+    def _issue(self, session: Session, row: WithdrawalRow, approver: str) -> ApprovalChallenge:
+        ids = [c.credential_id for c in self.ports.directory.credentials_of(session, approver)]
+        return challenges.issue(
+            session,
+            row,
+            approver,
+            now=self.ctx.clock.now(),
+            rp_id=self.ctx.settings.webauthn_rp_id,
+            credential_ids=ids,
+        )
+
     def approve(
         self, withdrawal_id: str, *, approver: str, assertion: Mapping[str, Any]
     ) -> WithdrawalView:
-        """Record `approver`'s WebAuthn assertion over the digest; approve at quorum."""
+        """Record `approver`'s WebAuthn assertion over the approval challenge issued to
+        them for this withdrawal (`challenge`); approve at quorum."""
         return self._answer(withdrawal_id, approver=approver, assertion=assertion, approve=True)
 
     def approve_totp(self, withdrawal_id: str, *, approver: str, code: str) -> WithdrawalView:
@@ -92,7 +129,9 @@ class ApprovalService:
                         self._record_rejection(session, row, approver, reason)
                     return view(session, row)
         except ApprovalError as exc:
-            self._record_refusal(
+            record_refusal(
+                self.ctx,
+                self.ports,
                 withdrawal_id,
                 approver,
                 exc.message,
@@ -167,14 +206,19 @@ class ApprovalService:
         credential = enrolled.get(credential_id)
         if credential is None:
             raise ApprovalError(f"{person(session, approver)} has no enrolled credential {raw_id}")
-        digest = bytes.fromhex(row.digest)
-        count = verify_assertion_over_digest(
+        who = f"approval by {person(session, approver)}"
+        issued = challenges.take(
+            session, row, approver, assertion, now=self.ctx.clock.now(), who=who
+        )
+        count = verify_approval_assertion(
             assertion,
-            digest=digest,
+            challenge=issued.challenge,
+            withdrawal_id=row.id,
+            digest=bytes.fromhex(row.digest),
             public_key_cose=credential.public_key_cose,
             rp_id=self.ctx.settings.webauthn_rp_id,
             origin=self.ctx.settings.webauthn_origin,
-            who=f"approval by {approver}",
+            who=who,
         )
         self.ports.directory.record_sign_count(session, credential_id, count)
         roles = sorted(
@@ -189,6 +233,10 @@ class ApprovalService:
             audited={
                 "credential_id": b64url(credential_id),
                 "credential_key_sha256": hashlib.sha256(credential.public_key_cose).hexdigest(),
+                # What the signer recomputes the challenge from (kinko.signer.binding).
+                "nonce": b64url(issued.nonce),
+                "expires_at": issued.expires_at,
+                "challenge": b64url(issued.challenge),
             },
             credential_id=credential_id,
             evidence=dict(assertion),
@@ -334,54 +382,3 @@ class ApprovalService:
         )
         move(self.ctx, session, row, State.DENIED, actor=approver, reason=f"rejected: {reason}")
         self.ports.policy.release(session, row.id)
-
-    def _record_refusal(
-        self,
-        withdrawal_id: str,
-        approver: str,
-        reason: str,
-        *,
-        code: str | None,
-        totp_failed: bool = False,
-    ) -> None:
-        """Audit a refused approval attempt and tell the monitor (fail closed: recorded).
-        `code` is set for a refused *approval* (not a rejection): it is also published as a
-        `withdrawal.approve` attempt, so the monitor sees requester = approver."""
-        try:
-            with unit_of_work(self.ctx) as session:
-                if totp_failed:
-                    self.ports.directory.record_totp_failure(session, approver)
-                if code is not None:
-                    row = session.get(WithdrawalRow, withdrawal_id)
-                    defer_event(
-                        session,
-                        approval_attempt(
-                            withdrawal_id=withdrawal_id,
-                            approver=approver,
-                            requester=None if row is None else row.requester,
-                            wallet=None if row is None else row.wallet_id,
-                            now=self.ctx.clock.now(),
-                            refusal_code=code,
-                        ),
-                    )
-                self.ctx.audit.append(
-                    session,
-                    actor=approver,
-                    action="withdrawal.approval_refused",
-                    subject=withdrawal_id,
-                    details={"approver": approver, "reason": reason},
-                )
-                defer_event(
-                    session,
-                    SecurityEvent(
-                        type="withdrawal.approval_refused",
-                        time=self.ctx.clock.now(),
-                        actor=approver,
-                        outcome="failure",
-                        severity="high",
-                        fields={"withdrawal": withdrawal_id, "reason": reason},
-                    ),
-                )
-        except KinkoError:
-            # The refusal stands even if recording it failed; the original error is raised.
-            return

@@ -186,8 +186,9 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
         f"fee {view.intent['fee']} sat; digest {view.digest}"
     )
     for name in ("bob", "carol"):
+        issued = act.approvals.challenge(view.id, approver=ex.users[name])
         assertion = ex.authenticators[name].assert_(
-            challenge=bytes.fromhex(view.digest), origin=ctx.settings.webauthn_origin
+            challenge=issued.challenge, origin=ctx.settings.webauthn_origin
         )
         save_authenticator(
             ctx.settings.data_dir / "demo-authenticators", name, ex.authenticators[name]

@@ -1,7 +1,11 @@
 """The approval bundle: everything the signer needs to re-check a withdrawal on its own.
 
-Version 2 (version 1 is still read), documented in docs/bundle.md. The bundle is
-canonical JSON (RFC 8785) so two exports of the same withdrawal are byte-identical.
+Version 3, documented in docs/bundle.md: each WebAuthn approval signs a challenge that
+commits to the withdrawal (id, digest, expiry, a one-time server nonce:
+`kinko.signer.binding`), and the bundle carries the nonce and the expiry. Versions 1 and 2
+(approvals over the bare digest, replayable on another withdrawal with the same digest)
+are refused. The bundle is canonical JSON (RFC 8785) so two exports of the same
+withdrawal are byte-identical.
 Binary values are lower-case hex (transaction, digest, proof hashes) or unpadded
 base64url (WebAuthn fields, audit entries), as WebAuthn itself writes them.
 
@@ -22,10 +26,12 @@ from typing import Any
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import InputError
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN
+from kinko.signer.binding import NONCE_BYTES
 
 BUNDLE_FORMAT = "kinko.approval-bundle"
-BUNDLE_VERSION = 2
-READABLE_VERSIONS = (1, 2)  # version 1: WebAuthn approvals only, no `binding` field
+BUNDLE_VERSION = 3
+READABLE_VERSIONS = (3,)
+_REPLAYABLE_VERSIONS = (1, 2)  # approvals signed the bare digest
 
 # Audit actions whose entries the bundle proves (and the signer reads).
 ACTION_REQUESTED = "withdrawal.requested"
@@ -94,9 +100,9 @@ class ServerAttestation:
 
 @dataclass(frozen=True, slots=True)
 class BundleApproval:
-    """One approval and the proof it was logged: a WebAuthn assertion over the digest, or
-    (binding `totp_server_attested`, weaker) the server's attestation; then the WebAuthn
-    fields are empty."""
+    """One approval and the proof it was logged: a WebAuthn assertion over the approval
+    challenge made with `nonce`, or (binding `totp_server_attested`, weaker) the server's
+    attestation; then the WebAuthn fields are empty."""
 
     approver: str
     credential_id: bytes
@@ -107,6 +113,7 @@ class BundleApproval:
     audit: AuditProof
     binding: str = BINDING_WEBAUTHN
     attestation: ServerAttestation | None = None
+    nonce: bytes = b""  # WebAuthn: the server's one-time nonce in the signed challenge
 
     def to_json(self) -> dict[str, Any]:
         if self.attestation is not None:
@@ -120,6 +127,7 @@ class BundleApproval:
             "approver": self.approver,
             "binding": self.binding,
             "credential_id": b64url(self.credential_id),
+            "nonce": b64url(self.nonce),
             "assertion": {
                 "authenticator_data": b64url(self.authenticator_data),
                 "client_data_json": b64url(self.client_data_json),
@@ -146,6 +154,7 @@ class ApprovalBundle:
     request_proof: AuditProof
     decision_proof: AuditProof
     descriptor: str | None = None  # Bitcoin: the wallet's output descriptor (xpubs only)
+    expires_at: str = ""  # the approval expiry, as the withdrawal.decided entry records it
 
     def to_json(self) -> dict[str, Any]:
         withdrawal = {
@@ -153,6 +162,7 @@ class ApprovalBundle:
             "wallet": self.wallet_id,
             "chain": self.chain,
             "network": self.network,
+            "expires_at": self.expires_at,
         }
         if self.descriptor is not None:
             withdrawal["descriptor"] = self.descriptor
@@ -190,6 +200,16 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
     if doc.get("format") != BUNDLE_FORMAT:
         raise InputError("bundle.format", f"must be {BUNDLE_FORMAT!r}")
     version = doc.get("version")
+    if not isinstance(version, bool) and version in _REPLAYABLE_VERSIONS:
+        raise InputError(
+            "bundle.version",
+            f"version {version} is refused: its approvals sign the transaction digest alone, "
+            "so an approval of one withdrawal could count on another with the same digest. "
+            f"Export the bundle again with this Kinko (version {BUNDLE_VERSION}, approvals "
+            "bound to their withdrawal: docs/bundle.md); approvals given before the upgrade "
+            "must be given again",
+            code="bundle_version_refused",
+        )
     if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise InputError(
             "bundle.version",
@@ -208,7 +228,7 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
         digest=_hex(doc.get("digest"), "bundle.digest", length=32),
         policy=_obj(doc.get("policy"), "bundle.policy"),
         approvals=tuple(
-            _approval(item, f"bundle.approvals[{i}]", version=int(version))
+            _approval(item, f"bundle.approvals[{i}]")
             for i, item in enumerate(_list(doc.get("approvals"), "bundle.approvals"))
         ),
         credentials=tuple(
@@ -221,6 +241,7 @@ def parse_bundle(raw: bytes | str | Mapping[str, Any]) -> ApprovalBundle:
         descriptor=None
         if wd.get("descriptor") is None
         else _str(wd, "descriptor", "bundle.withdrawal"),
+        expires_at=_str(wd, "expires_at", "bundle.withdrawal"),
     )
 
 
@@ -280,15 +301,13 @@ def _credential(value: object, field: str) -> BundleCredential:
     )
 
 
-def _approval(value: object, field: str, *, version: int) -> BundleApproval:
+def _approval(value: object, field: str) -> BundleApproval:
     doc = _obj(value, field)
-    binding = doc.get("binding", BINDING_WEBAUTHN if version == 1 else None)
-    if binding not in (BINDING_WEBAUTHN, BINDING_TOTP) or (
-        version == 1 and binding != BINDING_WEBAUTHN
-    ):
+    binding = doc.get("binding")
+    if binding not in (BINDING_WEBAUTHN, BINDING_TOTP):
         raise InputError(
             f"{field}.binding",
-            f"must be {BINDING_WEBAUTHN!r} or {BINDING_TOTP!r} (version 2 only), got {binding!r}",
+            f"must be {BINDING_WEBAUTHN!r} or {BINDING_TOTP!r}, got {binding!r}",
         )
     if binding == BINDING_TOTP:
         attestation = _obj(doc.get("attestation"), f"{field}.attestation")
@@ -319,4 +338,12 @@ def _approval(value: object, field: str, *, version: int) -> BundleApproval:
         signature=_b64(assertion, "signature", where),
         user_handle=None if handle is None else _b64(assertion, "user_handle", where),
         audit=_proof(doc.get("audit"), f"{field}.audit"),
+        nonce=_nonce(doc, field),
     )
+
+
+def _nonce(doc: Mapping[str, Any], field: str) -> bytes:
+    nonce = _b64(doc, "nonce", field)
+    if len(nonce) != NONCE_BYTES:
+        raise InputError(f"{field}.nonce", f"must be {NONCE_BYTES} bytes, got {len(nonce)}")
+    return nonce

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
+from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict
 from kinko.signer.attestation import BINDING_TOTP
 from kinko.store.tables.custody import WalletRow
@@ -47,6 +50,7 @@ def export_bundle(
         assertion = answer.assertion or {}
         response = assertion.get("response", {})
         handle = response.get("userHandle")
+        proof = _proof(ctx, session, answer.audit_seq, size)
         approvals.append(
             BundleApproval(
                 approver=answer.approver,
@@ -55,7 +59,8 @@ def export_bundle(
                 client_data_json=unb64url(response["clientDataJSON"], "clientDataJSON"),
                 signature=unb64url(response["signature"], "signature"),
                 user_handle=None if handle is None else unb64url(handle, "userHandle"),
-                audit=_proof(ctx, session, answer.audit_seq, size),
+                audit=proof,
+                nonce=_nonce(row.id, answer.approver, proof),
             )
         )
         for credential in directory.credentials_of(session, answer.approver):
@@ -78,7 +83,22 @@ def export_bundle(
         request_proof=_proof(ctx, session, row.request_seq, size),
         decision_proof=_proof(ctx, session, row.decision_seq, size),
         descriptor=_descriptor(session, row.wallet_id),
+        expires_at="" if row.expires_at is None else isoformat(row.expires_at),
     )
+
+
+def _nonce(withdrawal_id: str, approver: str, proof: AuditProof) -> bytes:
+    """The one-time nonce the approval's challenge was made with, as its entry logged it."""
+    details = json.loads(proof.entry).get("details", {})
+    nonce = details.get("nonce")
+    if not isinstance(nonce, str):
+        raise Conflict(
+            f"the approval of withdrawal {withdrawal_id} by {approver} was given before "
+            "approvals were bound to their withdrawal (it signs the bare digest, which "
+            "bundle version 3 refuses): cancel the withdrawal and request it again",
+            code="approval_unbound",
+        )
+    return unb64url(nonce, "nonce")
 
 
 def _attested(ctx: Context, session: Session, answer: ApprovalRow, size: int) -> BundleApproval:

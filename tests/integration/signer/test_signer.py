@@ -4,10 +4,12 @@ freezes the wallet and raises a critical security event."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
 from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
+from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.signer.offline import cosign
@@ -80,7 +82,15 @@ def test_genuine_bundle_is_cosigned_offline(exchange: Exchange) -> None:
 
 @pytest.mark.parametrize(
     "tamper",
-    ["destination", "amount", "duplicate_approver", "forged_checkpoint", "requester_approval"],
+    [
+        "destination",
+        "amount",
+        "duplicate_approver",
+        "forged_checkpoint",
+        "requester_approval",
+        "withdrawal_id",
+        "expiry",
+    ],
 )
 def test_online_and_offline_signers_refuse(exchange: Exchange, tamper: str) -> None:
     ex = exchange
@@ -96,6 +106,11 @@ def test_online_and_offline_signers_refuse(exchange: Exchange, tamper: str) -> N
         lines = note.split("\n")
         lines[1] = str(int(lines[1]) + 1)
         bad = replace(bundle, checkpoint="\n".join(lines))
+    elif tamper == "withdrawal_id":
+        bad = replace(bundle, withdrawal_id="wd_" + "0" * 26)
+    elif tamper == "expiry":
+        later = datetime.fromisoformat(bundle.expires_at) + timedelta(days=1)
+        bad = replace(bundle, expires_at=isoformat(later))
     else:
         bad = replace(
             bundle,

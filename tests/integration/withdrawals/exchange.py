@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from kinko.audit.note import Signer, generate_signer
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.cli.base import write_secret_file
@@ -16,10 +18,12 @@ from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import AssetRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.sample import devnet_eth_wallet
 from kinko.withdrawals.service import WithdrawalService
+from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.support.identity import ensure_secret_key, make_user
 
@@ -62,12 +66,35 @@ class Exchange:
     def user(self, name: str) -> str:
         return self.users[name][0]
 
-    def assert_digest(self, name: str, digest_hex: str) -> dict[str, Any]:
+    def assertion_for(self, name: str, withdrawal_id: str) -> dict[str, Any]:
+        """`name`'s assertion over the approval challenge Kinko issues them for the
+        withdrawal (as a browser gets it from POST .../approval-challenge)."""
+        issued = self.approvals.challenge(withdrawal_id, approver=self.user(name))
+        return self.sign(name, issued.challenge)
+
+    def sign(self, name: str, challenge: bytes) -> dict[str, Any]:
+        """`name`'s authenticator signs `challenge`, whatever it is."""
         authenticator = self.users[name][1]
         assert authenticator is not None
-        return authenticator.assert_(
-            challenge=bytes.fromhex(digest_hex), origin=self.ctx.settings.webauthn_origin
-        )
+        return authenticator.assert_(challenge=challenge, origin=self.ctx.settings.webauthn_origin)
+
+    def assert_digest(self, name: str, digest_hex: str) -> dict[str, Any]:
+        """`name`'s approval of the one pending withdrawal whose digest is `digest_hex`
+        (over the challenge Kinko issues for it); with none pending, the bare digest
+        signed (which no withdrawal accepts)."""
+        with self.ctx.db.reading() as session:
+            pending = list(
+                session.execute(
+                    select(WithdrawalRow.id).where(
+                        WithdrawalRow.digest == digest_hex,
+                        WithdrawalRow.state == State.PENDING_APPROVAL.value,
+                    )
+                ).scalars()
+            )
+        assert len(pending) <= 1, "several pending withdrawals share it: use assertion_for"
+        if not pending:
+            return self.sign(name, bytes.fromhex(digest_hex))
+        return self.assertion_for(name, pending[0])
 
 
 def build_exchange(ctx: Context, w3: Any) -> Exchange:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -75,9 +76,19 @@ def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: 
         assert authenticator is not None
         cookie, csrf = sign_in(exchange.ctx, name, authenticator)
         api.cookies.set(COOKIE_NAME, cookie)
+        issued = api.post(
+            f"/v1/withdrawals/{wd['id']}/approval-challenge", headers={CSRF_HEADER: csrf}
+        ).json()
+        assert (issued["withdrawal"], issued["digest"]) == (wd["id"], wd["digest"])
+        assert issued["expires_at"] == wd["expires_at"]
+        assert hashlib.sha256(issued["document"].encode()).hexdigest() == issued["challenge_hex"]
+        signed = authenticator.assert_(
+            challenge=bytes.fromhex(issued["challenge_hex"]),
+            origin=exchange.ctx.settings.webauthn_origin,
+        )
         response = api.post(
             f"/v1/withdrawals/{wd['id']}/approve",
-            json={"assertion": exchange.assert_digest(name, wd["digest"])},
+            json={"assertion": signed},
             headers={CSRF_HEADER: csrf},
         )
         api.cookies.clear()
@@ -87,10 +98,12 @@ def test_approve_through_the_api_and_export_the_bundle(exchange: Exchange, api: 
     bundle = api.get(f"/v1/withdrawals/{wd['id']}/bundle", headers=bearer(reader)).json()
     assert (bundle["format"], bundle["version"], bundle["digest"]) == (
         "kinko.approval-bundle",
-        2,
+        3,
         wd["digest"],
     )
     assert len(bundle["approvals"]) == 2
+    assert bundle["withdrawal"]["expires_at"] == wd["expires_at"]
+    assert all(len(a["nonce"]) == 43 for a in bundle["approvals"])
 
 
 def test_console_page_shows_the_decoded_intent_and_digest(

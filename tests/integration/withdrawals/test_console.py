@@ -1,5 +1,6 @@
-"""The approval page: decoded intent and digest, an external script (strict CSP), and the
-data the script needs (digest, CSRF token, credential ids) really approve."""
+"""The approval page: decoded intent and digest, an external script (strict CSP), and what
+the script does (ask for the approval challenge, sign it, post it with the CSRF token)
+really approves."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from webauthn.helpers import base64url_to_bytes
 
 from kinko.api.app import create_app
 from kinko.identity.sessions import COOKIE_NAME
@@ -33,7 +35,9 @@ def attribute(html: str, name: str) -> str:
     return found.group(1)
 
 
-def test_approval_page_script_approves_over_the_digest(exchange: Exchange, api: TestClient) -> None:
+def test_approval_page_script_approves_over_the_challenge(
+    exchange: Exchange, api: TestClient
+) -> None:
     ex = exchange
     creator = make_token(ex.ctx, roles_or_permissions=["withdrawals:create"])
     wd = api.post(
@@ -61,12 +65,29 @@ def test_approval_page_script_approves_over_the_digest(exchange: Exchange, api: 
     script = api.get("/console/static/approve.js")
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
-    for needle in ("navigator.credentials.get", "X-CSRF-Token", "/approve", "data.digest"):
+    for needle in (
+        "navigator.credentials.get",
+        "X-CSRF-Token",
+        "/approval-challenge",
+        "/approve",
+        "data.digest",
+    ):
         assert needle in script.text
 
     # What the script does, with the page's own data: the assertion is accepted.
+    issued = api.post(
+        f"/v1/withdrawals/{attribute(html, 'data-approve')}/approval-challenge",
+        json={},
+        headers={"X-CSRF-Token": attribute(html, "data-csrf")},
+    )
+    assert issued.status_code == 200, issued.text
+    options = issued.json()["options"]
+    assert issued.json()["digest"] == attribute(html, "data-digest")
+    assert options["rpId"] == ex.ctx.settings.webauthn_rp_id
+    assert options["allowCredentials"] == [{"type": "public-key", "id": b64url(bob.credential_id)}]
+    assert options["userVerification"] == "required"
     assertion = bob.assert_(
-        challenge=bytes.fromhex(attribute(html, "data-digest")),
+        challenge=base64url_to_bytes(options["challenge"]),
         origin=ex.ctx.settings.webauthn_origin,
     )
     answer = api.post(

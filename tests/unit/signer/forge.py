@@ -8,6 +8,7 @@ an Ed25519 note key. Tests then alter one thing, as an attacker would.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
 from kinko.core.canonical import canonical_json
 from kinko.core.clock import isoformat
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.signer.binding import approval_challenge
 from kinko.withdrawals.bundle import (
     ACTION_APPROVAL,
     ACTION_DECIDED,
@@ -131,15 +133,30 @@ class Forge:
         )
         return request, decided
 
+    def challenge(self, approver: Approver, nonce: bytes, *, digest: bytes | None = None) -> bytes:
+        """The approval challenge Kinko would issue (kinko.signer.binding)."""
+        return approval_challenge(
+            withdrawal_id=self.withdrawal_id,
+            digest=digest or self.digest,
+            expires_at=isoformat(self.expires_at),
+            nonce=nonce,
+            approver=approver.user,
+        )
+
     def approve(
         self,
         approver: Approver,
         *,
         challenge: bytes | None = None,
         logged_digest: bytes | None = None,
+        nonce: bytes | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """The approver's authenticator signs `challenge` (default: the digest)."""
-        response = approver.authenticator.assert_(challenge=challenge or self.digest, origin=ORIGIN)
+        """The approver's authenticator signs `challenge` (default: the approval challenge
+        for this withdrawal with a fresh nonce, which the approval entry logs)."""
+        nonce = nonce or secrets.token_bytes(32)
+        signed = challenge or self.challenge(approver, nonce)
+        response = approver.authenticator.assert_(challenge=signed, origin=ORIGIN)
+        response["nonce"] = b64url(nonce)  # carried beside the assertion, as the bundle does
         index = self._append(
             approver.user,
             ACTION_APPROVAL,
@@ -152,6 +169,9 @@ class Forge:
                 ).hexdigest(),
                 "digest": (logged_digest or self.digest).hex(),
                 "roles": approver.roles,
+                "nonce": b64url(nonce),
+                "expires_at": isoformat(self.expires_at),
+                "challenge": b64url(signed),
             },
         )
         return index, response
@@ -186,6 +206,7 @@ class Forge:
                     signature=unb64url(r["signature"], "s"),
                     user_handle=unb64url(r["userHandle"], "u"),
                     audit=proof(index),
+                    nonce=unb64url(response["nonce"], "n"),
                 )
             )
         credentials = {a.authenticator.credential_id: a.credential() for a, _, _ in approvals}
@@ -203,6 +224,7 @@ class Forge:
             checkpoint=note,
             request_proof=proof(request),
             decision_proof=proof(decided),
+            expires_at=isoformat(self.expires_at),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from kinko.audit.note import generate_signer
 from kinko.chains.ethereum import calldata
 from kinko.chains.ethereum import tx as txmod
 from kinko.chains.ethereum.address import address_bytes
+from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
 from kinko.withdrawals.bundle import ApprovalBundle, parse_bundle
@@ -173,10 +175,62 @@ def test_approval_of_another_digest_is_refused(bob: Approver, carol: Approver) -
     request, decided = forge.start()
     good = forge.approve(bob)
     other = adapter().signing_digest(eth_transfer(nonce=7))
-    tricked = forge.approve(carol, challenge=other)
+    nonce = secrets.token_bytes(32)
+    tricked = forge.approve(
+        carol, challenge=forge.challenge(carol, nonce, digest=other), nonce=nonce
+    )
     bundle = forge.bundle(request, decided, [(bob, *good), (carol, *tricked)])
-    with pytest.raises(ApprovalError, match="does not verify over digest"):
+    with pytest.raises(ApprovalError, match="does not verify over the approval challenge"):
         check(forge, bundle)
+
+
+def test_an_assertion_over_the_bare_digest_is_refused(bob: Approver, carol: Approver) -> None:
+    """Bundle version 2's challenge (the digest alone) no longer counts."""
+    forge = Forge()
+    request, decided = forge.start()
+    good = forge.approve(bob)
+    bare = forge.approve(carol, challenge=forge.digest)
+    bundle = forge.bundle(request, decided, [(bob, *good), (carol, *bare)])
+    with pytest.raises(ApprovalError, match="does not verify over the approval challenge"):
+        check(forge, bundle)
+
+
+def test_an_approval_of_another_withdrawal_with_the_same_digest_is_refused(
+    bob: Approver, carol: Approver
+) -> None:
+    """The replay: bob's assertion for withdrawal wd_old (same transaction, so the same
+    digest) is logged for wd_new, as a fooled or compromised server would; the signer
+    recomputes wd_new's challenge and refuses it."""
+    old = Forge(withdrawal_id="wd_old")
+    old.start()
+    nonce = secrets.token_bytes(32)
+    _, replayed = old.approve(bob, nonce=nonce)
+    new = Forge(withdrawal_id="wd_new", skey=old.skey)
+    assert new.digest == old.digest
+    request, decided = new.start()
+    logged = new.approve(bob, challenge=old.challenge(bob, nonce), nonce=nonce)
+    fresh = new.approve(carol)
+    bundle = new.bundle(request, decided, [(bob, logged[0], replayed), (carol, *fresh)])
+    with pytest.raises(ApprovalError, match=r"approval by user:bob: .* withdrawal wd_new"):
+        check(new, bundle)
+
+
+def test_an_altered_withdrawal_id_or_expiry_is_refused(bob: Approver, carol: Approver) -> None:
+    forge = Forge()
+    bundle = approved(forge, bob, carol)
+    with pytest.raises(IntegrityError, match=r"expected 'withdrawal\.requested' on 'wd_other'"):
+        check(forge, replace(bundle, withdrawal_id="wd_other"))
+    later = isoformat(forge.expires_at + timedelta(days=1))
+    with pytest.raises(IntegrityError, match=r"approval expiry .* differs from the one the log"):
+        check(forge, replace(bundle, expires_at=later))
+
+
+def test_a_nonce_other_than_the_logged_one_is_refused(bob: Approver, carol: Approver) -> None:
+    forge = Forge()
+    bundle = approved(forge, bob, carol)
+    swapped = replace(bundle.approvals[0], nonce=secrets.token_bytes(32))
+    with pytest.raises(ApprovalError, match=r"does not match its audit entry \(.*nonce\)"):
+        check(forge, replace(bundle, approvals=(swapped, bundle.approvals[1])))
 
 
 def test_requester_cannot_approve(bob: Approver) -> None:

@@ -31,7 +31,7 @@ def test_round_trip_is_byte_identical_canonical_json(document: dict[str, object]
     ("path", "value", "field"),
     [
         (("format",), "something-else", "bundle.format"),
-        (("version",), 3, "bundle.version"),
+        (("version",), 4, "bundle.version"),
         (("version",), True, "bundle.version"),
         (("digest",), "ab" * 31, "bundle.digest"),
         (("digest",), "AB" * 32, "bundle.digest"),
@@ -40,6 +40,7 @@ def test_round_trip_is_byte_identical_canonical_json(document: dict[str, object]
         (("audit", "request", "index"), -1, "bundle.audit.request.index"),
         (("audit", "decision", "hashes"), ["00"], "bundle.audit.decision.hashes[0]"),
         (("withdrawal", "id"), "", "bundle.withdrawal.id"),
+        (("withdrawal", "expires_at"), None, "bundle.withdrawal.expires_at"),
     ],
 )
 def test_malformed_fields_are_named(
@@ -84,26 +85,38 @@ def test_descriptor_is_optional_and_round_trips(document: dict[str, object]) -> 
     assert err.value.field == "bundle.withdrawal.descriptor"
 
 
-def test_version_1_bundles_without_binding_are_still_read(document: dict[str, object]) -> None:
-    approvals = document["approvals"]
-    assert isinstance(approvals, list) and approvals[0]["binding"] == "webauthn"
-    document["version"] = 1
-    del approvals[0]["binding"]
-    parsed = parse_bundle(canonical_json(document))
-    assert parsed.approvals[0].binding == "webauthn"
-
-
-@pytest.mark.parametrize(("version", "binding"), [(1, "totp_server_attested"), (2, None)])
-def test_binding_must_be_known_for_the_version(
-    document: dict[str, object], version: int, binding: str | None
+@pytest.mark.parametrize("version", [1, 2])
+def test_versions_whose_approvals_sign_the_bare_digest_are_refused(
+    document: dict[str, object], version: int
 ) -> None:
+    document["version"] = version
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == "bundle.version" and info.value.code == "bundle_version_refused"
+    assert "sign the transaction digest alone" in info.value.message
+    assert "Export the bundle again with this Kinko (version 3" in info.value.message
+
+
+@pytest.mark.parametrize("binding", [None, "password"])
+def test_binding_must_be_known(document: dict[str, object], binding: str | None) -> None:
     approvals = document["approvals"]
     assert isinstance(approvals, list)
-    document["version"] = version
     approvals[0]["binding"] = binding
     with pytest.raises(InputError) as info:
         parse_bundle(canonical_json(document))
     assert info.value.field == "bundle.approvals[0].binding"
+
+
+@pytest.mark.parametrize("nonce", [None, "AAAA"])
+def test_a_webauthn_approval_carries_its_32_byte_nonce(
+    document: dict[str, object], nonce: str | None
+) -> None:
+    approvals = document["approvals"]
+    assert isinstance(approvals, list)
+    approvals[0]["nonce"] = nonce
+    with pytest.raises(InputError) as info:
+        parse_bundle(canonical_json(document))
+    assert info.value.field == "bundle.approvals[0].nonce"
 
 
 def test_a_server_attested_approval_round_trips(document: dict[str, object]) -> None:

@@ -47,7 +47,8 @@ class Approval(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assertion: dict[str, Any] | None = Field(
         default=None,
-        description="WebAuthn AuthenticationResponseJSON whose challenge is the digest",
+        description="WebAuthn AuthenticationResponseJSON over the challenge from "
+        "POST /v1/withdrawals/{id}/approval-challenge",
     )
     totp: str | None = Field(
         default=None,
@@ -127,6 +128,19 @@ def show(
     principal: Annotated[Principal, Depends(require("withdrawals:read"))],
 ) -> dict[str, Any]:
     return services.withdrawals.get(withdrawal_id).to_json()
+
+
+@router.post(BASE + "/{withdrawal_id}/approval-challenge")
+def approval_challenge(
+    withdrawal_id: str,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+) -> dict[str, Any]:
+    """A one-time WebAuthn challenge for the caller's approval of this withdrawal: it
+    commits to the withdrawal id, the digest, the expiry and a server nonce
+    (docs/bundle.md). `options` goes to ``navigator.credentials.get({publicKey})``."""
+    issued = services.approvals.challenge(withdrawal_id, approver=str(principal.subject))
+    return issued.to_json()
 
 
 @router.post(BASE + "/{withdrawal_id}/approve")

@@ -1,17 +1,10 @@
-// Withdrawal approval: a WebAuthn assertion whose challenge is the transaction digest
-// shown on the page, posted with the session's CSRF token. No inline script (strict CSP).
+// Withdrawal approval: Kinko issues a one-time challenge that commits to this withdrawal
+// (its id, the digest shown on the page, its expiry and a server nonce: docs/bundle.md);
+// the security key signs it and the assertion is posted with the session's CSRF token.
+// No inline script (strict CSP).
 "use strict";
 
 (function () {
-  function hexToBytes(hex) {
-    if (!/^([0-9a-f]{2})+$/.test(hex)) { throw new Error("the digest on this page is not hex"); }
-    const bytes = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < bytes.length; i += 1) {
-      bytes[i] = parseInt(hex.substr(i * 2, 2), 16);
-    }
-    return bytes;
-  }
-
   function b64urlToBytes(text) {
     const pad = "=".repeat((4 - (text.length % 4)) % 4);
     const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
@@ -36,15 +29,27 @@
     const button = event.currentTarget;
     const data = button.dataset;
     button.disabled = true;
+    const base = "/v1/withdrawals/" + encodeURIComponent(data.approve);
+    const headers = { "Content-Type": "application/json", "X-CSRF-Token": data.csrf };
     try {
-      const ids = (data.credentials || "").split(",").filter((id) => id.length > 0);
+      const issued = await fetch(base + "/approval-challenge", {
+        method: "POST", credentials: "same-origin", headers: headers, body: "{}",
+      });
+      const challenge = await issued.json();
+      if (!issued.ok) { throw new Error(challenge.message || "no approval challenge"); }
+      if (challenge.digest !== data.digest) {
+        throw new Error("the server's challenge is for another digest than this page shows");
+      }
+      const options = challenge.options;
       const assertion = await navigator.credentials.get({
         publicKey: {
-          challenge: hexToBytes(data.digest),
-          rpId: data.rpId,
-          userVerification: "required",
-          timeout: 120000,
-          allowCredentials: ids.map((id) => ({ type: "public-key", id: b64urlToBytes(id) })),
+          challenge: b64urlToBytes(options.challenge),
+          rpId: options.rpId,
+          userVerification: options.userVerification,
+          timeout: options.timeout,
+          allowCredentials: options.allowCredentials.map(
+            (c) => ({ type: c.type, id: b64urlToBytes(c.id) }),
+          ),
         },
       });
       const body = {
@@ -62,15 +67,9 @@
           clientExtensionResults: {},
         },
       };
-      const response = await fetch(
-        "/v1/withdrawals/" + encodeURIComponent(data.approve) + "/approve",
-        {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": data.csrf },
-          body: JSON.stringify(body),
-        },
-      );
+      const response = await fetch(base + "/approve", {
+        method: "POST", credentials: "same-origin", headers: headers, body: JSON.stringify(body),
+      });
       const answer = await response.json();
       if (!response.ok) { throw new Error(answer.message || "approval refused"); }
       show("Approved. The withdrawal is now " + answer.state + ".", false);
