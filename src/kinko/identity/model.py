@@ -145,6 +145,15 @@ class Principal:
             )
             raise PermissionDenied(f"{permission} is not granted for {target or 'this scope'}")
 
+    def require_unscoped(self, permission: str, what: str) -> None:
+        """Raise `PermissionDenied` unless `unscoped(permission)`: `what` spans every asset
+        and wallet, so a caller limited to some of them may not see it."""
+        if not self.unscoped(permission):
+            raise PermissionDenied(
+                f"{what} covers every asset and wallet, and your {permission} is limited to "
+                "some; ask for the figures of your own assets or wallets"
+            )
+
     @property
     def actor(self) -> str:
         """The audit-log actor string: ``user:<id>`` or ``token:<id>``."""

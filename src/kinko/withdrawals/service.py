@@ -73,10 +73,20 @@ class WithdrawalService:
     # -- request ---------------------------------------------------------------------------
 
     def request(
-        self, body: WithdrawalRequest, *, requester: str, idempotency_key: str, channel: str
+        self,
+        body: WithdrawalRequest,
+        *,
+        requester: str,
+        idempotency_key: str,
+        channel: str,
+        authorise: Callable[[str, str], None] | None = None,
     ) -> WithdrawalView:
         """Record the request and run it to its decision. Same key + same body returns the
-        same withdrawal; same key + another body is a Conflict (409)."""
+        same withdrawal; same key + another body is a Conflict (409).
+
+        `authorise(asset, wallet_id)` is called with the asset symbol and the source wallet
+        the request resolves to (named, or the default hot wallet) before anything is
+        written; it raises to refuse (the caller's asset and wallet scopes)."""
         if not idempotency_key or len(idempotency_key) > 200:
             raise InputError("Idempotency-Key", "send a unique key of 1 to 200 characters")
         fingerprint = body.fingerprint(requester)
@@ -89,6 +99,8 @@ class WithdrawalService:
         if existing is not None:
             return self.advance(same_body(existing, fingerprint))
         assert checked is not None
+        if authorise is not None:
+            authorise(checked.asset.symbol, checked.wallet_id)
         order = WriteOrder(body, requester, idempotency_key, fingerprint, channel, checked)
         if self.remote_writer is not None:
             return self.remote_writer(order)

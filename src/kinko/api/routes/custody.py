@@ -49,10 +49,12 @@ async def get_status(
     day: Annotated[date | None, Query()] = None,
     snapshot: Annotated[bool, Query(description="Use the day's snapshot")] = False,
 ) -> dict[str, Any]:
+    principal.require_unscoped("custody:read", "the custody status")
     return await run_in_threadpool(_status, ctx, regime, day, snapshot)
 
 
-def _wallets(ctx: Context) -> list[dict[str, Any]]:
+def _wallets(ctx: Context, principal: Principal) -> list[dict[str, Any]]:
+    """The wallets `principal` may read (scopes hold on reads: its wallets and assets)."""
     with ctx.db.transaction() as session:
         return [
             {
@@ -68,6 +70,7 @@ def _wallets(ctx: Context) -> list[dict[str, Any]]:
                 "address": w.address,
             }
             for w in wallets.list_wallets(session)
+            if principal.allows_any("custody:read", assets=w.assets, wallet=w.id)
         ]
 
 
@@ -75,19 +78,20 @@ def _wallets(ctx: Context) -> list[dict[str, Any]]:
 async def get_wallets(
     ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
 ) -> list[dict[str, Any]]:
-    return await run_in_threadpool(_wallets, ctx)
+    return await run_in_threadpool(_wallets, ctx, principal)
 
 
-def _liabilities(ctx: Context) -> dict[str, str]:
+def _liabilities(ctx: Context, principal: Principal) -> dict[str, str]:
     with ctx.db.transaction() as session:
-        return {k: str(v) for k, v in sorted(holdings.liabilities(session).items())}
+        owed = holdings.liabilities(session)
+    return {k: str(v) for k, v in sorted(owed.items()) if principal.allows("custody:read", asset=k)}
 
 
 @router.get("/liabilities", summary="Customer liabilities per asset, in base units")
 async def get_liabilities(
     ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
 ) -> dict[str, str]:
-    return await run_in_threadpool(_liabilities, ctx)
+    return await run_in_threadpool(_liabilities, ctx, principal)
 
 
 def _put_liabilities(ctx: Context, body: LiabilitiesBody, actor: str) -> dict[str, str]:
@@ -116,11 +120,19 @@ async def put_liabilities(
     body: LiabilitiesBody,
     principal: Annotated[Principal, Depends(require("custody:write"))],
 ) -> dict[str, str]:
+    for item in body.liabilities:
+        principal.require_scope("custody:write", asset=item.asset)
     return await run_in_threadpool(_put_liabilities, ctx, body, principal.actor)
 
 
-def _keys(ctx: Context, wallet_id: str | None) -> list[dict[str, Any]]:
+def _keys(ctx: Context, wallet_id: str | None, principal: Principal) -> list[dict[str, Any]]:
+    everything = principal.unscoped("custody:read")
     with ctx.db.transaction() as session:
+        readable = {
+            w.id
+            for w in wallets.list_wallets(session)
+            if principal.allows_any("custody:read", assets=w.assets, wallet=w.id)
+        }
         return [
             {
                 "id": s.id,
@@ -135,6 +147,7 @@ def _keys(ctx: Context, wallet_id: str | None) -> list[dict[str, Any]]:
                 "ceremony": s.ceremony,
             }
             for s in keys.shares(session, wallet_id)
+            if everything or s.wallet_id in readable
         ]
 
 
@@ -144,7 +157,7 @@ async def get_keys(
     principal: Annotated[Principal, Depends(require("custody:read"))],
     wallet_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[dict[str, Any]]:
-    return await run_in_threadpool(_keys, ctx, wallet_id)
+    return await run_in_threadpool(_keys, ctx, wallet_id, principal)
 
 
 def _plan(ctx: Context) -> dict[str, Any]:
@@ -161,4 +174,5 @@ def _plan(ctx: Context) -> dict[str, Any]:
 async def get_rebalance(
     ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
 ) -> dict[str, Any]:
+    principal.require_unscoped("custody:read", "the rebalancing plan")
     return await run_in_threadpool(_plan, ctx)

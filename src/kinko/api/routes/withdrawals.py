@@ -21,6 +21,7 @@ from kinko.core.errors import InputError
 from kinko.identity.model import Principal
 from kinko.web.withdrawals import router as console_router
 from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.rescreen import install_rescreen_provider
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.stack import WithdrawalStack, build_stack
@@ -80,6 +81,16 @@ async def stack(request: Request) -> WithdrawalStack:
 Stack = Annotated[WithdrawalStack, Depends(stack)]
 
 
+def in_scope(
+    services: WithdrawalStack, withdrawal_id: str, principal: Principal, permission: str
+) -> WithdrawalView:
+    """The withdrawal, if `principal` holds `permission` for its asset and wallet (403
+    naming the asset and wallet otherwise): scopes hold on every route, reads included."""
+    found = services.withdrawals.get(withdrawal_id)
+    principal.require_scope(permission, asset=found.asset, wallet=found.wallet_id)
+    return found
+
+
 @router.post(
     BASE,
     status_code=201,
@@ -97,12 +108,20 @@ def create(
             "Idempotency-Key", "this header is mandatory; send a unique key per withdrawal"
         )
     principal.require_scope("withdrawals:create", asset=body.asset.rpartition(":")[2])
+
+    def authorise(asset: str, wallet: str) -> None:
+        # The wallet the request resolves to (named or the default hot one), before any
+        # write: a requester scoped to the warm wallet cannot spend from the hot one.
+        principal.require_scope("withdrawals:create", asset=asset, wallet=wallet)
+
     view = services.withdrawals.request(
         WithdrawalRequest(**body.model_dump()),
         requester=str(principal.subject),
         idempotency_key=idempotency_key,
         channel="api",
+        authorise=authorise,
     )
+    principal.require_scope("withdrawals:create", asset=view.asset, wallet=view.wallet_id)
     # A ready response: FastAPI does not re-validate and re-encode the plain dict.
     return JSONResponse(services.settle(view).to_json(), status_code=201)
 
@@ -116,8 +135,14 @@ def list_withdrawals(
 ) -> dict[str, Any]:
     if not 1 <= limit <= 1000:
         raise InputError("limit", "must be between 1 and 1000")
+    found = services.withdrawals.list(state=state, limit=limit)
+    # Scopes hold on reads: only the withdrawals of assets and wallets the caller may read.
     return {
-        "withdrawals": [v.to_json() for v in services.withdrawals.list(state=state, limit=limit)]
+        "withdrawals": [
+            v.to_json()
+            for v in found
+            if principal.allows("withdrawals:read", asset=v.asset, wallet=v.wallet_id)
+        ]
     }
 
 
@@ -127,7 +152,7 @@ def show(
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:read"))],
 ) -> dict[str, Any]:
-    return services.withdrawals.get(withdrawal_id).to_json()
+    return in_scope(services, withdrawal_id, principal, "withdrawals:read").to_json()
 
 
 @router.post(BASE + "/{withdrawal_id}/approval-challenge")
@@ -139,6 +164,7 @@ def approval_challenge(
     """A one-time WebAuthn challenge for the caller's approval of this withdrawal: it
     commits to the withdrawal id, the digest, the expiry and a server nonce
     (docs/bundle.md). `options` goes to ``navigator.credentials.get({publicKey})``."""
+    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     issued = services.approvals.challenge(withdrawal_id, approver=str(principal.subject))
     return issued.to_json()
 
@@ -151,6 +177,7 @@ def approve(
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
 ) -> dict[str, Any]:
     approver = str(principal.subject)
+    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     if (body.assertion is None) == (body.totp is None):
         raise InputError("assertion", "send exactly one of assertion (WebAuthn) or totp")
     if body.totp is not None:
@@ -171,6 +198,7 @@ def execute(
 ) -> dict[str, Any]:
     """Sign (online signer, every check again) and broadcast an approved hot-wallet
     withdrawal, or resume one that was signed but not broadcast. Never signs twice."""
+    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     return services.execute(withdrawal_id).to_json()
 
 
@@ -181,6 +209,7 @@ def reject(
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
 ) -> dict[str, Any]:
+    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     view = services.approvals.reject(
         withdrawal_id, approver=str(principal.subject), reason=body.reason
     )
@@ -194,6 +223,7 @@ def bundle(
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:read"))],
 ) -> dict[str, Any]:
+    in_scope(services, withdrawal_id, principal, "withdrawals:read")
     with ctx.db.transaction() as session:
         exported = export_bundle(ctx, session, services.ports.directory, withdrawal_id)
     return exported.to_json()
