@@ -84,7 +84,10 @@ def create_app(
         if console.for_browser(request):
             # A person at a browser: a sign-in page or an HTML error, never raw JSON.
             return console.browser_error(request, exc)
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+        # Some errors carry headers (429 rate_limited: Retry-After).
+        return JSONResponse(
+            exc.to_dict(), status_code=exc.http_status, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -65,6 +65,23 @@ class AuthenticationError(KinkoError):
     http_status = 401
 
 
+class RateLimited(KinkoError):
+    """Too many failures from this source or for this account: wait `retry_after`
+    seconds (HTTP 429 with a Retry-After header)."""
+
+    code = "rate_limited"
+    exit_code = 1
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+    def to_dict(self) -> dict[str, str]:
+        return {**super().to_dict(), "retry_after": str(self.retry_after)}
+
+
 class PermissionDenied(KinkoError):
     code = "forbidden"
     exit_code = 1

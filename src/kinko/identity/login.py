@@ -2,7 +2,10 @@
 
 These methods run their own transactions: a failed attempt must leave a durable trace
 (throttle counter, audit entry, security event) even though the attempt itself is
-refused. Every refusal says only "invalid credentials".
+refused. Every refusal says only "invalid credentials", or — while the source address or
+the account must wait after repeated failures (`kinko.identity.throttle`) — "too many
+failed sign-ins" with the seconds to wait (HTTP 429, Retry-After). A valid WebAuthn
+assertion is never throttled: it is verified even while its keys wait.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import AuthenticationError, InputError
+from kinko.core.errors import AuthenticationError, InputError, RateLimited
 from kinko.identity import throttle
 from kinko.identity.base import ServiceBase, user_actor
 from kinko.identity.mfa import MfaService
@@ -22,6 +25,19 @@ from kinko.identity.sessions import SessionService
 from kinko.store.tables.identity import UserRow, WebAuthnChallengeRow
 
 GENERIC = "invalid credentials"
+
+
+# Factors a person can guess at (TOTP and recovery codes): refused unverified while a key
+# waits. A WebAuthn assertion cannot be guessed and is always verified.
+GUESSABLE = frozenset({"totp", "recovery_code"})
+
+
+def _too_many(retry: int) -> RateLimited:
+    return RateLimited(
+        f"too many failed sign-ins from this address or for this account: try again in "
+        f"{retry} s (a valid security-key sign-in is never delayed)",
+        retry_after=retry,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +128,10 @@ class LoginService(ServiceBase):
         keys = throttle.throttle_keys(username, source_ip)
         try:
             with self.ctx.db.transaction() as session:
-                if throttle.locked_keys(session, keys, self.now()):
-                    raise AuthenticationError(GENERIC, code="locked_out")
+                if factor in GUESSABLE:
+                    waits = throttle.waiting(session, keys, self.now())
+                    if waits:
+                        raise _too_many(throttle.retry_after(max(waits.values()), self.now()))
                 user = verify(session)
                 token = SessionService(self.ctx).create(
                     session, UserId(user.id), source_ip=source_ip, replaces=replaces
@@ -137,8 +155,8 @@ class LoginService(ServiceBase):
                     fields={"factor": factor, "username": user.username},
                 )
                 return SignedIn(UserId(user.id), user.username, token)
-        except (AuthenticationError, InputError) as exc:
-            self._record_failure(
+        except (AuthenticationError, InputError, RateLimited) as exc:
+            retry = self._record_failure(
                 username,
                 factor,
                 exc,
@@ -148,8 +166,9 @@ class LoginService(ServiceBase):
                 challenge_id=challenge_id,
             )
             # The reason goes to the audit log, not to the caller.
-            code = "locked_out" if exc.code == "locked_out" else None
-            raise AuthenticationError(GENERIC, code=code) from None
+            if retry:
+                raise _too_many(retry) from None
+            raise AuthenticationError(GENERIC) from None
 
     def _record_failure(
         self,
@@ -161,12 +180,19 @@ class LoginService(ServiceBase):
         source_ip: str | None,
         response: object,
         challenge_id: str | None,
-    ) -> None:
+    ) -> int:
+        """Record the failure (a refused-while-waiting attempt is not counted again);
+        returns the seconds the caller must now wait, 0 if none."""
         code = getattr(exc, "code", "invalid")
+        now = self.now()
         with self.ctx.db.transaction() as session:
-            locked = (
-                [] if code == "locked_out" else throttle.record_failure(session, keys, self.now())
-            )
+            if isinstance(exc, RateLimited):
+                waits = throttle.waiting(session, keys, now)
+                locked: list[str] = []
+            else:
+                waits = throttle.record_failure(session, keys, now)
+                locked = sorted(waits)
+            retry = throttle.retry_after(max(waits.values(), default=None), now)
             if challenge_id is not None:
                 chal = session.get(WebAuthnChallengeRow, challenge_id)
                 if chal is not None and chal.used_at is None:
@@ -182,6 +208,7 @@ class LoginService(ServiceBase):
                 factor=factor,
                 reason=code,
                 locked=locked,
+                retry_after=retry,
                 source_ip=source_ip,
             )
             self.emit(
@@ -191,5 +218,12 @@ class LoginService(ServiceBase):
                 outcome="failure",
                 source_ip=source_ip,
                 severity="medium" if locked else "low",
-                fields={"factor": factor, "reason": code, "username": username, "locked": locked},
+                fields={
+                    "factor": factor,
+                    "reason": code,
+                    "username": username,
+                    "locked": locked,
+                    "retry_after": retry,
+                },
             )
+        return retry

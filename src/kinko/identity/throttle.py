@@ -1,11 +1,22 @@
-"""Login throttling per account and per source address, with lockout.
+"""Sign-in throttling per account and per source address, with growing delays.
 
-Counters live in the database so that every worker process sees the same ones. A locked
-key refuses sign-in with the same generic message as a wrong credential.
+Each key (``user:<name>``, ``ip:<address>``) counts failed sign-ins. The first few are
+free; each one after that makes the key wait, twice as long as the one before (1 s, 2 s,
+4 s, … up to `max_delay`). Nothing is ever locked: a key's counter starts again after
+`quiet` with no failure, and a sign-in with a valid WebAuthn assertion is verified even
+while its keys wait (an assertion cannot be guessed, so throttling it would only let
+anyone who knows a username lock that person out). Guessable factors (TOTP and recovery
+codes) are refused unverified while a key waits.
+
+Counters live in the database so that every worker process sees the same ones. The
+`auth_throttle` columns: `failures` (since the counter last started), `window_start` (the
+time of the last failure), `locked_until` (the end of the current wait, if any).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,10 +28,21 @@ from kinko.store.tables.identity import AuthThrottleRow
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
-    window: timedelta = timedelta(minutes=15)
-    lockout: timedelta = timedelta(minutes=15)
-    per_account: int = 5
-    per_source: int = 20
+    quiet: timedelta = timedelta(hours=1)  # no failure for this long: the counter restarts
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=15)
+    free_per_account: int = 4  # the 5th failure for one account waits 1 s, the 6th 2 s, …
+    free_per_source: int = 19  # the 20th failure from one address waits 1 s, …
+
+    def delay(self, key: str, failures: int) -> timedelta:
+        """How long `key` waits after its `failures`-th failure (zero while free)."""
+        free = self.free_per_account if key.startswith("user:") else self.free_per_source
+        beyond = failures - free
+        if beyond <= 0:
+            return timedelta(0)
+        # 2**40 s is far past any cap: stop doubling there (no overflow).
+        doubled: timedelta = self.base_delay * (2 ** min(beyond - 1, 40))
+        return min(doubled, self.max_delay)
 
 
 DEFAULT_POLICY = ThrottlePolicy()
@@ -33,30 +55,48 @@ def throttle_keys(username: str, source_ip: str | None) -> list[str]:
     return keys
 
 
-def locked_keys(session: Session, keys: list[str], now: datetime) -> list[str]:
-    out = []
+def waiting(session: Session, keys: Sequence[str], now: datetime) -> dict[str, datetime]:
+    """The keys that must wait now, each with the end of its wait."""
+    out = {}
     for key in keys:
         row = session.get(AuthThrottleRow, key)
         if row is not None and row.locked_until is not None and row.locked_until > now:
-            out.append(key)
+            out[key] = row.locked_until
     return out
+
+
+def locked_keys(session: Session, keys: list[str], now: datetime) -> list[str]:
+    """The keys that must wait now (kept for callers that only need to know which)."""
+    return list(waiting(session, keys, now))
+
+
+def retry_after(until: datetime | None, now: datetime) -> int:
+    """Whole seconds until `until` (at least 1): the Retry-After a waiting key gets."""
+    if until is None or until <= now:
+        return 0
+    return max(1, math.ceil((until - now).total_seconds()))
 
 
 def record_failure(
     session: Session, keys: list[str], now: datetime, policy: ThrottlePolicy = DEFAULT_POLICY
-) -> list[str]:
-    """Count one failure against each key; returns the keys this failure locked."""
-    newly_locked = []
+) -> dict[str, datetime]:
+    """Count one failure against each key; returns the keys that must now wait, each with
+    the end of its wait (a later failure makes it longer)."""
+    waits: dict[str, datetime] = {}
     for key in keys:
-        limit = policy.per_account if key.startswith("user:") else policy.per_source
         row = _counter(session, key, now)
-        if now - row.window_start > policy.window:
-            row.failures, row.window_start = 0, now
+        if now - row.window_start > policy.quiet:
+            row.failures = 0
         row.failures += 1
-        if row.failures >= limit and (row.locked_until is None or row.locked_until <= now):
-            row.locked_until = now + policy.lockout
-            newly_locked.append(key)
-    return newly_locked
+        row.window_start = now
+        delay = policy.delay(key, row.failures)
+        if delay:
+            # A failure while waiting extends the wait from now: hammering never pays.
+            row.locked_until = max(now + delay, row.locked_until or now)
+            waits[key] = row.locked_until
+        elif row.locked_until is not None and row.locked_until > now:
+            waits[key] = row.locked_until
+    return waits
 
 
 def _counter(session: Session, key: str, now: datetime) -> AuthThrottleRow:

@@ -1,4 +1,4 @@
-"""TOTP sign-in: skew window, single use, brute-force lockout, encryption at rest."""
+"""TOTP sign-in: skew window, single use, brute-force throttling, encryption at rest."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.core.clock import FixedClock
-from kinko.core.errors import AuthenticationError, PermissionDenied, Unavailable
+from kinko.core.errors import AuthenticationError, PermissionDenied, RateLimited, Unavailable
 from kinko.identity import totp
 from kinko.identity.service import IdentityService
 from kinko.store.tables.identity import TotpFactorRow
@@ -72,33 +72,44 @@ def test_skew_of_one_step_is_accepted_two_is_not(
             _login(ctx, code)
 
 
-def test_brute_force_locks_the_account_even_for_the_right_code(
+def test_brute_force_delays_the_account_even_for_the_right_code(
     ctx: Context, clock: FixedClock
 ) -> None:
+    """A guessable code is refused unverified while the account waits; each further
+    failure doubles the wait, and the code works once the wait is over."""
     secret = _enrol(ctx)
     good = _code(secret, clock)
     wrong = f"{(int(good) + 1) % 1_000_000:06d}"
-    for _ in range(5):
+    for _ in range(4):
         with pytest.raises(AuthenticationError):
             _login(ctx, wrong)
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(RateLimited) as fifth:
+        _login(ctx, wrong)
+    assert fifth.value.retry_after == 1
+    with pytest.raises(RateLimited) as info:
         _login(ctx, good)
-    assert info.value.code == "locked_out"
-    clock.advance(timedelta(minutes=16))
+    assert info.value.code == "rate_limited" and info.value.retry_after == 1
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(RateLimited) as sixth:
+        _login(ctx, wrong)
+    assert sixth.value.retry_after == 2
+    clock.advance(timedelta(seconds=2))
     assert _login(ctx, _code(secret, clock)) == "dave"
 
 
 def test_source_address_is_throttled_across_accounts(ctx: Context) -> None:
     _enrol(ctx)
-    for i in range(20):
+    for i in range(19):
         with pytest.raises(AuthenticationError):
             _login(ctx, "000000", username=f"guess{i}")
-    with pytest.raises(AuthenticationError) as info:
+    with pytest.raises(RateLimited):
+        _login(ctx, "000000", username="guess19")
+    with pytest.raises(RateLimited) as info:
         _login(ctx, "000000", username="dave")
-    assert info.value.code == "locked_out"
+    assert info.value.code == "rate_limited"
     with pytest.raises(AuthenticationError) as other:
         _login(ctx, "000000", username="dave", ip="198.51.100.5")
-    assert other.value.code != "locked_out"
+    assert other.value.code == "unauthenticated"
 
 
 def test_unknown_user_and_wrong_code_fail_the_same_way(ctx: Context) -> None:
@@ -171,7 +182,7 @@ def test_the_same_code_used_concurrently_signs_in_once(ctx: Context, clock: Fixe
     def attempt(i: int) -> bool:
         try:
             _login(ctx, code, ip=f"198.51.100.{10 + i}")
-        except AuthenticationError:
+        except (AuthenticationError, RateLimited):  # the account waits after 4 failures
             return False
         return True
 
