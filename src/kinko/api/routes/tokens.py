@@ -1,0 +1,110 @@
+"""HTTP routes for API tokens and the WebAuthn step-up that privileged tokens need.
+
+A token belongs to its person: ``POST /v1/tokens`` makes the caller's own token (a
+privileged permission needs ``step_up``, a fresh assertion over a challenge from
+``POST /v1/auth/step-up/begin``), or, with a service account's ``owner_id``, a four-eyes
+proposal that a second security_admin approves. Only a person's own session does either.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from kinko.api.auth import authenticated, require
+from kinko.api.deps import get_ctx
+from kinko.context import Context
+from kinko.identity.model import Principal, UserId
+from kinko.identity.service import IdentityService
+from kinko.identity.tokens import StepUp
+from kinko.identity.views import NewToken, Reason, render_proposal, render_token
+
+router = APIRouter()
+Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+@router.get("/v1/tokens")
+def list_tokens(principal: Annotated[Principal, Depends(require("tokens:write"))], ctx: Ctx) -> Any:
+    with ctx.db.transaction() as session:
+        return [render_token(t) for t in IdentityService(ctx).tokens.list_tokens(session)]
+
+
+@router.post("/v1/auth/step-up/begin")
+def step_up_begin(
+    principal: Annotated[Principal, Depends(authenticated(person=True))], ctx: Ctx
+) -> Any:
+    """A single-use challenge (5 minutes) for a fresh assertion with your own
+    authenticator, sent with a privileged act (your own token with privileged permissions)."""
+    with ctx.db.transaction() as session:
+        challenge_id, options = IdentityService(ctx).mfa.begin_step_up(session, principal.subject)
+    return {"challenge_id": challenge_id, "options": options}
+
+
+@router.post(
+    "/v1/tokens",
+    status_code=201,
+    responses={202: {"description": "a service account's token, proposed (four eyes)"}},
+)
+def create_token(
+    body: NewToken,
+    principal: Annotated[Principal, Depends(authenticated(person=True))],
+    ctx: Ctx,
+) -> JSONResponse:
+    """Your own token (201), or a service account's (`owner_id`; 202, a proposal: the
+    token printed now works once a second security_admin approves it)."""
+    tokens = IdentityService(ctx).tokens
+    ttl = timedelta(days=body.ttl_days)
+    with ctx.db.transaction() as session:
+        if body.owner_id is None or body.owner_id == principal.subject:
+            up = body.step_up
+            token_id, token = tokens.create_own(
+                session,
+                person=principal.subject,
+                name=body.name,
+                permissions=body.permissions,
+                assets=body.assets,
+                ip_allowlist=body.ip_allowlist,
+                ttl=ttl,
+                step_up=None if up is None else StepUp(up.challenge_id, up.credential),
+            )
+            proposal = None
+        else:
+            proposal, token_id, token = tokens.propose_for_service(
+                session,
+                actor=principal.subject,
+                owner_id=UserId(body.owner_id),
+                name=body.name,
+                permissions=body.permissions,
+                assets=body.assets,
+                ip_allowlist=body.ip_allowlist,
+                ttl=ttl,
+                reason=body.reason,
+            )
+    if proposal is None:
+        note = "shown once; store it now"
+        return JSONResponse({"id": token_id, "token": token, "note": note}, status_code=201)
+    note = (
+        f"shown once; store it now. It works once another security_admin approves proposal "
+        f"{proposal.id} (POST /v1/roles/proposals/{proposal.id}/approve)"
+    )
+    return JSONResponse(
+        {"id": token_id, "token": token, "note": note, "proposal": render_proposal(proposal)},
+        status_code=202,
+    )
+
+
+@router.post("/v1/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: str,
+    body: Reason,
+    principal: Annotated[Principal, Depends(require("tokens:write"))],
+    ctx: Ctx,
+) -> Any:
+    with ctx.db.transaction() as session:
+        info = IdentityService(ctx).tokens.revoke(
+            session, token_id, actor=principal.actor, reason=body.reason
+        )
+    return render_token(info)
