@@ -32,6 +32,7 @@ from kinko.api.app import create_app
 from kinko.api.auth import _public, public
 from kinko.context import Context
 from kinko.core.clock import FixedClock
+from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import ROLE_PERMISSIONS, Role
 from kinko.identity.service import IdentityService
 from kinko.identity.sessions import IDLE_TIMEOUT
@@ -357,3 +358,33 @@ def test_scopes_hold_on_custody_reads_and_writes(ctx: Context) -> None:
         for path in ("/v1/custody/status", "/v1/custody/rebalance"):
             totals = client.get(path, headers=bearer(btc_reader))
             assert totals.status_code == 403, (path, totals.text)
+
+
+def test_scopes_hold_on_freezes(ctx: Context) -> None:
+    wallets = set_up(ctx)
+    btc_ops, _ = make_user(
+        ctx,
+        "btc-ops",
+        [RoleGrant(Role.OPERATOR, wallets=(wallets.btc_hot,))],
+        with_authenticator=False,
+    )
+    scoped = owned_token(ctx, btc_ops, ["freeze:set", "custody:read"])
+    admin = make_token(ctx, roles_or_permissions=["freeze:set", "custody:read"])
+    with TestClient(create_app(ctx), base_url="https://testserver") as client:
+
+        def freeze(token: str, scope: str, target: str | None) -> Any:
+            body = {"scope": scope, "target": target, "reason": "drill"}
+            return client.post("/v1/freezes", json=body, headers=bearer(token))
+
+        assert freeze(scoped, "wallet", wallets.btc_hot).status_code == 201
+        for scope, target in (("wallet", wallets.eth_hot), ("chain", "bitcoin"), ("all", None)):
+            refused = freeze(scoped, scope, target)
+            assert refused.status_code == 403, (scope, refused.text)
+        assert freeze(admin, "wallet", wallets.eth_hot).status_code == 201
+        assert freeze(admin, "chain", "ethereum").status_code == 201
+        seen = client.get("/v1/freezes", headers=bearer(scoped)).json()["freezes"]
+        assert sorted((f["scope"], f["target"]) for f in seen) == [
+            ("chain", "ethereum"),
+            ("wallet", wallets.btc_hot),
+        ]
+        assert len(client.get("/v1/freezes", headers=bearer(admin)).json()["freezes"]) == 3

@@ -97,6 +97,29 @@ def _proposal_json(p: AddressProposal) -> dict[str, Any]:
     }
 
 
+def _check_freeze_scope(
+    principal: Principal, permission: str, scope: FreezeScope, target: str | None
+) -> None:
+    """A wallet or asset freeze needs `permission` for that wallet or asset; a chain-wide
+    or global one needs it unscoped (it stops wallets outside a scoped grant too)."""
+    if scope is FreezeScope.WALLET:
+        principal.require_scope(permission, wallet=target)
+    elif scope is FreezeScope.ASSET:
+        principal.require_scope(permission, asset=target)
+    else:
+        principal.require_unscoped(permission, f"a {scope.value} freeze")
+
+
+def _freeze_visible(principal: Principal, scope: FreezeScope, target: str | None) -> bool:
+    """Chain-wide and global freezes concern everyone; a wallet or asset freeze is listed
+    to those who may read that wallet or asset (scopes hold on reads)."""
+    if scope is FreezeScope.WALLET:
+        return principal.allows("custody:read", wallet=target)
+    if scope is FreezeScope.ASSET and target is not None:
+        return principal.allows("custody:read", asset=target)
+    return True
+
+
 def _book(ctx: Context) -> AddressBookService:
     return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
 
@@ -105,6 +128,7 @@ def _book(ctx: Context) -> AddressBookService:
 def create_freeze(
     body: FreezeBody, ctx: CtxDep, principal: Annotated[Principal, Depends(require("freeze:set"))]
 ) -> dict[str, Any]:
+    _check_freeze_scope(principal, "freeze:set", body.scope, body.target)
     with ctx.db.transaction() as session:
         record = FreezeService(ctx).freeze(
             session,
@@ -125,9 +149,11 @@ def list_freezes(
     with ctx.db.transaction() as session:
         active = service.active_freezes(session)
         pending = service.pending_unfreezes(session)
+    shown = [f for f in active if _freeze_visible(principal, f.scope, f.target)]
+    ids = {f.id for f in shown}
     return {
-        "freezes": [f.to_json() for f in active],
-        "unfreeze_proposals": [_unfreeze_json(p) for p in pending],
+        "freezes": [f.to_json() for f in shown],
+        "unfreeze_proposals": [_unfreeze_json(p) for p in pending if p.freeze_id in ids],
     }
 
 
