@@ -130,6 +130,14 @@ class RoleService(ProposalRules):
             )
         kind = ProposalKind(row.kind)
         self.check_approver(kind, row.payload, actor)
+        try:  # both people must still be eligible when the second one acts
+            self._require_admin(session, UserId(row.proposer_id))
+        except PermissionDenied:
+            raise Conflict(
+                f"{self.user_row(session, row.proposer_id).username}, who proposed this, is no "
+                "longer an active security_admin; refuse it (and propose again if still needed)",
+                code="proposer_ineligible",
+            ) from None
         if handler_for(self.ctx, kind) is None:  # a handler checks again when applying
             # Checked again now: the roles, states and admins may have changed meanwhile.
             self.check_payload(session, kind, dict(row.payload), actor=UserId(row.proposer_id))

@@ -342,3 +342,24 @@ def test_reissuing_an_enrolment_secret_is_routed(ctx: Context, api: TestClient) 
     bad = api.post(f"/v1/users/{enrolled}/promote", json={"reason": "x"}, headers=ann)
     assert bad.status_code in (404, 405)
     assert UserState.ACTIVE
+
+
+def test_a_proposal_of_someone_since_suspended_cannot_be_approved(
+    ctx: Context, api: TestClient
+) -> None:
+    _, a_auth = _admin(ctx, "ann")
+    _, b_auth = _admin(ctx, "ben")
+    _admin(ctx, "cat")
+    user, _ = make_user(ctx, "rita", [])
+    body = {"kind": "grant_role", "user_id": user, "role": "approver", "reason": "x"}
+    proposed = api.post(
+        "/v1/roles/proposals", json=body, headers=person_headers(ctx, "ann", a_auth)
+    )
+    ids = IdentityService(ctx)
+    with ctx.db.transaction() as session:
+        ann = UserId(ids.users.require_user(session, "ann").id)
+        ids.lock_user(session, ann, actor="monitor:rule", reason="impossible travel")
+    refused = _approve(api, proposed.json()["id"], person_headers(ctx, "ben", b_auth))
+    assert (refused.status_code, refused.json()["error"]) == (409, "proposer_ineligible")
+    with ctx.db.transaction() as session:
+        assert ids.roles_of(session, user) == ()
