@@ -269,6 +269,12 @@ def test_an_own_privileged_token_needs_a_fresh_webauthn_assertion(
     refused = api.post("/v1/tokens", json=body, headers=ann)
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"] == "step_up_required"
+    # Someone else's authenticator does not answer ann's step-up.
+    _, ben_auth = make_user(ctx, "bea", ["auditor"])
+    assert ben_auth is not None
+    foreign = _step_up(api, ctx, ann, ben_auth)
+    wrong = api.post("/v1/tokens", json={**body, "step_up": foreign}, headers=ann)
+    assert wrong.status_code == 401, wrong.text
     step_up = _step_up(api, ctx, ann, a_auth)
     made = api.post("/v1/tokens", json={**body, "step_up": step_up}, headers=ann)
     assert made.status_code == 201, made.text
