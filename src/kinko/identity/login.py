@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import AuthenticationError, InputError, RateLimited
@@ -22,9 +24,18 @@ from kinko.identity.base import ServiceBase, user_actor
 from kinko.identity.mfa import MfaService
 from kinko.identity.model import UserId, UserState
 from kinko.identity.sessions import SessionService
-from kinko.store.tables.identity import UserRow, WebAuthnChallengeRow
+from kinko.store.tables.identity import ConsoleSessionRow, UserRow, WebAuthnChallengeRow
 
 GENERIC = "invalid credentials"
+
+
+def days_since_last_sign_in(session: Session, user_id: str, now: datetime) -> int | None:
+    """Whole days since the person's previous console session began (None: never), for
+    the monitor's dormant-account rule (`auth.login`'s `days_since_last_login`)."""
+    last = session.execute(
+        select(func.max(ConsoleSessionRow.created_at)).where(ConsoleSessionRow.user_id == user_id)
+    ).scalar_one_or_none()
+    return None if last is None else max(0, (now - last).days)
 
 
 # Factors a person can guess at (TOTP and recovery codes): refused unverified while a key
@@ -133,6 +144,7 @@ class LoginService(ServiceBase):
                     if waits:
                         raise _too_many(throttle.retry_after(max(waits.values()), self.now()))
                 user = verify(session)
+                dormant = days_since_last_sign_in(session, user.id, self.now())
                 token = SessionService(self.ctx).create(
                     session, UserId(user.id), source_ip=source_ip, replaces=replaces
                 )
@@ -152,7 +164,11 @@ class LoginService(ServiceBase):
                     actor=user_actor(user.id),
                     outcome="success",
                     source_ip=source_ip,
-                    fields={"factor": factor, "username": user.username},
+                    fields={
+                        "factor": factor,
+                        "username": user.username,
+                        **({} if dormant is None else {"days_since_last_login": dormant}),
+                    },
                 )
                 return SignedIn(UserId(user.id), user.username, token)
         except (AuthenticationError, InputError, RateLimited) as exc:

@@ -181,7 +181,7 @@ class TokenService(TokenIssuer):
                 actor=f"token:{row.id}",
                 outcome="new_address",
                 source_ip=ip,
-                fields={"token": row.id, "owner": row.owner_id},
+                fields={"token": row.id, "owner": row.owner_id, "scopes": list(row.permissions)},
             )
         if new_address or row.last_used_at is None or now - row.last_used_at > LAST_USED_EVERY:
             row.last_used_at, row.last_used_ip = now, ip

@@ -62,6 +62,25 @@ def identity_role_names(ctx: Context) -> Any:
     return roles_of
 
 
+def identity_privileged(ctx: Context) -> Any:
+    """`(session, user) -> bool`: the person holds a privileged role (identity's list).
+    An identity service that cannot be loaded answers True: fail closed."""
+    names = identity_role_names(ctx)
+
+    def privileged(session: Session, user: str) -> bool:
+        try:
+            permissions = importlib.import_module("kinko.identity.permissions")
+        except ImportError:
+            return True
+        privileged_roles = {str(r) for r in permissions.PRIVILEGED_ROLES}
+        try:
+            return bool(names(session, user) & privileged_roles)
+        except Unavailable:
+            return True
+
+    return privileged
+
+
 def user_id_of(actor: str) -> str:
     """Events name staff as ``user:<id>`` (identity's convention) or by bare id."""
     return actor.removeprefix("user:")

@@ -40,6 +40,8 @@ class Alert:
     evidence: Mapping[str, Any]
     group: Mapping[str, Any] = field(default_factory=dict)
     reason: str = ""
+    ingested: bool = False
+    """A correlation one of whose events came from outside Kinko (`engine.alert_origin`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from sigma.correlations import SigmaCorrelationType as Kind
 
 from kinko.monitor.rules import CorrelationRule
 
+INGESTED = "ingest"  # an event's origin from outside Kinko (kinko.monitor.engine)
 MAX_GROUPS = 100_000
 MAX_SUM_ENTRIES = 1024
 
@@ -43,12 +44,14 @@ def _holds(op: Op, value: int, threshold: int) -> bool:
 class _Group:
     """One group's state; only the part its correlation type needs is ever allocated."""
 
-    __slots__ = ("data", "last", "sum")
+    __slots__ = ("data", "ingested", "last", "sum")
 
     def __init__(self) -> None:
         self.last = 0.0
         self.sum = 0
         self.data: Any = None
+        self.ingested = False
+        """An event of this group came from outside Kinko (see `engine.alert_origin`)."""
 
     def size(self) -> int:
         return len(self.data) if self.data is not None else 0
@@ -63,6 +66,8 @@ class CorrelationState:
         self.max_groups = max_groups
         self.groups: OrderedDict[GroupKey, _Group] = OrderedDict()
         self.evicted = 0
+        self.fired_ingested = False
+        """Whether the group that fired last had an event from outside Kinko in it."""
         # Sweeping stale groups every 1/32 of the window keeps memory bounded at a fraction
         # of the cost of sweeping on every event; each update still checks its own horizon.
         self._next_sweep = float("-inf")
@@ -94,9 +99,12 @@ class CorrelationState:
             groups.move_to_end(key)
             if ts > group.last:  # noqa: PLR1730 (max() is a call on the hot path)
                 group.last = ts
+        if get("origin") == INGESTED:
+            group.ingested = True
         if not self._update(group, source, ts, event):
             return None
         del groups[key]
+        self.fired_ingested = group.ingested
         return dict(zip(self.rule.group_by, key, strict=True))
 
     def _expire(self, now: float) -> None:

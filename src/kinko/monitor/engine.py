@@ -22,6 +22,19 @@ from kinko.monitor.rules import CorrelationRule, DetectionRule, RuleSet
 
 Event = Mapping[str, Any]
 
+OWN = "kinko"
+"""Origin of an event a Kinko service published on its bus."""
+INGESTED = "ingest"
+"""Origin of an event posted with an ingest token, read from a file or a Redis stream."""
+
+
+def alert_origin(alert: Alert) -> str:
+    """``kinko`` when every event that made `alert` fire was Kinko's own, else ``ingest``
+    (a correlation remembers, per group, whether any of its events came from outside)."""
+    if alert.ingested or alert.evidence.get("origin") != OWN:
+        return INGESTED
+    return OWN
+
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
@@ -58,13 +71,20 @@ class Engine:
         self.counts: Counter[str] = Counter()
         self.events_seen = 0
 
-    def process(self, event: MonitorEvent) -> list[Alert]:
-        return self.process_flat(event.flat())
+    def process(self, event: MonitorEvent, *, origin: str = INGESTED) -> list[Alert]:
+        return self.process_many((event,), origin=origin)
 
-    def process_many(self, events: Iterable[MonitorEvent]) -> list[Alert]:
+    def process_many(
+        self, events: Iterable[MonitorEvent], *, origin: str = INGESTED
+    ) -> list[Alert]:
+        """Evaluate `events`, all from one channel: `origin` is ``kinko`` for Kinko's own
+        services (the bus), ``ingest`` for anything posted, read from a file or a stream.
+        Rules and alerts see it as the event's ``origin`` field."""
         alerts: list[Alert] = []
         for event in events:
-            alerts.extend(self.process_flat(event.flat()))
+            flat = event.flat()
+            flat["origin"] = origin
+            alerts.extend(self.process_flat(flat))
         return alerts
 
     def process_flat(self, event: Event) -> list[Alert]:
@@ -93,6 +113,7 @@ class Engine:
             group = state.feed(source, ts, event)
             if group is None:
                 continue
+            ingested = state.fired_ingested or event.get("origin") != OWN
             if corr.emits:
                 alerts.append(
                     Alert(
@@ -105,10 +126,12 @@ class Engine:
                         evidence=dict(event),
                         group=group,
                         reason=f"{corr.kind.name.lower()} over {corr.timespan_s}s matched",
+                        ingested=ingested,
                     )
                 )
             if corr.id in self._consumers:
-                self._feed(corr.id, ts, {**event, **group}, alerts)
+                origin = INGESTED if ingested else OWN
+                self._feed(corr.id, ts, {**event, **group, "origin": origin}, alerts)
 
     @staticmethod
     def _detection_alert(rule: DetectionRule, event: Event) -> Alert:

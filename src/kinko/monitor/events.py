@@ -106,7 +106,8 @@ class MonitorEvent(BaseModel):
         return value
 
     def flat(self) -> dict[str, Any]:
-        """The view rules match against: standard fields, `geo.*`, `time.hour`, free fields."""
+        """The view rules match against: standard fields, `geo.*`, `time.hour`,
+        `actor_user`, free fields (the engine adds `origin`)."""
         out: dict[str, Any] = {
             "time": self.time,
             "time.hour": _utc_hour(self.time),
@@ -122,6 +123,8 @@ class MonitorEvent(BaseModel):
                 value = getattr(self.geo, name)
                 if value is not None:
                     out[f"geo.{name}"] = value
+        if self.actor is not None and self.actor.startswith("user:"):
+            out["actor_user"] = self.actor.removeprefix("user:")
         out.update(self.fields)
         return out
 
@@ -137,9 +140,13 @@ _OPTIONAL = (
     "destination",
     "outcome",
 )
+DERIVED_FIELDS = frozenset({"time.hour", "actor_user", "origin"})
+"""Set by Kinko, never by a producer: the UTC hour, the user id of a ``user:<id>`` actor,
+and where the event came from (``kinko`` for Kinko's own services, else ``ingest``)."""
 STANDARD_FIELDS = frozenset(
-    {"time", "time.hour", "type", "severity", "geo", "geo.country", "geo.lat", "geo.lon"}
+    {"time", "type", "severity", "geo", "geo.country", "geo.lat", "geo.lon"}
     | set(_OPTIONAL)
+    | DERIVED_FIELDS
 )
 
 

@@ -30,6 +30,7 @@ import structlog
 
 from kinko.core.errors import KinkoError
 from kinko.monitor import wire
+from kinko.monitor.engine import INGESTED, OWN
 from kinko.monitor.events import parse_batch
 from kinko.monitor.service import MonitorService
 
@@ -155,7 +156,8 @@ class MonitorHub:
                 raw = message.get("events")
                 if not isinstance(raw, list):
                     return {"ok": False, "error": "invalid_input", "message": "events: a list"}
-                recorded = self.service.ingest(parse_batch(raw))
+                origin = OWN if message.get("origin") == OWN else INGESTED
+                recorded = self.service.ingest(parse_batch(raw), origin=origin)
                 return {"ok": True, "recorded": wire.recorded_to_json(recorded)}
             if op == "rules":
                 return {"ok": True, "rules": wire.rules_to_json(self.service.describe_rules())}

@@ -23,7 +23,7 @@ import structlog
 from kinko.core.errors import KinkoError, Unavailable
 from kinko.core.events import EventBus, SecurityEvent
 from kinko.monitor import wire
-from kinko.monitor.engine import RuleInfo
+from kinko.monitor.engine import INGESTED, OWN, RuleInfo
 from kinko.monitor.events import MonitorEvent, from_security_event
 from kinko.monitor.service import Recorded
 
@@ -118,16 +118,18 @@ class RemoteMonitor:
         """The hub's process id; raises `Unavailable` when there is no hub."""
         return int(self.call({"op": "ping"})["pid"])
 
-    def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]:
+    def ingest(self, events: Sequence[MonitorEvent], *, origin: str = INGESTED) -> list[Recorded]:
+        """`origin` travels with the batch: the hub trusts it (its socket admits only this
+        user's processes), so a worker's own bus events are Kinko's, API batches are not."""
         payload = [event.model_dump(mode="json", exclude_none=True) for event in events]
-        reply = self.call({"op": "ingest", "events": payload})
+        reply = self.call({"op": "ingest", "events": payload, "origin": origin})
         return wire.recorded_from_json(reply["recorded"])
 
     def describe_rules(self) -> list[RuleInfo]:
         return wire.rules_from_json(self.call({"op": "rules"})["rules"])
 
     def forward(self, events: Sequence[SecurityEvent]) -> None:
-        self.ingest([from_security_event(event) for event in events])
+        self.ingest([from_security_event(event) for event in events], origin=OWN)
 
     def attach(self, bus: EventBus) -> None:
         """Forward every event published on `bus` (a batch per `publish_all`)."""

@@ -23,9 +23,9 @@ from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.monitor.actions import KinkoActions, ResponseActions
+from kinko.monitor.actions import KinkoActions, ResponseActions, identity_privileged
 from kinko.monitor.alert import Alert, json_safe
-from kinko.monitor.engine import Engine, RuleInfo
+from kinko.monitor.engine import INGESTED, OWN, Engine, RuleInfo, alert_origin
 from kinko.monitor.events import MonitorEvent, from_security_event
 from kinko.monitor.notify import Notifier
 from kinko.monitor.response_plan import PlannedResponse, plan
@@ -35,6 +35,7 @@ from kinko.store.tables.monitor import AlertRow, ResponseRow
 log = structlog.get_logger("kinko.monitor")
 
 MONITOR_ACTOR = "system:monitor"
+PERSON_ACTIONS = frozenset({ResponseAction.LOCK_ACCOUNT, ResponseAction.STEP_UP_MFA})
 
 
 DEFERRED_KEY = "kinko_monitor_deferred"
@@ -47,6 +48,8 @@ class ResponseStatus:
     RATE_LIMITED = "rate_limited"
     FAILED = "failed"
     RELEASED = "released"
+    WITHHELD = "withheld"
+    """Not applied: it would act against a privileged person on events from outside Kinko."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,9 @@ class MonitorPort(Protocol):
     """What the API needs of a monitor: this process's `MonitorService`, or the one the
     supervisor runs for every worker (`kinko.monitor.remote.RemoteMonitor`)."""
 
-    def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]: ...
+    def ingest(
+        self, events: Sequence[MonitorEvent], *, origin: str = INGESTED
+    ) -> list[Recorded]: ...
 
     def describe_rules(self) -> list[RuleInfo]: ...
 
@@ -98,10 +103,12 @@ class MonitorService:
         actions: ResponseActions | None = None,
         notifiers: Sequence[Notifier] = (),
         limits: RateLimits | None = None,
+        privileged: Callable[[Session, str], bool] | None = None,
     ) -> None:
         self.ctx = ctx
         self.engine = engine
         self.actions: ResponseActions = actions or KinkoActions(ctx)
+        self.privileged = privileged or identity_privileged(ctx)
         self.notifiers = list(notifiers)
         self.limits = limits or RateLimits()
         self._lock = threading.RLock()
@@ -116,17 +123,21 @@ class MonitorService:
         self.ctx.bus.subscribe_batches(self.on_security_events)
 
     def on_security_events(self, events: Sequence[SecurityEvent]) -> None:
-        recorded = self.ingest([from_security_event(event) for event in events])
+        recorded = self.ingest([from_security_event(event) for event in events], origin=OWN)
         if self._on_recorded is not None:
             self._on_recorded(recorded)
 
     def describe_rules(self) -> list[RuleInfo]:
         return self.engine.describe()
 
-    def ingest(self, events: Sequence[MonitorEvent]) -> list[Recorded]:
-        """Evaluate `events` and record what fired. The events were parsed all-or-nothing."""
+    def ingest(self, events: Sequence[MonitorEvent], *, origin: str = INGESTED) -> list[Recorded]:
+        """Evaluate `events` and record what fired. The events were parsed all-or-nothing.
+
+        `origin` is where they came from: ``kinko`` only for Kinko's own services (the
+        bus); anything posted, ingested from a file or read from a stream is ``ingest``,
+        and cannot by itself act against a privileged person (`_withheld`)."""
         with self._lock:
-            alerts = self.engine.process_many(events)
+            alerts = self.engine.process_many(events, origin=origin)
         if not alerts:
             return []
         with self.ctx.db.transaction() as session:
@@ -179,6 +190,8 @@ class MonitorService:
             limited = self._rate_limited(session, alert.rule_id, planned, now)
             if limited:
                 status, detail = ResponseStatus.RATE_LIMITED, limited
+            elif withheld := self._withheld(session, alert, planned):
+                status, detail = ResponseStatus.WITHHELD, withheld
             elif planned.action is ResponseAction.HOLD_WITHDRAWAL:
                 # The withdrawal service holds in its own unit of work, right after this
                 # transaction commits; the response row says so until then.
@@ -255,6 +268,25 @@ class MonitorService:
                 details={"alert": rec.alert_id, "rule": rec.rule_id, "detail": detail, "ref": ref},
             )
         return replace(rec, status=status, detail=detail, ref=ref)
+
+    def _withheld(self, session: Session, alert: Alert, planned: PlannedResponse) -> str:
+        """Why a lock or step-up is not applied, or "" when it may be.
+
+        Events posted with an ingest token (or read from a file or a stream) are claims
+        anyone holding such a token can make: five made-up MFA failures must not suspend
+        an administrator. A response against a person who holds a privileged role is
+        applied only when Kinko's own events corroborate the whole alert (every event that
+        made it fire came from Kinko's services); otherwise the alert stands, the response
+        is recorded `withheld`, and a person decides."""
+        if planned.action not in PERSON_ACTIONS or planned.target is None:
+            return ""
+        if alert_origin(alert) == OWN or not self.privileged(session, planned.target):
+            return ""
+        return (
+            f"{planned.action.value} not applied: {planned.target} holds a privileged role "
+            "and the events behind this alert came from outside Kinko (an ingest token, a "
+            "file or a stream), not corroborated by Kinko's own events; a person decides"
+        )
 
     def _rate_limited(
         self, session: Session, rule_id: str, planned: PlannedResponse, now: datetime

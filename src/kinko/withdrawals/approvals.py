@@ -30,7 +30,7 @@ from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals import challenges
 from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
 from kinko.withdrawals.challenges import ApprovalChallenge
-from kinko.withdrawals.events import approval_attempt
+from kinko.withdrawals.events import announce_quorum, approval_attempt
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -355,6 +355,7 @@ class ApprovalService:
                 actor=approver,
                 reason=f"quorum reached: {len(approvals)} distinct approvers",
             )
+            announce_quorum(session, row, list(approvals), now=self.ctx.clock.now())
 
     def _record_rejection(
         self, session: Session, row: WithdrawalRow, approver: str, reason: str

@@ -8,13 +8,15 @@ only by a producer that knows one, so this module never sends it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kinko.core.events import SecurityEvent
+from kinko.store.tables.identity import RoleGrantRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.records import defer_event
 from kinko.withdrawals.states import State
@@ -107,4 +109,52 @@ def approval_attempt(
         wallet=wallet,
         severity="info" if refusal_code is None else "high",
         fields=fields,
+    )
+
+
+APPROVING_ROLES = ("approver", "senior_approver")
+
+
+def announce_quorum(
+    session: Session, row: WithdrawalRow, approvers: Sequence[str], *, now: datetime
+) -> None:
+    """`withdrawal.quorum`, once, when a withdrawal's approvals reach its quorum.
+
+    `approver_grant_days`: for each approver (in `approvers` order), whole days since they
+    were granted the approving role they hold longest (0 if they hold none any more);
+    `oldest_approver_grant_days` the largest of them. A quorum made up only of people
+    granted days ago is how one insider fills it (issue 13): the default pack holds it."""
+    ids = [a.removeprefix("user:") for a in approvers]
+    granted = dict(
+        session.execute(
+            select(RoleGrantRow.user_id, func.min(RoleGrantRow.granted_at))
+            .where(
+                RoleGrantRow.user_id.in_(ids),
+                RoleGrantRow.role.in_(APPROVING_ROLES),
+                RoleGrantRow.revoked_at.is_(None),
+            )
+            .group_by(RoleGrantRow.user_id)
+        ).all()
+    )
+    days = [max(0, (now - granted[i]).days) if i in granted else 0 for i in ids]
+    defer_event(
+        session,
+        SecurityEvent(
+            type="withdrawal.quorum",
+            time=now,
+            actor=approvers[-1] if approvers else None,
+            wallet=row.wallet_id,
+            asset=row.asset,
+            amount=row.amount,
+            destination=row.destination,
+            outcome="success",
+            fields={
+                "withdrawal": row.id,
+                "withdrawal_id": row.id,
+                "approvers": list(approvers),
+                "approver_grant_days": days,
+                "oldest_approver_grant_days": max(days, default=0),
+                "requester": row.requester,
+            },
+        ),
     )

@@ -87,3 +87,39 @@ def test_release_by_two_security_admins(ctx: Context) -> None:
         assert twice.status_code == 409
         two = client.post(url, json={"reason": "explained"}, headers=second)
         assert two.status_code == 200 and two.json()["released"] is True
+
+
+def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context) -> None:
+    """Issue #13, attack 6: five made-up MFA failures, then a success, naming an admin."""
+    from kinko.identity.model import UserState
+    from kinko.identity.service import IdentityService
+
+    ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
+    admin, _ = make_user(ctx, "root", ["security_admin"], with_authenticator=False)
+    clerk, _ = make_user(ctx, "clerk", ["requester"], with_authenticator=False)
+
+    def fatigue(actor: str) -> list[dict]:
+        events = [ev("auth.mfa", i * 10, actor=actor, outcome="failure") for i in range(5)]
+        events.append(ev("auth.mfa", 60, actor=actor, outcome="success"))
+        return [e.model_dump(mode="json") for e in events]
+
+    with TestClient(create_app(ctx)) as client:
+        posted = client.post(
+            "/v1/events", json={"events": fatigue(f"user:{admin}")}, headers=bearer(ingest)
+        )
+        assert posted.status_code == 200, posted.text
+        [alert] = posted.json()["alerts"]
+        assert (alert["rule"], alert["response"], alert["status"]) == (
+            "kinko-mfa-fatigue",
+            "lock_account",
+            "withheld",
+        )
+        # Someone without a privileged role is still locked on the same evidence.
+        posted = client.post(
+            "/v1/events", json={"events": fatigue(f"user:{clerk}")}, headers=bearer(ingest)
+        )
+        assert [a["status"] for a in posted.json()["alerts"]] == ["applied"]
+    with ctx.db.transaction() as s:
+        users = IdentityService(ctx).users
+        assert users.get(s, admin).state == UserState.ACTIVE
+        assert users.get(s, clerk).state == UserState.SUSPENDED

@@ -14,6 +14,7 @@ from kinko.core.events import SecurityEvent
 from kinko.identity.model import UserState
 from kinko.identity.service import IdentityService
 from kinko.monitor.engine import Engine
+from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack, parse_texts
 from kinko.monitor.service import MonitorService, RateLimits
 from kinko.monitor.triage import AlertStatus, TriageService
@@ -122,15 +123,45 @@ def test_failed_response_is_recorded_and_alert_stands(ctx: Context) -> None:
         assert [a.rule_id for a in TriageService(ctx).list_alerts(s)] == ["kinko-mfa-fatigue"]
 
 
-def test_mfa_fatigue_locks_the_real_account(ctx: Context) -> None:
-    user_id, _ = make_user(ctx, "alice", ["approver"], with_authenticator=False)
-    actor = f"user:{user_id}"
+def fatigue(actor: str) -> list[MonitorEvent]:
     events = [ev("auth.mfa", i * 10, actor=actor, outcome="failure") for i in range(5)]
-    events.append(ev("auth.mfa", 60, actor=actor, outcome="success"))
-    recorded = service(ctx).ingest(events)
+    return [*events, ev("auth.mfa", 60, actor=actor, outcome="success")]
+
+
+def test_mfa_fatigue_locks_the_real_account(ctx: Context) -> None:
+    user_id, _ = make_user(ctx, "alice", ["requester"], with_authenticator=False)
+    recorded = service(ctx).ingest(fatigue(f"user:{user_id}"))
     assert [(r.rule_id, r.status) for r in recorded] == [("kinko-mfa-fatigue", "applied")]
     with ctx.db.transaction() as s:
         assert IdentityService(ctx).users.get(s, user_id).state == UserState.SUSPENDED
+
+
+def test_ingested_events_do_not_lock_a_privileged_person(ctx: Context) -> None:
+    """Issue #13 attack 6: an ingest token's five made-up MFA failures naming an admin."""
+    admin, _ = make_user(ctx, "root", ["security_admin"], with_authenticator=False)
+    monitor = service(ctx)
+    (rec,) = monitor.ingest(fatigue(f"user:{admin}"))
+    assert (rec.rule_id, rec.action, rec.status) == (
+        "kinko-mfa-fatigue",
+        "lock_account",
+        "withheld",
+    )
+    assert "privileged role" in rec.detail and "outside Kinko" in rec.detail
+    with ctx.db.transaction() as s:
+        assert IdentityService(ctx).users.get(s, admin).state == UserState.ACTIVE
+        [alert] = TriageService(ctx).list_alerts(s)
+    assert alert.rule_id == "kinko-mfa-fatigue"  # the alert stands
+    assert actions(ctx)[-2:] == ["monitor.alert", "monitor.response_withheld"]
+    # Four of the five failures Kinko's own, one forged: still not corroborated.
+    mixed = fatigue(f"user:{admin}")
+    monitor.ingest(mixed[:1])
+    (rec,) = monitor.ingest(mixed[1:], origin="kinko")
+    assert rec.status == "withheld"
+    # All of them Kinko's own (the bus): the response applies.
+    (rec,) = monitor.ingest(fatigue(f"user:{admin}"), origin="kinko")
+    assert rec.status == "applied"
+    with ctx.db.transaction() as s:
+        assert IdentityService(ctx).users.get(s, admin).state == UserState.SUSPENDED
 
 
 def test_alert_lifecycle_records_who_and_when(ctx: Context, clock: FixedClock) -> None:
@@ -209,3 +240,19 @@ def test_hold_of_unknown_withdrawal_is_settled_as_failed(ctx: Context) -> None:
     assert (rec.rule_id, rec.status) == ("kinko-sanctions-hit", "failed")
     assert "no withdrawal" in rec.detail
     assert actions(ctx)[-2:] == ["monitor.response_pending", "monitor.response_failed"]
+
+
+def test_lifting_a_lock_needs_two_distinct_security_admins(ctx: Context) -> None:
+    clerk, _ = make_user(ctx, "clerk", ["requester"], with_authenticator=False)
+    admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
+    admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    (rec,) = service(ctx).ingest(fatigue(f"user:{clerk}"))
+    assert (rec.action, rec.status) == ("lock_account", "applied")
+    triage, users = TriageService(ctx), IdentityService(ctx).users
+    with ctx.db.transaction() as s:
+        assert not triage.vote_release(s, rec.response_id, actor=admin1, reason="ok").released
+    with ctx.db.transaction() as s:
+        assert users.get(s, clerk).state == UserState.SUSPENDED  # one vote changes nothing
+        assert triage.vote_release(s, rec.response_id, actor=admin2, reason="ok").released
+    with ctx.db.transaction() as s:
+        assert users.get(s, clerk).state == UserState.ACTIVE

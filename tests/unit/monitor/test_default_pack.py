@@ -26,6 +26,10 @@ def outflows(wallet: str, amounts_at: list[tuple[int, float]], **kw: object) -> 
     ]
 
 
+def grant(**kw: object) -> MonitorEvent:
+    return ev("role.change", actor="user:a2", kind="grant_role", role="approver", **kw)
+
+
 def mfa(actor: str, failures: int) -> list[MonitorEvent]:
     out = [ev("auth.mfa", i * 30, actor=actor, outcome="failure") for i in range(failures)]
     return [*out, ev("auth.mfa", failures * 30 + 5, actor=actor, outcome="success")]
@@ -68,8 +72,22 @@ CASES: dict[str, tuple[Seq, Seq]] = {
         ],
     ),
     "kinko-new-address-large-withdrawal": (
-        lambda: [ev("withdrawal.request", destination_first_seen=True, amount_usd=25_000)],
-        lambda: [ev("withdrawal.request", destination_first_seen=True, amount_usd=9_999)],
+        lambda: [
+            ev("withdrawal.request", destination_first_seen=True, asset="ETH", amount=10 * ETH),
+            ev(
+                "withdrawal.request",
+                destination_first_seen=True,
+                asset="bitcoin:BTC",
+                amount=2 * 10**7,
+            ),
+        ],
+        lambda: [
+            ev("withdrawal.request", destination_first_seen=True, asset="ETH", amount=9 * ETH),
+            ev("withdrawal.request", destination_first_seen=False, asset="ETH", amount=99 * ETH),
+            ev(
+                "withdrawal.request", destination_first_seen=True, asset="BTC", amount=2 * 10**7 - 1
+            ),
+        ],
     ),
     "kinko-addressbook-change-then-withdrawal": (
         lambda: [
@@ -92,12 +110,35 @@ CASES: dict[str, tuple[Seq, Seq]] = {
     "kinko-mfa-fatigue": (lambda: mfa("u1", 5), lambda: mfa("u1", 4)),
     "kinko-factor-reset-then-privileged": (
         lambda: [
-            ev("mfa.reset", 0, actor="admin2", target_user="u1"),
-            ev("role.change", 3 * 3600, actor="u1", role="security_admin"),
+            ev(
+                "auth.mfa",
+                0,
+                actor="user:a2",
+                outcome="approved",
+                kind="remove_mfa",
+                target_user="u1",
+            ),
+            ev("role.change", 3 * 3600, actor="user:u1", outcome="proposed", role="approver"),
         ],
         lambda: [
-            ev("mfa.reset", 0, actor="admin2", target_user="u1"),
-            ev("role.change", 25 * 3600, actor="u1", role="security_admin"),
+            ev(
+                "auth.mfa",
+                0,
+                actor="user:a2",
+                outcome="approved",
+                kind="remove_mfa",
+                target_user="u1",
+            ),
+            ev("role.change", 25 * 3600, actor="user:u1", outcome="proposed", role="approver"),
+            ev(
+                "auth.mfa",
+                26 * 3600,
+                actor="user:a2",
+                outcome="proposed",
+                kind="remove_mfa",
+                target_user="u2",
+            ),
+            ev("role.change", 27 * 3600, actor="user:u2", outcome="proposed", role="approver"),
         ],
     ),
     "kinko-credential-stuffing": (
@@ -111,16 +152,49 @@ CASES: dict[str, tuple[Seq, Seq]] = {
         ],
     ),
     "kinko-privileged-role-grant": (
-        lambda: [ev("role.change", actor="u1", privileged=True, device_first_seen=True)],
+        lambda: [grant(outcome="approved", privileged=True)],
         lambda: [
-            ev(
-                "role.change",
-                actor="u1",
-                privileged=True,
-                device_first_seen=False,
-                in_change_window=True,
-            )
+            grant(outcome="proposed", privileged=True),
+            grant(outcome="approved", privileged=False),
+            grant(outcome="refused", privileged=True),
         ],
+    ),
+    "kinko-privileged-person-suspended": (
+        lambda: [
+            ev("user.state", actor="user:a2", outcome="suspended", privileged=True),
+            ev("user.state", actor="user:a2", outcome="removed", privileged=True),
+        ],
+        lambda: [
+            ev("user.state", actor="user:a2", outcome="suspended", privileged=False),
+            ev("user.state", actor="user:a2", outcome="active", privileged=True),
+        ],
+    ),
+    "kinko-screening-list-replaced": (
+        lambda: [ev("screening.list_loaded", list="ofac-sdn", changes=["format", "publisher"])],
+        lambda: [ev("screening.list_loaded", list="ofac-sdn", changes=[])],
+    ),
+    "kinko-privileged-token-created": (
+        lambda: [ev("token.create", actor="user:a2", outcome="created", privileged=True)],
+        lambda: [
+            ev("token.create", actor="user:a2", outcome="created", privileged=False),
+            ev("token.create", actor="user:a1", outcome="proposed", privileged=True),
+        ],
+    ),
+    "kinko-freeze-lifted": (
+        lambda: [ev("admin.action", actor="user:a2", action="freeze.released")],
+        lambda: [ev("admin.action", actor="user:a2", action="token.revoke")],
+    ),
+    "kinko-quorum-by-newcomers": (
+        lambda: [ev("withdrawal.quorum", withdrawal_id="wd", oldest_approver_grant_days=0)],
+        lambda: [ev("withdrawal.quorum", withdrawal_id="wd", oldest_approver_grant_days=7)],
+    ),
+    "kinko-key-compromised": (
+        lambda: [ev("custody.key.compromised", wallet="w1", share="ks_1")],
+        lambda: [ev("custody.key.revoked", wallet="w1", share="ks_1")],
+    ),
+    "kinko-nonce-reuse": (
+        lambda: [ev("custody.nonce_reuse", outcome="failure", kind="repeated_r_same_key")],
+        lambda: [ev("custody.nonce_check", outcome="success")],
     ),
     "kinko-requester-approves-own": (
         lambda: [ev("withdrawal.approve", actor="u1", requester="u1", withdrawal_id="wd")],
@@ -132,9 +206,9 @@ CASES: dict[str, tuple[Seq, Seq]] = {
     ),
     "kinko-withdraw-token-new-network": (
         lambda: [
-            ev("token.use", actor="u1", scopes=["withdrawals:create"], network_first_seen=True)
+            ev("token.use", actor="token:t1", outcome="new_address", scopes=["withdrawals:create"])
         ],
-        lambda: [ev("token.use", actor="u1", scopes=["custody:read"], network_first_seen=True)],
+        lambda: [ev("token.use", actor="token:t1", outcome="new_address", scopes=["custody:read"])],
     ),
     "kinko-off-hours-signing": (
         lambda: [ev("signer.sign", -6 * 3600, wallet="w1")],

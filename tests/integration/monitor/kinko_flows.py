@@ -1,0 +1,219 @@
+"""Real Kinko actions for the monitor's tests: each drives the service the API and CLI
+call, so its security events reach the bus exactly as Kinko emits them.
+
+Used by `test_insider_rules` (each default rule fires on Kinko's own events) and by
+`test_pack_fields` (every field the default pack tests is one Kinko emits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kinko.chains.base import EcdsaSignature
+from kinko.context import Context
+from kinko.custody import keys
+from kinko.custody.keys import KeyStatus, NewKeyShare
+from kinko.identity.model import ProposalKind, ProposalState, UserId
+from kinko.identity.service import IdentityService
+from kinko.policy.loader import load_policy
+from kinko.policy.model import FreezeScope
+from kinko.policy.service import PolicyService
+from kinko.screening.service import ScreeningService
+from kinko.withdrawals.freeze import FreezeService
+from tests.integration.policy.support import HOT_POLICY
+from tests.support.identity import make_user
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
+CEREMONY = {
+    "performed_at": "2026-11-01T10:00:00Z",
+    "witnesses": ["u-aud", "u-ciso"],
+    "procedure": "KGC-7 rev 3",
+    "video": "vault://ceremony/2026-11-01",
+}
+
+
+@dataclass(frozen=True)
+class Admins:
+    """Three active security admins: four eyes never leave fewer than two."""
+
+    first: UserId
+    second: UserId
+    third: UserId
+
+
+def admins(ctx: Context) -> Admins:
+    ids = [
+        make_user(ctx, f"sec{i}", ["security_admin"], with_authenticator=False)[0]
+        for i in (1, 2, 3)
+    ]
+    return Admins(*ids)
+
+
+def propose_and_approve(
+    ctx: Context, staff: Admins, kind: ProposalKind, payload: dict[str, object], reason: str
+) -> None:
+    roles = IdentityService(ctx).roles
+    with ctx.db.transaction() as session:
+        proposal = roles.propose(
+            session, actor=staff.first, kind=kind, payload=payload, reason=reason
+        )
+    if proposal.state is ProposalState.PENDING:  # else it applied at once (not privileged)
+        with ctx.db.transaction() as session:
+            roles.approve(session, proposal.id, actor=staff.second)
+
+
+def grant_privileged_role(ctx: Context, staff: Admins, username: str = "newbie") -> UserId:
+    person, _ = make_user(ctx, username, with_authenticator=False)
+    propose_and_approve(
+        ctx, staff, ProposalKind.GRANT_ROLE, {"user_id": person, "role": "approver"}, "new approver"
+    )
+    return person
+
+
+def grant_requester_role(ctx: Context, staff: Admins) -> UserId:
+    person, _ = make_user(ctx, "clerk", with_authenticator=False)
+    roles = IdentityService(ctx).roles
+    with ctx.db.transaction() as session:  # not privileged: applies at once
+        roles.propose(
+            session,
+            actor=staff.first,
+            kind=ProposalKind.GRANT_ROLE,
+            payload={"user_id": person, "role": "requester"},
+            reason="new requester",
+        )
+    return person
+
+
+def suspend(ctx: Context, staff: Admins, person: UserId) -> None:
+    propose_and_approve(
+        ctx,
+        staff,
+        ProposalKind.SET_USER_STATE,
+        {"user_id": person, "state": "suspended"},
+        "left the company",
+    )
+
+
+def remove_factors(ctx: Context, staff: Admins, person: UserId) -> None:
+    propose_and_approve(
+        ctx, staff, ProposalKind.REMOVE_MFA, {"user_id": person, "factor": "all"}, "lost key"
+    )
+
+
+def weaken_policy(ctx: Context) -> None:
+    """A new policy version with a higher limit and fewer approvals in force."""
+    strict = PolicyService(ctx, load_policy(HOT_POLICY, source="v1"))
+    looser = HOT_POLICY.replace('version: "it-1"', 'version: "it-2"')
+    looser = looser.replace("limit: 1000", "limit: 5000").replace("approvals: 2", "approvals: 1")
+    with ctx.db.transaction() as session:
+        strict.record_version(session)
+    with ctx.db.transaction() as session:
+        PolicyService(ctx, load_policy(looser, source="v2")).record_version(session)
+
+
+def fake_ofac_csv(path: Path, rows: int = 25) -> Path:
+    lines = ["list,entity_name,chain,address,source_ref,listed_on"]
+    for i in range(rows):
+        address = "0x" + hashlib.sha256(f"decoy {i}".encode()).hexdigest()[:40]
+        lines.append(f"ofac-sdn,Decoy {i},ethereum,{address},decoy-{i},2024-05-01")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def replace_list(ctx: Context, staff: Admins, tmp_path: Path) -> None:
+    """The OFAC XML, then a Kinko CSV claiming to be ofac-sdn, proposed and approved."""
+    service = ScreeningService(ctx)
+    service.load_file(FIXTURES / "sdn_advanced_excerpt.xml", actor="system:setup")
+    result = service.load_file(
+        fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{staff.first}", proposer=staff.first
+    )
+    with ctx.db.transaction() as session:
+        IdentityService(ctx).roles.approve(
+            session, result.proposed[0].proposal_id, actor=staff.second
+        )
+
+
+def update_list(ctx: Context) -> None:
+    """A routine load: the same format and publisher, nothing dropped."""
+    ScreeningService(ctx).load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="cli:ops")
+
+
+def privileged_service_token(ctx: Context, staff: Admins) -> None:
+    """A service account's token that can approve withdrawals, by a create_token proposal."""
+    robot, _ = make_user(ctx, "robot", ["approver"], with_authenticator=False)
+    tokens = IdentityService(ctx).tokens
+    with ctx.db.transaction() as session:
+        proposal, _, _ = tokens.propose_for_service(
+            session,
+            actor=staff.first,
+            owner_id=robot,
+            name="approval robot",
+            permissions=["withdrawals:approve"],
+            reason="batch approvals",
+        )
+    with ctx.db.transaction() as session:
+        IdentityService(ctx).roles.approve(session, proposal.id, actor=staff.second)
+
+
+def reader_service_token(ctx: Context, staff: Admins) -> None:
+    robot, _ = make_user(ctx, "reader", ["auditor"], with_authenticator=False)
+    tokens = IdentityService(ctx).tokens
+    with ctx.db.transaction() as session:
+        proposal, _, _ = tokens.propose_for_service(
+            session,
+            actor=staff.first,
+            owner_id=robot,
+            name="report robot",
+            permissions=["custody:read"],
+            reason="reports",
+        )
+    with ctx.db.transaction() as session:
+        IdentityService(ctx).roles.approve(session, proposal.id, actor=staff.second)
+
+
+def lift_freeze(ctx: Context, staff: Admins) -> None:
+    freezes = FreezeService(ctx)
+    with ctx.db.transaction() as session:
+        frozen = freezes.freeze(
+            session, scope=FreezeScope.ALL, target=None, reason="drill", actor=f"user:{staff.first}"
+        )
+    with ctx.db.transaction() as session:
+        proposal = freezes.propose_unfreeze(
+            session, freeze_id=frozen.id, user_id=staff.first, reason="drill over"
+        )
+    with ctx.db.transaction() as session:
+        freezes.approve_unfreeze(session, proposal_id=proposal.id, user_id=staff.second)
+
+
+def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:
+    """What `kinko custody keys compromised` does: the status, then the event after commit."""
+    with ctx.db.transaction() as session:
+        share = keys.register_share(
+            ctx,
+            session,
+            NewKeyShare(
+                wallet_id, holder, "yubi-1", "tokyo-dc1", "Kinko KK", "02" + "11" * 32, CEREMONY
+            ),
+            actor="user:custodian",
+        )
+    with ctx.db.transaction() as session:
+        event = keys.set_status(
+            ctx, session, share, KeyStatus.COMPROMISED, reason="laptop stolen", actor="cli:ops"
+        )
+    assert event is not None
+    ctx.bus.publish(event)
+
+
+def reuse_a_nonce(ctx: Context) -> None:
+    """Two signatures of one key with the same r, recorded, then the self-test."""
+    public_key = bytes.fromhex("03" + "22" * 32)
+    signatures = [
+        EcdsaSignature(public_key, 0x1234, 0x5678 + i, hashlib.sha256(bytes([i])).digest())
+        for i in range(2)
+    ]
+    with ctx.db.transaction() as session:
+        keys.record_signatures(ctx, session, "ethereum", "0xabc", signatures)
+    report = keys.nonce_check(ctx, actor="cli:ops")
+    assert not report.passed

@@ -1,0 +1,174 @@
+"""The monitor sees insiders (issue #13, item 8): each rule of the default pack written for
+an insider's move fires on Kinko's own events when the real action runs, through the
+services the API and CLI call, on both databases, with `start_monitor` as `kinko serve`
+wires it. Each has its near miss: the ordinary action next to it stays silent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from kinko.context import Context
+from kinko.monitor.factory import start_monitor
+from kinko.monitor.triage import TriageService
+from kinko.store.tables.identity import RoleGrantRow
+from kinko.store.tables.monitor import AlertRow, ResponseRow
+from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.states import State
+from tests.integration.custody.exchange import set_up
+from tests.integration.monitor import kinko_flows as flows
+from tests.integration.withdrawals.exchange import RECIPIENT, Exchange, build_exchange
+from tests.support.identity import make_user
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def fired(ctx: Context) -> list[str]:
+    with ctx.db.transaction() as session:
+        return sorted(a.rule_id for a in TriageService(ctx).list_alerts(session))
+
+
+def _evidence(ctx: Context, alert_id: str) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        row = session.get(AlertRow, alert_id)
+        assert row is not None
+        return dict(row.evidence)
+
+
+@pytest.fixture
+def watched(ctx: Context) -> Context:
+    """`ctx` with the monitor `kinko serve` runs listening to its bus."""
+    start_monitor(ctx)
+    return ctx
+
+
+@pytest.fixture
+def staff(ctx: Context) -> flows.Admins:
+    return flows.admins(ctx)
+
+
+def test_a_privileged_grant_alerts(watched: Context, staff: flows.Admins) -> None:
+    flows.grant_requester_role(watched, staff)
+    assert "kinko-privileged-role-grant" not in fired(watched)
+    flows.grant_privileged_role(watched, staff)
+    assert fired(watched).count("kinko-privileged-role-grant") == 1
+
+
+def test_an_admin_suspended_alerts(watched: Context, staff: flows.Admins) -> None:
+    clerk = flows.grant_requester_role(watched, staff)
+    flows.suspend(watched, staff, clerk)  # not privileged: no alert
+    assert "kinko-privileged-person-suspended" not in fired(watched)
+    flows.suspend(watched, staff, staff.third)
+    assert fired(watched).count("kinko-privileged-person-suspended") == 1
+
+
+def test_a_weaker_policy_alerts(watched: Context) -> None:
+    flows.weaken_policy(watched)
+    with watched.db.transaction() as session:
+        alerts = TriageService(watched).list_alerts(session)
+    assert [a.rule_id for a in alerts] == ["kinko-policy-weakened"] * 2
+    changes = {_evidence(watched, a.id)["change"] for a in alerts}
+    assert changes == {"limit_raised", "quorum_lowered"}
+
+
+def test_a_replaced_list_alerts(watched: Context, staff: flows.Admins, tmp_path: Path) -> None:
+    flows.update_list(watched)
+    assert "kinko-screening-list-replaced" not in fired(watched)
+    flows.replace_list(watched, staff, tmp_path)
+    assert fired(watched).count("kinko-screening-list-replaced") == 1
+
+
+def test_a_privileged_token_alerts(watched: Context, staff: flows.Admins) -> None:
+    flows.reader_service_token(watched, staff)
+    assert "kinko-privileged-token-created" not in fired(watched)
+    flows.privileged_service_token(watched, staff)
+    assert fired(watched).count("kinko-privileged-token-created") == 1
+
+
+def test_a_lifted_freeze_alerts(watched: Context, staff: flows.Admins) -> None:
+    flows.lift_freeze(watched, staff)
+    assert fired(watched).count("kinko-freeze-lifted") == 1
+
+
+def test_a_compromised_key_alerts(watched: Context) -> None:
+    ids = set_up(watched)
+    holder, _ = make_user(watched, "ann", with_authenticator=False)
+    flows.mark_key_compromised(watched, ids.eth_hot, holder)
+    assert fired(watched) == ["kinko-key-compromised"]
+
+
+def test_a_reused_nonce_alerts(watched: Context) -> None:
+    flows.reuse_a_nonce(watched)
+    assert fired(watched) == ["kinko-nonce-reuse"]
+
+
+def test_a_factor_reset_then_a_privileged_act_asks_for_step_up(
+    watched: Context, staff: flows.Admins
+) -> None:
+    flows.remove_factors(watched, staff, staff.third)
+    assert "kinko-factor-reset-then-privileged" not in fired(watched)
+    roles = flows.IdentityService(watched).roles
+    person, _ = make_user(watched, "next", with_authenticator=False)
+    with watched.db.transaction() as session:  # the reset admin proposes a grant
+        roles.propose(
+            session,
+            actor=staff.third,
+            kind=flows.ProposalKind.GRANT_ROLE,
+            payload={"user_id": person, "role": "approver"},
+            reason="new approver",
+        )
+    assert "kinko-factor-reset-then-privileged" in fired(watched)
+
+
+@pytest.fixture(scope="module")
+def w3() -> Any:
+    from web3 import EthereumTesterProvider, Web3
+
+    return Web3(EthereumTesterProvider())
+
+
+def two_approvals(ex: Exchange, key: str) -> str:
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="2", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key=key,
+        channel="api",
+    )
+    assert wd.state is State.PENDING_APPROVAL
+    for name in ("bob", "carol"):
+        ex.approvals.approve(wd.id, approver=ex.user(name), assertion=ex.assertion_for(name, wd.id))
+    return wd.id
+
+
+def test_a_quorum_of_new_approvers_alerts_and_holds(ctx: Context, w3: Any) -> None:
+    ex = build_exchange(ctx, w3)  # bob and carol were granted approver just now
+    start_monitor(ctx)
+    wd_id = two_approvals(ex, "k-newcomers")
+    assert fired(ctx) == ["kinko-quorum-by-newcomers"]
+    assert ex.withdrawals.get(wd_id).state is State.HELD
+    with ctx.db.transaction() as session:
+        [response] = session.query(ResponseRow).all()
+    assert (response.action, response.status, response.target) == (
+        "hold_withdrawal",
+        "applied",
+        wd_id,
+    )
+
+
+def test_a_quorum_with_a_seasoned_approver_is_silent(ctx: Context, w3: Any) -> None:
+    ex = build_exchange(ctx, w3)
+    with ctx.db.transaction() as session:  # carol has approved for a month
+        session.execute(
+            update(RoleGrantRow)
+            .where(RoleGrantRow.user_id == ex.user("carol"))
+            .values(granted_at=ctx.clock.now() - timedelta(days=30))
+        )
+    start_monitor(ctx)
+    wd_id = two_approvals(ex, "k-seasoned")
+    assert "kinko-quorum-by-newcomers" not in fired(ctx)
+    assert ex.withdrawals.get(wd_id).state is State.APPROVED
