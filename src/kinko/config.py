@@ -44,6 +44,12 @@ class Settings(BaseModel):
     policy_path: Path | None = None
     ethereum_node_url: str = ""
     ethereum_network: str = "mainnet"
+    # Requests (kinko.api.limits): bodies over this are refused (413) before being read;
+    # list uploads allow max_list_upload_bytes to a caller holding screening:write.
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_list_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Addresses or networks of reverse proxies whose X-Forwarded-For is believed (none).
+    trusted_proxies: tuple[str, ...] = ()
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +63,18 @@ class Settings(BaseModel):
     def _node_scheme(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// JSON-RPC URL of an Ethereum node")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):  # KINKO_TRUSTED_PROXIES="10.0.0.2, 10.1.0.0/16"
+            value = [v for v in value.replace(",", " ").split() if v]
+        if isinstance(value, list | tuple):
+            from kinko.api.limits import parse_networks
+
+            parse_networks(str(v) for v in value)  # ValueError names the bad entry
+            return tuple(str(v).strip() for v in value)
         return value
 
     @field_validator("log_level")

@@ -70,6 +70,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    from kinko.api.limits import install as install_limits
+
+    # Outermost: client address (trusted_proxies) and body limits before anything reads.
+    install_limits(app, ctx.settings)
     if monitor is not None:
         app.state.monitor = monitor
     elif background:

@@ -253,7 +253,14 @@ def serve_workers(
             os.environ[SPEC_ENV] = str(spec)  # inherited by the spawned workers
             jobs = BackgroundThread(ctx).start()
             try:
-                config = uvicorn.Config(app, factory=True, host=host, port=port, log_config=None)
+                config = uvicorn.Config(
+                    app,
+                    factory=True,
+                    host=host,
+                    port=port,
+                    log_config=None,
+                    proxy_headers=False,  # kinko.api.limits reads X-Forwarded-For
+                )
                 pool = WorkerPool(config, workers, timeout=ctx.settings.worker_timeout_s)
                 log.info("serve.workers", workers=workers, host=host, port=port)
                 pool.run()

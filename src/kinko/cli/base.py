@@ -164,4 +164,7 @@ def register(app: typer.Typer) -> None:
             if login:
                 demo_login.install(application)
         show(console, where)
-        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)
+        # X-Forwarded-For is read by kinko.api.limits (trusted_proxies), never by uvicorn.
+        uvicorn.run(
+            application, host=bind_host, port=bind_port, log_config=None, proxy_headers=False
+        )

@@ -451,4 +451,4 @@ def register(app: typer.Typer) -> None:
             token_path = stack.ctx.settings.data_dir / "signer.token"
             application = create_signer_app(stack.signer, signer_token(token_path))
         console.print(f"signer on http://{host}:{port}; bearer token in {token_path}")
-        uvicorn.run(application, host=host, port=port, log_config=None)
+        uvicorn.run(application, host=host, port=port, log_config=None, proxy_headers=False)

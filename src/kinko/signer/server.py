@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
+from kinko.api.limits import RequestLimits
 from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.core.secretfile import read_private
 from kinko.signer.online import OnlineSigner
@@ -31,8 +32,14 @@ def signer_token(path: Path) -> str:
     return read_private(path, field="signer.token").decode("ascii").strip()
 
 
+# A bundle is JSON of a few kilobytes (a Bitcoin PSBT carries each input's previous
+# transaction): far above any real one, far below what could exhaust memory.
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+
+
 def create_signer_app(signer: OnlineSigner, token: str) -> FastAPI:
     app = FastAPI(title="Kinko signer", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestLimits, max_body=MAX_BUNDLE_BYTES)  # 413 before reading
 
     @app.exception_handler(KinkoError)
     async def _error(_: Request, exc: KinkoError) -> JSONResponse:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kinko.chains.ethereum.adapter import EthereumAdapter
-from kinko.signer.server import create_signer_app, signer_token
+from kinko.signer.server import MAX_BUNDLE_BYTES, create_signer_app, signer_token
 from kinko.withdrawals.wiring import WalletFreezes
 from tests.integration.signer.test_signer import ATTACKER, altered, approved_bundle
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
@@ -39,3 +39,7 @@ def test_signer_server(exchange: Exchange) -> None:
         assert WalletFreezes(exchange.ctx).frozen_reason_for_wallet(session, exchange.wallet_id)
     garbage = client.post("/v1/sign", content=b"{}", headers=auth)
     assert garbage.status_code == 422 and garbage.json()["field"] == "bundle.format"
+    huge = client.post(
+        "/v1/sign", content=b" " * (MAX_BUNDLE_BYTES + 1), headers={"Authorization": "x"}
+    )
+    assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
