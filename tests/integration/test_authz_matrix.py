@@ -377,7 +377,13 @@ def test_scopes_hold_on_freezes(ctx: Context) -> None:
             return client.post("/v1/freezes", json=body, headers=bearer(token))
 
         assert freeze(scoped, "wallet", wallets.btc_hot).status_code == 201
-        for scope, target in (("wallet", wallets.eth_hot), ("chain", "bitcoin"), ("all", None)):
+        # a grant limited to one wallet does not reach every wallet of its asset
+        for scope, target in (
+            ("wallet", wallets.eth_hot),
+            ("asset", "bitcoin:BTC"),
+            ("chain", "bitcoin"),
+            ("all", None),
+        ):
             refused = freeze(scoped, scope, target)
             assert refused.status_code == 403, (scope, refused.text)
         assert freeze(admin, "wallet", wallets.eth_hot).status_code == 201

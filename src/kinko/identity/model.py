@@ -30,6 +30,8 @@ class ProposalKind(StrEnum):
     CREATE_TOKEN = "create_token"  # noqa: S105 - a proposal kind, not a secret
     REPLACE_LIST = "replace_list"
     """A screening list's format or publisher changes, or it shrinks (kinko.screening)."""
+    ACTIVATE_POLICY = "activate_policy"
+    """A withdrawal policy text may take over from the one in force (kinko.policy)."""
 
 
 class ProposalState(StrEnum):
@@ -125,6 +127,22 @@ class Principal:
         if not assets:
             return self.allows(permission, wallet=wallet)
         return any(self.allows(permission, asset=a, wallet=wallet) for a in assets)
+
+    def allows_asset_wide(self, permission: str, asset: str) -> bool:
+        """True if `permission` is held for every wallet of `asset`.
+
+        `allows(permission, asset=...)` accepts a grant limited to some wallets (it covers
+        the asset in those wallets); an act on the whole asset (an asset freeze) reaches
+        wallets outside such a grant, so it needs a grant without a wallet limit.
+        """
+        if permission not in self.permissions:
+            return False
+        if self.token_assets and not asset_in(asset, self.token_assets):
+            return False
+        return any(
+            permission in ROLE_PERMISSIONS[g.role] and not g.wallets and g.covers(asset=asset)
+            for g in self.roles
+        )
 
     def unscoped(self, permission: str) -> bool:
         """True if `permission` is held for every asset and wallet (totals, plans, reports

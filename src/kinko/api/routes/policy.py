@@ -15,6 +15,7 @@ from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.clock import isoformat
+from kinko.core.errors import PermissionDenied
 from kinko.custody.model import Tier
 from kinko.policy.model import AddressBookEntry, FreezeScope, OwnerKind
 from kinko.policy.service import configured_policy
@@ -105,7 +106,11 @@ def _check_freeze_scope(
     if scope is FreezeScope.WALLET:
         principal.require_scope(permission, wallet=target)
     elif scope is FreezeScope.ASSET:
-        principal.require_scope(permission, asset=target)
+        if target is None or not principal.allows_asset_wide(permission, target):
+            raise PermissionDenied(
+                f"an asset freeze reaches every wallet of {target}, and your {permission} "
+                "is limited to some wallets or assets; freeze the wallets you hold it for"
+            )
     else:
         principal.require_unscoped(permission, f"a {scope.value} freeze")
 
@@ -257,3 +262,41 @@ def remove_entry(
             reason=body.reason,
         )
     return {"removed": [_entry_json(e) for e in removed]}
+
+
+class PolicyProposalBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=512 * 1024, description="the policy file's text")
+    source: str = Field(default="uploaded policy", min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post(
+    "/policy/proposals",
+    status_code=201,
+    summary="Propose a policy text; a second security_admin approves it (four eyes)",
+)
+def propose_policy(
+    body: PolicyProposalBody,
+    ctx: CtxDep,
+    principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
+) -> dict[str, Any]:
+    """A process may decide with a policy text other than the one in force only once it
+    is approved (`kinko.policy.proposals`): the proposal names its version, digest and
+    every way it loosens the policy in force; ``POST /v1/roles/proposals/{id}/approve``."""
+    from kinko.identity.model import ProposalKind
+    from kinko.identity.service import IdentityService
+    from kinko.identity.views import render_proposal
+    from kinko.policy.loader import load_policy
+    from kinko.policy.proposals import describe
+
+    policy = load_policy(body.text, source=body.source)
+    with ctx.db.transaction() as session:
+        proposal = IdentityService(ctx).roles.propose(
+            session,
+            actor=principal.subject,
+            kind=ProposalKind.ACTIVATE_POLICY,
+            payload=describe(ctx, session, policy),
+            reason=body.reason,
+        )
+    return render_proposal(proposal)
