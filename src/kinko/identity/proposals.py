@@ -62,11 +62,14 @@ def event_type(kind: ProposalKind) -> str:
     return _EVENT_TYPES.get(kind, "role.change")
 
 
-# Four-eyes changes another domain owns (a screening list's identity): the module whose
+# Four-eyes changes other domains own (a screening list's identity, a policy): the module whose
 # `proposal_handler(ctx)` checks, applies and refuses each such kind. The role service's
 # propose/approve/refuse (one mechanism: proposer != approver, both security admins)
 # call it; it is imported only when such a proposal is made or decided.
-HANDLER_MODULES: dict[ProposalKind, str] = {ProposalKind.REPLACE_LIST: "kinko.screening.proposals"}
+HANDLER_MODULES: dict[ProposalKind, str] = {
+    ProposalKind.REPLACE_LIST: "kinko.screening.proposals",
+    ProposalKind.ACTIVATE_POLICY: "kinko.policy.proposals",
+}
 
 
 class ProposalHandler(Protocol):

@@ -64,6 +64,8 @@ class PolicyService:
     ) -> None:
         self.ctx = ctx
         self._policy = policy
+        # Read from this process's configuration: it must be approved to take over.
+        self._configured = policy is None
         self.addresses = AddressBookService(
             ctx, cooling_off=lambda: self.policy.cooling_off, normalize=normalize
         )
@@ -183,4 +185,4 @@ class PolicyService:
     def record_version(self, session: Session) -> list[Weakening]:
         """Make this policy the one in force (call at start-up); returns how it loosens the
         previous one, each of which is audited and published as ``policy.change``."""
-        return versions.activate(self.ctx, session, self.policy)
+        return versions.activate(self.ctx, session, self.policy, configured=self._configured)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import ConfigError, Conflict
+from kinko.core.errors import ConfigError, Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.policy.diff import Weakening, weakenings
 from kinko.policy.loader import load_policy
@@ -29,10 +29,15 @@ def current_digest(session: Session) -> str | None:
     return session.execute(_CURRENT).scalar_one_or_none()
 
 
-def activate(ctx: Context, session: Session, policy: Policy) -> list[Weakening]:
+def activate(
+    ctx: Context, session: Session, policy: Policy, *, configured: bool = False
+) -> list[Weakening]:
     """Make `policy` the one in force (a no-op when it already is); returns its loosenings.
 
-    Refuses a version string that already names a different text.
+    Refuses a version string that already names a different text. A `configured` policy
+    (read from ``policy_path`` by this process) takes over from another one only once its
+    text was approved by two security admins (`kinko.policy.proposals`); the first policy
+    a database decides with is the first setup's.
     """
     memo = sole_writer_memo(session, "policy_version")
     if memo is not None and memo.get("digest") == policy.digest:
@@ -42,6 +47,7 @@ def activate(ctx: Context, session: Session, policy: Policy) -> list[Weakening]:
         memo["digest"] = policy.digest
     if current == policy.digest:
         return []
+    approval = _approval(session, policy, current) if configured else None
     clash = session.execute(
         select(PolicyVersionRow.digest).where(
             PolicyVersionRow.version == policy.version,
@@ -99,6 +105,7 @@ def activate(ctx: Context, session: Session, policy: Policy) -> list[Weakening]:
             "source": policy.source,
             "previous": None if previous is None else previous.version,
             "previous_unreadable": unreadable,
+            "approval": approval,
             "weakenings": [
                 {"change": w.change.value, "rule": w.rule_id, "detail": w.detail} for w in found
             ],
@@ -124,6 +131,25 @@ def activate(ctx: Context, session: Session, policy: Policy) -> list[Weakening]:
             ),
         )
     return found
+
+
+def _approval(session: Session, policy: Policy, current: str | None) -> str:
+    """How a configured policy may take over: "first setup", or its approved proposal."""
+    if current is None:
+        return "first setup"
+    from kinko.policy.proposals import approval_of
+
+    approved = approval_of(session, policy.digest)
+    if approved is None:
+        in_force = session.get(PolicyVersionRow, current)
+        raise PermissionDenied(
+            f"policy {policy.version} from {policy.source} (sha256 {policy.digest}) was not "
+            f"approved, and policy {in_force.version if in_force else current} is in force: "
+            "a security admin proposes it ('kinko policy propose FILE'), a second one "
+            "approves it ('kinko role approve ID'); until then nothing is decided under it",
+            code="policy_not_approved",
+        )
+    return approved
 
 
 def _loosenings(previous: PolicyVersionRow | None, policy: Policy) -> tuple[list[Weakening], bool]:
