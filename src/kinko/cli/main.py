@@ -36,6 +36,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kinko.demo:register_demo",
         "A sample exchange: walk a withdrawal, show a refused altered bundle, serve.",
     ),
+    "login": (
+        "kinko.cli.login:register",
+        "Sign in (in the browser with your security key, or --totp); the CLI acts as you.",
+    ),
+    "logout": ("kinko.cli.login:register", "End your session on the server and forget it here."),
+    "whoami": ("kinko.cli.login:register", "Who the CLI acts as, and on which server."),
     "audit": ("kinko.cli.audit:register", "The tamper-evident audit log."),
     "user": ("kinko.cli.identity:register", "Staff users."),
     "role": ("kinko.cli.identity:register", "Roles and four-eyes proposals."),

@@ -1,0 +1,64 @@
+"""The CLI acting for a person through the API, in the test's process (issue 13).
+
+A command that acts for a person sends that person's session to `kinko serve`
+(`kinko.cli.api`). In-process CLI tests give it the real application on the test's
+context (`create_app(ctx)`, every route, dependency and service as served) through an
+HTTP client bound to it, and a person's session as ``KINKO_TOKEN``: a console session of
+theirs, the credential `kinko login` stores. End-to-end tests run a real `kinko serve`
+(tests/support/serve.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from kinko.api.app import create_app
+from kinko.cli import api as cli_api
+from kinko.context import Context
+from kinko.identity.model import UserId
+from kinko.identity.service import IdentityService
+from kinko.identity.sessions import SessionService
+
+ADDR = "http://kinko.test"
+
+
+def route_cli_to_api(
+    ctx: Context,
+    monkeypatch: pytest.MonkeyPatch,
+    config_home: Path,
+    *,
+    withdrawal_stack: Any = None,
+) -> FastAPI:
+    """Send the CLI's requests to `create_app(ctx)` in this process; no stored session
+    (``XDG_CONFIG_HOME`` is `config_home`). With `withdrawal_stack`, the API uses it (a
+    test's in-process chains), as `kinko demo` hands its stack to the server."""
+    app = create_app(ctx)
+    if withdrawal_stack is not None:
+        app.state.withdrawal_stack = withdrawal_stack
+
+    def client(base_url: str, headers: Mapping[str, str], timeout: float) -> TestClient:
+        return TestClient(app, base_url=base_url, headers=dict(headers))
+
+    monkeypatch.setattr(cli_api, "make_http_client", client)
+    monkeypatch.setenv("KINKO_ADDR", ADDR)
+    monkeypatch.delenv("KINKO_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    return app
+
+
+def session_of(ctx: Context, username: str) -> str:
+    """A new session of `username`'s (as signing in makes): what `kinko login` stores."""
+    with ctx.db.transaction() as session:
+        user = IdentityService(ctx).users.require_user(session, username)
+        return SessionService(ctx).create(session, UserId(user.id), source_ip="127.0.0.1")
+
+
+def as_person(ctx: Context, username: str) -> dict[str, str]:
+    """The environment of a CLI command run by `username` with their own session."""
+    return {"KINKO_TOKEN": session_of(ctx, username)}
