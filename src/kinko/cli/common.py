@@ -49,12 +49,15 @@ def settings() -> Settings:
 
 def context() -> Context:
     from kinko.context import build_context
+    from kinko.monitor.lazy import attach_lazy_monitor
     from kinko.withdrawals.rescreen import install_rescreen_provider
 
     configure_cli_logging()
     # Every process that loads a list (`kinko lists load` too) re-screens pending withdrawals.
     install_rescreen_provider()
-    return _initialised(build_context(settings()))
+    ctx = _initialised(build_context(settings()))
+    attach_lazy_monitor(ctx)  # what a command does reaches the monitor's rules too
+    return ctx
 
 
 def _initialised(ctx: Context) -> Context:

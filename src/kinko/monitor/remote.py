@@ -25,6 +25,7 @@ from kinko.core.events import EventBus, SecurityEvent
 from kinko.monitor import wire
 from kinko.monitor.engine import INGESTED, OWN, RuleInfo
 from kinko.monitor.events import MonitorEvent, from_security_event
+from kinko.monitor.lazy import mark_monitored
 from kinko.monitor.service import Recorded
 
 log = structlog.get_logger("kinko.monitor.remote")
@@ -134,6 +135,7 @@ class RemoteMonitor:
     def attach(self, bus: EventBus) -> None:
         """Forward every event published on `bus` (a batch per `publish_all`)."""
         bus.subscribe_batches(self.forward)
+        mark_monitored(bus)
 
     def close(self) -> None:
         """Close every thread's connection; a later call opens a new one."""

@@ -27,6 +27,7 @@ from kinko.monitor.actions import KinkoActions, ResponseActions, identity_privil
 from kinko.monitor.alert import Alert, json_safe
 from kinko.monitor.engine import INGESTED, OWN, Engine, RuleInfo, alert_origin
 from kinko.monitor.events import MonitorEvent, from_security_event
+from kinko.monitor.lazy import mark_monitored
 from kinko.monitor.notify import Notifier
 from kinko.monitor.response_plan import PlannedResponse, plan
 from kinko.monitor.response_spec import ResponseAction, Scope
@@ -121,6 +122,7 @@ class MonitorService:
         counts the responses that failed)."""
         self._on_recorded = on_recorded
         self.ctx.bus.subscribe_batches(self.on_security_events)
+        mark_monitored(self.ctx.bus)
 
     def on_security_events(self, events: Sequence[SecurityEvent]) -> None:
         recorded = self.ingest([from_security_event(event) for event in events], origin=OWN)

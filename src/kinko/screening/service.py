@@ -41,6 +41,8 @@ from kinko.screening.model import (
 from kinko.screening.name_index import NameIndex
 from kinko.screening.proposals import ProposedLoad, Staged, propose_version, record_loaded
 from kinko.screening.rescreen import RescreenTarget, rescreen_providers
+from kinko.store.db import in_unit_of_work
+from kinko.store.publish import publish_after_commit
 
 log = structlog.get_logger("kinko.screening")
 
@@ -234,7 +236,7 @@ class ScreeningService:
             reasons=reasons,
         )
         if status is VerdictStatus.STALE:
-            self._publish_stale(reasons, subject=normalised.address)
+            self._publish_stale(reasons, subject=normalised.address, session=session)
         return verdict
 
     def screen_name(
@@ -261,7 +263,7 @@ class ScreeningService:
             VerdictStatus.HIT if hits else (VerdictStatus.STALE if reasons else VerdictStatus.CLEAR)
         )
         if status is VerdictStatus.STALE:
-            self._publish_stale(reasons, subject="name screening")
+            self._publish_stale(reasons, subject="name screening", session=session)
         return NameVerdict(
             status=status,
             name=name,
@@ -351,16 +353,23 @@ class ScreeningService:
             )
         )
 
-    def _publish_stale(self, reasons: tuple[str, ...], *, subject: str) -> None:
-        self.ctx.bus.publish(
-            SecurityEvent(
-                type="screening.stale",
-                time=self.ctx.clock.now(),
-                outcome="failure",
-                severity="high",
-                fields={"subject": subject, "reasons": list(reasons)},
-            )
+    def _publish_stale(
+        self, reasons: tuple[str, ...], *, subject: str, session: Session | None = None
+    ) -> None:
+        """Published once `session` commits when it is a unit of work (a monitor in this
+        process then records its alert in a transaction of its own: on SQLite it could not
+        while this one holds the writer's turn); at once otherwise."""
+        event = SecurityEvent(
+            type="screening.stale",
+            time=self.ctx.clock.now(),
+            outcome="failure",
+            severity="high",
+            fields={"subject": subject, "reasons": list(reasons)},
         )
+        if session is not None and in_unit_of_work(session):
+            publish_after_commit(session, self.ctx.bus, event)
+        else:
+            self.ctx.bus.publish(event)
 
     def _publish_alerts(self, alerts: Iterable[Alert]) -> None:
         now = self.ctx.clock.now()

@@ -170,6 +170,12 @@ def after_transaction(session: Session, callback: Callable[[], None]) -> None:
     event.listen(session, "after_commit", committed, once=True)
 
 
+def in_unit_of_work(session: Session) -> bool:
+    """`session` is a `Database.transaction()`'s: what it queues with `after_transaction`
+    runs once the writer's turn is over (a `reading()` session never commits)."""
+    return _AFTER in session.info
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 

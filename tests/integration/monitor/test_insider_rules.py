@@ -17,7 +17,7 @@ from kinko.context import Context
 from kinko.monitor.factory import start_monitor
 from kinko.monitor.triage import TriageService
 from kinko.store.tables.identity import RoleGrantRow
-from kinko.store.tables.monitor import AlertRow, ResponseRow
+from kinko.store.tables.monitor import AlertRow
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from tests.integration.custody.exchange import set_up
@@ -145,19 +145,16 @@ def two_approvals(ex: Exchange, key: str) -> str:
     return wd.id
 
 
-def test_a_quorum_of_new_approvers_alerts_and_holds(ctx: Context, w3: Any) -> None:
+def test_a_quorum_of_new_approvers_alerts(ctx: Context, w3: Any) -> None:
     ex = build_exchange(ctx, w3)  # bob and carol were granted approver just now
     start_monitor(ctx)
     wd_id = two_approvals(ex, "k-newcomers")
     assert fired(ctx) == ["kinko-quorum-by-newcomers"]
-    assert ex.withdrawals.get(wd_id).state is State.HELD
     with ctx.db.transaction() as session:
-        [response] = session.query(ResponseRow).all()
-    assert (response.action, response.status, response.target) == (
-        "hold_withdrawal",
-        "applied",
-        wd_id,
-    )
+        [alert] = session.query(AlertRow).all()
+    assert alert.evidence["withdrawal_id"] == wd_id
+    assert alert.evidence["oldest_approver_grant_days"] == 0
+    assert sorted(alert.evidence["approvers"]) == sorted([ex.user("bob"), ex.user("carol")])
 
 
 def test_a_quorum_with_a_seasoned_approver_is_silent(ctx: Context, w3: Any) -> None:
@@ -172,3 +169,32 @@ def test_a_quorum_with_a_seasoned_approver_is_silent(ctx: Context, w3: Any) -> N
     wd_id = two_approvals(ex, "k-seasoned")
     assert "kinko-quorum-by-newcomers" not in fired(ctx)
     assert ex.withdrawals.get(wd_id).state is State.APPROVED
+
+
+def test_what_a_cli_command_does_reaches_the_monitor(ctx: Context) -> None:
+    """`kinko custody nonce-check` in a process of its own (no `kinko serve`): its event
+    is evaluated by the monitor every `kinko` command carries, and the alert stored."""
+    from typer.testing import CliRunner
+
+    from kinko.cli.main import app
+
+    public_key = bytes.fromhex("03" + "22" * 32)
+    with ctx.db.transaction() as session:
+        flows.keys.record_signatures(
+            ctx,
+            session,
+            "ethereum",
+            "0xabc",
+            [
+                flows.EcdsaSignature(public_key, 0x1234, 0x5678 + i, bytes([i]) * 32)
+                for i in range(2)
+            ],
+        )
+    env = {
+        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
+        "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
+        "KINKO_CONFIG": "",
+    }
+    result = CliRunner().invoke(app, ["custody", "nonce-check"], env=env)
+    assert result.exit_code == 1, result.output
+    assert fired(ctx) == ["kinko-nonce-reuse"]
