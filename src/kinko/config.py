@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kinko.core.errors import ConfigError
 
@@ -35,9 +42,16 @@ class Settings(BaseModel):
     worker_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     log_json: bool = True
-    webauthn_rp_id: str = "localhost"
+    # The URL people open Kinko at (https://HOST[:PORT]) when a TLS proxy serves it; empty:
+    # the address `kinko serve` binds (http://localhost:PORT for a loopback bind).
+    public_url: str = ""
+    # Empty (the default): derived from the served URL (kinko.core.urls). Set explicitly,
+    # they must fit it, or `kinko serve` refuses to start (`check_served_url`).
+    webauthn_rp_id: str = ""
     webauthn_rp_name: str = "Kinko"
-    webauthn_origin: str = "http://localhost:8000"
+    webauthn_origin: str = ""
+    # How long a CLI session from `kinko login` (the device flow) lasts.
+    cli_session_ttl_s: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
     allow_weak_mfa_for_privileged: bool = False
     allow_totp_approvals: bool = False
     secret_key_path: Path | None = None
@@ -77,12 +91,53 @@ class Settings(BaseModel):
             return tuple(str(v).strip() for v in value)
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        from kinko.core.urls import origin_of, public_url_problem
+
+        if not value.strip():
+            return ""
+        problem = public_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return origin_of(value)
+
+    @field_validator("webauthn_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        from kinko.core.urls import origin_of
+
+        if not value.strip():
+            return ""
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be the origin pages are served from, e.g. https://kinko.example")
+        return origin_of(value)
+
+    @model_validator(mode="after")
+    def _derive_webauthn(self) -> Settings:
+        """An rp id or origin left empty follows the served URL (`served_url`)."""
+        from kinko.core.urls import host_of
+
+        if not self.webauthn_origin:
+            object.__setattr__(self, "webauthn_origin", self.served_url)
+        if not self.webauthn_rp_id:
+            object.__setattr__(self, "webauthn_rp_id", host_of(self.served_url))
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
         if value.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
+
+    @property
+    def served_url(self) -> str:
+        """The URL people open: `public_url`, else the bound address (loopback: localhost)."""
+        from kinko.core.urls import local_url
+
+        return self.public_url or local_url(self.host, self.port)
 
     @property
     def resolved_database_url(self) -> str:
@@ -96,6 +151,40 @@ class Settings(BaseModel):
     def resolved_secret_key_path(self) -> Path:
         """Key that encrypts secrets at rest (TOTP seeds, keystore wrapping)."""
         return self.secret_key_path or self.data_dir / "secret.key"
+
+
+def check_served_url(settings: Settings) -> None:
+    """Refuse (`ConfigError`, exit 2) an explicit WebAuthn rp id or origin that does not
+    fit the URL Kinko is served at: browsers would refuse every security key there."""
+    from kinko.core.urls import host_of, origin_of, rp_id_fits
+
+    url = settings.served_url
+    where = (
+        f"public_url is {url}"
+        if settings.public_url
+        else f"Kinko serves {url} (--host {settings.host} --port {settings.port})"
+    )
+    proxy = (
+        ""
+        if settings.public_url
+        else "; if a TLS proxy serves Kinko at another address, set public_url to that"
+    )
+    if settings.webauthn_origin != origin_of(url):
+        raise ConfigError(
+            "webauthn_origin",
+            f"is {settings.webauthn_origin} but {where}, so browsers would refuse every "
+            f"security key. Remove webauthn_origin (KINKO_WEBAUTHN_ORIGIN or the key in "
+            f"kinko.toml) so that it follows the served URL, or set it to "
+            f"{origin_of(url)}{proxy}",
+        )
+    if not rp_id_fits(settings.webauthn_rp_id, host_of(url)):
+        raise ConfigError(
+            "webauthn_rp_id",
+            f"is {settings.webauthn_rp_id!r} but {where}: a browser accepts only the page's "
+            f"host or a parent domain of it. Remove webauthn_rp_id (KINKO_WEBAUTHN_RP_ID or "
+            f"the key in kinko.toml) so that it follows the served URL, or set it to "
+            f"{host_of(url)!r}{proxy}",
+        )
 
 
 def load_settings(

@@ -319,15 +319,16 @@ def register_demo(app: typer.Typer) -> None:
         port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
     ) -> None:
         """A sample exchange: walk a withdrawal, show a refused altered bundle, serve."""
-        from kinko.cli.common import console, guarded, settings
+        from kinko.cli.common import console, guarded, served_settings
         from kinko.web.welcome import after_demo_lines, serving_lines, show
 
         with guarded():
-            cfg = settings()
+            # the demo's security keys follow --host/--port too (kinko.core.urls)
+            cfg = served_settings(host, port)
             if not no_serve:  # before the walk: a port in use is exit 2, not uvicorn's 3
                 from kinko.api.supervisor import check_port_free
 
-                check_port_free(host or cfg.host, port or cfg.port)
+                check_port_free(cfg.host, cfg.port)
             ctx = run_demo(cfg, console)
         if no_serve:
             ctx.db.dispose()
@@ -338,7 +339,7 @@ def register_demo(app: typer.Typer) -> None:
         from kinko.api.app import create_app
         from kinko.web import demo_login
 
-        bind_host, bind_port = host or cfg.host, port or cfg.port
+        bind_host, bind_port = cfg.host, cfg.port
         application = create_app(ctx)
         application.state.withdrawal_stack = ctx.__dict__["withdrawal_stack"]
         login = demo_login.enabled(cfg.data_dir, bind_host)

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kinko.cli.common import EXIT_BAD_INPUT, console, fail, guarded, settings, state
+from kinko.cli.common import (
+    EXIT_BAD_INPUT,
+    console,
+    fail,
+    guarded,
+    served_settings,
+    settings,
+    state,
+)
 from kinko.core.secretfile import (
     PRIVATE_DIR,
     PRIVATE_FILE,
@@ -141,14 +149,15 @@ def register(app: typer.Typer) -> None:
 
         with guarded():
             check_workers(workers)
-            cfg = settings()
+            # rp id and origin follow --host/--port (or public_url); a mismatch: exit 2
+            cfg = served_settings(host, port)
             configure_logging(cfg.log_level, json=cfg.log_json)
             ctx = build_context(cfg)
             if not is_initialised(ctx.db.engine):
                 raise fail(
                     f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
                 )
-            bind_host, bind_port = host or cfg.host, port or cfg.port
+            bind_host, bind_port = cfg.host, cfg.port
             check_port_free(bind_host, bind_port)  # in use: exit 2, not uvicorn's 3
             from kinko.web import demo_login
             from kinko.web.welcome import serving_lines, show

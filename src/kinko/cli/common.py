@@ -47,6 +47,17 @@ def settings() -> Settings:
     return load_settings(overrides={"data_dir": state.data_dir})
 
 
+def served_settings(host: str | None, port: int | None) -> Settings:
+    """Settings of a server bound to `host`:`port` (None: the configured one), whose
+    WebAuthn rp id and origin follow the served URL; an explicit rp id or origin that
+    does not fit it is refused (`ConfigError`, exit 2)."""
+    from kinko.config import check_served_url, load_settings
+
+    cfg = load_settings(overrides={"data_dir": state.data_dir, "host": host, "port": port})
+    check_served_url(cfg)
+    return cfg
+
+
 def context() -> Context:
     from kinko.context import build_context
     from kinko.monitor.lazy import attach_lazy_monitor

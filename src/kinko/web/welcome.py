@@ -19,17 +19,23 @@ if TYPE_CHECKING:
 # The demo's customer (allow-listed) and the address on its stolen-funds list.
 DEMO_CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 DEMO_LISTED = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
-_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::"}  # noqa: S104
 
 
 def base_url(host: str, port: int) -> str:
     """The URL to open. Loopback (and every-address) binds read as ``localhost``: the
-    WebAuthn relying party id is ``localhost`` by default, and a browser signs in with a
-    security key only on a page of that host."""
-    shown = "localhost" if host in _LOOPBACK_NAMES else host
-    if ":" in shown:
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
+    WebAuthn relying party id follows the served URL, and a browser signs in with a
+    security key on http only at ``localhost`` (`kinko.core.urls`)."""
+    from kinko.core.urls import local_url
+
+    return local_url(host, port)
+
+
+def secure_context(origin: str) -> bool:
+    """A browser offers security keys on pages of `origin` (https, or http on localhost)."""
+    from kinko.core.urls import host_of
+
+    host = host_of(origin)
+    return origin.startswith("https://") or host == "localhost" or host.endswith(".localhost")
 
 
 def kinko_program() -> str:
@@ -87,19 +93,24 @@ def serving_lines(
     """What to print when the server starts."""
     from kinko.web.demo_login import demo_people
 
-    url = base_url(host, port)
+    bound = base_url(host, port)
+    url = settings.public_url or bound
     lines = [
-        f"Kinko is serving on {url}/"
+        f"Kinko is serving on {bound}/"
+        + (f", opened at {url}/" if url != bound else "")
         + (f" ({workers} worker processes)" if workers > 1 else "")
         + " — stop it with Ctrl+C",
-        f"  console   {url}/console/",
+        f"  console   {url}/console/ (new people enrol at {url}/console/enrol)",
         f"  API docs  {url}/docs (Swagger UI), {url}/redoc (ReDoc), {url}/openapi.json",
         f"  health    {url}/healthz",
+        f"  security keys: relying party {settings.webauthn_rp_id}, "
+        f"origin {settings.webauthn_origin}",
     ]
-    if settings.webauthn_origin.rstrip("/") != url:
+    if not secure_context(settings.webauthn_origin):
         lines.append(
-            f"  security keys sign in only from {settings.webauthn_origin} (webauthn_origin): "
-            f"set KINKO_WEBAUTHN_ORIGIN={url} to use them on this address"
+            f"  browsers offer security keys only on https pages or at http://localhost: "
+            f"to sign in from {url}, serve Kinko behind a TLS proxy and set public_url "
+            f"(KINKO_PUBLIC_URL) to its https address"
         )
     people = demo_people(settings.data_dir)
     if people and demo_login:

@@ -19,19 +19,34 @@ def test_loopback_binds_read_as_localhost_for_webauthn() -> None:
     assert base_url("2001:db8::1", 80) == "http://[2001:db8::1]:80"
 
 
-def test_serving_lines_name_the_console_the_docs_and_a_wrong_origin(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "exchange")
+def test_serving_lines_name_the_console_the_docs_and_the_relying_party(tmp_path: Path) -> None:
+    # `kinko serve --port 8123`: the settings are the served ones (cli.common.served_settings)
+    settings = Settings(data_dir=tmp_path / "exchange", port=8123)
     lines = serving_lines(settings, "127.0.0.1", 8123, demo_login=False)
     text = "\n".join(lines)
     assert lines[0].startswith("Kinko is serving on http://localhost:8123/")
-    for where in ("/console/", "/docs", "/redoc", "/openapi.json", "/healthz"):
+    for where in ("/console/", "/console/enrol", "/docs", "/redoc", "/openapi.json", "/healthz"):
         assert f"http://localhost:8123{where}" in text
-    # security keys are bound to the configured origin (port 8000 by default)
-    assert "KINKO_WEBAUTHN_ORIGIN=http://localhost:8123" in text
+    # security keys follow the served URL: nothing to set, nothing to warn about
+    assert "security keys: relying party localhost, origin http://localhost:8123" in text
+    assert "KINKO_PUBLIC_URL" not in text
     assert "demo-login" not in text  # no demo people here
     assert f"--data-dir {settings.data_dir} user list" in text
-    same_origin = serving_lines(settings, "127.0.0.1", 8000, demo_login=False)
-    assert not any("WEBAUTHN_ORIGIN" in line for line in same_origin)
+
+
+def test_serving_lines_behind_a_proxy_and_on_a_plain_http_address(tmp_path: Path) -> None:
+    proxied = Settings(data_dir=tmp_path, public_url="https://kinko.example.com")
+    text = "\n".join(serving_lines(proxied, "127.0.0.1", 8000, demo_login=False))
+    assert "Kinko is serving on http://localhost:8000/, opened at https://kinko.example.com/" in (
+        text
+    )
+    assert "https://kinko.example.com/console/enrol" in text
+    assert "relying party kinko.example.com, origin https://kinko.example.com" in text
+    # on a LAN address over http a browser offers no security key: say what to do
+    lan = Settings(data_dir=tmp_path, host="192.0.2.7", port=8000)
+    text = "\n".join(serving_lines(lan, "192.0.2.7", 8000, demo_login=False))
+    assert "browsers offer security keys only on https pages" in text
+    assert "KINKO_PUBLIC_URL" in text
 
 
 def test_demo_commands_use_the_demo_data() -> None:
