@@ -115,6 +115,13 @@ def create_app(
     # Starlette matches routes in order: the busiest (withdrawal requests) come first.
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
+    from kinko.api.routes import device
+    from kinko.web import device as device_pages
+    from kinko.web import enrol
+
+    app.include_router(device.router)  # `kinko login`: RFC 8628 device flow
     app.include_router(console.router)
+    app.include_router(enrol.router)
+    app.include_router(device_pages.router)
     app.include_router(apidocs.router)
     return app

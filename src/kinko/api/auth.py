@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinko.context import Context
 from kinko.core.errors import AuthenticationError, PermissionDenied
+from kinko.identity.issuing import PREFIX as TOKEN_PREFIX
 from kinko.identity.model import Principal, UserId
 from kinko.identity.permissions import parse_permission, permissions_of
 from kinko.identity.sessions import (
@@ -101,7 +102,11 @@ async def resolve_principal(request: Request) -> Principal:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationError("use 'Authorization: Bearer <token>'")
-        principal = await run_in_threadpool(_from_token, ctx, value.strip(), ip)
+        secret = value.strip()
+        # An API token (kko_...), else a person's session (`kinko login`, kks_...): a
+        # Bearer is never sent by a browser on its own, so it needs no CSRF token.
+        from_secret = _from_token if secret.startswith(TOKEN_PREFIX) else _from_session
+        principal = await run_in_threadpool(from_secret, ctx, secret, ip)
     else:
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:

@@ -68,9 +68,16 @@ class MfaService(CodeFactorsMixin):
         ]
 
     def new_challenge(
-        self, session: Session, *, user_id: str | None, purpose: str
+        self,
+        session: Session,
+        *,
+        user_id: str | None,
+        purpose: str,
+        challenge: bytes | None = None,
     ) -> tuple[str, bytes]:
-        challenge = secrets.token_bytes(32)
+        """Store a single-use challenge (32 random bytes unless `challenge` is given: one
+        that commits to what is approved, e.g. a device login) for 5 minutes."""
+        challenge = challenge or secrets.token_bytes(32)
         row = WebAuthnChallengeRow(
             id=new_id("chl"),
             user_id=user_id,
@@ -204,25 +211,41 @@ class MfaService(CodeFactorsMixin):
         return user
 
     # --- step-up: a fresh assertion for one privileged act ----------------------------------
-    def begin_step_up(self, session: Session, user_id: UserId) -> tuple[str, dict[str, Any]]:
-        """A single-use challenge (5 minutes) for `user_id`'s own WebAuthn credentials."""
+    def begin_step_up(
+        self,
+        session: Session,
+        user_id: UserId,
+        *,
+        purpose: str = STEP_UP,
+        challenge: bytes | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """A single-use challenge (5 minutes) for `user_id`'s own WebAuthn credentials
+        (`challenge`, when given, commits to the act: `kinko.identity.device`)."""
         allow = [c.credential_id for c in self.credentials_for(session, user_id)]
         if not allow:
             raise PermissionDenied(
                 "this needs a WebAuthn authenticator and you have none enrolled",
                 code="webauthn_required",
             )
-        challenge_id, challenge = self.new_challenge(session, user_id=user_id, purpose=STEP_UP)
+        challenge_id, challenge = self.new_challenge(
+            session, user_id=user_id, purpose=purpose, challenge=challenge
+        )
         return challenge_id, authentication_options(
             self.rp, challenge=challenge, allow=allow, require_uv=True
         )
 
     def verify_step_up(
-        self, session: Session, user_id: UserId, challenge_id: str, response: object
+        self,
+        session: Session,
+        user_id: UserId,
+        challenge_id: str,
+        response: object,
+        *,
+        purpose: str = STEP_UP,
     ) -> None:
         """Check a step-up assertion: `user_id`'s own credential, user verified, over a
         fresh challenge issued to them (consumed now). `AuthenticationError` otherwise."""
-        chal = self.take_challenge(session, challenge_id, purpose=STEP_UP)
+        chal = self.take_challenge(session, challenge_id, purpose=purpose)
         raw = credential_id_of(response)
         row = session.execute(
             select(WebAuthnCredentialRow)

@@ -1,7 +1,12 @@
-"""Console sessions: opaque cookies stored hashed, idle and absolute timeouts, CSRF.
+"""Sessions of a person: opaque secrets stored hashed, idle and absolute timeouts, CSRF.
 
-Cookie attributes (HttpOnly, Secure, SameSite=Strict) are set by the web layer; this
-module decides whether a cookie value still names a live session.
+A ``console`` session is a browser's cookie (attributes HttpOnly, Secure,
+SameSite=Strict set by the web layer); a ``cli`` session is what `kinko login` gets from
+the device flow (`kinko.identity.device`) and sends as ``Authorization: Bearer``: no idle
+timeout, ``cli_session_ttl_s`` long (12 h by default). Either can be sent as a Bearer.
+Session secrets read ``kks_...`` (API tokens ``kko_...``). This module decides whether a
+value still names a live session; suspending a person or removing their factors revokes
+every session of theirs, of both kinds.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ IDLE_TIMEOUT = timedelta(minutes=15)
 ABSOLUTE_TIMEOUT = timedelta(hours=8)
 TOUCH_EVERY = timedelta(seconds=30)
 COOKIE_NAME = "kinko_session"
+SESSION_PREFIX = "kks_"
+CONSOLE = "console"
+CLI = "cli"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 
@@ -49,23 +57,31 @@ class SessionService(ServiceBase):
         *,
         source_ip: str | None,
         replaces: str | None = None,
+        kind: str = CONSOLE,
     ) -> str:
-        """Start a new session (a fresh id every sign-in: rotation); returns the cookie value."""
+        """Start a new session (a fresh id every sign-in: rotation); returns its secret
+        (the cookie value of a console session, the Bearer of a CLI one)."""
         now = self.now()
         if replaces:
             self.revoke(session, replaces)
-        token = secrets.token_urlsafe(32)
+        token = SESSION_PREFIX + secrets.token_urlsafe(32)
         session.add(
             ConsoleSessionRow(
                 id=session_key(token),
                 user_id=user_id,
                 created_at=now,
                 last_seen_at=now,
-                expires_at=now + ABSOLUTE_TIMEOUT,
+                expires_at=now + self.lifetime(kind),
                 source_ip=source_ip,
+                kind=kind,
             )
         )
         return token
+
+    def lifetime(self, kind: str) -> timedelta:
+        if kind == CLI:
+            return timedelta(seconds=self.ctx.settings.cli_session_ttl_s)
+        return ABSOLUTE_TIMEOUT
 
     def lookup(self, session: Session, token: str) -> tuple[UserRow, bool]:
         """The user of a live session and whether its last-seen time is due a write.
@@ -78,7 +94,7 @@ class SessionService(ServiceBase):
             row is None
             or row.revoked_at is not None
             or row.expires_at <= now
-            or now - row.last_seen_at > IDLE_TIMEOUT
+            or (row.kind != CLI and now - row.last_seen_at > IDLE_TIMEOUT)
         ):
             raise AuthenticationError("session expired or invalid; sign in again")
         user = self.user_row(session, row.user_id)

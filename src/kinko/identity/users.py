@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kinko.core.clock import isoformat
 from kinko.core.errors import AuthenticationError, Conflict, InputError
 from kinko.core.ids import new_id
 from kinko.identity.base import ServiceBase, same_hash, sha256, user_actor
@@ -111,22 +112,44 @@ class UserService(ServiceBase):
         return secret
 
     def check_enrolment(self, session: Session, username: str, secret: str) -> UserRow:
-        """The user an enrolment secret belongs to, or a generic `AuthenticationError`."""
+        """The user an enrolment secret belongs to, or `AuthenticationError` saying why.
+
+        Only someone who holds the right secret learns more than "wrong name or secret":
+        that it expired or was already used (a used secret's hash is kept for that).
+        """
         row = self.user_by_name(session, username)
-        valid = (
-            row is not None
-            and row.enrolment_hash is not None
-            and row.enrolment_expires is not None
-            and row.enrolment_expires > self.now()
-            and row.state in (UserState.INVITED.value, UserState.ACTIVE.value)
-            and same_hash(secret.encode(), row.enrolment_hash)
-        )
-        if not valid or row is None:
-            raise AuthenticationError("invalid or expired enrolment secret")
+        if (
+            row is None
+            or row.enrolment_hash is None
+            or not same_hash(secret.strip().encode(), row.enrolment_hash)
+        ):
+            raise AuthenticationError(
+                "unknown username or wrong enrolment secret: check both (the secret starts "
+                "with enr_, exactly as 'kinko user add' printed it)",
+                code="enrolment_invalid",
+            )
+        if row.enrolment_expires is None:
+            raise AuthenticationError(
+                "this enrolment secret was already used (each works once): sign in with the "
+                "authenticator it enrolled, or ask a security admin to reset your factors "
+                "and issue a new secret",
+                code="enrolment_used",
+            )
+        if row.enrolment_expires <= self.now():
+            raise AuthenticationError(
+                f"this enrolment secret expired at {isoformat(row.enrolment_expires)} (they "
+                "last 72 hours): ask a security admin to issue a new one",
+                code="enrolment_expired",
+            )
+        if row.state not in (UserState.INVITED.value, UserState.ACTIVE.value):
+            raise AuthenticationError(
+                f"this account is {row.state}: it cannot enrol an authenticator",
+                code="enrolment_invalid",
+            )
         return row
 
     def consume_enrolment(self, session: Session, row: UserRow) -> None:
-        row.enrolment_hash = None
+        # The hash stays (with no expiry) so that the secret, tried again, is "already used".
         row.enrolment_expires = None
         if row.state == UserState.INVITED.value:
             row.state = UserState.ACTIVE.value

@@ -124,6 +124,13 @@ def verify_registration(
             require_user_verification=require_uv,
         )
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+        if require_uv and "user verification" in str(exc).lower():
+            raise AuthenticationError(
+                "this authenticator did not verify you (no PIN, fingerprint or face check), "
+                "and your roles need one that does: set a PIN on the security key, or use a "
+                "passkey",
+                code="webauthn_uv_required",
+            ) from None
         raise AuthenticationError(
             f"WebAuthn registration refused: {exc}", code="webauthn_refused"
         ) from None

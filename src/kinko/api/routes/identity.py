@@ -135,10 +135,12 @@ def logout(
     principal: Annotated[Principal, Depends(authenticated())],
     ctx: Ctx,
 ) -> Any:
-    cookie = request.cookies.get(COOKIE_NAME)
-    if cookie:
+    # The session this request came with: a Bearer session (`kinko logout`) or the cookie.
+    scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+    used = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE_NAME)
+    if used and principal.kind == "user":
         with ctx.db.transaction() as session:
-            IdentityService(ctx).sessions.revoke(session, cookie)
+            IdentityService(ctx).sessions.revoke(session, used)
     response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
     return {"signed_out": principal.username}
 

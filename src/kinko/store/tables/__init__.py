@@ -3,6 +3,7 @@
 from kinko.store.tables import (  # noqa: F401
     audit,
     custody,
+    device,
     identity,
     monitor,
     policy,

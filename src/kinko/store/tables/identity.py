@@ -103,6 +103,8 @@ class ConsoleSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     source_ip: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "console" (a browser's cookie) or "cli" (`kinko login`'s device flow: a Bearer).
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="console")
 
 
 class ApiTokenRow(Base):

@@ -491,6 +491,7 @@ def upgrade() -> None:
         sa.Column("expires_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source_ip", sa.String(length=64), nullable=True),
         sa.Column("revoked_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_console_sessions_user_id_users")
         ),
@@ -498,6 +499,35 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("console_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_console_sessions_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "device_authorizations",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_code", sa.String(length=16), nullable=False),
+        sa.Column("client", sa.String(length=200), nullable=False),
+        sa.Column("source_ip", sa.String(length=64), nullable=True),
+        sa.Column("created_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("interval_s", sa.Integer(), nullable=False),
+        sa.Column("last_polled_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=True),
+        sa.Column("decided_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_ip", sa.String(length=64), nullable=True),
+        sa.Column("challenge_id", sa.String(length=64), nullable=True),
+        sa.Column("session_id", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_device_authorizations_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device_authorizations")),
+    )
+    with op.batch_alter_table("device_authorizations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_device_authorizations_source_ip"), ["source_ip"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_device_authorizations_user_code"), ["user_code"], unique=False
+        )
 
     op.create_table(
         "key_shares",
@@ -795,6 +825,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_console_sessions_user_id"))
 
     op.drop_table("console_sessions")
+    with op.batch_alter_table("device_authorizations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_authorizations_user_code"))
+        batch_op.drop_index(batch_op.f("ix_device_authorizations_source_ip"))
+
+    op.drop_table("device_authorizations")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_owner_id"))
 

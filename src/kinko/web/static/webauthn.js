@@ -1,0 +1,146 @@
+// WebAuthn plumbing shared by the enrolment and device-login pages: base64url, the JSON
+// the server's py_webauthn options and responses use, and errors a person can act on.
+// No inline script anywhere (strict CSP); no third-party code.
+"use strict";
+
+window.KinkoWebAuthn = (function () {
+  function b64urlToBytes(text) {
+    const pad = "=".repeat((4 - (text.length % 4)) % 4);
+    const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  function bytesToB64url(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let raw = "";
+    bytes.forEach((b) => { raw += String.fromCharCode(b); });
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  async function postJSON(url, body, csrf) {
+    const headers = { "Content-Type": "application/json" };
+    if (csrf) { headers["X-CSRF-Token"] = csrf; }
+    const response = await fetch(url, {
+      method: "POST", headers: headers, credentials: "same-origin", body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (ignored) { data = {}; }
+    if (!response.ok) {
+      const error = new Error(data.message || ("the server answered " + response.status));
+      error.code = data.error;
+      throw error;
+    }
+    return data;
+  }
+
+  function descriptors(list) {
+    return (list || []).map((c) => ({
+      type: c.type, id: b64urlToBytes(c.id), transports: c.transports,
+    }));
+  }
+
+  // PublicKeyCredentialCreationOptions from the server's JSON (options_to_json).
+  function creationOptions(options) {
+    return {
+      challenge: b64urlToBytes(options.challenge),
+      rp: options.rp,
+      user: {
+        id: b64urlToBytes(options.user.id),
+        name: options.user.name,
+        displayName: options.user.displayName,
+      },
+      pubKeyCredParams: options.pubKeyCredParams,
+      timeout: options.timeout,
+      excludeCredentials: descriptors(options.excludeCredentials),
+      authenticatorSelection: options.authenticatorSelection,
+      attestation: options.attestation || "none",
+    };
+  }
+
+  function requestOptions(options) {
+    return {
+      challenge: b64urlToBytes(options.challenge),
+      rpId: options.rpId,
+      timeout: options.timeout,
+      userVerification: options.userVerification,
+      allowCredentials: descriptors(options.allowCredentials),
+    };
+  }
+
+  // RegistrationResponseJSON / AuthenticationResponseJSON, as the server verifies them.
+  function registrationJSON(credential) {
+    const response = credential.response;
+    return {
+      id: credential.id,
+      rawId: bytesToB64url(credential.rawId),
+      type: credential.type,
+      response: {
+        clientDataJSON: bytesToB64url(response.clientDataJSON),
+        attestationObject: bytesToB64url(response.attestationObject),
+        transports: response.getTransports ? response.getTransports() : [],
+      },
+      clientExtensionResults: credential.getClientExtensionResults(),
+      authenticatorAttachment: credential.authenticatorAttachment || undefined,
+    };
+  }
+
+  function assertionJSON(assertion) {
+    const response = assertion.response;
+    return {
+      id: assertion.id,
+      rawId: bytesToB64url(assertion.rawId),
+      type: assertion.type,
+      response: {
+        clientDataJSON: bytesToB64url(response.clientDataJSON),
+        authenticatorData: bytesToB64url(response.authenticatorData),
+        signature: bytesToB64url(response.signature),
+        userHandle: response.userHandle ? bytesToB64url(response.userHandle) : null,
+      },
+      clientExtensionResults: {},
+    };
+  }
+
+  // Why the page cannot use a security key here, or null. `origin` is Kinko's WebAuthn
+  // origin (webauthn_origin): a browser signs only for the relying party of that address.
+  function wrongPlace(origin) {
+    if (!window.PublicKeyCredential || !navigator.credentials) {
+      return "This browser offers no security keys on this page: open Kinko over https "
+        + "(or at http://localhost) in a current browser.";
+    }
+    if (origin && window.location.origin !== origin) {
+      return "Open this page at " + origin + window.location.pathname + ": Kinko's security "
+        + "keys work only there (this page is " + window.location.origin + ").";
+    }
+    return null;
+  }
+
+  // A person-readable reason for a browser's WebAuthn DOMException (or the server's error).
+  function explain(error, rpId) {
+    switch (error && error.name) {
+      case "NotAllowedError":
+        return "The security key did not answer: the request was cancelled or timed out. "
+          + "Try again and touch the key when it blinks.";
+      case "InvalidStateError":
+        return "This authenticator is already enrolled for this account: sign in with it "
+          + "instead, or use another key.";
+      case "SecurityError":
+        return "The browser refused the relying party " + rpId + " for this address "
+          + "(\"invalid domain\"): open Kinko at the address its administrator configured.";
+      case "NotSupportedError":
+        return "This authenticator supports none of the algorithms Kinko accepts; use "
+          + "another security key or a passkey.";
+      default:
+        return (error && error.message) || String(error);
+    }
+  }
+
+  return {
+    postJSON: postJSON,
+    creationOptions: creationOptions,
+    requestOptions: requestOptions,
+    registrationJSON: registrationJSON,
+    assertionJSON: assertionJSON,
+    wrongPlace: wrongPlace,
+    explain: explain,
+  };
+}());
