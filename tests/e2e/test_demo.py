@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from kinko.cli.main import app
+from kinko.config import load_settings
+from kinko.context import Context, build_context
 from kinko.withdrawals.btcdemo import BTC_CUSTOMER, demo_descriptor
+from tests.support.cli_api import as_person, route_cli_to_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 runner = CliRunner()
@@ -26,10 +30,36 @@ ENV: dict[str, str | None] = {
 }
 
 
-def kinko(data: Path, *args: str) -> Result:
-    result = runner.invoke(app, ["--data-dir", str(data), *args], env=ENV)
+def kinko(data: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    result = runner.invoke(app, ["--data-dir", str(data), *args], env={**ENV, **(env or {})})
     assert "Traceback" not in result.output, result.output
     return result
+
+
+class People:
+    """The demo's people acting on the CLI with their own sessions, through the API of a
+    server on the demo's data (in this process: tests/support/cli_api.py)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, config_home: Path) -> None:
+        self.monkeypatch, self.config_home = monkeypatch, config_home
+        self.ctx: Context | None = None
+
+    def env(self, data: Path, username: str) -> dict[str, str]:
+        if self.ctx is None:
+            self.ctx = build_context(load_settings(overrides={"data_dir": data}))
+            route_cli_to_api(self.ctx, self.monkeypatch, self.config_home)
+        return as_person(self.ctx, username)
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.db.dispose()
+
+
+@pytest.fixture
+def people(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[People]:
+    found = People(monkeypatch, tmp_path / "config")
+    yield found
+    found.close()
 
 
 def demo(data: Path) -> str:
@@ -45,10 +75,9 @@ def freezes(data: Path) -> list[dict[str, str]]:
     return listed
 
 
-def freeze(data: Path, wallet: str, reason: str) -> str:
-    assert (
-        kinko(data, "freeze", "wallet", wallet, "--reason", reason, "--as", "sec1").exit_code == 0
-    )
+def freeze(data: Path, wallet: str, reason: str, people: People) -> str:
+    done = kinko(data, "freeze", "wallet", wallet, "--reason", reason, env=people.env(data, "sec1"))
+    assert done.exit_code == 0, done.output
     return next(f["id"] for f in freezes(data) if f["target"] == wallet)
 
 
@@ -118,7 +147,7 @@ def assert_walked(out: str, *, eth: bool = True) -> None:
     assert "mainnet" not in out
 
 
-def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
+def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path, people: People) -> None:
     data = tmp_path / "data"
     out = demo(data)
     assert "created users" in out
@@ -158,8 +187,8 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
     eth = request(data, "ETH", "2", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
     assert (btc["state"], eth["state"]) == ("pending_approval", "pending_approval")
     # The user freezes the warm wallet; a drill was interrupted after it froze the hot one.
-    mine = freeze(data, "wal_eth_warm", "my own drill")
-    drill = freeze(data, "wal_eth_hot", "digest_mismatch")
+    mine = freeze(data, "wal_eth_warm", "my own drill", people)
+    drill = freeze(data, "wal_eth_hot", "digest_mismatch", people)
     (data / "demo-freezes.json").write_text(json.dumps([drill]), encoding="utf-8")
     out = demo(data)
     assert "reusing users" in out
@@ -171,7 +200,7 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path) -> None:
     assert re.search(r"closed \d+ open withdrawal\(s\) of earlier runs", out)
 
     # Frozen by the user, the hot wallet stays frozen: the Ethereum acts are skipped.
-    hot = freeze(data, "wal_eth_hot", "stop the hot wallet")
+    hot = freeze(data, "wal_eth_hot", "stop the hot wallet", people)
     out = demo(data)
     assert "skipped: wal_eth_hot is frozen (wallet wal_eth_hot frozen by" in out
     assert "never lifts a freeze it did not set" in out

@@ -29,8 +29,9 @@ def narrow_cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def kinko(runner: CliRunner, *args: str) -> Result:
-    return runner.invoke(app, ["--data-dir", str(state.data_dir), *args])
+def kinko(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`kinko ARGS` (with `env`: e.g. a person's session, tests/support/cli_api.py)."""
+    return runner.invoke(app, ["--data-dir", str(state.data_dir), *args], env=env)
 
 
 def json_out(result: Result) -> Any:

@@ -1,7 +1,8 @@
 """CLI commands for policy: freeze / unfreeze, the address book, policy files.
 
-Commands that change state name the staff member acting with ``--as USERNAME``; the
-four-eyes checks compare these identities, and unfreezing checks their roles.
+Commands that change state act for the signed-in person through the API (`kinko login`,
+`kinko.cli.api`): the server checks their roles and the four-eyes rules. Listings and
+`policy show` read the database directly.
 """
 
 from __future__ import annotations
@@ -9,23 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kinko.cli.common import console, echo_json, guarded, open_context
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
-from kinko.core.errors import InputError, PermissionDenied, Unavailable
+from kinko.core.errors import InputError, Unavailable
 from kinko.custody.model import Tier
-from kinko.policy.model import FreezeRecord, FreezeScope, OwnerKind
+from kinko.policy.model import FreezeScope, OwnerKind
 from kinko.policy.rules import Policy, Rule
 
 if TYPE_CHECKING:
     from kinko.context import Context
     from kinko.withdrawals.addressbook import AddressBookService
 
-AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 
 
@@ -44,52 +44,29 @@ def _ctx() -> Iterator[Context]:
             ) from exc
 
 
-def _user_id(ctx: Context, username: str, permission: str | None = None) -> str:
-    """The id of staff member `username`, who must hold `permission` through a role.
+def _freeze(scope: FreezeScope, target: str | None, reason: str) -> None:
+    from kinko.cli import api
 
-    Unfreezing names no permission here: the freeze service itself requires the
-    ``security_admin`` role of both people.
-    """
-    from kinko.identity.permissions import permissions_of
-    from kinko.identity.service import IdentityService
-
-    identity = IdentityService(ctx)
-    with ctx.db.transaction() as session:
-        user_id = identity.users.require_user(session, username).id
-        roles = [grant.role for grant in identity.roles_of(session, user_id)]
-    if permission is not None and permission not in permissions_of(roles):
-        raise PermissionDenied(f"{username} does not hold {permission} through any role")
-    return user_id
-
-
-def _freeze(scope: FreezeScope, target: str | None, reason: str, username: str) -> None:
-    from kinko.withdrawals.freeze import FreezeService, user_actor
-
-    with guarded(), _ctx() as ctx:
-        actor = user_actor(_user_id(ctx, username, "freeze:set"))
-        with ctx.db.transaction() as session:
-            record = FreezeService(ctx).freeze(
-                session,
-                scope=scope,
-                target=target,
-                reason=reason,
-                actor=actor,
-                require_known_target=True,
-            )
-            names = Names.load(session)
+    with guarded(), api.connect() as kinko:
+        record = kinko.post(
+            "/v1/freezes", {"scope": scope.value, "target": target, "reason": reason}
+        )
     console.print(
-        f"[bold red]frozen[/] {_describe(record, names)} (id {record.id})", highlight=False
+        f"[bold red]frozen[/] {_describe_json(record)} (id {record['id']})", highlight=False
     )
 
 
-def _describe(record: FreezeRecord, names: Names) -> str:
-    """`FreezeRecord.describe()` with the wallet and the person by name."""
-    what = (
-        "everything"
-        if record.target is None
-        else f"{record.scope.value} {_freeze_target(record.scope, record.target, names)}"
-    )
-    return f"{what} frozen by {names.user(record.actor)}: {record.reason}"
+def _describe_json(record: dict[str, Any]) -> str:
+    """A freeze as the API sent it, with the wallet and the person by name."""
+    target = record.get("target")
+    if target is None:
+        what = "everything"
+    elif record.get("scope") == FreezeScope.WALLET.value and record.get("wallet_name"):
+        what = f"wallet {record['wallet_name']} ({target})"
+    else:
+        what = f"{record.get('scope')} {target}"
+    who = record.get("actor_username") or record.get("actor")
+    return f"{what} frozen by {who}: {record.get('reason')}"
 
 
 def _register_freeze(app: typer.Typer) -> None:
@@ -99,24 +76,24 @@ def _register_freeze(app: typer.Typer) -> None:
     app.add_typer(unfreeze, name="unfreeze")
 
     @freeze.command("wallet")
-    def freeze_wallet(target: str, reason: Reason, username: AsUser) -> None:
+    def freeze_wallet(target: str, reason: Reason) -> None:
         """Freeze one wallet (by id)."""
-        _freeze(FreezeScope.WALLET, target, reason, username)
+        _freeze(FreezeScope.WALLET, target, reason)
 
     @freeze.command("asset")
-    def freeze_asset(target: str, reason: Reason, username: AsUser) -> None:
+    def freeze_asset(target: str, reason: Reason) -> None:
         """Freeze one asset on one chain, written chain:SYMBOL (e.g. ethereum:ETH)."""
-        _freeze(FreezeScope.ASSET, target, reason, username)
+        _freeze(FreezeScope.ASSET, target, reason)
 
     @freeze.command("chain")
-    def freeze_chain(target: str, reason: Reason, username: AsUser) -> None:
+    def freeze_chain(target: str, reason: Reason) -> None:
         """Freeze every wallet on one chain."""
-        _freeze(FreezeScope.CHAIN, target, reason, username)
+        _freeze(FreezeScope.CHAIN, target, reason)
 
     @freeze.command("all")
-    def freeze_all(reason: Reason, username: AsUser) -> None:
+    def freeze_all(reason: Reason) -> None:
         """Freeze every outflow."""
-        _freeze(FreezeScope.ALL, None, reason, username)
+        _freeze(FreezeScope.ALL, None, reason)
 
     @freeze.command("list")
     def freeze_list(as_json: JsonOption = False) -> None:
@@ -172,35 +149,26 @@ def _register_freeze(app: typer.Typer) -> None:
             )
 
     @unfreeze.command("propose")
-    def unfreeze_propose(freeze_id: str, reason: Reason, username: AsUser) -> None:
+    def unfreeze_propose(freeze_id: str, reason: Reason) -> None:
         """Propose lifting a freeze (security_admin)."""
-        from kinko.withdrawals.freeze import FreezeService
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            user_id = _user_id(ctx, username)
-            with ctx.db.transaction() as session:
-                proposal = FreezeService(ctx).propose_unfreeze(
-                    session, freeze_id=freeze_id, user_id=user_id, reason=reason
-                )
+        with guarded(), api.connect() as kinko:
+            proposal = kinko.post(f"/v1/freezes/{freeze_id}/unfreeze", {"reason": reason})
         console.print(
-            f"unfreeze proposal {proposal.id}: a second security_admin must run "
-            f"'kinko unfreeze approve {proposal.id} --as USER'",
+            f"unfreeze proposal {proposal['id']}: a second security_admin, signed in as "
+            f"themselves, runs 'kinko unfreeze approve {proposal['id']}'",
             highlight=False,
         )
 
     @unfreeze.command("approve")
-    def unfreeze_approve(proposal_id: str, username: AsUser) -> None:
+    def unfreeze_approve(proposal_id: str) -> None:
         """Approve an unfreeze proposal (a security_admin other than the proposer)."""
-        from kinko.withdrawals.freeze import FreezeService
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            user_id = _user_id(ctx, username)
-            with ctx.db.transaction() as session:
-                record = FreezeService(ctx).approve_unfreeze(
-                    session, proposal_id=proposal_id, user_id=user_id
-                )
-                names = Names.load(session)
-        console.print(f"lifted freeze {record.id} ({_describe(record, names)})", highlight=False)
+        with guarded(), api.connect() as kinko:
+            record = kinko.post(f"/v1/unfreeze-proposals/{proposal_id}/approve")
+        console.print(f"lifted freeze {record['id']} ({_describe_json(record)})", highlight=False)
 
 
 def _register_addressbook(app: typer.Typer) -> None:
@@ -221,48 +189,40 @@ def _register_addressbook(app: typer.Typer) -> None:
         label: Annotated[str, typer.Option(help="What this destination is.")],
         owner: Annotated[OwnerKind, typer.Option(help="Who owns it.")],
         tier: Annotated[list[Tier], typer.Option(help="Wallet tier allowed (repeat).")],
-        username: AsUser,
     ) -> None:
         """Propose adding (or changing) an entry; a second person approves."""
-        from kinko.withdrawals.freeze import user_actor
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
-            with ctx.db.transaction() as session:
-                p = service(ctx).propose(
-                    session,
-                    chain=chain,
-                    address=address,
-                    label=label,
-                    owner_kind=owner,
-                    tiers_allowed=tier,
-                    actor=actor,
-                )
-        console.print(f"{p.action} proposal {p.id} for {p.address}", highlight=False)
+        body = {
+            "chain": chain,
+            "address": address,
+            "label": label,
+            "owner_kind": owner.value,
+            "tiers": [t.value for t in tier],
+        }
+        with guarded(), api.connect() as kinko:
+            p = kinko.post("/v1/addressbook/proposals", body)
+        console.print(f"{p['action']} proposal {p['id']} for {p['address']}", highlight=False)
 
     @book.command("approve")
-    def approve(proposal_id: str, username: AsUser) -> None:
+    def approve(proposal_id: str) -> None:
         """Approve a proposal; the entry counts after the cooling-off period."""
-        from kinko.withdrawals.freeze import user_actor
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
-            with ctx.db.transaction() as session:
-                entry = service(ctx).approve(session, proposal_id=proposal_id, actor=actor)
+        with guarded(), api.connect() as kinko:
+            entry = kinko.post(f"/v1/addressbook/proposals/{proposal_id}/approve")
         console.print(
-            f"approved {entry.address}: effective from {isoformat(entry.effective_at)}",
+            f"approved {entry['address']}: effective from {entry['effective_at']}",
             highlight=False,
         )
 
     @book.command("reject")
-    def reject(proposal_id: str, username: AsUser) -> None:
+    def reject(proposal_id: str) -> None:
         """Reject (or withdraw) a pending proposal."""
-        from kinko.withdrawals.freeze import user_actor
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username, "addressbook:approve"))
-            with ctx.db.transaction() as session:
-                service(ctx).reject(session, proposal_id=proposal_id, actor=actor)
+        with guarded(), api.connect() as kinko:
+            kinko.post(f"/v1/addressbook/proposals/{proposal_id}/reject")
         console.print(f"rejected {proposal_id}")
 
     @book.command("remove")
@@ -270,18 +230,14 @@ def _register_addressbook(app: typer.Typer) -> None:
         chain: Annotated[str, typer.Option(help="Chain, e.g. ethereum.")],
         address: Annotated[str, typer.Option(help="Destination address.")],
         reason: Reason,
-        username: AsUser,
     ) -> None:
         """Remove a destination at once."""
-        from kinko.withdrawals.freeze import user_actor
+        from kinko.cli import api
 
-        with guarded(), _ctx() as ctx:
-            actor = user_actor(_user_id(ctx, username, "addressbook:propose"))
-            with ctx.db.transaction() as session:
-                removed = service(ctx).remove(
-                    session, chain=chain, address=address, actor=actor, reason=reason
-                )
-        console.print(f"removed {removed[0].address} on {chain}", highlight=False)
+        body = {"chain": chain, "address": address, "reason": reason}
+        with guarded(), api.connect() as kinko:
+            removed = kinko.post("/v1/addressbook/remove", body)["removed"]
+        console.print(f"removed {removed[0]['address']} on {chain}", highlight=False)
 
     @book.command("list")
     def list_entries(as_json: JsonOption = False) -> None:
@@ -405,6 +361,47 @@ def _register_policy(app: typer.Typer) -> None:
             return
         _show(loaded)
         console.print("[green]valid[/]")
+
+    @policy.command("propose")
+    def propose(
+        file: Path,
+        reason: Annotated[str, typer.Option(help="Why (recorded in the audit log).")],
+        as_json: JsonOption = False,
+    ) -> None:
+        """Propose FILE as the policy: it decides nothing until a second security_admin
+        approves it ('kinko role approve ID'); then point policy_path at it."""
+        from kinko.cli import api
+        from kinko.core.textfile import read_text
+
+        with guarded_json(as_json):
+            text = read_text(file, field="FILE")
+            with api.connect() as kinko:
+                proposal = kinko.post(
+                    "/v1/policy/proposals", {"text": text, "source": file.name, "reason": reason}
+                )
+        if as_json:
+            echo_json(proposal)
+            return
+        payload = proposal["payload"]
+        console.print(
+            f"Proposal [bold]{proposal['id']}[/]: {proposal['state']}: policy "
+            f"{payload['version']} (sha256 {payload['digest']}) to replace "
+            f"{payload['previous_version'] or 'none'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for weakening in payload["weakenings"]:
+            console.print(
+                f"  [yellow]loosens[/] {weakening['rule']}: {weakening['detail']}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        console.print(
+            f"A second security_admin, signed in as themselves, runs 'kinko role approve "
+            f"{proposal['id']}'; then set policy_path to {file}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     @policy.command("show")
     def show(as_json: JsonOption = False) -> None:

@@ -65,15 +65,15 @@ def test_service_keeps_one_entry_per_network_for_one_program(ctx: Context) -> No
 @pytest.mark.usefixtures("staff")
 def test_cli_proposes_a_regtest_address_and_refuses_garbage(ctx: Context) -> None:
     base = ["addressbook", "propose", "--chain", "bitcoin", "--label", "regtest customer"]
-    rest = ["--owner", "customer_verified", "--tier", "cold", "--as", "both"]
-    code, out = kinko(ctx, *base, "--address", REGTEST.upper(), *rest)
+    rest = ["--owner", "customer_verified", "--tier", "cold"]
+    code, out = kinko(ctx, *base, "--address", REGTEST.upper(), *rest, as_="both")
     assert code == 0 and "add proposal abp_" in out and REGTEST in out, out
     proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "senior")
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="senior")
     assert code == 0 and f"approved {REGTEST}" in out, out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
     assert [(e["chain"], e["address"]) for e in listed["entries"]] == [("bitcoin", REGTEST)]
-    code, out = kinko(ctx, *base, "--address", "bcrt1-not-an-address", *rest)
+    code, out = kinko(ctx, *base, "--address", "bcrt1-not-an-address", *rest, as_="both")
     assert code == 2 and "address:" in out, out
 
 

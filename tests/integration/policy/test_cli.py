@@ -16,6 +16,7 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.store.tables.custody import AssetRow
 from tests.integration.policy.support import COLD_ADDR
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user
 
 runner = CliRunner()
@@ -24,13 +25,15 @@ app = typer.Typer()
 policy_cli.register(app)
 
 
-def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+def kinko(ctx: Context, *args: str, as_: str | None = None) -> tuple[int, str]:
+    """Run `kinko ARGS`; with `as_`, as that person with their own session."""
     env = {
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
         "COLUMNS": "300",
         "KINKO_POLICY_PATH": str(SAMPLE),
+        **(as_person(ctx, as_) if as_ else {}),
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output
@@ -47,7 +50,9 @@ def _data_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def staff(ctx: Context) -> None:
+def staff(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """People (each acting with their own session) and the API their commands go to."""
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     for name, roles in (
         ("sec1", ["security_admin"]),
         ("sec2", ["security_admin"]),
@@ -62,54 +67,54 @@ def staff(ctx: Context) -> None:
 
 @pytest.mark.usefixtures("staff")
 def test_freeze_list_and_two_person_unfreeze(ctx: Context) -> None:
-    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETH", "--reason", "drain", "--as", "op")
+    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETH", "--reason", "drain", as_="op")
     assert code == 0, out
     code, out = kinko(ctx, "freeze", "list", "--json")
     freezes = json.loads(out)["freezes"]
     assert [(f["scope"], f["target"]) for f in freezes] == [("asset", "ethereum:ETH")]
     freeze_id = freezes[0]["id"]
-    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", "--as", "op")
-    assert code == 1 and "security_admin role is required" in out
-    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", "--as", "sec1")
+    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", as_="op")
+    assert code == 1 and "this needs the freeze:release permission" in out
+    code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", as_="sec1")
     assert code == 0, out
     proposal_id = re.search(r"unf_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, "--as", "sec1")
+    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec1")
     assert code == 1 and "cannot approve" in out
-    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, "--as", "sec2")
+    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec2")
     assert code == 0, out
     assert json.loads(kinko(ctx, "freeze", "list", "--json")[1])["freezes"] == []
 
 
 @pytest.mark.usefixtures("staff")
 def test_bad_freeze_input_exits_2_naming_the_field(ctx: Context) -> None:
-    code, out = kinko(ctx, "freeze", "asset", "ETH", "--reason", "x", "--as", "op")
+    code, out = kinko(ctx, "freeze", "asset", "ETH", "--reason", "x", as_="op")
     assert code == 2 and "target" in out and "chain:SYMBOL" in out
-    code, out = kinko(ctx, "freeze", "all", "--reason", "x", "--as", "nobody")
-    assert code == 2 and "no user named 'nobody'" in out
-    code, out = kinko(ctx, "freeze", "wallet", "w_hto", "--reason", "x", "--as", "op")
+    code, out = kinko(ctx, "freeze", "all", "--reason", "x")  # nobody signed in
+    assert code == 1 and "not signed in: run 'kinko login'" in out
+    code, out = kinko(ctx, "freeze", "wallet", "w_hto", "--reason", "x", as_="op")
     assert code == 2 and "there is no wallet 'w_hto'" in out
-    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETC", "--reason", "x", "--as", "op")
+    code, out = kinko(ctx, "freeze", "asset", "ethereum:ETC", "--reason", "x", as_="op")
     assert code == 2 and "there is no asset 'ethereum:ETC'" in out
-    code, out = kinko(ctx, "freeze", "chain", "solana", "--reason", "x", "--as", "op")
+    code, out = kinko(ctx, "freeze", "chain", "solana", "--reason", "x", as_="op")
     assert code == 2 and "no chain 'solana'" in out
-    code, out = kinko(ctx, "freeze", "all", "--reason", "x", "--as", "both")
-    assert code == 1 and "both does not hold freeze:set" in out
+    code, out = kinko(ctx, "freeze", "all", "--reason", "x", as_="both")
+    assert code == 1 and "this needs the freeze:set permission" in out
 
 
 @pytest.mark.usefixtures("staff")
 def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) -> None:
     args = ["--chain", "ethereum", "--address", COLD_ADDR.lower(), "--label", "cold"]
     propose = ["addressbook", "propose", *args, "--owner", "own_wallet", "--tier", "cold"]
-    code, out = kinko(ctx, *propose, "--as", "op")
-    assert code == 1 and "op does not hold addressbook:propose" in out
-    code, out = kinko(ctx, *propose, "--as", "both")
+    code, out = kinko(ctx, *propose, as_="op")
+    assert code == 1 and "this needs the addressbook:propose permission" in out
+    code, out = kinko(ctx, *propose, as_="both")
     assert code == 0, out
     proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "op")
-    assert code == 1 and "does not hold addressbook:approve" in out
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "both")
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="op")
+    assert code == 1 and "this needs the addressbook:approve permission" in out
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="both")
     assert code == 1 and "cannot approve" in out
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, "--as", "senior")
+    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="senior")
     assert code == 0 and "effective from" in out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
     assert [(e["address"], e["effective"]) for e in listed["entries"]] == [(COLD_ADDR, False)]
@@ -123,8 +128,7 @@ def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) 
         COLD_ADDR,
         "--reason",
         "gone",
-        "--as",
-        "both",
+        as_="both",
     )
     assert code == 0, out
     assert json.loads(kinko(ctx, "addressbook", "list", "--json")[1])["entries"] == []
@@ -154,3 +158,26 @@ def test_an_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 2  # bad usage: the data directory is not initialised
     assert "Traceback" not in result.output
     assert f"run 'kinko init --data-dir {tmp_path}'" in " ".join(result.output.split())
+
+
+@pytest.mark.usefixtures("staff")
+def test_policy_propose_names_what_it_loosens(ctx: Context, tmp_path: Path) -> None:
+    from kinko.policy.service import PolicyService
+    from tests.integration.policy.test_policy_approval import weaker_text
+
+    with ctx.db.transaction() as session:
+        PolicyService(ctx).record_version(session)  # the sample is in force
+    weak = tmp_path / "weak.yaml"
+    weak.write_text(weaker_text(), encoding="utf-8")
+    code, out = kinko(ctx, "policy", "propose", str(weak), "--reason", "busy")
+    assert code == 1 and "not signed in" in out
+    code, out = kinko(ctx, "policy", "propose", str(weak), "--reason", "busy", as_="op")
+    assert code == 1 and "roles:propose" in out
+    code, out = kinko(ctx, "policy", "propose", str(weak), "--reason", "busy", as_="sec1")
+    assert code == 0, out
+    assert "pending: policy weak-1" in out and "to replace 2026-11-21.1" in out
+    assert "loosens btc-hot-max" in out and "kinko role approve prp_" in out
+    code, out = kinko(ctx, "policy", "propose", str(weak), "--reason", "x", "--json", as_="sec2")
+    assert code == 2 and '"error": "policy_proposed"' in out
+    code, out = kinko(ctx, "policy", "propose", str(tmp_path / "nope.yaml"), "--reason", "x")
+    assert code == 2 and "FILE: cannot read" in out

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
@@ -17,8 +18,10 @@ from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import PermissionDenied
 from kinko.custody.model import Tier
-from kinko.policy.model import AddressBookEntry, FreezeScope, OwnerKind
+from kinko.identity.names import person
+from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
 from kinko.policy.service import configured_policy
+from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.addressbook import AddressBookService, AddressProposal
 from kinko.withdrawals.freeze import FreezeService, UnfreezeProposal, user_actor
 
@@ -68,6 +71,15 @@ def _unfreeze_json(p: UnfreezeProposal) -> dict[str, Any]:
         "approver": p.approver,
         "created_at": isoformat(p.created_at),
     }
+
+
+def _freeze_json(session: Session, record: FreezeRecord) -> dict[str, Any]:
+    """A freeze, with who froze it by name (and a frozen wallet's name) for people."""
+    out = record.to_json() | {"actor_username": person(session, record.actor)}
+    if record.scope is FreezeScope.WALLET and record.target is not None:
+        wallet = session.get(WalletRow, record.target)
+        out["wallet_name"] = None if wallet is None else wallet.name
+    return out
 
 
 def _entry_json(e: AddressBookEntry) -> dict[str, Any]:
@@ -143,7 +155,7 @@ def create_freeze(
             actor=_person(principal),
             require_known_target=True,
         )
-    return record.to_json()
+        return _freeze_json(session, record)
 
 
 @router.get("/freezes", summary="Active freezes and pending unfreeze proposals")
@@ -189,7 +201,7 @@ def approve_unfreeze(
         record = FreezeService(ctx).approve_unfreeze(
             session, proposal_id=proposal_id, user_id=principal.subject
         )
-    return record.to_json() | {"released": True}
+        return _freeze_json(session, record) | {"released": True}
 
 
 @router.get("/addressbook", summary="Entries in force or cooling off, and pending proposals")
