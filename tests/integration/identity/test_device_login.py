@@ -25,7 +25,7 @@ from kinko.identity.softauthn import SoftAuthenticator
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.device import DeviceAuthorizationRow
 from kinko.store.tables.identity import ConsoleSessionRow
-from tests.support.identity import bearer, make_token, make_user, person_headers
+from tests.support.identity import bearer, make_token, make_user, person_headers, sign_in
 
 CLIENT = "kinko-cli 0.1.0 on build-01"
 USER_CODE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
@@ -353,3 +353,29 @@ def test_the_console_page_shows_the_request_and_denies_it(ctx: Context, api: Tes
     )
     assert denied.status_code == 200 and "Denied" in denied.text
     assert _poll(api, begun["device_code"]).json()["error"] == "access_denied"
+
+
+def test_any_session_of_a_person_works_as_a_bearer(ctx: Context, api: TestClient) -> None:
+    """`kinko login` with TOTP keeps the console session it gets and sends it as a Bearer:
+    a person's session (no CSRF token for a Bearer), revoked by logging out with it."""
+    _, auth = make_user(ctx, "rita", ["requester"])
+    assert auth is not None
+    cookie, _csrf = sign_in(ctx, "rita", auth)
+    assert cookie.startswith("kks_")
+    me = api.get("/v1/auth/me", headers=bearer(cookie))
+    assert me.status_code == 200 and me.json()["kind"] == "user"
+    assert api.post("/v1/auth/logout", headers=bearer(cookie), json={}).status_code == 200
+    assert api.get("/v1/auth/me", headers=bearer(cookie)).status_code == 401
+    # a cookie, unlike a Bearer, still needs its CSRF token for an unsafe method
+    cookie, _csrf = sign_in(ctx, "rita", auth)
+    begun = _begin(api)
+    no_csrf = api.post(
+        "/v1/auth/device/deny",
+        json={"user_code": begun["user_code"]},
+        headers={"Cookie": f"kinko_session={cookie}"},
+    )
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"] == "csrf_failed"
+    by_bearer = api.post(
+        "/v1/auth/device/deny", json={"user_code": begun["user_code"]}, headers=bearer(cookie)
+    )
+    assert by_bearer.status_code == 200
