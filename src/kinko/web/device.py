@@ -49,6 +49,7 @@ def _page(
         requested_at=isoformat(found.created_at) if found else "",
         expires_at=isoformat(found.expires_at) if found else "",
         hours=round(ctx.settings.cli_session_ttl_s / 3600, 1),
+        browser_ip=request.client.host if request.client is not None else None,
         origin=ctx.settings.webauthn_origin,
         rp_id=ctx.settings.webauthn_rp_id,
         status_code=error.http_status if error else 200,

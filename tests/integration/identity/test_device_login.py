@@ -334,6 +334,10 @@ def test_the_console_page_shows_the_request_and_denies_it(ctx: Context, api: Tes
     assert page.status_code == 200
     for shown in (code, CLIENT, "testclient", "rita", "Approve with my security key"):
         assert shown in page.text
+    assert 'id="other-address"' not in page.text  # asked from this browser's address
+    elsewhere = TestClient(api.app, base_url="https://testserver", client=("192.0.2.9", 5))
+    warned = elsewhere.get(f"/console/device?code={code}", headers=headers)
+    assert 'id="other-address"' in warned.text and "192.0.2.9" in warned.text
     assert 'src="/console/static/device.js"' in page.text
     assert "navigator.credentials.get" in api.get("/console/static/device.js").text
     unknown = api.get("/console/device?code=BBBB-BBBB", headers=headers)
