@@ -198,3 +198,25 @@ def test_a_request_too_large_is_refused_without_giving_up_the_hub(
     assert lost == []
     monkeypatch.undo()
     assert remote.ping() == os.getpid()
+
+
+def test_a_workers_own_events_count_as_kinkos_and_posted_ones_do_not(
+    ctx: Context, hub: MonitorHub, remotes: list[RemoteMonitor]
+) -> None:
+    """Through the hub, a worker's bus events keep their origin (kinko) and an API batch
+    its own (ingest): only the former may lock a privileged person."""
+    from kinko.identity.model import UserState
+    from kinko.identity.service import IdentityService
+    from tests.support.identity import make_user
+
+    admin, _ = make_user(ctx, "root", ["security_admin"], with_authenticator=False)
+    remote = connect(remotes, hub)
+    events = [ev("auth.mfa", i, actor=f"user:{admin}", outcome="failure") for i in range(5)]
+    events.append(ev("auth.mfa", 10, actor=f"user:{admin}", outcome="success"))
+    assert [r.status for r in remote.ingest(events)] == ["withheld"]
+    bus_events = [
+        SecurityEvent(type=e.type, time=e.time, actor=e.actor, outcome=e.outcome) for e in events
+    ]
+    remote.forward(bus_events)  # what a worker's bus subscription sends
+    with ctx.db.transaction() as s:
+        assert IdentityService(ctx).users.get(s, admin).state == UserState.SUSPENDED
