@@ -1,8 +1,9 @@
 """Run the executor in a child process and `kill -9` it at a chosen point.
 
 Usage: python -m tests.integration.withdrawals.crash_child DATA_DIR DB_URL NOW WD_ID POINT OUT
-POINT is ``after_sign`` (the signer returned, nothing stored yet) or ``before_broadcast``
-(signed transaction stored, not yet sent). OUT receives the signed bytes (hex) first.
+POINT is ``after_sign`` (the signer returned, nothing stored yet), ``before_broadcast``
+(signed transaction stored, not yet sent) or ``after_send`` (the node accepted the
+transaction, Kinko has not recorded it). OUT receives the signed bytes (hex) first.
 """
 
 from __future__ import annotations
@@ -59,13 +60,21 @@ def main(argv: list[str]) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
             raise AssertionError("unreachable")
 
+    class CrashAfterSend(EthereumGateway):
+        def broadcast(self, wallet: WalletRow, signed_tx: bytes) -> str:
+            super().broadcast(wallet, signed_tx)
+            Path(out).write_text(signed_tx.hex())
+            os.kill(os.getpid(), signal.SIGKILL)
+            raise AssertionError("unreachable")
+
     bundle_signer: Any = signer
     if point == "after_sign":
         bundle_signer = CrashAfterSign()
     else:
-        ports = default_ports(
-            ctx, CrashBeforeBroadcast("devnet", web3=w3), screener=ScreeningService(ctx, SCREENING)
+        gateway = (CrashBeforeBroadcast if point == "before_broadcast" else CrashAfterSend)(
+            "devnet", web3=w3
         )
+        ports = default_ports(ctx, gateway, screener=ScreeningService(ctx, SCREENING))
     Executor(ctx, ports, bundle_signer).execute(withdrawal_id)
     raise SystemExit("the crash point was not reached")
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kinko.context import Context
+from kinko.core.errors import Unavailable
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
@@ -31,7 +32,7 @@ def signed_count(ctx: Context) -> int:
         )
 
 
-@pytest.mark.parametrize("point", ["after_sign", "before_broadcast"])
+@pytest.mark.parametrize("point", ["after_sign", "before_broadcast", "after_send"])
 def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> None:
     from web3 import EthereumTesterProvider, Web3
 
@@ -69,11 +70,38 @@ def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> 
     expected = State.APPROVED if point == "after_sign" else State.SIGNED
     assert ex.withdrawals.get(wd.id).state is expected
     assert signed_count(ctx) == 1
+    if point == "after_send":
+        # The child's node accepted it (the child and this test run separate in-process
+        # chains: give this one the same transaction, as one shared node would have it).
+        w3.eth.send_raw_transaction(child_signed)
     done = ex.executor.execute(wd.id)
     assert done.state is State.BROADCAST
     # after_sign: signed again from the same bytes -> the very same transaction.
     # before_broadcast: the stored transaction is sent; the signer is not asked again.
+    # after_send: the node refuses it again ("nonce too low"), but knows its hash: it is
+    # recorded as broadcast instead of failing forever.
     assert signed_count(ctx) == (2 if point == "after_sign" else 1)
     tx = w3.eth.get_transaction(done.txid)
     assert bytes(tx["hash"]) == w3.keccak(child_signed)
     assert w3.eth.get_transaction_count(w3.eth.accounts[0]) == 1
+
+
+def test_another_transaction_with_the_same_nonce_is_not_taken_for_ours(ctx: Context) -> None:
+    """Only a transaction with our hash counts as ours: if the account's nonce went to
+    something else, the send still fails and the withdrawal stays signed."""
+    from web3 import EthereumTesterProvider, Web3
+
+    w3: Any = Web3(EthereumTesterProvider())
+    ex = build_exchange(ctx, w3)
+    wd = ex.withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-other-nonce",
+        channel="api",
+    )
+    ex.executor._sign(wd.id)  # signed and stored, as a crash before the send leaves it
+    assert ex.withdrawals.get(wd.id).state is State.SIGNED
+    w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": 1})
+    with pytest.raises(Unavailable, match="the node refused the transaction"):
+        ex.executor.execute(wd.id)
+    assert ex.withdrawals.get(wd.id).state is State.SIGNED

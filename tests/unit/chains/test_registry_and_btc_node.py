@@ -116,3 +116,49 @@ def test_amounts_are_read_as_decimals_not_floats() -> None:
     (flow,), _ = BitcoinAdapter("regtest", rpc=rpc).outflows([OURS], "0")
     assert flow.amount == 29_000_000
     assert int(0.29 * 10**8) == 28_999_999  # what parsing the JSON number as a float gives
+
+
+# A one-input, one-output transaction (no witness): its txid is double SHA-256, reversed.
+SENT = bytes.fromhex(
+    "0200000001" + "11" * 32 + "0000000000ffffffff01e803000000000000160014" + "22" * 20 + "00000000"
+)
+SENT_TXID = "b91b720103788b9ae50dbff918bc375d185df91025b9f6e861efe208909b6adf"
+
+
+def _refusing(code: int, message: str, *, in_mempool: bool) -> httpx.MockTransport:
+    """A node that refuses sendrawtransaction with `code`, and knows the transaction in
+    its mempool or not."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["method"] == "getmempoolentry" and in_mempool and body["params"] == [SENT_TXID]:
+            return httpx.Response(200, json={"result": {"vsize": 110}, "error": None, "id": 1})
+        if body["method"] == "getmempoolentry":
+            error = {"code": -5, "message": "Transaction not in mempool"}
+        else:
+            assert body["method"] == "sendrawtransaction"
+            error = {"code": code, "message": message}
+        return httpx.Response(200, json={"result": None, "error": error, "id": 1})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "in_mempool"),
+    [
+        (-27, "Transaction outputs already in utxo set", False),  # mined before the crash
+        (-26, "txn-already-known", True),  # in the node's mempool
+    ],
+)
+def test_a_transaction_the_node_already_has_counts_as_broadcast(
+    code: int, message: str, in_mempool: bool
+) -> None:
+    rpc = BitcoinRpc("http://node:18443", transport=_refusing(code, message, in_mempool=in_mempool))
+    assert BitcoinAdapter("regtest", rpc=rpc).broadcast(SENT) == SENT_TXID
+
+
+def test_a_refusal_for_another_reason_stands() -> None:
+    transport = _refusing(-25, "bad-txns-inputs-missingorspent", in_mempool=False)
+    rpc = BitcoinRpc("http://node:18443", transport=transport)
+    with pytest.raises(Unavailable, match="bad-txns-inputs-missingorspent"):
+        BitcoinAdapter("regtest", rpc=rpc).broadcast(SENT)

@@ -15,6 +15,17 @@ from kinko.chains.base import Outflow
 from kinko.chains.bitcoin.networks import BitcoinNetwork
 from kinko.core.errors import InputError, Unavailable
 
+# Bitcoin Core src/rpc/protocol.h: the transaction is already in a block.
+RPC_VERIFY_ALREADY_IN_CHAIN = -27
+
+
+class RpcRefused(Unavailable):
+    """The node answered with a JSON-RPC error; `rpc_code` is Bitcoin Core's code."""
+
+    def __init__(self, message: str, *, rpc_code: int | None) -> None:
+        super().__init__(message)
+        self.rpc_code = rpc_code
+
 
 class BitcoinRpc:
     """A minimal JSON-RPC client. `transport` lets tests plug in an httpx transport."""
@@ -33,12 +44,45 @@ class BitcoinRpc:
         except (httpx.HTTPError, ValueError) as exc:
             raise Unavailable(f"Bitcoin node unreachable: {exc}") from None
         if body.get("error"):
-            raise Unavailable(f"Bitcoin node refused {method}: {body['error'].get('message')}")
+            error = body["error"]
+            code = error.get("code")
+            raise RpcRefused(
+                f"Bitcoin node refused {method}: {error.get('message')}",
+                rpc_code=code if isinstance(code, int) else None,
+            )
         return body["result"]
 
 
 def broadcast(rpc: BitcoinRpc, raw: bytes) -> str:
-    return str(rpc.call("sendrawtransaction", raw.hex()))
+    """Send `raw`; its txid. If the node refuses it because it already has it — in a block
+    (RPC_VERIFY_ALREADY_IN_CHAIN) or in its mempool — that is this transaction, sent before
+    Kinko could record it: its txid is returned instead of an error."""
+    try:
+        return str(rpc.call("sendrawtransaction", raw.hex()))
+    except RpcRefused as exc:
+        txid = _txid(raw)
+        if txid is None:
+            raise
+        if exc.rpc_code == RPC_VERIFY_ALREADY_IN_CHAIN or _in_mempool(rpc, txid):
+            return txid
+        raise
+
+
+def _txid(raw: bytes) -> str | None:
+    from embit.transaction import Transaction
+
+    try:
+        return str(Transaction.parse(raw).txid().hex())
+    except Exception:  # not a transaction: let the node's refusal stand
+        return None
+
+
+def _in_mempool(rpc: BitcoinRpc, txid: str) -> bool:
+    try:
+        entry = rpc.call("getmempoolentry", txid)
+    except Unavailable:
+        return False
+    return isinstance(entry, dict)
 
 
 def _sats(value: Any) -> int:

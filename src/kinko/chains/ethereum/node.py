@@ -23,13 +23,29 @@ def connect(node_url: str) -> Any:
 
 
 def broadcast(w3: Any, raw: bytes, expected_hash: bytes) -> str:
+    """Send `raw`; its hash. If the node refuses it but already knows a transaction with
+    this very hash (pending or mined: a send that reached the node before Kinko could
+    record it, e.g. a crash in between, or a second worker's send), that is this
+    transaction: its hash is returned instead of an error ("nonce too low" forever)."""
     try:
         sent = bytes(w3.eth.send_raw_transaction(raw))
     except Exception as exc:  # web3 raises many provider-specific types
+        if already_known(w3, expected_hash):
+            return "0x" + expected_hash.hex()
         raise Unavailable(f"the node refused the transaction: {exc}") from None
     if sent != expected_hash:
         raise Unavailable("the node reported a different transaction hash than was sent")
     return "0x" + sent.hex()
+
+
+def already_known(w3: Any, tx_hash: bytes) -> bool:
+    """The node has the transaction whose hash is `tx_hash` (the hash commits to the whole
+    signed transaction, so it is the same bytes), in its pool or in a block."""
+    try:
+        found = w3.eth.get_transaction(tx_hash)
+    except Exception:  # TransactionNotFound, or a node that cannot answer: not known
+        return False
+    return found is not None and bytes(found["hash"]) == tx_hash
 
 
 BALANCE_OF = keccak256(b"balanceOf(address)")[:4]
