@@ -72,15 +72,41 @@ def prove(
 ) -> None:
     """Inclusion proof for entry INDEX, with the entry and the checkpoint it proves into.
 
-    Always JSON (--json is accepted)."""
+    The entry is checked first: it must hash to its leaf hash, and the proof must lead
+    from that leaf to the root and to the signed checkpoint's (a fresh one, or with
+    --size the one signed at that size, if any); otherwise exit 1 and nothing but the
+    error is printed. Always JSON (--json is accepted)."""
+    from kinko.audit import merkle
+    from kinko.audit.checkpoint import parse_body
+    from kinko.audit.note import parse_note
+    from kinko.core.errors import IntegrityError
+    from kinko.store.tables.audit import AuditCheckpointRow
+
     with guarded_json(True), open_context() as ctx, ctx.db.transaction() as session:
         note = None
         if size is None:
             note = ctx.audit.checkpoint(session)
             size = checkpoint_size(note)
+        else:  # the checkpoint signed at that size, if there is one
+            signed = session.get(AuditCheckpointRow, size)
+            note = None if signed is None else signed.note
         proof = ctx.audit.inclusion_proof(session, index, size)
         record = ctx.audit.entry(session, index)
         root = ctx.audit.root(session, size)
+        if merkle.leaf_hash(record.entry) != record.leaf_hash:
+            raise IntegrityError(
+                f"audit entry {index} does not hash to its leaf hash: the entry was altered "
+                "after it was logged; run 'kinko audit export DIR' and 'kinko audit verify "
+                "DIR --vkey VKEY' to check the whole log",
+                code="entry_altered",
+            )
+        merkle.verify_inclusion(record.leaf_hash, index, size, proof, root)
+        if note is not None and parse_body(parse_note(note).text).root_hash != root:
+            raise IntegrityError(
+                f"the stored tree of size {size} does not match the checkpoint signed at that "
+                "size: the log was altered after it was signed",
+                code="checkpoint_mismatch",
+            )
     echo_json(
         {
             "index": index,

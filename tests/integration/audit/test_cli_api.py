@@ -196,3 +196,41 @@ def test_background_checkpoints(ctx: Context, vkey: str, interval: float) -> Non
         size = verify_checkpoint(client.get("/v1/audit/checkpoint").text, vkey).size
         with ctx.db.transaction() as session:
             assert 3 <= size <= ctx.audit.size(session)
+
+
+def _tamper(ctx: Context, seq: int, *, rehash: bool) -> None:
+    """What someone with write access to the database would do to entry `seq`."""
+    from kinko.store.tables.audit import AuditEntryRow
+
+    with ctx.db.transaction() as session:
+        row = session.get(AuditEntryRow, seq)
+        assert row is not None
+        forged = row.entry.replace(b'"sequence":', b'"forged":true,"sequence":', 1)
+        assert forged != row.entry
+        row.entry = forged
+        if rehash:
+            row.leaf_hash = merkle.leaf_hash(forged)
+
+
+@pytest.mark.parametrize("rehash", [False, True])
+def test_prove_refuses_a_tampered_entry(ctx: Context, vkey: str, rehash: bool) -> None:
+    """Before: `audit prove` printed the altered entry beside a proof of the original."""
+    fill(ctx, 10)
+    assert kinko(ctx, "audit", "prove", "4")[0] == 0
+    _tamper(ctx, 4, rehash=rehash)
+    code, out = kinko(ctx, "audit", "prove", "4")
+    assert code == 1, out
+    answer = json.loads(out[out.index("{") :])  # after the error line (stderr)
+    assert answer["ok"] is False and "entry" not in answer and "forged" not in out
+    if rehash:  # the leaf hash was rewritten too: the tree no longer matches what was signed
+        assert answer["error"] == "integrity_failure"
+        assert "disagree with the head" in answer["message"]
+        code, out = kinko(ctx, "audit", "prove", "4", "--size", "10")
+        assert code == 1, out
+        assert "does not match the checkpoint signed at that size" in out
+    else:
+        assert answer["error"] == "entry_altered"
+        assert "audit entry 4 does not hash to its leaf hash" in answer["message"]
+    code, out = kinko(ctx, "audit", "prove", "5")
+    # An altered entry alone: the others still prove. A rewritten tree: nothing does.
+    assert code == (1 if rehash else 0), out
