@@ -19,7 +19,7 @@ from kinko.context import Context, build_context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.demo_data import own_freezes, persist_config, remember_freezes
+from kinko.demo_data import ensure_cli_token, own_freezes, persist_config, remember_freezes
 from kinko.policy.model import FreezeScope
 from kinko.signer.offline import cosign
 from kinko.store.tables.withdrawals import WithdrawalRow
@@ -307,6 +307,7 @@ def run_demo(cfg: Settings, out: Console) -> Context:
         _skip(out, BTC_WALLET, btc_frozen)
     for name, auth in ex.authenticators.items():
         save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)
+    ensure_cli_token(ctx)  # alice's own API token, for the CLI (docs/cli.md)
     ctx.__dict__["withdrawal_stack"] = stack
     return ctx
 

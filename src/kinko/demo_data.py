@@ -10,6 +10,10 @@ doings so that a re-run undoes only those.
   OFAC and UN lists are not loaded in a demo), unless the file exists already.
 - ``demo-freezes.json``: the freezes the demo's own drill set and has not lifted yet. A
   re-run lifts those and never any other.
+- ``demo-alice.token``: an API token of alice's own (she is the requester; it carries
+  ``withdrawals:create`` and ``withdrawals:read``, 30 days), so that the CLI can act for
+  her while the demo serves: ``KINKO_TOKEN=$(cat kinko-data/demo-alice.token) kinko
+  withdraw request ...`` (docs/cli.md). Made again when it is missing or no longer works.
 
 Demo only: never point a real exchange at these files.
 """
@@ -20,16 +24,22 @@ import json
 import os
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from kinko.config import Settings
 from kinko.core.secretfile import write_private
 
+if TYPE_CHECKING:
+    from kinko.context import Context
+
 POLICY_FILE = "demo-policy.yaml"
 CONFIG_FILE = "kinko.toml"
 SCREENING_FILE = "screening.toml"
 FREEZES_FILE = "demo-freezes.json"
+TOKEN_FILE = "demo-alice.token"  # noqa: S105 - a file name
+TOKEN_PERMISSIONS = ["withdrawals:create", "withdrawals:read"]
 VERSION_SUFFIX = "-demo"
 _POLICY_HEADER = """\
 # Written by `kinko demo`: the packaged sample policy (kinko/policy/default_policy.yaml)
@@ -106,3 +116,34 @@ def remember_freezes(data_dir: Path, ids: list[str]) -> None:
         path.unlink(missing_ok=True)
         return
     write_private(path, json.dumps(sorted(set(ids))).encode())
+
+
+def ensure_cli_token(ctx: Context, username: str = "alice") -> Path:
+    """`username`'s own API token for the CLI in ``demo-alice.token`` (0600), made when the
+    file is missing or its token no longer works (revoked, expired)."""
+    from datetime import timedelta
+
+    from kinko.core.errors import KinkoError
+    from kinko.identity.model import UserId
+    from kinko.identity.service import IdentityService
+
+    path = ctx.settings.data_dir / TOKEN_FILE
+    ids = IdentityService(ctx)
+    if path.exists():
+        try:
+            with ctx.db.reading() as session:
+                ids.tokens.lookup(session, path.read_text(encoding="utf-8").strip(), source_ip=None)
+            return path
+        except (KinkoError, OSError):
+            pass  # made again below
+    with ctx.db.transaction() as session:
+        person = UserId(ids.users.require_user(session, username).id)
+        _, token = ids.tokens.create_own(
+            session,
+            person=person,
+            name=f"demo: {username}'s CLI token",
+            permissions=TOKEN_PERMISSIONS,
+            ttl=timedelta(days=30),
+        )
+    write_private(path, (token + "\n").encode())
+    return path

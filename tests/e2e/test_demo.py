@@ -19,6 +19,7 @@ from kinko.config import load_settings
 from kinko.context import Context, build_context
 from kinko.withdrawals.btcdemo import BTC_CUSTOMER, demo_descriptor
 from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.identity import make_user
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 runner = CliRunner()
@@ -48,6 +49,13 @@ class People:
         if self.ctx is None:
             self.ctx = build_context(load_settings(overrides={"data_dir": data}))
             route_cli_to_api(self.ctx, self.monkeypatch, self.config_home)
+        return as_person(self.ctx, username)
+
+    def add(self, data: Path, username: str, role: str) -> dict[str, str]:
+        """A person of the test's own (the demo has no operator), acting as themselves."""
+        self.env(data, "sec1")
+        assert self.ctx is not None
+        make_user(self.ctx, username, [role], with_authenticator=False)
         return as_person(self.ctx, username)
 
     def close(self) -> None:
@@ -97,7 +105,9 @@ def regtest_funding(sats: int) -> str:
     return bytes(tx.serialize()).hex()
 
 
-def request(data: Path, asset: str, amount: str, to: str, *more: str) -> dict[str, str]:
+def request(
+    data: Path, people: People, asset: str, amount: str, to: str, *more: str
+) -> dict[str, str]:
     done = kinko(
         data,
         "withdraw",
@@ -108,10 +118,9 @@ def request(data: Path, asset: str, amount: str, to: str, *more: str) -> dict[st
         amount,
         "--to",
         to,
-        "--as",
-        "alice",
         "--json",
         *more,
+        env=people.env(data, "alice"),
     )
     assert done.exit_code == 0, done.output
     view: dict[str, str] = json.loads(done.output)
@@ -166,6 +175,13 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path, people: People
     screened = kinko(data, "screen", "address", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
     assert screened.exit_code == 0 and "CLEAR" in screened.output  # the demo's lists are fresh
 
+    # alice's own API token for the CLI: private, and it is hers
+    token_file = data / "demo-alice.token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    people.env(data, "alice")  # the CLI's requests go to an API on the demo's data
+    me = kinko(data, "whoami", "--json", env={"KINKO_TOKEN": token_file.read_text().strip()})
+    assert me.exit_code == 0, me.output
+    assert (json.loads(me.stdout)["username"], json.loads(me.stdout)["kind"]) == ("alice", "token")
     # The user's own withdrawals: one on the regtest wallet, one on the in-process chain.
     funding = tmp_path / "funding.hex"
     funding.write_text(regtest_funding(400_000), encoding="utf-8")
@@ -179,12 +195,11 @@ def test_demo_walks_and_refuses_and_is_rerunnable(tmp_path: Path, people: People
         str(funding),
         "--vout",
         "0",
-        "--as",
-        "alice",
+        env=people.add(data, "ops", "operator"),
     )
     assert imported.exit_code == 0, imported.output
-    btc = request(data, "BTC", "0.001", BTC_CUSTOMER, "--wallet", "wal_btc_regtest")
-    eth = request(data, "ETH", "2", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+    btc = request(data, people, "BTC", "0.001", BTC_CUSTOMER, "--wallet", "wal_btc_regtest")
+    eth = request(data, people, "ETH", "2", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
     assert (btc["state"], eth["state"]) == ("pending_approval", "pending_approval")
     # The user freezes the warm wallet; a drill was interrupted after it froze the hot one.
     mine = freeze(data, "wal_eth_warm", "my own drill", people)

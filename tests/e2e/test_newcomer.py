@@ -59,7 +59,7 @@ def kinko_steps(block: str) -> list[Step]:
     steps = []
     for line in re.sub(r"\\\n\s*", " ", block).splitlines():
         line = line.strip()
-        if re.match(r"(\.venv/bin/)?kinko\s", line):
+        if re.match(r"([A-Z_]+=(\$\([^)]*\)|\S+)\s+)*(\.venv/bin/)?kinko\s", line):  # VAR=... kinko
             documented = re.search(r"#.*\bexit (\d)\b", line)
             steps.append(Step(line, int(documented.group(1)) if documented else 0))
     return steps
@@ -232,6 +232,10 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
     on_demo = [s for b in blocks for s in kinko_steps(b) if "./kinko-data" in s.line]
     own = [s for b in blocks for s in kinko_steps(b) if "./exchange" in s.line]
     assert len(on_demo) >= 10 and len(own) >= 5
+    # A person's action (alice's request, with the token the demo wrote) goes to the server.
+    as_alice = [s for s in on_demo if s.line.startswith("KINKO_TOKEN=")]
+    on_demo = [s for s in on_demo if s not in as_alice]
+    assert len(as_alice) == 1 and "withdraw request" in as_alice[0].line
     docs = docs_steps(workdir)
     started = time.monotonic()
     # Two shells side by side (each process is mostly start-up): the demo's data, and an
@@ -259,6 +263,8 @@ def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:
             assert people.status_code == 200
             for name in ("alice", "bob", "carol", "sec1", "sec2"):
                 assert f"Sign in as {name}" in people.text
+            for step in as_alice:  # as the README says: while it serves
+                run(step, workdir, {**env, "KINKO_ADDR": f"http://127.0.0.1:{port}"})
             approve_as_demo_people(client, people.text)
             for page in ("/docs", "/redoc"):
                 html = client.get(page, headers=BROWSER)

@@ -150,8 +150,15 @@ class Api:
     def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)[1]
 
-    def post(self, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Any:
-        return self.request("POST", path, body=body, headers=headers)[1]
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        return self.request("POST", path, body=body, headers=headers, params=params)[1]
 
     def put(self, path: str, body: Any = None) -> Any:
         return self.request("PUT", path, body=body)[1]

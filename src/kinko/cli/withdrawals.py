@@ -7,16 +7,16 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kinko.cli.common import console, echo_json, guarded, settings
-from kinko.cli.output import JsonOption, Names, guarded_json, print_fields, print_table
+from kinko.cli.output import JsonOption, Names, guarded_json, print_table
+from kinko.cli.withdrawal_views import NAMES, _print, print_answer, render_json
 from kinko.core.errors import InputError
 
 if TYPE_CHECKING:
-    from kinko.withdrawals.records import WithdrawalView
     from kinko.withdrawals.stack import WithdrawalStack
 
 
@@ -28,14 +28,6 @@ def _services() -> Iterator[WithdrawalStack]:
 
     with open_context() as ctx:
         yield build_stack(ctx)
-
-
-def _user_id(stack: WithdrawalStack, username: str) -> str:
-    from kinko.identity.service import IdentityService
-
-    ctx = stack.ctx
-    with ctx.db.transaction() as session:
-        return str(IdentityService(ctx).users.require_user(session, username).id)
 
 
 def _read_hex(path: Path, option: str) -> bytes:
@@ -50,40 +42,6 @@ def _names(stack: WithdrawalStack) -> Names:
         return Names.load(session)
 
 
-def render(view: WithdrawalView, names: Names) -> None:
-    """A withdrawal as ``label: value`` lines: ids, addresses and the digest never cut."""
-    fields: list[tuple[str, str | None]] = [
-        ("state", view.state.value + (f" — {view.reason}" if view.reason else "")),
-        ("requester", names.user(view.requester)),
-        ("wallet", names.wallet_with_id(view.wallet_id)),
-    ]
-    if view.intent is not None:
-        fields += [
-            ("decoded: destination", str(view.intent["destination"])),
-            ("decoded: amount", f"{view.intent['amount']} base units of {view.intent['asset']}"),
-            ("decoded: call", str(view.intent["call_kind"])),
-            ("decoded: fee cap", str(view.intent["fee"])),
-            ("digest (approve this)", str(view.digest)),
-        ]
-    else:
-        fields.append(
-            ("requested", f"{view.amount} base units of {view.asset} to {view.destination}")
-        )
-    for approval in view.approvals:
-        who = names.user(str(approval["approver"]))
-        fields.append((str(approval["verdict"]), f"{who} ({approval['binding']})"))
-    if view.txid:
-        fields.append(("txid", view.txid))
-    print_fields(f"withdrawal {view.id}", fields)
-
-
-def _print(view: WithdrawalView, names: Names, as_json: bool) -> None:
-    if as_json:
-        echo_json(view.to_json())
-    else:
-        render(view, names)
-
-
 def register(app: typer.Typer) -> None:
     withdraw = typer.Typer(help="Request, approve and inspect withdrawals.", no_args_is_help=True)
     bundle_app = typer.Typer(help="Approval bundles.", no_args_is_help=True)
@@ -95,55 +53,56 @@ def register(app: typer.Typer) -> None:
         asset: Annotated[str, typer.Option(help="Asset, e.g. ETH or ethereum:USDC.")],
         amount: Annotated[str, typer.Option(help='Decimal amount, e.g. "1.5".')],
         to: Annotated[str, typer.Option("--to", help="Destination address.")],
-        as_user: Annotated[str, typer.Option("--as", help="Requesting username.")],
         wallet: Annotated[str | None, typer.Option(help="Source wallet id.")] = None,
         customer_ref: Annotated[str | None, typer.Option(help="Customer reference.")] = None,
         memo: Annotated[str | None, typer.Option(help="Memo.")] = None,
         idempotency_key: Annotated[str | None, typer.Option(help="Idempotency key.")] = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Request a withdrawal and run it to its policy decision."""
-        from kinko.withdrawals.service import WithdrawalRequest
+        """Request a withdrawal (as you, signed in) and run it to its policy decision."""
+        from kinko.cli import api
 
-        with guarded_json(as_json), _services() as stack:
-            view = stack.withdrawals.request(
-                WithdrawalRequest(asset, amount, to, wallet, customer_ref, memo),
-                requester=_user_id(stack, as_user),
-                idempotency_key=idempotency_key or f"cli-{secrets.token_hex(16)}",
-                channel="cli",
+        body = {
+            "asset": asset,
+            "amount": amount,
+            "destination": to,
+            "source_wallet": wallet,
+            "customer_ref": customer_ref,
+            "memo": memo,
+        }
+        key = idempotency_key or f"cli-{secrets.token_hex(16)}"
+        with guarded_json(as_json), api.connect() as kinko:
+            view = kinko.post(
+                "/v1/withdrawals", body, headers={"Idempotency-Key": key}, params=NAMES
             )
-            view = stack.settle(view)
-            names = _names(stack)
-        _print(view, names, as_json)
+        print_answer(view, as_json)
 
     @withdraw.command("rebalance")
     def rebalance(
-        as_user: Annotated[str, typer.Option("--as", help="Requesting username.")],
         plan_id: Annotated[
             str | None, typer.Option(help="Plan id (default: today's date, UTC).")
         ] = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Turn the custody rebalancing plan into ordinary withdrawal requests."""
-        from kinko.custody.holdings import rebalance_plan
-        from kinko.withdrawals.rebalancing import submit_plan
+        """Turn the custody rebalancing plan into ordinary withdrawal requests (yours)."""
+        from kinko.cli import api
 
-        with guarded_json(as_json), _services() as stack:
-            with stack.ctx.db.transaction() as session:
-                plan = rebalance_plan(session)
-            views = submit_plan(
-                stack.withdrawals,
-                plan,
-                requester=_user_id(stack, as_user),
-                plan_id=plan_id or stack.ctx.clock.now().date().isoformat(),
-            )
-            names = _names(stack)
+        with guarded_json(as_json), api.connect() as kinko:
+            done = kinko.post("/v1/withdrawals/rebalance", {"plan_id": plan_id}, params=NAMES)
         if as_json:
-            echo_json({"withdrawals": [v.to_json() for v in views], "problems": plan.problems})
+            echo_json(
+                {
+                    "withdrawals": [
+                        {k: v for k, v in w.items() if k != "usernames"}
+                        for w in done["withdrawals"]
+                    ],
+                    "problems": done["problems"],
+                }
+            )
             return
-        for view in views:
-            render(view, names)
-        for problem in plan.problems:
+        for view in done["withdrawals"]:
+            render_json(view)
+        for problem in done["problems"]:
             console.print(f"[yellow]problem:[/] {problem}", highlight=False)
 
     @withdraw.command("list")
@@ -186,32 +145,28 @@ def register(app: typer.Typer) -> None:
         _print(view, names, as_json)
 
     @withdraw.command("challenge")
-    def challenge(
-        withdrawal_id: str,
-        as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
-        as_json: JsonOption = False,
-    ) -> None:
-        """Issue a one-time approval challenge: the authenticator signs it (valid 10
-        minutes, once), then 'kinko withdraw approve ID --assertion FILE'."""
-        with guarded_json(as_json), _services() as stack:
-            issued = stack.approvals.challenge(withdrawal_id, approver=_user_id(stack, as_user))
+    def challenge(withdrawal_id: str, as_json: JsonOption = False) -> None:
+        """Issue a one-time approval challenge for you: your authenticator signs it (valid
+        10 minutes, once), then 'kinko withdraw approve ID --assertion FILE'."""
+        from kinko.cli import api
+
+        with guarded_json(as_json), api.connect() as kinko:
+            shown = kinko.post(f"/v1/withdrawals/{withdrawal_id}/approval-challenge")
         if as_json:
-            echo_json(issued.to_json())
+            echo_json(shown)
             return
-        shown = issued.to_json()
         for label in ("withdrawal", "digest", "expires_at", "nonce", "challenge", "valid_until"):
             typer.echo(f"{label}: {shown[label]}")
         typer.echo(f"signed document: {shown['document']}")
         typer.echo(
-            "Sign 'challenge' (base64url) with the approver's authenticator "
+            "Sign 'challenge' (base64url) with your authenticator "
             "(navigator.credentials.get, userVerification required), then: "
-            f"kinko withdraw approve {withdrawal_id} --as {as_user} --assertion FILE"
+            f"kinko withdraw approve {withdrawal_id} --assertion FILE"
         )
 
     @withdraw.command("approve")
     def approve(
         withdrawal_id: str,
-        as_user: Annotated[str, typer.Option("--as", help="Approving username.")],
         assertion: Annotated[
             Path | None,
             typer.Option(
@@ -228,34 +183,30 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Approve with a WebAuthn assertion over the approval challenge (or, weaker, a
-        TOTP code)."""
+        """Approve (as you) with a WebAuthn assertion over the approval challenge (or,
+        weaker, a TOTP code)."""
+        from kinko.cli import api
+
         with guarded_json(as_json):
             if (assertion is None) == (totp is None):
                 raise InputError("--assertion", "give exactly one of --assertion or --totp")
+            body: dict[str, Any]
             if totp is not None:
-                with _services() as stack:
-                    view = stack.approvals.approve_totp(
-                        withdrawal_id, approver=_user_id(stack, as_user), code=totp
-                    )
-                    view = stack.settle(view)
-                    names = _names(stack)
-                _print(view, names, as_json)
-                return
-            assert assertion is not None
-            try:
-                response = json.loads(assertion.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise InputError("--assertion", f"cannot read a JSON assertion: {exc}") from None
-            if not isinstance(response, dict):
-                raise InputError("--assertion", "must hold a JSON object")
-            with _services() as stack:
-                view = stack.approvals.approve(
-                    withdrawal_id, approver=_user_id(stack, as_user), assertion=response
-                )
-                view = stack.settle(view)
-                names = _names(stack)
-        _print(view, names, as_json)
+                body = {"totp": totp}
+            else:
+                assert assertion is not None
+                try:
+                    response = json.loads(assertion.read_text(encoding="utf-8"))
+                except (OSError, ValueError) as exc:
+                    raise InputError(
+                        "--assertion", f"cannot read a JSON assertion: {exc}"
+                    ) from None
+                if not isinstance(response, dict):
+                    raise InputError("--assertion", "must hold a JSON object")
+                body = {"assertion": response}
+            with api.connect() as kinko:
+                view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/approve", body, params=NAMES)
+        print_answer(view, as_json)
 
     @withdraw.command("execute")
     def execute(
@@ -263,47 +214,45 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Sign and broadcast an approved hot-wallet withdrawal (resumes; never signs twice)."""
-        with guarded_json(as_json), _services() as stack:
-            view = stack.execute(withdrawal_id)
-            names = _names(stack)
-        _print(view, names, as_json)
+        from kinko.cli import api
+
+        with guarded_json(as_json), api.connect() as kinko:
+            view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/execute", params=NAMES)
+        print_answer(view, as_json)
 
     @withdraw.command("reject")
     def reject(
         withdrawal_id: str,
-        as_user: Annotated[str, typer.Option("--as", help="Rejecting username.")],
         reason: Annotated[str, typer.Option(help="Why.")],
         as_json: JsonOption = False,
     ) -> None:
-        """Reject: one rejection ends the request."""
-        with guarded_json(as_json), _services() as stack:
-            view = stack.approvals.reject(
-                withdrawal_id, approver=_user_id(stack, as_user), reason=reason
+        """Reject (as you): one rejection ends the request."""
+        from kinko.cli import api
+
+        with guarded_json(as_json), api.connect() as kinko:
+            view = kinko.post(
+                f"/v1/withdrawals/{withdrawal_id}/reject", {"reason": reason}, params=NAMES
             )
-            names = _names(stack)
-        _print(view, names, as_json)
+        print_answer(view, as_json)
 
     @withdraw.command("utxo-import")
     def utxo_import(
         wallet: Annotated[str, typer.Option(help="Bitcoin wallet id.")],
         tx: Annotated[Path, typer.Option(help="File with the raw funding transaction (hex).")],
         vout: Annotated[int, typer.Option(help="Index of the output paying the wallet.")],
-        as_user: Annotated[str, typer.Option("--as", help="Importing username.")],
     ) -> None:
         """Record a Bitcoin output the wallet may spend (no Bitcoin node needed)."""
-        from kinko.withdrawals.bitcoin import import_utxo
+        from kinko.cli import api
 
         with guarded():
             prev_tx = _read_hex(tx, "--tx")
-            with _services() as stack:
-                done = import_utxo(
-                    stack.ctx,
-                    wallet_id=wallet,
-                    prev_tx=prev_tx,
-                    vout=vout,
-                    actor=_user_id(stack, as_user),
+            with api.connect() as kinko:
+                done = kinko.post(
+                    f"/v1/custody/wallets/{wallet}/utxos", {"tx": prev_tx.hex(), "vout": vout}
                 )
-        console.print(f"imported {done.txid}:{done.vout} ({done.amount} sat) for {done.wallet_id}")
+        console.print(
+            f"imported {done['txid']}:{done['vout']} ({done['amount']} sat) for {done['wallet_id']}"
+        )
 
     @bundle_app.command("export")
     def export(

@@ -68,6 +68,7 @@ def try_commands(data_dir: Path, *, demo: bool) -> list[str]:
     k = kinko_command(data_dir)
     export = shlex.quote(str(data_dir / "audit-export"))
     vkey = shlex.quote(str(data_dir / "audit-log.vkey"))
+    token = shlex.quote(str(data_dir / "demo-alice.token"))
     common = [
         f"{k} user list",
         f"{k} withdraw list",
@@ -78,7 +79,9 @@ def try_commands(data_dir: Path, *, demo: bool) -> list[str]:
         return common
     return [
         *common[:2],
-        f"{k} withdraw request --asset ETH --amount 2 --to {DEMO_CUSTOMER} --as alice",
+        # through the server, as alice with her own token (the demo wrote it)
+        f"KINKO_TOKEN=$(cat {token}) {kinko_program()} withdraw request --asset ETH "
+        f"--amount 2 --to {DEMO_CUSTOMER}    # while it serves",
         f"{k} screen address {DEMO_LISTED}    # on the demo's list: exit 1",
         f"{k} wallet list",
         f"{k} addressbook list",
@@ -118,13 +121,15 @@ def serving_lines(
         lines += [
             f"Demo people sign in at {url}/console/demo-login: {who}.",
             "  Their software authenticators are in "
-            f"{settings.data_dir / 'demo-authenticators'}; on the CLI, act as one with --as NAME.",
+            f"{settings.data_dir / 'demo-authenticators'}; the CLI acts for alice with her "
+            f"token in {settings.data_dir / 'demo-alice.token'} (KINKO_TOKEN), for anyone "
+            "with 'kinko login'.",
         ]
     elif people:
         lines.append(
             "The demo's people can sign in through /console/demo-login only when the server "
-            "runs in one process on a loopback address (e.g. --host 127.0.0.1); on the CLI, "
-            "act as one with --as NAME."
+            "runs in one process on a loopback address (e.g. --host 127.0.0.1); the CLI acts "
+            "for alice with her token in demo-alice.token (KINKO_TOKEN)."
         )
     lines.append("Try the CLI on the same data directory (in another terminal):")
     lines += [f"  {c}" for c in try_commands(settings.data_dir, demo=bool(people))]

@@ -26,6 +26,8 @@ from tests.integration.withdrawals.btc_exchange import (
 )
 from tests.integration.withdrawals.exchange import Exchange
 from tests.integration.withdrawals.test_cli import kinko
+from tests.support.cli_api import route_cli_to_api
+from tests.support.identity import make_user
 
 
 def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> None:
@@ -75,15 +77,22 @@ def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) 
     assert err.value.field == "vout"
 
 
-def test_utxo_import_cli(exchange: Exchange, tmp_path: Path) -> None:
+def test_utxo_import_cli(
+    exchange: Exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator (custody:write) records the output through the API; a requester may not."""
     add_btc_wallet(exchange)
+    make_user(exchange.ctx, "ops", ["operator"], with_authenticator=False)
+    route_cli_to_api(exchange.ctx, monkeypatch, tmp_path / "config")
     path = tmp_path / "funding.hex"
     path.write_text(funding(adapter(), [55_000], salt=11)[0].prev_tx.hex() + "\n")
     args = ("withdraw", "utxo-import", "--wallet", WALLET, "--tx", str(path), "--vout", "0")
-    code, out = kinko(exchange, *args, "--as", "alice")
+    code, out = kinko(exchange, *args, as_="alice")
+    assert code == 1 and "custody:write" in out
+    code, out = kinko(exchange, *args, as_="ops")
     assert code == 0 and "(55000 sat) for wal_btc_cold" in out, out
-    code, out = kinko(exchange, *args, "--as", "alice")
+    code, out = kinko(exchange, *args, as_="ops")
     assert code == 2 and "already imported" in out and "Traceback" not in out
     path.write_text("not hex")
-    code, out = kinko(exchange, *args, "--as", "alice")
+    code, out = kinko(exchange, *args, as_="ops")
     assert code == 2 and "--tx" in out

@@ -22,13 +22,16 @@ from kinko.withdrawals.wiring import IdentityDirectory, WalletFreezes
 from tests.integration.signer.test_bitcoin_cosign import cosign_with, key_file, verify_scripts
 from tests.integration.withdrawals.btc_exchange import BtcExchange, add_btc_wallet, approved
 from tests.integration.withdrawals.exchange import Exchange
+from tests.support.cli_api import as_person, route_cli_to_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 runner = CliRunner()
 
 
 @pytest.fixture
-def btc(exchange: Exchange) -> BtcExchange:
+def btc(exchange: Exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> BtcExchange:
+    """The exchange with a cold Bitcoin wallet; the CLI's requests go to its API."""
+    route_cli_to_api(exchange.ctx, monkeypatch, tmp_path / "config")
     return add_btc_wallet(exchange)
 
 
@@ -51,12 +54,14 @@ def settlement(btc: BtcExchange) -> OfflineSettlement:
 
 
 def kinko(btc: BtcExchange, *args: str) -> tuple[int, str]:
+    """`kinko ARGS` run by bob (an approver) with his own session."""
     ctx = btc.ex.ctx
     env = {
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
         "COLUMNS": "400",
+        **as_person(ctx, "bob"),
     }
     result = runner.invoke(app, list(args), env=env)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -72,9 +77,7 @@ def test_cosigned_bitcoin_withdrawal_goes_signed_broadcast_confirmed(
     path = tmp_path / "signed.hex"
     path.write_text(signed.hex() + "\n", encoding="ascii")
 
-    code, out = kinko(
-        btc, "withdraw", "submit", wd_id, "--signed", str(path), "--as", "bob", "--json"
-    )
+    code, out = kinko(btc, "withdraw", "submit", wd_id, "--signed", str(path), "--json")
     assert code == 0, out
     shown = json.loads(out)
     assert shown["state"] == "signed"
@@ -94,17 +97,17 @@ def test_cosigned_bitcoin_withdrawal_goes_signed_broadcast_confirmed(
     # Kinko has no Bitcoin node: execute says how to go on instead of sending.
     code, out = kinko(btc, "withdraw", "execute", wd_id)
     assert code == 1 and "kinko withdraw sent" in out
-    code, out = kinko(btc, "withdraw", "sent", wd_id, "--as", "bob", "--json")
+    code, out = kinko(btc, "withdraw", "sent", wd_id, "--json")
     assert code == 0, out
     txid = Transaction.parse(_signed_tx(btc, wd_id)).txid().hex()
     assert (json.loads(out)["state"], json.loads(out)["txid"]) == ("broadcast", txid)
 
-    code, out = kinko(btc, "withdraw", "confirm", wd_id, "--txid", "ab" * 32, "--as", "bob")
+    code, out = kinko(btc, "withdraw", "confirm", wd_id, "--txid", "ab" * 32)
     assert code == 2 and f"was broadcast as {txid}" in out
-    code, out = kinko(btc, "withdraw", "confirm", wd_id, "--txid", txid.upper(), "--as", "bob")
+    code, out = kinko(btc, "withdraw", "confirm", wd_id, "--txid", txid.upper())
     assert code == 0 and "confirmed" in out, out
     # Recording the same PSBT again changes nothing.
-    code, out = kinko(btc, "withdraw", "submit", wd_id, "--signed", str(path), "--as", "bob")
+    code, out = kinko(btc, "withdraw", "submit", wd_id, "--signed", str(path))
     assert code == 0 and btc.withdrawals.get(wd_id).state.value == "confirmed"
 
 

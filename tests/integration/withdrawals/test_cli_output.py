@@ -15,15 +15,17 @@ from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
+from tests.support.cli_api import as_person, route_cli_to_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def cli(exchange: Exchange, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(exchange: Exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     # The CLI judges expiry by the real clock: run these withdrawals on it too.
     assert isinstance(exchange.ctx.clock, FixedClock)
     exchange.ctx.clock.set(datetime.now(UTC))
+    route_cli_to_api(exchange.ctx, monkeypatch, tmp_path / "config")
     return narrow_cli(exchange.ctx, monkeypatch)
 
 
@@ -55,12 +57,14 @@ def test_show_and_list_name_people_and_wallets(exchange: Exchange, cli: CliRunne
 
 
 def test_approve_and_reject_json(exchange: Exchange, cli: CliRunner, tmp_path: Path) -> None:
+    ctx = exchange.ctx
+    bob = as_person(ctx, "bob")
     wd_id = _pending(exchange, "k-approve")
     digest = json_out(kinko(cli, "withdraw", "show", wd_id, "--json"))["digest"]
     assertion = tmp_path / "bob.json"
     assertion.write_text(json.dumps(exchange.assert_digest("bob", digest)))
     result = kinko(
-        cli, "withdraw", "approve", wd_id, "--as", "bob", "--assertion", str(assertion), "--json"
+        cli, "withdraw", "approve", wd_id, "--assertion", str(assertion), "--json", env=bob
     )
     assert result.exit_code == 0, result.output
     view = json_out(result)
@@ -74,7 +78,13 @@ def test_approve_and_reject_json(exchange: Exchange, cli: CliRunner, tmp_path: P
 
     assertion.write_text(json.dumps(exchange.assert_digest("carol", digest)))
     result = kinko(
-        cli, "withdraw", "approve", wd_id, "--as", "carol", "--assertion", str(assertion)
+        cli,
+        "withdraw",
+        "approve",
+        wd_id,
+        "--assertion",
+        str(assertion),
+        env=as_person(ctx, "carol"),
     )
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
@@ -82,11 +92,11 @@ def test_approve_and_reject_json(exchange: Exchange, cli: CliRunner, tmp_path: P
     assert "usr_" not in text
 
     other = _pending(exchange, "k-reject")
-    result = kinko(cli, "withdraw", "reject", other, "--as", "bob", "--reason", "odd", "--json")
+    result = kinko(cli, "withdraw", "reject", other, "--reason", "odd", "--json", env=bob)
     assert result.exit_code == 0, result.output
     assert json_out(result)["state"] == "denied"
 
-    result = kinko(cli, "withdraw", "approve", wd_id, "--as", "bob", "--json")
+    result = kinko(cli, "withdraw", "approve", wd_id, "--json", env=bob)
     assert result.exit_code == 2  # neither --assertion nor --totp
     error = json_out(result)
     assert error["ok"] is False and error["field"] == "--assertion"
@@ -98,11 +108,12 @@ def test_refusals_name_people(exchange: Exchange, cli: CliRunner, tmp_path: Path
     assertion = tmp_path / "bob.json"
     assertion.write_text(json.dumps(exchange.assert_digest("bob", digest)))
     args = ["withdraw", "approve", wd_id, "--assertion", str(assertion)]
-    assert kinko(cli, *args, "--as", "bob").exit_code == 0
-    result = kinko(cli, *args, "--as", "bob")
+    bob = as_person(exchange.ctx, "bob")
+    assert kinko(cli, *args, env=bob).exit_code == 0
+    result = kinko(cli, *args, env=bob)
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert "bob has already answered this withdrawal" in message and "usr_" not in message
-    result = kinko(cli, *args, "--as", "alice")
+    result = kinko(cli, *args, env=as_person(exchange.ctx, "alice"))  # the requester
     message = " ".join(result.output.split())
-    assert result.exit_code == 1 and "alice requested this withdrawal" in message
+    assert result.exit_code == 1 and "withdrawals:approve" in message and "usr_" not in message

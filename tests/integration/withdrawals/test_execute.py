@@ -7,6 +7,7 @@ cold wallets are never signed online; without a node nothing is signed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import EthereumGateway, WalletFreezes
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.integration.withdrawals.test_cli import kinko
+from tests.support.cli_api import route_cli_to_api
 from tests.support.identity import make_token, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -130,7 +132,9 @@ def test_policy_allowed_hot_withdrawal_is_broadcast_on_request(exchange: Exchang
     assert ex.w3.eth.wait_for_transaction_receipt(wd["txid"])["status"] == 1
 
 
-def test_without_a_node_nothing_is_signed(exchange: Exchange) -> None:
+def test_without_a_node_nothing_is_signed(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     ex = exchange
     assert ex.ctx.settings.ethereum_node_url == ""
     online = online_stack(ex)
@@ -153,7 +157,8 @@ def test_without_a_node_nothing_is_signed(exchange: Exchange) -> None:
     assert refused.json()["error"] == "unavailable"
     assert "ethereum_node_url" in refused.json()["message"]
     assert "signer.signed" not in audit_actions(ex, wd["id"])
-    code, out = kinko(ex, "withdraw", "execute", wd["id"])
+    route_cli_to_api(ex.ctx, monkeypatch, tmp_path / "config", withdrawal_stack=offline)
+    code, out = kinko(ex, "withdraw", "execute", wd["id"], as_="bob")
     assert code == 1 and "ethereum_node_url" in out and "Traceback" not in out
     assert offline.withdrawals.get(wd["id"]).state is State.APPROVED
     # Once a node is there, the same withdrawal goes out.

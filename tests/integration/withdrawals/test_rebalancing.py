@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -10,6 +12,7 @@ from kinko.custody.holdings import rebalance_plan, set_balance
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.rebalancing import submit_plan
 from tests.integration.withdrawals.exchange import Exchange
+from tests.support.cli_api import as_person, route_cli_to_api
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -66,23 +69,17 @@ def test_sweep_goes_through_policy_and_is_idempotent(exchange: Exchange) -> None
     assert [v.id for v in again] == [wd.id]
 
 
-def test_cli_submits_the_plan(exchange: Exchange) -> None:
+def test_cli_submits_the_plan(
+    exchange: Exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     ex = exchange
     over_cap(ex)
+    route_cli_to_api(ex.ctx, monkeypatch, tmp_path / "config")
     runner = CliRunner()
     env = {"KINKO_DATABASE_URL": ex.ctx.settings.resolved_database_url}
-    result = runner.invoke(
-        app,
-        [
-            "--data-dir",
-            str(ex.ctx.settings.data_dir),
-            "withdraw",
-            "rebalance",
-            "--as",
-            "alice",
-            "--json",
-        ],
-        env=env,
-    )
+    args = ["--data-dir", str(ex.ctx.settings.data_dir), "withdraw", "rebalance", "--json"]
+    refused = runner.invoke(app, args, env={**env, **as_person(ex.ctx, "bob")})
+    assert refused.exit_code == 1 and "withdrawals:create" in refused.output  # an approver
+    result = runner.invoke(app, args, env={**env, **as_person(ex.ctx, "alice")})
     assert result.exit_code == 0, result.output
     assert '"destination": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"' in result.output

@@ -25,6 +25,7 @@ from tests.integration.withdrawals.totp import (
     enrol_totp,
     pending,
 )
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -151,7 +152,9 @@ def test_approve_by_totp_through_the_api(exchange: Exchange) -> None:
         assert response.json()["approvals"][0]["binding"] == "totp_server_attested"
 
 
-def test_approve_by_totp_on_the_command_line(exchange: Exchange, tmp_path: Path) -> None:
+def test_approve_by_totp_on_the_command_line(
+    exchange: Exchange, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ex = exchange
     assert isinstance(ex.ctx.clock, FixedClock)
     ex.ctx.clock.set(datetime.now(UTC))  # the CLI verifies the code on the real clock
@@ -159,26 +162,24 @@ def test_approve_by_totp_on_the_command_line(exchange: Exchange, tmp_path: Path)
     secret = enrol_totp(ex, "bob")
     wd = pending(ex, "k-cli")
 
+    route_cli_to_api(ex.ctx, monkeypatch, tmp_path / "config")
+    bob = as_person(ex.ctx, "bob")
+
     def kinko(*args: str, totp_on: bool) -> tuple[int, str]:
+        """`kinko withdraw approve ARGS` by bob, the server allowing TOTP approvals or not."""
+        configure(ex, totp=totp_on, weak=True)
         settings = ex.ctx.settings
-        env = {
-            "KINKO_DATABASE_URL": settings.resolved_database_url,
-            "KINKO_ALLOW_WEAK_MFA_FOR_PRIVILEGED": "true",
-            "KINKO_ALLOW_TOTP_APPROVALS": "true" if totp_on else "false",
-            "COLUMNS": "300",
-        }
+        env = {"KINKO_DATABASE_URL": settings.resolved_database_url, "COLUMNS": "300", **bob}
         result = CliRunner().invoke(
             app, ["--data-dir", str(settings.data_dir), "withdraw", "approve", *args], env=env
         )
         return result.exit_code, " ".join(result.output.split())
 
-    status, out = kinko(
-        wd.id, "--as", "bob", "--totp", "123456", "--assertion", str(tmp_path), totp_on=True
-    )
+    status, out = kinko(wd.id, "--totp", "123456", "--assertion", str(tmp_path), totp_on=True)
     assert status == 2 and "exactly one of --assertion or --totp" in out
-    status, out = kinko(wd.id, "--as", "bob", "--totp", code(ex, secret), totp_on=False)
+    status, out = kinko(wd.id, "--totp", code(ex, secret), totp_on=False)
     assert status == 1 and "allow_totp_approvals" in out
-    status, out = kinko(wd.id, "--as", "bob", "--totp", code(ex, secret), totp_on=True)
+    status, out = kinko(wd.id, "--totp", code(ex, secret), totp_on=True)
     assert status == 0, out
     assert "totp_server_attested" in out
 

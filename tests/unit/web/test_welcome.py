@@ -51,7 +51,12 @@ def test_serving_lines_behind_a_proxy_and_on_a_plain_http_address(tmp_path: Path
 
 def test_demo_commands_use_the_demo_data() -> None:
     commands = try_commands(Path("kinko-data"), demo=True)
-    assert any("withdraw request --asset ETH" in c and "--as alice" in c for c in commands)
+    assert any(
+        c.startswith("KINKO_TOKEN=$(cat kinko-data/demo-alice.token) ")
+        and "withdraw request --asset ETH" in c
+        for c in commands
+    )
+    assert not any("--as" in c.split() for c in commands)
     assert any("audit verify kinko-data/audit-export" in c for c in commands)
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
+from kinko.api.routes.settle import router as settle_router
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
@@ -81,6 +82,40 @@ async def stack(request: Request) -> WithdrawalStack:
 Stack = Annotated[WithdrawalStack, Depends(stack)]
 
 
+def people(services: WithdrawalStack, view: WithdrawalView, principal: Principal) -> dict[str, str]:
+    """Usernames of the requester and the approvers, by user id, for a person's screen
+    (the CLI prints names, never ids)."""
+    ids = {view.requester, *(str(a["approver"]) for a in view.approvals)} - {""}
+    known = {str(principal.subject): principal.username}
+    missing = sorted(ids - known.keys())
+    if missing:
+        from sqlalchemy import select
+
+        from kinko.store.tables.identity import UserRow
+
+        with services.ctx.db.reading() as session:
+            rows = session.execute(
+                select(UserRow.id, UserRow.username).where(UserRow.id.in_(missing))
+            ).all()
+        known.update({row.id: row.username for row in rows})
+    return {user_id: known[user_id] for user_id in sorted(ids) if user_id in known}
+
+
+def answer(
+    services: WithdrawalStack, view: WithdrawalView, principal: Principal, names: bool
+) -> dict[str, Any]:
+    """A withdrawal as a write route answers it: its JSON and, asked with
+    ``?usernames=true`` (the CLI does), who is who (`people`)."""
+    out = view.to_json()
+    if names:
+        out["usernames"] = people(services, view, principal)
+    return out
+
+
+# ``?usernames=true``: the answer also maps the requester's and approvers' ids to usernames.
+WithNames = Annotated[bool, Query(alias="usernames", description="also answer {user id: username}")]
+
+
 def in_scope(
     services: WithdrawalStack, withdrawal_id: str, principal: Principal, permission: str
 ) -> WithdrawalView:
@@ -102,6 +137,7 @@ def create(
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:create"))],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    names: WithNames = False,
 ) -> JSONResponse:
     if not idempotency_key:
         raise InputError(
@@ -122,8 +158,11 @@ def create(
         authorise=authorise,
     )
     principal.require_scope("withdrawals:create", asset=view.asset, wallet=view.wallet_id)
+    settled = services.settle(view).to_json()
+    if names:
+        settled["usernames"] = {str(principal.subject): principal.username}  # the requester
     # A ready response: FastAPI does not re-validate and re-encode the plain dict.
-    return JSONResponse(services.settle(view).to_json(), status_code=201)
+    return JSONResponse(settled, status_code=201)
 
 
 @router.get(BASE)
@@ -175,6 +214,7 @@ def approve(
     body: Approval,
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    names: WithNames = False,
 ) -> dict[str, Any]:
     approver = str(principal.subject)
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
@@ -187,7 +227,7 @@ def approve(
         view = services.approvals.approve(
             withdrawal_id, approver=approver, assertion=body.assertion
         )
-    return services.settle(view).to_json()
+    return answer(services, services.settle(view), principal, names)
 
 
 @router.post(BASE + "/{withdrawal_id}/execute")
@@ -195,11 +235,12 @@ def execute(
     withdrawal_id: str,
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    names: WithNames = False,
 ) -> dict[str, Any]:
     """Sign (online signer, every check again) and broadcast an approved hot-wallet
     withdrawal, or resume one that was signed but not broadcast. Never signs twice."""
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
-    return services.execute(withdrawal_id).to_json()
+    return answer(services, services.execute(withdrawal_id), principal, names)
 
 
 @router.post(BASE + "/{withdrawal_id}/reject")
@@ -208,12 +249,13 @@ def reject(
     body: Rejection,
     services: Stack,
     principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    names: WithNames = False,
 ) -> dict[str, Any]:
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     view = services.approvals.reject(
         withdrawal_id, approver=str(principal.subject), reason=body.reason
     )
-    return view.to_json()
+    return answer(services, view, principal, names)
 
 
 @router.get(BASE + "/{withdrawal_id}/bundle")
@@ -230,3 +272,4 @@ def bundle(
 
 
 router.include_router(console_router)
+router.include_router(settle_router)  # rebalancing, UTXO import, offline settlement
