@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from kinko.chains.base import CallKind, ChainAdapter, Intent
+from kinko.chains.destinations import CODE as UNSPENDABLE
+from kinko.chains.destinations import unspendable_payment
 from kinko.core.clock import isoformat, utc
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attestation_valid
@@ -191,6 +193,9 @@ def _decode_and_compare(bundle: ApprovalBundle, adapter: ChainAdapter) -> tuple[
         raise IntegrityError(
             f"decoded intent differs from the bundle's: {differs}", code="intent_mismatch"
         )
+    burnt = unspendable_payment(intent)
+    if burnt is not None:  # never signed, whatever was approved
+        raise IntegrityError(f"the transaction pays {burnt}", code=UNSPENDABLE)
     if intent.call_kind is CallKind.DANGEROUS:
         raise IntegrityError(
             f"the transaction is a dangerous call ({dict(intent.details)}); the signer never "

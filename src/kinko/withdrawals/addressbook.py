@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from kinko.chains.destinations import refuse_unspendable_anywhere
 from kinko.context import Context
 from kinko.core.clock import isoformat, utc
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied, Unavailable
@@ -161,6 +162,8 @@ class AddressBookService:
         if not label.strip() or len(label) > 200:
             raise InputError("label", "give a label of 1 to 200 characters")
         normalized = self.normalize(chain, address)
+        # A burn address is never a place to send to (kinko.chains.destinations).
+        refuse_unspendable_anywhere(chain, normalized, field="address")
         action = "change" if self._current(session, chain, normalized) else "add"
         row = AddressBookProposalRow(
             id=new_id("abp"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from kinko.chains.destinations import refuse_unspendable
 from kinko.core.amount import Amount, Asset
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import Conflict, InputError
@@ -73,6 +74,7 @@ def check_request(reader: Session, body: WithdrawalRequest, ports: Ports) -> Che
     network = wallet.network
     adapter = ports.chains.adapter(wallet.chain, network)  # refuses a network not served
     destination = adapter.normalize_address(body.destination)
+    refuse_unspendable(wallet.chain, network, destination, field="destination")
     for name, value, limit in (
         ("customer_ref", body.customer_ref, 200),
         ("memo", body.memo, 500),

@@ -331,3 +331,10 @@ def test_a_denied_or_held_decision_is_never_signed(
 def test_auto_approval_needs_no_approvals() -> None:
     forge = Forge(outcome="allow", required=0)
     assert check(forge, approved(forge)).approvers == ()
+
+
+def test_a_payment_to_a_burn_address_is_never_signed(bob: Approver, carol: Approver) -> None:
+    forge = Forge(unsigned_tx=eth_transfer(destination="0x" + "00" * 20))
+    with pytest.raises(IntegrityError, match=r"the transaction pays 0x0+ is the zero") as info:
+        check(forge, approved(forge, bob, carol))
+    assert info.value.code == "unspendable_destination"
