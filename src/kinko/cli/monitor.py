@@ -1,6 +1,8 @@
 """CLI commands for the monitor: ingest, watch, replay (backtest), rules, alerts, responses.
 
-Commands that change state name the staff member acting with ``--as USERNAME``.
+Triage (acknowledge, close) and releasing a response act for the signed-in person through
+the API (`kinko login`); ingest, watch and replay are the monitor's own work on the data
+directory, and listings read it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from kinko.core.errors import InputError, KinkoError, Unavailable
 from kinko.monitor.alert import AlertStatus
 
 if TYPE_CHECKING:
-    from kinko.context import Context
     from kinko.monitor.engine import Engine
     from kinko.monitor.events import MonitorEvent
     from kinko.monitor.notify import Notifier
@@ -45,7 +46,6 @@ RulesOpt = Annotated[
 GeoOpt = Annotated[
     Path | None, typer.Option("--geo", help="Offline geo database: .mmdb or CSV of ranges.")
 ]
-AsUser = Annotated[str, typer.Option("--as", help="Your username (recorded as the actor).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
@@ -89,13 +89,6 @@ def _notifiers(
         except ValueError as exc:
             raise InputError("--webhook", str(exc)) from None
     return out
-
-
-def _user(ctx: Context, username: str) -> str:
-    from kinko.identity.service import IdentityService
-
-    with ctx.db.transaction() as session:
-        return f"user:{IdentityService(ctx).users.require_user(session, username).id}"
 
 
 def _run(engine: Engine, events: list[MonitorEvent]) -> tuple[list[dict[str, object]], float]:
@@ -467,54 +460,44 @@ def register(app: typer.Typer) -> None:
             console.print(f"time to triage: median {median:.0f} s, p90 {p90:.0f} s")
 
     @alerts_app.command("ack")
-    def alerts_ack(alert_id: str, username: AsUser) -> None:
-        """Acknowledge an open alert (starts the triage clock's stop)."""
-        from kinko.monitor.triage import TriageService
+    def alerts_ack(alert_id: str) -> None:
+        """Acknowledge an open alert (as you; starts the triage clock's stop)."""
+        from kinko.cli import api
 
-        with guarded(), open_context() as ctx:
-            actor = _user(ctx, username)
-            with ctx.db.transaction() as session:
-                view = TriageService(ctx).acknowledge(session, alert_id, actor=actor)
+        with guarded(), api.connect() as kinko:
+            view = kinko.post(f"/v1/alerts/{alert_id}/acknowledge")
         console.print(
-            f"{view.id} acknowledged by {username} after {view.time_to_triage_s:.0f} s",
+            f"{view['id']} acknowledged by {view['by_username']} after "
+            f"{view['time_to_triage_s']:.0f} s",
             highlight=False,
         )
 
     @alerts_app.command("close")
     def alerts_close(
         alert_id: str,
-        username: AsUser,
         resolution: Annotated[str, typer.Option(help="resolved or false_positive")],
         note: Annotated[str, typer.Option(help="What was found.")],
     ) -> None:
-        """Close an acknowledged alert as resolved or false_positive."""
-        from kinko.monitor.triage import TriageService
+        """Close an acknowledged alert as resolved or false_positive (as you)."""
+        from kinko.cli import api
 
-        with guarded(), open_context() as ctx:
-            actor = _user(ctx, username)
-            with ctx.db.transaction() as session:
-                view = TriageService(ctx).close(
-                    session, alert_id, actor=actor, resolution=resolution, note=note
-                )
-        console.print(f"{view.id} is {view.status.value}")
+        body = {"resolution": resolution, "note": note}
+        with guarded(), api.connect() as kinko:
+            view = kinko.post(f"/v1/alerts/{alert_id}/close", body)
+        console.print(f"{view['id']} is {view['status']}")
 
     @responses_app.command("release")
     def responses_release(
         response_id: str,
-        username: AsUser,
         reason: Annotated[str, typer.Option(help="Why it can be lifted.")],
     ) -> None:
-        """Vote to undo a response; the second distinct security_admin's vote undoes it."""
-        from kinko.monitor.triage import TriageService
+        """Vote (as you) to undo a response; the second distinct security_admin's vote
+        undoes it."""
+        from kinko.cli import api
 
-        with guarded(), open_context() as ctx:
-            actor = _user(ctx, username)
-            with ctx.db.transaction() as session:
-                outcome = TriageService(ctx).vote_release(
-                    session, response_id, actor=actor, reason=reason
-                )
-                names = Names.load(session)
-        said = outcome.describe()
-        if outcome.released:
-            said = f"released by {' and '.join(names.user(v) for v in outcome.votes)}"
+        with guarded(), api.connect() as kinko:
+            outcome = kinko.post(f"/v1/responses/{response_id}/release", {"reason": reason})
+        said = str(outcome["message"])
+        if outcome["released"]:
+            said = f"released by {' and '.join(outcome['voter_usernames'])}"
         console.print(f"{response_id}: {said}", highlight=False)

@@ -14,14 +14,16 @@ from kinko.context import Context
 from kinko.store.tables.custody import WalletRow
 from tests.integration.monitor.test_exit_codes import OURS, PAYEE, _transfer
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
 from tests.support.jsonrpc import json_rpc_node
 from tests.unit.monitor.support import ev
 
 
 @pytest.fixture
-def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("KINKO_CONFIG", "")
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     return narrow_cli(ctx, monkeypatch)
 
 
@@ -46,7 +48,7 @@ def test_ingest_alerts_and_ack_name_people(ctx: Context, cli: CliRunner, tmp_pat
     assert alert_id in result.stdout
     assert "ann" in result.stdout and ann not in result.stdout  # the locked account, by name
 
-    result = kinko(cli, "monitor", "alerts", "ack", alert_id, "--as", "root")
+    result = kinko(cli, "monitor", "alerts", "ack", alert_id, env=as_person(ctx, "root"))
     assert result.exit_code == 0, result.output
     assert f"{alert_id} acknowledged by root" in " ".join(result.stdout.split())
 
@@ -77,9 +79,11 @@ def test_ingest_json_gives_the_response_id_to_release(
     make_user(ctx, "root", ["security_admin"], with_authenticator=False)
     make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
     release = ["monitor", "responses", "release", row["response_id"], "--reason", "checked"]
-    result = kinko(cli, *release, "--as", "root")
+    result = kinko(cli, *release, env=as_person(ctx, "root"))
     assert result.exit_code == 0, result.output
-    result = kinko(cli, *release, "--as", "sec2")
+    result = kinko(cli, *release, env=as_person(ctx, "root"))  # one person, once
+    assert result.exit_code != 0 and "root" in " ".join(result.output.split())
+    result = kinko(cli, *release, env=as_person(ctx, "sec2"))
     assert result.exit_code == 0, result.output
     assert "released by root and sec2" in " ".join(result.stdout.split())
 

@@ -19,6 +19,7 @@ from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.clock import isoformat
+from kinko.identity.names import person
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.events import MAX_BATCH, parse_batch
 from kinko.monitor.factory import start_monitor
@@ -135,7 +136,7 @@ def acknowledge_alert(
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         view = TriageService(ctx).acknowledge(session, alert_id, actor=_person(principal))
-    return _alert_json(view)
+    return _alert_json(view) | {"by_username": principal.username}
 
 
 @router.post("/alerts/{alert_id}/close")
@@ -153,7 +154,7 @@ def close_alert(
             resolution=body.resolution,
             note=body.note,
         )
-    return _alert_json(view)
+    return _alert_json(view) | {"by_username": principal.username}
 
 
 @router.post("/responses/{response_id}/release")
@@ -167,9 +168,11 @@ def release_response(
         outcome = TriageService(ctx).vote_release(
             session, response_id, actor=_person(principal), reason=body.reason
         )
+        voters = [person(session, vote) for vote in outcome.votes]
     return {
         "response": outcome.response_id,
         "votes": list(outcome.votes),
+        "voter_usernames": voters,
         "released": outcome.released,
         "message": outcome.describe(),
     }
