@@ -3,6 +3,7 @@ the reason for an altered bundle, exit 2 for unreadable input."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,3 +62,19 @@ def test_cosign_cli(exchange: Exchange, tmp_path: Path) -> None:
     assert code == 1 and "distinct people" in out
     code, out = run_cosign(exchange, tmp_path, b"{not json")
     assert code == 2 and "bundle" in out
+
+
+def test_cosign_refuses_a_bundle_whose_approvals_sign_the_bare_digest(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """Bundle versions 1 and 2 (approvals over the digest alone, replayable on another
+    withdrawal with the same digest) are refused with what to do instead."""
+    assert isinstance(exchange.ctx.clock, FixedClock)
+    exchange.ctx.clock.set(datetime.now(UTC))
+    document = json.loads(approved_bundle(exchange).to_bytes())
+    document["version"] = 2
+    code, out = run_cosign(exchange, tmp_path, json.dumps(document).encode())
+    assert code == 2, out
+    assert "bundle.version: version 2 is refused" in out
+    assert "Export the bundle again with this Kinko (version 3" in out
+    assert not (tmp_path / "signed.hex").exists()
