@@ -1,57 +1,27 @@
 """``kinko user|role|mfa|token ...``: staff, roles and four-eyes proposals, factors, tokens.
 
-The CLI works on the database directly, so whoever runs it already has the server's
-data directory. Mutating commands still name the acting administrator (``--as``) so that
-the audit log says who did it and four-eyes rules (no self-approval) apply.
+The listings here read the database. The commands that act (`kinko.cli.identity_actions`)
+are requests to the API as the signed-in person (`kinko login`): the server checks their
+roles and the four-eyes rules, and the audit log names them.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kinko.cli.common import console, echo_json, guarded, open_context
+from kinko.cli.common import echo_json, open_context
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, json_time, print_table
-from kinko.identity.model import ProposalKind, ProposalState, UserId, UserState
+from kinko.identity.model import ProposalState
 
 if TYPE_CHECKING:
-    from kinko.context import Context
+    pass
 
 user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 role_app = typer.Typer(help="Roles and four-eyes proposals.", no_args_is_help=True)
 mfa_app = typer.Typer(help="MFA factors.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the exchange backend.", no_args_is_help=True)
-
-AsOption = Annotated[str, typer.Option("--as", help="Username of the acting security admin.")]
-ReasonOption = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
-
-
-def _actor_id(ctx: Context, username: str) -> UserId:
-    from kinko.identity.service import IdentityService
-
-    with ctx.db.transaction() as session:
-        return UserId(IdentityService(ctx).users.require_user(session, username).id)
-
-
-@user_app.command("add")
-def user_add(
-    username: str,
-    actor: AsOption,
-    display_name: Annotated[str, typer.Option(help="Full name.")] = "",
-) -> None:
-    """Invite a user; prints a one-time enrolment secret."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            user_id, secret = IdentityService(ctx).users.add_user(
-                session, username, actor=f"user:{actor_id}", display_name=display_name
-            )
-    console.print(f"Invited [bold]{username}[/] ({user_id})")
-    console.print(f"One-time enrolment secret (shown once): {secret}")
 
 
 @user_app.command("list")
@@ -96,94 +66,6 @@ def user_list(as_json: JsonOption = False) -> None:
 def _grant_text(grant: dict[str, Any]) -> str:
     scope = [*grant.get("assets", ()), *grant.get("wallets", ())]
     return f"{grant['role']}[{' '.join(scope)}]" if scope else str(grant["role"])
-
-
-def _change_state(username: str, state: UserState, actor: str, reason: str) -> None:
-    """Propose USERNAME's new state; it applies at once only for someone unprivileged
-    being suspended or removed (kinko.identity.rules)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            ids = IdentityService(ctx)
-            target = ids.users.require_user(session, username)
-            proposal = ids.roles.change_state(
-                session, UserId(target.id), state, actor=actor_id, reason=reason
-            )
-    if proposal.state == ProposalState.APPROVED:
-        console.print(f"[bold]{username}[/] is now {state.value}")
-        return
-    console.print(
-        f"Proposal [bold]{proposal.id}[/]: {proposal.state.value} (four eyes: another "
-        f"security admin runs 'kinko role approve {proposal.id} --as THEM')"
-    )
-
-
-@user_app.command("suspend")
-def user_suspend(username: str, actor: AsOption, reason: ReasonOption) -> None:
-    """Suspend a user (sessions and tokens revoked); a privileged one is a proposal."""
-    _change_state(username, UserState.SUSPENDED, actor, reason)
-
-
-@user_app.command("reinstate")
-def user_reinstate(username: str, actor: AsOption, reason: ReasonOption) -> None:
-    """Propose reinstating a suspended user (four eyes)."""
-    _change_state(username, UserState.ACTIVE, actor, reason)
-
-
-@user_app.command("remove")
-def user_remove(username: str, actor: AsOption, reason: ReasonOption) -> None:
-    """Remove a user for good; a privileged one is a proposal."""
-    _change_state(username, UserState.REMOVED, actor, reason)
-
-
-def _propose_for(
-    username: str, kind: ProposalKind, payload: dict[str, Any], *, actor: str, reason: str
-) -> None:
-    """File a four-eyes proposal about USERNAME and print its id and state."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            ids = IdentityService(ctx)
-            target = ids.users.require_user(session, username)
-            proposal = ids.roles.propose(
-                session,
-                actor=actor_id,
-                kind=kind,
-                payload={"user_id": target.id, **payload},
-                reason=reason,
-            )
-    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
-
-
-@role_app.command("propose")
-def role_propose(
-    username: str,
-    role: str,
-    *,
-    actor: AsOption,
-    reason: ReasonOption,
-    asset: Annotated[list[str] | None, typer.Option(help="Limit to an asset.")] = None,
-    wallet: Annotated[list[str] | None, typer.Option(help="Limit to a wallet.")] = None,
-) -> None:
-    """Propose granting ROLE to USERNAME (privileged roles wait for a second admin)."""
-    payload = {"role": role, "assets": asset or [], "wallets": wallet or []}
-    _propose_for(username, ProposalKind.GRANT_ROLE, payload, actor=actor, reason=reason)
-
-
-@role_app.command("approve")
-def role_approve(proposal_id: str, actor: AsOption) -> None:
-    """Approve a pending proposal (a different security admin than the proposer)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            proposal = IdentityService(ctx).roles.approve(session, proposal_id, actor=actor_id)
-    console.print(f"Proposal [bold]{proposal.id}[/]: {proposal.state.value}")
 
 
 @role_app.command("list")
@@ -245,17 +127,6 @@ def _change_text(payload: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(rest.items())) or "-"
 
 
-@mfa_app.command("enroll-totp")
-def mfa_enroll_totp(username: str, enrolment_secret: str) -> None:
-    """Enrol TOTP with the enrolment secret (not for privileged roles)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        secret, uri, codes = IdentityService(ctx).enrol_totp(session, username, enrolment_secret)
-    console.print(f"TOTP secret (shown once): {secret}\n{uri}")
-    console.print("Recovery codes (each works once):\n" + "\n".join(codes))
-
-
 @mfa_app.command("list")
 def mfa_list(username: str, as_json: JsonOption = False) -> None:
     """List a user's factors (give one to 'mfa reset --factor')."""
@@ -291,86 +162,6 @@ def mfa_list(username: str, as_json: JsonOption = False) -> None:
         whole={"factor"},
         title=f"MFA factors of {username}",
     )
-
-
-@mfa_app.command("reset")
-def mfa_reset(
-    username: str,
-    actor: AsOption,
-    reason: ReasonOption,
-    factor: Annotated[str, typer.Option(help="'all', 'webauthn:<id>' or 'totp:<id>'.")] = "all",
-) -> None:
-    """Propose removing a user's factor(s); a second security admin approves."""
-    _propose_for(username, ProposalKind.REMOVE_MFA, {"factor": factor}, actor=actor, reason=reason)
-
-
-@token_app.command("create")
-def token_create(
-    owner: str,
-    name: str,
-    *,
-    actor: AsOption,
-    permission: Annotated[list[str], typer.Option(help="A permission (repeat).")],
-    asset: Annotated[list[str] | None, typer.Option(help="Limit to an asset (repeat).")] = None,
-    allow_ip: Annotated[list[str] | None, typer.Option(help="Allowed IP/CIDR (repeat).")] = None,
-    days: Annotated[int, typer.Option(min=1, max=365, help="Lifetime in days.")] = 90,
-    reason: Annotated[str, typer.Option(help="Why (a service account's token).")] = (
-        "service account token"
-    ),
-) -> None:
-    """Create an API token; printed once. OWNER is you (your own token, without privileged
-    permissions: those need a WebAuthn step-up over the API) or a service account (a
-    proposal: the token works once another security admin approves it)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            tokens = IdentityService(ctx).tokens
-            target = UserId(IdentityService(ctx).users.require_user(session, owner).id)
-            proposal = None
-            if target == actor_id:
-                token_id, token = tokens.create_own(
-                    session,
-                    person=actor_id,
-                    name=name,
-                    permissions=permission,
-                    assets=asset,
-                    ip_allowlist=allow_ip,
-                    ttl=timedelta(days=days),
-                )
-            else:
-                proposal, token_id, token = tokens.propose_for_service(
-                    session,
-                    actor=actor_id,
-                    owner_id=target,
-                    name=name,
-                    permissions=permission,
-                    assets=asset,
-                    ip_allowlist=allow_ip,
-                    ttl=timedelta(days=days),
-                    reason=reason,
-                )
-    console.print(f"Token {token_id} (shown once, store it now):\n{token}", highlight=False)
-    if proposal is not None:
-        console.print(
-            f"Proposal [bold]{proposal.id}[/]: pending. The token works once another security "
-            f"admin runs 'kinko role approve {proposal.id} --as THEM'"
-        )
-
-
-@token_app.command("revoke")
-def token_revoke(token_id: str, actor: AsOption, reason: ReasonOption) -> None:
-    """Revoke an API token."""
-    from kinko.identity.service import IdentityService
-
-    with guarded(), open_context() as ctx:
-        actor_id = _actor_id(ctx, actor)
-        with ctx.db.transaction() as session:
-            IdentityService(ctx).tokens.revoke(
-                session, token_id, actor=f"user:{actor_id}", reason=reason
-            )
-    console.print(f"Revoked {token_id}")
 
 
 @token_app.command("list")
@@ -423,6 +214,9 @@ def token_list(as_json: JsonOption = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to `app`."""
+    from kinko.cli.identity_actions import register_actions
+
+    register_actions(user_app, role_app, mfa_app, token_app)
     app.add_typer(user_app, name="user")
     app.add_typer(role_app, name="role")
     app.add_typer(mfa_app, name="mfa")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +13,7 @@ from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
 
 # Wide enough that, at 80 columns, a table that shrinks every column cuts the ids.
@@ -19,7 +21,8 @@ ASSETS = ("ethereum:ETH", "ethereum:USDC", "bitcoin:BTC", "tron:USDT", "ethereum
 
 
 @pytest.fixture
-def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     return narrow_cli(ctx, monkeypatch)
 
 
@@ -57,10 +60,11 @@ def test_user_list(cli: CliRunner, people: dict[str, str]) -> None:
     assert "approver[" in result.stdout
 
 
-def test_role_list_names_people(cli: CliRunner, people: dict[str, str]) -> None:
+def test_role_list_names_people(ctx: Context, cli: CliRunner, people: dict[str, str]) -> None:
     result = kinko(
-        cli, "role", "propose", "ann", "senior_approver", "--as", "root", "--reason", "promotion"
-    )
+        cli, "role", "propose", "ann", "senior_approver", "--reason", "promotion",
+        env=as_person(ctx, "root"),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     proposal_id = re.search(r"prp_[0-9a-z]+", result.stdout)
     assert proposal_id is not None
@@ -87,9 +91,9 @@ def test_token_list(ctx: Context, cli: CliRunner, people: dict[str, str]) -> Non
     token_ids = []
     for name in ("backend", "reconciliation"):
         result = kinko(
-            cli, "token", "create", "svc", name, "--as", "root",
+            cli, "token", "create", "svc", name,
             "--permission", "withdrawals:create", "--permission", "withdrawals:read",
-            "--asset", "ethereum:ETH", "--allow-ip", "10.0.0.0/8",
+            "--asset", "ethereum:ETH", "--allow-ip", "10.0.0.0/8", env=as_person(ctx, "root"),
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         found = re.search(r"tok_[0-9a-z]+", result.stdout)
@@ -97,7 +101,7 @@ def test_token_list(ctx: Context, cli: CliRunner, people: dict[str, str]) -> Non
         assert found is not None and proposal is not None
         token_ids.append(found.group(0))
         # A service account's token is four eyes: another admin approves it.
-        approved = kinko(cli, "role", "approve", proposal.group(0), "--as", "sec2")
+        approved = kinko(cli, "role", "approve", proposal.group(0), env=as_person(ctx, "sec2"))
         assert approved.exit_code == 0, approved.output
 
     result = kinko(cli, "token", "list", "--json")
