@@ -28,6 +28,7 @@ from kinko.core.secretfile import (
 
 if TYPE_CHECKING:
     from kinko.config import Settings
+    from kinko.context import Context
 
 
 def write_secret_file(path: Path, data: bytes) -> None:
@@ -100,6 +101,16 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
         ctx.db.dispose()
 
 
+def record_policy(ctx: Context) -> None:
+    """Make the configured policy the one in force, as every decision would; refuses one
+    whose text two security admins did not approve (403 ``policy_not_approved``, exit 1:
+    kinko.policy.proposals), so that a server pointed at another file does not start."""
+    from kinko.policy.service import PolicyService
+
+    with ctx.db.transaction() as session:
+        PolicyService(ctx).record_version(session)
+
+
 def _remove_fresh_sqlite(database: str | None, created: bool) -> None:
     """Undo a SQLite database this failed `init` created, so that it can simply be re-run."""
     if created and database:
@@ -157,6 +168,7 @@ def register(app: typer.Typer) -> None:
                 raise fail(
                     f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
                 )
+            record_policy(ctx)  # a configured policy two admins did not approve: no serving
             bind_host, bind_port = cfg.host, cfg.port
             check_port_free(bind_host, bind_port)  # in use: exit 2, not uvicorn's 3
             from kinko.web import demo_login
