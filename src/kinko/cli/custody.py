@@ -1,6 +1,9 @@
 """``kinko wallet ...`` and ``kinko custody ...``: wallets, keys, holdings, cold share.
 
-Exit status: 0 ok, 1 a check failed (status, nonce check), 2 bad input.
+The commands that change something (assets, wallets, balances, liabilities, prices, the
+snapshot, key shares) are requests to the API as the signed-in person (`kinko login`,
+``custody:write``); status, listings, the rebalancing plan and the nonce check read the
+database. Exit status: 0 ok, 1 a check failed (status, nonce check), 2 bad input.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
-from kinko.core.amount import Asset
 from kinko.core.errors import InputError
 from kinko.custody.coldshare import Regime
 
@@ -33,7 +35,7 @@ custody_app.add_typer(keys_app, name="keys")
 
 
 def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+    return f"local:{getpass.getuser()}"
 
 
 def _read(path: Path, field: str) -> str:
@@ -47,6 +49,16 @@ def _day(text: str | None, ctx: Context) -> date:
         return ctx.clock.now().date()
     try:
         return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("day", f"{text!r} is not a date like 2026-11-21") from None
+
+
+def _day_text(text: str | None) -> str | None:
+    """A YYYY-MM-DD day as given (checked here, naming the option), or None: today."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
     except ValueError:
         raise InputError("day", f"{text!r} is not a date like 2026-11-21") from None
 
@@ -66,12 +78,12 @@ def asset_add(
     contract: Annotated[str | None, typer.Option(help="Token contract, if any.")] = None,
 ) -> None:
     """Register an asset (needed before wallets, balances and liabilities use it)."""
-    from kinko.custody import wallets
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        asset = Asset(symbol, chain, decimals, contract)
-        wallets.register_asset(ctx, session, asset, actor=_actor())
-    console.print(f"registered {asset.key}")
+    body = {"symbol": symbol, "chain": chain, "decimals": decimals, "contract": contract}
+    with guarded(), api.connect() as kinko:
+        done = kinko.post("/v1/custody/assets", body)
+    console.print(f"registered {done['asset']}")
 
 
 @wallet_app.command("add")
@@ -91,28 +103,29 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
     role: Annotated[list[str] | None, typer.Option(help="Eligible approver role.")] = None,
 ) -> None:
     """Register a wallet; addresses and descriptors are checked by the chain adapter."""
-    from kinko.custody import wallets
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    with guarded():
         m, n = _quorum(quorum)
-        spec = wallets.NewWallet(
-            name=name,
-            chain=chain,
-            network=network,
-            assets=tuple(asset),
-            tier=tier,
-            owner_class=owner,
-            purpose=purpose,
-            quorum_m=m,
-            quorum_n=n,
-            eligible_roles=tuple(role or ()),
-            address=address,
-            descriptor=descriptor,
-            cap_base_units=cap,
-            floor_base_units=floor,
-        )
-        wallet_id = wallets.register_wallet(ctx, session, spec, actor=_actor())
-    console.print(f"registered wallet {wallet_id}")
+        body = {
+            "name": name,
+            "chain": chain,
+            "network": network,
+            "assets": asset,
+            "tier": tier,
+            "owner_class": owner,
+            "purpose": purpose,
+            "quorum_m": m,
+            "quorum_n": n,
+            "eligible_roles": role or [],
+            "address": address,
+            "descriptor": descriptor,
+            "cap_base_units": cap,
+            "floor_base_units": floor,
+        }
+        with api.connect() as kinko:
+            done = kinko.post("/v1/custody/wallets", body)
+    console.print(f"registered wallet {done['id']}")
 
 
 @wallet_app.command("list")
@@ -166,11 +179,14 @@ def balance_set(
     source: Annotated[str, typer.Option()] = "import",
 ) -> None:
     """Record a wallet's balance of one asset, in base units."""
-    from kinko.custody import holdings
+    from urllib.parse import quote
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        holdings.set_balance(
-            ctx, session, wallet_id, asset, base_units, source=source, actor=_actor()
+    from kinko.cli import api
+
+    body = {"base_units": base_units, "source": source}
+    with guarded(), api.connect() as kinko:
+        kinko.request(
+            "PUT", f"/v1/custody/wallets/{quote(wallet_id)}/balances/{quote(asset)}", body=body
         )
     console.print("balance recorded")
 
@@ -178,12 +194,12 @@ def balance_set(
 @liabilities_app.command("import")
 def liabilities_import(file: Path) -> None:
     """Import customer liabilities from CSV (header asset,amount; see docs/custody.md)."""
-    from kinko.custody import holdings
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        owed = holdings.import_liabilities_csv(
-            ctx, session, _read(file, "file"), source=file.name, actor=_actor()
-        )
+    with guarded():
+        text = _read(file, "file")
+        with api.connect() as kinko:
+            owed = kinko.post("/v1/custody/liabilities/import", {"csv": text, "source": file.name})
     console.print(f"imported liabilities for {len(owed)} assets")
 
 
@@ -203,29 +219,32 @@ def prices_import(
     day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today, UTC).")] = None,
 ) -> None:
     """Import prices of one whole unit per asset for one day."""
-    from kinko.custody import holdings
+    from kinko.cli import api
+    from kinko.core.textfile import csv_rows
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        from kinko.core.textfile import csv_rows
-
+    with guarded():
         rows = list(csv_rows(_read(file, "file"), field="file", name=str(file)))
         if not rows or [c.strip() for c in rows[0]] != ["asset", "price"]:
             raise InputError("file", "the first line must be the header asset,price")
         prices = {r[0].strip(): r[1].strip() for r in rows[1:] if len(r) == 2}
         if len(prices) != len([r for r in rows[1:] if any(c.strip() for c in r)]):
             raise InputError("file", "every row needs exactly asset,price and no asset twice")
-        holdings.set_prices(ctx, session, _day(day, ctx), currency, prices, actor=_actor())
+        body = {"currency": currency, "day": _day_text(day), "prices": prices}
+        with api.connect() as kinko:
+            kinko.request("PUT", "/v1/custody/prices", body=body)
     console.print(f"imported {len(prices)} {currency} prices")
 
 
 @custody_app.command("snapshot")
 def snapshot(day: Annotated[str | None, typer.Option()] = None) -> None:
     """Keep today's balances and liabilities as the daily snapshot."""
-    from kinko.custody import holdings
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-        count = holdings.take_snapshot(ctx, session, _day(day, ctx), actor=_actor())
-    console.print(f"snapshot of {count} rows")
+    with guarded():
+        body = {"day": _day_text(day)}
+        with api.connect() as kinko:
+            done = kinko.post("/v1/custody/snapshots", body)
+    console.print(f"snapshot of {done['rows']} rows")
 
 
 @custody_app.command("status")
@@ -370,18 +389,27 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
     ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
 ) -> None:
     """Register a key share in the inventory."""
-    from kinko.custody import keys
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx, ctx.db.transaction() as session:
+    with guarded():
         try:
             record = json.loads(_read(ceremony, "ceremony"))
         except ValueError as exc:
             raise InputError("ceremony", f"not JSON: {exc}") from None
         if not isinstance(record, dict):
             raise InputError("ceremony", "must be a JSON object")
-        share = keys.NewKeyShare(wallet_id, holder, device, site, entity, public_key, record)
-        share_id = keys.register_share(ctx, session, share, actor=_actor())
-    console.print(f"registered key share {share_id}")
+        body = {
+            "wallet_id": wallet_id,
+            "holder": holder,
+            "device": device,
+            "site": site,
+            "legal_entity": entity,
+            "public_key": public_key,
+            "ceremony": record,
+        }
+        with api.connect() as kinko:
+            done = kinko.post("/v1/custody/keys", body)
+    console.print(f"registered key share {done['id']}")
 
 
 @keys_app.command("list")
@@ -431,13 +459,11 @@ def keys_list(
 
 
 def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
-    from kinko.custody import keys
+    from kinko.cli import api
 
-    with guarded(), open_context() as ctx:
-        with ctx.db.transaction() as session:
-            event = keys.set_status(ctx, session, share_id, status, reason=reason, actor=_actor())
-        if event is not None:
-            ctx.bus.publish(event)
+    body = {"status": status.value, "reason": reason}
+    with guarded(), api.connect() as kinko:
+        kinko.post(f"/v1/custody/keys/{share_id}/status", body)
     console.print(f"key share {share_id} is {status.value}")
 
 

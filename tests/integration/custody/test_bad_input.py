@@ -14,10 +14,21 @@ from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from tests.integration.custody.exchange import set_up
-from tests.support.identity import bearer, make_token
+from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.identity import bearer, make_token, make_user
 from tests.support.jsonrpc import json_rpc_node
 
 runner = CliRunner()
+OPERATOR = "ops"
+
+
+@pytest.fixture(autouse=True)
+def operator(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI's requests go to the API on `ctx`, sent by an operator (custody:write)."""
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
+    make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
+
+
 OURS = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
 TX_HASH = "0x" + "ab" * 32
 
@@ -28,6 +39,7 @@ def kinko(ctx: Context, *args: str) -> tuple[int, str]:
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
         "COLUMNS": "400",
+        **as_person(ctx, OPERATOR),  # custody changes: an operator, with their own session
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output, result.output

@@ -5,25 +5,39 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
+from kinko.identity.service import IdentityService
+from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.custody.exchange import BTC, DAY, ETH, fund, set_up
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
 from tests.unit.chains.btc_fixtures import descriptor
 
 runner = CliRunner()
+OPERATOR = "ops"
 
 
-def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+@pytest.fixture(autouse=True)
+def operator(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI's requests go to the API on `ctx`, sent by an operator (custody:write)."""
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
+    make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
+
+
+def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:
     env = {
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
         "COLUMNS": "400",
+        **as_person(ctx, as_),  # custody changes: an operator, with their own session
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output, result.output
@@ -286,3 +300,22 @@ def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_pat
         str(ceremony),
     )
     assert code == 2 and "JSON object" in out
+
+
+def test_custody_changes_are_the_signed_in_persons(ctx: Context, tmp_path: Path) -> None:
+    """Each change is a request as the person: a requester may not make it, an operator
+    may, and the audit log names the operator (not the machine's account)."""
+    ids = set_up(ctx)
+    make_user(ctx, "req", ["requester"], with_authenticator=False)
+    balance = ("custody", "balance", ids.btc_hot, BTC, "7")
+    code, out = kinko(ctx, *balance, as_="req")
+    assert code == 1 and "custody:write" in out
+    code, out = kinko(ctx, "custody", "snapshot", "--day", DAY.isoformat(), as_="req")
+    assert code == 1 and "custody:write" in out
+    assert kinko(ctx, *balance)[0] == 0
+    with ctx.db.reading() as session:
+        ops = IdentityService(ctx).users.require_user(session, OPERATOR).id
+        rows = session.execute(
+            select(AuditEntryRow.actor).where(AuditEntryRow.action.like("custody.%"))
+        ).scalars()
+        assert f"user:{ops}" in set(rows)

@@ -13,11 +13,13 @@ from kinko.custody import keys
 from tests.integration.custody.exchange import BTC, fund, set_up
 from tests.integration.custody.test_keys import _same_k_signatures
 from tests.support.cli import json_out, kinko, narrow_cli
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
 
 
 @pytest.fixture
-def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     return narrow_cli(ctx, monkeypatch)
 
 
@@ -25,6 +27,7 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
     ids = set_up(ctx)
     ensure_secret_key(ctx)
     alice, _ = make_user(ctx, "alice", with_authenticator=False)
+    make_user(ctx, "ops", ["operator"], with_authenticator=False)  # custody:write
     fund(ctx, ids, btc_hot=5 * 10**8, btc_cold=1, eth_hot=0, eth_cold=0, eth_guarantee=0)
 
     result = kinko(cli, "wallet", "list", "--json")
@@ -45,7 +48,7 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
     result = kinko(
         cli, "custody", "keys", "add", "--wallet", ids.btc_cold, "--holder", alice,
         "--device", "hsm-1", "--site", "tokyo", "--entity", "Kinko KK",
-        "--public-key", "pk1", "--ceremony", str(ceremony),
+        "--public-key", "pk1", "--ceremony", str(ceremony), env=as_person(ctx, "ops"),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     result = kinko(cli, "custody", "keys", "list", "--json")

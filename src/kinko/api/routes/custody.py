@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
+from kinko.api.routes.custody_changes import router as changes_router
 from kinko.context import Context
 from kinko.core.amount import Amount
 from kinko.core.errors import InputError
@@ -176,3 +177,7 @@ async def get_rebalance(
 ) -> dict[str, Any]:
     principal.require_unscoped("custody:read", "the rebalancing plan")
     return await run_in_threadpool(_plan, ctx)
+
+
+# What changes custody data (assets, wallets, balances, ...): its own module, same prefix.
+router.include_router(changes_router)
