@@ -186,18 +186,20 @@ class Api:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        files: Mapping[str, Any] | None = None,
         accept: tuple[int, ...] = (),
     ) -> httpx.Response:
-        """The response itself (its headers too), errors mapped as `request` maps them."""
+        """The response itself (its headers too), errors mapped as `request` maps them.
+        With `files` (a multipart upload), `body` holds the form's other fields."""
         import httpx
 
         try:
             response = self._client.request(
                 method,
                 path,
-                json=body if content is None else None,
-                content=content,
+                json=body if files is None else None,
+                data=body if files is not None else None,
+                files=files,
                 params={k: v for k, v in (params or {}).items() if v is not None},
                 headers=dict(headers or {}),
             )

@@ -1,15 +1,18 @@
 """``kinko lists ...`` and ``kinko screen ...``: sanctions lists and screening.
 
+`lists load` and `lists rescreen` are requests to the API as the signed-in person
+(``screening:write``: a security admin, `kinko login`); `lists show` and `screen ...` read
+the database.
+
 Exit status: 0 clear, 1 a hit (or lists stale: fail closed), 2 bad input.
 """
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,7 +31,6 @@ from kinko.screening.model import AddressVerdict, NameVerdict, VerdictStatus
 
 if TYPE_CHECKING:
     from kinko.context import Context
-    from kinko.screening.alerts import Alert
     from kinko.screening.service import ScreeningService
 
 lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_help=True)
@@ -49,10 +51,6 @@ def _service() -> Iterator[tuple[Context, ScreeningService]]:
 
     with open_context() as ctx:
         yield ctx, ScreeningService(ctx)
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 def guess_chain(address: str) -> str:
@@ -86,71 +84,80 @@ def load(
     unsafe_allow_shrink: Annotated[bool, typer.Option(hidden=True)] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Load a list file (format detected from its content), then re-screen.
+    """Upload a list file as you (format detected from its content); the server re-screens.
 
     A file that changes a list's format or publisher, or shrinks it beyond the guard, is
-    refused here: it needs two security admins (propose it with POST /v1/screening/lists).
+    proposed instead: a second security admin approves it ('kinko role approve ID').
     """
+    from kinko.cli import api
+
     with guarded_json(as_json):
         if unsafe_allow_shrink:
             raise InputError("unsafe_allow_shrink", UNSAFE_SHRINK_GONE)
-        with _service() as (_ctx, service):
-            result = service.load_file(file, actor=_actor(), list_name=list_name)
+        if not file.is_file():
+            raise InputError("file", f"{file} does not exist")
+        form = {"list": list_name} if list_name else {}
+        try:
+            with file.open("rb") as handle, api.connect() as kinko:
+                answer = kinko.send(
+                    "POST", "/v1/screening/lists", body=form, files={"file": (file.name, handle)}
+                ).json()
+        except OSError as exc:
+            raise InputError("file", f"cannot read {file}: {exc.strerror or exc}") from None
     if as_json:
         echo_json(
             {
-                "versions": [v.to_dict() for v in result.versions],
-                "unchanged": list(result.unchanged),
-                "alerts": [_alert_json(alert) for alert in result.alerts],
+                "versions": answer["loaded"],
+                "unchanged": answer["unchanged"],
+                "proposed": answer["proposed"],
+                "alerts": answer["alerts"],
             }
         )
         return
-    for version in result.versions:
+    for version in answer["loaded"]:
         console.print(
-            f"loaded [bold]{version.list_name}[/] {version.id}: {version.entity_count} entities, "
-            f"{version.address_count} addresses {version.counts_by_chain}"
+            f"loaded [bold]{version['list']}[/] {version['id']}: {version['entities']} "
+            f"entities, {version['addresses']} addresses {version['counts_by_chain']}"
         )
-        if version.unknown_tickers:
-            console.print(f"  unknown tickers kept: {', '.join(version.unknown_tickers)}")
-        if version.invalid_addresses:
+        if version["unknown_tickers"]:
+            console.print(f"  unknown tickers kept: {', '.join(version['unknown_tickers'])}")
+        if version["invalid_addresses"]:
             console.print(
-                f"  {len(version.invalid_addresses)} addresses failed validation (kept verbatim)"
+                f"  {len(version['invalid_addresses'])} addresses failed validation (kept verbatim)"
             )
-    for name in result.unchanged:
+    for name in answer["unchanged"]:
         console.print(f"{name}: this file is already the active version; nothing changed")
-    for alert in result.alerts:
+    for proposed in answer["proposed"]:
         console.print(
-            f"[bold red]new hit[/] {alert.target_kind} {alert.target_ref}: "
-            f"{alert.entity_name} ({alert.list_name})"
+            f"[bold yellow]proposed[/] {proposed['list']} ({', '.join(proposed['changes'])}): "
+            f"proposal {proposed['proposal']} waits for a second security admin "
+            f"('kinko role approve {proposed['proposal']}')",
+            highlight=False,
+            soft_wrap=True,
         )
+    _print_alerts(answer["alerts"])
 
 
-def _alert_json(alert: Alert) -> dict[str, object]:
-    return {
-        "id": alert.id,
-        "target_kind": alert.target_kind,
-        "target_ref": alert.target_ref,
-        "list": alert.list_name,
-        "entity_ref": alert.entity_ref,
-        "entity_name": alert.entity_name,
-        "detail": dict(alert.detail),
-    }
+def _print_alerts(alerts: list[dict[str, Any]]) -> None:
+    for alert in alerts:
+        console.print(
+            f"[bold red]new hit[/] {alert['target_kind']} {alert['target_ref']}: "
+            f"{alert['entity_name']} ({alert['list']})"
+        )
 
 
 @lists_app.command("rescreen")
 def rescreen(as_json: JsonOption = False) -> None:
     """Screen registered targets (pending withdrawals, address book, people) again."""
-    with guarded_json(as_json), _service() as (_ctx, service):
-        alerts = service.rescreen_all(actor=_actor())
+    from kinko.cli import api
+
+    with guarded_json(as_json), api.connect() as kinko:
+        alerts = kinko.post("/v1/screening/rescreen")["alerts"]
     if as_json:
-        echo_json({"alerts": [_alert_json(alert) for alert in alerts]})
+        echo_json({"alerts": alerts})
         return
     console.print(f"re-screened: {len(alerts)} new hits")
-    for alert in alerts:
-        console.print(
-            f"[bold red]new hit[/] {alert.target_kind} {alert.target_ref}: "
-            f"{alert.entity_name} ({alert.list_name})"
-        )
+    _print_alerts(alerts)
 
 
 @lists_app.command("show")

@@ -13,10 +13,20 @@ from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
-from tests.support.identity import bearer, make_token
+from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.identity import bearer, make_token, make_user
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 runner = CliRunner()
+KEEPER = "keeper"
+
+
+@pytest.fixture(autouse=True)
+def list_keeper(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The CLI's requests go to the API on `ctx`; lists are loaded by a security admin
+    (screening:write) with their own session."""
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
+    make_user(ctx, KEEPER, ["security_admin"], with_authenticator=False)
 
 
 def kinko(ctx: Context, *args: str) -> tuple[int, str]:
@@ -24,6 +34,7 @@ def kinko(ctx: Context, *args: str) -> tuple[int, str]:
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
+        **as_person(ctx, KEEPER),
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output

@@ -9,13 +9,21 @@ from typer.testing import CliRunner
 
 from kinko.context import Context
 from tests.support.cli import json_out, kinko, narrow_cli
+from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.identity import make_user
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 
 
 @pytest.fixture
-def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    """At 80 columns; commands go to the API on `ctx` as a security admin (lists are
+    loaded with screening:write, by a person with their own session)."""
     monkeypatch.setenv("KINKO_CONFIG", "")
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
+    make_user(ctx, "keeper", ["security_admin"], with_authenticator=False)
+    for name, value in as_person(ctx, "keeper").items():
+        monkeypatch.setenv(name, value)
     return narrow_cli(ctx, monkeypatch)
 
 
@@ -32,7 +40,7 @@ def test_load_rescreen_and_show(cli: CliRunner) -> None:
     assert loaded["unchanged"] == [] and loaded["alerts"] == []
 
     again = json_out(kinko(cli, "lists", "load", listing, "--json"))
-    assert again == {"versions": [], "unchanged": ["ofac-sdn"], "alerts": []}
+    assert again == {"versions": [], "unchanged": ["ofac-sdn"], "proposed": [], "alerts": []}
 
     result = kinko(cli, "lists", "rescreen", "--json")
     assert result.exit_code == 0, result.output

@@ -28,6 +28,7 @@ from kinko.identity.service import IdentityService
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
 from kinko.store.tables.audit import AuditEntryRow
+from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user, person_headers
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
@@ -51,11 +52,13 @@ def status_of(ctx: Context, service: ScreeningService, address: str) -> VerdictS
         return service.screen_address(session, chain="ethereum", address=address).status
 
 
-def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+def kinko(ctx: Context, *args: str, as_: str | None = None) -> tuple[int, str]:
+    """`kinko ARGS`; with `as_`, run by that person with their own session."""
     env = {
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
+        **(as_person(ctx, as_) if as_ else {}),
     }
     result = runner.invoke(app, list(args), env=env)
     assert "Traceback" not in result.output
@@ -244,25 +247,34 @@ def test_the_replacement_is_announced_to_the_monitor(
     assert loaded.actor == f"user:{ada}"
 
 
-def test_cli_refuses_and_shows_provenance(
-    ctx: Context, ofac: ScreeningService, tmp_path: Path
+def test_cli_proposes_and_shows_provenance(
+    ctx: Context,
+    ofac: ScreeningService,
+    admins: tuple[UserId, UserId],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    code, out = kinko(ctx, "lists", "load", str(fake_ofac_csv(tmp_path / "ofac.csv")))
-    assert code == 2, out
-    assert "two security admins" in out and "POST /v1/screening/lists" in out
+    """`kinko lists load` is a security admin's upload through the API: a file that
+    changes a list's identity is proposed, never applied alone."""
+    route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
+    fake = str(fake_ofac_csv(tmp_path / "ofac.csv"))
+    code, out = kinko(ctx, "lists", "load", fake)
+    assert code == 1 and "not signed in" in out
+    code, out = kinko(ctx, "lists", "load", fake, as_="ada")
+    assert code == 0, out
+    assert "proposed ofac-sdn" in out and "kinko role approve prp_" in out  # the id whole
     assert status_of(ctx, ofac, LAZARUS) is VerdictStatus.HIT
-    code, out = kinko(ctx, "lists", "load", str(FIXTURES / "kinko_lists_synthetic.csv"))
+    code, out = kinko(ctx, "lists", "load", str(FIXTURES / "kinko_lists_synthetic.csv"), as_="ada")
     assert code == 0, out
     code, out = kinko(ctx, "lists", "show", "--json")
     shown = {v["list"]: v for v in json.loads(out)["versions"]}
     assert shown["ofac-sdn"]["publisher"] == "US Treasury OFAC"
     assert shown["ofac-sdn"]["dated_by"] == "publisher"
-    assert shown["kr-mofa"]["dated_by"] == "load" and shown["kr-mofa"]["loaded_by"].startswith(
-        "cli:"
-    )
+    assert shown["kr-mofa"]["dated_by"] == "load"
+    assert shown["kr-mofa"]["loaded_by"] == f"user:{admins[0]}"  # the person, by their session
     code, out = kinko(ctx, "lists", "show")
     assert "dated by load" in out and "US Treasury OFAC" in out
-    code, out = kinko(ctx, "lists", "load", str(ADVANCED), "--unsafe-allow-shrink")
+    code, out = kinko(ctx, "lists", "load", str(ADVANCED), "--unsafe-allow-shrink", as_="ada")
     assert code == 2 and "four-eyes" in out
 
 

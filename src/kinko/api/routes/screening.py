@@ -19,6 +19,7 @@ from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import UserId
+from kinko.screening.alerts import Alert
 from kinko.screening.service import ScreeningService
 
 UNSAFE_SHRINK_GONE = (
@@ -74,16 +75,33 @@ def _load(ctx: Context, path: Path, principal: Principal, name: str | None) -> d
         "loaded": [v.to_dict() for v in result.versions],
         "unchanged": list(result.unchanged),
         "proposed": [p.to_dict() for p in result.proposed],
-        "alerts": [
-            {
-                "id": a.id,
-                "target_kind": a.target_kind,
-                "target_ref": a.target_ref,
-                "list": a.list_name,
-            }
-            for a in result.alerts
-        ],
+        "alerts": [alert_json(a) for a in result.alerts],
     }
+
+
+def alert_json(a: Alert) -> dict[str, Any]:
+    """A new hit, as `kinko lists load|rescreen --json` prints it."""
+    return {
+        "id": a.id,
+        "target_kind": a.target_kind,
+        "target_ref": a.target_ref,
+        "list": a.list_name,
+        "entity_ref": a.entity_ref,
+        "entity_name": a.entity_name,
+        "detail": dict(a.detail),
+    }
+
+
+def _rescreen(ctx: Context, actor: str) -> dict[str, Any]:
+    return {"alerts": [alert_json(a) for a in ScreeningService(ctx).rescreen_all(actor=actor)]}
+
+
+@router.post("/rescreen", summary="Screen registered targets again now")
+async def rescreen(
+    ctx: CtxDep, principal: Annotated[Principal, Depends(require("screening:write"))]
+) -> dict[str, Any]:
+    """Pending withdrawals, the address book and people, against the active lists."""
+    return await run_in_threadpool(_rescreen, ctx, principal.actor)
 
 
 @router.post(
