@@ -113,6 +113,17 @@ def weaken_policy(ctx: Context) -> None:
         PolicyService(ctx, load_policy(looser, source="v2")).record_version(session)
 
 
+def approve_configured_policy(ctx: Context, staff: Admins) -> None:
+    """Two admins approve the policy this process is configured with (the packaged sample
+    here), so that it may take over from one given in code (kinko.policy.proposals)."""
+    from kinko.policy.proposals import describe
+    from kinko.policy.service import configured_policy
+
+    with ctx.db.reading() as session:
+        payload = describe(ctx, session, configured_policy(ctx))
+    propose_and_approve(ctx, staff, ProposalKind.ACTIVATE_POLICY, payload, "back to the sample")
+
+
 def fake_ofac_csv(path: Path, rows: int = 25) -> Path:
     lines = ["list,entity_name,chain,address,source_ref,listed_on"]
     for i in range(rows):

@@ -257,6 +257,7 @@ def other_flows(ctx: Context, staff: flows.Admins, tmp_path: Path) -> None:
         ScreeningService(ctx).screen_address(session, chain="ethereum", address="0x" + "01" * 20)
     flows.replace_list(ctx, staff, tmp_path)
     flows.weaken_policy(ctx)
+    flows.approve_configured_policy(ctx, staff)  # the exchange below decides with it
     flows.lift_freeze(ctx, staff)
     policy = PolicyService(ctx)
     with ctx.db.transaction() as session:
