@@ -159,8 +159,8 @@ async def approve(
 ) -> Response:
     """Approve with the signed-in demo person's saved authenticator (the console's CSRF
     token is checked as for any form), then back to the approval page."""
-    from kinko.web.withdrawals import _stack
+    from kinko.api.routes.withdrawal_deps import stack
 
-    stack = await _stack(request)
-    await run_in_threadpool(_approve, principal, withdrawal_id, stack)
+    services = await stack(request)
+    await run_in_threadpool(_approve, principal, withdrawal_id, services)
     return RedirectResponse(f"/console/withdrawals/{withdrawal_id}", status_code=303)

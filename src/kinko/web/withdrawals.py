@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
+from kinko.api.routes.withdrawal_deps import stack
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
 from kinko.web.console import HERE, SECURITY_HEADERS, render
@@ -28,17 +29,11 @@ from kinko.withdrawals.states import State
 router = APIRouter()
 
 
-async def _stack(request: Request) -> WithdrawalStack:
-    from kinko.api.routes.withdrawals import stack
-
-    return await stack(request)
-
-
 async def awaiting_approval(request: Request) -> list[WithdrawalView]:
     """Withdrawals in ``pending_approval``, newest first (none when the withdrawal
     services cannot be built here, e.g. without the audit-log key)."""
     try:
-        services = await _stack(request)
+        services = await stack(request)
     except KinkoError:
         return []
     return await run_in_threadpool(
@@ -51,7 +46,7 @@ def approval_page(
     withdrawal_id: str,
     request: Request,
     principal: Annotated[Principal, Depends(require("withdrawals:read"))],
-    services: Annotated[WithdrawalStack, Depends(_stack)],
+    services: Annotated[WithdrawalStack, Depends(stack)],
 ) -> HTMLResponse:
     view = services.withdrawals.get(withdrawal_id)
     me = str(principal.subject)

@@ -9,51 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
+from kinko.api.routes.withdrawal_deps import Approver, Stack, WithNames, answer, in_scope
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
 from kinko.withdrawals.offline import OfflineSettlement
-from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack
 
 router = APIRouter(tags=["withdrawals"])
 Ctx = Annotated[Context, Depends(get_ctx)]
 BASE = "/v1/withdrawals"
-
-
-async def _stack(request: Request) -> WithdrawalStack:
-    """The app's withdrawal services (`kinko.api.routes.withdrawals.stack`, which includes
-    this router)."""
-    from kinko.api.routes.withdrawals import stack
-
-    return await stack(request)
-
-
-Stack = Annotated[WithdrawalStack, Depends(_stack)]
-
-
-def in_scope(
-    services: WithdrawalStack, withdrawal_id: str, principal: Principal, permission: str
-) -> WithdrawalView:
-    from kinko.api.routes.withdrawals import in_scope as check
-
-    return check(services, withdrawal_id, principal, permission)
-
-
-def answer(
-    services: WithdrawalStack, view: WithdrawalView, principal: Principal, names: bool
-) -> dict[str, Any]:
-    from kinko.api.routes.withdrawals import answer as render
-
-    return render(services, view, principal, names)
-
-
-WithNames = Annotated[bool, Query(alias="usernames", description="also answer {user id: username}")]
 
 
 class _Body(BaseModel):
@@ -91,6 +61,15 @@ def _hex(value: str, field: str) -> bytes:
         raise InputError(field, "must be hex") from None
 
 
+def _settlement(
+    services: WithdrawalStack, withdrawal_id: str, principal: Principal
+) -> OfflineSettlement:
+    """The offline settlement, once the caller may approve this withdrawal (403 naming
+    its asset and wallet otherwise)."""
+    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
+    return OfflineSettlement(services.ctx, services.ports)
+
+
 @router.post(BASE + "/rebalance", status_code=201, summary="Request the rebalancing plan")
 def rebalance(
     body: RebalanceBody,
@@ -124,13 +103,12 @@ def signed(
     withdrawal_id: str,
     body: SignedBody,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     """approved -> signed: checked against the approved transaction (and finalised)."""
-    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
+    settlement = _settlement(services, withdrawal_id, principal)
     payload = _hex(body.signed, "signed")
-    settlement = OfflineSettlement(services.ctx, services.ports)
     view = settlement.record_signed(withdrawal_id, payload, actor=principal.actor)
     return answer(services, view, principal, names)
 
@@ -139,13 +117,13 @@ def signed(
 def sent(
     withdrawal_id: str,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     """signed -> broadcast: you sent the stored transaction with your own node."""
-    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
-    settlement = OfflineSettlement(services.ctx, services.ports)
-    view = settlement.record_sent(withdrawal_id, actor=principal.actor)
+    view = _settlement(services, withdrawal_id, principal).record_sent(
+        withdrawal_id, actor=principal.actor
+    )
     return answer(services, view, principal, names)
 
 
@@ -154,12 +132,11 @@ def confirmed(
     withdrawal_id: str,
     body: ConfirmedBody,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     """broadcast -> confirmed, when `txid` is the stored transaction's."""
-    in_scope(services, withdrawal_id, principal, "withdrawals:approve")
-    settlement = OfflineSettlement(services.ctx, services.ports)
+    settlement = _settlement(services, withdrawal_id, principal)
     view = settlement.record_confirmed(withdrawal_id, txid=body.txid, actor=principal.actor)
     return answer(services, view, principal, names)
 

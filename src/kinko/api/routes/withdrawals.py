@@ -9,23 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
 from kinko.api.routes.settle import router as settle_router
+from kinko.api.routes.withdrawal_deps import Approver, Stack, WithNames, answer, in_scope
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
 from kinko.web.withdrawals import router as console_router
 from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.rescreen import install_rescreen_provider
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import WithdrawalStack, build_stack
 
 install_rescreen_provider()  # a list loaded through the API re-screens pending withdrawals
 router = APIRouter(tags=["withdrawals"])
@@ -63,67 +61,6 @@ class Approval(BaseModel):
 class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=500)
-
-
-async def stack(request: Request) -> WithdrawalStack:
-    """The app's withdrawal services, built on first use (in the thread pool: it reads the
-    policy file and the keys). async: a plain `def` dependency would cost a thread hop on
-    every request."""
-    existing: WithdrawalStack | None = getattr(request.app.state, "withdrawal_stack", None)
-    if existing is None:
-        built = await run_in_threadpool(build_stack, request.app.state.ctx)
-        # A worker of `kinko serve --workers N` sends its requests to the one writer.
-        built.withdrawals.remote_writer = getattr(request.app.state, "withdrawal_writer", None)
-        existing = getattr(request.app.state, "withdrawal_stack", None) or built
-        request.app.state.withdrawal_stack = existing
-    return existing
-
-
-Stack = Annotated[WithdrawalStack, Depends(stack)]
-
-
-def people(services: WithdrawalStack, view: WithdrawalView, principal: Principal) -> dict[str, str]:
-    """Usernames of the requester and the approvers, by user id, for a person's screen
-    (the CLI prints names, never ids)."""
-    ids = {view.requester, *(str(a["approver"]) for a in view.approvals)} - {""}
-    known = {str(principal.subject): principal.username}
-    missing = sorted(ids - known.keys())
-    if missing:
-        from sqlalchemy import select
-
-        from kinko.store.tables.identity import UserRow
-
-        with services.ctx.db.reading() as session:
-            rows = session.execute(
-                select(UserRow.id, UserRow.username).where(UserRow.id.in_(missing))
-            ).all()
-        known.update({row.id: row.username for row in rows})
-    return {user_id: known[user_id] for user_id in sorted(ids) if user_id in known}
-
-
-def answer(
-    services: WithdrawalStack, view: WithdrawalView, principal: Principal, names: bool
-) -> dict[str, Any]:
-    """A withdrawal as a write route answers it: its JSON and, asked with
-    ``?usernames=true`` (the CLI does), who is who (`people`)."""
-    out = view.to_json()
-    if names:
-        out["usernames"] = people(services, view, principal)
-    return out
-
-
-# ``?usernames=true``: the answer also maps the requester's and approvers' ids to usernames.
-WithNames = Annotated[bool, Query(alias="usernames", description="also answer {user id: username}")]
-
-
-def in_scope(
-    services: WithdrawalStack, withdrawal_id: str, principal: Principal, permission: str
-) -> WithdrawalView:
-    """The withdrawal, if `principal` holds `permission` for its asset and wallet (403
-    naming the asset and wallet otherwise): scopes hold on every route, reads included."""
-    found = services.withdrawals.get(withdrawal_id)
-    principal.require_scope(permission, asset=found.asset, wallet=found.wallet_id)
-    return found
 
 
 @router.post(
@@ -198,7 +135,7 @@ def show(
 def approval_challenge(
     withdrawal_id: str,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
 ) -> dict[str, Any]:
     """A one-time WebAuthn challenge for the caller's approval of this withdrawal: it
     commits to the withdrawal id, the digest, the expiry and a server nonce
@@ -213,7 +150,7 @@ def approve(
     withdrawal_id: str,
     body: Approval,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     approver = str(principal.subject)
@@ -234,7 +171,7 @@ def approve(
 def execute(
     withdrawal_id: str,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     """Sign (online signer, every check again) and broadcast an approved hot-wallet
@@ -248,7 +185,7 @@ def reject(
     withdrawal_id: str,
     body: Rejection,
     services: Stack,
-    principal: Annotated[Principal, Depends(require("withdrawals:approve"))],
+    principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
