@@ -197,35 +197,26 @@ def _state_change(
     return JSONResponse(body, status_code=200 if done else 202)
 
 
+def _state_route(action: str, state: UserState) -> None:
+    """POST /v1/users/{user_id}/<action>: propose moving the user to `state`."""
+
+    def change(
+        user_id: str,
+        body: Reason,
+        principal: Annotated[Principal, Depends(require("users:write", person=True))],
+        ctx: Ctx,
+    ) -> JSONResponse:
+        return _state_change(ctx, principal, user_id, state, body.reason)
+
+    change.__name__ = change.__qualname__ = f"{action}_user"  # the OpenAPI operation id
+    path = "/v1/users/{user_id}/" + action
+    router.post(path, responses={202: {"description": "proposed"}})(change)
+
+
 # Three routes, not one "/{action}": a parameter there shadowed /enrolment (issue 13).
-@router.post("/v1/users/{user_id}/suspend", responses={202: {"description": "proposed"}})
-def suspend_user(
-    user_id: str,
-    body: Reason,
-    principal: Annotated[Principal, Depends(require("users:write", person=True))],
-    ctx: Ctx,
-) -> JSONResponse:
-    return _state_change(ctx, principal, user_id, UserState.SUSPENDED, body.reason)
-
-
-@router.post("/v1/users/{user_id}/reinstate", responses={202: {"description": "proposed"}})
-def reinstate_user(
-    user_id: str,
-    body: Reason,
-    principal: Annotated[Principal, Depends(require("users:write", person=True))],
-    ctx: Ctx,
-) -> JSONResponse:
-    return _state_change(ctx, principal, user_id, UserState.ACTIVE, body.reason)
-
-
-@router.post("/v1/users/{user_id}/remove", responses={202: {"description": "proposed"}})
-def remove_user(
-    user_id: str,
-    body: Reason,
-    principal: Annotated[Principal, Depends(require("users:write", person=True))],
-    ctx: Ctx,
-) -> JSONResponse:
-    return _state_change(ctx, principal, user_id, UserState.REMOVED, body.reason)
+_state_route("suspend", UserState.SUSPENDED)
+_state_route("reinstate", UserState.ACTIVE)
+_state_route("remove", UserState.REMOVED)
 
 
 @router.post("/v1/users/{user_id}/enrolment")
