@@ -30,6 +30,14 @@ MAX_TTL = timedelta(days=365)
 PREFIX = "kko_"
 
 
+def _new_token() -> tuple[str, bytes, str]:
+    """A new token's id, its secret's SHA-256 (all that is stored) and the token text
+    (shown once)."""
+    token_id = new_id("tok")
+    secret = secrets.token_hex(32)  # hex: no '_' to confuse the split
+    return token_id, sha256(secret.encode()), f"{PREFIX}{token_id}_{secret}"
+
+
 def parse_networks(values: list[str]) -> list[str]:
     out = []
     for i, value in enumerate(values):
@@ -105,12 +113,11 @@ class TokenIssuer(ServiceBase):
 
         The mechanism only, for Kinko's own set-up and tests: people go through
         `create_own` (their own token) or `propose_for_service` (four eyes)."""
-        token_id = new_id("tok")
-        secret = secrets.token_hex(32)  # hex: no '_' to confuse the split
+        token_id, secret_hash, text = _new_token()
         self._insert(
             session,
             token_id=token_id,
-            secret_hash=sha256(secret.encode()),
+            secret_hash=secret_hash,
             owner_id=owner_id,
             name=name,
             permissions=permissions,
@@ -119,7 +126,7 @@ class TokenIssuer(ServiceBase):
             ttl=ttl,
             actor=actor,
         )
-        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+        return TokenId(token_id), text
 
     def create_own(
         self,
@@ -149,12 +156,11 @@ class TokenIssuer(ServiceBase):
             MfaService(self.ctx).verify_step_up(
                 session, person, step_up.challenge_id, step_up.credential
             )
-        token_id = new_id("tok")
-        secret = secrets.token_hex(32)
+        token_id, secret_hash, text = _new_token()
         self._insert(
             session,
             token_id=token_id,
-            secret_hash=sha256(secret.encode()),
+            secret_hash=secret_hash,
             owner_id=person,
             name=name,
             permissions=permissions,
@@ -164,7 +170,7 @@ class TokenIssuer(ServiceBase):
             actor=user_actor(person),
             step_up=step_up is not None,
         )
-        return TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+        return TokenId(token_id), text
 
     def propose_for_service(
         self,
@@ -184,8 +190,7 @@ class TokenIssuer(ServiceBase):
         works once a second security_admin approves the proposal."""
         from kinko.identity.roles import RoleService
 
-        token_id = new_id("tok")
-        secret = secrets.token_hex(32)
+        token_id, secret_hash, text = _new_token()
         payload = {
             "user_id": owner_id,
             "token_id": token_id,
@@ -194,12 +199,12 @@ class TokenIssuer(ServiceBase):
             "assets": sorted(set(assets or [])),
             "ip_allowlist": ip_allowlist or [],
             "ttl_seconds": int(ttl.total_seconds()),
-            "secret_sha256": sha256(secret.encode()).hex(),
+            "secret_sha256": secret_hash.hex(),
         }
         proposal = RoleService(self.ctx).propose(
             session, actor=actor, kind=ProposalKind.CREATE_TOKEN, payload=payload, reason=reason
         )
-        return proposal, TokenId(token_id), f"{PREFIX}{token_id}_{secret}"
+        return proposal, TokenId(token_id), text
 
     def check_service_payload(
         self, session: Session, payload: dict[str, Any], *, actor: UserId
