@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import AuthenticationError, InputError, KinkoError, NotFound, RateLimited
 from kinko.identity.base import ServiceBase, user_actor
+from kinko.identity.login import record_sign_in
 from kinko.identity.mfa import MfaService
 from kinko.identity.model import UserId, UserState
 from kinko.identity.sessions import CLI, SessionService, session_key
@@ -195,24 +196,14 @@ class DeviceLoginService(ServiceBase):
         sessions = SessionService(self.ctx)
         token = sessions.create(session, UserId(user.id), source_ip=source_ip, kind=CLI)
         row.status, row.session_id = ISSUED, session_key(token)
-        self.audit(
+        record_sign_in(
+            self,
             session,
-            actor=user_actor(user.id),
-            action="identity.login",
-            subject=user_actor(user.id),
-            factor="device",
-            outcome="success",
-            client=row.client,
-            user_code=row.user_code,
-            source_ip=source_ip,
-        )
-        self.emit(
-            session,
-            "auth.login",
-            actor=user_actor(user.id),
-            outcome="success",
-            source_ip=source_ip,
-            fields={"factor": "device", "username": user.username, "client": row.client},
+            user,
+            "device",
+            source_ip,
+            audit={"client": row.client, "user_code": row.user_code},
+            fields={"client": row.client},
         )
         return Issued(token, now + sessions.lifetime(CLI), UserId(user.id), user.username)
 

@@ -40,6 +40,40 @@ def days_since_last_sign_in(session: Session, user_id: str, now: datetime) -> in
 
 # Factors a person can guess at (TOTP and recovery codes): refused unverified while a key
 # waits. A WebAuthn assertion cannot be guessed and is always verified.
+def record_sign_in(
+    service: ServiceBase,
+    session: Session,
+    user: UserRow,
+    factor: str,
+    source_ip: str | None,
+    *,
+    audit: dict[str, Any],
+    fields: dict[str, Any],
+) -> None:
+    """The audit record and the `auth.login` event of a successful sign-in (the password
+    and WebAuthn sign-in and the CLI's device flow alike); `audit` and `fields` add to
+    each."""
+    actor = user_actor(user.id)
+    service.audit(
+        session,
+        actor=actor,
+        action="identity.login",
+        subject=actor,
+        factor=factor,
+        outcome="success",
+        **audit,
+        source_ip=source_ip,
+    )
+    service.emit(
+        session,
+        "auth.login",
+        actor=actor,
+        outcome="success",
+        source_ip=source_ip,
+        fields={"factor": factor, "username": user.username, **fields},
+    )
+
+
 GUESSABLE = frozenset({"totp", "recovery_code"})
 
 
@@ -149,26 +183,14 @@ class LoginService(ServiceBase):
                     session, UserId(user.id), source_ip=source_ip, replaces=replaces
                 )
                 throttle.reset(session, keys[0])
-                self.audit(
+                record_sign_in(
+                    self,
                     session,
-                    actor=user_actor(user.id),
-                    action="identity.login",
-                    subject=user_actor(user.id),
-                    factor=factor,
-                    outcome="success",
-                    source_ip=source_ip,
-                )
-                self.emit(
-                    session,
-                    "auth.login",
-                    actor=user_actor(user.id),
-                    outcome="success",
-                    source_ip=source_ip,
-                    fields={
-                        "factor": factor,
-                        "username": user.username,
-                        **({} if dormant is None else {"days_since_last_login": dormant}),
-                    },
+                    user,
+                    factor,
+                    source_ip,
+                    audit={},
+                    fields={} if dormant is None else {"days_since_last_login": dormant},
                 )
                 return SignedIn(UserId(user.id), user.username, token)
         except (AuthenticationError, InputError, RateLimited) as exc:
