@@ -118,15 +118,21 @@ def propose_version(
         actor=actor,
         action="screening.list_proposed",
         subject=f"list:{item.name}",
-        details={
-            **version.to_dict(),
-            "invalid_addresses": len(version.invalid_addresses),
-            "replaces": previous.id if previous else None,
-            "changes": list(changes),
-            "reasons": list(review.reasons),
-        },
+        details={**_provenance(version, previous, changes), "reasons": list(review.reasons)},
     )
     return ProposedLoad(version, proposal.id, changes, review.reasons)
+
+
+def _provenance(
+    version: ListVersion, previous: ListVersion | None, changes: Sequence[str]
+) -> dict[str, Any]:
+    """What the audit log records of a list version, proposed or loaded."""
+    return {
+        **version.to_dict(),
+        "invalid_addresses": len(version.invalid_addresses),
+        "replaces": previous.id if previous else None,
+        "changes": list(changes),
+    }
 
 
 def record_loaded(
@@ -144,12 +150,7 @@ def record_loaded(
         actor=actor,
         action="screening.list_loaded",
         subject=f"list:{version.list_name}",
-        details={
-            **version.to_dict(),
-            "invalid_addresses": len(version.invalid_addresses),
-            "replaces": previous.id if previous else None,
-            "changes": list(changes),
-        },
+        details=_provenance(version, previous, changes),
     )
     fields: dict[str, Any] = {
         "list": version.list_name,
