@@ -16,9 +16,8 @@ from kinko.cli.output import JsonOption, guarded_json
 
 def register_settle(withdraw: typer.Typer) -> None:
     """Add the three commands to ``kinko withdraw``."""
-    from kinko.cli import api
     from kinko.cli import withdrawals as cli
-    from kinko.cli.withdrawal_views import NAMES, print_answer
+    from kinko.cli.withdrawal_views import post_step
 
     @withdraw.command("submit")
     def submit(
@@ -35,20 +34,12 @@ def register_settle(withdraw: typer.Typer) -> None:
         """Record an approved withdrawal's co-signed transaction: it becomes signed."""
         with guarded_json(as_json):
             payload = cli._read_hex(signed, "--signed")
-            with api.connect() as kinko:
-                view = kinko.post(
-                    f"/v1/withdrawals/{withdrawal_id}/signed",
-                    {"signed": payload.hex()},
-                    params=NAMES,
-                )
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "signed", {"signed": payload.hex()}, as_json=as_json)
 
     @withdraw.command("sent")
     def sent(withdrawal_id: str, as_json: JsonOption = False) -> None:
         """Record that you broadcast a signed withdrawal's transaction: it becomes broadcast."""
-        with guarded_json(as_json), api.connect() as kinko:
-            view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/sent", params=NAMES)
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "sent", as_json=as_json)
 
     @withdraw.command("confirm")
     def confirm(
@@ -57,8 +48,4 @@ def register_settle(withdraw: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Record that a broadcast withdrawal's transaction is in a block: it is confirmed."""
-        with guarded_json(as_json), api.connect() as kinko:
-            view = kinko.post(
-                f"/v1/withdrawals/{withdrawal_id}/confirmed", {"txid": txid}, params=NAMES
-            )
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "confirmed", {"txid": txid}, as_json=as_json)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kinko.cli.common import echo_json
-from kinko.cli.output import Names, print_fields
+from kinko.cli.output import Names, guarded_json, print_fields
 
 if TYPE_CHECKING:
     from kinko.withdrawals.records import WithdrawalView
@@ -94,3 +94,15 @@ def print_answer(view: dict[str, Any], as_json: bool) -> None:
         echo_json({k: v for k, v in view.items() if k != "usernames"})
     else:
         render_json(view)
+
+
+def post_step(
+    withdrawal_id: str, step: str, body: dict[str, Any] | None = None, *, as_json: bool
+) -> None:
+    """POST /v1/withdrawals/{id}/{step} as the signed-in person and print the withdrawal
+    it answers (`print_answer`); with ``--json`` an error is a JSON document too."""
+    from kinko.cli import api
+
+    with guarded_json(as_json), api.connect() as kinko:
+        view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/{step}", body, params=NAMES)
+    print_answer(view, as_json)

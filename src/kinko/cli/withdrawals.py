@@ -13,7 +13,7 @@ import typer
 
 from kinko.cli.common import console, echo_json, guarded, settings
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
-from kinko.cli.withdrawal_views import NAMES, _print, print_answer, render_json
+from kinko.cli.withdrawal_views import NAMES, _print, post_step, print_answer, render_json
 from kinko.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -185,8 +185,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Approve (as you) with a WebAuthn assertion over the approval challenge (or,
         weaker, a TOTP code)."""
-        from kinko.cli import api
-
         with guarded_json(as_json):
             if (assertion is None) == (totp is None):
                 raise InputError("--assertion", "give exactly one of --assertion or --totp")
@@ -204,9 +202,7 @@ def register(app: typer.Typer) -> None:
                 if not isinstance(response, dict):
                     raise InputError("--assertion", "must hold a JSON object")
                 body = {"assertion": response}
-            with api.connect() as kinko:
-                view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/approve", body, params=NAMES)
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "approve", body, as_json=as_json)
 
     @withdraw.command("execute")
     def execute(
@@ -214,11 +210,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Sign and broadcast an approved hot-wallet withdrawal (resumes; never signs twice)."""
-        from kinko.cli import api
-
-        with guarded_json(as_json), api.connect() as kinko:
-            view = kinko.post(f"/v1/withdrawals/{withdrawal_id}/execute", params=NAMES)
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "execute", as_json=as_json)
 
     @withdraw.command("reject")
     def reject(
@@ -227,13 +219,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Reject (as you): one rejection ends the request."""
-        from kinko.cli import api
-
-        with guarded_json(as_json), api.connect() as kinko:
-            view = kinko.post(
-                f"/v1/withdrawals/{withdrawal_id}/reject", {"reason": reason}, params=NAMES
-            )
-        print_answer(view, as_json)
+        post_step(withdrawal_id, "reject", {"reason": reason}, as_json=as_json)
 
     @withdraw.command("utxo-import")
     def utxo_import(
