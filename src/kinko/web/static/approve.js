@@ -5,18 +5,7 @@
 "use strict";
 
 (function () {
-  function b64urlToBytes(text) {
-    const pad = "=".repeat((4 - (text.length % 4)) % 4);
-    const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
-  }
-
-  function bytesToB64url(buffer) {
-    const bytes = new Uint8Array(buffer);
-    let raw = "";
-    bytes.forEach((b) => { raw += String.fromCharCode(b); });
-    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
+  const webauthn = window.KinkoWebAuthn;  // webauthn.js, loaded before this script
 
   function show(text, failed) {
     const box = document.getElementById("approve-result");
@@ -43,30 +32,16 @@
       const options = challenge.options;
       const assertion = await navigator.credentials.get({
         publicKey: {
-          challenge: b64urlToBytes(options.challenge),
+          challenge: webauthn.b64urlToBytes(options.challenge),
           rpId: options.rpId,
           userVerification: options.userVerification,
           timeout: options.timeout,
           allowCredentials: options.allowCredentials.map(
-            (c) => ({ type: c.type, id: b64urlToBytes(c.id) }),
+            (c) => ({ type: c.type, id: webauthn.b64urlToBytes(c.id) }),
           ),
         },
       });
-      const body = {
-        assertion: {
-          id: assertion.id,
-          rawId: bytesToB64url(assertion.rawId),
-          type: assertion.type,
-          response: {
-            clientDataJSON: bytesToB64url(assertion.response.clientDataJSON),
-            authenticatorData: bytesToB64url(assertion.response.authenticatorData),
-            signature: bytesToB64url(assertion.response.signature),
-            userHandle: assertion.response.userHandle
-              ? bytesToB64url(assertion.response.userHandle) : null,
-          },
-          clientExtensionResults: {},
-        },
-      };
+      const body = { assertion: webauthn.assertionJSON(assertion) };
       const response = await fetch(base + "/approve", {
         method: "POST", credentials: "same-origin", headers: headers, body: JSON.stringify(body),
       });

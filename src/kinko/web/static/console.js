@@ -1,19 +1,6 @@
 // Console sign-in: WebAuthn ceremony (navigator.credentials.get) and TOTP, over the JSON API.
 "use strict";
 
-function b64urlToBytes(text) {
-  const pad = "=".repeat((4 - (text.length % 4)) % 4);
-  const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
-}
-
-function bytesToB64url(buffer) {
-  const bytes = new Uint8Array(buffer);
-  let raw = "";
-  bytes.forEach((b) => { raw += String.fromCharCode(b); });
-  return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 async function postJSON(url, body) {
   const response = await fetch(url, {
     method: "POST",
@@ -44,30 +31,11 @@ async function webauthnLogin(event) {
   const username = event.target.username.value;
   try {
     const begun = await postJSON("/v1/auth/login/webauthn/begin", { username });
-    const options = begun.options;
+    const webauthn = window.KinkoWebAuthn;  // webauthn.js, which the sign-in page loads
     const assertion = await navigator.credentials.get({
-      publicKey: {
-        challenge: b64urlToBytes(options.challenge),
-        rpId: options.rpId,
-        timeout: options.timeout,
-        userVerification: options.userVerification,
-        allowCredentials: (options.allowCredentials || []).map((c) => ({
-          type: c.type, id: b64urlToBytes(c.id), transports: c.transports,
-        })),
-      },
+      publicKey: webauthn.requestOptions(begun.options),
     });
-    const credential = {
-      id: assertion.id,
-      rawId: bytesToB64url(assertion.rawId),
-      type: assertion.type,
-      response: {
-        clientDataJSON: bytesToB64url(assertion.response.clientDataJSON),
-        authenticatorData: bytesToB64url(assertion.response.authenticatorData),
-        signature: bytesToB64url(assertion.response.signature),
-        userHandle: assertion.response.userHandle ? bytesToB64url(assertion.response.userHandle) : null,
-      },
-      clientExtensionResults: {},
-    };
+    const credential = webauthn.assertionJSON(assertion);
     await postJSON("/v1/auth/login/webauthn/finish", { challenge_id: begun.challenge_id, credential });
     window.location.assign(afterSignIn());
   } catch (error) {

@@ -1,4 +1,5 @@
-// WebAuthn plumbing shared by the enrolment and device-login pages: base64url, the JSON
+// WebAuthn plumbing shared by the sign-in, enrolment, device-login and approval pages
+// (each loads this script before its own): base64url, the JSON
 // the server's py_webauthn options and responses use, and errors a person can act on.
 // No inline script anywhere (strict CSP); no third-party code.
 "use strict";
@@ -135,6 +136,8 @@ window.KinkoWebAuthn = (function () {
   }
 
   return {
+    b64urlToBytes: b64urlToBytes,
+    bytesToB64url: bytesToB64url,
     postJSON: postJSON,
     creationOptions: creationOptions,
     requestOptions: requestOptions,
