@@ -17,4 +17,5 @@ faketime '+400 days' bash scripts/run-tests.sh "$@" \
   tests/integration/policy/test_cli.py \
   tests/integration/screening/test_cli_api.py \
   tests/e2e/test_demo.py \
-  tests/e2e/test_newcomer.py
+  tests/e2e/test_newcomer.py \
+  tests/e2e/test_cli_as_person.py
