@@ -11,6 +11,7 @@ broadcast in `execution.py`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -403,12 +404,36 @@ class WithdrawalService:
         with unit_of_work(self.ctx) as session:
             return view(session, load(session, withdrawal_id))
 
-    def list(self, *, state: str | None = None, limit: int = 100) -> list[WithdrawalView]:
-        query = select(WithdrawalRow).order_by(WithdrawalRow.created_at.desc()).limit(limit)
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        limit: int = 100,
+        visible: Callable[[WithdrawalView], bool] | None = None,
+    ) -> list[WithdrawalView]:
+        """The newest `limit` withdrawals (in `state`) that `visible` accepts.
+
+        The limit counts what the caller may see: rows outside a scoped caller's assets or
+        wallets are skipped page by page, so they never push the caller's own off the list.
+        """
+        query = select(WithdrawalRow).order_by(
+            WithdrawalRow.created_at.desc(), WithdrawalRow.id.desc()
+        )
         if state is not None:
             if state not in {s.value for s in State}:
                 known = ", ".join(s.value for s in State)
                 raise InputError("state", f"{state!r} is not a state; use one of {known}")
             query = query.where(WithdrawalRow.state == state)
+        found: list[WithdrawalView] = []
         with unit_of_work(self.ctx) as session:
-            return [view(session, r) for r in session.execute(query).scalars()]
+            for offset in itertools.count(0, limit):
+                rows = session.execute(query.offset(offset).limit(limit)).scalars().all()
+                for row in rows:
+                    shown = view(session, row)
+                    if visible is None or visible(shown):
+                        found.append(shown)
+                        if len(found) == limit:
+                            return found
+                if len(rows) < limit:
+                    return found
+        return found

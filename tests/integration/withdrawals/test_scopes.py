@@ -4,6 +4,7 @@ auto-approved; a BTC-only token listed ETH withdrawals)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -99,3 +100,28 @@ def test_reads_and_approvals_hold_to_asset_and_wallet_scopes(
         api.get(f"/v1/withdrawals/{made['id']}", headers=bearer(everything)).json()["state"]
         == "pending_approval"
     )
+
+
+def test_a_scoped_list_fills_its_limit_from_what_the_caller_may_read(
+    exchange: Exchange, api: TestClient
+) -> None:
+    """The limit counts visible withdrawals: newer ones outside the caller's scope do not
+    push the caller's own out of the page."""
+    warm_user, _ = make_user(
+        exchange.ctx,
+        "wanda",
+        [RoleGrant(Role.REQUESTER, wallets=(WARM,))],
+        with_authenticator=False,
+    )
+    warm = owned_token(exchange.ctx, warm_user, ["withdrawals:create", "withdrawals:read"])
+    mine = api.post(
+        "/v1/withdrawals", json={**BODY, "source_wallet": WARM}, headers=_key(bearer(warm), "own")
+    )
+    assert mine.status_code == 201, mine.text
+    creator = make_token(exchange.ctx, roles_or_permissions=["withdrawals:create"])
+    for n in range(3):
+        exchange.ctx.clock.advance(timedelta(seconds=1))
+        hot = api.post("/v1/withdrawals", json=BODY, headers=_key(bearer(creator), f"hot{n}"))
+        assert hot.status_code == 201 and hot.json()["wallet"] == "wal_eth_hot"
+    page = api.get("/v1/withdrawals", params={"limit": 1}, headers=bearer(warm)).json()
+    assert [w["id"] for w in page["withdrawals"]] == [mine.json()["id"]]

@@ -111,15 +111,14 @@ def list_withdrawals(
 ) -> dict[str, Any]:
     if not 1 <= limit <= 1000:
         raise InputError("limit", "must be between 1 and 1000")
-    found = services.withdrawals.list(state=state, limit=limit)
-    # Scopes hold on reads: only the withdrawals of assets and wallets the caller may read.
-    return {
-        "withdrawals": [
-            v.to_json()
-            for v in found
-            if principal.allows("withdrawals:read", asset=v.asset, wallet=v.wallet_id)
-        ]
-    }
+    # Scopes hold on reads: only the withdrawals of assets and wallets the caller may read,
+    # and the limit counts those.
+    found = services.withdrawals.list(
+        state=state,
+        limit=limit,
+        visible=lambda v: principal.allows("withdrawals:read", asset=v.asset, wallet=v.wallet_id),
+    )
+    return {"withdrawals": [v.to_json() for v in found]}
 
 
 @router.get(BASE + "/{withdrawal_id}")
