@@ -18,18 +18,17 @@ import typer
 from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
+from kinko.cli.custody_keys import keys_app
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
 from kinko.core.errors import InputError
 from kinko.custody.coldshare import Regime
 
 if TYPE_CHECKING:
     from kinko.context import Context
-    from kinko.custody import keys
 
 wallet_app = typer.Typer(help="Wallets and assets.", no_args_is_help=True)
 custody_app = typer.Typer(help="Holdings, liabilities, cold share, keys.", no_args_is_help=True)
 liabilities_app = typer.Typer(help="Customer liabilities.", no_args_is_help=True)
-keys_app = typer.Typer(help="Key-share inventory.", no_args_is_help=True)
 custody_app.add_typer(liabilities_app, name="liabilities")
 custody_app.add_typer(keys_app, name="keys")
 
@@ -376,111 +375,6 @@ def rebalance(as_json: JsonOption = False) -> None:
     )
     for problem in plan.problems:
         console.print(f"[yellow]problem:[/] {problem}")
-
-
-@keys_app.command("add")
-def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
-    wallet_id: Annotated[str, typer.Option("--wallet")],
-    holder: Annotated[str, typer.Option(help="Staff user id.")],
-    device: Annotated[str, typer.Option()],
-    site: Annotated[str, typer.Option()],
-    entity: Annotated[str, typer.Option(help="Legal entity holding the share.")],
-    public_key: Annotated[str, typer.Option(help="xpub or public key hex.")],
-    ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
-) -> None:
-    """Register a key share in the inventory."""
-    from kinko.cli import api
-
-    with guarded():
-        try:
-            record = json.loads(_read(ceremony, "ceremony"))
-        except ValueError as exc:
-            raise InputError("ceremony", f"not JSON: {exc}") from None
-        if not isinstance(record, dict):
-            raise InputError("ceremony", "must be a JSON object")
-        body = {
-            "wallet_id": wallet_id,
-            "holder": holder,
-            "device": device,
-            "site": site,
-            "legal_entity": entity,
-            "public_key": public_key,
-            "ceremony": record,
-        }
-        with api.connect() as kinko:
-            done = kinko.post("/v1/custody/keys", body)
-    console.print(f"registered key share {done['id']}")
-
-
-@keys_app.command("list")
-def keys_list(
-    wallet_id: Annotated[str | None, typer.Option("--wallet")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """List key shares."""
-    from kinko.custody import keys
-
-    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
-        rows = keys.shares(session, wallet_id)
-        names = Names.load(session)
-    if as_json:
-        echo_json(
-            [
-                {
-                    "id": s.id,
-                    "wallet_id": s.wallet_id,
-                    "holder": s.holder,
-                    "holder_username": names.username(s.holder),
-                    "device": s.device,
-                    "site": s.site,
-                    "legal_entity": s.legal_entity,
-                    "status": s.status,
-                }
-                for s in rows
-            ]
-        )
-        return
-    print_table(
-        ("id", "wallet", "holder", "device", "site", "entity", "status"),
-        [
-            (
-                s.id,
-                names.wallet(s.wallet_id),
-                names.user(s.holder),
-                s.device,
-                s.site,
-                s.legal_entity,
-                s.status,
-            )
-            for s in rows
-        ],
-        whole={"id"},
-    )
-
-
-def _set_status(share_id: str, status: keys.KeyStatus, reason: str) -> None:
-    from kinko.cli import api
-
-    body = {"status": status.value, "reason": reason}
-    with guarded(), api.connect() as kinko:
-        kinko.post(f"/v1/custody/keys/{share_id}/status", body)
-    console.print(f"key share {share_id} is {status.value}")
-
-
-@keys_app.command("revoke")
-def keys_revoke(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
-    """Mark a share revoked (retired)."""
-    from kinko.custody import keys
-
-    _set_status(share_id, keys.KeyStatus.REVOKED, reason)
-
-
-@keys_app.command("compromised")
-def keys_compromised(share_id: str, reason: Annotated[str, typer.Option()]) -> None:
-    """Mark a share compromised (raises a critical security event)."""
-    from kinko.custody import keys
-
-    _set_status(share_id, keys.KeyStatus.COMPROMISED, reason)
 
 
 def register(app: typer.Typer) -> None:
