@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from kinko.context import Context
-from kinko.store.tables.custody import WalletRow
-from tests.integration.monitor.test_exit_codes import OURS, PAYEE, _transfer
+from tests.integration.monitor.test_exit_codes import PAYEE, add_hot_wallet, node_answers
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
@@ -119,33 +117,9 @@ def test_watch_once_json(ctx: Context, cli: CliRunner, monkeypatch: pytest.Monke
     assert result.exit_code == 2  # no node configured
     assert json_out(result)["field"] == "ethereum_node_url"
 
-    with ctx.db.transaction() as s:
-        s.add(
-            WalletRow(
-                id="wal_eth_hot", name="ETH hot", chain="ethereum", network="mainnet",
-                assets=["ETH"], tier="hot", owner_class="customer", purpose="operational",
-                quorum_m=1, quorum_n=1, eligible_roles=["approver"], address=OURS, limits={},
-                active=True, created_at=ctx.clock.now(),
-            )
-        )  # fmt: skip
+    add_hot_wallet(ctx)
     chain = {"tip": 5}
-
-    def block(params: list[Any]) -> dict[str, Any]:
-        number = int(params[0], 16)
-        return {
-            "number": hex(number),
-            "hash": "0x" + f"{number:02x}" * 32,
-            "parentHash": "0x" + "00" * 32,
-            "timestamp": hex(1_700_000_000 + number),
-            "transactions": [_transfer(number)] if number == 6 else [],
-        }
-
-    answers = {
-        "eth_chainId": lambda _: "0x1",
-        "eth_blockNumber": lambda _: hex(chain["tip"]),
-        "eth_getBlockByNumber": block,
-        "eth_getLogs": lambda _: [],
-    }
+    answers = node_answers(chain)
     with json_rpc_node(answers) as url:
         monkeypatch.setenv("KINKO_ETHEREUM_NODE_URL", url)
         monkeypatch.setenv("KINKO_ETHEREUM_NETWORK", "mainnet")

@@ -85,7 +85,8 @@ def _transfer(block: int) -> dict[str, Any]:
     }
 
 
-def test_watch_once_exits_1_on_an_unexplained_outflow(ctx: Context) -> None:
+def add_hot_wallet(ctx: Context) -> None:
+    """The watched hot wallet at OURS."""
     with ctx.db.transaction() as s:
         s.add(
             WalletRow(
@@ -106,7 +107,11 @@ def test_watch_once_exits_1_on_an_unexplained_outflow(ctx: Context) -> None:
                 created_at=ctx.clock.now(),
             )
         )
-    chain = {"tip": 5}
+
+
+def node_answers(chain: dict[str, int]) -> dict[str, Any]:
+    """A node's JSON-RPC answers up to `chain["tip"]`; block 6 holds a 3 ETH transfer
+    out of OURS that no withdrawal explains."""
 
     def block(params: list[Any]) -> dict[str, Any]:
         number = int(params[0], 16)
@@ -118,12 +123,18 @@ def test_watch_once_exits_1_on_an_unexplained_outflow(ctx: Context) -> None:
             "transactions": [_transfer(number)] if number == 6 else [],
         }
 
-    answers = {
+    return {
         "eth_chainId": lambda _: "0x1",
         "eth_blockNumber": lambda _: hex(chain["tip"]),
         "eth_getBlockByNumber": block,
         "eth_getLogs": lambda _: [],
     }
+
+
+def test_watch_once_exits_1_on_an_unexplained_outflow(ctx: Context) -> None:
+    add_hot_wallet(ctx)
+    chain = {"tip": 5}
+    answers = node_answers(chain)
     with json_rpc_node(answers) as url:
         node = {"KINKO_ETHEREUM_NODE_URL": url, "KINKO_ETHEREUM_NETWORK": "mainnet"}
         code, out = kinko(ctx, "monitor", "watch", "--once", **node)
