@@ -124,8 +124,8 @@ def _setup(data_dir: Path, url: str) -> str:
     """Create the schema, keys and demo exchange once; return an API token for alice."""
     import kinko.store.tables  # noqa: F401
     from kinko.audit.note import generate_signer
-    from kinko.cli.base import write_secret_file
     from kinko.context import build_context
+    from kinko.core.secretfile import write_secret_file
     from kinko.identity.model import UserId
     from kinko.identity.service import IdentityService
     from kinko.store.base import Base

@@ -223,9 +223,8 @@ def witness_init(
 ) -> None:
     """Create a witness key pair: OUT (private) and OUT.vkey (give it to verifiers)."""
     from kinko.audit.note import ALG_COSIGNATURE_V1, generate_signer
-    from kinko.cli.base import write_secret_file
     from kinko.core.errors import Conflict
-    from kinko.core.secretfile import PUBLIC_FILE, create_file
+    from kinko.core.secretfile import PUBLIC_FILE, create_file, write_secret_file
 
     with guarded():
         skey, vkey = generate_signer(name, ALG_COSIGNATURE_V1)

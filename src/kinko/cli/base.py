@@ -24,18 +24,12 @@ from kinko.core.secretfile import (
     PUBLIC_FILE,
     create_file,
     make_private_dir,
+    write_secret_file,
 )
 
 if TYPE_CHECKING:
     from kinko.config import Settings
     from kinko.context import Context
-
-
-def write_secret_file(path: Path, data: bytes) -> None:
-    """Create `path` with mode 0600 (its directory 0700 if missing), whatever the umask;
-    refuses to overwrite an existing file."""
-    make_private_dir(path.parent)
-    create_file(path, data, PRIVATE_FILE)
 
 
 def initialise(cfg: Settings, admin: str) -> tuple[str, str]:

@@ -35,6 +35,13 @@ def create_file(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> None:
         handle.write(data)
 
 
+def write_secret_file(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600 (its directory 0700 if missing), whatever the umask;
+    refuses to overwrite an existing file."""
+    make_private_dir(path.parent)
+    create_file(path, data, PRIVATE_FILE)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write `path` (replacing it, atomically) as a 0600 file, whatever the umask."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.new")

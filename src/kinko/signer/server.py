@@ -26,7 +26,7 @@ from kinko.withdrawals.bundle import parse_bundle
 def signer_token(path: Path) -> str:
     """The shared secret, created on first use with mode 0600."""
     if not path.exists():
-        from kinko.cli.base import write_secret_file
+        from kinko.core.secretfile import write_secret_file
 
         write_secret_file(path, secrets.token_urlsafe(32).encode())
     return read_private(path, field="signer.token").decode("ascii").strip()

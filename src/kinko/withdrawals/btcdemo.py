@@ -24,8 +24,7 @@ from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
-from kinko.cli.base import write_secret_file
-from kinko.core.secretfile import make_private_dir
+from kinko.core.secretfile import make_private_dir, write_secret_file
 from kinko.custody.model import Tier
 from kinko.demo_data import demo_policy_text
 from kinko.policy.loader import load_policy

@@ -21,10 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.cli.base import write_secret_file
 from kinko.context import Context
 from kinko.core.errors import NotFound
-from kinko.core.secretfile import make_private_dir, write_private
+from kinko.core.secretfile import make_private_dir, write_private, write_secret_file
 from kinko.custody.model import Tier
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from kinko.audit.note import Signer, generate_signer
 from kinko.chains.ethereum.adapter import EthereumAdapter
-from kinko.cli.base import write_secret_file
 from kinko.context import Context
+from kinko.core.secretfile import write_secret_file
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName

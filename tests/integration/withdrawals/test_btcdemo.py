@@ -15,10 +15,10 @@ from kinko.audit.note import generate_signer
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.address import address_of
 from kinko.chains.bitcoin.networks import network
-from kinko.cli.base import write_secret_file
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
+from kinko.core.secretfile import write_secret_file
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
