@@ -126,10 +126,10 @@ def _setup(data_dir: Path, url: str) -> str:
     from kinko.audit.note import generate_signer
     from kinko.context import build_context
     from kinko.core.secretfile import write_secret_file
+    from kinko.demo.exchange import build_demo_exchange
     from kinko.identity.model import UserId
     from kinko.identity.service import IdentityService
     from kinko.store.base import Base
-    from kinko.withdrawals.sample import build_demo_exchange
 
     settings = _settings(data_dir, url)
     ctx = build_context(settings)
@@ -161,8 +161,8 @@ def _setup_process(url: str, data_dir: str, conn: Pipe) -> None:
 
 def _stack(ctx: Any) -> Any:
     """The demo exchange's withdrawal services, as the demo builds them."""
+    from kinko.demo.exchange import SCREENING
     from kinko.screening.service import ScreeningService
-    from kinko.withdrawals.sample import SCREENING
     from kinko.withdrawals.stack import build_stack
 
     # The demo's screener is a ScreeningService over the database with the demo's list
@@ -340,7 +340,7 @@ def _postgres_cpu(root: Path) -> float:
 
 
 def _requests(port: int, token: str, total: int, tag: str) -> list[bytes]:
-    from kinko.withdrawals.sample import CUSTOMER
+    from kinko.demo.exchange import CUSTOMER
 
     auth = ("Authorization", f"Bearer {token}")
     return [

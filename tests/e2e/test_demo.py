@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from kinko.cli.main import app
 from kinko.config import load_settings
 from kinko.context import Context, build_context
-from kinko.withdrawals.btcdemo import BTC_CUSTOMER, demo_descriptor
+from kinko.demo.bitcoin import BTC_CUSTOMER, demo_descriptor
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user
 

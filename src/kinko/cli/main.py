@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Verify a bundle offline exactly as the signer does, then sign it (warm/cold).",
     ),
     "demo": (
-        "kinko.demo:register_demo",
+        "kinko.cli.demo:register_demo",
         "A sample exchange: walk a withdrawal, show a refused altered bundle, serve.",
     ),
     "login": (

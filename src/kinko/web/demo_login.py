@@ -43,7 +43,7 @@ Ctx = Annotated[Context, Depends(get_ctx)]
 
 def demo_people(data_dir: Path) -> list[tuple[str, str]]:
     """(name, roles) of each demo person whose authenticator is in `data_dir`."""
-    from kinko.withdrawals.sample import AUTH_DIR, USERS
+    from kinko.demo.exchange import AUTH_DIR, USERS
 
     folder = data_dir / AUTH_DIR
     return [
@@ -89,8 +89,8 @@ def page(request: Request, ctx: Ctx, next: str | None = None) -> HTMLResponse:
 def _sign_in(ctx: Context, username: str, ip: str | None, replaces: str | None) -> SignedIn:
     from webauthn.helpers import base64url_to_bytes
 
+    from kinko.demo.exchange import assert_as
     from kinko.identity.service import IdentityService
-    from kinko.withdrawals.sample import assert_as
 
     login = IdentityService(ctx).login
     challenge_id, options = login.begin_webauthn(username, source_ip=ip)
@@ -128,14 +128,18 @@ async def sign_in(request: Request, ctx: Ctx) -> Response:
 
 
 def _approve(principal: Principal, withdrawal_id: str, stack: WithdrawalStack) -> None:
-    from kinko.withdrawals.sample import assert_as
+    from kinko.demo.exchange import assert_as
 
     settings = stack.ctx.settings
     if principal.username not in dict(demo_people(settings.data_dir)):
         raise PermissionDenied(
             f"{principal.username} is not one of the demo's people: approve with a security key"
         )
+    from kinko.api.scopes import Concern, Scopes
+
     view = stack.withdrawals.get(withdrawal_id)
+    scopes = Scopes.reading(principal, "withdrawals:approve", stack.ctx)
+    scopes.require(Concern(asset=view.asset, wallet=view.wallet_id))
     if view.digest is None:
         raise InputError("withdrawal", f"{withdrawal_id} has no transaction to approve")
     approver = str(principal.subject)

@@ -34,6 +34,7 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
+from kinko.demo.exchange import devnet_eth_wallet
 from kinko.identity.service import IdentityService
 from kinko.monitor.events import from_security_event
 from kinko.monitor.rules import CorrelationRule, DetectionRule, default_pack
@@ -45,7 +46,6 @@ from kinko.store.base import Base
 from kinko.store.tables.identity import ConsoleSessionRow
 from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.sample import devnet_eth_wallet
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.integration.monitor import kinko_flows as flows

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from kinko.api.app import create_app
 from kinko.context import Context
+from kinko.demo.exchange import AUTH_DIR, save_authenticator
 from kinko.web import demo_login
-from kinko.withdrawals.sample import AUTH_DIR, save_authenticator
 from tests.integration.test_authz_matrix import rules_of
 from tests.support.identity import make_user
 

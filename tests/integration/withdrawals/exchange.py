@@ -12,6 +12,7 @@ from kinko.audit.note import Signer, generate_signer
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
 from kinko.core.secretfile import write_secret_file
+from kinko.demo.exchange import devnet_eth_wallet
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
@@ -21,7 +22,6 @@ from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
-from kinko.withdrawals.sample import devnet_eth_wallet
 from kinko.withdrawals.service import WithdrawalService
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports

@@ -15,10 +15,10 @@ from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
+from kinko.demo.bitcoin import demo_descriptor
 from kinko.policy.model import OwnerKind
 from kinko.withdrawals.addressbook import AddressBookService
 from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
-from kinko.withdrawals.btcdemo import demo_descriptor
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest
 from tests.integration.withdrawals.btc_exchange import DEST as MAINNET_DEST

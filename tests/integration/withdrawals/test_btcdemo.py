@@ -19,12 +19,12 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.core.secretfile import write_secret_file
+from kinko.demo import bitcoin as btcdemo
+from kinko.demo.exchange import build_demo_exchange
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals import btcdemo
 from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.sample import build_demo_exchange
 from kinko.withdrawals.stack import log_vkey_of
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.support.identity import ensure_secret_key

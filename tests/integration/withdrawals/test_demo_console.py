@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kinko.api.app import create_app
+from kinko.demo.exchange import AUTH_DIR, save_authenticator
 from kinko.web import demo_login
-from kinko.withdrawals.sample import AUTH_DIR, save_authenticator
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token

@@ -5,11 +5,11 @@ wallet and apply asset freezes the same way for both."""
 from __future__ import annotations
 
 from kinko.context import Context
+from kinko.demo.exchange import devnet_eth_wallet
 from kinko.policy.model import FreezeScope
 from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.freeze import FreezeService
 from kinko.withdrawals.lookup import choose_wallet, find_asset, find_wallet
-from kinko.withdrawals.sample import devnet_eth_wallet
 from kinko.withdrawals.wiring import WalletFreezes
 
 ADDRESS = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"

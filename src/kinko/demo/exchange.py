@@ -43,7 +43,7 @@ ATTACKER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 DEMO_LIST = "demo-stolen-funds"
 AUTH_DIR = "demo-authenticators"  # in the data directory: one JSON file per person
 DEMO_WALLETS = ("wal_eth_hot", "wal_eth_warm", "wal_btc_cold", "wal_btc_regtest")
-# The demo's screening.toml says the same (kinko.demo_data), so the CLI screens alike.
+# The demo's screening.toml says the same (kinko.demo.data), so the CLI screens alike.
 SCREENING = ScreeningConfig(
     required_address_lists=(ListName(DEMO_LIST),), required_name_lists=(ListName(DEMO_LIST),)
 )

@@ -82,7 +82,7 @@ def persist_config(cfg: Settings) -> tuple[Settings, list[str]]:
         cfg = cfg.model_copy(update={"policy_path": policy.resolve()})
     screening = data_dir / SCREENING_FILE
     if not screening.exists():
-        from kinko.withdrawals.sample import DEMO_LIST
+        from kinko.demo.exchange import DEMO_LIST
 
         write_private(
             screening,

@@ -6,7 +6,7 @@ address. The co-signed PSBT then comes back to Kinko (signed) and, as after an o
 broadcast and its confirmation, moves to broadcast and confirmed. The funding transactions
 are synthetic, so nothing reaches a node: the demo stands in for the operator's node.
 
-The act runs under the demo's policy (`kinko.demo_data`: the sample minus its
+The act runs under the demo's policy (`kinko.demo.data`: the sample minus its
 business-hours window, with a one-second cooling-off), so it works at any time.
 """
 
@@ -26,7 +26,8 @@ from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
 from kinko.core.secretfile import make_private_dir, write_secret_file
 from kinko.custody.model import Tier
-from kinko.demo_data import demo_policy_text
+from kinko.demo.data import demo_policy_text
+from kinko.demo.exchange import DemoExchange, save_authenticator
 from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
@@ -37,7 +38,6 @@ from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, impo
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.offline import OfflineSettlement
 from kinko.withdrawals.ports import Ports
-from kinko.withdrawals.sample import DemoExchange, save_authenticator
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.wiring import ChainRouter, IdentityDirectory, WalletFreezes
 
@@ -65,7 +65,7 @@ def demo_descriptor() -> str:
 
 
 def demo_policy_service(ex: DemoExchange) -> PolicyService:
-    """The data directory's policy, relaxed as `kinko.demo_data` relaxes the sample (which
+    """The data directory's policy, relaxed as `kinko.demo.data` relaxes the sample (which
     `kinko demo` already configured: then it is used as it is)."""
     base = PolicyService(ex.ctx).policy
     text = demo_policy_text(base.text)

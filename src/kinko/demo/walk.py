@@ -6,10 +6,9 @@ after the walk (tests use it). Safe to run again.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Annotated, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
-import typer
 from rich.console import Console
 from sqlalchemy import select
 
@@ -19,15 +18,10 @@ from kinko.context import Context, build_context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.demo_data import ensure_cli_token, own_freezes, persist_config, remember_freezes
-from kinko.policy.model import FreezeScope
-from kinko.signer.offline import cosign
-from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.btcdemo import WALLET as BTC_WALLET
-from kinko.withdrawals.btcdemo import walk_bitcoin
-from kinko.withdrawals.bundle import ApprovalBundle
-from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.sample import (
+from kinko.demo.bitcoin import WALLET as BTC_WALLET
+from kinko.demo.bitcoin import walk_bitcoin
+from kinko.demo.data import ensure_cli_token, own_freezes, persist_config, remember_freezes
+from kinko.demo.exchange import (
     ATTACKER,
     CUSTOMER,
     HOT_KEY,
@@ -35,6 +29,11 @@ from kinko.withdrawals.sample import (
     build_demo_exchange,
     save_authenticator,
 )
+from kinko.policy.model import FreezeScope
+from kinko.signer.offline import cosign
+from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.bundle import ApprovalBundle
+from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.stack import WithdrawalStack, build_stack
 from kinko.withdrawals.states import TERMINAL, State
@@ -42,7 +41,7 @@ from kinko.withdrawals.wiring import WalletFreezes
 
 
 def ensure_initialised(cfg: Settings, out: Console) -> None:
-    from kinko.cli.base import initialise
+    from kinko.bootstrap import initialise
     from kinko.store.db import Database
     from kinko.store.migrate import is_initialised
 
@@ -265,7 +264,16 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
     return view.id
 
 
-def run_demo(cfg: Settings, out: Console) -> Context:
+@dataclass(frozen=True)
+class DemoRun:
+    """What a walk leaves for the server: the context on the demo's data directory and the
+    withdrawal stack on the demo's in-process chains (the console settles on them)."""
+
+    ctx: Context
+    stack: WithdrawalStack
+
+
+def run_demo(cfg: Settings, out: Console) -> DemoRun:
     ensure_initialised(cfg, out)
     cfg, written = persist_config(cfg)
     if written:
@@ -308,44 +316,4 @@ def run_demo(cfg: Settings, out: Console) -> Context:
     for name, auth in ex.authenticators.items():
         save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)
     ensure_cli_token(ctx)  # alice's own API token, for the CLI (docs/cli.md)
-    ctx.__dict__["withdrawal_stack"] = stack
-    return ctx
-
-
-def register_demo(app: typer.Typer) -> None:
-    @app.command("demo")
-    def demo(
-        no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after the walk.")] = False,
-        host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
-        port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
-    ) -> None:
-        """A sample exchange: walk a withdrawal, show a refused altered bundle, serve."""
-        from kinko.cli.common import console, guarded, served_settings
-        from kinko.web.welcome import after_demo_lines, serving_lines, show
-
-        with guarded():
-            # the demo's security keys follow --host/--port too (kinko.core.urls)
-            cfg = served_settings(host, port)
-            if not no_serve:  # before the walk: a port in use is exit 2, not uvicorn's 3
-                from kinko.api.supervisor import check_port_free
-
-                check_port_free(cfg.host, cfg.port)
-            ctx = run_demo(cfg, console)
-        if no_serve:
-            ctx.db.dispose()
-            show(console, after_demo_lines(ctx.settings))
-            return
-        import uvicorn
-
-        from kinko.api.app import create_app
-        from kinko.web import demo_login
-
-        bind_host, bind_port = cfg.host, cfg.port
-        application = create_app(ctx)
-        application.state.withdrawal_stack = ctx.__dict__["withdrawal_stack"]
-        login = demo_login.enabled(cfg.data_dir, bind_host)
-        if login:
-            demo_login.install(application)
-        console.rule("serving")
-        show(console, serving_lines(ctx.settings, bind_host, bind_port, demo_login=login))
-        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None)
+    return DemoRun(ctx, stack)
