@@ -1,33 +1,30 @@
-"""Bitcoin address validation per network: segwit (BIP-173/350) and legacy base58check."""
+"""Bitcoin address validation per network: segwit (BIP-173/350) and legacy base58check.
+
+Base58check is embit's (`embit.base58`, the codec screening uses too); segwit addresses go
+through Kinko's own `bech32` module, which says which BIP rule an address breaks.
+"""
 
 from __future__ import annotations
 
-import hashlib
+from embit import base58
 
 from kinko.chains.bitcoin import bech32
 from kinko.chains.bitcoin.networks import NETWORKS, BitcoinNetwork
 from kinko.core.errors import InputError
 
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
 
 def _b58decode_check(text: str, field: str) -> bytes:
-    value = 0
-    for ch in text:
-        index = _B58.find(ch)
-        if index < 0:
-            raise InputError(field, f"character {ch!r} is not in the base58 alphabet")
-        value = value * 58 + index
-    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
-    raw = b"\x00" * (len(text) - len(text.lstrip("1"))) + raw
-    payload, checksum = raw[:-4], raw[-4:]
-    if len(raw) < 5 or hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != checksum:
+    bad = next((ch for ch in text if ch not in base58.B58_DIGITS), None)
+    if bad is not None:
+        raise InputError(field, f"character {bad!r} is not in the base58 alphabet")
+    try:
+        return bytes(base58.decode_check(text))
+    except ValueError:
         raise InputError(
             field,
             "base58 checksum does not match: a character was mistyped or altered; copy the "
             "address again from its source",
-        )
-    return payload
+        ) from None
 
 
 def script_pubkey(address: str, net: BitcoinNetwork, field: str = "address") -> bytes:
@@ -60,16 +57,6 @@ def normalize(address: str, net: BitcoinNetwork, field: str = "address") -> str:
     return address.lower() if address.lower().startswith(net.hrp + "1") else address
 
 
-def _b58encode_check(payload: bytes) -> str:
-    raw = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    value = int.from_bytes(raw, "big")
-    out = ""
-    while value:
-        value, rem = divmod(value, 58)
-        out = _B58[rem] + out
-    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
-
-
 def address_of(script: bytes, net: BitcoinNetwork) -> str | None:
     """The address an output script pays to on `net`, or None for non-standard scripts."""
     if len(script) >= 4 and script[1] == len(script) - 2 and 2 <= script[1] <= 40:
@@ -78,7 +65,7 @@ def address_of(script: bytes, net: BitcoinNetwork) -> str | None:
         if 0x51 <= script[0] <= 0x60:
             return bech32.encode_segwit(net.hrp, script[0] - 0x50, script[2:])
     if len(script) == 25 and script[:3] == b"\x76\xa9\x14" and script[23:] == b"\x88\xac":
-        return _b58encode_check(bytes([net.p2pkh]) + script[3:23])
+        return str(base58.encode_check(bytes([net.p2pkh]) + script[3:23]))
     if len(script) == 23 and script[:2] == b"\xa9\x14" and script[22:] == b"\x87":
-        return _b58encode_check(bytes([net.p2sh]) + script[2:22])
+        return str(base58.encode_check(bytes([net.p2sh]) + script[2:22]))
     return None

@@ -10,9 +10,11 @@ so change pointed at a foreign address is caught.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import Any
 
+from embit import compact
 from embit.psbt import PSBT
 from embit.script import Script
 from embit.transaction import SIGHASH, Transaction
@@ -73,26 +75,21 @@ def parse(payload: bytes) -> Any:
     return psbt
 
 
-def _compact(data: bytes, pos: int) -> tuple[int, int]:
-    first = data[pos]
-    if first < 0xFD:
-        return first, pos + 1
-    size = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
-    return int.from_bytes(data[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
-
-
 def _global_unsigned_tx(data: bytes) -> bytes:
-    """The value of the global PSBT_GLOBAL_UNSIGNED_TX (key type 0x00) entry."""
-    pos = 5
+    """The value of the global PSBT_GLOBAL_UNSIGNED_TX (key type 0x00) entry.
+
+    Runs after embit has parsed the same bytes, so the map is well formed; the
+    CompactSize lengths are read with embit's own reader (`embit.compact`).
+    """
+    stream = io.BytesIO(data[5:])
     while True:
-        key_len, pos = _compact(data, pos)
+        key_len = compact.read_from(stream)
         if key_len == 0:
             raise InputError("psbt", "no unsigned transaction in the global map")
-        key, pos = data[pos : pos + key_len], pos + key_len
-        value_len, pos = _compact(data, pos)
+        key = stream.read(key_len)
+        value = stream.read(compact.read_from(stream))
         if key == b"\x00":
-            return data[pos : pos + value_len]
-        pos += value_len
+            return bytes(value)
 
 
 def inspect(payload: bytes, wallet: MultisigWallet) -> Inspected:

@@ -5,6 +5,9 @@ prefix (no checksum information; normalised to the EIP-55 form), or mixed case t
 match the EIP-55 checksum exactly. A mixed-case address with a wrong checksum is refused:
 it is most likely a typo or a tampered copy, and that is what EIP-55 exists to catch. The
 refusal never suggests a "corrected" address (that would be the checksum of the typo).
+
+The EIP-55 checksum itself is eth_utils' (`to_checksum_address`); this module adds only
+the acceptance rules above and the messages.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from kinko.core.errors import InputError
@@ -25,14 +29,10 @@ def keccak256(data: bytes) -> bytes:
 
 @lru_cache(maxsize=16384)  # a pure function; the same wallets and customers recur
 def to_checksum(raw: bytes) -> str:
-    """EIP-55: upper-case the i-th hex letter when the i-th nibble of keccak(lower hex) >= 8."""
+    """The EIP-55 mixed-case form of a 20-byte address (eth_utils' `to_checksum_address`)."""
     if len(raw) != 20:
         raise InputError("address", f"an Ethereum address is 20 bytes, got {len(raw)}")
-    lower = raw.hex()
-    digest = keccak256(lower.encode("ascii")).hex()
-    return "0x" + "".join(
-        ch.upper() if ch.isalpha() and int(digest[i], 16) >= 8 else ch for i, ch in enumerate(lower)
-    )
+    return str(to_checksum_address(raw))
 
 
 def checksum_failure(text: str) -> str:
