@@ -85,7 +85,7 @@ class Settings(BaseModel):
         if isinstance(value, str):  # KINKO_TRUSTED_PROXIES="10.0.0.2, 10.1.0.0/16"
             value = [v for v in value.replace(",", " ").split() if v]
         if isinstance(value, list | tuple):
-            from kinko.api.limits import parse_networks
+            from kinko.core.networks import parse_networks
 
             parse_networks(str(v) for v in value)  # ValueError names the bad entry
             return tuple(str(v).strip() for v in value)

@@ -64,7 +64,7 @@ def start_background(ctx: Context) -> list[asyncio.Task[None]]:
             screening_freshness_loop(ctx, SCREENING_CHECK_INTERVAL_S), name="screening-freshness"
         ),
     ]
-    from kinko.chains.watcher import watch_loop, watcher_from_settings
+    from kinko.monitor.watcher import watch_loop, watcher_from_settings
 
     watcher = watcher_from_settings(ctx)  # only chains with a node configured
     if watcher is not None:

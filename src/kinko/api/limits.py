@@ -21,33 +21,22 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from kinko.core.errors import KinkoError
+from kinko.core.networks import Network, parse_networks
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # (method, path) -> (the setting naming its larger limit, the permission it needs).
 LARGE_BODY_ROUTES = {
     ("POST", "/v1/screening/lists"): ("max_list_upload_bytes", "screening:write"),
 }
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """Addresses or CIDR networks; raises ValueError naming the first bad one."""
-    out = []
-    for value in values:
-        try:
-            out.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or network") from None
-    return tuple(out)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -248,9 +248,9 @@ def register(app: typer.Typer) -> None:
         """Watch our wallets on chain: each outflow goes to the monitor as chain.outflow.
 
         With --json, one JSON document per line for each pass (docs/monitor.md)."""
-        from kinko.chains.watcher import watcher_from_settings
         from kinko.monitor.factory import build_engine
         from kinko.monitor.service import MonitorService, failed_responses
+        from kinko.monitor.watcher import watcher_from_settings
 
         with guarded_json(as_json), open_context() as ctx:
             watcher = watcher_from_settings(ctx)

@@ -1,4 +1,4 @@
-"""CLI: `kinko withdraw ...`, `kinko cosign`, `kinko signer serve` (`kinko demo`: kinko.demo)."""
+"""CLI: `kinko withdraw ...`, `kinko cosign`, `kinko signer serve`."""
 
 from __future__ import annotations
 
@@ -374,7 +374,7 @@ def register(app: typer.Typer) -> None:
         """Serve the online signer (hot wallets) as a separate process."""
         import uvicorn
 
-        from kinko.signer.server import create_signer_app, signer_token
+        from kinko.api.signer_server import create_signer_app, signer_token
 
         with guarded():
             from kinko.api.supervisor import check_port_free

@@ -27,7 +27,6 @@ from sigma.types import SigmaFieldReference, SigmaString
 from sqlalchemy import update
 
 from kinko.chains.ethereum import EthereumAdapter
-from kinko.chains.watcher import ChainWatcher
 from kinko.config import Settings
 from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
@@ -39,6 +38,7 @@ from kinko.identity.service import IdentityService
 from kinko.monitor.events import from_security_event
 from kinko.monitor.rules import CorrelationRule, DetectionRule, default_pack
 from kinko.monitor.sigma_compile import canonical_field, required_types
+from kinko.monitor.watcher import ChainWatcher
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService

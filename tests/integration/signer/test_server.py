@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from kinko.api.signer_server import MAX_BUNDLE_BYTES, create_signer_app, signer_token
 from kinko.chains.ethereum.adapter import EthereumAdapter
-from kinko.signer.server import MAX_BUNDLE_BYTES, create_signer_app, signer_token
 from kinko.withdrawals.wiring import WalletFreezes
 from tests.integration.signer.test_signer import ATTACKER, altered, approved_bundle
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange

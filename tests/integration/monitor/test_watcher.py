@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from kinko.chains.ethereum import EthereumAdapter
-from kinko.chains.watcher import ChainWatcher, watcher_from_settings
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.core.events import SecurityEvent
 from kinko.monitor.factory import start_monitor
 from kinko.monitor.triage import TriageService
+from kinko.monitor.watcher import ChainWatcher, watcher_from_settings
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow

@@ -30,7 +30,7 @@ from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.watcher import WatcherCursorRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 
-log = structlog.get_logger("kinko.chains.watcher")
+log = structlog.get_logger("kinko.monitor.watcher")
 
 WATCHER_ACTOR = "system:chain-watcher"
 # A withdrawal has put its transaction on the chain once it is signed (txid written
