@@ -221,6 +221,16 @@ def register(app: typer.Typer) -> None:
         """Reject (as you): one rejection ends the request."""
         post_step(withdrawal_id, "reject", {"reason": reason}, as_json=as_json)
 
+    @withdraw.command("cancel")
+    def cancel(
+        withdrawal_id: str,
+        reason: Annotated[str, typer.Option(help="Why (audited).")],
+        as_json: JsonOption = False,
+    ) -> None:
+        """Cancel (as you) before it is signed: your own request, or anyone's with
+        withdrawals:cancel_any (operator)."""
+        post_step(withdrawal_id, "cancel", {"reason": reason}, as_json=as_json)
+
     @withdraw.command("utxo-import")
     def utxo_import(
         wallet: Annotated[str, typer.Option(help="Bitcoin wallet id.")],

@@ -37,6 +37,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "withdrawals:read",
         "withdrawals:approve",
         "withdrawals:cancel",
+        "withdrawals:cancel_any",
         "addressbook:propose",
         "addressbook:approve",
         "freeze:set",
@@ -96,6 +97,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "custody:read",
             "custody:write",
             "withdrawals:read",
+            # Cancel anyone's withdrawal before it is signed (a requester: only their own).
+            "withdrawals:cancel",
+            "withdrawals:cancel_any",
             "screening:read",
             "monitor:read",
             "freeze:set",

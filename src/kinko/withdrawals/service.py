@@ -27,9 +27,10 @@ from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
+from kinko.signer.bundle import ACTION_DECIDED, ACTION_REQUESTED
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.withdrawals.cancel import cancel as cancel_withdrawal
 from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.group_commit import GroupCommit
 from kinko.withdrawals.intake import (
@@ -391,12 +392,19 @@ class WithdrawalService:
             self._run_steps(session, row)
             return view(session, row)
 
-    def cancel(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
-        with unit_of_work(self.ctx) as session:
-            row = load(session, withdrawal_id, lock=True)
-            if move(self.ctx, session, row, State.CANCELLED, actor=actor, reason=reason):
-                self.ports.policy.release(session, row.id)
-            return view(session, row)
+    def cancel(
+        self,
+        withdrawal_id: str,
+        *,
+        actor: str,
+        reason: str,
+        authorise: Callable[[WithdrawalView], None] | None = None,
+    ) -> WithdrawalView:
+        """Cancel before it is signed (`kinko.withdrawals.cancel`); `authorise(view)`
+        raises to refuse the caller."""
+        return cancel_withdrawal(
+            self.ctx, self.ports, withdrawal_id, actor=actor, reason=reason, authorise=authorise
+        )
 
     # -- reading ---------------------------------------------------------------------------
 

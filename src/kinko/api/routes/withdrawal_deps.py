@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import require
+from kinko.core.errors import PermissionDenied
 from kinko.identity.model import Principal
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack, build_stack
@@ -75,6 +76,24 @@ def in_scope(
     found = services.withdrawals.get(withdrawal_id)
     principal.require_scope(permission, asset=found.asset, wallet=found.wallet_id)
     return found
+
+
+def may_cancel(principal: Principal, found: WithdrawalView) -> None:
+    """Refuse (403) unless `principal` may cancel `found`: their own request with
+    ``withdrawals:cancel``, anyone's with ``withdrawals:cancel_any``, each granted for the
+    withdrawal's asset and wallet (a BTC-only token cannot cancel an ETH withdrawal)."""
+    scope = {"asset": found.asset, "wallet": found.wallet_id}
+    if principal.allows("withdrawals:cancel_any", **scope):
+        return
+    if found.requester == str(principal.subject):
+        principal.require_scope("withdrawals:cancel", **scope)
+        return
+    raise PermissionDenied(
+        f"withdrawal {found.id} was requested by someone else: only its requester, or a "
+        "person holding withdrawals:cancel_any (operator) for its asset and wallet, may "
+        "cancel it",
+        code="not_requester",
+    )
 
 
 # The caller, holding withdrawals:approve (the withdrawal's scope is checked with `in_scope`).

@@ -1,4 +1,5 @@
-"""HTTP routes for withdrawals: request, list, show, approve, reject, execute, bundle.
+"""HTTP routes for withdrawals: request, list, show, approve, reject, execute, cancel,
+bundle.
 
 Thin: parse, call the withdrawal services, render. What is shown of a withdrawal is the
 DECODED intent of its unsigned transaction and its digest, never the request's fields
@@ -16,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
 from kinko.api.routes.settle import router as settle_router
-from kinko.api.routes.withdrawal_deps import Approver, Stack, WithNames, answer, in_scope
+from kinko.api.routes.withdrawal_deps import (
+    Approver,
+    Stack,
+    WithNames,
+    answer,
+    in_scope,
+    may_cancel,
+)
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
@@ -190,6 +198,31 @@ def reject(
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     view = services.approvals.reject(
         withdrawal_id, approver=str(principal.subject), reason=body.reason
+    )
+    return answer(services, view, principal, names)
+
+
+class Cancellation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.post(BASE + "/{withdrawal_id}/cancel")
+def cancel(
+    withdrawal_id: str,
+    body: Cancellation,
+    services: Stack,
+    principal: Annotated[Principal, Depends(require("withdrawals:cancel"))],
+    names: WithNames = False,
+) -> dict[str, Any]:
+    """Cancel a withdrawal before it is signed: the requester their own
+    (``withdrawals:cancel``), anyone else with ``withdrawals:cancel_any``, each for the
+    withdrawal's asset and wallet. Signed, broadcast or finished: ``409 not_cancellable``."""
+    view = services.withdrawals.cancel(
+        withdrawal_id,
+        actor=principal.actor,
+        reason=body.reason,
+        authorise=lambda found: may_cancel(principal, found),
     )
     return answer(services, view, principal, names)
 
