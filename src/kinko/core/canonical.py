@@ -1,10 +1,17 @@
 """Canonical JSON per RFC 8785 (JSON Canonicalization Scheme).
 
 Used for audit entries, approval bundles and everything that is hashed or signed.
+
+Why ours and not the `rfc8785` package: these bytes are hashed into the audit chain and
+signed approvals, so they must not move with a dependency upgrade (`rfc8785` is 0.1.x and
+calls its implementation unstable); ours also takes any Mapping/Sequence (such as
+MappingProxyType views) and refuses what JCS cannot hold with an InputError that says how
+to fix it. tests/unit/codecs/test_jcs.py holds the two byte-for-byte equal.
 """
 
 from __future__ import annotations
 
+import array
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -12,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from kinko.core.errors import InputError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+# Binary data has no JSON form; memoryview and array.array count as Sequences in Python.
+_BINARY = (bytes, bytearray, memoryview, array.array)
 
 
 def canonical_json(value: object) -> bytes:
@@ -45,6 +54,7 @@ def _emit(value: object, out: list[str]) -> None:
         for key in value:
             if not isinstance(key, str):
                 raise InputError("json", f"object keys must be strings, got {key!r}")
+            _refuse_lone_surrogates(key)  # before sorting: UTF-16 cannot encode them
             items.append(key)
         # RFC 8785 §3.2.3: sort by UTF-16 code units.
         items.sort(key=lambda k: k.encode("utf-16-be"))
@@ -56,7 +66,7 @@ def _emit(value: object, out: list[str]) -> None:
             out.append(":")
             _emit(value[key], out)
         out.append("}")
-    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+    elif isinstance(value, Sequence) and not isinstance(value, _BINARY):
         out.append("[")
         for i, item in enumerate(value):
             if i:
@@ -67,11 +77,15 @@ def _emit(value: object, out: list[str]) -> None:
         raise InputError("json", f"{type(value).__name__} cannot be represented in JSON")
 
 
-def _string(text: str) -> str:
-    # RFC 8785 §3.2.2.2: JSON.stringify escaping; lone surrogates are not allowed.
+def _refuse_lone_surrogates(text: str) -> None:
     for ch in text:
         if 0xD800 <= ord(ch) <= 0xDFFF:
             raise InputError("json", "strings must not contain lone surrogates")
+
+
+def _string(text: str) -> str:
+    # RFC 8785 §3.2.2.2: JSON.stringify escaping; lone surrogates are not allowed.
+    _refuse_lone_surrogates(text)
     return json.dumps(text, ensure_ascii=False)
 
 
