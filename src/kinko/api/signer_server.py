@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse
 from kinko.api.limits import RequestLimits
 from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.core.secretfile import read_private
+from kinko.signer.bundle import parse_bundle
 from kinko.signer.online import OnlineSigner
-from kinko.withdrawals.bundle import parse_bundle
 
 
 def signer_token(path: Path) -> str:

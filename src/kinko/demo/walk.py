@@ -30,9 +30,9 @@ from kinko.demo.exchange import (
     save_authenticator,
 )
 from kinko.policy.model import FreezeScope
+from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import cosign
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.stack import WithdrawalStack, build_stack

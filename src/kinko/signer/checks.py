@@ -25,9 +25,7 @@ from kinko.core.clock import isoformat, utc
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attestation_valid
 from kinko.signer.binding import approval_challenge
-from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
-from kinko.signer.quorum import assertion_json, check_logged_quorum, verify_approval_assertion
-from kinko.withdrawals.bundle import (
+from kinko.signer.bundle import (
     ACTION_APPROVAL,
     ACTION_DECIDED,
     ACTION_REQUESTED,
@@ -36,6 +34,8 @@ from kinko.withdrawals.bundle import (
     BundleApproval,
     b64url,
 )
+from kinko.signer.logproofs import TrustedCheckpoint, verify_checkpoint_note, verify_entry_included
+from kinko.signer.quorum import assertion_json, check_logged_quorum, verify_approval_assertion
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kinko.audit.checkpoint import verify_checkpoint
 from kinko.audit.merkle import leaf_hash, verify_inclusion
 from kinko.core.errors import IntegrityError, KinkoError
-from kinko.withdrawals.bundle import AuditProof
+from kinko.signer.bundle import AuditProof
 
 
 @dataclass(frozen=True, slots=True)

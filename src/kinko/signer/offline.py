@@ -23,9 +23,9 @@ from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.registry import get_adapter
 from kinko.core.errors import ApprovalError, InputError
 from kinko.core.secretfile import read_private
+from kinko.signer.bundle import parse_bundle
 from kinko.signer.checks import VerifiedBundle, verify_bundle
 from kinko.signer.online import SigningAdapter
-from kinko.withdrawals.bundle import parse_bundle
 
 log = structlog.get_logger("kinko.signer")
 

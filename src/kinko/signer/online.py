@@ -21,10 +21,10 @@ from kinko.core.events import SecurityEvent
 from kinko.core.secretfile import read_private
 from kinko.custody.model import Tier
 from kinko.signer.attestation import BINDING_TOTP
+from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.states import State
 

@@ -13,7 +13,7 @@ from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidCBORData
 
 from kinko.core.errors import ApprovalError, IntegrityError
-from kinko.withdrawals.bundle import b64url
+from kinko.signer.bundle import b64url
 
 
 def verify_approval_assertion(

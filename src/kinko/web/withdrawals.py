@@ -20,8 +20,8 @@ from kinko.api.auth import public, require
 from kinko.api.routes.withdrawal_deps import stack
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
+from kinko.signer.bundle import b64url
 from kinko.web.console import HERE, SECURITY_HEADERS, render
-from kinko.withdrawals.bundle import b64url
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import State

@@ -25,10 +25,10 @@ from kinko.core.errors import ApprovalError, Conflict, InputError, Unavailable
 from kinko.core.secretfile import read_private
 from kinko.identity.names import person
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
+from kinko.signer.bundle import ACTION_APPROVAL, b64url, unb64url
 from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_approval_assertion
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals import challenges
-from kinko.withdrawals.bundle import ACTION_APPROVAL, b64url, unb64url
 from kinko.withdrawals.challenges import ApprovalChallenge
 from kinko.withdrawals.events import announce_quorum, approval_attempt
 from kinko.withdrawals.ports import Ports

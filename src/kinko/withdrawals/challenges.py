@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, Conflict, InputError
 from kinko.signer.binding import NONCE_BYTES, approval_challenge, challenge_document
+from kinko.signer.bundle import b64url, unb64url
 from kinko.store.tables.identity import WebAuthnChallengeRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.bundle import b64url, unb64url
 
 PURPOSE = "approval"
 CHALLENGE_TTL = timedelta(minutes=10)

@@ -21,9 +21,9 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, KinkoError
 from kinko.custody.keys import record_signatures
 from kinko.custody.model import Tier
+from kinko.signer.bundle import ApprovalBundle
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.screening import ScreeningAlertRow
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import WithdrawalView, load, move, unit_of_work, view

@@ -12,9 +12,7 @@ from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict
 from kinko.signer.attestation import BINDING_TOTP
-from kinko.store.tables.custody import WalletRow
-from kinko.store.tables.withdrawals import ApprovalRow
-from kinko.withdrawals.bundle import (
+from kinko.signer.bundle import (
     ApprovalBundle,
     AuditProof,
     BundleApproval,
@@ -22,6 +20,8 @@ from kinko.withdrawals.bundle import (
     ServerAttestation,
     unb64url,
 )
+from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.withdrawals import ApprovalRow
 from kinko.withdrawals.ports import Directory
 from kinko.withdrawals.records import approvals_of, binding_of, load
 

@@ -42,9 +42,9 @@ from kinko.monitor.watcher import ChainWatcher
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService
+from kinko.signer.bundle import ApprovalBundle
 from kinko.store.base import Base
 from kinko.store.tables.identity import ConsoleSessionRow
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.wiring import IdentityDirectory

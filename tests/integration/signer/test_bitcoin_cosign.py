@@ -21,8 +21,8 @@ from kinko.chains.bitcoin.networks import network
 from kinko.cli.main import app
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError, IntegrityError
+from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import Cosigned, cosign, read_key_file
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.integration.withdrawals.btc_exchange import (

@@ -12,8 +12,8 @@ from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
 from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
 from kinko.core.events import SecurityEvent
+from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import cosign
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State

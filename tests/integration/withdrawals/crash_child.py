@@ -21,9 +21,9 @@ from kinko.config import Settings
 from kinko.context import build_context
 from kinko.core.clock import FixedClock
 from kinko.screening.service import ScreeningService
+from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import WalletRow
-from kinko.withdrawals.bundle import ApprovalBundle
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.integration.withdrawals.exchange import SCREENING

@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from kinko.core.errors import ApprovalError, KinkoError
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.signer.bundle import ACTION_APPROVAL
 from kinko.signer.offline import cosign
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.withdrawals import ApprovalRow
-from kinko.withdrawals.bundle import ACTION_APPROVAL
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.records import WithdrawalView, approvals_of, load
 from kinko.withdrawals.service import WithdrawalRequest

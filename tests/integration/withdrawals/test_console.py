@@ -12,7 +12,7 @@ from webauthn.helpers import base64url_to_bytes
 
 from kinko.api.app import create_app
 from kinko.identity.sessions import COOKIE_NAME
-from kinko.withdrawals.bundle import b64url
+from kinko.signer.bundle import b64url
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token, sign_in

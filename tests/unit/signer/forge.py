@@ -21,7 +21,7 @@ from kinko.core.canonical import canonical_json
 from kinko.core.clock import isoformat
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.signer.binding import approval_challenge
-from kinko.withdrawals.bundle import (
+from kinko.signer.bundle import (
     ACTION_APPROVAL,
     ACTION_DECIDED,
     ACTION_REQUESTED,

@@ -15,8 +15,8 @@ from kinko.chains.ethereum import tx as txmod
 from kinko.chains.ethereum.address import address_bytes
 from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, IntegrityError, KinkoError
+from kinko.signer.bundle import ApprovalBundle, parse_bundle
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
-from kinko.withdrawals.bundle import ApprovalBundle, parse_bundle
 from tests.unit.signer.forge import (
     ATTACKER,
     NOW,

@@ -8,7 +8,7 @@ import pytest
 
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import InputError
-from kinko.withdrawals.bundle import parse_bundle
+from kinko.signer.bundle import parse_bundle
 from tests.unit.signer.forge import Approver, Forge
 
 
