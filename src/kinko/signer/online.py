@@ -9,10 +9,12 @@ propagates: one refused bundle is treated as an attack in progress.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import structlog
+from sqlalchemy.orm import Session
 
 from kinko.chains.base import ChainAdapter
 from kinko.context import Context
@@ -23,10 +25,6 @@ from kinko.custody.model import Tier
 from kinko.signer.attestation import BINDING_TOTP
 from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
-from kinko.store.tables.custody import WalletRow
-from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.ports import Ports
-from kinko.withdrawals.states import State
 
 log = structlog.get_logger("kinko.signer")
 
@@ -41,18 +39,46 @@ class Keystore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedWithdrawal:
+    """What Kinko's own records say of the withdrawal a bundle names."""
+
+    state: str
+    approved: bool
+    digest: str | None
+    wallet_tier: str | None
+
+
+class SignerRecords(Protocol):
+    """What the online signer reads and writes in Kinko's records, inside the signer's
+    own transactions: the signer's port, so that it depends on no withdrawal module
+    (kinko.withdrawals.signing implements it)."""
+
+    def credentials_of(self, session: Session, user: str) -> Sequence[EnrolledCredential]: ...
+
+    def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None: ...
+
+    def freeze_wallet(
+        self, session: Session, wallet_id: str, *, reason: str, actor: str
+    ) -> None: ...
+
+    def withdrawal(
+        self, session: Session, withdrawal_id: str, wallet_id: str
+    ) -> RecordedWithdrawal | None: ...
+
+
 class OnlineSigner:
     def __init__(
         self,
         ctx: Context,
-        ports: Ports,
+        records: SignerRecords,
         *,
         keystore: Keystore,
         adapter_for: Callable[[str, str], SigningAdapter],
         log_vkey: str,
     ) -> None:
         self.ctx = ctx
-        self.ports = ports
+        self.records = records
         self.keystore = keystore
         self.adapter_for = adapter_for
         self.log_vkey = log_vkey
@@ -63,17 +89,13 @@ class OnlineSigner:
         self._publish(bundle, "signer.request", adapter=adapter, severity="info")
         try:
             with self.ctx.db.transaction() as session:
-                enrolled: dict[bytes, EnrolledCredential] = {}
-                for approval in bundle.approvals:
-                    for c in self.ports.directory.credentials_of(session, approval.approver):
-                        enrolled[c.credential_id] = EnrolledCredential(
-                            c.credential_id, c.user, c.public_key_cose
-                        )
-                frozen = self.ports.freezes.frozen_reason_for_wallet(session, bundle.wallet_id)
-                wallet = session.get(WalletRow, bundle.wallet_id)
-                tier = None if wallet is None else wallet.tier
-                record = session.get(WithdrawalRow, bundle.withdrawal_id)
-                recorded = None if record is None else (record.state, record.digest)
+                enrolled = {
+                    c.credential_id: c
+                    for approval in bundle.approvals
+                    for c in self.records.credentials_of(session, approval.approver)
+                }
+                frozen = self.records.frozen_reason_for_wallet(session, bundle.wallet_id)
+                recorded = self.records.withdrawal(session, bundle.withdrawal_id, bundle.wallet_id)
             verified = verify_bundle(
                 bundle,
                 adapter=adapter,
@@ -85,7 +107,8 @@ class OnlineSigner:
                 expected_origin=self.ctx.settings.webauthn_origin,
                 attestation_key=self._attestation_key(bundle),
             )
-            if verified.required_approvals < 1 and tier != Tier.HOT.value:
+            tier = None if recorded is None else recorded.wallet_tier
+            if recorded and verified.required_approvals < 1 and tier != Tier.HOT.value:
                 raise ApprovalError(
                     f"wallet {bundle.wallet_id} is {tier}: only hot-wallet withdrawals may be "
                     "signed without approvals",
@@ -111,15 +134,15 @@ class OnlineSigner:
         return read_private(path, field="secret_key_path")
 
     @staticmethod
-    def _check_record(bundle: ApprovalBundle, recorded: tuple[str, str | None] | None) -> None:
+    def _check_record(bundle: ApprovalBundle, recorded: RecordedWithdrawal | None) -> None:
         """Online, the withdrawal itself must still be approved, for this very digest: a
         cancelled, rejected, held or expired withdrawal is not signed from an old bundle."""
         if recorded is None:
             raise IntegrityError(f"no withdrawal {bundle.withdrawal_id} in this Kinko")
-        state, digest = recorded
-        if state != State.APPROVED.value:
+        digest = recorded.digest
+        if not recorded.approved:
             raise ApprovalError(
-                f"withdrawal {bundle.withdrawal_id} is {state}, not approved",
+                f"withdrawal {bundle.withdrawal_id} is {recorded.state}, not approved",
                 code="not_approved",
             )
         if digest is None or not hmac.compare_digest(digest, bundle.digest.hex()):
@@ -160,7 +183,7 @@ class OnlineSigner:
                 subject=bundle.withdrawal_id,
                 details={"wallet": bundle.wallet_id, "code": exc.code, "reason": exc.message},
             )
-            self.ports.freezes.freeze_wallet(
+            self.records.freeze_wallet(
                 session, bundle.wallet_id, reason=reason, actor="signer:online"
             )
         self._publish(

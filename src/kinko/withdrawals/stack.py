@@ -25,6 +25,7 @@ from kinko.withdrawals.ports import Ports, Screener
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.rescreen import arm_rescreen_holds
 from kinko.withdrawals.service import WithdrawalService
+from kinko.withdrawals.signing import WithdrawalRecords
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, FileKeystore, default_ports
 
@@ -114,7 +115,7 @@ def build_stack(
     vkey = log_vkey_of(ctx)
     signer = OnlineSigner(
         ctx,
-        ports,
+        WithdrawalRecords(ports),
         keystore=FileKeystore(ctx.settings.data_dir / "keys"),
         adapter_for=adapter_for,
         log_vkey=vkey,

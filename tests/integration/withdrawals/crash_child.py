@@ -25,6 +25,7 @@ from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.execution import Executor
+from kinko.withdrawals.signing import WithdrawalRecords
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.integration.withdrawals.exchange import SCREENING
 
@@ -41,7 +42,7 @@ def main(argv: list[str]) -> None:
     ports = default_ports(ctx, gateway, screener=ScreeningService(ctx, SCREENING))
     signer = OnlineSigner(
         ctx,
-        ports,
+        WithdrawalRecords(ports),
         keystore=FileKeystore(Path(data_dir) / "keys"),
         adapter_for=lambda chain, network: EthereumAdapter(network, web3=w3),
         log_vkey=vkey,

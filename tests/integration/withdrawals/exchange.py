@@ -23,6 +23,7 @@ from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.service import WithdrawalService
+from kinko.withdrawals.signing import WithdrawalRecords
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.support.identity import ensure_secret_key, make_user
@@ -131,7 +132,7 @@ def build_exchange(ctx: Context, w3: Any) -> Exchange:
     ports = default_ports(ctx, gateway, screener=screener)
     signer = OnlineSigner(
         ctx,
-        ports,
+        WithdrawalRecords(ports),
         keystore=FileKeystore(keys),
         adapter_for=lambda chain, network: EthereumAdapter(network, web3=w3),
         log_vkey=vkey,
