@@ -3,6 +3,12 @@
 The decoder accepts only the canonical encoding: a single byte below 0x80 must not be
 wrapped, lengths must be minimal, and nothing may follow the top-level item. A transaction
 that can be spelled two ways could hide a difference between what is shown and signed.
+
+Why ours and not pyrlp (`rlp`, a web3 dependency): this decoder sits on the signing path,
+so it is kept small enough to review whole; its errors name the field; and it refuses
+lists nested deeper than MAX_DEPTH, where pyrlp recurses until Python's RecursionError.
+On everything else it agrees with pyrlp's strict decoding byte for byte, canonical-form
+refusals included: tests/unit/codecs/test_rlp.py checks that, differentially.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ from __future__ import annotations
 from kinko.core.errors import InputError
 
 Item = bytes | list["Item"]
+# Kinko's payloads nest four lists at most (an EIP-1559 access list's storage keys); a
+# limit turns a hostile, deeply nested payload into an InputError, not a RecursionError.
+MAX_DEPTH = 32
 
 
 def encode(item: Item) -> bytes:
@@ -36,7 +45,7 @@ def _length(length: int, offset: int) -> bytes:
 
 
 def decode(data: bytes, *, field: str = "payload") -> Item:
-    item, end = _decode_at(data, 0, field)
+    item, end = _decode_at(data, 0, field, 0)
     if end != len(data):
         raise InputError(field, f"{len(data) - end} trailing bytes after the RLP item")
     return item
@@ -50,7 +59,7 @@ def decode_int(raw: Item, field: str) -> int:
     return int.from_bytes(raw, "big")
 
 
-def _decode_at(data: bytes, pos: int, field: str) -> tuple[Item, int]:
+def _decode_at(data: bytes, pos: int, field: str, depth: int) -> tuple[Item, int]:
     if pos >= len(data):
         raise InputError(field, "RLP data ends early")
     prefix = data[pos]
@@ -70,10 +79,12 @@ def _decode_at(data: bytes, pos: int, field: str) -> tuple[Item, int]:
     else:
         start, length = _long(data, pos, prefix - 0xF7, field)
     _check(data, start, length, field)
+    if depth >= MAX_DEPTH:
+        raise InputError(field, f"RLP lists nested deeper than {MAX_DEPTH}")
     items: list[Item] = []
     cursor, end = start, start + length
     while cursor < end:
-        child, cursor = _decode_at(data[:end], cursor, field)
+        child, cursor = _decode_at(data[:end], cursor, field, depth + 1)
         items.append(child)
     return items, end
 
