@@ -191,8 +191,8 @@ def latency(samples: int = 200) -> tuple[float, float, float, float, float]:
     from kinko.config import Settings
     from kinko.context import build_context
     from kinko.monitor.service import MonitorService, RateLimits
+    from kinko.policy.freeze import FreezeService
     from kinko.store.base import Base
-    from kinko.withdrawals.freeze import FreezeService
 
     probe = Engine(default_pack())
     with tempfile.TemporaryDirectory() as tmp:

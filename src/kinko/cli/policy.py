@@ -24,7 +24,7 @@ from kinko.policy.rules import Policy, Rule
 
 if TYPE_CHECKING:
     from kinko.context import Context
-    from kinko.withdrawals.addressbook import AddressBookService
+    from kinko.policy.addressbook import AddressBookService
 
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 
@@ -98,7 +98,7 @@ def _register_freeze(app: typer.Typer) -> None:
     @freeze.command("list")
     def freeze_list(as_json: JsonOption = False) -> None:
         """Active freezes and pending unfreeze proposals."""
-        from kinko.withdrawals.freeze import FreezeService
+        from kinko.policy.freeze import FreezeService
 
         with guarded_json(as_json), _ctx() as ctx, ctx.db.transaction() as session:
             service = FreezeService(ctx)
@@ -176,8 +176,8 @@ def _register_addressbook(app: typer.Typer) -> None:
     app.add_typer(book, name="addressbook")
 
     def service(ctx: Context) -> AddressBookService:
+        from kinko.policy.addressbook import AddressBookService
         from kinko.policy.service import configured_policy
-        from kinko.withdrawals.addressbook import AddressBookService
 
         return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
 

@@ -94,7 +94,7 @@ class KinkoActions:
         self.roles_of = roles_of or identity_role_names(ctx)
 
     def _freezes(self) -> Any:
-        freeze = _load("kinko.withdrawals.freeze", "the freeze service")
+        freeze = _load("kinko.policy.freeze", "the freeze service")
         return freeze.FreezeService(self.ctx, roles_of=self.roles_of)
 
     def freeze(

@@ -17,8 +17,10 @@ from kinko.audit.service import AuditItem
 from kinko.context import Context
 from kinko.custody.model import Tier
 from kinko.policy import velocity, versions
+from kinko.policy.addressbook import AddressBookService, Normalizer
 from kinko.policy.diff import Weakening
 from kinko.policy.engine import evaluate
+from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import default_policy, load_policy_file
 from kinko.policy.model import (
     Decision,
@@ -30,8 +32,6 @@ from kinko.policy.model import (
 )
 from kinko.policy.rules import Policy
 from kinko.store.tables.audit import AuditHead
-from kinko.withdrawals.addressbook import AddressBookService, Normalizer
-from kinko.withdrawals.freeze import FreezeService
 
 log = structlog.get_logger("kinko.policy")
 HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == 1).with_for_update()

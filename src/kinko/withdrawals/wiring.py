@@ -28,11 +28,11 @@ from kinko.identity.mfa_codes import webauthn_only
 from kinko.identity.names import person
 from kinko.identity.service import IdentityService
 from kinko.identity.sod import check_matrix_holds
+from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope, asset_key
 from kinko.policy.service import PolicyService
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.freeze import FreezeService
 from kinko.withdrawals.ports import ChainGateway, Credential, Ports, Screener
 from kinko.withdrawals.states import State
 

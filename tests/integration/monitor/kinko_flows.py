@@ -17,11 +17,11 @@ from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.identity.service import IdentityService
+from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope
 from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService
-from kinko.withdrawals.freeze import FreezeService
 from tests.integration.policy.support import HOT_POLICY
 from tests.support.identity import make_user
 

@@ -24,7 +24,7 @@ from kinko.monitor.remote import RemoteMonitor
 from kinko.monitor.rules import default_pack
 from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import TriageService
-from kinko.withdrawals.freeze import FreezeService
+from kinko.policy.freeze import FreezeService
 from tests.support.identity import bearer, make_token
 from tests.unit.monitor.support import ev
 

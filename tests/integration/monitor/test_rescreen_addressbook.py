@@ -10,12 +10,12 @@ from sqlalchemy import select
 from kinko.context import Context
 from kinko.custody.model import Tier
 from kinko.monitor.factory import start_monitor
+from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.screening.providers import address_book_targets, install_rescreen_providers
 from kinko.screening.rescreen import rescreen_providers
 from kinko.screening.service import ScreeningService
 from kinko.store.tables.monitor import AlertRow
-from kinko.withdrawals.addressbook import AddressBookService
 
 LISTS = Path(__file__).parents[2] / "fixtures" / "screening" / "kinko_lists_synthetic.csv"
 BYBIT = "0x47666Fab8bd0Ac7003bce3f5C3585383F09486E2"  # on the synthetic stolen-funds list

@@ -18,8 +18,8 @@ from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack, parse_texts
 from kinko.monitor.service import MonitorService, RateLimits
 from kinko.monitor.triage import AlertStatus, TriageService
+from kinko.policy.freeze import FreezeService
 from kinko.store.tables.audit import AuditEntryRow
-from kinko.withdrawals.freeze import FreezeService
 from tests.support.identity import make_user
 from tests.unit.monitor.support import ev
 

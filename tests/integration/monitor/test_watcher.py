@@ -18,10 +18,10 @@ from kinko.core.events import SecurityEvent
 from kinko.monitor.factory import start_monitor
 from kinko.monitor.triage import TriageService
 from kinko.monitor.watcher import ChainWatcher, watcher_from_settings
+from kinko.policy.freeze import FreezeService
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.freeze import FreezeService
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange, build_exchange

@@ -12,9 +12,9 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
+from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.store.tables.audit import AuditEntryRow
-from kinko.withdrawals.addressbook import AddressBookService
 from tests.integration.policy.support import COLD_ADDR
 
 COOLING = {

@@ -14,8 +14,8 @@ from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
+from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
-from kinko.withdrawals.addressbook import AddressBookService
 from tests.integration.policy.test_cli import kinko, staff
 from tests.support.identity import bearer, make_token
 

@@ -9,10 +9,10 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
+from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
-from kinko.withdrawals.freeze import FreezeService
 from tests.integration.policy.support import eth_request
 from tests.support.identity import make_user
 

@@ -12,12 +12,12 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier, WalletId
+from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, Outcome, OwnerKind, ScreeningVerdict
 from kinko.policy.service import PolicyService
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.policy import PolicyVersionRow, VelocityLedgerRow
-from kinko.withdrawals.freeze import FreezeService
 from tests.integration.policy.support import COLD_ADDR, HOT_POLICY, decision_for, eth_request
 
 

@@ -16,8 +16,8 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.demo.bitcoin import demo_descriptor
+from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
-from kinko.withdrawals.addressbook import AddressBookService
 from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from kinko.context import Context
 from kinko.demo.exchange import devnet_eth_wallet
+from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope
 from kinko.store.tables.custody import AssetRow
-from kinko.withdrawals.freeze import FreezeService
 from kinko.withdrawals.lookup import choose_wallet, find_asset, find_wallet
 from kinko.withdrawals.wiring import WalletFreezes
 

@@ -8,7 +8,7 @@ import pytest
 
 from kinko.chains.bitcoin import BitcoinAdapter, bech32
 from kinko.core.errors import InputError
-from kinko.withdrawals.addressbook import adapter_normalizer, address_networks
+from kinko.policy.addressbook import adapter_normalizer, address_networks
 
 # One witness program (BIP-173's example) on each network's prefix.
 PROGRAM = bytes.fromhex("751e76e8199196d454941c45d1b3a323f1433bd6")

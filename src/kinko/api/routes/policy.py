@@ -19,11 +19,11 @@ from kinko.core.clock import isoformat
 from kinko.core.errors import PermissionDenied
 from kinko.custody.model import Tier
 from kinko.identity.names import person
+from kinko.policy.addressbook import AddressBookService, AddressProposal
+from kinko.policy.freeze import FreezeService, UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
 from kinko.policy.service import configured_policy
 from kinko.store.tables.custody import WalletRow
-from kinko.withdrawals.addressbook import AddressBookService, AddressProposal
-from kinko.withdrawals.freeze import FreezeService, UnfreezeProposal, user_actor
 
 router = APIRouter(prefix="/v1", tags=["freezes", "address book"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
