@@ -3,6 +3,11 @@
 Only decoding and checksum verification: screening needs the hash inside the address so
 that a CashAddr destination and a legacy base58 listing of the same hash compare equal.
 embit has no CashAddr codec, so the few steps of the spec are written out here.
+
+Why ours: no well-kept Python CashAddr library exists (`cashaddress` was last released in
+2019; `bitcash` is a whole wallet with network clients). tests/unit/codecs/test_cashaddr.py
+checks it against an encoder written from the spec and anchored to the spec's examples.
+Token-aware addresses (CashTokens, type bits 2 and 3) are not decoded: they return None.
 """
 
 from __future__ import annotations
