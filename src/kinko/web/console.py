@@ -139,12 +139,12 @@ async def home(
     request: Request, principal: Annotated[Principal, Depends(authenticated())]
 ) -> HTMLResponse:
     """Who is signed in, and (for those who may read them) the withdrawals awaiting
-    approval, each linking to its approval page."""
+    approval of the assets and wallets they may read, each linking to its approval page."""
     pending: list[Any] = []
     if principal.has("withdrawals:read"):
         from kinko.web.withdrawals import awaiting_approval
 
-        pending = await awaiting_approval(request)
+        pending = await awaiting_approval(request, principal)
     return render(request, "home.html", principal=principal, pending=pending)
 
 

@@ -10,6 +10,7 @@ its expiry), posted to ``/v1/withdrawals/{id}/approve``.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -18,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
 from kinko.api.routes.withdrawal_deps import stack
+from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
 from kinko.signer.bundle import b64url
@@ -29,15 +31,26 @@ from kinko.withdrawals.states import State
 router = APIRouter()
 
 
-async def awaiting_approval(request: Request) -> list[WithdrawalView]:
-    """Withdrawals in ``pending_approval``, newest first (none when the withdrawal
-    services cannot be built here, e.g. without the audit-log key)."""
+def _concern(view: WithdrawalView) -> Concern:
+    return Concern(asset=view.asset, wallet=view.wallet_id)
+
+
+async def awaiting_approval(request: Request, principal: Principal) -> list[WithdrawalView]:
+    """Withdrawals in ``pending_approval`` of assets and wallets `principal` may read,
+    newest first (none when the withdrawal services cannot be built here, e.g. without
+    the audit-log key)."""
     try:
         services = await stack(request)
     except KinkoError:
         return []
+    scopes = Scopes.reading(principal, "withdrawals:read", services.ctx)
     return await run_in_threadpool(
-        services.withdrawals.list, state=State.PENDING_APPROVAL.value, limit=50
+        functools.partial(
+            services.withdrawals.list,
+            state=State.PENDING_APPROVAL.value,
+            limit=50,
+            visible=lambda v: scopes.sees(_concern(v)),
+        )
     )
 
 
@@ -49,9 +62,11 @@ def approval_page(
     services: Annotated[WithdrawalStack, Depends(stack)],
 ) -> HTMLResponse:
     view = services.withdrawals.get(withdrawal_id)
+    # Scopes hold on the console as on the API: 403 for a withdrawal outside the caller's.
+    Scopes.reading(principal, "withdrawals:read", services.ctx).require(_concern(view))
     me = str(principal.subject)
     can_approve = (
-        principal.has("withdrawals:approve")
+        Scopes.reading(principal, "withdrawals:approve", services.ctx).sees(_concern(view))
         and view.state.value == "pending_approval"
         and me != view.requester
         and all(a["approver"] != me for a in view.approvals)

@@ -104,4 +104,7 @@ def _entry(ctx: Context, seq: int) -> dict[str, Any]:
 async def get_entry(
     ctx: CtxDep, seq: int, principal: Annotated[Principal, Depends(require("audit:read"))]
 ) -> dict[str, Any]:
+    """An entry whole, as it was hashed (evidence is never cut to a caller's scope): it
+    may name any asset or wallet, so it needs an unscoped ``audit:read``."""
+    principal.require_unscoped("audit:read", "the audit log")
     return await run_in_threadpool(_entry, ctx, seq)

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
+from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import PermissionDenied
 from kinko.custody.model import Tier
 from kinko.identity.names import person
 from kinko.policy.addressbook import AddressBookService, AddressProposal
@@ -24,6 +24,7 @@ from kinko.policy.freeze import FreezeService, UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
 from kinko.policy.service import configured_policy
 from kinko.store.tables.custody import WalletRow
+from kinko.store.tables.policy import AddressBookProposalRow, FreezeRow, UnfreezeProposalRow
 
 router = APIRouter(prefix="/v1", tags=["freezes", "address book"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
@@ -110,31 +111,13 @@ def _proposal_json(p: AddressProposal) -> dict[str, Any]:
     }
 
 
-def _check_freeze_scope(
-    principal: Principal, permission: str, scope: FreezeScope, target: str | None
-) -> None:
-    """A wallet or asset freeze needs `permission` for that wallet or asset; a chain-wide
-    or global one needs it unscoped (it stops wallets outside a scoped grant too)."""
-    if scope is FreezeScope.WALLET:
-        principal.require_scope(permission, wallet=target)
-    elif scope is FreezeScope.ASSET:
-        if target is None or not principal.allows_asset_wide(permission, target):
-            raise PermissionDenied(
-                f"an asset freeze reaches every wallet of {target}, and your {permission} "
-                "is limited to some wallets or assets; freeze the wallets you hold it for"
-            )
-    else:
-        principal.require_unscoped(permission, f"a {scope.value} freeze")
+def _frozen(session: Session, freeze_id: str) -> FreezeRow | None:
+    return session.get(FreezeRow, freeze_id)
 
 
-def _freeze_visible(principal: Principal, scope: FreezeScope, target: str | None) -> bool:
-    """Chain-wide and global freezes concern everyone; a wallet or asset freeze is listed
-    to those who may read that wallet or asset (scopes hold on reads)."""
-    if scope is FreezeScope.WALLET:
-        return principal.allows("custody:read", wallet=target)
-    if scope is FreezeScope.ASSET and target is not None:
-        return principal.allows("custody:read", asset=target)
-    return True
+def _chain_of_proposal(session: Session, proposal_id: str) -> str | None:
+    row = session.get(AddressBookProposalRow, proposal_id)
+    return None if row is None else row.chain
 
 
 def _book(ctx: Context) -> AddressBookService:
@@ -145,8 +128,8 @@ def _book(ctx: Context) -> AddressBookService:
 def create_freeze(
     body: FreezeBody, ctx: CtxDep, principal: Annotated[Principal, Depends(require("freeze:set"))]
 ) -> dict[str, Any]:
-    _check_freeze_scope(principal, "freeze:set", body.scope, body.target)
     with ctx.db.transaction() as session:
+        Scopes.within(principal, "freeze:set", session).require_freeze(body.scope, body.target)
         record = FreezeService(ctx).freeze(
             session,
             scope=body.scope,
@@ -166,7 +149,8 @@ def list_freezes(
     with ctx.db.transaction() as session:
         active = service.active_freezes(session)
         pending = service.pending_unfreezes(session)
-    shown = [f for f in active if _freeze_visible(principal, f.scope, f.target)]
+        scopes = Scopes.within(principal, "custody:read", session)
+        shown = [f for f in active if scopes.sees_freeze(f.scope, f.target)]
     ids = {f.id for f in shown}
     return {
         "freezes": [f.to_json() for f in shown],
@@ -182,6 +166,10 @@ def propose_unfreeze(
     principal: Annotated[Principal, Depends(require("freeze:release"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        frozen = _frozen(session, freeze_id)
+        if frozen is not None:  # else the service answers 404
+            scopes = Scopes.within(principal, "freeze:release", session)
+            scopes.require_freeze(frozen.scope, frozen.target)
         proposal = FreezeService(ctx).propose_unfreeze(
             session, freeze_id=freeze_id, user_id=principal.subject, reason=body.reason
         )
@@ -198,6 +186,11 @@ def approve_unfreeze(
     principal: Annotated[Principal, Depends(require("freeze:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        asked = session.get(UnfreezeProposalRow, proposal_id)
+        frozen = None if asked is None else _frozen(session, asked.freeze_id)
+        if frozen is not None:  # else the service answers 404
+            scopes = Scopes.within(principal, "freeze:release", session)
+            scopes.require_freeze(frozen.scope, frozen.target)
         record = FreezeService(ctx).approve_unfreeze(
             session, proposal_id=proposal_id, user_id=principal.subject
         )
@@ -208,14 +201,19 @@ def approve_unfreeze(
 def list_addressbook(
     ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
 ) -> dict[str, Any]:
+    """Entries and proposals are per chain: a scoped caller sees those of the chains
+    where it may read a wallet (`kinko.api.scopes`)."""
     book = _book(ctx)
     with ctx.db.transaction() as session:
         entries = book.entries(session)
         pending = book.pending(session)
-    return {
-        "entries": [_entry_json(e) for e in entries],
-        "proposals": [_proposal_json(p) for p in pending],
-    }
+        scopes = Scopes.within(principal, "custody:read", session)
+        return {
+            "entries": [_entry_json(e) for e in entries if scopes.sees(Concern(chain=e.chain))],
+            "proposals": [
+                _proposal_json(p) for p in pending if scopes.sees(Concern(chain=p.chain))
+            ],
+        }
 
 
 @router.post("/addressbook/proposals", status_code=201, summary="Propose an entry or a change")
@@ -225,6 +223,8 @@ def propose_entry(
     principal: Annotated[Principal, Depends(require("addressbook:propose"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        scopes = Scopes.within(principal, "addressbook:propose", session)
+        scopes.require(Concern(chain=body.chain))
         proposal = _book(ctx).propose(
             session,
             chain=body.chain,
@@ -244,6 +244,9 @@ def approve_entry(
     principal: Annotated[Principal, Depends(require("addressbook:approve", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        chain = _chain_of_proposal(session, proposal_id)
+        if chain is not None:  # else the service answers 404
+            Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
         entry = _book(ctx).approve(session, proposal_id=proposal_id, actor=_person(principal))
     return _entry_json(entry)
 
@@ -255,6 +258,9 @@ def reject_entry(
     principal: Annotated[Principal, Depends(require("addressbook:approve"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        chain = _chain_of_proposal(session, proposal_id)
+        if chain is not None:  # else the service answers 404
+            Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
         proposal = _book(ctx).reject(session, proposal_id=proposal_id, actor=_person(principal))
     return _proposal_json(proposal)
 
@@ -266,6 +272,8 @@ def remove_entry(
     principal: Annotated[Principal, Depends(require("addressbook:propose"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
+        scopes = Scopes.within(principal, "addressbook:propose", session)
+        scopes.require(Concern(chain=body.chain))
         removed = _book(ctx).remove(
             session,
             chain=body.chain,

@@ -100,7 +100,9 @@ def _rescreen(ctx: Context, actor: str) -> dict[str, Any]:
 async def rescreen(
     ctx: CtxDep, principal: Annotated[Principal, Depends(require("screening:write"))]
 ) -> dict[str, Any]:
-    """Pending withdrawals, the address book and people, against the active lists."""
+    """Pending withdrawals, the address book and people, against the active lists: it
+    spans every asset and wallet (and answers with their hits), so a scoped grant may not."""
+    principal.require_unscoped("screening:write", "a re-screen of every target")
     return await run_in_threadpool(_rescreen, ctx, principal.actor)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinko.api.auth import require
 from kinko.api.deps import get_ctx
 from kinko.api.routes.withdrawal_deps import Approver, Stack, WithNames, answer, in_scope
+from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
@@ -154,7 +155,7 @@ def import_utxo(
 ) -> dict[str, Any]:
     from kinko.withdrawals.bitcoin import import_utxo as record
 
-    principal.require_scope("custody:write", wallet=wallet_id)
+    Scopes.reading(principal, "custody:write", ctx).require(Concern(wallet=wallet_id))
     done = record(
         ctx, wallet_id=wallet_id, prev_tx=_hex(body.tx, "tx"), vout=body.vout, actor=principal.actor
     )
