@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from kinko.audit import merkle
@@ -32,6 +30,7 @@ from kinko.core.clock import Clock, isoformat
 from kinko.core.errors import ConfigError, InputError, IntegrityError, NotFound, Unavailable
 from kinko.core.secretfile import read_private
 from kinko.store.db import Database
+from kinko.store.dialect import insert_for
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
 
 leaf_hash = merkle.leaf_hash
@@ -196,9 +195,10 @@ class AuditLog:
         connection = session.connection()
         row = connection.execute(HEAD_FOR_UPDATE).one_or_none()
         if row is None:
-            maker = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
             connection.execute(
-                maker(AuditHead).values(id=1, size=0, edge=b"").on_conflict_do_nothing()
+                insert_for(connection, AuditHead)
+                .values(id=1, size=0, edge=b"")
+                .on_conflict_do_nothing()
             )
             row = connection.execute(HEAD_FOR_UPDATE).one()
         size, raw = int(row[0]), bytes(row[1])

@@ -31,6 +31,7 @@ from kinko.policy.model import (
     VelocityKey,
 )
 from kinko.policy.rules import Policy
+from kinko.store.dialect import locks_rows
 from kinko.store.tables.audit import AuditHead
 
 log = structlog.get_logger("kinko.policy")
@@ -125,7 +126,7 @@ class PolicyService:
         # On SQLite `BEGIN IMMEDIATE` already holds the single write lock (FOR UPDATE would
         # compile to a plain, pointless read).
         connection = session.connection()
-        if connection.dialect.name == "postgresql":
+        if locks_rows(connection):
             connection.execute(HEAD_LOCK)
         velocity.lock_counters(session, velocity.counter_keys(request))
         self.record_version(session)
@@ -165,7 +166,7 @@ class PolicyService:
 
         Returns the amount released (0 when nothing was reserved, e.g. released already).
         """
-        if session.connection().dialect.name == "postgresql":
+        if locks_rows(session):
             # Lock order, as in `evaluate_and_reserve`: the audit head, then the counters
             # (velocity.release locks them; this transaction's audit entry comes later).
             session.connection().execute(HEAD_LOCK)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from kinko.core.errors import IntegrityError
 from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
+from kinko.store.dialect import locks_rows
 from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow, VelocityWindowRow
 
 
@@ -74,7 +75,7 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     On SQLite there is nothing to do: ``BEGIN IMMEDIATE`` (see `kinko.store.db`) already
     gave this transaction the database's single write lock.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not locks_rows(session):
         return
     ordered = sorted(set(keys))
     if not ordered:

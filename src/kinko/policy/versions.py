@@ -9,7 +9,6 @@ loosens the previous one (`kinko.policy.diff`), and each loosening is published 
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
@@ -19,6 +18,7 @@ from kinko.policy.diff import Weakening, weakenings
 from kinko.policy.loader import load_policy
 from kinko.policy.rules import Policy
 from kinko.store.db import sole_writer_memo
+from kinko.store.dialect import insert_for
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.policy import PolicyVersionRow
 
@@ -73,11 +73,8 @@ def activate(
         row.activated_at = now
         row.activation = activation
     else:
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
         done = session.execute(
-            insert(PolicyVersionRow)
+            insert_for(session, PolicyVersionRow)
             .values(
                 digest=policy.digest,
                 version=policy.version,
