@@ -7,8 +7,11 @@ authenticator standing in for a security key, the administrator enrols a key on
 /console/enrol (`navigator.credentials.create`), signs out, and — when a CLI asks for a
 device login (RFC 8628, as `kinko login` does) — follows its link, is sent to sign in
 (`navigator.credentials.get`), comes back to the device page and approves with the key.
-The CLI's poll then gets a session that works as a Bearer. Nothing is simulated on Kinko's
-side: every check is the server's own.
+The CLI's poll then gets a session that works as a Bearer. With that session the CLI asks
+for a privileged API token (as `kinko token create` does); the administrator's browser
+shows exactly that token and confirms it with the key over the challenge bound to it, and
+the CLI's poll gets the token text once. Nothing is simulated on Kinko's side: every check
+is the server's own.
 """
 
 from __future__ import annotations
@@ -185,16 +188,45 @@ def test_enrol_sign_in_and_approve_a_device_login_in_chromium(served: tuple[str,
             page.wait_for_selector("#device-result:not([hidden])", timeout=30_000)
             result = page.inner_text("#device-result")
             assert result.startswith("Approved"), result
+
+            time.sleep(max(0.0, 2.0 - (time.monotonic() - polled_at)))  # the interval
+            issued = cli.post("/v1/auth/device/token", json={"device_code": device["device_code"]})
+            assert issued.status_code == 200, issued.text
+            session = {"Authorization": f"Bearer {issued.json()['session_token']}"}
+            me = cli.get("/v1/auth/me", headers=session)
+            assert me.status_code == 200 and me.json()["username"] == "root", me.text
+            assert "roles:approve" in me.json()["permissions"]  # root's own permissions
+            again = cli.post("/v1/auth/device/token", json={"device_code": device["device_code"]})
+            assert again.json()["error"] == "expired_token"
+
+            # 5. the CLI, as root, asks for a privileged token: confirmed in the browser
+            _confirm_a_privileged_token(cli, session, page)
         finally:
             browser.close()
-
-    time.sleep(max(0.0, 2.0 - (time.monotonic() - polled_at)))  # the interval
-    issued = cli.post("/v1/auth/device/token", json={"device_code": device["device_code"]})
-    assert issued.status_code == 200, issued.text
-    token = issued.json()["session_token"]
-    me = cli.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.status_code == 200 and me.json()["username"] == "root", me.text
-    assert "roles:approve" in me.json()["permissions"]  # root's own permissions
-    again = cli.post("/v1/auth/device/token", json={"device_code": device["device_code"]})
-    assert again.json()["error"] == "expired_token"
     cli.close()
+
+
+def _confirm_a_privileged_token(cli: httpx.Client, session: dict[str, str], page: Any) -> None:
+    terms = {"name": "siem", "permissions": ["freeze:set"], "ttl_days": 7, "client": "kinko-cli"}
+    asked = cli.post("/v1/tokens/requests", json=terms, headers=session)
+    assert asked.status_code == 200, asked.text
+    request = asked.json()
+    polled_at = time.monotonic()
+    page.goto(request["verification_uri_complete"])
+    assert page.inner_text("#token-name") == "siem"
+    assert "freeze:set (privileged)" in page.inner_text("#token-permissions")
+    assert page.inner_text("#token-ttl").startswith("7 days")
+    assert page.inner_text("#token-allowlist") == "any address"
+    page.click("#token-confirm")
+    page.wait_for_selector("#token-result:not([hidden])", timeout=30_000)
+    result = page.inner_text("#token-result")
+    assert result.startswith("Confirmed: token siem"), result
+    time.sleep(max(0.0, 2.0 - (time.monotonic() - polled_at)))  # the interval
+    poll = {"request_code": request["request_code"]}
+    got = cli.post("/v1/tokens/requests/token", json=poll, headers=session)
+    assert got.status_code == 200, got.text
+    bearer = {"Authorization": f"Bearer {got.json()['token']}"}
+    me = cli.get("/v1/auth/me", headers=bearer)
+    assert me.status_code == 200 and me.json()["permissions"] == ["freeze:set"], me.text
+    once = cli.post("/v1/tokens/requests/token", json=poll, headers=session)
+    assert once.json()["error"] == "expired_token"

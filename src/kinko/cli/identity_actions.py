@@ -9,10 +9,12 @@ they are looked up (``GET /v1/users``, or ``/v1/auth/me`` for oneself).
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kinko import __version__
 from kinko.cli.common import console, echo_json
 from kinko.cli.output import JsonOption, guarded_json
 from kinko.core.errors import NotFound
@@ -180,9 +182,10 @@ def register_actions(
         ),
         as_json: JsonOption = False,
     ) -> None:
-        """Create an API token; printed once. OWNER is you (your own token, without
-        privileged permissions: those need a WebAuthn step-up in the console) or a service
-        account (a proposal: the token works once another security admin approves it)."""
+        """Create an API token; printed once. OWNER is you (your own token; one with
+        privileged permissions you confirm in the browser with your security key) or a
+        service account (a proposal: the token works once another security admin approves
+        it)."""
         body: dict[str, Any] = {
             "name": name,
             "permissions": permission,
@@ -193,7 +196,15 @@ def register_actions(
         }
         with guarded_json(as_json), kapi.connect() as api:
             body["owner_id"] = user_id_of(api, owner)
-            _, made = api.request("POST", "/v1/tokens", body=body)
+            status, made = api.request("POST", "/v1/tokens", body=body, accept=(403,))
+            if status == 403 and made.get("error") == "step_up_required":
+                from kinko.cli.token_request import confirmed_in_browser
+
+                terms = {k: body[k] for k in ("name", "permissions", "assets", "ip_allowlist")}
+                client = f"kinko-cli {__version__} on {socket.gethostname()}"
+                made = confirmed_in_browser(api, {**terms, "ttl_days": days}, client)
+            elif status == 403:
+                raise kapi.ApiError(status, str(made.get("error")), str(made.get("message")))
         if as_json:
             echo_json(made)
             return

@@ -2,17 +2,18 @@
 
 A token belongs to its person. A person creates their own (`create_own`); one carrying a
 privileged permission (`PRIVILEGED_PERMISSIONS`) needs a fresh WebAuthn assertion of
-theirs (step-up). A service account (a user who cannot sign in: no factor) gets its token
-from a `create_token` proposal that a second security_admin approves; the proposer holds
-the token text from the start and it works from the approval on. Nobody creates a token
-for another person.
+theirs (step-up) over a challenge that commits to exactly that token
+(`kinko.identity.token_terms`: `begin_step_up`, checked again when it is minted). A
+service account (a user who cannot sign in: no factor) gets its token from a
+`create_token` proposal that a second security_admin approves; the proposer holds the
+token text from the start and it works from the approval on. Nobody creates a token for
+another person.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +21,11 @@ from sqlalchemy.orm import Session
 
 from kinko.core.errors import InputError, PermissionDenied
 from kinko.core.ids import new_id
-from kinko.identity.base import ServiceBase, sha256, user_actor
+from kinko.identity.base import sha256, user_actor
 from kinko.identity.model import ProposalKind, TokenId, UserId, UserState
 from kinko.identity.permissions import PRIVILEGED_PERMISSIONS, parse_permission, permissions_of
 from kinko.identity.proposals import Proposal
+from kinko.identity.token_terms import StepUp, TokenStepUps, TokenTerms
 from kinko.store.tables.identity import ApiTokenRow, UserRow
 
 MAX_TTL = timedelta(days=365)
@@ -50,16 +52,7 @@ def parse_networks(values: list[str]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class StepUp:
-    """A fresh WebAuthn assertion: the challenge from `MfaService.begin_step_up` and the
-    authenticator's answer (AuthenticationResponseJSON)."""
-
-    challenge_id: str
-    credential: dict[str, Any]
-
-
-class TokenIssuer(ServiceBase):
+class TokenIssuer(TokenStepUps):
     def _checked(
         self,
         session: Session,
@@ -96,6 +89,33 @@ class TokenIssuer(ServiceBase):
                 code="token_escalation",
             )
         return owner, perms, parse_networks(ip_allowlist or [])
+
+    def terms(
+        self,
+        session: Session,
+        *,
+        owner_id: str,
+        name: str,
+        permissions: list[str],
+        assets: list[str] | None = None,
+        ip_allowlist: list[str] | None = None,
+        ttl: timedelta = timedelta(days=90),
+        request: str | None = None,
+    ) -> TokenTerms:
+        """The terms of a token `owner_id` may hold, checked and normalised: what a
+        step-up commits to."""
+        owner, perms, networks = self._checked(
+            session, owner_id, name, permissions, ttl=ttl, ip_allowlist=ip_allowlist
+        )
+        return TokenTerms(
+            owner=owner.id,
+            name=name,
+            permissions=tuple(perms),
+            assets=tuple(sorted(set(assets or []))),
+            ip_allowlist=tuple(sorted(set(networks))),
+            ttl_seconds=int(ttl.total_seconds()),
+            request=request,
+        )
 
     def create(
         self,
@@ -141,21 +161,28 @@ class TokenIssuer(ServiceBase):
         step_up: StepUp | None = None,
     ) -> tuple[TokenId, str]:
         """A person's token for themselves. A privileged permission needs `step_up`, a
-        fresh WebAuthn assertion of theirs (code ``step_up_required`` without one)."""
-        from kinko.identity.mfa import MfaService
-
+        fresh WebAuthn assertion of theirs over a challenge from `begin_step_up` for
+        exactly these terms (code ``step_up_required`` without one)."""
         privileged = sorted(set(permissions) & PRIVILEGED_PERMISSIONS)
         if privileged and step_up is None:
             raise PermissionDenied(
                 f"a token carrying {', '.join(privileged)} needs a fresh WebAuthn assertion: "
-                "POST /v1/auth/step-up/begin, answer it with your authenticator and send the "
-                "answer as step_up",
+                "POST /v1/auth/step-up/begin with this token's terms, answer it with your "
+                "authenticator and send the answer as step_up (or run 'kinko token create', "
+                "which asks you to confirm in the browser)",
                 code="step_up_required",
             )
         if step_up is not None:
-            MfaService(self.ctx).verify_step_up(
-                session, person, step_up.challenge_id, step_up.credential
+            terms = self.terms(
+                session,
+                owner_id=person,
+                name=name,
+                permissions=permissions,
+                assets=assets,
+                ip_allowlist=ip_allowlist,
+                ttl=ttl,
             )
+            self.verify_step_up(session, terms, step_up)
         token_id, secret_hash, text = _new_token()
         self._insert(
             session,
@@ -169,6 +196,25 @@ class TokenIssuer(ServiceBase):
             ttl=ttl,
             actor=user_actor(person),
             step_up=step_up is not None,
+        )
+        return TokenId(token_id), text
+
+    def create_confirmed(self, session: Session, terms: TokenTerms) -> tuple[TokenId, str]:
+        """Mint the token whose terms its owner confirmed with a bound step-up (a console
+        confirmation: `kinko.identity.token_requests`)."""
+        token_id, secret_hash, text = _new_token()
+        self._insert(
+            session,
+            token_id=token_id,
+            secret_hash=secret_hash,
+            owner_id=UserId(terms.owner),
+            name=terms.name,
+            permissions=list(terms.permissions),
+            assets=list(terms.assets),
+            ip_allowlist=list(terms.ip_allowlist),
+            ttl=terms.ttl,
+            actor=user_actor(terms.owner),
+            step_up=True,
         )
         return TokenId(token_id), text
 
@@ -330,3 +376,6 @@ class TokenIssuer(ServiceBase):
                 "proposal": proposal,
             },
         )
+
+
+__all__ = ["MAX_TTL", "PREFIX", "StepUp", "TokenIssuer", "parse_networks"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -74,9 +75,11 @@ class MfaService(CodeFactorsMixin):
         user_id: str | None,
         purpose: str,
         challenge: bytes | None = None,
+        terms: str | None = None,
     ) -> tuple[str, bytes]:
         """Store a single-use challenge (32 random bytes unless `challenge` is given: one
-        that commits to what is approved, e.g. a device login) for 5 minutes."""
+        that commits to what is approved, e.g. a device login, with `terms`, the document
+        it hashes, when the verifier needs it) for 5 minutes."""
         challenge = challenge or secrets.token_bytes(32)
         row = WebAuthnChallengeRow(
             id=new_id("chl"),
@@ -84,6 +87,7 @@ class MfaService(CodeFactorsMixin):
             purpose=purpose,
             challenge=challenge,
             expires_at=self.now() + CHALLENGE_TTL,
+            terms=terms,
         )
         session.add(row)
         session.flush()
@@ -218,9 +222,11 @@ class MfaService(CodeFactorsMixin):
         *,
         purpose: str = STEP_UP,
         challenge: bytes | None = None,
+        terms: str | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """A single-use challenge (5 minutes) for `user_id`'s own WebAuthn credentials
-        (`challenge`, when given, commits to the act: `kinko.identity.device`)."""
+        (`challenge`, when given, commits to the act: `kinko.identity.device`,
+        `kinko.identity.token_terms`, whose `terms` are kept with it)."""
         allow = [c.credential_id for c in self.credentials_for(session, user_id)]
         if not allow:
             raise PermissionDenied(
@@ -228,7 +234,7 @@ class MfaService(CodeFactorsMixin):
                 code="webauthn_required",
             )
         challenge_id, challenge = self.new_challenge(
-            session, user_id=user_id, purpose=purpose, challenge=challenge
+            session, user_id=user_id, purpose=purpose, challenge=challenge, terms=terms
         )
         return challenge_id, authentication_options(
             self.rp, challenge=challenge, allow=allow, require_uv=True
@@ -242,10 +248,15 @@ class MfaService(CodeFactorsMixin):
         response: object,
         *,
         purpose: str = STEP_UP,
+        bound: Callable[[WebAuthnChallengeRow], None] | None = None,
     ) -> None:
         """Check a step-up assertion: `user_id`'s own credential, user verified, over a
-        fresh challenge issued to them (consumed now). `AuthenticationError` otherwise."""
+        fresh challenge issued to them (consumed now). `AuthenticationError` otherwise.
+        `bound`, when given, checks that the challenge committed to the act being done
+        (and raises when it did not)."""
         chal = self.take_challenge(session, challenge_id, purpose=purpose)
+        if bound is not None and chal.user_id == user_id:
+            bound(chal)
         raw = credential_id_of(response)
         row = session.execute(
             select(WebAuthnCredentialRow)

@@ -71,6 +71,23 @@ class StepUpBody(Body):
     credential: dict[str, Any]
 
 
+class TokenTermsBody(Body):
+    """A token's terms, as a step-up commits to them (your own token)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    permissions: list[str]
+    assets: list[str] = Field(default_factory=list)
+    ip_allowlist: list[str] = Field(default_factory=list)
+    ttl_days: int = Field(default=90, ge=1, le=365)
+
+
+class StepUpBegin(Body):
+    """``POST /v1/auth/step-up/begin``: the act a step-up is for, exactly."""
+
+    purpose: Literal["create_token"] = "create_token"
+    token: TokenTermsBody
+
+
 class NewToken(Body):
     name: str = Field(min_length=1, max_length=200)
     permissions: list[str]

@@ -249,9 +249,14 @@ def test_a_service_account_token_is_four_eyes(ctx: Context, api: TestClient) -> 
 
 
 def _step_up(
-    api: TestClient, ctx: Context, headers: dict[str, str], auth: SoftAuthenticator
+    api: TestClient,
+    ctx: Context,
+    headers: dict[str, str],
+    auth: SoftAuthenticator,
+    token: dict[str, Any],
 ) -> Any:
-    begun = api.post("/v1/auth/step-up/begin", json={}, headers=headers)
+    """A step-up for exactly `token` (tests/integration/identity/test_token_step_up.py)."""
+    begun = api.post("/v1/auth/step-up/begin", json={"token": token}, headers=headers)
     assert begun.status_code == 200, begun.text
     challenge = base64url_to_bytes(begun.json()["options"]["challenge"])
     credential = auth.assert_(challenge=challenge, origin=ctx.settings.webauthn_origin)
@@ -272,10 +277,10 @@ def test_an_own_privileged_token_needs_a_fresh_webauthn_assertion(
     # Someone else's authenticator does not answer ann's step-up.
     _, ben_auth = make_user(ctx, "bea", ["auditor"])
     assert ben_auth is not None
-    foreign = _step_up(api, ctx, ann, ben_auth)
+    foreign = _step_up(api, ctx, ann, ben_auth, body)
     wrong = api.post("/v1/tokens", json={**body, "step_up": foreign}, headers=ann)
     assert wrong.status_code == 401, wrong.text
-    step_up = _step_up(api, ctx, ann, a_auth)
+    step_up = _step_up(api, ctx, ann, a_auth, body)
     made = api.post("/v1/tokens", json={**body, "step_up": step_up}, headers=ann)
     assert made.status_code == 201, made.text
     replay = api.post("/v1/tokens", json={**body, "step_up": step_up}, headers=ann)

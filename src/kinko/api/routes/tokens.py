@@ -2,8 +2,10 @@
 
 A token belongs to its person: ``POST /v1/tokens`` makes the caller's own token (a
 privileged permission needs ``step_up``, a fresh assertion over a challenge from
-``POST /v1/auth/step-up/begin``), or, with a service account's ``owner_id``, a four-eyes
-proposal that a second security_admin approves. Only a person's own session does either.
+``POST /v1/auth/step-up/begin`` that commits to exactly this token's terms; the CLI's
+browser confirmation is kinko.api.routes.token_requests), or, with a service account's
+``owner_id``, a four-eyes proposal that a second security_admin approves. Only a
+person's own session does either.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from fastapi.responses import JSONResponse
 
 from kinko.api.auth import authenticated, require
 from kinko.api.deps import get_ctx
+from kinko.api.routes.token_requests import router as token_requests_router
 from kinko.context import Context
+from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal, UserId
 from kinko.identity.service import IdentityService
 from kinko.identity.tokens import StepUp
-from kinko.identity.views import NewToken, Reason, render_proposal, render_token
+from kinko.identity.views import (
+    NewToken,
+    Reason,
+    StepUpBegin,
+    render_proposal,
+    render_token,
+)
 
 router = APIRouter()
 Ctx = Annotated[Context, Depends(get_ctx)]
@@ -34,13 +44,27 @@ def list_tokens(principal: Annotated[Principal, Depends(require("tokens:write"))
 
 @router.post("/v1/auth/step-up/begin")
 def step_up_begin(
-    principal: Annotated[Principal, Depends(authenticated(person=True))], ctx: Ctx
+    body: StepUpBegin,
+    principal: Annotated[Principal, Depends(authenticated(person=True))],
+    ctx: Ctx,
 ) -> Any:
     """A single-use challenge (5 minutes) for a fresh assertion with your own
-    authenticator, sent with a privileged act (your own token with privileged permissions)."""
+    authenticator that commits to exactly the token in `token` (your own, with privileged
+    permissions): send the answer as `step_up` with the same terms to ``POST /v1/tokens``."""
+    tokens = IdentityService(ctx).tokens
+    t = body.token
     with ctx.db.transaction() as session:
-        challenge_id, options = IdentityService(ctx).mfa.begin_step_up(session, principal.subject)
-    return {"challenge_id": challenge_id, "options": options}
+        terms = tokens.terms(
+            session,
+            owner_id=principal.subject,
+            name=t.name,
+            permissions=t.permissions,
+            assets=t.assets,
+            ip_allowlist=t.ip_allowlist,
+            ttl=timedelta(days=t.ttl_days),
+        )
+        challenge_id, options = tokens.begin_step_up(session, terms)
+    return {"challenge_id": challenge_id, "options": options, "terms": terms.fields()}
 
 
 @router.post(
@@ -57,35 +81,39 @@ def create_token(
     token printed now works once a second security_admin approves it)."""
     tokens = IdentityService(ctx).tokens
     ttl = timedelta(days=body.ttl_days)
-    with ctx.db.transaction() as session:
-        if body.owner_id is None or body.owner_id == principal.subject:
-            up = body.step_up
-            token_id, token = tokens.create_own(
-                session,
-                person=principal.subject,
-                name=body.name,
-                permissions=body.permissions,
-                assets=body.assets,
-                ip_allowlist=body.ip_allowlist,
-                ttl=ttl,
-                step_up=None if up is None else StepUp(up.challenge_id, up.credential),
-            )
-            proposal = None
-        else:
-            proposal, token_id, token = tokens.propose_for_service(
-                session,
-                actor=principal.subject,
-                owner_id=UserId(body.owner_id),
-                name=body.name,
-                permissions=body.permissions,
-                assets=body.assets,
-                ip_allowlist=body.ip_allowlist,
-                ttl=ttl,
-                reason=body.reason,
-            )
-    if proposal is None:
+    if body.owner_id is None or body.owner_id == principal.subject:
+        up = body.step_up
+        try:
+            with ctx.db.transaction() as session:
+                token_id, token = tokens.create_own(
+                    session,
+                    person=principal.subject,
+                    name=body.name,
+                    permissions=body.permissions,
+                    assets=body.assets,
+                    ip_allowlist=body.ip_allowlist,
+                    ttl=ttl,
+                    step_up=None if up is None else StepUp(up.challenge_id, up.credential),
+                )
+        except KinkoError as exc:
+            if up is not None:  # a step-up is tried once: a failed attempt uses it up
+                with ctx.db.transaction() as session:
+                    tokens.spend_step_up(session, principal.subject, up.challenge_id, exc.code)
+            raise
         note = "shown once; store it now"
         return JSONResponse({"id": token_id, "token": token, "note": note}, status_code=201)
+    with ctx.db.transaction() as session:
+        proposal, token_id, token = tokens.propose_for_service(
+            session,
+            actor=principal.subject,
+            owner_id=UserId(body.owner_id),
+            name=body.name,
+            permissions=body.permissions,
+            assets=body.assets,
+            ip_allowlist=body.ip_allowlist,
+            ttl=ttl,
+            reason=body.reason,
+        )
     note = (
         f"shown once; store it now. It works once another security_admin approves proposal "
         f"{proposal.id} (POST /v1/roles/proposals/{proposal.id}/approve)"
@@ -108,3 +136,7 @@ def revoke_token(
             session, token_id, actor=principal.actor, reason=body.reason
         )
     return render_token(info)
+
+
+# `kinko token create` of a privileged token, confirmed in the browser.
+router.include_router(token_requests_router)

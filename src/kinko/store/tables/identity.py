@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -73,6 +73,9 @@ class WebAuthnChallengeRow(Base):
     challenge: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a bound challenge commits to (the canonical JSON it hashes): a token step-up's
+    # terms (kinko.identity.token_terms); null for the others.
+    terms: Mapped[str | None] = mapped_column(Text)
 
 
 class TotpFactorRow(Base):

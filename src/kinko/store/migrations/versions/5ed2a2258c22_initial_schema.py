@@ -413,6 +413,7 @@ def upgrade() -> None:
         sa.Column("challenge", sa.LargeBinary(length=64), nullable=False),
         sa.Column("expires_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("terms", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webauthn_challenges")),
     )
     op.create_table(
@@ -527,6 +528,37 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_device_authorizations_user_code"), ["user_code"], unique=False
+        )
+
+    op.create_table(
+        "token_requests",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_code", sa.String(length=16), nullable=False),
+        sa.Column("owner_id", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("permissions", sa.JSON(), nullable=False),
+        sa.Column("assets", sa.JSON(), nullable=False),
+        sa.Column("ip_allowlist", sa.JSON(), nullable=False),
+        sa.Column("ttl_seconds", sa.Integer(), nullable=False),
+        sa.Column("client", sa.String(length=200), nullable=False),
+        sa.Column("source_ip", sa.String(length=64), nullable=True),
+        sa.Column("created_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("interval_s", sa.Integer(), nullable=False),
+        sa.Column("last_polled_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("decided_at", kinko.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_ip", sa.String(length=64), nullable=True),
+        sa.Column("challenge_id", sa.String(length=64), nullable=True),
+        sa.Column("token_id", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["users.id"], name=op.f("fk_token_requests_owner_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_token_requests")),
+    )
+    with op.batch_alter_table("token_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_token_requests_user_code"), ["user_code"], unique=False
         )
 
     op.create_table(
@@ -830,6 +862,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_device_authorizations_source_ip"))
 
     op.drop_table("device_authorizations")
+    with op.batch_alter_table("token_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_token_requests_user_code"))
+
+    op.drop_table("token_requests")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_tokens_owner_id"))
 
