@@ -30,7 +30,7 @@ from kinko.core.clock import Clock, isoformat
 from kinko.core.errors import ConfigError, InputError, IntegrityError, NotFound, Unavailable
 from kinko.core.secretfile import read_private
 from kinko.store.db import Database
-from kinko.store.dialect import insert_for
+from kinko.store.dialect import insert_for, locks_rows
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
 
 leaf_hash = merkle.leaf_hash
@@ -46,6 +46,7 @@ NODES_BY_ID = select(AuditNodeRow.id, AuditNodeRow.hash).where(
     AuditNodeRow.id.in_(bindparam("ids", expanding=True))
 )
 HEAD_SIZE = select(AuditHead.size).where(AuditHead.id == 1)
+HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == 1).with_for_update()
 HEAD_FOR_UPDATE = select(AuditHead.size, AuditHead.edge).where(AuditHead.id == 1).with_for_update()
 HEAD_UPDATE = (
     update(cast(Table, AuditHead.__table__))
@@ -189,6 +190,19 @@ class AuditLog:
         for deferred, record in zip(pending, records, strict=True):
             if deferred.on_record is not None:
                 deferred.on_record(record)
+
+    def hold_head(self, session: Session) -> None:
+        """Take the audit head's lock now, before anything else this transaction locks.
+
+        The lock order, everywhere: the audit head, then velocity counters (sorted). Every
+        transaction that appends holds the head until it ends, so one that locks other rows
+        first and appends later could deadlock against an appender; such a transaction
+        calls this first. Where the transaction already holds the database's single write
+        lock (SQLite), there is nothing to take.
+        """
+        connection = session.connection()
+        if locks_rows(connection):
+            connection.execute(HEAD_LOCK)
 
     def _lock_head(self, session: Session) -> tuple[int, list[bytes]]:
         # Core on the session's connection (same transaction), without ORM overhead.

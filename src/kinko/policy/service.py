@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.audit.service import AuditItem
@@ -31,11 +30,8 @@ from kinko.policy.model import (
     VelocityKey,
 )
 from kinko.policy.rules import Policy
-from kinko.store.dialect import locks_rows
-from kinko.store.tables.audit import AuditHead
 
 log = structlog.get_logger("kinko.policy")
-HEAD_LOCK = select(AuditHead.id).where(AuditHead.id == 1).with_for_update()
 
 
 def configured_policy(ctx: Context) -> Policy:
@@ -120,14 +116,8 @@ class PolicyService:
         `withdrawal_id` replaces its earlier reservation instead of counting it twice;
         `first=True` says there is none (the withdrawal was created in this transaction).
         """
-        # Lock order, everywhere: the audit head, then velocity counters (sorted). Every
-        # transaction that appends to the audit log holds its head until it ends, so a
-        # caller that appended before calling us cannot deadlock against us.
-        # On SQLite `BEGIN IMMEDIATE` already holds the single write lock (FOR UPDATE would
-        # compile to a plain, pointless read).
-        connection = session.connection()
-        if locks_rows(connection):
-            connection.execute(HEAD_LOCK)
+        # Lock order (AuditLog.hold_head): the audit head, then velocity counters (sorted).
+        self.ctx.audit.hold_head(session)
         velocity.lock_counters(session, velocity.counter_keys(request))
         self.record_version(session)
         now = self.ctx.clock.now()
@@ -166,10 +156,9 @@ class PolicyService:
 
         Returns the amount released (0 when nothing was reserved, e.g. released already).
         """
-        if locks_rows(session):
-            # Lock order, as in `evaluate_and_reserve`: the audit head, then the counters
-            # (velocity.release locks them; this transaction's audit entry comes later).
-            session.connection().execute(HEAD_LOCK)
+        # Lock order, as in `evaluate_and_reserve`: the audit head, then the counters
+        # (velocity.release locks them; this transaction's audit entry comes later).
+        self.ctx.audit.hold_head(session)
         amount = velocity.release(session, withdrawal_id, self.ctx.clock.now())
         if amount:
             self.ctx.audit.defer(
