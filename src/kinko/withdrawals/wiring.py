@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from kinko.identity.sod import check_matrix_holds
 from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope, asset_key
 from kinko.policy.service import PolicyService
+from kinko.screening.service import ScreeningService
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.ports import ChainGateway, Credential, Ports, Screener
@@ -312,20 +312,9 @@ class ChainRouter:
         return self._for(wallet.chain).broadcast(wallet, signed_tx)
 
 
-def screening_port(ctx: Context) -> Screener:
-    """The screening service; if it is not installed, every request fails closed."""
-    try:
-        module = importlib.import_module("kinko.screening.service")
-    except ModuleNotFoundError:
-        raise Unavailable(
-            "the screening service is not available: refusing (fail closed)"
-        ) from None
-    return cast(Screener, module.ScreeningService(ctx))
-
-
 def default_ports(ctx: Context, chains: ChainGateway, *, screener: Screener | None = None) -> Ports:
     return Ports(
-        screener=screener or screening_port(ctx),
+        screener=screener or ScreeningService(ctx),
         policy=PolicyService(ctx),
         directory=IdentityDirectory(ctx),
         freezes=WalletFreezes(ctx),
