@@ -4,7 +4,9 @@ Every key share of a wallet is recorded with its holder (a staff user id), devic
 legal entity, creation time and ceremony record. One wallet never has two live shares on
 one device or with one holder: that would let one person or one stolen laptop count twice
 toward the quorum (the DMM Bitcoin and Ronin lesson). Status moves only forward:
-active -> revoked or compromised; a compromised share raises a critical security event.
+active -> revoked or compromised. Each change is audited and published, once its
+transaction commits, as a security event: ``custody.key.registered``,
+``custody.key.revoked`` and (critical) ``custody.key.compromised``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import KeyShareRow, SignatureLogRow, WalletRow
 from kinko.store.tables.identity import UserRow
 
@@ -116,6 +119,26 @@ def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor:
             "ceremony": dict(share.ceremony),
         },
     )
+    publish_after_commit(
+        session,
+        ctx.bus,
+        SecurityEvent(
+            type="custody.key.registered",
+            time=now,
+            actor=actor,
+            outcome="success",
+            wallet=share.wallet_id,
+            severity="medium",
+            fields={
+                "share": share_id,
+                "holder": share.holder,
+                "device": share.device,
+                "site": share.site,
+                "legal_entity": share.legal_entity,
+                "public_key": share.public_key,
+            },
+        ),
+    )
     return share_id
 
 
@@ -128,8 +151,9 @@ def shares(session: Session, wallet_id: str | None = None) -> list[KeyShareRow]:
 
 def set_status(
     ctx: Context, session: Session, share_id: str, status: KeyStatus, *, reason: str, actor: str
-) -> SecurityEvent | None:
-    """Move a share forward. Returns the event to publish after commit (compromise)."""
+) -> None:
+    """Move a share forward; its event (`custody.key.<status>`) is published once
+    `session` commits."""
     row = session.get(KeyShareRow, share_id, with_for_update=True)
     if row is None:
         raise NotFound(f"no key share {share_id!r}")
@@ -146,16 +170,24 @@ def set_status(
         subject=share_id,
         details={"wallet": row.wallet_id, "from": current.value, "reason": reason},
     )
-    if status is KeyStatus.COMPROMISED:
-        return SecurityEvent(
-            type="custody.key.compromised",
+    publish_after_commit(
+        session,
+        ctx.bus,
+        SecurityEvent(
+            type=f"custody.key.{status.value}",
             time=ctx.clock.now(),
             actor=actor,
+            outcome="success",
             wallet=row.wallet_id,
-            severity="critical",
-            fields={"share": share_id, "holder": row.holder, "reason": reason},
-        )
-    return None
+            severity="critical" if status is KeyStatus.COMPROMISED else "medium",
+            fields={
+                "share": share_id,
+                "holder": row.holder,
+                "from": current.value,
+                "reason": reason,
+            },
+        ),
+    )
 
 
 def record_signatures(

@@ -1,4 +1,9 @@
-"""The wallet and asset registry (service): register, list, validate against chains."""
+"""The wallet and asset registry (service): register, list, validate against chains.
+
+Registering an asset or a wallet (its tier, quorum, eligible roles) is audited and
+published, once its transaction commits, as a ``custody.asset.registered`` /
+``custody.wallet.registered`` security event.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ from kinko.chains.registry import get_adapter
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import OwnerClass, Purpose, Tier, WalletId
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow, WalletRow
 
 
@@ -62,6 +69,19 @@ def register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) 
         action="custody.asset.register",
         subject=asset.key,
         details={"decimals": asset.decimals, "contract": asset.contract},
+    )
+    _publish(
+        ctx,
+        session,
+        "custody.asset.registered",
+        actor,
+        asset=asset.symbol,
+        fields={
+            "asset_key": asset.key,
+            "chain": asset.chain,
+            "decimals": asset.decimals,
+            "contract": asset.contract,
+        },
     )
 
 
@@ -152,7 +172,35 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
             "address": address,
         },
     )
+    _publish(
+        ctx,
+        session,
+        "custody.wallet.registered",
+        actor,
+        wallet=wallet_id,
+        fields={
+            "name": spec.name,
+            "chain": spec.chain,
+            "network": spec.network,
+            "assets": list(spec.assets),
+            "tier": tier.value,
+            "owner_class": owner.value,
+            "purpose": purpose.value,
+            "quorum_m": spec.quorum_m,
+            "quorum_n": spec.quorum_n,
+            "eligible_roles": list(spec.eligible_roles),
+            "address": address,
+        },
+    )
     return wallet_id
+
+
+def _publish(ctx: Context, session: Session, type_: str, actor: str, **event: Any) -> None:
+    """Queue a custody security event; it is published only if `session` commits."""
+    item = SecurityEvent(
+        type=type_, time=ctx.clock.now(), actor=actor, outcome="success", severity="medium", **event
+    )
+    publish_after_commit(session, ctx.bus, item)
 
 
 def wallet(session: Session, wallet_id: str) -> WalletRow:

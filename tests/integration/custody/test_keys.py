@@ -98,18 +98,28 @@ def test_a_share_needs_its_ceremony_record_and_every_field(ctx: Context) -> None
 def test_status_only_moves_forward_and_compromise_raises_a_critical_event(ctx: Context) -> None:
     ids = set_up(ctx)
     u = _staff(ctx, "ann")
+    events: list[SecurityEvent] = []
+    ctx.bus.subscribe(events.append)
     with ctx.db.transaction() as s:
         share = keys.register_share(
             ctx, s, _share(ids.eth_hot, u["ann"], "yubi", "pk"), actor=ACTOR
         )
-        assert keys.set_status(ctx, s, share, KeyStatus.REVOKED, reason="left", actor=ACTOR) is None
+        keys.set_status(ctx, s, share, KeyStatus.REVOKED, reason="left", actor=ACTOR)
+        assert events == []  # published once the transaction commits
+    assert [(e.type, e.severity, e.fields["share"]) for e in events] == [
+        ("custody.key.registered", "medium", share),
+        ("custody.key.revoked", "medium", share),
+    ]
+    assert events[0].wallet == ids.eth_hot and events[0].fields["holder"] == u["ann"]
+    assert events[1].fields["from"] == "active" and events[1].fields["reason"] == "left"
     with pytest.raises(Conflict, match="cannot become active"), ctx.db.transaction() as s:
         keys.set_status(ctx, s, share, KeyStatus.ACTIVE, reason="oops", actor=ACTOR)
     with ctx.db.transaction() as s:
-        event = keys.set_status(
-            ctx, s, share, KeyStatus.COMPROMISED, reason="laptop stolen", actor=ACTOR
-        )
-    assert event is not None and event.severity == "critical"
+        keys.set_status(ctx, s, share, KeyStatus.COMPROMISED, reason="laptop stolen", actor=ACTOR)
+    compromised = events[-1]
+    assert (compromised.type, compromised.severity) == ("custody.key.compromised", "critical")
+    assert compromised.actor == ACTOR and compromised.fields["from"] == "revoked"
+    assert len(events) == 3  # the refused move published nothing
     with ctx.db.transaction() as s:
         actions = list(s.execute(select(AuditEntryRow.action)).scalars())
     assert "custody.key.revoked" in actions and "custody.key.compromised" in actions
