@@ -38,6 +38,8 @@ from kinko.identity.proposals import (
 )
 from kinko.identity.rules import MATRIX_KEY, ProposalRules
 from kinko.identity.sod import ConflictMatrix, check_matrix_holds, check_sod
+from kinko.identity.tenure import four_eyes_approved
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.identity import (
     IdentityConfigRow,
     ProposalRow,
@@ -241,6 +243,18 @@ class RoleService(ProposalRules):
             severity="high" if high else "medium",
             fields={**fields, "at_once": at_once, "bootstrap": bootstrap},
         )
+        if not at_once:  # a second security_admin approved: how long have they been one?
+            step = four_eyes_approved(
+                session,
+                step=f"proposal.{kind.value}",
+                subject=f"proposal:{row.id}",
+                proposer=row.proposer_id,
+                approver=decided_by,
+                roles=[Role.SECURITY_ADMIN.value],
+                now=self.now(),
+                fields={"proposal": row.id, "kind": kind.value},
+            )
+            publish_after_commit(session, self.ctx.bus, step)
 
     def _set_matrix(self, session: Session, matrix: ConflictMatrix, by: UserId) -> None:
         users = session.execute(

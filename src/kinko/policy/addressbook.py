@@ -24,6 +24,7 @@ from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
 from kinko.identity.names import person
+from kinko.identity.tenure import four_eyes_approved, roles_holding
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
 from kinko.store.db import sole_writer_memo
 from kinko.store.publish import publish_after_commit
@@ -230,6 +231,17 @@ class AddressBookService:
             "effective_at": isoformat(effective_at),
         }
         self._record(session, actor, "addressbook.approved", proposal.id, details)
+        step = four_eyes_approved(
+            session,
+            step="addressbook.approve",
+            subject=proposal.id,
+            proposer=proposal.proposer,
+            approver=actor,
+            roles=roles_holding("addressbook:approve"),
+            now=now,
+            fields={"entry": row.id, "chain": row.chain, "address": row.address},
+        )
+        publish_after_commit(session, self.ctx.bus, step)
         return _entry(row)
 
     def reject(self, session: Session, *, proposal_id: str, actor: str) -> AddressProposal:

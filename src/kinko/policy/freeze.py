@@ -20,6 +20,7 @@ from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.identity.names import person
+from kinko.identity.tenure import four_eyes_approved
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles, require_role
 from kinko.store.db import sole_writer_memo
@@ -261,6 +262,17 @@ class FreezeService:
                 },
             ),
         )
+        step = four_eyes_approved(
+            session,
+            step="freeze.release",
+            subject=freeze.id,
+            proposer=proposal.proposer,
+            approver=actor,
+            roles=[SECURITY_ADMIN],
+            now=now,
+            fields={"freeze_id": freeze.id, "proposal": proposal.id},
+        )
+        publish_after_commit(session, self.ctx.bus, step)
         return to_record(freeze)
 
     def pending_unfreezes(self, session: Session) -> list[UnfreezeProposal]:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kinko.core.events import SecurityEvent
-from kinko.store.tables.identity import RoleGrantRow
+from kinko.identity.tenure import tenure_fields
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.records import defer_event
 from kinko.withdrawals.states import State
@@ -123,20 +123,8 @@ def announce_quorum(
     `approver_grant_days`: for each approver (in `approvers` order), whole days since they
     were granted the approving role they hold longest (0 if they hold none any more);
     `oldest_approver_grant_days` the largest of them. A quorum made up only of people
-    granted days ago is how one insider fills it (issue 13): the default pack holds it."""
-    ids = [a.removeprefix("user:") for a in approvers]
-    granted = dict(
-        session.execute(
-            select(RoleGrantRow.user_id, func.min(RoleGrantRow.granted_at))
-            .where(
-                RoleGrantRow.user_id.in_(ids),
-                RoleGrantRow.role.in_(APPROVING_ROLES),
-                RoleGrantRow.revoked_at.is_(None),
-            )
-            .group_by(RoleGrantRow.user_id)
-        ).all()
-    )
-    days = [max(0, (now - granted[i]).days) if i in granted else 0 for i in ids]
+    granted days ago is how one insider fills it (issue 13): the default pack alerts on it.
+    Computed by `kinko.identity.tenure`, as for every four-eyes step."""
     defer_event(
         session,
         SecurityEvent(
@@ -151,9 +139,7 @@ def announce_quorum(
             fields={
                 "withdrawal": row.id,
                 "withdrawal_id": row.id,
-                "approvers": list(approvers),
-                "approver_grant_days": days,
-                "oldest_approver_grant_days": max(days, default=0),
+                **tenure_fields(session, approvers, APPROVING_ROLES, now),
                 "requester": row.requester,
             },
         ),

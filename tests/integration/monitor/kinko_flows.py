@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import select
 
 from kinko.chains.base import EcdsaSignature
 from kinko.context import Context
+from kinko.core.events import SecurityEvent
 from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
+from kinko.custody.model import Tier
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.identity.service import IdentityService
+from kinko.monitor.triage import TriageService
 from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
-from kinko.policy.model import FreezeScope
+from kinko.policy.model import FreezeScope, OwnerKind
 from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService
+from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
 from tests.support.identity import make_user
 
@@ -198,8 +205,54 @@ def lift_freeze(ctx: Context, staff: Admins) -> None:
         freezes.approve_unfreeze(session, proposal_id=proposal.id, user_id=staff.second)
 
 
+def release_a_lock(ctx: Context, staff: Admins) -> None:
+    """Five MFA failures then a success for a clerk, on the bus: the monitor listening
+    (`start_monitor`) locks the clerk; two security admins release the lock (four eyes:
+    `staff.first` votes, `staff.second` releases)."""
+    clerk, _ = make_user(ctx, "locked-clerk", ["requester"], with_authenticator=False)
+    now = ctx.clock.now()
+    ctx.bus.publish_all(
+        [
+            SecurityEvent(
+                type="auth.mfa",
+                time=now + timedelta(seconds=10 * i),
+                actor=f"user:{clerk}",
+                outcome="success" if i == 5 else "failure",
+            )
+            for i in range(6)
+        ]
+    )
+    with ctx.db.reading() as session:
+        response = session.execute(
+            select(ResponseRow.id).where(
+                ResponseRow.action == "lock_account", ResponseRow.status == "applied"
+            )
+        ).scalar_one()
+    triage = TriageService(ctx)
+    for admin in (staff.first, staff.second):
+        with ctx.db.transaction() as session:
+            triage.vote_release(session, response, actor=admin, reason="the clerk was travelling")
+
+
+def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
+    """An address-book entry proposed by `proposer` and approved by `approver`."""
+    addresses = PolicyService(ctx).addresses
+    with ctx.db.transaction() as session:
+        proposal = addresses.propose(
+            session,
+            chain="ethereum",
+            address="0x" + "cd" * 20,
+            label="customer 7",
+            owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+            tiers_allowed=[Tier.HOT],
+            actor=f"user:{proposer}",
+        )
+    with ctx.db.transaction() as session:
+        addresses.approve(session, proposal_id=proposal.id, actor=f"user:{approver}")
+
+
 def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:
-    """What `kinko custody keys compromised` does: the status, then the event after commit."""
+    """What `kinko custody keys compromised` does: the status; its event follows the commit."""
     with ctx.db.transaction() as session:
         share = keys.register_share(
             ctx,
@@ -210,11 +263,9 @@ def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:
             actor="user:custodian",
         )
     with ctx.db.transaction() as session:
-        event = keys.set_status(
+        keys.set_status(
             ctx, session, share, KeyStatus.COMPROMISED, reason="laptop stolen", actor="cli:ops"
         )
-    assert event is not None
-    ctx.bus.publish(event)
 
 
 def reuse_a_nonce(ctx: Context) -> None:

@@ -6,6 +6,7 @@ wires it. Each has its near miss: the ordinary action next to it stays silent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from kinko.context import Context
+from kinko.core.clock import FixedClock
 from kinko.monitor.factory import start_monitor
 from kinko.monitor.triage import TriageService
 from kinko.store.tables.identity import RoleGrantRow
@@ -169,6 +171,94 @@ def test_a_quorum_with_a_seasoned_approver_is_silent(ctx: Context, w3: Any) -> N
     wd_id = two_approvals(ex, "k-seasoned")
     assert "kinko-quorum-by-newcomers" not in fired(ctx)
     assert ex.withdrawals.get(wd_id).state is State.APPROVED
+
+
+# --- a four-eyes step approved by a newcomer (issue 13, attack 1(c)) ----------------------
+
+NEWCOMERS = "kinko-quorum-by-newcomers"
+Step = Callable[[Context, flows.Admins, Path], None]
+
+
+def _grant(ctx: Context, team: flows.Admins) -> None:
+    flows.grant_privileged_role(ctx, team)
+
+
+FOUR_EYES_STEPS: dict[str, Step] = {
+    "proposal.grant_role": lambda ctx, team, _: _grant(ctx, team),
+    "proposal.set_user_state": lambda ctx, team, _: flows.suspend(ctx, team, team.third),
+    "proposal.remove_mfa": lambda ctx, team, _: flows.remove_factors(ctx, team, team.third),
+    "proposal.create_token": lambda ctx, team, _: flows.privileged_service_token(ctx, team),
+    "proposal.activate_policy": lambda ctx, team, _: flows.approve_configured_policy(ctx, team),
+    "proposal.replace_list": flows.replace_list,
+    "freeze.release": lambda ctx, team, _: flows.lift_freeze(ctx, team),
+    "response.release": lambda ctx, team, _: flows.release_a_lock(ctx, team),
+}
+
+
+def newcomer_alerts(ctx: Context) -> list[dict[str, Any]]:
+    with ctx.db.reading() as session:
+        rows = session.query(AlertRow).filter(AlertRow.rule_id == NEWCOMERS).all()
+        return [dict(row.evidence) for row in rows]
+
+
+@pytest.fixture
+def seasoned(watched: Context, clock: FixedClock) -> flows.Admins:
+    """Three security admins who have been admins for 30 days."""
+    staff = flows.admins(watched)
+    clock.advance(timedelta(days=30))
+    return staff
+
+
+@pytest.mark.parametrize("step", sorted(FOUR_EYES_STEPS))
+@pytest.mark.parametrize("approver", ["newcomer", "seasoned"])
+def test_a_four_eyes_step_approved_by_a_newcomer_alerts(
+    watched: Context, seasoned: flows.Admins, tmp_path: Path, step: str, approver: str
+) -> None:
+    """The attacker's fresh admin approves: alerted, naming the step and the approver; the
+    same step approved by an admin of 30 days is silent."""
+    team = seasoned
+    if approver == "newcomer":
+        fresh, _ = make_user(watched, "fresh-admin", with_authenticator=False)
+        flows.propose_and_approve(  # four eyes, by seasoned admins: silent
+            watched,
+            seasoned,
+            flows.ProposalKind.GRANT_ROLE,
+            {"user_id": fresh, "role": "security_admin"},
+            "a new admin",
+        )
+        assert newcomer_alerts(watched) == []
+        team = flows.Admins(seasoned.first, fresh, seasoned.third)
+    FOUR_EYES_STEPS[step](watched, team, tmp_path)
+    alerts = newcomer_alerts(watched)
+    if approver == "seasoned":
+        assert alerts == []
+        return
+    [alert] = alerts
+    assert (alert["type"], alert["step"]) == ("four_eyes.approved", step)
+    assert alert["approver"] == f"user:{team.second}" and alert["approvers"] == [alert["approver"]]
+    assert alert["proposer"] == f"user:{team.first}"
+    assert alert["oldest_approver_grant_days"] == 0 and alert["eligible_roles"] == [
+        "security_admin"
+    ]
+
+
+@pytest.mark.parametrize("approver", ["newcomer", "seasoned"])
+def test_an_address_book_entry_approved_by_a_newcomer_alerts(
+    watched: Context, clock: FixedClock, approver: str
+) -> None:
+    clerk, _ = make_user(watched, "clerk", ["requester"], with_authenticator=False)
+    senior, _ = make_user(watched, "senior", ["senior_approver"], with_authenticator=False)
+    clock.advance(timedelta(days=30))
+    if approver == "newcomer":
+        senior, _ = make_user(watched, "new-senior", ["senior_approver"], with_authenticator=False)
+    flows.approve_address(watched, clerk, senior)
+    alerts = newcomer_alerts(watched)
+    if approver == "seasoned":
+        assert alerts == []
+        return
+    [alert] = alerts
+    assert (alert["step"], alert["approver"]) == ("addressbook.approve", f"user:{senior}")
+    assert alert["eligible_roles"] == ["senior_approver"]
 
 
 def test_what_a_cli_command_does_reaches_the_monitor(ctx: Context) -> None:

@@ -59,7 +59,18 @@ def test_entry_becomes_effective_after_the_longest_cooling_off(
     clock.advance(timedelta(hours=48))
     assert entry.allows(Tier.WARM, clock.now())
     assert not entry.allows(Tier.COLD, clock.now())
-    assert {e.type for e in events} == {"addressbook.change"}
+    assert [e.type for e in events] == [
+        "addressbook.change",  # proposed
+        "addressbook.change",  # approved
+        "four_eyes.approved",  # with how long the approver has been eligible
+    ]
+    step = events[-1].fields
+    assert (step["step"], step["proposer"], step["approver"]) == (
+        "addressbook.approve",
+        "user:u_alice",
+        "user:u_bob",
+    )
+    assert step["oldest_approver_grant_days"] == 0  # u_bob holds no senior_approver grant
     with ctx.db.transaction() as s:
         actions = list(
             s.execute(select(AuditEntryRow.action).order_by(AuditEntryRow.seq)).scalars()

@@ -123,7 +123,13 @@ def test_unfreeze_needs_two_distinct_security_admins(
             .order_by(AuditEntryRow.seq)
         ).scalars()
         assert list(actions) == ["freeze.set", "freeze.release_proposed", "freeze.released"]
-    assert [e.type for e in events] == ["freeze.set", "admin.action"]
+    assert [e.type for e in events] == ["freeze.set", "admin.action", "four_eyes.approved"]
+    step = events[-1].fields
+    assert (step["step"], step["approver"], step["eligible_roles"]) == (
+        "freeze.release",
+        f"user:{staff['sec2']}",
+        ["security_admin"],
+    )
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="already approved"):
         freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"])
 
