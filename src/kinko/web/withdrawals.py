@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
-from kinko.api.routes.withdrawal_deps import stack
-from kinko.api.scopes import Concern, Scopes
+from kinko.api.routes.withdrawal_deps import concern, stack
+from kinko.api.scopes import Scopes
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
 from kinko.signer.bundle import b64url
@@ -29,10 +29,6 @@ from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import State
 
 router = APIRouter()
-
-
-def _concern(view: WithdrawalView) -> Concern:
-    return Concern(asset=view.asset, wallet=view.wallet_id)
 
 
 async def awaiting_approval(request: Request, principal: Principal) -> list[WithdrawalView]:
@@ -49,7 +45,7 @@ async def awaiting_approval(request: Request, principal: Principal) -> list[With
             services.withdrawals.list,
             state=State.PENDING_APPROVAL.value,
             limit=50,
-            visible=lambda v: scopes.sees(_concern(v)),
+            visible=lambda v: scopes.sees(concern(v)),
         )
     )
 
@@ -63,10 +59,10 @@ def approval_page(
 ) -> HTMLResponse:
     view = services.withdrawals.get(withdrawal_id)
     # Scopes hold on the console as on the API: 403 for a withdrawal outside the caller's.
-    Scopes.reading(principal, "withdrawals:read", services.ctx).require(_concern(view))
+    Scopes.reading(principal, "withdrawals:read", services.ctx).require(concern(view))
     me = str(principal.subject)
     can_approve = (
-        Scopes.reading(principal, "withdrawals:approve", services.ctx).sees(_concern(view))
+        Scopes.reading(principal, "withdrawals:approve", services.ctx).sees(concern(view))
         and view.state.value == "pending_approval"
         and me != view.requester
         and all(a["approver"] != me for a in view.approvals)

@@ -11,7 +11,6 @@ broadcast in `execution.py`.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -28,6 +27,7 @@ from kinko.core.ids import new_id
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
 from kinko.signer.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.store.paging import newest_visible
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.cancel import cancel as cancel_withdrawal
@@ -432,16 +432,7 @@ class WithdrawalService:
                 known = ", ".join(s.value for s in State)
                 raise InputError("state", f"{state!r} is not a state; use one of {known}")
             query = query.where(WithdrawalRow.state == state)
-        found: list[WithdrawalView] = []
         with unit_of_work(self.ctx) as session:
-            for offset in itertools.count(0, limit):
-                rows = session.execute(query.offset(offset).limit(limit)).scalars().all()
-                for row in rows:
-                    shown = view(session, row)
-                    if visible is None or visible(shown):
-                        found.append(shown)
-                        if len(found) == limit:
-                            return found
-                if len(rows) < limit:
-                    return found
-        return found
+            return newest_visible(
+                session, query, limit=limit, convert=lambda r: view(session, r), visible=visible
+            )

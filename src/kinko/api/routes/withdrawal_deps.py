@@ -11,6 +11,7 @@ from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import require
+from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import PermissionDenied
 from kinko.identity.model import Principal
 from kinko.withdrawals.records import WithdrawalView
@@ -74,8 +75,13 @@ def in_scope(
     """The withdrawal, if `principal` holds `permission` for its asset and wallet (403
     naming the asset and wallet otherwise): scopes hold on every route, reads included."""
     found = services.withdrawals.get(withdrawal_id)
-    principal.require_scope(permission, asset=found.asset, wallet=found.wallet_id)
+    Scopes.reading(principal, permission, services.ctx).require(concern(found))
     return found
+
+
+def concern(view: WithdrawalView) -> Concern:
+    """A withdrawal concerns its asset in its wallet (`kinko.api.scopes`)."""
+    return Concern(asset=view.asset, wallet=view.wallet_id)
 
 
 def may_cancel(principal: Principal, found: WithdrawalView) -> None:

@@ -22,9 +22,11 @@ from kinko.api.routes.withdrawal_deps import (
     Stack,
     WithNames,
     answer,
+    concern,
     in_scope,
     may_cancel,
 )
+from kinko.api.scopes import Scopes
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
@@ -121,10 +123,9 @@ def list_withdrawals(
         raise InputError("limit", "must be between 1 and 1000")
     # Scopes hold on reads: only the withdrawals of assets and wallets the caller may read,
     # and the limit counts those.
+    scopes = Scopes.reading(principal, "withdrawals:read", services.ctx)
     found = services.withdrawals.list(
-        state=state,
-        limit=limit,
-        visible=lambda v: principal.allows("withdrawals:read", asset=v.asset, wallet=v.wallet_id),
+        state=state, limit=limit, visible=lambda v: scopes.sees(concern(v))
     )
     return {"withdrawals": [v.to_json() for v in found]}
 
