@@ -17,7 +17,7 @@ import typer
 from kinko import __version__
 from kinko.cli.common import console, echo_json
 from kinko.cli.output import JsonOption, guarded_json
-from kinko.core.errors import NotFound
+from kinko.core.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from kinko.cli.api import Api
@@ -180,12 +180,20 @@ def register_actions(
         reason: Annotated[str, typer.Option(help="Why (a service account's token).")] = (
             "service account token"
         ),
+        browser: Annotated[
+            bool,
+            typer.Option(
+                "--browser",
+                help="Confirm your own token in the browser with your security key (needed "
+                "for privileged permissions): prints a page and a code, waits, prints the token.",
+            ),
+        ] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Create an API token; printed once. OWNER is you (your own token; one with
-        privileged permissions you confirm in the browser with your security key) or a
-        service account (a proposal: the token works once another security admin approves
-        it)."""
+        privileged permissions you confirm in the browser with your security key:
+        --browser) or a service account (a proposal: the token works once another security
+        admin approves it)."""
         body: dict[str, Any] = {
             "name": name,
             "permissions": permission,
@@ -196,15 +204,20 @@ def register_actions(
         }
         with guarded_json(as_json), kapi.connect() as api:
             body["owner_id"] = user_id_of(api, owner)
-            status, made = api.request("POST", "/v1/tokens", body=body, accept=(403,))
-            if status == 403 and made.get("error") == "step_up_required":
+            if browser:
                 from kinko.cli.token_request import confirmed_in_browser
 
+                if body["owner_id"] != api.get("/v1/auth/me").get("user_id"):
+                    raise InputError(
+                        "--browser",
+                        "confirms your own token: OWNER must be you (a service account's "
+                        "token is a four-eyes proposal, without --browser)",
+                    )
                 terms = {k: body[k] for k in ("name", "permissions", "assets", "ip_allowlist")}
                 client = f"kinko-cli {__version__} on {socket.gethostname()}"
                 made = confirmed_in_browser(api, {**terms, "ttl_days": days}, client)
-            elif status == 403:
-                raise kapi.ApiError(status, str(made.get("error")), str(made.get("message")))
+            else:
+                _, made = api.request("POST", "/v1/tokens", body=body)
         if as_json:
             echo_json(made)
             return

@@ -168,8 +168,8 @@ class TokenIssuer(TokenStepUps):
             raise PermissionDenied(
                 f"a token carrying {', '.join(privileged)} needs a fresh WebAuthn assertion: "
                 "POST /v1/auth/step-up/begin with this token's terms, answer it with your "
-                "authenticator and send the answer as step_up (or run 'kinko token create', "
-                "which asks you to confirm in the browser)",
+                "authenticator and send the answer as step_up (or run 'kinko token create "
+                "... --browser' and confirm it in the browser with your WebAuthn key)",
                 code="step_up_required",
             )
         if step_up is not None:

@@ -1,8 +1,9 @@
 """`kinko token create` of a privileged token through the API, on both databases: the CLI
-(ann's own session) asks for the token, prints the console page and code, and waits; ann,
-signed in to the console as herself, confirms it there with her security key; the CLI
-prints the token once. A refusal in the browser ends it with no token; a token without
-privileged permissions is made at once, as before.
+(ann's own session, `--browser`) asks for the token, prints the console page and code, and
+waits; ann, signed in to the console as herself, confirms it there with her security key;
+the CLI prints the token once. A refusal in the browser ends it with no token; without
+`--browser` a privileged token is refused (a shell is no security key) and says how; a
+token without privileged permissions is made at once, as before.
 
 While the CLI waits between polls, the test plays the person at the browser (the
 console's own API calls: the challenge bound to the request, her key's assertion, the
@@ -104,7 +105,8 @@ def test_a_privileged_token_is_confirmed_in_the_browser(
     ctx: Context, browser: Callable[[str], list[str]]
 ) -> None:
     seen = browser("approve")
-    done = kinko(ctx, "token", "create", "ann", "siem", "--permission", "freeze:set", "--days", "7")
+    args = ["token", "create", "ann", "siem", "--permission", "freeze:set", "--browser"]
+    done = kinko(ctx, *args, "--days", "7")
     assert done.exit_code == 0, done.output
     out = " ".join(done.output.split())
     assert len(seen) == 1 and f"/console/tokens/confirm?code={seen[0]}" in out
@@ -118,7 +120,8 @@ def test_a_privileged_token_is_confirmed_in_the_browser(
 
 def test_refused_in_the_browser_no_token(ctx: Context, browser: Callable[[str], list[str]]) -> None:
     browser("deny")
-    done = kinko(ctx, "token", "create", "ann", "siem", "--permission", "freeze:set", "--json")
+    args = ["token", "create", "ann", "siem", "--permission", "freeze:set", "--browser"]
+    done = kinko(ctx, *args, "--json")
     assert done.exit_code == 1, done.output
     document = json.loads(done.stdout)
     assert document["ok"] is False and document["error"] == "access_denied"
@@ -138,3 +141,19 @@ def app_of(ctx: Context) -> Any:
     from kinko.api.app import create_app
 
     return create_app(ctx)
+
+
+def test_without_browser_a_privileged_token_is_refused_and_says_how(
+    ctx: Context, browser: Callable[[str], list[str]]
+) -> None:
+    seen = browser("approve")
+    done = kinko(ctx, "token", "create", "ann", "siem", "--permission", "freeze:set", "--json")
+    assert done.exit_code == 1, done.output
+    document = json.loads(done.stdout)
+    assert document["error"] == "step_up_required" and "--browser" in document["message"]
+    assert seen == []
+    with ctx.db.transaction() as session:
+        assert session.execute(select(TokenRequestRow)).first() is None
+    make_user(ctx, "svc", ["auditor"], with_authenticator=False)
+    other = kinko(ctx, "token", "create", "svc", "x", "--permission", "audit:read", "--browser")
+    assert other.exit_code == 2 and "OWNER must be you" in " ".join(other.output.split())
