@@ -11,7 +11,10 @@ A caller is *refused by authorisation* when the answer is 401, or 403 with the c
 ``missing_permission`` (the `require` dependency's refusal) or ``person_required`` (a
 route declared ``person=True`` called with an API token). Any other answer — 200, 404,
 422, or a handler's own 403 on dummy input — means authorisation let the call through.
-Withdrawal scopes are checked end to end in tests/integration/withdrawals/test_scopes.py.
+Withdrawal scopes are checked end to end in tests/integration/withdrawals/test_scopes.py;
+tests/integration/test_authz_scopes.py places every route for asset and wallet scopes, and
+tests/integration/test_authz_credentials.py adds sessions past their absolute lifetime,
+signed-out sessions, a suspended person's CLI session and IP allowlists admitting their own.
 """
 
 from __future__ import annotations
