@@ -20,7 +20,7 @@ caller's scope is refused with `Scopes.require` (403, naming the asset or wallet
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,20 +41,6 @@ class Concern:
     asset: str | None = None
     wallet: str | None = None
     chain: str | None = None
-
-    @classmethod
-    def of_fields(cls, *sources: Mapping[str, Any]) -> Concern:
-        """The asset and wallet named by the first of `sources` naming them (an alert's
-        group, then its evidence)."""
-
-        def first(name: str) -> str | None:
-            for source in sources:
-                value = source.get(name)
-                if isinstance(value, str) and value:
-                    return value
-            return None
-
-        return cls(asset=first("asset"), wallet=first("wallet"))
 
     @property
     def nowhere(self) -> bool:
