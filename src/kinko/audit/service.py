@@ -32,6 +32,7 @@ from kinko.core.secretfile import read_private
 from kinko.store.db import Database
 from kinko.store.dialect import insert_for, locks_rows
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
+from kinko.store.work import UnitOfWork
 
 leaf_hash = merkle.leaf_hash
 MIN_STORED_HEIGHT = 5
@@ -74,9 +75,6 @@ class AuditItem:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-_DEFERRED_KEY = "kinko_audit_deferred"
-
-
 @dataclass(frozen=True, slots=True)
 class _Deferred:
     item: AuditItem
@@ -87,11 +85,7 @@ def queue_deferred(
     session: Session, item: AuditItem, on_record: Callable[[AuditRecord], None] | None = None
 ) -> bool:
     """Queue `item` on a session opened with `AuditLog.begin_deferred`; False if it was not."""
-    pending: list[_Deferred] | None = session.info.get(_DEFERRED_KEY)
-    if pending is None:
-        return False
-    pending.append(_Deferred(item, on_record))
-    return True
+    return UnitOfWork.of(session).queue_audit(_Deferred(item, on_record))
 
 
 class AuditLog:
@@ -165,7 +159,7 @@ class AuditLog:
     @staticmethod
     def begin_deferred(session: Session) -> None:
         """From now on `defer` queues this session's entries until `flush_deferred`."""
-        session.info[_DEFERRED_KEY] = []
+        UnitOfWork.of(session).defer_audit()
 
     def defer(
         self,
@@ -183,7 +177,7 @@ class AuditLog:
 
     def flush_deferred(self, session: Session) -> None:
         """Append the queued entries in this transaction, before it commits."""
-        pending: list[_Deferred] = session.info.pop(_DEFERRED_KEY, [])
+        pending: list[_Deferred] = UnitOfWork.of(session).take_audit()
         if not pending:
             return
         records = self.append_many(session, [p.item for p in pending])

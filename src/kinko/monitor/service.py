@@ -39,9 +39,6 @@ MONITOR_ACTOR = "system:monitor"
 PERSON_ACTIONS = frozenset({ResponseAction.LOCK_ACCOUNT, ResponseAction.STEP_UP_MFA})
 
 
-DEFERRED_KEY = "kinko_monitor_deferred"
-
-
 class ResponseStatus:
     APPLIED = "applied"
     PENDING = "pending"
@@ -144,7 +141,7 @@ class MonitorService:
             return []
         with self.ctx.db.transaction() as session:
             recorded = [self.record(session, alert) for alert in alerts]
-            deferred: list[Recorded] = session.info.pop(DEFERRED_KEY, [])
+        deferred = [rec for rec in recorded if rec.status == ResponseStatus.PENDING]
         if deferred:
             done = {rec.response_id: self._hold_after_commit(rec) for rec in deferred}
             recorded = [done.get(rec.response_id, rec) for rec in recorded]
@@ -242,8 +239,6 @@ class MonitorService:
             detail,
             ref,
         )
-        if status == ResponseStatus.PENDING:
-            session.info.setdefault(DEFERRED_KEY, []).append(recorded)
         return recorded
 
     def _hold_after_commit(self, rec: Recorded) -> Recorded:

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinko.store.work import UnitOfWork
+
 WRITER_WAIT = 30.0
 """Seconds a SQLite writer waits for this process's writer lock (as busy_timeout)."""
 
@@ -137,43 +139,22 @@ def writer_lock_for(engine: Engine) -> WriterLock:
         return lock
 
 
-_SOLE_WRITER = "kinko_sole_writer_memo"
-
-
 def sole_writer_memo(session: Session, name: str) -> dict[Any, Any] | None:
-    """A memo for reads that, in this transaction, only this transaction can change.
-
-    On SQLite a `transaction()` holds the single write lock from ``BEGIN IMMEDIATE`` to
-    its commit, so nothing else commits meanwhile: a value read once stays true until this
-    transaction itself changes it (whoever writes it must clear the memo). Elsewhere
-    (PostgreSQL, read committed; `Database.reading()`) None: read every time."""
-    memo: dict[str, dict[Any, Any]] | None = session.info.get(_SOLE_WRITER)
-    return None if memo is None else memo.setdefault(name, {})
-
-
-_AFTER = "kinko_after_transaction"
+    """A memo for reads that, in this transaction, only this transaction can change
+    (`UnitOfWork.sole_writer_memo`)."""
+    return UnitOfWork.of(session).sole_writer_memo(name)
 
 
 def after_transaction(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once `session`'s transaction has committed and, on SQLite, the
-    writer's turn is over (so it may start a transaction of its own, or wait for another
-    process that does); never if it rolled back. A session that is not from
-    `Database.transaction()`: right after its commit."""
-    queued: list[Callable[[], None]] | None = session.info.get(_AFTER)
-    if queued is not None:
-        queued.append(callback)
-        return
-
-    def committed(_: Session) -> None:
-        callback()
-
-    event.listen(session, "after_commit", committed, once=True)
+    writer's turn is over; never if it rolled back (`UnitOfWork.after_turn`)."""
+    UnitOfWork.of(session).after_turn(callback)
 
 
 def in_unit_of_work(session: Session) -> bool:
     """`session` is a `Database.transaction()`'s: what it queues with `after_transaction`
     runs once the writer's turn is over (a `reading()` session never commits)."""
-    return _AFTER in session.info
+    return UnitOfWork.of(session).managed
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -238,15 +219,11 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together at the end, or not at all; then, with
-        the writer's turn over, what `after_transaction` queued runs."""
-        after: list[Callable[[], None]] = []
+        the writer's turn over, what its unit of work (kinko.store.work) queued runs."""
         with self._writer_turn(), self.sessions() as session, session.begin():
-            session.info[_AFTER] = after
-            if self._writer is not None:
-                session.info[_SOLE_WRITER] = {}
+            work = UnitOfWork.begin(session, sole_writer=self._writer is not None)
             yield session
-        for callback in after:
-            callback()
+        work.finish()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.events import SecurityEvent
-from kinko.withdrawals.records import committed_events, unit_of_work
+from kinko.store.work import UnitOfWork
+from kinko.withdrawals.records import unit_of_work
 
 T = TypeVar("T")
 Job = Callable[[Session], T]
@@ -135,7 +136,7 @@ class GroupCommit(Generic[T]):
             results: list[T] = []
             try:
                 with unit_of_work(self.ctx, publish=False) as session, session.no_autoflush:
-                    events = committed_events(session)
+                    work = UnitOfWork.of(session)
                     for pending in jobs:
                         try:
                             results.append(pending.job(session))
@@ -151,5 +152,5 @@ class GroupCommit(Generic[T]):
                 for pending in jobs:
                     pending.fail(exc)
                 return None
-            return _Committed(list(zip(jobs, results, strict=True)), events)
+            return _Committed(list(zip(jobs, results, strict=True)), work.take_events())
         return None

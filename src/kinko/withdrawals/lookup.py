@@ -12,11 +12,12 @@ from kinko.core.amount import Asset
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.store.tables.custody import AssetRow, WalletRow
+from kinko.store.work import UnitOfWork
 
 
 def find_asset(session: Session, text: str) -> Asset:
     """The asset `text` ("ETH" or "ethereum:ETH") names; looked up once per session."""
-    known: dict[str, Asset] = session.info.setdefault("kinko_assets", {})
+    known: dict[str, Asset] = UnitOfWork.of(session).memo("assets")
     found = known.get(text)
     if found is None:
         found = _find_asset(session, text)
@@ -26,7 +27,7 @@ def find_asset(session: Session, text: str) -> Asset:
 
 def remember_asset(session: Session, asset: Asset) -> None:
     """Let `find_asset` answer from `asset` in this session (already read elsewhere)."""
-    session.info.setdefault("kinko_assets", {})[asset.key] = asset
+    UnitOfWork.of(session).memo("assets")[asset.key] = asset
 
 
 def _find_asset(session: Session, text: str) -> Asset:
@@ -82,7 +83,7 @@ def find_wallet(session: Session, asset: Asset, wallet_id: str) -> WalletRow:
     # Held for the transaction: the identity map keeps rows only while something refers
     # to them, and a group commit's requests (kinko.withdrawals.group_commit) come one
     # after another in one transaction.
-    held: dict[str, WalletRow] = session.info.setdefault("kinko_wallets", {})
+    held: dict[str, WalletRow] = UnitOfWork.of(session).memo("wallets")
     wallet = held.get(wallet_id) or session.get(WalletRow, wallet_id)
     if wallet is None or not wallet.active:
         raise InputError("source_wallet", f"no active wallet {wallet_id!r}")

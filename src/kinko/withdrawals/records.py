@@ -17,6 +17,7 @@ from kinko.core.clock import isoformat
 from kinko.core.errors import NotFound
 from kinko.core.events import SecurityEvent
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
+from kinko.store.work import UnitOfWork
 from kinko.withdrawals.states import State, check_transition, parse_state
 
 
@@ -156,28 +157,17 @@ def move(
     return True
 
 
-_EVENTS = "kinko_events"
-
-
 @contextmanager
 def unit_of_work(ctx: Context, *, publish: bool = True) -> Iterator[Session]:
     """A transaction whose audit entries are appended together just before it commits
-    (one head lock) and whose security events are published only after it commits.
-    ``publish=False``: the caller publishes `committed_events(session)` itself."""
-    events: list[SecurityEvent] = []
+    (one head lock) and whose security events (`defer_event`) are published only after it
+    commits. ``publish=False``: the caller publishes them itself,
+    `UnitOfWork.of(session).take_events()` (kinko.store.work)."""
     with ctx.db.transaction() as session:
-        session.info[_EVENTS] = events
+        UnitOfWork.of(session).bind_bus(ctx.bus, keep_events=not publish)
         ctx.audit.begin_deferred(session)
         yield session
         ctx.audit.flush_deferred(session)
-    if publish:
-        ctx.bus.publish_all(events)
-
-
-def committed_events(session: Session) -> list[SecurityEvent]:
-    """The events a `unit_of_work(..., publish=False)` deferred."""
-    events: list[SecurityEvent] = session.info[_EVENTS]
-    return events
 
 
 def audit_later(
@@ -199,7 +189,7 @@ def defer_event(session: Session, event: SecurityEvent) -> None:
     """Queue `event`; this unit of work publishes it after it commits. Any other session
     would only drop it: refuse (services outside a unit of work use
     `kinko.store.publish.publish_after_commit`)."""
-    events: list[SecurityEvent] | None = session.info.get(_EVENTS)
-    if events is None:
+    work = UnitOfWork.of(session)
+    if work.bus is None:
         raise RuntimeError("defer_event needs a session from unit_of_work()")
-    events.append(event)
+    work.announce(event)
