@@ -117,11 +117,12 @@ def create_app(
         app.include_router(module.router)
     from kinko.api.routes import device
     from kinko.web import device as device_pages
-    from kinko.web import enrol
+    from kinko.web import enrol, token_confirm
 
     app.include_router(device.router)  # `kinko login`: RFC 8628 device flow
     app.include_router(console.router)
     app.include_router(enrol.router)
     app.include_router(device_pages.router)
+    app.include_router(token_confirm.router)  # `kinko token create`, confirmed in the browser
     app.include_router(apidocs.router)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,12 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.identity.names import person
+from kinko.identity.tenure import four_eyes_approved
 from kinko.monitor.actions import KinkoActions, ResponseActions, identity_role_names
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.response_spec import ResponseAction
+from kinko.store.paging import newest_visible
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.monitor import AlertRow, ReleaseVoteRow, ResponseRow
 
 SECURITY_ADMIN = "security_admin"
@@ -48,6 +52,10 @@ class AlertView:
     closed_by: str | None
     closed_at: datetime | None
     note: str | None
+    asset: str | None = None
+    """The asset of the event that fired it (its group's first), if any: scopes read it."""
+    wallet: str | None = None
+    """The wallet of the event that fired it (its group's first), if any."""
 
     @property
     def time_to_triage_s(self) -> float | None:
@@ -78,6 +86,15 @@ class ReleaseOutcome:
         return f"signed by {len(self.votes)}/{RELEASE_QUORUM} required security admins"
 
 
+def _named(row: AlertRow, name: str) -> str | None:
+    """The `name` field of the alert's group, else of the event that fired it."""
+    for source in (row.group, row.evidence):
+        value = source.get(name) if isinstance(source, dict) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
 def _view(row: AlertRow) -> AlertView:
     return AlertView(
         id=row.id,
@@ -94,6 +111,8 @@ def _view(row: AlertRow) -> AlertView:
         closed_by=row.closed_by,
         closed_at=row.closed_at,
         note=row.note,
+        asset=_named(row, "asset"),
+        wallet=_named(row, "wallet"),
     )
 
 
@@ -106,12 +125,19 @@ class TriageService:
         self.roles_of = roles_of or identity_role_names(ctx)
 
     def list_alerts(
-        self, session: Session, *, status: AlertStatus | None = None, limit: int = 100
+        self,
+        session: Session,
+        *,
+        status: AlertStatus | None = None,
+        limit: int = 100,
+        visible: Callable[[AlertView], bool] | None = None,
     ) -> list[AlertView]:
-        query = select(AlertRow).order_by(AlertRow.created_at.desc(), AlertRow.id).limit(limit)
+        """The newest `limit` alerts (in `status`) that `visible` accepts: the limit counts
+        only those (alerts outside a scoped caller's assets and wallets are skipped)."""
+        query = select(AlertRow).order_by(AlertRow.created_at.desc(), AlertRow.id)
         if status is not None:
             query = query.where(AlertRow.status == status.value)
-        return [_view(r) for r in session.execute(query).scalars()]
+        return newest_visible(session, query, limit=limit, convert=_view, visible=visible)
 
     def summary(self, session: Session, *, since: datetime) -> TriageSummary:
         """Alerts created at or after `since`: counts by status, time to acknowledge."""
@@ -213,7 +239,8 @@ class TriageService:
         )
         if actor in votes:
             raise Conflict(
-                f"{person(session, actor)} already voted; a second security admin must release it"
+                f"{person(session, actor)} already voted; a second security admin must release it",
+                code="already_voted",
             )
         now = self.ctx.clock.now()
         session.add(
@@ -243,6 +270,17 @@ class TriageService:
             subject=response_id,
             details={"by": votes[:RELEASE_QUORUM], "action": response.action},
         )
+        step = four_eyes_approved(
+            session,
+            step="response.release",
+            subject=response_id,
+            proposer=votes[0],
+            approver=votes[1],
+            roles=[SECURITY_ADMIN],
+            now=now,
+            fields={"response": response_id, "response_action": response.action},
+        )
+        publish_after_commit(session, self.ctx.bus, step)
         return ReleaseOutcome(response_id, tuple(votes), released=True)
 
     def _undo(

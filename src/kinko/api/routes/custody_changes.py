@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
+from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.custody import holdings, keys, wallets
@@ -177,7 +178,8 @@ def take_snapshot(body: SnapshotBody, ctx: CtxDep, principal: Writer) -> dict[st
 
 @router.post("/keys", status_code=201, summary="Register a key share")
 def add_key_share(body: KeyShareBody, ctx: CtxDep, principal: Writer) -> dict[str, Any]:
-    principal.require_scope("custody:write", wallet=body.wallet_id)
+    # A wallet's key share needs custody:write for that wallet (one of its assets in it).
+    Scopes.reading(principal, "custody:write", ctx).require(Concern(wallet=body.wallet_id))
     share = keys.NewKeyShare(
         body.wallet_id,
         body.holder,
@@ -199,8 +201,9 @@ def set_key_status(
     with ctx.db.transaction() as session:
         found = [s for s in keys.shares(session) if s.id == share_id]
         if found:
-            principal.require_scope("custody:write", wallet=found[0].wallet_id)
-        event = keys.set_status(
+            scopes = Scopes.within(principal, "custody:write", session)
+            scopes.require(Concern(wallet=found[0].wallet_id))
+        keys.set_status(  # its security event is published once this commits
             ctx,
             session,
             share_id,
@@ -208,6 +211,4 @@ def set_key_status(
             reason=body.reason,
             actor=principal.actor,
         )
-    if event is not None:
-        ctx.bus.publish(event)
     return {"id": share_id, "status": body.status}

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
+from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.identity.names import person
@@ -82,7 +84,25 @@ def _alert_json(view: AlertView) -> dict[str, Any]:
         "closed_at": when(view.closed_at),
         "note": view.note,
         "time_to_triage_s": view.time_to_triage_s,
+        "asset": view.asset,
+        "wallet": view.wallet,
     }
+
+
+def _concern(view: AlertView) -> Concern:
+    """An alert concerns the asset and wallet of the event that fired it; one about a
+    person or a sign-in concerns none (whoever holds the permission sees it)."""
+    return Concern(asset=view.asset, wallet=view.wallet)
+
+
+def _alert_in_scope(
+    session: Session, triage: TriageService, alert_id: str, principal: Principal, permission: str
+) -> AlertView:
+    """The alert, if `principal` holds `permission` for its asset or wallet (403 naming
+    them otherwise): scopes hold on every route, reads included."""
+    view = triage.get(session, alert_id)
+    Scopes.within(principal, permission, session).require(_concern(view))
+    return view
 
 
 @router.post("/events")
@@ -118,7 +138,13 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     with ctx.db.transaction() as session:
-        views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
+        scopes = Scopes.within(principal, "monitor:read", session)
+        views = TriageService(ctx).list_alerts(
+            session,
+            status=status,
+            limit=limit,
+            visible=None if scopes.everything else lambda v: scopes.sees(_concern(v)),
+        )
     return [_alert_json(v) for v in views]
 
 
@@ -127,7 +153,8 @@ def get_alert(
     alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("monitor:read"))]
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        return _alert_json(TriageService(ctx).get(session, alert_id))
+        triage = TriageService(ctx)
+        return _alert_json(_alert_in_scope(session, triage, alert_id, principal, "monitor:read"))
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -135,7 +162,9 @@ def acknowledge_alert(
     alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("alerts:write"))]
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        view = TriageService(ctx).acknowledge(session, alert_id, actor=_person(principal))
+        triage = TriageService(ctx)
+        _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
+        view = triage.acknowledge(session, alert_id, actor=_person(principal))
     return _alert_json(view) | {"by_username": principal.username}
 
 
@@ -147,7 +176,9 @@ def close_alert(
     principal: Annotated[Principal, Depends(require("alerts:write"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        view = TriageService(ctx).close(
+        triage = TriageService(ctx)
+        _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
+        view = triage.close(
             session,
             alert_id,
             actor=_person(principal),
@@ -155,6 +186,23 @@ def close_alert(
             note=body.note,
         )
     return _alert_json(view) | {"by_username": principal.username}
+
+
+def _response_in_scope(
+    session: Session, triage: TriageService, response_id: str, principal: Principal
+) -> None:
+    """A response is released by those holding ``responses:release`` for its alert's asset
+    or wallet and, for a freeze, for what it froze (as lifting that freeze by hand)."""
+    from kinko.monitor.response_spec import ResponseAction
+    from kinko.store.tables.monitor import ResponseRow
+
+    response = session.get(ResponseRow, response_id)
+    if response is None:
+        return  # the triage service answers 404
+    scopes = Scopes.within(principal, "responses:release", session)
+    scopes.require(_concern(triage.get(session, response.alert_id)))
+    if response.action == ResponseAction.FREEZE.value and response.scope is not None:
+        scopes.require_freeze(response.scope, response.target)
 
 
 @router.post("/responses/{response_id}/release")
@@ -165,7 +213,9 @@ def release_response(
     principal: Annotated[Principal, Depends(require("responses:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        outcome = TriageService(ctx).vote_release(
+        triage = TriageService(ctx)
+        _response_in_scope(session, triage, response_id, principal)
+        outcome = triage.vote_release(
             session, response_id, actor=_person(principal), reason=body.reason
         )
         voters = [person(session, vote) for vote in outcome.votes]
