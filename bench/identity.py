@@ -114,7 +114,7 @@ SERVER = """
 import sys, uvicorn
 from kinko.config import Settings
 from kinko.context import build_context
-from kinko.api.app import create_app
+from kinko.server import create_app
 ctx = build_context(Settings(data_dir=sys.argv[1], log_json=False, log_level="warning"))
 uvicorn.run(create_app(ctx), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
             access_log=False)

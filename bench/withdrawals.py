@@ -11,7 +11,7 @@ The server runs as ``kinko serve`` runs it, in a process of its own:
 monitor and the periodic jobs. More: the supervisor (the monitor and the one writer of
 withdrawal requests, served to the workers over a Unix socket, and the periodic jobs)
 and that many spawned worker processes on one port (a socket each in one
-``SO_REUSEPORT`` group: `kinko.api.supervisor`); each worker checks a request and sends
+``SO_REUSEPORT`` group: `kinko.serving.supervisor`); each worker checks a request and sends
 it to the writer, and forwards its other security events to the monitor. A setup
 process builds the demo exchange and an API token first; the server then opens the same
 data directory and database, as a restarted server would.
@@ -174,7 +174,7 @@ def _stack(ctx: Any) -> Any:
 
 def worker_app() -> Any:
     """uvicorn's app factory for the workers of `kinko serve --workers N` in this bench."""
-    from kinko.api.worker import build_worker_app
+    from kinko.serving.worker import build_worker_app
 
     _quiet()
     return build_worker_app(stack=_stack)
@@ -184,11 +184,11 @@ def _server_process(url: str, data_dir: str, port: int, workers: int) -> None:
     """Serve as ``kinko serve`` does: one process (monitor and periodic jobs in it), or
     the supervisor of `workers` processes (``--workers N``). Stops on SIGTERM."""
     import uvicorn
+    from kinko.api.app import create_app
 
     import kinko.store.tables  # noqa: F401
-    from kinko.api.app import create_app
-    from kinko.api.supervisor import serve_workers
     from kinko.context import build_context
+    from kinko.serving.supervisor import serve_workers
 
     _quiet()
     ctx = build_context(_settings(Path(data_dir), url))

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from kinko.api.supervisor import SPEC_ENV
+from kinko.serving.supervisor import SPEC_ENV
 from kinko.store.tables.monitor import AlertRow
 from tests.support.procs import children, server_side_owner
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.identity.service import IdentityService
 from kinko.identity.sessions import ABSOLUTE_TIMEOUT, CLI, IDLE_TIMEOUT, SessionService
+from kinko.server import create_app
 from tests.integration.test_authz_matrix import UNSAFE, _concrete, rules_of
 from tests.support.identity import bearer, make_token, make_user, sign_in
 

@@ -31,7 +31,6 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import compile_path
 
-from kinko.api.app import create_app
 from kinko.api.auth import _public, public
 from kinko.context import Context
 from kinko.core.clock import FixedClock
@@ -41,6 +40,7 @@ from kinko.identity.service import IdentityService
 from kinko.identity.sessions import IDLE_TIMEOUT
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.identity.tokens import split_token
+from kinko.server import create_app
 from tests.integration.custody.exchange import BTC, ETH, set_up
 from tests.support.identity import (
     bearer,

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.server import create_app
 from tests.integration.custody.exchange import Wallets, set_up
 from tests.integration.policy.support import COLD_ADDR
 from tests.integration.test_authz_matrix import rules_of

@@ -18,12 +18,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.cli import api as cli_api
 from kinko.context import Context
 from kinko.identity.model import UserId
 from kinko.identity.service import IdentityService
 from kinko.identity.sessions import SessionService
+from kinko.server import create_app
 
 ADDR = "http://kinko.test"
 

@@ -68,9 +68,9 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from kinko.api.app import create_app
-        from kinko.api.supervisor import check_port_free, check_workers, serve_workers
         from kinko.context import build_context
         from kinko.logging import configure_logging
+        from kinko.serving.supervisor import check_port_free, check_workers, serve_workers
         from kinko.store.migrate import is_initialised
 
         with guarded():

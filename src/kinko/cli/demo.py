@@ -23,7 +23,7 @@ def register_demo(app: typer.Typer) -> None:
             # the demo's security keys follow --host/--port too (kinko.core.urls)
             cfg = served_settings(host, port)
             if not no_serve:  # before the walk: a port in use is exit 2, not uvicorn's 3
-                from kinko.api.supervisor import check_port_free
+                from kinko.serving.supervisor import check_port_free
 
                 check_port_free(cfg.host, cfg.port)
             walked = run_demo(cfg, console)

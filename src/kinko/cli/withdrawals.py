@@ -387,8 +387,8 @@ def register(app: typer.Typer) -> None:
         from kinko.api.signer_server import create_signer_app, signer_token
 
         with guarded():
-            from kinko.api.supervisor import check_port_free
             from kinko.cli.common import context
+            from kinko.serving.supervisor import check_port_free
             from kinko.withdrawals.stack import build_stack
 
             check_port_free(host, port)  # in use: exit 2, not uvicorn's 3

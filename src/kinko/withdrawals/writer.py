@@ -7,7 +7,7 @@ interpreter lock with that process's HTTP and read-phase threads: a batch of dec
 took 3-5 ms of wall time per request for ~1.3 ms of CPU. So in ``--workers`` mode a worker
 checks a request itself (the reads, outside any lock) and sends the checked request as
 a `WriteOrder` to the supervisor, whose group commit batches every worker's requests in
-one process (`kinko.api.supervisor`). The decision, its audit entries and its events
+one process (`kinko.serving.supervisor`). The decision, its audit entries and its events
 happen there, exactly as they would in the worker; the answer is the withdrawal's view,
 or the error, with its code and status, that the write raised.
 """

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.audit import merkle
 from kinko.audit.checkpoint import Checkpoint, sign_checkpoint, verify_checkpoint
 from kinko.audit.note import Signer
 from kinko.audit.tiles import TileWriter
 from kinko.cli.main import app
 from kinko.context import Context
+from kinko.server import create_app
 from tests.integration.audit.conftest import fill
 
 runner = CliRunner()

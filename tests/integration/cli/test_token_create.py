@@ -138,7 +138,7 @@ def test_a_token_without_privileged_permissions_needs_no_browser(
 
 
 def app_of(ctx: Context) -> Any:
-    from kinko.api.app import create_app
+    from kinko.server import create_app
 
     return create_app(ctx)
 

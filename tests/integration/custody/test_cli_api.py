@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from kinko.identity.service import IdentityService
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.custody.exchange import BTC, DAY, ETH, fund, set_up
 from tests.support.cli_api import as_person, route_cli_to_api

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from kinko import __version__
-from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
+from kinko.server import create_app
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
+from kinko.server import create_app
 from tests.support.identity import bearer, make_token
 
 CHUNK = 64 * 1024

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 from uvicorn.config import STARTUP_FAILURE
 
-from kinko.api.supervisor import SPEC_ENV, WorkerSpec
-from kinko.api.worker import build_worker_app
 from kinko.cli.main import app
 from kinko.config import Settings
+from kinko.serving.supervisor import SPEC_ENV, WorkerSpec
+from kinko.serving.worker import build_worker_app
 
 runner = CliRunner()
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.server import create_app
 from tests.support.identity import bearer, make_user, sign_in
 
 

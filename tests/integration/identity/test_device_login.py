@@ -14,7 +14,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.events import SecurityEvent
@@ -22,6 +21,7 @@ from kinko.identity.device import BEGIN_LIMIT
 from kinko.identity.model import UserId, UserState
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.device import DeviceAuthorizationRow
 from kinko.store.tables.identity import ConsoleSessionRow

@@ -10,13 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.identity.model import RoleGrant, UserId
 from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.server import create_app
 
 
 @pytest.fixture

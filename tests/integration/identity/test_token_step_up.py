@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.identity.model import UserId
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import bearer, make_user, person_headers
 

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.ids import new_id
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.server import create_app
 from kinko.store.tables.monitor import AlertRow, ResponseRow
 from tests.integration.custody.exchange import Wallets, set_up
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers

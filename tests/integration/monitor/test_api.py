@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
+from kinko.server import create_app
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 from tests.unit.monitor.support import ev
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.errors import Unavailable
 from kinko.core.events import EventBus, SecurityEvent
@@ -25,6 +24,7 @@ from kinko.monitor.rules import default_pack
 from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import TriageService
 from kinko.policy.freeze import FreezeService
+from kinko.server import create_app
 from tests.support.identity import bearer, make_token
 from tests.unit.monitor.support import ev
 

@@ -6,7 +6,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.errors import AuthenticationError
 from kinko.identity.service import IdentityService
@@ -14,6 +13,7 @@ from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack
 from kinko.monitor.service import MonitorService
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import make_user, sign_in
 from tests.unit.monitor.support import ev

@@ -10,12 +10,12 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
+from kinko.server import create_app
 from tests.integration.policy.test_cli import kinko, staff
 from tests.support.identity import bearer, make_token
 

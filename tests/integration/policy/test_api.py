@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
+from kinko.server import create_app
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 

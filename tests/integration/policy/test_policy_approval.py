@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kinko.api.app import create_app
 from kinko.context import Context, build_context
 from kinko.core.errors import PermissionDenied
 from kinko.policy.service import PolicyService
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import ensure_secret_key, make_user, person_headers
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
+from kinko.server import create_app
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import bearer, make_token, make_user
 

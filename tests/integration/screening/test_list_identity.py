@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.clock import FixedClock
@@ -27,6 +26,7 @@ from kinko.identity.model import UserId
 from kinko.identity.service import IdentityService
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user, person_headers

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
+from kinko.server import create_app
 from kinko.web.console import safe_next
 from tests.support.identity import make_user, sign_in
 

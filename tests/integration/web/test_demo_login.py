@@ -9,9 +9,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.context import Context
 from kinko.demo.exchange import AUTH_DIR, save_authenticator
+from kinko.server import create_app
 from kinko.web import demo_login
 from tests.integration.test_authz_matrix import rules_of
 from tests.support.identity import make_user

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
+from kinko.server import create_app
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import Exchange

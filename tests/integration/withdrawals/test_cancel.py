@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.cli.main import app as cli_app
 from kinko.core.events import SecurityEvent
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange

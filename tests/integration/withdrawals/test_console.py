@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from webauthn.helpers import base64url_to_bytes
 
-from kinko.api.app import create_app
 from kinko.identity.sessions import COOKIE_NAME
+from kinko.server import create_app
 from kinko.signer.bundle import b64url
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.server import create_app
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import bearer, make_token, make_user, person_headers

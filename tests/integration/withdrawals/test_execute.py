@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kinko.api.app import create_app
 from kinko.core.errors import Unavailable
 from kinko.identity.sessions import COOKIE_NAME, CSRF_HEADER
+from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.service import WithdrawalRequest

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.core.errors import KinkoError
 from kinko.monitor.engine import Engine
 from kinko.monitor.hub import MonitorHub
 from kinko.monitor.remote import RemoteMonitor
 from kinko.monitor.rules import default_pack
 from kinko.monitor.service import MonitorService
+from kinko.server import create_app
 from kinko.withdrawals.intake import WithdrawalRequest, check_request
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack, build_stack

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.api.app import create_app
 from kinko.demo.exchange import devnet_eth_wallet
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.server import create_app
 from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers

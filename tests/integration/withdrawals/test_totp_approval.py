@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kinko.api.app import create_app
 from kinko.cli.main import app
 from kinko.core.clock import FixedClock
 from kinko.core.errors import ApprovalError
 from kinko.identity.sessions import COOKIE_NAME, CSRF_HEADER
+from kinko.server import create_app
 from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import Exchange

@@ -30,7 +30,6 @@ from kinko.api.scopes import Scopes
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
-from kinko.web.withdrawals import router as console_router
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.rescreen import install_rescreen_provider
 from kinko.withdrawals.service import WithdrawalRequest
@@ -241,5 +240,4 @@ def bundle(
     return exported.to_json()
 
 
-router.include_router(console_router)
 router.include_router(settle_router)  # rebalancing, UTXO import, offline settlement

@@ -1,4 +1,4 @@
-"""One HTTP worker of ``kinko serve --workers N`` (see `kinko.api.supervisor`).
+"""One HTTP worker of ``kinko serve --workers N`` (see `kinko.serving.supervisor`).
 
 uvicorn calls `app()` in each spawned worker process. The worker opens its own database
 connections, forwards its security events to the supervisor's monitor and runs no
@@ -56,12 +56,12 @@ def build_worker_app(stack: StackBuilder | None = None) -> FastAPI:
     on first use)."""
     from uvicorn.config import STARTUP_FAILURE
 
-    from kinko.api.app import create_app
-    from kinko.api.heartbeat import ticking
-    from kinko.api.supervisor import WorkerSpec
     from kinko.context import build_context
     from kinko.logging import configure_logging
     from kinko.monitor.remote import RemoteMonitor
+    from kinko.server import create_app
+    from kinko.serving.heartbeat import ticking
+    from kinko.serving.supervisor import WorkerSpec
     from kinko.withdrawals.writer import RemoteWriter
 
     try:

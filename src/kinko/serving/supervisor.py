@@ -14,7 +14,7 @@ needs processes. The supervisor (this process):
    replaced, one that cannot start stops the whole server (it would fail the same way
    again).
 
-Each worker (`kinko.api.worker`) reads its settings and the hub's address from a file in
+Each worker (`kinko.serving.worker`) reads its settings and the hub's address from a file in
 a directory only this user can enter, not from the environment (the database URL may
 carry a password), then opens its own connections. A worker whose monitor is gone stops
 (fail closed: see `kinko.monitor.remote`), and so does one whose supervisor is gone.
@@ -42,15 +42,15 @@ import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
-from kinko.api.heartbeat import Heartbeat, answer_pings
 from kinko.config import Settings
 from kinko.context import Context
 from kinko.core.errors import InputError, Unavailable
+from kinko.serving.heartbeat import Heartbeat, answer_pings
 
 log = structlog.get_logger("kinko.serve")
 
 SPEC_ENV = "KINKO_SERVE_WORKER_SPEC"
-DEFAULT_APP = "kinko.api.worker:app"
+DEFAULT_APP = "kinko.serving.worker:app"
 MAX_WORKERS = 64
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_GRACE_S = 30.0
@@ -137,7 +137,7 @@ def _worker_main(config: uvicorn.Config, sock: socket.socket, pings: Connection)
 
 class WorkerPool:
     """N spawned uvicorn workers, each on its own socket; a dead or hung worker is
-    replaced (`kinko.api.heartbeat`), and one that fails to start stops the pool."""
+    replaced (`kinko.serving.heartbeat`), and one that fails to start stops the pool."""
 
     def __init__(self, config: uvicorn.Config, count: int, *, timeout: float) -> None:
         self.config = config

@@ -1,4 +1,5 @@
-"""The FastAPI application factory."""
+"""The HTTP application: the JSON API (kinko.api) and the console pages (kinko.web), mounted
+on one FastAPI app. It sits above both, so that the API never imports the console."""
 
 from __future__ import annotations
 
@@ -118,11 +119,13 @@ def create_app(
     from kinko.api.routes import device
     from kinko.web import device as device_pages
     from kinko.web import enrol, token_confirm
+    from kinko.web import withdrawals as withdrawal_pages
 
     app.include_router(device.router)  # `kinko login`: RFC 8628 device flow
     app.include_router(console.router)
     app.include_router(enrol.router)
     app.include_router(device_pages.router)
     app.include_router(token_confirm.router)  # `kinko token create`, confirmed in the browser
+    app.include_router(withdrawal_pages.router)  # the approval pages
     app.include_router(apidocs.router)
     return app
