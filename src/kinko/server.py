@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from kinko import __version__
+from kinko.api.refusals import refusal_event
 from kinko.api.routes import audit, custody, identity, policy, screening, withdrawals
 from kinko.api.routes import monitor as monitor_routes
 from kinko.context import Context
@@ -86,6 +88,11 @@ def create_app(
 
     @app.exception_handler(KinkoError)
     async def _kinko_error(request: Request, exc: KinkoError) -> Response:
+        # An authenticated caller refused a step: told to the monitor, the one place for
+        # every route (the CLI acts through them too); the refused work rolled back.
+        refused = refusal_event(request, exc)
+        if refused is not None:
+            await run_in_threadpool(ctx.bus.publish, refused)
         if console.for_browser(request):
             # A person at a browser: a sign-in page or an HTML error, never raw JSON.
             return console.browser_error(request, exc)

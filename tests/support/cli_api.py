@@ -62,3 +62,25 @@ def session_of(ctx: Context, username: str) -> str:
 def as_person(ctx: Context, username: str) -> dict[str, str]:
     """The environment of a CLI command run by `username` with their own session."""
     return {"KINKO_TOKEN": session_of(ctx, username)}
+
+
+def kinko(ctx: Context, *args: str, as_: str | None = None) -> tuple[int, str]:
+    """`kinko ARGS` in this process on `ctx`'s data; with `as_`, run by that person with
+    their own session (after `route_cli_to_api`). Returns the exit code and the output:
+    a ``--json`` document as printed, anything else with Rich's line wrapping undone."""
+    from typer.testing import CliRunner
+
+    from kinko.cli.main import app
+
+    env = {
+        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
+        "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
+        "KINKO_CONFIG": "",
+        "COLUMNS": "300",
+        **(as_person(ctx, as_) if as_ else {}),
+    }
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert "Traceback" not in result.output, result.output
+    if result.output.lstrip().startswith("{"):
+        return result.exit_code, result.output
+    return result.exit_code, " ".join(result.output.split())

@@ -1,10 +1,11 @@
-"""Issue 13, "no one acts alone": the insider attacks on people, roles and tokens, replayed
-through the real API (both databases), each refused; and the four-eyes path that works.
+"""Issue 13, "no one acts alone": the four-eyes paths for people, roles and tokens that
+work, through the real API (both databases), and the service-level rules behind them.
 
-Attack numbers refer to issue 13's "Why": 1a one admin suspends another with a token,
-1b the bootstrap exception re-entered after suspending people, 1c a grant that applies at
-once, 2 a token minted for someone else, 6 a reinstatement by one admin; point 9 a
-security_admin granting itself a role and the shadowed enrolment route.
+The attacks themselves (each refused and alerted) are replayed in one place, the insider
+suite, tests/integration/insider/. Here: a privileged person suspended, reinstated and
+granted through a proposal a second admin approves, the bootstrap exception recorded as
+the first setup's, service-account and own privileged tokens, a token shrinking with its
+owner's roles, the enrolment route, a proposal whose proposer was since suspended.
 """
 
 from __future__ import annotations
@@ -95,26 +96,6 @@ def test_a_non_privileged_person_is_suspended_at_once(ctx: Context, api: TestCli
     assert done.json()["state"] == "suspended" and done.json()["proposal"]["state"] == "approved"
 
 
-@pytest.mark.parametrize("action", ["suspend", "remove"])
-def test_one_of_the_last_two_admins_cannot_be_taken_away(
-    ctx: Context, api: TestClient, action: str
-) -> None:
-    _, a_auth = _admin(ctx, "ann")
-    b, _ = _admin(ctx, "ben")
-    ann = person_headers(ctx, "ann", a_auth)
-    refused = api.post(f"/v1/users/{b}/{action}", json={"reason": "x"}, headers=ann)
-    assert refused.status_code == 409, refused.text
-    assert refused.json()["error"] == "last_two_admins"
-    assert "two active security_admins" in refused.json()["message"]
-    revoke = api.post(
-        "/v1/roles/revoke",
-        json={"user_id": b, "role": "security_admin", "reason": "x"},
-        headers=ann,
-    )
-    assert (revoke.status_code, revoke.json()["error"]) == (409, "last_two_admins")
-    assert _state(ctx, b) == "active"
-
-
 # --- 6: reinstating is the two-person release --------------------------------------------
 def test_one_admin_cannot_reinstate_alone(ctx: Context, api: TestClient) -> None:
     _, a_auth = _admin(ctx, "ann")
@@ -188,42 +169,7 @@ def test_a_requester_grant_waits_for_a_second_admin(ctx: Context, api: TestClien
     assert done.status_code == 200 and done.json()["state"] == "approved"
 
 
-def test_a_security_admin_cannot_grant_itself_a_role(ctx: Context, api: TestClient) -> None:
-    a, a_auth = _admin(ctx, "ann")
-    _admin(ctx, "ben")
-    ann = person_headers(ctx, "ann", a_auth)
-    body = {"kind": "grant_role", "user_id": a, "role": "requester", "reason": "me"}
-    refused = api.post("/v1/roles/proposals", json=body, headers=ann)
-    assert refused.status_code == 403, refused.text
-    assert refused.json()["error"] == "self_grant"
-    with ctx.db.transaction() as session:
-        roles = [g.role.value for g in IdentityService(ctx).roles_of(session, a)]
-    assert roles == ["security_admin"]
-
-
-def test_the_person_a_grant_is_for_cannot_approve_it(ctx: Context, api: TestClient) -> None:
-    _, a_auth = _admin(ctx, "ann")
-    b, b_auth = _admin(ctx, "ben")
-    ann = person_headers(ctx, "ann", a_auth)
-    body = {"kind": "grant_role", "user_id": b, "role": "requester", "reason": "x"}
-    proposed = api.post("/v1/roles/proposals", json=body, headers=ann).json()
-    refused = _approve(api, proposed["id"], person_headers(ctx, "ben", b_auth))
-    assert (refused.status_code, refused.json()["error"]) == (403, "self_approval")
-
-
 # --- 2: tokens belong to their person -----------------------------------------------------
-def test_a_token_for_another_person_is_refused(ctx: Context, api: TestClient) -> None:
-    _, a_auth = _admin(ctx, "ann")
-    b, _ = _admin(ctx, "ben")
-    made = api.post(
-        "/v1/tokens",
-        json={"name": "x", "owner_id": b, "permissions": ["freeze:release"]},
-        headers=person_headers(ctx, "ann", a_auth),
-    )
-    assert made.status_code == 403, made.text
-    assert made.json()["error"] == "not_a_service_account"
-
-
 def test_a_service_account_token_is_four_eyes(ctx: Context, api: TestClient) -> None:
     _, a_auth = _admin(ctx, "ann")
     _, b_auth = _admin(ctx, "ben")
@@ -293,26 +239,6 @@ def test_an_own_privileged_token_needs_a_fresh_webauthn_assertion(
     # Non-privileged permissions: the session is enough.
     plain = api.post("/v1/tokens", json={"name": "r", "permissions": ["users:read"]}, headers=ann)
     assert plain.status_code == 201, plain.text
-
-
-def test_a_token_cannot_mint_tokens_or_cast_a_second_vote(ctx: Context, api: TestClient) -> None:
-    a, a_auth = _admin(ctx, "ann")
-    b, _ = _admin(ctx, "ben")
-    b_token = owned_token(ctx, b, ["tokens:write", "roles:approve", "freeze:release"])
-    minted = api.post(
-        "/v1/tokens", json={"name": "x", "permissions": ["users:read"]}, headers=bearer(b_token)
-    )
-    assert (minted.status_code, minted.json()["error"]) == (403, "person_required")
-    ann = person_headers(ctx, "ann", a_auth)
-    freeze = api.post(
-        "/v1/freezes", json={"scope": "chain", "target": "ethereum", "reason": "x"}, headers=ann
-    ).json()
-    proposal = api.post(
-        f"/v1/freezes/{freeze['id']}/unfreeze", json={"reason": "done"}, headers=ann
-    ).json()
-    vote = api.post(f"/v1/unfreeze-proposals/{proposal['id']}/approve", headers=bearer(b_token))
-    assert (vote.status_code, vote.json()["error"]) == (403, "person_required")
-    assert a
 
 
 def test_a_token_never_carries_more_than_its_owner_now(ctx: Context, api: TestClient) -> None:

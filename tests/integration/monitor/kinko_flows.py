@@ -30,7 +30,7 @@ from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService
 from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
-from tests.support.identity import make_user
+from tests.support.identity import bearer, make_user, owned_token
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 CEREMONY = {
@@ -266,6 +266,21 @@ def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:
         keys.set_status(
             ctx, session, share, KeyStatus.COMPROMISED, reason="laptop stolen", actor="cli:ops"
         )
+
+
+def refused_step(ctx: Context, staff: Admins) -> None:
+    """One admin's API token asks to suspend another admin: refused through the real API
+    (a token never changes identity), which tells the monitor (``authz.refused``)."""
+    from fastapi.testclient import TestClient
+
+    from kinko.server import create_app
+
+    token = owned_token(ctx, staff.first, ["users:write"])
+    api = TestClient(create_app(ctx), base_url="https://testserver", client=("192.0.2.9", 1))
+    refused = api.post(
+        f"/v1/users/{staff.second}/suspend", json={"reason": "x"}, headers=bearer(token)
+    )
+    assert (refused.status_code, refused.json()["error"]) == (403, "person_required")
 
 
 def reuse_a_nonce(ctx: Context) -> None:

@@ -25,14 +25,10 @@ from kinko.withdrawals.states import State
 from tests.integration.custody.exchange import set_up
 from tests.integration.monitor import kinko_flows as flows
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange, build_exchange
+from tests.support.alerts import evidence, fired
 from tests.support.identity import make_user
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-def fired(ctx: Context) -> list[str]:
-    with ctx.db.transaction() as session:
-        return sorted(a.rule_id for a in TriageService(ctx).list_alerts(session))
 
 
 def _evidence(ctx: Context, alert_id: str) -> dict[str, Any]:
@@ -95,6 +91,14 @@ def test_a_privileged_token_alerts(watched: Context, staff: flows.Admins) -> Non
 def test_a_lifted_freeze_alerts(watched: Context, staff: flows.Admins) -> None:
     flows.lift_freeze(watched, staff)
     assert fired(watched).count("kinko-freeze-lifted") == 1
+
+
+def test_a_refused_step_alerts(watched: Context, staff: flows.Admins) -> None:
+    flows.grant_requester_role(watched, staff)  # a step that succeeds: silent
+    assert "kinko-insider-refused" not in fired(watched)
+    flows.refused_step(watched, staff)
+    [alert] = evidence(watched, "kinko-insider-refused")
+    assert alert["actor"] == f"user:{staff.first}" and alert["code"] == "person_required"
 
 
 def test_a_compromised_key_alerts(watched: Context) -> None:

@@ -4,11 +4,12 @@ The events are captured from Kinko itself: an exchange on an in-process chain ru
 real flows (withdrawals small and approved, a sanctioned destination, a rebalance to cold,
 a theft the chain watcher sees, a bundle the signer refuses), identity's proposals (a
 privileged grant, an admin suspended, factors removed, a service account's token, sign-ins
-good and bad, a token used from a new address), a weaker policy, list loads and a
-replacement, a re-screen hit, stale lists, a lifted freeze, a compromised key and a reused
-nonce. For every rule of the default pack, every field each of its selections tests must
-appear on some captured event of a type that selection (or its rule) matches; a
-correlation's group-by, alias and value fields on some event of its source rules' types.
+good and bad, a token used from a new address, a step refused through the API), a weaker
+policy, list loads and a replacement, a re-screen hit, stale lists, a lifted freeze, a
+compromised key and a reused nonce. For every rule of the default pack, every field each
+of its selections tests must appear on some captured event of a type that selection (or its
+rule) matches; a correlation's group-by, alias and value fields on some event of its source
+rules' types.
 """
 
 from __future__ import annotations
@@ -249,6 +250,7 @@ def identity_flows(ctx: Context, staff: flows.Admins) -> None:
     with ctx.db.transaction() as session:
         IdentityService(ctx).tokens.resolve(session, token, source_ip="198.51.100.4")
     flows.remove_factors(ctx, staff, person)
+    flows.refused_step(ctx, staff)
     flows.suspend(ctx, staff, staff.third)
 
 

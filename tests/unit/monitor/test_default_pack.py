@@ -200,6 +200,13 @@ CASES: dict[str, tuple[Seq, Seq]] = {
         lambda: [ev("withdrawal.approve", actor="u1", requester="u1", withdrawal_id="wd")],
         lambda: [ev("withdrawal.approve", actor="u1", requester="u2", withdrawal_id="wd")],
     ),
+    "kinko-insider-refused": (
+        lambda: [ev("authz.refused", actor="user:a2", outcome="refused", code="self_approval")],
+        lambda: [
+            ev("auth.login", actor="username:a2", outcome="failure"),
+            ev("authz.refused", actor="anonymous:203.0.113.7", outcome="refused"),
+        ],
+    ),
     "kinko-policy-weakened": (
         lambda: [ev("policy.change", actor="u1", change="quorum_lowered")],
         lambda: [ev("policy.change", actor="u1", change="limit_lowered")],
@@ -288,3 +295,5 @@ def test_responses_named_by_rules() -> None:
     assert spec["kinko-hot-outflow-without-withdrawal"].action.value == "freeze"
     assert spec["kinko-mfa-fatigue"].action.value == "lock_account"
     assert spec["kinko-sanctions-hit"].action.value == "hold_withdrawal"
+    # A refusal only ever alerts: a lock on refusals would be a denial-of-service lever.
+    assert spec["kinko-insider-refused"].action.value == "alert"
