@@ -33,6 +33,7 @@ from kinko.cli.output import Names, guarded_json, print_table
 from kinko.core.errors import InputError, KinkoError, Unavailable
 
 if TYPE_CHECKING:
+    from kinko.context import Context
     from kinko.monitor.engine import Engine
     from kinko.monitor.events import MonitorEvent
     from kinko.monitor.notify import Notifier
@@ -61,6 +62,25 @@ def _read_events(source: str) -> list[MonitorEvent]:
         raise InputError(source, f"cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(source, "is not UTF-8 text") from None
+
+
+def _audit_ingest(ctx: Context, source: str, events: list[MonitorEvent]) -> None:
+    """Name the operating-system account that fed these events in (they count as
+    ingested, not Kinko's own: docs/monitor.md), before any of them is evaluated."""
+    import getpass
+
+    with ctx.db.transaction() as session:
+        ctx.audit.append(
+            session,
+            actor=f"local:{getpass.getuser()}",
+            action="monitor.events_ingested",
+            subject="stdin" if source == "-" else str(Path(source).resolve()),
+            details={
+                "events": len(events),
+                "types": sorted({e.type for e in events})[:50],
+                "origin": "ingest",
+            },
+        )
 
 
 def _notifiers(
@@ -148,6 +168,7 @@ def register(app: typer.Typer) -> None:
             engine = build_engine(rules or [], geo=geo)
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
             with open_context() as ctx:
+                _audit_ingest(ctx, source, events)
                 recorded = MonitorService(ctx, engine, notifiers=notifiers).ingest(events)
                 names = names_of(ctx)
             rows = [

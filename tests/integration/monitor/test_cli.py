@@ -107,6 +107,37 @@ def test_ingest_stores_alerts_and_freezes(ctx: Context, tmp_path: Path) -> None:
     assert json.loads(summary.output)["by_status"]["open"] == 1
 
 
+def test_ingest_names_the_operator_who_fed_the_events_in(ctx: Context, tmp_path: Path) -> None:
+    import getpass
+
+    from sqlalchemy import select
+
+    from kinko.store.tables.audit import AuditEntryRow
+
+    events = write(
+        tmp_path / "e.jsonl",
+        [ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")],
+    )
+    result = runner.invoke(app, ["monitor", "ingest", str(events)], env=env(ctx.settings))
+    assert result.exit_code == 0, result.output
+    with ctx.db.transaction() as session:
+        rows = session.scalars(
+            select(AuditEntryRow).where(AuditEntryRow.action == "monitor.events_ingested")
+        ).all()
+        first_alert = session.scalar(
+            select(AuditEntryRow.seq).where(AuditEntryRow.action == "monitor.alert")
+        )
+    (row,) = rows
+    assert row.actor == f"local:{getpass.getuser()}"
+    assert row.subject == str(events.resolve())
+    assert json.loads(row.entry)["details"] == {
+        "events": 1,
+        "types": ["chain.outflow"],
+        "origin": "ingest",
+    }
+    assert first_alert is not None and row.seq < first_alert  # recorded before any alert
+
+
 def test_ingest_is_all_or_nothing(ctx: Context, tmp_path: Path) -> None:
     good = ev("chain.outflow", wallet="w1", asset="ETH", amount=5, wallet_tier="hot")
     text = good.model_dump_json() + "\n" + '{"time": "2026-11-21T09:00:00Z", "type": "x"}\n'
