@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.server import create_app
+from kinko.store.tables.audit import AuditEntryRow
+from kinko.store.tables.identity import ApiTokenRow
+from kinko.store.tables.monitor import AlertRow
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 from tests.unit.monitor.support import ev
+
+
+def ingest_owner(ctx: Context, token: str) -> str:
+    token_id = token.removeprefix("kko_").rsplit("_", 1)[0]
+    with ctx.db.transaction() as s:
+        row = s.get(ApiTokenRow, token_id)
+        assert row is not None
+        return str(row.owner_id)
 
 
 def event_json(**kw: object) -> dict:
@@ -114,6 +128,15 @@ def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context) -> None:
             "lock_account",
             "withheld",
         )
+        # The alert and the audit log name who posted the forged events.
+        poster = f"user:{ingest_owner(ctx, ingest)}"
+        with ctx.db.transaction() as s:
+            evidence = s.get(AlertRow, alert["alert"]).evidence  # type: ignore[union-attr]
+            audited = s.scalars(
+                select(AuditEntryRow.actor).where(AuditEntryRow.action == "monitor.events_ingested")
+            ).all()
+        assert audited == [poster]
+        assert poster in json.dumps(evidence), evidence
         # Someone without a privileged role is still locked on the same evidence.
         posted = client.post(
             "/v1/events", json={"events": fatigue(f"user:{clerk}")}, headers=bearer(ingest)

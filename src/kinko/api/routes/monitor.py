@@ -112,8 +112,28 @@ def post_events(
     ctx: CtxDep,
     principal: Annotated[Principal, Depends(require("monitor:ingest"))],
 ) -> dict[str, Any]:
-    """A batch of events, all or nothing: one bad event refuses the batch, naming its index."""
-    events = parse_batch(body.events)
+    """A batch of events, all or nothing: one bad event refuses the batch, naming its index.
+
+    Each event carries who posted it (`ingested_by`, `ingest_token`: whatever the body said
+    under those names is overwritten), and the batch is audited under the poster's name
+    before it is evaluated: a forged event points at its forger."""
+    poster = _person(principal)
+    stamp = {"ingested_by": poster, "ingest_token": principal.token_id or ""}
+    events = [
+        e.model_copy(update={"fields": {**e.fields, **stamp}}) for e in parse_batch(body.events)
+    ]
+    with ctx.db.transaction() as session:
+        ctx.audit.append(
+            session,
+            actor=poster,
+            action="monitor.events_ingested",
+            subject=principal.token_id or "session",
+            details={
+                "events": len(events),
+                "types": sorted({e.type for e in events})[:50],
+                "origin": "ingest",
+            },
+        )
     recorded = monitor_service(request, ctx).ingest(events)
     return {
         "accepted": len(events),
