@@ -32,7 +32,7 @@ from kinko.core.secretfile import read_private
 from kinko.store.db import Database
 from kinko.store.dialect import insert_for, locks_rows
 from kinko.store.tables.audit import AuditCheckpointRow, AuditEntryRow, AuditHead, AuditNodeRow
-from kinko.store.work import UnitOfWork
+from kinko.store.work import LockStep, UnitOfWork
 
 leaf_hash = merkle.leaf_hash
 MIN_STORED_HEIGHT = 5
@@ -194,11 +194,13 @@ class AuditLog:
         calls this first. Where the transaction already holds the database's single write
         lock (SQLite), there is nothing to take.
         """
+        UnitOfWork.of(session).took(LockStep.AUDIT_HEAD)
         connection = session.connection()
         if locks_rows(connection):
             connection.execute(HEAD_LOCK)
 
     def _lock_head(self, session: Session) -> tuple[int, list[bytes]]:
+        UnitOfWork.of(session).took(LockStep.AUDIT_HEAD)
         # Core on the session's connection (same transaction), without ORM overhead.
         connection = session.connection()
         row = connection.execute(HEAD_FOR_UPDATE).one_or_none()

@@ -33,6 +33,7 @@ from kinko.core.errors import IntegrityError
 from kinko.policy.model import PolicyRequest, VelocityKey, VelocityScope
 from kinko.store.dialect import locks_rows
 from kinko.store.tables.policy import VelocityCounterRow, VelocityLedgerRow, VelocityWindowRow
+from kinko.store.work import LockStep, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -75,6 +76,7 @@ def lock_counters(session: Session, keys: Iterable[CounterKey]) -> None:
     On SQLite there is nothing to do: ``BEGIN IMMEDIATE`` (see `kinko.store.db`) already
     gave this transaction the database's single write lock.
     """
+    UnitOfWork.of(session).took(LockStep.VELOCITY_COUNTERS)
     if not locks_rows(session):
         return
     ordered = sorted(set(keys))

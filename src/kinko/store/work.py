@@ -18,6 +18,7 @@ first append), then velocity counters in sorted order (`kinko.policy.velocity`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import event
@@ -26,6 +27,14 @@ from sqlalchemy.orm import Session
 from kinko.core.events import EventBus, SecurityEvent
 
 _KEY = "kinko.unit_of_work"  # the one key Kinko keeps on a session
+
+
+class LockStep(IntEnum):
+    """The order in which a writer takes Kinko's shared locks. Two transactions that take
+    them in the same order never deadlock on them."""
+
+    AUDIT_HEAD = 1
+    VELOCITY_COUNTERS = 2
 
 
 class UnitOfWork:
@@ -43,6 +52,7 @@ class UnitOfWork:
         self._kept: list[SecurityEvent] = []
         self._audit: list[Any] | None = None
         self._memos: dict[str, dict[Any, Any]] = {}
+        self._held: set[LockStep] = set()
 
     @classmethod
     def of(cls, session: Session) -> UnitOfWork:
@@ -57,6 +67,22 @@ class UnitOfWork:
         """Open the unit of work of a `Database.transaction()` session."""
         work = session.info[_KEY] = cls(session, managed=True, sole_writer=sole_writer)
         return work
+
+    # -- the lock order ---------------------------------------------------------------
+
+    def took(self, step: LockStep) -> None:
+        """Record that this transaction takes `step`'s lock; refuse one taken out of order
+        (the audit head after velocity counters: a deadlock waiting to happen). Checked on
+        every engine, so a test on SQLite finds what would deadlock on PostgreSQL."""
+        if step in self._held:
+            return
+        later = sorted(s.name for s in self._held if s > step)
+        if later:
+            raise RuntimeError(
+                f"lock order: {step.name} taken after {', '.join(later)}; take it first "
+                "(AuditLog.hold_head before velocity counters)"
+            )
+        self._held.add(step)
 
     # -- after the writer's turn ---------------------------------------------------------
 

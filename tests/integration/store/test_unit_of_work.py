@@ -68,3 +68,18 @@ def test_the_sole_writer_memo_exists_only_where_one_writer_holds_the_database(
     with ctx.db.reading() as session:
         assert UnitOfWork.of(session).sole_writer_memo("x") is None
         assert not UnitOfWork.of(session).managed
+
+
+def test_the_lock_order_is_enforced_on_every_engine(ctx: Context) -> None:
+    """The audit head before velocity counters: the other way round deadlocks two writers
+    on PostgreSQL, so it is refused everywhere (a SQLite test run finds it too)."""
+    from kinko.policy import velocity
+
+    with ctx.db.transaction() as session:
+        ctx.audit.hold_head(session)
+        velocity.lock_counters(session, [])
+        ctx.audit.append(session, actor="test", action="test.ordered", subject="x")
+    refused = pytest.raises(RuntimeError, match="lock order: AUDIT_HEAD taken after")
+    with refused, ctx.db.transaction() as session:
+        velocity.lock_counters(session, [])
+        ctx.audit.append(session, actor="test", action="test.unordered", subject="x")
