@@ -34,6 +34,10 @@ class Settings(BaseModel):
 
     data_dir: Path = Field(default=Path("kinko-data"))
     database_url: str = ""
+    # Past one process (PostgreSQL only): the Redis whose stream carries every process's
+    # security events to the one evaluating monitor (docs/serving.md). Empty: one process.
+    redis_url: str = ""
+    redis_stream: str = Field(default="kinko:events", min_length=1)
     audit_key_path: Path | None = None
     audit_origin: str = "kinko.example/audit"
     checkpoint_interval_s: float = Field(default=60.0, gt=0)
@@ -70,6 +74,13 @@ class Settings(BaseModel):
     def _db_scheme(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL of a Redis server")
         return value
 
     @field_validator("ethereum_node_url")

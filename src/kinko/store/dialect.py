@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 
@@ -30,3 +31,9 @@ def insert_for(bind: Session | Connection, table: Any) -> Any:
     ``on_conflict_do_update`` (both dialects spell them the same way)."""
     maker = postgresql.insert if _dialect_name(bind) == "postgresql" else sqlite.insert
     return maker(table)
+
+
+def shared_by_processes(engine: Engine) -> bool:
+    """True where any number of processes may write at once, each waiting on row locks
+    (PostgreSQL); False for SQLite, which ``kinko serve`` serves from one process."""
+    return engine.dialect.name == "postgresql"
