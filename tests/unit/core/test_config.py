@@ -47,7 +47,7 @@ def test_database_url_scheme_is_checked(tmp_path: Path) -> None:
 
 def test_redis_url_must_be_a_redis_url(tmp_path: Path) -> None:
     env = {"KINKO_DATA_DIR": str(tmp_path), "KINKO_REDIS_URL": "http://127.0.0.1:6379"}
-    with pytest.raises(ConfigError, match="redis_url.*redis://"):
+    with pytest.raises(ConfigError, match=r"redis_url.*redis://"):
         load_settings(environ=env)
     env["KINKO_REDIS_URL"] = "redis://127.0.0.1:6379/0"
     assert load_settings(environ=env).redis_url == "redis://127.0.0.1:6379/0"
