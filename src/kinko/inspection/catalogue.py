@@ -337,16 +337,11 @@ def _reference(raw: object, where: str, sources: Mapping[str, Source]) -> Refere
 
 def _parameter(raw: object, where: str) -> Parameter:
     body = _mapping(raw, where, _PARAMETER_KEYS, {"name", "unit", "organisation_defined"})
-    if "value" not in body or body["value"] is None:
-        raise CatalogueError(f"{where}.value", "a parameter has a value (a number or text)")
-    value = body["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise CatalogueError(f"{where}.value", "must be a number or text")
     return _located(
         where,
         Parameter,
         name=str(body["name"]),
-        value=value,
+        value=body.get("value"),
         unit=str(body["unit"]),
         organisation_defined=body["organisation_defined"],
         note=_optional_text(body.get("note"), f"{where}.note"),
