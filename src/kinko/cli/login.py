@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +19,7 @@ import typer
 from kinko import __version__
 from kinko.cli import api as kapi
 from kinko.cli import session as stored_session
+from kinko.cli.browser_confirm import read_asked, wait_for_answer
 from kinko.cli.common import console, echo_json, err_console, fail
 from kinko.cli.output import JsonOption, guarded_json, print_fields
 from kinko.core.errors import InputError, KinkoError
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     import httpx
 
 SESSION_COOKIE = "kinko_session"
-SLOW_DOWN_S = 5
 
 
 def _store(addr: str, signed: dict[str, Any], token: str, expires_at: str | None) -> None:
@@ -54,44 +53,25 @@ def _device_flow(api: kapi.Api) -> tuple[dict[str, Any], str, str | None]:
         "/v1/auth/device/begin",
         {"client": f"kinko-cli {__version__} on {socket.gethostname()}"},
     )
-    try:
-        device_code = str(begun["device_code"])
-        user_code = str(begun["user_code"])
-        interval = max(1, int(begun.get("interval", 5)))
-        expires_in = int(begun.get("expires_in", 600))
-        complete = str(begun.get("verification_uri_complete") or begun["verification_uri"])
-        uri = str(begun["verification_uri"])
-    except (KeyError, TypeError, ValueError):
-        raise InputError("addr", f"{api.addr} did not answer as a Kinko server") from None
+    asked = read_asked(api, begun, "device_code")
     err_console.print(
         f"To sign in, open this page in your browser and confirm with your security key:\n"
-        f"  {complete}\n"
-        f"(or open {uri} and enter the code {user_code}). The code is {user_code}; "
-        f"it expires in {expires_in // 60} min. Waiting…",
+        f"  {asked.page}\n"
+        f"(or open {asked.uri} and enter the code {asked.user_code}). The code is "
+        f"{asked.user_code}; it expires in {asked.expires_in // 60} min. Waiting…",
         markup=False,
         highlight=False,
     )
-    deadline = time.monotonic() + expires_in + interval
-    while time.monotonic() < deadline:
-        time.sleep(interval)
-        status, data = api.request(
-            "POST", "/v1/auth/device/token", body={"device_code": device_code}, accept=(400,)
-        )
-        if status == 200 and isinstance(data, dict):
-            return data, str(data["session_token"]), data.get("expires_at")
-        error = data.get("error") if isinstance(data, dict) else None
-        if error == "authorization_pending":
-            continue
-        if error == "slow_down":
-            interval += SLOW_DOWN_S
-            continue
-        if error == "access_denied":
-            raise fail("sign-in refused: the request was denied in the browser")
-        if error == "expired_token":
-            raise fail("the sign-in code expired before it was confirmed; run 'kinko login' again")
-        message = data.get("message") if isinstance(data, dict) else None
-        raise kapi.ApiError(status, str(error or "http_error"), str(message or error))
-    raise fail("the sign-in code expired before it was confirmed; run 'kinko login' again")
+    expired = "the sign-in code expired before it was confirmed; run 'kinko login' again"
+    data = wait_for_answer(
+        api,
+        "/v1/auth/device/token",
+        {"device_code": asked.code},
+        asked,
+        refused=lambda: fail("sign-in refused: the request was denied in the browser"),
+        expired=lambda: fail(expired),
+    )
+    return data, str(data["session_token"]), data.get("expires_at")
 
 
 def _totp(api: kapi.Api, username: str | None) -> tuple[dict[str, Any], str, str | None]:
