@@ -25,7 +25,6 @@ from click.testing import Result
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
-from webauthn.helpers import base64url_to_bytes
 
 from kinko.cli import token_request
 from kinko.cli.main import app
@@ -34,6 +33,7 @@ from kinko.core.clock import FixedClock
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.store.tables.device import TokenRequestRow
 from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.confirmations import TOKEN_REQUESTS, answer_in_browser
 from tests.support.identity import bearer, make_user, person_headers
 
 runner = CliRunner()
@@ -80,18 +80,7 @@ def _act(api: TestClient, ctx: Context, auth: SoftAuthenticator, code: str, acti
         done = api.post("/v1/tokens/requests/deny", json={"user_code": code}, headers=headers)
         assert done.status_code == 200, done.text
         return
-    issued = api.post("/v1/tokens/requests/challenge", json={"user_code": code}, headers=headers)
-    assert issued.status_code == 200, issued.text
-    credential = auth.assert_(
-        challenge=base64url_to_bytes(issued.json()["options"]["challenge"]),
-        origin=ctx.settings.webauthn_origin,
-    )
-    body: dict[str, Any] = {
-        "user_code": code,
-        "challenge_id": issued.json()["challenge_id"],
-        "credential": credential,
-    }
-    done = api.post("/v1/tokens/requests/approve", json=body, headers=headers)
+    done = answer_in_browser(api, ctx, code, headers, auth, prefix=TOKEN_REQUESTS)
     assert done.status_code == 200, done.text
 
 

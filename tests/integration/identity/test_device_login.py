@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,11 +21,11 @@ from kinko.core.events import SecurityEvent
 from kinko.identity.device import BEGIN_LIMIT
 from kinko.identity.model import UserId, UserState
 from kinko.identity.service import IdentityService
-from kinko.identity.softauthn import SoftAuthenticator
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.device import DeviceAuthorizationRow
 from kinko.store.tables.identity import ConsoleSessionRow
+from tests.support.confirmations import DEVICE, answer_in_browser
 from tests.support.identity import bearer, make_token, make_user, person_headers, sign_in
 
 CLIENT = "kinko-cli 0.1.0 on build-01"
@@ -47,30 +48,7 @@ def _poll(api: TestClient, device_code: str) -> Any:
     return api.post("/v1/auth/device/token", json={"device_code": device_code})
 
 
-def _approve(
-    api: TestClient,
-    ctx: Context,
-    user_code: str,
-    headers: dict[str, str],
-    auth: SoftAuthenticator,
-) -> Any:
-    issued = api.post("/v1/auth/device/challenge", json={"user_code": user_code}, headers=headers)
-    assert issued.status_code == 200, issued.text
-    body = issued.json()
-    assert body["request"]["user_code"] == user_code and body["request"]["client"] == CLIENT
-    credential = auth.assert_(
-        challenge=base64url_to_bytes(body["options"]["challenge"]),
-        origin=ctx.settings.webauthn_origin,
-    )
-    return api.post(
-        "/v1/auth/device/approve",
-        json={
-            "user_code": user_code,
-            "challenge_id": body["challenge_id"],
-            "credential": credential,
-        },
-        headers=headers,
-    )
+_approve = partial(answer_in_browser, prefix=DEVICE, client=CLIENT)
 
 
 def _actions(ctx: Context) -> list[str]:

@@ -7,6 +7,7 @@ it is single use; a refusal is final."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
+from tests.support.confirmations import TOKEN_REQUESTS, answer_in_browser
 from tests.support.identity import bearer, make_user, owned_token, person_headers
 
 TOKEN: dict[str, Any] = {
@@ -65,29 +67,7 @@ def _challenge(api: TestClient, headers: dict[str, str], user_code: str) -> Any:
     return api.post("/v1/tokens/requests/challenge", json={"user_code": user_code}, headers=headers)
 
 
-def _confirm(
-    api: TestClient,
-    ctx: Context,
-    user_code: str,
-    headers: dict[str, str],
-    auth: SoftAuthenticator,
-) -> Any:
-    issued = _challenge(api, headers, user_code)
-    assert issued.status_code == 200, issued.text
-    body = issued.json()
-    credential = auth.assert_(
-        challenge=base64url_to_bytes(body["options"]["challenge"]),
-        origin=ctx.settings.webauthn_origin,
-    )
-    return api.post(
-        "/v1/tokens/requests/approve",
-        json={
-            "user_code": user_code,
-            "challenge_id": body["challenge_id"],
-            "credential": credential,
-        },
-        headers=headers,
-    )
+_confirm = partial(answer_in_browser, prefix=TOKEN_REQUESTS)
 
 
 def user_id(ctx: Context, username: str) -> UserId:
