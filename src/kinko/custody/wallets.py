@@ -155,22 +155,22 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
             created_at=ctx.clock.now(),
         )
     )
+    described = {
+        "name": spec.name,
+        "chain": spec.chain,
+        "network": spec.network,
+        "assets": list(spec.assets),
+        "tier": tier.value,
+        "owner_class": owner.value,
+        "purpose": purpose.value,
+        "address": address,
+    }
     ctx.audit.append(
         session,
         actor=actor,
         action="custody.wallet.register",
         subject=wallet_id,
-        details={
-            "name": spec.name,
-            "chain": spec.chain,
-            "network": spec.network,
-            "assets": list(spec.assets),
-            "tier": tier.value,
-            "owner_class": owner.value,
-            "purpose": purpose.value,
-            "quorum": f"{spec.quorum_m}-of-{spec.quorum_n}",
-            "address": address,
-        },
+        details={**described, "quorum": f"{spec.quorum_m}-of-{spec.quorum_n}"},
     )
     _publish(
         ctx,
@@ -179,17 +179,10 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
         actor,
         wallet=wallet_id,
         fields={
-            "name": spec.name,
-            "chain": spec.chain,
-            "network": spec.network,
-            "assets": list(spec.assets),
-            "tier": tier.value,
-            "owner_class": owner.value,
-            "purpose": purpose.value,
+            **described,
             "quorum_m": spec.quorum_m,
             "quorum_n": spec.quorum_n,
             "eligible_roles": list(spec.eligible_roles),
-            "address": address,
         },
     )
     return wallet_id

@@ -128,11 +128,14 @@ class TokenIssuer(TokenStepUps):
         ip_allowlist: list[str] | None = None,
         ttl: timedelta = timedelta(days=90),
         actor: str,
+        step_up: bool = False,
     ) -> tuple[TokenId, str]:
         """Mint a token; returns (id, the token text — shown once, never stored).
+        `step_up`: its owner's fresh WebAuthn assertion authorised exactly this token.
 
         The mechanism only, for Kinko's own set-up and tests: people go through
-        `create_own` (their own token) or `propose_for_service` (four eyes)."""
+        `create_own` (their own token), `create_confirmed` (confirmed in the browser) or
+        `propose_for_service` (four eyes)."""
         token_id, secret_hash, text = _new_token()
         self._insert(
             session,
@@ -145,6 +148,7 @@ class TokenIssuer(TokenStepUps):
             ip_allowlist=ip_allowlist,
             ttl=ttl,
             actor=actor,
+            step_up=step_up,
         )
         return TokenId(token_id), text
 
@@ -183,11 +187,8 @@ class TokenIssuer(TokenStepUps):
                 ttl=ttl,
             )
             self.verify_step_up(session, terms, step_up)
-        token_id, secret_hash, text = _new_token()
-        self._insert(
+        return self.create(
             session,
-            token_id=token_id,
-            secret_hash=secret_hash,
             owner_id=person,
             name=name,
             permissions=permissions,
@@ -197,16 +198,12 @@ class TokenIssuer(TokenStepUps):
             actor=user_actor(person),
             step_up=step_up is not None,
         )
-        return TokenId(token_id), text
 
     def create_confirmed(self, session: Session, terms: TokenTerms) -> tuple[TokenId, str]:
         """Mint the token whose terms its owner confirmed with a bound step-up (a console
         confirmation: `kinko.identity.token_requests`)."""
-        token_id, secret_hash, text = _new_token()
-        self._insert(
+        return self.create(
             session,
-            token_id=token_id,
-            secret_hash=secret_hash,
             owner_id=UserId(terms.owner),
             name=terms.name,
             permissions=list(terms.permissions),
@@ -216,7 +213,6 @@ class TokenIssuer(TokenStepUps):
             actor=user_actor(terms.owner),
             step_up=True,
         )
-        return TokenId(token_id), text
 
     def propose_for_service(
         self,
