@@ -190,7 +190,7 @@ async def _one(conn: Connection, request: bytes, check: Check, result: PhaseResu
 
 async def _phase(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     requests: Sequence[bytes],
     *,
     clients: int,
@@ -200,7 +200,10 @@ async def _phase(
     timeout: float,
 ) -> PhaseResult:
     result = PhaseResult(requests=len(requests))
-    conns = [Connection(host, port) for _ in range(min(clients, len(requests)))]
+    # Several ports (several server processes): the connections go round-robin over them.
+    ports = [port] if isinstance(port, int) else list(port)
+    count = min(clients, len(requests))
+    conns = [Connection(host, ports[i % len(ports)]) for i in range(count)]
     await asyncio.gather(*(c.open() for c in conns))
     counter: Iterator[int] = iter(range(len(requests)))
     clock = time.perf_counter
@@ -257,7 +260,7 @@ def _run(coro: Coroutine[Any, Any, PhaseResult]) -> PhaseResult:
 
 def closed_loop(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     requests: Sequence[bytes],
     *,
     clients: int,
@@ -282,7 +285,7 @@ def closed_loop(
 
 def open_loop(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     requests: Sequence[bytes],
     *,
     clients: int,

@@ -6,15 +6,15 @@ token check, idempotency, validation, screening, policy with velocity reservatio
 building and decoding the unsigned transaction, audit entries. Targets (issue 6):
 >= 300/s and p99 <= 100 ms on SQLite at 50 concurrent clients.
 
-The server runs as ``kinko serve`` runs it, in a process of its own:
-``KINKO_BENCH_WORKERS`` (default 1) is its ``--workers``. One: a single process with the
-monitor and the periodic jobs. More: the supervisor (the monitor and the one writer of
-withdrawal requests, served to the workers over a Unix socket, and the periodic jobs)
-and that many spawned worker processes on one port (a socket each in one
-``SO_REUSEPORT`` group: `kinko.serving.supervisor`); each worker checks a request and sends
-it to the writer, and forwards its other security events to the monitor. A setup
-process builds the demo exchange and an API token first; the server then opens the same
-data directory and database, as a restarted server would.
+The server runs as ``kinko serve`` runs it, in processes of its own:
+``KINKO_BENCH_WORKERS`` (default 1) is how many. One: a single process with the monitor
+and the periodic jobs (SQLite's only shape, docs/serving.md). More (PostgreSQL only):
+that many full server processes on PostgreSQL + Redis, each on a port of its own, the
+load generator's connections spread round-robin over them (as a load balancer would);
+their decisions meet at PostgreSQL's row locks, their events at one Redis stream read by
+the one evaluating process (`kinko.monitor.streams`). A throwaway redis-server is started
+for them. A setup process builds the demo exchange and an API token first; the servers
+then open the same data directory and database, as a restarted server would.
 
 The load generator (`bench.loadgen`) is asyncio over 50 raw keep-alive HTTP/1.1
 connections with pre-encoded requests: about 15 µs of CPU per request of its own work,
@@ -22,7 +22,7 @@ connections with pre-encoded requests: about 15 µs of CPU per request of its ow
 wake-up costs (50 httpx threads took 1-3 ms), so that on a small machine the CPU goes to
 the server. Its CPU per request is in the table next to the server's (the sum over the
 server's processes, from /proc); under the table, the PostgreSQL server's CPU, the split
-of server CPU over the supervisor and the workers and, in the open loop, how far sends
+of server CPU over the server processes and, in the open loop, how far sends
 lagged their schedule. A response counts as an error unless it is 201 with ``"state": "approved"``;
 the first few error bodies are printed.
 
@@ -46,7 +46,7 @@ does not hide a change (timings on a shared machine are noisy).
 
     python -m bench withdrawals                       # sqlite and postgresql
     KINKO_BENCH_BACKENDS=sqlite python -m bench withdrawals
-    KINKO_BENCH_WORKERS=2 KINKO_BENCH_RATE=400 python -m bench withdrawals
+    KINKO_BENCH_BACKENDS=postgresql KINKO_BENCH_WORKERS=2 python -m bench withdrawals
     KINKO_BENCH_FULL=1 python -m bench withdrawals    # longer phases
 """
 
@@ -93,9 +93,15 @@ class Options:
         unknown = set(backends) - {"sqlite", "postgresql"}
         if unknown:
             raise SystemExit(f"KINKO_BENCH_BACKENDS: unknown {sorted(unknown)}; sqlite, postgresql")
+        workers = max(1, int(os.environ.get("KINKO_BENCH_WORKERS", "1")))
+        if workers > 1 and "sqlite" in backends:
+            raise SystemExit(
+                "KINKO_BENCH_WORKERS > 1 needs KINKO_BENCH_BACKENDS=postgresql: SQLite is "
+                "served by one process (docs/serving.md)"
+            )
         return cls(
             backends=backends,
-            workers=max(1, int(os.environ.get("KINKO_BENCH_WORKERS", "1"))),
+            workers=workers,
             rate=rate,
             closed_requests=3000 if full else 600,
             open_requests=int(rate * (20 if full else 5)),
@@ -105,10 +111,16 @@ class Options:
 # -- the server side ---------------------------------------------------------------------
 
 
-def _settings(data_dir: Path, url: str) -> Any:
+def _settings(data_dir: Path, url: str, redis_url: str = "") -> Any:
     from kinko.config import Settings
 
-    return Settings(data_dir=data_dir, database_url=url, log_json=False, log_level="error")
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        redis_url=redis_url,
+        log_json=False,
+        log_level="error",
+    )
 
 
 def _quiet() -> None:
@@ -172,31 +184,19 @@ def _stack(ctx: Any) -> Any:
     return build_stack(ctx, network="devnet", web3=None, screener=ScreeningService(ctx, SCREENING))
 
 
-def worker_app() -> Any:
-    """uvicorn's app factory for the workers of `kinko serve --workers N` in this bench."""
-    from kinko.serving.worker import build_worker_app
-
-    _quiet()
-    return build_worker_app(stack=_stack)
-
-
-def _server_process(url: str, data_dir: str, port: int, workers: int) -> None:
-    """Serve as ``kinko serve`` does: one process (monitor and periodic jobs in it), or
-    the supervisor of `workers` processes (``--workers N``). Stops on SIGTERM."""
+def _server_process(url: str, data_dir: str, port: int, redis_url: str) -> None:
+    """Serve as ``kinko serve`` does (the monitor and the periodic jobs in the process;
+    with `redis_url`, the monitor on the Redis stream and the jobs under their lease).
+    Stops on SIGTERM."""
     import uvicorn
-    from kinko.api.app import create_app
 
     import kinko.store.tables  # noqa: F401
     from kinko.context import build_context
-    from kinko.serving.supervisor import serve_workers
+    from kinko.server import create_app
 
     _quiet()
-    ctx = build_context(_settings(Path(data_dir), url))
+    ctx = build_context(_settings(Path(data_dir), url, redis_url))
     try:
-        if workers > 1:
-            app, stack = "bench.withdrawals:worker_app", "bench.withdrawals:_stack"
-            serve_workers(ctx, host=HOST, port=port, workers=workers, app=app, stack=stack)
-            return
         application = create_app(ctx, background=True)
         application.state.withdrawal_stack = _stack(ctx)
         uvicorn.Server(uvicorn.Config(application, host=HOST, port=port, log_config=None)).run()
@@ -211,13 +211,6 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _workers_of(pid: int) -> list[int]:
-    """The spawned worker processes of supervisor `pid`."""
-    from tests.support.procs import children
-
-    return children(pid, cmdline_has="spawn_main")
 
 
 def _free_port() -> int:
@@ -236,16 +229,20 @@ def _healthy(port: int) -> bool:
 
 
 class Servers:
-    """The setup process, then the server: one process or a supervisor with `workers`."""
+    """The setup process, then `workers` server processes (more than one: with Redis)."""
 
     def __init__(self, url: str, data_dir: Path, workers: int) -> None:
         self.url = url
         self.data_dir = data_dir
         self.workers = workers
-        self.process: Any = None
-        self.pids: list[int] = []
-        self.port = 0
+        self.processes: list[Any] = []
+        self.ports: list[int] = []
+        self.redis: Any = None
         self.token = ""
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
 
     def __enter__(self) -> Servers:
         import multiprocessing
@@ -263,35 +260,34 @@ class Servers:
             setup.join(30)
         if not self.token:
             raise RuntimeError("the setup process gave no token (its traceback is above)")
-        self.port = _free_port()
-        self.process = spawn.Process(
-            target=_server_process,
-            args=(self.url, str(self.data_dir), self.port, self.workers),
-        )
-        self.process.start()
+        redis_url = ""
+        if self.workers > 1:
+            from tests.support.servers import RedisServer
+
+            self.redis = RedisServer(_free_port()).start()
+            redis_url = self.redis.url
         try:
+            for _ in range(self.workers):
+                port = _free_port()
+                process = spawn.Process(
+                    target=_server_process, args=(self.url, str(self.data_dir), port, redis_url)
+                )
+                process.start()
+                self.processes.append(process)
+                self.ports.append(port)
             deadline = time.monotonic() + 300
-            while not self._ready():
-                if not self.process.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start (traceback above)")
+            while not all(_healthy(port) for port in self.ports):
+                if not all(p.is_alive() for p in self.processes) or time.monotonic() > deadline:
+                    raise RuntimeError("a server did not start (traceback above)")
                 time.sleep(0.2)
         except (Exception, KeyboardInterrupt):
             self.__exit__()
             raise
         return self
 
-    def _ready(self) -> bool:
-        workers = _workers_of(self.process.pid) if self.workers > 1 else []
-        if len(workers) != (self.workers if self.workers > 1 else 0):
-            return False
-        if not _healthy(self.port):
-            return False
-        self.pids = [self.process.pid, *workers]
-        return True
-
     def cpu_each(self) -> list[float]:
-        """CPU of the server (first) and of each worker process."""
-        return [_cpu_seconds(pid) for pid in self.pids]
+        """CPU of each server process."""
+        return [_cpu_seconds(p.pid) for p in self.processes]
 
     def cpu(self) -> float:
         return sum(self.cpu_each())
@@ -299,16 +295,16 @@ class Servers:
     def __exit__(self, *_: object) -> None:
         import signal
 
-        if self.process is None:
-            return
-        if self.process.is_alive():
-            os.kill(self.process.pid, signal.SIGTERM)
-        self.process.join(30)
-        if self.process.is_alive():
-            for pid in _workers_of(self.process.pid):
-                os.kill(pid, signal.SIGKILL)
-            self.process.kill()
-            self.process.join(5)
+        for process in self.processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+                process.join(5)
+        if self.redis is not None:
+            self.redis.stop()
 
 
 def _postgres_cpu(root: Path) -> float:
@@ -387,7 +383,7 @@ def _run(backend: str, options: Options) -> list[Row]:
             url = pg.url
         try:
             with Servers(url, Path(tmp), options.workers) as servers:
-                port, token = servers.port, servers.token
+                port, ports, token = servers.port, servers.ports, servers.token
 
                 def phase(name: str, requests: list[bytes], rate: float | None = None) -> None:
                     clients = 1 if name == "1 client" else CLIENTS
@@ -396,12 +392,12 @@ def _run(backend: str, options: Options) -> list[Row]:
                     each0 = servers.cpu_each()
                     if rate is None:
                         result = loadgen.closed_loop(
-                            HOST, port, requests, clients=clients, check=check, probe=servers.cpu
+                            HOST, ports, requests, clients=clients, check=check, probe=servers.cpu
                         )
                     else:
                         result = loadgen.open_loop(
                             HOST,
-                            port,
+                            ports,
                             requests,
                             clients=clients,
                             rate=rate,
@@ -417,7 +413,7 @@ def _run(backend: str, options: Options) -> list[Row]:
 
                 warm = loadgen.closed_loop(
                     HOST,
-                    port,
+                    ports,
                     _requests(port, token, WARMUP, f"warm-{backend}"),
                     clients=CLIENTS,
                     check=check,
@@ -502,8 +498,8 @@ def main() -> None:
                 f"p99 {r.lag_percentile(0.99):.1f} ms"
             )
         if len(row.worker_cpu) > 1 and sum(row.worker_cpu) > 0:
-            supervisor, *workers = (f"{c / sum(row.worker_cpu):.0%}" for c in row.worker_cpu)
-            notes.append(f"server CPU: supervisor {supervisor}, workers {' / '.join(workers)}")
+            shares = (f"{c / sum(row.worker_cpu):.0%}" for c in row.worker_cpu)
+            notes.append(f"server CPU over the processes: {' / '.join(shares)}")
         if row.db_cpu is not None:
             notes.append(f"PostgreSQL CPU {_ms(row.db_cpu, r.requests)} ms/req")
         if notes:

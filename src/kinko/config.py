@@ -43,7 +43,6 @@ class Settings(BaseModel):
     checkpoint_interval_s: float = Field(default=60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    worker_timeout_s: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     log_json: bool = True
     # The URL people open Kinko at (https://HOST[:PORT]) when a TLS proxy serves it; empty:

@@ -66,6 +66,18 @@ class Checked:
     first_seen: bool
 
 
+@dataclass(frozen=True, slots=True)
+class WriteOrder:
+    """A checked request, with what its write phase needs (`WithdrawalService.write`)."""
+
+    body: WithdrawalRequest
+    requester: str
+    key: str
+    fingerprint: str
+    channel: str
+    checked: Checked
+
+
 def check_request(reader: Session, body: WithdrawalRequest, ports: Ports) -> Checked:
     """Parse and check a new request against the store (read only, no lock held)."""
     asset = find_asset(reader, body.asset)

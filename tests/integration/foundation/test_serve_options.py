@@ -1,5 +1,5 @@
-"""`kinko serve --workers`: refused before anything starts when it cannot work, and a
-worker that cannot reach its monitor does not start (it would serve unmonitored)."""
+"""`kinko serve --workers`: refused before anything starts when it cannot work (several
+processes on SQLite, or on PostgreSQL without Redis; a port in use)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from uvicorn.config import STARTUP_FAILURE
 
 from kinko.cli.main import app
-from kinko.config import Settings
-from kinko.serving.supervisor import SPEC_ENV, WorkerSpec
-from kinko.serving.worker import build_worker_app
 
 runner = CliRunner()
 
@@ -24,10 +20,8 @@ def test_worker_count_is_checked() -> None:
     assert "--workers: must be 1 to 64" in result.output
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_is_refused_not_shared(tmp_path: Path, workers: str) -> None:
-    """Exit 2 naming the fix (one worker: uvicorn alone exited 3). With workers,
-    SO_REUSEPORT would otherwise join another server's group and split its traffic."""
+def test_a_port_in_use_is_refused(tmp_path: Path) -> None:
+    """Exit 2 naming the fix (uvicorn alone exited 3)."""
     data = tmp_path / "data"
     assert runner.invoke(app, ["init", "--data-dir", str(data)]).exit_code == 0
     with socket.socket() as other:
@@ -37,7 +31,7 @@ def test_a_port_in_use_is_refused_not_shared(tmp_path: Path, workers: str) -> No
         port = other.getsockname()[1]
         result = runner.invoke(
             app,
-            ["--data-dir", str(data), "serve", "--workers", workers, "--port", str(port)],
+            ["--data-dir", str(data), "serve", "--port", str(port)],
             env={"KINKO_LOG_JSON": "false"},
         )
     assert result.exit_code == 2, result.output
@@ -46,23 +40,35 @@ def test_a_port_in_use_is_refused_not_shared(tmp_path: Path, workers: str) -> No
     assert "choose another --port" in message
 
 
-def test_a_worker_without_its_monitor_does_not_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_several_processes_on_sqlite_are_refused_naming_the_fix(tmp_path: Path) -> None:
+    """SQLite is served by one process: --workers 2 is exit 2, pointing at PostgreSQL +
+    Redis, before anything starts."""
+    data = tmp_path / "data"
+    assert runner.invoke(app, ["init", "--data-dir", str(data)]).exit_code == 0
+    result = runner.invoke(
+        app, ["--data-dir", str(data), "serve", "--workers", "2"], env={"KINKO_LOG_JSON": "false"}
+    )
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "--workers: 2 processes on SQLite" in message
+    assert "PostgreSQL + Redis" in message and "docs/serving.md" in message
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_several_processes_on_postgresql_need_redis(
+    tmp_path: Path, empty_database_url: str
 ) -> None:
-    spec = tmp_path / "worker.json"
-    settings = Settings(data_dir=tmp_path, log_json=False)
-    WorkerSpec(settings, tmp_path / "no-hub.sock", supervisor_pid=1).write(spec)
-    monkeypatch.setenv(SPEC_ENV, str(spec))
-    with pytest.raises(SystemExit) as exited:
-        build_worker_app()
-    assert exited.value.code == STARTUP_FAILURE
-
-
-def test_a_worker_needs_its_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(SPEC_ENV, raising=False)
-    with pytest.raises(SystemExit) as exited:
-        build_worker_app()
-    assert exited.value.code == STARTUP_FAILURE
+    """Without Redis the processes' events would meet N monitors, each seeing a part:
+    refused at start (exit 2), naming redis_url."""
+    result = runner.invoke(
+        app,
+        ["--data-dir", str(tmp_path / "data"), "serve", "--workers", "2"],
+        env={"KINKO_LOG_JSON": "false", "KINKO_DATABASE_URL": empty_database_url},
+    )
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "redis_url: --workers 2 on PostgreSQL needs Redis" in message
+    assert "KINKO_REDIS_URL" in message
 
 
 @pytest.mark.parametrize("command", [["signer", "serve"], ["demo"]], ids=" ".join)
