@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from kinko.core.errors import ApprovalError, InputError, PermissionDenied
+from kinko.identity.four_eyes import Person, Step, check_second
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role, parse_role
 
@@ -120,6 +122,9 @@ def check_matrix_holds(grants: Iterable[RoleGrant], matrix: ConflictMatrix) -> N
         check_sod(items[:i], grant, matrix)
 
 
+_NO_TIME = datetime.min.replace(tzinfo=UTC)  # a step without a lifetime: time plays no part
+
+
 def check_approvers(requester: str, approvers: Sequence[str], required: int) -> None:
     """The withdrawal-approval SoD rule: distinct approvers, none of them the requester.
 
@@ -127,12 +132,11 @@ def check_approvers(requester: str, approvers: Sequence[str], required: int) -> 
     """
     if required < 1:
         raise InputError("required", "a quorum must require at least one approver")
-    seen: set[str] = set()
+    # The rules are the four-eyes rules (kinko.identity.four_eyes), written once there.
+    step = Step("this request", requester, None, _NO_TIME, proposed="requested")
+    seen: list[str] = []
     for approver in approvers:
-        if approver == requester:
-            raise ApprovalError("the requester may not approve their own request")
-        if approver in seen:
-            raise ApprovalError(f"approver {approver} appears more than once")
-        seen.add(approver)
+        check_second(step, Person(approver), now=_NO_TIME, counted=seen)
+        seen.append(approver)
     if len(seen) < required:
         raise ApprovalError(f"approved by {len(seen)}/{required} required approvers")

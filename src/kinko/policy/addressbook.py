@@ -1,10 +1,11 @@
 """The address book: where warm and cold wallets may send.
 
 Adding or changing an entry is a four-eyes proposal: one person proposes, a different
-person approves, and the entry counts only after a cooling-off period (per tier, default
-48 h) measured from the approval. A change leaves the old entry in force until the new one
-becomes effective. Removal is immediate and needs one person. Every step is audited and
-published as an ``addressbook.change`` security event.
+person approves (the rules of `kinko.identity.four_eyes`; who may approve at all is the
+route's ``addressbook:approve`` permission), and the entry counts only after a cooling-off
+period (per tier, default 48 h) measured from the approval. A change leaves the old entry
+in force until the new one becomes effective. Removal is immediate and needs one person.
+Every step is audited and published as an ``addressbook.change`` security event.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from sqlalchemy.orm import Session
 from kinko.chains.destinations import refuse_unspendable_anywhere
 from kinko.context import Context
 from kinko.core.clock import isoformat, utc
-from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied, Unavailable
+from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
+from kinko.identity.four_eyes import Person, Step, check_second
 from kinko.identity.names import person
 from kinko.identity.tenure import four_eyes_approved, roles_holding
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
@@ -193,14 +195,18 @@ class AddressBookService:
         ).scalar_one_or_none()
         if proposal is None:
             raise NotFound(f"no address-book proposal {proposal_id}")
-        if proposal.status != "pending":
-            raise Conflict(f"address-book proposal {proposal_id} is already {proposal.status}")
-        if proposal.proposer == actor:
-            raise PermissionDenied(
-                f"{person(session, actor)} proposed this entry and cannot approve it: a second "
-                "person must"
-            )
         now = self.ctx.clock.now()
+        four_eyes = Step(
+            what=f"address-book proposal {proposal.id}",
+            proposer=proposal.proposer,
+            proposer_name=person(session, proposal.proposer),
+            # Who may approve at all is the caller's permission (addressbook:approve,
+            # checked by the route of the person acting); the rules here: another person.
+            eligible=None,
+            created_at=proposal.created_at,
+            state=proposal.status,
+        )
+        check_second(four_eyes, Person(actor, name=person(session, actor)), now=now)
         tiers = frozenset(Tier(t) for t in proposal.tiers_allowed)
         effective_at = now + max(self.cooling_off.get(t, DEFAULT_COOLING_OFF) for t in tiers)
         for old in self._current(session, proposal.chain, proposal.address):

@@ -3,7 +3,9 @@
 A freeze covers one wallet, one asset (``chain:SYMBOL``), one chain, or everything. It
 takes effect in the caller's transaction, is audited (``freeze.set``) and published as a
 ``freeze.set`` security event. Lifting it is a proposal by one ``security_admin`` and an
-approval by a different one; the proposer can never approve their own proposal.
+approval by a different one, under the four-eyes rules (`kinko.identity.four_eyes`): the
+proposer can never approve their own proposal, and both must still be active security
+admins when the second one acts.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.identity.four_eyes import Person, Rule, Step, check_first, check_second
 from kinko.identity.names import person
+from kinko.identity.people import person_now
 from kinko.identity.tenure import four_eyes_approved
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
-from kinko.policy.roles import RolesOf, identity_roles, require_role
+from kinko.policy.roles import RolesOf, identity_roles
 from kinko.store.db import sole_writer_memo
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow, WalletRow
@@ -175,15 +179,9 @@ class FreezeService:
     def propose_unfreeze(
         self, session: Session, *, freeze_id: str, user_id: str, reason: str
     ) -> UnfreezeProposal:
-        """Propose lifting a freeze; `user_id` must hold ``security_admin``."""
-        require_role(
-            self.roles_of,
-            session,
-            user_id.removeprefix("user:"),
-            SECURITY_ADMIN,
-            "propose an unfreeze",
-        )
+        """Propose lifting a freeze; `user_id` must be an active ``security_admin``."""
         actor = user_actor(user_id)
+        check_first(self._person(session, actor), {SECURITY_ADMIN}, "propose an unfreeze")
         if not reason.strip():
             raise InputError("reason", "say why the freeze can be lifted")
         freeze = self._active(session, freeze_id)
@@ -208,13 +206,6 @@ class FreezeService:
 
     def approve_unfreeze(self, session: Session, *, proposal_id: str, user_id: str) -> FreezeRecord:
         """Lift the freeze: `user_id` must be a security admin other than the proposer."""
-        require_role(
-            self.roles_of,
-            session,
-            user_id.removeprefix("user:"),
-            SECURITY_ADMIN,
-            "approve an unfreeze",
-        )
         actor = user_actor(user_id)
         proposal = session.execute(
             select(UnfreezeProposalRow)
@@ -223,15 +214,23 @@ class FreezeService:
         ).scalar_one_or_none()
         if proposal is None:
             raise NotFound(f"no unfreeze proposal {proposal_id}")
-        if proposal.status != "pending":
-            raise Conflict(f"unfreeze proposal {proposal_id} is already {proposal.status}")
-        if proposal.proposer == actor:
-            raise PermissionDenied(
-                f"{person(session, actor)} proposed this unfreeze and cannot approve it: "
-                "a second security_admin must approve"
-            )
-        freeze = self._active(session, proposal.freeze_id)
         now = self.ctx.clock.now()
+        step = Step(
+            what=f"this unfreeze ({proposal.id})",
+            proposer=proposal.proposer,
+            proposer_name=person(session, proposal.proposer),
+            eligible=frozenset({SECURITY_ADMIN}),
+            created_at=proposal.created_at,
+            state=proposal.status,
+            codes={Rule.NOT_PROPOSER: "forbidden"},  # what this route has always answered
+        )
+        check_second(
+            step,
+            self._person(session, actor),
+            now=now,
+            proposer_now=self._person(session, proposal.proposer),
+        )
+        freeze = self._active(session, proposal.freeze_id)
         proposal.status = "approved"
         proposal.approver = actor
         proposal.decided_at = now
@@ -262,7 +261,7 @@ class FreezeService:
                 },
             ),
         )
-        step = four_eyes_approved(
+        approved = four_eyes_approved(
             session,
             step="freeze.release",
             subject=freeze.id,
@@ -272,7 +271,7 @@ class FreezeService:
             now=now,
             fields={"freeze_id": freeze.id, "proposal": proposal.id},
         )
-        publish_after_commit(session, self.ctx.bus, step)
+        publish_after_commit(session, self.ctx.bus, approved)
         return to_record(freeze)
 
     def pending_unfreezes(self, session: Session) -> list[UnfreezeProposal]:
@@ -282,6 +281,10 @@ class FreezeService:
             .order_by(UnfreezeProposalRow.created_at)
         ).scalars()
         return [_proposal(r) for r in rows]
+
+    def _person(self, session: Session, ref: str) -> Person:
+        """`ref` as the four-eyes rules see them: roles from `roles_of`, state from identity."""
+        return person_now(session, ref, self.roles_of(session, ref.removeprefix("user:")))
 
     def _active(self, session: Session, freeze_id: str) -> FreezeRow:
         row = session.execute(
