@@ -27,6 +27,9 @@ from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.checks import EnrolledCredential, VerifiedBundle, verify_bundle
 
 log = structlog.get_logger("kinko.signer")
+# What a freeze's reason holds (1,000 characters): a refusal's whole message, which can be
+# longer, goes to its audit entry and its event.
+FREEZE_REASON_CHARS = 1000
 
 
 class SigningAdapter(ChainAdapter, Protocol):
@@ -174,6 +177,8 @@ class OnlineSigner:
 
     def _refuse(self, bundle: ApprovalBundle, exc: KinkoError) -> None:
         reason = f"signer refused withdrawal {bundle.withdrawal_id}: {exc.message}"
+        if len(reason) > FREEZE_REASON_CHARS:  # a mismatch lists every differing field
+            reason = reason[: FREEZE_REASON_CHARS - 40] + " … (whole reason in the audit log)"
         log.warning("signer refused", withdrawal=bundle.withdrawal_id, reason=exc.message)
         with self.ctx.db.transaction() as session:
             self.ctx.audit.append(

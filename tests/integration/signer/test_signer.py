@@ -16,6 +16,7 @@ from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import cosign
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import IdentityDirectory, WalletFreezes
 from tests.integration.withdrawals.exchange import HOT_KEY, RECIPIENT, Exchange
@@ -32,10 +33,14 @@ def approved_bundle(ex: Exchange) -> ApprovalBundle:
         channel="api",
     )
     assert wd.digest is not None
+    # Approved where no node is configured: nothing executes it, and the bundle is the
+    # test's to hand to the signers.
+    offline = build_stack(ex.ctx, screener=ex.screener)
     for name in ("bob", "carol"):
-        ex.approvals.approve(
+        view = offline.approvals.approve(
             wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
         )
+    assert view.state is State.APPROVED
     with ex.ctx.db.transaction() as session:
         return export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd.id)
 
@@ -146,7 +151,8 @@ def test_executor_marks_a_refused_withdrawal_failed(exchange: Exchange) -> None:
 
 def test_auto_approved_bundle_is_for_the_online_hot_signer_only(exchange: Exchange) -> None:
     ex = exchange
-    wd = ex.withdrawals.request(
+    # Allowed by policy where no node is configured: approved, not executed.
+    wd = build_stack(ex.ctx, screener=ex.screener).withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
         requester=ex.user("alice"),
         idempotency_key="k-auto",
@@ -166,3 +172,18 @@ def test_online_signer_refuses_the_bundle_of_a_cancelled_withdrawal(exchange: Ex
     exchange.withdrawals.cancel(bundle.withdrawal_id, actor="user:ops", reason="customer called")
     with pytest.raises(ApprovalError, match="is cancelled, not approved"):
         exchange.signer.sign(bundle)
+
+
+def test_a_refusal_naming_every_difference_still_freezes(exchange: Exchange) -> None:
+    """Another transaction swapped in under the approved intent and digest: the refusal
+    names every differing field (longer than a freeze's reason may be), and the wallet is
+    frozen all the same, on both databases; the whole message is in the audit log."""
+    ex = exchange
+    bundle = approved_bundle(ex)
+    swapped = altered(ex, bundle, destination=ATTACKER).unsigned_tx
+    with pytest.raises(IntegrityError) as refused:
+        ex.signer.sign(replace(bundle, unsigned_tx=swapped))
+    assert len(refused.value.message) > 1000
+    with ex.ctx.db.transaction() as session:
+        reason = WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id)
+    assert reason is not None and "whole reason in the audit log" in reason
