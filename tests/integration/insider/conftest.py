@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinko.server import create_app
 from kinko.context import Context
 from kinko.monitor.factory import start_monitor
+from kinko.server import create_app
 from kinko.withdrawals.stack import build_stack
 from tests.integration.insider.steps import INSIDER_IP, Watch
 from tests.integration.withdrawals.exchange import Exchange, build_exchange
