@@ -30,10 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from kinko.core.errors import ApprovalError, Conflict, KinkoError, PermissionDenied
+from kinko.core.errors import ApprovalError, Conflict, PermissionDenied
+
+PROPOSAL_LIFETIME = timedelta(days=7)
+"""How long a stored proposal waits for its second person (identity, unfreeze and
+address-book proposals); then it expires (rule ``in_time``) and is proposed again."""
 
 
 class Rule(StrEnum):
@@ -136,7 +140,7 @@ def _a(noun: str) -> str:
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
-def _refusal(step: Step, rule: Rule, message: str) -> KinkoError:
+def _refusal(step: Step, rule: Rule, message: str) -> FourEyesRefused | FourEyesConflict:
     kind = FourEyesConflict if rule in step.conflicts else FourEyesRefused
     return kind(rule, message, code=step.code(rule))
 
@@ -148,7 +152,7 @@ def refusal(
     now: datetime,
     counted: Iterable[str] = (),
     proposer_now: Person | None = None,
-) -> KinkoError | None:
+) -> FourEyesRefused | FourEyesConflict | None:
     """Why `person` may not approve `step` now (the first rule broken), or None.
 
     `counted`: the people whose approvals (votes) already count; `proposer_now`: the

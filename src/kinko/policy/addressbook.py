@@ -24,7 +24,7 @@ from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
-from kinko.identity.four_eyes import Person, Step, check_second
+from kinko.identity.four_eyes import PROPOSAL_LIFETIME, Person, Step, check_second
 from kinko.identity.names import person
 from kinko.identity.tenure import four_eyes_approved, roles_holding
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
@@ -179,6 +179,7 @@ class AddressBookService:
             proposer=actor,
             status="pending",
             created_at=self.ctx.clock.now(),
+            expires_at=self.ctx.clock.now() + PROPOSAL_LIFETIME,
         )
         session.add(row)
         _forget(session)
@@ -204,6 +205,7 @@ class AddressBookService:
             # checked by the route of the person acting); the rules here: another person.
             eligible=None,
             created_at=proposal.created_at,
+            expires_at=proposal.expires_at,
             state=proposal.status,
         )
         check_second(four_eyes, Person(actor, name=person(session, actor)), now=now)

@@ -21,7 +21,14 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.identity.four_eyes import Person, Rule, Step, check_first, check_second
+from kinko.identity.four_eyes import (
+    PROPOSAL_LIFETIME,
+    Person,
+    Rule,
+    Step,
+    check_first,
+    check_second,
+)
 from kinko.identity.names import person
 from kinko.identity.people import person_now
 from kinko.identity.tenure import four_eyes_approved
@@ -192,6 +199,7 @@ class FreezeService:
             reason=reason.strip(),
             status="pending",
             created_at=self.ctx.clock.now(),
+            expires_at=self.ctx.clock.now() + PROPOSAL_LIFETIME,
         )
         session.add(row)
         session.flush()
@@ -221,6 +229,7 @@ class FreezeService:
             proposer_name=person(session, proposal.proposer),
             eligible=frozenset({SECURITY_ADMIN}),
             created_at=proposal.created_at,
+            expires_at=proposal.expires_at,
             state=proposal.status,
             codes={Rule.NOT_PROPOSER: "forbidden"},  # what this route has always answered
         )

@@ -51,6 +51,8 @@ class ProposalRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After it nobody approves the proposal (kinko.identity.four_eyes); None: never.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebAuthnCredentialRow(Base):

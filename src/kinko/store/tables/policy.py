@@ -35,6 +35,8 @@ class UnfreezeProposalRow(Base):
     approver: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After it nobody approves the proposal (kinko.identity.four_eyes); None: never.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AddressBookEntryRow(Base):
@@ -72,6 +74,8 @@ class AddressBookProposalRow(Base):
     approver: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # After it nobody approves the proposal (kinko.identity.four_eyes); None: never.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class VelocityCounterRow(Base):

@@ -1,0 +1,83 @@
+"""Every two-person step answers to the one set of four-eyes rules (kinko.identity.four_eyes):
+a stored proposal expires, and the second person and the proposer must both still be
+active and eligible when the second one acts. On both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kinko.context import Context
+from kinko.core.clock import FixedClock
+from kinko.core.errors import Conflict, PermissionDenied
+from kinko.custody.model import Tier
+from kinko.identity.four_eyes import PROPOSAL_LIFETIME
+from kinko.identity.model import UserId, UserState
+from kinko.identity.service import IdentityService
+from kinko.policy.addressbook import AddressBookService
+from kinko.policy.freeze import FreezeService
+from kinko.policy.model import FreezeScope, OwnerKind
+from tests.integration.policy.support import COLD_ADDR
+from tests.support.identity import make_user
+
+
+@pytest.fixture
+def admins(ctx: Context) -> tuple[UserId, UserId, UserId]:
+    return tuple(  # type: ignore[return-value]
+        make_user(ctx, name, ["security_admin"], with_authenticator=False)[0]
+        for name in ("sec1", "sec2", "sec3")
+    )
+
+
+def suspend(ctx: Context, user: UserId) -> None:
+    with ctx.db.transaction() as s:
+        IdentityService(ctx).users.set_state(
+            s, user, UserState.SUSPENDED, actor="system:test", reason="test"
+        )
+
+
+def test_an_unfreeze_proposal_expires_and_needs_two_active_admins(
+    ctx: Context, clock: FixedClock, admins: tuple[UserId, UserId, UserId]
+) -> None:
+    sec1, sec2, sec3 = admins
+    freezes = FreezeService(ctx)
+    with ctx.db.transaction() as s:
+        frozen = freezes.freeze(s, scope=FreezeScope.ALL, target=None, reason="x", actor="u_ops")
+        stale = freezes.propose_unfreeze(s, freeze_id=frozen.id, user_id=sec1, reason="ok")
+    clock.advance(PROPOSAL_LIFETIME)
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="expired at") as gone:
+        freezes.approve_unfreeze(s, proposal_id=stale.id, user_id=sec2)
+    assert gone.value.code == "proposal_expired"
+    with ctx.db.transaction() as s:
+        fresh = freezes.propose_unfreeze(s, freeze_id=frozen.id, user_id=sec1, reason="ok")
+    suspend(ctx, sec3)  # a suspended admin is no second pair of eyes
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied) as inactive:
+        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec3)
+    assert inactive.value.code == "approver_inactive"
+    suspend(ctx, sec1)  # nor is a proposal of someone suspended since approvable
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="sec1, who proposed") as gone:
+        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec2)
+    assert gone.value.code == "proposer_ineligible"
+    with ctx.db.transaction() as s:
+        assert [f.id for f in freezes.active_freezes(s)] == [frozen.id]
+
+
+def test_an_address_book_proposal_expires(ctx: Context, clock: FixedClock) -> None:
+    book = AddressBookService(ctx, cooling_off=dict.fromkeys(Tier, timedelta(hours=1)))
+    with ctx.db.transaction() as s:
+        proposal = book.propose(
+            s,
+            chain="ethereum",
+            address=COLD_ADDR,
+            label="cold",
+            owner_kind=OwnerKind.OWN_WALLET,
+            tiers_allowed=[Tier.COLD],
+            actor="user:u_alice",
+        )
+    clock.advance(PROPOSAL_LIFETIME)
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="expired at") as gone:
+        book.approve(s, proposal_id=proposal.id, actor="user:u_bob")
+    assert gone.value.code == "proposal_expired"
+    with ctx.db.transaction() as s:
+        assert book.lookup(s, "ethereum", COLD_ADDR) is None
