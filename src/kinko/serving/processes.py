@@ -28,7 +28,7 @@ def check_processes(ctx: Context, workers: int, *, max_workers: int = 64) -> Non
         raise InputError(
             "--workers",
             f"{workers} processes on SQLite: SQLite is served by one process (about "
-            "250 withdrawal requests a second, docs/serving.md). Past one process, use "
+            "200 withdrawal requests a second, docs/serving.md). Past one process, use "
             "PostgreSQL + Redis (database_url = postgresql+psycopg://..., redis_url = "
             "redis://...; docs/serving.md), or serve without --workers",
         )
