@@ -221,9 +221,7 @@ class StreamEvaluator:
         empty correlation state."""
         engine = self.service.engine
         self.service.engine = Engine(engine.rules, engine.baselines)
-        window_s = max(
-            (c.timespan_s for c in self.service.engine.rules.correlations), default=0
-        )
+        window_s = max((c.timespan_s for c in self.service.engine.rules.correlations), default=0)
         if window_s <= 0:
             return
         last = self._last_delivered()
