@@ -21,9 +21,11 @@ import kinko.store.tables  # noqa: F401
 from kinko.config import Settings
 from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
+from kinko.services import Services
 from kinko.store.base import Base
 from tests.support.clock import RUN_STARTED
 from tests.support.servers import PostgresServer
+from tests.support.services import forget, services_of
 
 # Property tests check behaviour, not speed: on a loaded 2-core CI machine a per-example
 # deadline would only make them flaky.
@@ -119,7 +121,15 @@ def ctx(settings: Settings, clock: FixedClock, backend: str) -> Iterator[Context
     else:
         _truncate_all(context)
     yield context
+    forget(context)
     context.db.dispose()
+
+
+@pytest.fixture
+def services(ctx: Context) -> Services:
+    """The services of a process on `ctx`, from the composition root (kinko.services), as
+    the API, the CLI and the demo build them."""
+    return services_of(ctx)
 
 
 def _truncate_all(context: Context) -> None:

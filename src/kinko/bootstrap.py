@@ -33,7 +33,7 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
     from kinko.audit.note import generate_signer
     from kinko.context import build_context
     from kinko.core.errors import Conflict
-    from kinko.identity.service import IdentityService
+    from kinko.services import build_services
     from kinko.store.migrate import is_initialised, upgrade
 
     key_path = cfg.resolved_audit_key_path
@@ -69,7 +69,7 @@ def initialise(cfg: Settings, admin: str) -> tuple[str, str]:
         os.link(pending[1][0], secret_path)
         upgrade(ctx.db.engine)
         with ctx.db.transaction() as session:
-            enrolment = IdentityService(ctx).bootstrap_admin(session, admin)
+            enrolment = build_services(ctx).identity.bootstrap_admin(session, admin)
         os.replace(pending[0][0], key_path)
         vkey_path = cfg.data_dir / "audit-log.vkey"  # public: verifiers need it
         vkey_path.unlink(missing_ok=True)

@@ -3,8 +3,9 @@ on one FastAPI app. It sits above both, so that the API never imports the consol
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -19,22 +20,32 @@ from kinko.api.routes import monitor as monitor_routes
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.monitor.service import MonitorPort
+from kinko.services import Services, build_services
 from kinko.web import apidocs, console
 
 
 def create_app(
-    ctx: Context, *, background: bool = False, monitor: MonitorPort | None = None
+    ctx: Context,
+    *,
+    background: bool = False,
+    monitor: MonitorPort | None = None,
+    services: Services | None = None,
 ) -> FastAPI:
     """Build the app.
 
-    - ``background=True`` (``kinko serve``, one process): the monitor runs here, subscribed
-      to `ctx.bus`, and so do the periodic jobs (`kinko.api.background`).
-    - ``monitor`` (a worker of ``kinko serve --workers N``): the supervisor's monitor,
-      already attached to `ctx.bus` by the caller; the supervisor runs the periodic jobs.
+    Its services come from the composition root (`kinko.services.build_services`), built
+    here for `ctx` unless `services` are given (the demo's, on its in-process chain), and
+    kept on ``app.state.services`` (routes: `kinko.api.deps.AppServices`).
+
+    - ``background=True`` (``kinko serve``): the monitor runs here (in process, or through
+      the Redis stream with ``redis_url``: `kinko.serving.monitoring`), and the periodic
+      jobs run under their lease (`kinko.api.background`).
+    - ``monitor``: that monitor, already attached to `ctx.bus` by the caller.
     - neither (tests, the demo): nothing runs in the background; a monitor is made on first
       use of its routes.
     """
     long_lived = background or monitor is not None
+    stop_monitor: Callable[[], None] | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,11 +60,15 @@ def create_app(
             gc.freeze()
         if background:
             from kinko.api.background import start_background
+            from kinko.api.routes.withdrawal_deps import stack_of
 
-            tasks = start_background(ctx)
+            tasks = start_background(ctx, executor=lambda: stack_of(app).executor)
         yield
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # the jobs' lease is released
+        if stop_monitor is not None:
+            await run_in_threadpool(stop_monitor)
 
     from fastapi import Depends
 
@@ -73,6 +88,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.services = services or build_services(ctx)
     from kinko.api.limits import install as install_limits
 
     # Outermost: client address (trusted_proxies) and body limits before anything reads.
@@ -82,9 +98,9 @@ def create_app(
     elif background:
         # Subscribe the monitor to the event bus before the first request, so that no
         # security event published by a service is missed.
-        from kinko.monitor.factory import start_monitor
+        from kinko.monitor.running import start_monitoring
 
-        app.state.monitor = start_monitor(ctx)
+        app.state.monitor, stop_monitor = start_monitoring(ctx, app.state.services.monitor_hands)
 
     @app.exception_handler(KinkoError)
     async def _kinko_error(request: Request, exc: KinkoError) -> Response:

@@ -134,8 +134,11 @@ def state(data: Path, withdrawal_id: str) -> str:
 def assert_walked(out: str, *, eth: bool = True) -> None:
     if eth:
         assert "bob approves with a WebAuthn assertion over the digest → pending_approval" in out
-        assert "carol approves with a WebAuthn assertion over the digest → approved" in out
+        # carol's approval completes the quorum: the approval service itself has it signed
+        # and broadcast (nobody settles or executes); the altered one fails at the signer.
+        assert "carol approves with a WebAuthn assertion over the digest → broadcast" in out
         assert "signed and broadcast: txid 0x" in out
+        assert "carol approves with a WebAuthn assertion over the digest → failed" in out
         assert "confirmed" in out
         assert "kinko cosign (offline) REFUSED: the audit log recorded digest" in out
         assert "online signer REFUSED: the audit log recorded digest" in out

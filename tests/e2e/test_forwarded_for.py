@@ -1,6 +1,7 @@
 """`kinko serve` believes X-Forwarded-For only from `trusted_proxies` (issue #13, point 9).
 
-Real servers (one process, and a supervisor with two workers), on SQLite and PostgreSQL.
+Real servers: one process on SQLite and on PostgreSQL, and two processes sharing one
+PostgreSQL database and one Redis (docs/serving.md).
 A local client that rotates X-Forwarded-For used to become a new "address" with every
 request (uvicorn trusted the header from 127.0.0.1), so the per-address sign-in throttle
 never engaged and IP allowlists could be met by claiming an address. Now its failures all
@@ -10,10 +11,7 @@ count against 127.0.0.1 unless 127.0.0.1 is configured as a trusted proxy.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -21,29 +19,8 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from kinko.store.tables.audit import AuditEntryRow
-from tests.e2e.test_serve_workers import KINKO, WORKER, free_port, healthy, wait_for
-from tests.support.procs import children
-
-
-@contextmanager
-def serving(tmp_path: Path, env: dict[str, str], workers: str) -> Iterator[int]:
-    port = free_port()
-    log = (tmp_path / f"serve-{port}.log").open("wb")
-    server = subprocess.Popen(
-        [KINKO, "serve", "--workers", workers, "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for("the server to answer", lambda: healthy(port))
-        yield port
-    finally:
-        for pid in children(server.pid, cmdline_has=WORKER):
-            os.kill(pid, 9)
-        server.kill()
-        server.wait(30)
-        log.close()
+from tests.support.serve import Served, free_port, served
+from tests.support.servers import RedisServer
 
 
 def failed_login(port: int, username: str, forwarded: str) -> int:
@@ -70,29 +47,51 @@ def logged_sources(database_url: str) -> list[str]:
     return sources
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_forwarded_for_is_believed_only_from_trusted_proxies(
-    tmp_path: Path, empty_database_url: str, workers: str
-) -> None:
-    env = {
-        **os.environ,
-        "KINKO_DATA_DIR": str(tmp_path / "data"),
-        "KINKO_DATABASE_URL": empty_database_url,
-        "KINKO_LOG_JSON": "false",
-    }
-    init = subprocess.run([KINKO, "init", "--admin", "alice"], env=env, capture_output=True)
-    assert init.returncode == 0, init.stderr.decode()
+@pytest.fixture
+def kinko(tmp_path: Path, empty_database_url: str) -> Iterator[Served]:
+    with served(tmp_path, empty_database_url) as k:
+        k.env["KINKO_LOG_JSON"] = "false"
+        k.init("alice")
+        yield k
 
-    # Default: no proxy is trusted. 20 failures with 20 forged addresses are 20 failures
-    # from 127.0.0.1: the 20th already waits.
-    with serving(tmp_path, env, workers) as port:
-        statuses = [failed_login(port, f"guess{i}", f"10.0.0.{i}") for i in range(20)]
+
+def _ports(k: Served, processes: int, env: dict[str, str]) -> list[int]:
+    ports = [free_port() for _ in range(processes)]
+    for port in ports:
+        server = k.start(port=port, env=env)
+        assert server.poll() is None, k.output(server)
+    return ports
+
+
+def _check(k: Served, database_url: str, processes: int, env: dict[str, str]) -> None:
+    # Default: no proxy is trusted. 20 failures with 20 forged addresses (spread over the
+    # processes) are 20 failures from 127.0.0.1: the 20th already waits.
+    ports = _ports(k, processes, env)
+    statuses = [failed_login(ports[i % processes], f"guess{i}", f"10.0.0.{i}") for i in range(20)]
     assert statuses == [401] * 19 + [429]
-    assert set(logged_sources(empty_database_url)) == {"127.0.0.1"}
+    assert set(logged_sources(database_url)) == {"127.0.0.1"}
+    k.stop()
 
     # 127.0.0.1 is the proxy: the address it forwards is the client's (the right-most
     # hop; what the client itself put left of it is not believed).
-    trusted = {**env, "KINKO_TRUSTED_PROXIES": "127.0.0.1"}
-    with serving(tmp_path, trusted, workers) as port:
-        assert failed_login(port, "guess-via-proxy", "1.2.3.4, 198.51.100.77") == 401
-    assert logged_sources(empty_database_url)[-1] == "198.51.100.77"
+    [port, *_] = _ports(k, processes, {**env, "KINKO_TRUSTED_PROXIES": "127.0.0.1"})
+    assert failed_login(port, "guess-via-proxy", "1.2.3.4, 198.51.100.77") == 401
+    assert logged_sources(database_url)[-1] == "198.51.100.77"
+
+
+def test_one_process_believes_forwarded_for_only_from_trusted_proxies(
+    kinko: Served, empty_database_url: str
+) -> None:
+    _check(kinko, empty_database_url, 1, {})
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_processes_believe_it_only_from_trusted_proxies(
+    kinko: Served, empty_database_url: str
+) -> None:
+    redis = RedisServer(free_port()).start()
+    try:
+        _check(kinko, empty_database_url, 2, {"KINKO_REDIS_URL": redis.url})
+    finally:
+        kinko.stop()
+        redis.stop()

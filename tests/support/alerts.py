@@ -9,16 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from kinko.context import Context
-from kinko.monitor.triage import TriageService
 from kinko.store.tables.monitor import AlertRow
+from tests.support.services import services_of
 
 REFUSED_RULE = "kinko-insider-refused"
 
 
 def fired(ctx: Context) -> list[str]:
     """The rule ids of every stored alert, sorted."""
+    services = services_of(ctx)
     with ctx.db.transaction() as session:
-        return sorted(a.rule_id for a in TriageService(ctx).list_alerts(session))
+        return sorted(a.rule_id for a in services.triage.list_alerts(session))
 
 
 def evidence(ctx: Context, rule_id: str) -> list[dict[str, Any]]:

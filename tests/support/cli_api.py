@@ -22,8 +22,8 @@ from kinko.cli import api as cli_api
 from kinko.context import Context
 from kinko.identity.model import UserId
 from kinko.identity.service import IdentityService
-from kinko.identity.sessions import SessionService
 from kinko.server import create_app
+from kinko.services import Services
 
 ADDR = "http://kinko.test"
 
@@ -33,12 +33,14 @@ def route_cli_to_api(
     monkeypatch: pytest.MonkeyPatch,
     config_home: Path,
     *,
+    services: Services | None = None,
     withdrawal_stack: Any = None,
 ) -> FastAPI:
     """Send the CLI's requests to `create_app(ctx)` in this process; no stored session
-    (``XDG_CONFIG_HOME`` is `config_home`). With `withdrawal_stack`, the API uses it (a
-    test's in-process chains), as `kinko demo` hands its stack to the server."""
-    app = create_app(ctx)
+    (``XDG_CONFIG_HOME`` is `config_home`). With `services` (a test's, built by the
+    composition root on its in-process chains), the API uses them, as `kinko demo` hands
+    its services to the server; `withdrawal_stack` replaces just the withdrawal services."""
+    app = create_app(ctx, services=services)
     if withdrawal_stack is not None:
         app.state.withdrawal_stack = withdrawal_stack
 
@@ -55,8 +57,9 @@ def route_cli_to_api(
 def session_of(ctx: Context, username: str) -> str:
     """A new session of `username`'s (as signing in makes): what `kinko login` stores."""
     with ctx.db.transaction() as session:
-        user = IdentityService(ctx).users.require_user(session, username)
-        return SessionService(ctx).create(session, UserId(user.id), source_ip="127.0.0.1")
+        identity = IdentityService(ctx)  # identity's own flows: no other domain involved
+        user = identity.users.require_user(session, username)
+        return identity.sessions.create(session, UserId(user.id), source_ip="127.0.0.1")
 
 
 def as_person(ctx: Context, username: str) -> dict[str, str]:

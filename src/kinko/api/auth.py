@@ -16,7 +16,6 @@ from weakref import WeakKeyDictionary
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from kinko.context import Context
 from kinko.core.errors import AuthenticationError, PermissionDenied
 from kinko.identity.issuing import PREFIX as TOKEN_PREFIX
 from kinko.identity.model import Principal, UserId
@@ -25,10 +24,10 @@ from kinko.identity.sessions import (
     COOKIE_NAME,
     CSRF_FIELD,
     CSRF_HEADER,
-    SessionService,
     csrf_ok,
     session_key,
 )
+from kinko.services import Services
 
 __all__ = [
     "Principal",
@@ -56,10 +55,9 @@ def _client_ip(request: Request) -> str | None:
     return request.client.host if request.client is not None else None
 
 
-def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
-    from kinko.identity.tokens import TokenService
-
-    tokens = TokenService(ctx)
+def _from_token(services: Services, token: str, ip: str | None) -> Principal:
+    ctx = services.ctx
+    tokens = services.identity.tokens
     with ctx.db.reading() as session:
         principal, row = tokens.lookup(session, token, source_ip=ip)
         note = tokens.needs_note(row, ip)
@@ -69,13 +67,12 @@ def _from_token(ctx: Context, token: str, ip: str | None) -> Principal:
     return principal
 
 
-def _from_session(ctx: Context, cookie: str, ip: str | None) -> Principal:
-    from kinko.identity.roles import RoleService
-
-    sessions = SessionService(ctx)
+def _from_session(services: Services, cookie: str, ip: str | None) -> Principal:
+    ctx = services.ctx
+    sessions = services.identity.sessions
     with ctx.db.reading() as session:
         user, due = sessions.lookup(session, cookie)
-        roles = RoleService(ctx).roles_of(session, user.id)
+        roles = services.identity.roles.roles_of(session, user.id)
     if due:
         with ctx.db.transaction() as session:
             sessions.touch(session, cookie)
@@ -95,7 +92,7 @@ async def resolve_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if isinstance(cached, Principal):
         return cached
-    ctx: Context = request.app.state.ctx
+    services: Services = request.app.state.services
     ip = _client_ip(request)
     header = request.headers.get("authorization")
     if header is not None:
@@ -106,7 +103,7 @@ async def resolve_principal(request: Request) -> Principal:
         # An API token (kko_...), else a person's session (`kinko login`, kks_...): a
         # Bearer is never sent by a browser on its own, so it needs no CSRF token.
         from_secret = _from_token if secret.startswith(TOKEN_PREFIX) else _from_session
-        principal = await run_in_threadpool(from_secret, ctx, secret, ip)
+        principal = await run_in_threadpool(from_secret, services, secret, ip)
     else:
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:
@@ -121,7 +118,7 @@ async def resolve_principal(request: Request) -> Principal:
                 presented = field if isinstance(field, str) else None
             if not csrf_ok(cookie, presented):
                 raise PermissionDenied("missing or wrong CSRF token", code="csrf_failed")
-        principal = await run_in_threadpool(_from_session, ctx, cookie, ip)
+        principal = await run_in_threadpool(_from_session, services, cookie, ip)
     request.state.principal = principal
     return principal
 

@@ -1,15 +1,20 @@
 """Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval, a
-screening-list freshness check, and the chain watcher when a node is configured."""
+screening-list freshness check, the chain watcher when a node is configured, and the
+execution of approved withdrawals left behind (at start, then every 30 s); in one
+process at a time, under a lease (`jobs_under_lease`)."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
+from collections.abc import Callable
+from datetime import timedelta
 
 import structlog
 
 from kinko.context import Context
 from kinko.core.errors import KinkoError
+from kinko.store.leases import Lease
+from kinko.withdrawals.execution import Executor
 
 log = structlog.get_logger(__name__)
 
@@ -57,61 +62,93 @@ async def screening_freshness_loop(ctx: Context, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def start_background(ctx: Context) -> list[asyncio.Task[None]]:
-    tasks = [
-        asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints"),
-        asyncio.create_task(
-            screening_freshness_loop(ctx, SCREENING_CHECK_INTERVAL_S), name="screening-freshness"
-        ),
-    ]
+EXECUTION_INTERVAL_S = 30.0
+# Longer than an in-line execution takes (a few node calls of at most 10 s each): what has
+# not moved for this long is left behind, not being executed by an approving request.
+EXECUTION_GRACE = timedelta(seconds=60)
+
+
+async def execution_loop(executor: Callable[[], Executor], interval: float) -> None:
+    """Approved (or signed) hot-wallet withdrawals left behind are executed
+    (`Executor.resume`): at start (a crash between an approval and its broadcast), then
+    every `interval` (a node that was down); each time those unchanged for
+    `EXECUTION_GRACE`, never one an approving request is executing right now."""
+    while True:
+        try:
+            found = await asyncio.to_thread(executor)
+            done = await asyncio.to_thread(found.resume, idle_for=EXECUTION_GRACE)
+            for view in done:
+                log.info("withdrawals.resumed", withdrawal=view.id, state=view.state.value)
+        except Exception as exc:  # e.g. the database is briefly unreachable
+            log.error("withdrawals.resume_failed", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(interval)
+
+
+JOBS_LEASE = "periodic-jobs"
+LEASE_CHECK_S = 5.0
+Jobs = Callable[[], list["asyncio.Task[None]"]]
+
+
+def job_starter(ctx: Context, *, executor: Callable[[], Executor] | None = None) -> Jobs:
+    """What starts this process's periodic jobs. The chain watcher is built here, at
+    start-up, so that a bad node URL stops ``kinko serve`` before it serves. `executor`:
+    the withdrawal executor whose left-behind work is resumed (`execution_loop`)."""
     from kinko.monitor.watcher import watch_loop, watcher_from_settings
 
     watcher = watcher_from_settings(ctx)  # only chains with a node configured
-    if watcher is not None:
-        tasks.append(asyncio.create_task(watch_loop(watcher), name="chain-watcher"))
-    return tasks
+
+    def start() -> list[asyncio.Task[None]]:
+        tasks = [
+            asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints"),
+            asyncio.create_task(
+                screening_freshness_loop(ctx, SCREENING_CHECK_INTERVAL_S),
+                name="screening-freshness",
+            ),
+        ]
+        if watcher is not None:
+            tasks.append(asyncio.create_task(watch_loop(watcher), name="chain-watcher"))
+        if executor is not None:
+            tasks.append(
+                asyncio.create_task(
+                    execution_loop(executor, EXECUTION_INTERVAL_S), name="withdrawal-execution"
+                )
+            )
+        return tasks
+
+    return start
 
 
-class BackgroundThread:
-    """The periodic jobs on an event loop of their own thread: the supervisor of ``kinko
-    serve --workers N`` runs them once for all workers, while its main thread watches
-    the worker processes."""
+async def jobs_under_lease(ctx: Context, start: Jobs, *, check_s: float = LEASE_CHECK_S) -> None:
+    """Run the jobs `start` starts while this process holds the jobs' lease (a PostgreSQL
+    advisory lock, `kinko.store.leases`): of N ``kinko serve`` processes on one database,
+    one signs checkpoints, checks the lists and watches the chains; when it stops or dies
+    another takes over within `check_s`. On SQLite (one process) the lease is always held."""
+    lease = Lease(ctx.db.engine, JOBS_LEASE)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        while True:
+            held = await asyncio.to_thread(lease.try_hold)
+            if held and not tasks:
+                tasks = start()
+                log.info("jobs.started", lease=JOBS_LEASE)
+            elif not held and tasks:
+                log.warning("jobs.stopped", reason="lease lost")
+                await _cancel(tasks)
+                tasks = []
+            await asyncio.sleep(check_s)
+    finally:
+        await _cancel(tasks)
+        await asyncio.to_thread(lease.release)
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="kinko-background", daemon=True)
 
-    def start(self) -> BackgroundThread:
-        """Start the jobs; raise what stopped them from starting (e.g. a bad node URL)."""
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-        return self
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()
 
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        tasks = start_background(self.ctx)
-        self._ready.set()
-        await self._stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+def start_background(
+    ctx: Context, *, executor: Callable[[], Executor] | None = None
+) -> list[asyncio.Task[None]]:
+    start = job_starter(ctx, executor=executor)
+    return [asyncio.create_task(jobs_under_lease(ctx, start), name="periodic-jobs")]

@@ -1,13 +1,26 @@
-"""Request-scoped dependencies: the context."""
+"""Request-scoped dependencies: the context and the process's services."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from kinko.context import Context
+from kinko.services import Services
 
 
 async def get_ctx(request: Request) -> Context:
     # async: FastAPI runs a plain `def` dependency in the thread pool, a hop per request.
     ctx: Context = request.app.state.ctx
     return ctx
+
+
+async def get_services(request: Request) -> Services:
+    """The app's services, built once by its composition root (`kinko.server.create_app`)."""
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(get_services)]
+"""A route's services: ``def route(services: AppServices)``."""

@@ -18,17 +18,15 @@ from kinko.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from kinko.context import Context
+    from kinko.services import Services
 
 
-def record_policy(ctx: Context) -> None:
+def record_policy(services: Services) -> None:
     """Make the configured policy the one in force, as every decision would; refuses one
     whose text two security admins did not approve (403 ``policy_not_approved``, exit 1:
     kinko.policy.proposals), so that a server pointed at another file does not start."""
-    from kinko.policy.service import PolicyService
-
-    with ctx.db.transaction() as session:
-        PolicyService(ctx).record_version(session)
+    with services.ctx.db.transaction() as session:
+        services.policy.record_version(session)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,31 +57,35 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int,
             typer.Option(
-                help="HTTP worker processes (about one per core). With more than one, this "
-                "process runs the monitor and the periodic jobs for all of them."
+                help="Server processes (about one per core). More than one needs PostgreSQL "
+                "and Redis (database_url, redis_url): each is a full server; SQLite is "
+                "served by one process (docs/serving.md)."
             ),
         ] = 1,
     ) -> None:
         """Serve the API, the console and the monitor."""
         import uvicorn
 
-        from kinko.api.app import create_app
         from kinko.context import build_context
         from kinko.logging import configure_logging
-        from kinko.serving.supervisor import check_port_free, check_workers, serve_workers
+        from kinko.server import create_app
+        from kinko.services import build_services
+        from kinko.serving.processes import check_port_free, check_processes, serve_processes
         from kinko.store.migrate import is_initialised
 
         with guarded():
-            check_workers(workers)
             # rp id and origin follow --host/--port (or public_url); a mismatch: exit 2
             cfg = served_settings(host, port)
             configure_logging(cfg.log_level, json=cfg.log_json)
             ctx = build_context(cfg)
+            # several processes: PostgreSQL + Redis only (SQLite: exit 2 naming the fix)
+            check_processes(ctx, workers)
             if not is_initialised(ctx.db.engine):
                 raise fail(
                     f"{cfg.data_dir} is not initialised: run 'kinko init' first", EXIT_BAD_INPUT
                 )
-            record_policy(ctx)  # a configured policy two admins did not approve: no serving
+            services = build_services(ctx)  # this process's, served below
+            record_policy(services)  # a configured policy two admins did not approve: no serving
             bind_host, bind_port = cfg.host, cfg.port
             check_port_free(bind_host, bind_port)  # in use: exit 2, not uvicorn's 3
             from kinko.web import demo_login
@@ -94,9 +96,10 @@ def register(app: typer.Typer) -> None:
             where = serving_lines(cfg, bind_host, bind_port, demo_login=login, workers=workers)
             if workers > 1:
                 show(console, where)
-                serve_workers(ctx, host=bind_host, port=bind_port, workers=workers)
+                ctx.db.dispose()  # each process opens its own
+                serve_processes(cfg, workers)
                 return
-            application = create_app(ctx, background=True)
+            application = create_app(ctx, background=True, services=services)
             if login:
                 demo_login.install(application)
         show(console, where)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     # open the database pay for it (`kinko --help`, `kinko audit verify` must not).
     from kinko.config import Settings
     from kinko.context import Context
+    from kinko.services import Services
 
 console = Console()
 # Errors are read by people and by scripts: never hard-wrap them, never parse them as markup.
@@ -58,17 +59,25 @@ def served_settings(host: str | None, port: int | None) -> Settings:
     return cfg
 
 
-def context() -> Context:
+def services() -> Services:
+    """The command's services, from the composition root (`kinko.services`): a command is
+    one process, and this builds them once for it. Every process that loads a list
+    (`kinko lists load` too) re-screens pending withdrawals and the address book; what a
+    command does reaches the monitor's rules too (a lazy monitor, acting through them)."""
     from kinko.context import build_context
     from kinko.monitor.lazy import attach_lazy_monitor
-    from kinko.withdrawals.rescreen import install_rescreen_provider
+    from kinko.services import build_services
 
     configure_cli_logging()
-    # Every process that loads a list (`kinko lists load` too) re-screens pending withdrawals.
-    install_rescreen_provider()
     ctx = _initialised(build_context(settings()))
-    attach_lazy_monitor(ctx)  # what a command does reaches the monitor's rules too
-    return ctx
+    built = build_services(ctx)
+    attach_lazy_monitor(ctx, built.monitor_hands)
+    return built
+
+
+def context() -> Context:
+    """The command's context (`services().ctx`)."""
+    return services().ctx
 
 
 def _initialised(ctx: Context) -> Context:
@@ -99,11 +108,18 @@ def configure_cli_logging() -> None:
 @contextmanager
 def open_context() -> Iterator[Context]:
     """The configured context, its database connections closed afterwards."""
-    ctx = context()
+    with open_services() as built:
+        yield built.ctx
+
+
+@contextmanager
+def open_services() -> Iterator[Services]:
+    """The command's services (`services`), their database connections closed afterwards."""
+    built = services()
     try:
-        yield ctx
+        yield built
     finally:
-        ctx.db.dispose()
+        built.ctx.db.dispose()
 
 
 def fail(message: str, code: int = EXIT_CHECK_FAILED) -> typer.Exit:

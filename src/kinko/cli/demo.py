@@ -23,7 +23,7 @@ def register_demo(app: typer.Typer) -> None:
             # the demo's security keys follow --host/--port too (kinko.core.urls)
             cfg = served_settings(host, port)
             if not no_serve:  # before the walk: a port in use is exit 2, not uvicorn's 3
-                from kinko.serving.supervisor import check_port_free
+                from kinko.serving.processes import check_port_free
 
                 check_port_free(cfg.host, cfg.port)
             walked = run_demo(cfg, console)
@@ -34,12 +34,12 @@ def register_demo(app: typer.Typer) -> None:
             return
         import uvicorn
 
-        from kinko.api.app import create_app
+        from kinko.server import create_app
         from kinko.web import demo_login
 
         bind_host, bind_port = cfg.host, cfg.port
-        application = create_app(ctx)
-        application.state.withdrawal_stack = walked.stack
+        # The walk's services (on the demo's in-process chain) serve the console.
+        application = create_app(ctx, services=walked.services)
         login = demo_login.enabled(cfg.data_dir, bind_host)
         if login:
             demo_login.install(application)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kinko.cli.common import echo_json, open_context
+from kinko.cli.common import echo_json, open_services
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, json_time, print_table
 from kinko.identity.model import ProposalState
 
@@ -27,11 +27,10 @@ token_app = typer.Typer(help="API tokens for the exchange backend.", no_args_is_
 @user_app.command("list")
 def user_list(as_json: JsonOption = False) -> None:
     """List users with their state and roles."""
-    from kinko.identity.service import IdentityService
-
-    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
-        ids = IdentityService(ctx)
-        users = [(u, ids.roles_of(session, u.id)) for u in ids.users.list_users(session)]
+    with guarded_json(as_json), open_services() as services:
+        ids = services.identity
+        with services.ctx.db.transaction() as session:
+            users = [(u, ids.roles_of(session, u.id)) for u in ids.users.list_users(session)]
     if as_json:
         echo_json(
             [
@@ -74,11 +73,13 @@ def role_list(
     as_json: JsonOption = False,
 ) -> None:
     """List proposals."""
-    from kinko.identity.service import IdentityService
-
-    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
+    with (
+        guarded_json(as_json),
+        open_services() as services,
+        services.ctx.db.transaction() as session,
+    ):
         state = ProposalState.PENDING if pending else None
-        proposals = IdentityService(ctx).roles.list_proposals(session, state)
+        proposals = services.identity.roles.list_proposals(session, state)
         names = Names.load(session)
     if as_json:
         echo_json(
@@ -130,10 +131,12 @@ def _change_text(payload: dict[str, Any]) -> str:
 @mfa_app.command("list")
 def mfa_list(username: str, as_json: JsonOption = False) -> None:
     """List a user's factors (give one to 'mfa reset --factor')."""
-    from kinko.identity.service import IdentityService
-
-    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
-        ids = IdentityService(ctx)
+    with (
+        guarded_json(as_json),
+        open_services() as services,
+        services.ctx.db.transaction() as session,
+    ):
+        ids = services.identity
         user = ids.users.require_user(session, username)
         user_id = user.id
         factors = ids.mfa.factors(session, user_id)
@@ -167,10 +170,12 @@ def mfa_list(username: str, as_json: JsonOption = False) -> None:
 @token_app.command("list")
 def token_list(as_json: JsonOption = False) -> None:
     """List API tokens (never their secrets)."""
-    from kinko.identity.service import IdentityService
-
-    with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
-        tokens = IdentityService(ctx).tokens.list_tokens(session)
+    with (
+        guarded_json(as_json),
+        open_services() as services,
+        services.ctx.db.transaction() as session,
+    ):
+        tokens = services.identity.tokens.list_tokens(session)
         names = Names.load(session)
     if as_json:
         echo_json(

@@ -25,7 +25,7 @@ from kinko.cli.common import (
     echo_json,
     err_console,
     guarded,
-    open_context,
+    open_services,
 )
 from kinko.cli.monitor_output import names_of, print_outflow, watch_pass_json
 from kinko.cli.monitor_triage import register_triage
@@ -161,15 +161,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
         from kinko.monitor.factory import build_engine
-        from kinko.monitor.service import MonitorService, failed_responses
+        from kinko.monitor.service import failed_responses
 
         with guarded_json(as_json), ExitStack() as stack:
             events = _read_events(source)
             engine = build_engine(rules or [], geo=geo)
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
-            with open_context() as ctx:
+            with open_services() as services:
+                ctx = services.ctx
                 _audit_ingest(ctx, source, events)
-                recorded = MonitorService(ctx, engine, notifiers=notifiers).ingest(events)
+                recorded = services.monitor(engine, notifiers=notifiers).ingest(events)
                 names = names_of(ctx)
             rows = [
                 {
@@ -228,12 +229,11 @@ def register(app: typer.Typer) -> None:
 
         from kinko.monitor.factory import build_engine
         from kinko.monitor.redis_input import RedisPartitionWorker, owned_partitions
-        from kinko.monitor.service import MonitorService
 
-        with guarded(), open_context() as ctx:
+        with guarded(), open_services() as services:
             if workers < 1 or partitions < workers:
                 raise InputError("--of", "need 1 <= workers <= partitions")
-            service = MonitorService(ctx, build_engine(rules or [], geo=geo))
+            service = services.monitor(build_engine(rules or [], geo=geo))
             client = redis.Redis.from_url(redis_url)
             consumer = RedisPartitionWorker(
                 client,
@@ -270,10 +270,11 @@ def register(app: typer.Typer) -> None:
 
         With --json, one JSON document per line for each pass (docs/monitor.md)."""
         from kinko.monitor.factory import build_engine
-        from kinko.monitor.service import MonitorService, failed_responses
+        from kinko.monitor.service import failed_responses
         from kinko.monitor.watcher import watcher_from_settings
 
-        with guarded_json(as_json), open_context() as ctx:
+        with guarded_json(as_json), open_services() as services:
+            ctx = services.ctx
             watcher = watcher_from_settings(ctx)
             if watcher is None:
                 raise InputError(
@@ -282,7 +283,7 @@ def register(app: typer.Typer) -> None:
                     "(and KINKO_ETHEREUM_NETWORK) to watch Ethereum wallets",
                 )
             failed: list[str] = []  # monitor responses that failed during this pass
-            MonitorService(ctx, build_engine(rules or [], geo=geo)).attach(
+            services.monitor(build_engine(rules or [], geo=geo)).attach(
                 lambda recorded: failed.extend(failed_responses(recorded))
             )
             while True:

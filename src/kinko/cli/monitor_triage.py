@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from kinko.cli.common import console, echo_json, guarded, open_context
+from kinko.cli.common import console, echo_json, guarded, open_services
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
 from kinko.monitor.alert import AlertStatus
@@ -28,10 +28,12 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
         as_json: JsonOption = False,
     ) -> None:
         """List alerts, newest first."""
-        from kinko.monitor.triage import TriageService
-
-        with guarded_json(as_json), open_context() as ctx, ctx.db.transaction() as session:
-            views = TriageService(ctx).list_alerts(session, status=status, limit=limit)
+        with (
+            guarded_json(as_json),
+            open_services() as services,
+            services.ctx.db.transaction() as session,
+        ):
+            views = services.triage.list_alerts(session, status=status, limit=limit)
             names = Names.load(session)
         if as_json:
             echo_json(
@@ -76,11 +78,9 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
         as_json: JsonOption = False,
     ) -> None:
         """Alerts per status and time to triage (median, p90) over the last DAYS days."""
-        from kinko.monitor.triage import TriageService
-
-        with guarded(), open_context() as ctx, ctx.db.transaction() as session:
-            since = ctx.clock.now() - timedelta(days=days)
-            summary = TriageService(ctx).summary(session, since=since)
+        with guarded(), open_services() as services, services.ctx.db.transaction() as session:
+            since = services.ctx.clock.now() - timedelta(days=days)
+            summary = services.triage.summary(session, since=since)
         if as_json:
             echo_json(asdict(summary))
             return

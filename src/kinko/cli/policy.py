@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kinko.cli.common import console, echo_json, guarded, open_context
+from kinko.cli.common import console, echo_json, guarded, open_services
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
 from kinko.core.errors import InputError, Unavailable
@@ -24,24 +24,32 @@ from kinko.policy.rules import Policy, Rule
 
 if TYPE_CHECKING:
     from kinko.context import Context
-    from kinko.policy.addressbook import AddressBookService
+    from kinko.services import Services
 
 Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
 
 
 @contextmanager
-def _ctx() -> Iterator[Context]:
-    """A context whose database errors become a clear message, never a traceback."""
+def _services() -> Iterator[Services]:
+    """The command's services, whose database errors become a clear message, never a
+    traceback."""
     from sqlalchemy.exc import DBAPIError
 
-    with open_context() as ctx:
+    with open_services() as services:
         try:
-            yield ctx
+            yield services
         except DBAPIError as exc:
             raise Unavailable(
-                f"the database at {ctx.settings.resolved_database_url} cannot be used "
-                f"({type(exc.orig).__name__}); run 'kinko init' or check database_url"
+                f"the database at {services.ctx.settings.resolved_database_url} cannot be "
+                f"used ({type(exc.orig).__name__}); run 'kinko init' or check database_url"
             ) from exc
+
+
+@contextmanager
+def _ctx() -> Iterator[Context]:
+    """A context whose database errors become a clear message, never a traceback."""
+    with _services() as services:
+        yield services.ctx
 
 
 def _freeze(scope: FreezeScope, target: str | None, reason: str) -> None:
@@ -98,10 +106,12 @@ def _register_freeze(app: typer.Typer) -> None:
     @freeze.command("list")
     def freeze_list(as_json: JsonOption = False) -> None:
         """Active freezes and pending unfreeze proposals."""
-        from kinko.policy.freeze import FreezeService
-
-        with guarded_json(as_json), _ctx() as ctx, ctx.db.transaction() as session:
-            service = FreezeService(ctx)
+        with (
+            guarded_json(as_json),
+            _services() as services,
+            services.ctx.db.transaction() as session,
+        ):
+            service = services.freezes
             active = service.active_freezes(session)
             pending = service.pending_unfreezes(session)
             names = Names.load(session)
@@ -175,12 +185,6 @@ def _register_addressbook(app: typer.Typer) -> None:
     book = typer.Typer(help="Destinations warm and cold wallets may send to (four eyes).")
     app.add_typer(book, name="addressbook")
 
-    def service(ctx: Context) -> AddressBookService:
-        from kinko.policy.addressbook import AddressBookService
-        from kinko.policy.service import configured_policy
-
-        return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
-
     @book.command("propose")
     def propose(
         *,
@@ -242,12 +246,16 @@ def _register_addressbook(app: typer.Typer) -> None:
     @book.command("list")
     def list_entries(as_json: JsonOption = False) -> None:
         """Entries (in force or cooling off) and pending proposals."""
-        with guarded_json(as_json), _ctx() as ctx, ctx.db.transaction() as session:
-            svc = service(ctx)
+        with (
+            guarded_json(as_json),
+            _services() as services,
+            services.ctx.db.transaction() as session,
+        ):
+            svc = services.address_book
             entries = svc.entries(session)
             pending = svc.pending(session)
             names = Names.load(session)
-            now = ctx.clock.now()
+            now = services.ctx.clock.now()
         rows = [
             {
                 "id": e.id,

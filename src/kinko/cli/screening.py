@@ -22,7 +22,7 @@ from kinko.cli.common import (
     console,
     echo_json,
     err_console,
-    open_context,
+    open_services,
 )
 from kinko.cli.output import JsonOption, guarded_json, human_time, print_table
 from kinko.core.errors import InputError
@@ -47,10 +47,8 @@ PEOPLE_HEADER = ("name", "dob", "nationality")
 
 @contextmanager
 def _service() -> Iterator[tuple[Context, ScreeningService]]:
-    from kinko.screening.service import ScreeningService
-
-    with open_context() as ctx:
-        yield ctx, ScreeningService(ctx)
+    with open_services() as services:
+        yield services.ctx, services.screening
 
 
 def guess_chain(address: str) -> str:

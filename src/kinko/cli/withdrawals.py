@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 @contextmanager
 def _services() -> Iterator[WithdrawalStack]:
     """The withdrawal services on the configured database, disposed of afterwards."""
-    from kinko.cli.common import open_context
-    from kinko.withdrawals.stack import build_stack
+    from kinko.cli.common import open_services
 
-    with open_context() as ctx:
-        yield build_stack(ctx)
+    with open_services() as services:
+        yield services.withdrawal_stack()
 
 
 def _read_hex(path: Path, option: str) -> bytes:
@@ -209,7 +208,9 @@ def register(app: typer.Typer) -> None:
         withdrawal_id: str,
         as_json: JsonOption = False,
     ) -> None:
-        """Sign and broadcast an approved hot-wallet withdrawal (resumes; never signs twice)."""
+        """Retry: sign and broadcast an approved hot-wallet withdrawal that could not go out
+        when it was approved (no node then); Kinko does it by itself otherwise. Never signs
+        twice."""
         post_step(withdrawal_id, "execute", as_json=as_json)
 
     @withdraw.command("reject")
@@ -387,12 +388,11 @@ def register(app: typer.Typer) -> None:
         from kinko.api.signer_server import create_signer_app, signer_token
 
         with guarded():
-            from kinko.cli.common import context
-            from kinko.serving.supervisor import check_port_free
-            from kinko.withdrawals.stack import build_stack
+            from kinko.cli.common import services
+            from kinko.serving.processes import check_port_free
 
             check_port_free(host, port)  # in use: exit 2, not uvicorn's 3
-            stack = build_stack(context())  # lives as long as the server
+            stack = services().withdrawal_stack()  # lives as long as the server
             token_path = stack.ctx.settings.data_dir / "signer.token"
             application = create_signer_app(stack.signer, signer_token(token_path))
         console.print(f"signer on http://{host}:{port}; bearer token in {token_path}")

@@ -67,11 +67,12 @@ def demo_descriptor() -> str:
 def demo_policy_service(ex: DemoExchange) -> PolicyService:
     """The data directory's policy, relaxed as `kinko.demo.data` relaxes the sample (which
     `kinko demo` already configured: then it is used as it is)."""
-    base = PolicyService(ex.ctx).policy
+    base = ex.services.policy.policy
     text = demo_policy_text(base.text)
     if text == base.text:
-        return PolicyService(ex.ctx, base)
-    return PolicyService(ex.ctx, load_policy(text, source="demo"))
+        return ex.services.policy
+    relaxed = load_policy(text, source="demo")
+    return PolicyService(ex.ctx, relaxed, freezes=ex.services.freezes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +125,8 @@ def prepare(ex: DemoExchange) -> BtcAct:
     ports = Ports(
         screener=ex.screener,
         policy=policy,
-        directory=IdentityDirectory(ctx),
-        freezes=WalletFreezes(ctx),
+        directory=IdentityDirectory(ctx, ex.services.identity),
+        freezes=WalletFreezes(ctx, ex.services.freezes),
         chains=ChainRouter({"bitcoin": BitcoinGateway()}),
     )
     keys = tuple(read_key_file(key_dir / f"holder{n}.key") for n in (1, 2))

@@ -32,7 +32,7 @@ from kinko.config import Settings
 from kinko.core.secretfile import write_private
 
 if TYPE_CHECKING:
-    from kinko.context import Context
+    from kinko.identity.service import IdentityService
 
 POLICY_FILE = "demo-policy.yaml"
 CONFIG_FILE = "kinko.toml"
@@ -118,17 +118,16 @@ def remember_freezes(data_dir: Path, ids: list[str]) -> None:
     write_private(path, json.dumps(sorted(set(ids))).encode())
 
 
-def ensure_cli_token(ctx: Context, username: str = "alice") -> Path:
+def ensure_cli_token(ids: IdentityService, username: str = "alice") -> Path:
     """`username`'s own API token for the CLI in ``demo-alice.token`` (0600), made when the
     file is missing or its token no longer works (revoked, expired)."""
     from datetime import timedelta
 
     from kinko.core.errors import KinkoError
     from kinko.identity.model import UserId
-    from kinko.identity.service import IdentityService
 
+    ctx = ids.ctx
     path = ctx.settings.data_dir / TOKEN_FILE
-    ids = IdentityService(ctx)
     if path.exists():
         try:
             with ctx.db.reading() as session:

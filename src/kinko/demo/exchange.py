@@ -30,10 +30,10 @@ from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.policy.model import OwnerKind
-from kinko.policy.service import PolicyService
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
+from kinko.services import ChainNodes, Services, build_services
 from kinko.store.tables.custody import AssetPriceRow, AssetRow, WalletRow
 
 # eth-tester's funded accounts have secret keys 1, 2, ...
@@ -64,6 +64,8 @@ class DemoExchange:
     authenticators: dict[str, SoftAuthenticator]
     screener: ScreeningService
     created: bool
+    services: Services
+    """The demo's services (kinko.services), on its in-process Ethereum chain."""
 
 
 def assert_as(
@@ -116,8 +118,10 @@ def save_authenticator(directory: Path, name: str, auth: SoftAuthenticator) -> N
         write_secret_file(path, text.encode())
 
 
-def _ensure_user(ctx: Context, name: str, roles: tuple[Role, ...], auth: SoftAuthenticator) -> str:
-    ids = IdentityService(ctx)
+def _ensure_user(
+    ids: IdentityService, name: str, roles: tuple[Role, ...], auth: SoftAuthenticator
+) -> str:
+    ctx = ids.ctx
     with ctx.db.transaction() as session:
         existing = ids.users.user_by_name(session, name)
         if existing is not None:
@@ -241,6 +245,9 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
     from web3 import EthereumTesterProvider, Web3
 
     w3 = Web3(EthereumTesterProvider())
+    services = build_services(
+        ctx, screening_config=SCREENING, nodes=ChainNodes(network="devnet", web3=w3)
+    )
     created = _ensure_registry(ctx, w3)
     _ensure_prices(ctx)
     keys = ctx.settings.data_dir / "keys"
@@ -253,11 +260,11 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
     authenticators: dict[str, SoftAuthenticator] = {}
     for name, roles in USERS.items():
         auth, fresh = _authenticator(auth_dir, name, ctx.settings.webauthn_rp_id)
-        users[name] = _ensure_user(ctx, name, roles, auth)
+        users[name] = _ensure_user(services.identity, name, roles, auth)
         if fresh:
             save_authenticator(auth_dir, name, auth)
         authenticators[name] = auth
-    screener = ScreeningService(ctx, SCREENING)
+    screener = services.screening
     csv_path = ctx.settings.data_dir / "demo-stolen-funds.csv"
     write_private(
         csv_path,
@@ -267,7 +274,7 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
         ).encode(),
     )
     screener.load_file(csv_path, actor="system:demo")
-    policy = PolicyService(ctx)
+    policy = services.policy
     with ctx.db.transaction() as session:
         entry = policy.addresses.lookup(session, "ethereum", CUSTOMER)
     # A data directory of an older demo holds the entry under the sample policy's 24-48 h
@@ -289,4 +296,4 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
             )
     with ctx.db.transaction() as session:
         assert session.execute(select(WalletRow.id)).first() is not None
-    return DemoExchange(ctx, w3, users, authenticators, screener, created)
+    return DemoExchange(ctx, w3, users, authenticators, screener, created, services)

@@ -30,14 +30,17 @@ from kinko.demo.exchange import (
     save_authenticator,
 )
 from kinko.policy.model import FreezeScope
+from kinko.services import Services
 from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import cosign
+from kinko.signer.online import OnlineSigner
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.approvals import ApprovalService
+from kinko.withdrawals.execution import Executor
+from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import WithdrawalStack, build_stack
+from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import TERMINAL, State
-from kinko.withdrawals.wiring import WalletFreezes
 
 
 def ensure_initialised(cfg: Settings, out: Console) -> None:
@@ -96,7 +99,7 @@ def _lift_own_freezes(ex: DemoExchange) -> list[str]:
     data_dir = ex.ctx.settings.data_dir
     mine = set(own_freezes(data_dir))
     with ex.ctx.db.transaction() as session:
-        active = [str(f.id) for f in WalletFreezes(ex.ctx).service.active_freezes(session)]
+        active = [str(f.id) for f in ex.services.freezes.active_freezes(session)]
     lifted = [freeze_id for freeze_id in active if freeze_id in mine]
     for freeze_id in lifted:
         _unfreeze(ex, freeze_id)
@@ -106,13 +109,13 @@ def _lift_own_freezes(ex: DemoExchange) -> list[str]:
 
 def _active_freeze_ids(ex: DemoExchange) -> set[str]:
     with ex.ctx.db.transaction() as session:
-        return {str(f.id) for f in WalletFreezes(ex.ctx).service.active_freezes(session)}
+        return {str(f.id) for f in ex.services.freezes.active_freezes(session)}
 
 
-def frozen_by_others(ctx: Context, wallet_id: str, chain: str, asset: str) -> str | None:
+def frozen_by_others(ex: DemoExchange, wallet_id: str, chain: str, asset: str) -> str | None:
     """Why an act on `wallet_id` cannot run: a freeze the demo did not set covers it."""
-    with ctx.db.transaction() as session:
-        for freeze in WalletFreezes(ctx).service.active_freezes(session):
+    with ex.ctx.db.transaction() as session:
+        for freeze in ex.services.freezes.active_freezes(session):
             if (
                 freeze.scope is FreezeScope.ALL
                 or (freeze.scope is FreezeScope.WALLET and freeze.target == wallet_id)
@@ -133,7 +136,7 @@ def _skip(out: Console, wallet_id: str, reason: str) -> None:
 
 
 def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
-    service = WalletFreezes(ex.ctx).service
+    service = ex.services.freezes
     with ex.ctx.db.transaction() as session:
         proposal = service.propose_unfreeze(
             session, freeze_id=freeze_id, user_id=ex.users["sec1"], reason="demo: drill over"
@@ -143,10 +146,13 @@ def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
 
 
 def _approve(
-    stack: WithdrawalStack, ex: DemoExchange, wd_id: str, digest: str, out: Console
-) -> None:
+    approvals: ApprovalService, ex: DemoExchange, wd_id: str, digest: str, out: Console
+) -> WithdrawalView:
+    """bob then carol approve; carol's approval completes the quorum, and the approval
+    service hands the withdrawal on to execution itself (nobody asks it to)."""
+    view: WithdrawalView | None = None
     for name in ("bob", "carol"):
-        issued = stack.approvals.challenge(wd_id, approver=ex.users[name])
+        issued = approvals.challenge(wd_id, approver=ex.users[name])
         assert issued.digest == digest
         assertion = ex.authenticators[name].assert_(
             challenge=issued.challenge, origin=ex.ctx.settings.webauthn_origin
@@ -154,10 +160,12 @@ def _approve(
         save_authenticator(
             ex.ctx.settings.data_dir / "demo-authenticators", name, ex.authenticators[name]
         )
-        view = stack.approvals.approve(wd_id, approver=ex.users[name], assertion=assertion)
+        view = approvals.approve(wd_id, approver=ex.users[name], assertion=assertion)
         _step(
             out, f"{name} approves with a WebAuthn assertion over the digest → {view.state.value}"
         )
+    assert view is not None
+    return view
 
 
 def walk_withdrawal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Console) -> str:
@@ -176,15 +184,14 @@ def walk_withdrawal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Con
         f"decoded from the unsigned transaction: {view.intent['call_kind']} of "
         f"{view.intent['amount']} wei to {view.intent['destination']}; digest {view.digest}",
     )
-    _approve(stack, ex, view.id, view.digest, out)
     _step(
         out,
-        "at quorum Kinko runs the online signer: it re-decodes the transaction, recomputes "
-        "the digest, verifies both assertions, quorum, roles, freeze state and the audit "
-        "proofs …",
+        "at quorum Kinko hands the withdrawal to its online signer: it re-decodes the "
+        "transaction, recomputes the digest, verifies both assertions, quorum, roles, freeze "
+        "state and the audit proofs, signs, and Kinko broadcasts …",
     )
-    done = stack.settle(stack.withdrawals.get(view.id))
-    assert done.txid is not None
+    done = _approve(stack.approvals, ex, view.id, view.digest, out)
+    assert done.txid is not None, done.reason
     receipt = ex.w3.eth.wait_for_transaction_receipt(done.txid)
     confirmed = stack.executor.confirm(view.id, txid=done.txid)
     _step(out, f"signed and broadcast: txid {done.txid} (block {receipt['blockNumber']})")
@@ -212,8 +219,29 @@ def _tamper(bundle: ApprovalBundle, w3: Any) -> ApprovalBundle:
     )
 
 
+class _AlteringChannel:
+    """The way from Kinko to its online signer, in an attacker's hands: the bundle Kinko
+    hands on at quorum reaches the signer altered (at Bybit, the signers' interface showed
+    one transaction and had another signed)."""
+
+    def __init__(self, signer: OnlineSigner, w3: Any) -> None:
+        self.signer = signer
+        self.w3 = w3
+        self.altered: ApprovalBundle | None = None
+
+    def sign(self, bundle: ApprovalBundle) -> bytes:
+        self.altered = _tamper(bundle, self.w3)
+        return self.signer.sign(self.altered)
+
+
 def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Console) -> str:
-    out.rule("2. an approved bundle altered before signing (DMM Bitcoin / Bybit)")
+    out.rule("2. an approved bundle altered on its way to the signer (DMM Bitcoin / Bybit)")
+    # The demo's own staging: the same services, with the attacker between Kinko and its
+    # signer.
+    channel = _AlteringChannel(stack.signer, ex.w3)
+    approvals = ApprovalService(
+        ex.ctx, stack.ports, executor=Executor(ex.ctx, stack.ports, channel)
+    )
     view = stack.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="1.5", destination=CUSTOMER),
         requester=ex.users["alice"],
@@ -222,35 +250,18 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
     )
     assert view.digest is not None
     _step(out, f"alice requests 1.5 ETH to {CUSTOMER} → {view.id}")
-    _approve(stack, ex, view.id, view.digest, out)
-    with ex.ctx.db.transaction() as session:
-        bundle = export_bundle(ex.ctx, session, stack.ports.directory, view.id)
-    bad = _tamper(bundle, ex.w3)
     _step(
         out,
-        f"an attacker swaps the destination for {ATTACKER} and rewrites the bundle's "
-        "intent and digest to match",
+        f"an attacker sits between Kinko and its signer: they will swap the destination for "
+        f"{ATTACKER} and rewrite the bundle's intent and digest to match",
     )
-    try:
-        cosign(
-            bad.to_bytes(),
-            key=HOT_KEY,
-            log_vkey=stack.log_vkey,
-            now=ex.ctx.clock.now(),
-            rp_id=ex.ctx.settings.webauthn_rp_id,
-            origin=ex.ctx.settings.webauthn_origin,
-        )
-    except KinkoError as exc:
-        _step(out, f"[red]kinko cosign (offline) REFUSED[/]: {exc.message}")
     events: list[SecurityEvent] = []
     ex.ctx.bus.subscribe(events.append)
     before = _active_freeze_ids(ex)
-    try:
-        stack.signer.sign(bad)
-    except KinkoError as exc:
-        _step(out, f"[red]online signer REFUSED[/]: {exc.message}")
+    done = _approve(approvals, ex, view.id, view.digest, out)
     # Recorded before anything else: an interrupted run's next run lifts exactly these.
     remember_freezes(ex.ctx.settings.data_dir, sorted(_active_freeze_ids(ex) - before))
+    _step(out, f"[red]online signer REFUSED[/]: {done.reason}")
     for event in events:
         if event.type == "signer.refused":
             _step(
@@ -258,7 +269,19 @@ def walk_refusal(stack: WithdrawalStack, ex: DemoExchange, run: str, out: Consol
                 f"security event {event.type} (severity {event.severity}); "
                 f"wallet {event.wallet} frozen (reason {event.fields.get('reason')})",
             )
-    stack.withdrawals.cancel(view.id, actor="system:demo", reason="bundle tampered with")
+    _step(out, f"withdrawal {view.id} {done.state.value}: nothing was signed")
+    if channel.altered is not None:  # the same altered bundle on an offline machine
+        try:
+            cosign(
+                channel.altered.to_bytes(),
+                key=HOT_KEY,
+                log_vkey=stack.log_vkey,
+                now=ex.ctx.clock.now(),
+                rp_id=ex.ctx.settings.webauthn_rp_id,
+                origin=ex.ctx.settings.webauthn_origin,
+            )
+        except KinkoError as exc:
+            _step(out, f"[red]kinko cosign (offline) REFUSED[/]: {exc.message}")
     if _lift_own_freezes(ex):
         _step(out, "two security admins (sec1 proposes, sec2 approves) lift the freeze")
     return view.id
@@ -269,8 +292,12 @@ class DemoRun:
     """What a walk leaves for the server: the context on the demo's data directory and the
     withdrawal stack on the demo's in-process chains (the console settles on them)."""
 
-    ctx: Context
+    services: Services
     stack: WithdrawalStack
+
+    @property
+    def ctx(self) -> Context:
+        return self.services.ctx
 
 
 def run_demo(cfg: Settings, out: Console) -> DemoRun:
@@ -297,10 +324,10 @@ def run_demo(cfg: Settings, out: Console) -> DemoRun:
         "BTC cold 2-of-3 (regtest) in the registry; a screening list; an address book; "
         "made-up JPY and KRW prices",
     )
-    stack = build_stack(ctx, network="devnet", web3=ex.w3, screener=ex.screener)
+    stack = ex.services.withdrawal_stack()  # on the demo's in-process chain
     _tidy_previous_runs(stack, ex, out)
     run = new_id("demo")
-    eth_frozen = frozen_by_others(ctx, "wal_eth_hot", "ethereum", "ethereum:ETH")
+    eth_frozen = frozen_by_others(ex, "wal_eth_hot", "ethereum", "ethereum:ETH")
     if eth_frozen is None:
         walk_withdrawal(stack, ex, run, out)
         walk_refusal(stack, ex, run, out)
@@ -308,12 +335,12 @@ def run_demo(cfg: Settings, out: Console) -> DemoRun:
         out.rule("1-2. the Ethereum acts")
         _skip(out, "wal_eth_hot", eth_frozen)
     out.rule("3. a cold Bitcoin 2-of-3 withdrawal on regtest, co-signed offline")
-    btc_frozen = frozen_by_others(ctx, BTC_WALLET, "bitcoin", "bitcoin:BTC")
+    btc_frozen = frozen_by_others(ex, BTC_WALLET, "bitcoin", "bitcoin:BTC")
     if btc_frozen is None:
         walk_bitcoin(ex, stack.log_vkey, run, lambda text: _step(out, text))
     else:
         _skip(out, BTC_WALLET, btc_frozen)
     for name, auth in ex.authenticators.items():
         save_authenticator(ctx.settings.data_dir / "demo-authenticators", name, auth)
-    ensure_cli_token(ctx)  # alice's own API token, for the CLI (docs/cli.md)
-    return DemoRun(ctx, stack)
+    ensure_cli_token(ex.services.identity)  # alice's own API token, for the CLI (docs/cli.md)
+    return DemoRun(ex.services, stack)

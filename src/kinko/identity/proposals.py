@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kinko.core.errors import InputError
+from kinko.core.errors import InputError, Unavailable
 from kinko.identity.model import ProposalId, ProposalKind, ProposalState, RoleGrant, UserId
 from kinko.identity.permissions import parse_role
 from kinko.store.tables.identity import ProposalRow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from kinko.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,25 +52,19 @@ _EVENT_TYPES = {
 }
 
 
-def event_type(kind: ProposalKind) -> str:
-    """The security event type a proposal of `kind` is announced under."""
-    module = HANDLER_MODULES.get(kind)
-    if module is not None:
-        return str(importlib.import_module(module).EVENT_TYPE)
-    return _EVENT_TYPES.get(kind, "role.change")
-
-
-# Four-eyes changes other domains own (a screening list's identity, a policy): the module whose
-# `proposal_handler(ctx)` checks, applies and refuses each such kind. The role service's
-# propose/approve/refuse (one mechanism: proposer != approver, both security admins)
-# call it; it is imported only when such a proposal is made or decided.
-HANDLER_MODULES: dict[ProposalKind, str] = {
-    ProposalKind.REPLACE_LIST: "kinko.screening.proposals",
-    ProposalKind.ACTIVATE_POLICY: "kinko.policy.proposals",
-}
+# Four-eyes changes other domains own (a screening list's identity, a policy): identity runs
+# the mechanism (proposer != approver, both security admins) and hands the kind's payload to
+# a handler it is given at construction (`ProposalHandlers`, built by the composition root,
+# kinko.services): identity never imports the domains it serves.
+FOREIGN_KINDS = frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY})
 
 
 class ProposalHandler(Protocol):
+    @property
+    def event_type(self) -> str:
+        """The security event type proposals of this kind are announced under."""
+        ...
+
     def check(self, session: Session, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload to store, checked; raise a `KinkoError` to refuse the proposal."""
         ...
@@ -86,11 +78,39 @@ class ProposalHandler(Protocol):
     ) -> None: ...
 
 
-def handler_for(ctx: Context, kind: ProposalKind) -> ProposalHandler | None:
-    module = HANDLER_MODULES.get(kind)
-    if module is None:
-        return None
-    return cast(ProposalHandler, importlib.import_module(module).proposal_handler(ctx))
+ProposalHandlers = Mapping[ProposalKind, Callable[[], ProposalHandler]]
+"""For each kind another domain owns, a factory of its handler (called when a proposal of
+that kind is made or decided)."""
+
+
+class Handlers:
+    """The handlers identity was given: each kind's event type and handler, or none."""
+
+    def __init__(self, factories: ProposalHandlers | None = None) -> None:
+        self._factories = dict(factories or {})
+        unknown = set(self._factories) - FOREIGN_KINDS
+        if unknown:
+            raise ValueError(f"identity handles {sorted(unknown)} itself")
+
+    def handler_for(self, kind: ProposalKind) -> ProposalHandler | None:
+        """The handler of a kind another domain owns; None for identity's own kinds. A
+        foreign kind this process was not given a handler for is refused (fail closed)."""
+        if kind not in FOREIGN_KINDS:
+            return None
+        factory = self._factories.get(kind)
+        if factory is None:
+            raise Unavailable(
+                f"{kind.value} proposals are not wired in this process (no handler was given "
+                "to the identity service; build it with kinko.services.build_services)"
+            )
+        return factory()
+
+    def event_type(self, kind: ProposalKind) -> str:
+        """The security event type a proposal of `kind` is announced under."""
+        handler = self.handler_for(kind)
+        if handler is not None:
+            return handler.event_type
+        return _EVENT_TYPES.get(kind, "role.change")
 
 
 def public_payload(payload: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import user_actor
+from kinko.identity.four_eyes import PROPOSAL_LIFETIME, check_second
 from kinko.identity.model import (
     ProposalKind,
     ProposalState,
@@ -27,11 +28,10 @@ from kinko.identity.model import (
     UserId,
     UserState,
 )
+from kinko.identity.people import person_now
 from kinko.identity.permissions import Role
 from kinko.identity.proposals import (
     Proposal,
-    event_type,
-    handler_for,
     parse_grant,
     public_payload,
     to_proposal,
@@ -101,6 +101,7 @@ class RoleService(ProposalRules):
             state=ProposalState.PENDING.value,
             reason=reason,
             created_at=self.now(),
+            expires_at=self.now() + PROPOSAL_LIFETIME,
         )
         session.add(row)
         session.flush()
@@ -115,7 +116,11 @@ class RoleService(ProposalRules):
             reason=reason,
         )
         self.emit(
-            session, event_type(kind), actor=user_actor(actor), outcome="proposed", fields=fields
+            session,
+            self.handlers.event_type(kind),
+            actor=user_actor(actor),
+            outcome="proposed",
+            fields=fields,
         )
         action = self.at_once(session, kind, payload, actor)
         if action is not None:
@@ -123,24 +128,17 @@ class RoleService(ProposalRules):
         return to_proposal(row)
 
     def approve(self, session: Session, proposal_id: str, *, actor: UserId) -> Proposal:
-        self._require_admin(session, actor)
-        row = self._pending(session, proposal_id)
-        if row.proposer_id == actor:
-            raise PermissionDenied(
-                "four eyes: nobody approves their own proposal; ask another security_admin",
-                code="self_approval",
-            )
+        row = self._locked(session, proposal_id)
         kind = ProposalKind(row.kind)
-        self.check_approver(kind, row.payload, actor)
-        try:  # both people must still be eligible when the second one acts
-            self._require_admin(session, UserId(row.proposer_id))
-        except PermissionDenied:
-            raise Conflict(
-                f"{self.user_row(session, row.proposer_id).username}, who proposed this, is no "
-                "longer an active security_admin; refuse it (and propose again if still needed)",
-                code="proposer_ineligible",
-            ) from None
-        if handler_for(self.ctx, kind) is None:  # a handler checks again when applying
+        # The four-eyes rules (kinko.identity.four_eyes): pending, not the proposer, not
+        # the person it is about, an active security_admin; the proposer still one too.
+        check_second(
+            self.step(session, row),
+            person_now(session, actor),
+            now=self.now(),
+            proposer_now=person_now(session, row.proposer_id),
+        )
+        if self.handlers.handler_for(kind) is None:  # a handler checks again when applying
             # Checked again now: the roles, states and admins may have changed meanwhile.
             self.check_payload(session, kind, dict(row.payload), actor=UserId(row.proposer_id))
         self._apply(session, row, decided_by=actor, action="identity.proposal_approve")
@@ -149,7 +147,7 @@ class RoleService(ProposalRules):
     def refuse(self, session: Session, proposal_id: str, *, actor: UserId, reason: str) -> Proposal:
         self._require_admin(session, actor)
         row = self._pending(session, proposal_id)
-        handler = handler_for(self.ctx, ProposalKind(row.kind))
+        handler = self.handlers.handler_for(ProposalKind(row.kind))
         if handler is not None:
             handler.refuse(session, dict(row.payload), proposal_id=row.id, decided_by=actor)
         row.state, row.decided_by, row.decided_at = ProposalState.REFUSED.value, actor, self.now()
@@ -162,19 +160,23 @@ class RoleService(ProposalRules):
         )
         self.emit(
             session,
-            event_type(ProposalKind(row.kind)),
+            self.handlers.event_type(ProposalKind(row.kind)),
             actor=user_actor(actor),
             outcome="refused",
             fields={"proposal": row.id, "kind": row.kind},
         )
         return to_proposal(row)
 
-    def _pending(self, session: Session, proposal_id: str) -> ProposalRow:
+    def _locked(self, session: Session, proposal_id: str) -> ProposalRow:
         row = session.execute(
             select(ProposalRow).where(ProposalRow.id == proposal_id).with_for_update()
         ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no proposal {proposal_id}")
+        return row
+
+    def _pending(self, session: Session, proposal_id: str) -> ProposalRow:
+        row = self._locked(session, proposal_id)
         if row.state != ProposalState.PENDING.value:
             raise Conflict(f"proposal {proposal_id} is already {row.state}")
         return row
@@ -192,7 +194,7 @@ class RoleService(ProposalRules):
         fields = self.event_fields(session, kind, payload, row.id)
         bootstrap = action == "identity.role_bootstrap_grant"
         by = user_actor(decided_by)
-        handler = handler_for(self.ctx, kind)
+        handler = self.handlers.handler_for(kind)
         if handler is not None:
             handler.apply(session, payload, proposal_id=row.id, decided_by=decided_by)
         elif kind == ProposalKind.GRANT_ROLE:
@@ -237,7 +239,7 @@ class RoleService(ProposalRules):
         high = bootstrap or fields.get("privileged") is True
         self.emit(
             session,
-            event_type(kind),
+            self.handlers.event_type(kind),
             actor=by,
             outcome="approved",
             severity="high" if high else "medium",

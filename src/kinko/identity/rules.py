@@ -21,13 +21,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, PermissionDenied
 from kinko.identity.base import ServiceBase
+from kinko.identity.four_eyes import Step
 from kinko.identity.model import ProposalKind, RoleGrant, UserId, UserState
 from kinko.identity.permissions import PRIVILEGED_ROLES, Role, parse_role
-from kinko.identity.proposals import handler_for, parse_grant, public_payload
+from kinko.identity.proposals import Handlers, ProposalHandlers, parse_grant, public_payload
 from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_sod
-from kinko.store.tables.identity import IdentityConfigRow, RoleGrantRow, UserRow
+from kinko.store.tables.identity import IdentityConfigRow, ProposalRow, RoleGrantRow, UserRow
 
 MATRIX_KEY = "sod_conflicts"
 # Proposals about a person (the payload's user_id) that raise their access: the person
@@ -41,6 +43,12 @@ _STATES = {
 
 
 class ProposalRules(ServiceBase):
+    def __init__(self, ctx: Context, handlers: ProposalHandlers | None = None) -> None:
+        super().__init__(ctx)
+        # The kinds other domains own (a screening list, a policy), as the composition
+        # root (kinko.services) wired them; without one such a proposal is refused.
+        self.handlers = Handlers(handlers)
+
     def roles_of(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
         rows = session.execute(
             select(RoleGrantRow)
@@ -108,7 +116,7 @@ class ProposalRules(ServiceBase):
         self, session: Session, kind: ProposalKind, payload: dict[str, Any], *, actor: UserId
     ) -> dict[str, Any]:
         """The normalised payload of a proposal `actor` may make, or a refusal."""
-        handler = handler_for(self.ctx, kind)
+        handler = self.handlers.handler_for(kind)
         if handler is not None:  # another domain's four-eyes change (a screening list)
             return handler.check(session, payload)
         if kind == ProposalKind.SET_CONFLICTS:
@@ -160,15 +168,23 @@ class ProposalRules(ServiceBase):
             self._keep_two_admins(session, user, verb)
         return state.value
 
-    def check_approver(self, kind: ProposalKind, payload: dict[str, Any], actor: UserId) -> None:
-        """Nobody approves a change about themselves (their grant, state, factors)."""
-        if kind in _RAISING | {ProposalKind.SET_USER_STATE, ProposalKind.REMOVE_MFA} and (
-            payload.get("user_id") == actor
-        ):
-            raise PermissionDenied(
-                "four eyes: nobody approves a change about themselves; ask another security_admin",
-                code="self_approval",
-            )
+    def step(self, session: Session, row: ProposalRow) -> Step:
+        """The proposal as the four-eyes rules see it: a second active security_admin,
+        neither its proposer nor the person it is about (their grant, state, factors,
+        token), approves it."""
+        kind, user_id = ProposalKind(row.kind), row.payload.get("user_id")
+        about = _RAISING | {ProposalKind.SET_USER_STATE, ProposalKind.REMOVE_MFA}
+        subject = kind in about and isinstance(user_id, str)
+        return Step(
+            what=f"proposal {row.id} ({row.kind})",
+            proposer=row.proposer_id,
+            proposer_name=self.user_row(session, row.proposer_id).username,
+            eligible=frozenset({Role.SECURITY_ADMIN.value}),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            subjects=frozenset({str(user_id)}) if subject else frozenset(),
+            state=row.state,
+        )
 
     def at_once(
         self, session: Session, kind: ProposalKind, payload: dict[str, Any], actor: UserId

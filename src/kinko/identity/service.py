@@ -16,8 +16,9 @@ from kinko.context import Context
 from kinko.core.errors import Conflict
 from kinko.identity.login import LoginService, SignedIn
 from kinko.identity.mfa import MfaService
-from kinko.identity.model import RoleGrant, UserId, WebAuthnCredential
+from kinko.identity.model import RoleGrant, UserId, UserState, WebAuthnCredential
 from kinko.identity.permissions import Role
+from kinko.identity.proposals import ProposalHandlers
 from kinko.identity.roles import RoleService
 from kinko.identity.sessions import SessionService
 from kinko.identity.sod import ConflictMatrix, check_approvers, check_sod, conflicts
@@ -29,10 +30,12 @@ __all__ = ["IdentityService", "check_approvers", "check_sod", "conflicts"]
 
 
 class IdentityService:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, proposal_handlers: ProposalHandlers | None = None) -> None:
+        """`proposal_handlers`: the four-eyes kinds other domains own, each with its
+        handler's factory (the composition root, kinko.services, gives them)."""
         self.ctx = ctx
         self.users = UserService(ctx)
-        self.roles = RoleService(ctx)
+        self.roles = RoleService(ctx, proposal_handlers)
         self.mfa = MfaService(ctx)
         self.sessions = SessionService(ctx)
         self.tokens = TokenService(ctx)
@@ -81,6 +84,10 @@ class IdentityService:
     def lock_user(self, session: Session, user_id: UserId, *, actor: str, reason: str) -> User:
         """Suspend a user and revoke their sessions and API tokens (monitor responses)."""
         return self.users.lock_user(session, user_id, actor=actor, reason=reason)
+
+    def unlock_user(self, session: Session, user_id: UserId, *, actor: str, reason: str) -> None:
+        """Make a locked (suspended) user active again (a monitor response released)."""
+        self.users.set_state(session, user_id, UserState.ACTIVE, actor=actor, reason=reason)
 
     def require_step_up(
         self, session: Session, user_id: UserId, *, actor: str, reason: str

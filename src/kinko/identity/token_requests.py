@@ -10,67 +10,54 @@ bound to those terms and to this request (`kinko.identity.token_terms`), or deni
 The CLI polls (`poll`, with the same person's session) and receives the token text
 exactly once; it is minted then, checked again against the owner's current roles.
 
-Only the owner who started a request can confirm it or collect its token; requests last
-10 minutes; only the SHA-256 of the request code is stored; poll answers use RFC 8628
-§3.5's error names, as `kinko login` does (`kinko.identity.device`).
+Only the owner who started a request can confirm it or collect its token. The request, its
+codes, expiry, polling and the confirmation are the pending browser confirmation of
+`kinko.identity.confirmation`, as for `kinko login`; what is the token request's own is
+the terms it carries, the step-up bound to them and the token it mints.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import (
-    AuthenticationError,
-    InputError,
-    KinkoError,
-    NotFound,
-    PermissionDenied,
-)
-from kinko.identity.base import ServiceBase, user_actor
-from kinko.identity.device import (
-    POLL_SLACK,
-    USER_CODE_ALPHABET,
-    DeviceFlowError,
-    _clean_client,
-    normalise_user_code,
-)
+from kinko.core.errors import KinkoError
+from kinko.identity import confirmation as confirming
+from kinko.identity.base import user_actor
+from kinko.identity.confirmation import APPROVED, Answer, Begun, ConfirmationError, PendingRequest
 from kinko.identity.issuing import TokenIssuer
 from kinko.identity.model import TokenId, UserId
-from kinko.identity.sessions import session_key
 from kinko.identity.token_terms import StepUp, TokenTerms
 from kinko.store.tables.device import TokenRequestRow
 
-REQUEST_TTL = timedelta(minutes=10)
-INTERVAL_S = 2
 CONFIRM_PATH = "/console/tokens/confirm"
-PENDING, APPROVED, DENIED, ISSUED = "pending", "approved", "denied", "issued"
+WORDS = confirming.Wording(
+    command="kinko token create",
+    request="token request",
+    code_kind="token-request code",
+    verb="confirm",
+    expired="this token request is unknown, expired or already collected",
+    denied="the token was refused in the console",
+    pending="waiting for you to confirm this token in the console with your security key",
+    unknown_code="token_request_unknown",
+    mismatch_code="token_request_challenge_mismatch",
+    not_yours_code="token_request_not_yours",
+)
 
 
 @dataclass(frozen=True, slots=True)
-class Started:
-    request_code: str
-    user_code: str
-    expires_in: int
-    interval: int
+class Started(Begun):
     terms: TokenTerms
 
 
 @dataclass(frozen=True, slots=True)
-class TokenRequest:
-    """What the confirmation page shows."""
+class TokenRequest(PendingRequest):
+    """What the confirmation page shows: the request and the token's exact terms."""
 
-    user_code: str
     terms: TokenTerms
-    client: str
-    source_ip: str | None
-    created_at: datetime
-    expires_at: datetime
-    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +79,10 @@ def _terms(row: TokenRequestRow) -> TokenTerms:
     )
 
 
-def _view(row: TokenRequestRow) -> TokenRequest:
-    return TokenRequest(
-        row.user_code,
-        _terms(row),
-        row.client,
-        row.source_ip,
-        row.created_at,
-        row.expires_at,
-        row.status,
-    )
+class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest]):
+    row_type = TokenRequestRow
+    words = WORDS
 
-
-class TokenRequestService(ServiceBase):
     # --- the CLI's side: the owner's session ----------------------------------------------
     def begin(
         self,
@@ -120,7 +98,7 @@ class TokenRequestService(ServiceBase):
     ) -> Started:
         """Ask for `person`'s own token with these exact terms (checked now: the owner
         must hold every permission)."""
-        label = _clean_client(client)
+        label = confirming.clean_client(client)
         now = self.now()
         with self.ctx.db.transaction() as session:
             user_code = self._fresh_user_code(session, now)
@@ -134,24 +112,18 @@ class TokenRequestService(ServiceBase):
                 ttl=ttl,
                 request=user_code,
             )
-            request_code = secrets.token_urlsafe(32)
-            session.add(
-                TokenRequestRow(
-                    id=session_key(request_code),
-                    user_code=user_code,
-                    owner_id=person,
-                    name=terms.name,
-                    permissions=list(terms.permissions),
-                    assets=list(terms.assets),
-                    ip_allowlist=list(terms.ip_allowlist),
-                    ttl_seconds=terms.ttl_seconds,
-                    client=label,
-                    source_ip=source_ip,
-                    created_at=now,
-                    expires_at=now + REQUEST_TTL,
-                    interval_s=INTERVAL_S,
-                    status=PENDING,
-                )
+            begun, _ = self._open(
+                session,
+                now,
+                client=label,
+                source_ip=source_ip,
+                user_code=user_code,
+                owner_id=person,
+                name=terms.name,
+                permissions=list(terms.permissions),
+                assets=list(terms.assets),
+                ip_allowlist=list(terms.ip_allowlist),
+                ttl_seconds=terms.ttl_seconds,
             )
             self.audit(
                 session,
@@ -162,157 +134,49 @@ class TokenRequestService(ServiceBase):
                 source_ip=source_ip,
                 **terms.fields(),
             )
-        expires_in = int(REQUEST_TTL.total_seconds())
-        return Started(request_code, user_code, expires_in, INTERVAL_S, terms)
+        return Started(begun.code, begun.user_code, begun.expires_in, begun.interval, terms)
 
     def poll(self, person: UserId, request_code: str) -> Collected:
-        """The token, once its owner confirmed it (exactly once), else `DeviceFlowError`."""
-        with self.ctx.db.transaction() as session:
-            outcome = self._poll(session, person, request_code)
-        if isinstance(outcome, DeviceFlowError):
-            raise outcome
-        return outcome
+        """The token, once its owner confirmed it (exactly once), else `ConfirmationError`."""
+        return self._collect(request_code, person, self._mint)
 
-    def _poll(
-        self, session: Session, person: UserId, request_code: str
-    ) -> Collected | DeviceFlowError:
-        now = self.now()
-        row = session.get(TokenRequestRow, session_key(request_code), with_for_update=True)
-        if row is None or row.owner_id != person or row.status == ISSUED or row.expires_at <= now:
-            return DeviceFlowError(
-                "this token request is unknown, expired or already collected: run "
-                "'kinko token create' again",
-                code="expired_token",
-            )
-        last, row.last_polled_at = row.last_polled_at, now
-        if last is not None and now - last < timedelta(seconds=row.interval_s) - POLL_SLACK:
-            return DeviceFlowError(
-                f"polling too fast: wait at least {row.interval_s} s between polls",
-                code="slow_down",
-            )
-        if row.status == DENIED:
-            return DeviceFlowError("the token was refused in the console", code="access_denied")
-        if row.status == PENDING:
-            return DeviceFlowError(
-                "waiting for you to confirm this token in the console with your security key",
-                code="authorization_pending",
-            )
+    def _mint(self, session: Session, row: TokenRequestRow) -> Collected | ConfirmationError:
         token_id, text = TokenIssuer(self.ctx).create_confirmed(session, _terms(row))
-        row.status, row.token_id = ISSUED, token_id
+        row.token_id = token_id
         return Collected(token_id, text, _terms(row))
 
-    # --- the owner's side, in the browser ---------------------------------------------------
-    def request(self, session: Session, user_code: str, person: UserId) -> TokenRequest:
-        return _view(self._pending(session, user_code, person))
+    # --- the confirmation's hooks ---------------------------------------------------------
+    def _view(self, row: TokenRequestRow) -> TokenRequest:
+        return TokenRequest(**confirming.pending_fields(row), terms=_terms(row))
 
-    def challenge(
-        self, session: Session, user_code: str, person: UserId
-    ) -> tuple[str, dict[str, object], TokenRequest]:
-        """A one-time WebAuthn challenge bound to this request's exact terms; only the
-        latest one issued for the request can confirm it."""
-        row = self._pending(session, user_code, person, lock=True)
-        challenge_id, options = TokenIssuer(self.ctx).begin_step_up(session, _terms(row))
-        row.challenge_id = challenge_id
-        return challenge_id, options, _view(row)
+    def _owner_of(self, row: TokenRequestRow) -> str | None:
+        return row.owner_id
 
-    def approve(
-        self,
-        user_code: str,
-        person: UserId,
-        challenge_id: str,
-        credential: dict[str, object],
-        *,
-        source_ip: str | None,
-    ) -> TokenRequest:
-        """Confirm with a fresh assertion over this request's challenge; a refusal uses
-        the challenge up, is audited (in its own transaction) and re-raised."""
-        issuer = TokenIssuer(self.ctx)
-        try:
-            with self.ctx.db.transaction() as session:
-                row = self._pending(session, user_code, person, lock=True)
-                if row.challenge_id != challenge_id:
-                    raise AuthenticationError(
-                        "this security-key challenge is not the one issued for this token "
-                        "request: reload the page and confirm again",
-                        code="token_request_challenge_mismatch",
-                    )
-                issuer.verify_step_up(session, _terms(row), StepUp(challenge_id, credential))
-                self._decide(session, row, person, APPROVED, source_ip)
-                return _view(row)
-        except KinkoError as exc:
-            with self.ctx.db.transaction() as session:
-                issuer.spend_step_up(session, person, challenge_id, exc.code)
-            raise
+    def _begin_step_up(
+        self, session: Session, row: TokenRequestRow, person: UserId
+    ) -> tuple[str, dict[str, Any]]:
+        return TokenIssuer(self.ctx).begin_step_up(session, _terms(row))
 
-    def deny(
-        self, session: Session, user_code: str, person: UserId, *, source_ip: str | None
-    ) -> TokenRequest:
-        row = self._pending(session, user_code, person, lock=True)
-        self._decide(session, row, person, DENIED, source_ip)
-        return _view(row)
-
-    # --- plumbing -------------------------------------------------------------------------
-    def _pending(
-        self, session: Session, user_code: str, person: UserId, *, lock: bool = False
-    ) -> TokenRequestRow:
-        try:
-            code = normalise_user_code(user_code)
-        except InputError:
-            raise InputError(
-                "code",
-                "is not a token-request code: 8 letters as 'kinko token create' shows them, "
-                "e.g. BCDF-GHJK (no vowels, no digits)",
-            ) from None
-        query = select(TokenRequestRow).where(
-            TokenRequestRow.user_code == code,
-            TokenRequestRow.status == PENDING,
-            TokenRequestRow.expires_at > self.now(),
-        )
-        row = session.execute(query.with_for_update() if lock else query).scalars().first()
-        if row is None:
-            raise NotFound(
-                f"no token request waits for code {code}: it expired (codes last "
-                f"{int(REQUEST_TTL.total_seconds() // 60)} minutes), was already answered, "
-                "or was mistyped. Run 'kinko token create' again for a new code",
-                code="token_request_unknown",
-            )
-        if row.owner_id != person:
-            raise PermissionDenied(
-                f"the token request {code} was started by another person: only they can "
-                "confirm it, signed in as themselves",
-                code="token_request_not_yours",
-            )
-        return row
-
-    def _decide(
-        self,
-        session: Session,
-        row: TokenRequestRow,
-        person: UserId,
-        status: str,
-        source_ip: str | None,
+    def _verify(
+        self, session: Session, row: TokenRequestRow, answer: Answer, step_up: StepUp
     ) -> None:
-        row.status, row.decided_at, row.decided_ip = status, self.now(), source_ip
+        TokenIssuer(self.ctx).verify_step_up(session, _terms(row), step_up)
+
+    def _decided(self, session: Session, row: TokenRequestRow, answer: Answer, status: str) -> None:
         verb = "approve" if status == APPROVED else "deny"
-        details = {"client": row.client, "cli_ip": row.source_ip, "source_ip": source_ip}
         self.audit(
             session,
-            actor=user_actor(person),
+            actor=user_actor(answer.person),
             action=f"identity.token_request_{verb}",
             subject=f"token_request:{row.user_code}",
             name=row.name,
             permissions=list(row.permissions),
-            **details,
+            client=row.client,
+            cli_ip=row.source_ip,
+            source_ip=answer.source_ip,
         )
 
-    def _fresh_user_code(self, session: Session, now: datetime) -> str:
-        while True:
-            letters = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
-            code = f"{letters[:4]}-{letters[4:]}"
-            taken = session.execute(
-                select(TokenRequestRow.id).where(
-                    TokenRequestRow.user_code == code, TokenRequestRow.expires_at > now
-                )
-            ).first()
-            if taken is None:
-                return code
+    def _refused(self, session: Session, answer: Answer, step_up: StepUp, exc: KinkoError) -> None:
+        """The step-up is tried once: a failed attempt uses it up."""
+        issuer = TokenIssuer(self.ctx)
+        issuer.spend_step_up(session, answer.person, step_up.challenge_id, exc.code)

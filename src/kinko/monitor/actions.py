@@ -1,24 +1,27 @@
 """The monitor's hands: a small adapter onto the services that freeze, lock and hold.
 
-Those services belong to other parts (policy/withdrawals, identity), so they are imported
-lazily: a missing one raises `Unavailable`, the response is recorded as failed and the
-alert still stands (the monitor never pretends it acted). Freezes, locks and step-ups run
-in the monitor's transaction, so the response, its audit entries and the alert commit
-together; a hold runs in the withdrawal service's own unit of work right after that commit
-(the service defers its audit entries to its own commit), and the response row is settled
-(`applied` or `failed`) in a second, audited transaction.
+Those services belong to other parts (policy's freezes, identity's accounts, withdrawals'
+holds); the composition root (`kinko.services`) hands them in as typed collaborators. A
+response whose collaborator this process was not given raises `Unavailable`: the response
+is recorded as failed and the alert still stands (the monitor never pretends it acted).
+Freezes, locks and step-ups run in the monitor's transaction, so the response, its audit
+entries and the alert commit together; a hold runs in the withdrawal service's own unit of
+work right after that commit (it defers its audit entries to its own commit), and the
+response row is settled (`applied` or `failed`) in a second, audited transaction.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from kinko.context import Context
 from kinko.core.errors import Unavailable
+from kinko.identity.model import UserId
+from kinko.identity.permissions import PRIVILEGED_ROLES
 from kinko.monitor.response_spec import Scope
+from kinko.policy.model import FreezeScope
 
 
 class ResponseActions(Protocol):
@@ -44,41 +47,59 @@ class ResponseActions(Protocol):
     def require_step_up(self, session: Session, *, user: str, reason: str, actor: str) -> str: ...
 
 
-def _load(module: str, what: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise Unavailable(f"{what} is not available ({module} cannot be imported)") from exc
+# --- the collaborators, as the monitor needs them ------------------------------------------
 
 
-def identity_role_names(ctx: Context) -> Any:
-    """`(session, user) -> role names` from the identity service; fails closed if absent."""
+class Freezes(Protocol):
+    """Policy's freezes (`kinko.policy.freeze.FreezeService`)."""
 
-    def roles_of(session: Session, user: str) -> frozenset[str]:
-        module = _load("kinko.identity.service", "the identity service")
-        grants = module.IdentityService(ctx).roles_of(session, user_id_of(user))
-        return frozenset(str(getattr(g, "role", g)) for g in grants)
+    def freeze(
+        self,
+        session: Session,
+        *,
+        scope: FreezeScope,
+        target: str | None,
+        reason: str,
+        actor: str,
+        require_known_target: bool = False,
+    ) -> _Identified: ...
 
-    return roles_of
+    def propose_unfreeze(
+        self, session: Session, *, freeze_id: str, user_id: str, reason: str
+    ) -> _Identified: ...
+
+    def approve_unfreeze(self, session: Session, *, proposal_id: str, user_id: str) -> object: ...
 
 
-def identity_privileged(ctx: Context) -> Any:
-    """`(session, user) -> bool`: the person holds a privileged role (identity's list).
-    An identity service that cannot be loaded answers True: fail closed."""
-    names = identity_role_names(ctx)
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
 
-    def privileged(session: Session, user: str) -> bool:
-        try:
-            permissions = importlib.import_module("kinko.identity.permissions")
-        except ImportError:
-            return True
-        privileged_roles = {str(r) for r in permissions.PRIVILEGED_ROLES}
-        try:
-            return bool(names(session, user) & privileged_roles)
-        except Unavailable:
-            return True
 
-    return privileged
+class Accounts(Protocol):
+    """Identity's accounts (`kinko.identity.service.IdentityService`)."""
+
+    def lock_user(
+        self, session: Session, user_id: UserId, *, actor: str, reason: str
+    ) -> object: ...
+
+    def unlock_user(
+        self, session: Session, user_id: UserId, *, actor: str, reason: str
+    ) -> None: ...
+
+    def require_step_up(
+        self, session: Session, user_id: UserId, *, actor: str, reason: str
+    ) -> None: ...
+
+
+class Holds(Protocol):
+    """Withdrawals' hold (`kinko.withdrawals.holds.WithdrawalHolds`): no chain needed."""
+
+    def hold(self, withdrawal_id: str, *, reason: str, actor: str) -> object: ...
+
+
+RoleNames = Callable[[Session, str], frozenset[str]]
+"""`(session, user id) -> the role names the person holds now` (identity's answer)."""
 
 
 def user_id_of(actor: str) -> str:
@@ -86,27 +107,60 @@ def user_id_of(actor: str) -> str:
     return actor.removeprefix("user:")
 
 
+def no_roles(session: Session, user: str) -> frozenset[str]:
+    """The answer when nobody told the monitor who holds which role: none (so nobody may
+    release a response)."""
+    del session, user
+    return frozenset()
+
+
+def privileged_by(roles_of: RoleNames | None) -> Callable[[Session, str], bool]:
+    """`(session, user) -> bool`: the person holds a privileged role (identity's list).
+    Without `roles_of`, or when it fails, everyone counts as privileged: fail closed (a
+    response from outside Kinko is then withheld rather than applied to an admin)."""
+
+    def privileged(session: Session, user: str) -> bool:
+        if roles_of is None:
+            return True
+        try:
+            names = roles_of(session, user_id_of(user))
+        except Unavailable:
+            return True
+        return bool(names & {str(r) for r in PRIVILEGED_ROLES})
+
+    return privileged
+
+
 class KinkoActions:
-    """The real targets: `FreezeService`, the identity service, the withdrawal records."""
+    """The real targets, as handed in: policy's freezes, identity's accounts, withdrawals'
+    holds. Any of them missing: that response fails closed (`Unavailable`)."""
 
-    def __init__(self, ctx: Context, *, roles_of: Any = None) -> None:
-        self.ctx = ctx
-        self.roles_of = roles_of or identity_role_names(ctx)
+    def __init__(
+        self,
+        *,
+        freezes: Freezes | None = None,
+        accounts: Accounts | None = None,
+        holds: Holds | None = None,
+    ) -> None:
+        self._freezes = freezes
+        self._accounts = accounts
+        self._holds = holds
 
-    def _freezes(self) -> Any:
-        freeze = _load("kinko.policy.freeze", "the freeze service")
-        return freeze.FreezeService(self.ctx, roles_of=self.roles_of)
+    def _need_freezes(self) -> Freezes:
+        if self._freezes is None:
+            raise Unavailable("the freeze service is not wired into this monitor")
+        return self._freezes
+
+    def _need_accounts(self) -> Accounts:
+        if self._accounts is None:
+            raise Unavailable("the identity service is not wired into this monitor")
+        return self._accounts
 
     def freeze(
         self, session: Session, *, scope: Scope, target: str | None, reason: str, actor: str
     ) -> str:
-        model = _load("kinko.policy.model", "the policy model")
-        record = self._freezes().freeze(
-            session,
-            scope=model.FreezeScope(scope.value),
-            target=target,
-            reason=reason,
-            actor=actor,
+        record = self._need_freezes().freeze(
+            session, scope=FreezeScope(scope.value), target=target, reason=reason, actor=actor
         )
         return str(record.id)
 
@@ -114,40 +168,28 @@ class KinkoActions:
         self, session: Session, *, ref: str, proposer: str, approver: str, reason: str
     ) -> None:
         """Two security admins: the first proposes, the second approves (FreezeService checks)."""
-        service = self._freezes()
+        service = self._need_freezes()
         proposal = service.propose_unfreeze(session, freeze_id=ref, user_id=proposer, reason=reason)
         service.approve_unfreeze(session, proposal_id=proposal.id, user_id=approver)
 
-    def _identity(self) -> Any:
-        return _load("kinko.identity.service", "the identity service").IdentityService(self.ctx)
-
     def lock_account(self, session: Session, *, user: str, reason: str, actor: str) -> str:
-        self._identity().lock_user(session, user_id_of(user), actor=actor, reason=reason)
-        return user_id_of(user)
+        user_id = UserId(user_id_of(user))
+        self._need_accounts().lock_user(session, user_id, actor=actor, reason=reason)
+        return user_id
 
     def unlock_account(self, session: Session, *, user: str, reason: str, actor: str) -> None:
-        model = _load("kinko.identity.model", "the identity model")
-        self._identity().users.set_state(
-            session, user_id_of(user), model.UserState.ACTIVE, actor=actor, reason=reason
-        )
+        user_id = UserId(user_id_of(user))
+        self._need_accounts().unlock_user(session, user_id, actor=actor, reason=reason)
 
     def hold_withdrawal(self, *, withdrawal_id: str, reason: str, actor: str) -> str:
-        service = _load("kinko.withdrawals.service", "the withdrawal service")
-        wiring = _load("kinko.withdrawals.wiring", "the withdrawal wiring")
-        ports = wiring.default_ports(self.ctx, _NoChains())
-        service.WithdrawalService(self.ctx, ports).hold(withdrawal_id, reason=reason, actor=actor)
+        if self._holds is None:
+            raise Unavailable("the withdrawal service is not wired into this monitor")
+        self._holds.hold(withdrawal_id, reason=reason, actor=actor)
         return withdrawal_id
 
     def require_step_up(self, session: Session, *, user: str, reason: str, actor: str) -> str:
         """End the user's console sessions: their next action needs a fresh MFA sign-in.
         An unknown user is refused by the identity service (`NotFound`): recorded `failed`."""
-        self._identity().require_step_up(session, user_id_of(user), actor=actor, reason=reason)
-        return user_id_of(user)
-
-
-class _NoChains:
-    """The chain gateway the monitor hands the withdrawal service: holding a withdrawal
-    never touches a chain, so any use of it is a bug and refuses (fail closed)."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise Unavailable(f"the monitor has no chain gateway (asked for {name})")
+        user_id = UserId(user_id_of(user))
+        self._need_accounts().require_step_up(session, user_id, actor=actor, reason=reason)
+        return user_id

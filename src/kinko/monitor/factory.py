@@ -11,12 +11,7 @@ from kinko.monitor.engine import Engine
 from kinko.monitor.geo import open_geo
 from kinko.monitor.notify import Notifier
 from kinko.monitor.rules import RuleSet, default_pack, load_paths
-from kinko.monitor.service import MonitorService
-from kinko.screening.providers import install_rescreen_providers
-
-# Loading a new list re-screens the address book wherever the monitor is wired in (every
-# `kinko` command and `kinko serve`); registration is idempotent.
-install_rescreen_providers()
+from kinko.monitor.service import Hands, MonitorService
 
 
 def load_rules(paths: Sequence[Path] = ()) -> RuleSet:
@@ -38,8 +33,13 @@ def start_monitor(
     *,
     geo: Path | None = None,
     notifiers: Sequence[Notifier] = (),
+    hands: Hands | None = None,
 ) -> MonitorService:
-    """A monitor subscribed to `ctx.bus`, for ``kinko serve`` (store it on app.state.monitor)."""
-    service = MonitorService(ctx, build_engine(rule_paths, geo=geo), notifiers=notifiers)
+    """A monitor subscribed to `ctx.bus`, for ``kinko serve`` (store it on app.state.monitor).
+    `hands`: what its responses act through (kinko.services gives them; without, every
+    response fails closed)."""
+    service = (hands or Hands()).monitor(
+        ctx, build_engine(rule_paths, geo=geo), notifiers=notifiers
+    )
     service.attach()
     return service

@@ -8,6 +8,9 @@ records alerts and responses in the shared database like the one ``kinko serve``
 It stands aside when a monitor of the process's own listens on the same bus (``kinko
 serve``, ``kinko monitor watch``): every event is evaluated once.
 
+With ``redis_url`` set, a command's events go to the serving processes' Redis stream
+instead (`attach_lazy_monitor`).
+
 Light on purpose: importing this module loads no rule engine.
 """
 
@@ -22,7 +25,7 @@ from kinko.core.events import EventBus, SecurityEvent
 
 if TYPE_CHECKING:
     from kinko.context import Context
-    from kinko.monitor.service import MonitorService
+    from kinko.monitor.service import Hands, MonitorService
 
 _listened: weakref.WeakSet[EventBus] = weakref.WeakSet()
 
@@ -37,8 +40,9 @@ def is_monitored(bus: EventBus) -> bool:
 
 
 class LazyMonitor:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, hands: Hands | None = None) -> None:
         self.ctx = ctx
+        self.hands = hands
         self._service: MonitorService | None = None
         self._lock = threading.Lock()
 
@@ -48,11 +52,22 @@ class LazyMonitor:
         with self._lock:
             if self._service is None:
                 from kinko.monitor.factory import build_engine
-                from kinko.monitor.service import MonitorService
+                from kinko.monitor.service import Hands
 
-                self._service = MonitorService(self.ctx, build_engine())
+                self._service = (self.hands or Hands()).monitor(self.ctx, build_engine())
         self._service.on_security_events(events)
 
 
-def attach_lazy_monitor(ctx: Context) -> None:
-    ctx.bus.subscribe_batches(LazyMonitor(ctx))
+def attach_lazy_monitor(ctx: Context, hands: Hands | None = None) -> None:
+    """With ``redis_url`` (several ``kinko serve`` processes on PostgreSQL), a command's
+    events go to the stream the serving processes' monitor reads, so that they meet the
+    same correlation state (`kinko.monitor.streams`); otherwise a lazy monitor here."""
+    if ctx.settings.redis_url:
+        from kinko.monitor.streams import StreamPublisher, redis_client
+
+        ctx.bus.subscribe_batches(
+            StreamPublisher(redis_client(ctx.settings.redis_url), ctx.settings.redis_stream)
+        )
+        mark_monitored(ctx.bus)
+        return
+    ctx.bus.subscribe_batches(LazyMonitor(ctx, hands))

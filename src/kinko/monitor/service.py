@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,7 +23,7 @@ from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.monitor.actions import KinkoActions, ResponseActions, identity_privileged
+from kinko.monitor.actions import KinkoActions, ResponseActions, RoleNames, privileged_by
 from kinko.monitor.alert import Alert, json_safe
 from kinko.monitor.engine import INGESTED, OWN, Engine, RuleInfo, alert_origin
 from kinko.monitor.events import MonitorEvent, from_security_event
@@ -82,14 +82,35 @@ def failed_responses(recorded: Sequence[Recorded]) -> list[str]:
 
 
 class MonitorPort(Protocol):
-    """What the API needs of a monitor: this process's `MonitorService`, or the one the
-    supervisor runs for every worker (`kinko.monitor.remote.RemoteMonitor`)."""
+    """What the API needs of a monitor: this process's `MonitorService`, or, past one
+    process, the Redis stream (`kinko.monitor.streams.StreamMonitor`)."""
 
     def ingest(
         self, events: Sequence[MonitorEvent], *, origin: str = INGESTED
     ) -> list[Recorded]: ...
 
     def describe_rules(self) -> list[RuleInfo]: ...
+
+
+@dataclass(frozen=True)
+class Hands:
+    """What a monitor acts through (its responses' targets) and asks (who holds which role),
+    handed in by the composition root (kinko.services). The defaults fail closed: every
+    response is recorded failed, everyone counts as privileged."""
+
+    actions: ResponseActions = field(default_factory=KinkoActions)
+    roles_of: RoleNames | None = None
+
+    def monitor(
+        self, ctx: Context, engine: Engine, *, notifiers: Sequence[Notifier] = ()
+    ) -> MonitorService:
+        return MonitorService(
+            ctx,
+            engine,
+            actions=self.actions,
+            notifiers=notifiers,
+            privileged=privileged_by(self.roles_of),
+        )
 
 
 class MonitorService:
@@ -105,8 +126,10 @@ class MonitorService:
     ) -> None:
         self.ctx = ctx
         self.engine = engine
-        self.actions: ResponseActions = actions or KinkoActions(ctx)
-        self.privileged = privileged or identity_privileged(ctx)
+        # The composition root (kinko.services) hands both in; without them every
+        # response fails closed and everyone counts as privileged.
+        self.actions: ResponseActions = actions or KinkoActions()
+        self.privileged = privileged or privileged_by(None)
         self.notifiers = list(notifiers)
         self.limits = limits or RateLimits()
         self._lock = threading.RLock()

@@ -3,7 +3,9 @@
 Lifecycle: ``open → acknowledged → resolved | false_positive``; each step records who and
 when, so inspection can measure time to triage. A response (freeze, lock) is undone only
 when two *distinct* ``security_admin``s have voted to release it; the first vote alone
-changes nothing but is audited.
+changes nothing but is audited. The second vote is checked by the four-eyes rules
+(`kinko.identity.four_eyes`): a different, active security admin, while the first voter
+still is one.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
+from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.identity.four_eyes import ABOUT_THE_STEP, Rule, Step, check_first, check_second
 from kinko.identity.names import person
+from kinko.identity.people import person_now
 from kinko.identity.tenure import four_eyes_approved
-from kinko.monitor.actions import KinkoActions, ResponseActions, identity_role_names
+from kinko.monitor.actions import KinkoActions, ResponseActions, RoleNames, no_roles
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.response_spec import ResponseAction
 from kinko.store.paging import newest_visible
@@ -118,11 +122,17 @@ def _view(row: AlertRow) -> AlertView:
 
 class TriageService:
     def __init__(
-        self, ctx: Context, *, actions: ResponseActions | None = None, roles_of: Any = None
+        self,
+        ctx: Context,
+        *,
+        actions: ResponseActions | None = None,
+        roles_of: RoleNames | None = None,
     ) -> None:
         self.ctx = ctx
-        self.actions: ResponseActions = actions or KinkoActions(ctx, roles_of=roles_of)
-        self.roles_of = roles_of or identity_role_names(ctx)
+        # Handed in by the composition root (kinko.services); without them nothing can be
+        # released (fail closed).
+        self.actions: ResponseActions = actions or KinkoActions()
+        self.roles_of = roles_of or no_roles
 
     def list_alerts(
         self,
@@ -216,11 +226,8 @@ class TriageService:
         self, session: Session, response_id: str, *, actor: str, reason: str
     ) -> ReleaseOutcome:
         """Record `actor`'s vote; the second distinct security admin's vote undoes it."""
-        if SECURITY_ADMIN not in self.roles_of(session, actor):
-            raise PermissionDenied(
-                f"{person(session, actor)} cannot release a monitor response: the "
-                f"{SECURITY_ADMIN} role is required"
-            )
+        voter = person_now(session, actor, self.roles_of(session, actor))
+        check_first(voter, {SECURITY_ADMIN}, "release a monitor response")
         if not reason.strip():
             raise InputError("reason", "say why the response can be lifted")
         response = session.execute(
@@ -237,12 +244,21 @@ class TriageService:
                 .order_by(ReleaseVoteRow.created_at, ReleaseVoteRow.actor)
             ).scalars()
         )
-        if actor in votes:
-            raise Conflict(
-                f"{person(session, actor)} already voted; a second security admin must release it",
-                code="already_voted",
-            )
         now = self.ctx.clock.now()
+        if votes:  # the first vote proposes the release; the next ones are checked
+            first = votes[0]
+            release = Step(
+                what=f"the release of response {response_id}",
+                proposer=first,
+                proposer_name=person(session, first),
+                eligible=frozenset({SECURITY_ADMIN}),
+                created_at=response.created_at,
+                proposed="voted for",
+                # A second vote by the same person has always been a 409 here.
+                conflicts=ABOUT_THE_STEP | {Rule.DISTINCT},
+            )
+            first_now = person_now(session, first, self.roles_of(session, first))
+            check_second(release, voter, now=now, counted=votes, proposer_now=first_now)
         session.add(
             ReleaseVoteRow(
                 response_id=response_id, actor=actor, reason=reason.strip(), created_at=now

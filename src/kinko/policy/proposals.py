@@ -8,8 +8,8 @@ a security admin proposes it (``POST /v1/policy/proposals``, ``kinko policy prop
 FILE``), a second, different one approves it (``kinko role approve ID``). Until then every
 decision under it is refused (`kinko.policy.versions.activate`, code
 ``policy_not_approved``). The first policy a database ever decides with needs no approval
-(first setup; audited as such). This module is that kind's handler
-(`kinko.identity.proposals.HANDLER_MODULES`).
+(first setup; audited as such). This module holds that kind's handler, which the
+composition root (kinko.services) gives the identity service.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def describe(ctx: Context, session: Session, policy: Policy) -> dict[str, Any]:
 
 class PolicyActivationHandler:
     """Checks, applies and refuses ``activate_policy`` proposals for the role service."""
+
+    event_type = EVENT_TYPE
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -149,7 +151,3 @@ class PolicyActivationHandler:
         self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
     ) -> None:
         return None
-
-
-def proposal_handler(ctx: Context) -> PolicyActivationHandler:
-    return PolicyActivationHandler(ctx)

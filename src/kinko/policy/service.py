@@ -58,7 +58,9 @@ class PolicyService:
         policy: Policy | None = None,
         *,
         normalize: Normalizer | None = None,
+        freezes: FreezeService | None = None,
     ) -> None:
+        """`freezes`: the process's freeze service (the composition root gives its own)."""
         self.ctx = ctx
         self._policy = policy
         # Read from this process's configuration: it must be approved to take over.
@@ -66,7 +68,7 @@ class PolicyService:
         self.addresses = AddressBookService(
             ctx, cooling_off=lambda: self.policy.cooling_off, normalize=normalize
         )
-        self.freezes = FreezeService(ctx)
+        self.freezes = freezes or FreezeService(ctx)
 
     @property
     def policy(self) -> Policy:

@@ -5,8 +5,8 @@ publishers from the start). A file that changes either, or shrinks the list beyo
 guard, is stored as a *proposed* version that nothing screens against, and proposed
 through the identity proposal mechanism (`RoleService.propose`, kind ``replace_list``):
 a second, different security admin approves it (``POST /v1/roles/proposals/ID/approve``,
-``kinko role approve``) and only then does it replace the active version. This module is
-that kind's handler (`kinko.identity.proposals.HANDLER_MODULES`).
+``kinko role approve``) and only then does it replace the active version. This module holds
+that kind's handler, which the composition root (kinko.services) gives the identity service.
 
 Every version that becomes active is audited (``screening.list_loaded``, with its
 provenance) and published as a ``screening.list_loaded`` event whose ``changes`` field
@@ -15,9 +15,9 @@ names what changed (``format``, ``publisher``, ``shrank``; empty for a routine u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,30 @@ from kinko.screening.model import (
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.screening import ScreeningListVersionRow
 
+if TYPE_CHECKING:
+    from kinko.identity.proposals import Proposal
+    from kinko.screening.alerts import Alert
+
 EVENT_TYPE = "screening.list_change"
 """The event type proposals of this kind are announced under (proposed/approved/refused)."""
+
+
+class Propose(Protocol):
+    """Identity's proposal mechanism (`RoleService.propose`), as screening uses it."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        actor: UserId,
+        kind: ProposalKind,
+        payload: dict[str, Any],
+        reason: str,
+    ) -> Proposal: ...
+
+
+Rescreen = Callable[[Session, str], "list[Alert]"]
+"""Re-screen every target in the session (`ScreeningService.rescreen`, actor given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +99,7 @@ def propose_version(
     previous: ListVersion | None,
     review: Review,
     *,
+    propose: Propose,
     source: str,
     sha256: str,
     actor: str,
@@ -88,8 +111,6 @@ def propose_version(
     existing = repository.proposed_version(session, item.name, sha256)
     if existing is not None and existing.proposal_id is not None:
         return ProposedLoad(existing, existing.proposal_id, changes, review.reasons)
-    from kinko.identity.service import IdentityService
-
     version = repository.insert_version(
         session,
         item,
@@ -100,7 +121,7 @@ def propose_version(
         loaded_by=actor,
         proposed=True,
     )
-    proposal = IdentityService(ctx).roles.propose(
+    proposal = propose(
         session,
         actor=proposer,
         kind=ProposalKind.REPLACE_LIST,
@@ -192,8 +213,11 @@ def record_loaded(
 class ListReplacementHandler:
     """Checks, applies and refuses ``replace_list`` proposals for the role service."""
 
-    def __init__(self, ctx: Context) -> None:
+    event_type = EVENT_TYPE
+
+    def __init__(self, ctx: Context, rescreen: Rescreen) -> None:
         self.ctx = ctx
+        self.rescreen = rescreen
 
     def _proposed_row(self, session: Session, payload: dict[str, Any]) -> ScreeningListVersionRow:
         row = repository.version_for_update(session, str(payload.get("version_id", "")))
@@ -260,10 +284,8 @@ class ListReplacementHandler:
         self._rescreen(session, actor=approver)
 
     def _rescreen(self, session: Session, *, actor: str) -> None:
-        from kinko.screening.service import ScreeningService
-
         try:
-            alerts = ScreeningService(self.ctx).rescreen(session, actor=actor)
+            alerts = self.rescreen(session, actor)
         except Exception as exc:
             raise Unavailable(
                 f"re-screening against the approved list failed ({type(exc).__name__}: "
@@ -279,7 +301,3 @@ class ListReplacementHandler:
         row = repository.version_for_update(session, str(payload.get("version_id", "")))
         if row is not None and row.status == VersionStatus.PROPOSED.value:
             repository.refuse(session, row)
-
-
-def proposal_handler(ctx: Context) -> ListReplacementHandler:
-    return ListReplacementHandler(ctx)

@@ -3,9 +3,8 @@
 When a new sanctions or stolen-funds list is loaded, every address in the address book
 (in force or still cooling off, so an entry never becomes usable unchecked) is screened
 again; a hit becomes a screening alert and a ``screening.hit`` event for the monitor.
-The provider only reads. `install_rescreen_providers()` registers it (idempotent); the
-monitor's factory calls it at import, so ``kinko serve`` and every ``kinko`` command
-(``kinko lists load`` included) have it.
+The provider only reads. The composition root (`kinko.services`) gives it to the
+screening service of every process (``kinko serve`` and every ``kinko`` command).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinko.screening.rescreen import RescreenTarget, register_rescreen_provider
+from kinko.screening.rescreen import RescreenTarget
 from kinko.store.tables.policy import AddressBookEntryRow
 
 
@@ -35,7 +34,3 @@ def address_book_targets(session: Session) -> Iterable[RescreenTarget]:
         RescreenTarget.for_address("address_book", row.id, chain=row.chain, address=row.address)
         for row in rows
     ]
-
-
-def install_rescreen_providers() -> None:
-    register_rescreen_provider(address_book_targets)

@@ -1,17 +1,18 @@
 """The re-screening hook: other domains say what must be screened again on a new list.
 
-The withdrawal service registers a provider of pending withdrawal destinations, the
-address book one of its entries, identity one of staff and customers::
+Withdrawals provide the destinations of pending withdrawals
+(`kinko.withdrawals.rescreen.pending_destinations`), policy the address book's entries
+(`kinko.screening.providers.address_book_targets`); the composition root
+(`kinko.services`) hands them to the screening service at construction::
 
-    register_rescreen_provider(lambda session: [RescreenTarget.address(
-        "withdrawal", wd.id, chain=wd.chain, address=wd.destination) for wd in ...])
+    ScreeningService(ctx, rescreen_from=[lambda session: [RescreenTarget.for_address(
+        "withdrawal", wd.id, chain=wd.chain, address=wd.destination) for wd in ...]])
 
 Providers are plain callables taking the open session; they must only read.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -58,24 +59,3 @@ class RescreenTarget:
 
 
 RescreenProvider = Callable[[Session], Iterable[RescreenTarget]]
-
-_lock = threading.Lock()
-_providers: list[RescreenProvider] = []
-
-
-def register_rescreen_provider(provider: RescreenProvider) -> None:
-    """Add `provider`; registering the same callable twice has no further effect."""
-    with _lock:
-        if provider not in _providers:
-            _providers.append(provider)
-
-
-def unregister_rescreen_provider(provider: RescreenProvider) -> None:
-    with _lock:
-        if provider in _providers:
-            _providers.remove(provider)
-
-
-def rescreen_providers() -> tuple[RescreenProvider, ...]:
-    with _lock:
-        return tuple(_providers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,14 @@ from kinko.screening.model import (
     VersionId,
 )
 from kinko.screening.name_index import NameIndex
-from kinko.screening.proposals import ProposedLoad, Staged, propose_version, record_loaded
-from kinko.screening.rescreen import RescreenTarget, rescreen_providers
+from kinko.screening.proposals import (
+    Propose,
+    ProposedLoad,
+    Staged,
+    propose_version,
+    record_loaded,
+)
+from kinko.screening.rescreen import RescreenProvider, RescreenTarget
 from kinko.store.db import in_unit_of_work
 from kinko.store.publish import publish_after_commit
 
@@ -62,9 +68,22 @@ class LoadResult:
 
 
 class ScreeningService:
-    def __init__(self, ctx: Context, config: ScreeningConfig | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        config: ScreeningConfig | None = None,
+        *,
+        propose: Propose | None = None,
+        rescreen_from: Sequence[RescreenProvider] = (),
+    ) -> None:
+        """`propose`: identity's four-eyes proposals (a list whose identity changes waits
+        for a second security admin); `rescreen_from`: what other domains keep that a new
+        list screens again (pending withdrawals, the address book). The composition root
+        (kinko.services) gives both; without `propose` such a list is refused."""
         self.ctx = ctx
         self.config = config or load_screening_config(ctx.settings.data_dir)
+        self.propose = propose
+        self.rescreen_from = tuple(rescreen_from)
 
     # -- lists ----------------------------------------------------------------------
 
@@ -156,6 +175,11 @@ class ScreeningService:
             if review.needs_four_eyes:
                 if proposer is None:
                     raise review.refusal(item.name)
+                if self.propose is None:
+                    raise Unavailable(
+                        "four-eyes list proposals are not wired in this process (build the "
+                        "screening service with kinko.services.build_services)"
+                    )
                 proposed.append(
                     propose_version(
                         self.ctx,
@@ -163,6 +187,7 @@ class ScreeningService:
                         item,
                         previous,
                         review,
+                        propose=self.propose,
                         source=source,
                         sha256=sha256,
                         actor=actor,
@@ -276,9 +301,10 @@ class ScreeningService:
     # -- re-screening ---------------------------------------------------------------
 
     def rescreen(self, session: Session, *, actor: str) -> list[Alert]:
-        """Screen every registered target again; record and audit alerts for new hits."""
+        """Screen every target of `rescreen_from` again; record and audit alerts for new
+        hits."""
         found: list[tuple[RescreenTarget, AddressVerdict | NameVerdict]] = []
-        for provider in rescreen_providers():
+        for provider in self.rescreen_from:
             for target in provider(session):
                 verdict = self._screen_target(session, target)
                 if verdict is not None and verdict.status is VerdictStatus.HIT:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kinko.api.auth import authenticated, public
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.context import Context
 from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.identity.model import Principal
@@ -150,14 +150,16 @@ async def home(
 
 @router.post("/console/logout")
 def logout(
-    request: Request, ctx: Ctx, principal: Annotated[Principal, Depends(authenticated())]
+    request: Request,
+    ctx: Ctx,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(authenticated())],
 ) -> Response:
-    from kinko.identity.sessions import SessionService
 
     cookie = request.cookies.get(COOKIE_NAME)
     if cookie:
         with ctx.db.transaction() as session:
-            SessionService(ctx).revoke(session, cookie)
+            services.identity.sessions.revoke(session, cookie)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
     return response

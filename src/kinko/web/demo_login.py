@@ -25,12 +25,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError, PermissionDenied
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME
+from kinko.services import Services
 from kinko.web.console import render, safe_next
 
 if TYPE_CHECKING:
@@ -86,13 +87,13 @@ def page(request: Request, ctx: Ctx, next: str | None = None) -> HTMLResponse:
     )
 
 
-def _sign_in(ctx: Context, username: str, ip: str | None, replaces: str | None) -> SignedIn:
+def _sign_in(services: Services, username: str, ip: str | None, replaces: str | None) -> SignedIn:
     from webauthn.helpers import base64url_to_bytes
 
     from kinko.demo.exchange import assert_as
-    from kinko.identity.service import IdentityService
 
-    login = IdentityService(ctx).login
+    ctx = services.ctx
+    login = services.identity.login
     challenge_id, options = login.begin_webauthn(username, source_ip=ip)
     assertion = assert_as(
         ctx.settings.data_dir,
@@ -105,7 +106,7 @@ def _sign_in(ctx: Context, username: str, ip: str | None, replaces: str | None) 
 
 
 @router.post(PATH, dependencies=[public()])
-async def sign_in(request: Request, ctx: Ctx) -> Response:
+async def sign_in(request: Request, ctx: Ctx, services: AppServices) -> Response:
     from kinko.api.routes.identity import _signed_in
 
     form = await request.form()
@@ -119,7 +120,9 @@ async def sign_in(request: Request, ctx: Ctx) -> Response:
     if not isinstance(username, str) or username not in people:
         raise InputError("username", f"not one of the demo's people ({', '.join(people)})")
     ip = request.client.host if request.client is not None else None
-    signed = await run_in_threadpool(_sign_in, ctx, username, ip, request.cookies.get(COOKIE_NAME))
+    signed = await run_in_threadpool(
+        _sign_in, services, username, ip, request.cookies.get(COOKIE_NAME)
+    )
     response = RedirectResponse(
         safe_next(target if isinstance(target, str) else None), status_code=303
     )
@@ -151,8 +154,8 @@ def _approve(principal: Principal, withdrawal_id: str, stack: WithdrawalStack) -
         rp_id=settings.webauthn_rp_id,
         origin=settings.webauthn_origin,
     )
-    view = stack.approvals.approve(withdrawal_id, approver=approver, assertion=assertion)
-    stack.settle(view)
+    # At quorum the approval service itself signs and broadcasts a hot wallet's withdrawal.
+    stack.approvals.approve(withdrawal_id, approver=approver, assertion=assertion)
 
 
 @router.post("/console/demo-approve/{withdrawal_id}")

@@ -9,6 +9,11 @@ requester; separation of duties; an eligible role for the wallet; the assertion 
 verify over the challenge issued for this withdrawal, whose digest is the one the decoded
 transaction hashes to. One rejection ends the request. A refused attempt is itself
 audited and raised as a security event.
+
+The approval that completes the quorum hands the withdrawal to execution
+(`Executor.after_approval`) once its transaction committed and its events were published:
+a hot wallet's is signed and broadcast before the approver is answered; no caller has to
+ask for it.
 """
 
 from __future__ import annotations
@@ -23,14 +28,16 @@ from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import ApprovalError, Conflict, InputError, Unavailable
 from kinko.core.secretfile import read_private
+from kinko.identity.four_eyes import Person, Rule, Step, check_second
 from kinko.identity.names import person
 from kinko.signer.attestation import BINDING_TOTP, BINDING_WEBAUTHN, attest
 from kinko.signer.bundle import ACTION_APPROVAL, b64url, unb64url
-from kinko.signer.quorum import check_eligible, quorum_shortfall, verify_approval_assertion
+from kinko.signer.quorum import quorum_shortfall, verify_approval_assertion
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals import challenges
 from kinko.withdrawals.challenges import ApprovalChallenge
 from kinko.withdrawals.events import announce_quorum, approval_attempt
+from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import (
     WithdrawalView,
@@ -47,9 +54,12 @@ from kinko.withdrawals.states import State, parse_state
 
 
 class ApprovalService:
-    def __init__(self, ctx: Context, ports: Ports) -> None:
+    def __init__(self, ctx: Context, ports: Ports, *, executor: Executor | None = None) -> None:
+        """`executor`: signs and broadcasts a withdrawal once its quorum is reached; None
+        leaves it approved (for `kinko cosign`, or an executor run elsewhere)."""
         self.ctx = ctx
         self.ports = ports
+        self.executor = executor
 
     def challenge(self, withdrawal_id: str, *, approver: str) -> ApprovalChallenge:
         """Issue `approver` a one-time challenge for approving `withdrawal_id` (pending,
@@ -86,15 +96,23 @@ class ApprovalService:
         self, withdrawal_id: str, *, approver: str, assertion: Mapping[str, Any]
     ) -> WithdrawalView:
         """Record `approver`'s WebAuthn assertion over the approval challenge issued to
-        them for this withdrawal (`challenge`); approve at quorum."""
-        return self._answer(withdrawal_id, approver=approver, assertion=assertion, approve=True)
+        them for this withdrawal (`challenge`); approve at quorum, then execute."""
+        answered = self._answer(withdrawal_id, approver=approver, assertion=assertion, approve=True)
+        return self._onward(answered)
 
     def approve_totp(self, withdrawal_id: str, *, approver: str, code: str) -> WithdrawalView:
         """Record `approver`'s approval by a current TOTP code, bound server-side to the
         digest (`totp_server_attested`); refused unless `allow_totp_approvals` is on."""
         if not code.strip():
             raise InputError("totp", "must be the current code from the authenticator app")
-        return self._answer(withdrawal_id, approver=approver, totp=code.strip(), approve=True)
+        answered = self._answer(withdrawal_id, approver=approver, totp=code.strip(), approve=True)
+        return self._onward(answered)
+
+    def _onward(self, current: WithdrawalView) -> WithdrawalView:
+        """After the approving transaction committed: at quorum, to execution."""
+        if self.executor is None or current.state is not State.APPROVED:
+            return current
+        return self.executor.after_approval(current)
 
     def reject(self, withdrawal_id: str, *, approver: str, reason: str) -> WithdrawalView:
         """A rejection by any eligible approver ends the request (denied)."""
@@ -166,19 +184,28 @@ class ApprovalService:
         return False
 
     def _check_approver(self, session: Session, row: WithdrawalRow, approver: str) -> None:
-        if approver == row.requester:
-            raise ApprovalError(
-                f"{person(session, approver)} requested this withdrawal and cannot approve it "
-                "(four eyes)",
-                code="requester_approved",
-            )
-        if any(a.approver == approver for a in approvals_of(session, row.id)):
-            raise ApprovalError(
-                f"{person(session, approver)} has already answered this withdrawal; approvals "
-                "must come from "
-                "distinct people",
-                code="duplicate_approver",
-            )
+        """The four-eyes rules (`kinko.identity.four_eyes`: not the requester, each person
+        once, an eligible role for this wallet and asset), then separation of duties."""
+        roles = self.ports.directory.roles_for(
+            session, approver, wallet=row.wallet_id, asset=row.asset
+        )
+        step = Step(
+            what="this withdrawal",
+            proposer=row.requester,
+            proposer_name=person(session, row.requester),
+            eligible=frozenset(row.eligible_roles),
+            created_at=row.created_at,
+            proposed="requested",
+            codes={Rule.NOT_PROPOSER: "requester_approved", Rule.DISTINCT: "duplicate_approver"},
+        )
+        # The approver is signed in with their own credential: the API refused them if
+        # they were not active. Expiry is the withdrawal's own state (`_expire_if_due`).
+        check_second(
+            step,
+            Person(approver, frozenset(roles), name=person(session, approver)),
+            now=self.ctx.clock.now(),
+            counted=[a.approver for a in approvals_of(session, row.id)],
+        )
         self.ports.directory.check_can_approve(
             session,
             approver=approver,
@@ -186,10 +213,6 @@ class ApprovalService:
             wallet=row.wallet_id,
             asset=row.asset,
         )
-        roles = self.ports.directory.roles_for(
-            session, approver, wallet=row.wallet_id, asset=row.asset
-        )
-        check_eligible(approver, roles, row.eligible_roles)
 
     def _record_approval(
         self, session: Session, row: WithdrawalRow, approver: str, assertion: Mapping[str, Any]

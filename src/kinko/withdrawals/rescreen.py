@@ -1,18 +1,19 @@
 """Re-screening pending withdrawals when a new list version is loaded.
 
-`pending_destinations` is registered with the screening service's re-screen hook: it
-names the destination of every withdrawal that is not yet signed. The screening service
-records an alert for each new hit and publishes `screening.hit` (target kind
-``withdrawal``) after its transaction commits; `arm_rescreen_holds` subscribes to those
-and holds the withdrawal (audited, `withdrawal.held` event, velocity released). Once
-held, releasing it runs screening again, which then denies it.
+`pending_destinations` is one of the screening service's re-screen providers (the
+composition root, kinko.services, gives it): it names the destination of every withdrawal
+that is not yet signed. The screening service records an alert for each new hit and
+publishes `screening.hit` (target kind ``withdrawal``) after its transaction commits;
+`arm_rescreen_holds` (called by the root) subscribes to those and holds the withdrawal
+(audited, `withdrawal.held` event, velocity released). Once held, releasing it runs
+screening again, which then denies it.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 from sqlalchemy import select
@@ -21,12 +22,9 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.core.events import EventBus, SecurityEvent
-from kinko.screening.rescreen import RescreenTarget, register_rescreen_provider
+from kinko.screening.rescreen import RescreenTarget
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.states import State
-
-if TYPE_CHECKING:
-    from kinko.withdrawals.service import WithdrawalService
 
 TARGET_KIND = "withdrawal"
 ACTOR = "system:screening"
@@ -51,16 +49,12 @@ def pending_destinations(session: Session) -> list[RescreenTarget]:
     ]
 
 
-def install_rescreen_provider() -> None:
-    """Register `pending_destinations` (idempotent). The CLI and the API call it when they
-    load, so every process that loads a list (``kinko lists load`` too) re-screens pending
-    withdrawals; the executor refuses to sign one with a screening alert."""
-    register_rescreen_provider(pending_destinations)
+class Holds(Protocol):
+    def hold(self, withdrawal_id: str, *, reason: str, actor: str) -> object: ...
 
 
-def arm_rescreen_holds(ctx: Context, withdrawals: WithdrawalService) -> None:
-    """Register the provider and, once per event bus, hold withdrawals that hit."""
-    install_rescreen_provider()
+def arm_rescreen_holds(ctx: Context, withdrawals: Holds) -> None:
+    """Once per event bus, hold withdrawals whose destination a re-screen found."""
     with _lock:
         if ctx.bus in _armed:
             return

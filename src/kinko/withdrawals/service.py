@@ -5,7 +5,9 @@ and decision commit together, in a transaction it may share with concurrent requ
 (`group_commit.py`). Every later step is its own transaction with its audit entry inside
 it; `advance` looks at the persisted state and runs the next step, so a process killed
 between two steps resumes where it stopped. Approvals live in `approvals.py`, signing and
-broadcast in `execution.py`.
+broadcast in `execution.py`: a withdrawal that policy allows (or whose released hold it
+then allows) is handed to the executor here, once its transaction committed; no caller
+has to ask for it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from kinko.chains.base import CallKind
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import Conflict, InputError
-from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
@@ -32,10 +33,13 @@ from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.cancel import cancel as cancel_withdrawal
 from kinko.withdrawals.events import announce_request
+from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.group_commit import GroupCommit
+from kinko.withdrawals.holds import WithdrawalHolds, hold_row
 from kinko.withdrawals.intake import (
     Checked,
     WithdrawalRequest,
+    WriteOrder,
     check_request,
     existing_for_key,
     same_body,
@@ -45,14 +49,12 @@ from kinko.withdrawals.ports import Ports, Verdict
 from kinko.withdrawals.records import (
     WithdrawalView,
     audit_later,
-    defer_event,
     load,
     move,
     unit_of_work,
     view,
 )
 from kinko.withdrawals.states import State, parse_state
-from kinko.withdrawals.writer import WriteOrder
 
 __all__ = ["DEFAULT_APPROVAL_TTL", "WithdrawalRequest", "WithdrawalService"]
 
@@ -62,15 +64,20 @@ SYSTEM = "system:withdrawals"
 
 class WithdrawalService:
     def __init__(
-        self, ctx: Context, ports: Ports, *, approval_ttl: timedelta = DEFAULT_APPROVAL_TTL
+        self,
+        ctx: Context,
+        ports: Ports,
+        *,
+        executor: Executor | None = None,
+        approval_ttl: timedelta = DEFAULT_APPROVAL_TTL,
     ) -> None:
+        """`executor`: signs and broadcasts what becomes approved (`Executor.after_approval`);
+        None for a service that only holds or reads (nothing it does approves)."""
         self.ctx = ctx
         self.ports = ports
+        self.executor = executor
         self.approval_ttl = approval_ttl
         self._writes = GroupCommit[WithdrawalView](ctx)
-        # `kinko serve --workers N`: a worker sends checked requests to the one writer
-        # (kinko.withdrawals.writer); None: this process writes them.
-        self.remote_writer: Callable[[WriteOrder], WithdrawalView] | None = None
 
     # -- request ---------------------------------------------------------------------------
 
@@ -104,9 +111,14 @@ class WithdrawalService:
         if authorise is not None:
             authorise(checked.asset.symbol, checked.wallet_id)
         order = WriteOrder(body, requester, idempotency_key, fingerprint, channel, checked)
-        if self.remote_writer is not None:
-            return self.remote_writer(order)
         return self.write(order)
+
+    def _onward(self, current: WithdrawalView) -> WithdrawalView:
+        """An approved withdrawal goes to execution (signed and broadcast if its wallet is
+        hot and its chain has a node); anything else is answered as it is."""
+        if self.executor is None or current.state is not State.APPROVED:
+            return current
+        return self.executor.after_approval(current)
 
     def write(self, order: WriteOrder) -> WithdrawalView:
         """The write phase of a checked request: the withdrawal row, its screening and
@@ -132,15 +144,20 @@ class WithdrawalService:
 
         try:
             # Concurrent requests share the transaction (kinko.withdrawals.group_commit).
-            return self._writes.run(write)
+            created = self._writes.run(write)
         except DBIntegrityError:
-            # A concurrent request with the same key won the insert; answer as it did.
+            # A concurrent request with the same key won the insert; answer as it did (the
+            # copy that created it hands it on, not this one).
             with unit_of_work(self.ctx) as session:
                 found = existing_for_key(session, order.key)
                 if found is None:
                     raise
                 withdrawal_id = same_body(found, order.fingerprint)
-        return self.advance(withdrawal_id)
+            return self.advance(withdrawal_id)
+        # Handed on by the request that created it, in the caller's thread, once the group
+        # commit answered it (its events published): never in the writer's turn, which the
+        # next batch waits for.
+        return self._onward(created)
 
     def _create(
         self,
@@ -349,28 +366,12 @@ class WithdrawalService:
 
     def hold(self, withdrawal_id: str, *, reason: str, actor: str) -> WithdrawalView:
         """Hold a withdrawal (the monitor's response); a no-op if it is already held."""
-        if not reason.strip():
-            raise InputError("reason", "say why the withdrawal is held")
-        with unit_of_work(self.ctx) as session:
-            row = load(session, withdrawal_id, lock=True)
-            self._hold(session, row, reason, actor)
-            return view(session, row)
+        return WithdrawalHolds(self.ctx, self.ports.policy).hold(
+            withdrawal_id, reason=reason, actor=actor
+        )
 
     def _hold(self, session: Session, row: WithdrawalRow, reason: str, actor: str) -> None:
-        if move(self.ctx, session, row, State.HELD, actor=actor, reason=reason):
-            self.ports.policy.release(session, row.id)
-            event = SecurityEvent(
-                type="withdrawal.held",
-                time=self.ctx.clock.now(),
-                actor=actor,
-                wallet=row.wallet_id,
-                asset=row.asset,
-                amount=row.amount,
-                destination=row.destination,
-                severity="high",
-                fields={"withdrawal": row.id, "reason": reason},
-            )
-            defer_event(session, event)
+        hold_row(self.ctx, self.ports.policy, session, row, reason=reason, actor=actor)
 
     def release_hold(self, withdrawal_id: str, *, actor: str, reason: str) -> WithdrawalView:
         """Release a hold: screening and policy run again from the top, at once."""
@@ -390,7 +391,8 @@ class WithdrawalService:
                 action="withdrawal.hold_released",
             )
             self._run_steps(session, row)
-            return view(session, row)
+            decided = view(session, row)
+        return self._onward(decided)
 
     def cancel(
         self,

@@ -1,35 +1,31 @@
 """One object holding the withdrawal services wired for a context and a chain gateway.
 
-`kinko serve` and the CLI build one from settings; the demo builds one on its in-process
-chain and hands it to the API via ``app.state.withdrawal_stack``.
+The composition root (`kinko.services.Services.withdrawal_stack`) builds the one of a
+process, from settings or on the chain nodes it was given (the demo's in-process chain),
+with the root's own screening, policy, identity and freeze services.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
-from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.chains.ethereum.networks import CHAIN_IDS
 from kinko.context import Context
-from kinko.core.errors import ConfigError, KinkoError
-from kinko.custody.model import Tier
+from kinko.core.errors import ConfigError
+from kinko.identity.service import IdentityService
+from kinko.policy.freeze import FreezeService
+from kinko.policy.service import PolicyService
 from kinko.signer.online import OnlineSigner, SigningAdapter
-from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway
 from kinko.withdrawals.execution import Executor
-from kinko.withdrawals.ports import Ports, Screener
+from kinko.withdrawals.ports import ChainGateway, Ports, Screener
 from kinko.withdrawals.records import WithdrawalView
-from kinko.withdrawals.rescreen import arm_rescreen_holds
 from kinko.withdrawals.service import WithdrawalService
 from kinko.withdrawals.signing import WithdrawalRecords
-from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, FileKeystore, default_ports
-
-log = structlog.get_logger("kinko.withdrawals")
 
 
 @dataclass
@@ -43,35 +39,11 @@ class WithdrawalStack:
     log_vkey: str
 
     def execute(self, withdrawal_id: str) -> WithdrawalView:
-        """Sign (online signer, full checks) and broadcast an approved hot-wallet
-        withdrawal; resume a signed one. Warm/cold wallets are refused (kinko cosign)."""
+        """The operator's explicit retry (`kinko withdraw execute`): sign (online signer,
+        full checks) and broadcast an approved hot-wallet withdrawal the services could
+        not execute when it was approved (no node then, the node unreachable), or send a
+        signed one again. Warm/cold wallets are refused (kinko cosign)."""
         return self.executor.execute(withdrawal_id)
-
-    def settle(self, current: WithdrawalView) -> WithdrawalView:
-        """After a decision or an approval: an approved hot-wallet withdrawal is signed and
-        broadcast at once. If that cannot happen now (no node, a refusal: audited, wallet
-        frozen, event raised by the signer) the withdrawal's state says so and
-        `execute` may be called again; warm and cold wallets wait for `kinko cosign`.
-        Without a node for the chain nothing is tried: it waits for `execute`."""
-        if current.state is not State.APPROVED or not self.ports.chains.can_broadcast(
-            current.chain
-        ):
-            return current
-        with self.ctx.db.transaction() as session:
-            wallet = session.get(WalletRow, current.wallet_id)
-            hot = wallet is not None and wallet.tier == Tier.HOT.value
-        if not hot:
-            return current
-        try:
-            return self.executor.execute(current.id)
-        except KinkoError as exc:
-            log.warning(
-                "approved withdrawal not executed",
-                withdrawal=current.id,
-                code=exc.code,
-                reason=exc.message,
-            )
-            return self.withdrawals.get(current.id)
 
 
 def node_from_settings(ctx: Context) -> tuple[str | None, Any]:
@@ -100,17 +72,22 @@ def build_stack(
     network: str | None = None,
     web3: Any = None,
     screener: Screener | None = None,
+    policy: PolicyService | None = None,
+    identity: IdentityService | None = None,
+    freezes: FreezeService | None = None,
 ) -> WithdrawalStack:
+    """The withdrawal services on the Ethereum node `web3` (on `network`), or the one of
+    the settings when neither is given; Bitcoin through its own gateway. The neighbours
+    given are used (the composition root gives its own), the others built for `ctx`."""
     if web3 is None and network is None:
         network, web3 = node_from_settings(ctx)
     gateway = ChainRouter(
         {"ethereum": EthereumGateway(network, web3=web3), "bitcoin": BitcoinGateway()}
     )
-    ports = default_ports(ctx, gateway, screener=screener)
-
-    def adapter_for(chain: str, net: str) -> SigningAdapter:
-        del chain
-        return EthereumAdapter(net, web3=web3)
+    ports = default_ports(
+        ctx, gateway, screener=screener, policy=policy, identity=identity, freezes=freezes
+    )
+    adapter_for = signing_adapters(gateway)
 
     vkey = log_vkey_of(ctx)
     signer = OnlineSigner(
@@ -120,17 +97,33 @@ def build_stack(
         adapter_for=adapter_for,
         log_vkey=vkey,
     )
-    withdrawals = WithdrawalService(ctx, ports)
-    arm_rescreen_holds(ctx, withdrawals)
+    # One executor: what becomes approved is handed to it by the services themselves.
+    executor = Executor(ctx, ports, signer)
     return WithdrawalStack(
         ctx=ctx,
         ports=ports,
-        withdrawals=withdrawals,
-        approvals=ApprovalService(ctx, ports),
+        withdrawals=WithdrawalService(ctx, ports, executor=executor),
+        approvals=ApprovalService(ctx, ports, executor=executor),
         signer=signer,
-        executor=Executor(ctx, ports, signer),
+        executor=executor,
         log_vkey=vkey,
     )
 
 
-__all__ = ["WithdrawalStack", "build_stack", "log_vkey_of", "node_from_settings"]
+def signing_adapters(chains: ChainGateway) -> Callable[[str, str], SigningAdapter]:
+    """The online signer's `adapter_for(chain, network)`: the adapter of that chain's
+    gateway (a chain without one is refused, `InputError` naming it)."""
+
+    def adapter_for(chain: str, network: str) -> SigningAdapter:
+        return chains.adapter(chain, network)
+
+    return adapter_for
+
+
+__all__ = [
+    "WithdrawalStack",
+    "build_stack",
+    "log_vkey_of",
+    "node_from_settings",
+    "signing_adapters",
+]

@@ -56,8 +56,8 @@ _HIGHEST_NONCE = select(func.max(WithdrawalRow.account_nonce)).where(
 
 
 class IdentityDirectory:
-    def __init__(self, ctx: Context) -> None:
-        self.identity = IdentityService(ctx)
+    def __init__(self, ctx: Context, identity: IdentityService | None = None) -> None:
+        self.identity = identity or IdentityService(ctx)
 
     def roles_for(self, session: Session, user: str, *, wallet: str, asset: str) -> set[str]:
         return {
@@ -85,10 +85,7 @@ class IdentityDirectory:
     def check_can_approve(
         self, session: Session, *, approver: str, requester: str, wallet: str, asset: str
     ) -> None:
-        if approver == requester:
-            raise ApprovalError(
-                f"{person(session, approver)} requested this withdrawal and cannot approve it"
-            )
+        # The requester is refused by the four-eyes rules before (kinko.identity.four_eyes).
         grants = self.identity.roles_of(session, approver)
         try:
             check_matrix_holds(grants, self.identity.conflict_matrix(session))
@@ -132,8 +129,8 @@ class IdentityDirectory:
 
 
 class WalletFreezes:
-    def __init__(self, ctx: Context) -> None:
-        self.service = FreezeService(ctx)
+    def __init__(self, ctx: Context, service: FreezeService | None = None) -> None:
+        self.service = service or FreezeService(ctx)
 
     def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None:
         wallet = session.get(WalletRow, wallet_id)
@@ -312,11 +309,21 @@ class ChainRouter:
         return self._for(wallet.chain).broadcast(wallet, signed_tx)
 
 
-def default_ports(ctx: Context, chains: ChainGateway, *, screener: Screener | None = None) -> Ports:
+def default_ports(
+    ctx: Context,
+    chains: ChainGateway,
+    *,
+    screener: Screener | None = None,
+    policy: PolicyService | None = None,
+    identity: IdentityService | None = None,
+    freezes: FreezeService | None = None,
+) -> Ports:
+    """The withdrawal services' neighbours: those given (the composition root,
+    kinko.services, gives its own), else built for `ctx`."""
     return Ports(
         screener=screener or ScreeningService(ctx),
-        policy=PolicyService(ctx),
-        directory=IdentityDirectory(ctx),
-        freezes=WalletFreezes(ctx),
+        policy=policy or PolicyService(ctx),
+        directory=IdentityDirectory(ctx, identity),
+        freezes=WalletFreezes(ctx, freezes),
         chains=chains,
     )

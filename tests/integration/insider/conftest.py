@@ -10,23 +10,22 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kinko.context import Context
-from kinko.monitor.factory import start_monitor
 from kinko.server import create_app
-from kinko.withdrawals.stack import build_stack
+from kinko.services import Services
 from tests.integration.insider.steps import INSIDER_IP, Watch
 from tests.integration.withdrawals.exchange import Exchange, build_exchange
 
 
 @pytest.fixture
-def watch(ctx: Context) -> Watch:
+def watch(ctx: Context, services: Services) -> Watch:
     """`ctx` watched by the default pack, as `kinko serve` watches it."""
-    return Watch(ctx, start_monitor(ctx))
+    return Watch(ctx, services.start_monitor())
 
 
 @pytest.fixture
-def api(ctx: Context, watch: Watch) -> TestClient:
+def api(ctx: Context, services: Services, watch: Watch) -> TestClient:
     """The whole API on `ctx` (every route, dependency and service as served)."""
-    app = create_app(ctx)
+    app = create_app(ctx, services=services)
     app.state.monitor = watch.monitor  # one monitor, as in `kinko serve`
     return TestClient(app, base_url="https://testserver", client=(INSIDER_IP, 50000))
 
@@ -43,7 +42,5 @@ def exchange(ctx: Context, w3: Any, api: TestClient) -> Exchange:
     """The withdrawal tests' exchange (alice requests; bob and carol approve; a hot ETH
     wallet on an in-process chain), served by `api` with its chain."""
     ex = build_exchange(ctx, w3)
-    api.app.state.withdrawal_stack = build_stack(  # type: ignore[attr-defined]
-        ctx, network="devnet", web3=w3, screener=ex.screener
-    )
+    api.app.state.withdrawal_stack = ex.services.withdrawal_stack()  # type: ignore[attr-defined]
     return ex

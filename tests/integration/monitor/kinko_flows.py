@@ -21,16 +21,13 @@ from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
 from kinko.custody.model import Tier
 from kinko.identity.model import ProposalKind, ProposalState, UserId
-from kinko.identity.service import IdentityService
-from kinko.monitor.triage import TriageService
-from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, OwnerKind
 from kinko.policy.service import PolicyService
-from kinko.screening.service import ScreeningService
 from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
 from tests.support.identity import bearer, make_user, owned_token
+from tests.support.services import services_of
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 CEREMONY = {
@@ -61,7 +58,8 @@ def admins(ctx: Context) -> Admins:
 def propose_and_approve(
     ctx: Context, staff: Admins, kind: ProposalKind, payload: dict[str, object], reason: str
 ) -> None:
-    roles = IdentityService(ctx).roles
+    services = services_of(ctx)
+    roles = services.identity.roles
     with ctx.db.transaction() as session:
         proposal = roles.propose(
             session, actor=staff.first, kind=kind, payload=payload, reason=reason
@@ -80,8 +78,9 @@ def grant_privileged_role(ctx: Context, staff: Admins, username: str = "newbie")
 
 
 def grant_requester_role(ctx: Context, staff: Admins) -> UserId:
+    services = services_of(ctx)
     person, _ = make_user(ctx, "clerk", with_authenticator=False)
-    roles = IdentityService(ctx).roles
+    roles = services.identity.roles
     with ctx.db.transaction() as session:  # not privileged: applies at once
         roles.propose(
             session,
@@ -142,26 +141,27 @@ def fake_ofac_csv(path: Path, rows: int = 25) -> Path:
 
 def replace_list(ctx: Context, staff: Admins, tmp_path: Path) -> None:
     """The OFAC XML, then a Kinko CSV claiming to be ofac-sdn, proposed and approved."""
-    service = ScreeningService(ctx)
+    services = services_of(ctx)
+    service = services.screening
     service.load_file(FIXTURES / "sdn_advanced_excerpt.xml", actor="system:setup")
     result = service.load_file(
         fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{staff.first}", proposer=staff.first
     )
     with ctx.db.transaction() as session:
-        IdentityService(ctx).roles.approve(
-            session, result.proposed[0].proposal_id, actor=staff.second
-        )
+        services.identity.roles.approve(session, result.proposed[0].proposal_id, actor=staff.second)
 
 
 def update_list(ctx: Context) -> None:
     """A routine load: the same format and publisher, nothing dropped."""
-    ScreeningService(ctx).load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="cli:ops")
+    services = services_of(ctx)
+    services.screening.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="cli:ops")
 
 
 def privileged_service_token(ctx: Context, staff: Admins) -> None:
     """A service account's token that can approve withdrawals, by a create_token proposal."""
+    services = services_of(ctx)
     robot, _ = make_user(ctx, "robot", ["approver"], with_authenticator=False)
-    tokens = IdentityService(ctx).tokens
+    tokens = services.identity.tokens
     with ctx.db.transaction() as session:
         proposal, _, _ = tokens.propose_for_service(
             session,
@@ -172,12 +172,13 @@ def privileged_service_token(ctx: Context, staff: Admins) -> None:
             reason="batch approvals",
         )
     with ctx.db.transaction() as session:
-        IdentityService(ctx).roles.approve(session, proposal.id, actor=staff.second)
+        services.identity.roles.approve(session, proposal.id, actor=staff.second)
 
 
 def reader_service_token(ctx: Context, staff: Admins) -> None:
+    services = services_of(ctx)
     robot, _ = make_user(ctx, "reader", ["auditor"], with_authenticator=False)
-    tokens = IdentityService(ctx).tokens
+    tokens = services.identity.tokens
     with ctx.db.transaction() as session:
         proposal, _, _ = tokens.propose_for_service(
             session,
@@ -188,11 +189,12 @@ def reader_service_token(ctx: Context, staff: Admins) -> None:
             reason="reports",
         )
     with ctx.db.transaction() as session:
-        IdentityService(ctx).roles.approve(session, proposal.id, actor=staff.second)
+        services.identity.roles.approve(session, proposal.id, actor=staff.second)
 
 
 def lift_freeze(ctx: Context, staff: Admins) -> None:
-    freezes = FreezeService(ctx)
+    services = services_of(ctx)
+    freezes = services.freezes
     with ctx.db.transaction() as session:
         frozen = freezes.freeze(
             session, scope=FreezeScope.ALL, target=None, reason="drill", actor=f"user:{staff.first}"
@@ -209,6 +211,7 @@ def release_a_lock(ctx: Context, staff: Admins) -> None:
     """Five MFA failures then a success for a clerk, on the bus: the monitor listening
     (`start_monitor`) locks the clerk; two security admins release the lock (four eyes:
     `staff.first` votes, `staff.second` releases)."""
+    services = services_of(ctx)
     clerk, _ = make_user(ctx, "locked-clerk", ["requester"], with_authenticator=False)
     now = ctx.clock.now()
     ctx.bus.publish_all(
@@ -228,7 +231,7 @@ def release_a_lock(ctx: Context, staff: Admins) -> None:
                 ResponseRow.action == "lock_account", ResponseRow.status == "applied"
             )
         ).scalar_one()
-    triage = TriageService(ctx)
+    triage = services.triage
     for admin in (staff.first, staff.second):
         with ctx.db.transaction() as session:
             triage.vote_release(session, response, actor=admin, reason="the clerk was travelling")
@@ -236,7 +239,8 @@ def release_a_lock(ctx: Context, staff: Admins) -> None:
 
 def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
     """An address-book entry proposed by `proposer` and approved by `approver`."""
-    addresses = PolicyService(ctx).addresses
+    services = services_of(ctx)
+    addresses = services.policy.addresses
     with ctx.db.transaction() as session:
         proposal = addresses.propose(
             session,

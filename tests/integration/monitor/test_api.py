@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.server import create_app
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.identity import ApiTokenRow
 from kinko.store.tables.monitor import AlertRow
@@ -103,10 +104,9 @@ def test_release_by_two_security_admins(ctx: Context) -> None:
         assert two.status_code == 200 and two.json()["released"] is True
 
 
-def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context) -> None:
+def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context, services: Services) -> None:
     """Issue #13, attack 6: five made-up MFA failures, then a success, naming an admin."""
     from kinko.identity.model import UserState
-    from kinko.identity.service import IdentityService
 
     ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
     admin, _ = make_user(ctx, "root", ["security_admin"], with_authenticator=False)
@@ -143,6 +143,6 @@ def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context) -> None:
         )
         assert [a["status"] for a in posted.json()["alerts"]] == ["applied"]
     with ctx.db.transaction() as s:
-        users = IdentityService(ctx).users
+        users = services.identity.users
         assert users.get(s, admin).state == UserState.ACTIVE
         assert users.get(s, clerk).state == UserState.SUSPENDED

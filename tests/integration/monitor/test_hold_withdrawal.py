@@ -10,7 +10,6 @@ import pytest
 from kinko.context import Context
 from kinko.monitor.engine import Engine
 from kinko.monitor.rules import default_pack
-from kinko.monitor.service import MonitorService
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange, build_exchange
@@ -36,8 +35,8 @@ def test_sanctions_hit_holds_the_pending_withdrawal(ctx: Context, w3: Any) -> No
     )
     assert wd.state is State.PENDING_APPROVAL
     event = ev("withdrawal.request", screening="hit", withdrawal=wd.id, wallet=ex.wallet_id)
-    (recorded,) = MonitorService(ctx, Engine(default_pack())).ingest([event])
+    (recorded,) = ex.services.monitor(Engine(default_pack())).ingest([event])
     assert (recorded.rule_id, recorded.status) == ("kinko-sanctions-hit", "applied")
     assert ex.withdrawals.get(wd.id).state is State.HELD
-    again = MonitorService(ctx, Engine(default_pack())).ingest([event])
+    again = ex.services.monitor(Engine(default_pack())).ingest([event])
     assert again[0].status == "applied"  # holding a held withdrawal is a no-op, not an error

@@ -9,12 +9,10 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.custody.model import Tier
-from kinko.monitor.factory import start_monitor
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
-from kinko.screening.providers import address_book_targets, install_rescreen_providers
-from kinko.screening.rescreen import rescreen_providers
-from kinko.screening.service import ScreeningService
+from kinko.screening.providers import address_book_targets
+from kinko.services import Services
 from kinko.store.tables.monitor import AlertRow
 
 LISTS = Path(__file__).parents[2] / "fixtures" / "screening" / "kinko_lists_synthetic.csv"
@@ -38,14 +36,13 @@ def add_entry(ctx: Context, address: str, label: str) -> str:
         return str(book.approve(s, proposal_id=proposal.id, actor="user:ben").id)
 
 
-def test_new_list_alerts_on_an_address_book_hit(ctx: Context) -> None:
-    install_rescreen_providers()
-    assert address_book_targets in rescreen_providers()
+def test_new_list_alerts_on_an_address_book_hit(ctx: Context, services: Services) -> None:
+    assert address_book_targets in services.screening.rescreen_from
     hit = add_entry(ctx, BYBIT, "OTC desk")  # still cooling off: screened all the same
     add_entry(ctx, CLEAN, "partner exchange")
-    start_monitor(ctx)
+    services.start_monitor()
 
-    result = ScreeningService(ctx).load_file(LISTS, actor="user:sec")
+    result = services.screening.load_file(LISTS, actor="user:sec")
 
     by_target = [(a.target_kind, a.target_ref, a.list_name) for a in result.alerts]
     assert ("address_book", hit, "stolen-funds") in by_target

@@ -12,19 +12,24 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.identity.model import UserState
-from kinko.identity.service import IdentityService
+from kinko.monitor.actions import privileged_by
 from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack, parse_texts
 from kinko.monitor.service import MonitorService, RateLimits
-from kinko.monitor.triage import AlertStatus, TriageService
-from kinko.policy.freeze import FreezeService
+from kinko.monitor.triage import AlertStatus
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import make_user
+from tests.support.services import services_of
 from tests.unit.monitor.support import ev
 
 
 def service(ctx: Context, engine: Engine | None = None, **kw: object) -> MonitorService:
+    """A monitor acting through the services of the composition root on `ctx`."""
+    hands = services_of(ctx).monitor_hands
+    kw.setdefault("actions", hands.actions)
+    kw.setdefault("privileged", privileged_by(hands.roles_of))
     return MonitorService(ctx, engine or Engine(default_pack()), **kw)  # type: ignore[arg-type]
 
 
@@ -44,19 +49,19 @@ def actions(ctx: Context) -> list[str]:
         return list(s.execute(select(AuditEntryRow.action).order_by(AuditEntryRow.seq)).scalars())
 
 
-def test_unexplained_hot_outflow_freezes_the_wallet(ctx: Context) -> None:
+def test_unexplained_hot_outflow_freezes_the_wallet(ctx: Context, services: Services) -> None:
     recorded = service(ctx).ingest([hot_outflow()])
     assert [(r.rule_id, r.status, r.scope, r.target) for r in recorded] == [
         ("kinko-hot-outflow-without-withdrawal", "applied", "wallet", "w1")
     ]
     with ctx.db.transaction() as s:
-        freezes = FreezeService(ctx).active_freezes(s)
+        freezes = services.freezes.active_freezes(s)
     assert [(f.scope.value, f.target) for f in freezes] == [("wallet", "w1")]
     assert recorded[0].ref == freezes[0].id
     assert actions(ctx) == ["monitor.alert", "freeze.set", "monitor.response_applied"]
 
 
-def test_bus_events_reach_the_monitor(ctx: Context) -> None:
+def test_bus_events_reach_the_monitor(ctx: Context, services: Services) -> None:
     monitor = service(ctx)
     monitor.attach()
     ctx.bus.publish(
@@ -69,8 +74,8 @@ def test_bus_events_reach_the_monitor(ctx: Context) -> None:
     )
     assert ctx.bus.failures == 0
     with ctx.db.transaction() as s:
-        alerts = TriageService(ctx).list_alerts(s)
-        freezes = FreezeService(ctx).active_freezes(s)
+        alerts = services.triage.list_alerts(s)
+        freezes = services.freezes.active_freezes(s)
     assert [a.rule_id for a in alerts] == ["kinko-signed-differs-from-intent"]
     assert [f.target for f in freezes] == ["w9"]
 
@@ -112,7 +117,7 @@ def test_scope_widens_only_as_far_as_allowed(ctx: Context) -> None:
     assert nothing[0].action == "alert" and "names no wallet" in nothing[0].detail
 
 
-def test_failed_response_is_recorded_and_alert_stands(ctx: Context) -> None:
+def test_failed_response_is_recorded_and_alert_stands(ctx: Context, services: Services) -> None:
     events = [ev("auth.mfa", i * 10, actor="user:ghost", outcome="failure") for i in range(5)]
     events.append(ev("auth.mfa", 60, actor="user:ghost", outcome="success"))
     recorded = service(ctx).ingest(events)
@@ -120,7 +125,7 @@ def test_failed_response_is_recorded_and_alert_stands(ctx: Context) -> None:
     assert recorded[0].detail
     assert "monitor.response_failed" in actions(ctx)
     with ctx.db.transaction() as s:
-        assert [a.rule_id for a in TriageService(ctx).list_alerts(s)] == ["kinko-mfa-fatigue"]
+        assert [a.rule_id for a in services.triage.list_alerts(s)] == ["kinko-mfa-fatigue"]
 
 
 def fatigue(actor: str) -> list[MonitorEvent]:
@@ -128,15 +133,15 @@ def fatigue(actor: str) -> list[MonitorEvent]:
     return [*events, ev("auth.mfa", 60, actor=actor, outcome="success")]
 
 
-def test_mfa_fatigue_locks_the_real_account(ctx: Context) -> None:
+def test_mfa_fatigue_locks_the_real_account(ctx: Context, services: Services) -> None:
     user_id, _ = make_user(ctx, "alice", ["requester"], with_authenticator=False)
     recorded = service(ctx).ingest(fatigue(f"user:{user_id}"))
     assert [(r.rule_id, r.status) for r in recorded] == [("kinko-mfa-fatigue", "applied")]
     with ctx.db.transaction() as s:
-        assert IdentityService(ctx).users.get(s, user_id).state == UserState.SUSPENDED
+        assert services.identity.users.get(s, user_id).state == UserState.SUSPENDED
 
 
-def test_ingested_events_do_not_lock_a_privileged_person(ctx: Context) -> None:
+def test_ingested_events_do_not_lock_a_privileged_person(ctx: Context, services: Services) -> None:
     """Issue #13 attack 6: an ingest token's five made-up MFA failures naming an admin."""
     admin, _ = make_user(ctx, "root", ["security_admin"], with_authenticator=False)
     monitor = service(ctx)
@@ -148,8 +153,8 @@ def test_ingested_events_do_not_lock_a_privileged_person(ctx: Context) -> None:
     )
     assert "privileged role" in rec.detail and "outside Kinko" in rec.detail
     with ctx.db.transaction() as s:
-        assert IdentityService(ctx).users.get(s, admin).state == UserState.ACTIVE
-        [alert] = TriageService(ctx).list_alerts(s)
+        assert services.identity.users.get(s, admin).state == UserState.ACTIVE
+        [alert] = services.triage.list_alerts(s)
     assert alert.rule_id == "kinko-mfa-fatigue"  # the alert stands
     assert actions(ctx)[-2:] == ["monitor.alert", "monitor.response_withheld"]
     # Four of the five failures Kinko's own, one forged: still not corroborated.
@@ -161,12 +166,14 @@ def test_ingested_events_do_not_lock_a_privileged_person(ctx: Context) -> None:
     (rec,) = monitor.ingest(fatigue(f"user:{admin}"), origin="kinko")
     assert rec.status == "applied"
     with ctx.db.transaction() as s:
-        assert IdentityService(ctx).users.get(s, admin).state == UserState.SUSPENDED
+        assert services.identity.users.get(s, admin).state == UserState.SUSPENDED
 
 
-def test_alert_lifecycle_records_who_and_when(ctx: Context, clock: FixedClock) -> None:
+def test_alert_lifecycle_records_who_and_when(
+    ctx: Context, services: Services, clock: FixedClock
+) -> None:
     (rec,) = service(ctx).ingest([ev("policy.change", actor="u1", change="quorum_lowered")])
-    triage = TriageService(ctx)
+    triage = services.triage
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="acknowledge it before"):
         triage.close(s, rec.alert_id, actor="analyst", resolution="resolved", note="ok")
     clock.advance(timedelta(minutes=7))
@@ -193,12 +200,12 @@ def test_alert_lifecycle_records_who_and_when(ctx: Context, clock: FixedClock) -
     assert summary.median_time_to_triage_s == 420 and summary.p90_time_to_triage_s == 420
 
 
-def test_release_needs_two_distinct_security_admins(ctx: Context) -> None:
+def test_release_needs_two_distinct_security_admins(ctx: Context, services: Services) -> None:
     (rec,) = service(ctx).ingest([hot_outflow()])
     admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
     admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
     clerk, _ = make_user(ctx, "clerk", ["approver"], with_authenticator=False)
-    triage = TriageService(ctx)
+    triage = services.triage
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
         triage.vote_release(s, rec.response_id, actor=clerk, reason="looks fine")
     with ctx.db.transaction() as s:
@@ -208,28 +215,30 @@ def test_release_needs_two_distinct_security_admins(ctx: Context) -> None:
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="already voted"):
         triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
     with ctx.db.transaction() as s:
-        assert len(FreezeService(ctx).active_freezes(s)) == 1
+        assert len(services.freezes.active_freezes(s)) == 1
         second = triage.vote_release(s, rec.response_id, actor=admin2, reason="explained")
     assert second.released
     with ctx.db.transaction() as s:
-        assert FreezeService(ctx).active_freezes(s) == []
+        assert services.freezes.active_freezes(s) == []
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="released"):
         triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
     assert "monitor.response_released" in actions(ctx)
 
 
-def test_real_failed_logins_reach_the_monitor_over_the_bus(ctx: Context) -> None:
+def test_real_failed_logins_reach_the_monitor_over_the_bus(
+    ctx: Context, services: Services
+) -> None:
     from kinko.core.errors import KinkoError
 
     monitor = service(ctx)
     monitor.attach()
-    login = IdentityService(ctx).login
+    login = services.identity.login
     for i in range(10):
         with pytest.raises(KinkoError):
             login.login_totp(f"nobody{i}", "000000", source_ip="203.0.113.7")
     assert ctx.bus.failures == 0
     with ctx.db.transaction() as s:
-        alerts = TriageService(ctx).list_alerts(s)
+        alerts = services.triage.list_alerts(s)
     assert [a.rule_id for a in alerts] == ["kinko-credential-stuffing"]
     assert alerts[0].group == {"source_ip": "203.0.113.7"}
 
@@ -242,13 +251,15 @@ def test_hold_of_unknown_withdrawal_is_settled_as_failed(ctx: Context) -> None:
     assert actions(ctx)[-2:] == ["monitor.response_pending", "monitor.response_failed"]
 
 
-def test_lifting_a_lock_needs_two_distinct_security_admins(ctx: Context) -> None:
+def test_lifting_a_lock_needs_two_distinct_security_admins(
+    ctx: Context, services: Services
+) -> None:
     clerk, _ = make_user(ctx, "clerk", ["requester"], with_authenticator=False)
     admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
     admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
     (rec,) = service(ctx).ingest(fatigue(f"user:{clerk}"))
     assert (rec.action, rec.status) == ("lock_account", "applied")
-    triage, users = TriageService(ctx), IdentityService(ctx).users
+    triage, users = services.triage, services.identity.users
     with ctx.db.transaction() as s:
         assert not triage.vote_release(s, rec.response_id, actor=admin1, reason="ok").released
     with ctx.db.transaction() as s:

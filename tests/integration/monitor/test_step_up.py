@@ -8,12 +8,11 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.core.errors import AuthenticationError
-from kinko.identity.service import IdentityService
 from kinko.monitor.engine import Engine
 from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack
-from kinko.monitor.service import MonitorService
 from kinko.server import create_app
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import make_user, sign_in
 from tests.unit.monitor.support import ev
@@ -28,8 +27,10 @@ def dormant_login(actor: str) -> MonitorEvent:
     return ev("auth.login", actor=actor, outcome="success", days_since_last_login=120)
 
 
-def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(ctx: Context) -> None:
-    ids = IdentityService(ctx)
+def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(
+    ctx: Context, services: Services
+) -> None:
+    ids = services.identity
     user, auth = make_user(ctx, "dora", ["requester"])
     assert auth is not None
     cookie, _ = sign_in(ctx, "dora", auth)
@@ -37,7 +38,7 @@ def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(ctx: Context)
         _, token = ids.tokens.create(
             s, owner_id=user, name="bot", permissions=["withdrawals:read"], actor="user:x"
         )
-    monitor = MonitorService(ctx, Engine(default_pack()))
+    monitor = services.monitor(Engine(default_pack()))
     monitor.attach()
     before = len(actions(ctx))
 
@@ -68,8 +69,8 @@ def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(ctx: Context)
             assert reply.status_code == status, reply.text
 
 
-def test_step_up_for_an_unknown_user_is_recorded_failed(ctx: Context) -> None:
-    monitor = MonitorService(ctx, Engine(default_pack()))
+def test_step_up_for_an_unknown_user_is_recorded_failed(ctx: Context, services: Services) -> None:
+    monitor = services.monitor(Engine(default_pack()))
     (rec,) = monitor.ingest([dormant_login("user:usr_ghost")])
     assert (rec.rule_id, rec.status) == ("kinko-dormant-account", "failed")
     assert "no user with id usr_ghost" in rec.detail

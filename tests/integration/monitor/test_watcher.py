@@ -15,16 +15,15 @@ from kinko.chains.ethereum import EthereumAdapter
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.core.events import SecurityEvent
-from kinko.monitor.factory import start_monitor
-from kinko.monitor.triage import TriageService
 from kinko.monitor.watcher import ChainWatcher, watcher_from_settings
-from kinko.policy.freeze import FreezeService
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange, build_exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -45,13 +44,15 @@ def watcher(ctx: Context, w3: Any) -> ChainWatcher:
 
 
 def rules_fired(ctx: Context) -> list[str]:
+    services = services_of(ctx)
     with ctx.db.transaction() as s:
-        return sorted(a.rule_id for a in TriageService(ctx).list_alerts(s))
+        return sorted(a.rule_id for a in services.triage.list_alerts(s))
 
 
 def frozen(ctx: Context) -> list[tuple[str, str | None]]:
+    services = services_of(ctx)
     with ctx.db.transaction() as s:
-        return [(f.scope.value, f.target) for f in FreezeService(ctx).active_freezes(s)]
+        return [(f.scope.value, f.target) for f in services.freezes.active_freezes(s)]
 
 
 def send_withdrawal(ex: Exchange, key: str) -> str:
@@ -74,10 +75,10 @@ def steal(w3: Any, amount: int, to: str = RECIPIENT) -> str:
 
 
 def test_unexplained_outflow_freezes_the_wallet_and_a_withdrawal_does_not(
-    ctx: Context, w3: Any
+    ctx: Context, services: Services, w3: Any
 ) -> None:
     ex = build_exchange(ctx, w3)
-    start_monitor(ctx)
+    services.start_monitor()
     watch = watcher(ctx, w3)
     assert watch.poll_once() == []  # starts watching at the current block
 
@@ -103,10 +104,10 @@ def test_unexplained_outflow_freezes_the_wallet_and_a_withdrawal_does_not(
 
 
 def test_a_withdrawal_record_that_differs_from_the_chain_explains_nothing(
-    ctx: Context, w3: Any
+    ctx: Context, services: Services, w3: Any
 ) -> None:
     ex = build_exchange(ctx, w3)
-    start_monitor(ctx)
+    services.start_monitor()
     watch = watcher(ctx, w3)
     watch.poll_once()
     wd_id = send_withdrawal(ex, "k-watch-tampered")
@@ -201,7 +202,7 @@ def add_wallet(ctx: Context, wallet_id: str, tier: str, address: str) -> None:
 
 
 def test_a_configured_node_starts_the_watcher_with_kinko_serve(ctx: Context) -> None:
-    from kinko.api.background import start_background
+    from kinko.api.background import job_starter
 
     configured = replace_settings(
         ctx, ethereum_node_url="http://127.0.0.1:9", ethereum_network="devnet"
@@ -215,7 +216,7 @@ def test_a_configured_node_starts_the_watcher_with_kinko_serve(ctx: Context) -> 
     assert isinstance(adapter, EthereumAdapter) and dict(adapter.tokens) == {USDT: "USDT"}
 
     async def names() -> list[str]:
-        tasks = start_background(configured)
+        tasks = job_starter(configured)()
         for task in tasks:
             task.cancel()
         return sorted(t.get_name() for t in tasks)

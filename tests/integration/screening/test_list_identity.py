@@ -23,10 +23,10 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.identity.model import UserId
-from kinko.identity.service import IdentityService
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
 from kinko.server import create_app
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user, person_headers
@@ -73,16 +73,20 @@ def admins(ctx: Context) -> tuple[UserId, UserId]:
 
 
 @pytest.fixture
-def ofac(ctx: Context, clock: FixedClock) -> ScreeningService:
+def ofac(ctx: Context, services: Services, clock: FixedClock) -> ScreeningService:
     """The OFAC advanced excerpt loaded as ofac-sdn, the clock a day after its date."""
     clock.set(clock.now().replace(year=2024, month=5, day=29))
-    service = ScreeningService(ctx)
+    service = services.screening
     service.load_file(ADVANCED, actor="system:setup")
     return service
 
 
 def test_a_csv_claiming_to_be_ofac_is_a_proposal_not_a_replacement(
-    ctx: Context, ofac: ScreeningService, admins: tuple[UserId, UserId], tmp_path: Path
+    ctx: Context,
+    services: Services,
+    ofac: ScreeningService,
+    admins: tuple[UserId, UserId],
+    tmp_path: Path,
 ) -> None:
     ada, bob = admins
     assert status_of(ctx, ofac, LAZARUS) is VerdictStatus.HIT
@@ -96,7 +100,7 @@ def test_a_csv_claiming_to_be_ofac_is_a_proposal_not_a_replacement(
     with ctx.db.transaction() as s:
         [active] = ofac.versions(s)
     assert active.format is ListFormat.OFAC_ADVANCED
-    roles = IdentityService(ctx).roles
+    roles = services.identity.roles
     with pytest.raises(PermissionDenied) as own, ctx.db.transaction() as s:
         roles.approve(s, proposed.proposal_id, actor=ada)
     assert own.value.code == "self_approval"
@@ -131,15 +135,17 @@ def test_without_a_person_the_change_is_refused(
 
 
 def test_refused_proposal_leaves_the_list_and_is_shown_refused(
-    ctx: Context, ofac: ScreeningService, admins: tuple[UserId, UserId], tmp_path: Path
+    ctx: Context,
+    services: Services,
+    ofac: ScreeningService,
+    admins: tuple[UserId, UserId],
+    tmp_path: Path,
 ) -> None:
     ada, bob = admins
     result = ofac.load_file(fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{ada}", proposer=ada)
     [proposed] = result.proposed
     with ctx.db.transaction() as s:
-        IdentityService(ctx).roles.refuse(
-            s, proposed.proposal_id, actor=bob, reason="not from OFAC"
-        )
+        services.identity.roles.refuse(s, proposed.proposal_id, actor=bob, reason="not from OFAC")
     with ctx.db.transaction() as s:
         states = {v.id: v.status for v in ofac.versions(s, include_inactive=True)}
     assert states[proposed.version.id] == "refused"
@@ -159,9 +165,9 @@ def test_routine_update_of_the_same_format_applies_at_once(
 
 
 def test_first_load_of_a_reserved_name_from_another_publisher_needs_four_eyes(
-    ctx: Context, clock: FixedClock, tmp_path: Path
+    ctx: Context, services: Services, clock: FixedClock, tmp_path: Path
 ) -> None:
-    service = ScreeningService(ctx)
+    service = services.screening
     with pytest.raises(Conflict) as err:
         service.load_file(fake_ofac_csv(tmp_path / "ofac.csv"), actor="cli:root")
     assert err.value.code == "list_identity_changed"
@@ -169,7 +175,11 @@ def test_first_load_of_a_reserved_name_from_another_publisher_needs_four_eyes(
 
 
 def test_a_shrinking_list_is_a_proposal(
-    ctx: Context, ofac: ScreeningService, admins: tuple[UserId, UserId], tmp_path: Path
+    ctx: Context,
+    services: Services,
+    ofac: ScreeningService,
+    admins: tuple[UserId, UserId],
+    tmp_path: Path,
 ) -> None:
     ada, bob = admins
     text = ADVANCED.read_text(encoding="utf-8")
@@ -186,7 +196,7 @@ def test_a_shrinking_list_is_a_proposal(
     tron = "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
     with ctx.db.transaction() as s:
         assert ofac.screen_address(s, chain="tron", address=tron).status is VerdictStatus.HIT
-        IdentityService(ctx).roles.approve(s, proposed.proposal_id, actor=bob)
+        services.identity.roles.approve(s, proposed.proposal_id, actor=bob)
     with ctx.db.transaction() as s:
         assert ofac.screen_address(s, chain="tron", address=tron).status is VerdictStatus.CLEAR
 
@@ -232,14 +242,18 @@ def test_provenance_is_recorded_and_audited(ctx: Context, ofac: ScreeningService
 
 
 def test_the_replacement_is_announced_to_the_monitor(
-    ctx: Context, ofac: ScreeningService, admins: tuple[UserId, UserId], tmp_path: Path
+    ctx: Context,
+    services: Services,
+    ofac: ScreeningService,
+    admins: tuple[UserId, UserId],
+    tmp_path: Path,
 ) -> None:
     ada, bob = admins
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
     result = ofac.load_file(fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{ada}", proposer=ada)
     with ctx.db.transaction() as s:
-        IdentityService(ctx).roles.approve(s, result.proposed[0].proposal_id, actor=bob)
+        services.identity.roles.approve(s, result.proposed[0].proposal_id, actor=bob)
     [loaded] = [e for e in events if e.type == "screening.list_loaded"]
     assert loaded.fields["list"] == "ofac-sdn"
     assert set(loaded.fields["changes"]) == {"format", "publisher"}

@@ -1,8 +1,9 @@
-"""Loading a new list version re-screens registered targets and alerts once per new hit."""
+"""Loading a new list version re-screens the targets the service was given and alerts once
+per new hit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,7 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.events import SecurityEvent
-from kinko.screening.rescreen import (
-    RescreenTarget,
-    register_rescreen_provider,
-    unregister_rescreen_provider,
-)
+from kinko.screening.rescreen import RescreenTarget
 from kinko.screening.service import ScreeningService
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.screening import ScreeningAlertRow
@@ -35,18 +32,10 @@ def pending(session: Session) -> Iterable[RescreenTarget]:
     ]
 
 
-@pytest.fixture
-def provider() -> Iterator[None]:
-    register_rescreen_provider(pending)
-    register_rescreen_provider(pending)  # idempotent
-    yield
-    unregister_rescreen_provider(pending)
-
-
-def test_new_version_alerts_on_new_hits_once(ctx: Context, provider: None) -> None:
+def test_new_version_alerts_on_new_hits_once(ctx: Context) -> None:
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
-    service = ScreeningService(ctx)
+    service = ScreeningService(ctx, rescreen_from=[pending])
     result = service.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="alice")
     found = sorted((a.target_ref, a.list_name) for a in result.alerts)
     assert found == [("cu_9", "kr-mofa"), ("wd_1", "stolen-funds")]
@@ -85,13 +74,9 @@ def test_failing_provider_keeps_list_and_says_what_to_do(ctx: Context) -> None:
 
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
-    register_rescreen_provider(broken)
-    try:
-        service = ScreeningService(ctx)
-        with pytest.raises(Unavailable, match="kinko lists rescreen"):
-            service.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="alice")
-    finally:
-        unregister_rescreen_provider(broken)
+    service = ScreeningService(ctx, rescreen_from=[broken])
+    with pytest.raises(Unavailable, match="kinko lists rescreen"):
+        service.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="alice")
     with ctx.db.transaction() as s:
         assert {v.list_name for v in service.versions(s)} == {
             "exchange-own",
@@ -99,4 +84,19 @@ def test_failing_provider_keeps_list_and_says_what_to_do(ctx: Context) -> None:
             "stolen-funds",
         }
     assert [e.type for e in events] == ["screening.list_loaded"] * 3 + ["screening.rescreen_failed"]
-    assert service.rescreen_all(actor="alice") == ()
+    assert ScreeningService(ctx).rescreen_all(actor="alice") == ()  # nothing to re-screen
+
+
+def test_a_service_rescreens_only_what_it_was_given(ctx: Context) -> None:
+    """No provider is registered by importing a module (the API's routes, the monitor's
+    factory): a screening service re-screens what its builder handed it, and the
+    composition root hands it pending withdrawals and the address book."""
+    import kinko.monitor.factory
+    import kinko.server  # noqa: F401 - importing them used to register providers
+    from kinko.screening.providers import address_book_targets
+    from kinko.services import build_services
+    from kinko.withdrawals.rescreen import pending_destinations
+
+    assert ScreeningService(ctx).rescreen_from == ()
+    root = build_services(ctx).screening
+    assert root.rescreen_from == (pending_destinations, address_book_targets)

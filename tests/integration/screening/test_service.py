@@ -16,6 +16,7 @@ from kinko.core.events import SecurityEvent
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.screening import ScreeningAddressRow, ScreeningListVersionRow
 
@@ -26,10 +27,10 @@ RONIN_EXPLOITER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 
 
 @pytest.fixture
-def loaded(ctx: Context, clock: FixedClock) -> ScreeningService:
+def loaded(ctx: Context, services: Services, clock: FixedClock) -> ScreeningService:
     """OFAC (published 2024-05-28) and UN lists loaded, the clock a day after OFAC's date."""
     clock.set(clock.now().replace(year=2024, month=5, day=29))
-    service = ScreeningService(ctx)
+    service = services.screening
     service.load_file(ADVANCED, actor="alice")
     service.load_file(UN, actor="alice")
     return service
@@ -98,8 +99,8 @@ def test_clear_and_invalid(ctx: Context, loaded: ScreeningService) -> None:
     assert err.value.field == "address" and "EIP-55" in err.value.message
 
 
-def test_missing_required_list_is_stale(ctx: Context) -> None:
-    service = ScreeningService(ctx)
+def test_missing_required_list_is_stale(ctx: Context, services: Services) -> None:
+    service = services.screening
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
     with ctx.db.transaction() as s:
@@ -126,13 +127,11 @@ def test_list_past_max_age_is_stale_but_hit_still_denies(
 
 
 def test_freshness_check_is_loud_only_when_a_list_is_stale(
-    ctx: Context, loaded: ScreeningService, clock: FixedClock
+    ctx: Context, services: Services, loaded: ScreeningService, clock: FixedClock
 ) -> None:
     """The periodic job `kinko serve` runs: silent while fresh, `screening.stale` after."""
-    from kinko.monitor.factory import start_monitor
-    from kinko.monitor.triage import TriageService
 
-    start_monitor(ctx)
+    services.start_monitor()
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
     assert loaded.check_freshness() == ()
@@ -142,7 +141,7 @@ def test_freshness_check_is_loud_only_when_a_list_is_stale(
     assert any("ofac-sdn is 9 days old" in r for r in reasons)
     assert [e.type for e in events] == ["screening.stale"]
     with ctx.db.transaction() as s:
-        alerts = TriageService(ctx).list_alerts(s)
+        alerts = services.triage.list_alerts(s)
     assert [a.rule_id for a in alerts] == ["kinko-screening-stale"]
 
 

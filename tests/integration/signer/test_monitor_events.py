@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from kinko.core.errors import ApprovalError, KinkoError
 from kinko.core.events import SecurityEvent
-from kinko.monitor.factory import start_monitor
 from kinko.store.tables.monitor import AlertRow, ResponseRow
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.wiring import WalletFreezes
@@ -107,7 +106,7 @@ def test_destination_is_seen_once_paid(exchange: Exchange) -> None:
 
 def test_monitor_alerts_and_freezes_on_an_altered_bundle(exchange: Exchange) -> None:
     ex = exchange
-    monitor = start_monitor(ex.ctx)
+    monitor = ex.services.start_monitor()
     events = collect(ex)
     bundle = approved_bundle(ex)
     with pytest.raises(KinkoError):

@@ -20,13 +20,11 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
 from kinko.policy.model import OwnerKind
-from kinko.policy.service import PolicyService
 from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.approvals import ApprovalService
-from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
+from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
-from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, default_ports
 from tests.integration.withdrawals.exchange import Exchange, load_lists
 from tests.support.identity import make_user
 
@@ -99,7 +97,7 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
         prevouts[done.txid] = (done.amount, script)
     sec1 = str(make_user(ctx, "sec1", ["security_admin"])[0])
     sec2 = str(make_user(ctx, "sec2", ["security_admin"])[0])
-    policy = PolicyService(ctx)
+    policy = ex.services.policy
     with ctx.db.transaction() as session:
         proposal = policy.addresses.propose(
             session,
@@ -118,12 +116,9 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
     while when.weekday() >= 5:
         when += timedelta(days=1)
     ctx.clock.set(when)
-    screener = load_lists(ctx)  # fresh lists at the new time
-    router = ChainRouter(
-        {"ethereum": EthereumGateway("devnet", web3=ex.w3), "bitcoin": BitcoinGateway()}
-    )
-    ports = default_ports(ctx, router, screener=screener)
-    return BtcExchange(ex, WithdrawalService(ctx, ports), ApprovalService(ctx, ports), prevouts)
+    load_lists(ex.services.screening)  # fresh lists at the new time
+    stack = ex.services.withdrawal_stack()  # Ethereum on the devnet, Bitcoin offline
+    return BtcExchange(ex, stack.withdrawals, stack.approvals, prevouts)
 
 
 def approved(btc: BtcExchange, amount: str = "0.0025", key: str = "k-btc") -> WithdrawalView:

@@ -4,10 +4,17 @@ Usage: python -m tests.integration.withdrawals.crash_child DATA_DIR DB_URL NOW W
 POINT is ``after_sign`` (the signer returned, nothing stored yet), ``before_broadcast``
 (signed transaction stored, not yet sent) or ``after_send`` (the node accepted the
 transaction, Kinko has not recorded it). OUT receives the signed bytes (hex) first.
+
+Or POINT is where a withdrawal has just become approved and the service is about to hand
+it to execution (killed before anything is signed): ``after_quorum`` (the child gives the
+approval that completes the quorum: OUT holds ``{"approver", "assertion"}``) or
+``after_decision`` (the child requests what policy allows: WD_ID is the idempotency key,
+OUT holds ``{"requester", "amount", "destination"}``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -24,7 +31,10 @@ from kinko.screening.service import ScreeningService
 from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import WalletRow
+from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
+from kinko.withdrawals.records import WithdrawalView
+from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.signing import WithdrawalRecords
 from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.integration.withdrawals.exchange import SCREENING
@@ -68,6 +78,28 @@ def main(argv: list[str]) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
             raise AssertionError("unreachable")
 
+    class CrashOnHandingOn(Executor):
+        def after_approval(self, current: WithdrawalView) -> WithdrawalView:
+            os.kill(os.getpid(), signal.SIGKILL)
+            raise AssertionError("unreachable")
+
+    if point in {"after_quorum", "after_decision"}:
+        given = json.loads(Path(out).read_text())
+        crash = CrashOnHandingOn(ctx, ports, signer)
+        if point == "after_quorum":
+            ApprovalService(ctx, ports, executor=crash).approve(
+                withdrawal_id, approver=given["approver"], assertion=given["assertion"]
+            )
+        else:
+            WithdrawalService(ctx, ports, executor=crash).request(
+                WithdrawalRequest(
+                    asset="ETH", amount=given["amount"], destination=given["destination"]
+                ),
+                requester=given["requester"],
+                idempotency_key=withdrawal_id,
+                channel="api",
+            )
+        raise SystemExit("the withdrawal was not handed on")
     bundle_signer: Any = signer
     if point == "after_sign":
         bundle_signer = CrashAfterSign()

@@ -1,5 +1,6 @@
 """A small exchange for the withdrawal tests: users, a hot ETH wallet on an in-process
-chain (eth-tester / py-evm), the audit-log key and the real services wired together."""
+chain (eth-tester / py-evm), the audit-log key and the real services, built by the
+composition root (kinko.services) on that chain as `kinko demo` builds its own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 
 from kinko.audit.note import Signer, generate_signer
-from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
 from kinko.core.secretfile import write_secret_file
 from kinko.demo.exchange import devnet_eth_wallet
@@ -17,16 +17,16 @@ from kinko.identity.softauthn import SoftAuthenticator
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
+from kinko.services import ChainNodes, Services, build_services
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.service import WithdrawalService
-from kinko.withdrawals.signing import WithdrawalRecords
 from kinko.withdrawals.states import State
-from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
 from tests.support.identity import ensure_secret_key, make_user
+from tests.support.services import adopt
 
 # eth-tester's first funded account has secret key 1.
 HOT_KEY = (1).to_bytes(32, "big")
@@ -43,10 +43,9 @@ SCREENING = ScreeningConfig(
 )
 
 
-def load_lists(ctx: Context) -> ScreeningService:
-    path = ctx.settings.data_dir / "stolen-funds.csv"
+def load_lists(service: ScreeningService) -> ScreeningService:
+    path = service.ctx.settings.data_dir / "stolen-funds.csv"
     path.write_text(LIST_CSV, encoding="utf-8")
-    service = ScreeningService(ctx, SCREENING)
     service.load_file(path, actor="system:test")
     return service
 
@@ -62,6 +61,7 @@ class Exchange:
     signer: OnlineSigner
     executor: Executor
     users: dict[str, tuple[str, SoftAuthenticator | None]]
+    services: Services
     wallet_id: str = "wal_eth_hot"
 
     def user(self, name: str) -> str:
@@ -127,24 +127,21 @@ def build_exchange(ctx: Context, w3: Any) -> Exchange:
         "carol": make_user(ctx, "carol", ["approver"]),
         "dave": make_user(ctx, "dave", ["auditor"]),
     }
-    screener = load_lists(ctx)
-    gateway = EthereumGateway("devnet", web3=w3)
-    ports = default_ports(ctx, gateway, screener=screener)
-    signer = OnlineSigner(
-        ctx,
-        WithdrawalRecords(ports),
-        keystore=FileKeystore(keys),
-        adapter_for=lambda chain, network: EthereumAdapter(network, web3=w3),
-        log_vkey=vkey,
+    services = adopt(  # the test's services from now on (tests.support.services)
+        build_services(ctx, screening_config=SCREENING, nodes=ChainNodes(network="devnet", web3=w3))
     )
+    screener = load_lists(services.screening)
+    stack = services.withdrawal_stack()
+    assert stack.log_vkey == vkey
     return Exchange(
         ctx=ctx,
         w3=w3,
         vkey=vkey,
         screener=screener,
-        withdrawals=WithdrawalService(ctx, ports),
-        approvals=ApprovalService(ctx, ports),
-        signer=signer,
-        executor=Executor(ctx, ports, signer),
+        withdrawals=stack.withdrawals,
+        approvals=stack.approvals,
+        signer=stack.signer,
+        executor=stack.executor,
         users={k: (str(v[0]), v[1]) for k, v in users.items()},
+        services=services,
     )

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from kinko.identity.sessions import COOKIE_NAME, CSRF_HEADER
 from kinko.server import create_app
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token, sign_in
 
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture
 def api(exchange: Exchange) -> TestClient:
-    app = create_app(exchange.ctx)
-    app.state.withdrawal_stack = build_stack(
-        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(exchange.ctx, services=exchange.services)
     return TestClient(app, base_url="https://testserver")
 
 

@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient
 
 from kinko.identity.sessions import COOKIE_NAME
 from kinko.server import create_app
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token, sign_in
 
@@ -54,10 +53,7 @@ def served(exchange: Exchange) -> Iterator[tuple[str, Any]]:
     origin = f"http://localhost:{port}"
     ctx = exchange.ctx
     ctx.settings = ctx.settings.model_copy(update={"webauthn_origin": origin})
-    app = create_app(ctx)
-    app.state.withdrawal_stack = build_stack(
-        ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(ctx, services=exchange.services)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

@@ -12,7 +12,6 @@ from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.server import create_app
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import Exchange
 from tests.support.identity import bearer, make_token
 
@@ -38,10 +37,7 @@ def test_a_withdrawal_to_a_burn_address_is_refused(exchange: Exchange, destinati
 
 
 def test_the_api_answers_422_naming_the_field(exchange: Exchange) -> None:
-    app = create_app(exchange.ctx)
-    app.state.withdrawal_stack = build_stack(
-        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(exchange.ctx, services=exchange.services)
     creator = make_token(exchange.ctx, roles_or_permissions=["withdrawals:create"])
     with TestClient(app) as client:
         answer = client.post(

@@ -21,7 +21,6 @@ from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.cli_api import as_person, route_cli_to_api, session_of
 from tests.support.identity import bearer, make_user, owned_token
@@ -32,10 +31,7 @@ BODY: dict[str, Any] = {"asset": "ETH", "amount": "2", "destination": RECIPIENT}
 
 @pytest.fixture
 def api(exchange: Exchange) -> TestClient:
-    app = create_app(exchange.ctx)
-    app.state.withdrawal_stack = build_stack(
-        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(exchange.ctx, services=exchange.services)
     make_user(exchange.ctx, "otto", ["operator"], with_authenticator=False)
     make_user(exchange.ctx, "rita", ["requester"], with_authenticator=False)
     return TestClient(app, base_url="https://testserver")
@@ -193,7 +189,7 @@ def test_withdraw_cancel_on_the_cli(
         exchange.ctx,
         monkeypatch,
         tmp_path / "config",
-        withdrawal_stack=api.app.state.withdrawal_stack,  # type: ignore[attr-defined]
+        services=exchange.services,
     )
     wd = request(api, exchange, "c-cli")
     code, out = kinko(exchange, "withdraw", "cancel", wd["id"], as_="alice")

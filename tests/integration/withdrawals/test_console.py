@@ -13,7 +13,6 @@ from webauthn.helpers import base64url_to_bytes
 from kinko.identity.sessions import COOKIE_NAME
 from kinko.server import create_app
 from kinko.signer.bundle import b64url
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token, sign_in
 
@@ -22,10 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture
 def api(exchange: Exchange) -> TestClient:
-    app = create_app(exchange.ctx)
-    app.state.withdrawal_stack = build_stack(
-        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(exchange.ctx, services=exchange.services)
     return TestClient(app, base_url="https://testserver")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from kinko.context import Context
+from kinko.core.clock import FixedClock
 from kinko.core.errors import Unavailable
 from kinko.store.tables.audit import AuditEntryRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.service import WithdrawalRequest
+from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, build_exchange
 
@@ -32,20 +38,8 @@ def signed_count(ctx: Context) -> int:
         )
 
 
-@pytest.mark.parametrize("point", ["after_sign", "before_broadcast", "after_send"])
-def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> None:
-    from web3 import EthereumTesterProvider, Web3
-
-    w3: Any = Web3(EthereumTesterProvider())  # fresh chain: nonce 0, as in the child's
-    ex = build_exchange(ctx, w3)
-    wd = ex.withdrawals.request(
-        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
-        requester=ex.user("alice"),
-        idempotency_key="k-crash",
-        channel="api",
-    )
-    assert wd.state is State.APPROVED
-    out = tmp_path / "signed.hex"
+def crash(ctx: Context, withdrawal_id: str, point: str, out: Path) -> None:
+    """Run tests/integration/withdrawals/crash_child.py to `point`, where it kills itself."""
     child = subprocess.run(
         [
             sys.executable,
@@ -56,7 +50,7 @@ def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> 
             str(ctx.settings.data_dir),
             ctx.settings.resolved_database_url,
             ctx.clock.now().isoformat(),
-            wd.id,
+            withdrawal_id,
             point,
             str(out),
         ],
@@ -66,6 +60,24 @@ def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> 
         check=False,
     )
     assert child.returncode == -signal.SIGKILL, child.stderr
+
+
+@pytest.mark.parametrize("point", ["after_sign", "before_broadcast", "after_send"])
+def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> None:
+    from web3 import EthereumTesterProvider, Web3
+
+    w3: Any = Web3(EthereumTesterProvider())  # fresh chain: nonce 0, as in the child's
+    ex = build_exchange(ctx, w3)
+    # Requested where no node is configured: approved, not executed (the child does).
+    wd = build_stack(ctx, screener=ex.screener).withdrawals.request(
+        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
+        requester=ex.user("alice"),
+        idempotency_key="k-crash",
+        channel="api",
+    )
+    assert wd.state is State.APPROVED
+    out = tmp_path / "signed.hex"
+    crash(ctx, wd.id, point, out)
     child_signed = bytes.fromhex(out.read_text())
     expected = State.APPROVED if point == "after_sign" else State.SIGNED
     assert ex.withdrawals.get(wd.id).state is expected
@@ -93,7 +105,8 @@ def test_another_transaction_with_the_same_nonce_is_not_taken_for_ours(ctx: Cont
 
     w3: Any = Web3(EthereumTesterProvider())
     ex = build_exchange(ctx, w3)
-    wd = ex.withdrawals.request(
+    # Requested where no node is configured: approved, not executed (the child does).
+    wd = build_stack(ctx, screener=ex.screener).withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
         requester=ex.user("alice"),
         idempotency_key="k-other-nonce",
@@ -105,3 +118,61 @@ def test_another_transaction_with_the_same_nonce_is_not_taken_for_ours(ctx: Cont
     with pytest.raises(Unavailable, match="the node refused the transaction"):
         ex.executor.execute(wd.id)
     assert ex.withdrawals.get(wd.id).state is State.SIGNED
+
+
+@pytest.mark.parametrize("point", ["after_quorum", "after_decision"])
+def test_approved_but_unsigned_after_a_crash_goes_out_when_kinko_starts(
+    ctx: Context, tmp_path: Path, point: str
+) -> None:
+    """Killed after the approving transaction committed, before the service handed the
+    withdrawal to execution: it is left approved, nothing signed. `kinko serve`'s start
+    (its periodic execution job) signs and broadcasts it; nobody runs execute."""
+    from fastapi.testclient import TestClient
+    from web3 import EthereumTesterProvider, Web3
+
+    from kinko.api.background import EXECUTION_GRACE
+    from kinko.server import create_app
+
+    w3: Any = Web3(EthereumTesterProvider())
+    ex = build_exchange(ctx, w3)  # its services hand nothing on: the child's do
+    given = tmp_path / "given.json"
+    if point == "after_quorum":
+        pending = ex.withdrawals.request(
+            WithdrawalRequest(asset="ETH", amount="2", destination=RECIPIENT),
+            requester=ex.user("alice"),
+            idempotency_key="k-crash-quorum",
+            channel="api",
+        )
+        assert pending.state is State.PENDING_APPROVAL and pending.digest is not None
+        ex.approvals.approve(
+            pending.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", pending.digest)
+        )
+        last = {"approver": ex.user("carol"), "assertion": ex.assertion_for("carol", pending.id)}
+        given.write_text(json.dumps(last))
+        crash(ctx, pending.id, point, given)
+        withdrawal_id = pending.id
+    else:
+        asked = {"requester": ex.user("alice"), "amount": "0.25", "destination": RECIPIENT}
+        given.write_text(json.dumps(asked))
+        crash(ctx, "k-crash-decided", point, given)
+        with ctx.db.transaction() as session:
+            withdrawal_id = session.execute(
+                select(WithdrawalRow.id).where(WithdrawalRow.idempotency_key == "k-crash-decided")
+            ).scalar_one()
+    assert ex.withdrawals.get(withdrawal_id).state is State.APPROVED
+    assert signed_count(ctx) == 0
+
+    # Restarted a minute later: left behind, not being executed by an approving request.
+    assert isinstance(ctx.clock, FixedClock)
+    ctx.clock.advance(EXECUTION_GRACE + timedelta(seconds=1))
+    app = create_app(ctx, background=True)
+    app.state.withdrawal_stack = build_stack(ctx, network="devnet", web3=w3, screener=ex.screener)
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        while ex.withdrawals.get(withdrawal_id).state is State.APPROVED:
+            assert time.monotonic() < deadline, "not executed on start"
+            time.sleep(0.1)
+    done = ex.withdrawals.get(withdrawal_id)
+    assert done.state is State.BROADCAST and done.txid is not None
+    assert signed_count(ctx) == 1
+    assert w3.eth.wait_for_transaction_receipt(done.txid)["status"] == 1

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from kinko.demo.exchange import AUTH_DIR, save_authenticator
 from kinko.server import create_app
 from kinko.web import demo_login
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import make_token
 
@@ -34,10 +33,7 @@ def test_demo_people_approve_in_the_console(exchange: Exchange) -> None:
         auth = ex.users[name][1]
         assert auth is not None
         save_authenticator(folder, name, auth)
-    app = create_app(ex.ctx)
-    app.state.withdrawal_stack = build_stack(
-        ex.ctx, network="devnet", web3=ex.w3, screener=ex.screener
-    )
+    app = create_app(ex.ctx, services=ex.services)
     demo_login.install(app)
     creator = make_token(ex.ctx, roles_or_permissions=["withdrawals:create"])
     with TestClient(app, base_url="https://localhost") as client:

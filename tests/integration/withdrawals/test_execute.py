@@ -1,8 +1,9 @@
 """Executing approved withdrawals: the in-process signer then broadcast, on both databases.
 
 Hot wallets are signed and broadcast as soon as the quorum is reached (or policy allowed
-them); `POST /v1/withdrawals/{id}/execute` and `kinko withdraw execute` resume; warm and
-cold wallets are never signed online; without a node nothing is signed.
+them), by the withdrawal services themselves; `POST /v1/withdrawals/{id}/execute` and
+`kinko withdraw execute` are the operator's retry; warm and cold wallets are never signed
+online; without a node nothing is signed.
 """
 
 from __future__ import annotations
@@ -135,18 +136,25 @@ def test_policy_allowed_hot_withdrawal_is_broadcast_on_request(exchange: Exchang
 def test_without_a_node_nothing_is_signed(
     exchange: Exchange, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from web3 import EthereumTesterProvider, Web3
+
     ex = exchange
     assert ex.ctx.settings.ethereum_node_url == ""
-    online = online_stack(ex)
-    view = online.withdrawals.request(
+    offline = build_stack(ex.ctx, screener=ex.screener)  # no node configured
+    # The node configured later: a fresh chain, where the account's next nonce is the one
+    # Kinko took from its own records (docs/withdrawals.md: configure it before requesting).
+    online = build_stack(
+        ex.ctx, network="devnet", web3=Web3(EthereumTesterProvider()), screener=ex.screener
+    )
+    wd = offline.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
         requester=ex.user("alice"),
         idempotency_key="k-exec-nonode",
         channel="api",
-    )
-    offline = build_stack(ex.ctx, screener=ex.screener)  # no node configured
-    wd = offline.settle(view).to_json()
+    ).to_json()
     assert wd["state"] == "approved" and wd["txid"] is None  # executed later
+    # Not even the start-up pass tries without a node.
+    assert offline.executor.resume() == []
     api = app_for(offline)
     approver = make_token(ex.ctx, roles_or_permissions=["withdrawals:approve"])
     reader = make_token(ex.ctx, roles_or_permissions=["withdrawals:read"])
@@ -187,7 +195,8 @@ def test_warm_wallet_is_never_signed_online(exchange: Exchange) -> None:
     approved = stack.approvals.approve(
         wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
     )
-    assert stack.settle(approved).state is State.APPROVED  # waits for kinko cosign
+    assert approved.state is State.APPROVED  # waits for kinko cosign
+    assert stack.executor.resume() == []  # and so does the start-up pass
     api = app_for(stack)
     approver = make_token(ex.ctx, roles_or_permissions=["withdrawals:approve"])
     refused = api.post(

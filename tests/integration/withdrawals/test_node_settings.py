@@ -39,8 +39,9 @@ def test_unknown_network_is_refused(exchange: Exchange) -> None:
 
 def test_silent_node_refuses_before_signing(exchange: Exchange) -> None:
     ex = exchange
-    online = build_stack(ex.ctx, network="devnet", web3=ex.w3, screener=ex.screener)
-    wd = online.withdrawals.request(
+    # Requested while no node was configured: approved, not executed.
+    offline = build_stack(ex.ctx, screener=ex.screener)
+    wd = offline.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
         requester=ex.user("alice"),
         idempotency_key="k-node-silent",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from kinko.context import build_context
 from kinko.core.errors import Conflict, KinkoError
-from kinko.withdrawals.rescreen import install_rescreen_provider, pending_destinations
-from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import build_stack
+from kinko.screening.service import ScreeningService
+from kinko.withdrawals.rescreen import pending_destinations
+from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.states import State
-from tests.integration.withdrawals.exchange import LIST_CSV, RECIPIENT, Exchange
+from tests.integration.withdrawals.exchange import LIST_CSV, RECIPIENT, SCREENING, Exchange
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 OTHER = "0x" + "77" * 20
@@ -17,7 +18,7 @@ OTHER = "0x" + "77" * 20
 
 def test_new_list_version_holds_pending_withdrawals_that_hit(exchange: Exchange) -> None:
     ex = exchange
-    stack = build_stack(ex.ctx, network="devnet", web3=ex.w3, screener=ex.screener)
+    stack = ex.services.withdrawal_stack()  # the root armed the re-screen holds
 
     def request(destination: str, amount: str, key: str) -> str:
         view = stack.withdrawals.request(
@@ -58,11 +59,13 @@ def test_new_list_version_holds_pending_withdrawals_that_hit(exchange: Exchange)
 
 
 def test_approved_withdrawal_with_a_screening_alert_is_never_signed(exchange: Exchange) -> None:
-    """The list is loaded where no hold is armed (another process): the executor itself
-    refuses to sign a withdrawal that re-screening flagged."""
+    """The list is loaded where no hold is armed (a process whose bus nobody holds on): the
+    executor itself refuses to sign a withdrawal that re-screening flagged."""
     ex = exchange
-    install_rescreen_provider()
-    wd = ex.withdrawals.request(
+    # Requested where it could not be executed at once (no executor: as when the node is
+    # down), so it waits, approved and unsigned.
+    waiting = WithdrawalService(ex.ctx, ex.withdrawals.ports)
+    wd = waiting.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=OTHER),
         requester=ex.user("alice"),
         idempotency_key="k-rs-approved",
@@ -74,7 +77,12 @@ def test_approved_withdrawal_with_a_screening_alert_is_never_signed(exchange: Ex
         LIST_CSV + f"stolen-funds,Another mule,ethereum,{OTHER},case 43,2026-01-02\n",
         encoding="utf-8",
     )
-    result = ex.screener.load_file(path, actor="system:test")
+    elsewhere = build_context(ex.ctx.settings, clock=ex.ctx.clock)  # its own bus
+    try:
+        screener = ScreeningService(elsewhere, SCREENING, rescreen_from=[pending_destinations])
+        result = screener.load_file(path, actor="system:test")
+    finally:
+        elsewhere.db.dispose()
     assert [a.target_ref for a in result.alerts] == [wd.id]
     assert ex.withdrawals.get(wd.id).state is State.APPROVED  # nothing armed to hold it
     with pytest.raises(Conflict) as refused:

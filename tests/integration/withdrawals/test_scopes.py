@@ -14,7 +14,6 @@ from kinko.demo.exchange import devnet_eth_wallet
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.server import create_app
-from kinko.withdrawals.stack import build_stack
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
 
@@ -36,10 +35,7 @@ def api(exchange: Exchange) -> TestClient:
                 created_at=exchange.ctx.clock.now(),
             )
         )
-    app = create_app(exchange.ctx)
-    app.state.withdrawal_stack = build_stack(
-        exchange.ctx, network="devnet", web3=exchange.w3, screener=exchange.screener
-    )
+    app = create_app(exchange.ctx, services=exchange.services)
     return TestClient(app, base_url="https://testserver")
 
 

@@ -15,7 +15,6 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import ApprovalError
 from kinko.identity.sessions import COOKIE_NAME, CSRF_HEADER
 from kinko.server import create_app
-from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import Exchange
 from tests.integration.withdrawals.totp import (
@@ -56,7 +55,8 @@ def test_accepted_marked_and_counted_toward_quorum(exchange: Exchange) -> None:
     second = ex.approvals.approve(
         wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
     )
-    assert second.state is State.APPROVED
+    # Counted: the quorum is reached, and the signer (verifying the attestation) signed.
+    assert second.state is State.BROADCAST
     assert [a["binding"] for a in second.approvals] == ["totp_server_attested", "webauthn"]
     totp_entry = approval_entries(ex, wd.id)[0]
     assert totp_entry["binding"] == "totp_server_attested"
@@ -128,10 +128,7 @@ def test_approve_by_totp_through_the_api(exchange: Exchange) -> None:
     configure(ex, totp=True, weak=True)
     secret = enrol_totp(ex, "bob")
     wd = pending(ex, "k-api")
-    server = create_app(ex.ctx)
-    server.state.withdrawal_stack = build_stack(
-        ex.ctx, network="devnet", web3=ex.w3, screener=ex.screener
-    )
+    server = create_app(ex.ctx, services=ex.services)
     with TestClient(server, base_url="https://testserver") as api:
         authenticator = ex.users["bob"][1]
         assert authenticator is not None

@@ -13,13 +13,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from kinko.api.auth import authenticated, public, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.api.routes.tokens import router as tokens_router
 from kinko.context import Context
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
-from kinko.identity.service import IdentityService
 from kinko.identity.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, csrf_token_for
 from kinko.identity.views import (
     CodeLogin,
@@ -34,6 +33,7 @@ from kinko.identity.views import (
     render_proposal,
     render_user,
 )
+from kinko.services import Services
 
 router = APIRouter()
 Ctx = Annotated[Context, Depends(get_ctx)]
@@ -62,16 +62,18 @@ def _signed_in(response: Response, signed: SignedIn) -> dict[str, Any]:
 
 # --- sign-in and enrolment --------------------------------------------------------------
 @router.post("/v1/auth/login/webauthn/begin", dependencies=[public()])
-def login_begin(body: UsernameBody, request: Request, ctx: Ctx) -> Any:
-    challenge_id, options = IdentityService(ctx).login.begin_webauthn(
+def login_begin(body: UsernameBody, request: Request, ctx: Ctx, services: AppServices) -> Any:
+    challenge_id, options = services.identity.login.begin_webauthn(
         body.username, source_ip=_ip(request)
     )
     return {"challenge_id": challenge_id, "options": options}
 
 
 @router.post("/v1/auth/login/webauthn/finish", dependencies=[public()])
-def login_finish(body: WebAuthnFinish, request: Request, response: Response, ctx: Ctx) -> Any:
-    signed = IdentityService(ctx).login.finish_webauthn(
+def login_finish(
+    body: WebAuthnFinish, request: Request, response: Response, ctx: Ctx, services: AppServices
+) -> Any:
+    signed = services.identity.login.finish_webauthn(
         body.challenge_id,
         body.credential,
         source_ip=_ip(request),
@@ -81,34 +83,40 @@ def login_finish(body: WebAuthnFinish, request: Request, response: Response, ctx
 
 
 @router.post("/v1/auth/login/totp", dependencies=[public()])
-def login_totp(body: CodeLogin, request: Request, response: Response, ctx: Ctx) -> Any:
-    signed = IdentityService(ctx).login.login_totp(
+def login_totp(
+    body: CodeLogin, request: Request, response: Response, ctx: Ctx, services: AppServices
+) -> Any:
+    signed = services.identity.login.login_totp(
         body.username, body.code, source_ip=_ip(request), replaces=request.cookies.get(COOKIE_NAME)
     )
     return _signed_in(response, signed)
 
 
 @router.post("/v1/auth/login/recovery", dependencies=[public()])
-def login_recovery(body: CodeLogin, request: Request, response: Response, ctx: Ctx) -> Any:
-    signed = IdentityService(ctx).login.login_recovery(
+def login_recovery(
+    body: CodeLogin, request: Request, response: Response, ctx: Ctx, services: AppServices
+) -> Any:
+    signed = services.identity.login.login_recovery(
         body.username, body.code, source_ip=_ip(request)
     )
     return _signed_in(response, signed)
 
 
 @router.post("/v1/auth/enrol/webauthn/begin", dependencies=[public()])
-def enrol_begin(body: EnrolBegin, ctx: Ctx) -> Any:
+def enrol_begin(body: EnrolBegin, ctx: Ctx, services: AppServices) -> Any:
     with ctx.db.transaction() as session:
-        challenge_id, options = IdentityService(ctx).enrol_webauthn_begin(
+        challenge_id, options = services.identity.enrol_webauthn_begin(
             session, body.username, body.enrolment_secret
         )
     return {"challenge_id": challenge_id, "options": options}
 
 
 @router.post("/v1/auth/enrol/webauthn/finish", dependencies=[public()])
-def enrol_finish(body: EnrolFinish, request: Request, response: Response, ctx: Ctx) -> Any:
+def enrol_finish(
+    body: EnrolFinish, request: Request, response: Response, ctx: Ctx, services: AppServices
+) -> Any:
     with ctx.db.transaction() as session:
-        signed = IdentityService(ctx).enrol_webauthn_finish(
+        signed = services.identity.enrol_webauthn_finish(
             session,
             body.username,
             body.enrolment_secret,
@@ -120,9 +128,9 @@ def enrol_finish(body: EnrolFinish, request: Request, response: Response, ctx: C
 
 
 @router.post("/v1/auth/enrol/totp", dependencies=[public()])
-def enrol_totp(body: EnrolBegin, ctx: Ctx) -> Any:
+def enrol_totp(body: EnrolBegin, ctx: Ctx, services: AppServices) -> Any:
     with ctx.db.transaction() as session:
-        secret, uri, codes = IdentityService(ctx).enrol_totp(
+        secret, uri, codes = services.identity.enrol_totp(
             session, body.username, body.enrolment_secret
         )
     return {"totp_secret": secret, "otpauth_uri": uri, "recovery_codes": codes}
@@ -134,13 +142,14 @@ def logout(
     response: Response,
     principal: Annotated[Principal, Depends(authenticated())],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     # The session this request came with: a Bearer session (`kinko logout`) or the cookie.
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     used = bearer.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE_NAME)
     if used and principal.kind == "user":
         with ctx.db.transaction() as session:
-            IdentityService(ctx).sessions.revoke(session, used)
+            services.identity.sessions.revoke(session, used)
     response.delete_cookie(COOKIE_NAME, path="/", secure=True, httponly=True, samesite="strict")
     return {"signed_out": principal.username}
 
@@ -159,8 +168,10 @@ def me(principal: Annotated[Principal, Depends(authenticated())]) -> Any:
 
 # --- users ------------------------------------------------------------------------------
 @router.get("/v1/users")
-def list_users(principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx) -> Any:
-    ids = IdentityService(ctx)
+def list_users(
+    principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx, services: AppServices
+) -> Any:
+    ids = services.identity
     with ctx.db.transaction() as session:
         return [
             {**render_user(u), "roles": [g.to_dict() for g in ids.roles_of(session, u.id)]}
@@ -173,21 +184,22 @@ def add_user(
     body: NewUser,
     principal: Annotated[Principal, Depends(require("users:write"))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
-        user_id, secret = IdentityService(ctx).users.add_user(
+        user_id, secret = services.identity.users.add_user(
             session, body.username, actor=principal.actor, display_name=body.display_name
         )
     return {"id": user_id, "username": body.username, "enrolment_secret": secret}
 
 
 def _state_change(
-    ctx: Context, principal: Principal, user_id: str, state: UserState, reason: str
+    services: Services, principal: Principal, user_id: str, state: UserState, reason: str
 ) -> JSONResponse:
     """Propose the change; 200 with the user when it applied at once (someone without a
     privileged role suspended or removed), 202 when a second security_admin must approve."""
-    ids = IdentityService(ctx)
-    with ctx.db.transaction() as session:
+    ids = services.identity
+    with services.ctx.db.transaction() as session:
         proposal = ids.roles.change_state(
             session, UserId(user_id), state, actor=principal.subject, reason=reason
         )
@@ -205,8 +217,9 @@ def _state_route(action: str, state: UserState) -> None:
         body: Reason,
         principal: Annotated[Principal, Depends(require("users:write", person=True))],
         ctx: Ctx,
+        services: AppServices,
     ) -> JSONResponse:
-        return _state_change(ctx, principal, user_id, state, body.reason)
+        return _state_change(services, principal, user_id, state, body.reason)
 
     change.__name__ = change.__qualname__ = f"{action}_user"  # the OpenAPI operation id
     path = "/v1/users/{user_id}/" + action
@@ -224,9 +237,10 @@ def reissue_enrolment(
     user_id: str,
     principal: Annotated[Principal, Depends(require("users:write", person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
-        secret = IdentityService(ctx).users.reissue_enrolment(
+        secret = services.identity.users.reissue_enrolment(
             session, UserId(user_id), actor=principal.actor
         )
     return {"id": user_id, "enrolment_secret": secret}
@@ -237,8 +251,9 @@ def user_factors(
     user_id: str,
     principal: Annotated[Principal, Depends(require("users:read"))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
-    ids = IdentityService(ctx)
+    ids = services.identity
     with ctx.db.transaction() as session:
         ids.users.get(session, UserId(user_id))
         return ids.mfa.factors(session, user_id)
@@ -252,20 +267,21 @@ def list_roles(principal: Annotated[Principal, Depends(require("users:read"))]) 
 
 @router.get("/v1/roles/conflicts")
 def conflict_matrix(
-    principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx
+    principal: Annotated[Principal, Depends(require("users:read"))], ctx: Ctx, services: AppServices
 ) -> Any:
     with ctx.db.transaction() as session:
-        return IdentityService(ctx).conflict_matrix(session).to_list()
+        return services.identity.conflict_matrix(session).to_list()
 
 
 @router.get("/v1/roles/proposals")
 def list_proposals(
     principal: Annotated[Principal, Depends(require("users:read"))],
     ctx: Ctx,
+    services: AppServices,
     state: Literal["pending", "approved", "refused"] | None = None,
 ) -> Any:
     with ctx.db.transaction() as session:
-        found = IdentityService(ctx).roles.list_proposals(
+        found = services.identity.roles.list_proposals(
             session, ProposalState(state) if state else None
         )
     return [render_proposal(p) for p in found]
@@ -276,10 +292,11 @@ def propose(
     body: NewProposal,
     principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     payload = body.model_dump(exclude={"kind", "reason"}, exclude_none=True)
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.propose(
+        proposal = services.identity.roles.propose(
             session,
             actor=principal.subject,
             kind=ProposalKind(body.kind),
@@ -294,9 +311,10 @@ def approve(
     proposal_id: str,
     principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.approve(session, proposal_id, actor=principal.subject)
+        proposal = services.identity.roles.approve(session, proposal_id, actor=principal.subject)
     return render_proposal(proposal)
 
 
@@ -306,9 +324,10 @@ def refuse(
     body: Reason,
     principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.refuse(
+        proposal = services.identity.roles.refuse(
             session, proposal_id, actor=principal.subject, reason=body.reason
         )
     return render_proposal(proposal)
@@ -319,10 +338,11 @@ def revoke_role(
     body: Revoke,
     principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> JSONResponse:
     """Propose taking a role away (four eyes); giving up one's own role applies at once."""
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.revoke_role(
+        proposal = services.identity.roles.revoke_role(
             session,
             UserId(body.user_id),
             parse_role(body.role),

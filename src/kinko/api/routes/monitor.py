@@ -1,8 +1,8 @@
 """HTTP routes for the monitor: event batches in, alerts and their triage, releases.
 
 The running monitor lives on ``app.state.monitor``: this process's `MonitorService`
-(``kinko serve``, `kinko.monitor.factory.start_monitor`), or in a worker of ``kinko serve
---workers N`` the supervisor's, reached through `kinko.monitor.remote.RemoteMonitor`.
+(``kinko serve``, `kinko.monitor.running.start_monitoring`), or, past one process, the
+Redis stream the one evaluating process reads (`kinko.monitor.streams.StreamMonitor`).
 Without one (an app built for a test or the demo) a `MonitorService` is created on first
 use here with the default rule pack and subscribed to the bus then.
 """
@@ -17,16 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.identity.names import person
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.events import MAX_BATCH, parse_batch
-from kinko.monitor.factory import start_monitor
 from kinko.monitor.service import MonitorPort
 from kinko.monitor.triage import AlertView, TriageService
+from kinko.services import Services
 
 router = APIRouter(prefix="/v1", tags=["monitor"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
@@ -55,7 +55,8 @@ def monitor_service(request: Request, ctx: Context) -> MonitorPort:
         with _install_lock:
             service = getattr(request.app.state, "monitor", None)
             if service is None:
-                service = start_monitor(ctx)
+                services: Services = request.app.state.services
+                service = services.start_monitor()
                 request.app.state.monitor = service
     return service
 
@@ -153,13 +154,14 @@ def post_events(
 @router.get("/alerts")
 def list_alerts(
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("monitor:read"))],
     status: AlertStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     with ctx.db.transaction() as session:
         scopes = Scopes.within(principal, "monitor:read", session)
-        views = TriageService(ctx).list_alerts(
+        views = services.triage.list_alerts(
             session,
             status=status,
             limit=limit,
@@ -170,19 +172,25 @@ def list_alerts(
 
 @router.get("/alerts/{alert_id}")
 def get_alert(
-    alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("monitor:read"))]
+    alert_id: str,
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("monitor:read"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        triage = TriageService(ctx)
+        triage = services.triage
         return _alert_json(_alert_in_scope(session, triage, alert_id, principal, "monitor:read"))
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge_alert(
-    alert_id: str, ctx: CtxDep, principal: Annotated[Principal, Depends(require("alerts:write"))]
+    alert_id: str,
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("alerts:write"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        triage = TriageService(ctx)
+        triage = services.triage
         _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
         view = triage.acknowledge(session, alert_id, actor=_person(principal))
     return _alert_json(view) | {"by_username": principal.username}
@@ -193,10 +201,11 @@ def close_alert(
     alert_id: str,
     body: CloseBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("alerts:write"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        triage = TriageService(ctx)
+        triage = services.triage
         _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
         view = triage.close(
             session,
@@ -230,10 +239,11 @@ def release_response(
     response_id: str,
     body: ReasonBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("responses:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        triage = TriageService(ctx)
+        triage = services.triage
         _response_in_scope(session, triage, response_id, principal)
         outcome = triage.vote_release(
             session, response_id, actor=_person(principal), reason=body.reason

@@ -13,16 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.custody.model import Tier
 from kinko.identity.names import person
-from kinko.policy.addressbook import AddressBookService, AddressProposal
-from kinko.policy.freeze import FreezeService, UnfreezeProposal, user_actor
+from kinko.policy.addressbook import AddressProposal
+from kinko.policy.freeze import UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
-from kinko.policy.service import configured_policy
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.policy import AddressBookProposalRow, FreezeRow, UnfreezeProposalRow
 
@@ -120,17 +119,16 @@ def _chain_of_proposal(session: Session, proposal_id: str) -> str | None:
     return None if row is None else row.chain
 
 
-def _book(ctx: Context) -> AddressBookService:
-    return AddressBookService(ctx, cooling_off=lambda: configured_policy(ctx).cooling_off)
-
-
 @router.post("/freezes", status_code=201, summary="Freeze at once (one person)")
 def create_freeze(
-    body: FreezeBody, ctx: CtxDep, principal: Annotated[Principal, Depends(require("freeze:set"))]
+    body: FreezeBody,
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("freeze:set"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         Scopes.within(principal, "freeze:set", session).require_freeze(body.scope, body.target)
-        record = FreezeService(ctx).freeze(
+        record = services.freezes.freeze(
             session,
             scope=body.scope,
             target=body.target,
@@ -143,9 +141,11 @@ def create_freeze(
 
 @router.get("/freezes", summary="Active freezes and pending unfreeze proposals")
 def list_freezes(
-    ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("custody:read"))],
 ) -> dict[str, Any]:
-    service = FreezeService(ctx)
+    service = services.freezes
     with ctx.db.transaction() as session:
         active = service.active_freezes(session)
         pending = service.pending_unfreezes(session)
@@ -163,6 +163,7 @@ def propose_unfreeze(
     freeze_id: str,
     body: ReasonBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("freeze:release"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
@@ -170,7 +171,7 @@ def propose_unfreeze(
         if frozen is not None:  # else the service answers 404
             scopes = Scopes.within(principal, "freeze:release", session)
             scopes.require_freeze(frozen.scope, frozen.target)
-        proposal = FreezeService(ctx).propose_unfreeze(
+        proposal = services.freezes.propose_unfreeze(
             session, freeze_id=freeze_id, user_id=principal.subject, reason=body.reason
         )
     return _unfreeze_json(proposal)
@@ -183,6 +184,7 @@ def propose_unfreeze(
 def approve_unfreeze(
     proposal_id: str,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("freeze:release", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
@@ -191,7 +193,7 @@ def approve_unfreeze(
         if frozen is not None:  # else the service answers 404
             scopes = Scopes.within(principal, "freeze:release", session)
             scopes.require_freeze(frozen.scope, frozen.target)
-        record = FreezeService(ctx).approve_unfreeze(
+        record = services.freezes.approve_unfreeze(
             session, proposal_id=proposal_id, user_id=principal.subject
         )
         return _freeze_json(session, record) | {"released": True}
@@ -199,11 +201,13 @@ def approve_unfreeze(
 
 @router.get("/addressbook", summary="Entries in force or cooling off, and pending proposals")
 def list_addressbook(
-    ctx: CtxDep, principal: Annotated[Principal, Depends(require("custody:read"))]
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("custody:read"))],
 ) -> dict[str, Any]:
     """Entries and proposals are per chain: a scoped caller sees those of the chains
     where it may read a wallet (`kinko.api.scopes`)."""
-    book = _book(ctx)
+    book = services.address_book
     with ctx.db.transaction() as session:
         entries = book.entries(session)
         pending = book.pending(session)
@@ -220,12 +224,13 @@ def list_addressbook(
 def propose_entry(
     body: ProposalBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:propose"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         scopes = Scopes.within(principal, "addressbook:propose", session)
         scopes.require(Concern(chain=body.chain))
-        proposal = _book(ctx).propose(
+        proposal = services.address_book.propose(
             session,
             chain=body.chain,
             address=body.address,
@@ -241,13 +246,16 @@ def propose_entry(
 def approve_entry(
     proposal_id: str,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:approve", person=True))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         chain = _chain_of_proposal(session, proposal_id)
         if chain is not None:  # else the service answers 404
             Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
-        entry = _book(ctx).approve(session, proposal_id=proposal_id, actor=_person(principal))
+        entry = services.address_book.approve(
+            session, proposal_id=proposal_id, actor=_person(principal)
+        )
     return _entry_json(entry)
 
 
@@ -255,13 +263,16 @@ def approve_entry(
 def reject_entry(
     proposal_id: str,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:approve"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         chain = _chain_of_proposal(session, proposal_id)
         if chain is not None:  # else the service answers 404
             Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
-        proposal = _book(ctx).reject(session, proposal_id=proposal_id, actor=_person(principal))
+        proposal = services.address_book.reject(
+            session, proposal_id=proposal_id, actor=_person(principal)
+        )
     return _proposal_json(proposal)
 
 
@@ -269,12 +280,13 @@ def reject_entry(
 def remove_entry(
     body: RemoveBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:propose"))],
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         scopes = Scopes.within(principal, "addressbook:propose", session)
         scopes.require(Concern(chain=body.chain))
-        removed = _book(ctx).remove(
+        removed = services.address_book.remove(
             session,
             chain=body.chain,
             address=body.address,
@@ -299,20 +311,20 @@ class PolicyProposalBody(BaseModel):
 def propose_policy(
     body: PolicyProposalBody,
     ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("roles:propose", person=True))],
 ) -> dict[str, Any]:
     """A process may decide with a policy text other than the one in force only once it
     is approved (`kinko.policy.proposals`): the proposal names its version, digest and
     every way it loosens the policy in force; ``POST /v1/roles/proposals/{id}/approve``."""
     from kinko.identity.model import ProposalKind
-    from kinko.identity.service import IdentityService
     from kinko.identity.views import render_proposal
     from kinko.policy.loader import load_policy
     from kinko.policy.proposals import describe
 
     policy = load_policy(body.text, source=body.source)
     with ctx.db.transaction() as session:
-        proposal = IdentityService(ctx).roles.propose(
+        proposal = services.identity.roles.propose(
             session,
             actor=principal.subject,
             kind=ProposalKind.ACTIVATE_POLICY,

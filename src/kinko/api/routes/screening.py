@@ -15,12 +15,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import UserId
 from kinko.screening.alerts import Alert
-from kinko.screening.service import ScreeningService
+from kinko.services import Services
 
 UNSAFE_SHRINK_GONE = (
     "is gone: one person may no longer shrink a list; a file that drops more entries than "
@@ -44,9 +44,9 @@ class NameRequest(BaseModel):
     nationality: str | None = Field(default=None, max_length=100)
 
 
-def _lists(ctx: Context) -> dict[str, Any]:
-    service = ScreeningService(ctx)
-    with ctx.db.transaction() as session:
+def _lists(services: Services) -> dict[str, Any]:
+    service = services.screening
+    with services.ctx.db.transaction() as session:
         versions = service.versions(session)
         proposed = service.proposed(session)
         reasons = service.freshness(session)
@@ -62,13 +62,13 @@ def _lists(ctx: Context) -> dict[str, Any]:
 
 @router.get("/lists", summary="Active list versions with provenance and freshness")
 async def get_lists(
-    ctx: CtxDep, principal: Annotated[Principal, Depends(require("screening:read"))]
+    services: AppServices, principal: Annotated[Principal, Depends(require("screening:read"))]
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_lists, ctx)
+    return await run_in_threadpool(_lists, services)
 
 
-def _load(ctx: Context, path: Path, principal: Principal, name: str | None) -> dict[str, Any]:
-    result = ScreeningService(ctx).load_file(
+def _load(services: Services, path: Path, principal: Principal, name: str | None) -> dict[str, Any]:
+    result = services.screening.load_file(
         path, actor=principal.actor, list_name=name, proposer=UserId(principal.subject)
     )
     return {
@@ -92,18 +92,18 @@ def alert_json(a: Alert) -> dict[str, Any]:
     }
 
 
-def _rescreen(ctx: Context, actor: str) -> dict[str, Any]:
-    return {"alerts": [alert_json(a) for a in ScreeningService(ctx).rescreen_all(actor=actor)]}
+def _rescreen(services: Services, actor: str) -> dict[str, Any]:
+    return {"alerts": [alert_json(a) for a in services.screening.rescreen_all(actor=actor)]}
 
 
 @router.post("/rescreen", summary="Screen registered targets again now")
 async def rescreen(
-    ctx: CtxDep, principal: Annotated[Principal, Depends(require("screening:write"))]
+    services: AppServices, principal: Annotated[Principal, Depends(require("screening:write"))]
 ) -> dict[str, Any]:
     """Pending withdrawals, the address book and people, against the active lists: it
     spans every asset and wallet (and answers with their hits), so a scoped grant may not."""
     principal.require_unscoped("screening:write", "a re-screen of every target")
-    return await run_in_threadpool(_rescreen, ctx, principal.actor)
+    return await run_in_threadpool(_rescreen, services, principal.actor)
 
 
 @router.post(
@@ -114,7 +114,7 @@ async def rescreen(
 async def upload_list(
     *,
     response: Response,
-    ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("screening:write"))],
     file: Annotated[UploadFile, File(description="The list file as published.")],
     list_name: Annotated[str | None, Form(alias="list")] = None,
@@ -135,32 +135,30 @@ async def upload_list(
                 if size > MAX_UPLOAD_BYTES:
                     raise InputError("file", "is larger than 512 MiB; is it the right file?")
                 handle.write(chunk)
-        body = await run_in_threadpool(_load, ctx, path, principal, list_name)
+        body = await run_in_threadpool(_load, services, path, principal, list_name)
     if body["proposed"] and not body["loaded"]:
         response.status_code = 202
     return body
 
 
-def _address(ctx: Context, body: AddressRequest) -> dict[str, Any]:
-    with ctx.db.transaction() as session:
-        verdict = ScreeningService(ctx).screen_address(
-            session, chain=body.chain, address=body.address
-        )
+def _address(services: Services, body: AddressRequest) -> dict[str, Any]:
+    with services.ctx.db.transaction() as session:
+        verdict = services.screening.screen_address(session, chain=body.chain, address=body.address)
     return verdict.to_dict()
 
 
 @router.post("/address", summary="Screen one address")
 async def screen_address(
     body: AddressRequest,
-    ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_address, ctx, body)
+    return await run_in_threadpool(_address, services, body)
 
 
-def _name(ctx: Context, body: NameRequest) -> dict[str, Any]:
-    with ctx.db.transaction() as session:
-        verdict = ScreeningService(ctx).screen_name(
+def _name(services: Services, body: NameRequest) -> dict[str, Any]:
+    with services.ctx.db.transaction() as session:
+        verdict = services.screening.screen_name(
             session, body.name, dob=body.dob, nationality=body.nationality
         )
     return verdict.to_dict()
@@ -169,7 +167,7 @@ def _name(ctx: Context, body: NameRequest) -> dict[str, Any]:
 @router.post("/name", summary="Screen a person's or organisation's name")
 async def screen_name(
     body: NameRequest,
-    ctx: CtxDep,
+    services: AppServices,
     principal: Annotated[Principal, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_name, ctx, body)
+    return await run_in_threadpool(_name, services, body)

@@ -17,12 +17,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from kinko.api.auth import authenticated, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.api.routes.token_requests import router as token_requests_router
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal, UserId
-from kinko.identity.service import IdentityService
 from kinko.identity.tokens import StepUp
 from kinko.identity.views import (
     NewToken,
@@ -37,9 +36,13 @@ Ctx = Annotated[Context, Depends(get_ctx)]
 
 
 @router.get("/v1/tokens")
-def list_tokens(principal: Annotated[Principal, Depends(require("tokens:write"))], ctx: Ctx) -> Any:
+def list_tokens(
+    principal: Annotated[Principal, Depends(require("tokens:write"))],
+    ctx: Ctx,
+    services: AppServices,
+) -> Any:
     with ctx.db.transaction() as session:
-        return [render_token(t) for t in IdentityService(ctx).tokens.list_tokens(session)]
+        return [render_token(t) for t in services.identity.tokens.list_tokens(session)]
 
 
 @router.post("/v1/auth/step-up/begin")
@@ -47,11 +50,12 @@ def step_up_begin(
     body: StepUpBegin,
     principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     """A single-use challenge (5 minutes) for a fresh assertion with your own
     authenticator that commits to exactly the token in `token` (your own, with privileged
     permissions): send the answer as `step_up` with the same terms to ``POST /v1/tokens``."""
-    tokens = IdentityService(ctx).tokens
+    tokens = services.identity.tokens
     t = body.token
     with ctx.db.transaction() as session:
         terms = tokens.terms(
@@ -76,10 +80,11 @@ def create_token(
     body: NewToken,
     principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
+    services: AppServices,
 ) -> JSONResponse:
     """Your own token (201), or a service account's (`owner_id`; 202, a proposal: the
     token printed now works once a second security_admin approves it)."""
-    tokens = IdentityService(ctx).tokens
+    tokens = services.identity.tokens
     ttl = timedelta(days=body.ttl_days)
     if body.owner_id is None or body.owner_id == principal.subject:
         up = body.step_up
@@ -130,9 +135,10 @@ def revoke_token(
     body: Reason,
     principal: Annotated[Principal, Depends(require("tokens:write"))],
     ctx: Ctx,
+    services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
-        info = IdentityService(ctx).tokens.revoke(
+        info = services.identity.tokens.revoke(
             session, token_id, actor=principal.actor, reason=body.reason
         )
     return render_token(info)

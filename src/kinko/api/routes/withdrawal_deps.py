@@ -14,22 +14,32 @@ from kinko.api.auth import require
 from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import PermissionDenied
 from kinko.identity.model import Principal
+from kinko.services import Services
 from kinko.withdrawals.records import WithdrawalView
-from kinko.withdrawals.stack import WithdrawalStack, build_stack
+from kinko.withdrawals.stack import WithdrawalStack
+
+
+def stack_of(app: Any) -> WithdrawalStack:
+    """`app`'s withdrawal services: those of its composition root (`kinko.services`), built
+    on first use (by a request, or by the periodic execution job of `kinko serve`,
+    kinko.api.background). A test may still put withdrawal services of its own on
+    ``app.state.withdrawal_stack`` (issue #14: to go once every test passes its services to
+    `create_app`)."""
+    given: WithdrawalStack | None = getattr(app.state, "withdrawal_stack", None)
+    if given is not None:
+        return given
+    services: Services = app.state.services
+    return services.withdrawal_stack()
 
 
 async def stack(request: Request) -> WithdrawalStack:
-    """The app's withdrawal services, built on first use (in the thread pool: it reads the
-    policy file and the keys). async: a plain `def` dependency would cost a thread hop on
-    every request."""
-    existing: WithdrawalStack | None = getattr(request.app.state, "withdrawal_stack", None)
-    if existing is None:
-        built = await run_in_threadpool(build_stack, request.app.state.ctx)
-        # A worker of `kinko serve --workers N` sends its requests to the one writer.
-        built.withdrawals.remote_writer = getattr(request.app.state, "withdrawal_writer", None)
-        existing = getattr(request.app.state, "withdrawal_stack", None) or built
-        request.app.state.withdrawal_stack = existing
-    return existing
+    """The app's withdrawal services (`stack_of`; built in the thread pool the first time:
+    it reads the policy file and the keys). async: a plain `def` dependency would cost a
+    thread hop on every request."""
+    services: Services = request.app.state.services
+    if services.withdrawal_stack_built and not hasattr(request.app.state, "withdrawal_stack"):
+        return services.withdrawal_stack()
+    return await run_in_threadpool(stack_of, request.app)
 
 
 Stack = Annotated[WithdrawalStack, Depends(stack)]

@@ -1,9 +1,11 @@
 """HTTP routes for withdrawals: request, list, show, approve, reject, execute, cancel,
 bundle.
 
-Thin: parse, call the withdrawal services, render. What is shown of a withdrawal is the
-DECODED intent of its unsigned transaction and its digest, never the request's fields
-alone.
+Thin: parse, call the withdrawal services, render. The services sign and broadcast what
+becomes approved themselves (a request policy allows, the approval that completes the
+quorum); `execute` is the operator's retry when that could not happen then. What is
+shown of a withdrawal is the DECODED intent of its unsigned transaction and its digest,
+never the request's fields alone.
 """
 
 from __future__ import annotations
@@ -31,10 +33,8 @@ from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
 from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.rescreen import install_rescreen_provider
 from kinko.withdrawals.service import WithdrawalRequest
 
-install_rescreen_provider()  # a list loaded through the API re-screens pending withdrawals
 router = APIRouter(tags=["withdrawals"])
 BASE = "/v1/withdrawals"
 Ctx = Annotated[Context, Depends(get_ctx)]
@@ -104,11 +104,11 @@ def create(
         authorise=authorise,
     )
     principal.require_scope("withdrawals:create", asset=view.asset, wallet=view.wallet_id)
-    settled = services.settle(view).to_json()
+    shown = view.to_json()
     if names:
-        settled["usernames"] = {str(principal.subject): principal.username}  # the requester
+        shown["usernames"] = {str(principal.subject): principal.username}  # the requester
     # A ready response: FastAPI does not re-validate and re-encode the plain dict.
-    return JSONResponse(settled, status_code=201)
+    return JSONResponse(shown, status_code=201)
 
 
 @router.get(BASE)
@@ -171,7 +171,7 @@ def approve(
         view = services.approvals.approve(
             withdrawal_id, approver=approver, assertion=body.assertion
         )
-    return answer(services, services.settle(view), principal, names)
+    return answer(services, view, principal, names)
 
 
 @router.post(BASE + "/{withdrawal_id}/execute")
@@ -181,8 +181,10 @@ def execute(
     principal: Approver,
     names: WithNames = False,
 ) -> dict[str, Any]:
-    """Sign (online signer, every check again) and broadcast an approved hot-wallet
-    withdrawal, or resume one that was signed but not broadcast. Never signs twice."""
+    """The operator's retry: sign (online signer, every check again) and broadcast an
+    approved hot-wallet withdrawal that could not be executed when it was approved (no
+    node then, the node unreachable), or send one that was signed but not broadcast.
+    Never signs twice."""
     in_scope(services, withdrawal_id, principal, "withdrawals:approve")
     return answer(services, services.execute(withdrawal_id), principal, names)
 
