@@ -2,12 +2,12 @@
 
 `build_services(ctx)` is the one place where Kinko's services are constructed and wired to
 each other: identity receives the four-eyes kinds other domains own (a screening list's
-replacement, a policy's activation) as handler factories; screening receives identity's
-proposal mechanism and what other domains want re-screened (pending withdrawals, the
-address book); the monitor receives typed collaborators to freeze, lock and hold with;
-withdrawals' re-screen holds are subscribed to the bus here. Nothing below the interfaces
-imports this module (tests/unit/test_architecture.py checks it): a service is handed its
-collaborators, it never looks them up.
+replacement, a policy's activation, custody's registrations) as handler factories;
+screening receives identity's proposal mechanism and what other domains want re-screened
+(pending withdrawals, the address book); the monitor receives typed collaborators to
+freeze, lock and hold with; withdrawals' re-screen holds are subscribed to the bus here.
+Nothing below the interfaces imports this module (tests/unit/test_architecture.py checks
+it): a service is handed its collaborators, it never looks them up.
 
 Who builds it: the API app (`kinko.server.create_app`: ``app.state.services``, routes take
 `kinko.api.deps.AppServices`), the CLI (`kinko.cli.common.services`), the demo
@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
+from kinko.custody.proposals import registration_handlers
 from kinko.identity.device import DeviceLoginService
 from kinko.identity.model import ProposalKind
 from kinko.identity.proposals import ProposalHandler, ProposalHandlers
@@ -147,6 +148,7 @@ def build_services(
     handlers: dict[ProposalKind, Callable[[], ProposalHandler]] = {
         ProposalKind.REPLACE_LIST: lambda: ListReplacementHandler(ctx, rescreen),
         ProposalKind.ACTIVATE_POLICY: lambda: PolicyActivationHandler(ctx),
+        **registration_handlers(ctx),  # an asset, a wallet, a key share (custody)
     }
     proposal_handlers: ProposalHandlers = handlers
     identity = IdentityService(ctx, proposal_handlers=proposal_handlers)

@@ -293,16 +293,30 @@ def test_key_shares_hold_to_their_wallet(ctx: Context, wallets: Wallets, api: Te
         }
         return api.post("/v1/custody/keys", json=body, headers=bearer(token))
 
+    # A registration is a proposal (202) a second operator approves with their session.
+    _, key = make_user(ctx, "key-approver", ["operator"])
+    assert key is not None
+    second = person_headers(ctx, "key-approver", key)
+
+    def registered(proposed: Any) -> None:
+        assert proposed.status_code == 202, proposed.text
+        path = f"/v1/roles/proposals/{proposed.json()['id']}/approve"
+        approval = api.post(path, json={}, headers=second)
+        assert approval.status_code == 200 and approval.json()["state"] == "approved", approval.text
+
     refused = share(btc_only, wallets.eth_hot, 1)
     assert refused.status_code == 403, refused.text
-    eth_share = share(writer, wallets.eth_hot, 2)
-    assert eth_share.status_code == 201, eth_share.text
-    btc_share = share(btc_only, wallets.btc_hot, 3)
-    assert btc_share.status_code == 201, btc_share.text
+    registered(share(writer, wallets.eth_hot, 2))
+    registered(share(btc_only, wallets.btc_hot, 3))
+    every = api.get("/v1/custody/keys", headers=bearer(writer)).json()
+    eth_share, btc_share = (
+        next(k["id"] for k in every if k["wallet_id"] == w)
+        for w in (wallets.eth_hot, wallets.btc_hot)
+    )
     listed = api.get("/v1/custody/keys", headers=bearer(btc_only)).json()
-    assert [k["id"] for k in listed] == [btc_share.json()["id"]]
+    assert [k["id"] for k in listed] == [btc_share]
     status = {"status": "revoked", "reason": "rotated"}
-    path = f"/v1/custody/keys/{eth_share.json()['id']}/status"
+    path = f"/v1/custody/keys/{eth_share}/status"
     assert api.post(path, json=status, headers=bearer(btc_only)).status_code == 403
     balance = api.put(
         f"/v1/custody/wallets/{wallets.eth_hot}/balances/ethereum:ETH",

@@ -2,8 +2,10 @@
 
 The commands that change something (assets, wallets, balances, liabilities, prices, the
 snapshot, key shares) are requests to the API as the signed-in person (`kinko login`,
-``custody:write``); status, listings, the rebalancing plan and the nonce check read the
-database. Exit status: 0 ok, 1 a check failed (status, nonce check), 2 bad input.
+``custody:write``); registering an asset, a wallet or a key share is a four-eyes proposal
+that a second person approves (``kinko role approve ID``); status, listings, the
+rebalancing plan and the nonce check read the database. Exit status: 0 ok, 1 a check
+failed (status, nonce check), 2 bad input.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import typer
 from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
-from kinko.cli.custody_keys import keys_app
+from kinko.cli.custody_keys import ReasonOption, keys_app, print_proposed
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
 from kinko.core.errors import InputError
 from kinko.custody.coldshare import Regime
@@ -70,19 +72,29 @@ def _quorum(text: str) -> tuple[int, int]:
 
 
 @wallet_app.command("asset-add")
-def asset_add(
+def asset_add(  # noqa: PLR0917 - typer maps each parameter to an option
     symbol: str,
     chain: Annotated[str, typer.Option(help="Chain, e.g. bitcoin or ethereum.")],
     decimals: Annotated[int, typer.Option(help="Decimals of one whole unit.")],
     contract: Annotated[str | None, typer.Option(help="Token contract, if any.")] = None,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Register an asset (needed before wallets, balances and liabilities use it)."""
+    """Propose an asset (needed before wallets, balances and liabilities use it); a
+    second person approves it (four eyes)."""
     from kinko.cli import api
 
-    body = {"symbol": symbol, "chain": chain, "decimals": decimals, "contract": contract}
-    with guarded(), api.connect() as kinko:
-        done = kinko.post("/v1/custody/assets", body)
-    console.print(f"registered {done['asset']}")
+    body: dict[str, object] = {
+        "symbol": symbol,
+        "chain": chain,
+        "decimals": decimals,
+        "contract": contract,
+    }
+    if reason:
+        body["reason"] = reason
+    with guarded_json(as_json), api.connect() as kinko:
+        proposal = kinko.post("/v1/custody/assets", body)
+    print_proposed(f"asset {chain}:{symbol}", proposal, as_json)
 
 
 @wallet_app.command("add")
@@ -100,11 +112,14 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
     cap: Annotated[int | None, typer.Option(help="Hot cap, base units.")] = None,
     floor: Annotated[int | None, typer.Option(help="Hot floor, base units.")] = None,
     role: Annotated[list[str] | None, typer.Option(help="Eligible approver role.")] = None,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Register a wallet; addresses and descriptors are checked by the chain adapter."""
+    """Propose a wallet (its tier, quorum, eligible roles); addresses and descriptors are
+    checked by the chain adapter; a second person approves it (four eyes)."""
     from kinko.cli import api
 
-    with guarded():
+    with guarded_json(as_json):
         m, n = _quorum(quorum)
         body = {
             "name": name,
@@ -122,9 +137,11 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
             "cap_base_units": cap,
             "floor_base_units": floor,
         }
+        if reason:
+            body["reason"] = reason
         with api.connect() as kinko:
-            done = kinko.post("/v1/custody/wallets", body)
-    console.print(f"registered wallet {done['id']}")
+            proposal = kinko.post("/v1/custody/wallets", body)
+    print_proposed(f"{tier} wallet {name} ({quorum})", proposal, as_json)
 
 
 @wallet_app.command("list")

@@ -2,14 +2,16 @@
 wallet, on which device, at which site, for which legal entity, from which ceremony).
 
 Registering a share and changing its status are requests to the API as the signed-in
-person (``custody:write``); the listing reads the database.
+person (``custody:write``); the listing reads the database. Registering is a four-eyes
+proposal: the command prints its id, and a second person approves it with ``kinko role
+approve ID`` (docs/custody.md). Marking a share revoked or compromised is one person's.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +23,27 @@ if TYPE_CHECKING:
     from kinko.custody import keys
 
 keys_app = typer.Typer(help="Key-share inventory.", no_args_is_help=True)
+ReasonOption = Annotated[
+    str | None, typer.Option(help="Why (recorded with the proposal in the audit log).")
+]
+APPROVE_HINT = (
+    "a second person holding custody:write or security_admin, signed in as themselves, "
+    "runs 'kinko role approve {id}' (or 'kinko role refuse {id} --reason ...')"
+)
+
+
+def print_proposed(what: str, proposal: dict[str, Any], as_json: bool = False) -> None:
+    """A registration's proposal: its id, until when it waits, and who approves it."""
+    if as_json:
+        echo_json(proposal)
+        return
+    console.print(
+        f"proposed {what}: proposal {proposal['id']} is {proposal['state']} until "
+        f"{proposal.get('expires_at')}; nothing is registered until "
+        + APPROVE_HINT.format(id=proposal["id"]),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @keys_app.command("add")
@@ -32,12 +55,14 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
     entity: Annotated[str, typer.Option(help="Legal entity holding the share.")],
     public_key: Annotated[str, typer.Option(help="xpub or public key hex.")],
     ceremony: Annotated[Path, typer.Option(help="JSON ceremony record.")],
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Register a key share in the inventory."""
+    """Propose a key share for the inventory; a second person approves it (four eyes)."""
     from kinko.cli import api
     from kinko.core.textfile import read_text
 
-    with guarded():
+    with guarded_json(as_json):
         try:
             record = json.loads(read_text(ceremony, field="ceremony"))
         except ValueError as exc:
@@ -53,9 +78,11 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
             "public_key": public_key,
             "ceremony": record,
         }
+        if reason:
+            body["reason"] = reason
         with api.connect() as kinko:
-            done = kinko.post("/v1/custody/keys", body)
-    console.print(f"registered key share {done['id']}")
+            proposal = kinko.post("/v1/custody/keys", body)
+    print_proposed(f"a key share of {wallet_id} held by {holder}", proposal, as_json)
 
 
 @keys_app.command("list")

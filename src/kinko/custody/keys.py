@@ -7,10 +7,17 @@ toward the quorum (the DMM Bitcoin and Ronin lesson). Status moves only forward:
 active -> revoked or compromised. Each change is audited and published, once its
 transaction commits, as a security event: ``custody.key.registered``,
 ``custody.key.revoked`` and (critical) ``custody.key.compromised``.
+
+Registering a share is a four-eyes proposal (`kinko.custody.proposals`): `check_share`
+validates it when proposed and again when approved, `store_share` then stores it. Marking
+a share revoked or compromised is one person's (it only stops a key being used, as a
+freeze does); nothing returns a share to active. `unsafe_register_share` skips the second
+person: test fixtures only; no API route or command reaches it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +36,9 @@ from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import KeyShareRow, SignatureLogRow, WalletRow
 from kinko.store.tables.identity import UserRow
+
+# stdlib logging: a broken log stream must not turn into an exception here.
+log = logging.getLogger("kinko.custody")
 
 
 class KeyStatus(StrEnum):
@@ -56,7 +66,8 @@ class NewKeyShare:
     ceremony: Mapping[str, Any]
 
 
-def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor: str) -> str:
+def check_share(session: Session, share: NewKeyShare) -> WalletRow:
+    """Validate `share` against its wallet's live shares; the wallet row, locked."""
     row = session.get(WalletRow, share.wallet_id, with_for_update=True)  # serialise per wallet
     if row is None:
         raise NotFound(f"no wallet {share.wallet_id!r}")
@@ -87,6 +98,35 @@ def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor:
             raise Conflict(f"public key is already registered as share {other.id}")
     if len(live) >= row.quorum_n:
         raise Conflict(f"wallet {row.name} already has {len(live)} of {row.quorum_n} shares")
+    return row
+
+
+def unsafe_register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor: str) -> str:
+    """UNSAFE: register a key share without a second person. Test fixtures only."""
+    log.warning(
+        "unsafe key share registration (four eyes bypassed): wallet=%s holder=%s by %s",
+        share.wallet_id,
+        share.holder,
+        actor,
+    )
+    return store_share(ctx, session, share, actor=actor, unsafe=True)
+
+
+def store_share(
+    ctx: Context,
+    session: Session,
+    share: NewKeyShare,
+    *,
+    actor: str,
+    proposal: str | None = None,
+    proposer: str | None = None,
+    unsafe: bool = False,
+) -> str:
+    """Check and store `share`, audit and announce it: an approved proposal's last step."""
+    check_share(session, share)
+    how: dict[str, Any] = (
+        {"unsafe": True} if unsafe else {"proposal": proposal, "proposer": proposer}
+    )
     share_id = new_id("key")
     now = ctx.clock.now()
     session.add(
@@ -117,6 +157,7 @@ def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor:
             "legal_entity": share.legal_entity,
             "public_key": share.public_key,
             "ceremony": dict(share.ceremony),
+            **how,
         },
     )
     publish_after_commit(
@@ -136,6 +177,7 @@ def register_share(ctx: Context, session: Session, share: NewKeyShare, *, actor:
                 "site": share.site,
                 "legal_entity": share.legal_entity,
                 "public_key": share.public_key,
+                **how,
             },
         ),
     )

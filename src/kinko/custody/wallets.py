@@ -1,12 +1,17 @@
 """The wallet and asset registry (service): register, list, validate against chains.
 
-Registering an asset or a wallet (its tier, quorum, eligible roles) is audited and
-published, once its transaction commits, as a ``custody.asset.registered`` /
-``custody.wallet.registered`` security event.
+Registering an asset or a wallet (its tier, quorum, eligible roles) is a four-eyes
+proposal (`kinko.custody.proposals`): `check_asset` / `check_wallet` validate it when it is
+proposed and again when a second person approves it, and only then is it stored, audited
+and published, once its transaction commits, as a ``custody.asset.registered`` /
+``custody.wallet.registered`` security event. `unsafe_register_asset` /
+`unsafe_register_wallet` skip the second person: the first setup (`kinko demo`) and test
+fixtures only; no API route or command reaches them.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +29,9 @@ from kinko.core.ids import new_id
 from kinko.custody.model import OwnerClass, Purpose, Tier, WalletId
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow, WalletRow
+
+# stdlib logging: a broken log stream must not turn into an exception here.
+log = logging.getLogger("kinko.custody")
 
 
 def _enum(kind: type[Any], value: str, field: str) -> Any:
@@ -52,12 +60,33 @@ class NewWallet:
     floor_base_units: int | None = None
 
 
-def register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) -> None:
+def check_asset(session: Session, asset: Asset) -> None:
+    """Refuse an asset that is already registered."""
     exists = session.execute(
         select(AssetRow).where(AssetRow.chain == asset.chain, AssetRow.symbol == asset.symbol)
     ).scalar_one_or_none()
     if exists is not None:
         raise Conflict(f"asset {asset.key} is already registered")
+
+
+def unsafe_register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) -> None:
+    """UNSAFE: register an asset without a second person. First setup and tests only."""
+    log.warning("unsafe asset registration (four eyes bypassed): %s by %s", asset.key, actor)
+    store_asset(ctx, session, asset, actor=actor, unsafe=True)
+
+
+def store_asset(
+    ctx: Context,
+    session: Session,
+    asset: Asset,
+    *,
+    actor: str,
+    proposal: str | None = None,
+    proposer: str | None = None,
+    unsafe: bool = False,
+) -> None:
+    """Check and store `asset`, audit and announce it: an approved proposal's last step."""
+    check_asset(session, asset)
     session.add(
         AssetRow(
             chain=asset.chain, symbol=asset.symbol, decimals=asset.decimals, contract=asset.contract
@@ -68,7 +97,11 @@ def register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) 
         actor=actor,
         action="custody.asset.register",
         subject=asset.key,
-        details={"decimals": asset.decimals, "contract": asset.contract},
+        details={
+            "decimals": asset.decimals,
+            "contract": asset.contract,
+            **_how(proposal, proposer, unsafe),
+        },
     )
     _publish(
         ctx,
@@ -81,8 +114,16 @@ def register_asset(ctx: Context, session: Session, asset: Asset, *, actor: str) 
             "chain": asset.chain,
             "decimals": asset.decimals,
             "contract": asset.contract,
+            **_how(proposal, proposer, unsafe),
         },
     )
+
+
+def _how(proposal: str | None, proposer: str | None, unsafe: bool) -> dict[str, Any]:
+    """How a registration came about: the proposal and its proposer, or unsafe."""
+    if unsafe:
+        return {"unsafe": True}
+    return {"proposal": proposal, "proposer": proposer}
 
 
 def assets(session: Session) -> dict[str, Asset]:
@@ -90,8 +131,18 @@ def assets(session: Session) -> dict[str, Asset]:
     return {f"{r.chain}:{r.symbol}": Asset(r.symbol, r.chain, r.decimals, r.contract) for r in rows}
 
 
-def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: str) -> WalletId:
-    """Validate every field (addresses through the chain adapter) and store the wallet."""
+@dataclass(frozen=True, slots=True)
+class CheckedWallet:
+    """A wallet's fields as registration stores them."""
+
+    tier: Tier
+    owner: OwnerClass
+    purpose: Purpose
+    address: str | None
+
+
+def check_wallet(session: Session, spec: NewWallet) -> CheckedWallet:
+    """Validate every field (addresses through the chain adapter); refuse a name in use."""
     tier = _enum(Tier, spec.tier, "tier")
     owner = _enum(OwnerClass, spec.owner_class, "owner_class")
     purpose = _enum(Purpose, spec.purpose, "purpose")
@@ -130,8 +181,47 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
         and spec.floor_base_units > spec.cap_base_units
     ):
         raise InputError("floor_base_units", "must not exceed cap_base_units")
+    for role in spec.eligible_roles:
+        if not isinstance(role, str) or not role or len(role) > 64:
+            raise InputError("eligible_roles", f"{role!r} is not a role name")
     if session.execute(select(WalletRow).where(WalletRow.name == spec.name)).first():
         raise Conflict(f"a wallet named {spec.name!r} already exists")
+    return CheckedWallet(tier, owner, purpose, address)
+
+
+def unsafe_register_wallet(
+    ctx: Context, session: Session, spec: NewWallet, *, actor: str
+) -> WalletId:
+    """UNSAFE: register a wallet without a second person. First setup and tests only."""
+    log.warning(
+        "unsafe wallet registration (four eyes bypassed): %s (%s, %s-of-%s) by %s",
+        spec.name,
+        spec.tier,
+        spec.quorum_m,
+        spec.quorum_n,
+        actor,
+    )
+    return store_wallet(ctx, session, spec, actor=actor, unsafe=True)
+
+
+def store_wallet(
+    ctx: Context,
+    session: Session,
+    spec: NewWallet,
+    *,
+    actor: str,
+    proposal: str | None = None,
+    proposer: str | None = None,
+    unsafe: bool = False,
+) -> WalletId:
+    """Check and store the wallet, audit and announce it: an approved proposal's last step."""
+    checked = check_wallet(session, spec)
+    tier, owner, purpose, address = (
+        checked.tier,
+        checked.owner,
+        checked.purpose,
+        checked.address,
+    )
     wallet_id = WalletId(new_id("wal"))
     session.add(
         WalletRow(
@@ -164,6 +254,7 @@ def register_wallet(ctx: Context, session: Session, spec: NewWallet, *, actor: s
         "owner_class": owner.value,
         "purpose": purpose.value,
         "address": address,
+        **_how(proposal, proposer, unsafe),
     }
     ctx.audit.append(
         session,

@@ -32,6 +32,12 @@ class ProposalKind(StrEnum):
     """A screening list's format or publisher changes, or it shrinks (kinko.screening)."""
     ACTIVATE_POLICY = "activate_policy"
     """A withdrawal policy text may take over from the one in force (kinko.policy)."""
+    REGISTER_ASSET = "register_asset"
+    """An asset joins the registry (kinko.custody.proposals)."""
+    REGISTER_WALLET = "register_wallet"
+    """A wallet, with its tier, quorum and eligible roles, joins the registry (custody)."""
+    REGISTER_KEY_SHARE = "register_key_share"
+    """A key share joins a wallet's key inventory (kinko.custody.proposals)."""
 
 
 class ProposalState(StrEnum):

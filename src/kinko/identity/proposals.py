@@ -26,6 +26,7 @@ class Proposal:
     reason: str
     created_at: datetime
     decided_by: UserId | None
+    expires_at: datetime | None = None
 
 
 def to_proposal(row: ProposalRow) -> Proposal:
@@ -38,6 +39,7 @@ def to_proposal(row: ProposalRow) -> Proposal:
         row.reason,
         row.created_at,
         UserId(row.decided_by) if row.decided_by else None,
+        row.expires_at,
     )
 
 
@@ -56,7 +58,13 @@ _EVENT_TYPES = {
 # the mechanism (proposer != approver, both security admins) and hands the kind's payload to
 # a handler it is given at construction (`ProposalHandlers`, built by the composition root,
 # kinko.services): identity never imports the domains it serves.
-FOREIGN_KINDS = frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY})
+# Custody's registrations (an asset; a wallet with its tier, quorum and eligible roles; a
+# key share) are proposed by someone holding ``custody:write`` and approved by a second
+# person holding ``custody:write`` or ``security_admin`` (`kinko.identity.rules.eligibility`).
+CUSTODY_KINDS = frozenset(
+    {ProposalKind.REGISTER_ASSET, ProposalKind.REGISTER_WALLET, ProposalKind.REGISTER_KEY_SHARE}
+)
+FOREIGN_KINDS = frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY}) | CUSTODY_KINDS
 
 
 class ProposalHandler(Protocol):

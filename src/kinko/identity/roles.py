@@ -36,7 +36,7 @@ from kinko.identity.proposals import (
     public_payload,
     to_proposal,
 )
-from kinko.identity.rules import MATRIX_KEY, ProposalRules
+from kinko.identity.rules import MATRIX_KEY, ProposalRules, eligibility
 from kinko.identity.sod import ConflictMatrix, check_matrix_holds, check_sod
 from kinko.identity.tenure import four_eyes_approved
 from kinko.store.publish import publish_after_commit
@@ -89,7 +89,7 @@ class RoleService(ProposalRules):
         reason: str,
     ) -> Proposal:
         """Record a proposal, or apply it at once when four eyes are not required."""
-        self._require_admin(session, actor)
+        self.require_proposer(session, actor, kind)
         if not reason.strip():
             raise InputError("reason", "say why (it goes in the audit log)")
         payload = self.check_payload(session, kind, payload, actor=actor)
@@ -134,7 +134,7 @@ class RoleService(ProposalRules):
         # the person it is about, an active security_admin; the proposer still one too.
         check_second(
             self.step(session, row),
-            person_now(session, actor),
+            person_now(session, actor, self.deciding_roles(session, actor, row)),
             now=self.now(),
             proposer_now=person_now(session, row.proposer_id),
         )
@@ -145,8 +145,8 @@ class RoleService(ProposalRules):
         return to_proposal(row)
 
     def refuse(self, session: Session, proposal_id: str, *, actor: UserId, reason: str) -> Proposal:
-        self._require_admin(session, actor)
         row = self._pending(session, proposal_id)
+        self.require_decider(session, actor, ProposalKind(row.kind))
         handler = self.handlers.handler_for(ProposalKind(row.kind))
         if handler is not None:
             handler.refuse(session, dict(row.payload), proposal_id=row.id, decided_by=actor)
@@ -252,7 +252,7 @@ class RoleService(ProposalRules):
                 subject=f"proposal:{row.id}",
                 proposer=row.proposer_id,
                 approver=decided_by,
-                roles=[Role.SECURITY_ADMIN.value],
+                roles=sorted(eligibility(kind)[1]),
                 now=self.now(),
                 fields={"proposal": row.id, "kind": kind.value},
             )

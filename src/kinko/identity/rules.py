@@ -24,10 +24,17 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, PermissionDenied
 from kinko.identity.base import ServiceBase
-from kinko.identity.four_eyes import Step
+from kinko.identity.four_eyes import Step, check_first
 from kinko.identity.model import ProposalKind, RoleGrant, UserId, UserState
-from kinko.identity.permissions import PRIVILEGED_ROLES, Role, parse_role
-from kinko.identity.proposals import Handlers, ProposalHandlers, parse_grant, public_payload
+from kinko.identity.people import person_now
+from kinko.identity.permissions import PRIVILEGED_ROLES, ROLE_PERMISSIONS, Role, parse_role
+from kinko.identity.proposals import (
+    CUSTODY_KINDS,
+    Handlers,
+    ProposalHandlers,
+    parse_grant,
+    public_payload,
+)
 from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_sod
 from kinko.store.tables.identity import IdentityConfigRow, ProposalRow, RoleGrantRow, UserRow
 
@@ -40,6 +47,23 @@ _STATES = {
     "active": UserState.ACTIVE,
     "removed": UserState.REMOVED,
 }
+
+
+_ADMINS = frozenset({Role.SECURITY_ADMIN.value})
+_CUSTODY_WRITERS = frozenset(
+    role.value for role, held in ROLE_PERMISSIONS.items() if "custody:write" in held
+)
+
+
+def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
+    """(who may propose, who may approve) a proposal of `kind`, as role names.
+
+    Custody's registrations (an asset, a wallet, a key share) are proposed by a holder of
+    ``custody:write`` and approved by a second person holding ``custody:write`` or
+    ``security_admin``; every other kind by two security admins."""
+    if kind in CUSTODY_KINDS:
+        return _CUSTODY_WRITERS, _CUSTODY_WRITERS | _ADMINS
+    return _ADMINS, _ADMINS
 
 
 class ProposalRules(ServiceBase):
@@ -68,6 +92,42 @@ class ProposalRules(ServiceBase):
         ):
             raise PermissionDenied("only an active security_admin may do this")
         return row
+
+    def require_proposer(self, session: Session, actor: UserId, kind: ProposalKind) -> None:
+        """`actor` may propose (or refuse) a proposal of `kind`: an active security admin,
+        or for custody's registrations an active holder of ``custody:write``."""
+        if kind not in CUSTODY_KINDS:
+            self._require_admin(session, actor)
+            return
+        proposers, _ = eligibility(kind)
+        check_first(person_now(session, actor), proposers, f"propose a {kind.value}")
+
+    def require_decider(self, session: Session, actor: UserId, kind: ProposalKind) -> None:
+        """`actor` may refuse a proposal of `kind`: someone eligible to approve it."""
+        if kind not in CUSTODY_KINDS:
+            self._require_admin(session, actor)
+            return
+        _, approvers = eligibility(kind)
+        check_first(person_now(session, actor), approvers, f"decide a {kind.value}")
+
+    def deciding_roles(self, session: Session, actor: UserId, row: ProposalRow) -> list[str]:
+        """The roles `actor` approves `row` with. For custody's registrations only grants
+        covering what is registered count: an unscoped grant (an asset, a wallet spans
+        every asset), or for a key share one limited to its wallet alone (fail closed)."""
+        grants = self.roles_of(session, actor)
+        if ProposalKind(row.kind) not in CUSTODY_KINDS:
+            return [g.role.value for g in grants]
+        wallet = row.payload.get("wallet_id")
+        return [
+            g.role.value
+            for g in grants
+            if g.unscoped
+            or (
+                ProposalKind(row.kind) == ProposalKind.REGISTER_KEY_SHARE
+                and not g.assets
+                and wallet in g.wallets
+            )
+        ]
 
     def _admin_count(self, session: Session) -> int:
         """Active people holding `security_admin` now."""
@@ -169,20 +229,26 @@ class ProposalRules(ServiceBase):
         return state.value
 
     def step(self, session: Session, row: ProposalRow) -> Step:
-        """The proposal as the four-eyes rules see it: a second active security_admin,
-        neither its proposer nor the person it is about (their grant, state, factors,
-        token), approves it."""
+        """The proposal as the four-eyes rules see it: a second active person eligible for
+        its kind (`eligibility`: a security_admin; for custody's registrations a holder of
+        custody:write or a security_admin), neither its proposer nor the person it is
+        about (their grant, state, factors, token; the holder of a key share), approves it."""
         kind, user_id = ProposalKind(row.kind), row.payload.get("user_id")
         about = _RAISING | {ProposalKind.SET_USER_STATE, ProposalKind.REMOVE_MFA}
-        subject = kind in about and isinstance(user_id, str)
+        subjects: frozenset[str] = frozenset()
+        if kind in about and isinstance(user_id, str):
+            subjects = frozenset({user_id})
+        holder = row.payload.get("holder")
+        if kind == ProposalKind.REGISTER_KEY_SHARE and isinstance(holder, str):
+            subjects = frozenset({holder})
         return Step(
             what=f"proposal {row.id} ({row.kind})",
             proposer=row.proposer_id,
             proposer_name=self.user_row(session, row.proposer_id).username,
-            eligible=frozenset({Role.SECURITY_ADMIN.value}),
+            eligible=eligibility(kind)[1],
             created_at=row.created_at,
             expires_at=row.expires_at,
-            subjects=frozenset({str(user_id)}) if subject else frozenset(),
+            subjects=subjects,
             state=row.state,
         )
 

@@ -124,6 +124,7 @@ def render_proposal(p: Proposal) -> dict[str, Any]:
         "state": p.state.value,
         "reason": p.reason,
         "decided_by": p.decided_by,
+        "expires_at": p.expires_at.isoformat() if p.expires_at else None,
     }
 
 

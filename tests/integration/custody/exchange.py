@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kinko.context import Context
@@ -17,6 +18,13 @@ DAY = RUN_DAY
 ETH_COLD = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 ETH_HOT = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
 ETH_GUARANTEE = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"
+
+
+def proposal_in(output: str) -> str:
+    """The proposal id a registration command printed (``prp_...``)."""
+    found = re.search(r"\bprp_[0-9a-z]+\b", output)
+    assert found is not None, output
+    return found.group(0)
 
 
 @dataclass(frozen=True)
@@ -47,16 +55,16 @@ def _spec(name: str, chain: str, tier: str, owner: str, **kw: object) -> wallets
 
 def set_up(ctx: Context) -> Wallets:
     with ctx.db.transaction() as s:
-        wallets.register_asset(ctx, s, Asset("BTC", "bitcoin", 8), actor=ACTOR)
-        wallets.register_asset(ctx, s, Asset("ETH", "ethereum", 18), actor=ACTOR)
+        wallets.unsafe_register_asset(ctx, s, Asset("BTC", "bitcoin", 8), actor=ACTOR)
+        wallets.unsafe_register_asset(ctx, s, Asset("ETH", "ethereum", 18), actor=ACTOR)
         ids = Wallets(
-            wallets.register_wallet(
+            wallets.unsafe_register_wallet(
                 ctx,
                 s,
                 _spec("btc-cold", "bitcoin", "cold", "customer", descriptor=descriptor((1, 2, 3))),
                 actor=ACTOR,
             ),
-            wallets.register_wallet(
+            wallets.unsafe_register_wallet(
                 ctx,
                 s,
                 _spec(
@@ -70,19 +78,19 @@ def set_up(ctx: Context) -> Wallets:
                 ),
                 actor=ACTOR,
             ),
-            wallets.register_wallet(
+            wallets.unsafe_register_wallet(
                 ctx,
                 s,
                 _spec("eth-cold", "ethereum", "cold", "customer", address=ETH_COLD.lower()),
                 actor=ACTOR,
             ),
-            wallets.register_wallet(
+            wallets.unsafe_register_wallet(
                 ctx,
                 s,
                 _spec("eth-hot", "ethereum", "hot", "customer", address=ETH_HOT, m=1, n=1),
                 actor=ACTOR,
             ),
-            wallets.register_wallet(
+            wallets.unsafe_register_wallet(
                 ctx,
                 s,
                 _spec("eth-guarantee", "ethereum", "cold", "guarantee", address=ETH_GUARANTEE),

@@ -37,9 +37,11 @@ def test_sync_records_native_and_token_balances_with_their_source(
 ) -> None:
     adapter = EthereumAdapter("devnet", web3=chain["w3"])
     with ctx.db.transaction() as s:
-        wallets.register_asset(ctx, s, Asset("ETH", "ethereum", 18), actor=ACTOR)
-        wallets.register_asset(ctx, s, Asset("TKN", "ethereum", 6, chain["token"]), actor=ACTOR)
-        wallet_id = wallets.register_wallet(
+        wallets.unsafe_register_asset(ctx, s, Asset("ETH", "ethereum", 18), actor=ACTOR)
+        wallets.unsafe_register_asset(
+            ctx, s, Asset("TKN", "ethereum", 6, chain["token"]), actor=ACTOR
+        )
+        wallet_id = wallets.unsafe_register_wallet(
             ctx,
             s,
             wallets.NewWallet(
@@ -64,7 +66,7 @@ def test_sync_records_native_and_token_balances_with_their_source(
     with ctx.db.transaction() as s:
         row = s.get(WalletBalanceRow, (wallet_id, "ethereum:TKN"))
         assert row is not None and (row.base_units, row.source) == (123_456_789, "chain:devnet")
-        other = wallets.register_wallet(
+        other = wallets.unsafe_register_wallet(
             ctx,
             s,
             wallets.NewWallet(

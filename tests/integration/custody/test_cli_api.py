@@ -12,16 +12,18 @@ from typer.testing import CliRunner
 
 from kinko.cli.main import app
 from kinko.context import Context
+from kinko.custody import wallets
 from kinko.identity.service import IdentityService
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
-from tests.integration.custody.exchange import BTC, DAY, ETH, fund, set_up
+from tests.integration.custody.exchange import BTC, DAY, ETH, fund, proposal_in, set_up
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
 from tests.unit.chains.btc_fixtures import descriptor
 
 runner = CliRunner()
 OPERATOR = "ops"
+SECOND = "ops2"  # a second operator: the other pair of eyes on a registration
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,7 @@ def operator(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     """The CLI's requests go to the API on `ctx`, sent by an operator (custody:write)."""
     route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
+    make_user(ctx, SECOND, ["operator"], with_authenticator=False)
 
 
 def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:
@@ -43,6 +46,27 @@ def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:
     assert "Traceback" not in result.output, result.output
     # Rich wraps long lines at the terminal width; compare text with whitespace collapsed.
     return result.exit_code, " ".join(result.output.split())
+
+
+def approved(ctx: Context, proposed: tuple[int, str]) -> None:
+    """A registration the operator proposed, approved by a second operator on the CLI."""
+    code, out = proposed
+    assert code == 0 and "kinko role approve" in out, out
+    code, out = kinko(ctx, "role", "approve", proposal_in(out), as_=SECOND)
+    assert code == 0 and "approved" in out, out
+
+
+def wallet_named(ctx: Context, name: str) -> str:
+    code, out = kinko(ctx, "wallet", "list", "--json")
+    assert code == 0, out
+    return next(w["id"] for w in json.loads(out) if w["name"] == name)
+
+
+def only_share(ctx: Context, wallet_id: str) -> str:
+    code, out = kinko(ctx, "custody", "keys", "list", "--wallet", wallet_id, "--json")
+    assert code == 0, out
+    [share] = json.loads(out)
+    return str(share["id"])
 
 
 def test_status_table_passes_and_fails_with_exit_codes(ctx: Context, tmp_path: Path) -> None:
@@ -141,7 +165,7 @@ def test_wallets_keys_rebalance_and_nonce_check_commands(ctx: Context, tmp_path:
         "--ceremony",
         str(ceremony),
     ]
-    assert kinko(ctx, *args)[0] == 0
+    approved(ctx, kinko(ctx, *args))
     code, out = kinko(ctx, *args[:-2], "--ceremony", str(ceremony))
     assert code == 2 and "already holds" in out
     code, out = kinko(ctx, "custody", "rebalance", "--json")
@@ -202,6 +226,7 @@ def test_api_status_liabilities_and_permissions(ctx: Context) -> None:
 def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_path: Path) -> None:
     code, out = kinko(ctx, "wallet", "asset-add", "BTC", "--chain", "bitcoin", "--decimals", "8")
     assert code == 0 and "bitcoin:BTC" in out
+    approved(ctx, (code, out))
     code, out = kinko(ctx, "wallet", "asset-add", "BTC", "--chain", "bitcoin", "--decimals", "8")
     assert code == 2 and "already registered" in out
     code, out = kinko(ctx, "wallet", "asset-add", "btc", "--chain", "bitcoin", "--decimals", "8")
@@ -243,9 +268,8 @@ def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_pat
         "--descriptor",
         descriptor(),
     ]
-    code, out = kinko(ctx, *wallet_args)
-    assert code == 0, out
-    wallet_id = out.split()[-1]
+    approved(ctx, kinko(ctx, *wallet_args))
+    wallet_id = wallet_named(ctx, "cold")
     ceremony = tmp_path / "c.json"
     ceremony.write_text('{"performed_at": "2026-11-01", "witnesses": ["x"], "procedure": "p"}')
     code, out = kinko(
@@ -268,8 +292,8 @@ def test_assets_prices_liabilities_and_key_status_commands(ctx: Context, tmp_pat
         "--ceremony",
         str(ceremony),
     )
-    assert code == 0, out
-    share = out.split()[-1]
+    approved(ctx, (code, out))
+    share = only_share(ctx, wallet_id)
     code, out = kinko(ctx, "custody", "keys", "list", "--wallet", wallet_id, "--json")
     assert code == 0
     assert [(k["id"], k["holder"], k["status"]) for k in json.loads(out)] == [
@@ -319,3 +343,19 @@ def test_custody_changes_are_the_signed_in_persons(ctx: Context, tmp_path: Path)
             select(AuditEntryRow.actor).where(AuditEntryRow.action.like("custody.%"))
         ).scalars()
         assert f"user:{ops}" in set(rows)
+
+
+def test_a_registration_on_the_cli_needs_a_second_person(ctx: Context) -> None:
+    """`kinko wallet asset-add` proposes (nothing registered) and prints how a second
+    person approves; the proposer's own `kinko role approve` is refused (exit 1)."""
+    code, out = kinko(ctx, "wallet", "asset-add", "BTC", "--chain", "bitcoin", "--decimals", "8")
+    assert code == 0 and "nothing is registered until" in out and "kinko role approve" in out
+    proposal = proposal_in(out)
+    with ctx.db.reading() as session:
+        assert wallets.assets(session) == {}
+    code, out = kinko(ctx, "role", "approve", proposal, "--json")
+    assert code == 1 and '"error": "self_approval"' in out, out
+    code, out = kinko(ctx, "role", "approve", proposal, as_=SECOND)
+    assert code == 0, out
+    with ctx.db.reading() as session:
+        assert list(wallets.assets(session)) == ["bitcoin:BTC"]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kinko.context import Context
 from kinko.custody import keys
-from tests.integration.custody.exchange import BTC, fund, set_up
+from tests.integration.custody.exchange import BTC, fund, proposal_in, set_up
 from tests.integration.custody.test_keys import _same_k_signatures
 from tests.support.cli import json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
@@ -28,6 +28,7 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
     ensure_secret_key(ctx)
     alice, _ = make_user(ctx, "alice", with_authenticator=False)
     make_user(ctx, "ops", ["operator"], with_authenticator=False)  # custody:write
+    make_user(ctx, "ops2", ["operator"], with_authenticator=False)  # the second pair of eyes
     fund(ctx, ids, btc_hot=5 * 10**8, btc_cold=1, eth_hot=0, eth_cold=0, eth_guarantee=0)
 
     result = kinko(cli, "wallet", "list", "--json")
@@ -50,6 +51,9 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
         "--device", "hsm-1", "--site", "tokyo", "--entity", "Kinko KK",
         "--public-key", "pk1", "--ceremony", str(ceremony), env=as_person(ctx, "ops"),
     )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    approve = ("role", "approve", proposal_in(" ".join(result.output.split())))
+    result = kinko(cli, *approve, env=as_person(ctx, "ops2"))  # a second operator
     assert result.exit_code == 0, result.output
     result = kinko(cli, "custody", "keys", "list", "--json")
     assert result.exit_code == 0, result.output

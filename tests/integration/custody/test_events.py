@@ -15,10 +15,12 @@ from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.events import SecurityEvent
 from kinko.identity.service import IdentityService
+from tests.integration.custody.exchange import proposal_in
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
 
 OPERATOR = "ops"
+SECOND = "ops2"  # the second pair of eyes on each registration
 ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
 
@@ -28,18 +30,31 @@ def events(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> lis
     route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     ensure_secret_key(ctx)
     make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
+    make_user(ctx, SECOND, ["operator"], with_authenticator=False)
     seen: list[SecurityEvent] = []
-    ctx.bus.subscribe(lambda e: seen.append(e) if e.type.startswith("custody.") else None)
+
+    def custody(e: SecurityEvent) -> None:
+        if e.type.startswith("custody.") and e.type != "custody.proposal":
+            seen.append(e)
+
+    ctx.bus.subscribe(custody)
     return seen
 
 
-def kinko(ctx: Context, *args: str) -> tuple[int, str]:
+def approved(ctx: Context, proposed: tuple[int, str]) -> None:
+    """What an operator proposed, approved by the second operator (four eyes)."""
+    code, out = proposed
+    assert code == 0, out
+    assert kinko(ctx, "role", "approve", proposal_in(out), as_=SECOND)[0] == 0
+
+
+def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:
     env = {
         "KINKO_DATA_DIR": str(ctx.settings.data_dir),
         "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
         "KINKO_CONFIG": "",
         "COLUMNS": "400",
-        **as_person(ctx, OPERATOR),
+        **as_person(ctx, as_),
     }
     result = CliRunner().invoke(app, list(args), env=env)
     assert "Traceback" not in result.output, result.output
@@ -51,23 +66,26 @@ def test_custody_changes_on_the_cli_are_security_events(
 ) -> None:
     with ctx.db.reading() as session:
         operator = IdentityService(ctx).users.require_user(session, OPERATOR).id
-    actor = f"user:{operator}"
-    assert (
-        kinko(ctx, "wallet", "asset-add", "ETH", "--chain", "ethereum", "--decimals", "18")[0] == 0
-    )
+        second = IdentityService(ctx).users.require_user(session, SECOND).id
+    # A registration is proposed by one operator and made when the second approves it:
+    # its event's actor is the approver, and it names the proposer.
+    actor, proposer = f"user:{second}", f"user:{operator}"
+    added = kinko(ctx, "wallet", "asset-add", "ETH", "--chain", "ethereum", "--decimals", "18")
+    assert events == []  # proposed, nothing registered yet
+    approved(ctx, added)
     [asset] = events
     assert (asset.type, asset.actor, asset.asset) == ("custody.asset.registered", actor, "ETH")
+    assert asset.fields["proposer"] == proposer
     assert asset.fields["asset_key"] == "ethereum:ETH" and asset.fields["decimals"] == 18
     wallet_args = [
         "wallet", "add", "eth-hot", "--chain", "ethereum", "--network", "devnet",
         "--asset", "ethereum:ETH", "--tier", "hot", "--owner", "customer",
         "--quorum", "1-of-1", "--address", ADDRESS, "--role", "approver",
     ]  # fmt: skip
-    code, out = kinko(ctx, *wallet_args)
-    assert code == 0, out
+    approved(ctx, kinko(ctx, *wallet_args))
     wallet = events[-1]
     assert (wallet.type, wallet.actor) == ("custody.wallet.registered", actor)
-    assert out.endswith(str(wallet.wallet))
+    assert wallet.fields["proposer"] == proposer
     assert {k: wallet.fields[k] for k in ("tier", "quorum_m", "quorum_n", "eligible_roles")} == {
         "tier": "hot",
         "quorum_m": 1,
@@ -87,7 +105,7 @@ def test_custody_changes_on_the_cli_are_security_events(
         "--device", "yubi-1", "--site", "tokyo", "--entity", "Kinko KK",
         "--public-key", "02" + "11" * 32, "--ceremony", str(ceremony),
     )  # fmt: skip
-    assert code == 0, out
+    approved(ctx, (code, out))
     share = events[-1]
     assert (share.type, share.actor, share.wallet) == (
         "custody.key.registered",
@@ -96,12 +114,12 @@ def test_custody_changes_on_the_cli_are_security_events(
     )
     assert share.fields["holder"] == holder and share.fields["device"] == "yubi-1"
     share_id = share.fields["share"]
-    assert out.endswith(share_id)
+    # Marking a share revoked or compromised is one person's (it only stops a key).
     assert kinko(ctx, "custody", "keys", "revoke", share_id, "--reason", "rotated")[0] == 0
     revoked = events[-1]
     assert (revoked.type, revoked.actor, revoked.severity) == (
         "custody.key.revoked",
-        actor,
+        proposer,  # the operator alone
         "medium",
     )
     assert (revoked.fields["share"], revoked.fields["reason"]) == (share_id, "rotated")
@@ -109,6 +127,6 @@ def test_custody_changes_on_the_cli_are_security_events(
     assert code == 0
     compromised = events[-1]
     assert (compromised.type, compromised.severity) == ("custody.key.compromised", "critical")
-    assert compromised.fields["from"] == "revoked" and compromised.actor == actor
+    assert compromised.fields["from"] == "revoked" and compromised.actor == proposer
     code, _ = kinko(ctx, "custody", "keys", "revoke", share_id, "--reason", "again")
     assert code == 2 and len(events) == 5  # refused: compromised is final, nothing published

@@ -59,7 +59,7 @@ def test_bad_wallets_are_refused_naming_the_field_and_nothing_is_stored(
     chain = str(kwargs.pop("chain", "ethereum"))
     tier = str(kwargs.pop("tier", "hot"))
     with pytest.raises(InputError) as err, ctx.db.transaction() as s:
-        wallets.register_wallet(
+        wallets.unsafe_register_wallet(
             ctx, s, _spec("new", chain, tier, "customer", **kwargs), actor=ACTOR
         )
     assert err.value.field == field
@@ -75,7 +75,7 @@ def test_descriptor_quorum_must_match_the_declared_quorum(ctx: Context) -> None:
         pytest.raises(InputError, match="descriptor is 2-of-3, not 3-of-3"),
         ctx.db.transaction() as s,
     ):
-        wallets.register_wallet(
+        wallets.unsafe_register_wallet(
             ctx,
             s,
             _spec("x", "bitcoin", "cold", "customer", m=3, n=3, descriptor=descriptor((7, 8, 9))),

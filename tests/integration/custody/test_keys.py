@@ -45,27 +45,41 @@ def test_inventory_refuses_a_second_share_on_one_holder_or_device(ctx: Context) 
     ids = set_up(ctx)
     u = _staff(ctx, "alice", "bob", "carol", "dave")
     with ctx.db.transaction() as s:
-        first = keys.register_share(
+        first = keys.unsafe_register_share(
             ctx, s, _share(ids.btc_cold, u["alice"], "hsm-1", "pk1"), actor=ACTOR
         )
     with (
         pytest.raises(Conflict, match=f"{u['alice']} already holds share"),
         ctx.db.transaction() as s,
     ):
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["alice"], "hsm-2", "pk2"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["alice"], "hsm-2", "pk2"), actor=ACTOR
+        )
     with pytest.raises(Conflict, match="device hsm-1 already stores"), ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["bob"], "hsm-1", "pk2"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["bob"], "hsm-1", "pk2"), actor=ACTOR
+        )
     with ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["bob"], "hsm-2", "pk2"), actor=ACTOR)
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["carol"], "hsm-3", "pk3"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["bob"], "hsm-2", "pk2"), actor=ACTOR
+        )
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["carol"], "hsm-3", "pk3"), actor=ACTOR
+        )
         # the same holder may hold a share of another wallet
-        keys.register_share(ctx, s, _share(ids.btc_hot, u["alice"], "hsm-9", "pk9"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_hot, u["alice"], "hsm-9", "pk9"), actor=ACTOR
+        )
     with pytest.raises(Conflict, match="already has 3 of 3"), ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["dave"], "hsm-4", "pk4"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["dave"], "hsm-4", "pk4"), actor=ACTOR
+        )
     with ctx.db.transaction() as s:
         keys.set_status(ctx, s, first, KeyStatus.REVOKED, reason="rotated", actor=ACTOR)
         # after revocation the holder can receive a replacement share
-        keys.register_share(ctx, s, _share(ids.btc_cold, u["alice"], "hsm-5", "pk5"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.btc_cold, u["alice"], "hsm-5", "pk5"), actor=ACTOR
+        )
         assert [r.status for r in keys.shares(s, ids.btc_cold)].count("active") == 3
 
 
@@ -75,7 +89,9 @@ def test_the_holder_must_be_an_active_staff_user(ctx: Context) -> None:
         pytest.raises(InputError, match="'u-nobody' is not an active staff user id") as err,
         ctx.db.transaction() as s,
     ):
-        keys.register_share(ctx, s, _share(ids.eth_hot, "u-nobody", "hsm", "pk"), actor=ACTOR)
+        keys.unsafe_register_share(
+            ctx, s, _share(ids.eth_hot, "u-nobody", "hsm", "pk"), actor=ACTOR
+        )
     assert err.value.field == "holder"
 
 
@@ -89,9 +105,9 @@ def test_a_share_needs_its_ceremony_record_and_every_field(ctx: Context) -> None
         pytest.raises(InputError, match="performed_at, witnesses, procedure"),
         ctx.db.transaction() as s,
     ):
-        keys.register_share(ctx, s, bare, actor=ACTOR)
+        keys.unsafe_register_share(ctx, s, bare, actor=ACTOR)
     with pytest.raises(InputError) as err, ctx.db.transaction() as s:
-        keys.register_share(ctx, s, _share(ids.eth_hot, u["ann"], " ", "pk"), actor=ACTOR)
+        keys.unsafe_register_share(ctx, s, _share(ids.eth_hot, u["ann"], " ", "pk"), actor=ACTOR)
     assert err.value.field == "device"
 
 
@@ -101,7 +117,7 @@ def test_status_only_moves_forward_and_compromise_raises_a_critical_event(ctx: C
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
     with ctx.db.transaction() as s:
-        share = keys.register_share(
+        share = keys.unsafe_register_share(
             ctx, s, _share(ids.eth_hot, u["ann"], "yubi", "pk"), actor=ACTOR
         )
         keys.set_status(ctx, s, share, KeyStatus.REVOKED, reason="left", actor=ACTOR)
@@ -201,7 +217,7 @@ def test_concurrent_registrations_for_one_holder_cannot_both_succeed(ctx: Contex
         barrier.wait()
         try:
             with ctx.db.transaction() as s:
-                keys.register_share(
+                keys.unsafe_register_share(
                     ctx, s, _share(ids.btc_cold, u["ann"], device, device), actor=ACTOR
                 )
             outcomes.append("ok")

@@ -258,7 +258,7 @@ def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
 def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:
     """What `kinko custody keys compromised` does: the status; its event follows the commit."""
     with ctx.db.transaction() as session:
-        share = keys.register_share(
+        share = keys.unsafe_register_share(
             ctx,
             session,
             NewKeyShare(

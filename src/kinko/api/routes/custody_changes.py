@@ -5,6 +5,11 @@ What the `kinko wallet ...` and `kinko custody ...` commands that change somethi
 as the signed-in person. Thin: parse, call the custody services, render. A change that
 spans every wallet or asset (a new wallet, prices, a snapshot, a CSV of liabilities)
 needs an unscoped grant; one wallet's balance or key share needs the grant for it.
+
+Registering an asset, a wallet or a key share is a four-eyes proposal
+(`kinko.custody.proposals`): the route answers 202 with the proposal (id, kind, payload,
+expires_at) and nothing is registered until a second person approves it
+(``POST /v1/roles/proposals/{id}/approve``).
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import get_ctx
+from kinko.api.deps import AppServices, get_ctx
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.amount import Asset
-from kinko.custody import holdings, keys, wallets
+from kinko.custody import holdings, keys
+from kinko.identity.model import ProposalKind, UserId
+from kinko.identity.views import render_proposal
+from kinko.services import Services
 
 router = APIRouter()
 CtxDep = Annotated[Context, Depends(get_ctx)]
@@ -32,14 +41,18 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AssetBody(_Body):
+class _Proposed(_Body):
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class AssetBody(_Proposed):
     symbol: str = Field(min_length=1, max_length=32)
     chain: str = Field(min_length=1, max_length=32)
     decimals: int = Field(ge=0, le=36)
     contract: str | None = Field(default=None, max_length=200)
 
 
-class WalletBody(_Body):
+class WalletBody(_Proposed):
     name: str = Field(min_length=1, max_length=100)
     chain: str = Field(min_length=1, max_length=32)
     network: str = Field(default="mainnet", min_length=1, max_length=32)
@@ -76,7 +89,7 @@ class SnapshotBody(_Body):
     day: date | None = None
 
 
-class KeyShareBody(_Body):
+class KeyShareBody(_Proposed):
     wallet_id: str = Field(min_length=1, max_length=64)
     holder: str = Field(min_length=1, max_length=200)
     device: str = Field(min_length=1, max_length=200)
@@ -91,37 +104,53 @@ class KeyStatusBody(_Body):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/assets", status_code=201, summary="Register an asset")
-def add_asset(body: AssetBody, ctx: CtxDep, principal: Writer) -> dict[str, Any]:
+PROPOSED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "proposed: a second person approves it (four eyes)"}
+}
+
+
+def _propose(
+    ctx: Context,
+    services: Services,
+    principal: Principal,
+    *,
+    kind: ProposalKind,
+    payload: dict[str, Any],
+    reason: str,
+) -> JSONResponse:
+    """Propose a registration as `principal`; 202 with the proposal, nothing registered."""
+    with ctx.db.transaction() as session:
+        proposal = services.identity.roles.propose(
+            session, actor=UserId(principal.subject), kind=kind, payload=payload, reason=reason
+        )
+    return JSONResponse(render_proposal(proposal), status_code=202)
+
+
+@router.post("/assets", status_code=202, responses=PROPOSED, summary="Propose an asset")
+def add_asset(
+    body: AssetBody, ctx: CtxDep, services: AppServices, principal: Writer
+) -> JSONResponse:
     principal.require_unscoped("custody:write", "a new asset")
     asset = Asset(body.symbol, body.chain, body.decimals, body.contract)
-    with ctx.db.transaction() as session:
-        wallets.register_asset(ctx, session, asset, actor=principal.actor)
-    return {"asset": asset.key}
-
-
-@router.post("/wallets", status_code=201, summary="Register a wallet")
-def add_wallet(body: WalletBody, ctx: CtxDep, principal: Writer) -> dict[str, Any]:
-    principal.require_unscoped("custody:write", "a new wallet")
-    spec = wallets.NewWallet(
-        name=body.name,
-        chain=body.chain,
-        network=body.network,
-        assets=tuple(body.assets),
-        tier=body.tier,
-        owner_class=body.owner_class,
-        purpose=body.purpose,
-        quorum_m=body.quorum_m,
-        quorum_n=body.quorum_n,
-        eligible_roles=tuple(body.eligible_roles),
-        address=body.address,
-        descriptor=body.descriptor,
-        cap_base_units=body.cap_base_units,
-        floor_base_units=body.floor_base_units,
+    payload = {**body.model_dump(exclude={"reason"})}
+    reason = body.reason or f"register asset {asset.key}"
+    return _propose(
+        ctx, services, principal, kind=ProposalKind.REGISTER_ASSET, payload=payload, reason=reason
     )
-    with ctx.db.transaction() as session:
-        wallet_id = wallets.register_wallet(ctx, session, spec, actor=principal.actor)
-    return {"id": wallet_id}
+
+
+@router.post("/wallets", status_code=202, responses=PROPOSED, summary="Propose a wallet")
+def add_wallet(
+    body: WalletBody, ctx: CtxDep, services: AppServices, principal: Writer
+) -> JSONResponse:
+    principal.require_unscoped("custody:write", "a new wallet")
+    payload = body.model_dump(exclude={"reason"})
+    reason = body.reason or (
+        f"register {body.tier} wallet {body.name} ({body.quorum_m}-of-{body.quorum_n})"
+    )
+    return _propose(
+        ctx, services, principal, kind=ProposalKind.REGISTER_WALLET, payload=payload, reason=reason
+    )
 
 
 @router.put("/wallets/{wallet_id}/balances/{asset}", summary="Record a wallet's balance")
@@ -176,22 +205,22 @@ def take_snapshot(body: SnapshotBody, ctx: CtxDep, principal: Writer) -> dict[st
     return {"day": day.isoformat(), "rows": rows}
 
 
-@router.post("/keys", status_code=201, summary="Register a key share")
-def add_key_share(body: KeyShareBody, ctx: CtxDep, principal: Writer) -> dict[str, Any]:
+@router.post("/keys", status_code=202, responses=PROPOSED, summary="Propose a key share")
+def add_key_share(
+    body: KeyShareBody, ctx: CtxDep, services: AppServices, principal: Writer
+) -> JSONResponse:
     # A wallet's key share needs custody:write for that wallet (one of its assets in it).
     Scopes.reading(principal, "custody:write", ctx).require(Concern(wallet=body.wallet_id))
-    share = keys.NewKeyShare(
-        body.wallet_id,
-        body.holder,
-        body.device,
-        body.site,
-        body.legal_entity,
-        body.public_key,
-        body.ceremony,
+    payload = body.model_dump(exclude={"reason"})
+    reason = body.reason or f"register a key share of {body.wallet_id} held by {body.holder}"
+    return _propose(
+        ctx,
+        services,
+        principal,
+        kind=ProposalKind.REGISTER_KEY_SHARE,
+        payload=payload,
+        reason=reason,
     )
-    with ctx.db.transaction() as session:
-        share_id = keys.register_share(ctx, session, share, actor=principal.actor)
-    return {"id": share_id}
 
 
 @router.post("/keys/{share_id}/status", summary="Mark a key share revoked or compromised")

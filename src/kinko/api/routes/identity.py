@@ -306,10 +306,14 @@ def propose(
     return render_proposal(proposal)
 
 
+# Who may approve or refuse depends on the proposal's kind (kinko.identity.rules.eligibility:
+# a security_admin; for custody's registrations also a holder of custody:write), so these two
+# routes admit any person signed in with their own session and the service decides, by the
+# four-eyes rules, whether this person is an eligible second pair of eyes.
 @router.post("/v1/roles/proposals/{proposal_id}/approve")
 def approve(
     proposal_id: str,
-    principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
+    principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
     services: AppServices,
 ) -> Any:
@@ -322,7 +326,7 @@ def approve(
 def refuse(
     proposal_id: str,
     body: Reason,
-    principal: Annotated[Principal, Depends(require("roles:approve", person=True))],
+    principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
     services: AppServices,
 ) -> Any:
