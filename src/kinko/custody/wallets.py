@@ -190,9 +190,10 @@ def check_wallet(session: Session, spec: NewWallet) -> CheckedWallet:
 
 
 def unsafe_register_wallet(
-    ctx: Context, session: Session, spec: NewWallet, *, actor: str
+    ctx: Context, session: Session, spec: NewWallet, *, actor: str, wallet_id: str | None = None
 ) -> WalletId:
-    """UNSAFE: register a wallet without a second person. First setup and tests only."""
+    """UNSAFE: register a wallet without a second person. First setup (`kinko demo`, whose
+    wallets have fixed ids: `wallet_id`) and tests only."""
     log.warning(
         "unsafe wallet registration (four eyes bypassed): %s (%s, %s-of-%s) by %s",
         spec.name,
@@ -201,7 +202,7 @@ def unsafe_register_wallet(
         spec.quorum_n,
         actor,
     )
-    return store_wallet(ctx, session, spec, actor=actor, unsafe=True)
+    return store_wallet(ctx, session, spec, actor=actor, unsafe=True, wallet_id=wallet_id)
 
 
 def store_wallet(
@@ -213,6 +214,7 @@ def store_wallet(
     proposal: str | None = None,
     proposer: str | None = None,
     unsafe: bool = False,
+    wallet_id: str | None = None,
 ) -> WalletId:
     """Check and store the wallet, audit and announce it: an approved proposal's last step."""
     checked = check_wallet(session, spec)
@@ -222,10 +224,10 @@ def store_wallet(
         checked.purpose,
         checked.address,
     )
-    wallet_id = WalletId(new_id("wal"))
+    new = WalletId(wallet_id or new_id("wal"))
     session.add(
         WalletRow(
-            id=wallet_id,
+            id=new,
             name=spec.name,
             chain=spec.chain,
             assets=list(spec.assets),
@@ -260,7 +262,7 @@ def store_wallet(
         session,
         actor=actor,
         action="custody.wallet.register",
-        subject=wallet_id,
+        subject=new,
         details={**described, "quorum": f"{spec.quorum_m}-of-{spec.quorum_n}"},
     )
     _publish(
@@ -268,7 +270,7 @@ def store_wallet(
         session,
         "custody.wallet.registered",
         actor,
-        wallet=wallet_id,
+        wallet=new,
         fields={
             **described,
             "quorum_m": spec.quorum_m,
@@ -276,7 +278,7 @@ def store_wallet(
             "eligible_roles": list(spec.eligible_roles),
         },
     )
-    return wallet_id
+    return new
 
 
 def _publish(ctx: Context, session: Session, type_: str, actor: str, **event: Any) -> None:

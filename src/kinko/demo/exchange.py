@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from webauthn.helpers import base64url_to_bytes
 
 from kinko.context import Context
+from kinko.core.amount import Asset
 from kinko.core.errors import NotFound
 from kinko.core.secretfile import make_private_dir, write_private, write_secret_file
 from kinko.custody.model import Tier
+from kinko.custody.wallets import NewWallet, unsafe_register_asset, unsafe_register_wallet
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
@@ -34,7 +36,7 @@ from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
 from kinko.services import ChainNodes, Services, build_services
-from kinko.store.tables.custody import AssetPriceRow, AssetRow, WalletRow
+from kinko.store.tables.custody import AssetPriceRow, WalletRow
 
 # eth-tester's funded accounts have secret keys 1, 2, ...
 HOT_KEY = (1).to_bytes(32, "big")
@@ -164,53 +166,55 @@ def devnet_eth_wallet(
     )
 
 
+def _demo_eth_wallet(name: str, tier: str, purpose: str, address: str) -> NewWallet:
+    """As `devnet_eth_wallet`, as a registration."""
+    return NewWallet(
+        name=name,
+        chain="ethereum",
+        network="devnet",
+        assets=("ethereum:ETH",),
+        tier=tier,
+        owner_class="customer",
+        purpose=purpose,
+        quorum_m=2,
+        quorum_n=3,
+        eligible_roles=("approver", "senior_approver"),
+        address=address,
+    )
+
+
 def _ensure_registry(ctx: Context, w3: Any) -> bool:
-    now = ctx.clock.now()
+    """The demo's assets and wallets, registered once. This is the first setup: nobody is
+    there to be the second pair of eyes, so it takes the unsafe direct path (logged as a
+    warning, audited); on a real exchange each is a four-eyes proposal (docs/custody.md)."""
+    actor = "system:demo"
     with ctx.db.transaction() as session:
         if session.get(WalletRow, "wal_eth_hot") is not None:
             _asset_keys(session)
             return False
-        session.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18, contract=None))
-        session.add(AssetRow(chain="bitcoin", symbol="BTC", decimals=8, contract=None))
-        session.add(
-            devnet_eth_wallet(
-                "wal_eth_hot",
-                name="ETH hot",
-                tier="hot",
-                purpose="operational",
-                address=w3.eth.accounts[0],
-                created_at=now,
-            )
+        unsafe_register_asset(ctx, session, Asset("ETH", "ethereum", 18), actor=actor)
+        unsafe_register_asset(ctx, session, Asset("BTC", "bitcoin", 8), actor=actor)
+        accounts = w3.eth.accounts
+        hot = _demo_eth_wallet("ETH hot", "hot", "operational", accounts[0])
+        warm = _demo_eth_wallet("ETH warm", "warm", "short_term_cold", accounts[1])
+        cold = NewWallet(
+            name="BTC cold (regtest P2WSH 2-of-3)",
+            chain="bitcoin",
+            network="regtest",
+            assets=("bitcoin:BTC",),
+            tier="cold",
+            owner_class="customer",
+            purpose="long_term_cold",
+            quorum_m=2,
+            quorum_n=3,
+            eligible_roles=("senior_approver",),
         )
-        session.add(
-            devnet_eth_wallet(
-                "wal_eth_warm",
-                name="ETH warm",
-                tier="warm",
-                purpose="short_term_cold",
-                address=w3.eth.accounts[1],
-                created_at=now,
-            )
-        )
-        session.add(
-            WalletRow(
-                id="wal_btc_cold",
-                network="regtest",
-                name="BTC cold (regtest P2WSH 2-of-3)",
-                chain="bitcoin",
-                assets=["bitcoin:BTC"],
-                tier="cold",
-                purpose="long_term_cold",
-                quorum_m=2,
-                quorum_n=3,
-                eligible_roles=["senior_approver"],
-                address=None,
-                owner_class="customer",
-                limits={},
-                active=True,
-                created_at=now,
-            )
-        )
+        for wallet_id, spec in (
+            ("wal_eth_hot", hot),
+            ("wal_eth_warm", warm),
+            ("wal_btc_cold", cold),
+        ):
+            unsafe_register_wallet(ctx, session, spec, actor=actor, wallet_id=wallet_id)
     return True
 
 
