@@ -63,11 +63,7 @@ DYNAMIC_WITHIN_PACKAGE = frozenset({"cli/main.py", "chains/registry.py"})
 # module stops looking collaborators up by name. The test fails when one is removed from
 # the code but not from here, so the list only shrinks.
 DYNAMIC_IMPORTS_TO_REMOVE: frozenset[str] = frozenset()
-DIALECT_BRANCHES_TO_REMOVE = frozenset(
-    {
-        "withdrawals/service.py",
-    }
-)
+DIALECT_BRANCHES_TO_REMOVE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from kinko.core.ids import new_id
 from kinko.custody.model import Tier, WalletId
 from kinko.policy.model import Outcome, PolicyRequest, ScreeningVerdict
 from kinko.signer.bundle import ACTION_DECIDED, ACTION_REQUESTED
+from kinko.store.dialect import locks_rows
 from kinko.store.paging import newest_visible
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
@@ -276,7 +277,7 @@ class WithdrawalService:
         # read it afresh under the lock. On SQLite `BEGIN IMMEDIATE` already holds the
         # single write lock, so the row `_create` loaded in this transaction is current.
         wallet: WalletRow | None = loaded
-        if session.get_bind().dialect.name == "postgresql":
+        if locks_rows(session):
             wallet = session.execute(
                 select(WalletRow)
                 .where(WalletRow.id == row.wallet_id)
