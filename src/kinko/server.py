@@ -62,7 +62,11 @@ def create_app(
             from kinko.api.background import start_background
             from kinko.api.routes.withdrawal_deps import stack_of
 
-            tasks = start_background(ctx, executor=lambda: stack_of(app).executor)
+            tasks = start_background(
+                ctx,
+                executor=lambda: stack_of(app).executor,
+                check_freshness=app.state.services.screening.check_freshness,
+            )
         yield
         for task in tasks:
             task.cancel()

@@ -6,7 +6,7 @@ process at a time, under a lease (`jobs_under_lease`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import structlog
@@ -48,13 +48,12 @@ async def checkpoint_loop(ctx: Context) -> None:
 SCREENING_CHECK_INTERVAL_S = 300.0
 
 
-async def screening_freshness_loop(ctx: Context, interval: float) -> None:
-    """Every few minutes, raise `screening.stale` if a required list is missing or old."""
-    from kinko.screening.service import ScreeningService
-
+async def screening_freshness_loop(check: Callable[[], Sequence[str]], interval: float) -> None:
+    """Every few minutes, raise `screening.stale` if a required list is missing or old
+    (`check`: the screening service's `check_freshness`, from the composition root)."""
     while True:
         try:
-            reasons = await asyncio.to_thread(ScreeningService(ctx).check_freshness)
+            reasons = await asyncio.to_thread(check)
             if reasons:
                 log.warning("screening.stale", reasons=list(reasons))
         except Exception as exc:
@@ -89,22 +88,29 @@ LEASE_CHECK_S = 5.0
 Jobs = Callable[[], list["asyncio.Task[None]"]]
 
 
-def job_starter(ctx: Context, *, executor: Callable[[], Executor] | None = None) -> Jobs:
+def job_starter(
+    ctx: Context,
+    *,
+    executor: Callable[[], Executor] | None = None,
+    check_freshness: Callable[[], Sequence[str]] | None = None,
+) -> Jobs:
     """What starts this process's periodic jobs. The chain watcher is built here, at
     start-up, so that a bad node URL stops ``kinko serve`` before it serves. `executor`:
-    the withdrawal executor whose left-behind work is resumed (`execution_loop`)."""
+    the withdrawal executor whose left-behind work is resumed (`execution_loop`);
+    `check_freshness`: the screening lists' freshness check (`screening_freshness_loop`)."""
     from kinko.monitor.watcher import watch_loop, watcher_from_settings
 
     watcher = watcher_from_settings(ctx)  # only chains with a node configured
 
     def start() -> list[asyncio.Task[None]]:
-        tasks = [
-            asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints"),
-            asyncio.create_task(
-                screening_freshness_loop(ctx, SCREENING_CHECK_INTERVAL_S),
-                name="screening-freshness",
-            ),
-        ]
+        tasks = [asyncio.create_task(checkpoint_loop(ctx), name="audit-checkpoints")]
+        if check_freshness is not None:
+            tasks.append(
+                asyncio.create_task(
+                    screening_freshness_loop(check_freshness, SCREENING_CHECK_INTERVAL_S),
+                    name="screening-freshness",
+                )
+            )
         if watcher is not None:
             tasks.append(asyncio.create_task(watch_loop(watcher), name="chain-watcher"))
         if executor is not None:
@@ -148,7 +154,10 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
 
 
 def start_background(
-    ctx: Context, *, executor: Callable[[], Executor] | None = None
+    ctx: Context,
+    *,
+    executor: Callable[[], Executor] | None = None,
+    check_freshness: Callable[[], Sequence[str]] | None = None,
 ) -> list[asyncio.Task[None]]:
-    start = job_starter(ctx, executor=executor)
+    start = job_starter(ctx, executor=executor, check_freshness=check_freshness)
     return [asyncio.create_task(jobs_under_lease(ctx, start), name="periodic-jobs")]

@@ -46,3 +46,31 @@ def test_periodic_jobs_run_in_one_process_at_a_time(ctx: Context, other: Context
         return [*seen, "|", *running[len(seen) :]]
 
     assert asyncio.run(two_processes()) == ["a", "|", "b"]
+
+
+def test_the_lists_freshness_check_is_the_one_the_composition_root_hands_in(
+    ctx: Context,
+) -> None:
+    """The periodic freshness check calls the screening service it is given (the root's),
+    rather than building one of its own on the context."""
+    import asyncio
+
+    from kinko.api.background import job_starter
+
+    calls: list[str] = []
+
+    def check() -> tuple[str, ...]:
+        calls.append("checked")
+        return ()
+
+    async def run() -> list[str]:
+        tasks = job_starter(ctx, check_freshness=check)()
+        await asyncio.sleep(0.3)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return [task.get_name() for task in tasks]
+
+    names = asyncio.run(run())
+    assert "screening-freshness" in names
+    assert calls == ["checked"]

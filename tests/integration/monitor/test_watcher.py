@@ -216,7 +216,7 @@ def test_a_configured_node_starts_the_watcher_with_kinko_serve(ctx: Context) -> 
     assert isinstance(adapter, EthereumAdapter) and dict(adapter.tokens) == {USDT: "USDT"}
 
     async def names() -> list[str]:
-        tasks = job_starter(configured)()
+        tasks = job_starter(configured, check_freshness=lambda: ())()
         for task in tasks:
             task.cancel()
         return sorted(t.get_name() for t in tasks)
