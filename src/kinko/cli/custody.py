@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
-from kinko.cli.custody_keys import ReasonOption, keys_app, print_proposed
+from kinko.cli.custody_keys import ReasonOption, keys_app, propose
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
 from kinko.core.errors import InputError
 from kinko.custody.coldshare import Regime
@@ -82,7 +82,6 @@ def asset_add(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> None:
     """Propose an asset (needed before wallets, balances and liabilities use it); a
     second person approves it (four eyes)."""
-    from kinko.cli import api
 
     body: dict[str, object] = {
         "symbol": symbol,
@@ -90,11 +89,7 @@ def asset_add(  # noqa: PLR0917 - typer maps each parameter to an option
         "decimals": decimals,
         "contract": contract,
     }
-    if reason:
-        body["reason"] = reason
-    with guarded_json(as_json), api.connect() as kinko:
-        proposal = kinko.post("/v1/custody/assets", body)
-    print_proposed(f"asset {chain}:{symbol}", proposal, as_json)
+    propose("/v1/custody/assets", body, reason, f"asset {chain}:{symbol}", as_json)
 
 
 @wallet_app.command("add")
@@ -117,7 +112,6 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> None:
     """Propose a wallet (its tier, quorum, eligible roles); addresses and descriptors are
     checked by the chain adapter; a second person approves it (four eyes)."""
-    from kinko.cli import api
 
     with guarded_json(as_json):
         m, n = _quorum(quorum)
@@ -137,11 +131,7 @@ def wallet_add(  # noqa: PLR0917 - typer maps each parameter to an option
             "cap_base_units": cap,
             "floor_base_units": floor,
         }
-        if reason:
-            body["reason"] = reason
-        with api.connect() as kinko:
-            proposal = kinko.post("/v1/custody/wallets", body)
-    print_proposed(f"{tier} wallet {name} ({quorum})", proposal, as_json)
+    propose("/v1/custody/wallets", body, reason, f"{tier} wallet {name} ({quorum})", as_json)
 
 
 @wallet_app.command("list")

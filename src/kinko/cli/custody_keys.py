@@ -32,8 +32,15 @@ APPROVE_HINT = (
 )
 
 
-def print_proposed(what: str, proposal: dict[str, Any], as_json: bool = False) -> None:
-    """A registration's proposal: its id, until when it waits, and who approves it."""
+def propose(path: str, body: dict[str, Any], reason: str | None, what: str, as_json: bool) -> None:
+    """Post a registration to the API as a proposal (with the proposer's reason), then
+    say its id, until when it waits, and who approves it."""
+    from kinko.cli import api
+
+    if reason:
+        body["reason"] = reason
+    with guarded_json(as_json), api.connect() as kinko:
+        proposal = kinko.post(path, body)
     if as_json:
         echo_json(proposal)
         return
@@ -59,7 +66,6 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
     as_json: JsonOption = False,
 ) -> None:
     """Propose a key share for the inventory; a second person approves it (four eyes)."""
-    from kinko.cli import api
     from kinko.core.textfile import read_text
 
     with guarded_json(as_json):
@@ -78,11 +84,9 @@ def keys_add(  # noqa: PLR0917 - typer maps each parameter to an option
             "public_key": public_key,
             "ceremony": record,
         }
-        if reason:
-            body["reason"] = reason
-        with api.connect() as kinko:
-            proposal = kinko.post("/v1/custody/keys", body)
-    print_proposed(f"a key share of {wallet_id} held by {holder}", proposal, as_json)
+    propose(
+        "/v1/custody/keys", body, reason, f"a key share of {wallet_id} held by {holder}", as_json
+    )
 
 
 @keys_app.command("list")
