@@ -157,39 +157,34 @@ def update_list(ctx: Context) -> None:
     services.screening.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="cli:ops")
 
 
-def privileged_service_token(ctx: Context, staff: Admins) -> None:
-    """A service account's token that can approve withdrawals, by a create_token proposal."""
+def _service_token(
+    ctx: Context, staff: Admins, username: str, role: str, name: str, permission: str, reason: str
+) -> None:
+    """A service account's token, by a create_token proposal a second admin approves."""
     services = services_of(ctx)
-    robot, _ = make_user(ctx, "robot", ["approver"], with_authenticator=False)
-    tokens = services.identity.tokens
+    robot, _ = make_user(ctx, username, [role], with_authenticator=False)
     with ctx.db.transaction() as session:
-        proposal, _, _ = tokens.propose_for_service(
+        proposal, _, _ = services.identity.tokens.propose_for_service(
             session,
             actor=staff.first,
             owner_id=robot,
-            name="approval robot",
-            permissions=["withdrawals:approve"],
-            reason="batch approvals",
+            name=name,
+            permissions=[permission],
+            reason=reason,
         )
     with ctx.db.transaction() as session:
         services.identity.roles.approve(session, proposal.id, actor=staff.second)
+
+
+def privileged_service_token(ctx: Context, staff: Admins) -> None:
+    """A service account's token that can approve withdrawals."""
+    _service_token(
+        ctx, staff, "robot", "approver", "approval robot", "withdrawals:approve", "batch approvals"
+    )
 
 
 def reader_service_token(ctx: Context, staff: Admins) -> None:
-    services = services_of(ctx)
-    robot, _ = make_user(ctx, "reader", ["auditor"], with_authenticator=False)
-    tokens = services.identity.tokens
-    with ctx.db.transaction() as session:
-        proposal, _, _ = tokens.propose_for_service(
-            session,
-            actor=staff.first,
-            owner_id=robot,
-            name="report robot",
-            permissions=["custody:read"],
-            reason="reports",
-        )
-    with ctx.db.transaction() as session:
-        services.identity.roles.approve(session, proposal.id, actor=staff.second)
+    _service_token(ctx, staff, "reader", "auditor", "report robot", "custody:read", "reports")
 
 
 def lift_freeze(ctx: Context, staff: Admins) -> None:
