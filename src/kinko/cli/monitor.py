@@ -33,7 +33,6 @@ from kinko.cli.output import Names, guarded_json, print_table
 from kinko.core.errors import InputError, KinkoError, Unavailable
 
 if TYPE_CHECKING:
-    from kinko.context import Context
     from kinko.monitor.engine import Engine
     from kinko.monitor.events import MonitorEvent
     from kinko.monitor.notify import Notifier
@@ -62,25 +61,6 @@ def _read_events(source: str) -> list[MonitorEvent]:
         raise InputError(source, f"cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(source, "is not UTF-8 text") from None
-
-
-def _audit_ingest(ctx: Context, source: str, events: list[MonitorEvent]) -> None:
-    """Name the operating-system account that fed these events in (they count as
-    ingested, not Kinko's own: docs/monitor.md), before any of them is evaluated."""
-    import getpass
-
-    with ctx.db.transaction() as session:
-        ctx.audit.append(
-            session,
-            actor=f"local:{getpass.getuser()}",
-            action="monitor.events_ingested",
-            subject="stdin" if source == "-" else str(Path(source).resolve()),
-            details={
-                "events": len(events),
-                "types": sorted({e.type for e in events})[:50],
-                "origin": "ingest",
-            },
-        )
 
 
 def _notifiers(
@@ -160,8 +140,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
+        import getpass
+
         from kinko.monitor.factory import build_engine
-        from kinko.monitor.service import failed_responses
+        from kinko.monitor.service import audit_ingested, failed_responses
 
         with guarded_json(as_json), ExitStack() as stack:
             events = _read_events(source)
@@ -169,7 +151,12 @@ def register(app: typer.Typer) -> None:
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
             with open_services() as services:
                 ctx = services.ctx
-                _audit_ingest(ctx, source, events)
+                audit_ingested(
+                    ctx,
+                    events,
+                    by=f"local:{getpass.getuser()}",
+                    subject="stdin" if source == "-" else str(Path(source).resolve()),
+                )
                 recorded = services.monitor(engine, notifiers=notifiers).ingest(events)
                 names = names_of(ctx)
             rows = [

@@ -72,6 +72,23 @@ class Recorded:
     ref: str | None
 
 
+def audit_ingested(ctx: Context, events: Sequence[MonitorEvent], *, by: str, subject: str) -> None:
+    """Name who fed `events` in from outside (they count as ingested, not Kinko's own:
+    docs/monitor.md), in the audit log, before any of them is evaluated."""
+    with ctx.db.transaction() as session:
+        ctx.audit.append(
+            session,
+            actor=by,
+            action="monitor.events_ingested",
+            subject=subject,
+            details={
+                "events": len(events),
+                "types": sorted({e.type for e in events})[:50],
+                "origin": INGESTED,
+            },
+        )
+
+
 def failed_responses(recorded: Sequence[Recorded]) -> list[str]:
     """One line per response the monitor could not apply (its alert stands)."""
     return [

@@ -24,7 +24,7 @@ from kinko.core.clock import isoformat
 from kinko.identity.names import person
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.events import MAX_BATCH, parse_batch
-from kinko.monitor.service import MonitorPort
+from kinko.monitor.service import MonitorPort, audit_ingested
 from kinko.monitor.triage import AlertView, TriageService
 from kinko.services import Services
 
@@ -123,18 +123,7 @@ def post_events(
     events = [
         e.model_copy(update={"fields": {**e.fields, **stamp}}) for e in parse_batch(body.events)
     ]
-    with ctx.db.transaction() as session:
-        ctx.audit.append(
-            session,
-            actor=poster,
-            action="monitor.events_ingested",
-            subject=principal.token_id or "session",
-            details={
-                "events": len(events),
-                "types": sorted({e.type for e in events})[:50],
-                "origin": "ingest",
-            },
-        )
+    audit_ingested(ctx, events, by=poster, subject=principal.token_id or "session")
     recorded = monitor_service(request, ctx).ingest(events)
     return {
         "accepted": len(events),
