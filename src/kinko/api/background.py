@@ -1,7 +1,8 @@
 """Periodic jobs run by ``kinko serve``: a signed audit checkpoint every interval, a
-screening-list freshness check, the chain watcher when a node is configured, and the
-execution of approved withdrawals left behind (at start, then every 30 s); in one
-process at a time, under a lease (`jobs_under_lease`)."""
+screening-list freshness check, the chain watcher when a node is configured, the
+execution of approved withdrawals left behind (at start, then every 30 s) and the day's
+evidence snapshot (self-inspection, issue #16); in one process at a time, under a lease
+(`jobs_under_lease`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import structlog
 
 from kinko.context import Context
 from kinko.core.errors import KinkoError
+from kinko.inspection.snapshots import Taken
 from kinko.store.leases import Lease
 from kinko.withdrawals.execution import Executor
 
@@ -83,6 +85,27 @@ async def execution_loop(executor: Callable[[], Executor], interval: float) -> N
         await asyncio.sleep(interval)
 
 
+SNAPSHOT_CHECK_INTERVAL_S = 600.0
+
+
+async def snapshot_loop(take: Callable[[], Taken], interval: float) -> None:
+    """The day's evidence snapshot (`kinko.inspection.snapshots`): at start, then every
+    `interval`; the first call of each UTC day takes it, the others find it taken. Under
+    the jobs' lease, so one process of several takes it (and the day's row is unique)."""
+    while True:
+        try:
+            taken = await asyncio.to_thread(take)
+            if taken.new:
+                log.info(
+                    "inspection.snapshot",
+                    day=taken.record.day.isoformat(),
+                    digest=taken.record.digest,
+                )
+        except Exception as exc:  # e.g. the database is briefly unreachable
+            log.error("inspection.snapshot_failed", error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(interval)
+
+
 JOBS_LEASE = "periodic-jobs"
 LEASE_CHECK_S = 5.0
 Jobs = Callable[[], list["asyncio.Task[None]"]]
@@ -93,11 +116,13 @@ def job_starter(
     *,
     executor: Callable[[], Executor] | None = None,
     check_freshness: Callable[[], Sequence[str]] | None = None,
+    take_snapshot: Callable[[], Taken] | None = None,
 ) -> Jobs:
     """What starts this process's periodic jobs. The chain watcher is built here, at
     start-up, so that a bad node URL stops ``kinko serve`` before it serves. `executor`:
     the withdrawal executor whose left-behind work is resumed (`execution_loop`);
-    `check_freshness`: the screening lists' freshness check (`screening_freshness_loop`)."""
+    `check_freshness`: the screening lists' freshness check (`screening_freshness_loop`);
+    `take_snapshot`: the day's evidence snapshot (`snapshot_loop`)."""
     from kinko.monitor.watcher import watch_loop, watcher_from_settings
 
     watcher = watcher_from_settings(ctx)  # only chains with a node configured
@@ -117,6 +142,13 @@ def job_starter(
             tasks.append(
                 asyncio.create_task(
                     execution_loop(executor, EXECUTION_INTERVAL_S), name="withdrawal-execution"
+                )
+            )
+        if take_snapshot is not None:
+            tasks.append(
+                asyncio.create_task(
+                    snapshot_loop(take_snapshot, SNAPSHOT_CHECK_INTERVAL_S),
+                    name="inspection-snapshot",
                 )
             )
         return tasks
@@ -158,6 +190,9 @@ def start_background(
     *,
     executor: Callable[[], Executor] | None = None,
     check_freshness: Callable[[], Sequence[str]] | None = None,
+    take_snapshot: Callable[[], Taken] | None = None,
 ) -> list[asyncio.Task[None]]:
-    start = job_starter(ctx, executor=executor, check_freshness=check_freshness)
+    start = job_starter(
+        ctx, executor=executor, check_freshness=check_freshness, take_snapshot=take_snapshot
+    )
     return [asyncio.create_task(jobs_under_lease(ctx, start), name="periodic-jobs")]

@@ -5,6 +5,7 @@ from kinko.store.tables import (  # noqa: F401
     custody,
     device,
     identity,
+    inspection,
     monitor,
     policy,
     screening,
