@@ -163,7 +163,9 @@ def parse_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
         except (SigmaError, ValueError, yaml.YAMLError) as exc:
             raise RuleError(source, f"does not parse: {_one_line(exc)}") from None
         if collection.errors:
-            raise RuleError(source, f"does not parse: {collection.errors[0]}")
+            broken = next((r for r in collection.rules if r.errors), None)
+            where = f"{rule_label(broken)} ({source})" if broken is not None else source
+            raise RuleError(where, f"does not parse: {_one_line(collection.errors[0])}")
         for rule in collection.rules:
             rule.custom_attributes = {**(rule.custom_attributes or {}), "_source": source}
         collections.append(collection)

@@ -2,13 +2,18 @@
 
 pySigma does the parsing (YAML, modifiers, the condition language); this module walks the
 resulting condition tree once and builds closures, so matching an event costs a few
-function calls and no SIEM. Anything it cannot evaluate faithfully (keyword searches,
-encoding modifiers, placeholders, timestamp parts) is refused with the rule's name and the
-reason: a rule that silently matched nothing would be worse than no rule.
+function calls and no SIEM. Every modifier pySigma expands is accepted (encodings and
+``windash`` arrive here as the strings they expand to). What Kinko cannot evaluate
+faithfully (keyword searches, placeholders, query expressions, a regular expression
+Python cannot compile) is refused at load with the rule, the construct and the reason: a
+rule that silently matched nothing would be worse than no rule.
 
-Semantics follow the Sigma specification: strings compare case-insensitively unless
-``|cased``; ``*`` and ``?`` are wildcards; a list value is OR unless ``|all``; a field whose
-event value is a list matches if any element does.
+Semantics follow the Sigma specification (sigma-rules-specification.md v2.1.0,
+"Detection" > "General": "All values are treated as case-insensitive strings"): strings
+compare case-insensitively (Unicode case folding) unless ``|cased``; a boolean or number
+rule value matches the event's value or its text (``true`` matches ``True`` and
+``"TRUE"``); ``*`` and ``?`` are wildcards; a list value is OR unless ``|all``; a field
+whose event value is a list matches if any element does.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import ipaddress
 import operator
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sigma import conditions as sc
@@ -32,6 +38,21 @@ Predicate = Callable[[Event], bool]
 
 SUPPORTED_MODIFIERS: frozenset[type[Any]] = frozenset(
     {
+        # Encodings and windash: pySigma expands the value; Kinko matches what it expands to.
+        sm.SigmaBase64Modifier,
+        sm.SigmaBase64OffsetModifier,
+        sm.SigmaWideModifier,
+        sm.SigmaUTF16Modifier,
+        sm.SigmaUTF16BEModifier,
+        sm.SigmaWindowsDashModifier,
+        # `neq` (modifiers appendix v2.1.0): pySigma negates the detection item.
+        sm.SigmaNegateModifier,
+        sm.SigmaTimestampMinuteModifier,
+        sm.SigmaTimestampHourModifier,
+        sm.SigmaTimestampDayModifier,
+        sm.SigmaTimestampWeekModifier,
+        sm.SigmaTimestampMonthModifier,
+        sm.SigmaTimestampYearModifier,
         sm.SigmaContainsModifier,
         sm.SigmaStartswithModifier,
         sm.SigmaEndswithModifier,
@@ -59,6 +80,44 @@ _COMPARE = {
     st.CompareOperators.GTE: operator.ge,
     st.CompareOperators.NEQ: operator.ne,
 }
+
+
+REFUSED_MODIFIERS: dict[type[Any], str] = {
+    sm.SigmaExpandModifier: (
+        "expands placeholders (|expand), which Kinko has no values for; the Sigma "
+        'specification ("Placeholders") requires a tool that cannot handle them to reject '
+        "the rule"
+    ),
+}
+
+
+def _part(value: datetime, part: st.TimestampPart) -> int:
+    if part is st.TimestampPart.MINUTE:
+        return value.minute
+    if part is st.TimestampPart.HOUR:
+        return value.hour
+    if part is st.TimestampPart.DAY:
+        return value.day
+    if part is st.TimestampPart.WEEK:
+        return value.isocalendar().week
+    if part is st.TimestampPart.MONTH:
+        return value.month
+    return value.year
+
+
+def timestamp_part(value: Any, part: st.TimestampPart) -> int | None:
+    """The `part` of a date value (modifiers appendix v2.1.0, "Time Modifiers"): a datetime or
+    an ISO 8601 string, read in UTC (a naive time is taken as UTC); ``week`` is the ISO week.
+    Anything else has no such part (the item does not match)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    value = value.astimezone(UTC) if value.tzinfo is not None else value
+    return _part(value, part)
 
 
 class RuleError(InputError):
@@ -134,6 +193,11 @@ def _check_modifiers(rule: SigmaRule) -> None:
                     "body, so name the field to match",
                 )
             for modifier in item.modifiers:
+                if modifier in REFUSED_MODIFIERS:
+                    raise RuleError(
+                        rule_label(rule),
+                        f"field {item.field!r} {REFUSED_MODIFIERS[modifier]}",
+                    )
                 if modifier not in SUPPORTED_MODIFIERS:
                     raise RuleError(
                         rule_label(rule),
@@ -224,9 +288,35 @@ def _as_text(value: Any) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         return str(value)
     return None
+
+
+def _numeric_or_text(number: int | float) -> Callable[[Any], bool]:
+    """A number rule value: equal numbers, or the same text (the spec's values are strings)."""
+    text = str(number)
+
+    def test(v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, int | float):
+            return bool(v == number)
+        return isinstance(v, str) and v == text
+
+    return test
+
+
+def _bool_or_text(expected: bool) -> Callable[[Any], bool]:
+    """A boolean rule value: the event's boolean, or its text in any case."""
+    text = "true" if expected else "false"
+
+    def test(v: Any) -> bool:
+        if isinstance(v, bool):
+            return v is expected
+        return isinstance(v, str) and v.casefold() == text
+
+    return test
 
 
 def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
@@ -235,35 +325,41 @@ def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
     if isinstance(value, st.SigmaString):
         return _on_text(name, _string_test(value, rule))
     if isinstance(value, st.SigmaRegularExpression):
-        return _on_text(name, _regex_test(value))
+        return _on_text(name, _regex_test(value, rule))
     if isinstance(value, st.SigmaCompareExpression):
         compare = _COMPARE[value.op]
         bound = value.number.number
+        if isinstance(value.number, st.SigmaTimestampPart):
+            unit = value.number.timestamp_part
+
+            def cmp_part(v: Any) -> bool:
+                got = timestamp_part(v, unit)
+                return got is not None and compare(got, bound)
+
+            return _on_value(name, cmp_part)
 
         def cmp(v: Any) -> bool:
             return isinstance(v, int | float) and not isinstance(v, bool) and compare(v, bound)
 
         return _on_value(name, cmp)
+    if isinstance(value, st.SigmaTimestampPart):
+        unit, wanted_part = value.timestamp_part, value.number
+        return _on_value(name, lambda v: timestamp_part(v, unit) == wanted_part)
     if isinstance(value, st.SigmaBool):
-        expected = bool(value)
-        return _on_value(name, lambda v: isinstance(v, bool) and v is expected)
+        return _on_value(name, _bool_or_text(bool(value)))
     if isinstance(value, st.SigmaNumber):
-        number = value.number
-        text = str(number)
-        return _on_value(
-            name,
-            lambda v: (
-                (v == number and not isinstance(v, bool))
-                if isinstance(v, int | float)
-                else v == text
-            ),
-        )
+        return _on_value(name, _numeric_or_text(value.number))
     if isinstance(value, st.SigmaCIDRExpression):
         return _on_value(name, _cidr_test(value.network))
     if isinstance(value, st.SigmaExists):
+        # Modifiers appendix v2.1.0, "Generic Modifiers" > exists: "this check only verifies
+        # the presence of a field, not its value, be it empty or null".
         wanted = bool(value)
-        return lambda ev: (ev.get(name) is not None) is wanted
+        return lambda ev: (name in ev) is wanted
     if isinstance(value, st.SigmaNull):
+        # Rules specification v2.1.0, "Special Field Values": "The application of these values
+        # depends on the target SIEM system". Kinko matches a field that is null or absent,
+        # as pySigma's backends do (`IS NULL`, `NOT _exists_`); `|exists` tells them apart.
         return lambda ev: ev.get(name) is None
     if isinstance(value, st.SigmaFieldReference):
         return _fieldref(name, value)
@@ -295,12 +391,15 @@ def _string_test(value: st.SigmaString, rule: SigmaRule) -> Callable[[str], bool
             return lambda s: norm(s).startswith(word)
         if parts == [many, literal[0]]:
             return lambda s: norm(s).endswith(word)
+    # Both sides case-folded, as for equality (re.IGNORECASE folds one character at a time,
+    # so "STRASSE" would not meet "straße*").
     pattern = "".join(
-        re.escape(p) if isinstance(p, str) else (".*" if p is many else ".") for p in parts
+        re.escape(norm(p)) if isinstance(p, str) else (".*" if p is many else ".") for p in parts
     )
-    flags = re.DOTALL if cased else re.DOTALL | re.IGNORECASE
-    compiled = re.compile(pattern, flags)
-    return lambda s: compiled.fullmatch(s) is not None
+    compiled = re.compile(pattern, re.DOTALL)
+    if cased:
+        return lambda s: compiled.fullmatch(s) is not None
+    return lambda s: compiled.fullmatch(s.casefold()) is not None
 
 
 def _on_text(name: str, test: Callable[[str], bool]) -> Predicate:
@@ -331,7 +430,7 @@ def _plain_in(name: str, values: list[Any]) -> Predicate | None:
     return _on_text(name, lambda s: s in frozen or s.casefold() in frozen)
 
 
-def _regex_test(value: st.SigmaRegularExpression) -> Callable[[str], bool]:
+def _regex_test(value: st.SigmaRegularExpression, rule: SigmaRule) -> Callable[[str], bool]:
     flags = 0
     for flag in value.flags:
         flags |= {
@@ -339,7 +438,12 @@ def _regex_test(value: st.SigmaRegularExpression) -> Callable[[str], bool]:
             st.SigmaRegularExpressionFlag.MULTILINE: re.MULTILINE,
             st.SigmaRegularExpressionFlag.DOTALL: re.DOTALL,
         }[flag]
-    compiled = re.compile(str(value.regexp.to_plain()), flags)
+    try:
+        compiled = re.compile(str(value.regexp.to_plain()), flags)
+    except re.error as exc:
+        raise RuleError(
+            rule_label(rule), f"regular expression {value.regexp!s} does not compile: {exc}"
+        ) from None
     return lambda s: compiled.search(s) is not None
 
 
@@ -356,20 +460,27 @@ def _cidr_test(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Callab
 
 
 def _fieldref(name: str, ref: st.SigmaFieldReference) -> Predicate:
+    """Compare two fields as case-insensitive strings (an integer 7 equals the text "7").
+
+    pySigma marks ``|fieldref|contains`` as starts_with *and* ends_with, and its backends read
+    that pair as "contains" (TextQueryBackend.field_equals_field_contains_expression)."""
     other = canonical_field(ref.field)
+    if ref.starts_with and ref.ends_with:
+        test: Callable[[str, str], bool] = lambda a, b: b in a  # noqa: E731
+    elif ref.starts_with:
+        test = str.startswith
+    elif ref.ends_with:
+        test = str.endswith
+    else:
+        test = str.__eq__
 
     def pred(ev: Event) -> bool:
         left, right = ev.get(name), ev.get(other)
         if left is None or right is None:
             return False
-        if ref.starts_with or ref.ends_with:
-            a, b = _as_text(left), _as_text(right)
-            if a is None or b is None:
-                return False
-            a, b = a.casefold(), b.casefold()
-            return (not ref.starts_with or a.startswith(b)) and (not ref.ends_with or a.endswith(b))
-        if isinstance(left, str) and isinstance(right, str):
-            return left.casefold() == right.casefold()
-        return bool(left == right)
+        a, b = _as_text(left), _as_text(right)
+        if a is None or b is None:
+            return False
+        return bool(test(a.casefold(), b.casefold()))
 
     return pred

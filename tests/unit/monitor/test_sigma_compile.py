@@ -124,7 +124,7 @@ def test_type_index() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (HEADER + "detection:\n  s: {actor|base64: x}\n  condition: s\n", "unsupported modifier"),
+        (HEADER + "detection:\n  s: {actor|expand: '%x%'}\n  condition: s\n", "placeholders"),
         (HEADER + "detection:\n  s: {actor|bogus: x}\n  condition: s\n", "bogus"),
         (HEADER + "detection:\n  s: [evil]\n  condition: s\n", "keyword search"),
         (HEADER + "detection:\n  s: {actor: x}\n  condition: s and\n", "found end of text"),
