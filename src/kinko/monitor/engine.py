@@ -1,7 +1,8 @@
 """The detection engine: events in, alerts out. Pure and single-threaded by design.
 
-Rules are indexed by event type, so an event meets only the rules that can match it
-(plus the few whose condition does not pin a type). A match feeds the correlations that
+Rules are indexed by event type and logsource, so an event meets only the rules that can
+match it: those of its logsource (product/service/category, `MonitorEvent.logsource`) whose
+condition pins its type or pins none. A match feeds the correlations that
 reference the rule; a correlation that fires feeds the correlations that reference *it*
 (chained correlations). Baselines see every event. Scale-out is by partitioning events
 across engines (see `redis_input`), never by sharing one engine between threads.
@@ -17,8 +18,8 @@ from typing import Any
 from kinko.monitor.alert import Alert, AlertKind
 from kinko.monitor.baselines import Baseline
 from kinko.monitor.correlation import CorrelationState
-from kinko.monitor.events import MonitorEvent
-from kinko.monitor.rules import CorrelationRule, DetectionRule, RuleSet
+from kinko.monitor.events import LOGSOURCE_KEYS, MonitorEvent, default_logsource
+from kinko.monitor.rules import CorrelationRule, DetectionRule, LogSource, RuleSet
 
 Event = Mapping[str, Any]
 
@@ -26,6 +27,8 @@ OWN = "kinko"
 """Origin of an event a Kinko service published on its bus."""
 INGESTED = "ingest"
 """Origin of an event posted with an ingest token, read from a file or a Redis stream."""
+MAX_SOURCE_KEYS = 4096
+"""Distinct (type, logsource) combinations whose applicable rules are cached."""
 
 
 def alert_origin(alert: Alert) -> str:
@@ -47,6 +50,9 @@ class RuleInfo:
     emits: bool
 
 
+_PRODUCT, _SERVICE, _CATEGORY = LOGSOURCE_KEYS
+
+
 class Engine:
     def __init__(self, rules: RuleSet, baselines: Sequence[Baseline] = ()) -> None:
         self.rules = rules
@@ -58,6 +64,8 @@ class Engine:
                 typed.setdefault(name, []).append(rule)
         self._untyped = tuple(untyped)
         self._index = {name: (*found, *untyped) for name, found in typed.items()}
+        self._applicable: dict[tuple[Any, ...], tuple[DetectionRule, ...]] = {}
+        self._serial = 0
         self.states: dict[str, CorrelationState] = {}
         self._consumers: dict[str, list[tuple[CorrelationRule, CorrelationState]]] = {}
         for corr in rules.correlations:
@@ -93,14 +101,22 @@ class Engine:
         alerts: list[Alert] = []
         ts = -1.0
         consumers = self._consumers
-        for rule in self._index.get(event["type"], self._untyped):
+        get = event.get
+        key = (event["type"], get(_PRODUCT), get(_SERVICE), get(_CATEGORY))
+        rules = self._applicable.get(key)
+        if rules is None:
+            rules = self._rules_for(key)
+        serial = -1
+        for rule in rules:
             if rule.predicate(event):
                 if rule.emits:
                     alerts.append(self._detection_alert(rule, event))
                 if rule.id in consumers:
                     if ts < 0:
                         ts = event["time"].timestamp()
-                    self._feed(rule.id, ts, event, alerts)
+                        self._serial += 1
+                        serial = self._serial
+                    self._feed(rule.id, ts, event, alerts, serial)
         for baseline in self._baselines.get(event["type"], ()):
             alerts.extend(baseline.observe(event))
         if alerts:
@@ -108,9 +124,24 @@ class Engine:
                 self.counts[alert.rule_id] += 1
         return alerts
 
-    def _feed(self, source: str, ts: float, event: Event, alerts: list[Alert]) -> None:
+    def _rules_for(self, key: tuple[Any, ...]) -> tuple[DetectionRule, ...]:
+        """The detections an event of this type and logsource meets (cached per key)."""
+        product, service, category = (v.lower() if isinstance(v, str) else None for v in key[1:])
+        logsource: LogSource = (
+            (product, service, category)
+            if product is not None or service is not None or category is not None
+            else default_logsource(key[0])
+        )
+        candidates = self._index.get(key[0], self._untyped)
+        found = tuple(r for r in candidates if r.applies_to(logsource))
+        if len(self._applicable) >= MAX_SOURCE_KEYS:
+            self._applicable.clear()
+        self._applicable[key] = found
+        return found
+
+    def _feed(self, source: str, ts: float, event: Event, alerts: list[Alert], serial: int) -> None:
         for corr, state in self._consumers[source]:
-            group = state.feed(source, ts, event)
+            group = state.feed(source, ts, event, serial)
             if group is None:
                 continue
             ingested = state.fired_ingested or event.get("origin") != OWN
@@ -131,7 +162,9 @@ class Engine:
                 )
             if corr.id in self._consumers:
                 origin = INGESTED if ingested else OWN
-                self._feed(corr.id, ts, {**event, **group, "origin": origin}, alerts)
+                self._serial += 1  # a firing is an event of its own to the next correlation
+                chained = {**event, **group, "origin": origin}
+                self._feed(corr.id, ts, chained, alerts, self._serial)
 
     @staticmethod
     def _detection_alert(rule: DetectionRule, event: Event) -> Alert:

@@ -21,6 +21,9 @@ from kinko.core.events import SecurityEvent
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 MAX_BATCH = 10_000
+OWN_PRODUCT = "kinko"
+LOGSOURCE_KEYS = ("logsource.product", "logsource.service", "logsource.category")
+"""Where `MonitorEvent.flat` puts the event's logsource (the engine picks rules by it)."""
 
 # ECS / OCSF names a rule may use instead of Kinko's (documented in docs/monitor.md).
 FIELD_ALIASES: dict[str, str] = {
@@ -50,6 +53,23 @@ class Geo(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
 
 
+class LogSource(BaseModel):
+    """Sigma's logsource (rules specification v2.1.0, "LogSource"): lower case, ``_`` for
+    spaces, ``.`` and ``-`` allowed. A rule applies only to events of its logsource."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    service: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+    category: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def default_logsource(type_: str) -> tuple[str, str, None]:
+    """Kinko's own schema: product ``kinko``, service the event type's first part
+    (``auth.login`` -> ``auth``)."""
+    return (OWN_PRODUCT, type_.split(".", 1)[0], None)
+
+
 class MonitorEvent(BaseModel):
     """One security-relevant thing that happened. Amounts are integer base units."""
 
@@ -68,6 +88,8 @@ class MonitorEvent(BaseModel):
     destination: str | None = None
     outcome: str | None = None
     severity: str = "info"
+    logsource: LogSource | None = None
+    """Absent: Kinko's own schema (`default_logsource`)."""
     fields: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("time")
@@ -107,13 +129,27 @@ class MonitorEvent(BaseModel):
 
     def flat(self) -> dict[str, Any]:
         """The view rules match against: standard fields, `geo.*`, `time.hour`,
-        `actor_user`, free fields (the engine adds `origin`)."""
+        `actor_user`, `logsource.*`, free fields (the engine adds `origin`)."""
         out: dict[str, Any] = {
             "time": self.time,
             "time.hour": _utc_hour(self.time),
             "type": self.type,
             "severity": self.severity,
         }
+        product, own_service, _ = default_logsource(self.type)
+        service: str | None = own_service
+        category: str | None = None
+        if self.logsource is not None:
+            ls = self.logsource
+            own = ls.product in (None, OWN_PRODUCT)
+            product = ls.product or OWN_PRODUCT
+            service = ls.service or (own_service if own else None)
+            category = ls.category
+        out["logsource.product"] = product
+        if service is not None:
+            out["logsource.service"] = service
+        if category is not None:
+            out["logsource.category"] = category
         for name in _OPTIONAL:
             value = getattr(self, name)
             if value is not None:
@@ -144,8 +180,9 @@ DERIVED_FIELDS = frozenset({"time.hour", "actor_user", "origin"})
 """Set by Kinko, never by a producer: the UTC hour, the user id of a ``user:<id>`` actor,
 and where the event came from (``kinko`` for Kinko's own services, else ``ingest``)."""
 STANDARD_FIELDS = frozenset(
-    {"time", "type", "severity", "geo", "geo.country", "geo.lat", "geo.lon"}
+    {"time", "type", "severity", "geo", "geo.country", "geo.lat", "geo.lon", "logsource"}
     | set(_OPTIONAL)
+    | set(LOGSOURCE_KEYS)
     | DERIVED_FIELDS
 )
 

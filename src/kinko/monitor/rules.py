@@ -34,22 +34,39 @@ from kinko.monitor.sigma_compile import (
     rule_label,
 )
 
-STREAMING_OPERATORS = frozenset(
-    {
-        SigmaCorrelationConditionOperator.GT,
-        SigmaCorrelationConditionOperator.GTE,
-        SigmaCorrelationConditionOperator.EQ,
-    }
-)
 SUPPORTED_CORRELATIONS = frozenset(
     {
         SigmaCorrelationType.EVENT_COUNT,
         SigmaCorrelationType.VALUE_COUNT,
         SigmaCorrelationType.VALUE_SUM,
+        SigmaCorrelationType.VALUE_AVG,
         SigmaCorrelationType.TEMPORAL,
         SigmaCorrelationType.TEMPORAL_ORDERED,
     }
 )
+REFUSED_CORRELATIONS = {
+    SigmaCorrelationType.VALUE_PERCENTILE: (
+        "the specification does not define which percentile the condition compares (its "
+        "example reads as a share of events, pySigma as the percentile of the values), and an "
+        "exact percentile needs every value of the window kept; use value_avg or value_sum"
+    ),
+    SigmaCorrelationType.VALUE_MEDIAN: (
+        "is not in the specification (v2.1.0) and needs every value of the window kept; "
+        "use value_avg"
+    ),
+}
+VALUE_KINDS = frozenset(
+    {
+        SigmaCorrelationType.VALUE_COUNT,
+        SigmaCorrelationType.VALUE_SUM,
+        SigmaCorrelationType.VALUE_AVG,
+    }
+)
+ORDERED_OPERATORS = frozenset(
+    {SigmaCorrelationConditionOperator.GT, SigmaCorrelationConditionOperator.GTE}
+)
+LogSource = tuple[str | None, str | None, str | None]
+"""(product, service, category), lower case; None: any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +81,13 @@ class DetectionRule:
     response: ResponseSpec
     emits: bool
     source: str
+    logsource: LogSource = (None, None, None)
+
+    def applies_to(self, logsource: LogSource) -> bool:
+        """Whether an event of `logsource` is one this rule is for: each of the rule's
+        product, service and category that is set must be the event's."""
+        pairs = zip(self.logsource, logsource, strict=True)
+        return all(want is None or want == got for want, got in pairs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +104,7 @@ class CorrelationRule:
     aliases: dict[str, dict[str, str]]
     timespan_s: int
     op: SigmaCorrelationConditionOperator
-    threshold: int
+    threshold: int | float
     value_field: str | None
     response: ResponseSpec
     emits: bool
@@ -201,30 +225,53 @@ def _detection(rule: SigmaRule, source: str) -> DetectionRule:
         response=_response(rule),
         emits=bool(rule._output),
         source=source,
+        logsource=_logsource(rule),
     )
+
+
+def _logsource(rule: SigmaRule) -> LogSource:
+    def norm(value: str | None) -> str | None:
+        return value.strip().lower() if value else None
+
+    ls = rule.logsource
+    return (norm(ls.product), norm(ls.service), norm(ls.category))
 
 
 def _correlation(
     rule: SigmaCorrelationRule, source: str, collection: SigmaCollection
 ) -> CorrelationRule:
     label = f"{rule_label(rule)} ({source})"
-    if rule.type not in SUPPORTED_CORRELATIONS:
-        raise RuleError(label, f"correlation type {rule.type.name.lower()} is not supported")
+    kind = rule.type
+    if kind in REFUSED_CORRELATIONS:
+        raise RuleError(label, f"correlation type {kind.name.lower()} {REFUSED_CORRELATIONS[kind]}")
+    if kind not in SUPPORTED_CORRELATIONS:
+        raise RuleError(label, f"correlation type {kind.name.lower()} is not supported")
     condition = rule.condition
     if not isinstance(condition, SigmaCorrelationCondition):
-        raise RuleError(label, "extended correlation conditions are not supported")
-    ordered = rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED)
-    if not ordered and condition.op not in STREAMING_OPERATORS:
         raise RuleError(
             label,
-            f"condition {condition.op.name.lower()} cannot fire while events stream in; "
-            "use gt, gte or eq",
+            "extended (boolean) correlation conditions are not supported; chain correlations "
+            "instead",
+        )
+    if kind is SigmaCorrelationType.TEMPORAL_ORDERED and condition.op not in ORDERED_OPERATORS:
+        raise RuleError(
+            label,
+            f"temporal_ordered condition {condition.op.name.lower()} is not supported: the "
+            "specification defines the count of rules matched in order, which only gt and gte "
+            "bound; use a temporal correlation for an upper bound",
         )
     value_field = None
-    if rule.type in (SigmaCorrelationType.VALUE_COUNT, SigmaCorrelationType.VALUE_SUM):
+    if kind in VALUE_KINDS:
         if not isinstance(condition.fieldref, str):
-            raise RuleError(label, "value_count/value_sum need condition.field (one field)")
+            raise RuleError(label, f"{kind.name.lower()} needs condition.field (one field)")
         value_field = canonical_field(condition.fieldref)
+    count = condition.count
+    integral = isinstance(count, int) or float(count).is_integer()
+    if kind is not SigmaCorrelationType.VALUE_AVG and not integral:
+        raise RuleError(
+            label, "condition count must be an integer (counts; amounts are base units)"
+        )
+    threshold: int | float = int(count) if integral else float(count)
     sources = tuple(_rule_id(ref.rule) for ref in rule.referenced_rules)
     if not sources:
         raise RuleError(label, "references no rules")
@@ -240,9 +287,6 @@ def _correlation(
                 ) from None
             mapping[_rule_id(target)] = canonical_field(name)
         aliases[alias.alias] = mapping
-    count = condition.count
-    if isinstance(count, float) and not count.is_integer():
-        raise RuleError(label, "condition count must be an integer (amounts are base units)")
     return CorrelationRule(
         id=_rule_id(rule),
         title=rule.title,
@@ -253,7 +297,7 @@ def _correlation(
         aliases=aliases,
         timespan_s=int(rule.timespan.seconds),
         op=condition.op,
-        threshold=int(count),
+        threshold=threshold,
         value_field=value_field,
         response=_response(rule),
         emits=bool(rule._output),

@@ -149,18 +149,21 @@ def test_bad_rules_refused_with_reason(text: str, message: str) -> None:
 
 def test_correlation_refusals() -> None:
     base = HEADER + "detection:\n  s: {type: a.b}\n  condition: s\n---\n"
-    lt = (
+    corr = (
         "title: c\nname: c\ncorrelation:\n  type: event_count\n  rules: [r]\n"
-        "  group-by: [actor]\n  timespan: 5m\n  condition: {lt: 3}\n"
+        "  group-by: [actor]\n  timespan: 5m\n  condition: {gte: 3}\n"
     )
-    with pytest.raises(RuleError, match="cannot fire while events stream"):
-        parse_texts([("c.yml", base + lt)])
-    dangling = lt.replace("rules: [r]", "rules: [nope]").replace("lt: 3", "gte: 3")
+    dangling = corr.replace("rules: [r]", "rules: [nope]")
     with pytest.raises(RuleError, match=r"does not resolve|does not parse"):
         parse_texts([("c.yml", base + dangling)])
-    avg = lt.replace("event_count", "value_avg").replace("{lt: 3}", "{gte: 3, field: amount}")
-    with pytest.raises(RuleError, match="not supported"):
-        parse_texts([("c.yml", base + avg)])
+    percentile = corr.replace("event_count", "value_percentile").replace(
+        "{gte: 3}", "{lte: 1, field: amount}"
+    )
+    with pytest.raises(RuleError, match="value_percentile the specification does not define"):
+        parse_texts([("c.yml", base + percentile)])
+    ordered = corr.replace("event_count", "temporal_ordered").replace("gte: 3", "lt: 2")
+    with pytest.raises(RuleError, match="temporal_ordered condition lt is not supported"):
+        parse_texts([("c.yml", base + ordered)])
 
 
 def test_empty_pack_refused() -> None:

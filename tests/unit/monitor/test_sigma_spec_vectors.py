@@ -14,8 +14,18 @@ VECTORS = Path(__file__).parents[2] / "vectors" / "sigma" / "correlation_spec_ex
 BRUTE_FORCE = "b180ead8-d58f-40b2-ae54-c8940995b9b6"
 
 
+WINDOWS_SECURITY = {"logsource.product": "windows", "logsource.service": "security"}
+
+
 def event(at: float, **fields: Any) -> dict[str, Any]:
-    return {"type": "win.security", "time": T0 + timedelta(seconds=at), **fields}
+    """A flat event of the logsource its rule names (Windows Security unless given)."""
+    source = {k: fields.pop(k) for k in list(fields) if k.startswith("logsource.")}
+    return {
+        "type": "win.security",
+        "time": T0 + timedelta(seconds=at),
+        **(source or WINDOWS_SECURITY),
+        **fields,
+    }
 
 
 def run(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -43,11 +53,13 @@ def test_field_name_aliases_example() -> None:
     under their Kinko names (`source_ip`, `outcome`), which the compiler maps rule fields to
     (see docs/monitor.md). Fields without a Kinko name (`destination.ip`) stay as written."""
     error = {
+        "logsource.category": "webserver",
         "http.response.status_code": 500,
         "destination.ip": "10.0.0.5",
         "source_ip": "203.0.113.9",
     }
     conn = {
+        "logsource.category": "network_connection",
         "event.category": "network",
         "event.type": "connection",
         "outcome": "success",
