@@ -18,11 +18,9 @@ whose event value is a list matches if any element does.
 
 from __future__ import annotations
 
-import ipaddress
 import operator
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sigma import conditions as sc
@@ -31,7 +29,26 @@ from sigma import types as st
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from kinko.core.errors import InputError
-from kinko.monitor.events import FIELD_ALIASES
+from kinko.monitor.sigma_values import (
+    as_text,
+    bool_or_text,
+    canonical_field,
+    cidr_test,
+    fieldref,
+    numeric_or_text,
+    timestamp_part,
+)
+
+__all__ = [
+    "REFUSED_MODIFIERS",
+    "SUPPORTED_MODIFIERS",
+    "Predicate",
+    "RuleError",
+    "canonical_field",
+    "compile_detection",
+    "required_types",
+    "rule_label",
+]
 
 Event = Mapping[str, Any]
 Predicate = Callable[[Event], bool]
@@ -91,35 +108,6 @@ REFUSED_MODIFIERS: dict[type[Any], str] = {
 }
 
 
-def _part(value: datetime, part: st.TimestampPart) -> int:
-    if part is st.TimestampPart.MINUTE:
-        return value.minute
-    if part is st.TimestampPart.HOUR:
-        return value.hour
-    if part is st.TimestampPart.DAY:
-        return value.day
-    if part is st.TimestampPart.WEEK:
-        return value.isocalendar().week
-    if part is st.TimestampPart.MONTH:
-        return value.month
-    return value.year
-
-
-def timestamp_part(value: Any, part: st.TimestampPart) -> int | None:
-    """The `part` of a date value (modifiers appendix v2.1.0, "Time Modifiers"): a datetime or
-    an ISO 8601 string, read in UTC (a naive time is taken as UTC); ``week`` is the ISO week.
-    Anything else has no such part (the item does not match)."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    value = value.astimezone(UTC) if value.tzinfo is not None else value
-    return _part(value, part)
-
-
 class RuleError(InputError):
     """A rule that cannot be used. Loading refuses the whole pack (fail closed)."""
 
@@ -128,10 +116,6 @@ class RuleError(InputError):
 
 def rule_label(rule: Any) -> str:
     return f"rule {rule.title!r} ({rule.id or rule.name or 'no id'})"
-
-
-def canonical_field(name: str) -> str:
-    return FIELD_ALIASES.get(name, name)
 
 
 def compile_detection(rule: SigmaRule) -> Predicate:
@@ -283,42 +267,6 @@ def _on_value(name: str, test: Callable[[Any], bool]) -> Predicate:
     return pred
 
 
-def _as_text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return None
-
-
-def _numeric_or_text(number: int | float) -> Callable[[Any], bool]:
-    """A number rule value: equal numbers, or the same text (the spec's values are strings)."""
-    text = str(number)
-
-    def test(v: Any) -> bool:
-        if isinstance(v, bool):
-            return False
-        if isinstance(v, int | float):
-            return bool(v == number)
-        return isinstance(v, str) and v == text
-
-    return test
-
-
-def _bool_or_text(expected: bool) -> Callable[[Any], bool]:
-    """A boolean rule value: the event's boolean, or its text in any case."""
-    text = "true" if expected else "false"
-
-    def test(v: Any) -> bool:
-        if isinstance(v, bool):
-            return v is expected
-        return isinstance(v, str) and v.casefold() == text
-
-    return test
-
-
 def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
     if isinstance(value, st.SigmaExpansion):
         return _or([_field(name, v, rule) for v in value.values])
@@ -346,11 +294,11 @@ def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
         unit, wanted_part = value.timestamp_part, value.number
         return _on_value(name, lambda v: timestamp_part(v, unit) == wanted_part)
     if isinstance(value, st.SigmaBool):
-        return _on_value(name, _bool_or_text(bool(value)))
+        return _on_value(name, bool_or_text(bool(value)))
     if isinstance(value, st.SigmaNumber):
-        return _on_value(name, _numeric_or_text(value.number))
+        return _on_value(name, numeric_or_text(value.number))
     if isinstance(value, st.SigmaCIDRExpression):
-        return _on_value(name, _cidr_test(value.network))
+        return _on_value(name, cidr_test(value.network))
     if isinstance(value, st.SigmaExists):
         # Modifiers appendix v2.1.0, "Generic Modifiers" > exists: "this check only verifies
         # the presence of a field, not its value, be it empty or null".
@@ -362,7 +310,7 @@ def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
         # as pySigma's backends do (`IS NULL`, `NOT _exists_`); `|exists` tells them apart.
         return lambda ev: ev.get(name) is None
     if isinstance(value, st.SigmaFieldReference):
-        return _fieldref(name, value)
+        return fieldref(name, value)
     raise RuleError(
         rule_label(rule), f"field {name!r}: value type {type(value).__name__} is not supported"
     )
@@ -412,8 +360,8 @@ def _on_text(name: str, test: Callable[[str], bool]) -> Predicate:
         if value is None:
             return False
         if isinstance(value, list | tuple):
-            return any((t := _as_text(v)) is not None and test(t) for v in value)
-        text = _as_text(value)
+            return any((t := as_text(v)) is not None and test(t) for v in value)
+        text = as_text(value)
         return text is not None and test(text)
 
     return pred
@@ -445,42 +393,3 @@ def _regex_test(value: st.SigmaRegularExpression, rule: SigmaRule) -> Callable[[
             rule_label(rule), f"regular expression {value.regexp!s} does not compile: {exc}"
         ) from None
     return lambda s: compiled.search(s) is not None
-
-
-def _cidr_test(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Callable[[Any], bool]:
-    def in_net(v: Any) -> bool:
-        if not isinstance(v, str):
-            return False
-        try:
-            return ipaddress.ip_address(v) in network
-        except ValueError:
-            return False
-
-    return in_net
-
-
-def _fieldref(name: str, ref: st.SigmaFieldReference) -> Predicate:
-    """Compare two fields as case-insensitive strings (an integer 7 equals the text "7").
-
-    pySigma marks ``|fieldref|contains`` as starts_with *and* ends_with, and its backends read
-    that pair as "contains" (TextQueryBackend.field_equals_field_contains_expression)."""
-    other = canonical_field(ref.field)
-    if ref.starts_with and ref.ends_with:
-        test: Callable[[str, str], bool] = lambda a, b: b in a  # noqa: E731
-    elif ref.starts_with:
-        test = str.startswith
-    elif ref.ends_with:
-        test = str.endswith
-    else:
-        test = str.__eq__
-
-    def pred(ev: Event) -> bool:
-        left, right = ev.get(name), ev.get(other)
-        if left is None or right is None:
-            return False
-        a, b = _as_text(left), _as_text(right)
-        if a is None or b is None:
-            return False
-        return bool(test(a.casefold(), b.casefold()))
-
-    return pred

@@ -221,3 +221,19 @@ def test_kinko_events_are_product_kinko_service_their_area() -> None:
     assert [a.rule_id for a in eng.process(ev("withdrawal.request", 0))] == ["win"]
     eng = Engine(parse_texts([("k.yml", rule.replace("{service: withdrawal}", "{service: auth}"))]))
     assert eng.process(ev("withdrawal.request", 0)) == []
+
+
+def test_a_posted_event_names_its_logsource_or_is_refused() -> None:
+    from kinko.core.errors import InputError
+    from kinko.monitor.events import parse_event
+
+    raw = {"time": "2026-11-21T09:00:00Z", "type": "auth.login"}
+    event = parse_event({**raw, "logsource": {"product": "okta", "service": "okta"}}, where="e")
+    flat = event.flat()
+    assert (flat["logsource.product"], flat["logsource.service"]) == ("okta", "okta")
+    assert "logsource.category" not in flat
+    with pytest.raises(InputError) as info:
+        parse_event({**raw, "logsource": {"product": "Windows Defender"}}, where="events[0]")
+    assert info.value.field == "events[0]: logsource.product"
+    with pytest.raises(InputError, match="shadow"):
+        parse_event({**raw, "fields": {"logsource.product": "windows"}}, where="e")

@@ -240,3 +240,16 @@ def test_now_is_not_special() -> None:
     """Time modifiers read the event's own time, never the clock."""
     now = datetime.now(UTC)
     assert matches(f"time|year: {now.year}", {"time": now})
+
+
+def test_sigma_filters_apply_to_the_rules_they_name() -> None:
+    """Sigma filters specification: a filter document narrows the rules it names."""
+    text = (
+        HEADER.replace("id: 0c6f0b43-5c39-4d3b-9d0e-2a3f3f1b9a11", "name: login")
+        + "detection:\n  s: {type: auth.login}\n  condition: s\n---\n"
+        "title: not the service account\nlogsource: {product: kinko}\n"
+        "filter:\n  rules: [login]\n  selection: {actor: svc}\n  condition: not selection\n"
+    )
+    (login,) = parse_texts([("f.yml", text)]).detections
+    assert login.predicate({"type": "auth.login", "actor": "alice"})
+    assert not login.predicate({"type": "auth.login", "actor": "svc"})
