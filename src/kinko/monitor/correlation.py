@@ -84,14 +84,9 @@ def number(value: Any) -> int | float | None:
     return None
 
 
-def _key_part(value: Any) -> Any:
-    # Group keys compare as the specification's case-insensitive strings.
-    return value.casefold() if value.__class__ is str else value
-
-
 class _Group:
-    """One group's state. ``data``: for counts and sums a time-sorted list of entries
-    ``[time, value, weight]``; for temporal kinds one sorted time list per referenced rule."""
+    """One group's state. ``data``: for counts and sums its `_Entries`; for temporal kinds
+    one sorted time list per referenced rule."""
 
     __slots__ = ("data", "display", "ingested", "last", "last_serial")
 
@@ -102,6 +97,29 @@ class _Group:
         """An event of this group came from outside Kinko (see `engine.alert_origin`)."""
         self.last_serial: int | None = None
         self.display = display
+
+
+class _Entries:
+    """A group's matches for counts and sums, as parallel lists sorted by time; `weights`
+    counts the events an entry stands for (more than one once entries merged)."""
+
+    __slots__ = ("merged", "times", "values", "weights")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.values: list[Any] = []
+        self.weights: list[int] = []
+        self.merged = False
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def pad(self, size: int) -> None:
+        """Bring `values` and `weights` to `size` entries (event_count appends times alone)."""
+        missing = size - len(self.weights)
+        if missing > 0:
+            self.values[:0] = [None] * missing
+            self.weights[:0] = [1] * missing
 
 
 class CorrelationState:
@@ -121,7 +139,10 @@ class CorrelationState:
         self.fired_ingested = False
         """Whether the group that fired last had an event from outside Kinko in it."""
         self._next_sweep = float("-inf")
-        self._index = {source: i for i, source in reversed(list(enumerate(rule.sources)))}
+        self._slots = {
+            source: [i for i, name in enumerate(rule.sources) if name == source]
+            for source in rule.sources
+        }
         self._key_fields = {
             source: tuple(rule.group_field(name, source) for name in rule.group_by)
             for source in rule.sources
@@ -131,6 +152,7 @@ class CorrelationState:
             for source in rule.sources
         }
         self._resets = rule.op in RESETS
+        self._need = _needed(rule.op, rule.threshold) if rule.kind is Kind.TEMPORAL_ORDERED else 0
 
     def size(self) -> int:
         """Entries held: groups plus what they store (for the bounded-memory checks)."""
@@ -156,10 +178,18 @@ class CorrelationState:
             self._expire(ts)
             self._next_sweep = ts + self.span / 32
         get = event.get
-        display = tuple([get(name) for name in self._key_fields[source]])
-        if None in display:
-            return None
-        key = tuple([_key_part(v) for v in display])
+        names = self._key_fields[source]
+        if len(names) == 1:  # the common case, without the loops
+            value = get(names[0])
+            if value is None:
+                return None
+            display: GroupKey = (value,)
+            key: GroupKey = (value.casefold(),) if value.__class__ is str else display
+        else:
+            display = tuple([get(name) for name in names])
+            if None in display:
+                return None
+            key = tuple([v.casefold() if v.__class__ is str else v for v in display])
         groups = self.groups
         group = groups.get(key)
         if group is None:
@@ -200,7 +230,7 @@ class CorrelationState:
             value = event.get(field) if field is not None else None
             if value is None:
                 return False
-            value = _key_part(value)
+            value = value.casefold() if value.__class__ is str else value
         elif kind in NUMERIC:
             field = self._value_field[source]
             value = number(event.get(field)) if field is not None else None
@@ -214,52 +244,65 @@ class CorrelationState:
             group.last_serial = serial
         entries = group.data
         if entries is None:
-            entries = group.data = []
-        late = bool(entries) and ts < entries[-1][0]
+            entries = group.data = _Entries()
+        times = entries.times
+        late = bool(times) and ts < times[-1]
+        if kind is Kind.EVENT_COUNT and not late and not entries.merged:
+            times.append(ts)  # the hot path: values and weights are not read until a merge
+            if times[0] < self.watermark - self.keep or len(times) > MAX_SUM_ENTRIES:
+                entries.values.append(None)
+                entries.weights.append(1)
+                entries.pad(len(times))
+                self._trim(entries)
+            count = len(times) - bisect_left(times, ts - self.span)
+            return holds(self.rule.op, count, self.rule.threshold)
+        entries.pad(len(times))
         if late:
-            insort(entries, [ts, value, 1], key=_time)
+            at = bisect_right(times, ts)
+            times.insert(at, ts)
+            entries.values.insert(at, value)
+            entries.weights.insert(at, 1)
         else:
-            entries.append([ts, value, 1])
+            times.append(ts)
+            entries.values.append(value)
+            entries.weights.append(1)
         self._trim(entries)
-        return any(self._window_holds(entries, end) for end in self._ends(entries, ts, late))
-
-    def _trim(self, entries: list[list[Any]]) -> None:
-        cutoff = self.watermark - self.keep
-        if entries[0][0] < cutoff:
-            del entries[: bisect_left(entries, cutoff, key=_time)]
-        while len(entries) > MAX_SUM_ENTRIES:
-            oldest = entries.pop(0)
-            merged = entries[0]
-            if self.rule.kind in NUMERIC:
-                merged[1] += oldest[1]
-            merged[2] += oldest[2]
-
-    def _ends(self, entries: list[list[Any]], ts: float, late: bool) -> list[float]:
-        """Ends of the windows a new entry at `ts` can change: its own, and for a late one
-        those of the later entries it falls inside."""
         if not late:
-            return [ts]
-        first = bisect_right(entries, ts, key=_time)
-        last = bisect_right(entries, ts + self.span, key=_time)
-        return [ts, *dict.fromkeys(e[0] for e in entries[first:last])]
+            return self._window_holds(entries, ts)
+        # late: its own window, and those of the later entries it falls inside
+        ends = dict.fromkeys(times[bisect_right(times, ts) : bisect_right(times, ts + self.span)])
+        return any(self._window_holds(entries, end) for end in (ts, *ends))
 
-    def _window_holds(self, entries: list[list[Any]], end: float) -> bool:
+    def _trim(self, entries: _Entries) -> None:
+        times = entries.times
+        cutoff = self.watermark - self.keep
+        if times[0] < cutoff:
+            cut = bisect_left(times, cutoff)
+            del times[:cut], entries.values[:cut], entries.weights[:cut]
+        while len(times) > MAX_SUM_ENTRIES:
+            # merge the two oldest into the later one: sums stay exact
+            del times[0]
+            oldest_value, oldest_weight = entries.values.pop(0), entries.weights.pop(0)
+            if self.rule.kind in NUMERIC:
+                entries.values[0] += oldest_value
+            entries.weights[0] += oldest_weight
+            entries.merged = True
+
+    def _window_holds(self, entries: _Entries, end: float) -> bool:
         rule = self.rule
-        lo = bisect_left(entries, end - self.span, key=_time)
-        hi = bisect_right(entries, end, key=_time)
+        times = entries.times
+        lo = bisect_left(times, end - self.span)
+        hi = bisect_right(times, end)
         kind = rule.kind
+        metric: float
         if kind is Kind.EVENT_COUNT:
-            if hi - lo == len(entries):
-                metric: float = sum(e[2] for e in entries)
-            else:
-                metric = sum(e[2] for e in entries[lo:hi])
+            metric = sum(entries.weights[lo:hi]) if entries.merged else hi - lo
         elif kind is Kind.VALUE_COUNT:
-            metric = len({e[1] for e in entries[lo:hi]})
+            metric = len(set(entries.values[lo:hi]))
         else:
-            window = entries[lo:hi]
-            total = sum(e[1] for e in window)
+            total = sum(entries.values[lo:hi])
             if kind is Kind.VALUE_AVG:
-                weight = sum(e[2] for e in window)
+                weight = sum(entries.weights[lo:hi])
                 if not weight:
                     return False
                 metric = total / weight
@@ -273,17 +316,21 @@ class CorrelationState:
             group.data = [[] for _ in sources]
         lists: list[list[float]] = group.data
         cutoff = self.watermark - self.keep
-        latest = ts
-        for index, name in enumerate(sources):
+        for index in self._slots[source]:  # the other lists are trimmed when they next grow
             times = lists[index]
-            if name == source:
-                insort(times, ts)
-            if times and times[0] < cutoff:
+            insort(times, ts)
+            if times[0] < cutoff:
                 del times[: bisect_left(times, cutoff)]
             if len(times) > MAX_SUM_ENTRIES:
                 del times[0]
-            if times and times[-1] > latest:
-                latest = times[-1]
+        need = self._need
+        if need and sum(map(bool, lists)) < need:
+            return False  # fewer of the rules than the ordered count needs matched at all
+        latest = max(t[-1] if t else ts for t in lists)
+        if latest <= ts and self._slots[source][-1] < need - 1:
+            # in order, and this rule cannot end an ordered chain: no window it ends can
+            # hold one that the previous (already evaluated) windows did not
+            return False
         ends = [ts]
         if latest > ts:  # late: the later windows it falls inside are evaluated again
             later = {t for times in lists for t in times if ts < t <= ts + self.span}
@@ -298,29 +345,34 @@ class CorrelationState:
 
     def _ordered(self, lists: list[list[float]], end: float) -> bool:
         """Whether `threshold`-many (gte) referenced rules matched in the order listed,
-        inside the window (equal times count as in order). `chain[i]`: for each length, the
-        earliest time a chain of that length can end with rule i."""
+        inside the window (equal times count as in order). Greedy: for each chain length,
+        the earliest time a chain of that length can end leaves the most room after it."""
         start = end - self.span
-        need = _needed(self.rule.op, self.rule.threshold)
+        need = self._need
         if need <= 0:
             return True
+        if sum(1 for times in lists if times and times[-1] >= start) < need:
+            return False  # fewer rules than needed matched in the window at all
         inf = float("inf")
-        best: list[list[float]] = []  # best[i][length-1]
-        for i, times in enumerate(lists):
+        # ends[length - 1]: the earliest time a chain of that length ends, over the rules so far
+        ends = [inf] * need
+        for times in lists:
+            if not times or times[-1] < start:
+                continue
             row = [inf] * need
             first = bisect_left(times, start)
             if first < len(times) and times[first] <= end:
                 row[0] = times[first]
             for length in range(1, need):
-                after = min((best[j][length - 1] for j in range(i)), default=inf)
+                after = ends[length - 1]
                 if after == inf:
-                    continue
-                k = bisect_left(times, max(after, start))
+                    break
+                k = bisect_left(times, after)
                 if k < len(times) and times[k] <= end:
                     row[length] = times[k]
             if row[need - 1] != inf:
                 return True
-            best.append(row)
+            ends = [min(a, b) for a, b in zip(ends, row, strict=True)]
         return False
 
 
@@ -329,7 +381,3 @@ def _needed(op: Op, threshold: float) -> int:
     if op is Op.GT:
         return int(threshold) + 1
     return int(-(-threshold // 1))
-
-
-def _time(entry: list[Any]) -> float:
-    return float(entry[0])
