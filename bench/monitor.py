@@ -28,13 +28,6 @@ from kinko.monitor.events import MonitorEvent
 from kinko.monitor.rules import default_pack
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-COLUMNS = [
-    "type", "actor", "outcome", "source_ip", "wallet", "asset", "amount", "destination",
-    "wallet_tier", "withdrawal_id", "call_kind", "reason", "destination_first_seen",
-    "amount_usd", "screening", "privileged", "device_first_seen", "in_change_window",
-    "requester", "change", "scopes", "network_first_seen", "time.hour",
-    "days_since_last_login", "destination_tier", "rebalance_plan", "target_user",
-]  # fmt: skip
 
 
 def generate(n: int, *, seed: int = 7, step_ms: int = 50) -> list[dict[str, Any]]:
@@ -122,18 +115,47 @@ def single_event_rules() -> list[str]:
     return docs
 
 
+def rule_fields(collection: Any) -> set[str]:
+    """Every field a rule of `collection` (a pySigma SigmaCollection) tests or refers to."""
+    from sigma.rule import SigmaDetection
+    from sigma.types import SigmaFieldReference
+
+    found: set[str] = set()
+
+    def walk(detection: SigmaDetection) -> None:
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                walk(item)
+                continue
+            if item.field:
+                found.add(item.field)
+            found.update(v.field for v in item.value if isinstance(v, SigmaFieldReference))
+
+    for rule in collection:
+        for detection in rule.detection.detections.values():
+            walk(detection)
+    return found
+
+
+def columns(events: list[dict[str, Any]], fields: set[str]) -> list[str]:
+    """The table's columns: every field the rules name (a rule's field missing from the
+    table is an SQL error, not a non-match) and every field the events carry but `time`
+    (the queries never read it)."""
+    return sorted((fields | {name for ev in events for name in ev}) - {"time"})
+
+
 def _sqlite_table(events: list[dict[str, Any]]) -> tuple[sqlite3.Connection, list[str]]:
     from sigma.backends.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
 
     backend = sqliteBackend()
-    queries = [
-        q for doc in single_event_rules() for q in backend.convert(SigmaCollection.from_yaml(doc))
-    ]
+    collections = [SigmaCollection.from_yaml(doc) for doc in single_event_rules()]
+    queries = [q for collection in collections for q in backend.convert(collection)]
+    names = columns(events, set().union(*(rule_fields(c) for c in collections)))
     conn = sqlite3.connect(":memory:")
-    cols = ", ".join(f'"{c}" COLLATE NOCASE' for c in COLUMNS)
+    cols = ", ".join(f'"{c}" COLLATE NOCASE' for c in names)
     conn.execute(f"CREATE TABLE logs ({cols})")
-    marks = ", ".join("?" for _ in COLUMNS)
+    marks = ", ".join("?" for _ in names)
 
     def cell(value: Any) -> Any:
         if isinstance(value, bool):
@@ -143,7 +165,7 @@ def _sqlite_table(events: list[dict[str, Any]]) -> tuple[sqlite3.Connection, lis
         return value
 
     conn.executemany(
-        f"INSERT INTO logs VALUES ({marks})", [[cell(ev.get(c)) for c in COLUMNS] for ev in events]
+        f"INSERT INTO logs VALUES ({marks})", [[cell(ev.get(c)) for c in names] for ev in events]
     )
     return conn, queries
 
@@ -190,8 +212,10 @@ def latency(samples: int = 200) -> tuple[float, float, float, float, float]:
     import kinko.store.tables  # noqa: F401
     from kinko.config import Settings
     from kinko.context import build_context
+    from kinko.monitor.actions import privileged_by
     from kinko.monitor.service import MonitorService, RateLimits
     from kinko.policy.freeze import FreezeService
+    from kinko.services import build_services
     from kinko.store.base import Base
 
     probe = Engine(default_pack())
@@ -199,7 +223,15 @@ def latency(samples: int = 200) -> tuple[float, float, float, float, float]:
         settings = Settings(data_dir=Path(tmp), log_json=False)
         ctx = build_context(settings)
         Base.metadata.create_all(ctx.db.engine)
-        service = MonitorService(ctx, Engine(default_pack()), limits=RateLimits(per_rule=10**6))
+        # the freeze acts through the composition root's services, as in `kinko serve`
+        hands = build_services(ctx).monitor_hands
+        service = MonitorService(
+            ctx,
+            Engine(default_pack()),
+            actions=hands.actions,
+            privileged=privileged_by(hands.roles_of),
+            limits=RateLimits(per_rule=10**6),
+        )
         times, decide, cpu = [], [], []
         for i in range(samples):
             event = MonitorEvent(
@@ -238,6 +270,7 @@ def memory(n: int, chunk: int = 100_000) -> list[tuple[int, int, float]]:
     """State entries and RSS every `chunk` events; events generated chunk by chunk."""
     engine = Engine(default_pack(), default_baselines())
     points = []
+    chunk = min(chunk, n)
     for start in range(0, n, chunk):
         for ev in generate(chunk, seed=start, step_ms=50):
             ev["time"] += timedelta(milliseconds=start * 50)
