@@ -66,6 +66,7 @@ def create_app(
                 ctx,
                 executor=lambda: stack_of(app).executor,
                 check_freshness=app.state.services.screening.check_freshness,
+                take_snapshot=app.state.services.snapshots.take_daily,
             )
         yield
         for task in tasks:

@@ -27,11 +27,14 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.custody.proposals import registration_handlers
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.device import DeviceLoginService
-from kinko.identity.model import ProposalKind
+from kinko.identity.model import ProposalKind, UserId
 from kinko.identity.proposals import ProposalHandler, ProposalHandlers
 from kinko.identity.service import IdentityService
+from kinko.identity.step_ups import ApprovalStepUps
 from kinko.identity.token_requests import TokenRequestService
+from kinko.inspection.snapshots import SnapshotService
 from kinko.monitor.actions import KinkoActions
 from kinko.monitor.engine import Engine
 from kinko.monitor.notify import Notifier
@@ -99,7 +102,24 @@ class Services:
     monitor_hands: Hands
     """What the monitor's responses act through and who counts as privileged."""
     triage: TriageService
+    step_ups: ApprovalStepUps
+    """The bound step-ups of four-eyes votes (`kinko.identity.step_ups`)."""
     _stack: _Once = field(repr=False)
+    snapshots: SnapshotService
+    """The daily evidence snapshots of self-inspection (issue #16)."""
+
+    def approval_content(
+        self, session: Session, kind: ApprovalKind, subject: str, voter: UserId
+    ) -> Any:
+        """What `voter`'s four-eyes vote of `kind` on `subject` approves, as its owner
+        says, once the owner's rules say they may vote (else the rule's refusal)."""
+        owners: dict[ApprovalKind, Callable[[Session, str, UserId], Any]] = {
+            ApprovalKind.PROPOSAL: self.identity.roles.approval_content,
+            ApprovalKind.UNFREEZE: self.freezes.approval_content,
+            ApprovalKind.ADDRESS_BOOK: self.address_book.approval_content,
+            ApprovalKind.RESPONSE_RELEASE: self.triage.approval_content,
+        }
+        return owners[kind](session, subject, voter)
 
     def withdrawal_stack(self) -> WithdrawalStack:
         """The withdrawal services (request, approval, signing, execution), built on first
@@ -197,5 +217,7 @@ def build_services(
         holds=holds,
         monitor_hands=hands,
         triage=TriageService(ctx, actions=hands.actions, roles_of=roles_of),
+        step_ups=ApprovalStepUps(ctx),
         _stack=_Once(stack),
+        snapshots=SnapshotService(ctx),
     )

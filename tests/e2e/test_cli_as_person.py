@@ -166,7 +166,16 @@ def test_the_second_admin_signs_in_with_the_browser_and_approves(
     as_sec2 = {"XDG_CONFIG_HOME": str(config)}  # the stored session; no KINKO_TOKEN
     me = k.kinko("whoami", "--json", env=as_sec2)
     assert me.returncode == 0 and json.loads(me.stdout)["username"] == "sec2"
-    done = k.kinko("role", "approve", trent, env=as_sec2)
+    # Her vote is her security key's, bound to this proposal (a session alone is refused).
+    bare = k.kinko("role", "approve", trent, env=as_sec2)
+    assert bare.returncode == 1 and "kinko approval challenge proposal" in flat(bare)
+    challenge = k.kinko("approval", "challenge", "proposal", trent, "--json", env=as_sec2)
+    assert challenge.returncode == 0, flat(challenge)
+    shown = json.loads(challenge.stdout)
+    answer = tmp_path / "vote.json"
+    credential = k.assertion("sec2", shown["options"])
+    answer.write_text(json.dumps({"challenge_id": shown["challenge_id"], "credential": credential}))
+    done = k.kinko("role", "approve", trent, "--assertion", str(answer), env=as_sec2)
     assert done.returncode == 0 and ": approved" in flat(done), flat(done)
     assert roles(k)["trent"] == ["approver"]
     out_ = k.kinko("logout", env=as_sec2)

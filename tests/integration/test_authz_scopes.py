@@ -31,6 +31,7 @@ from tests.support.identity import (
     owned_token,
     person_headers,
 )
+from tests.support.votes import vote_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 HERE = "tests/integration/test_authz_scopes.py"
@@ -216,8 +217,10 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     assert api.post(reject, headers=bearer(btc_only)).status_code == 403
     seen = api.get("/v1/addressbook", headers=bearer(btc_only)).json()
     assert [p["label"] for p in seen["proposals"]] == ["btc-dest"]
-    assert api.post(approve.format(btc.json()["id"]), headers=btc_person).status_code == 200
-    assert api.post(approve.format(eth.json()["id"]), headers=anyone).status_code == 200
+    for proposal, person in ((btc, btc_person), (eth, anyone)):
+        pid = proposal.json()["id"]
+        body = vote_json(ctx, api, person, "address_book", pid)
+        assert api.post(approve.format(pid), json=body, headers=person).status_code == 200
     seen = api.get("/v1/addressbook", headers=bearer(btc_only)).json()
     assert [e["label"] for e in seen["entries"]] == ["btc-dest"] and seen["proposals"] == []
     every = api.get("/v1/addressbook", headers=bearer(proposer)).json()
@@ -266,7 +269,9 @@ def test_freezes_hold_to_the_frozen_wallet_or_asset(
     refused = api.post(approve, headers=person_headers(ctx, "btc-admin", btc_auth))
     assert refused.status_code == 403, refused.text
     assert len(api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"]) == 2
-    lifted = api.post(approve, headers=person_headers(ctx, "admin2", other_auth))
+    admin2 = person_headers(ctx, "admin2", other_auth)
+    body = vote_json(ctx, api, admin2, "unfreeze", proposal.json()["id"])
+    lifted = api.post(approve, json=body, headers=admin2)
     assert lifted.status_code == 200, lifted.text
 
 
@@ -301,7 +306,8 @@ def test_key_shares_hold_to_their_wallet(ctx: Context, wallets: Wallets, api: Te
     def registered(proposed: Any) -> None:
         assert proposed.status_code == 202, proposed.text
         path = f"/v1/roles/proposals/{proposed.json()['id']}/approve"
-        approval = api.post(path, json={}, headers=second)
+        body = vote_json(ctx, api, second, "proposal", proposed.json()["id"])
+        approval = api.post(path, json=body, headers=second)
         assert approval.status_code == 200 and approval.json()["state"] == "approved", approval.text
 
     refused = share(btc_only, wallets.eth_hot, 1)

@@ -13,6 +13,7 @@ from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.context import Context
 from kinko.core.errors import InputError, Unavailable
 from kinko.core.secretfile import write_secret_file
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.service import IdentityService
 from kinko.monitor.actions import KinkoActions, privileged_by
@@ -26,6 +27,7 @@ from kinko.withdrawals.bitcoin import BitcoinGateway
 from kinko.withdrawals.stack import signing_adapters
 from kinko.withdrawals.wiring import ChainRouter, EthereumGateway
 from tests.support.identity import make_user
+from tests.support.votes import key_vote
 
 
 def test_each_service_is_built_once_and_shared(ctx: Context, services: Services) -> None:
@@ -48,7 +50,7 @@ def test_the_app_serves_the_services_it_is_given(ctx: Context, services: Service
 
 def _admins(ctx: Context) -> tuple[UserId, UserId]:
     ada = make_user(ctx, "ada", ["security_admin"], with_authenticator=False)[0]
-    bob = make_user(ctx, "bob", ["security_admin"], with_authenticator=False)[0]
+    bob = make_user(ctx, "bob", ["security_admin"])[0]
     return ada, bob
 
 
@@ -63,8 +65,9 @@ def test_identity_gets_the_other_domains_proposal_handlers(
         proposal = services.identity.roles.propose(
             session, actor=ada, kind=ProposalKind.ACTIVATE_POLICY, payload=payload, reason="r"
         )
+    vote = key_vote(ctx, bob, ApprovalKind.PROPOSAL, proposal.id)
     with ctx.db.transaction() as session:
-        done = services.identity.roles.approve(session, proposal.id, actor=bob)
+        done = services.identity.roles.approve(session, proposal.id, actor=bob, vote=vote)
     assert done.state is ProposalState.APPROVED
 
 
@@ -112,7 +115,9 @@ def test_a_monitor_nobody_wired_fails_closed(ctx: Context) -> None:
             lambda: actions.unlock_account(session, user="u", reason="r", actor="m"),
             lambda: actions.require_step_up(session, user="u", reason="r", actor="m"),
             lambda: actions.freeze(session, scope=Scope.ALL, target=None, reason="r", actor="m"),
-            lambda: actions.unfreeze(session, ref="f", proposer="a", approver="b", reason="r"),
+            lambda: actions.unfreeze(
+                session, ref="f", proposer="a", approver="b", reason="r", released="rsp"
+            ),
         ):
             with pytest.raises(Unavailable):
                 act()

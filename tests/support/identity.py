@@ -18,6 +18,7 @@ from kinko.identity.permissions import PERMISSIONS, ROLE_PERMISSIONS, Role
 from kinko.identity.service import IdentityService
 from kinko.identity.sessions import csrf_token_for
 from kinko.identity.softauthn import SoftAuthenticator
+from tests.support.votes import remember_key
 
 
 def ensure_secret_key(ctx: Context) -> None:
@@ -55,6 +56,7 @@ def make_user(
         return user_id, None
     authenticator = SoftAuthenticator.generate(ctx.settings.webauthn_rp_id)
     enrol_authenticator(ctx, username, secret, authenticator)
+    remember_key(ctx, user_id, authenticator)
     return user_id, authenticator
 
 

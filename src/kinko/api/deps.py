@@ -7,6 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kinko.context import Context
+from kinko.identity.binding import StepUp
+from kinko.identity.step_ups import SecondVote
+from kinko.identity.views import StepUpBody
 from kinko.services import Services
 
 
@@ -24,3 +27,10 @@ async def get_services(request: Request) -> Services:
 
 AppServices = Annotated[Services, Depends(get_services)]
 """A route's services: ``def route(services: AppServices)``."""
+
+
+def second_vote(services: Services, step_up: StepUpBody | None) -> SecondVote:
+    """The four-eyes vote a request carries: the owner's approve method confirms the
+    approver's bound step-up with it, after its rules and before applying anything."""
+    presented = None if step_up is None else StepUp(step_up.challenge_id, step_up.credential)
+    return services.step_ups.presented(presented)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kinko import __version__
+from kinko.cli.approval import AssertionOption, step_up_body
 from kinko.cli.common import console, echo_json
 from kinko.cli.output import JsonOption, guarded_json
 from kinko.core.errors import InputError, NotFound
@@ -121,10 +122,15 @@ def register_actions(
         propose_for(username, "grant_role", payload, reason, as_json)
 
     @role_app.command("approve")
-    def role_approve(proposal_id: str, as_json: JsonOption = False) -> None:
-        """Approve a pending proposal (as you: a security admin other than the proposer)."""
-        with guarded_json(as_json), kapi.connect() as api:
-            proposal = api.post(f"/v1/roles/proposals/{proposal_id}/approve")
+    def role_approve(
+        proposal_id: str, assertion: AssertionOption = None, as_json: JsonOption = False
+    ) -> None:
+        """Approve a pending proposal (as you: a security admin other than the proposer),
+        with your security key's answer to 'kinko approval challenge proposal ID'."""
+        with guarded_json(as_json):
+            vote = step_up_body(assertion, "proposal", proposal_id)
+            with kapi.connect() as api:
+                proposal = api.post(f"/v1/roles/proposals/{proposal_id}/approve", vote)
         _print_proposal(proposal, as_json)
 
     @role_app.command("refuse")

@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "role": ("kinko.cli.identity:register", "Roles and four-eyes proposals."),
     "mfa": ("kinko.cli.identity:register", "MFA factors."),
     "token": ("kinko.cli.identity:register", "API tokens for the exchange backend."),
+    "approval": (
+        "kinko.cli.approval:register",
+        "The security-key step-up behind every four-eyes approval.",
+    ),
     "wallet": ("kinko.cli.custody:register", "Wallets and assets."),
     "custody": ("kinko.cli.custody:register", "Holdings, liabilities, cold share, keys."),
     "lists": ("kinko.cli.screening:register", "Sanctions and stolen-funds lists."),

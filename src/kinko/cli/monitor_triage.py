@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from kinko.cli.approval import AssertionOption, step_up_body
 from kinko.cli.common import console, echo_json, guarded, open_services
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
@@ -124,13 +125,20 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
     def responses_release(
         response_id: str,
         reason: Annotated[str, typer.Option(help="Why it can be lifted.")],
+        assertion: AssertionOption = None,
     ) -> None:
-        """Vote (as you) to undo a response; the second distinct security_admin's vote
-        undoes it."""
+        """Vote (as you) to undo a response, with your security key's answer to 'kinko
+        approval challenge response-release ID'; the second distinct security_admin's
+        vote undoes it."""
         from kinko.cli import api
 
-        with guarded(), api.connect() as kinko:
-            outcome = kinko.post(f"/v1/responses/{response_id}/release", {"reason": reason})
+        with guarded():
+            vote = step_up_body(assertion, "response-release", response_id)
+            with api.connect() as kinko:
+                outcome = kinko.post(
+                    f"/v1/responses/{response_id}/release",
+                    {"reason": reason, **vote},
+                )
         said = str(outcome["message"])
         if outcome["released"]:
             said = f"released by {' and '.join(outcome['voter_usernames'])}"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from kinko.cli.approval import AssertionOption, step_up_body
 from kinko.cli.common import console, echo_json, guarded, open_services
 from kinko.cli.output import JsonOption, Names, guarded_json, human_time, print_table
 from kinko.core.clock import isoformat
@@ -172,12 +173,15 @@ def _register_freeze(app: typer.Typer) -> None:
         )
 
     @unfreeze.command("approve")
-    def unfreeze_approve(proposal_id: str) -> None:
-        """Approve an unfreeze proposal (a security_admin other than the proposer)."""
+    def unfreeze_approve(proposal_id: str, assertion: AssertionOption = None) -> None:
+        """Approve an unfreeze proposal (a security_admin other than the proposer), with
+        your security key's answer to 'kinko approval challenge unfreeze ID'."""
         from kinko.cli import api
 
-        with guarded(), api.connect() as kinko:
-            record = kinko.post(f"/v1/unfreeze-proposals/{proposal_id}/approve")
+        with guarded():
+            vote = step_up_body(assertion, "unfreeze", proposal_id)
+            with api.connect() as kinko:
+                record = kinko.post(f"/v1/unfreeze-proposals/{proposal_id}/approve", vote)
         console.print(f"lifted freeze {record['id']} ({_describe_json(record)})", highlight=False)
 
 
@@ -209,12 +213,15 @@ def _register_addressbook(app: typer.Typer) -> None:
         console.print(f"{p['action']} proposal {p['id']} for {p['address']}", highlight=False)
 
     @book.command("approve")
-    def approve(proposal_id: str) -> None:
-        """Approve a proposal; the entry counts after the cooling-off period."""
+    def approve(proposal_id: str, assertion: AssertionOption = None) -> None:
+        """Approve a proposal, with your security key's answer to 'kinko approval
+        challenge address-book ID'; the entry counts after the cooling-off period."""
         from kinko.cli import api
 
-        with guarded(), api.connect() as kinko:
-            entry = kinko.post(f"/v1/addressbook/proposals/{proposal_id}/approve")
+        with guarded():
+            vote = step_up_body(assertion, "address-book", proposal_id)
+            with api.connect() as kinko:
+                entry = kinko.post(f"/v1/addressbook/proposals/{proposal_id}/approve", vote)
         console.print(
             f"approved {entry['address']}: effective from {entry['effective_at']}",
             highlight=False,

@@ -27,7 +27,8 @@ from kinko.chains.bitcoin.networks import network
 from kinko.core.secretfile import make_private_dir, write_secret_file
 from kinko.custody.model import Tier
 from kinko.demo.data import demo_policy_text
-from kinko.demo.exchange import DemoExchange, save_authenticator
+from kinko.demo.exchange import DemoExchange, save_authenticator, vote_with_key
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
@@ -110,9 +111,17 @@ def prepare(ex: DemoExchange) -> BtcAct:
                 tiers_allowed=[Tier.COLD],
                 actor=f"user:{ex.users['sec1']}",
             )
+        vote = vote_with_key(
+            ex.services,
+            ex.authenticators["sec2"],
+            ex.users["sec2"],
+            ApprovalKind.ADDRESS_BOOK,
+            proposal.id,
+            name="sec2",
+        )
         with ctx.db.transaction() as session:
             policy.addresses.approve(
-                session, proposal_id=proposal.id, actor=f"user:{ex.users['sec2']}"
+                session, proposal_id=proposal.id, actor=f"user:{ex.users['sec2']}", vote=vote
             )
         time.sleep(1.1)  # the demo policy's one-second cold cooling-off
     key_dir = ctx.settings.data_dir / KEY_DIR

@@ -27,10 +27,13 @@ from kinko.core.errors import NotFound
 from kinko.core.secretfile import make_private_dir, write_private, write_secret_file
 from kinko.custody.model import Tier
 from kinko.custody.wallets import NewWallet, unsafe_register_asset, unsafe_register_wallet
-from kinko.identity.model import RoleGrant
+from kinko.identity.approval_terms import ApprovalKind
+from kinko.identity.binding import StepUp
+from kinko.identity.model import RoleGrant, UserId
 from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.identity.step_ups import SecondVote
 from kinko.policy.model import OwnerKind
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
@@ -101,6 +104,31 @@ def _authenticator(directory: Path, name: str, rp_id: str) -> tuple[SoftAuthenti
         return auth, False
     auth = SoftAuthenticator.generate(rp_id)
     return auth, True
+
+
+def vote_with_key(
+    services: Services,
+    auth: SoftAuthenticator,
+    person: str,
+    kind: ApprovalKind,
+    subject: str,
+    *,
+    name: str,
+) -> SecondVote:
+    """`person`'s vote on a four-eyes step, as a real approver casts it: a step-up bound to
+    the step, answered by their (software) authenticator, whose counter is saved."""
+    ctx = services.ctx
+    with ctx.db.transaction() as session:
+        content = services.approval_content(session, kind, subject, UserId(person))
+        challenge_id, options, _ = services.step_ups.begin(
+            session, kind, subject, UserId(person), content
+        )
+    answer = auth.assert_(
+        challenge=base64url_to_bytes(str(options["challenge"])),
+        origin=ctx.settings.webauthn_origin,
+    )
+    save_authenticator(ctx.settings.data_dir / AUTH_DIR, name, auth)
+    return services.step_ups.presented(StepUp(challenge_id, answer))
 
 
 def save_authenticator(directory: Path, name: str, auth: SoftAuthenticator) -> None:
@@ -294,9 +322,17 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
                 tiers_allowed=[Tier.HOT, Tier.WARM],
                 actor=f"user:{users['sec1']}",
             )
+        vote = vote_with_key(
+            services,
+            authenticators["sec2"],
+            users["sec2"],
+            ApprovalKind.ADDRESS_BOOK,
+            proposal.id,
+            name="sec2",
+        )
         with ctx.db.transaction() as session:
             policy.addresses.approve(
-                session, proposal_id=proposal.id, actor=f"user:{users['sec2']}"
+                session, proposal_id=proposal.id, actor=f"user:{users['sec2']}", vote=vote
             )
     with ctx.db.transaction() as session:
         assert session.execute(select(WalletRow.id)).first() is not None

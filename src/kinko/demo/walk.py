@@ -28,7 +28,9 @@ from kinko.demo.exchange import (
     DemoExchange,
     build_demo_exchange,
     save_authenticator,
+    vote_with_key,
 )
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.policy.model import FreezeScope
 from kinko.services import Services
 from kinko.signer.bundle import ApprovalBundle
@@ -141,8 +143,11 @@ def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
         proposal = service.propose_unfreeze(
             session, freeze_id=freeze_id, user_id=ex.users["sec1"], reason="demo: drill over"
         )
+    second = ex.users["sec2"]
+    auth = ex.authenticators["sec2"]
+    vote = vote_with_key(ex.services, auth, second, ApprovalKind.UNFREEZE, proposal.id, name="sec2")
     with ex.ctx.db.transaction() as session:
-        service.approve_unfreeze(session, proposal_id=proposal.id, user_id=ex.users["sec2"])
+        service.approve_unfreeze(session, proposal_id=proposal.id, user_id=second, vote=vote)
 
 
 def _approve(

@@ -35,9 +35,9 @@ from kinko.core.errors import (
     PermissionDenied,
 )
 from kinko.identity.base import ServiceBase
+from kinko.identity.binding import StepUp
 from kinko.identity.model import UserId
 from kinko.identity.sessions import session_key
-from kinko.identity.token_terms import StepUp
 from kinko.store.tables.device import DeviceAuthorizationRow, TokenRequestRow
 
 # RFC 8628 §6.1: consonants only (no vowels: no words; no 0/O, 1/I confusion).

@@ -30,12 +30,12 @@ from kinko.core.canonical import canonical_json
 from kinko.core.errors import AuthenticationError, InputError, KinkoError, RateLimited
 from kinko.identity import confirmation as confirming
 from kinko.identity.base import user_actor
+from kinko.identity.binding import StepUp
 from kinko.identity.confirmation import APPROVED, Answer, Begun, ConfirmationError, PendingRequest
 from kinko.identity.login import record_sign_in
 from kinko.identity.mfa import MfaService
 from kinko.identity.model import UserId, UserState
 from kinko.identity.sessions import CLI, SessionService, session_key
-from kinko.identity.token_terms import StepUp
 from kinko.store.tables.device import DeviceAuthorizationRow
 
 # Requests per source address in BEGIN_WINDOW: a person needs one; a script that asks for

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 from kinko.core.errors import InputError, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import sha256, user_actor
+from kinko.identity.binding import StepUp
 from kinko.identity.model import ProposalKind, TokenId, UserId, UserState
 from kinko.identity.permissions import PRIVILEGED_PERMISSIONS, parse_permission, permissions_of
 from kinko.identity.proposals import Proposal
-from kinko.identity.token_terms import StepUp, TokenStepUps, TokenTerms
+from kinko.identity.token_terms import TokenStepUps, TokenTerms
 from kinko.store.tables.identity import ApiTokenRow, UserRow
 
 MAX_TTL = timedelta(days=365)

@@ -125,6 +125,19 @@ def public_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k not in PRIVATE_KEYS}
 
 
+def proposal_content(row: ProposalRow) -> dict[str, Any]:
+    """What approving the proposal approves, as its approver's step-up commits to it
+    (`kinko.identity.approval_terms`): the whole payload, private keys included (only
+    its digest leaves the server), who proposed it, why and when."""
+    return {
+        "kind": row.kind,
+        "payload": dict(row.payload),
+        "proposer": row.proposer_id,
+        "reason": row.reason,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
 def parse_grant(
     role: str, assets: list[str] | None = None, wallets: list[str] | None = None
 ) -> RoleGrant:

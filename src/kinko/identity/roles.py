@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
+from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.base import user_actor
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME, check_second
 from kinko.identity.model import (
@@ -33,11 +34,13 @@ from kinko.identity.permissions import Role
 from kinko.identity.proposals import (
     Proposal,
     parse_grant,
+    proposal_content,
     public_payload,
     to_proposal,
 )
 from kinko.identity.rules import MATRIX_KEY, ProposalRules, eligibility
 from kinko.identity.sod import ConflictMatrix, check_matrix_holds, check_sod
+from kinko.identity.step_ups import SecondVote
 from kinko.identity.tenure import four_eyes_approved
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.identity import (
@@ -127,9 +130,16 @@ class RoleService(ProposalRules):
             self._apply(session, row, decided_by=actor, action=action, at_once=True)
         return to_proposal(row)
 
-    def approve(self, session: Session, proposal_id: str, *, actor: UserId) -> Proposal:
-        row = self._locked(session, proposal_id)
-        kind = ProposalKind(row.kind)
+    def approval_content(self, session: Session, proposal_id: str, actor: UserId) -> dict[str, Any]:
+        """What `actor` would approve (their step-up commits to its digest), once the
+        four-eyes rules say they may: a person who may not is told why before any key."""
+        row = session.get(ProposalRow, proposal_id)
+        if row is None:
+            raise NotFound(f"no proposal {proposal_id}")
+        self._check_vote(session, row, actor)
+        return proposal_content(row)
+
+    def _check_vote(self, session: Session, row: ProposalRow, actor: UserId) -> None:
         # The four-eyes rules (kinko.identity.four_eyes): pending, not the proposer, not
         # the person it is about, an active security_admin; the proposer still one too.
         check_second(
@@ -137,6 +147,18 @@ class RoleService(ProposalRules):
             person_now(session, actor, self.deciding_roles(session, actor, row)),
             now=self.now(),
             proposer_now=person_now(session, row.proposer_id),
+        )
+
+    def approve(
+        self, session: Session, proposal_id: str, *, actor: UserId, vote: SecondVote
+    ) -> Proposal:
+        """The second vote: the four-eyes rules, then `vote` confirmed (the approver's
+        bound step-up, `kinko.identity.step_ups`), then the change applies."""
+        row = self._locked(session, proposal_id)
+        kind = ProposalKind(row.kind)
+        self._check_vote(session, row, actor)
+        vote.confirm(
+            session, ApprovalTerms.of(ApprovalKind.PROPOSAL, row.id, actor, proposal_content(row))
         )
         if self.handlers.handler_for(kind) is None:  # a handler checks again when applying
             # Checked again now: the roles, states and admins may have changed meanwhile.

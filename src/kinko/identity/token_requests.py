@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 from kinko.core.errors import KinkoError
 from kinko.identity import confirmation as confirming
 from kinko.identity.base import user_actor
+from kinko.identity.binding import StepUp
 from kinko.identity.confirmation import APPROVED, Answer, Begun, ConfirmationError, PendingRequest
 from kinko.identity.issuing import TokenIssuer
 from kinko.identity.model import TokenId, UserId
-from kinko.identity.token_terms import StepUp, TokenTerms
+from kinko.identity.token_terms import TokenTerms
 from kinko.store.tables.device import TokenRequestRow
 
 CONFIRM_PATH = "/console/tokens/confirm"

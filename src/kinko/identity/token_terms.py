@@ -13,38 +13,45 @@ other permissions, a longer lifetime, a wider allowlist:
          (`kinko token create` through the browser) or null (``POST /v1/tokens``),
          "ttl_seconds": the lifetime, "type": "kinko.token-create.v1"})
 
-The server keeps the document beside the single-use challenge (5 minutes); the issuer
-recomputes it from the token it is asked to mint and refuses any difference
-(``403 step_up_mismatch``, naming the fields that differ).
+The document and its check are `kinko.identity.binding`'s (one mechanism for every
+step-up that authorises one act): the issuer recomputes the terms from the token it is
+asked to mint and refuses any difference (``403 step_up_mismatch``, naming the fields
+that differ).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
-from kinko.core.canonical import canonical_json
-from kinko.core.errors import KinkoError, PermissionDenied
+from kinko.core.errors import KinkoError
 from kinko.identity.base import ServiceBase, user_actor
+from kinko.identity.binding import StepUp, check_binding, new_binding
+from kinko.identity.binding import document as bound_document
 from kinko.identity.model import UserId
 
-TERMS_TYPE = "kinko.token-create.v1"
 PURPOSE = "create_token"
-NONCE_BYTES = 32
-FIELDS = ("owner", "name", "permissions", "assets", "ip_allowlist", "ttl_seconds", "request")
 
 
 @dataclass(frozen=True, slots=True)
 class TokenTerms:
     """One token, as checked (`TokenIssuer.terms`): sorted, normalised, comparable."""
+
+    TYPE: ClassVar[str] = "kinko.token-create.v1"
+    PURPOSE: ClassVar[str] = PURPOSE
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "owner",
+        "name",
+        "permissions",
+        "assets",
+        "ip_allowlist",
+        "ttl_seconds",
+        "request",
+    )
+    NOUN: ClassVar[str] = "token"
 
     owner: str
     name: str
@@ -70,53 +77,8 @@ class TokenTerms:
         }
 
     def document(self, nonce: bytes) -> bytes:
-        """The canonical JSON bytes the challenge hashes."""
-        if len(nonce) != NONCE_BYTES:
-            raise ValueError(f"a token step-up nonce is {NONCE_BYTES} bytes, got {len(nonce)}")
-        nonce_text = base64.urlsafe_b64encode(nonce).rstrip(b"=").decode("ascii")
-        body = {**self.fields(), "nonce": nonce_text, "purpose": PURPOSE, "type": TERMS_TYPE}
-        return canonical_json(body)
-
-
-def new_binding(terms: TokenTerms) -> tuple[bytes, str]:
-    """A fresh challenge for `terms` and the document it hashes (kept with the challenge)."""
-    document = terms.document(secrets.token_bytes(NONCE_BYTES))
-    return hashlib.sha256(document).digest(), document.decode("utf-8")
-
-
-def check_binding(challenge: bytes, document: str | None, terms: TokenTerms) -> None:
-    """Refuse unless the stored `challenge` hashes `document` and `document` describes
-    exactly `terms` (`PermissionDenied` ``step_up_mismatch`` naming what differs)."""
-    try:
-        bound = json.loads(document) if document else None
-    except ValueError:
-        bound = None
-    if not isinstance(bound, dict) or bound.get("type") != TERMS_TYPE:
-        raise PermissionDenied(
-            "this security-key assertion was not given for creating a token: ask for a new "
-            "step-up with this token's exact terms",
-            code="step_up_mismatch",
-        )
-    differ = [f for f in FIELDS if bound.get(f) != terms.fields()[f]]
-    nonce = base64.urlsafe_b64decode(str(bound.get("nonce", "")) + "==")
-    expected = hashlib.sha256(terms.document(nonce)).digest() if len(nonce) == NONCE_BYTES else b""
-    if differ or not hmac.compare_digest(expected, challenge):
-        what = ", ".join(differ) or "the challenge"
-        raise PermissionDenied(
-            f"this security-key assertion authorised a different token ({what} differ): "
-            "a step-up is good for exactly the token it was asked for; ask for a new one "
-            "with this token's exact terms",
-            code="step_up_mismatch",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class StepUp:
-    """A fresh WebAuthn assertion: the challenge from `MfaService.begin_step_up` and the
-    authenticator's answer (AuthenticationResponseJSON)."""
-
-    challenge_id: str
-    credential: dict[str, Any]
+        """The canonical JSON bytes the challenge hashes (`kinko.identity.binding`)."""
+        return bound_document(self, nonce)
 
 
 class TokenStepUps(ServiceBase):

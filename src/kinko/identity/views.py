@@ -81,11 +81,28 @@ class TokenTermsBody(Body):
     ttl_days: int = Field(default=90, ge=1, le=365)
 
 
-class StepUpBegin(Body):
-    """``POST /v1/auth/step-up/begin``: the act a step-up is for, exactly."""
+class ApprovalRef(Body):
+    """A four-eyes vote a step-up is for (`kinko.identity.approval_terms.ApprovalKind`)."""
 
-    purpose: Literal["create_token"] = "create_token"
-    token: TokenTermsBody
+    kind: Literal["proposal", "unfreeze", "address_book", "response_release"]
+    subject: str = Field(min_length=1, max_length=64, description="the proposal's id")
+
+
+class StepUpBegin(Body):
+    """``POST /v1/auth/step-up/begin``: the act a step-up is for, exactly: a new token of
+    yours (``create_token`` with `token`) or your vote on a four-eyes step (``approve``
+    with `approval`)."""
+
+    purpose: Literal["create_token", "approve"] = "create_token"
+    token: TokenTermsBody | None = None
+    approval: ApprovalRef | None = None
+
+
+class SecondVote(Body):
+    """The body of a four-eyes approval: the approver's fresh assertion over a challenge
+    from ``POST /v1/auth/step-up/begin`` (purpose ``approve``) bound to this vote."""
+
+    step_up: StepUpBody | None = None
 
 
 class NewToken(Body):

@@ -13,13 +13,16 @@ response row is settled (`applied` or `failed`) in a second, audited transaction
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from kinko.core.errors import Unavailable
+from kinko.core.errors import PermissionDenied, Unavailable
+from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.model import UserId
 from kinko.identity.permissions import PRIVILEGED_ROLES
+from kinko.identity.step_ups import SecondVote
 from kinko.monitor.response_spec import Scope
 from kinko.policy.model import FreezeScope
 
@@ -32,7 +35,14 @@ class ResponseActions(Protocol):
         ...
 
     def unfreeze(
-        self, session: Session, *, ref: str, proposer: str, approver: str, reason: str
+        self,
+        session: Session,
+        *,
+        ref: str,
+        proposer: str,
+        approver: str,
+        reason: str,
+        released: str,
     ) -> None: ...
 
     def lock_account(self, session: Session, *, user: str, reason: str, actor: str) -> str: ...
@@ -68,7 +78,25 @@ class Freezes(Protocol):
         self, session: Session, *, freeze_id: str, user_id: str, reason: str
     ) -> _Identified: ...
 
-    def approve_unfreeze(self, session: Session, *, proposal_id: str, user_id: str) -> object: ...
+    def approve_unfreeze(
+        self, session: Session, *, proposal_id: str, user_id: str, vote: SecondVote
+    ) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasedByVotes:
+    """The unfreeze a released response implies. Its two release votes were each
+    confirmed with the voter's own bound step-up (`TriageService.vote_release`), so lifting
+    the freeze the response set needs no third assertion; it vouches for nothing else."""
+
+    response_id: str
+
+    def confirm(self, session: Session, terms: ApprovalTerms) -> None:
+        if terms.kind is not ApprovalKind.UNFREEZE:
+            raise PermissionDenied(
+                f"the release of response {self.response_id} lifts its freeze, nothing else",
+                code="step_up_mismatch",
+            )
 
 
 class _Identified(Protocol):
@@ -165,12 +193,22 @@ class KinkoActions:
         return str(record.id)
 
     def unfreeze(
-        self, session: Session, *, ref: str, proposer: str, approver: str, reason: str
+        self,
+        session: Session,
+        *,
+        ref: str,
+        proposer: str,
+        approver: str,
+        reason: str,
+        released: str,
     ) -> None:
-        """Two security admins: the first proposes, the second approves (FreezeService checks)."""
+        """Two security admins: the first proposes, the second approves (FreezeService
+        checks), as the two confirmed votes that released response `released`."""
         service = self._need_freezes()
         proposal = service.propose_unfreeze(session, freeze_id=ref, user_id=proposer, reason=reason)
-        service.approve_unfreeze(session, proposal_id=proposal.id, user_id=approver)
+        service.approve_unfreeze(
+            session, proposal_id=proposal.id, user_id=approver, vote=ReleasedByVotes(released)
+        )
 
     def lock_account(self, session: Session, *, user: str, reason: str, actor: str) -> str:
         user_id = UserId(user_id_of(user))

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.four_eyes import ABOUT_THE_STEP, Rule, Step, check_first, check_second
 from kinko.identity.names import person
 from kinko.identity.people import person_now
+from kinko.identity.step_ups import SecondVote
 from kinko.identity.tenure import four_eyes_approved
 from kinko.monitor.actions import KinkoActions, ResponseActions, RoleNames, no_roles
 from kinko.monitor.alert import AlertStatus
@@ -222,12 +224,20 @@ class TriageService:
         )
         return _view(row)
 
+    def approval_content(self, session: Session, response_id: str, actor: str) -> dict[str, Any]:
+        """What `actor`'s vote to release `response_id` approves (their step-up's digest),
+        once the four-eyes rules say they may vote."""
+        response = session.get(ResponseRow, response_id)
+        if response is None:
+            raise NotFound(f"no monitor response {response_id}")
+        self._check_vote(session, response, f"user:{actor.removeprefix('user:')}")
+        return _release_content(response)
+
     def vote_release(
-        self, session: Session, response_id: str, *, actor: str, reason: str
+        self, session: Session, response_id: str, *, actor: str, reason: str, vote: SecondVote
     ) -> ReleaseOutcome:
-        """Record `actor`'s vote; the second distinct security admin's vote undoes it."""
-        voter = person_now(session, actor, self.roles_of(session, actor))
-        check_first(voter, {SECURITY_ADMIN}, "release a monitor response")
+        """Record `actor`'s vote, confirmed by `vote` (their bound step-up,
+        `kinko.identity.step_ups`); the second distinct security admin's vote undoes it."""
         if not reason.strip():
             raise InputError("reason", "say why the response can be lifted")
         response = session.execute(
@@ -235,30 +245,12 @@ class TriageService:
         ).scalar_one_or_none()
         if response is None:
             raise NotFound(f"no monitor response {response_id}")
-        if response.status != "applied":
-            raise Conflict(f"response {response_id} is {response.status}; only applied ones lift")
-        votes = list(
-            session.execute(
-                select(ReleaseVoteRow.actor)
-                .where(ReleaseVoteRow.response_id == response_id)
-                .order_by(ReleaseVoteRow.created_at, ReleaseVoteRow.actor)
-            ).scalars()
-        )
+        votes = self._check_vote(session, response, actor)
         now = self.ctx.clock.now()
-        if votes:  # the first vote proposes the release; the next ones are checked
-            first = votes[0]
-            release = Step(
-                what=f"the release of response {response_id}",
-                proposer=first,
-                proposer_name=person(session, first),
-                eligible=frozenset({SECURITY_ADMIN}),
-                created_at=response.created_at,
-                proposed="voted for",
-                # A second vote by the same person has always been a 409 here.
-                conflicts=ABOUT_THE_STEP | {Rule.DISTINCT},
-            )
-            first_now = person_now(session, first, self.roles_of(session, first))
-            check_second(release, voter, now=now, counted=votes, proposer_now=first_now)
+        content = _release_content(response)
+        vote.confirm(
+            session, ApprovalTerms.of(ApprovalKind.RESPONSE_RELEASE, response_id, actor, content)
+        )
         session.add(
             ReleaseVoteRow(
                 response_id=response_id, actor=actor, reason=reason.strip(), created_at=now
@@ -299,14 +291,63 @@ class TriageService:
         publish_after_commit(session, self.ctx.bus, step)
         return ReleaseOutcome(response_id, tuple(votes), released=True)
 
+    def _check_vote(self, session: Session, response: ResponseRow, actor: str) -> list[str]:
+        """The four-eyes rules for `actor`'s vote; returns the votes cast so far."""
+        voter = person_now(session, actor, self.roles_of(session, actor))
+        check_first(voter, {SECURITY_ADMIN}, "release a monitor response")
+        if response.status != "applied":
+            raise Conflict(f"response {response.id} is {response.status}; only applied ones lift")
+        votes = list(
+            session.execute(
+                select(ReleaseVoteRow.actor)
+                .where(ReleaseVoteRow.response_id == response.id)
+                .order_by(ReleaseVoteRow.created_at, ReleaseVoteRow.actor)
+            ).scalars()
+        )
+        if votes:  # the first vote proposes the release; the next ones are checked
+            first = votes[0]
+            release = Step(
+                what=f"the release of response {response.id}",
+                proposer=first,
+                proposer_name=person(session, first),
+                eligible=frozenset({SECURITY_ADMIN}),
+                created_at=response.created_at,
+                proposed="voted for",
+                # A second vote by the same person has always been a 409 here.
+                conflicts=ABOUT_THE_STEP | {Rule.DISTINCT},
+            )
+            first_now = person_now(session, first, self.roles_of(session, first))
+            now = self.ctx.clock.now()
+            check_second(release, voter, now=now, counted=votes, proposer_now=first_now)
+        return votes
+
     def _undo(
         self, session: Session, response: ResponseRow, first: str, second: str, reason: str
     ) -> None:
         action = ResponseAction(response.action)
         if action is ResponseAction.FREEZE and response.ref:
             self.actions.unfreeze(
-                session, ref=response.ref, proposer=first, approver=second, reason=reason
+                session,
+                ref=response.ref,
+                proposer=first,
+                approver=second,
+                reason=reason,
+                released=response.id,
             )
         elif action is ResponseAction.LOCK_ACCOUNT and response.target:
             self.actions.unlock_account(session, user=response.target, reason=reason, actor=second)
         # A held withdrawal and a step-up demand are lifted in their own services.
+
+
+def _release_content(response: ResponseRow) -> dict[str, Any]:
+    """A response as its release votes approve it: what it did, to what, for which alert."""
+    return {
+        "response": response.id,
+        "alert": response.alert_id,
+        "rule": response.rule_id,
+        "action": response.action,
+        "scope": response.scope,
+        "target": response.target,
+        "ref": response.ref,
+        "created_at": response.created_at.isoformat(),
+    }

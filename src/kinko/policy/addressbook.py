@@ -24,8 +24,10 @@ from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
+from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME, Person, Step, check_second
 from kinko.identity.names import person
+from kinko.identity.step_ups import SecondVote
 from kinko.identity.tenure import four_eyes_approved, roles_holding
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
 from kinko.store.db import sole_writer_memo
@@ -187,16 +189,16 @@ class AddressBookService:
         self._record(session, actor, f"addressbook.{action}_proposed", row.id, _row_details(row))
         return _proposal(row)
 
-    def approve(self, session: Session, *, proposal_id: str, actor: str) -> AddressBookEntry:
-        """Approve a proposal; the entry becomes effective after the cooling-off period."""
-        proposal = session.execute(
-            select(AddressBookProposalRow)
-            .where(AddressBookProposalRow.id == proposal_id)
-            .with_for_update()
-        ).scalar_one_or_none()
+    def approval_content(self, session: Session, proposal_id: str, actor: str) -> dict[str, object]:
+        """What `actor` would approve (their step-up's digest), once the four-eyes rules
+        say they may."""
+        proposal = session.get(AddressBookProposalRow, proposal_id)
         if proposal is None:
             raise NotFound(f"no address-book proposal {proposal_id}")
-        now = self.ctx.clock.now()
+        self._check_vote(session, proposal, f"user:{actor.removeprefix('user:')}")
+        return _approval_content(proposal)
+
+    def _check_vote(self, session: Session, proposal: AddressBookProposalRow, actor: str) -> None:
         four_eyes = Step(
             what=f"address-book proposal {proposal.id}",
             proposer=proposal.proposer,
@@ -208,7 +210,27 @@ class AddressBookService:
             expires_at=proposal.expires_at,
             state=proposal.status,
         )
+        now = self.ctx.clock.now()
         check_second(four_eyes, Person(actor, name=person(session, actor)), now=now)
+
+    def approve(
+        self, session: Session, *, proposal_id: str, actor: str, vote: SecondVote
+    ) -> AddressBookEntry:
+        """Approve a proposal (`vote`: the approver's bound step-up,
+        `kinko.identity.step_ups`); the entry becomes effective after the cooling-off."""
+        proposal = session.execute(
+            select(AddressBookProposalRow)
+            .where(AddressBookProposalRow.id == proposal_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if proposal is None:
+            raise NotFound(f"no address-book proposal {proposal_id}")
+        now = self.ctx.clock.now()
+        self._check_vote(session, proposal, actor)
+        content = _approval_content(proposal)
+        vote.confirm(
+            session, ApprovalTerms.of(ApprovalKind.ADDRESS_BOOK, proposal.id, actor, content)
+        )
         tiers = frozenset(Tier(t) for t in proposal.tiers_allowed)
         effective_at = now + max(self.cooling_off.get(t, DEFAULT_COOLING_OFF) for t in tiers)
         for old in self._current(session, proposal.chain, proposal.address):
@@ -353,6 +375,14 @@ def _row_details(row: AddressBookProposalRow) -> dict[str, object]:
         "label": row.label,
         "owner_kind": row.owner_kind,
         "tiers": list(row.tiers_allowed),
+    }
+
+
+def _approval_content(row: AddressBookProposalRow) -> dict[str, object]:
+    return {
+        **_row_details(row),
+        "proposer": row.proposer,
+        "created_at": row.created_at.isoformat(),
     }
 
 

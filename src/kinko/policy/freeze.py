@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.four_eyes import (
     PROPOSAL_LIFETIME,
     Person,
@@ -31,6 +33,7 @@ from kinko.identity.four_eyes import (
 )
 from kinko.identity.names import person
 from kinko.identity.people import person_now
+from kinko.identity.step_ups import SecondVote
 from kinko.identity.tenure import four_eyes_approved
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
 from kinko.policy.roles import RolesOf, identity_roles
@@ -212,17 +215,16 @@ class FreezeService:
         )
         return _proposal(row)
 
-    def approve_unfreeze(self, session: Session, *, proposal_id: str, user_id: str) -> FreezeRecord:
-        """Lift the freeze: `user_id` must be a security admin other than the proposer."""
-        actor = user_actor(user_id)
-        proposal = session.execute(
-            select(UnfreezeProposalRow)
-            .where(UnfreezeProposalRow.id == proposal_id)
-            .with_for_update()
-        ).scalar_one_or_none()
+    def approval_content(self, session: Session, proposal_id: str, actor: str) -> dict[str, Any]:
+        """What `actor` would approve by lifting the freeze (their step-up's digest), once
+        the four-eyes rules say they may."""
+        proposal = session.get(UnfreezeProposalRow, proposal_id)
         if proposal is None:
             raise NotFound(f"no unfreeze proposal {proposal_id}")
-        now = self.ctx.clock.now()
+        self._check_vote(session, proposal, user_actor(actor.removeprefix("user:")))
+        return _unfreeze_content(session, proposal)
+
+    def _check_vote(self, session: Session, proposal: UnfreezeProposalRow, actor: str) -> None:
         step = Step(
             what=f"this unfreeze ({proposal.id})",
             proposer=proposal.proposer,
@@ -236,9 +238,27 @@ class FreezeService:
         check_second(
             step,
             self._person(session, actor),
-            now=now,
+            now=self.ctx.clock.now(),
             proposer_now=self._person(session, proposal.proposer),
         )
+
+    def approve_unfreeze(
+        self, session: Session, *, proposal_id: str, user_id: str, vote: SecondVote
+    ) -> FreezeRecord:
+        """Lift the freeze: `user_id` must be a security admin other than the proposer,
+        and `vote` confirms their bound step-up (`kinko.identity.step_ups`)."""
+        actor = user_actor(user_id)
+        proposal = session.execute(
+            select(UnfreezeProposalRow)
+            .where(UnfreezeProposalRow.id == proposal_id)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if proposal is None:
+            raise NotFound(f"no unfreeze proposal {proposal_id}")
+        now = self.ctx.clock.now()
+        self._check_vote(session, proposal, actor)
+        content = _unfreeze_content(session, proposal)
+        vote.confirm(session, ApprovalTerms.of(ApprovalKind.UNFREEZE, proposal.id, actor, content))
         freeze = self._active(session, proposal.freeze_id)
         proposal.status = "approved"
         proposal.approver = actor
@@ -304,6 +324,18 @@ class FreezeService:
         if row.released_at is not None:
             raise Conflict(f"freeze {freeze_id} was already lifted")
         return row
+
+
+def _unfreeze_content(session: Session, proposal: UnfreezeProposalRow) -> dict[str, Any]:
+    freeze = session.get(FreezeRow, proposal.freeze_id)
+    return {
+        "freeze": proposal.freeze_id,
+        "scope": None if freeze is None else freeze.scope,
+        "target": None if freeze is None else freeze.target,
+        "proposer": proposal.proposer,
+        "reason": proposal.reason,
+        "created_at": proposal.created_at.isoformat(),
+    }
 
 
 def _forget_active(session: Session) -> None:

@@ -19,6 +19,7 @@ from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.custody.exchange import BTC, DAY, ETH, fund, proposal_in, set_up
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import bearer, ensure_secret_key, make_token, make_user
+from tests.support.votes import key_args
 from tests.unit.chains.btc_fixtures import descriptor
 
 runner = CliRunner()
@@ -31,7 +32,7 @@ def operator(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     """The CLI's requests go to the API on `ctx`, sent by an operator (custody:write)."""
     route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
-    make_user(ctx, SECOND, ["operator"], with_authenticator=False)
+    make_user(ctx, SECOND, ["operator"])
 
 
 def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:
@@ -52,7 +53,10 @@ def approved(ctx: Context, proposed: tuple[int, str]) -> None:
     """A registration the operator proposed, approved by a second operator on the CLI."""
     code, out = proposed
     assert code == 0 and "kinko role approve" in out, out
-    code, out = kinko(ctx, "role", "approve", proposal_in(out), as_=SECOND)
+    pid = proposal_in(out)
+    code, out = kinko(
+        ctx, "role", "approve", pid, *key_args(ctx, "proposal", pid, as_=SECOND), as_=SECOND
+    )
     assert code == 0 and "approved" in out, out
 
 
@@ -355,7 +359,8 @@ def test_a_registration_on_the_cli_needs_a_second_person(ctx: Context) -> None:
         assert wallets.assets(session) == {}
     code, out = kinko(ctx, "role", "approve", proposal, "--json")
     assert code == 1 and '"error": "self_approval"' in out, out
-    code, out = kinko(ctx, "role", "approve", proposal, as_=SECOND)
+    key = key_args(ctx, "proposal", proposal, as_=SECOND)
+    code, out = kinko(ctx, "role", "approve", proposal, *key, as_=SECOND)
     assert code == 0, out
     with ctx.db.reading() as session:
         assert list(wallets.assets(session)) == ["bitcoin:BTC"]

@@ -15,6 +15,7 @@ from tests.integration.custody.test_keys import _same_k_signatures
 from tests.support.cli import json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
+from tests.support.votes import key_args
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
     ensure_secret_key(ctx)
     alice, _ = make_user(ctx, "alice", with_authenticator=False)
     make_user(ctx, "ops", ["operator"], with_authenticator=False)  # custody:write
-    make_user(ctx, "ops2", ["operator"], with_authenticator=False)  # the second pair of eyes
+    make_user(ctx, "ops2", ["operator"])  # the second pair of eyes
     fund(ctx, ids, btc_hot=5 * 10**8, btc_cold=1, eth_hot=0, eth_cold=0, eth_guarantee=0)
 
     result = kinko(cli, "wallet", "list", "--json")
@@ -52,7 +53,8 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
         "--public-key", "pk1", "--ceremony", str(ceremony), env=as_person(ctx, "ops"),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    approve = ("role", "approve", proposal_in(" ".join(result.output.split())))
+    pid = proposal_in(" ".join(result.output.split()))
+    approve = ("role", "approve", pid, *key_args(ctx, "proposal", pid, as_="ops2"))
     result = kinko(cli, *approve, env=as_person(ctx, "ops2"))  # a second operator
     assert result.exit_code == 0, result.output
     result = kinko(cli, "custody", "keys", "list", "--json")

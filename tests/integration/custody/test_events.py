@@ -18,6 +18,7 @@ from kinko.identity.service import IdentityService
 from tests.integration.custody.exchange import proposal_in
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
+from tests.support.votes import key_args
 
 OPERATOR = "ops"
 SECOND = "ops2"  # the second pair of eyes on each registration
@@ -30,7 +31,7 @@ def events(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> lis
     route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     ensure_secret_key(ctx)
     make_user(ctx, OPERATOR, ["operator"], with_authenticator=False)
-    make_user(ctx, SECOND, ["operator"], with_authenticator=False)
+    make_user(ctx, SECOND, ["operator"])
     seen: list[SecurityEvent] = []
 
     def custody(e: SecurityEvent) -> None:
@@ -45,7 +46,9 @@ def approved(ctx: Context, proposed: tuple[int, str]) -> None:
     """What an operator proposed, approved by the second operator (four eyes)."""
     code, out = proposed
     assert code == 0, out
-    assert kinko(ctx, "role", "approve", proposal_in(out), as_=SECOND)[0] == 0
+    pid = proposal_in(out)
+    key = key_args(ctx, "proposal", pid, as_=SECOND)
+    assert kinko(ctx, "role", "approve", pid, *key, as_=SECOND)[0] == 0
 
 
 def kinko(ctx: Context, *args: str, as_: str = OPERATOR) -> tuple[int, str]:

@@ -23,6 +23,7 @@ from kinko.services import Services
 from kinko.store.tables.identity import ProposalRow
 from tests.integration.custody.exchange import ETH_COLD, set_up
 from tests.support.identity import bearer, make_token, make_user, person_headers
+from tests.support.votes import vote_json
 
 ROOT = Path(__file__).resolve().parents[3]
 CEREMONY = {"performed_at": "2026-11-01", "witnesses": ["a", "b"], "procedure": "KGC-7"}
@@ -65,8 +66,10 @@ def proposals(ctx: Context) -> list[ProposalRow]:
         return list(session.execute(select(ProposalRow)).scalars())
 
 
-def approve(api: TestClient, proposal: str, headers: dict[str, str]) -> Any:
-    return api.post(f"/v1/roles/proposals/{proposal}/approve", json={}, headers=headers)
+def approve(ctx: Context, api: TestClient, proposal: str, headers: dict[str, str]) -> Any:
+    """The approval of the person `headers` sign in as, with their key (bound step-up)."""
+    body = vote_json(ctx, api, headers, "proposal", proposal)
+    return api.post(f"/v1/roles/proposals/{proposal}/approve", json=body, headers=headers)
 
 
 def test_a_second_person_registers_what_one_proposed(ctx: Context, api: TestClient) -> None:
@@ -88,7 +91,7 @@ def test_a_second_person_registers_what_one_proposed(ctx: Context, api: TestClie
     assert body["expires_at"] is not None
     with ctx.db.reading() as session:
         assert "ethereum:USDC" not in wallets.assets(session)
-    done = approve(api, body["id"], ops2)
+    done = approve(ctx, api, body["id"], ops2)
     assert done.status_code == 200 and done.json()["state"] == "approved", done.text
     with ctx.db.reading() as session:
         assert "ethereum:USDC" in wallets.assets(session)
@@ -98,7 +101,7 @@ def test_a_second_person_registers_what_one_proposed(ctx: Context, api: TestClie
     assert proposed.status_code == 202, proposed.text
     assert proposed.json()["payload"]["address"] == ETH_COLD  # as the adapter normalised it
     assert "eth-cold-2" not in wallet_names(ctx)
-    assert approve(api, proposed.json()["id"], admin).status_code == 200
+    assert approve(ctx, api, proposed.json()["id"], admin).status_code == 200
     assert "eth-cold-2" in wallet_names(ctx)
     [registered] = [e for e in seen if e.type == "custody.wallet.registered"]
     assert registered.fields["proposal"] == proposed.json()["id"]
@@ -128,7 +131,7 @@ def test_a_second_person_registers_what_one_proposed(ctx: Context, api: TestClie
     assert proposed.status_code == 202, proposed.text
     with ctx.db.reading() as session:
         assert keys.shares(session, wallet_id) == []
-    assert approve(api, proposed.json()["id"], ops2).status_code == 200
+    assert approve(ctx, api, proposed.json()["id"], ops2).status_code == 200
     with ctx.db.reading() as session:
         [stored] = keys.shares(session, wallet_id)
         assert (stored.holder, stored.status) == (holder, "active")
@@ -151,7 +154,7 @@ def test_the_proposer_the_ineligible_and_a_token_cannot_approve(
         (bearer(make_token(ctx, roles_or_permissions=["operator"])), 403, "person_required"),
     ]
     for headers, status, code in refusals:
-        answer = approve(api, proposed["id"], headers)
+        answer = approve(ctx, api, proposed["id"], headers)
         assert (answer.status_code, answer.json()["error"]) == (status, code), answer.text
     assert "eth-cold-2" not in wallet_names(ctx)
     [row] = proposals(ctx)
@@ -184,7 +187,7 @@ def test_the_holder_of_a_share_does_not_approve_it(ctx: Context, api: TestClient
         "ceremony": CEREMONY,
     }
     proposed = api.post("/v1/custody/keys", json=share, headers=ops).json()
-    answer = approve(api, proposed["id"], person_headers(ctx, "holder-ops", key))
+    answer = approve(ctx, api, proposed["id"], person_headers(ctx, "holder-ops", key))
     assert (answer.status_code, answer.json()["error"]) == (403, "self_approval"), answer.text
     with ctx.db.reading() as session:
         assert keys.shares(session, ids.eth_cold) == []
@@ -251,7 +254,7 @@ def test_a_refused_registration_leaves_nothing(ctx: Context, api: TestClient) ->
     assert (answer.status_code, answer.json()["error"]) == (403, "approver_ineligible")
     answer = api.post(path, json={"reason": "not ours"}, headers=ops2)
     assert answer.status_code == 200 and answer.json()["state"] == "refused", answer.text
-    late = approve(api, proposed["id"], ops2)
+    late = approve(ctx, api, proposed["id"], ops2)
     assert late.status_code == 409, late.text
     assert "eth-cold-2" not in wallet_names(ctx)
     # Refused, it no longer blocks proposing it again.

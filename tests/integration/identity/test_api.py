@@ -12,6 +12,7 @@ from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.server import create_app
 from tests.support.identity import bearer, make_user, sign_in
+from tests.support.votes import vote_json
 
 
 def _cookie_headers(cookie: str, csrf: str) -> dict[str, str]:
@@ -119,10 +120,12 @@ def test_token_created_over_api_works_and_is_scoped(ctx: Context) -> None:
         # A service account's token is four eyes: it works once another admin approves.
         assert created.status_code == 202, created.text
         token = created.json()["token"]
+        pid = created.json()["proposal"]["id"]
+        sec2 = _cookie_headers(*sign_in(ctx, "sec2", auth2))
         approved = client.post(
-            f"/v1/roles/proposals/{created.json()['proposal']['id']}/approve",
-            json={},
-            headers=_cookie_headers(*sign_in(ctx, "sec2", auth2)),
+            f"/v1/roles/proposals/{pid}/approve",
+            json=vote_json(ctx, client, sec2, "proposal", pid),
+            headers=sec2,
         )
         assert approved.status_code == 200, approved.text
         me = client.get("/v1/auth/me", headers=bearer(token)).json()

@@ -14,6 +14,7 @@ from kinko.context import Context
 from kinko.identity.service import IdentityService
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
+from tests.support.votes import assertion_file, key_args
 
 
 class Cli(CliRunner):
@@ -57,7 +58,9 @@ def test_user_role_token_commands(ctx: Context, cli: Cli) -> None:
     assert proposal is not None and "pending" in out
     code, out = _run(cli, "role", "approve", proposal.group(0), as_="root")
     assert code == 1 and "four eyes" in out
-    code, out = _run(cli, "role", "approve", proposal.group(0), as_="sec2")
+    pid = proposal.group(0)
+    key = assertion_file(ctx, "proposal", pid, as_="sec2")
+    code, out = _run(cli, "role", "approve", pid, "--assertion", key, as_="sec2")
     assert code == 0 and "approved" in out
     code, out = _run(cli, "user", "list")
     assert code == 0 and "approver" in out
@@ -88,7 +91,10 @@ def test_user_role_token_commands(ctx: Context, cli: Cli) -> None:
     assert token_proposal is not None and "pending" in out
     code, out = _run(cli, "token", "list")
     assert code == 0 and token_id.group(0) not in out
-    code, out = _run(cli, "role", "approve", token_proposal.group(0), as_="sec2")
+    pid = token_proposal.group(0)
+    code, out = _run(
+        cli, "role", "approve", pid, *key_args(ctx, "proposal", pid, as_="sec2"), as_="sec2"
+    )
     assert code == 0, out
     code, out = _run(cli, "token", "list")
     assert code == 0 and token_id.group(0) in out and "kko_" not in out
@@ -103,7 +109,10 @@ def test_user_role_token_commands(ctx: Context, cli: Cli) -> None:
     assert code == 0 and "pending" in out, out
     suspend = re.search(r"prp_[0-9a-z]+", out)
     assert suspend is not None
-    code, out = _run(cli, "role", "approve", suspend.group(0), as_="sec2")
+    pid = suspend.group(0)
+    code, out = _run(
+        cli, "role", "approve", pid, *key_args(ctx, "proposal", pid, as_="sec2"), as_="sec2"
+    )
     assert code == 0, out
     code, out = _run(cli, "user", "reinstate", "ann", "--reason", "back", as_="root")
     assert code == 0 and "pending" in out, out

@@ -15,6 +15,7 @@ from kinko.identity.service import IdentityService
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
+from tests.support.votes import assertion_file
 
 # Wide enough that, at 80 columns, a table that shrinks every column cuts the ids.
 ASSETS = ("ethereum:ETH", "ethereum:USDC", "bitcoin:BTC", "tron:USDT", "ethereum:DAI")
@@ -36,7 +37,7 @@ def people(ctx: Context) -> dict[str, str]:
         root = ids.users.require_user(session, "root")
         ids.users.consume_enrolment(session, root)
         root_id = root.id
-    sec2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    sec2, _ = make_user(ctx, "sec2", ["security_admin"])
     ann, _ = make_user(ctx, "ann", [RoleGrant(Role.APPROVER, assets=ASSETS)])
     svc, _ = make_user(ctx, "svc", ["requester"], with_authenticator=False)
     return {"root": root_id, "sec2": sec2, "ann": ann, "svc": svc}
@@ -101,7 +102,11 @@ def test_token_list(ctx: Context, cli: CliRunner, people: dict[str, str]) -> Non
         assert found is not None and proposal is not None
         token_ids.append(found.group(0))
         # A service account's token is four eyes: another admin approves it.
-        approved = kinko(cli, "role", "approve", proposal.group(0), env=as_person(ctx, "sec2"))
+        pid = proposal.group(0)
+        key = assertion_file(ctx, "proposal", pid, as_="sec2")
+        approved = kinko(
+            cli, "role", "approve", pid, "--assertion", key, env=as_person(ctx, "sec2")
+        )
         assert approved.exit_code == 0, approved.output
 
     result = kinko(cli, "token", "list", "--json")

@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME, FourEyesConflict, Rule
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.identity.service import IdentityService
 from kinko.monitor.triage import TriageService
 from tests.integration.identity.test_four_eyes_steps import admins, suspend
 from tests.support.identity import make_user
+from tests.support.votes import key_vote, no_step_up
 
 __all__ = ["admins"]  # the fixture, shared with the freeze and address-book steps
 ALMOST = PROPOSAL_LIFETIME - timedelta(seconds=1)
@@ -46,12 +48,13 @@ def test_an_identity_proposal_expires(
     roles = IdentityService(ctx).roles
     in_time = _propose_grant(ctx, sec1, clerk)
     clock.advance(ALMOST)
+    vote = key_vote(ctx, sec2, ApprovalKind.PROPOSAL, in_time)
     with ctx.db.transaction() as s:
-        assert roles.approve(s, in_time, actor=sec2).state is ProposalState.APPROVED
+        assert roles.approve(s, in_time, actor=sec2, vote=vote).state is ProposalState.APPROVED
     late = _propose_grant(ctx, sec1, (make_user(ctx, "dana", with_authenticator=False)[0]))
     clock.advance(PROPOSAL_LIFETIME)
     with ctx.db.transaction() as s, pytest.raises(FourEyesConflict, match="expired at") as gone:
-        roles.approve(s, late, actor=sec2)
+        roles.approve(s, late, actor=sec2, vote=no_step_up(ctx))
     assert (gone.value.rule, gone.value.code, gone.value.http_status) == (
         Rule.IN_TIME,
         "proposal_expired",
@@ -75,9 +78,11 @@ def test_a_response_release_needs_the_first_voter_still_an_admin(
         return frozenset(g.role.value for g in ids.roles_of(s, user.removeprefix("user:")))
 
     triage = TriageService(ctx, roles_of=roles_of)
+    vote = key_vote(ctx, sec1, ApprovalKind.RESPONSE_RELEASE, applied.response_id)
     with ctx.db.transaction() as s:
-        assert not triage.vote_release(s, applied.response_id, actor=sec1, reason="ok").released
+        first = triage.vote_release(s, applied.response_id, actor=sec1, reason="ok", vote=vote)
+        assert not first.released
     suspend(ctx, sec1)
     with ctx.db.transaction() as s, pytest.raises(Conflict) as gone:
-        triage.vote_release(s, applied.response_id, actor=sec2, reason="ok")
+        triage.vote_release(s, applied.response_id, actor=sec2, reason="ok", vote=no_step_up(ctx))
     assert gone.value.code == "proposer_ineligible"

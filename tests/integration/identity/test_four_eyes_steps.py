@@ -20,13 +20,13 @@ from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope, OwnerKind
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.identity import make_user
+from tests.support.votes import no_step_up
 
 
 @pytest.fixture
 def admins(ctx: Context) -> tuple[UserId, UserId, UserId]:
     return tuple(  # type: ignore[return-value]
-        make_user(ctx, name, ["security_admin"], with_authenticator=False)[0]
-        for name in ("sec1", "sec2", "sec3")
+        make_user(ctx, name, ["security_admin"])[0] for name in ("sec1", "sec2", "sec3")
     )
 
 
@@ -47,17 +47,17 @@ def test_an_unfreeze_proposal_expires_and_needs_two_active_admins(
         stale = freezes.propose_unfreeze(s, freeze_id=frozen.id, user_id=sec1, reason="ok")
     clock.advance(PROPOSAL_LIFETIME)
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="expired at") as gone:
-        freezes.approve_unfreeze(s, proposal_id=stale.id, user_id=sec2)
+        freezes.approve_unfreeze(s, proposal_id=stale.id, user_id=sec2, vote=no_step_up(ctx))
     assert gone.value.code == "proposal_expired"
     with ctx.db.transaction() as s:
         fresh = freezes.propose_unfreeze(s, freeze_id=frozen.id, user_id=sec1, reason="ok")
     suspend(ctx, sec3)  # a suspended admin is no second pair of eyes
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied) as inactive:
-        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec3)
+        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec3, vote=no_step_up(ctx))
     assert inactive.value.code == "approver_inactive"
     suspend(ctx, sec1)  # nor is a proposal of someone suspended since approvable
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="sec1, who proposed") as gone:
-        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec2)
+        freezes.approve_unfreeze(s, proposal_id=fresh.id, user_id=sec2, vote=no_step_up(ctx))
     assert gone.value.code == "proposer_ineligible"
     with ctx.db.transaction() as s:
         assert [f.id for f in freezes.active_freezes(s)] == [frozen.id]
@@ -77,7 +77,7 @@ def test_an_address_book_proposal_expires(ctx: Context, clock: FixedClock) -> No
         )
     clock.advance(PROPOSAL_LIFETIME)
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="expired at") as gone:
-        book.approve(s, proposal_id=proposal.id, actor="user:u_bob")
+        book.approve(s, proposal_id=proposal.id, actor="user:u_bob", vote=no_step_up(ctx))
     assert gone.value.code == "proposal_expired"
     with ctx.db.transaction() as s:
         assert book.lookup(s, "ethereum", COLD_ADDR) is None

@@ -26,6 +26,7 @@ from kinko.identity.softauthn import SoftAuthenticator
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import bearer, make_user, owned_token, person_headers
+from tests.support.votes import vote_json
 
 
 @pytest.fixture
@@ -50,8 +51,10 @@ def _events(ctx: Context) -> list[SecurityEvent]:
     return events
 
 
-def _approve(api: TestClient, proposal: str, headers: dict[str, str]) -> Any:
-    return api.post(f"/v1/roles/proposals/{proposal}/approve", json={}, headers=headers)
+def _approve(ctx: Context, api: TestClient, proposal: str, headers: dict[str, str]) -> Any:
+    """The approval of the person `headers` sign in as, with their key (a bound step-up)."""
+    body = vote_json(ctx, api, headers, "proposal", proposal)
+    return api.post(f"/v1/roles/proposals/{proposal}/approve", json=body, headers=headers)
 
 
 # --- 1a: suspending a privileged person is four eyes ------------------------------------
@@ -72,9 +75,9 @@ def test_one_admin_cannot_suspend_another_alone(ctx: Context, api: TestClient) -
     body = proposed.json()
     assert body["state"] == "active" and body["proposal"]["state"] == "pending"
     assert _state(ctx, c) == "active"
-    own = _approve(api, body["proposal"]["id"], ann)
+    own = _approve(ctx, api, body["proposal"]["id"], ann)
     assert (own.status_code, own.json()["error"]) == (403, "self_approval")
-    done = _approve(api, body["proposal"]["id"], person_headers(ctx, "ben", b_auth))
+    done = _approve(ctx, api, body["proposal"]["id"], person_headers(ctx, "ben", b_auth))
     assert done.status_code == 200, done.text
     assert _state(ctx, c) == "suspended"
     suspended = [e for e in events if e.type == "user.state" and e.outcome == "suspended"]
@@ -109,7 +112,7 @@ def test_one_admin_cannot_reinstate_alone(ctx: Context, api: TestClient) -> None
     proposed = api.post(f"/v1/users/{cat}/reinstate", json={"reason": "false alarm"}, headers=ann)
     assert proposed.status_code == 202, proposed.text
     assert _state(ctx, cat) == "suspended"
-    done = _approve(api, proposed.json()["proposal"]["id"], person_headers(ctx, "ben", b_auth))
+    done = _approve(ctx, api, proposed.json()["proposal"]["id"], person_headers(ctx, "ben", b_auth))
     assert done.status_code == 200, done.text
     assert _state(ctx, cat) == "active"
 
@@ -165,7 +168,7 @@ def test_a_requester_grant_waits_for_a_second_admin(ctx: Context, api: TestClien
     assert proposed.status_code == 201 and proposed.json()["state"] == "pending", proposed.text
     with ctx.db.transaction() as session:
         assert IdentityService(ctx).roles_of(session, user) == ()
-    done = _approve(api, proposed.json()["id"], person_headers(ctx, "ben", b_auth))
+    done = _approve(ctx, api, proposed.json()["id"], person_headers(ctx, "ben", b_auth))
     assert done.status_code == 200 and done.json()["state"] == "approved"
 
 
@@ -185,7 +188,7 @@ def test_a_service_account_token_is_four_eyes(ctx: Context, api: TestClient) -> 
     proposal = made.json()["proposal"]
     assert proposal["state"] == "pending" and "secret_sha256" not in proposal["payload"]
     assert api.get("/v1/auth/me", headers=bearer(token)).status_code == 401
-    done = _approve(api, proposal["id"], person_headers(ctx, "ben", b_auth))
+    done = _approve(ctx, api, proposal["id"], person_headers(ctx, "ben", b_auth))
     assert done.status_code == 200, done.text
     me = api.get("/v1/auth/me", headers=bearer(token)).json()
     assert me["username"] == "backend" and me["permissions"] == ["withdrawals:create"]
@@ -256,7 +259,7 @@ def test_a_token_never_carries_more_than_its_owner_now(ctx: Context, api: TestCl
         headers=person_headers(ctx, "ann", a_auth),
     )
     assert revoke.status_code == 202, revoke.text
-    _approve(api, revoke.json()["proposal"]["id"], person_headers(ctx, "ben", b_auth))
+    _approve(ctx, api, revoke.json()["proposal"]["id"], person_headers(ctx, "ben", b_auth))
     assert api.get("/v1/auth/me", headers=bearer(token)).json()["permissions"] == [
         "withdrawals:read"
     ]
@@ -296,7 +299,7 @@ def test_a_proposal_of_someone_since_suspended_cannot_be_approved(
     with ctx.db.transaction() as session:
         ann = UserId(ids.users.require_user(session, "ann").id)
         ids.lock_user(session, ann, actor="monitor:rule", reason="impossible travel")
-    refused = _approve(api, proposed.json()["id"], person_headers(ctx, "ben", b_auth))
+    refused = _approve(ctx, api, proposed.json()["id"], person_headers(ctx, "ben", b_auth))
     assert (refused.status_code, refused.json()["error"]) == (409, "proposer_ineligible")
     with ctx.db.transaction() as session:
         assert ids.roles_of(session, user) == ()

@@ -7,21 +7,33 @@ import pytest
 from kinko.context import Context
 from kinko.core.errors import Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import ProposalKind, ProposalState, RoleGrant, UserId
 from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
-from tests.support.identity import make_user, sign_in
+from kinko.identity.softauthn import SoftAuthenticator
+from tests.support.identity import enrol_authenticator, make_user, sign_in
+from tests.support.votes import has_key, key_vote, no_step_up, remember_key
+
+
+def enrol(ctx: Context, username: str, secret: str) -> None:
+    """`username` enrols a software authenticator with their one-time secret."""
+    key = SoftAuthenticator.generate(ctx.settings.webauthn_rp_id)
+    enrol_authenticator(ctx, username, secret, key)
+    with ctx.db.reading() as session:
+        remember_key(ctx, IdentityService(ctx).users.require_user(session, username).id, key)
 
 
 def _admins(ctx: Context) -> tuple[UserId, UserId]:
-    """Two security admins, the second made through the bootstrap path."""
+    """Two security admins, the second made through the bootstrap path, each enrolled
+    with a software authenticator."""
     ids = IdentityService(ctx)
     with ctx.db.transaction() as session:
-        ids.bootstrap_admin(session, "root")
+        root_secret = ids.bootstrap_admin(session, "root")
+    enrol(ctx, "root", root_secret)
+    with ctx.db.transaction() as session:
         root = ids.users.require_user(session, "root")
-        ids.users.consume_enrolment(session, root)
-        second, _ = ids.users.add_user(session, "sec2", actor="user:" + root.id)
-        ids.users.consume_enrolment(session, ids.users.user_row(session, second))
+        second, second_secret = ids.users.add_user(session, "sec2", actor="user:" + root.id)
         proposal = ids.roles.propose(
             session,
             actor=UserId(root.id),
@@ -30,6 +42,7 @@ def _admins(ctx: Context) -> tuple[UserId, UserId]:
             reason="second admin",
         )
     assert proposal.state == ProposalState.APPROVED  # bootstrap: fewer than two admins
+    enrol(ctx, "sec2", second_secret)
     return UserId(root.id), second
 
 
@@ -49,8 +62,13 @@ def _grant(ctx: Context, actor: UserId, user: UserId, role: str, **scope: list[s
 
 
 def _approve(ctx: Context, actor: UserId, proposal: str) -> None:
+    """`actor`'s approval with their key, or with no step-up when they have none (the
+    rules refuse them first)."""
+    vote = key_vote(ctx, actor, ApprovalKind.PROPOSAL, proposal) if has_key(ctx, actor) else None
     with ctx.db.transaction() as session:
-        IdentityService(ctx).roles.approve(session, proposal, actor=actor)
+        IdentityService(ctx).roles.approve(
+            session, proposal, actor=actor, vote=vote or no_step_up(ctx)
+        )
 
 
 def test_bootstrap_admin_returns_a_one_time_secret_and_refuses_twice(ctx: Context) -> None:

@@ -25,6 +25,7 @@ from kinko.policy.freeze import FreezeService
 from kinko.store.tables.monitor import ResponseRow
 from tests.integration.insider.steps import Watch
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
+from tests.support.votes import vote_json
 
 
 def admin(ctx: Context, name: str) -> tuple[UserId, dict[str, str]]:
@@ -189,7 +190,8 @@ def test_6_forged_events_suspend_nobody_and_one_admin_reinstates_nobody(
             select(ResponseRow.id).where(ResponseRow.alert_id == applied["alert"])
         ).scalar_one()
     release = f"/v1/responses/{response}/release"
-    assert api.post(release, json={"reason": "ok"}, headers=ann_session).status_code == 200
+    first = vote_json(ctx, api, ann_session, "response_release", response, reason="ok")
+    assert api.post(release, json=first, headers=ann_session).status_code == 200
     watch.refused(
         api.post(release, json={"reason": "ok"}, headers=ann_session), 409, "already_voted", ann
     )

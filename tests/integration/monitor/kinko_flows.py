@@ -20,6 +20,7 @@ from kinko.core.events import SecurityEvent
 from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
 from kinko.custody.model import Tier
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, OwnerKind
@@ -28,6 +29,7 @@ from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
 from tests.support.identity import bearer, make_user, owned_token
 from tests.support.services import services_of
+from tests.support.votes import key_vote
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 CEREMONY = {
@@ -40,7 +42,8 @@ CEREMONY = {
 
 @dataclass(frozen=True)
 class Admins:
-    """Three active security admins: four eyes never leave fewer than two."""
+    """Three active security admins, each with a security key (their votes are step-ups
+    bound to the vote, `key_vote`): four eyes never leave fewer than two."""
 
     first: UserId
     second: UserId
@@ -48,10 +51,7 @@ class Admins:
 
 
 def admins(ctx: Context) -> Admins:
-    ids = [
-        make_user(ctx, f"sec{i}", ["security_admin"], with_authenticator=False)[0]
-        for i in (1, 2, 3)
-    ]
+    ids = [make_user(ctx, f"sec{i}", ["security_admin"])[0] for i in (1, 2, 3)]
     return Admins(*ids)
 
 
@@ -65,8 +65,9 @@ def propose_and_approve(
             session, actor=staff.first, kind=kind, payload=payload, reason=reason
         )
     if proposal.state is ProposalState.PENDING:  # else it applied at once (not privileged)
+        vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal.id)
         with ctx.db.transaction() as session:
-            roles.approve(session, proposal.id, actor=staff.second)
+            roles.approve(session, proposal.id, actor=staff.second, vote=vote)
 
 
 def grant_privileged_role(ctx: Context, staff: Admins, username: str = "newbie") -> UserId:
@@ -147,8 +148,10 @@ def replace_list(ctx: Context, staff: Admins, tmp_path: Path) -> None:
     result = service.load_file(
         fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{staff.first}", proposer=staff.first
     )
+    proposal_id = result.proposed[0].proposal_id
+    vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal_id)
     with ctx.db.transaction() as session:
-        services.identity.roles.approve(session, result.proposed[0].proposal_id, actor=staff.second)
+        services.identity.roles.approve(session, proposal_id, actor=staff.second, vote=vote)
 
 
 def update_list(ctx: Context) -> None:
@@ -172,8 +175,9 @@ def _service_token(
             permissions=[permission],
             reason=reason,
         )
+    vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal.id)
     with ctx.db.transaction() as session:
-        services.identity.roles.approve(session, proposal.id, actor=staff.second)
+        services.identity.roles.approve(session, proposal.id, actor=staff.second, vote=vote)
 
 
 def privileged_service_token(ctx: Context, staff: Admins) -> None:
@@ -198,8 +202,9 @@ def lift_freeze(ctx: Context, staff: Admins) -> None:
         proposal = freezes.propose_unfreeze(
             session, freeze_id=frozen.id, user_id=staff.first, reason="drill over"
         )
+    vote = key_vote(ctx, staff.second, ApprovalKind.UNFREEZE, proposal.id)
     with ctx.db.transaction() as session:
-        freezes.approve_unfreeze(session, proposal_id=proposal.id, user_id=staff.second)
+        freezes.approve_unfreeze(session, proposal_id=proposal.id, user_id=staff.second, vote=vote)
 
 
 def release_a_lock(ctx: Context, staff: Admins) -> None:
@@ -228,12 +233,16 @@ def release_a_lock(ctx: Context, staff: Admins) -> None:
         ).scalar_one()
     triage = services.triage
     for admin in (staff.first, staff.second):
+        vote = key_vote(ctx, admin, ApprovalKind.RESPONSE_RELEASE, response)
         with ctx.db.transaction() as session:
-            triage.vote_release(session, response, actor=admin, reason="the clerk was travelling")
+            triage.vote_release(
+                session, response, actor=admin, reason="the clerk was travelling", vote=vote
+            )
 
 
 def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
-    """An address-book entry proposed by `proposer` and approved by `approver`."""
+    """An address-book entry proposed by `proposer` and approved by `approver` (who votes
+    with their security key)."""
     services = services_of(ctx)
     addresses = services.policy.addresses
     with ctx.db.transaction() as session:
@@ -246,8 +255,9 @@ def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
             tiers_allowed=[Tier.HOT],
             actor=f"user:{proposer}",
         )
+    vote = key_vote(ctx, approver, ApprovalKind.ADDRESS_BOOK, proposal.id)
     with ctx.db.transaction() as session:
-        addresses.approve(session, proposal_id=proposal.id, actor=f"user:{approver}")
+        addresses.approve(session, proposal_id=proposal.id, actor=f"user:{approver}", vote=vote)
 
 
 def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:

@@ -21,8 +21,10 @@ from kinko.server import create_app
 from kinko.store.tables.monitor import AlertRow, ResponseRow
 from tests.integration.custody.exchange import Wallets, set_up
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
+from tests.support.votes import vote_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+RELEASE = "response_release"
 
 
 @pytest.fixture
@@ -138,9 +140,14 @@ def test_releasing_a_response_holds_to_what_it_froze(
     _, auth = make_user(ctx, "btc-admin", [RoleGrant(Role.SECURITY_ADMIN, assets=("BTC",))])
     assert auth is not None
     btc_admin = person_headers(ctx, "btc-admin", auth)
-    body = {"reason": "drill over"}
-    refused = api.post(f"/v1/responses/{responses['eth']}/release", json=body, headers=btc_admin)
+
+    def release(name: str) -> Any:  # each vote with a step-up bound to it
+        body = vote_json(ctx, api, btc_admin, RELEASE, responses[name], reason="drill over")
+        return api.post(f"/v1/responses/{responses[name]}/release", json=body, headers=btc_admin)
+
+    refused = release("eth")  # refused for its scope, not for want of a key
     assert refused.status_code == 403, refused.text
-    voted = api.post(f"/v1/responses/{responses['btc']}/release", json=body, headers=btc_admin)
+    assert not refused.json()["error"].startswith("step_up"), refused.text
+    voted = release("btc")
     assert voted.status_code == 200, voted.text
     assert voted.json()["released"] is False  # the first of two votes

@@ -14,7 +14,11 @@ from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.identity import ApiTokenRow
 from kinko.store.tables.monitor import AlertRow
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
+from tests.support.services import services_of
+from tests.support.votes import vote_json
 from tests.unit.monitor.support import ev
+
+RELEASE = "response_release"
 
 
 def ingest_owner(ctx: Context, token: str) -> str:
@@ -96,12 +100,53 @@ def test_release_by_two_security_admins(ctx: Context) -> None:
         url = f"/v1/responses/{response_id}/release"
         by_token = client.post(url, json={"reason": "explained"}, headers=bearer(token))
         assert (by_token.status_code, by_token.json()["error"]) == (403, "person_required")
-        one = client.post(url, json={"reason": "explained"}, headers=first)
+        body = vote_json(ctx, client, first, RELEASE, response_id, reason="explained")
+        one = client.post(url, json=body, headers=first)
         assert one.json()["message"] == "signed by 1/2 required security admins"
-        twice = client.post(url, json={"reason": "explained"}, headers=first)
-        assert twice.status_code == 409
-        two = client.post(url, json={"reason": "explained"}, headers=second)
+        twice = client.post(url, json={"reason": "explained"}, headers=first)  # no key asked
+        assert twice.status_code == 409, twice.text
+        body = vote_json(ctx, client, second, RELEASE, response_id, reason="explained")
+        two = client.post(url, json=body, headers=second)
         assert two.status_code == 200 and two.json()["released"] is True
+
+
+def test_release_needs_a_step_up_bound_to_this_response(ctx: Context) -> None:
+    """The deciding vote without a step-up, or with one given for another response's
+    release, is refused (403) and changes nothing: the freeze stays, one vote counted."""
+    from kinko.store.tables.monitor import ReleaseVoteRow, ResponseRow
+
+    ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
+    admins = {}
+    for name in ("sec1", "sec2"):
+        _, auth = make_user(ctx, name, ["security_admin"])
+        assert auth is not None
+        admins[name] = person_headers(ctx, name, auth)
+    with TestClient(create_app(ctx)) as client:
+        for wallet in ("w1", "w2"):
+            events = {"events": [event_json(wallet=wallet)]}
+            assert client.post("/v1/events", json=events, headers=bearer(ingest)).status_code == 200
+        with ctx.db.transaction() as s:
+            mine, other = s.execute(select(ResponseRow.id).order_by(ResponseRow.target)).scalars()
+        url = f"/v1/responses/{mine}/release"
+        body = vote_json(ctx, client, admins["sec1"], RELEASE, mine, reason="explained")
+        assert client.post(url, json=body, headers=admins["sec1"]).json()["released"] is False
+
+        second = admins["sec2"]
+        bare = client.post(url, json={"reason": "explained"}, headers=second)
+        assert (bare.status_code, bare.json()["error"]) == (403, "step_up_required"), bare.text
+        body = vote_json(ctx, client, second, RELEASE, other, reason="explained")
+        misbound = client.post(url, json=body, headers=second)
+        assert (misbound.status_code, misbound.json()["error"]) == (403, "step_up_mismatch")
+        with ctx.db.transaction() as s:
+            voted = s.execute(select(ReleaseVoteRow.response_id)).scalars().all()
+            frozen = [f.target for f in services_of(ctx).freezes.active_freezes(s)]
+        assert voted == [mine] and sorted(frozen) == ["w1", "w2"]  # nothing applied
+
+        body = vote_json(ctx, client, second, RELEASE, mine, reason="explained")
+        released = client.post(url, json=body, headers=second)
+        assert released.status_code == 200 and released.json()["released"] is True
+    with ctx.db.transaction() as s:
+        assert [f.target for f in services_of(ctx).freezes.active_freezes(s)] == ["w2"]
 
 
 def test_an_ingest_token_cannot_suspend_an_admin(ctx: Context, services: Services) -> None:

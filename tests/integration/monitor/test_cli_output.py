@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from kinko.context import Context
@@ -15,6 +16,7 @@ from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import ensure_secret_key, make_user
 from tests.support.jsonrpc import json_rpc_node
+from tests.support.votes import key_args
 from tests.unit.monitor.support import ev
 
 
@@ -74,14 +76,19 @@ def test_ingest_json_gives_the_response_id_to_release(
     assert row["response"] == "lock_account" and row["response_id"]
     assert row["target"] == f"user:{ann}"
 
-    make_user(ctx, "root", ["security_admin"], with_authenticator=False)
-    make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    make_user(ctx, "root", ["security_admin"])
+    make_user(ctx, "sec2", ["security_admin"])
     release = ["monitor", "responses", "release", row["response_id"], "--reason", "checked"]
-    result = kinko(cli, *release, env=as_person(ctx, "root"))
+
+    def vote(person: str) -> Result:  # with the person's key, bound to this release
+        key = key_args(ctx, "response-release", row["response_id"], as_=person)
+        return kinko(cli, *release, *key, env=as_person(ctx, person))
+
+    result = vote("root")
     assert result.exit_code == 0, result.output
-    result = kinko(cli, *release, env=as_person(ctx, "root"))  # one person, once
+    result = vote("root")  # one person, once
     assert result.exit_code != 0 and "root" in " ".join(result.output.split())
-    result = kinko(cli, *release, env=as_person(ctx, "sec2"))
+    result = vote("sec2")
     assert result.exit_code == 0, result.output
     assert "released by root and sec2" in " ".join(result.stdout.split())
 

@@ -228,7 +228,7 @@ def test_a_four_eyes_step_approved_by_a_newcomer_alerts(
     same step approved by an admin of 30 days is silent."""
     team = seasoned
     if approver == "newcomer":
-        fresh, _ = make_user(watched, "fresh-admin", with_authenticator=False)
+        fresh, _ = make_user(watched, "fresh-admin")  # with a key: the approver
         flows.propose_and_approve(  # four eyes, by seasoned admins: silent
             watched,
             seasoned,
@@ -257,10 +257,10 @@ def test_an_address_book_entry_approved_by_a_newcomer_alerts(
     watched: Context, clock: FixedClock, approver: str
 ) -> None:
     clerk, _ = make_user(watched, "clerk", ["requester"], with_authenticator=False)
-    senior, _ = make_user(watched, "senior", ["senior_approver"], with_authenticator=False)
+    senior, _ = make_user(watched, "senior", ["senior_approver"])
     clock.advance(timedelta(days=30))
     if approver == "newcomer":
-        senior, _ = make_user(watched, "new-senior", ["senior_approver"], with_authenticator=False)
+        senior, _ = make_user(watched, "new-senior", ["senior_approver"])
     flows.approve_address(watched, clerk, senior)
     alerts = newcomer_alerts(watched)
     if approver == "seasoned":

@@ -35,6 +35,7 @@ from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
 from kinko.demo.exchange import devnet_eth_wallet
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.service import IdentityService
 from kinko.monitor.events import from_security_event
 from kinko.monitor.rules import CorrelationRule, DetectionRule, default_pack
@@ -60,6 +61,7 @@ from tests.integration.withdrawals.exchange import (
 )
 from tests.support.clock import RUN_STARTED
 from tests.support.identity import make_user, owned_token, sign_in
+from tests.support.votes import key_vote
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ALWAYS = frozenset({"time", "time.hour", "type", "severity", "origin"})
@@ -272,8 +274,11 @@ def other_flows(ctx: Context, staff: flows.Admins, tmp_path: Path) -> None:
             tiers_allowed=[Tier.HOT],
             actor=f"user:{staff.first}",
         )
+    vote = key_vote(ctx, staff.second, ApprovalKind.ADDRESS_BOOK, proposal.id)
     with ctx.db.transaction() as session:
-        policy.addresses.approve(session, proposal_id=proposal.id, actor=f"user:{staff.second}")
+        policy.addresses.approve(
+            session, proposal_id=proposal.id, actor=f"user:{staff.second}", vote=vote
+        )
     holder, _ = make_user(ctx, "ann", with_authenticator=False)
     flows.mark_key_compromised(ctx, "wal_eth_hot", holder)
     flows.reuse_a_nonce(ctx)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.custody.model import Tier
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.screening.providers import address_book_targets
@@ -32,8 +33,9 @@ def add_entry(ctx: Context, address: str, label: str) -> str:
             tiers_allowed=[Tier.COLD],
             actor="user:ann",
         )
-    with ctx.db.transaction() as s:
-        return str(book.approve(s, proposal_id=proposal.id, actor="user:ben").id)
+    with ctx.db.transaction() as s:  # ben is no enrolled person: this test is the re-screen
+        entry = book.approve(s, proposal_id=proposal.id, actor="user:ben", vote=UNSAFE_NO_STEP_UP)
+        return str(entry.id)
 
 
 def test_new_list_alerts_on_an_address_book_hit(ctx: Context, services: Services) -> None:

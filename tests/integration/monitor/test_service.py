@@ -11,6 +11,7 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import UserState
 from kinko.monitor.actions import privileged_by
 from kinko.monitor.engine import Engine
@@ -22,7 +23,10 @@ from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import make_user
 from tests.support.services import services_of
+from tests.support.votes import key_vote
 from tests.unit.monitor.support import ev
+
+RELEASE = ApprovalKind.RESPONSE_RELEASE
 
 
 def service(ctx: Context, engine: Engine | None = None, **kw: object) -> MonitorService:
@@ -202,26 +206,31 @@ def test_alert_lifecycle_records_who_and_when(
 
 def test_release_needs_two_distinct_security_admins(ctx: Context, services: Services) -> None:
     (rec,) = service(ctx).ingest([hot_outflow()])
-    admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
-    admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    admin1, _ = make_user(ctx, "sec1", ["security_admin"])
+    admin2, _ = make_user(ctx, "sec2", ["security_admin"])
     clerk, _ = make_user(ctx, "clerk", ["approver"], with_authenticator=False)
     triage = services.triage
+    no_key = services.step_ups.presented(None)  # a refusal is told before any key is asked
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
-        triage.vote_release(s, rec.response_id, actor=clerk, reason="looks fine")
+        triage.vote_release(s, rec.response_id, actor=clerk, reason="looks fine", vote=no_key)
+    vote = key_vote(ctx, admin1, RELEASE, rec.response_id)
     with ctx.db.transaction() as s:
-        first = triage.vote_release(s, rec.response_id, actor=admin1, reason="explained")
+        first = triage.vote_release(s, rec.response_id, actor=admin1, reason="explained", vote=vote)
     assert not first.released
     assert first.describe() == "signed by 1/2 required security admins"
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="already voted"):
-        triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
+        triage.vote_release(s, rec.response_id, actor=admin1, reason="again", vote=no_key)
+    vote = key_vote(ctx, admin2, RELEASE, rec.response_id)
     with ctx.db.transaction() as s:
         assert len(services.freezes.active_freezes(s)) == 1
-        second = triage.vote_release(s, rec.response_id, actor=admin2, reason="explained")
+        second = triage.vote_release(
+            s, rec.response_id, actor=admin2, reason="explained", vote=vote
+        )
     assert second.released
     with ctx.db.transaction() as s:
         assert services.freezes.active_freezes(s) == []
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="released"):
-        triage.vote_release(s, rec.response_id, actor=admin1, reason="again")
+        triage.vote_release(s, rec.response_id, actor=admin1, reason="again", vote=no_key)
     assert "monitor.response_released" in actions(ctx)
 
 
@@ -255,15 +264,19 @@ def test_lifting_a_lock_needs_two_distinct_security_admins(
     ctx: Context, services: Services
 ) -> None:
     clerk, _ = make_user(ctx, "clerk", ["requester"], with_authenticator=False)
-    admin1, _ = make_user(ctx, "sec1", ["security_admin"], with_authenticator=False)
-    admin2, _ = make_user(ctx, "sec2", ["security_admin"], with_authenticator=False)
+    admin1, _ = make_user(ctx, "sec1", ["security_admin"])
+    admin2, _ = make_user(ctx, "sec2", ["security_admin"])
     (rec,) = service(ctx).ingest(fatigue(f"user:{clerk}"))
     assert (rec.action, rec.status) == ("lock_account", "applied")
     triage, users = services.triage, services.identity.users
+    vote = key_vote(ctx, admin1, RELEASE, rec.response_id)
     with ctx.db.transaction() as s:
-        assert not triage.vote_release(s, rec.response_id, actor=admin1, reason="ok").released
+        voted = triage.vote_release(s, rec.response_id, actor=admin1, reason="ok", vote=vote)
+        assert not voted.released
+    vote = key_vote(ctx, admin2, RELEASE, rec.response_id)
     with ctx.db.transaction() as s:
         assert users.get(s, clerk).state == UserState.SUSPENDED  # one vote changes nothing
-        assert triage.vote_release(s, rec.response_id, actor=admin2, reason="ok").released
+        voted = triage.vote_release(s, rec.response_id, actor=admin2, reason="ok", vote=vote)
+        assert voted.released
     with ctx.db.transaction() as s:
         assert users.get(s, clerk).state == UserState.ACTIVE

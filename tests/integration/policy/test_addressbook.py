@@ -12,6 +12,7 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP, ApprovalStepUps
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.store.tables.audit import AuditEntryRow
@@ -40,7 +41,7 @@ def add(ctx: Context, book: AddressBookService, tiers: list[Tier], label: str = 
             tiers_allowed=tiers,
             actor="u_alice",
         )
-        book.approve(s, proposal_id=proposal.id, actor="u_bob")
+        book.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
     return proposal.id
 
 
@@ -91,15 +92,16 @@ def test_proposer_cannot_approve_and_a_decided_proposal_is_final(
             tiers_allowed=[Tier.COLD],
             actor="u_alice",
         )
+    no_key = ApprovalStepUps(ctx).presented(None)  # refused by the rules, before any key
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="second person"):
-        book.approve(s, proposal_id=proposal.id, actor="u_alice")
+        book.approve(s, proposal_id=proposal.id, actor="u_alice", vote=no_key)
     with ctx.db.transaction() as s:
         assert book.lookup(s, "ethereum", COLD_ADDR) is None
         book.reject(s, proposal_id=proposal.id, actor="u_bob")
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="already rejected"):
-        book.approve(s, proposal_id=proposal.id, actor="u_bob")
+        book.approve(s, proposal_id=proposal.id, actor="u_bob", vote=no_key)
     with ctx.db.transaction() as s, pytest.raises(NotFound):
-        book.approve(s, proposal_id="abp_nope", actor="u_bob")
+        book.approve(s, proposal_id="abp_nope", actor="u_bob", vote=no_key)
 
 
 def test_a_change_keeps_the_old_entry_until_the_new_one_is_effective(
@@ -118,7 +120,7 @@ def test_a_change_keeps_the_old_entry_until_the_new_one_is_effective(
             actor="u_alice",
         )
         assert proposal.action == "change"
-        book.approve(s, proposal_id=proposal.id, actor="u_bob")
+        book.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
     with ctx.db.transaction() as s:
         current = book.lookup(s, "ethereum", COLD_ADDR)
     assert current is not None and current.label == "old"

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.server import create_app
-from tests.integration.policy.test_cli import kinko, staff
+from tests.integration.policy.test_cli import approve, kinko, staff
 from tests.support.identity import bearer, make_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -41,7 +42,7 @@ def test_service_keeps_one_entry_per_network_for_one_program(ctx: Context) -> No
                 actor="u_alice",
             )
             assert proposal.action == "add"  # never a "change" of another network's entry
-            book.approve(s, proposal_id=proposal.id, actor="u_bob")
+            book.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
     with ctx.db.transaction() as s:
         stored = sorted(e.address for e in book.entries(s))
         assert stored == sorted([MAINNET, TESTNET, REGTEST])
@@ -69,7 +70,7 @@ def test_cli_proposes_a_regtest_address_and_refuses_garbage(ctx: Context) -> Non
     code, out = kinko(ctx, *base, "--address", REGTEST.upper(), *rest, as_="both")
     assert code == 0 and "add proposal abp_" in out and REGTEST in out, out
     proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="senior")
+    code, out = approve(ctx, "addressbook", proposal_id, as_="senior")
     assert code == 0 and f"approved {REGTEST}" in out, out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
     assert [(e["chain"], e["address"]) for e in listed["entries"]] == [("bitcoin", REGTEST)]

@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 
 from kinko.context import Context
 from kinko.server import create_app
-from tests.integration.policy.support import COLD_ADDR
+from tests.integration.policy.support import COLD_ADDR, HOT_DEST
 from tests.support.identity import bearer, make_token, make_user, owned_token, person_headers
+from tests.support.votes import vote_json
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -44,8 +45,10 @@ def test_freeze_and_two_person_unfreeze(ctx: Context, api: TestClient) -> None:
     not_admin = api.post(approve, headers=person_headers(ctx, "ciso", ciso_auth))
     assert not_admin.status_code == 403 and "security_admin" in not_admin.json()["message"]
     own = api.post(approve, headers=person_headers(ctx, "sec1", sec1_auth))
-    assert (own.status_code, own.json()["error"]) == (403, "forbidden")
-    done = api.post(approve, headers=person_headers(ctx, "sec2", sec2_auth))
+    assert (own.status_code, own.json()["error"]) == (403, "forbidden")  # told before any key
+    sec2 = person_headers(ctx, "sec2", sec2_auth)
+    body = vote_json(ctx, api, sec2, "unfreeze", proposal.json()["id"])
+    done = api.post(approve, json=body, headers=sec2)
     assert done.status_code == 200 and done.json()["released"] is True
     assert api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"] == []
 
@@ -83,7 +86,8 @@ def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> No
     approve = f"/v1/addressbook/proposals/{made.json()['id']}/approve"
     with_token = api.post(approve, headers=bearer(approver))
     assert (with_token.status_code, with_token.json()["error"]) == (403, "person_required")
-    approved = api.post(approve, headers=approver_session)
+    vote = vote_json(ctx, api, approver_session, "address_book", made.json()["id"])
+    approved = api.post(approve, json=vote, headers=approver_session)
     assert approved.status_code == 200, approved.text
     again = api.post(approve, headers=approver_session)
     assert (again.status_code, again.json()["error"]) == (409, "conflict")
@@ -100,3 +104,54 @@ def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> No
     )
     assert removed.status_code == 200, removed.text
     assert api.get("/v1/addressbook", headers=bearer(proposer)).json()["entries"] == []
+
+
+def test_an_approval_needs_a_step_up_bound_to_that_very_proposal(
+    ctx: Context, api: TestClient
+) -> None:
+    """Without a step-up, or with one given for another proposal, an unfreeze or an
+    address-book approval is refused (403) and nothing is applied."""
+    sec1_id, _ = make_user(ctx, "sec1", ["security_admin"])
+    _, sec2_auth = make_user(ctx, "sec2", ["security_admin"])
+    _, senior_auth = make_user(ctx, "senior", ["senior_approver"])
+    assert sec2_auth is not None and senior_auth is not None
+    sec1 = owned_token(ctx, sec1_id, ["freeze:set", "freeze:release"])
+    proposer = make_token(ctx, roles_or_permissions=["addressbook:propose", "custody:read"])
+    unfreezes = []
+    for chain in ("ethereum", "bitcoin"):
+        body = {"scope": "chain", "target": chain, "reason": "outflow alert"}
+        frozen = api.post("/v1/freezes", json=body, headers=bearer(sec1)).json()["id"]
+        made = api.post(
+            f"/v1/freezes/{frozen}/unfreeze", json={"reason": "resolved"}, headers=bearer(sec1)
+        )
+        unfreezes.append(made.json()["id"])
+    entries = []
+    for address in (COLD_ADDR, HOT_DEST):
+        body = {"chain": "ethereum", "address": address, "label": "x", "owner_kind": "own_wallet"}
+        made = api.post(
+            "/v1/addressbook/proposals", json={**body, "tiers": ["cold"]}, headers=bearer(proposer)
+        )
+        entries.append(made.json()["id"])
+    sec2 = person_headers(ctx, "sec2", sec2_auth)
+    senior = person_headers(ctx, "senior", senior_auth)
+    cases = [
+        ("unfreeze", f"/v1/unfreeze-proposals/{unfreezes[0]}/approve", unfreezes, sec2),
+        ("address_book", f"/v1/addressbook/proposals/{entries[0]}/approve", entries, senior),
+    ]
+    for kind, url, (_, other), person in cases:
+        bare = api.post(url, headers=person)
+        assert (bare.status_code, bare.json()["error"]) == (403, "step_up_required"), bare.text
+        assert "/v1/auth/step-up/begin" in bare.json()["message"], bare.text
+        misbound = api.post(url, json=vote_json(ctx, api, person, kind, other), headers=person)
+        assert (misbound.status_code, misbound.json()["error"]) == (403, "step_up_mismatch")
+    reader = make_token(ctx, roles_or_permissions=["custody:read"])
+    assert len(api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"]) == 2
+    listed = api.get("/v1/addressbook", headers=bearer(proposer)).json()
+    assert listed["entries"] == [] and len(listed["proposals"]) == 2  # nothing applied
+    for kind, url, (mine, _), person in cases:
+        done = api.post(url, json=vote_json(ctx, api, person, kind, mine), headers=person)
+        assert done.status_code == 200, done.text
+    [left] = api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"]
+    assert left["target"] == "bitcoin"
+    listed = api.get("/v1/addressbook", headers=bearer(proposer)).json()
+    assert [e["address"] for e in listed["entries"]] == [COLD_ADDR]

@@ -18,6 +18,7 @@ from kinko.store.tables.custody import AssetRow
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user
+from tests.support.votes import key_args
 
 runner = CliRunner()
 SAMPLE = Path(policy_cli.__file__).parent.parent / "policy" / "default_policy.yaml"
@@ -49,9 +50,17 @@ def _data_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state, "data_dir", None)
 
 
+def approve(ctx: Context, command: str, subject: str, *, as_: str) -> tuple[int, str]:
+    """`kinko COMMAND approve SUBJECT` run by `as_` with their key's answer to `kinko
+    approval challenge` for exactly this vote (COMMAND: unfreeze or addressbook)."""
+    kind = {"unfreeze": "unfreeze", "addressbook": "address-book"}[command]
+    return kinko(ctx, command, "approve", subject, *key_args(ctx, kind, subject, as_=as_), as_=as_)
+
+
 @pytest.fixture
 def staff(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """People (each acting with their own session) and the API their commands go to."""
+    """People (each acting with their own session and security key) and the API their
+    commands go to."""
     route_cli_to_api(ctx, monkeypatch, tmp_path / "config")
     for name, roles in (
         ("sec1", ["security_admin"]),
@@ -60,7 +69,7 @@ def staff(ctx: Context, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         ("both", ["requester", "senior_approver"]),
         ("senior", ["senior_approver"]),
     ):
-        make_user(ctx, name, roles, with_authenticator=False)
+        make_user(ctx, name, roles)
     with ctx.db.transaction() as s:
         s.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18))
 
@@ -78,9 +87,12 @@ def test_freeze_list_and_two_person_unfreeze(ctx: Context) -> None:
     code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", as_="sec1")
     assert code == 0, out
     proposal_id = re.search(r"unf_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec1")
+    code, out = approve(ctx, "unfreeze", proposal_id, as_="sec1")
     assert code == 1 and "cannot approve" in out
-    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec2")
+    code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec2")  # no key's answer
+    assert code == 1 and "--assertion" in out and "kinko approval challenge" in out, out
+    assert len(json.loads(kinko(ctx, "freeze", "list", "--json")[1])["freezes"]) == 1
+    code, out = approve(ctx, "unfreeze", proposal_id, as_="sec2")
     assert code == 0, out
     assert json.loads(kinko(ctx, "freeze", "list", "--json")[1])["freezes"] == []
 
@@ -110,11 +122,11 @@ def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) 
     code, out = kinko(ctx, *propose, as_="both")
     assert code == 0, out
     proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="op")
+    code, out = approve(ctx, "addressbook", proposal_id, as_="op")
     assert code == 1 and "this needs the addressbook:approve permission" in out
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="both")
+    code, out = approve(ctx, "addressbook", proposal_id, as_="both")
     assert code == 1 and "cannot approve" in out
-    code, out = kinko(ctx, "addressbook", "approve", proposal_id, as_="senior")
+    code, out = approve(ctx, "addressbook", proposal_id, as_="senior")
     assert code == 0 and "effective from" in out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])
     assert [(e["address"], e["effective"]) for e in listed["entries"]] == [(COLD_ADDR, False)]

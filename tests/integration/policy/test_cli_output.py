@@ -15,6 +15,7 @@ from tests.integration.policy.support import COLD_ADDR
 from tests.support.cli import assert_iso, json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user
+from tests.support.votes import key_args
 
 SAMPLE = Path(policy_cli.__file__).parent.parent / "policy" / "default_policy.yaml"
 
@@ -35,7 +36,7 @@ def staff(ctx: Context) -> dict[str, str]:
         ("op", ["operator"]),
         ("both", ["requester", "senior_approver"]),
     ):
-        ids[name], _ = make_user(ctx, name, roles, with_authenticator=False)
+        ids[name], _ = make_user(ctx, name, roles)
     with ctx.db.transaction() as s:
         s.add(AssetRow(chain="ethereum", symbol="ETH", decimals=18))
     return ids
@@ -77,7 +78,8 @@ def test_freeze_list(ctx: Context, cli: CliRunner, staff: dict[str, str]) -> Non
     assert "usr_" not in result.stdout
 
     # Refusals name people too.
-    result = kinko(cli, "unfreeze", "approve", proposal["id"], env=as_person(ctx, "sec1"))
+    key = key_args(ctx, "unfreeze", proposal["id"], as_="sec1")  # refused: none
+    result = kinko(cli, "unfreeze", "approve", proposal["id"], *key, env=as_person(ctx, "sec1"))
     message = " ".join(result.output.split())
     assert result.exit_code == 1 and "sec1 proposed this unfreeze" in message
     result = kinko(

@@ -9,12 +9,15 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
+from kinko.identity.approval_terms import ApprovalKind
+from kinko.identity.step_ups import ApprovalStepUps
 from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from tests.integration.policy.support import eth_request
 from tests.support.identity import make_user
+from tests.support.votes import key_vote
 
 
 @pytest.fixture
@@ -24,9 +27,10 @@ def freezes(ctx: Context) -> FreezeService:
 
 @pytest.fixture
 def staff(ctx: Context) -> dict[str, str]:
-    """Real users with real role grants: two security admins and an operator."""
+    """Real users with real role grants and security keys: two security admins and an
+    operator."""
     return {
-        name: make_user(ctx, name, roles, with_authenticator=False)[0]
+        name: make_user(ctx, name, roles)[0]
         for name, roles in (
             ("sec1", ["security_admin"]),
             ("sec2", ["security_admin"]),
@@ -108,13 +112,18 @@ def test_unfreeze_needs_two_distinct_security_admins(
         proposal = freezes.propose_unfreeze(
             s, freeze_id=record.id, user_id=staff["sec1"], reason="ok"
         )
+    no_key = ApprovalStepUps(ctx).presented(None)  # refused by the rules, before any key
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="cannot approve"):
-        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec1"])
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec1"], vote=no_key)
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):
-        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["ops"])
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["ops"], vote=no_key)
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied) as unconfirmed:
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"], vote=no_key)
+    assert unconfirmed.value.code == "step_up_required"
+    vote = key_vote(ctx, staff["sec2"], ApprovalKind.UNFREEZE, proposal.id)
     with ctx.db.transaction() as s:
         assert len(freezes.active_freezes(s)) == 1  # still frozen after the refusals
-        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"])
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"], vote=vote)
     with ctx.db.transaction() as s:
         assert freezes.active_freezes(s) == []
         actions = s.execute(
@@ -131,7 +140,7 @@ def test_unfreeze_needs_two_distinct_security_admins(
         ["security_admin"],
     )
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="already approved"):
-        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"])
+        freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"], vote=vote)
 
 
 def test_unfreeze_of_unknown_freeze(

@@ -23,6 +23,7 @@ from kinko.policy.service import PolicyService
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import ensure_secret_key, make_user, person_headers
+from tests.support.votes import vote_json
 
 SAMPLE = Path(__file__).parents[3] / "src" / "kinko" / "policy" / "default_policy.yaml"
 
@@ -109,7 +110,8 @@ def test_a_configured_policy_needs_two_admins_before_it_decides(
     assert own.status_code == 403 and own.json()["error"] == "self_approval"
     with pytest.raises(PermissionDenied):
         activate(weak)  # still refused while it waits
-    approved = api.post(url, headers=person_headers(ctx, "sec2", key2))
+    sec2 = person_headers(ctx, "sec2", key2)
+    approved = api.post(url, json=vote_json(ctx, api, sec2, "proposal", proposal), headers=sec2)
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
 
     activate(weak)  # now the configured file may take over

@@ -12,6 +12,7 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier, WalletId
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, Outcome, OwnerKind, ScreeningVerdict
@@ -121,7 +122,7 @@ def test_cold_wallet_waits_for_the_address_book_cooling_off(
             tiers_allowed=[Tier.COLD],
             actor="u_alice",
         )
-        service.addresses.approve(s, proposal_id=proposal.id, actor="u_bob")
+        service.addresses.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
     cooling = decision_for(ctx, service, cold, "wd_2")
     assert cooling.denied and "cooling off" in cooling.summary()
     clock.advance(timedelta(hours=72))  # the test policy's cold cooling-off

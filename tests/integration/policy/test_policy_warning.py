@@ -9,6 +9,7 @@ import structlog
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
 from tests.integration.policy.support import COLD_ADDR
@@ -38,7 +39,9 @@ def test_listing_reads_no_policy_and_deciding_warns_once(ctx: Context, clock: Fi
 
     with structlog.testing.capture_logs() as logs:
         with ctx.db.transaction() as s:
-            entry = service.addresses.approve(s, proposal_id=proposal.id, actor="u_bob")
+            entry = service.addresses.approve(
+                s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP
+            )
         assert service.policy.version == service.policy.version  # read once, kept
     assert len(_warnings(logs)) == 1
     assert "KINKO_POLICY_PATH" in str(_warnings(logs)[0])

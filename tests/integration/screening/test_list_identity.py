@@ -22,6 +22,7 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, PermissionDenied
 from kinko.core.events import SecurityEvent
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import UserId
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
@@ -30,6 +31,7 @@ from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user, person_headers
+from tests.support.votes import key_vote, vote_json
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 ADVANCED = FIXTURES / "sdn_advanced_excerpt.xml"
@@ -67,8 +69,8 @@ def kinko(ctx: Context, *args: str, as_: str | None = None) -> tuple[int, str]:
 
 @pytest.fixture
 def admins(ctx: Context) -> tuple[UserId, UserId]:
-    first, _ = make_user(ctx, "ada", ["security_admin"], with_authenticator=False)
-    second, _ = make_user(ctx, "bob", ["security_admin"], with_authenticator=False)
+    first, _ = make_user(ctx, "ada", ["security_admin"])
+    second, _ = make_user(ctx, "bob", ["security_admin"])
     return first, second
 
 
@@ -101,12 +103,14 @@ def test_a_csv_claiming_to_be_ofac_is_a_proposal_not_a_replacement(
         [active] = ofac.versions(s)
     assert active.format is ListFormat.OFAC_ADVANCED
     roles = services.identity.roles
+    no_key = services.step_ups.presented(None)  # refused by the rules, before any key
     with pytest.raises(PermissionDenied) as own, ctx.db.transaction() as s:
-        roles.approve(s, proposed.proposal_id, actor=ada)
+        roles.approve(s, proposed.proposal_id, actor=ada, vote=no_key)
     assert own.value.code == "self_approval"
     assert status_of(ctx, ofac, LAZARUS) is VerdictStatus.HIT
+    vote = key_vote(ctx, bob, ApprovalKind.PROPOSAL, proposed.proposal_id)
     with ctx.db.transaction() as s:
-        roles.approve(s, proposed.proposal_id, actor=bob)
+        roles.approve(s, proposed.proposal_id, actor=bob, vote=vote)
     with ctx.db.transaction() as s:
         [active] = ofac.versions(s)
     assert (active.format, active.publisher) == (ListFormat.KINKO_CSV, "operator")
@@ -194,9 +198,10 @@ def test_a_shrinking_list_is_a_proposal(
     [proposed] = result.proposed
     assert proposed.changes == ("shrank",)
     tron = "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
+    vote = key_vote(ctx, bob, ApprovalKind.PROPOSAL, proposed.proposal_id)
     with ctx.db.transaction() as s:
         assert ofac.screen_address(s, chain="tron", address=tron).status is VerdictStatus.HIT
-        services.identity.roles.approve(s, proposed.proposal_id, actor=bob)
+        services.identity.roles.approve(s, proposed.proposal_id, actor=bob, vote=vote)
     with ctx.db.transaction() as s:
         assert ofac.screen_address(s, chain="tron", address=tron).status is VerdictStatus.CLEAR
 
@@ -252,8 +257,10 @@ def test_the_replacement_is_announced_to_the_monitor(
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
     result = ofac.load_file(fake_ofac_csv(tmp_path / "ofac.csv"), actor=f"user:{ada}", proposer=ada)
+    proposal_id = result.proposed[0].proposal_id
+    vote = key_vote(ctx, bob, ApprovalKind.PROPOSAL, proposal_id)
     with ctx.db.transaction() as s:
-        services.identity.roles.approve(s, result.proposed[0].proposal_id, actor=bob)
+        services.identity.roles.approve(s, proposal_id, actor=bob, vote=vote)
     [loaded] = [e for e in events if e.type == "screening.list_loaded"]
     assert loaded.fields["list"] == "ofac-sdn"
     assert set(loaded.fields["changes"]) == {"format", "publisher"}
@@ -318,9 +325,12 @@ def test_api_upload_proposes_and_a_second_admin_approves(
     assert [v["format"] for v in lists["versions"]] == ["ofac-advanced-xml"]
     assert [p["proposal"] for p in lists["proposed"]] == [proposal["proposal"]]
     own = client.post(f"/v1/roles/proposals/{proposal['proposal']}/approve", headers=ada)
-    assert own.status_code == 403
+    assert (own.status_code, own.json()["error"]) == (403, "self_approval")  # before any key
     assert status_of(ctx, ofac, LAZARUS) is VerdictStatus.HIT
-    approved = client.post(f"/v1/roles/proposals/{proposal['proposal']}/approve", headers=bob)
+    vote = vote_json(ctx, client, bob, "proposal", proposal["proposal"])
+    approved = client.post(
+        f"/v1/roles/proposals/{proposal['proposal']}/approve", json=vote, headers=bob
+    )
     assert approved.status_code == 200, approved.text
     lists = client.get("/v1/screening/lists", headers=ada).json()
     assert [v["format"] for v in lists["versions"]] == ["kinko-csv"]

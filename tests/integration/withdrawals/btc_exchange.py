@@ -19,6 +19,7 @@ from kinko.chains.bitcoin import BitcoinAdapter, Utxo
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.policy.model import OwnerKind
 from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.approvals import ApprovalService
@@ -27,6 +28,7 @@ from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from tests.integration.withdrawals.exchange import Exchange, load_lists
 from tests.support.identity import make_user
+from tests.support.votes import key_vote
 
 WALLET = "wal_btc_cold"
 DEST = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 test vector
@@ -108,8 +110,9 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
             tiers_allowed=[Tier.COLD],
             actor=f"user:{sec1}",
         )
+    vote = key_vote(ctx, sec2, ApprovalKind.ADDRESS_BOOK, proposal.id)
     with ctx.db.transaction() as session:
-        policy.addresses.approve(session, proposal_id=proposal.id, actor=f"user:{sec2}")
+        policy.addresses.approve(session, proposal_id=proposal.id, actor=f"user:{sec2}", vote=vote)
     assert isinstance(ctx.clock, FixedClock)
     # Past the cold cooling-off, at 10:00 Tokyo on a weekday (the sample policy's hours).
     when = (ctx.clock.now() + timedelta(days=4)).replace(hour=1, minute=0)

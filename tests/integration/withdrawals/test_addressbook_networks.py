@@ -16,6 +16,7 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.demo.bitcoin import demo_descriptor
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
@@ -96,7 +97,7 @@ def test_entries_only_allow_list_wallets_on_their_own_network(exchange: Exchange
             tiers_allowed=[Tier.COLD],
             actor="user:sec1",
         )
-        entry = book.approve(s, proposal_id=proposal.id, actor="user:sec2")
+        entry = book.approve(s, proposal_id=proposal.id, actor="user:sec2", vote=UNSAFE_NO_STEP_UP)
     assert entry.address == REGTEST_DEST
     assert isinstance(ctx.clock, FixedClock)
     ctx.clock.advance(timedelta(minutes=2))

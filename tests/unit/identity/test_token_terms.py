@@ -9,7 +9,8 @@ import hashlib
 import pytest
 
 from kinko.core.errors import PermissionDenied
-from kinko.identity.token_terms import TokenTerms, check_binding, new_binding
+from kinko.identity.binding import check_binding, new_binding
+from kinko.identity.token_terms import TokenTerms
 
 TERMS = TokenTerms(
     owner="usr_1",
@@ -60,5 +61,5 @@ def test_a_document_that_does_not_hash_to_the_challenge_is_refused() -> None:
     _, other_document = new_binding(TERMS)  # same terms, another nonce
     with pytest.raises(PermissionDenied, match="the challenge differ"):
         check_binding(challenge, other_document, TERMS)
-    with pytest.raises(PermissionDenied, match="not given for creating a token"):
+    with pytest.raises(PermissionDenied, match="not given for this token"):
         check_binding(challenge, None, TERMS)

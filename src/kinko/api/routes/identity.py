@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from kinko.api.auth import authenticated, public, require
-from kinko.api.deps import AppServices, get_ctx
+from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.routes.tokens import router as tokens_router
 from kinko.context import Context
 from kinko.identity.login import SignedIn
@@ -28,6 +28,7 @@ from kinko.identity.views import (
     NewUser,
     Reason,
     Revoke,
+    SecondVote,
     UsernameBody,
     WebAuthnFinish,
     render_proposal,
@@ -316,9 +317,15 @@ def approve(
     principal: Annotated[Principal, Depends(authenticated(person=True))],
     ctx: Ctx,
     services: AppServices,
+    body: SecondVote | None = None,
 ) -> Any:
+    """Approve with your own security key: `step_up` is a fresh assertion over a challenge
+    from ``POST /v1/auth/step-up/begin`` bound to this proposal as it stands."""
+    vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
-        proposal = services.identity.roles.approve(session, proposal_id, actor=principal.subject)
+        proposal = services.identity.roles.approve(
+            session, proposal_id, actor=principal.subject, vote=vote
+        )
     return render_proposal(proposal)
 
 

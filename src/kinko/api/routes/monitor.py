@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import AppServices, get_ctx
+from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.identity.names import person
+from kinko.identity.views import StepUpBody
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.events import MAX_BATCH, parse_batch
 from kinko.monitor.service import MonitorPort, audit_ingested
@@ -47,6 +48,13 @@ class CloseBody(BaseModel):
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReleaseVote(ReasonBody):
+    """A vote to release a response: why, and your fresh assertion bound to this vote
+    (``POST /v1/auth/step-up/begin``, purpose ``approve``, kind ``response_release``)."""
+
+    step_up: StepUpBody | None = None
 
 
 def monitor_service(request: Request, ctx: Context) -> MonitorPort:
@@ -226,7 +234,7 @@ def _response_in_scope(
 @router.post("/responses/{response_id}/release")
 def release_response(
     response_id: str,
-    body: ReasonBody,
+    body: ReleaseVote,
     ctx: CtxDep,
     services: AppServices,
     principal: Annotated[Principal, Depends(require("responses:release", person=True))],
@@ -235,7 +243,11 @@ def release_response(
         triage = services.triage
         _response_in_scope(session, triage, response_id, principal)
         outcome = triage.vote_release(
-            session, response_id, actor=_person(principal), reason=body.reason
+            session,
+            response_id,
+            actor=_person(principal),
+            reason=body.reason,
+            vote=second_vote(services, body.step_up),
         )
         voters = [person(session, vote) for vote in outcome.votes]
     return {

@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
-from kinko.api.deps import AppServices, get_ctx
+from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.custody.model import Tier
 from kinko.identity.names import person
+from kinko.identity.views import SecondVote
 from kinko.policy.addressbook import AddressProposal
 from kinko.policy.freeze import UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
@@ -186,7 +187,10 @@ def approve_unfreeze(
     ctx: CtxDep,
     services: AppServices,
     principal: Annotated[Principal, Depends(require("freeze:release", person=True))],
+    body: SecondVote | None = None,
 ) -> dict[str, Any]:
+    """`step_up`: your fresh assertion bound to this unfreeze (``POST /v1/auth/step-up/begin``)."""
+    vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
         asked = session.get(UnfreezeProposalRow, proposal_id)
         frozen = None if asked is None else _frozen(session, asked.freeze_id)
@@ -194,7 +198,7 @@ def approve_unfreeze(
             scopes = Scopes.within(principal, "freeze:release", session)
             scopes.require_freeze(frozen.scope, frozen.target)
         record = services.freezes.approve_unfreeze(
-            session, proposal_id=proposal_id, user_id=principal.subject
+            session, proposal_id=proposal_id, user_id=principal.subject, vote=vote
         )
         return _freeze_json(session, record) | {"released": True}
 
@@ -248,13 +252,16 @@ def approve_entry(
     ctx: CtxDep,
     services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:approve", person=True))],
+    body: SecondVote | None = None,
 ) -> dict[str, Any]:
+    """`step_up`: your fresh assertion bound to this proposal (``POST /v1/auth/step-up/begin``)."""
+    vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
         chain = _chain_of_proposal(session, proposal_id)
         if chain is not None:  # else the service answers 404
             Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
         entry = services.address_book.approve(
-            session, proposal_id=proposal_id, actor=_person(principal)
+            session, proposal_id=proposal_id, actor=_person(principal), vote=vote
         )
     return _entry_json(entry)
 

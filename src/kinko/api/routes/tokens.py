@@ -20,7 +20,8 @@ from kinko.api.auth import authenticated, require
 from kinko.api.deps import AppServices, get_ctx
 from kinko.api.routes.token_requests import router as token_requests_router
 from kinko.context import Context
-from kinko.core.errors import KinkoError
+from kinko.core.errors import InputError, KinkoError, PermissionDenied
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import Principal, UserId
 from kinko.identity.tokens import StepUp
 from kinko.identity.views import (
@@ -53,12 +54,32 @@ def step_up_begin(
     services: AppServices,
 ) -> Any:
     """A single-use challenge (5 minutes) for a fresh assertion with your own
-    authenticator that commits to exactly the token in `token` (your own, with privileged
-    permissions): send the answer as `step_up` with the same terms to ``POST /v1/tokens``."""
+    authenticator that commits to exactly one act: the token in `token` (your own, with
+    privileged permissions: send the answer as `step_up` with the same terms to
+    ``POST /v1/tokens``), or your vote on the four-eyes step in `approval` (send it as
+    `step_up` to that step's approve route)."""
+    if body.purpose == "approve":
+        if body.approval is None or body.token is not None:
+            raise InputError("approval", "purpose approve takes approval {kind, subject} only")
+        kind = ApprovalKind.parse(body.approval.kind, "approval.kind")
+        if kind.permission is not None and not principal.has(kind.permission):
+            raise PermissionDenied(
+                f"this needs the {kind.permission} permission", code="missing_permission"
+            )
+        with ctx.db.transaction() as session:
+            content = services.approval_content(
+                session, kind, body.approval.subject, principal.subject
+            )
+            challenge_id, options, terms = services.step_ups.begin(
+                session, kind, body.approval.subject, principal.subject, content
+            )
+        return {"challenge_id": challenge_id, "options": options, "terms": terms.fields()}
+    if body.token is None or body.approval is not None:
+        raise InputError("token", "purpose create_token takes the token's terms only")
     tokens = services.identity.tokens
     t = body.token
     with ctx.db.transaction() as session:
-        terms = tokens.terms(
+        terms_of_token = tokens.terms(
             session,
             owner_id=principal.subject,
             name=t.name,
@@ -67,8 +88,8 @@ def step_up_begin(
             ip_allowlist=t.ip_allowlist,
             ttl=timedelta(days=t.ttl_days),
         )
-        challenge_id, options = tokens.begin_step_up(session, terms)
-    return {"challenge_id": challenge_id, "options": options, "terms": terms.fields()}
+        challenge_id, options = tokens.begin_step_up(session, terms_of_token)
+    return {"challenge_id": challenge_id, "options": options, "terms": terms_of_token.fields()}
 
 
 @router.post(

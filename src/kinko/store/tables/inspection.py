@@ -1,10 +1,11 @@
-"""Self-inspection tables (issue #16): the daily evidence snapshots."""
+"""Self-inspection tables (issue #16): the daily evidence snapshots, the governance register."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -26,4 +27,41 @@ class InspectionSnapshotRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     recorded_by: Mapped[str] = mapped_column(String(200), nullable=False)
     imported_from: Mapped[str | None] = mapped_column(String(500))
+    audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class RegisterRecordRow(Base):
+    """One version of one governance-register record (kinko.inspection.register).
+
+    Append-only: a change adds the record's next version (`removed` for a removal, with no
+    document); the current record of a (kind, key) is its highest version. `digest` is the
+    SHA-256 of the document's canonical JSON, `proposal_id` the four-eyes proposal that
+    made it, `audit_seq` its ``inspection.register_change`` audit entry."""
+
+    __tablename__ = "register_records"
+    __table_args__ = (UniqueConstraint("kind", "key", "version"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    key: Mapped[str] = mapped_column(String(1600), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    removed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    digest: Mapped[str | None] = mapped_column(String(64))
+    proposal_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    proposed_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    approved_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class RegisterAttachmentRow(Base):
+    """A file attached to register records, stored once by its SHA-256 under the data
+    directory (``register/attachments/<sha256>``, mode 0600); records name the digest."""
+
+    __tablename__ = "register_attachments"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    stored_by: Mapped[str] = mapped_column(String(200), nullable=False)
     audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
