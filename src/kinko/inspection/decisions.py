@@ -1,0 +1,394 @@
+"""What each control decided from the daily snapshots reads, and how (pure).
+
+Each decider walks the period day by day (`evaluate.daily`: a day without a snapshot is
+missing evidence) and records failures with the day, the value, the limit and the rows
+that show it. Parameters come from the catalogue. docs/inspection.md lists the rules in
+words; a part of a rule that the snapshots cannot decide is named in the finding's reason
+and keeps it from passing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, localcontext
+
+from kinko.identity.model import RoleGrant
+from kinko.identity.permissions import PRIVILEGED_ROLES, Role
+from kinko.identity.sod import conflicts
+from kinko.inspection.catalogue import Control, Framework
+from kinko.inspection.evaluate import (
+    Decider,
+    Evidence,
+    Period,
+    Point,
+    Tally,
+    daily,
+    parameter,
+    row,
+)
+from kinko.inspection.prices import TrailingPrices, ratio, value_of
+from kinko.inspection.snapshot import Grant, KeyShare, Snapshot
+
+CUSTOMER = "customer"
+COLD = "cold"
+ACTIVE = "active"
+
+
+# ---------------------------------------------------------------- custody
+
+
+def _customer_sums(
+    t: Tally, day: date, snap: Snapshot
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]] | None:
+    """Per asset: customer units outside cold (hot, warm), in cold, and owed; None (and
+    the lack recorded) when the snapshot does not hold balances or liabilities."""
+    if snap.balances is None or snap.liabilities is None:
+        which = "balances" if snap.balances is None else "liabilities"
+        t.lack(day, f"{which}: the snapshot does not hold them (see its gaps)")
+        return None
+    tiers = {w.id: (w.tier, w.owner_class) for w in snap.wallets}
+    outside: dict[str, int] = defaultdict(int)
+    cold: dict[str, int] = defaultdict(int)
+    for b in snap.balances:
+        if b.wallet not in tiers:
+            t.lack(day, f"balances[{b.wallet}]: no such wallet in the snapshot")
+            return None
+        tier, owner = tiers[b.wallet]
+        if owner == CUSTOMER:
+            (cold if tier == COLD else outside)[b.asset] += b.base_units
+    owed = {li.asset: li.base_units for li in snap.liabilities}
+    if owed or outside or cold or any(w.owner_class == CUSTOMER for w in snap.wallets):
+        t.applies = True
+    return dict(outside), dict(cold), owed
+
+
+def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) -> str:
+    c = t.control
+    with localcontext() as dc:
+        dc.prec = 60
+        if korea:
+            floor = Decimal(str(parameter(c, "min_cold_share")))
+            window = int(parameter(c, "price_average_window"))
+            trailing = TrailingPrices(evidence.snapshots, "KRW", window, period.end, evidence.began)
+        else:
+            cap = Decimal(str(parameter(c, "max_non_cold_share")))
+
+        def check(day: date, snap: Snapshot) -> None:
+            sums = _customer_sums(t, day, snap)
+            if sums is None:
+                return
+            outside_units, cold_units, owed_units = sums
+            if korea:
+                prices, used, gaps = trailing.at(day)
+                t.used.update(used)
+                if gaps:
+                    t.lack(day, gaps)
+                    return
+            else:
+                prices = {p.asset: Decimal(p.price) for p in snap.prices if p.currency == "JPY"}
+            currency = "KRW" if korea else "JPY"
+            outside = value_of(t, day, outside_units, prices, evidence.decimals, currency)
+            cold = value_of(t, day, cold_units, prices, evidence.decimals, currency)
+            owed = value_of(t, day, owed_units, prices, evidence.decimals, currency)
+            if outside is None or cold is None or owed is None:
+                return
+            cold_share = ratio(cold, owed)
+            outside_share = ratio(outside, owed)
+            shown = cold_share if korea else outside_share
+            t.series.append(Point(day, "n/a" if shown is None else f"{shown:.6f}"))
+            words = (
+                f"customer crypto in cold {cold:.2f} {currency}, outside cold {outside:.2f} "
+                f"{currency}, owed {owed:.2f} {currency}"
+            )
+            rows = tuple(row(f"liabilities[{li.asset}]", li) for li in snap.liabilities or ())
+            if korea and (cold_share is None or cold_share < floor) and owed:
+                t.fail(day, "cold share", f"{cold_share:.6f}", floor, words, rows)
+            if not korea and outside > cap * owed:
+                value = "n/a (nothing owed)" if outside_share is None else f"{outside_share:.6f}"
+                t.fail(day, "share outside cold", value, cap, words, rows)
+
+        daily(t, period, evidence, check)
+    if korea:
+        return (
+            f"cold value / value owed >= {floor} on every day, valued at the trailing "
+            f"{window}-day average KRW price held in the snapshots"
+        )
+    return f"value outside cold <= {cap} x value owed (JPY) on every day"
+
+
+def cus_01(t: Tally, period: Period, evidence: Evidence) -> str:
+    return _cold_share(t, period, evidence, korea=False)
+
+
+def cus_02(t: Tally, period: Period, evidence: Evidence) -> str:
+    return _cold_share(t, period, evidence, korea=True)
+
+
+def cus_05(t: Tally, period: Period, evidence: Evidence) -> str:
+    def check(day: date, snap: Snapshot) -> None:
+        sums = _customer_sums(t, day, snap)
+        if sums is None:
+            return
+        outside, cold, _ = sums
+        for li in snap.liabilities or ():
+            held = outside.get(li.asset, 0) + cold.get(li.asset, 0)
+            if held < li.base_units:
+                t.fail(
+                    day,
+                    "full reserve",
+                    held,
+                    li.base_units,
+                    f"{li.asset}: customer wallets hold {held} base units, customers are "
+                    f"owed {li.base_units}",
+                    (row(f"liabilities[{li.asset}]", li),),
+                )
+
+    daily(t, period, evidence, check)
+    return "per asset, customer wallets hold at least what customers are owed, every day"
+
+
+# ---------------------------------------------------------------- keys
+
+
+def key_01(t: Tally, period: Period, evidence: Evidence) -> str:
+    m_min = int(parameter(t.control, "min_signers"))
+    spare = int(parameter(t.control, "min_redundant_keys"))
+
+    def check(day: date, snap: Snapshot) -> None:
+        for w in snap.wallets:
+            if not w.active or w.owner_class != CUSTOMER:
+                continue
+            t.applies = True
+            if w.quorum_m < m_min or w.quorum_n < w.quorum_m + spare:
+                t.fail(
+                    day,
+                    "quorum",
+                    f"{w.quorum_m}-of-{w.quorum_n}",
+                    f"m >= {m_min}, n >= m + {spare}",
+                    f"wallet {w.name} ({w.id})",
+                    (row(f"wallets[{w.id}]", w),),
+                )
+
+    daily(t, period, evidence, check)
+    return f"every active customer wallet: m >= {m_min} and n >= m + {spare}, every day"
+
+
+def _shares(t: Tally, day: date, snap: Snapshot) -> dict[str, list[KeyShare]]:
+    """Active key shares per wallet; a share whose status is unknown is missing evidence."""
+    out: dict[str, list[KeyShare]] = defaultdict(list)
+    for k in snap.keys:
+        if k.status == "unknown":
+            t.lack(day, f"keys[{k.id}].status: unknown on this day (back-filled)")
+        elif k.status == ACTIVE:
+            out[k.wallet].append(k)
+    return out
+
+
+def key_02(t: Tally, period: Period, evidence: Evidence) -> str:
+    def check(day: date, snap: Snapshot) -> None:
+        shares = _shares(t, day, snap)
+        for w in snap.wallets:
+            if not w.active:
+                continue
+            t.applies = True
+            mine = shares.get(w.id, [])
+            repeated = False
+            for attr in ("holder", "device"):
+                counts = Counter(getattr(k, attr) for k in mine)
+                for name, count in sorted(counts.items()):
+                    if count > 1:
+                        repeated = True
+                        same = [k for k in mine if getattr(k, attr) == name]
+                        t.fail(
+                            day,
+                            f"one key share per {attr}",
+                            f"{count} shares",
+                            1,
+                            f"wallet {w.name} ({w.id}): shares "
+                            f"{', '.join(k.id for k in same)} share {attr} {name}",
+                            tuple(row(f"keys[{k.id}]", k) for k in same),
+                        )
+            if not repeated and len(mine) != w.quorum_n:
+                t.fail(
+                    day,
+                    "key shares in the inventory",
+                    f"{len(mine)} active shares",
+                    f"{w.quorum_n} (n of {w.quorum_m}-of-{w.quorum_n})",
+                    f"wallet {w.name} ({w.id})",
+                    (row(f"wallets[{w.id}]", w),),
+                )
+
+    daily(t, period, evidence, check)
+    return "each active wallet: n active key shares, on n distinct holders and n distinct devices"
+
+
+def key_03(t: Tally, period: Period, evidence: Evidence) -> str:
+    sites = int(parameter(t.control, "min_sites"))
+    entities = int(parameter(t.control, "min_entities"))
+
+    def check(day: date, snap: Snapshot) -> None:
+        shares = _shares(t, day, snap)
+        for w in snap.wallets:
+            mine = shares.get(w.id, [])
+            if not w.active or not mine:
+                continue
+            t.applies = True
+            for attr, least, level, what in (
+                ("site", sites, "II", "sites"),
+                ("legal_entity", entities, "III", "legal entities"),
+            ):
+                found = sorted({getattr(k, attr) for k in mine})
+                if len(found) < least:
+                    t.fail(
+                        day,
+                        f"level {level}: distinct {what}",
+                        len(found),
+                        least,
+                        f"wallet {w.name} ({w.id}): {', '.join(found)}",
+                        (row(f"wallets[{w.id}]", w),),
+                    )
+
+    daily(t, period, evidence, check)
+    return (
+        f"the active key shares of each wallet: >= {sites} sites (level II) and >= {entities} "
+        "legal entities (level III), every day"
+    )
+
+
+# ---------------------------------------------------------------- people
+
+
+def _grants(t: Tally, day: date, person_id: str, grants: tuple[Grant, ...]) -> list[RoleGrant]:
+    out = []
+    for g in grants:
+        try:
+            role = Role(g.role)
+        except ValueError:
+            t.lack(day, f"people[{person_id}].grants: unknown role {g.role!r}")
+            continue
+        out.append(RoleGrant(role, g.assets, g.wallets))
+    return out
+
+
+def iam_01(t: Tally, period: Period, evidence: Evidence) -> str:
+    def check(day: date, snap: Snapshot) -> None:
+        holders = {k.holder for k in snap.keys if k.status == ACTIVE}
+        for p in snap.people:
+            if p.state is None:
+                t.lack(day, f"people[{p.id}].state: unknown on this day (back-filled)")
+                continue
+            if p.state != ACTIVE:
+                continue
+            t.applies = True
+            privileged = any(g.role in PRIVILEGED_ROLES for g in _grants(t, day, p.id, p.grants))
+            keyholder = p.id in holders or p.username in holders
+            rows = (row(f"people[{p.id}]", p),)
+            if p.webauthn + p.totp == 0:
+                t.fail(day, "MFA enrolled", "no factor", "a security key or TOTP", p.username, rows)
+            elif (privileged or keyholder) and p.webauthn == 0:
+                who = "privileged" if privileged else "a keyholder"
+                t.fail(
+                    day,
+                    "phishing-resistant factor",
+                    f"{p.webauthn} security keys",
+                    "at least 1 (WebAuthn)",
+                    f"{p.username} is {who}",
+                    rows,
+                )
+
+    daily(t, period, evidence, check)
+    if t.framework in (None, Framework.CCSS):
+        t.undecided.append(
+            "CCSS level III's three factor types for key access are not assessed (the snapshots "
+            "hold no factor types beyond security keys and TOTP)"
+        )
+    return (
+        "every active person has an MFA factor; privileged people and keyholders a security "
+        "key (WebAuthn), every day"
+    )
+
+
+def iam_03(t: Tally, period: Period, evidence: Evidence) -> str:
+    matrix = evidence.conflicts
+
+    def check(day: date, snap: Snapshot) -> None:
+        for p in snap.people:
+            if p.state == "removed":
+                continue
+            t.applies = True
+            grants = _grants(t, day, p.id, p.grants)
+            for i, grant in enumerate(grants):
+                for held, rule in conflicts(grants[:i], grant, matrix):
+                    t.fail(
+                        day,
+                        "conflicting roles",
+                        f"{held.role.value} + {grant.role.value}",
+                        "no conflicting pair",
+                        f"{p.username} ({p.id}): {rule}",
+                        (row(f"people[{p.id}]", p),),
+                    )
+
+    daily(t, period, evidence, check)
+    return (
+        "nobody holds a conflicting pair of roles under the conflict matrix in force now "
+        "(evidence.conflict_matrix), on any day"
+    )
+
+
+# ---------------------------------------------------------------- screening
+
+
+def _time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def aml_02(t: Tally, period: Period, evidence: Evidence) -> str:
+    hours = Decimal(str(parameter(t.control, "max_list_age")))
+
+    def check(day: date, snap: Snapshot) -> None:
+        t.applies = True
+        if not snap.screening_lists:
+            t.fail(day, "a list in use", "none", "at least one", "no screening list in use")
+        as_of = _time(snap.as_of)
+        for s in snap.screening_lists:
+            age = as_of - _time(s.published or s.loaded_at)
+            age_hours = Decimal(int(age.total_seconds())) / 3600
+            if age_hours > hours:
+                since = "published" if s.published else "loaded"
+                t.fail(
+                    day,
+                    "list age",
+                    f"{age_hours:.1f} hours",
+                    f"{hours} hours",
+                    f"list {s.list} version {s.version} ({since} {s.published or s.loaded_at})",
+                    (row(f"screening_lists[{s.list}]", s),),
+                )
+
+    daily(t, period, evidence, check)
+    t.undecided.append(
+        "that every deposit and withdrawal was screened before release (screening results) "
+        "is not read yet"
+    )
+    return f"each list in use is at most {hours} hours old (from its publication, else its loading)"
+
+
+DECIDERS: Mapping[str, Decider] = {
+    "CUS-01": cus_01,
+    "CUS-02": cus_02,
+    "CUS-05": cus_05,
+    "KEY-01": key_01,
+    "KEY-02": key_02,
+    "KEY-03": key_03,
+    "IAM-01": iam_01,
+    "IAM-03": iam_03,
+    "AML-02": aml_02,
+}
+
+
+def lookback(control: Control) -> int:
+    """Days before the period whose snapshots the control reads (a price window)."""
+    if control.id == "CUS-02":
+        return int(parameter(control, "price_average_window")) - 1
+    return 0

@@ -1,0 +1,298 @@
+"""Deciding the catalogue's controls over a period from the daily snapshots (pure).
+
+`evaluate(catalogue, framework, period, evidence)` returns one `Finding` per control mapped
+to the framework, in catalogue order, each with a status:
+
+- ``pass``: every part of the rule was decided from evidence, and holds;
+- ``fail``: some part does not hold; `failures` say on which day(s), what value, against
+  what limit, and which snapshot rows (by digest) show it;
+- ``insufficient_evidence``: nothing failed, but some part could not be decided: a day of
+  the period without a snapshot, a field a snapshot does not hold (a back-filled day's
+  balances), a part of the rule Kinko does not read yet, or data only the governance
+  register will hold (`missing` and `reason` say which). Missing evidence never passes;
+- ``manual``: a person attests (no control of the catalogue is manual yet);
+- ``not_applicable``: the rule has nothing to apply to on any day (e.g. no customer wallet).
+
+A rule "at every daily snapshot" needs a snapshot of every day of the period; the rules
+decided here are all read that way. What each control reads is in `decisions`; the report
+format is docs/inspection.md. Nothing here reads the clock or the store: the caller hands
+in the snapshots (as values, with their digests), the asset decimals and the conflict matrix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from kinko.core.canonical import canonical_json
+from kinko.core.errors import InputError
+from kinko.identity.sod import ConflictMatrix
+from kinko.inspection.catalogue import Catalogue, Control, Decision, Framework
+from kinko.inspection.snapshot import Snapshot
+from kinko.inspection.snapshot import _plain as plain
+
+MAX_PERIOD_DAYS = 3660
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 (a status, not a password)
+    FAIL = "fail"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+    MANUAL = "manual"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The days a run evaluates, both inclusive (UTC days)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise InputError("--to", f"{self.end} is before --from {self.start}")
+        if (self.end - self.start).days >= MAX_PERIOD_DAYS:
+            raise InputError("--from", f"a period is at most {MAX_PERIOD_DAYS} days")
+
+    def days(self) -> Iterator[date]:
+        day = self.start
+        while day <= self.end:
+            yield day
+            day += timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A snapshot with its digest (computed once)."""
+
+    snapshot: Snapshot
+    digest: str
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Held:
+        return cls(snapshot, snapshot.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    snapshots: Mapping[date, Held]
+    """Every snapshot held from the first day a rule needs (a trailing price window may
+    start before the period) to the period's end."""
+    decimals: Mapping[str, int]
+    """The asset registry's decimals (``chain:SYMBOL`` -> digits), to value base units."""
+    conflicts: ConflictMatrix
+    """The separation-of-duties matrix in force now: grants are judged against it."""
+    began: date | None = None
+    """The first day Kinko holds a snapshot of (None: the first of `snapshots`): days
+    before it are not missing from a trailing window, there was nothing to take."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One item of a snapshot: `path` names it (``people[u_1]``), `digest` is the SHA-256
+    of its canonical JSON, as it stands in the snapshot's document."""
+
+    path: str
+    digest: str
+
+
+def row(path: str, item: Any) -> Row:
+    return Row(path, hashlib.sha256(canonical_json(plain(item))).hexdigest())
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    start: date
+    end: date
+    """The failure held on every day from `start` to `end` (with the same value)."""
+    check: str
+    value: str
+    limit: str
+    detail: str
+    rows: tuple[Row, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    start: date
+    end: date
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    day: date
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    control: Control
+    status: Status
+    reason: str
+    failures: tuple[Failure, ...]
+    missing: tuple[Missing, ...]
+    evidence: tuple[date, ...]
+    """The days whose snapshots the decision used."""
+    series: tuple[Point, ...] = ()
+    """A value per day (a cold share), for the reader's chart."""
+
+
+@dataclass
+class Tally:
+    """What one control's decision collects, day by day."""
+
+    control: Control
+    framework: Framework | None = None
+    """The framework the run reports on (None: all)."""
+    failures: list[Failure] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    used: set[date] = field(default_factory=set)
+    series: list[Point] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+    """Parts of the rule not decided from evidence (each makes it insufficient)."""
+    applies: bool = False
+    """Something the rule applies to was seen (else: not applicable)."""
+
+    def fail(  # noqa: PLR0917 (a failure is these six things, in this order)
+        self,
+        day: date,
+        check: str,
+        value: object,
+        limit: object,
+        detail: str,
+        rows: tuple[Row, ...] = (),
+    ) -> None:
+        last = self.failures[-1] if self.failures else None
+        failure = Failure(day, day, check, str(value), str(limit), detail, rows)
+        if (
+            last is not None
+            and last.end + timedelta(days=1) == day
+            and (last.check, last.value, last.limit, last.detail, last.rows)
+            == (check, failure.value, failure.limit, detail, rows)
+        ):
+            self.failures[-1] = Failure(
+                last.start, day, check, last.value, last.limit, detail, rows
+            )
+        else:
+            self.failures.append(failure)
+
+    def lack(self, day: date, what: str) -> None:
+        for i in range(len(self.missing) - 1, -1, -1):
+            item = self.missing[i]
+            if item.what == what and item.end + timedelta(days=1) == day:
+                self.missing[i] = Missing(item.start, day, what)
+                return
+            if item.end < day - timedelta(days=1):
+                break
+        self.missing.append(Missing(day, day, what))
+
+    def finish(self, reason: str) -> Finding:
+        if self.failures:
+            status = Status.FAIL
+        elif self.missing or self.undecided:
+            status = Status.INSUFFICIENT_EVIDENCE
+            reason = "; ".join([reason, *self.undecided]) if self.undecided else reason
+        elif not self.applies:
+            status = Status.NOT_APPLICABLE
+        else:
+            status = Status.PASS
+        failures = sorted(self.failures, key=lambda f: (f.start, f.check, f.detail))
+        missing = sorted(self.missing, key=lambda m: (m.start, m.what))
+        return Finding(
+            self.control,
+            status,
+            reason,
+            tuple(failures),
+            tuple(missing),
+            tuple(sorted(self.used)),
+            tuple(self.series),
+        )
+
+
+NO_SNAPSHOT = "no snapshot of this day"
+
+Decider = Callable[[Tally, Period, Evidence], str]
+"""Decides one control into its tally; returns the reason in words."""
+
+
+def daily(
+    tally: Tally,
+    period: Period,
+    evidence: Evidence,
+    check: Callable[[date, Snapshot], None],
+) -> None:
+    """Run `check` on the snapshot of every day of the period; a day without one is missing."""
+    for day in period.days():
+        held = evidence.snapshots.get(day)
+        if held is None:
+            tally.lack(day, NO_SNAPSHOT)
+            continue
+        tally.used.add(day)
+        check(day, held.snapshot)
+
+
+def parameter(control: Control, name: str) -> Any:
+    for p in control.parameters:
+        if p.name == name:
+            return p.value
+    raise InputError(f"{control.id}.parameters", f"the catalogue names no parameter {name!r}")
+
+
+def evaluate(
+    catalogue: Catalogue, framework: Framework | None, period: Period, evidence: Evidence
+) -> tuple[Finding, ...]:
+    """One finding per control mapped to `framework` (every control for None)."""
+    from kinko.inspection.decisions import DECIDERS
+
+    out = []
+    for control in catalogue.for_framework(framework):
+        decider = DECIDERS.get(control.id)
+        if control.decision is Decision.MANUAL:
+            out.append(
+                Finding(
+                    control,
+                    Status.MANUAL,
+                    "a person attests this control; attestations are recorded in the "
+                    "governance register",
+                    (),
+                    (),
+                    (),
+                )
+            )
+        elif decider is None:
+            out.append(
+                Finding(control, Status.INSUFFICIENT_EVIDENCE, undecided(control), (), (), ())
+            )
+        else:
+            tally = Tally(control, framework)
+            reason = decider(tally, period, evidence)
+            out.append(tally.finish(reason))
+    return tuple(out)
+
+
+def undecided(control: Control) -> str:
+    """Why a control Kinko does not decide yet is `insufficient_evidence`."""
+    needs = ", ".join(control.data)
+    if control.decision is Decision.EVIDENCE_DATED:
+        return (
+            f"dated evidence ({needs}) is kept in the governance register, which does not "
+            "hold it yet: nothing decides this control"
+        )
+    return f"Kinko does not decide this control from its data yet (it needs: {needs})"
+
+
+def first_needed(catalogue: Catalogue, framework: Framework | None, period: Period) -> date:
+    """The first day whose snapshot the evaluation reads (a trailing price window)."""
+    from kinko.inspection.decisions import lookback
+
+    days = max(
+        (lookback(c) for c in catalogue.for_framework(framework)),
+        default=0,
+    )
+    return period.start - timedelta(days=days)
