@@ -17,6 +17,7 @@ from kinko import __version__
 from kinko.api.refusals import refusal_event
 from kinko.api.routes import audit, custody, identity, policy, screening, withdrawals
 from kinko.api.routes import monitor as monitor_routes
+from kinko.api.routes import register as register_routes
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.monitor.service import MonitorPort
@@ -144,6 +145,7 @@ def create_app(
     # Starlette matches routes in order: the busiest (withdrawal requests) come first.
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
+    app.include_router(register_routes.router)  # the governance register (#16)
     from kinko.api.routes import device
     from kinko.web import device as device_pages
     from kinko.web import enrol, token_confirm

@@ -34,6 +34,8 @@ from kinko.identity.proposals import ProposalHandler, ProposalHandlers
 from kinko.identity.service import IdentityService
 from kinko.identity.step_ups import ApprovalStepUps
 from kinko.identity.token_requests import TokenRequestService
+from kinko.inspection.governance import GovernanceRegister
+from kinko.inspection.register_proposals import register_handlers
 from kinko.inspection.snapshots import SnapshotService
 from kinko.monitor.actions import KinkoActions
 from kinko.monitor.engine import Engine
@@ -107,6 +109,8 @@ class Services:
     _stack: _Once = field(repr=False)
     snapshots: SnapshotService
     """The daily evidence snapshots of self-inspection (issue #16)."""
+    register: GovernanceRegister
+    """The governance register of self-inspection (issue #16): changes by four eyes."""
 
     def approval_content(
         self, session: Session, kind: ApprovalKind, subject: str, voter: UserId
@@ -169,6 +173,7 @@ def build_services(
         ProposalKind.REPLACE_LIST: lambda: ListReplacementHandler(ctx, rescreen),
         ProposalKind.ACTIVATE_POLICY: lambda: PolicyActivationHandler(ctx),
         **registration_handlers(ctx),  # an asset, a wallet, a key share (custody)
+        **register_handlers(register := GovernanceRegister(ctx)),  # the governance register
     }
     proposal_handlers: ProposalHandlers = handlers
     identity = IdentityService(ctx, proposal_handlers=proposal_handlers)
@@ -220,4 +225,5 @@ def build_services(
         step_ups=ApprovalStepUps(ctx),
         _stack=_Once(stack),
         snapshots=SnapshotService(ctx),
+        register=register,
     )

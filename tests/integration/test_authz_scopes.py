@@ -62,6 +62,11 @@ FREEZES = f"{HERE}::test_freezes_hold_to_the_frozen_wallet_or_asset"
 BOOK = f"{HERE}::test_address_book_holds_to_the_chains_of_the_callers_wallets"
 ALERTS = f"{MONITOR}::test_alerts_hold_to_the_wallet_or_asset_they_are_about"
 RELEASE = f"{MONITOR}::test_releasing_a_response_holds_to_what_it_froze"
+REGISTER = (
+    "tests/integration/inspection/test_register_api.py"
+    "::test_bad_input_is_refused_naming_the_field"
+)  # the governance register: changes need an unscoped register:write grant
+READ_REGISTER = "-the governance register: organisation-wide records, no asset or wallet data"
 
 ROUTES: dict[str, str] = {
     # withdrawals (API)
@@ -125,6 +130,12 @@ ROUTES: dict[str, str] = {
     "POST /v1/screening/address": LISTS,
     "POST /v1/screening/name": LISTS,
     "POST /v1/screening/rescreen": EVERYTHING,
+    # the governance register (self-inspection)
+    "GET /v1/register/records": READ_REGISTER,
+    "GET /v1/register/records/{kind}/{key:path}": READ_REGISTER,
+    "GET /v1/register/attachments/{digest}": READ_REGISTER,
+    "POST /v1/register/proposals": REGISTER,
+    "POST /v1/register/attachments": REGISTER,
     # audit: entries are evidence shown whole, never cut to a scope
     "GET /v1/audit/entries/{seq}": EVERYTHING,
 }

@@ -38,6 +38,8 @@ class ProposalKind(StrEnum):
     """A wallet, with its tier, quorum and eligible roles, joins the registry (custody)."""
     REGISTER_KEY_SHARE = "register_key_share"
     """A key share joins a wallet's key inventory (kinko.custody.proposals)."""
+    REGISTER_CHANGE = "register_change"
+    """Records of the governance register change (kinko.inspection.register_proposals)."""
 
 
 class ProposalState(StrEnum):

@@ -47,6 +47,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "alerts:write",
         "responses:release",
         "inspection:read",
+        "register:write",
     ]
 )
 
@@ -90,6 +91,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "responses:release",
             "screening:read",
             "screening:write",
+            # Propose changes to the governance register (four eyes: kinko.inspection).
+            "register:write",
         }
     ),
     Role.OPERATOR: frozenset(
@@ -130,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "freeze:release",
             "responses:release",
             "inspection:read",
+            "register:write",
         }
     ),
 }

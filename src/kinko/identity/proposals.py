@@ -64,7 +64,14 @@ _EVENT_TYPES = {
 CUSTODY_KINDS = frozenset(
     {ProposalKind.REGISTER_ASSET, ProposalKind.REGISTER_WALLET, ProposalKind.REGISTER_KEY_SHARE}
 )
-FOREIGN_KINDS = frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY}) | CUSTODY_KINDS
+# The governance register's changes (self-inspection) are proposed and approved by a
+# security_admin or the CISO (`kinko.identity.rules.eligibility`).
+REGISTER_KINDS = frozenset({ProposalKind.REGISTER_CHANGE})
+FOREIGN_KINDS = (
+    frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY})
+    | CUSTODY_KINDS
+    | REGISTER_KINDS
+)
 
 
 class ProposalHandler(Protocol):

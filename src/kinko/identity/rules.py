@@ -30,6 +30,7 @@ from kinko.identity.people import person_now
 from kinko.identity.permissions import PRIVILEGED_ROLES, ROLE_PERMISSIONS, Role, parse_role
 from kinko.identity.proposals import (
     CUSTODY_KINDS,
+    REGISTER_KINDS,
     Handlers,
     ProposalHandlers,
     parse_grant,
@@ -53,6 +54,9 @@ _ADMINS = frozenset({Role.SECURITY_ADMIN.value})
 _CUSTODY_WRITERS = frozenset(
     role.value for role, held in ROLE_PERMISSIONS.items() if "custody:write" in held
 )
+_REGISTER_KEEPERS = frozenset({Role.SECURITY_ADMIN.value, Role.CISO.value})
+# Kinds whose proposers and approvers are named by `eligibility` (not only security admins).
+_ROLE_NAMED = CUSTODY_KINDS | REGISTER_KINDS
 
 
 def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
@@ -60,9 +64,13 @@ def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
 
     Custody's registrations (an asset, a wallet, a key share) are proposed by a holder of
     ``custody:write`` and approved by a second person holding ``custody:write`` or
-    ``security_admin``; every other kind by two security admins."""
+    ``security_admin``; changes to the governance register (self-inspection) by a
+    ``security_admin`` or the ``ciso`` and a second one of them; every other kind by two
+    security admins."""
     if kind in CUSTODY_KINDS:
         return _CUSTODY_WRITERS, _CUSTODY_WRITERS | _ADMINS
+    if kind in REGISTER_KINDS:
+        return _REGISTER_KEEPERS, _REGISTER_KEEPERS
     return _ADMINS, _ADMINS
 
 
@@ -95,8 +103,9 @@ class ProposalRules(ServiceBase):
 
     def require_proposer(self, session: Session, actor: UserId, kind: ProposalKind) -> None:
         """`actor` may propose (or refuse) a proposal of `kind`: an active security admin,
-        or for custody's registrations an active holder of ``custody:write``."""
-        if kind not in CUSTODY_KINDS:
+        or for custody's registrations an active holder of ``custody:write`` (the
+        register's changes: a security admin or the CISO; `eligibility`)."""
+        if kind not in _ROLE_NAMED:
             self._require_admin(session, actor)
             return
         proposers, _ = eligibility(kind)
@@ -104,17 +113,20 @@ class ProposalRules(ServiceBase):
 
     def require_decider(self, session: Session, actor: UserId, kind: ProposalKind) -> None:
         """`actor` may refuse a proposal of `kind`: someone eligible to approve it."""
-        if kind not in CUSTODY_KINDS:
+        if kind not in _ROLE_NAMED:
             self._require_admin(session, actor)
             return
         _, approvers = eligibility(kind)
         check_first(person_now(session, actor), approvers, f"decide a {kind.value}")
 
     def deciding_roles(self, session: Session, actor: UserId, row: ProposalRow) -> list[str]:
-        """The roles `actor` approves `row` with. For custody's registrations only grants
-        covering what is registered count: an unscoped grant (an asset, a wallet spans
-        every asset), or for a key share one limited to its wallet alone (fail closed)."""
+        """The roles `actor` approves `row` with. For the register's changes only unscoped
+        grants count; for custody's registrations only grants covering what is registered:
+        an unscoped grant (an asset, a wallet spans every asset), or for a key share one
+        limited to its wallet alone (fail closed)."""
         grants = self.roles_of(session, actor)
+        if ProposalKind(row.kind) in REGISTER_KINDS:  # organisation-wide: unscoped grants
+            return [g.role.value for g in grants if g.unscoped]
         if ProposalKind(row.kind) not in CUSTODY_KINDS:
             return [g.role.value for g in grants]
         wallet = row.payload.get("wallet_id")
@@ -232,7 +244,8 @@ class ProposalRules(ServiceBase):
         """The proposal as the four-eyes rules see it: a second active person eligible for
         its kind (`eligibility`: a security_admin; for custody's registrations a holder of
         custody:write or a security_admin), neither its proposer nor the person it is
-        about (their grant, state, factors, token; the holder of a key share), approves it."""
+        about (their grant, state, factors, token; the holder of a key share; a person a
+        register record names, e.g. the CISO of the CISO's record), approves it."""
         kind, user_id = ProposalKind(row.kind), row.payload.get("user_id")
         about = _RAISING | {ProposalKind.SET_USER_STATE, ProposalKind.REMOVE_MFA}
         subjects: frozenset[str] = frozenset()
@@ -241,6 +254,9 @@ class ProposalRules(ServiceBase):
         holder = row.payload.get("holder")
         if kind == ProposalKind.REGISTER_KEY_SHARE and isinstance(holder, str):
             subjects = frozenset({holder})
+        named = row.payload.get("subjects")  # the register: Kinko users its records name
+        if kind in REGISTER_KINDS and isinstance(named, list):
+            subjects = frozenset(str(user) for user in named)
         return Step(
             what=f"proposal {row.id} ({row.kind})",
             proposer=row.proposer_id,
