@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kinko.cli.common import console, echo_json
+from kinko.cli.inspect_run import run as run_command
 from kinko.cli.output import JsonOption, guarded_json, human_time, json_time, print_table
 from kinko.core.errors import InputError
 
@@ -271,6 +272,9 @@ def snapshots(
         whole=("day", "digest"),
         title=f"{len(records)} snapshots",
     )
+
+
+inspect_app.command("run")(run_command)
 
 
 def register(app: typer.Typer) -> None:

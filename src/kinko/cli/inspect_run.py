@@ -1,0 +1,95 @@
+"""``kinko inspect run``: decide the catalogue's controls over a period, write the report.
+
+The report (JSON, schema in docs/inspection.md) carries each finding's evidence: the
+digests of the daily snapshots it used and their audit-log inclusion proofs against a
+signed checkpoint; its own digest goes into the audit log (``inspection.run``). Opens the
+database itself, like ``kinko inspect snapshot`` (the audit log names ``local:<user>``).
+
+Exit status: 0 once the report is written (whatever it finds), 2 for a bad option
+(naming it), 1 when the stored evidence does not match its digests or the log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kinko.cli.common import console, echo_json
+from kinko.cli.output import JsonOption, guarded_json
+from kinko.core.errors import InputError
+
+FRAMEWORKS = ("jp", "kr", "ccss", "all")
+LATER_FORMATS = ("html", "pdf", "oscal")
+
+
+def _formats(text: str) -> None:
+    asked = [f.strip().lower() for f in text.split(",") if f.strip()]
+    for name in asked:
+        if name in LATER_FORMATS:
+            raise InputError(
+                "--format",
+                f"{name} reports are not built yet (HTML, PDF and OSCAL come next); "
+                "use --format json",
+            )
+        if name != "json":
+            raise InputError("--format", f"{name!r} is not a report format; use --format json")
+    if not asked:
+        raise InputError("--format", "name a format: json")
+
+
+def run(  # noqa: PLR0917 - typer maps each parameter to an option
+    framework: Annotated[
+        str, typer.Option("--framework", help="jp, kr, ccss or all (every control).")
+    ] = "all",
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First day, YYYY-MM-DD (UTC); default 364 days before --to."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC); default today.")
+    ] = None,
+    report_format: Annotated[
+        str, typer.Option("--format", help="Report format: json (html, pdf, oscal: not yet).")
+    ] = "json",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory the report is written to.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide each control over the period from the daily snapshots; write the JSON report."""
+    from kinko.cli.inspect import _actor, _day
+
+    with guarded_json(as_json):
+        if framework not in FRAMEWORKS:
+            raise InputError("--framework", f"{framework!r} is not one of: {', '.join(FRAMEWORKS)}")
+        _formats(report_format)
+        first, last = _day(start, "--from"), _day(end, "--to")
+        if out is None:
+            raise InputError("--out", "name the directory the report is written to")
+        from kinko.cli.common import open_services
+        from kinko.inspection.catalogue import Framework
+        from kinko.inspection.runs import InspectionRuns
+
+        chosen = None if framework == "all" else Framework(framework)
+        with open_services() as built:
+            runs = InspectionRuns(built.ctx, conflict_matrix=built.identity.conflict_matrix)
+            result = runs.run(chosen, out, actor=_actor(), start=first, end=last)
+    if as_json:
+        echo_json(
+            {
+                "report": str(result.path),
+                "digest": result.digest,
+                "size": result.size,
+                "from": result.period.start.isoformat(),
+                "to": result.period.end.isoformat(),
+                "summary": result.summary,
+                "audit_seq": result.audit_seq,
+            }
+        )
+        return
+    counts = ", ".join(f"{n} {status}" for status, n in result.summary.items() if n)
+    console.print(f"report {result.path} ({result.period.start} .. {result.period.end})")
+    console.print(f"digest {result.digest} (audit entry {result.audit_seq})")
+    console.print(counts)

@@ -1,0 +1,242 @@
+"""Inspection runs (service): evaluate the catalogue over a period, write the JSON report
+with the audit-log proofs of its evidence, and log the report's digest (docs/inspection.md).
+
+A run reads the daily snapshots of the period (and of a trailing price window before it)
+from the store, checks each against its digest, and hands them to the pure evaluator
+(`kinko.inspection.evaluate`). Then, in one transaction holding the audit head: every
+snapshot a finding used is proven into a signed checkpoint (its ``inspection.snapshot``
+entry, the entry's leaf hash and RFC 9162 inclusion proof), the report is built and
+written, and its digest is appended to the audit log (``inspection.run``). The file is
+moved into place only once that entry commits; a failure leaves neither.
+
+The checkpoint is the smallest one already signed that holds every entry used, or a new
+one when none does: a rerun on the same data and period finds the same checkpoint, so
+its report is byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinko.audit import merkle
+from kinko.audit.checkpoint import parse_body
+from kinko.audit.note import parse_note
+from kinko.context import Context
+from kinko.core.errors import InputError, IntegrityError
+from kinko.identity.sod import ConflictMatrix
+from kinko.inspection import catalogue as catalogues
+from kinko.inspection import report as reports
+from kinko.inspection.catalogue import Framework
+from kinko.inspection.evaluate import Evidence, Held, Period, evaluate, first_needed
+from kinko.inspection.snapshot import Snapshot, digest_of
+from kinko.inspection.snapshots import ACTION as SNAPSHOT_ACTION
+from kinko.store.tables.audit import AuditCheckpointRow
+from kinko.store.tables.custody import AssetRow
+from kinko.store.tables.inspection import InspectionSnapshotRow
+
+ACTION = "inspection.run"
+DEFAULT_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    path: Path
+    digest: str
+    size: int
+    summary: dict[str, int]
+    audit_seq: int
+    period: Period
+
+
+def default_period(today: date, start: date | None, end: date | None) -> Period:
+    """`start`..`end`; by default the 365 days ending today (UTC). Not after today."""
+    last = end or today
+    if last > today:
+        raise InputError("--to", f"{last} is after today ({today}, UTC): no evidence yet")
+    first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    if start is not None and end is None and start > today:
+        raise InputError("--from", f"{start} is after today ({today}, UTC)")
+    return Period(first, last)
+
+
+def report_name(framework: Framework | None, period: Period) -> str:
+    name = "all" if framework is None else framework.value
+    return f"inspection-{name}-{period.start.isoformat()}-{period.end.isoformat()}.json"
+
+
+class InspectionRuns:
+    def __init__(
+        self, ctx: Context, *, conflict_matrix: Callable[[Session], ConflictMatrix]
+    ) -> None:
+        self.ctx = ctx
+        self.conflict_matrix = conflict_matrix
+
+    def run(
+        self,
+        framework: Framework | None,
+        out: Path,
+        *,
+        actor: str,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> RunResult:
+        today = self.ctx.clock.now().astimezone(UTC).date()
+        period = default_period(today, start, end)
+        if out.exists() and not out.is_dir():
+            raise InputError("--out", f"{out} is not a directory")
+        catalogue = catalogues.packaged()
+        evidence, records = self._evidence(first_needed(catalogue, framework, period), period)
+        findings = evaluate(catalogue, framework, period, evidence)
+        used = sorted({d for f in findings for d in f.evidence})
+        out.mkdir(parents=True, exist_ok=True)
+        name = report_name(framework, period)
+        temp: Path | None = None
+        try:
+            with self.ctx.db.transaction() as session:
+                self.ctx.audit.hold_head(session)
+                log, proven = self._prove(session, [records[d] for d in used])
+                built = reports.build(catalogue, framework, period, findings, evidence, proven, log)
+                encoded = reports.encode(built)
+                digest = reports.digest_of(encoded)
+                temp = _write_temp(out, name, encoded)
+                entry = self.ctx.audit.append(
+                    session,
+                    actor=actor,
+                    action=ACTION,
+                    subject=name,
+                    details={
+                        "digest": digest,
+                        "size": len(encoded),
+                        "framework": built["framework"],
+                        "from": period.start.isoformat(),
+                        "to": period.end.isoformat(),
+                        "catalogue": catalogue.version,
+                        "summary": built["summary"],
+                        "checkpoint_size": None if log is None else log.size,
+                    },
+                )
+            os.replace(temp, out / name)
+            temp = None
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
+        return RunResult(out / name, digest, len(encoded), built["summary"], entry.seq, period)
+
+    # -- reading the evidence ---------------------------------------------------------
+
+    def _evidence(
+        self, first: date, period: Period
+    ) -> tuple[Evidence, dict[date, InspectionSnapshotRow]]:
+        with self.ctx.db.reading() as session:
+            rows = list(
+                session.execute(
+                    select(InspectionSnapshotRow)
+                    .where(
+                        InspectionSnapshotRow.day >= first.isoformat(),
+                        InspectionSnapshotRow.day <= period.end.isoformat(),
+                    )
+                    .order_by(InspectionSnapshotRow.day)
+                ).scalars()
+            )
+            began = session.execute(select(func.min(InspectionSnapshotRow.day))).scalar()
+            decimals = {
+                f"{a.chain}:{a.symbol}": a.decimals
+                for a in session.execute(select(AssetRow)).scalars()
+            }
+            matrix = self.conflict_matrix(session)
+        held: dict[date, Held] = {}
+        records: dict[date, InspectionSnapshotRow] = {}
+        for r in rows:
+            encoded = zlib.decompress(r.document)
+            if digest_of(encoded) != r.digest:
+                raise IntegrityError(f"the stored snapshot of {r.day} does not match its digest")
+            snap = Snapshot.from_json(json.loads(encoded), where=f"snapshot {r.day}")
+            held[snap.day] = Held(snap, r.digest)
+            records[snap.day] = r
+        evidence = Evidence(
+            held, decimals, matrix, None if began is None else date.fromisoformat(began)
+        )
+        return evidence, records
+
+    # -- proving it -----------------------------------------------------------------------
+
+    def _prove(
+        self, session: Session, used: list[InspectionSnapshotRow]
+    ) -> tuple[reports.Log | None, list[reports.Proven]]:
+        if not used:
+            return None, []
+        need = max(r.audit_seq for r in used) + 1
+        signed = session.execute(
+            select(AuditCheckpointRow)
+            .where(AuditCheckpointRow.size >= need)
+            .order_by(AuditCheckpointRow.size)
+            .limit(1)
+        ).scalar_one_or_none()
+        note = signed.note if signed is not None else self.ctx.audit.checkpoint(session)
+        checkpoint = parse_body(parse_note(note).text)
+        root = self.ctx.audit.root(session, checkpoint.size)
+        if root != checkpoint.root_hash:
+            raise IntegrityError(
+                f"the stored audit tree of size {checkpoint.size} does not match the checkpoint "
+                "signed at that size: the log was altered after it was signed"
+            )
+        proven = []
+        for r in used:
+            record = self.ctx.audit.entry(session, r.audit_seq)
+            _check_entry(r, record.entry, record.leaf_hash)
+            proof = self.ctx.audit.inclusion_proof(session, r.audit_seq, checkpoint.size)
+            merkle.verify_inclusion(record.leaf_hash, r.audit_seq, checkpoint.size, proof, root)
+            proven.append(
+                reports.Proven(
+                    date.fromisoformat(r.day),
+                    r.digest,
+                    r.origin,
+                    r.audit_seq,
+                    record.entry,
+                    record.leaf_hash,
+                    tuple(proof),
+                )
+            )
+        log = reports.Log(checkpoint.origin, checkpoint.size, checkpoint.root_hash, note)
+        return log, proven
+
+
+def _check_entry(row: InspectionSnapshotRow, entry: bytes, leaf_hash: bytes) -> None:
+    """The snapshot's audit entry is intact and is the one that logged this digest."""
+    if merkle.leaf_hash(entry) != leaf_hash:
+        raise IntegrityError(
+            f"audit entry {row.audit_seq} does not hash to its leaf hash: it was altered "
+            "after it was logged",
+            code="entry_altered",
+        )
+    value: Any = json.loads(entry)
+    details = value.get("details", {}) if isinstance(value, dict) else {}
+    if (
+        value.get("action") != SNAPSHOT_ACTION
+        or value.get("subject") != row.day
+        or details.get("digest") != row.digest
+    ):
+        raise IntegrityError(
+            f"audit entry {row.audit_seq} is not the {SNAPSHOT_ACTION} entry of {row.day} "
+            f"with digest {row.digest}: the snapshot does not match the log"
+        )
+
+
+def _write_temp(directory: Path, name: str, data: bytes) -> Path:
+    handle, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    with os.fdopen(handle, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(path)
