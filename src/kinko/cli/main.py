@@ -68,6 +68,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "withdraw": ("kinko.cli.withdrawals:register", "Request, approve and inspect withdrawals."),
     "signer": ("kinko.cli.withdrawals:register", "The online signer."),
     "monitor": ("kinko.cli.monitor:register", "Detect suspicious access and outflows; respond."),
+    "register": (
+        "kinko.cli.register:register",
+        "The governance register: CISO, staff, training, drills, audits, vendors.",
+    ),
     "inspect": (
         "kinko.cli.inspect:register",
         "Self-inspection: the control catalogue and its framework mappings.",

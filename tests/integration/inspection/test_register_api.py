@@ -166,8 +166,7 @@ def test_bad_input_is_refused_naming_the_field(ctx: Context, api: TestClient) ->
     assert propose(api, ops, put("vendor", VENDOR)).json()["error"] == "missing_permission"
     scoped = bearer(make_token(ctx, roles_or_permissions=["register:write"], assets=["BTC"]))
     assert propose(api, scoped, put("vendor", VENDOR)).status_code == 403
-    upload = api.post("/v1/register/attachments", params={"filename": "a.txt"}, content=b"a",
-                      headers=scoped)  # fmt: skip
+    upload = api.post("/v1/register/attachments", files={"file": ("a.txt", b"a")}, headers=scoped)
     assert upload.status_code == 403, upload.text
     assert records(api, bearer(make_token(ctx, roles_or_permissions=["auditor"]))) == []
 
@@ -178,17 +177,14 @@ def test_attachments_are_stored_by_digest(ctx: Context, api: TestClient) -> None
     report = b"%PDF-1.7 penetration test report, final\n"
     digest = hashlib.sha256(report).hexdigest()
     stored = api.post(
-        "/v1/register/attachments", params={"filename": "pt-2026.pdf"}, content=report,
-        headers=sec,
-    )  # fmt: skip
+        "/v1/register/attachments", files={"file": ("pt-2026.pdf", report)}, headers=sec
+    )
     assert stored.status_code == 201, stored.text
     assert (stored.json()["sha256"], stored.json()["new"]) == (digest, True)
     path = ctx.settings.data_dir / ATTACHMENTS / digest
     assert path.read_bytes() == report
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    again = api.post(
-        "/v1/register/attachments", params={"filename": "copy.pdf"}, content=report, headers=sec
-    )
+    again = api.post("/v1/register/attachments", files={"file": ("copy.pdf", report)}, headers=sec)
     assert again.json()["new"] is False
 
     test = {

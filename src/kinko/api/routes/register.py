@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,15 +106,14 @@ def propose(
 
 @router.post("/attachments", status_code=201, summary="Store a file by its SHA-256")
 async def attach(
-    request: Request,
     services: AppServices,
     principal: Writer,
-    filename: Annotated[str, Query(min_length=1, max_length=255)],
+    file: Annotated[UploadFile, File(description="The file (a report, minutes, a photo).")],
 ) -> JSONResponse:
     principal.require_unscoped("register:write", WHAT)
-    data = await request.body()
+    data = await file.read()
     found, new = await run_in_threadpool(
-        services.register.attach, data, filename=filename, actor=principal.actor
+        services.register.attach, data, filename=file.filename or "", actor=principal.actor
     )
     return JSONResponse({**render_attachment(found), "new": new}, status_code=201)
 
