@@ -22,6 +22,9 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     bus: EventBus = field(default_factory=EventBus)
 
+    def __post_init__(self) -> None:
+        self.db.outbox.now = self.clock.now  # the outbox dates its rows by this clock
+
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> Context:
     db = Database(settings.resolved_database_url)

@@ -2,11 +2,12 @@
 screening-list freshness check, the chain watcher when a node is configured, the
 execution of approved withdrawals left behind (at start, then every 30 s) and the day's
 evidence snapshot (self-inspection, issue #16); in one process at a time, under a lease
-(`jobs_under_lease`)."""
+(`jobs_under_lease`). And in every process, the sweep of the event outbox (`outbox_loop`)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -106,6 +107,30 @@ async def snapshot_loop(take: Callable[[], Taken], interval: float) -> None:
         await asyncio.sleep(interval)
 
 
+OUTBOX_INTERVAL_S = 5.0
+
+
+def sweep_outbox(ctx: Context) -> int:
+    """Forget the delivered events of this process and relay what a dead one left
+    (`kinko.store.outbox`); how many events were relayed."""
+    return ctx.db.outbox.sweep(ctx.db.transaction, ctx.bus)
+
+
+async def outbox_loop(ctx: Context, interval: float = OUTBOX_INTERVAL_S) -> None:
+    """Every process, every `interval` (not under the jobs' lease: each process forgets
+    its own delivered events; relaying rows is shared out by row locks)."""
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(sweep_outbox, ctx)
+            except Exception as exc:  # e.g. the database is briefly unreachable
+                log.error("outbox.sweep_failed", error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(interval)
+    finally:  # shutting down: what was delivered need not be relayed by another
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(sweep_outbox, ctx)
+
+
 JOBS_LEASE = "periodic-jobs"
 LEASE_CHECK_S = 5.0
 Jobs = Callable[[], list["asyncio.Task[None]"]]
@@ -195,4 +220,7 @@ def start_background(
     start = job_starter(
         ctx, executor=executor, check_freshness=check_freshness, take_snapshot=take_snapshot
     )
-    return [asyncio.create_task(jobs_under_lease(ctx, start), name="periodic-jobs")]
+    return [
+        asyncio.create_task(jobs_under_lease(ctx, start), name="periodic-jobs"),
+        asyncio.create_task(outbox_loop(ctx), name="event-outbox"),
+    ]

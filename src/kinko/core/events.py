@@ -7,6 +7,7 @@ because the audit log (not the bus) is the system of record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,23 +59,59 @@ class EventBus:
     def publish(self, event: SecurityEvent) -> None:
         self.publish_all((event,))
 
-    def publish_all(self, events: Sequence[SecurityEvent]) -> None:
+    def publish_all(self, events: Sequence[SecurityEvent]) -> bool:
         """Every subscriber sees `events`, in order; a failing subscriber misses nothing
-        of the others'."""
+        of the others'. True when every subscriber took them (the outbox then forgets
+        them, `kinko.store.outbox`)."""
         if not events:
-            return
+            return True
+        delivered = True
         for subscriber in list(self._subscribers):
             for event in events:
                 try:
                     subscriber(event)
                 except Exception:
                     self.failures += 1
+                    delivered = False
                     log.exception("event subscriber failed", event_type=event.type)
         for batch_subscriber in list(self._batch_subscribers):
             try:
                 batch_subscriber(events)
             except Exception:
                 self.failures += 1
+                delivered = False
                 log.exception(
                     "event subscriber failed", event_types=sorted({e.type for e in events})
                 )
+        return delivered
+
+
+def encode_event(event: SecurityEvent) -> str:
+    """`event` as JSON text (the outbox keeps it so): `time` in ISO 8601, values of
+    `fields` that JSON has no type for as their text."""
+    body = {
+        "type": event.type,
+        "time": event.time.isoformat(),
+        "actor": event.actor,
+        "outcome": event.outcome,
+        "source_ip": event.source_ip,
+        "wallet": event.wallet,
+        "asset": event.asset,
+        "amount": event.amount,
+        "destination": event.destination,
+        "severity": event.severity,
+        "fields": dict(event.fields),
+    }
+    return json.dumps(body, default=_text, separators=(",", ":"), sort_keys=True)
+
+
+def decode_event(text: str) -> SecurityEvent:
+    """The event `encode_event` wrote."""
+    body = json.loads(text)
+    body["time"] = datetime.fromisoformat(body["time"])
+    body["fields"] = MappingProxyType(body.get("fields") or {})
+    return SecurityEvent(**body)
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -13,7 +13,10 @@ others. Instead exactly one process evaluates: the holder of a PostgreSQL adviso
 (`kinko.store.leases.Lease`); the others' evaluators wait for it. Every event meets one
 correlation state, whichever process served it.
 
-**Nothing lost to a killed process.** An entry is acknowledged (``XACK``) only once the
+**Nothing lost to a killed process.** An event reaches the stream from the outbox it was
+committed in (`kinko.store.outbox`): a process killed between its commit and the append,
+or a Redis unreachable then, leaves it there for another process's sweep. An entry is
+acknowledged (``XACK``) only once the
 monitor has recorded what it raised. The lock ends with its holder's connection, so a
 process killed with SIGKILL hands the lease on; the next evaluator claims the entries
 its predecessor read and did not acknowledge (``XAUTOCLAIM``) and evaluates them, and

@@ -7,12 +7,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinko.store.outbox import Outbox
 from kinko.store.work import UnitOfWork
 
 WRITER_WAIT = 30.0
@@ -181,6 +183,9 @@ class Database:
         )
         self._reader: Engine | None = None
         self._reader_guard = threading.Lock()
+        # Security events are kept here with their transaction until delivered
+        # (kinko.store.outbox); the context gives it its clock.
+        self.outbox = Outbox(lambda: datetime.now(UTC))
 
     @contextmanager
     def _writer_turn(self) -> Iterator[None]:
@@ -221,8 +226,11 @@ class Database:
         """A session whose work commits together at the end, or not at all; then, with
         the writer's turn over, what its unit of work (kinko.store.work) queued runs."""
         with self._writer_turn(), self.sessions() as session, session.begin():
-            work = UnitOfWork.begin(session, sole_writer=self._writer is not None)
+            work = UnitOfWork.begin(
+                session, sole_writer=self._writer is not None, outbox=self.outbox
+            )
             yield session
+            work.before_commit()
         work.finish()
 
     def dispose(self) -> None:

@@ -7,6 +7,9 @@ only here: no other module keeps state on the session. A session that does not c
 `Database.transaction()` (a test's, a `reading()` one) gets an unmanaged unit of work whose
 after-turn work runs on SQLAlchemy's ``after_commit`` and is dropped on rollback.
 
+Security events are also written to the outbox just before the commit
+(`kinko.store.outbox`), so that they survive a process that dies before publishing them.
+
 Why after the writer's turn and not on ``after_commit``: a subscriber may write too (the
 monitor records its alerts), and on SQLite it would wait for the very turn this
 transaction still holds.
@@ -19,12 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kinko.core.events import EventBus, SecurityEvent
+
+if TYPE_CHECKING:
+    from kinko.store.outbox import Outbox
 
 _KEY = "kinko.unit_of_work"  # the one key Kinko keeps on a session
 
@@ -53,6 +59,9 @@ class UnitOfWork:
         self._audit: list[Any] | None = None
         self._memos: dict[str, dict[Any, Any]] = {}
         self._held: set[LockStep] = set()
+        self.outbox: Outbox | None = None
+        self._staged: list[int] = []
+        self._kept_staged: list[int] = []
 
     @classmethod
     def of(cls, session: Session) -> UnitOfWork:
@@ -63,10 +72,23 @@ class UnitOfWork:
         return work
 
     @classmethod
-    def begin(cls, session: Session, *, sole_writer: bool) -> UnitOfWork:
-        """Open the unit of work of a `Database.transaction()` session."""
+    def begin(
+        cls, session: Session, *, sole_writer: bool, outbox: Outbox | None = None
+    ) -> UnitOfWork:
+        """Open the unit of work of a `Database.transaction()` session (its events kept
+        in `outbox` until delivered, `kinko.store.outbox`)."""
         work = session.info[_KEY] = cls(session, managed=True, sole_writer=sole_writer)
+        work.outbox = outbox
         return work
+
+    def before_commit(self) -> None:
+        """Called by `Database.transaction()` just before it commits: the events go to the
+        outbox with the transaction, and rows this process saw delivered go."""
+        if self.outbox is None:
+            return
+        self.outbox.forget_delivered(self.session)
+        self._staged = self.outbox.stage(self.session, [item for _, item in self._events])
+        self._kept_staged = self.outbox.stage(self.session, self._kept)
 
     # -- the lock order ---------------------------------------------------------------
 
@@ -135,18 +157,24 @@ class UnitOfWork:
         if not self.managed:
             event.listen(self.session, "after_soft_rollback", self._drop, once=True)
 
-    def take_events(self) -> list[SecurityEvent]:
+    def take_events(self) -> tuple[list[SecurityEvent], list[int]]:
         """The events announced to the bound bus, for an owner that publishes them itself
-        (`bind_bus(..., keep_events=True)`)."""
+        (`bind_bus(..., keep_events=True)`), and their outbox rows (`Outbox.publish`)."""
         taken, self._kept = self._kept, []
-        return taken
+        staged, self._kept_staged = self._kept_staged, []
+        return taken, staged
 
     def _publish(self) -> None:
         events, self._events, self._events_queued = self._events, [], False
+        staged, self._staged = self._staged, []
         start = 0
         for i in range(1, len(events) + 1):  # consecutive events of one bus: one batch
             if i == len(events) or events[i][0] is not events[start][0]:
-                events[start][0].publish_all([item for _, item in events[start:i]])
+                bus, batch = events[start][0], [item for _, item in events[start:i]]
+                if self.outbox is not None and staged:
+                    self.outbox.publish(bus, batch, staged[start:i])
+                else:
+                    bus.publish_all(batch)
                 start = i
 
     def _drop(self, _session: Session, _previous: object) -> None:

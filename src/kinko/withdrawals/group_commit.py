@@ -71,7 +71,7 @@ class _Failed(Exception):
 @dataclass(slots=True)
 class _Committed(Generic[T]):
     results: list[tuple[_Pending[T], T]]
-    events: list[SecurityEvent]
+    events: tuple[list[SecurityEvent], list[int]]  # and their outbox rows
 
 
 class GroupCommit(Generic[T]):
@@ -124,7 +124,8 @@ class GroupCommit(Generic[T]):
                 else:
                     self._leading = False
         if committed is not None:
-            self.ctx.bus.publish_all(committed.events)
+            events, staged = committed.events
+            self.ctx.db.outbox.publish(self.ctx.bus, events, staged)
             for done, result in committed.results:
                 done.succeed(result)
 

@@ -156,6 +156,8 @@ def test_taking_stores_the_snapshot_and_its_digest_goes_in_the_audit_log(
 def test_a_day_has_one_snapshot(
     ctx: Context, snapshots: SnapshotService, exchange: Wallets, clock: FixedClock
 ) -> None:
+    # Noon of the run's own day: ten minutes later is the same UTC day whenever it runs.
+    clock.set(clock.now().replace(hour=12, minute=0, second=0, microsecond=0))
     first = snapshots.take(actor=ACTOR)
     with ctx.db.transaction() as s:  # the evidence changes later that day
         holdings.set_balance(ctx, s, exchange.btc_hot, BTC, 1, source="test", actor=ACTOR)

@@ -13,11 +13,13 @@ import redis
 from sqlalchemy import text
 
 from kinko.context import Context, build_context
+from kinko.core.clock import FixedClock
 from kinko.core.events import SecurityEvent
 from kinko.monitor.factory import build_engine
 from kinko.monitor.service import MonitorService
 from kinko.monitor.streams import GROUP, LEASE, StreamEvaluator, StreamPublisher
 from kinko.store.leases import Lease
+from kinko.store.outbox import GRACE
 from kinko.store.work import UnitOfWork
 from tests.support.alerts import fired
 from tests.support.serve import free_port
@@ -148,3 +150,24 @@ def test_leases_on_sqlite_are_always_held(ctx: Context) -> None:
     one = build_context(ctx.settings.model_copy(update={"database_url": url}))
     assert Lease(one.db.engine, LEASE).try_hold() and Lease(one.db.engine, LEASE).try_hold()
     one.db.dispose()
+
+
+def test_events_committed_while_redis_was_away_reach_the_evaluator(
+    ctx: Context, other: Context, client: redis.Redis, process: Process
+) -> None:
+    """The first process's Redis is unreachable when it publishes (its writes committed):
+    the events wait in the outbox (`kinko.store.outbox`) and the second process's sweep
+    relays them to the stream, where the evaluator fires on them, once."""
+    away = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+    ctx.bus.subscribe_batches(StreamPublisher(away, STREAM))
+    commit(ctx, *(failed_login(ctx, n) for n in range(10)))
+    assert client.xlen(STREAM) == 0
+    evaluator = process(other)
+    assert other.db.outbox.sweep(other.db.transaction, other.bus) == 0  # within the grace
+    assert isinstance(ctx.clock, FixedClock)
+    ctx.clock.advance(GRACE + timedelta(seconds=1))
+    assert other.db.outbox.sweep(other.db.transaction, other.bus) == 10
+    assert client.xlen(STREAM) == 10
+    assert evaluator.step() == 10
+    assert fired(other).count(STUFFING) == 1
+    assert other.db.outbox.sweep(other.db.transaction, other.bus) == 0

@@ -133,6 +133,7 @@ def test_events_are_published_after_the_writers_turn(url: str, tmp_path: Path) -
 
     from kinko.core.events import EventBus, SecurityEvent
     from kinko.store.publish import publish_after_commit
+    from kinko.store.tables.outbox import OutboxEventRow
 
     spawn = multiprocessing.get_context("spawn")
     answers: multiprocessing.Queue[bool] = spawn.Queue()
@@ -148,6 +149,7 @@ def test_events_are_published_after_the_writers_turn(url: str, tmp_path: Path) -
     bus = EventBus()
     bus.subscribe(another_process_could_write)
     db = Database(url)
+    OutboxEventRow.__table__.create(db.engine)  # the events' outbox (kinko.store.outbox)
     now = datetime(2026, 11, 21, tzinfo=UTC)
     with db.transaction() as session:
         session.execute(text("UPDATE counter SET n = n + 1"))

@@ -7,6 +7,7 @@ from kinko.store.tables import (  # noqa: F401
     identity,
     inspection,
     monitor,
+    outbox,
     policy,
     screening,
     utxos,
