@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Kinko's commands need on a fresh Debian machine with Python 3.11:
-# system packages (PostgreSQL, Redis, libsecp256k1, Chromium) and the locked virtualenv in .venv.
+# system packages (PostgreSQL, Redis, libsecp256k1, Chromium, Pango and CJK fonts) and the locked
+# virtualenv in .venv.
 # Idempotent: re-running does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,10 @@ if [ "$want_system" = "all" ]; then
   # `make test-faketime` runs the clock-sensitive tests a year ahead.
   command -v faketime >/dev/null 2>&1 || need+=(faketime)
 fi
+# Inspection reports: WeasyPrint lays the PDF out with Pango, in Noto CJK for the
+# Japanese and Korean text (`kinko inspect run --format pdf`, `make run` and `make test`).
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "bootstrap: installing system packages: ${need[*]}"
