@@ -27,9 +27,10 @@ window ``[t - timespan, t]`` ending at each matching event's time ``t``, both en
 from __future__ import annotations
 
 import math
+import operator
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sigma.correlations import SigmaCorrelationConditionOperator as Op
@@ -46,20 +47,15 @@ RESETS = frozenset({Op.GT, Op.GTE, Op.EQ})
 NUMERIC = frozenset({Kind.VALUE_SUM, Kind.VALUE_AVG})
 
 GroupKey = tuple[Any, ...]
-
-
-def holds(op: Op, value: float, threshold: float) -> bool:
-    if op is Op.GTE:
-        return value >= threshold
-    if op is Op.GT:
-        return value > threshold
-    if op is Op.EQ:
-        return value == threshold
-    if op is Op.LTE:
-        return value <= threshold
-    if op is Op.LT:
-        return value < threshold
-    return value != threshold
+Update = Callable[["_Group", str, float, Mapping[str, Any], "int | None"], bool]
+COMPARE: dict[Op, Callable[[Any, Any], bool]] = {
+    Op.GTE: operator.ge,
+    Op.GT: operator.gt,
+    Op.EQ: operator.eq,
+    Op.LTE: operator.le,
+    Op.LT: operator.lt,
+    Op.NEQ: operator.ne,
+}
 
 
 def _finite(value: float) -> bool:
@@ -100,7 +96,7 @@ class _Group:
 
 
 class _Entries:
-    """A group's matches for counts and sums, as parallel lists sorted by time; `weights`
+    """A group's matches for counts and sums, as parallel sequences sorted by time; `weights`
     counts the events an entry stands for (more than one once entries merged)."""
 
     __slots__ = ("merged", "times", "values", "weights")
@@ -153,12 +149,39 @@ class CorrelationState:
         }
         self._resets = rule.op in RESETS
         self._need = _needed(rule.op, rule.threshold) if rule.kind is Kind.TEMPORAL_ORDERED else 0
+        # The fewest referenced rules that must have matched at all for a temporal
+        # condition to hold (a gt/gte one: a shortcut, never a verdict).
+        self._least = (
+            _needed(rule.op, rule.threshold)
+            if rule.kind is Kind.TEMPORAL and rule.op in (Op.GT, Op.GTE)
+            else self._need
+        )
+        self._holds = COMPARE[rule.op]
+        self._threshold = rule.threshold
+        self._width = len(rule.sources)
+        # The same event can reach a group twice only through two different referenced rules.
+        self._dedupe = len(set(rule.sources)) > 1
+        updates: dict[Kind, Update] = {
+            Kind.EVENT_COUNT: self._count,
+            Kind.VALUE_COUNT: self._distinct,
+            Kind.VALUE_SUM: self._numeric,
+            Kind.VALUE_AVG: self._numeric,
+            Kind.TEMPORAL: self._temporal,
+            Kind.TEMPORAL_ORDERED: self._temporal,
+        }
+        self._update: Update = updates[rule.kind]
 
     def size(self) -> int:
         """Entries held: groups plus what they store (for the bounded-memory checks)."""
         groups = self.groups.values()
         if self.rule.kind in (Kind.TEMPORAL, Kind.TEMPORAL_ORDERED):
-            held = sum(len(times) for g in groups if g.data for times in g.data)
+            held = sum(
+                len(times) if times.__class__ is list else 1
+                for g in groups
+                if g.data
+                for times in g.data
+                if times is not None
+            )
         else:
             held = sum(len(g.data) for g in groups if g.data)
         return len(self.groups) + held
@@ -179,17 +202,26 @@ class CorrelationState:
             self._next_sweep = ts + self.span / 32
         get = event.get
         names = self._key_fields[source]
+        # Group keys compare case-insensitively; a group shows the values of its first
+        # event. The display tuple is the key itself where folding changed nothing (fewer
+        # objects for the garbage collector to track).
         if len(names) == 1:  # the common case, without the loops
             value = get(names[0])
             if value is None:
                 return None
-            display: GroupKey = (value,)
-            key: GroupKey = (value.casefold(),) if value.__class__ is str else display
+            if value.__class__ is str:
+                folded = value.casefold()
+                key: GroupKey = (folded,)
+                display: GroupKey = key if folded == value else (value,)
+            else:
+                display = key = (value,)
         else:
             display = tuple([get(name) for name in names])
             if None in display:
                 return None
             key = tuple([v.casefold() if v.__class__ is str else v for v in display])
+            if key == display:
+                key = display
         groups = self.groups
         group = groups.get(key)
         if group is None:
@@ -219,26 +251,12 @@ class CorrelationState:
                 break
             groups.popitem(last=False)
 
-    def _update(
+    def _count(
         self, group: _Group, source: str, ts: float, event: Mapping[str, Any], serial: int | None
     ) -> bool:
-        kind = self.rule.kind
-        if kind is Kind.TEMPORAL or kind is Kind.TEMPORAL_ORDERED:
-            return self._temporal(group, source, ts)
-        if kind is Kind.VALUE_COUNT:
-            field = self._value_field[source]
-            value = event.get(field) if field is not None else None
-            if value is None:
-                return False
-            value = value.casefold() if value.__class__ is str else value
-        elif kind in NUMERIC:
-            field = self._value_field[source]
-            value = number(event.get(field)) if field is not None else None
-            if value is None:
-                return False
-        else:
-            value = None
-        if kind is not Kind.VALUE_COUNT and serial is not None:
+        """event_count. In order and unmerged (the hot path) only the times are kept: values
+        and weights are not read until a merge or a late event pads them."""
+        if self._dedupe and serial is not None:
             if group.last_serial == serial:
                 return False  # the same event through a second referenced rule
             group.last_serial = serial
@@ -246,16 +264,63 @@ class CorrelationState:
         if entries is None:
             entries = group.data = _Entries()
         times = entries.times
+        if entries.merged or (times and ts < times[-1]):
+            return self._place(entries, ts, None)
+        times.append(ts)
+        if times[0] < self.watermark - self.keep or len(times) > MAX_SUM_ENTRIES:
+            entries.pad(len(times))
+            self._trim(entries)
+        return self._holds(len(times) - bisect_left(times, ts - self.span), self._threshold)
+
+    def _distinct(
+        self, group: _Group, source: str, ts: float, event: Mapping[str, Any], serial: int | None
+    ) -> bool:
+        """value_count: the distinct values (case-folded text) in the window. An event
+        matching two referenced rules adds its value twice, which counts once."""
+        field = self._value_field[source]
+        value = event.get(field) if field is not None else None
+        if value is None:
+            return False
+        if value.__class__ is str:
+            value = value.casefold()
+        entries = group.data
+        if entries is None:
+            entries = group.data = _Entries()
+        times = entries.times
+        if entries.merged or (times and ts < times[-1]):
+            return self._place(entries, ts, value)
+        times.append(ts)
+        values = entries.values
+        values.append(value)
+        entries.weights.append(1)
+        if times[0] < self.watermark - self.keep or len(times) > MAX_SUM_ENTRIES:
+            self._trim(entries)
+        # in order: the window [ts - span, ts] runs to the last entry
+        distinct = len(set(values[bisect_left(times, ts - self.span) :]))
+        return self._holds(distinct, self._threshold)
+
+    def _numeric(
+        self, group: _Group, source: str, ts: float, event: Mapping[str, Any], serial: int | None
+    ) -> bool:
+        """value_sum and value_avg over the numbers (or their text) in the window."""
+        field = self._value_field[source]
+        value = number(event.get(field)) if field is not None else None
+        if value is None:
+            return False
+        if self._dedupe and serial is not None:
+            if group.last_serial == serial:
+                return False  # the same event through a second referenced rule
+            group.last_serial = serial
+        entries = group.data
+        if entries is None:
+            entries = group.data = _Entries()
+        return self._place(entries, ts, value)
+
+    def _place(self, entries: _Entries, ts: float, value: Any) -> bool:
+        """Put one entry at its time and evaluate the windows it is in: the one ending at it
+        and, when it is late, those of the later entries it falls inside."""
+        times = entries.times
         late = bool(times) and ts < times[-1]
-        if kind is Kind.EVENT_COUNT and not late and not entries.merged:
-            times.append(ts)  # the hot path: values and weights are not read until a merge
-            if times[0] < self.watermark - self.keep or len(times) > MAX_SUM_ENTRIES:
-                entries.values.append(None)
-                entries.weights.append(1)
-                entries.pad(len(times))
-                self._trim(entries)
-            count = len(times) - bisect_left(times, ts - self.span)
-            return holds(self.rule.op, count, self.rule.threshold)
         entries.pad(len(times))
         if late:
             at = bisect_right(times, ts)
@@ -308,42 +373,66 @@ class CorrelationState:
                 metric = total / weight
             else:
                 metric = total
-        return holds(rule.op, metric, rule.threshold)
+        return self._holds(metric, self._threshold)
 
-    def _temporal(self, group: _Group, source: str, ts: float) -> bool:
-        sources = self.rule.sources
-        if group.data is None:
-            group.data = [[] for _ in sources]
-        lists: list[list[float]] = group.data
+    def _temporal(
+        self, group: _Group, source: str, ts: float, event: Mapping[str, Any], serial: int | None
+    ) -> bool:
+        """temporal and temporal_ordered: one sorted time list per referenced rule (None
+        until the rule matches in the group, its bare time until it matches twice)."""
+        lists: list[Any] | None = group.data
+        if lists is None:
+            lists = group.data = [None] * self._width
         cutoff = self.watermark - self.keep
-        for index in self._slots[source]:  # the other lists are trimmed when they next grow
+        slots = self._slots[source]
+        for index in slots:  # the other lists are trimmed when they next grow
             times = lists[index]
-            insort(times, ts)
+            if times is None:
+                # A first time is kept bare: not late past the lateness, so not older than
+                # `keep`; and not a container the garbage collector must track (most groups
+                # of a sequence never see its other rules).
+                lists[index] = ts
+                continue
+            if times.__class__ is not list:
+                times = lists[index] = [times]
+            if ts < times[-1]:
+                insort(times, ts)
+            else:
+                times.append(ts)
             if times[0] < cutoff:
                 del times[: bisect_left(times, cutoff)]
             if len(times) > MAX_SUM_ENTRIES:
                 del times[0]
+        if self._least and len(lists) - lists.count(None) < self._least:
+            return False  # fewer of the rules than the condition needs matched at all
+        for index, times in enumerate(lists):
+            if times is not None and times.__class__ is not list:
+                lists[index] = [times]
+        late = False
+        for times in lists:
+            if times and times[-1] > ts:
+                late = True
+                break
         need = self._need
-        if need and sum(map(bool, lists)) < need:
-            return False  # fewer of the rules than the ordered count needs matched at all
-        latest = max(t[-1] if t else ts for t in lists)
-        if latest <= ts and self._slots[source][-1] < need - 1:
+        if not late and slots[-1] < need - 1:
             # in order, and this rule cannot end an ordered chain: no window it ends can
             # hold one that the previous (already evaluated) windows did not
             return False
         ends = [ts]
-        if latest > ts:  # late: the later windows it falls inside are evaluated again
-            later = {t for times in lists for t in times if ts < t <= ts + self.span}
+        if late:  # the later windows it falls inside are evaluated again
+            later = {t for times in lists if times for t in times if ts < t <= ts + self.span}
             ends.extend(sorted(later))
         check = self._ordered if self.rule.kind is Kind.TEMPORAL_ORDERED else self._present
         return any(check(lists, end) for end in ends)
 
-    def _present(self, lists: list[list[float]], end: float) -> bool:
+    def _present(self, lists: list[list[float] | None], end: float) -> bool:
         start = end - self.span
-        present = sum(1 for times in lists if bisect_right(times, end) > bisect_left(times, start))
-        return holds(self.rule.op, present, self.rule.threshold)
+        present = sum(
+            1 for times in lists if times and bisect_right(times, end) > bisect_left(times, start)
+        )
+        return self._holds(present, self._threshold)
 
-    def _ordered(self, lists: list[list[float]], end: float) -> bool:
+    def _ordered(self, lists: list[list[float] | None], end: float) -> bool:
         """Whether `threshold`-many (gte) referenced rules matched in the order listed,
         inside the window (equal times count as in order). Greedy: for each chain length,
         the earliest time a chain of that length can end leaves the most room after it."""

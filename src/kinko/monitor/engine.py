@@ -20,6 +20,7 @@ from kinko.monitor.baselines import Baseline
 from kinko.monitor.correlation import CorrelationState
 from kinko.monitor.events import LOGSOURCE_KEYS, MonitorEvent, default_logsource
 from kinko.monitor.rules import CorrelationRule, DetectionRule, LogSource, RuleSet
+from kinko.monitor.sigma_compile import Predicate
 
 Event = Mapping[str, Any]
 
@@ -51,20 +52,26 @@ class RuleInfo:
 
 
 _PRODUCT, _SERVICE, _CATEGORY = LOGSOURCE_KEYS
+Candidate = tuple[DetectionRule, Predicate | None]
 
 
 class Engine:
     def __init__(self, rules: RuleSet, baselines: Sequence[Baseline] = ()) -> None:
         self.rules = rules
         self.baselines = list(baselines)
-        untyped = [r for r in rules.detections if r.types is None]
-        typed: dict[str, list[DetectionRule]] = {}
+        # Each rule with the predicate to run on an event of the bucket's type: None when
+        # the type alone decides that it matches (`DetectionRule.by_type`).
+        untyped = [(r, r.predicate) for r in rules.detections if r.types is None]
+        typed: dict[str, list[Candidate]] = {}
         for rule in rules.detections:
+            decided = dict(rule.by_type)
             for name in rule.types or ():
-                typed.setdefault(name, []).append(rule)
-        self._untyped = tuple(untyped)
+                verdict = decided.get(name, rule.predicate)
+                if verdict is not False:
+                    typed.setdefault(name, []).append((rule, None if verdict is True else verdict))
+        self._untyped: tuple[Candidate, ...] = tuple(untyped)
         self._index = {name: (*found, *untyped) for name, found in typed.items()}
-        self._applicable: dict[tuple[Any, ...], tuple[DetectionRule, ...]] = {}
+        self._applicable: dict[tuple[Any, ...], tuple[Candidate, ...]] = {}
         self._serial = 0
         self.states: dict[str, CorrelationState] = {}
         self._consumers: dict[str, list[tuple[CorrelationRule, CorrelationState]]] = {}
@@ -107,8 +114,8 @@ class Engine:
         if rules is None:
             rules = self._rules_for(key)
         serial = -1
-        for rule in rules:
-            if rule.predicate(event):
+        for rule, predicate in rules:
+            if predicate is None or predicate(event):
                 if rule.emits:
                     alerts.append(self._detection_alert(rule, event))
                 if rule.id in consumers:
@@ -124,7 +131,7 @@ class Engine:
                 self.counts[alert.rule_id] += 1
         return alerts
 
-    def _rules_for(self, key: tuple[Any, ...]) -> tuple[DetectionRule, ...]:
+    def _rules_for(self, key: tuple[Any, ...]) -> tuple[Candidate, ...]:
         """The detections an event of this type and logsource meets (cached per key)."""
         product, service, category = (v.lower() if isinstance(v, str) else None for v in key[1:])
         logsource: LogSource = (
@@ -133,7 +140,7 @@ class Engine:
             else default_logsource(key[0])
         )
         candidates = self._index.get(key[0], self._untyped)
-        found = tuple(r for r in candidates if r.applies_to(logsource))
+        found = tuple(c for c in candidates if c[0].applies_to(logsource))
         if len(self._applicable) >= MAX_SOURCE_KEYS:
             self._applicable.clear()
         self._applicable[key] = found

@@ -26,10 +26,12 @@ from sigma.rule import SigmaRule
 
 from kinko.monitor.response_spec import ResponseSpec
 from kinko.monitor.sigma_compile import (
+    Compiled,
     Predicate,
     RuleError,
     canonical_field,
     compile_detection,
+    compile_for_type,
     required_types,
     rule_label,
 )
@@ -82,6 +84,9 @@ class DetectionRule:
     emits: bool
     source: str
     logsource: LogSource = (None, None, None)
+    by_type: tuple[tuple[str, Compiled], ...] = ()
+    """For each of `types`, the predicate with the rule's tests of the type already decided
+    (True: every event of that type matches; the engine's index guarantees the type)."""
 
     def applies_to(self, logsource: LogSource) -> bool:
         """Whether an event of `logsource` is one this rule is for: each of the rule's
@@ -214,6 +219,7 @@ def _detection(rule: SigmaRule, source: str) -> DetectionRule:
     try:
         predicate = compile_detection(rule)
         types = required_types(rule)
+        by_type = tuple((name, compile_for_type(rule, name)) for name in sorted(types or ()))
     except SigmaError as exc:
         raise RuleError(rule_label(rule), f"({source}) {exc}") from None
     return DetectionRule(
@@ -226,6 +232,7 @@ def _detection(rule: SigmaRule, source: str) -> DetectionRule:
         emits=bool(rule._output),
         source=source,
         logsource=_logsource(rule),
+        by_type=by_type,
     )
 
 

@@ -29,6 +29,7 @@ from sigma import types as st
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from kinko.core.errors import InputError
+from kinko.monitor.sigma_types import required_types
 from kinko.monitor.sigma_values import (
     as_text,
     bool_or_text,
@@ -42,16 +43,20 @@ from kinko.monitor.sigma_values import (
 __all__ = [
     "REFUSED_MODIFIERS",
     "SUPPORTED_MODIFIERS",
+    "Compiled",
     "Predicate",
     "RuleError",
     "canonical_field",
     "compile_detection",
+    "compile_for_type",
     "required_types",
     "rule_label",
 ]
 
 Event = Mapping[str, Any]
 Predicate = Callable[[Event], bool]
+Compiled = Predicate | bool
+"""A predicate, or the verdict itself where the event type alone decides it."""
 
 SUPPORTED_MODIFIERS: frozenset[type[Any]] = frozenset(
     {
@@ -120,51 +125,21 @@ def rule_label(rule: Any) -> str:
 
 def compile_detection(rule: SigmaRule) -> Predicate:
     """The rule's condition(s) as one predicate; several conditions are OR-ed (Sigma spec)."""
+    compiled = compile_for_type(rule, None)
+    if isinstance(compiled, bool):  # only a known type decides a condition on its own
+        return lambda ev: compiled
+    return compiled
+
+
+def compile_for_type(rule: SigmaRule, event_type: str | None) -> Compiled:
+    """The rule's condition(s) for events whose ``type`` is `event_type` (the engine's index
+    guarantees it): each test of the type field is decided now, so the predicate tests only
+    the rest — or the verdict is known (True: every event of that type matches)."""
     _check_modifiers(rule)
-    preds = [_node(cond.parsed, rule) for cond in rule.detection.parsed_condition]
+    preds = [_node(cond.parsed, rule, event_type) for cond in rule.detection.parsed_condition]
     if not preds:
         raise RuleError(rule_label(rule), "has no condition")
-    return preds[0] if len(preds) == 1 else _or(preds)
-
-
-def required_types(rule: SigmaRule) -> frozenset[str] | None:
-    """Event types the rule can match, or None when it may match any type.
-
-    Sound but not complete: a rule is indexed under a type only when its condition
-    cannot be true for an event of another type.
-    """
-    found: frozenset[str] | None = None
-    for cond in rule.detection.parsed_condition:
-        types = _types(cond.parsed)
-        if types is None:
-            return None
-        found = types if found is None else found | types
-    return found
-
-
-def _types(node: Any) -> frozenset[str] | None:
-    if isinstance(node, sc.ConditionFieldEqualsValueExpression):
-        if canonical_field(node.field) != "type" or not isinstance(node.value, st.SigmaString):
-            return None
-        if node.value.contains_special():
-            return None
-        return frozenset({str(node.value.to_plain()).lower()})
-    if isinstance(node, sc.ConditionAND):
-        narrowed: frozenset[str] | None = None
-        for arg in node.args:
-            types = _types(arg)
-            if types is not None:
-                narrowed = types if narrowed is None else narrowed & types
-        return narrowed
-    if isinstance(node, sc.ConditionOR):
-        result = frozenset[str]()
-        for arg in node.args:
-            types = _types(arg)
-            if types is None:
-                return None
-            result |= types
-        return result
-    return None
+    return _or(preds)
 
 
 def _check_modifiers(rule: SigmaRule) -> None:
@@ -200,27 +175,44 @@ def _items(detection: SigmaDetection) -> list[SigmaDetectionItem]:
     return out
 
 
-def _node(node: Any, rule: SigmaRule) -> Predicate:
+def _node(node: Any, rule: SigmaRule, known: str | None) -> Compiled:
+    """`known`: the event type, when the caller guarantees it (else None)."""
     if isinstance(node, sc.ConditionAND):
-        return _and([_node(a, rule) for a in node.args])
+        return _and([_node(a, rule, known) for a in node.args])
     if isinstance(node, sc.ConditionOR):
         args = node.args
         equals = [a for a in args if isinstance(a, sc.ConditionFieldEqualsValueExpression)]
         fields = {canonical_field(a.field) for a in equals}
         if len(equals) == len(args) and len(fields) == 1:
-            as_set = _plain_in(fields.pop(), [a.value for a in equals])
+            name = fields.pop()
+            as_set = _plain_in(name, [a.value for a in equals])
             if as_set is not None:
-                return as_set
-        return _or([_node(a, rule) for a in args])
+                return as_set({"type": known}) if known is not None and name == "type" else as_set
+        return _or([_node(a, rule, known) for a in args])
     if isinstance(node, sc.ConditionNOT):
-        inner = _node(node.args[0], rule)
+        inner = _node(node.args[0], rule, known)
+        if isinstance(inner, bool):
+            return not inner
         return lambda ev: not inner(ev)
     if isinstance(node, sc.ConditionFieldEqualsValueExpression):
-        return _field(canonical_field(node.field), node.value, rule)
+        name = canonical_field(node.field)
+        pred = _field(name, node.value, rule)
+        # a text or pattern test of the type reads nothing else: decided by the known type
+        if known is not None and name == "type" and isinstance(node.value, _TYPE_DECIDED):
+            return pred({"type": known})
+        return pred
     raise RuleError(rule_label(rule), f"cannot evaluate condition element {type(node).__name__}")
 
 
-def _and(preds: list[Predicate]) -> Predicate:
+_TYPE_DECIDED = (st.SigmaString, st.SigmaRegularExpression)
+
+
+def _and(compiled: list[Compiled]) -> Compiled:
+    if any(c is False for c in compiled):
+        return False
+    preds: list[Predicate] = [c for c in compiled if not isinstance(c, bool)]
+    if not preds:
+        return True
     if len(preds) == 1:
         return preds[0]
     if len(preds) == 2:
@@ -237,7 +229,12 @@ def _and(preds: list[Predicate]) -> Predicate:
     return all_of
 
 
-def _or(preds: list[Predicate]) -> Predicate:
+def _or(compiled: list[Compiled]) -> Compiled:
+    if any(c is True for c in compiled):
+        return True
+    preds: list[Predicate] = [c for c in compiled if not isinstance(c, bool)]
+    if not preds:
+        return False
     if len(preds) == 1:
         return preds[0]
     if len(preds) == 2:
@@ -269,7 +266,8 @@ def _on_value(name: str, test: Callable[[Any], bool]) -> Predicate:
 
 def _field(name: str, value: Any, rule: SigmaRule) -> Predicate:
     if isinstance(value, st.SigmaExpansion):
-        return _or([_field(name, v, rule) for v in value.values])
+        expanded = _or([_field(name, v, rule) for v in value.values])
+        return (lambda ev: False) if isinstance(expanded, bool) else expanded
     if isinstance(value, st.SigmaString):
         return _on_text(name, _string_test(value, rule))
     if isinstance(value, st.SigmaRegularExpression):

@@ -17,6 +17,7 @@ import pytest
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 
+from kinko.monitor.engine import Engine
 from kinko.monitor.rules import parse_texts
 
 ACTORS = ["alice", "ALICE", "bob", "Bobby", "carol_1", "dave-x", "a.b", "abc"]
@@ -115,10 +116,15 @@ def test_compiler_agrees_with_sqlite_backend(seed: int) -> None:
     checked = 0
     for index in range(40):
         text = make_rule(rng, index)
-        ours = parse_texts([("r.yml", text)]).detections[0].predicate
+        rules = parse_texts([("r.yml", text)])
+        ours = rules.detections[0].predicate
         (query,) = backend.convert(SigmaCollection.from_yaml(text))
         theirs = {row[0] for row in conn.execute(query.replace("SELECT *", "SELECT id", 1))}
         mine = {i for i, e in enumerate(events) if ours(e)}
         assert mine == theirs, f"disagreement on rule:\n{text}\nSQL: {query}"
+        # the engine, which indexes the rule by type and decides its type tests in advance
+        engine = Engine(rules)
+        fired = {i for i, e in enumerate(events) if engine.process_flat({**e, "time": None})}
+        assert fired == theirs, f"the engine disagrees on rule:\n{text}\nSQL: {query}"
         checked += 1
     assert checked == 40

@@ -192,13 +192,18 @@ def test_engine_meets_only_rules_that_can_match() -> None:
     calls: dict[str, int] = {"login": 0, "any-auth": 0}
 
     def counting(rule: Any) -> Any:
-        inner = rule.predicate
+        def count(inner: Any) -> Any:
+            if isinstance(inner, bool):  # decided by the type alone: nothing to run
+                return inner
 
-        def pred(ev: Any) -> bool:
-            calls[rule.id] += 1
-            return bool(inner(ev))
+            def pred(ev: Any) -> bool:
+                calls[rule.id] += 1
+                return bool(inner(ev))
 
-        return replace(rule, predicate=pred)
+            return pred
+
+        by_type = tuple((name, count(verdict)) for name, verdict in rule.by_type)
+        return replace(rule, predicate=count(rule.predicate), by_type=by_type)
 
     rules = parse_texts([("r.yml", text)])
     engine = Engine(build_ruleset([counting(r) for r in rules.detections], []))
@@ -208,4 +213,26 @@ def test_engine_meets_only_rules_that_can_match() -> None:
         for a in engine.process_flat({"type": t, "time": None})
     ]
     assert fired == ["login", "any-auth", "any-auth"]
-    assert calls == {"login": 1, "any-auth": 3}
+    # `login` is indexed under auth.login, where its one test (the type) is already decided;
+    # `any-auth` (a wildcard type: not indexed) is evaluated on every event
+    assert calls == {"login": 0, "any-auth": 3}
+
+
+def test_a_rule_indexed_by_type_runs_only_its_other_tests() -> None:
+    """For each type a rule is indexed under, its tests of the type are decided when it
+    loads; what remains gives the same verdict as the whole predicate."""
+    text = HEADER + (
+        "detection:\n  s: {type: [auth.login, AUTH.MFA], outcome: failure}\n"
+        "  t: {event.action: auth.mfa}\n  condition: s and not t\n"
+    )
+    rule = parse_texts([("t.yml", text)]).detections[0]
+    assert rule.types == {"auth.login", "auth.mfa"}
+    decided = dict(rule.by_type)
+    assert decided["auth.mfa"] is False  # `not t` fails for every auth.mfa event
+    login = decided["auth.login"]
+    assert callable(login)
+    for outcome in ("failure", "FAILURE", "success", None):
+        event = {"type": "auth.login", "outcome": outcome}
+        assert login(event) == rule.predicate(event) == (outcome in ("failure", "FAILURE"))
+    only_type = parse_texts([("t.yml", HEADER + "detection:\n  s: {type: x.y}\n  condition: s\n")])
+    assert dict(only_type.detections[0].by_type) == {"x.y": True}
