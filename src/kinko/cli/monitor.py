@@ -27,7 +27,12 @@ from kinko.cli.common import (
     guarded,
     open_services,
 )
-from kinko.cli.monitor_output import names_of, print_outflow, watch_pass_json
+from kinko.cli.monitor_output import (
+    names_of,
+    print_logsources,
+    print_outflow,
+    watch_pass_json,
+)
 from kinko.cli.monitor_triage import register_triage
 from kinko.cli.output import Names, guarded_json, print_table
 from kinko.core.errors import InputError, KinkoError, Unavailable
@@ -382,13 +387,15 @@ def register(app: typer.Typer) -> None:
 
         with guarded_json(as_json):
             events = _read_events(events_file)
-            engine = Engine(load_rules(rules or []).only(rule))
+            loaded = load_rules(rules or [])
+            engine = Engine(loaded.only(rule))
             alerts, _ = _run(engine, events)
         if as_json:
             echo_json({"ok": bool(alerts), "rule": rule, "events": len(events), "alerts": alerts})
             if not alerts:
                 raise typer.Exit(EXIT_CHECK_FAILED)
             return
+        print_logsources(loaded, rule, events)
         console.print(_alerts_table(alerts))
         console.print(f"{rule}: {len(alerts)} alert(s) over {len(events)} events")
         if not alerts:

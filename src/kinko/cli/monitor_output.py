@@ -14,6 +14,8 @@ from kinko.core.errors import KinkoError
 if TYPE_CHECKING:
     from kinko.context import Context
     from kinko.core.events import SecurityEvent
+    from kinko.monitor.events import MonitorEvent
+    from kinko.monitor.rules import RuleSet
 
 
 def names_of(ctx: Context) -> Names:
@@ -65,3 +67,32 @@ def watch_pass_json(
         document.update(error.to_dict())
     sys.stdout.write(json.dumps(document, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+def print_logsources(rules: RuleSet, rule_id: str, events: list[MonitorEvent]) -> None:
+    """Which logsources the rule of `kinko monitor rules test` sees (a correlation: those of the
+    rules it references), and how many of the events given belong to each."""
+    from kinko.monitor.events import LOGSOURCE_KEYS
+
+    sources = rules.logsources(rule_id)
+    flats = [event.flat() for event in events]
+    for logsource, readers in sources.items():
+        wanted = [f"{key}={value}" for key, value in zip(_KEYS, logsource, strict=True) if value]
+        seen = sum(
+            1
+            for flat in flats
+            if all(
+                want is None or want == flat.get(key)
+                for want, key in zip(logsource, LOGSOURCE_KEYS, strict=True)
+            )
+        )
+        console.print(
+            f"{rule_id} sees logsource {' '.join(wanted) or 'any'} "
+            f"(rules {', '.join(readers)}): {seen} of {len(events)} events",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+_KEYS = ("product", "service", "category")

@@ -146,6 +146,14 @@ class RuleSet:
         cors = tuple(replace(c, emits=c.id == rule_id) for c in self.correlations if c.id in keep)
         return build_ruleset(dets, cors)
 
+    def logsources(self, rule_id: str) -> dict[LogSource, list[str]]:
+        """The logsources whose events `rule_id` sees, each with the detections (the rule
+        itself, or those its correlations reference, however deep) that read them."""
+        seen: dict[LogSource, list[str]] = {}
+        for rule in self.only(rule_id).detections:
+            seen.setdefault(rule.logsource, []).append(rule.id)
+        return seen
+
 
 def build_ruleset(
     detections: Sequence[DetectionRule], correlations: Sequence[CorrelationRule]

@@ -71,6 +71,46 @@ def test_rules_list_and_test(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "no rule 'nope'" in unknown.output
 
 
+def test_rules_test_names_the_logsources_the_rule_sees(tmp_path: Path) -> None:
+    """Issue #15 point 3: a correlation sees the logsources of the rules it references; each
+    is named with how many of the file's events belong to it."""
+    from kinko.monitor.events import LogSource
+
+    okta = LogSource(product="okta", service="okta")
+    path = write(
+        tmp_path / "mixed.jsonl",
+        [
+            ev("auth.mfa", 0, actor="user:a", outcome="failure"),
+            ev("auth.mfa", 1, actor="user:a", outcome="success"),
+            ev("auth.mfa", 2, actor="user:a", outcome="failure").model_copy(
+                update={"logsource": okta}
+            ),
+        ],
+    )
+    result = runner.invoke(app, ["monitor", "rules", "test", "kinko-mfa-fatigue", str(path)])
+    assert result.exit_code == 1  # two MFA events are no fatigue
+    said = " ".join(result.output.split())
+    assert (
+        "kinko-mfa-fatigue sees logsource product=kinko "
+        "(rules kinko-mfa-failure, kinko-mfa-success): 2 of 3 events"
+    ) in said
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "okta.yml").write_text(
+        "title: okta mfa denied\nname: okta-mfa-denied\n"
+        "logsource: {product: okta, service: okta}\n"
+        "detection:\n  s: {outcome: failure}\n  condition: s\n"
+    )
+    result = runner.invoke(
+        app, ["monitor", "rules", "test", "okta-mfa-denied", str(path), "--rules", str(folder)]
+    )
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "okta-mfa-denied sees logsource product=okta service=okta" in said
+    assert "(rules okta-mfa-denied): 1 of 3 events" in said and "1 alert(s)" in said
+
+
 def test_broken_rule_pack_refused(tmp_path: Path) -> None:
     folder = tmp_path / "rules"
     folder.mkdir()
