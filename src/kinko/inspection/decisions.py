@@ -18,6 +18,8 @@ from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import PRIVILEGED_ROLES, Role
 from kinko.identity.sod import conflicts
 from kinko.inspection.catalogue import Control, Framework
+from kinko.inspection.decisions_records import RECORD_DECIDERS
+from kinko.inspection.decisions_register import REGISTER_DECIDERS
 from kinko.inspection.evaluate import (
     Decider,
     Evidence,
@@ -384,6 +386,8 @@ DECIDERS: Mapping[str, Decider] = {
     "IAM-01": iam_01,
     "IAM-03": iam_03,
     "AML-02": aml_02,
+    **REGISTER_DECIDERS,
+    **RECORD_DECIDERS,
 }
 
 

@@ -32,6 +32,7 @@ from kinko.core.canonical import canonical_json
 from kinko.core.errors import InputError
 from kinko.identity.sod import ConflictMatrix
 from kinko.inspection.catalogue import Catalogue, Control, Decision, Framework
+from kinko.inspection.history import Activity, RegisterHistory, Signature
 from kinko.inspection.snapshot import Snapshot
 from kinko.inspection.snapshot import _plain as plain
 
@@ -90,6 +91,12 @@ class Evidence:
     began: date | None = None
     """The first day Kinko holds a snapshot of (None: the first of `snapshots`): days
     before it are not missing from a trailing window, there was nothing to take."""
+    register: RegisterHistory | None = None
+    """The governance register's versions with when each applied (None: not read)."""
+    activity: Mapping[str, Activity] | None = None
+    """Per Kinko user id: account creation and sign-in days (None: not read)."""
+    signatures: tuple[Signature, ...] | None = None
+    """The signature log up to the period's end (None: not read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +165,9 @@ class Tally:
     """Parts of the rule not decided from evidence (each makes it insufficient)."""
     applies: bool = False
     """Something the rule applies to was seen (else: not applicable)."""
+    _failing: dict[tuple[object, ...], int] = field(default_factory=dict, repr=False)
+    """The last failure of each (check, value, limit, detail, rows): extended day by day."""
+    _lacking: dict[str, int] = field(default_factory=dict, repr=False)
 
     def fail(  # noqa: PLR0917 (a failure is these six things, in this order)
         self,
@@ -168,28 +178,21 @@ class Tally:
         detail: str,
         rows: tuple[Row, ...] = (),
     ) -> None:
-        last = self.failures[-1] if self.failures else None
         failure = Failure(day, day, check, str(value), str(limit), detail, rows)
-        if (
-            last is not None
-            and last.end + timedelta(days=1) == day
-            and (last.check, last.value, last.limit, last.detail, last.rows)
-            == (check, failure.value, failure.limit, detail, rows)
-        ):
-            self.failures[-1] = Failure(
-                last.start, day, check, last.value, last.limit, detail, rows
-            )
-        else:
-            self.failures.append(failure)
+        same = (check, failure.value, failure.limit, detail, rows)
+        at = self._failing.get(same)
+        if at is not None and self.failures[at].end + timedelta(days=1) == day:
+            self.failures[at] = Failure(self.failures[at].start, day, *same)  # one more day
+            return
+        self._failing[same] = len(self.failures)
+        self.failures.append(failure)
 
     def lack(self, day: date, what: str) -> None:
-        for i in range(len(self.missing) - 1, -1, -1):
-            item = self.missing[i]
-            if item.what == what and item.end + timedelta(days=1) == day:
-                self.missing[i] = Missing(item.start, day, what)
-                return
-            if item.end < day - timedelta(days=1):
-                break
+        at = self._lacking.get(what)
+        if at is not None and self.missing[at].end + timedelta(days=1) == day:
+            self.missing[at] = Missing(self.missing[at].start, day, what)
+            return
+        self._lacking[what] = len(self.missing)
         self.missing.append(Missing(day, day, what))
 
     def finish(self, reason: str) -> Finding:

@@ -36,6 +36,7 @@ from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError
 from kinko.identity.sod import ConflictMatrix
 from kinko.inspection import catalogue as catalogues
+from kinko.inspection import records as kept
 from kinko.inspection import report as reports
 from kinko.inspection.catalogue import Framework
 from kinko.inspection.evaluate import Evidence, Held, Period, evaluate, first_needed
@@ -155,6 +156,9 @@ class InspectionRuns:
                 for a in session.execute(select(AssetRow)).scalars()
             }
             matrix = self.conflict_matrix(session)
+            register = kept.register_history(session, period.end)
+            people = kept.accounts(session, period.end)
+            signed = kept.signatures(session, period.end)
         held: dict[date, Held] = {}
         records: dict[date, InspectionSnapshotRow] = {}
         for r in rows:
@@ -165,7 +169,13 @@ class InspectionRuns:
             held[snap.day] = Held(snap, r.digest)
             records[snap.day] = r
         evidence = Evidence(
-            held, decimals, matrix, None if began is None else date.fromisoformat(began)
+            held,
+            decimals,
+            matrix,
+            None if began is None else date.fromisoformat(began),
+            register,
+            people,
+            signed,
         )
         return evidence, records
 
