@@ -44,6 +44,7 @@ from kinko.monitor.service import Hands, MonitorService
 from kinko.monitor.triage import TriageService
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.freeze import FreezeService
+from kinko.policy.freeze_release import FreezeReleaseHandler
 from kinko.policy.proposals import PolicyActivationHandler
 from kinko.policy.rules import Policy
 from kinko.policy.service import PolicyService
@@ -119,7 +120,6 @@ class Services:
         says, once the owner's rules say they may vote (else the rule's refusal)."""
         owners: dict[ApprovalKind, Callable[[Session, str, UserId], Any]] = {
             ApprovalKind.PROPOSAL: self.identity.roles.approval_content,
-            ApprovalKind.UNFREEZE: self.freezes.approval_content,
             ApprovalKind.ADDRESS_BOOK: self.address_book.approval_content,
             ApprovalKind.RESPONSE_RELEASE: self.triage.approval_content,
         }
@@ -172,6 +172,7 @@ def build_services(
     handlers: dict[ProposalKind, Callable[[], ProposalHandler]] = {
         ProposalKind.REPLACE_LIST: lambda: ListReplacementHandler(ctx, rescreen),
         ProposalKind.ACTIVATE_POLICY: lambda: PolicyActivationHandler(ctx),
+        ProposalKind.RELEASE_FREEZE: lambda: FreezeReleaseHandler(ctx),
         **registration_handlers(ctx),  # an asset, a wallet, a key share (custody)
         **register_handlers(register := GovernanceRegister(ctx)),  # the governance register
     }
@@ -183,7 +184,7 @@ def build_services(
         grants = identity.roles_of(session, user.removeprefix("user:"))
         return frozenset(grant.role.value for grant in grants)
 
-    freezes = FreezeService(ctx, roles_of=roles_of)
+    freezes = FreezeService(ctx, proposals=identity.roles)
     policy_service = PolicyService(ctx, policy, freezes=freezes)
     screening = ScreeningService(
         ctx,

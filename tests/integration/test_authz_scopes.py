@@ -281,7 +281,7 @@ def test_freezes_hold_to_the_frozen_wallet_or_asset(
     assert refused.status_code == 403, refused.text
     assert len(api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"]) == 2
     admin2 = person_headers(ctx, "admin2", other_auth)
-    body = vote_json(ctx, api, admin2, "unfreeze", proposal.json()["id"])
+    body = vote_json(ctx, api, admin2, "proposal", proposal.json()["id"])
     lifted = api.post(approve, json=body, headers=admin2)
     assert lifted.status_code == 200, lifted.text
 

@@ -175,11 +175,11 @@ def _register_freeze(app: typer.Typer) -> None:
     @unfreeze.command("approve")
     def unfreeze_approve(proposal_id: str, assertion: AssertionOption = None) -> None:
         """Approve an unfreeze proposal (a security_admin other than the proposer), with
-        your security key's answer to 'kinko approval challenge unfreeze ID'."""
+        your security key's answer to 'kinko approval challenge proposal ID'."""
         from kinko.cli import api
 
         with guarded():
-            vote = step_up_body(assertion, "unfreeze", proposal_id)
+            vote = step_up_body(assertion, "proposal", proposal_id)
             with api.connect() as kinko:
                 record = kinko.post(f"/v1/unfreeze-proposals/{proposal_id}/approve", vote)
         console.print(f"lifted freeze {record['id']} ({_describe_json(record)})", highlight=False)

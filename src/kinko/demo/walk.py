@@ -145,7 +145,7 @@ def _unfreeze(ex: DemoExchange, freeze_id: str) -> None:
         )
     second = ex.users["sec2"]
     auth = ex.authenticators["sec2"]
-    vote = vote_with_key(ex.services, auth, second, ApprovalKind.UNFREEZE, proposal.id, name="sec2")
+    vote = vote_with_key(ex.services, auth, second, ApprovalKind.PROPOSAL, proposal.id, name="sec2")
     with ex.ctx.db.transaction() as session:
         service.approve_unfreeze(session, proposal_id=proposal.id, user_id=second, vote=vote)
 

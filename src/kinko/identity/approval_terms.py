@@ -29,8 +29,7 @@ from kinko.core.errors import InputError
 class ApprovalKind(StrEnum):
     """The four-eyes steps whose second vote needs a bound step-up."""
 
-    PROPOSAL = "proposal"  # identity's proposals: roles, people, custody, lists, tokens
-    UNFREEZE = "unfreeze"
+    PROPOSAL = "proposal"  # identity's: roles, people, custody, lists, tokens, freezes
     ADDRESS_BOOK = "address_book"
     RESPONSE_RELEASE = "response_release"
 
@@ -50,7 +49,6 @@ class ApprovalKind(StrEnum):
 
 
 _VOTE_PERMISSIONS = {
-    ApprovalKind.UNFREEZE: "freeze:release",
     ApprovalKind.ADDRESS_BOOK: "addressbook:approve",
     ApprovalKind.RESPONSE_RELEASE: "responses:release",
 }

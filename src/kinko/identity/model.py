@@ -40,6 +40,8 @@ class ProposalKind(StrEnum):
     """A key share joins a wallet's key inventory (kinko.custody.proposals)."""
     REGISTER_CHANGE = "register_change"
     """Records of the governance register change (kinko.inspection.register_proposals)."""
+    RELEASE_FREEZE = "release_freeze"
+    """A freeze is lifted (kinko.policy.freeze_release)."""
 
 
 class ProposalState(StrEnum):

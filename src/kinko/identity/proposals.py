@@ -68,7 +68,9 @@ CUSTODY_KINDS = frozenset(
 # security_admin or the CISO (`kinko.identity.rules.eligibility`).
 REGISTER_KINDS = frozenset({ProposalKind.REGISTER_CHANGE})
 FOREIGN_KINDS = (
-    frozenset({ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY})
+    frozenset(
+        {ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY, ProposalKind.RELEASE_FREEZE}
+    )
     | CUSTODY_KINDS
     | REGISTER_KINDS
 )

@@ -347,6 +347,10 @@ class RoleService(ProposalRules):
             reason=reason,
         )
 
+    def proposal(self, session: Session, proposal_id: str) -> Proposal | None:
+        row = session.get(ProposalRow, proposal_id)
+        return None if row is None else to_proposal(row)
+
     def list_proposals(
         self, session: Session, state: ProposalState | None = None
     ) -> list[Proposal]:

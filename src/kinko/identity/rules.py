@@ -258,7 +258,7 @@ class ProposalRules(ServiceBase):
         if kind in REGISTER_KINDS and isinstance(named, list):
             subjects = frozenset(str(user) for user in named)
         return Step(
-            what=f"proposal {row.id} ({row.kind})",
+            what=_what(row),
             proposer=row.proposer_id,
             proposer_name=self.user_row(session, row.proposer_id).username,
             eligible=eligibility(kind)[1],
@@ -305,3 +305,10 @@ class ProposalRules(ServiceBase):
         fields["privileged"] = bool(held & PRIVILEGED_ROLES)
         fields["security_admin"] = Role.SECURITY_ADMIN in held
         return fields
+
+
+def _what(row: ProposalRow) -> str:
+    """How the four-eyes messages name a proposal."""
+    if row.kind == ProposalKind.RELEASE_FREEZE.value:
+        return f"the unfreeze {row.id} of freeze {row.payload.get('freeze_id')}"
+    return f"proposal {row.id} ({row.kind})"

@@ -86,15 +86,18 @@ class Freezes(Protocol):
 @dataclass(frozen=True, slots=True)
 class ReleasedByVotes:
     """The unfreeze a released response implies. Its two release votes were each
-    confirmed with the voter's own bound step-up (`TriageService.vote_release`), so lifting
-    the freeze the response set needs no third assertion; it vouches for nothing else."""
+    confirmed with the voter's own bound step-up (`TriageService.vote_release`), so the
+    unfreeze proposal made for it needs no third assertion; it vouches for that proposal
+    and nothing else."""
 
     response_id: str
+    proposal_id: str
 
     def confirm(self, session: Session, terms: ApprovalTerms) -> None:
-        if terms.kind is not ApprovalKind.UNFREEZE:
+        if terms.kind is not ApprovalKind.PROPOSAL or terms.subject != self.proposal_id:
             raise PermissionDenied(
-                f"the release of response {self.response_id} lifts its freeze, nothing else",
+                f"the release of response {self.response_id} lifts its freeze "
+                f"(proposal {self.proposal_id}), nothing else",
                 code="step_up_mismatch",
             )
 
@@ -207,7 +210,10 @@ class KinkoActions:
         service = self._need_freezes()
         proposal = service.propose_unfreeze(session, freeze_id=ref, user_id=proposer, reason=reason)
         service.approve_unfreeze(
-            session, proposal_id=proposal.id, user_id=approver, vote=ReleasedByVotes(released)
+            session,
+            proposal_id=proposal.id,
+            user_id=approver,
+            vote=ReleasedByVotes(released, proposal.id),
         )
 
     def lock_account(self, session: Session, *, user: str, reason: str, actor: str) -> str:

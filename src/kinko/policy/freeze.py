@@ -2,10 +2,11 @@
 
 A freeze covers one wallet, one asset (``chain:SYMBOL``), one chain, or everything. It
 takes effect in the caller's transaction, is audited (``freeze.set``) and published as a
-``freeze.set`` security event. Lifting it is a proposal by one ``security_admin`` and an
-approval by a different one, under the four-eyes rules (`kinko.identity.four_eyes`): the
-proposer can never approve their own proposal, and both must still be active security
-admins when the second one acts.
+``freeze.set`` security event. Lifting it is identity's one four-eyes mechanism: a
+``release_freeze`` proposal by one ``security_admin`` and an approval by a different one
+with their bound step-up (`kinko.policy.freeze_release` applies it): the proposer can
+never approve their own proposal, and both must still be active security admins when the
+second one acts.
 """
 
 from __future__ import annotations
@@ -13,34 +14,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.core.errors import InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
-from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
-from kinko.identity.four_eyes import (
-    PROPOSAL_LIFETIME,
-    Person,
-    Rule,
-    Step,
-    check_first,
-    check_second,
-)
-from kinko.identity.names import person
-from kinko.identity.people import person_now
+from kinko.identity.model import ProposalKind, ProposalState, UserId
+from kinko.identity.proposals import Proposal
 from kinko.identity.step_ups import SecondVote
-from kinko.identity.tenure import four_eyes_approved
+from kinko.policy.freeze_release import forget_active
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
-from kinko.policy.roles import RolesOf, identity_roles
 from kinko.store.db import sole_writer_memo
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow, WalletRow
-from kinko.store.tables.policy import FreezeRow, UnfreezeProposalRow
+from kinko.store.tables.policy import FreezeRow
 
 SECURITY_ADMIN = "security_admin"
 _ASSET_TARGET = re.compile(r"^[a-z][a-z0-9_-]*:[A-Z0-9][A-Z0-9._-]*$")
@@ -97,9 +88,11 @@ _ACTIVE = select(FreezeRow).where(FreezeRow.released_at.is_(None)).order_by(Free
 
 
 class FreezeService:
-    def __init__(self, ctx: Context, *, roles_of: RolesOf | None = None) -> None:
+    def __init__(self, ctx: Context, *, proposals: FreezeProposals | None = None) -> None:
+        """`proposals`: identity's, through which freezes are lifted (the composition
+        root, kinko.services, hands them in; without them lifting is `Unavailable`)."""
         self.ctx = ctx
-        self.roles_of = roles_of or identity_roles(ctx)
+        self.proposals = proposals
 
     def freeze(
         self,
@@ -148,7 +141,7 @@ class FreezeService:
             created_at=now,
         )
         session.add(row)
-        _forget_active(session)
+        forget_active(session)
         session.flush()
         self.ctx.audit.append(
             session,
@@ -186,162 +179,56 @@ class FreezeService:
         """The active freezes covering `request` (empty when it may move)."""
         return [f for f in self.active_freezes(session) if f.covers(request)]
 
+    # --- lifting a freeze: an identity proposal (kinko.policy.freeze_release) ------------
     def propose_unfreeze(
         self, session: Session, *, freeze_id: str, user_id: str, reason: str
     ) -> UnfreezeProposal:
-        """Propose lifting a freeze; `user_id` must be an active ``security_admin``."""
-        actor = user_actor(user_id)
-        check_first(self._person(session, actor), {SECURITY_ADMIN}, "propose an unfreeze")
-        if not reason.strip():
-            raise InputError("reason", "say why the freeze can be lifted")
-        freeze = self._active(session, freeze_id)
-        row = UnfreezeProposalRow(
-            id=new_id("unf"),
-            freeze_id=freeze.id,
-            proposer=actor,
-            reason=reason.strip(),
-            status="pending",
-            created_at=self.ctx.clock.now(),
-            expires_at=self.ctx.clock.now() + PROPOSAL_LIFETIME,
-        )
-        session.add(row)
-        session.flush()
-        self.ctx.audit.append(
+        """Propose lifting a freeze: identity's ``release_freeze`` proposal, which an
+        active ``security_admin`` makes and a different one approves."""
+        proposal = self._proposals().propose(
             session,
-            actor=actor,
-            action="freeze.release_proposed",
-            subject=freeze.id,
-            details={"proposal": row.id, "reason": row.reason},
+            actor=UserId(user_id.removeprefix("user:")),
+            kind=ProposalKind.RELEASE_FREEZE,
+            payload={"freeze_id": freeze_id},
+            reason=reason,
         )
-        return _proposal(row)
-
-    def approval_content(self, session: Session, proposal_id: str, actor: str) -> dict[str, Any]:
-        """What `actor` would approve by lifting the freeze (their step-up's digest), once
-        the four-eyes rules say they may."""
-        proposal = session.get(UnfreezeProposalRow, proposal_id)
-        if proposal is None:
-            raise NotFound(f"no unfreeze proposal {proposal_id}")
-        self._check_vote(session, proposal, user_actor(actor.removeprefix("user:")))
-        return _unfreeze_content(session, proposal)
-
-    def _check_vote(self, session: Session, proposal: UnfreezeProposalRow, actor: str) -> None:
-        step = Step(
-            what=f"this unfreeze ({proposal.id})",
-            proposer=proposal.proposer,
-            proposer_name=person(session, proposal.proposer),
-            eligible=frozenset({SECURITY_ADMIN}),
-            created_at=proposal.created_at,
-            expires_at=proposal.expires_at,
-            state=proposal.status,
-            codes={Rule.NOT_PROPOSER: "forbidden"},  # what this route has always answered
-        )
-        check_second(
-            step,
-            self._person(session, actor),
-            now=self.ctx.clock.now(),
-            proposer_now=self._person(session, proposal.proposer),
-        )
+        return _unfreeze(proposal)
 
     def approve_unfreeze(
         self, session: Session, *, proposal_id: str, user_id: str, vote: SecondVote
     ) -> FreezeRecord:
-        """Lift the freeze: `user_id` must be a security admin other than the proposer,
-        and `vote` confirms their bound step-up (`kinko.identity.step_ups`)."""
-        actor = user_actor(user_id)
-        proposal = session.execute(
-            select(UnfreezeProposalRow)
-            .where(UnfreezeProposalRow.id == proposal_id)
-            .with_for_update()
-        ).scalar_one_or_none()
-        if proposal is None:
-            raise NotFound(f"no unfreeze proposal {proposal_id}")
-        now = self.ctx.clock.now()
-        self._check_vote(session, proposal, actor)
-        content = _unfreeze_content(session, proposal)
-        vote.confirm(session, ApprovalTerms.of(ApprovalKind.UNFREEZE, proposal.id, actor, content))
-        freeze = self._active(session, proposal.freeze_id)
-        proposal.status = "approved"
-        proposal.approver = actor
-        proposal.decided_at = now
-        freeze.released_at = now
-        _forget_active(session)
-        freeze.released_by = [proposal.proposer, actor]
-        session.flush()
-        self.ctx.audit.append(
-            session,
-            actor=actor,
-            action="freeze.released",
-            subject=freeze.id,
-            details={"proposal": proposal.id, "proposer": proposal.proposer, "approver": actor},
+        """Lift the freeze: identity's four-eyes rules for a second security admin, then
+        `vote` (their bound step-up on this proposal), then the handler lifts it."""
+        self.unfreeze_proposal(session, proposal_id, required=True)
+        done = self._proposals().approve(
+            session, proposal_id, actor=UserId(user_id.removeprefix("user:")), vote=vote
         )
-        publish_after_commit(
-            session,
-            self.ctx.bus,
-            SecurityEvent(
-                type="admin.action",
-                time=now,
-                actor=actor,
-                outcome="success",
-                severity="medium",
-                fields={
-                    "action": "freeze.released",
-                    "freeze_id": freeze.id,
-                    "proposer": proposal.proposer,
-                },
-            ),
-        )
-        approved = four_eyes_approved(
-            session,
-            step="freeze.release",
-            subject=freeze.id,
-            proposer=proposal.proposer,
-            approver=actor,
-            roles=[SECURITY_ADMIN],
-            now=now,
-            fields={"freeze_id": freeze.id, "proposal": proposal.id},
-        )
-        publish_after_commit(session, self.ctx.bus, approved)
-        return to_record(freeze)
+        row = session.get(FreezeRow, str(done.payload["freeze_id"]))
+        assert row is not None  # the handler just lifted it
+        return to_record(row)
+
+    def unfreeze_proposal(
+        self, session: Session, proposal_id: str, *, required: bool = False
+    ) -> UnfreezeProposal | None:
+        """The unfreeze proposal `proposal_id` (None, or NotFound when `required`)."""
+        found = self._proposals().proposal(session, proposal_id)
+        if found is None or found.kind is not ProposalKind.RELEASE_FREEZE:
+            if required:
+                raise NotFound(f"no unfreeze proposal {proposal_id}")
+            return None
+        return _unfreeze(found)
 
     def pending_unfreezes(self, session: Session) -> list[UnfreezeProposal]:
-        rows = session.execute(
-            select(UnfreezeProposalRow)
-            .where(UnfreezeProposalRow.status == "pending")
-            .order_by(UnfreezeProposalRow.created_at)
-        ).scalars()
-        return [_proposal(r) for r in rows]
+        pending = self._proposals().list_proposals(session, ProposalState.PENDING)
+        return [_unfreeze(p) for p in pending if p.kind is ProposalKind.RELEASE_FREEZE]
 
-    def _person(self, session: Session, ref: str) -> Person:
-        """`ref` as the four-eyes rules see them: roles from `roles_of`, state from identity."""
-        return person_now(session, ref, self.roles_of(session, ref.removeprefix("user:")))
-
-    def _active(self, session: Session, freeze_id: str) -> FreezeRow:
-        row = session.execute(
-            select(FreezeRow).where(FreezeRow.id == freeze_id).with_for_update()
-        ).scalar_one_or_none()
-        if row is None:
-            raise NotFound(f"no freeze {freeze_id}; list them with 'kinko freeze list'")
-        if row.released_at is not None:
-            raise Conflict(f"freeze {freeze_id} was already lifted")
-        return row
-
-
-def _unfreeze_content(session: Session, proposal: UnfreezeProposalRow) -> dict[str, Any]:
-    freeze = session.get(FreezeRow, proposal.freeze_id)
-    return {
-        "freeze": proposal.freeze_id,
-        "scope": None if freeze is None else freeze.scope,
-        "target": None if freeze is None else freeze.target,
-        "proposer": proposal.proposer,
-        "reason": proposal.reason,
-        "created_at": proposal.created_at.isoformat(),
-    }
-
-
-def _forget_active(session: Session) -> None:
-    memo = sole_writer_memo(session, "freezes")
-    if memo is not None:
-        memo.clear()
+    def _proposals(self) -> FreezeProposals:
+        if self.proposals is None:
+            raise Unavailable(
+                "lifting a freeze is an identity proposal, and this freeze service was given "
+                "none (build it with kinko.services.build_services)"
+            )
+        return self.proposals
 
 
 def _require_known(session: Session, scope: FreezeScope, target: str) -> None:
@@ -364,13 +251,37 @@ def _require_known(session: Session, scope: FreezeScope, target: str) -> None:
             )
 
 
-def _proposal(row: UnfreezeProposalRow) -> UnfreezeProposal:
+def _unfreeze(proposal: Proposal) -> UnfreezeProposal:
     return UnfreezeProposal(
-        id=row.id,
-        freeze_id=FreezeId(row.freeze_id),
-        proposer=row.proposer,
-        reason=row.reason,
-        status=row.status,
-        approver=row.approver,
-        created_at=row.created_at,
+        id=proposal.id,
+        freeze_id=FreezeId(str(proposal.payload["freeze_id"])),
+        proposer=user_actor(proposal.proposer_id),
+        reason=proposal.reason,
+        status=proposal.state.value,
+        approver=user_actor(proposal.decided_by) if proposal.decided_by else None,
+        created_at=proposal.created_at,
     )
+
+
+class FreezeProposals(Protocol):
+    """Identity's proposals (`kinko.identity.roles.RoleService`), as freezes use them."""
+
+    def propose(
+        self,
+        session: Session,
+        *,
+        actor: UserId,
+        kind: ProposalKind,
+        payload: dict[str, Any],
+        reason: str,
+    ) -> Proposal: ...
+
+    def approve(
+        self, session: Session, proposal_id: str, *, actor: UserId, vote: SecondVote
+    ) -> Proposal: ...
+
+    def proposal(self, session: Session, proposal_id: str) -> Proposal | None: ...
+
+    def list_proposals(
+        self, session: Session, state: ProposalState | None = None
+    ) -> list[Proposal]: ...

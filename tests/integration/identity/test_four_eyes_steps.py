@@ -16,8 +16,8 @@ from kinko.identity.four_eyes import PROPOSAL_LIFETIME
 from kinko.identity.model import UserId, UserState
 from kinko.identity.service import IdentityService
 from kinko.policy.addressbook import AddressBookService
-from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope, OwnerKind
+from kinko.services import Services
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.identity import make_user
 from tests.support.votes import no_step_up
@@ -38,10 +38,10 @@ def suspend(ctx: Context, user: UserId) -> None:
 
 
 def test_an_unfreeze_proposal_expires_and_needs_two_active_admins(
-    ctx: Context, clock: FixedClock, admins: tuple[UserId, UserId, UserId]
+    ctx: Context, services: Services, clock: FixedClock, admins: tuple[UserId, UserId, UserId]
 ) -> None:
     sec1, sec2, sec3 = admins
-    freezes = FreezeService(ctx)
+    freezes = services.freezes
     with ctx.db.transaction() as s:
         frozen = freezes.freeze(s, scope=FreezeScope.ALL, target=None, reason="x", actor="u_ops")
         stale = freezes.propose_unfreeze(s, freeze_id=frozen.id, user_id=sec1, reason="ok")

@@ -139,7 +139,7 @@ def test_2_tokens_belong_to_their_person_and_never_cast_a_vote(
     ).json()
     vote = f"/v1/unfreeze-proposals/{lift['id']}/approve"
     watch.refused(api.post(vote, headers=ben_token), 403, "person_required", ben)
-    watch.refused(api.post(vote, headers=ann_session), 403, "forbidden", ann)
+    watch.refused(api.post(vote, headers=ann_session), 403, "self_approval", ann)
     with ctx.db.reading() as session:
         assert [f.id for f in FreezeService(ctx).active_freezes(session)] == [frozen["id"]]
 

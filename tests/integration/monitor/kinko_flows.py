@@ -167,13 +167,10 @@ def _service_token(
     services = services_of(ctx)
     robot, _ = make_user(ctx, username, [role], with_authenticator=False)
     with ctx.db.transaction() as session:
-        proposal, _, _ = services.identity.tokens.propose_for_service(
-            session,
-            actor=staff.first,
-            owner_id=robot,
-            name=name,
-            permissions=[permission],
-            reason=reason,
+        tokens = services.identity.tokens
+        terms = tokens.terms(session, owner_id=robot, name=name, permissions=[permission])
+        proposal, _, _ = tokens.propose_for_service(
+            session, terms, actor=staff.first, reason=reason
         )
     vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal.id)
     with ctx.db.transaction() as session:
@@ -202,7 +199,7 @@ def lift_freeze(ctx: Context, staff: Admins) -> None:
         proposal = freezes.propose_unfreeze(
             session, freeze_id=frozen.id, user_id=staff.first, reason="drill over"
         )
-    vote = key_vote(ctx, staff.second, ApprovalKind.UNFREEZE, proposal.id)
+    vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal.id)
     with ctx.db.transaction() as session:
         freezes.approve_unfreeze(session, proposal_id=proposal.id, user_id=staff.second, vote=vote)
 

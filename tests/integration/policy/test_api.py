@@ -45,9 +45,9 @@ def test_freeze_and_two_person_unfreeze(ctx: Context, api: TestClient) -> None:
     not_admin = api.post(approve, headers=person_headers(ctx, "ciso", ciso_auth))
     assert not_admin.status_code == 403 and "security_admin" in not_admin.json()["message"]
     own = api.post(approve, headers=person_headers(ctx, "sec1", sec1_auth))
-    assert (own.status_code, own.json()["error"]) == (403, "forbidden")  # told before any key
+    assert (own.status_code, own.json()["error"]) == (403, "self_approval")  # before any key
     sec2 = person_headers(ctx, "sec2", sec2_auth)
-    body = vote_json(ctx, api, sec2, "unfreeze", proposal.json()["id"])
+    body = vote_json(ctx, api, sec2, "proposal", proposal.json()["id"])
     done = api.post(approve, json=body, headers=sec2)
     assert done.status_code == 200 and done.json()["released"] is True
     assert api.get("/v1/freezes", headers=bearer(reader)).json()["freezes"] == []
@@ -135,7 +135,7 @@ def test_an_approval_needs_a_step_up_bound_to_that_very_proposal(
     sec2 = person_headers(ctx, "sec2", sec2_auth)
     senior = person_headers(ctx, "senior", senior_auth)
     cases = [
-        ("unfreeze", f"/v1/unfreeze-proposals/{unfreezes[0]}/approve", unfreezes, sec2),
+        ("proposal", f"/v1/unfreeze-proposals/{unfreezes[0]}/approve", unfreezes, sec2),
         ("address_book", f"/v1/addressbook/proposals/{entries[0]}/approve", entries, senior),
     ]
     for kind, url, (_, other), person in cases:

@@ -53,7 +53,7 @@ def _data_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def approve(ctx: Context, command: str, subject: str, *, as_: str) -> tuple[int, str]:
     """`kinko COMMAND approve SUBJECT` run by `as_` with their key's answer to `kinko
     approval challenge` for exactly this vote (COMMAND: unfreeze or addressbook)."""
-    kind = {"unfreeze": "unfreeze", "addressbook": "address-book"}[command]
+    kind = {"unfreeze": "proposal", "addressbook": "address-book"}[command]
     return kinko(ctx, command, "approve", subject, *key_args(ctx, kind, subject, as_=as_), as_=as_)
 
 
@@ -86,7 +86,7 @@ def test_freeze_list_and_two_person_unfreeze(ctx: Context) -> None:
     assert code == 1 and "this needs the freeze:release permission" in out
     code, out = kinko(ctx, "unfreeze", "propose", freeze_id, "--reason", "ok", as_="sec1")
     assert code == 0, out
-    proposal_id = re.search(r"unf_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
+    proposal_id = re.search(r"prp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
     code, out = approve(ctx, "unfreeze", proposal_id, as_="sec1")
     assert code == 1 and "cannot approve" in out
     code, out = kinko(ctx, "unfreeze", "approve", proposal_id, as_="sec2")  # no key's answer

@@ -67,7 +67,7 @@ def test_freeze_list(ctx: Context, cli: CliRunner, staff: dict[str, str]) -> Non
     assert (freeze["actor"], freeze["actor_username"]) == (f"user:{staff['op']}", "op")
     assert_iso(freeze["created_at"])
     [proposal] = listed["unfreeze_proposals"]
-    assert proposal["id"].startswith("unf_") and proposal["freeze_id"] == freeze["id"]
+    assert proposal["id"].startswith("prp_") and proposal["freeze_id"] == freeze["id"]
     assert proposal["proposer_username"] == "sec1" and proposal["reason"] == "ok"
     assert_iso(proposal["created_at"])
 
@@ -78,10 +78,10 @@ def test_freeze_list(ctx: Context, cli: CliRunner, staff: dict[str, str]) -> Non
     assert "usr_" not in result.stdout
 
     # Refusals name people too.
-    key = key_args(ctx, "unfreeze", proposal["id"], as_="sec1")  # refused: none
+    key = key_args(ctx, "proposal", proposal["id"], as_="sec1")  # refused: none
     result = kinko(cli, "unfreeze", "approve", proposal["id"], *key, env=as_person(ctx, "sec1"))
     message = " ".join(result.output.split())
-    assert result.exit_code == 1 and "sec1 proposed this unfreeze" in message
+    assert result.exit_code == 1 and "sec1 proposed the unfreeze" in message
     result = kinko(
         cli, "unfreeze", "propose", freeze["id"], "--reason", "x", env=as_person(ctx, "op")
     )

@@ -13,6 +13,7 @@ from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.step_ups import ApprovalStepUps
 from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from tests.integration.policy.support import eth_request
@@ -21,8 +22,9 @@ from tests.support.votes import key_vote
 
 
 @pytest.fixture
-def freezes(ctx: Context) -> FreezeService:
-    return FreezeService(ctx)
+def freezes(services: Services) -> FreezeService:
+    """The composition root's: lifting a freeze is an identity proposal."""
+    return services.freezes
 
 
 @pytest.fixture
@@ -120,7 +122,7 @@ def test_unfreeze_needs_two_distinct_security_admins(
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied) as unconfirmed:
         freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"], vote=no_key)
     assert unconfirmed.value.code == "step_up_required"
-    vote = key_vote(ctx, staff["sec2"], ApprovalKind.UNFREEZE, proposal.id)
+    vote = key_vote(ctx, staff["sec2"], ApprovalKind.PROPOSAL, proposal.id)
     with ctx.db.transaction() as s:
         assert len(freezes.active_freezes(s)) == 1  # still frozen after the refusals
         freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec2"], vote=vote)
@@ -131,11 +133,17 @@ def test_unfreeze_needs_two_distinct_security_admins(
             .where(AuditEntryRow.action.like("freeze.%"))
             .order_by(AuditEntryRow.seq)
         ).scalars()
-        assert list(actions) == ["freeze.set", "freeze.release_proposed", "freeze.released"]
-    assert [e.type for e in events] == ["freeze.set", "admin.action", "four_eyes.approved"]
+        assert list(actions) == ["freeze.set", "freeze.released"]
+    assert [(e.type, e.outcome) for e in events] == [
+        ("freeze.set", "success"),
+        ("freeze.release", "proposed"),  # identity's proposal, kind release_freeze
+        ("admin.action", "success"),  # freeze.released: kinko-freeze-lifted
+        ("freeze.release", "approved"),
+        ("four_eyes.approved", "success"),
+    ]
     step = events[-1].fields
     assert (step["step"], step["approver"], step["eligible_roles"]) == (
-        "freeze.release",
+        "proposal.release_freeze",
         f"user:{staff['sec2']}",
         ["security_admin"],
     )

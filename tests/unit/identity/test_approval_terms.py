@@ -32,7 +32,7 @@ def test_the_document_is_canonical_json_as_documented() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("kind", ApprovalKind.UNFREEZE),
+        ("kind", ApprovalKind.ADDRESS_BOOK),
         ("subject", "prp_2"),
         ("approver", "usr_3"),
         ("content", content_digest({**CONTENT, "payload": {"role": "security_admin"}})),

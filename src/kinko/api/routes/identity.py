@@ -16,6 +16,7 @@ from kinko.api.auth import authenticated, public, require
 from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.routes.tokens import router as tokens_router
 from kinko.context import Context
+from kinko.core.errors import InputError
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
@@ -323,6 +324,14 @@ def approve(
     from ``POST /v1/auth/step-up/begin`` bound to this proposal as it stands."""
     vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
+        asked = services.identity.roles.proposal(session, proposal_id)
+        if asked is not None and asked.kind is ProposalKind.RELEASE_FREEZE:
+            raise InputError(
+                "proposal_id",
+                "lifting a freeze is approved where the freeze's scope is checked: "
+                f"POST /v1/unfreeze-proposals/{proposal_id}/approve "
+                f"(kinko unfreeze approve {proposal_id})",
+            )
         proposal = services.identity.roles.approve(
             session, proposal_id, actor=principal.subject, vote=vote
         )

@@ -24,7 +24,7 @@ from kinko.policy.addressbook import AddressProposal
 from kinko.policy.freeze import UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
 from kinko.store.tables.custody import WalletRow
-from kinko.store.tables.policy import AddressBookProposalRow, FreezeRow, UnfreezeProposalRow
+from kinko.store.tables.policy import AddressBookProposalRow, FreezeRow
 
 router = APIRouter(prefix="/v1", tags=["freezes", "address book"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
@@ -192,7 +192,7 @@ def approve_unfreeze(
     """`step_up`: your fresh assertion bound to this unfreeze (``POST /v1/auth/step-up/begin``)."""
     vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
-        asked = session.get(UnfreezeProposalRow, proposal_id)
+        asked = services.freezes.unfreeze_proposal(session, proposal_id)
         frozen = None if asked is None else _frozen(session, asked.freeze_id)
         if frozen is not None:  # else the service answers 404
             scopes = Scopes.within(principal, "freeze:release", session)

@@ -25,20 +25,6 @@ class FreezeRow(Base):
     released_by: Mapped[list[str] | None] = mapped_column(JSON)
 
 
-class UnfreezeProposalRow(Base):
-    __tablename__ = "unfreeze_proposals"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    freeze_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    proposer: Mapped[str] = mapped_column(String(200), nullable=False)
-    reason: Mapped[str] = mapped_column(String(1000), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False)
-    approver: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # After it nobody approves the proposal (kinko.identity.four_eyes); None: never.
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class AddressBookEntryRow(Base):
     """An approved destination, in force from `effective_at` until removed or superseded."""
 
