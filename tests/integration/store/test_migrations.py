@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -32,4 +34,60 @@ def test_upgrade_to_head_matches_the_declared_tables(ctx: Context, backend: str)
         if backend == "postgresql":
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA migtest CASCADE"))
+        engine.dispose()
+
+
+def test_unfreeze_proposals_move_into_identity_proposals(ctx: Context, backend: str) -> None:
+    """Revision f1c2d3e4a5b6: an unfreeze proposal made before lifting a freeze became an
+    identity proposal is one afterwards, id, people, reason and decision kept."""
+    from alembic import command
+
+    from kinko.store.migrate import alembic_config
+
+    engine = create_engine(f"sqlite:///{ctx.settings.data_dir / 'moved.db'}")
+    if backend == "postgresql":
+        with ctx.db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS movetest CASCADE"))
+            conn.execute(text("CREATE SCHEMA movetest"))
+        engine = create_engine(ctx.db.url, connect_args={"options": "-csearch_path=movetest"})
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "e5a9c0d17b38")
+            conn.execute(
+                text(
+                    "INSERT INTO freezes (id, scope, target, reason, actor, created_at) "
+                    "VALUES ('frz_1', 'wallet', 'eth-hot', 'drill', 'user:u_ops', :at)"
+                ),
+                {"at": ctx.clock.now()},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO unfreeze_proposals (id, freeze_id, proposer, reason, status, "
+                    "approver, created_at, decided_at, expires_at) VALUES ('unf_1', 'frz_1', "
+                    "'user:u_sec1', 'over', 'pending', NULL, :at, NULL, :at)"
+                ),
+                {"at": ctx.clock.now()},
+            )
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            [row] = conn.execute(
+                text("SELECT id, kind, payload, proposer_id, state, reason FROM identity_proposals")
+            ).all()
+            assert "unfreeze_proposals" not in conn.dialect.get_table_names(conn)
+        payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
+        assert (row.id, row.kind, row.proposer_id, row.state, row.reason) == (
+            "unf_1",
+            "release_freeze",
+            "u_sec1",
+            "pending",
+            "over",
+        )
+        assert payload == {"freeze_id": "frz_1", "scope": "wallet", "target": "eth-hot"}
+    finally:
+        if backend == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA movetest CASCADE"))
         engine.dispose()
