@@ -179,14 +179,15 @@ def exchange(k: Served, url: str) -> str:
     try:
         built = build_demo_exchange(ctx)
         with ctx.db.transaction() as session:
-            _, token = IdentityService(ctx).tokens.create(
+            tokens = IdentityService(ctx).tokens
+            terms = tokens.terms(
                 session,
                 owner_id=UserId(built.users["alice"]),
                 name="velocity",
                 permissions=["withdrawals:create"],
                 ttl=timedelta(hours=1),
-                actor="system:test",
             )
+            _, token = tokens.create(session, terms, actor="system:test")
     finally:
         ctx.db.dispose()
     return str(token)

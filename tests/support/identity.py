@@ -130,7 +130,8 @@ def make_token(
     name = owner or f"svc-{secrets.token_hex(4)}"
     user_id, _ = make_user(ctx, name, roles, with_authenticator=False)
     with ctx.db.transaction() as session:
-        _, token = IdentityService(ctx).tokens.create(
+        tokens = IdentityService(ctx).tokens
+        terms = tokens.terms(
             session,
             owner_id=user_id,
             name=f"{name} token",
@@ -138,8 +139,8 @@ def make_token(
             assets=assets,
             ip_allowlist=ip_allowlist,
             ttl=ttl,
-            actor="system:test",
         )
+        _, token = tokens.create(session, terms, actor="system:test")
     return token
 
 
@@ -159,12 +160,9 @@ def owned_token(
 ) -> str:
     """A token owned by `owner` (a person), minted by the service directly (test set-up)."""
     with ctx.db.transaction() as session:
-        _, token = IdentityService(ctx).tokens.create(
-            session,
-            owner_id=owner,
-            name="own token",
-            permissions=permissions,
-            assets=assets,
-            actor="system:test",
+        tokens = IdentityService(ctx).tokens
+        terms = tokens.terms(
+            session, owner_id=owner, name="own token", permissions=permissions, assets=assets
         )
+        _, token = tokens.create(session, terms, actor="system:test")
     return token

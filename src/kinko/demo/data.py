@@ -137,12 +137,13 @@ def ensure_cli_token(ids: IdentityService, username: str = "alice") -> Path:
             pass  # made again below
     with ctx.db.transaction() as session:
         person = UserId(ids.users.require_user(session, username).id)
-        _, token = ids.tokens.create_own(
+        terms = ids.tokens.terms(
             session,
-            person=person,
+            owner_id=person,
             name=f"demo: {username}'s CLI token",
             permissions=TOKEN_PERMISSIONS,
             ttl=timedelta(days=30),
         )
+        _, token = ids.tokens.create_own(session, terms)
     write_private(path, (token + "\n").encode())
     return path

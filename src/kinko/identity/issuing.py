@@ -119,56 +119,28 @@ class TokenIssuer(TokenStepUps):
         )
 
     def create(
-        self,
-        session: Session,
-        *,
-        owner_id: UserId,
-        name: str,
-        permissions: list[str],
-        assets: list[str] | None = None,
-        ip_allowlist: list[str] | None = None,
-        ttl: timedelta = timedelta(days=90),
-        actor: str,
-        step_up: bool = False,
+        self, session: Session, terms: TokenTerms, *, actor: str, step_up: bool = False
     ) -> tuple[TokenId, str]:
-        """Mint a token; returns (id, the token text — shown once, never stored).
-        `step_up`: its owner's fresh WebAuthn assertion authorised exactly this token.
+        """Mint the token `terms` describe (from `terms`); returns (id, the token text —
+        shown once, never stored). `step_up`: its owner's fresh WebAuthn assertion
+        authorised exactly this token.
 
         The mechanism only, for Kinko's own set-up and tests: people go through
         `create_own` (their own token), `create_confirmed` (confirmed in the browser) or
         `propose_for_service` (four eyes)."""
         token_id, secret_hash, text = _new_token()
         self._insert(
-            session,
-            token_id=token_id,
-            secret_hash=secret_hash,
-            owner_id=owner_id,
-            name=name,
-            permissions=permissions,
-            assets=assets,
-            ip_allowlist=ip_allowlist,
-            ttl=ttl,
-            actor=actor,
-            step_up=step_up,
+            session, terms, token_id=token_id, secret_hash=secret_hash, actor=actor, step_up=step_up
         )
         return TokenId(token_id), text
 
     def create_own(
-        self,
-        session: Session,
-        *,
-        person: UserId,
-        name: str,
-        permissions: list[str],
-        assets: list[str] | None = None,
-        ip_allowlist: list[str] | None = None,
-        ttl: timedelta = timedelta(days=90),
-        step_up: StepUp | None = None,
+        self, session: Session, terms: TokenTerms, *, step_up: StepUp | None = None
     ) -> tuple[TokenId, str]:
-        """A person's token for themselves. A privileged permission needs `step_up`, a
-        fresh WebAuthn assertion of theirs over a challenge from `begin_step_up` for
-        exactly these terms (code ``step_up_required`` without one)."""
-        privileged = sorted(set(permissions) & PRIVILEGED_PERMISSIONS)
+        """A person's token for themselves (`terms.owner`). A privileged permission needs
+        `step_up`, a fresh WebAuthn assertion of theirs over a challenge from
+        `begin_step_up` for exactly these terms (code ``step_up_required`` without one)."""
+        privileged = sorted(set(terms.permissions) & PRIVILEGED_PERMISSIONS)
         if privileged and step_up is None:
             raise PermissionDenied(
                 f"a token carrying {', '.join(privileged)} needs a fresh WebAuthn assertion: "
@@ -178,70 +150,33 @@ class TokenIssuer(TokenStepUps):
                 code="step_up_required",
             )
         if step_up is not None:
-            terms = self.terms(
-                session,
-                owner_id=person,
-                name=name,
-                permissions=permissions,
-                assets=assets,
-                ip_allowlist=ip_allowlist,
-                ttl=ttl,
-            )
             self.verify_step_up(session, terms, step_up)
         return self.create(
-            session,
-            owner_id=person,
-            name=name,
-            permissions=permissions,
-            assets=assets,
-            ip_allowlist=ip_allowlist,
-            ttl=ttl,
-            actor=user_actor(person),
-            step_up=step_up is not None,
+            session, terms, actor=user_actor(terms.owner), step_up=step_up is not None
         )
 
     def create_confirmed(self, session: Session, terms: TokenTerms) -> tuple[TokenId, str]:
         """Mint the token whose terms its owner confirmed with a bound step-up (a console
         confirmation: `kinko.identity.token_requests`)."""
-        return self.create(
-            session,
-            owner_id=UserId(terms.owner),
-            name=terms.name,
-            permissions=list(terms.permissions),
-            assets=list(terms.assets),
-            ip_allowlist=list(terms.ip_allowlist),
-            ttl=terms.ttl,
-            actor=user_actor(terms.owner),
-            step_up=True,
-        )
+        return self.create(session, terms, actor=user_actor(terms.owner), step_up=True)
 
     def propose_for_service(
-        self,
-        session: Session,
-        *,
-        actor: UserId,
-        owner_id: UserId,
-        name: str,
-        permissions: list[str],
-        assets: list[str] | None = None,
-        ip_allowlist: list[str] | None = None,
-        ttl: timedelta = timedelta(days=90),
-        reason: str,
+        self, session: Session, terms: TokenTerms, *, actor: UserId, reason: str
     ) -> tuple[Proposal, TokenId, str]:
-        """Propose a token for a service account (four eyes). The token text is returned
-        now, to the proposer only (stored nowhere: the proposal keeps its SHA-256), and
-        works once a second security_admin approves the proposal."""
+        """Propose the token `terms` describe for a service account (four eyes). The token
+        text is returned now, to the proposer only (stored nowhere: the proposal keeps its
+        SHA-256), and works once a second security_admin approves the proposal."""
         from kinko.identity.roles import RoleService
 
         token_id, secret_hash, text = _new_token()
         payload = {
-            "user_id": owner_id,
+            "user_id": terms.owner,
             "token_id": token_id,
-            "name": name,
-            "permissions": permissions,
-            "assets": sorted(set(assets or [])),
-            "ip_allowlist": ip_allowlist or [],
-            "ttl_seconds": int(ttl.total_seconds()),
+            "name": terms.name,
+            "permissions": list(terms.permissions),
+            "assets": list(terms.assets),
+            "ip_allowlist": list(terms.ip_allowlist),
+            "ttl_seconds": terms.ttl_seconds,
             "secret_sha256": secret_hash.hex(),
         }
         proposal = RoleService(self.ctx).propose(
@@ -290,16 +225,19 @@ class TokenIssuer(TokenStepUps):
         self, session: Session, payload: dict[str, Any], *, actor: str, proposal: str
     ) -> None:
         """Mint the token an approved `create_token` proposal describes."""
+        terms = TokenTerms(
+            owner=str(payload["user_id"]),
+            name=str(payload["name"]),
+            permissions=tuple(payload["permissions"]),
+            assets=tuple(payload["assets"]),
+            ip_allowlist=tuple(payload["ip_allowlist"]),
+            ttl_seconds=int(payload["ttl_seconds"]),
+        )
         self._insert(
             session,
+            terms,
             token_id=str(payload["token_id"]),
             secret_hash=bytes.fromhex(str(payload["secret_sha256"])),
-            owner_id=UserId(str(payload["user_id"])),
-            name=str(payload["name"]),
-            permissions=list(payload["permissions"]),
-            assets=list(payload["assets"]),
-            ip_allowlist=list(payload["ip_allowlist"]),
-            ttl=timedelta(seconds=int(payload["ttl_seconds"])),
             actor=actor,
             proposal=proposal,
         )
@@ -307,24 +245,26 @@ class TokenIssuer(TokenStepUps):
     def _insert(
         self,
         session: Session,
+        terms: TokenTerms,
         *,
         token_id: str,
         secret_hash: bytes,
-        owner_id: UserId,
-        name: str,
-        permissions: list[str],
-        assets: list[str] | None,
-        ip_allowlist: list[str] | None,
-        ttl: timedelta,
         actor: str,
         step_up: bool = False,
         proposal: str | None = None,
     ) -> None:
+        # Checked again as it is minted: the owner's roles and state may have changed.
         owner, perms, networks = self._checked(
-            session, owner_id, name, permissions, ttl=ttl, ip_allowlist=ip_allowlist
+            session,
+            terms.owner,
+            terms.name,
+            list(terms.permissions),
+            ttl=terms.ttl,
+            ip_allowlist=list(terms.ip_allowlist),
         )
+        owner_id, name, ttl = terms.owner, terms.name, terms.ttl
         now = self.now()
-        scoped_assets = sorted(set(assets or []))
+        scoped_assets = sorted(set(terms.assets))
         session.add(
             ApiTokenRow(
                 id=token_id,

@@ -197,6 +197,23 @@ def test_a_service_account_token_is_four_eyes(ctx: Context, api: TestClient) -> 
     assert created[0].fields["scopes"] == ["withdrawals:create"]
 
 
+def test_who_may_propose_a_service_token_is_asked_before_its_terms(
+    ctx: Context, api: TestClient
+) -> None:
+    # A person who may not propose is refused as such: nothing about the account (its
+    # name, its state, what it holds) comes back, whatever the terms ask for.
+    _, auth = make_user(ctx, "cleo", ["requester"])
+    assert auth is not None
+    svc, _ = make_user(ctx, "backend", ["requester"], with_authenticator=False)
+    made = api.post(
+        "/v1/tokens",
+        json={"name": "backend", "owner_id": svc, "permissions": ["users:write"]},
+        headers=person_headers(ctx, "cleo", auth),
+    )
+    assert made.status_code == 403, made.text
+    assert made.json()["error"] == "forbidden" and "backend" not in made.text
+
+
 def _step_up(
     api: TestClient,
     ctx: Context,

@@ -58,13 +58,10 @@ def test_lock_user_revokes_sessions_and_tokens(ctx: Context) -> None:
     assert auth is not None
     cookie, _ = sign_in(ctx, "ann", auth)
     with ctx.db.transaction() as session:
-        _, token = ids.tokens.create(
-            session,
-            owner_id=user,
-            name="backend",
-            permissions=["withdrawals:create"],
-            actor="user:x",
+        terms = ids.tokens.terms(
+            session, owner_id=user, name="backend", permissions=["withdrawals:create"]
         )
+        _, token = ids.tokens.create(session, terms, actor="user:x")
         ids.lock_user(session, user, actor="monitor:rule-17", reason="impossible travel")
     with pytest.raises(AuthenticationError), ctx.db.transaction() as session:
         ids.sessions.resolve(session, cookie)
@@ -107,8 +104,8 @@ def test_token_scope_expiry_allowlist_and_new_address_event(
 def test_token_cannot_carry_more_than_its_owner(ctx: Context) -> None:
     user, _ = make_user(ctx, "ann", ["requester"])
     with pytest.raises(PermissionDenied) as info, ctx.db.transaction() as session:
-        IdentityService(ctx).tokens.create(
-            session, owner_id=user, name="x", permissions=["users:write"], actor="user:x"
+        IdentityService(ctx).tokens.terms(
+            session, owner_id=user, name="x", permissions=["users:write"]
         )
     assert info.value.code == "token_escalation"
 
@@ -166,9 +163,8 @@ def test_step_up_ends_sessions_but_keeps_tokens(ctx: Context) -> None:
     assert auth is not None
     cookie, _ = sign_in(ctx, "ann", auth)
     with ctx.db.transaction() as session:
-        _, token = ids.tokens.create(
-            session, owner_id=user, name="b", permissions=["withdrawals:read"], actor="user:x"
-        )
+        terms = ids.tokens.terms(session, owner_id=user, name="b", permissions=["withdrawals:read"])
+        _, token = ids.tokens.create(session, terms, actor="user:x")
         ids.require_step_up(session, user, actor="monitor:r1", reason="odd hour")
     with pytest.raises(AuthenticationError), ctx.db.transaction() as session:
         ids.sessions.resolve(session, cookie)

@@ -35,9 +35,8 @@ def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(
     assert auth is not None
     cookie, _ = sign_in(ctx, "dora", auth)
     with ctx.db.transaction() as s:
-        _, token = ids.tokens.create(
-            s, owner_id=user, name="bot", permissions=["withdrawals:read"], actor="user:x"
-        )
+        terms = ids.tokens.terms(s, owner_id=user, name="bot", permissions=["withdrawals:read"])
+        _, token = ids.tokens.create(s, terms, actor="user:x")
     monitor = services.monitor(Engine(default_pack()))
     monitor.attach()
     before = len(actions(ctx))

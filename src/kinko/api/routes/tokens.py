@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from kinko.api.auth import authenticated, require
 from kinko.api.deps import AppServices, get_ctx
@@ -22,18 +23,35 @@ from kinko.api.routes.token_requests import router as token_requests_router
 from kinko.context import Context
 from kinko.core.errors import InputError, KinkoError, PermissionDenied
 from kinko.identity.approval_terms import ApprovalKind
-from kinko.identity.model import Principal, UserId
-from kinko.identity.tokens import StepUp
+from kinko.identity.model import Principal, ProposalKind, UserId
+from kinko.identity.token_terms import TokenTerms
+from kinko.identity.tokens import StepUp, TokenService
 from kinko.identity.views import (
     NewToken,
     Reason,
     StepUpBegin,
+    TokenTermsBody,
     render_proposal,
     render_token,
 )
 
 router = APIRouter()
 Ctx = Annotated[Context, Depends(get_ctx)]
+
+
+def _terms(
+    tokens: TokenService, session: Session, owner: UserId, body: TokenTermsBody | NewToken
+) -> TokenTerms:
+    """The terms of the token `body` asks `owner` to hold, checked (`TokenIssuer.terms`)."""
+    return tokens.terms(
+        session,
+        owner_id=owner,
+        name=body.name,
+        permissions=body.permissions,
+        assets=body.assets,
+        ip_allowlist=body.ip_allowlist,
+        ttl=timedelta(days=body.ttl_days),
+    )
 
 
 @router.get("/v1/tokens")
@@ -77,17 +95,8 @@ def step_up_begin(
     if body.token is None or body.approval is not None:
         raise InputError("token", "purpose create_token takes the token's terms only")
     tokens = services.identity.tokens
-    t = body.token
     with ctx.db.transaction() as session:
-        terms_of_token = tokens.terms(
-            session,
-            owner_id=principal.subject,
-            name=t.name,
-            permissions=t.permissions,
-            assets=t.assets,
-            ip_allowlist=t.ip_allowlist,
-            ttl=timedelta(days=t.ttl_days),
-        )
+        terms_of_token = _terms(tokens, session, principal.subject, body.token)
         challenge_id, options = tokens.begin_step_up(session, terms_of_token)
     return {"challenge_id": challenge_id, "options": options, "terms": terms_of_token.fields()}
 
@@ -106,19 +115,13 @@ def create_token(
     """Your own token (201), or a service account's (`owner_id`; 202, a proposal: the
     token printed now works once a second security_admin approves it)."""
     tokens = services.identity.tokens
-    ttl = timedelta(days=body.ttl_days)
     if body.owner_id is None or body.owner_id == principal.subject:
         up = body.step_up
         try:
             with ctx.db.transaction() as session:
                 token_id, token = tokens.create_own(
                     session,
-                    person=principal.subject,
-                    name=body.name,
-                    permissions=body.permissions,
-                    assets=body.assets,
-                    ip_allowlist=body.ip_allowlist,
-                    ttl=ttl,
+                    _terms(tokens, session, principal.subject, body),
                     step_up=None if up is None else StepUp(up.challenge_id, up.credential),
                 )
         except KinkoError as exc:
@@ -129,15 +132,14 @@ def create_token(
         note = "shown once; store it now"
         return JSONResponse({"id": token_id, "token": token, "note": note}, status_code=201)
     with ctx.db.transaction() as session:
+        # Who may propose first: someone who may not learns nothing about the account.
+        services.identity.roles.require_proposer(
+            session, principal.subject, ProposalKind.CREATE_TOKEN
+        )
         proposal, token_id, token = tokens.propose_for_service(
             session,
+            _terms(tokens, session, UserId(body.owner_id), body),
             actor=principal.subject,
-            owner_id=UserId(body.owner_id),
-            name=body.name,
-            permissions=body.permissions,
-            assets=body.assets,
-            ip_allowlist=body.ip_allowlist,
-            ttl=ttl,
             reason=body.reason,
         )
     note = (
