@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kinko.cli.common import console, echo_json
+from kinko.cli.inspect_reports import history as history_command
+from kinko.cli.inspect_reports import verify as verify_command
 from kinko.cli.inspect_run import run as run_command
 from kinko.cli.output import JsonOption, guarded_json, human_time, json_time, print_table
 from kinko.core.errors import InputError
@@ -275,6 +277,8 @@ def snapshots(
 
 
 inspect_app.command("run")(run_command)
+inspect_app.command("verify")(verify_command)
+inspect_app.command("history")(history_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,22 +21,19 @@ from kinko.cli.output import JsonOption, guarded_json
 from kinko.core.errors import InputError
 
 FRAMEWORKS = ("jp", "kr", "ccss", "all")
-LATER_FORMATS = ("html", "pdf", "oscal")
+FORMATS = ("json", "html", "pdf", "oscal")
 
 
-def _formats(text: str) -> None:
+def _formats(text: str) -> list[str]:
     asked = [f.strip().lower() for f in text.split(",") if f.strip()]
     for name in asked:
-        if name in LATER_FORMATS:
+        if name not in FORMATS:
             raise InputError(
-                "--format",
-                f"{name} reports are not built yet (HTML, PDF and OSCAL come next); "
-                "use --format json",
+                "--format", f"{name!r} is not a report format; use {', '.join(FORMATS)}"
             )
-        if name != "json":
-            raise InputError("--format", f"{name!r} is not a report format; use --format json")
     if not asked:
-        raise InputError("--format", "name a format: json")
+        raise InputError("--format", f"name one or more of: {', '.join(FORMATS)}")
+    return asked
 
 
 def run(  # noqa: PLR0917 - typer maps each parameter to an option
@@ -51,31 +48,36 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
         str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC); default today.")
     ] = None,
     report_format: Annotated[
-        str, typer.Option("--format", help="Report format: json (html, pdf, oscal: not yet).")
+        str,
+        typer.Option(
+            "--format", help="json, html, pdf, oscal, comma-separated (json is always written)."
+        ),
     ] = "json",
     out: Annotated[
         Path | None, typer.Option("--out", help="Directory the report is written to.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Decide each control over the period from the daily snapshots; write the JSON report."""
+    """Decide each control over the period from the daily snapshots; write the signed report."""
     from kinko.cli.inspect import _actor, _day
 
     with guarded_json(as_json):
         if framework not in FRAMEWORKS:
             raise InputError("--framework", f"{framework!r} is not one of: {', '.join(FRAMEWORKS)}")
-        _formats(report_format)
+        formats = _formats(report_format)
         first, last = _day(start, "--from"), _day(end, "--to")
         if out is None:
             raise InputError("--out", "name the directory the report is written to")
         from kinko.cli.common import open_services
         from kinko.inspection.catalogue import Framework
+        from kinko.inspection.publish import publish
         from kinko.inspection.runs import InspectionRuns
 
         chosen = None if framework == "all" else Framework(framework)
         with open_services() as built:
             runs = InspectionRuns(built.ctx, conflict_matrix=built.identity.conflict_matrix)
             result = runs.run(chosen, out, actor=_actor(), start=first, end=last)
+            published = publish(built.ctx, result, formats)
     if as_json:
         echo_json(
             {
@@ -86,10 +88,16 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
                 "to": result.period.end.isoformat(),
                 "summary": result.summary,
                 "audit_seq": result.audit_seq,
+                "files": [str(p) for p in published.files],
+                "signature": str(published.signature),
+                "proof": str(published.proof),
             }
         )
         return
     counts = ", ".join(f"{n} {status}" for status, n in result.summary.items() if n)
     console.print(f"report {result.path} ({result.period.start} .. {result.period.end})")
+    for path in published.files[1:]:
+        console.print(f"       {path}")
+    console.print(f"signed {published.signature}, proof {published.proof}")
     console.print(f"digest {result.digest} (audit entry {result.audit_seq})")
     console.print(counts)

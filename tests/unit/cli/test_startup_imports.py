@@ -123,7 +123,9 @@ def outside_verify_allowance(modules: list[str]) -> list[str]:
             ).stdout
         )
     )
-    allowed = framework_distributions("typer", "cryptography")
+    # cryptography imports bcrypt itself when it is installed (its "ssh" extra; paramiko,
+    # which compliance-trestle needs, installs it): part of cryptography, not Kinko's doing.
+    allowed = framework_distributions("typer", "cryptography", "bcrypt")
     owners = importlib.metadata.packages_distributions()
     bad = []
     for name in modules:
