@@ -188,6 +188,11 @@ def _shares(t: Tally, day: date, snap: Snapshot) -> dict[str, list[KeyShare]]:
     return out
 
 
+def _label(name: str) -> str:
+    """A holder or device as a person reads it: "HSM-7" and " hsm-7" are one device."""
+    return " ".join(name.casefold().split())
+
+
 def key_02(t: Tally, period: Period, evidence: Evidence) -> str:
     def check(day: date, snap: Snapshot) -> None:
         shares = _shares(t, day, snap)
@@ -198,18 +203,19 @@ def key_02(t: Tally, period: Period, evidence: Evidence) -> str:
             mine = shares.get(w.id, [])
             repeated = False
             for attr in ("holder", "device"):
-                counts = Counter(getattr(k, attr) for k in mine)
+                counts = Counter(_label(getattr(k, attr)) for k in mine)
                 for name, count in sorted(counts.items()):
                     if count > 1:
                         repeated = True
-                        same = [k for k in mine if getattr(k, attr) == name]
+                        same = [k for k in mine if _label(getattr(k, attr)) == name]
+                        spelt = " / ".join(sorted({getattr(k, attr) for k in same}))
                         t.fail(
                             day,
                             f"one key share per {attr}",
                             f"{count} shares",
                             1,
                             f"wallet {w.name} ({w.id}): shares "
-                            f"{', '.join(k.id for k in same)} share {attr} {name}",
+                            f"{', '.join(k.id for k in same)} share {attr} {spelt}",
                             tuple(row(f"keys[{k.id}]", k) for k in same),
                         )
             if not repeated and len(mine) != w.quorum_n:
@@ -223,7 +229,10 @@ def key_02(t: Tally, period: Period, evidence: Evidence) -> str:
                 )
 
     daily(t, period, evidence, check)
-    return "each active wallet: n active key shares, on n distinct holders and n distinct devices"
+    return (
+        "each active wallet: n active key shares, on n distinct holders and n distinct devices "
+        "(names compared ignoring case and spacing)"
+    )
 
 
 def key_03(t: Tally, period: Period, evidence: Evidence) -> str:

@@ -123,6 +123,22 @@ def test_key_shares_on_one_device_and_a_weak_quorum_fail_under_ccss() -> None:
     assert "level III" in found["IAM-01"].reason
 
 
+def test_one_device_spelt_two_ways_is_one_device() -> None:
+    def spelt(day: date) -> Snapshot:
+        snap = snapshot(day)
+        keys = list(snap.keys)
+        keys[1] = replace(keys[1], device=" " + keys[0].device.upper())  # "W-COLD-HSM-0"
+        return replace(snap, keys=tuple(keys))
+
+    key02 = run([spelt(d) for d in DAYS], Framework.CCSS)["KEY-02"]
+    [failure] = key02.failures
+    assert failure.check == "one key share per device" and (failure.start, failure.end) == (
+        DAYS[0],
+        END,
+    )
+    assert "W-COLD-HSM-0 / w-cold-hsm-0" in failure.detail
+
+
 def test_a_grant_conflicting_under_the_matrix_in_force_now_fails() -> None:
     snaps = [snapshot(d, grants=("approver", "auditor")) for d in DAYS]
     assert run(snaps)["IAM-03"].status is Status.PASS  # not a conflict by default

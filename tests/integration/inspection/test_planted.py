@@ -1,0 +1,72 @@
+"""Issue #16 point 7: an exchange seeded through Kinko's services with one violation per
+class; ``kinko inspect run --framework all`` flags exactly those, and nothing else fails,
+on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from kinko.context import Context
+from kinko.core.clock import FixedClock
+from kinko.services import Services
+from tests.integration.inspection.planted import (
+    BAD_DAY,
+    DAYS,
+    END,
+    NONCE_DAY,
+    VENDOR_DUE,
+    seed,
+)
+from tests.integration.inspection.test_cli_snapshots import as_json, kinko
+from tests.integration.inspection.test_runs import vkey
+
+__all__ = ["vkey"]
+FIRST, LAST = DAYS[0].isoformat(), END.isoformat()
+
+
+def test_the_run_flags_each_planted_violation_and_nothing_else(
+    ctx: Context, services: Services, clock: FixedClock, vkey: str, tmp_path: Path
+) -> None:
+    seed(ctx, services, clock, tmp_path)
+    out = tmp_path / "reports"
+    code, output = kinko(
+        ctx, "inspect", "run", "--framework", "all", "--from", FIRST, "--to", LAST,
+        "--out", str(out), "--json",
+    )  # fmt: skip
+    assert code == 0, output
+    report = json.loads(Path(as_json(output)["report"]).read_bytes())
+    found = {f["control"]: f for f in report["findings"]}
+    failed = {
+        c: [(x["from"], x["to"], x["check"], x["value"]) for x in f["failures"]]
+        for c, f in found.items()
+        if f["status"] == "fail"
+    }
+    bad, nonce, after_due = BAD_DAY.isoformat(), NONCE_DAY.isoformat(), VENDOR_DUE.isoformat()
+    third, fourth = DAYS[2].isoformat(), DAYS[3].isoformat()
+    assert set(failed) == {"CUS-01", "KEY-02", "IAM-03", "IAM-06", "KEY-08", "GOV-04",
+                           "IR-01", "GOV-01", "GOV-02"}, failed  # fmt: skip
+    assert failed["CUS-01"] == [(bad, bad, "share outside cold", "0.051000")]
+    assert failed["KEY-02"] == [(FIRST, LAST, "one key share per device", "2 shares")]
+    assert "HSM-9 / hsm-9" in found["KEY-02"]["failures"][0]["detail"]
+    assert failed["IAM-03"] == [(FIRST, third, "conflicting roles", "operator + requester")]
+    assert [f[:3] for f in failed["IAM-06"]] == [(FIRST, LAST, "inactivity")]
+    enrolled = (DAYS[0] - timedelta(days=100)).isoformat()  # dora's enrolment, her last sign-in
+    assert failed["IAM-06"][0][3] == f"no sign-in since {enrolled}"
+    assert "dora" in found["IAM-06"]["failures"][0]["detail"]
+    assert ", privileged," in found["IAM-06"]["failures"][0]["detail"]
+    assert [f[:3] for f in failed["KEY-08"]] == [(nonce, LAST, "no repeated r")]
+    assert failed["GOV-04"] == [(fourth, LAST, "vendor review not overdue", f"due {after_due}")]
+    assert [f[:3] for f in failed["IR-01"]] == [
+        (FIRST, LAST, "key-compromise drill within 12 months")
+    ]
+    assert failed["GOV-01"] == [(FIRST, LAST, "no conflicting duty", "Head of IT operations")]
+    assert failed["GOV-02"] == [(FIRST, LAST, "security budget / IT budget", "0.0500")]
+    assert "recommendation" in found["GOV-02"]["failures"][0]["detail"]
+    # an incident reported late cannot be planted: Kinko holds no incident records
+    assert found["MON-02"]["status"] == "insufficient_evidence"
+    # what the seed keeps is decided as kept
+    for control in ("CUS-02", "CUS-05", "KEY-01", "KEY-03", "CUS-09", "VUL-01"):
+        assert found[control]["status"] == "pass", found[control]
+    assert report["summary"]["fail"] == 9
