@@ -6,11 +6,13 @@ its commit and that publish, or a Redis stream unreachable at that moment, lost 
 withdrawal was requested, the freeze lifted, and the monitor never heard of it. Now:
 
 1. just before the commit, the unit of work writes its events to ``event_outbox`` in the
-   same transaction (`stage`): they commit with what caused them, or not at all;
+   same transaction (`stage`: one row per transaction, one insert, its id made here):
+   they commit with what caused them, or not at all;
 2. after the writer's turn it publishes them on the bus, and when every subscriber took
-   them (`EventBus.publish_all` says so) hands their ids back (`delivered`);
-3. the next transaction of this process deletes those rows (`forget_delivered`: no
-   round trip of its own), and so does the sweep when the process is idle or exits;
+   them (`EventBus.publish_all` says so) hands the row's id back (`delivered`);
+3. the next transaction of this process deletes those rows (`forget_delivered`: one
+   statement, no round trip of its own), and so does the sweep when the process is idle
+   or exits;
 4. rows nobody deleted within `GRACE` (their process died after its commit, or a
    subscriber failed) are relayed by `sweep`: published on the bus again and deleted,
    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that processes sweeping at once share
@@ -23,13 +25,15 @@ entry twice, `kinko.monitor.streams`).
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from kinko.core.events import EventBus, SecurityEvent, decode_event, encode_event
@@ -38,7 +42,11 @@ from kinko.store.tables.outbox import OutboxEventRow
 log = structlog.get_logger("kinko.store.outbox")
 
 GRACE = timedelta(seconds=30)
-RELAY_BATCH = 500
+RELAY_BATCH = 100  # rows (transactions) a sweep claims at a time
+
+# Built once: every transaction runs them (SQLAlchemy caches their compiled form).
+_STAGE = insert(OutboxEventRow)
+_FORGET = delete(OutboxEventRow).where(OutboxEventRow.id.in_(bindparam("ids", expanding=True)))
 
 
 class Outbox:
@@ -46,37 +54,43 @@ class Outbox:
 
     def __init__(self, now: Callable[[], datetime]) -> None:
         self.now = now
-        self._delivered: list[int] = []
+        self._delivered: list[str] = []
         self._lock = threading.Lock()
 
-    def stage(self, session: Session, events: Sequence[SecurityEvent]) -> list[int]:
-        """Write `events` in `session`'s transaction; their row ids, in order."""
+    def stage(self, session: Session, events: Sequence[SecurityEvent]) -> str | None:
+        """Write `events` in `session`'s transaction; the row's id (None: no events)."""
         if not events:
-            return []
-        at = self.now()
-        rows = [{"event": encode_event(e), "created_at": at} for e in events]
-        result = session.execute(insert(OutboxEventRow).returning(OutboxEventRow.id), rows)
-        return [int(i) for i in result.scalars()]
+            return None
+        row_id = secrets.token_hex(16)
+        texts = json.dumps([encode_event(e) for e in events], separators=(",", ":"))
+        # The connection's execute: the ORM session's adds ~0.2 ms a statement here.
+        session.connection().execute(
+            _STAGE, {"id": row_id, "events": texts, "created_at": self.now()}
+        )
+        return row_id
 
-    def delivered(self, ids: Sequence[int]) -> None:
-        """Every subscriber took the events of `ids`: their rows may go."""
-        if ids:
+    def delivered(self, row_id: str | None) -> None:
+        """Every subscriber took the events of row `row_id`: it may go."""
+        if row_id is not None:
             with self._lock:
-                self._delivered.extend(ids)
+                self._delivered.append(row_id)
 
     def forget_delivered(self, session: Session) -> None:
         """Delete, in `session`'s transaction, the rows this process saw delivered."""
+        if not self._delivered:
+            return
         with self._lock:
             ids, self._delivered = self._delivered, []
-        if ids:
-            session.execute(delete(OutboxEventRow).where(OutboxEventRow.id.in_(ids)))
+        session.connection().execute(_FORGET, {"ids": ids})
 
-    def publish(self, bus: EventBus, events: Sequence[SecurityEvent], ids: Sequence[int]) -> None:
-        """Publish staged `events` on `bus`; forget them once every subscriber took them."""
+    def publish(self, bus: EventBus, events: Sequence[SecurityEvent], row_id: str | None) -> bool:
+        """Publish `events` on `bus`; True when every subscriber took them (then row
+        `row_id`, if any, may go)."""
         if bus.publish_all(events):
-            self.delivered(ids)
-        elif ids:
-            log.error("outbox.kept", events=len(ids), reason="a subscriber failed")
+            return True
+        if row_id is not None:
+            log.error("outbox.kept", events=len(events), reason="a subscriber failed")
+        return False
 
     def sweep(
         self, transaction: Callable[[], AbstractContextManager[Session]], bus: EventBus
@@ -105,13 +119,14 @@ class Outbox:
                 )
                 for row in rows:
                     row.created_at = now
-                claimed = [(row.id, row.event) for row in rows]
+                claimed = [(row.id, row.events) for row in rows]
             if not claimed:
                 return relayed
-            log.warning("outbox.relaying", events=len(claimed))
-            events = [decode_event(text) for _, text in claimed]
-            if not bus.publish_all(events):
-                log.error("outbox.relay_failed", events=len(claimed))
-                return relayed
-            self.delivered([i for i, _ in claimed])
-            relayed += len(claimed)
+            for row_id, texts in claimed:
+                events = [decode_event(text) for text in json.loads(texts)]
+                log.warning("outbox.relaying", events=len(events))
+                if not bus.publish_all(events):
+                    log.error("outbox.relay_failed", events=len(events))
+                    return relayed
+                self.delivered(row_id)
+                relayed += len(events)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,8 @@ from kinko.core.events import EventBus, SecurityEvent
 
 if TYPE_CHECKING:
     from kinko.store.outbox import Outbox
+
+log = structlog.get_logger("kinko.store.work")
 
 _KEY = "kinko.unit_of_work"  # the one key Kinko keeps on a session
 
@@ -60,8 +63,8 @@ class UnitOfWork:
         self._memos: dict[str, dict[Any, Any]] = {}
         self._held: set[LockStep] = set()
         self.outbox: Outbox | None = None
-        self._staged: list[int] = []
-        self._kept_staged: list[int] = []
+        self._staged: str | None = None
+        self._kept_staged: str | None = None
 
     @classmethod
     def of(cls, session: Session) -> UnitOfWork:
@@ -157,25 +160,27 @@ class UnitOfWork:
         if not self.managed:
             event.listen(self.session, "after_soft_rollback", self._drop, once=True)
 
-    def take_events(self) -> tuple[list[SecurityEvent], list[int]]:
+    def take_events(self) -> tuple[list[SecurityEvent], str | None]:
         """The events announced to the bound bus, for an owner that publishes them itself
         (`bind_bus(..., keep_events=True)`), and their outbox rows (`Outbox.publish`)."""
         taken, self._kept = self._kept, []
-        staged, self._kept_staged = self._kept_staged, []
+        staged, self._kept_staged = self._kept_staged, None
         return taken, staged
 
     def _publish(self) -> None:
         events, self._events, self._events_queued = self._events, [], False
-        staged, self._staged = self._staged, []
+        staged, self._staged = self._staged, None
+        delivered = True
         start = 0
         for i in range(1, len(events) + 1):  # consecutive events of one bus: one batch
             if i == len(events) or events[i][0] is not events[start][0]:
-                bus, batch = events[start][0], [item for _, item in events[start:i]]
-                if self.outbox is not None and staged:
-                    self.outbox.publish(bus, batch, staged[start:i])
-                else:
-                    bus.publish_all(batch)
+                batch = [item for _, item in events[start:i]]
+                delivered = events[start][0].publish_all(batch) and delivered
                 start = i
+        if delivered and self.outbox is not None:
+            self.outbox.delivered(staged)
+        elif staged is not None:
+            log.error("outbox.kept", events=len(events), reason="a subscriber failed")
 
     def _drop(self, _session: Session, _previous: object) -> None:
         self._events, self._kept, self._events_queued = [], [], False

@@ -71,7 +71,7 @@ class _Failed(Exception):
 @dataclass(slots=True)
 class _Committed(Generic[T]):
     results: list[tuple[_Pending[T], T]]
-    events: tuple[list[SecurityEvent], list[int]]  # and their outbox rows
+    events: tuple[list[SecurityEvent], str | None]  # and their outbox row
 
 
 class GroupCommit(Generic[T]):
@@ -125,7 +125,8 @@ class GroupCommit(Generic[T]):
                     self._leading = False
         if committed is not None:
             events, staged = committed.events
-            self.ctx.db.outbox.publish(self.ctx.bus, events, staged)
+            if self.ctx.db.outbox.publish(self.ctx.bus, events, staged):
+                self.ctx.db.outbox.delivered(staged)
             for done, result in committed.results:
                 done.succeed(result)
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
 
 
 class OutboxEventRow(Base):
+    """The events one transaction announced (one row per transaction: one insert)."""
+
     __tablename__ = "event_outbox"
-    # BIGINT on PostgreSQL, INTEGER (the rowid) on SQLite: both autoincrement.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    event: Mapped[str] = mapped_column(Text, nullable=False)  # kinko.core.events.encode_event
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, made by the writer
+    # A JSON array of kinko.core.events.encode_event texts, in the order announced.
+    events: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

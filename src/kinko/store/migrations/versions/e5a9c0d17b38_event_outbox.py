@@ -25,13 +25,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "event_outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("event", sa.Text(), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("events", sa.Text(), nullable=False),
         sa.Column("created_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_outbox")),
     )
