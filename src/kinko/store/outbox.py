@@ -16,7 +16,10 @@ withdrawal was requested, the freeze lifted, and the monitor never heard of it. 
 4. rows nobody deleted within `GRACE` (their process died after its commit, or a
    subscriber failed) are relayed by `sweep`: published on the bus again and deleted,
    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so that processes sweeping at once share
-   them out. ``kinko serve`` sweeps every few seconds (`kinko.api.background`).
+   them out. ``kinko serve`` sweeps every few seconds (`kinko.api.background`). A row
+   whose relay fails `MAX_ATTEMPTS` times (a subscriber that always refuses it) is left
+   in the table and logged critical (``outbox.undeliverable``), so that it never holds
+   up the rows behind it.
 
 Delivery is at least once: an event published just before its process died, and not yet
 deleted, is published again by the sweep (as the Redis stream's evaluator may evaluate an
@@ -42,6 +45,7 @@ from kinko.store.tables.outbox import OutboxEventRow
 log = structlog.get_logger("kinko.store.outbox")
 
 GRACE = timedelta(seconds=30)
+MAX_ATTEMPTS = 5  # relays of one row; then it stays, logged, for a person to look at
 RELAY_BATCH = 100  # rows (transactions) a sweep claims at a time
 
 # Built once: every transaction runs them (SQLAlchemy caches their compiled form).
@@ -65,7 +69,7 @@ class Outbox:
         texts = json.dumps([encode_event(e) for e in events], separators=(",", ":"))
         # The connection's execute: the ORM session's adds ~0.2 ms a statement here.
         session.connection().execute(
-            _STAGE, {"id": row_id, "events": texts, "created_at": self.now()}
+            _STAGE, {"id": row_id, "events": texts, "created_at": self.now(), "attempts": 0}
         )
         return row_id
 
@@ -111,7 +115,10 @@ class Outbox:
                 rows = list(
                     session.execute(
                         select(OutboxEventRow)
-                        .where(OutboxEventRow.created_at < now - GRACE)
+                        .where(
+                            OutboxEventRow.created_at < now - GRACE,
+                            OutboxEventRow.attempts < MAX_ATTEMPTS,
+                        )
                         .order_by(OutboxEventRow.id)
                         .limit(RELAY_BATCH)
                         .with_for_update(skip_locked=True)
@@ -119,14 +126,22 @@ class Outbox:
                 )
                 for row in rows:
                     row.created_at = now
-                claimed = [(row.id, row.events) for row in rows]
+                    row.attempts += 1
+                claimed = [(row.id, row.events, row.attempts) for row in rows]
             if not claimed:
                 return relayed
-            for row_id, texts in claimed:
+            for row_id, texts, attempts in claimed:
                 events = [decode_event(text) for text in json.loads(texts)]
-                log.warning("outbox.relaying", events=len(events))
-                if not bus.publish_all(events):
-                    log.error("outbox.relay_failed", events=len(events))
-                    return relayed
-                self.delivered(row_id)
-                relayed += len(events)
+                log.warning("outbox.relaying", events=len(events), attempt=attempts)
+                if bus.publish_all(events):
+                    self.delivered(row_id)
+                    relayed += len(events)
+                elif attempts >= MAX_ATTEMPTS:  # one bad row must not hold up the others
+                    log.critical(
+                        "outbox.undeliverable",
+                        row=row_id,
+                        types=sorted({e.type for e in events}),
+                        attempts=attempts,
+                    )
+                else:
+                    log.error("outbox.relay_failed", row=row_id, attempt=attempts)

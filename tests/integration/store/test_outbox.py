@@ -15,7 +15,7 @@ from kinko.config import Settings
 from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
 from kinko.core.events import SecurityEvent
-from kinko.store.outbox import GRACE
+from kinko.store.outbox import GRACE, MAX_ATTEMPTS
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.outbox import OutboxEventRow
 
@@ -127,5 +127,38 @@ def test_an_event_outlives_the_process_killed_after_its_commit(
         assert [(e.type, e.actor, e.fields["freeze_id"]) for e in heard] == [
             ("role.change", "user:u_1", "frz_1")
         ]
+    finally:
+        other.db.dispose()
+
+
+def test_an_event_no_subscriber_takes_never_holds_up_the_others(
+    ctx: Context, clock: FixedClock
+) -> None:
+    def away(_: SecurityEvent) -> None:
+        raise ConnectionError("redis unreachable")
+
+    ctx.bus.subscribe(away)
+    for kind in ("poison", "withdrawal.requested"):
+        with ctx.db.transaction() as session:
+            publish_after_commit(session, ctx.bus, event(kind, clock.now()))
+    other = build_context(ctx.settings, clock=clock)
+    heard: list[str] = []
+
+    def picky(e: SecurityEvent) -> None:
+        if e.type == "poison":
+            raise ValueError("a monitor that can never parse it")
+        heard.append(e.type)
+
+    other.bus.subscribe(picky)
+    try:
+        for _ in range(MAX_ATTEMPTS + 2):
+            clock.advance(LATER)
+            other.db.outbox.sweep(other.db.transaction, other.bus)
+        assert heard == ["withdrawal.requested"]  # relayed once, not held up
+        with other.db.reading() as session:
+            [(attempts, texts)] = session.execute(
+                select(OutboxEventRow.attempts, OutboxEventRow.events)
+            ).all()
+        assert attempts == MAX_ATTEMPTS and "poison" in texts  # left for a person
     finally:
         other.db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -19,3 +19,5 @@ class OutboxEventRow(Base):
     # A JSON array of kinko.core.events.encode_event texts, in the order announced.
     events: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    # Relays tried (kinko.store.outbox.sweep); at MAX_ATTEMPTS the row is left for a person.
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

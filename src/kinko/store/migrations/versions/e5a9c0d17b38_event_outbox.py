@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("events", sa.Text(), nullable=False),
         sa.Column("created_at", kinko.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_outbox")),
     )
     op.create_index(
