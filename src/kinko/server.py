@@ -147,6 +147,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(register_routes.router)  # the governance register (#16)
     from kinko.api.routes import device
+    from kinko.web import approvals as approval_pages
     from kinko.web import device as device_pages
     from kinko.web import enrol, token_confirm
     from kinko.web import withdrawals as withdrawal_pages
@@ -157,5 +158,6 @@ def create_app(
     app.include_router(device_pages.router)
     app.include_router(token_confirm.router)  # `kinko token create`, confirmed in the browser
     app.include_router(withdrawal_pages.router)  # the approval pages
+    app.include_router(approval_pages.router)  # four-eyes votes with a security key
     app.include_router(apidocs.router)
     return app

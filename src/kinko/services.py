@@ -37,9 +37,10 @@ from kinko.identity.token_requests import TokenRequestService
 from kinko.inspection.governance import GovernanceRegister
 from kinko.inspection.register_proposals import register_handlers
 from kinko.inspection.snapshots import SnapshotService
-from kinko.monitor.actions import KinkoActions
+from kinko.monitor.actions import KinkoActions, ResponseActions
 from kinko.monitor.engine import Engine
 from kinko.monitor.notify import Notifier
+from kinko.monitor.release import ResponseReleaseHandler
 from kinko.monitor.service import Hands, MonitorService
 from kinko.monitor.triage import TriageService
 from kinko.policy.addressbook import AddressBookService
@@ -165,14 +166,19 @@ def build_services(
     `screening_config` and `policy` replace what the data directory configures (the demo
     uses its own); `nodes` gives the withdrawal services their Ethereum node."""
     screening_ref: list[ScreeningService] = []
+    hands_ref: list[Hands] = []  # the monitor's hands are built after identity
 
     def rescreen(session: Session, actor: str) -> list[Alert]:
         return screening_ref[0].rescreen(session, actor=actor)
+
+    def response_actions() -> ResponseActions:
+        return hands_ref[0].actions
 
     handlers: dict[ProposalKind, Callable[[], ProposalHandler]] = {
         ProposalKind.REPLACE_LIST: lambda: ListReplacementHandler(ctx, rescreen),
         ProposalKind.ACTIVATE_POLICY: lambda: PolicyActivationHandler(ctx),
         ProposalKind.RELEASE_FREEZE: lambda: FreezeReleaseHandler(ctx),
+        ProposalKind.RELEASE_RESPONSE: lambda: ResponseReleaseHandler(ctx, response_actions),
         **registration_handlers(ctx),  # an asset, a wallet, a key share (custody)
         **register_handlers(register := GovernanceRegister(ctx)),  # the governance register
     }
@@ -198,6 +204,7 @@ def build_services(
     hands = Hands(
         actions=KinkoActions(freezes=freezes, accounts=identity, holds=holds), roles_of=roles_of
     )
+    hands_ref.append(hands)
     chosen = nodes or ChainNodes()
 
     def stack() -> WithdrawalStack:
@@ -218,12 +225,14 @@ def build_services(
         screening=screening,
         freezes=freezes,
         address_book=policy_service.addresses,
-        token_requests=TokenRequestService(ctx),
-        device_logins=DeviceLoginService(ctx),
+        token_requests=TokenRequestService(ctx, issuer=identity.tokens),
+        device_logins=DeviceLoginService(ctx, mfa=identity.mfa, sessions=identity.sessions),
         holds=holds,
         monitor_hands=hands,
-        triage=TriageService(ctx, actions=hands.actions, roles_of=roles_of),
-        step_ups=ApprovalStepUps(ctx),
+        triage=TriageService(
+            ctx, actions=hands.actions, roles_of=roles_of, proposals=identity.roles
+        ),
+        step_ups=ApprovalStepUps(ctx, mfa=identity.mfa),
         _stack=_Once(stack),
         snapshots=SnapshotService(ctx),
         register=register,

@@ -10,8 +10,9 @@ device login (RFC 8628, as `kinko login` does) — follows its link, is sent to 
 The CLI's poll then gets a session that works as a Bearer. With that session the CLI asks
 for a privileged API token (as `kinko token create` does); the administrator's browser
 shows exactly that token and confirms it with the key over the challenge bound to it, and
-the CLI's poll gets the token text once. Nothing is simulated on Kinko's side: every check
-is the server's own.
+the CLI's poll gets the token text once. A second administrator, in a browser of their own
+with their own key, then approves root's proposal on /console/approvals. Nothing is
+simulated on Kinko's side: every check is the server's own.
 """
 
 from __future__ import annotations
@@ -201,9 +202,57 @@ def test_enrol_sign_in_and_approve_a_device_login_in_chromium(served: tuple[str,
 
             # 5. the CLI, as root, asks for a privileged token: confirmed in the browser
             _confirm_a_privileged_token(cli, session, page)
+
+            # 6. a second admin approves root's proposal on the console with their own key
+            _approve_a_proposal_with_a_security_key(cli, session, browser, page, url)
         finally:
             browser.close()
     cli.close()
+
+
+def _approve_a_proposal_with_a_security_key(
+    cli: httpx.Client, session: dict[str, str], browser: Any, root_page: Any, url: str
+) -> None:
+    """sec2 (made an admin at once: the first setup's second admin) enrols a key in a
+    browser of their own and approves, on /console/approvals, root's proposal to make carl
+    an approver: the key signs a challenge bound to that proposal's content. Root, who
+    proposed it, is shown why they cannot approve it, with no button."""
+    secrets_of = {}
+    for name in ("sec2", "carl"):
+        made = cli.post("/v1/users", json={"username": name}, headers=session)
+        assert made.status_code == 201, made.text
+        secrets_of[name] = (made.json()["id"], made.json()["enrolment_secret"])
+    grant = {"kind": "grant_role", "user_id": secrets_of["sec2"][0], "role": "security_admin"}
+    first = cli.post(
+        "/v1/roles/proposals", json={**grant, "reason": "second admin"}, headers=session
+    )
+    assert first.status_code == 201 and first.json()["state"] == "approved", first.text
+    carl = {"kind": "grant_role", "user_id": secrets_of["carl"][0], "role": "approver"}
+    proposed = cli.post("/v1/roles/proposals", json={**carl, "reason": "new"}, headers=session)
+    assert proposed.status_code == 201 and proposed.json()["state"] == "pending", proposed.text
+    proposal = proposed.json()["id"]
+
+    root_page.goto(f"{url}/console/approvals/proposal/{proposal}")
+    assert "cannot approve their own" in root_page.inner_text("#approval-refused")
+    assert root_page.query_selector("#approve-button") is None
+
+    context = browser.new_context()
+    page = context.new_page()
+    _virtual_authenticator(context, page)  # sec2's own key
+    page.goto(f"{url}/console/enrol")
+    page.fill("input[name=username]", "sec2")
+    page.fill("input[name=enrolment_secret]", secrets_of["sec2"][1])
+    page.click("#enrol button[type=submit]")
+    page.wait_for_url(f"{url}/console/", timeout=30_000)
+    page.goto(f"{url}/console/approvals/proposal/{proposal}")
+    assert '"role": "approver"' in page.inner_text("#approval-content")
+    page.click("#approve-button")
+    page.wait_for_selector("#approve-result:not([hidden])", timeout=30_000)
+    result = page.inner_text("#approve-result")
+    assert result.startswith("Approved"), result
+    listed = cli.get("/v1/roles/proposals", params={"state": "approved"}, headers=session)
+    assert proposal in [p["id"] for p in listed.json()], listed.text
+    context.close()
 
 
 def _confirm_a_privileged_token(cli: httpx.Client, session: dict[str, str], page: Any) -> None:

@@ -86,6 +86,7 @@ ROUTES: dict[str, str] = {
     # console pages
     "GET /console/": PAGES,
     "GET /console/withdrawals/{withdrawal_id}": PAGES,
+    "GET /console/approvals/{kind}/{subject}": BOOK,
     "POST /console/logout": OWN,
     "GET /console/device": OWN,
     "POST /console/device/deny": OWN,
@@ -221,6 +222,12 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     btc = propose("bitcoin", BTC_ADDR, "btc-dest", proposer)
     assert eth.status_code == 201 and btc.status_code == 201, (eth.text, btc.text)
     assert propose("ethereum", COLD_ADDR, "mine", btc_only).status_code == 403
+    # The console's approval page holds to the same scope as the approve route.
+    page = "/console/approvals/address-book/{}"
+    html = {**btc_person, "Accept": "text/html"}
+    assert api.get(page.format(eth.json()["id"]), headers=html).status_code == 403
+    shown = api.get(page.format(btc.json()["id"]), headers=html)
+    assert shown.status_code == 200 and "approve-button" in shown.text, shown.text
     approve = "/v1/addressbook/proposals/{}/approve"
     refused = api.post(approve.format(eth.json()["id"]), headers=btc_person)
     assert refused.status_code == 403, refused.text

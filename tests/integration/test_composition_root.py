@@ -43,6 +43,19 @@ def test_each_service_is_built_once_and_shared(ctx: Context, services: Services)
     assert stack.ports.freezes.service is services.freezes  # type: ignore[attr-defined]
 
 
+def test_identitys_parts_are_built_once_and_handed_to_each_other(services: Services) -> None:
+    ids = services.identity
+    assert ids.roles.users is ids.users and ids.roles.tokens is ids.tokens
+    assert ids.roles.mfa is ids.mfa and ids.users.mfa is ids.mfa and ids.tokens.mfa is ids.mfa
+    assert ids.roles.sessions is ids.sessions and ids.mfa.sessions is ids.sessions
+    assert ids.users.sessions is ids.sessions
+    assert (ids.login.mfa, ids.login.sessions) == (ids.mfa, ids.sessions)
+    # ... and, by the root, to what sits beside identity
+    assert services.step_ups.mfa is ids.mfa and services.token_requests.issuer is ids.tokens
+    assert services.device_logins.mfa is ids.mfa
+    assert services.device_logins.sessions is ids.sessions
+
+
 def test_the_app_serves_the_services_it_is_given(ctx: Context, services: Services) -> None:
     assert create_app(ctx, services=services).state.services is services
     assert isinstance(create_app(ctx).state.services, Services)  # else its own, built once

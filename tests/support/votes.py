@@ -15,9 +15,11 @@ from fastapi.testclient import TestClient
 from webauthn.helpers import base64url_to_bytes
 
 from kinko.context import Context
+from kinko.core.errors import Conflict
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.binding import StepUp
 from kinko.identity.model import UserId
+from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.identity.step_ups import ApprovalStepUps, SecondVote
 
@@ -52,11 +54,16 @@ def key_vote(ctx: Context, person: str, kind: ApprovalKind, subject: str) -> Sec
     from kinko.services import build_services
 
     services = build_services(ctx)
-    step_ups = ApprovalStepUps(ctx)
+    step_ups = services.step_ups
     user = UserId(person.removeprefix("user:"))
-    with ctx.db.transaction() as session:
-        content = services.approval_content(session, kind, subject, user)
-        challenge_id, options, _ = step_ups.begin(session, kind, subject, user, content)
+    try:
+        with ctx.db.transaction() as session:
+            content = services.approval_content(session, kind, subject, user)
+            challenge_id, options, _ = step_ups.begin(session, kind, subject, user, content)
+    except Conflict as exc:
+        if exc.code != "release_not_proposed":
+            raise
+        return step_ups.presented(None)  # the first vote proposes the release: no key
     return step_ups.presented(StepUp(challenge_id, _answer(ctx, user, options)))
 
 
@@ -112,7 +119,7 @@ def _answered(ctx: Context, kind: str, subject: str, *, as_: str) -> str | None:
 def no_step_up(ctx: Context) -> SecondVote:
     """A vote that carries no step-up: for cases the four-eyes rules refuse first (if the
     rules let it through, it is refused with ``step_up_required``)."""
-    return ApprovalStepUps(ctx).presented(None)
+    return ApprovalStepUps(ctx, mfa=IdentityService(ctx).mfa).presented(None)
 
 
 def has_key(ctx: Context, user_id: str) -> bool:

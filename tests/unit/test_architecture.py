@@ -289,3 +289,27 @@ def test_only_the_unit_of_work_keeps_state_on_a_session() -> None:
         if isinstance(node, ast.Attribute) and node.attr == "info" and id(node) not in calls
     )
     assert not found, f"state kept on a session outside kinko.store.work: {found}"
+
+
+# A service handed its collaborators does not build one on its own context: `X(self.ctx)`.
+# What still does, and why, is listed in docs/architecture.md; this list may only shrink.
+SIBLINGS_BUILT_TO_REMOVE = frozenset({"withdrawals/service.py"})
+
+
+def test_no_service_builds_a_sibling_on_its_context() -> None:
+    found = {
+        m.path
+        for m in modules()
+        for node in ast.walk(m.tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id[:1].isupper()
+        and node.args
+        and isinstance(node.args[0], ast.Attribute)
+        and node.args[0].attr in ("ctx", "_ctx")
+        and isinstance(node.args[0].value, ast.Name)
+        and node.args[0].value.id == "self"
+    }
+    assert found <= SIBLINGS_BUILT_TO_REMOVE, sorted(found - SIBLINGS_BUILT_TO_REMOVE)
+    gone = SIBLINGS_BUILT_TO_REMOVE - found
+    assert not gone, f"no sibling built in {sorted(gone)} any more: remove it from the list"

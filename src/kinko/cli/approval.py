@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
                 shown = kinko.post(
                     "/v1/auth/step-up/begin", {"purpose": "approve", "approval": approved}
                 )
+                page = f"{kinko.addr.rstrip('/')}/console/approvals/{kind}/{subject}"
         if as_json:
             echo_json(shown)
             return
@@ -85,5 +86,6 @@ def register(app: typer.Typer) -> None:
             "Sign 'challenge' with your authenticator (navigator.credentials.get with the "
             "options of --json, user verification required), save "
             '{"challenge_id": ..., "credential": ...} to FILE, then run the approve '
-            "command with --assertion FILE"
+            "command with --assertion FILE. Or approve in the console with your security "
+            f"key: {page}"
         )

@@ -205,7 +205,8 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
         view = act.approvals.approve(view.id, approver=ex.users[name], assertion=assertion)
         step(f"{name} approves the BTC withdrawal over its digest → {view.state.value}")
     with ctx.db.transaction() as session:
-        bundle = export_bundle(ctx, session, IdentityDirectory(ctx), view.id).to_bytes()
+        directory = IdentityDirectory(ctx, ex.services.identity)
+        bundle = export_bundle(ctx, session, directory, view.id).to_bytes()
     step("bundle exported with the PSBT and the wallet descriptor")
     partial: bytes | None = None
     final: bytes | None = None

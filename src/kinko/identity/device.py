@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import AuthenticationError, InputError, KinkoError, RateLimited
 from kinko.identity import confirmation as confirming
@@ -86,6 +87,12 @@ class DeviceLoginService(confirming.Confirmations[DeviceAuthorizationRow, Pendin
     words = WORDS
     refusals = (AuthenticationError, InputError)
 
+    def __init__(self, ctx: Context, *, mfa: MfaService, sessions: SessionService) -> None:
+        """`mfa` and `sessions`: identity's own (the composition root hands them in)."""
+        super().__init__(ctx)
+        self.mfa = mfa
+        self.sessions = sessions
+
     # --- the CLI's side: public ----------------------------------------------------------
     def begin(self, client: str, *, source_ip: str | None) -> Begun:
         name = confirming.clean_client(client)
@@ -117,7 +124,7 @@ class DeviceLoginService(confirming.Confirmations[DeviceAuthorizationRow, Pendin
         if user.state != UserState.ACTIVE.value:
             row.status = confirming.DENIED
             return ConfirmationError(f"the account is {user.state}", code="access_denied")
-        sessions = SessionService(self.ctx)
+        sessions = self.sessions
         token = sessions.create(session, UserId(user.id), source_ip=source_ip, kind=CLI)
         row.session_id = session_key(token)
         record_sign_in(
@@ -139,12 +146,12 @@ class DeviceLoginService(confirming.Confirmations[DeviceAuthorizationRow, Pendin
         self, session: Session, row: DeviceAuthorizationRow, person: UserId
     ) -> tuple[str, dict[str, Any]]:
         bound = device_challenge(row.id, row.user_code, person, secrets.token_urlsafe(16))
-        return MfaService(self.ctx).begin_step_up(session, person, purpose=PURPOSE, challenge=bound)
+        return self.mfa.begin_step_up(session, person, purpose=PURPOSE, challenge=bound)
 
     def _verify(
         self, session: Session, row: DeviceAuthorizationRow, answer: Answer, step_up: StepUp
     ) -> None:
-        MfaService(self.ctx).verify_step_up(
+        self.mfa.verify_step_up(
             session, answer.person, step_up.challenge_id, step_up.credential, purpose=PURPOSE
         )
 

@@ -5,7 +5,8 @@ privileged permission (`PRIVILEGED_PERMISSIONS`) needs a fresh WebAuthn assertio
 theirs (step-up) over a challenge that commits to exactly that token
 (`kinko.identity.token_terms`: `begin_step_up`, checked again when it is minted). A
 service account (a user who cannot sign in: no factor) gets its token from a
-`create_token` proposal that a second security_admin approves; the proposer holds the
+`create_token` proposal that a second security_admin approves
+(`IdentityService.propose_service_token`); the proposer holds the
 token text from the start and it works from the approval on. Nobody creates a token for
 another person.
 """
@@ -23,9 +24,9 @@ from kinko.core.errors import InputError, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import sha256, user_actor
 from kinko.identity.binding import StepUp
-from kinko.identity.model import ProposalKind, TokenId, UserId, UserState
+from kinko.identity.model import TokenId, UserId, UserState
+from kinko.identity.people import roles_held
 from kinko.identity.permissions import PRIVILEGED_PERMISSIONS, parse_permission, permissions_of
-from kinko.identity.proposals import Proposal
 from kinko.identity.token_terms import TokenStepUps, TokenTerms
 from kinko.store.tables.identity import ApiTokenRow, UserRow
 
@@ -65,8 +66,6 @@ class TokenIssuer(TokenStepUps):
         ip_allowlist: list[str] | None,
     ) -> tuple[UserRow, list[str], list[str]]:
         """The owner, the sorted permissions and the networks of a token that may exist."""
-        from kinko.identity.roles import RoleService
-
         if not name.strip():
             raise InputError("name", "give the token a name saying what uses it")
         if not permissions:
@@ -79,9 +78,7 @@ class TokenIssuer(TokenStepUps):
             raise PermissionDenied(
                 f"{owner.username} is {owner.state}; tokens need an active owner"
             )
-        held = permissions_of(
-            tuple(g.role for g in RoleService(self.ctx).roles_of(session, owner_id))
-        )
+        held = permissions_of(tuple(g.role for g in roles_held(session, owner_id)))
         missing = [p for p in perms if p not in held]
         if missing:
             raise PermissionDenied(
@@ -127,7 +124,7 @@ class TokenIssuer(TokenStepUps):
 
         The mechanism only, for Kinko's own set-up and tests: people go through
         `create_own` (their own token), `create_confirmed` (confirmed in the browser) or
-        `propose_for_service` (four eyes)."""
+        `IdentityService.propose_service_token` (four eyes)."""
         token_id, secret_hash, text = _new_token()
         self._insert(
             session, terms, token_id=token_id, secret_hash=secret_hash, actor=actor, step_up=step_up
@@ -160,14 +157,11 @@ class TokenIssuer(TokenStepUps):
         confirmation: `kinko.identity.token_requests`)."""
         return self.create(session, terms, actor=user_actor(terms.owner), step_up=True)
 
-    def propose_for_service(
-        self, session: Session, terms: TokenTerms, *, actor: UserId, reason: str
-    ) -> tuple[Proposal, TokenId, str]:
-        """Propose the token `terms` describe for a service account (four eyes). The token
-        text is returned now, to the proposer only (stored nowhere: the proposal keeps its
-        SHA-256), and works once a second security_admin approves the proposal."""
-        from kinko.identity.roles import RoleService
-
+    def service_token(self, terms: TokenTerms) -> tuple[dict[str, Any], TokenId, str]:
+        """A new token for a service account, as a `create_token` proposal carries it:
+        (its payload, the token's id, the token text). The text is for the proposer only
+        (stored nowhere: the payload keeps its SHA-256); it works once a second
+        security_admin approves (`IdentityService.propose_service_token`)."""
         token_id, secret_hash, text = _new_token()
         payload = {
             "user_id": terms.owner,
@@ -179,17 +173,12 @@ class TokenIssuer(TokenStepUps):
             "ttl_seconds": terms.ttl_seconds,
             "secret_sha256": secret_hash.hex(),
         }
-        proposal = RoleService(self.ctx).propose(
-            session, actor=actor, kind=ProposalKind.CREATE_TOKEN, payload=payload, reason=reason
-        )
-        return proposal, TokenId(token_id), text
+        return payload, TokenId(token_id), text
 
     def check_service_payload(
         self, session: Session, payload: dict[str, Any], *, actor: UserId
     ) -> dict[str, Any]:
         """A `create_token` proposal's payload, checked (when proposed and when approved)."""
-        from kinko.identity.mfa import MfaService
-
         owner_id = str(payload.get("user_id", ""))
         ttl = timedelta(seconds=int(payload.get("ttl_seconds", 0)))
         owner, perms, networks = self._checked(
@@ -200,7 +189,7 @@ class TokenIssuer(TokenStepUps):
             ttl=ttl,
             ip_allowlist=list(payload.get("ip_allowlist") or []),
         )
-        if owner.id == actor or MfaService(self.ctx).has_factors(session, owner.id):
+        if owner.id == actor or self.mfa.has_factors(session, owner.id):
             raise PermissionDenied(
                 f"{owner.username} can sign in, so only they create their tokens (with a "
                 "fresh WebAuthn assertion for privileged permissions); four-eyes token "

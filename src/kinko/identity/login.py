@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import AuthenticationError, InputError, RateLimited
 from kinko.identity import throttle
 from kinko.identity.base import ServiceBase, user_actor
@@ -93,11 +94,17 @@ class SignedIn:
 
 
 class LoginService(ServiceBase):
+    def __init__(self, ctx: Context, *, mfa: MfaService, sessions: SessionService) -> None:
+        """`mfa` and `sessions`: identity's own (`kinko.identity.service` hands them in)."""
+        super().__init__(ctx)
+        self.mfa = mfa
+        self.sessions = sessions
+
     def begin_webauthn(self, username: str, *, source_ip: str | None) -> tuple[str, dict[str, Any]]:
         with self.ctx.db.transaction() as session:
             user = self.user_by_name(session, username)
             usable = user if user is not None and user.state == UserState.ACTIVE.value else None
-            return MfaService(self.ctx).begin_assertion(session, usable, username=username)
+            return self.mfa.begin_assertion(session, usable, username=username)
 
     def finish_webauthn(
         self,
@@ -110,7 +117,7 @@ class LoginService(ServiceBase):
         username = self._challenge_username(challenge_id)
 
         def verify(session: Session) -> UserRow:
-            return MfaService(self.ctx).finish_assertion(session, challenge_id, response)
+            return self.mfa.finish_assertion(session, challenge_id, response)
 
         return self._attempt(
             username,
@@ -127,7 +134,7 @@ class LoginService(ServiceBase):
     ) -> SignedIn:
         def verify(session: Session) -> UserRow:
             user = self._active(session, username)
-            MfaService(self.ctx).check_totp(session, user, code)
+            self.mfa.check_totp(session, user, code)
             return user
 
         return self._attempt(username, "totp", verify, source_ip=source_ip, replaces=replaces)
@@ -135,7 +142,7 @@ class LoginService(ServiceBase):
     def login_recovery(self, username: str, code: str, *, source_ip: str | None) -> SignedIn:
         def verify(session: Session) -> UserRow:
             user = self._active(session, username)
-            MfaService(self.ctx).use_recovery_code(session, user, code)
+            self.mfa.use_recovery_code(session, user, code)
             return user
 
         return self._attempt(username, "recovery_code", verify, source_ip=source_ip)
@@ -179,7 +186,7 @@ class LoginService(ServiceBase):
                         raise _too_many(throttle.retry_after(max(waits.values()), self.now()))
                 user = verify(session)
                 dormant = days_since_last_sign_in(session, user.id, self.now())
-                token = SessionService(self.ctx).create(
+                token = self.sessions.create(
                     session, UserId(user.id), source_ip=source_ip, replaces=replaces
                 )
                 throttle.reset(session, keys[0])
@@ -236,7 +243,7 @@ class LoginService(ServiceBase):
                 if chal is not None and chal.used_at is None:
                     chal.used_at = self.now()
             if code == "webauthn_clone_suspected":
-                MfaService(self.ctx).flag_clone(session, response)
+                self.mfa.flag_clone(session, response)
             # The username is recorded as typed: it may not exist, which only the log says.
             self.audit(
                 session,

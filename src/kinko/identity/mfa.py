@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import AuthenticationError, Conflict, InputError, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.base import user_actor
 from kinko.identity.mfa_codes import CodeFactorsMixin
 from kinko.identity.model import RoleGrant, UserId, WebAuthnCredential
 from kinko.identity.permissions import PRIVILEGED_ROLES
+from kinko.identity.sessions import SessionService
 from kinko.identity.softauthn import b64url
 from kinko.identity.webauthn import (
     RelyingParty,
@@ -49,6 +51,11 @@ def needs_user_verification(roles: tuple[RoleGrant, ...]) -> bool:
 
 
 class MfaService(CodeFactorsMixin):
+    def __init__(self, ctx: Context, *, sessions: SessionService) -> None:
+        """`sessions`: identity's own (`kinko.identity.service` hands them in)."""
+        super().__init__(ctx)
+        self.sessions = sessions
+
     @property
     def rp(self) -> RelyingParty:
         s = self.ctx.settings
@@ -347,9 +354,7 @@ class MfaService(CodeFactorsMixin):
                 .where(RecoveryCodeRow.user_id == user_id, RecoveryCodeRow.used_at.is_(None))
                 .values(used_at=now)
             )
-        from kinko.identity.users import UserService
-
-        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
+        self.sessions.end_all(session, user_id)
 
     def factors(self, session: Session, user_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [

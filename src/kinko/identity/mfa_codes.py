@@ -15,6 +15,7 @@ from kinko.core.ids import new_id
 from kinko.identity import totp
 from kinko.identity.base import ServiceBase, same_hash, sha256, user_actor
 from kinko.identity.model import RoleGrant, UserId
+from kinko.identity.people import roles_held
 from kinko.identity.permissions import WEBAUTHN_ONLY_ROLES
 from kinko.identity.secretbox import SecretBox
 from kinko.store.tables.identity import RecoveryCodeRow, TotpFactorRow, UserRow
@@ -28,9 +29,7 @@ def webauthn_only(roles: tuple[RoleGrant, ...]) -> bool:
 
 class CodeFactorsMixin(ServiceBase):
     def _roles(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
-        from kinko.identity.roles import RoleService
-
-        return RoleService(self.ctx).roles_of(session, user_id)
+        return roles_held(session, user_id)
 
     # --- TOTP ---------------------------------------------------------------------------
     def _box(self) -> SecretBox:

@@ -42,6 +42,8 @@ class ProposalKind(StrEnum):
     """Records of the governance register change (kinko.inspection.register_proposals)."""
     RELEASE_FREEZE = "release_freeze"
     """A freeze is lifted (kinko.policy.freeze_release)."""
+    RELEASE_RESPONSE = "release_response"
+    """A monitor response (a freeze, a lock) is undone (kinko.monitor.release)."""
 
 
 class ProposalState(StrEnum):

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.identity.four_eyes import Person, actor
-from kinko.identity.model import UserState
+from kinko.identity.model import RoleGrant, UserState
+from kinko.identity.permissions import Role
 from kinko.store.tables.identity import RoleGrantRow, UserRow
 
 
@@ -34,3 +35,14 @@ def person_now(session: Session, ref: str, roles: Iterable[str] | None = None) -
         active=row is not None and row.state == UserState.ACTIVE.value,
         name=ref if row is None else row.username,
     )
+
+
+def roles_held(session: Session, user_id: str) -> tuple[RoleGrant, ...]:
+    """`user_id`'s live role grants (revoked ones left out), oldest first: what every
+    identity service asks (a query, so that none of them builds another to ask it)."""
+    rows = session.execute(
+        select(RoleGrantRow)
+        .where(RoleGrantRow.user_id == user_id, RoleGrantRow.revoked_at.is_(None))
+        .order_by(RoleGrantRow.id)
+    ).scalars()
+    return tuple(RoleGrant(Role(r.role), tuple(r.assets), tuple(r.wallets)) for r in rows)

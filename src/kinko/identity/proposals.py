@@ -15,6 +15,8 @@ from kinko.store.tables.identity import ProposalRow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from kinko.identity.step_ups import SecondVote
+
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
@@ -69,7 +71,12 @@ CUSTODY_KINDS = frozenset(
 REGISTER_KINDS = frozenset({ProposalKind.REGISTER_CHANGE})
 FOREIGN_KINDS = (
     frozenset(
-        {ProposalKind.REPLACE_LIST, ProposalKind.ACTIVATE_POLICY, ProposalKind.RELEASE_FREEZE}
+        {
+            ProposalKind.REPLACE_LIST,
+            ProposalKind.ACTIVATE_POLICY,
+            ProposalKind.RELEASE_FREEZE,
+            ProposalKind.RELEASE_RESPONSE,
+        }
     )
     | CUSTODY_KINDS
     | REGISTER_KINDS
@@ -157,3 +164,32 @@ def parse_grant(
     return RoleGrant(
         parse_role(role), tuple(sorted(set(assets or []))), tuple(sorted(set(wallets or [])))
     )
+
+
+class Proposals(Protocol):
+    """Identity's proposals (`kinko.identity.roles.RoleService`), as the domains that
+    hand their two-person steps to identity use them (freezes, monitor responses)."""
+
+    def propose(
+        self,
+        session: Session,
+        *,
+        actor: UserId,
+        kind: ProposalKind,
+        payload: dict[str, Any],
+        reason: str,
+    ) -> Proposal: ...
+
+    def approve(
+        self, session: Session, proposal_id: str, *, actor: UserId, vote: SecondVote
+    ) -> Proposal: ...
+
+    def proposal(self, session: Session, proposal_id: str) -> Proposal | None: ...
+
+    def approval_content(
+        self, session: Session, proposal_id: str, actor: UserId
+    ) -> dict[str, Any]: ...
+
+    def list_proposals(
+        self, session: Session, state: ProposalState | None = None
+    ) -> list[Proposal]: ...

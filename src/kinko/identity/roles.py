@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.ids import new_id
 from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.base import user_actor
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME, check_second
+from kinko.identity.issuing import TokenIssuer
+from kinko.identity.mfa import MfaService
 from kinko.identity.model import (
     ProposalKind,
     ProposalState,
@@ -33,15 +36,18 @@ from kinko.identity.people import person_now
 from kinko.identity.permissions import Role
 from kinko.identity.proposals import (
     Proposal,
+    ProposalHandlers,
     parse_grant,
     proposal_content,
     public_payload,
     to_proposal,
 )
 from kinko.identity.rules import MATRIX_KEY, ProposalRules, eligibility
+from kinko.identity.sessions import SessionService
 from kinko.identity.sod import ConflictMatrix, check_matrix_holds, check_sod
 from kinko.identity.step_ups import SecondVote
 from kinko.identity.tenure import four_eyes_approved
+from kinko.identity.users import UserService
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.identity import (
     IdentityConfigRow,
@@ -56,6 +62,23 @@ __all__ = ["MATRIX_KEY", "RoleService"]
 
 
 class RoleService(ProposalRules):
+    def __init__(
+        self,
+        ctx: Context,
+        handlers: ProposalHandlers | None = None,
+        *,
+        users: UserService,
+        tokens: TokenIssuer,
+        mfa: MfaService,
+        sessions: SessionService,
+    ) -> None:
+        """Identity's own services, which apply what a proposal decides
+        (`kinko.identity.service` builds them once and hands them in)."""
+        super().__init__(ctx, handlers, tokens=tokens)
+        self.users = users
+        self.mfa = mfa
+        self.sessions = sessions
+
     def _insert_grant(
         self, session: Session, user_id: UserId, grant: RoleGrant, *, by: str, proposal: str | None
     ) -> None:
@@ -78,9 +101,7 @@ class RoleService(ProposalRules):
             )
         )
         # A privilege change ends existing sessions: the user signs in again (rotation).
-        from kinko.identity.users import UserService
-
-        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
+        self.sessions.end_all(session, user_id)
 
     def propose(
         self,
@@ -225,9 +246,7 @@ class RoleService(ProposalRules):
         elif kind == ProposalKind.REVOKE_ROLE:
             self._revoke_grants(session, UserId(payload["user_id"]), Role(payload["role"]))
         elif kind == ProposalKind.SET_USER_STATE:
-            from kinko.identity.users import UserService
-
-            UserService(self.ctx).set_state(
+            self.users.set_state(
                 session,
                 UserId(payload["user_id"]),
                 UserState(payload["state"]),
@@ -236,15 +255,9 @@ class RoleService(ProposalRules):
                 proposal=row.id,
             )
         elif kind == ProposalKind.CREATE_TOKEN:
-            from kinko.identity.tokens import TokenService
-
-            TokenService(self.ctx).create_from_proposal(session, payload, actor=by, proposal=row.id)
+            self.tokens.create_from_proposal(session, payload, actor=by, proposal=row.id)
         elif kind == ProposalKind.REMOVE_MFA:
-            from kinko.identity.mfa import MfaService
-
-            MfaService(self.ctx).remove_factors(
-                session, UserId(payload["user_id"]), payload["factor"]
-            )
+            self.mfa.remove_factors(session, UserId(payload["user_id"]), payload["factor"])
         else:
             self._set_matrix(session, ConflictMatrix.parse(payload["conflicts"]), decided_by)
         row.state, row.decided_by, row.decided_at = (
@@ -317,9 +330,7 @@ class RoleService(ProposalRules):
         count = int(getattr(result, "rowcount", 0) or 0)
         if count == 0:
             raise NotFound(f"user {user_id} does not hold {role.value}")
-        from kinko.identity.users import UserService
-
-        UserService(self.ctx).revoke_access_sessions_only(session, user_id)
+        self.sessions.end_all(session, user_id)
         return count
 
     def revoke_role(

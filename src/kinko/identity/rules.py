@@ -25,8 +25,9 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, PermissionDenied
 from kinko.identity.base import ServiceBase
 from kinko.identity.four_eyes import Step, check_first
+from kinko.identity.issuing import TokenIssuer
 from kinko.identity.model import ProposalKind, RoleGrant, UserId, UserState
-from kinko.identity.people import person_now
+from kinko.identity.people import person_now, roles_held
 from kinko.identity.permissions import PRIVILEGED_ROLES, ROLE_PERMISSIONS, Role, parse_role
 from kinko.identity.proposals import (
     CUSTODY_KINDS,
@@ -75,19 +76,19 @@ def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
 
 
 class ProposalRules(ServiceBase):
-    def __init__(self, ctx: Context, handlers: ProposalHandlers | None = None) -> None:
+    def __init__(
+        self, ctx: Context, handlers: ProposalHandlers | None = None, *, tokens: TokenIssuer
+    ) -> None:
+        """`tokens`: identity's token issuer, which checks and mints a service account's
+        token (`kinko.identity.service` hands it in)."""
         super().__init__(ctx)
+        self.tokens = tokens
         # The kinds other domains own (a screening list, a policy), as the composition
         # root (kinko.services) wired them; without one such a proposal is refused.
         self.handlers = Handlers(handlers)
 
     def roles_of(self, session: Session, user_id: str) -> tuple[RoleGrant, ...]:
-        rows = session.execute(
-            select(RoleGrantRow)
-            .where(RoleGrantRow.user_id == user_id, RoleGrantRow.revoked_at.is_(None))
-            .order_by(RoleGrantRow.id)
-        ).scalars()
-        return tuple(RoleGrant(Role(r.role), tuple(r.assets), tuple(r.wallets)) for r in rows)
+        return roles_held(session, user_id)
 
     def conflict_matrix(self, session: Session) -> ConflictMatrix:
         row = session.get(IdentityConfigRow, MATRIX_KEY)
@@ -194,9 +195,7 @@ class ProposalRules(ServiceBase):
         if kind == ProposalKind.SET_CONFLICTS:
             return {"conflicts": ConflictMatrix.parse(payload.get("conflicts")).to_list()}
         if kind == ProposalKind.CREATE_TOKEN:
-            from kinko.identity.tokens import TokenService
-
-            return TokenService(self.ctx).check_service_payload(session, payload, actor=actor)
+            return self.tokens.check_service_payload(session, payload, actor=actor)
         user = self.user_row(session, str(payload.get("user_id", "")))
         if kind in (ProposalKind.GRANT_ROLE, ProposalKind.SET_USER_STATE) and user.id == actor:
             raise PermissionDenied(
@@ -311,4 +310,6 @@ def _what(row: ProposalRow) -> str:
     """How the four-eyes messages name a proposal."""
     if row.kind == ProposalKind.RELEASE_FREEZE.value:
         return f"the unfreeze {row.id} of freeze {row.payload.get('freeze_id')}"
+    if row.kind == ProposalKind.RELEASE_RESPONSE.value:
+        return f"the release {row.id} of response {row.payload.get('response_id')}"
     return f"proposal {row.id} ({row.kind})"

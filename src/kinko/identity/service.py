@@ -16,12 +16,20 @@ from kinko.context import Context
 from kinko.core.errors import Conflict
 from kinko.identity.login import LoginService, SignedIn
 from kinko.identity.mfa import MfaService
-from kinko.identity.model import RoleGrant, UserId, UserState, WebAuthnCredential
+from kinko.identity.model import (
+    ProposalKind,
+    RoleGrant,
+    TokenId,
+    UserId,
+    UserState,
+    WebAuthnCredential,
+)
 from kinko.identity.permissions import Role
-from kinko.identity.proposals import ProposalHandlers
+from kinko.identity.proposals import Proposal, ProposalHandlers
 from kinko.identity.roles import RoleService
 from kinko.identity.sessions import SessionService
 from kinko.identity.sod import ConflictMatrix, check_approvers, check_sod, conflicts
+from kinko.identity.token_terms import TokenTerms
 from kinko.identity.tokens import TokenService
 from kinko.identity.users import User, UserService
 from kinko.store.tables.identity import UserRow
@@ -34,12 +42,20 @@ class IdentityService:
         """`proposal_handlers`: the four-eyes kinds other domains own, each with its
         handler's factory (the composition root, kinko.services, gives them)."""
         self.ctx = ctx
-        self.users = UserService(ctx)
-        self.roles = RoleService(ctx, proposal_handlers)
-        self.mfa = MfaService(ctx)
+        # Each part once, handed the parts it works with (none builds another).
         self.sessions = SessionService(ctx)
-        self.tokens = TokenService(ctx)
-        self.login = LoginService(ctx)
+        self.mfa = MfaService(ctx, sessions=self.sessions)
+        self.users = UserService(ctx, mfa=self.mfa, sessions=self.sessions)
+        self.tokens = TokenService(ctx, mfa=self.mfa)
+        self.roles = RoleService(
+            ctx,
+            proposal_handlers,
+            users=self.users,
+            tokens=self.tokens,
+            mfa=self.mfa,
+            sessions=self.sessions,
+        )
+        self.login = LoginService(ctx, mfa=self.mfa, sessions=self.sessions)
 
     def bootstrap_admin(self, session: Session, username: str) -> str:
         """Create the first user, holding `security_admin`; returns the enrolment secret.
@@ -79,6 +95,18 @@ class IdentityService:
             },
         )
         return secret
+
+    def propose_service_token(
+        self, session: Session, terms: TokenTerms, *, actor: UserId, reason: str
+    ) -> tuple[Proposal, TokenId, str]:
+        """Propose the token `terms` describe for a service account (four eyes). The token
+        text is returned now, to the proposer only (stored nowhere: the proposal keeps its
+        SHA-256), and works once a second security_admin approves the proposal."""
+        payload, token_id, text = self.tokens.service_token(terms)
+        proposal = self.roles.propose(
+            session, actor=actor, kind=ProposalKind.CREATE_TOKEN, payload=payload, reason=reason
+        )
+        return proposal, token_id, text
 
     # --- for other parts of Kinko --------------------------------------------------------
     def lock_user(self, session: Session, user_id: UserId, *, actor: str, reason: str) -> User:

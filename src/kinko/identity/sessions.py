@@ -17,6 +17,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import AuthenticationError
@@ -124,3 +125,12 @@ class SessionService(ServiceBase):
                 action="identity.logout",
                 subject=user_actor(row.user_id),
             )
+
+    def end_all(self, session: Session, user_id: str) -> None:
+        """End every live session of `user_id`, console and CLI alike (a privilege
+        change, factors removed, a step-up required); API tokens are left alone."""
+        session.execute(
+            update(ConsoleSessionRow)
+            .where(ConsoleSessionRow.user_id == user_id, ConsoleSessionRow.revoked_at.is_(None))
+            .values(revoked_at=self.now())
+        )

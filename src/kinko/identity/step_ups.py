@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import PermissionDenied
 from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.base import ServiceBase
@@ -54,8 +55,10 @@ class _Presented:
                 "security-key assertion bound to it: POST /v1/auth/step-up/begin with "
                 f'{{"purpose": "approve", "approval": {{"kind": "{kind.value}", '
                 f'"subject": "{subject}"}}}}, answer it with your authenticator and send '
-                "the answer as step_up (CLI: 'kinko approval challenge "
-                f"{kind.value} {subject}', then the approve command with --assertion FILE)",
+                "the answer as step_up; or approve in the console with your security key: "
+                f"/console/approvals/{kind.value.replace('_', '-')}/{subject} (CLI: 'kinko "
+                f"approval challenge {kind.value.replace('_', '-')} {subject}', then the "
+                "approve command with --assertion FILE)",
                 code="step_up_required",
             )
         self.step_ups.verify(session, terms, self.step_up)
@@ -63,6 +66,11 @@ class _Presented:
 
 class ApprovalStepUps(ServiceBase):
     """Step-ups for four-eyes votes: issued bound to the vote, checked against it."""
+
+    def __init__(self, ctx: Context, *, mfa: MfaService) -> None:
+        """`mfa`: identity's own (the composition root hands it in)."""
+        super().__init__(ctx)
+        self.mfa = mfa
 
     def begin(
         self,
@@ -76,7 +84,7 @@ class ApprovalStepUps(ServiceBase):
         commits to their vote on `subject` as `content` describes it now."""
         terms = ApprovalTerms.of(kind, subject, person, content)
         challenge, document = new_binding(terms)
-        challenge_id, options = MfaService(self.ctx).begin_step_up(
+        challenge_id, options = self.mfa.begin_step_up(
             session, person, purpose=terms.PURPOSE, challenge=challenge, terms=document
         )
         return challenge_id, options, terms
@@ -85,7 +93,7 @@ class ApprovalStepUps(ServiceBase):
         """The approver's fresh assertion over a challenge bound to exactly `terms`
         (consumed now): ``step_up_mismatch`` for another vote's, ``step_up_refused`` for
         a bad one."""
-        MfaService(self.ctx).verify_step_up(
+        self.mfa.verify_step_up(
             session,
             UserId(terms.approver),
             step_up.challenge_id,

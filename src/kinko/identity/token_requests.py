@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.identity import confirmation as confirming
 from kinko.identity.base import user_actor
@@ -84,6 +85,11 @@ class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest
     row_type = TokenRequestRow
     words = WORDS
 
+    def __init__(self, ctx: Context, *, issuer: TokenIssuer) -> None:
+        """`issuer`: identity's token issuer (the composition root hands it in)."""
+        super().__init__(ctx)
+        self.issuer = issuer
+
     # --- the CLI's side: the owner's session ----------------------------------------------
     def begin(
         self,
@@ -103,7 +109,7 @@ class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest
         now = self.now()
         with self.ctx.db.transaction() as session:
             user_code = self._fresh_user_code(session, now)
-            terms = TokenIssuer(self.ctx).terms(
+            terms = self.issuer.terms(
                 session,
                 owner_id=person,
                 name=name,
@@ -142,7 +148,7 @@ class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest
         return self._collect(request_code, person, self._mint)
 
     def _mint(self, session: Session, row: TokenRequestRow) -> Collected | ConfirmationError:
-        token_id, text = TokenIssuer(self.ctx).create_confirmed(session, _terms(row))
+        token_id, text = self.issuer.create_confirmed(session, _terms(row))
         row.token_id = token_id
         return Collected(token_id, text, _terms(row))
 
@@ -156,12 +162,12 @@ class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest
     def _begin_step_up(
         self, session: Session, row: TokenRequestRow, person: UserId
     ) -> tuple[str, dict[str, Any]]:
-        return TokenIssuer(self.ctx).begin_step_up(session, _terms(row))
+        return self.issuer.begin_step_up(session, _terms(row))
 
     def _verify(
         self, session: Session, row: TokenRequestRow, answer: Answer, step_up: StepUp
     ) -> None:
-        TokenIssuer(self.ctx).verify_step_up(session, _terms(row), step_up)
+        self.issuer.verify_step_up(session, _terms(row), step_up)
 
     def _decided(self, session: Session, row: TokenRequestRow, answer: Answer, status: str) -> None:
         verb = "approve" if status == APPROVED else "deny"
@@ -179,5 +185,4 @@ class TokenRequestService(confirming.Confirmations[TokenRequestRow, TokenRequest
 
     def _refused(self, session: Session, answer: Answer, step_up: StepUp, exc: KinkoError) -> None:
         """The step-up is tried once: a failed attempt uses it up."""
-        issuer = TokenIssuer(self.ctx)
-        issuer.spend_step_up(session, answer.person, step_up.challenge_id, exc.code)
+        self.issuer.spend_step_up(session, answer.person, step_up.challenge_id, exc.code)

@@ -27,10 +27,12 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.identity.base import ServiceBase, user_actor
 from kinko.identity.binding import StepUp, check_binding, new_binding
 from kinko.identity.binding import document as bound_document
+from kinko.identity.mfa import MfaService
 from kinko.identity.model import UserId
 
 PURPOSE = "create_token"
@@ -84,22 +86,23 @@ class TokenTerms:
 class TokenStepUps(ServiceBase):
     """Step-ups for new tokens: issued bound to the terms, checked against them."""
 
+    def __init__(self, ctx: Context, *, mfa: MfaService) -> None:
+        """`mfa`: identity's own (`kinko.identity.service` hands it in)."""
+        super().__init__(ctx)
+        self.mfa = mfa
+
     def begin_step_up(self, session: Session, terms: TokenTerms) -> tuple[str, dict[str, Any]]:
         """A single-use challenge (5 minutes) for the owner's own authenticator that
         commits to exactly this token (`kinko.identity.token_terms`)."""
-        from kinko.identity.mfa import MfaService
-
         challenge, document = new_binding(terms)
-        return MfaService(self.ctx).begin_step_up(
+        return self.mfa.begin_step_up(
             session, UserId(terms.owner), purpose=PURPOSE, challenge=challenge, terms=document
         )
 
     def verify_step_up(self, session: Session, terms: TokenTerms, step_up: StepUp) -> None:
         """The owner's fresh assertion over a challenge bound to exactly `terms` (consumed
         now): `step_up_mismatch` for another token's, `step_up_refused` for a bad one."""
-        from kinko.identity.mfa import MfaService
-
-        MfaService(self.ctx).verify_step_up(
+        self.mfa.verify_step_up(
             session,
             UserId(terms.owner),
             step_up.challenge_id,
@@ -110,10 +113,8 @@ class TokenStepUps(ServiceBase):
 
     def spend_step_up(self, session: Session, person: UserId, challenge_id: str, why: str) -> None:
         """Use up a step-up challenge an attempt failed with (so it is tried once only)."""
-        from kinko.identity.mfa import MfaService
-
         try:
-            MfaService(self.ctx).take_challenge(session, challenge_id, purpose=PURPOSE)
+            self.mfa.take_challenge(session, challenge_id, purpose=PURPOSE)
         except KinkoError:
             return
         self.audit(

@@ -2,9 +2,9 @@
 
 A token reads ``kko_<id>_<secret>``. It belongs to its person: a person creates their own
 (`create_own`; a privileged permission needs a fresh WebAuthn assertion), and a service
-account's comes from a four-eyes proposal (`propose_for_service`). Its permissions must be
-a subset of its owner's and, at every use, are intersected with the owner's current
-permissions, so revoking a role or suspending the owner takes effect at once.
+account's comes from a four-eyes proposal (`IdentityService.propose_service_token`). Its
+permissions must be a subset of its owner's and, at every use, are intersected with the
+owner's current permissions, so revoking a role or suspending the owner takes effect at once.
 """
 
 from __future__ import annotations

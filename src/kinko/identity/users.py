@@ -10,12 +10,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kinko.context import Context
 from kinko.core.clock import isoformat
 from kinko.core.errors import AuthenticationError, Conflict, InputError
 from kinko.core.ids import new_id
 from kinko.identity.base import ServiceBase, same_hash, sha256, user_actor
+from kinko.identity.mfa import MfaService
 from kinko.identity.model import UserId, UserState
-from kinko.store.tables.identity import ApiTokenRow, ConsoleSessionRow, UserRow
+from kinko.identity.people import roles_held
+from kinko.identity.permissions import PRIVILEGED_ROLES, Role
+from kinko.identity.sessions import SessionService
+from kinko.store.tables.identity import ApiTokenRow, UserRow
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 ENROLMENT_TTL = timedelta(hours=72)
@@ -47,6 +52,12 @@ def to_user(row: UserRow) -> User:
 
 
 class UserService(ServiceBase):
+    def __init__(self, ctx: Context, *, mfa: MfaService, sessions: SessionService) -> None:
+        """`mfa` and `sessions`: identity's own (`kinko.identity.service` hands them in)."""
+        super().__init__(ctx)
+        self.mfa = mfa
+        self.sessions = sessions
+
     def add_user(
         self, session: Session, username: str, *, actor: str, display_name: str = ""
     ) -> tuple[UserId, str]:
@@ -91,12 +102,10 @@ class UserService(ServiceBase):
         Refused while the user has a sign-in factor: the secret enrols an authenticator of
         its holder's choosing, so whoever asks for it could otherwise act as the user.
         """
-        from kinko.identity.mfa import MfaService
-
         row = self.user_row(session, user_id, lock=True)
         if row.state == UserState.REMOVED.value:
             raise Conflict(f"user {row.username} is removed")
-        if MfaService(self.ctx).has_factors(session, row.id):
+        if self.mfa.has_factors(session, row.id):
             raise Conflict(
                 f"{row.username} can already sign in; a new enrolment secret would let its "
                 "holder act as them. Propose removing their factors first (kinko mfa reset, "
@@ -185,9 +194,6 @@ class UserService(ServiceBase):
         and its two-person release call this directly. Emits ``user.state`` with the new
         state as outcome.
         """
-        from kinko.identity.permissions import PRIVILEGED_ROLES, Role
-        from kinko.identity.roles import RoleService
-
         if not reason.strip():
             raise InputError("reason", "say why the user's state changes")
         row = self.user_row(session, user_id, lock=True)
@@ -196,7 +202,7 @@ class UserService(ServiceBase):
             raise Conflict(f"user {row.username} is removed; removal is final")
         if state == UserState.INVITED or (state == UserState.ACTIVE and old != UserState.SUSPENDED):
             raise InputError("state", f"cannot move a user from {old.value} to {state.value}")
-        held = {g.role for g in RoleService(self.ctx).roles_of(session, user_id)}
+        held = {g.role for g in roles_held(session, user_id)}
         row.state = state.value
         row.updated_at = self.now()
         if state in (UserState.SUSPENDED, UserState.REMOVED):
@@ -236,11 +242,7 @@ class UserService(ServiceBase):
         return self.set_state(session, user_id, UserState.SUSPENDED, actor=actor, reason=reason)
 
     def revoke_access_sessions_only(self, session: Session, user_id: UserId) -> None:
-        session.execute(
-            update(ConsoleSessionRow)
-            .where(ConsoleSessionRow.user_id == user_id, ConsoleSessionRow.revoked_at.is_(None))
-            .values(revoked_at=self.now())
-        )
+        self.sessions.end_all(session, user_id)
 
     def revoke_access(self, session: Session, user_id: UserId) -> None:
         now = self.now()

@@ -2,10 +2,10 @@
 
 Lifecycle: ``open → acknowledged → resolved | false_positive``; each step records who and
 when, so inspection can measure time to triage. A response (freeze, lock) is undone only
-when two *distinct* ``security_admin``s have voted to release it; the first vote alone
-changes nothing but is audited. The second vote is checked by the four-eyes rules
-(`kinko.identity.four_eyes`): a different, active security admin, while the first voter
-still is one.
+when two *distinct* ``security_admin``s have voted to release it: the first vote proposes
+it (identity's ``release_response`` proposal), the second approves it with the voter's
+bound step-up, under identity's four-eyes rules (a different, active security admin, in
+time, while the first voter still is one); `kinko.monitor.release` then undoes it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, InputError, NotFound
+from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
-from kinko.identity.four_eyes import ABOUT_THE_STEP, Rule, Step, check_first, check_second
-from kinko.identity.names import person
-from kinko.identity.people import person_now
+from kinko.identity.model import ProposalKind, ProposalState, UserId
+from kinko.identity.proposals import Proposal, Proposals
 from kinko.identity.step_ups import SecondVote
-from kinko.identity.tenure import four_eyes_approved
 from kinko.monitor.actions import KinkoActions, ResponseActions, RoleNames, no_roles
 from kinko.monitor.alert import AlertStatus
-from kinko.monitor.response_spec import ResponseAction
+from kinko.monitor.release import response_in_force
 from kinko.store.paging import newest_visible
-from kinko.store.publish import publish_after_commit
-from kinko.store.tables.monitor import AlertRow, ReleaseVoteRow, ResponseRow
+from kinko.store.tables.monitor import AlertRow
 
 SECURITY_ADMIN = "security_admin"
 RELEASE_QUORUM = 2
@@ -129,8 +126,12 @@ class TriageService:
         *,
         actions: ResponseActions | None = None,
         roles_of: RoleNames | None = None,
+        proposals: Proposals | None = None,
     ) -> None:
+        """`proposals`: identity's, through which responses are released (the
+        composition root, kinko.services, hands them in; without them `Unavailable`)."""
         self.ctx = ctx
+        self.proposals = proposals
         # Handed in by the composition root (kinko.services); without them nothing can be
         # released (fail closed).
         self.actions: ResponseActions = actions or KinkoActions()
@@ -224,130 +225,82 @@ class TriageService:
         )
         return _view(row)
 
+    # --- releasing a response: an identity proposal (kinko.monitor.release) -------------
     def approval_content(self, session: Session, response_id: str, actor: str) -> dict[str, Any]:
-        """What `actor`'s vote to release `response_id` approves (their step-up's digest),
-        once the four-eyes rules say they may vote."""
-        response = session.get(ResponseRow, response_id)
-        if response is None:
-            raise NotFound(f"no monitor response {response_id}")
-        self._check_vote(session, response, f"user:{actor.removeprefix('user:')}")
-        return _release_content(response)
+        """What `actor`'s vote releasing `response_id` approves (their step-up's digest):
+        the pending release proposal, once identity's rules say they may approve it."""
+        pending = self._pending_release(session, response_id)
+        if pending is None:
+            response_in_force(session, response_id)  # NotFound / Conflict first
+            raise Conflict(
+                f"nothing to approve yet: no release of response {response_id} is proposed; "
+                "the first security admin's vote proposes it (no security key needed)",
+                code="release_not_proposed",
+            )
+        return self._proposals().approval_content(
+            session, pending.id, UserId(actor.removeprefix("user:"))
+        )
 
     def vote_release(
         self, session: Session, response_id: str, *, actor: str, reason: str, vote: SecondVote
     ) -> ReleaseOutcome:
-        """Record `actor`'s vote, confirmed by `vote` (their bound step-up,
-        `kinko.identity.step_ups`); the second distinct security admin's vote undoes it."""
+        """The first security admin's vote proposes the release (identity's
+        ``release_response`` proposal); a different one's vote approves it, confirmed by
+        `vote` (their bound step-up, `kinko.identity.step_ups`), and it is undone."""
         if not reason.strip():
             raise InputError("reason", "say why the response can be lifted")
-        response = session.execute(
-            select(ResponseRow).where(ResponseRow.id == response_id).with_for_update()
-        ).scalar_one_or_none()
-        if response is None:
-            raise NotFound(f"no monitor response {response_id}")
-        votes = self._check_vote(session, response, actor)
-        now = self.ctx.clock.now()
-        content = _release_content(response)
-        vote.confirm(
-            session, ApprovalTerms.of(ApprovalKind.RESPONSE_RELEASE, response_id, actor, content)
-        )
-        session.add(
-            ReleaseVoteRow(
-                response_id=response_id, actor=actor, reason=reason.strip(), created_at=now
+        proposals = self._proposals()
+        person = UserId(actor.removeprefix("user:"))
+        pending = self._pending_release(session, response_id)
+        if pending is None:
+            proposed = proposals.propose(
+                session,
+                actor=person,
+                kind=ProposalKind.RELEASE_RESPONSE,
+                payload={"response_id": response_id},
+                reason=reason.strip(),
             )
-        )
-        votes.append(actor)
-        session.flush()
+            return ReleaseOutcome(response_id, (f"user:{proposed.proposer_id}",), released=False)
         self.ctx.audit.append(
             session,
-            actor=actor,
+            actor=f"user:{person}",
             action="monitor.release_vote",
             subject=response_id,
-            details={"votes": len(votes), "required": RELEASE_QUORUM, "reason": reason.strip()},
+            details={"proposal": pending.id, "reason": reason.strip()},
         )
-        if len(votes) < RELEASE_QUORUM:
-            return ReleaseOutcome(response_id, tuple(votes), released=False)
-        self._undo(session, response, votes[0], votes[1], reason.strip())
-        response.status = "released"
-        response.released_at = now
-        session.flush()
-        self.ctx.audit.append(
-            session,
-            actor=actor,
-            action="monitor.response_released",
-            subject=response_id,
-            details={"by": votes[:RELEASE_QUORUM], "action": response.action},
+        done = proposals.approve(
+            session, pending.id, actor=person, vote=_AsReleaseVote(vote, response_id)
         )
-        step = four_eyes_approved(
-            session,
-            step="response.release",
-            subject=response_id,
-            proposer=votes[0],
-            approver=votes[1],
-            roles=[SECURITY_ADMIN],
-            now=now,
-            fields={"response": response_id, "response_action": response.action},
-        )
-        publish_after_commit(session, self.ctx.bus, step)
-        return ReleaseOutcome(response_id, tuple(votes), released=True)
+        votes = (f"user:{done.proposer_id}", f"user:{person}")
+        return ReleaseOutcome(response_id, votes, released=True)
 
-    def _check_vote(self, session: Session, response: ResponseRow, actor: str) -> list[str]:
-        """The four-eyes rules for `actor`'s vote; returns the votes cast so far."""
-        voter = person_now(session, actor, self.roles_of(session, actor))
-        check_first(voter, {SECURITY_ADMIN}, "release a monitor response")
-        if response.status != "applied":
-            raise Conflict(f"response {response.id} is {response.status}; only applied ones lift")
-        votes = list(
-            session.execute(
-                select(ReleaseVoteRow.actor)
-                .where(ReleaseVoteRow.response_id == response.id)
-                .order_by(ReleaseVoteRow.created_at, ReleaseVoteRow.actor)
-            ).scalars()
-        )
-        if votes:  # the first vote proposes the release; the next ones are checked
-            first = votes[0]
-            release = Step(
-                what=f"the release of response {response.id}",
-                proposer=first,
-                proposer_name=person(session, first),
-                eligible=frozenset({SECURITY_ADMIN}),
-                created_at=response.created_at,
-                proposed="voted for",
-                # A second vote by the same person has always been a 409 here.
-                conflicts=ABOUT_THE_STEP | {Rule.DISTINCT},
+    def _pending_release(self, session: Session, response_id: str) -> Proposal | None:
+        pending = self._proposals().list_proposals(session, ProposalState.PENDING)
+        found = [
+            p
+            for p in pending
+            if p.kind is ProposalKind.RELEASE_RESPONSE
+            and p.payload.get("response_id") == response_id
+        ]
+        return found[0] if found else None
+
+    def _proposals(self) -> Proposals:
+        if self.proposals is None:
+            raise Unavailable(
+                "releasing a response is an identity proposal, and this triage service was "
+                "given none (build it with kinko.services.build_services)"
             )
-            first_now = person_now(session, first, self.roles_of(session, first))
-            now = self.ctx.clock.now()
-            check_second(release, voter, now=now, counted=votes, proposer_now=first_now)
-        return votes
-
-    def _undo(
-        self, session: Session, response: ResponseRow, first: str, second: str, reason: str
-    ) -> None:
-        action = ResponseAction(response.action)
-        if action is ResponseAction.FREEZE and response.ref:
-            self.actions.unfreeze(
-                session,
-                ref=response.ref,
-                proposer=first,
-                approver=second,
-                reason=reason,
-                released=response.id,
-            )
-        elif action is ResponseAction.LOCK_ACCOUNT and response.target:
-            self.actions.unlock_account(session, user=response.target, reason=reason, actor=second)
-        # A held withdrawal and a step-up demand are lifted in their own services.
+        return self.proposals
 
 
-def _release_content(response: ResponseRow) -> dict[str, Any]:
-    """A response as its release votes approve it: what it did, to what, for which alert."""
-    return {
-        "response": response.id,
-        "alert": response.alert_id,
-        "rule": response.rule_id,
-        "action": response.action,
-        "scope": response.scope,
-        "target": response.target,
-        "ref": response.ref,
-        "created_at": response.created_at.isoformat(),
-    }
+@dataclass(frozen=True, slots=True)
+class _AsReleaseVote:
+    """The voter's step-up was asked for the release of `response_id` (they know the
+    response, not the proposal behind it): check it as such, over the same content."""
+
+    inner: SecondVote
+    response_id: str
+
+    def confirm(self, session: Session, terms: ApprovalTerms) -> None:
+        release = replace(terms, kind=ApprovalKind.RESPONSE_RELEASE, subject=self.response_id)
+        self.inner.confirm(session, release)

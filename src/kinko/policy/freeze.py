@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from kinko.core.errors import InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.identity.model import ProposalKind, ProposalState, UserId
-from kinko.identity.proposals import Proposal
+from kinko.identity.proposals import Proposal, Proposals
 from kinko.identity.step_ups import SecondVote
 from kinko.policy.freeze_release import forget_active
 from kinko.policy.model import FreezeId, FreezeRecord, FreezeScope, PolicyRequest
@@ -88,7 +87,7 @@ _ACTIVE = select(FreezeRow).where(FreezeRow.released_at.is_(None)).order_by(Free
 
 
 class FreezeService:
-    def __init__(self, ctx: Context, *, proposals: FreezeProposals | None = None) -> None:
+    def __init__(self, ctx: Context, *, proposals: Proposals | None = None) -> None:
         """`proposals`: identity's, through which freezes are lifted (the composition
         root, kinko.services, hands them in; without them lifting is `Unavailable`)."""
         self.ctx = ctx
@@ -222,7 +221,7 @@ class FreezeService:
         pending = self._proposals().list_proposals(session, ProposalState.PENDING)
         return [_unfreeze(p) for p in pending if p.kind is ProposalKind.RELEASE_FREEZE]
 
-    def _proposals(self) -> FreezeProposals:
+    def _proposals(self) -> Proposals:
         if self.proposals is None:
             raise Unavailable(
                 "lifting a freeze is an identity proposal, and this freeze service was given "
@@ -261,27 +260,3 @@ def _unfreeze(proposal: Proposal) -> UnfreezeProposal:
         approver=user_actor(proposal.decided_by) if proposal.decided_by else None,
         created_at=proposal.created_at,
     )
-
-
-class FreezeProposals(Protocol):
-    """Identity's proposals (`kinko.identity.roles.RoleService`), as freezes use them."""
-
-    def propose(
-        self,
-        session: Session,
-        *,
-        actor: UserId,
-        kind: ProposalKind,
-        payload: dict[str, Any],
-        reason: str,
-    ) -> Proposal: ...
-
-    def approve(
-        self, session: Session, proposal_id: str, *, actor: UserId, vote: SecondVote
-    ) -> Proposal: ...
-
-    def proposal(self, session: Session, proposal_id: str) -> Proposal | None: ...
-
-    def list_proposals(
-        self, session: Session, state: ProposalState | None = None
-    ) -> list[Proposal]: ...

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.clock import FixedClock
@@ -16,7 +15,7 @@ from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME, FourEyesConflict, Rule
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.identity.service import IdentityService
-from kinko.monitor.triage import TriageService
+from kinko.services import Services
 from tests.integration.identity.test_four_eyes_steps import admins, suspend
 from tests.support.identity import make_user
 from tests.support.votes import key_vote, no_step_up
@@ -66,18 +65,13 @@ def test_an_identity_proposal_expires(
 
 
 def test_a_response_release_needs_the_first_voter_still_an_admin(
-    ctx: Context, admins: tuple[UserId, UserId, UserId]
+    ctx: Context, services: Services, admins: tuple[UserId, UserId, UserId]
 ) -> None:
     from tests.integration.monitor.test_service import hot_outflow, service
 
     sec1, sec2, _ = admins
     (applied,) = service(ctx).ingest([hot_outflow()])
-    ids = IdentityService(ctx)
-
-    def roles_of(s: Session, user: str) -> frozenset[str]:
-        return frozenset(g.role.value for g in ids.roles_of(s, user.removeprefix("user:")))
-
-    triage = TriageService(ctx, roles_of=roles_of)
+    triage = services.triage
     vote = key_vote(ctx, sec1, ApprovalKind.RESPONSE_RELEASE, applied.response_id)
     with ctx.db.transaction() as s:
         first = triage.vote_release(s, applied.response_id, actor=sec1, reason="ok", vote=vote)

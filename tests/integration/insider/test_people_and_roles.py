@@ -193,7 +193,7 @@ def test_6_forged_events_suspend_nobody_and_one_admin_reinstates_nobody(
     first = vote_json(ctx, api, ann_session, "response_release", response, reason="ok")
     assert api.post(release, json=first, headers=ann_session).status_code == 200
     watch.refused(
-        api.post(release, json={"reason": "ok"}, headers=ann_session), 409, "already_voted", ann
+        api.post(release, json={"reason": "ok"}, headers=ann_session), 403, "self_approval", ann
     )
     assert state(ctx, clerk) is UserState.SUSPENDED
 

@@ -167,9 +167,9 @@ def _service_token(
     services = services_of(ctx)
     robot, _ = make_user(ctx, username, [role], with_authenticator=False)
     with ctx.db.transaction() as session:
-        tokens = services.identity.tokens
-        terms = tokens.terms(session, owner_id=robot, name=name, permissions=[permission])
-        proposal, _, _ = tokens.propose_for_service(
+        identity = services.identity
+        terms = identity.tokens.terms(session, owner_id=robot, name=name, permissions=[permission])
+        proposal, _, _ = identity.propose_service_token(
             session, terms, actor=staff.first, reason=reason
         )
     vote = key_vote(ctx, staff.second, ApprovalKind.PROPOSAL, proposal.id)

@@ -201,7 +201,7 @@ FOUR_EYES_STEPS: dict[str, Step] = {
     "proposal.activate_policy": lambda ctx, team, _: flows.approve_configured_policy(ctx, team),
     "proposal.replace_list": flows.replace_list,
     "proposal.release_freeze": lambda ctx, team, _: flows.lift_freeze(ctx, team),
-    "response.release": lambda ctx, team, _: flows.release_a_lock(ctx, team),
+    "proposal.release_response": lambda ctx, team, _: flows.release_a_lock(ctx, team),
 }
 
 

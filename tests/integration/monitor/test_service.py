@@ -218,8 +218,9 @@ def test_release_needs_two_distinct_security_admins(ctx: Context, services: Serv
         first = triage.vote_release(s, rec.response_id, actor=admin1, reason="explained", vote=vote)
     assert not first.released
     assert first.describe() == "signed by 1/2 required security admins"
-    with ctx.db.transaction() as s, pytest.raises(Conflict, match="already voted"):
+    with ctx.db.transaction() as s, pytest.raises(PermissionDenied) as again:
         triage.vote_release(s, rec.response_id, actor=admin1, reason="again", vote=no_key)
+    assert again.value.code == "self_approval"  # one person, one vote
     vote = key_vote(ctx, admin2, RELEASE, rec.response_id)
     with ctx.db.transaction() as s:
         assert len(services.freezes.active_freezes(s)) == 1

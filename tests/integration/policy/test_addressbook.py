@@ -12,11 +12,12 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier
-from kinko.identity.step_ups import UNSAFE_NO_STEP_UP, ApprovalStepUps
+from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
 from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.policy.support import COLD_ADDR
+from tests.support.votes import no_step_up
 
 COOLING = {
     Tier.HOT: timedelta(hours=1),
@@ -92,7 +93,7 @@ def test_proposer_cannot_approve_and_a_decided_proposal_is_final(
             tiers_allowed=[Tier.COLD],
             actor="u_alice",
         )
-    no_key = ApprovalStepUps(ctx).presented(None)  # refused by the rules, before any key
+    no_key = no_step_up(ctx)  # refused by the rules, before any key
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="second person"):
         book.approve(s, proposal_id=proposal.id, actor="u_alice", vote=no_key)
     with ctx.db.transaction() as s:

@@ -10,7 +10,6 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
 from kinko.core.events import SecurityEvent
 from kinko.identity.approval_terms import ApprovalKind
-from kinko.identity.step_ups import ApprovalStepUps
 from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope
 from kinko.services import Services
@@ -18,7 +17,7 @@ from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from tests.integration.policy.support import eth_request
 from tests.support.identity import make_user
-from tests.support.votes import key_vote
+from tests.support.votes import key_vote, no_step_up
 
 
 @pytest.fixture
@@ -114,7 +113,7 @@ def test_unfreeze_needs_two_distinct_security_admins(
         proposal = freezes.propose_unfreeze(
             s, freeze_id=record.id, user_id=staff["sec1"], reason="ok"
         )
-    no_key = ApprovalStepUps(ctx).presented(None)  # refused by the rules, before any key
+    no_key = no_step_up(ctx)  # refused by the rules, before any key
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="cannot approve"):
         freezes.approve_unfreeze(s, proposal_id=proposal.id, user_id=staff["sec1"], vote=no_key)
     with ctx.db.transaction() as s, pytest.raises(PermissionDenied, match="security_admin"):

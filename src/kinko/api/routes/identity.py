@@ -7,6 +7,7 @@ change to identity needs a person's own session (``person=True``), never an API 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -308,6 +309,20 @@ def propose(
     return render_proposal(proposal)
 
 
+# Kinds approved on their own route, where the scope of what they touch is checked.
+_OWN_ROUTES: dict[ProposalKind, Callable[[dict[str, Any], str], str]] = {
+    ProposalKind.RELEASE_FREEZE: lambda _, pid: (
+        "lifting a freeze is approved where the freeze's scope is checked: "
+        f"POST /v1/unfreeze-proposals/{pid}/approve (kinko unfreeze approve {pid})"
+    ),
+    ProposalKind.RELEASE_RESPONSE: lambda payload, _: (
+        "releasing a response is voted where its scope is checked: "
+        f"POST /v1/responses/{payload.get('response_id')}/release "
+        f"(kinko monitor responses release {payload.get('response_id')})"
+    ),
+}
+
+
 # Who may approve or refuse depends on the proposal's kind (kinko.identity.rules.eligibility:
 # a security_admin; for custody's registrations also a holder of custody:write), so these two
 # routes admit any person signed in with their own session and the service decides, by the
@@ -325,13 +340,8 @@ def approve(
     vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
         asked = services.identity.roles.proposal(session, proposal_id)
-        if asked is not None and asked.kind is ProposalKind.RELEASE_FREEZE:
-            raise InputError(
-                "proposal_id",
-                "lifting a freeze is approved where the freeze's scope is checked: "
-                f"POST /v1/unfreeze-proposals/{proposal_id}/approve "
-                f"(kinko unfreeze approve {proposal_id})",
-            )
+        if asked is not None and asked.kind in _OWN_ROUTES:
+            raise InputError("proposal_id", _OWN_ROUTES[asked.kind](asked.payload, proposal_id))
         proposal = services.identity.roles.approve(
             session, proposal_id, actor=principal.subject, vote=vote
         )

@@ -214,7 +214,7 @@ def close_alert(
     return _alert_json(view) | {"by_username": principal.username}
 
 
-def _response_in_scope(
+def response_in_scope(
     session: Session, triage: TriageService, response_id: str, principal: Principal
 ) -> None:
     """A response is released by those holding ``responses:release`` for its alert's asset
@@ -241,7 +241,7 @@ def release_response(
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
         triage = services.triage
-        _response_in_scope(session, triage, response_id, principal)
+        response_in_scope(session, triage, response_id, principal)
         outcome = triage.vote_release(
             session,
             response_id,

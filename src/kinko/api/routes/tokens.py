@@ -136,7 +136,7 @@ def create_token(
         services.identity.roles.require_proposer(
             session, principal.subject, ProposalKind.CREATE_TOKEN
         )
-        proposal, token_id, token = tokens.propose_for_service(
+        proposal, token_id, token = services.identity.propose_service_token(
             session,
             _terms(tokens, session, UserId(body.owner_id), body),
             actor=principal.subject,

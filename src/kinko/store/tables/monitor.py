@@ -52,15 +52,3 @@ class ResponseRow(Base):
     ref: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class ReleaseVoteRow(Base):
-    """A security admin's vote to undo a response; two distinct votes undo it."""
-
-    __tablename__ = "monitor_release_votes"
-    response_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("monitor_responses.id"), primary_key=True
-    )
-    actor: Mapped[str] = mapped_column(String(200), primary_key=True)
-    reason: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

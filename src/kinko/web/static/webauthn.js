@@ -135,7 +135,16 @@ window.KinkoWebAuthn = (function () {
     }
   }
 
+  // Say how an action ended in the page's status box (hidden until then).
+  function showResult(boxId, text, failed) {
+    const box = document.getElementById(boxId);
+    box.textContent = text;
+    box.className = failed ? "error" : "ok";
+    box.hidden = false;
+  }
+
   return {
+    showResult: showResult,
     b64urlToBytes: b64urlToBytes,
     bytesToB64url: bytesToB64url,
     postJSON: postJSON,
