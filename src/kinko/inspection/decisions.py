@@ -25,13 +25,14 @@ from kinko.inspection.evaluate import (
     Evidence,
     Period,
     Point,
+    Row,
     Tally,
     daily,
     parameter,
     row,
 )
 from kinko.inspection.prices import TrailingPrices, ratio, value_of
-from kinko.inspection.snapshot import Grant, KeyShare, Snapshot
+from kinko.inspection.snapshot import Balance, Grant, KeyShare, Liability, Snapshot
 
 CUSTOMER = "customer"
 COLD = "cold"
@@ -41,29 +42,45 @@ ACTIVE = "active"
 # ---------------------------------------------------------------- custody
 
 
-def _customer_sums(
-    t: Tally, day: date, snap: Snapshot
-) -> tuple[dict[str, int], dict[str, int], dict[str, int]] | None:
+Sums = tuple[dict[str, int], dict[str, int], dict[str, int]]
+
+
+def _customer_sums(t: Tally, day: date, snap: Snapshot, evidence: Evidence) -> Sums | None:
     """Per asset: customer units outside cold (hot, warm), in cold, and owed; None (and
     the lack recorded) when the snapshot does not hold balances or liabilities."""
     if snap.balances is None or snap.liabilities is None:
         which = "balances" if snap.balances is None else "liabilities"
         t.lack(day, f"{which}: the snapshot does not hold them (see its gaps)")
         return None
+    key = ("customer_sums", day)
+    if key not in evidence.memo:  # three controls read them: summed once a day
+        evidence.memo[key] = _sums(snap, snap.balances, snap.liabilities)
+    sums, stranger, applies = evidence.memo[key]
+    if stranger is not None:
+        t.lack(day, f"balances[{stranger}]: no such wallet in the snapshot")
+        return None
+    if applies:
+        t.applies = True
+    return sums  # type: ignore[no-any-return]
+
+
+def _sums(
+    snap: Snapshot, balances: tuple[Balance, ...], liabilities: tuple[Liability, ...]
+) -> tuple[Sums, str | None, bool]:
+    """`_customer_sums`'s sums, the first balance's wallet not in the snapshot (or None),
+    and whether the rule applies."""
     tiers = {w.id: (w.tier, w.owner_class) for w in snap.wallets}
     outside: dict[str, int] = defaultdict(int)
     cold: dict[str, int] = defaultdict(int)
-    for b in snap.balances:
+    for b in balances:
         if b.wallet not in tiers:
-            t.lack(day, f"balances[{b.wallet}]: no such wallet in the snapshot")
-            return None
+            return ({}, {}, {}), b.wallet, False
         tier, owner = tiers[b.wallet]
         if owner == CUSTOMER:
             (cold if tier == COLD else outside)[b.asset] += b.base_units
-    owed = {li.asset: li.base_units for li in snap.liabilities}
-    if owed or outside or cold or any(w.owner_class == CUSTOMER for w in snap.wallets):
-        t.applies = True
-    return dict(outside), dict(cold), owed
+    owed = {li.asset: li.base_units for li in liabilities}
+    applies = bool(owed or outside or cold) or any(w.owner_class == CUSTOMER for w in snap.wallets)
+    return (dict(outside), dict(cold), owed), None, applies
 
 
 def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) -> str:
@@ -78,7 +95,7 @@ def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) ->
             cap = Decimal(str(parameter(c, "max_non_cold_share")))
 
         def check(day: date, snap: Snapshot) -> None:
-            sums = _customer_sums(t, day, snap)
+            sums = _customer_sums(t, day, snap, evidence)
             if sums is None:
                 return
             outside_units, cold_units, owed_units = sums
@@ -104,12 +121,11 @@ def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) ->
                 f"customer crypto in cold {cold:.2f} {currency}, outside cold {outside:.2f} "
                 f"{currency}, owed {owed:.2f} {currency}"
             )
-            rows = tuple(row(f"liabilities[{li.asset}]", li) for li in snap.liabilities or ())
             if korea and (cold_share is None or cold_share < floor) and owed:
-                t.fail(day, "cold share", f"{cold_share:.6f}", floor, words, rows)
+                t.fail(day, "cold share", f"{cold_share:.6f}", floor, words, _owed_rows(snap))
             if not korea and outside > cap * owed:
                 value = "n/a (nothing owed)" if outside_share is None else f"{outside_share:.6f}"
-                t.fail(day, "share outside cold", value, cap, words, rows)
+                t.fail(day, "share outside cold", value, cap, words, _owed_rows(snap))
 
         daily(t, period, evidence, check)
     if korea:
@@ -118,6 +134,11 @@ def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) ->
             f"{window}-day average KRW price held in the snapshots"
         )
     return f"value outside cold <= {cap} x value owed (JPY) on every day"
+
+
+def _owed_rows(snap: Snapshot) -> tuple[Row, ...]:
+    """The liabilities' rows (digested only for a failure: most days pass)."""
+    return tuple(row(f"liabilities[{li.asset}]", li) for li in snap.liabilities or ())
 
 
 def cus_01(t: Tally, period: Period, evidence: Evidence) -> str:
@@ -130,7 +151,7 @@ def cus_02(t: Tally, period: Period, evidence: Evidence) -> str:
 
 def cus_05(t: Tally, period: Period, evidence: Evidence) -> str:
     def check(day: date, snap: Snapshot) -> None:
-        sums = _customer_sums(t, day, snap)
+        sums = _customer_sums(t, day, snap, evidence)
         if sums is None:
             return
         outside, cold, _ = sums
@@ -295,10 +316,11 @@ def iam_01(t: Tally, period: Period, evidence: Evidence) -> str:
             t.applies = True
             privileged = any(g.role in PRIVILEGED_ROLES for g in _grants(t, day, p.id, p.grants))
             keyholder = p.id in holders or p.username in holders
-            rows = (row(f"people[{p.id}]", p),)
             if p.webauthn + p.totp == 0:
+                rows = (row(f"people[{p.id}]", p),)
                 t.fail(day, "MFA enrolled", "no factor", "a security key or TOTP", p.username, rows)
             elif (privileged or keyholder) and p.webauthn == 0:
+                rows = (row(f"people[{p.id}]", p),)
                 who = "privileged" if privileged else "a keyholder"
                 t.fail(
                     day,

@@ -312,9 +312,12 @@ def key_07(t: Tally, period: Period, evidence: Evidence) -> str:
 
     def check(day: date, snap: Snapshot) -> None:
         ceremonies = register.of(day, Kind.CEREMONY) if register else ()
+        active: dict[str, set[str]] = {}
+        for k in snap.keys:
+            if k.status == "active":
+                active.setdefault(k.wallet, set()).add(k.holder)
         for w in snap.wallets:
-            holders = sorted({k.holder for k in snap.keys if k.wallet == w.id and
-                              k.status == "active"})  # fmt: skip
+            holders = sorted(active.get(w.id, ()))
             if not w.active or not holders:
                 continue
             t.applies = True

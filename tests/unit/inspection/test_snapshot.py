@@ -172,3 +172,39 @@ def test_unknown_and_missing_fields_are_named() -> None:
     with pytest.raises(InputError) as caught:
         Snapshot.from_json(doc)
     assert caught.value.field == "snapshot.people"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b.update(colour="red"), "snapshot.balances[1].colour"),
+        (lambda b: (b.pop("source"), b.update(colour="red")), "snapshot.balances[1].source"),
+        (lambda b: b.update(base_units="05"), "snapshot.balances[1].base_units"),
+        (lambda b: b.update(wallet=7), "snapshot.balances[1].wallet"),
+        (lambda b: b.update(as_of=1), "snapshot.balances[1].as_of"),
+    ],
+)
+def test_a_bad_balance_among_good_ones_is_named(change, field: str) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(sample().encode())
+    change(doc["balances"][1])
+    with pytest.raises(InputError) as caught:
+        Snapshot.from_json(doc)
+    assert caught.value.field == field
+
+
+def test_parsed_balances_share_equal_strings() -> None:
+    """A year of days holds millions of balances: each day's equal wallet ids, assets,
+    sources and times are one string each, not one per balance."""
+    snap = replace(
+        sample(),
+        balances=tuple(
+            Balance(w, a, 1, "node", NOW) for w in ("w1", "w2") for a in ("bitcoin:BTC", "x:Y")
+        ),
+    )
+    parsed = Snapshot.from_json(json.loads(snap.encode()))
+    assert parsed == snap
+    first, *rest = parsed.balances or ()
+    assert all(b.source is first.source and b.as_of is first.as_of for b in rest)
+    assert parsed.balances is not None
+    assert parsed.balances[0].wallet is parsed.balances[1].wallet
+    assert parsed.balances[0].asset is parsed.balances[2].asset
