@@ -24,6 +24,7 @@ from sigma.correlations import (
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
+from kinko.monitor.events import TYPE_PATTERN
 from kinko.monitor.response_spec import ResponseSpec
 from kinko.monitor.sigma_compile import (
     Compiled,
@@ -226,7 +227,7 @@ def parse_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
 def _detection(rule: SigmaRule, source: str) -> DetectionRule:
     try:
         predicate = compile_detection(rule)
-        types = required_types(rule)
+        types = _indexed_types(required_types(rule))
         by_type = tuple((name, compile_for_type(rule, name)) for name in sorted(types or ()))
     except SigmaError as exc:
         raise RuleError(rule_label(rule), f"({source}) {exc}") from None
@@ -242,6 +243,17 @@ def _detection(rule: SigmaRule, source: str) -> DetectionRule:
         logsource=_logsource(rule),
         by_type=by_type,
     )
+
+
+def _indexed_types(types: frozenset[str] | None) -> frozenset[str] | None:
+    """The event types to index a rule under, or None (evaluated on every event of its
+    logsource). Only Kinko event types (lower-case, dotted: `MonitorEvent.type`) are indexed:
+    the index is an exact look-up, while the rule compares case-insensitively, so a rule
+    pinning another source's `type` field (auditd's `type: EXECVE`) must not be hidden
+    behind its lower-cased value."""
+    if types is None or not all(TYPE_PATTERN.match(name) for name in types):
+        return None
+    return types
 
 
 def _logsource(rule: SigmaRule) -> LogSource:
