@@ -254,6 +254,8 @@ class _Pattern:
 
 
 def _merge(values: list[Any]) -> Any:
+    # a field a filter wants different (OTHER) takes the selection's value when it has one
+    values = [v for v in values if not (isinstance(v, str) and v == OTHER)] or values
     patterns = [v for v in values if isinstance(v, _Pattern)]
     if len(patterns) == len(values) and patterns:
         exact = [p for p in patterns if not p.middle and p.prefix == p.suffix and p.prefix]
