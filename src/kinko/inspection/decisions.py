@@ -10,7 +10,7 @@ and keeps it from passing.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 
@@ -32,7 +32,7 @@ from kinko.inspection.evaluate import (
     row,
 )
 from kinko.inspection.prices import TrailingPrices, ratio, value_of
-from kinko.inspection.snapshot import Balance, Grant, KeyShare, Liability, Snapshot
+from kinko.inspection.snapshot import Balance, Balances, Grant, KeyShare, Liability, Snapshot
 
 CUSTOMER = "customer"
 COLD = "cold"
@@ -65,19 +65,24 @@ def _customer_sums(t: Tally, day: date, snap: Snapshot, evidence: Evidence) -> S
 
 
 def _sums(
-    snap: Snapshot, balances: tuple[Balance, ...], liabilities: tuple[Liability, ...]
+    snap: Snapshot, balances: Sequence[Balance], liabilities: tuple[Liability, ...]
 ) -> tuple[Sums, str | None, bool]:
     """`_customer_sums`'s sums, the first balance's wallet not in the snapshot (or None),
     and whether the rule applies."""
     tiers = {w.id: (w.tier, w.owner_class) for w in snap.wallets}
     outside: dict[str, int] = defaultdict(int)
     cold: dict[str, int] = defaultdict(int)
-    for b in balances:
-        if b.wallet not in tiers:
-            return ({}, {}, {}), b.wallet, False
-        tier, owner = tiers[b.wallet]
+    columns = (
+        zip(balances.wallets, balances.assets, balances.units, strict=True)
+        if isinstance(balances, Balances)
+        else ((b.wallet, b.asset, b.base_units) for b in balances)
+    )
+    for wallet, asset, units in columns:
+        if wallet not in tiers:
+            return ({}, {}, {}), wallet, False
+        tier, owner = tiers[wallet]
         if owner == CUSTOMER:
-            (cold if tier == COLD else outside)[b.asset] += b.base_units
+            (cold if tier == COLD else outside)[asset] += units
     owed = {li.asset: li.base_units for li in liabilities}
     applies = bool(owed or outside or cold) or any(w.owner_class == CUSTOMER for w in snap.wallets)
     return (dict(outside), dict(cold), owed), None, applies

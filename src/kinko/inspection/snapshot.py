@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, overload
 
 from kinko.core.canonical import canonical_json
 from kinko.core.errors import InputError
 
 SCHEMA = "kinko.inspection.snapshot/1"
 _UNITS = re.compile(r"^(0|[1-9][0-9]{0,77})$")
+_ALL_UNITS = re.compile(r"(?:(?:0|[1-9][0-9]{0,77}),)*")
 _PRICE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
@@ -68,6 +70,58 @@ class Balance:
     base_units: int
     source: str | None
     as_of: str | None
+
+
+class Balances(Sequence[Balance]):
+    """A day's balances as columns (what parsing a snapshot makes): a year of days holds
+    millions of balances, and one object each took most of a run's time and memory. It
+    reads, compares and hashes as the tuple of its `Balance` values."""
+
+    __slots__ = ("assets", "sources", "times", "units", "wallets")
+
+    def __init__(
+        self,
+        wallets: tuple[str, ...],
+        assets: tuple[str, ...],
+        units: tuple[int, ...],
+        sources: tuple[str | None, ...],
+        times: tuple[str | None, ...],
+    ) -> None:
+        self.wallets = wallets
+        self.assets = assets
+        self.units = units
+        self.sources = sources
+        self.times = times
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    @overload
+    def __getitem__(self, i: int) -> Balance: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Balance, ...]: ...
+    def __getitem__(self, i: int | slice) -> Balance | tuple[Balance, ...]:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        return Balance(self.wallets[i], self.assets[i], self.units[i], self.sources[i],
+                       self.times[i])  # fmt: skip
+
+    def __iter__(self) -> Iterator[Balance]:
+        return map(Balance, self.wallets, self.assets, self.units, self.sources, self.times)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Balances):
+            return (self.wallets, self.assets, self.units, self.sources, self.times) == (
+                other.wallets, other.assets, other.units, other.sources, other.times)  # fmt: skip
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Balances({len(self)} balances)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +196,7 @@ class Snapshot:
     as_of: str
     origin: Origin
     wallets: tuple[Wallet, ...]
-    balances: tuple[Balance, ...] | None
+    balances: Sequence[Balance] | None
     """None: the store held no balances for that day (a back-filled day without a custody
     snapshot); an empty tuple: no balance at all."""
     liabilities: tuple[Liability, ...] | None
@@ -155,7 +209,14 @@ class Snapshot:
 
     def __post_init__(self) -> None:
         _ordered("wallets", self.wallets, lambda w: w.id)
-        _ordered("balances", self.balances or (), lambda b: (b.wallet, b.asset))
+        if isinstance(self.balances, Balances):  # the same checks, on the columns
+            columns = self.balances
+            keys = tuple(zip(columns.wallets, columns.assets, strict=True))
+            _ordered("balances", keys, _same)
+            if columns.units and min(columns.units) < 0:
+                raise InputError("base_units", f"{min(columns.units)} is negative")
+        else:
+            _ordered("balances", self.balances or (), lambda b: (b.wallet, b.asset))
         _ordered("liabilities", self.liabilities or (), lambda li: li.asset)
         _ordered("prices", self.prices, lambda p: (p.currency, p.asset))
         _ordered("keys", self.keys, lambda k: k.id)
@@ -164,7 +225,7 @@ class Snapshot:
         for i, person in enumerate(self.people):
             _ordered(f"people[{i}].grants", person.grants, grant_key, unique=False)
         amounts: tuple[Balance | Liability, ...] = (
-            *(self.balances or ()),
+            *(() if isinstance(self.balances, Balances) else self.balances or ()),
             *(self.liabilities or ()),
         )
         for item in amounts:
@@ -252,6 +313,10 @@ _TOP = [
 
 def digest_of(encoded: bytes) -> str:
     return hashlib.sha256(encoded).hexdigest()
+
+
+def _same(value: T) -> T:
+    return value
 
 
 def grant_key(g: Grant) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
@@ -352,7 +417,7 @@ class _Irregular(Exception):
 _BALANCE_FIELDS = len(fields(Balance))
 
 
-def _balances(d: Mapping[str, Any], where: str) -> tuple[Balance, ...]:
+def _balances(d: Mapping[str, Any], where: str) -> Sequence[Balance]:
     """`_items(d, "balances", where, Balance)`, fast: a day holds tens of thousands of
     balances, and most of a run's time went to parsing them field by field. Each item is
     checked as `_item` checks it; anything irregular goes the checked way, for its error.
@@ -362,9 +427,11 @@ def _balances(d: Mapping[str, Any], where: str) -> tuple[Balance, ...]:
     if not isinstance(raw, list):
         return _items(d, "balances", where, Balance)
     shared: dict[str | None, str | None] = {None: None}
-    units_ok = _UNITS.match
-    out: list[Balance] = []
-    append = out.append
+    wallets: list[str] = []
+    assets: list[str] = []
+    amounts: list[str] = []
+    sources: list[str | None] = []
+    times: list[str | None] = []
     try:
         for v in raw:
             if type(v) is not dict or len(v) != _BALANCE_FIELDS:
@@ -376,39 +443,47 @@ def _balances(d: Mapping[str, Any], where: str) -> tuple[Balance, ...]:
                 type(wallet) is not str
                 or type(asset) is not str
                 or type(units) is not str
-                or not units_ok(units)
                 or (source is not None and type(source) is not str)
                 or (as_of is not None and type(as_of) is not str)
             ):
                 raise _Irregular
-            append(
-                Balance(
-                    shared.setdefault(wallet, wallet),  # type: ignore[arg-type]
-                    shared.setdefault(asset, asset),  # type: ignore[arg-type]
-                    int(units),
-                    shared.setdefault(source, source),
-                    shared.setdefault(as_of, as_of),
-                )
-            )
+            wallets.append(shared.setdefault(wallet, wallet))  # type: ignore[arg-type]
+            assets.append(shared.setdefault(asset, asset))  # type: ignore[arg-type]
+            amounts.append(units)
+            sources.append(shared.setdefault(source, source))
+            times.append(shared.setdefault(as_of, as_of))
+        joined = ",".join(amounts) + ","  # each matches `_UNITS` (and holds no comma)
+        if amounts and (joined.count(",") != len(amounts) or not _ALL_UNITS.fullmatch(joined)):
+            raise _Irregular
     except (_Irregular, KeyError):
         return _items(d, "balances", where, Balance)
-    return tuple(out)
+    units = tuple(map(int, amounts))
+    return Balances(tuple(wallets), tuple(assets), units, tuple(sources), tuple(times))
+
+
+@cache
+def _spec(kind: type) -> tuple[list[str], tuple[tuple[str, Any], ...]]:
+    """A dataclass's field names, and each field's name and annotation (read once)."""
+    return [f.name for f in fields(kind)], tuple((f.name, f.type) for f in fields(kind))
 
 
 def _item(value: object, where: str, kind: type[T]) -> T:
     d = _obj(value, where)
-    names = [f.name for f in fields(kind)]  # type: ignore[arg-type]
-    _keys(d, where, names)
+    names, spec = _spec(kind)  # type: ignore[arg-type]
+    if len(d) != len(names) or not all(n in d for n in names):
+        _keys(d, where, names)
     args: dict[str, Any] = {}
-    for f in fields(kind):  # type: ignore[arg-type]
-        at = f"{where}.{f.name}"
-        if f.name == "base_units":
-            args[f.name] = _units(d[f.name], at)
-        elif f.name == "grants":
-            raw = d[f.name]
+    for name, kind_of in spec:
+        if name == "base_units":
+            args[name] = _units(d[name], f"{where}.{name}")
+        elif name == "grants":
+            at = f"{where}.{name}"
+            raw = d[name]
             if not isinstance(raw, list):
                 raise InputError(at, "must be a list")
-            args[f.name] = tuple(_item(g, f"{at}[{i}]", Grant) for i, g in enumerate(raw))
+            args[name] = tuple(_item(g, f"{at}[{i}]", Grant) for i, g in enumerate(raw))
+        elif kind_of == "str" and type(d[name]) is str:
+            args[name] = d[name]  # the common case, checked as `_field` checks it
         else:
-            args[f.name] = _field(d[f.name], at, f.type)
+            args[name] = _field(d[name], f"{where}.{name}", kind_of)
     return kind(**args)

@@ -180,6 +180,8 @@ def test_unknown_and_missing_fields_are_named() -> None:
         (lambda b: b.update(colour="red"), "snapshot.balances[1].colour"),
         (lambda b: (b.pop("source"), b.update(colour="red")), "snapshot.balances[1].source"),
         (lambda b: b.update(base_units="05"), "snapshot.balances[1].base_units"),
+        (lambda b: b.update(base_units="5,6"), "snapshot.balances[1].base_units"),
+        (lambda b: b.update(base_units="+5"), "snapshot.balances[1].base_units"),
         (lambda b: b.update(wallet=7), "snapshot.balances[1].wallet"),
         (lambda b: b.update(as_of=1), "snapshot.balances[1].as_of"),
     ],
