@@ -161,11 +161,12 @@ class InspectionRuns:
             signed = kept.signatures(session, period.end)
         held: dict[date, Held] = {}
         records: dict[date, InspectionSnapshotRow] = {}
+        shared: dict[Any, Any] = {}  # the days' equal strings, held once (Snapshot.from_json)
         for r in rows:
             encoded = zlib.decompress(r.document)
             if digest_of(encoded) != r.digest:
                 raise IntegrityError(f"the stored snapshot of {r.day} does not match its digest")
-            snap = Snapshot.from_json(json.loads(encoded), where=f"snapshot {r.day}")
+            snap = Snapshot.from_json(json.loads(encoded), f"snapshot {r.day}", shared)
             held[snap.day] = Held(snap, r.digest)
             records[snap.day] = r
         evidence = Evidence(

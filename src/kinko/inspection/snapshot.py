@@ -265,8 +265,15 @@ class Snapshot:
         return digest_of(self.encode())
 
     @classmethod
-    def from_json(cls, doc: object, where: str = "snapshot") -> Snapshot:
-        """Parse a document `to_json` wrote; InputError naming the field for anything else."""
+    def from_json(
+        cls, doc: object, where: str = "snapshot", shared: dict[Any, Any] | None = None
+    ) -> Snapshot:
+        """Parse a document `to_json` wrote; InputError naming the field for anything else.
+
+        Equal strings are one object: within the document, and across the documents
+        parsed with one `shared` dict (a run's year of days names the same wallets, keys,
+        assets and people each day)."""
+        shared = {} if shared is None else shared
         d = _obj(doc, where)
         _keys(d, where, _TOP)
         if d["schema"] != SCHEMA:
@@ -282,14 +289,14 @@ class Snapshot:
             day=day,
             as_of=_str(d, "as_of", where),
             origin=origin,
-            wallets=_items(d, "wallets", where, Wallet),
-            balances=None if balances is None else _balances(d, where),
+            wallets=_items(d, "wallets", where, Wallet, shared),
+            balances=None if balances is None else _balances(d, where, shared),
             liabilities=(
                 None if liabilities is None else _items(d, "liabilities", where, Liability)
             ),
             prices=_items(d, "prices", where, Price),
-            keys=_items(d, "keys", where, KeyShare),
-            people=_items(d, "people", where, Person),
+            keys=_items(d, "keys", where, KeyShare, shared),
+            people=_items(d, "people", where, Person, shared),
             screening_lists=_items(d, "screening_lists", where, ScreeningList),
             gaps=tuple(_strs(d["gaps"], f"{where}.gaps")),
         )
@@ -403,11 +410,13 @@ def _units(value: object, where: str) -> int:
     return int(value)
 
 
-def _items(d: Mapping[str, Any], key: str, where: str, kind: type[T]) -> tuple[T, ...]:
+def _items(
+    d: Mapping[str, Any], key: str, where: str, kind: type[T], shared: dict[Any, Any] | None = None
+) -> tuple[T, ...]:
     raw = d[key]
     if not isinstance(raw, list):
         raise InputError(f"{where}.{key}", "must be a list")
-    return tuple(_item(v, f"{where}.{key}[{i}]", kind) for i, v in enumerate(raw))
+    return tuple(_item(v, f"{where}.{key}[{i}]", kind, shared) for i, v in enumerate(raw))
 
 
 class _Irregular(Exception):
@@ -417,7 +426,7 @@ class _Irregular(Exception):
 _BALANCE_FIELDS = len(fields(Balance))
 
 
-def _balances(d: Mapping[str, Any], where: str) -> Sequence[Balance]:
+def _balances(d: Mapping[str, Any], where: str, shared: dict[Any, Any]) -> Sequence[Balance]:
     """`_items(d, "balances", where, Balance)`, fast: a day holds tens of thousands of
     balances, and most of a run's time went to parsing them field by field. Each item is
     checked as `_item` checks it; anything irregular goes the checked way, for its error.
@@ -426,7 +435,6 @@ def _balances(d: Mapping[str, Any], where: str) -> Sequence[Balance]:
     raw = d["balances"]
     if not isinstance(raw, list):
         return _items(d, "balances", where, Balance)
-    shared: dict[str | None, str | None] = {None: None}
     wallets: list[str] = []
     assets: list[str] = []
     amounts: list[str] = []
@@ -447,11 +455,11 @@ def _balances(d: Mapping[str, Any], where: str) -> Sequence[Balance]:
                 or (as_of is not None and type(as_of) is not str)
             ):
                 raise _Irregular
-            wallets.append(shared.setdefault(wallet, wallet))  # type: ignore[arg-type]
-            assets.append(shared.setdefault(asset, asset))  # type: ignore[arg-type]
+            wallets.append(shared.setdefault(wallet, wallet))
+            assets.append(shared.setdefault(asset, asset))
             amounts.append(units)
-            sources.append(shared.setdefault(source, source))
-            times.append(shared.setdefault(as_of, as_of))
+            sources.append(source if source is None else shared.setdefault(source, source))
+            times.append(as_of if as_of is None else shared.setdefault(as_of, as_of))
         joined = ",".join(amounts) + ","  # each matches `_UNITS` (and holds no comma)
         if amounts and (joined.count(",") != len(amounts) or not _ALL_UNITS.fullmatch(joined)):
             raise _Irregular
@@ -467,7 +475,7 @@ def _spec(kind: type) -> tuple[list[str], tuple[tuple[str, Any], ...]]:
     return [f.name for f in fields(kind)], tuple((f.name, f.type) for f in fields(kind))
 
 
-def _item(value: object, where: str, kind: type[T]) -> T:
+def _item(value: object, where: str, kind: type[T], shared: dict[Any, Any] | None = None) -> T:
     d = _obj(value, where)
     names, spec = _spec(kind)  # type: ignore[arg-type]
     if len(d) != len(names) or not all(n in d for n in names):
@@ -481,9 +489,11 @@ def _item(value: object, where: str, kind: type[T]) -> T:
             raw = d[name]
             if not isinstance(raw, list):
                 raise InputError(at, "must be a list")
-            args[name] = tuple(_item(g, f"{at}[{i}]", Grant) for i, g in enumerate(raw))
-        elif kind_of == "str" and type(d[name]) is str:
-            args[name] = d[name]  # the common case, checked as `_field` checks it
+            args[name] = tuple(_item(g, f"{at}[{i}]", Grant, shared) for i, g in enumerate(raw))
+        elif kind_of == "str" and type(d[name]) is str:  # the common case, as `_field` checks
+            args[name] = d[name] if shared is None else shared.setdefault(d[name], d[name])
         else:
             args[name] = _field(d[name], f"{where}.{name}", kind_of)
+            if kind_of == "tuple[str, ...]" and shared is not None:
+                args[name] = tuple(shared.setdefault(v, v) for v in args[name])
     return kind(**args)

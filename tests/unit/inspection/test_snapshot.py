@@ -210,3 +210,17 @@ def test_parsed_balances_share_equal_strings() -> None:
     assert parsed.balances is not None
     assert parsed.balances[0].wallet is parsed.balances[1].wallet
     assert parsed.balances[0].asset is parsed.balances[2].asset
+
+
+def test_days_parsed_with_one_shared_dict_share_their_strings() -> None:
+    """A run parses a year of days that name the same wallets, keys and people: parsed
+    with one `shared` dict, a string equal across days is one object."""
+    shared: dict[object, object] = {}
+    one = Snapshot.from_json(json.loads(sample().encode()), "day 1", shared)
+    two = Snapshot.from_json(json.loads(sample().encode()), "day 2", shared)
+    assert one == two == sample()
+    assert one.keys[0].device is two.keys[0].device
+    assert one.wallets[0].assets[0] is two.wallets[0].assets[0]
+    assert one.people[0].grants[0].role is two.people[0].grants[0].role
+    assert one.balances is not None and two.balances is not None
+    assert one.balances[0].wallet is two.balances[0].wallet
