@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from re import _parser as re_parser  # type: ignore[attr-defined]
 from typing import Any
 
 from sigma import conditions as sc
@@ -33,7 +34,6 @@ from kinko.monitor.sigma_values import canonical_field
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 OTHER = "kq_other_value"
 MAX_BRANCHES = 8
-_REGEX_META = re.compile(r"[\\^$.|?*+()\[\]{}]")
 
 
 @dataclass
@@ -308,9 +308,7 @@ def _values(value: Any, want: bool) -> list[Any]:
     if isinstance(value, st.SigmaString):
         return [_pattern(value)]
     if isinstance(value, st.SigmaRegularExpression):
-        plain = str(value.regexp.to_plain()).removeprefix("^").removesuffix("$")
-        plain = re.sub(r"\\(.)", r"\1", plain) if "\\" in plain else plain
-        return [plain if not _REGEX_META.search(plain.replace("\\", "")) else OTHER]
+        return [_regex_example(str(value.regexp.to_plain()))]
     if isinstance(value, st.SigmaBool):
         return [bool(value)]
     if isinstance(value, st.SigmaNumber):
@@ -326,6 +324,58 @@ def _values(value: Any, want: bool) -> list[Any]:
     if isinstance(value, st.SigmaFieldReference):
         return [_Ref(value.field)]
     return [OTHER]
+
+
+def _regex_example(pattern: str) -> str:
+    """A string the regular expression matches (its first branch of everything, each
+    repeat at its minimum, a class's first member), or OTHER where that cannot be built."""
+    try:
+        text = _sre_example(re_parser.parse(pattern))
+    except (re.error, ValueError, KeyError, IndexError, TypeError):
+        return OTHER
+    return text if re.search(pattern, text) else OTHER
+
+
+def _sre_example(parsed: Any) -> str:
+    out: list[str] = []
+    for op, arg in parsed:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "ANY":
+            out.append("x")
+        elif name == "IN":
+            out.append(_class_member(arg))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = arg
+            out.append(_sre_example(sub) * max(low, 0))
+        elif name == "SUBPATTERN":
+            out.append(_sre_example(arg[-1]))
+        elif name == "ATOMIC_GROUP":
+            out.append(_sre_example(arg))
+        elif name == "BRANCH":
+            out.append(_sre_example(arg[1][0]))
+        elif name in ("AT", "ASSERT_NOT"):
+            continue
+        elif name == "ASSERT":
+            out.append(_sre_example(arg[1]))
+        else:
+            raise ValueError(name)
+    return "".join(out)
+
+
+def _class_member(items: Any) -> str:
+    for op, arg in items:
+        name = str(op)
+        if name == "NEGATE":
+            return "~"  # the caller checks the example: OTHER when the class holds it
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return {"CATEGORY_DIGIT": "7", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+    raise ValueError("empty class")
 
 
 def _compare_value(value: st.SigmaCompareExpression, want: bool) -> int | float:
