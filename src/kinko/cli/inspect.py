@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kinko.cli.common import console, echo_json
+from kinko.cli.inspect_incident import incident as incident_command
 from kinko.cli.inspect_reports import history as history_command
 from kinko.cli.inspect_reports import verify as verify_command
 from kinko.cli.inspect_run import run as run_command
@@ -279,6 +280,7 @@ def snapshots(
 inspect_app.command("run")(run_command)
 inspect_app.command("verify")(verify_command)
 inspect_app.command("history")(history_command)
+inspect_app.command("incident")(incident_command)
 
 
 def register(app: typer.Typer) -> None:
