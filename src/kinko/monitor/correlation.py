@@ -37,6 +37,7 @@ from sigma.correlations import SigmaCorrelationConditionOperator as Op
 from sigma.correlations import SigmaCorrelationType as Kind
 
 from kinko.monitor.rules import CorrelationRule
+from kinko.monitor.sequences import in_order, needed_in_order, rules_present
 
 INGESTED = "ingest"  # an event's origin from outside Kinko (kinko.monitor.engine)
 MAX_GROUPS = 100_000
@@ -148,11 +149,13 @@ class CorrelationState:
             for source in rule.sources
         }
         self._resets = rule.op in RESETS
-        self._need = _needed(rule.op, rule.threshold) if rule.kind is Kind.TEMPORAL_ORDERED else 0
+        self._need = (
+            needed_in_order(rule.op, rule.threshold) if rule.kind is Kind.TEMPORAL_ORDERED else 0
+        )
         # The fewest referenced rules that must have matched at all for a temporal
         # condition to hold (a gt/gte one: a shortcut, never a verdict).
         self._least = (
-            _needed(rule.op, rule.threshold)
+            needed_in_order(rule.op, rule.threshold)
             if rule.kind is Kind.TEMPORAL and rule.op in (Op.GT, Op.GTE)
             else self._need
         )
@@ -426,47 +429,7 @@ class CorrelationState:
         return any(check(lists, end) for end in ends)
 
     def _present(self, lists: list[list[float] | None], end: float) -> bool:
-        start = end - self.span
-        present = sum(
-            1 for times in lists if times and bisect_right(times, end) > bisect_left(times, start)
-        )
-        return self._holds(present, self._threshold)
+        return self._holds(rules_present(lists, end - self.span, end), self._threshold)
 
     def _ordered(self, lists: list[list[float] | None], end: float) -> bool:
-        """Whether `threshold`-many (gte) referenced rules matched in the order listed,
-        inside the window (equal times count as in order). Greedy: for each chain length,
-        the earliest time a chain of that length can end leaves the most room after it."""
-        start = end - self.span
-        need = self._need
-        if need <= 0:
-            return True
-        if sum(1 for times in lists if times and times[-1] >= start) < need:
-            return False  # fewer rules than needed matched in the window at all
-        inf = float("inf")
-        # ends[length - 1]: the earliest time a chain of that length ends, over the rules so far
-        ends = [inf] * need
-        for times in lists:
-            if not times or times[-1] < start:
-                continue
-            row = [inf] * need
-            first = bisect_left(times, start)
-            if first < len(times) and times[first] <= end:
-                row[0] = times[first]
-            for length in range(1, need):
-                after = ends[length - 1]
-                if after == inf:
-                    break
-                k = bisect_left(times, after)
-                if k < len(times) and times[k] <= end:
-                    row[length] = times[k]
-            if row[need - 1] != inf:
-                return True
-            ends = [min(a, b) for a, b in zip(ends, row, strict=True)]
-        return False
-
-
-def _needed(op: Op, threshold: float) -> int:
-    """How many rules in order a gt/gte temporal_ordered condition asks for."""
-    if op is Op.GT:
-        return int(threshold) + 1
-    return int(-(-threshold // 1))
+        return in_order(lists, end - self.span, end, self._need)
