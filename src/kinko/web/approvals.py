@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kinko.api.auth import authenticated, public
 from kinko.api.deps import AppServices
+from kinko.api.routes.identity import own_route
 from kinko.api.routes.monitor import response_in_scope
 from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import InputError, KinkoError, PermissionDenied
@@ -47,9 +48,8 @@ def approve_url(services: Any, session: Any, kind: ApprovalKind, subject: str) -
     if kind is ApprovalKind.RESPONSE_RELEASE:
         return f"/v1/responses/{subject}/release"
     found = services.identity.roles.proposal(session, subject)
-    if found is not None and found.kind is ProposalKind.RELEASE_FREEZE:
-        return f"/v1/unfreeze-proposals/{subject}/approve"
-    return f"/v1/roles/proposals/{subject}/approve"
+    elsewhere = None if found is None else own_route(found)
+    return f"/v1/roles/proposals/{subject}/approve" if elsewhere is None else elsewhere[0]
 
 
 def require_scope(

@@ -7,7 +7,6 @@ change to identity needs a person's own session (``person=True``), never an API 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -21,6 +20,7 @@ from kinko.core.errors import InputError
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
+from kinko.identity.proposals import Proposal
 from kinko.identity.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, csrf_token_for
 from kinko.identity.views import (
     CodeLogin,
@@ -309,18 +309,26 @@ def propose(
     return render_proposal(proposal)
 
 
-# Kinds approved on their own route, where the scope of what they touch is checked.
-_OWN_ROUTES: dict[ProposalKind, Callable[[dict[str, Any], str], str]] = {
-    ProposalKind.RELEASE_FREEZE: lambda _, pid: (
-        "lifting a freeze is approved where the freeze's scope is checked: "
-        f"POST /v1/unfreeze-proposals/{pid}/approve (kinko unfreeze approve {pid})"
-    ),
-    ProposalKind.RELEASE_RESPONSE: lambda payload, _: (
-        "releasing a response is voted where its scope is checked: "
-        f"POST /v1/responses/{payload.get('response_id')}/release "
-        f"(kinko monitor responses release {payload.get('response_id')})"
-    ),
-}
+def own_route(proposal: Proposal) -> tuple[str, str] | None:
+    """The route that votes on a proposal of a kind with a route of its own (where the
+    scope of what it touches is checked), and why, in words; None for the others. The
+    approve route below refuses those kinds; the console's approval page posts there."""
+    if proposal.kind is ProposalKind.RELEASE_FREEZE:
+        route = f"/v1/unfreeze-proposals/{proposal.id}/approve"
+        why = (
+            "lifting a freeze is approved where the freeze's scope is checked: "
+            f"POST {route} (kinko unfreeze approve {proposal.id})"
+        )
+        return route, why
+    if proposal.kind is ProposalKind.RELEASE_RESPONSE:
+        response = proposal.payload.get("response_id")
+        route = f"/v1/responses/{response}/release"
+        why = (
+            "releasing a response is voted where its scope is checked: "
+            f"POST {route} (kinko monitor responses release {response})"
+        )
+        return route, why
+    return None
 
 
 # Who may approve or refuse depends on the proposal's kind (kinko.identity.rules.eligibility:
@@ -340,8 +348,9 @@ def approve(
     vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
         asked = services.identity.roles.proposal(session, proposal_id)
-        if asked is not None and asked.kind in _OWN_ROUTES:
-            raise InputError("proposal_id", _OWN_ROUTES[asked.kind](asked.payload, proposal_id))
+        elsewhere = None if asked is None else own_route(asked)
+        if elsewhere is not None:
+            raise InputError("proposal_id", elsewhere[1])
         proposal = services.identity.roles.approve(
             session, proposal_id, actor=principal.subject, vote=vote
         )
