@@ -71,13 +71,17 @@ def step_up(
     ctx: Context, api: TestClient, headers: dict[str, str], kind: str, subject: str
 ) -> dict[str, Any]:
     """The ``step_up`` body of the person `headers` sign in as, for their vote on `subject`."""
-    begun = api.post(
-        "/v1/auth/step-up/begin",
-        json={"purpose": "approve", "approval": {"kind": kind, "subject": subject}},
-        headers=headers,
-    )
+    begun = _begin(api, headers, kind, subject)
     assert begun.status_code == 200, begun.text
     return _signed(ctx, begun.json())
+
+
+def _begin(api: TestClient, headers: dict[str, str], kind: str, subject: str) -> Any:
+    """``POST /v1/auth/step-up/begin`` for a vote, as the person `headers` sign in as."""
+    approval = {"kind": kind, "subject": subject}
+    return api.post(
+        "/v1/auth/step-up/begin", json={"purpose": "approve", "approval": approval}, headers=headers
+    )
 
 
 def vote_json(
@@ -86,11 +90,7 @@ def vote_json(
     """An approve route's body: `body` and the person's bound ``step_up``. When no
     step-up can be had (a token, someone without a key), the body goes without it and
     the route refuses as it would anyone."""
-    begun = api.post(
-        "/v1/auth/step-up/begin",
-        json={"purpose": "approve", "approval": {"kind": kind, "subject": subject}},
-        headers=headers,
-    )
+    begun = _begin(api, headers, kind, subject)
     if begun.status_code != 200:
         return dict(body)
     return {**body, "step_up": _signed(ctx, begun.json())}
