@@ -1,0 +1,95 @@
+"""Customers' holdings at a snapshot, and the per-asset trees built from them (pure).
+
+`Holdings.parse` is the only way in: once parsed, every account id is a non-empty string
+of at most 200 characters, every amount an integer of base units in ``[1, 2**128)``, and
+no account holds an asset twice; zero balances are dropped (the trees are sparse).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from kinko.core.errors import InputError
+from kinko.reserves import roots as roots_mod
+from kinko.reserves import sumtree, tree
+from kinko.reserves.roots import AssetRoot, Roots
+from kinko.reserves.tree import AssetTree
+
+MAX_ACCOUNT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """Asset -> [(account, base units)], each list in the order rows came."""
+
+    by_asset: Mapping[str, list[tuple[str, int]]]
+
+    @classmethod
+    def parse(cls, rows: Iterable[tuple[str, str, int]]) -> Holdings:
+        """From (account, asset, base units) rows; InputError names the first bad row."""
+        by_asset: dict[str, list[tuple[str, int]]] = {}
+        seen: set[tuple[str, str]] = set()
+        for number, (account, asset, units) in enumerate(rows, start=1):
+            where = f"holdings row {number}"
+            if not isinstance(account, str) or not account or len(account) > MAX_ACCOUNT:
+                raise InputError(f"{where}: account", "must be 1 to 200 characters")
+            if not isinstance(asset, str) or not asset or len(asset) > roots_mod.MAX_ASSET:
+                raise InputError(f"{where}: asset", "must be an asset key such as bitcoin:BTC")
+            if isinstance(units, bool) or not isinstance(units, int):
+                raise InputError(f"{where}: amount", f"{units!r} is not an integer of base units")
+            if not 0 <= units <= sumtree.MAX_SUM:
+                raise InputError(f"{where}: amount", f"{units} is outside 0..2**128-1")
+            if (account, asset) in seen:
+                raise InputError(f"{where}: account", f"{account} holds {asset} twice")
+            seen.add((account, asset))
+            if units:
+                by_asset.setdefault(asset, []).append((account, units))
+        return cls(by_asset)
+
+    def accounts(self) -> set[str]:
+        return {a for held in self.by_asset.values() for a, _ in held}
+
+
+@dataclass(frozen=True, slots=True)
+class Trees:
+    """One snapshot: its nonce, the tree of each asset and each account's key."""
+
+    nonce: bytes
+    trees: Mapping[str, AssetTree]
+    keys: Mapping[str, bytes]
+
+    def roots(self) -> Roots:
+        return roots_mod.make(
+            self.nonce,
+            [AssetRoot(a, t.height, t.root, t.total) for a, t in self.trees.items()],
+        )
+
+
+def build(
+    holdings: Holdings,
+    secret: bytes,
+    nonce: bytes,
+    *,
+    floor: int = 1,
+    assets: Iterable[str] = (),
+) -> Trees:
+    """Every asset's tree; ``assets`` adds trees (all padding) for assets nobody holds, so
+    a root is published for every asset the exchange lists."""
+    if len(secret) != sumtree.KEY_SIZE:
+        raise InputError("secret", "the snapshot secret must be 32 random bytes")
+    if len(nonce) != sumtree.NONCE_SIZE:
+        raise InputError("nonce", "the snapshot nonce must be 16 random bytes")
+    if type(floor) is not int or floor < 1:
+        raise InputError("floor", "the padding floor must be a positive number of leaves")
+    keys = {a: sumtree.account_key(secret, nonce, a) for a in sorted(holdings.accounts())}
+    commit = sumtree.account_commitment
+    trees = {}
+    for asset in sorted({*holdings.by_asset, *assets}):
+        entries = [
+            (commit(nonce, keys[account], asset, account), units, account)
+            for account, units in holdings.by_asset.get(asset, [])
+        ]
+        pad_key = sumtree.padding_key(secret, nonce, asset)
+        trees[asset] = tree.build(asset, entries, pad_key, floor)
+    return Trees(nonce, trees, keys)
