@@ -8,13 +8,14 @@ Other console pages (e.g. withdrawals approvals in ``web/withdrawals.py``) use
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
 from kinko.api.auth import authenticated, public
 from kinko.api.deps import AppServices, get_ctx
@@ -24,19 +25,36 @@ from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
 
 HERE = Path(__file__).parent
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+# Every template autoescapes (not only those named *.html): nothing a person typed is
+# ever rendered as markup; a value is markup only through an explicit ``|safe``, which no
+# console template uses (tests/integration/web/test_page_security.py checks both).
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+# The policy of everything the console serves. A page's scripts run only with the nonce
+# `render` makes for that one response (`page_headers`); static files run no script at all.
+POLICY = (
+    "default-src 'self'; script-src {scripts}; style-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
+OTHER_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+SECURITY_HEADERS = {"Content-Security-Policy": POLICY.format(scripts="'none'"), **OTHER_HEADERS}
+# Templates not yet giving their <script> tags the nonce (owned elsewhere): their pages
+# also allow the console's own script files ('self'), never inline script. Asked of the
+# lead (/tmp/team/requests.md); the test lists them so that the set only shrinks.
+SELF_SCRIPTS = frozenset({"approval.html"})
+
+
+def page_headers(nonce: str, *, self_scripts: bool = False) -> dict[str, str]:
+    """The headers of one rendered page: its scripts run only with `nonce`."""
+    scripts = f"'nonce-{nonce}'" + (" 'self'" if self_scripts else "")
+    return {"Content-Security-Policy": POLICY.format(scripts=scripts), **OTHER_HEADERS}
+
+
 router = APIRouter()
 Ctx = Annotated[Context, Depends(get_ctx)]
 
@@ -49,14 +67,18 @@ def render(
     status_code: int = 200,
     **values: Any,
 ) -> HTMLResponse:
-    """Render `template` inside the layout with the CSRF token and security headers."""
+    """Render `template` inside the layout with the CSRF token, a fresh script nonce
+    (``csp_nonce``: every ``<script>`` carries it) and the security headers."""
     cookie = request.cookies.get(COOKIE_NAME)
+    nonce = secrets.token_urlsafe(18)
     html = templates.get_template(template).render(
         principal=principal,
         csrf_token=csrf_token_for(cookie) if cookie and principal else "",
+        csp_nonce=nonce,
         **values,
     )
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    headers = page_headers(nonce, self_scripts=template in SELF_SCRIPTS)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def _static(name: str, media_type: str) -> Response:

@@ -48,7 +48,7 @@ def test_approval_page_script_approves_over_the_challenge(
     page = api.get(f"/console/withdrawals/{wd['id']}")
     assert page.status_code == 200
     html = page.text
-    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
     assert wd["digest"] in html and RECIPIENT in html and str(2 * 10**18) in html
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
     assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
