@@ -31,7 +31,7 @@ from kinko.inspection.evaluate import (
     parameter,
     row,
 )
-from kinko.inspection.prices import TrailingPrices, ratio, value_of
+from kinko.inspection.prices import EXACT, TrailingPrices, ratio, value_of
 from kinko.inspection.snapshot import Balance, Balances, Grant, KeyShare, Liability, Snapshot
 
 CUSTOMER = "customer"
@@ -90,49 +90,52 @@ def _sums(
 
 def _cold_share(t: Tally, period: Period, evidence: Evidence, *, korea: bool) -> str:
     c = t.control
-    with localcontext() as dc:
-        dc.prec = 60
+    if korea:
+        floor = Decimal(str(parameter(c, "min_cold_share")))
+        window = int(parameter(c, "price_average_window"))
+        trailing = TrailingPrices("KRW", window, evidence.began)
+        t.watch(trailing.observe)
+    else:
+        cap = Decimal(str(parameter(c, "max_non_cold_share")))
+
+    def check(day: date, snap: Snapshot) -> None:
+        with localcontext(EXACT):
+            decide(day, snap)
+
+    def decide(day: date, snap: Snapshot) -> None:
+        sums = _customer_sums(t, day, snap, evidence)
+        if sums is None:
+            return
+        outside_units, cold_units, owed_units = sums
         if korea:
-            floor = Decimal(str(parameter(c, "min_cold_share")))
-            window = int(parameter(c, "price_average_window"))
-            trailing = TrailingPrices(evidence.snapshots, "KRW", window, period.end, evidence.began)
+            prices, used, gaps = trailing.at(day)
+            t.used.update(used)
+            if gaps:
+                t.lack(day, gaps)
+                return
         else:
-            cap = Decimal(str(parameter(c, "max_non_cold_share")))
+            prices = {p.asset: Decimal(p.price) for p in snap.prices if p.currency == "JPY"}
+        currency = "KRW" if korea else "JPY"
+        outside = value_of(t, day, outside_units, prices, evidence.decimals, currency)
+        cold = value_of(t, day, cold_units, prices, evidence.decimals, currency)
+        owed = value_of(t, day, owed_units, prices, evidence.decimals, currency)
+        if outside is None or cold is None or owed is None:
+            return
+        cold_share = ratio(cold, owed)
+        outside_share = ratio(outside, owed)
+        shown = cold_share if korea else outside_share
+        t.series.append(Point(day, "n/a" if shown is None else f"{shown:.6f}"))
+        words = (
+            f"customer crypto in cold {cold:.2f} {currency}, outside cold {outside:.2f} "
+            f"{currency}, owed {owed:.2f} {currency}"
+        )
+        if korea and (cold_share is None or cold_share < floor) and owed:
+            t.fail(day, "cold share", f"{cold_share:.6f}", floor, words, _owed_rows(snap))
+        if not korea and outside > cap * owed:
+            value = "n/a (nothing owed)" if outside_share is None else f"{outside_share:.6f}"
+            t.fail(day, "share outside cold", value, cap, words, _owed_rows(snap))
 
-        def check(day: date, snap: Snapshot) -> None:
-            sums = _customer_sums(t, day, snap, evidence)
-            if sums is None:
-                return
-            outside_units, cold_units, owed_units = sums
-            if korea:
-                prices, used, gaps = trailing.at(day)
-                t.used.update(used)
-                if gaps:
-                    t.lack(day, gaps)
-                    return
-            else:
-                prices = {p.asset: Decimal(p.price) for p in snap.prices if p.currency == "JPY"}
-            currency = "KRW" if korea else "JPY"
-            outside = value_of(t, day, outside_units, prices, evidence.decimals, currency)
-            cold = value_of(t, day, cold_units, prices, evidence.decimals, currency)
-            owed = value_of(t, day, owed_units, prices, evidence.decimals, currency)
-            if outside is None or cold is None or owed is None:
-                return
-            cold_share = ratio(cold, owed)
-            outside_share = ratio(outside, owed)
-            shown = cold_share if korea else outside_share
-            t.series.append(Point(day, "n/a" if shown is None else f"{shown:.6f}"))
-            words = (
-                f"customer crypto in cold {cold:.2f} {currency}, outside cold {outside:.2f} "
-                f"{currency}, owed {owed:.2f} {currency}"
-            )
-            if korea and (cold_share is None or cold_share < floor) and owed:
-                t.fail(day, "cold share", f"{cold_share:.6f}", floor, words, _owed_rows(snap))
-            if not korea and outside > cap * owed:
-                value = "n/a (nothing owed)" if outside_share is None else f"{outside_share:.6f}"
-                t.fail(day, "share outside cold", value, cap, words, _owed_rows(snap))
-
-        daily(t, period, evidence, check)
+    daily(t, period, evidence, check)
     if korea:
         return (
             f"cold value / value owed >= {floor} on every day, valued at the trailing "

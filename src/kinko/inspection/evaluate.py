@@ -17,13 +17,19 @@ A rule "at every daily snapshot" needs a snapshot of every day of the period; th
 decided here are all read that way. What each control reads is in `decisions`; the report
 format is docs/inspection.md. Nothing here reads the clock or the store: the caller hands
 in the snapshots (as values, with their digests), the asset decimals and the conflict matrix.
+
+Memory is bounded by one day, not by the period: the deciders register their daily check
+(`daily`) and what they carry from day to day (`Tally.watch`: a trailing price window);
+then one walk visits the days in order, hands each day's snapshot to every control's
+check and drops it. The snapshots may come as a stream (`Evidence.snapshots`, read once),
+so no more than one parsed day need exist at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -37,6 +43,11 @@ from kinko.inspection.snapshot import Snapshot
 from kinko.inspection.snapshot import _plain as plain
 
 MAX_PERIOD_DAYS = 3660
+
+DailyCheck = Callable[[date, Snapshot], None]
+"""A control's check of one day's snapshot."""
+Watcher = Callable[[date, "Held | None"], None]
+"""What sees every day of the walk, held (a snapshot) or not (None)."""
 
 
 class Status(StrEnum):
@@ -81,9 +92,10 @@ class Held:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    snapshots: Mapping[date, Held]
+    snapshots: Mapping[date, Held] | Iterable[Held]
     """Every snapshot held from the first day a rule needs (a trailing price window may
-    start before the period) to the period's end."""
+    start before the period, `first_needed`) to the period's end: a mapping by day, or a
+    stream in ascending day order, read once (one parsed day at a time)."""
     decimals: Mapping[str, int]
     """The asset registry's decimals (``chain:SYMBOL`` -> digits), to value base units."""
     conflicts: ConflictMatrix
@@ -167,6 +179,10 @@ class Tally:
     """Parts of the rule not decided from evidence (each makes it insufficient)."""
     applies: bool = False
     """Something the rule applies to was seen (else: not applicable)."""
+    check: DailyCheck | None = None
+    """The rule's check of one day's snapshot (`daily`), run by the evaluation's walk."""
+    watchers: list[Watcher] = field(default_factory=list)
+    """What the control carries from day to day (`watch`), fed every day of the walk."""
     _failing: dict[tuple[object, ...], int] = field(default_factory=dict, repr=False)
     """The last failure of each (check, value, limit, detail, rows): extended day by day."""
     _lacking: dict[str, int] = field(default_factory=dict, repr=False)
@@ -188,6 +204,11 @@ class Tally:
             return
         self._failing[same] = len(self.failures)
         self.failures.append(failure)
+
+    def watch(self, watcher: Watcher) -> None:
+        """Feed `watcher` every day of the walk, from the first day needed (`first_needed`)
+        to the period's end, held or not, before that day's check."""
+        self.watchers.append(watcher)
 
     def lack(self, day: date, what: str) -> None:
         at = self._lacking.get(what)
@@ -223,23 +244,70 @@ class Tally:
 NO_SNAPSHOT = "no snapshot of this day"
 
 Decider = Callable[[Tally, Period, Evidence], str]
-"""Decides one control into its tally; returns the reason in words."""
+"""Decides one control into its tally; returns the reason in words. What it decides from
+the daily snapshots it registers (`daily`, `Tally.watch`): the walk runs it afterwards."""
 
 
 def daily(
     tally: Tally,
     period: Period,
     evidence: Evidence,
-    check: Callable[[date, Snapshot], None],
+    check: DailyCheck,
 ) -> None:
-    """Run `check` on the snapshot of every day of the period; a day without one is missing."""
-    for day in period.days():
-        held = evidence.snapshots.get(day)
-        if held is None:
-            tally.lack(day, NO_SNAPSHOT)
-            continue
-        tally.used.add(day)
-        check(day, held.snapshot)
+    """Have the walk run `check` on the snapshot of every day of the period (after the
+    decider returns); a day without one is missing."""
+    del period, evidence  # the walk's: kept in the signature every decider calls it with
+    if tally.check is not None:
+        raise ValueError(f"{tally.control.id}: a control registers one daily check")
+    tally.check = check
+
+
+def _walk(
+    first: date, end: date, snapshots: Mapping[date, Held] | Iterable[Held]
+) -> Iterator[tuple[date, Held | None]]:
+    """Each day from `first` to `end` with its snapshot (None: none held), in order."""
+    if isinstance(snapshots, Mapping):
+        day = first
+        while day <= end:
+            yield day, snapshots.get(day)
+            day += timedelta(days=1)
+        return
+    day = first
+    for held in snapshots:
+        at = held.snapshot.day
+        if at < day:
+            if at >= first:
+                raise ValueError(f"the snapshots are not in ascending day order at {at}")
+            continue  # before the first day needed
+        if at > end:
+            break
+        while day < at:
+            yield day, None
+            day += timedelta(days=1)
+        yield day, held
+        day += timedelta(days=1)
+    while day <= end:
+        yield day, None
+        day += timedelta(days=1)
+
+
+def _run_walk(first: date, period: Period, evidence: Evidence, tallies: list[Tally]) -> None:
+    """The one pass over the days: every control's watchers and check see each day; what
+    several controls derive from a day (`Evidence.memo`) is dropped with the day."""
+    walking = [t for t in tallies if t.check is not None or t.watchers]
+    for day, held in _walk(first, period.end, evidence.snapshots):
+        in_period = day >= period.start
+        for t in walking:
+            for watcher in t.watchers:
+                watcher(day, held)
+            if t.check is None or not in_period:
+                continue
+            if held is None:
+                t.lack(day, NO_SNAPSHOT)
+                continue
+            t.used.add(day)
+            t.check(day, held.snapshot)
+        evidence.memo.clear()
 
 
 def parameter(control: Control, name: str) -> Any:
@@ -255,7 +323,10 @@ def evaluate(
     """One finding per control mapped to `framework` (every control for None)."""
     from kinko.inspection.decisions import DECIDERS
 
-    out = []
+    if evidence.began is None and isinstance(evidence.snapshots, Mapping) and evidence.snapshots:
+        evidence = replace(evidence, began=min(evidence.snapshots))
+    out: list[Finding | Tally] = []
+    reasons: dict[str, str] = {}
     for control in catalogue.for_framework(framework):
         decider = DECIDERS.get(control.id)
         if control.decision is Decision.MANUAL:
@@ -276,9 +347,11 @@ def evaluate(
             )
         else:
             tally = Tally(control, framework)
-            reason = decider(tally, period, evidence)
-            out.append(tally.finish(reason))
-    return tuple(out)
+            reasons[control.id] = decider(tally, period, evidence)
+            out.append(tally)
+    tallies = [t for t in out if isinstance(t, Tally)]
+    _run_walk(first_needed(catalogue, framework, period), period, evidence, tallies)
+    return tuple(o.finish(reasons[o.control.id]) if isinstance(o, Tally) else o for o in out)
 
 
 def undecided(control: Control) -> str:

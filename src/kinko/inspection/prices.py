@@ -5,17 +5,23 @@ A price is of one whole unit (``asset_prices``), so base units are divided by 10
 trailing window (365 days): here the average of the KRW prices the daily snapshots of the
 window hold. A day of the window without a snapshot is missing evidence, except days
 before the first snapshot Kinko ever recorded (`began`): the window then starts at it.
+The window is summed as the days pass: it holds its own days' prices, no more.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from kinko.inspection.evaluate import Held
+
+
+EXACT = Context(prec=60)
+"""Sums of prices stay exact in 60 digits (a price is a short decimal string)."""
 
 
 class Lacks(Protocol):
@@ -57,73 +63,59 @@ def ratio(part: Decimal, whole: Decimal) -> Decimal | None:
 
 
 class TrailingPrices:
-    """Average `currency` prices over the `window` days up to a day, from the snapshots."""
+    """Average `currency` prices over the `window` days up to a day, from the snapshots.
 
-    def __init__(
-        self,
-        snapshots: Mapping[date, Held],
-        currency: str,
-        window: int,
-        end: date,
-        began: date | None,
-    ) -> None:
+    Fed day by day (`observe`, every day in order, held or not), it keeps the window's days
+    only: the days of a run's period are not held. `at(day)` answers for the day last
+    observed. Sums are exact (60 digits), so adding and dropping days loses nothing.
+    """
+
+    def __init__(self, currency: str, window: int, began: date | None) -> None:
         self.window = window
         self.currency = currency
-        self.began = began if began is not None else (min(snapshots) if snapshots else end)
-        self.snapshots = snapshots
-        span = max(0, (end - self.began).days + 1)
-        # Prefix sums over the days began..end: held days, and per asset price sums/counts.
-        self._held = [0] * (span + 1)
-        self._sums: dict[str, list[Decimal]] = {}
-        self._counts: dict[str, list[int]] = {}
-        for i in range(span):
-            held = snapshots.get(self.began + timedelta(days=i))
-            self._held[i + 1] = self._held[i] + (held is not None)
-            seen = (
-                {}
-                if held is None
-                else {
-                    p.asset: Decimal(p.price)
-                    for p in held.snapshot.prices
-                    if p.currency == currency
-                }
-            )
-            for asset in seen.keys() - self._sums.keys():
-                self._sums[asset] = [Decimal(0)] * (span + 1)
-                self._counts[asset] = [0] * (span + 1)
-            for asset, sums in self._sums.items():
-                counts = self._counts[asset]
-                price = seen.get(asset)
-                sums[i + 1] = sums[i] + (price if price is not None else 0)
-                counts[i + 1] = counts[i] + (price is not None)
+        self.began = began
+        """The first day Kinko holds a snapshot of (None: the first day observed held)."""
+        self._days: deque[tuple[date, dict[str, Decimal] | None]] = deque()
+        self._sums: dict[str, Decimal] = {}
+        self._counts: dict[str, int] = {}
+
+    def observe(self, day: date, held: Held | None) -> None:
+        if self.began is None and held is not None:
+            self.began = day
+        if self.began is None or day < self.began:
+            return
+        seen = None
+        if held is not None:
+            prices = held.snapshot.prices
+            seen = {p.asset: Decimal(p.price) for p in prices if p.currency == self.currency}
+        with localcontext(EXACT):
+            self._days.append((day, seen))
+            for asset, price in (seen or {}).items():
+                self._sums[asset] = self._sums.get(asset, Decimal(0)) + price
+                self._counts[asset] = self._counts.get(asset, 0) + 1
+            first = day - timedelta(days=self.window - 1)
+            while self._days[0][0] < first:
+                _, gone = self._days.popleft()
+                for asset, price in (gone or {}).items():
+                    self._sums[asset] -= price
+                    self._counts[asset] -= 1
 
     def at(self, day: date) -> tuple[dict[str, Decimal], list[date], str | None]:
-        """The averages at `day`, the days whose snapshots they used, and what is missing."""
-        start = max(day - timedelta(days=self.window - 1), self.began)
-        lo, hi = (start - self.began).days, (day - self.began).days + 1
-        if hi <= 0 or lo >= len(self._held):
+        """The averages at `day` (the day last observed), the days whose snapshots they
+        used, and what is missing."""
+        if self.began is None or day < self.began or not self._days or self._days[-1][0] != day:
             return {}, [], f"no snapshot in the trailing {self.window}-day price window"
-        absent = (hi - lo) - (self._held[hi] - self._held[lo])
-        used = [
-            start + timedelta(days=i)
-            for i in range(hi - lo)
-            if start + timedelta(days=i) in self.snapshots
-        ]
+        used = [d for d, seen in self._days if seen is not None]
+        absent = [d for d, seen in self._days if seen is None]
         if absent:
-            first = next(d for d in _days(start, day) if d not in self.snapshots)
             return (
                 {},
                 used,
                 f"the trailing {self.window}-day {self.currency} price window lacks the "
-                f"snapshots of {absent} day(s) (the first {first.isoformat()})",
+                f"snapshots of {len(absent)} day(s) (the first {absent[0].isoformat()})",
             )
-        averages = {}
-        for asset, sums in self._sums.items():
-            count = self._counts[asset][hi] - self._counts[asset][lo]
-            if count:
-                averages[asset] = (sums[hi] - sums[lo]) / count
+        with localcontext(EXACT):
+            averages = {
+                asset: self._sums[asset] / count for asset, count in self._counts.items() if count
+            }
         return averages, used, None
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from pathlib import Path
@@ -48,6 +48,18 @@ from kinko.store.tables.inspection import InspectionSnapshotRow
 
 ACTION = "inspection.run"
 DEFAULT_DAYS = 365
+STREAM_BATCH = 8
+"""Snapshots read per query while a run walks its days (their compressed documents)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """What a run keeps of a stored snapshot for its proofs (not the document)."""
+
+    day: str
+    digest: str
+    origin: str
+    audit_seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,20 +148,28 @@ class InspectionRuns:
 
     # -- reading the evidence ---------------------------------------------------------
 
-    def _evidence(
-        self, first: date, period: Period
-    ) -> tuple[Evidence, dict[date, InspectionSnapshotRow]]:
+    def _evidence(self, first: date, period: Period) -> tuple[Evidence, dict[date, Logged]]:
+        """The evidence of a run; its snapshots a stream (`stream`), each read, checked and
+        parsed when the evaluation reaches its day, then dropped: a run holds one parsed
+        day at a time, whatever the period. The rows' day, digest, origin and audit entry
+        (what the proofs need) are read at once; they are small."""
         with self.ctx.db.reading() as session:
-            rows = list(
-                session.execute(
-                    select(InspectionSnapshotRow)
+            logged = {
+                date.fromisoformat(r.day): Logged(r.day, r.digest, r.origin, r.audit_seq)
+                for r in session.execute(
+                    select(
+                        InspectionSnapshotRow.day,
+                        InspectionSnapshotRow.digest,
+                        InspectionSnapshotRow.origin,
+                        InspectionSnapshotRow.audit_seq,
+                    )
                     .where(
                         InspectionSnapshotRow.day >= first.isoformat(),
                         InspectionSnapshotRow.day <= period.end.isoformat(),
                     )
                     .order_by(InspectionSnapshotRow.day)
-                ).scalars()
-            )
+                )
+            }
             began = session.execute(select(func.min(InspectionSnapshotRow.day))).scalar()
             decimals = {
                 f"{a.chain}:{a.symbol}": a.decimals
@@ -159,18 +179,8 @@ class InspectionRuns:
             register = kept.register_history(session, period.end)
             people = kept.accounts(session, period.end)
             signed = kept.signatures(session, period.end)
-        held: dict[date, Held] = {}
-        records: dict[date, InspectionSnapshotRow] = {}
-        shared: dict[Any, Any] = {}  # the days' equal strings, held once (Snapshot.from_json)
-        for r in rows:
-            encoded = zlib.decompress(r.document)
-            if digest_of(encoded) != r.digest:
-                raise IntegrityError(f"the stored snapshot of {r.day} does not match its digest")
-            snap = Snapshot.from_json(json.loads(encoded), f"snapshot {r.day}", shared)
-            held[snap.day] = Held(snap, r.digest)
-            records[snap.day] = r
         evidence = Evidence(
-            held,
+            self.stream(list(logged.values())),
             decimals,
             matrix,
             None if began is None else date.fromisoformat(began),
@@ -178,12 +188,40 @@ class InspectionRuns:
             people,
             signed,
         )
-        return evidence, records
+        return evidence, logged
+
+    def stream(self, logged: list[Logged]) -> Iterator[Held]:
+        """The snapshots of `logged` (in day order), each read when it is reached, checked
+        against the digest listed when the run began, and parsed."""
+        for at in range(0, len(logged), STREAM_BATCH):
+            batch = logged[at : at + STREAM_BATCH]
+            with self.ctx.db.reading() as session:
+                documents: dict[str, bytes] = {
+                    day: document
+                    for day, document in session.execute(
+                        select(InspectionSnapshotRow.day, InspectionSnapshotRow.document).where(
+                            InspectionSnapshotRow.day.in_([r.day for r in batch])
+                        )
+                    )
+                }
+            for r in batch:
+                stored = documents.pop(r.day, None)
+                if stored is None:
+                    raise IntegrityError(f"the stored snapshot of {r.day} vanished during the run")
+                encoded = zlib.decompress(stored)
+                del stored
+                if digest_of(encoded) != r.digest:
+                    raise IntegrityError(
+                        f"the stored snapshot of {r.day} does not match its digest"
+                    )
+                snap = Snapshot.from_json(json.loads(encoded), f"snapshot {r.day}", {})
+                del encoded
+                yield Held(snap, r.digest)
 
     # -- proving it -----------------------------------------------------------------------
 
     def _prove(
-        self, session: Session, used: list[InspectionSnapshotRow]
+        self, session: Session, used: list[Logged]
     ) -> tuple[reports.Log | None, list[reports.Proven]]:
         if not used:
             return None, []
@@ -223,7 +261,7 @@ class InspectionRuns:
         return log, proven
 
 
-def _check_entry(row: InspectionSnapshotRow, entry: bytes, leaf_hash: bytes) -> None:
+def _check_entry(row: Logged, entry: bytes, leaf_hash: bytes) -> None:
     """The snapshot's audit entry is intact and is the one that logged this digest."""
     if merkle.leaf_hash(entry) != leaf_hash:
         raise IntegrityError(
