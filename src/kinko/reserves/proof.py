@@ -9,7 +9,8 @@ decimal strings of base units (they exceed JSON's safe integers), hashes lower-c
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from kinko.reserves.roots import Roots
@@ -17,7 +18,17 @@ from kinko.reserves.snapshot import Trees
 from kinko.reserves.tree import Path
 from kinko.reserves.verify import AUDIT_ACTION, FORMAT
 
-__all__ = ["AUDIT_ACTION", "FORMAT", "AuditInclusion", "account_paths", "document"]
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+__all__ = [
+    "AUDIT_ACTION",
+    "FORMAT",
+    "AuditInclusion",
+    "Envelope",
+    "account_paths",
+    "document",
+    "steps_json",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +54,36 @@ def path_json(path: Path) -> dict[str, object]:
         "asset": path.asset,
         "value": str(path.value),
         "index": path.index,
-        "path": [
-            {"hash": s.sibling.hex(), "sum": str(s.sibling_sum), "parent": str(s.parent_sum)}
-            for s in path.steps
-        ],
+        "path": steps_json(path),
     }
+
+
+def steps_json(path: Path) -> list[dict[str, str]]:
+    return [
+        {"hash": h.hex(), "sum": str(s), "parent": str(p)}
+        for h, s, p in zip(path.siblings, path.sibling_sums, path.parent_sums, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What every proof of one snapshot shares (its roots, its audit entry), encoded once:
+    a proof is then the account's part between the two halves."""
+
+    head: str
+    tail: str
+
+    @classmethod
+    def of(cls, snapshot_id: str, roots: Roots, audit: AuditInclusion) -> Envelope:
+        snapshot = _dumps({"id": snapshot_id, "roots": roots.to_json()})
+        head = f'{{"format":{_dumps(FORMAT)},"snapshot":{snapshot},'
+        return cls(head, f',"audit":{_dumps(audit.to_json())}}}')
+
+    def encode(self, account: str, key: bytes, paths: Sequence[Path]) -> bytes:
+        """The proof document, as UTF-8 JSON (docs/reserves.md)."""
+        middle = f'"account":{_dumps(account)},"key":"{key.hex()}","leaves":'
+        leaves = _dumps([path_json(p) for p in paths])
+        return (self.head + middle + leaves + self.tail).encode()
 
 
 def document(
@@ -59,16 +95,14 @@ def document(
     paths: Sequence[Path],
     audit: AuditInclusion,
 ) -> dict[str, object]:
-    return {
-        "format": FORMAT,
-        "snapshot": {"id": snapshot_id, "roots": roots.to_json()},
-        "account": account,
-        "key": key.hex(),
-        "leaves": [path_json(p) for p in paths],
-        "audit": audit.to_json(),
-    }
+    """The proof document as a JSON value (tests and callers that edit it)."""
+    encoded = Envelope.of(snapshot_id, roots, audit).encode(account, key, paths)
+    value: dict[str, object] = json.loads(encoded)
+    return value
 
 
-def account_paths(trees: Trees, account: str) -> list[Path]:
-    """The account's path in each tree that has a leaf of it, by asset."""
+def account_paths(trees: Trees, account: str, assets: Iterable[str] | None = None) -> list[Path]:
+    """The account's path in each tree that has a leaf of it (or of ``assets``), by asset."""
+    if assets is not None:
+        return [trees.trees[a].path(account) for a in sorted(assets)]
     return [t.path(account) for _, t in sorted(trees.trees.items()) if account in t.positions]

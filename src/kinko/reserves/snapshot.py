@@ -7,6 +7,7 @@ no account holds an asset twice; zero balances are dropped (the trees are sparse
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,14 +22,15 @@ MAX_ACCOUNT = 200
 
 @dataclass(frozen=True, slots=True)
 class Holdings:
-    """Asset -> [(account, base units)], each list in the order rows came."""
+    """Asset -> (accounts, base units): two lists in the order rows came (no per-holding
+    tuple, so millions of holdings stay cheap for the garbage collector)."""
 
-    by_asset: Mapping[str, list[tuple[str, int]]]
+    by_asset: Mapping[str, tuple[list[str], list[int]]]
 
     @classmethod
     def parse(cls, rows: Iterable[tuple[str, str, int]]) -> Holdings:
         """From (account, asset, base units) rows; InputError names the first bad row."""
-        by_asset: dict[str, list[tuple[str, int]]] = {}
+        by_asset: dict[str, tuple[list[str], list[int]]] = {}
         seen: set[tuple[str, str]] = set()
         for number, (account, asset, units) in enumerate(rows, start=1):
             where = f"holdings row {number}"
@@ -44,11 +46,13 @@ class Holdings:
                 raise InputError(f"{where}: account", f"{account} holds {asset} twice")
             seen.add((account, asset))
             if units:
-                by_asset.setdefault(asset, []).append((account, units))
+                accounts, amounts = by_asset.setdefault(asset, ([], []))
+                accounts.append(account)
+                amounts.append(units)
         return cls(by_asset)
 
     def accounts(self) -> set[str]:
-        return {a for held in self.by_asset.values() for a, _ in held}
+        return {a for accounts, _ in self.by_asset.values() for a in accounts}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +87,13 @@ def build(
     if type(floor) is not int or floor < 1:
         raise InputError("floor", "the padding floor must be a positive number of leaves")
     keys = {a: sumtree.account_key(secret, nonce, a) for a in sorted(holdings.accounts())}
-    commit = sumtree.account_commitment
+    openings = {a: sumtree.opening(k, a) for a, k in keys.items()}
+    sha256 = hashlib.sha256
     trees = {}
     for asset in sorted({*holdings.by_asset, *assets}):
-        entries = [
-            (commit(nonce, keys[account], asset, account), units, account)
-            for account, units in holdings.by_asset.get(asset, [])
-        ]
+        accounts, units = holdings.by_asset.get(asset, ([], []))
+        prefix = sumtree.commitment_prefix(nonce, asset)
+        commitments = [sha256(prefix + openings[a]).digest() for a in accounts]
         pad_key = sumtree.padding_key(secret, nonce, asset)
-        trees[asset] = tree.build(asset, entries, pad_key, floor)
+        trees[asset] = tree.build(asset, commitments, units, accounts, pad_key=pad_key, floor=floor)
     return Trees(nonce, trees, keys)

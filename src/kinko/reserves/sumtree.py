@@ -22,7 +22,7 @@ Design, and the papers it follows:
 * Leaves commit to an account without naming it: the exchange derives, per snapshot, an
   account key ``k = HMAC-SHA256(secret, "account key" || nonce || id)`` (DAPOL+'s
   ``w_u = KDF(M, id_u)``; BitMEX's per-account HMAC salt) and the leaf commitment
-  ``c = H("R2" || nonce || k || asset || id)``. The customer, given ``k``, recomputes ``c``
+  ``c = H("R2" || nonce || asset || k || id)``. The customer, given ``k``, recomputes ``c``
   from their own id: two customers with equal balances never share a leaf, a leaf of one
   snapshot (nonce) is not one of another, and without ``k`` nobody can test a guessed id.
 * Padding leaves have sum 0 and commitment ``H("R3" || padding key || index)`` with a
@@ -94,7 +94,18 @@ def account_key(secret: bytes, nonce: bytes, account: str) -> bytes:
 
 
 def account_commitment(nonce: bytes, key: bytes, asset: str, account: str) -> bytes:
-    return _sha256(ACCOUNT_TAG + nonce + key + _lp(asset.encode()) + _lp(account.encode())).digest()
+    """``H("R2" || nonce || asset || key || id)``, asset and id length-prefixed."""
+    return _sha256(commitment_prefix(nonce, asset) + opening(key, account)).digest()
+
+
+def commitment_prefix(nonce: bytes, asset: str) -> bytes:
+    """The part of an account commitment shared by every leaf of one asset's tree."""
+    return ACCOUNT_TAG + nonce + _lp(asset.encode())
+
+
+def opening(key: bytes, account: str) -> bytes:
+    """The part of an account commitment shared by every leaf of one account."""
+    return key + _lp(account.encode())
 
 
 def padding_key(secret: bytes, nonce: bytes, asset: str) -> bytes:

@@ -21,21 +21,17 @@ _sha256 = hashlib.sha256
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
-    """One level of a path: the sibling's hash and sum, and the parent's sum."""
-
-    sibling: bytes
-    sibling_sum: int
-    parent_sum: int
-
-
-@dataclass(frozen=True, slots=True)
 class Path:
+    """A leaf and, level by level from the leaf up, its sibling's hash and sum and its
+    parent's sum (three sequences of ``height`` items)."""
+
     asset: str
     index: int
     commitment: bytes
     value: int
-    steps: tuple[Step, ...]
+    siblings: Sequence[bytes]
+    sibling_sums: Sequence[int]
+    parent_sums: Sequence[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,40 +61,46 @@ class AssetTree:
         return self.path_at(index)
 
     def path_at(self, index: int) -> Path:
-        steps = []
-        i = index
-        for level in range(self.height):
-            sibling = i ^ 1
-            steps.append(
-                Step(
-                    self.hashes[level][sibling],
-                    self.sums[level][sibling],
-                    self.sums[level + 1][i >> 1],
-                )
-            )
-            i >>= 1
-        return Path(self.asset, index, self.commitments[index], self.sums[0][index], tuple(steps))
+        levels = range(self.height)
+        hashes, sums = self.hashes, self.sums
+        return Path(
+            self.asset,
+            index,
+            self.commitments[index],
+            sums[0][index],
+            [hashes[h][(index >> h) ^ 1] for h in levels],
+            [sums[h][(index >> h) ^ 1] for h in levels],
+            [sums[h + 1][index >> (h + 1)] for h in levels],
+        )
 
 
 def build(
     asset: str,
-    entries: Sequence[tuple[bytes, int, str]],
+    commitments: Sequence[bytes],
+    values: Sequence[int],
+    accounts: Sequence[str],
+    *,
     pad_key: bytes,
     floor: int = 1,
 ) -> AssetTree:
-    """The tree of ``entries`` (commitment, base units, account), padded and ordered.
+    """The tree of the accounts' leaves (same order in the three lists), padded, ordered.
 
     Refuses a sum outside ``[0, 2**128)``, a total that overflows 128 bits and two leaves
     with one commitment (each account must have its own leaf).
     """
-    height = sumtree.padded_height(len(entries), floor)
+    n = len(commitments)
+    if not n == len(values) == len(accounts):
+        raise IntegrityError(f"{asset}: one value and one account per commitment are needed")
+    height = sumtree.padded_height(n, floor)
     size = 1 << height
-    pads = [(sumtree.padding_commitment(pad_key, i), 0, "") for i in range(size - len(entries))]
-    leaves = sorted([*entries, *pads], key=_first)
-    commitments = [c for c, _, _ in leaves]
-    if len(set(commitments)) != size:
+    pad = sumtree.padding_commitment
+    everything = [*commitments, *(pad(pad_key, i) for i in range(size - n))]
+    order = sorted(range(size), key=everything.__getitem__)
+    ordered = [everything[i] for i in order]
+    if len(set(ordered)) != size:
         raise IntegrityError(f"{asset}: two leaves share one commitment (duplicated account)")
-    sums = [v for _, v, _ in leaves]
+    amounts = [*values, *([0] * (size - n))]
+    sums = [amounts[i] for i in order]
     total = sum(sums)
     if total > MAX_SUM:
         raise IntegrityError(f"{asset}: the total {total} overflows 128 bits")
@@ -107,20 +109,16 @@ def build(
     except (OverflowError, AttributeError):
         bad = next(v for v in sums if type(v) is not int or v < 0)
         raise IntegrityError(f"{asset}: leaf sum {bad!r} is not in [0, 2**128)") from None
-    level = [_sha256(LEAF_TAG + c + e).digest() for c, e in zip(commitments, encoded, strict=True)]
+    level = [_sha256(LEAF_TAG + c + e).digest() for c, e in zip(ordered, encoded, strict=True)]
     hashes, all_sums = [level], [sums]
     while len(level) > 1:
         level, sums, encoded = _up(level, sums, encoded)
         hashes.append(level)
         all_sums.append(sums)
-    positions = {a: i for i, (_, _, a) in enumerate(leaves) if a}
-    if len(positions) != len(entries):
-        raise IntegrityError(f"{asset}: an account appears twice or has an empty id")
-    return AssetTree(asset, height, tuple(hashes), tuple(all_sums), commitments, positions)
-
-
-def _first(entry: tuple[bytes, int, str]) -> bytes:
-    return entry[0]
+    positions = {accounts[i]: rank for rank, i in enumerate(order) if i < n}
+    if len(positions) != n:
+        raise IntegrityError(f"{asset}: an account appears twice")
+    return AssetTree(asset, height, tuple(hashes), tuple(all_sums), ordered, positions)
 
 
 def _up(

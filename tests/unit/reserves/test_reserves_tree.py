@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from kinko.core.errors import InputError, IntegrityError
 from kinko.reserves import sumtree, tree
+from kinko.reserves.proof import steps_json
 from kinko.reserves.roots import AssetRoot
 from kinko.reserves.snapshot import Holdings, build
 from kinko.reserves.verify import verify_path
@@ -19,6 +20,7 @@ from kinko.reserves.verify import verify_path
 SECRET = bytes(32)
 NONCE = bytes(16)
 ASSETS = ["bitcoin:BTC", "ethereum:ETH", "ethereum:USDC"]
+TWO = [b"\x01" * 32, b"\x02" * 32]
 
 holdings_rows = st.lists(
     st.tuples(
@@ -103,20 +105,20 @@ def test_an_asset_nobody_holds_still_gets_a_root() -> None:
 
 
 def test_two_leaves_with_one_commitment_are_refused() -> None:
-    same = (b"\x07" * 32, 5, "a")
+    same = b"\x07" * 32
     with pytest.raises(IntegrityError, match="share one commitment"):
-        tree.build("bitcoin:BTC", [same, (same[0], 6, "b")], bytes(32))
+        tree.build("bitcoin:BTC", [same, same], [5, 6], ["a", "b"], pad_key=bytes(32))
 
 
 def test_a_total_beyond_128_bits_is_refused() -> None:
     big = sumtree.MAX_SUM
     with pytest.raises(IntegrityError, match="overflows 128 bits"):
-        tree.build("bitcoin:BTC", [(b"\x01" * 32, big, "a"), (b"\x02" * 32, 1, "b")], bytes(32))
+        tree.build("bitcoin:BTC", TWO, [big, 1], ["a", "b"], pad_key=bytes(32))
 
 
 def test_a_negative_leaf_is_refused_by_the_tree() -> None:
     with pytest.raises(IntegrityError, match=r"not in \[0, 2\*\*128\)"):
-        tree.build("bitcoin:BTC", [(b"\x01" * 32, -1, "a"), (b"\x02" * 32, 2, "b")], bytes(32))
+        tree.build("bitcoin:BTC", TWO, [-1, 2], ["a", "b"], pad_key=bytes(32))
 
 
 @pytest.mark.parametrize(
@@ -164,7 +166,7 @@ def test_the_root_matches_the_encoding_docs_reserves_md_describes() -> None:
         key = hmac.new(
             SECRET, b"kinko reserves v1 account key\x00" + NONCE + lp(account), "sha256"
         ).digest()
-        commitment = hashlib.sha256(b"R2" + NONCE + key + lp(asset) + lp(account)).digest()
+        commitment = hashlib.sha256(b"R2" + NONCE + lp(asset) + key + lp(account)).digest()
         leaves.append((commitment, units))
     pad_key = hmac.new(
         SECRET, b"kinko reserves v1 padding key\x00" + NONCE + lp(asset), "sha256"
@@ -183,7 +185,4 @@ def test_the_root_matches_the_encoding_docs_reserves_md_describes() -> None:
 
 
 def _json_steps(path: tree.Path) -> list[object]:
-    return [
-        {"hash": s.sibling.hex(), "sum": str(s.sibling_sum), "parent": str(s.parent_sum)}
-        for s in path.steps
-    ]
+    return list(steps_json(path))

@@ -12,6 +12,7 @@ import pytest
 
 from kinko.core.errors import IntegrityError
 from kinko.reserves import sumtree
+from kinko.reserves.proof import path_json
 from kinko.reserves.verify import verify_document
 from tests.unit.reserves.sample import log_roots, sample
 
@@ -110,10 +111,7 @@ def test_a_padding_leaf_with_a_value_is_not_an_accounts_leaf() -> None:
     leaf = _btc(doc)
     path = tree.path_at(padding)
     leaf["index"], leaf["value"] = padding, "0"
-    leaf["path"] = [
-        {"hash": s.sibling.hex(), "sum": str(s.sibling_sum), "parent": str(s.parent_sum)}
-        for s in path.steps
-    ]
+    leaf["path"] = path_json(path)["path"]
     _refused(doc, "value is 0")
     leaf["value"] = "5"
     _refused(doc, "do not add up|root")
