@@ -36,6 +36,7 @@ from kinko.monitor.sigma_compile import (
     required_types,
     rule_label,
 )
+from kinko.monitor.sources import pipeline as sources_pipeline
 
 SUPPORTED_CORRELATIONS = frozenset(
     {
@@ -226,6 +227,7 @@ def parse_texts(texts: Iterable[tuple[str, str]]) -> RuleSet:
 
 def _detection(rule: SigmaRule, source: str) -> DetectionRule:
     try:
+        sources_pipeline.apply(rule)  # fields as the sources emit them (auditd's type)
         predicate = compile_detection(rule)
         types = _indexed_types(required_types(rule))
         by_type = tuple((name, compile_for_type(rule, name)) for name in sorted(types or ()))

@@ -30,6 +30,7 @@ from sigma.rule import SigmaRule
 from kinko.monitor.engine import Engine
 from kinko.monitor.rules import RuleError, parse_texts
 from kinko.monitor.sigma_values import canonical_field
+from kinko.monitor.sources.pipeline import event_field
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 OTHER = "kq_other_value"
@@ -118,11 +119,14 @@ def compare(text: str, source: str) -> Outcome:
 
 
 def _kinko_event(event: dict[str, Any], rule: SigmaRule) -> dict[str, Any]:
+    ls = rule.logsource
     flat: dict[str, Any] = {"type": "corpus.event"}
-    flat.update({canonical_field(k): v for k, v in event.items()})
+    # the rule's fields as the sources name them (auditd's `type` is `record_type`)
+    flat.update(
+        {canonical_field(event_field(k, ls.product, ls.service)): v for k, v in event.items()}
+    )
     if not isinstance(flat.get("type"), str):
         flat["type"] = str(flat.get("type"))
-    ls = rule.logsource
     flat["time"] = T0
     flat["logsource.product"] = ls.product
     flat["logsource.service"] = ls.service

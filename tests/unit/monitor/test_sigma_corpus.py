@@ -55,8 +55,11 @@ def test_a_rule_on_another_sources_type_field_fires_whatever_its_case() -> None:
         "detection:\n  s: {type: EXECVE, a0: getcap}\n  condition: s\n"
     )
     engine = Engine(parse_texts([("t.yml", text)]))
+    # the rule's `type` is auditd's record type, which the auditd mapping keeps as
+    # `record_type` (Kinko's own `type` is `auditd.execve`): the sources' pipeline renames it
     event = {
-        "type": "EXECVE",
+        "type": "auditd.execve",
+        "record_type": "EXECVE",
         "a0": "getcap",
         "time": datetime.now(UTC),
         "logsource.product": "linux",
@@ -64,4 +67,8 @@ def test_a_rule_on_another_sources_type_field_fires_whatever_its_case() -> None:
         "logsource.category": None,
     }
     assert len(engine.process_flat(event)) == 1
+    assert len(engine.process_flat({**event, "record_type": "execve"})) == 1
     assert not engine.process_flat({**event, "a0": "ls"})
+    # Kinko's own type is not auditd's: a record whose Kinko type merely spells EXECVE
+    # without an auditd record type does not match
+    assert not engine.process_flat({**event, "type": "EXECVE", "record_type": "SYSCALL"})
