@@ -76,6 +76,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kinko.cli.inspect:register",
         "Self-inspection: the control catalogue and its framework mappings.",
     ),
+    "reserves": ("kinko.cli.reserves:register", "Proof of reserves: snapshots, customer proofs."),
 }
 
 # Sub-commands that start without configuring logging (which loads structlog): `version`

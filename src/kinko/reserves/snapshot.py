@@ -28,12 +28,16 @@ class Holdings:
     by_asset: Mapping[str, tuple[list[str], list[int]]]
 
     @classmethod
-    def parse(cls, rows: Iterable[tuple[str, str, int]]) -> Holdings:
-        """From (account, asset, base units) rows; InputError names the first bad row."""
+    def parse(
+        cls, rows: Iterable[tuple[str, str, int]], *, where: str = "holdings row", start: int = 1
+    ) -> Holdings:
+        """From (account, asset, base units) rows; InputError names the first bad row
+        (``where`` and its number, counted from ``start``: a file's line, say)."""
         by_asset: dict[str, tuple[list[str], list[int]]] = {}
         seen: set[tuple[str, str]] = set()
-        for number, (account, asset, units) in enumerate(rows, start=1):
-            where = f"holdings row {number}"
+        label = where
+        for number, (account, asset, units) in enumerate(rows, start=start):
+            where = f"{label} {number}"
             if not isinstance(account, str) or not account or len(account) > MAX_ACCOUNT:
                 raise InputError(f"{where}: account", "must be 1 to 200 characters")
             if not isinstance(asset, str) or not asset or len(asset) > roots_mod.MAX_ASSET:

@@ -9,6 +9,7 @@ from kinko.store.tables import (  # noqa: F401
     monitor,
     outbox,
     policy,
+    reserves,
     screening,
     utxos,
     watcher,

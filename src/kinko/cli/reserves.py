@@ -1,0 +1,168 @@
+"""``kinko reserves ...``: build a proof-of-reserves snapshot, prove an account, verify.
+
+`build` and `prove` open the database (an operator's commands, like `kinko audit prove`);
+`verify` needs no database, only the proof and the audit log's verifier key.
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, fail, open_context
+from kinko.cli.output import JsonOption, guarded_json, print_table
+from kinko.core.errors import InputError
+
+if TYPE_CHECKING:
+    from kinko.reserves.coverage import Coverage
+
+reserves_app = typer.Typer(
+    help="Proof of reserves: snapshots, customer proofs.", no_args_is_help=True
+)
+
+
+def _coverage_rows(coverage: tuple[Coverage, ...]) -> list[list[str]]:
+    return [
+        [c.asset, str(c.liabilities), str(c.reserves), str(c.margin), "ok" if c.passed else "SHORT"]
+        for c in coverage
+    ]
+
+
+def _report(snapshot_id: str, coverage: tuple[Coverage, ...], as_json: bool) -> None:
+    short = [c.asset for c in coverage if not c.passed]
+    if as_json:
+        echo_json(
+            {
+                "ok": not short,
+                "snapshot": snapshot_id,
+                "assets": [c.to_json() for c in coverage],
+            }
+        )
+    else:
+        print_table(
+            ["asset", "liabilities", "reserves", "margin", "check"],
+            _coverage_rows(coverage),
+            whole={"asset"},
+            title=f"snapshot {snapshot_id} (base units)",
+        )
+    if short:
+        raise fail(f"reserves fall short of liabilities in {', '.join(short)}", EXIT_CHECK_FAILED)
+
+
+@reserves_app.command("build")
+def build(
+    ledger: Annotated[
+        Path, typer.Option(help="CSV account,asset,base_units: customers' balances.")
+    ],
+    day: Annotated[str, typer.Option(help="The custody snapshot day (YYYY-MM-DD) it must match.")],
+    floor: Annotated[
+        int, typer.Option(help="Pad every asset's tree to at least this many leaves.")
+    ] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Build a snapshot from the ledger, check it against custody, log its roots."""
+    from kinko.core.textfile import read_text
+    from kinko.reserves.ledger import parse_ledger_csv
+    from kinko.reserves.service import ReservesService
+
+    with guarded_json(as_json):
+        try:
+            chosen = date.fromisoformat(day)
+        except ValueError:
+            raise InputError("day", f"{day!r} is not a date like 2026-12-07") from None
+        if floor < 1:
+            raise InputError("floor", "must be at least 1 (a number of leaves)")
+        rows = parse_ledger_csv(read_text(ledger, field="ledger"))
+        with open_context() as ctx:
+            built = ReservesService(ctx).build(
+                rows, day=chosen, floor=floor, actor=f"local:{getpass.getuser()}"
+            )
+    _report(built.id, built.coverage, as_json)
+
+
+@reserves_app.command("prove")
+def prove(
+    account: Annotated[str, typer.Argument(help="The customer's account id.")],
+    snapshot: Annotated[
+        str | None, typer.Option(help="The snapshot id (default: the latest).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the proof here (default: standard output).")
+    ] = None,
+) -> None:
+    """Write ACCOUNT's proof: its leaves, paths, the roots and their audit-log proof."""
+    from kinko.cli.common import guarded
+    from kinko.reserves.service import ReservesService
+
+    with guarded(), open_context() as ctx:
+        document = ReservesService(ctx).prove(account, snapshot)
+    if out is None:
+        typer.echo(document.decode())
+    else:
+        out.write_bytes(document)
+        console.print(f"proof written to {out}")
+
+
+@reserves_app.command("verify")
+def verify(
+    proof: Annotated[Path, typer.Argument(help="A proof file from `kinko reserves prove`.")],
+    vkey: Annotated[Path, typer.Option(help="The audit log's verifier key file.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check a proof offline: sums, hashes, roots, audit log. Needs no database."""
+    import json
+
+    from kinko.core.textfile import read_text
+    from kinko.reserves.verify import verify_document
+
+    with guarded_json(as_json):
+        text = read_text(proof, field="PROOF")
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise InputError(
+                "PROOF", f"is not JSON ({exc}); give the file the exchange sent"
+            ) from None
+        result = verify_document(document, read_text(vkey, field="vkey").strip())
+    if as_json:
+        echo_json(
+            {
+                "ok": True,
+                "snapshot": result.snapshot,
+                "account": result.account,
+                "checkpoint_size": result.checkpoint_size,
+                "assets": [
+                    {"asset": a, "value": str(v), "total": str(t)} for a, v, t in result.values
+                ],
+            }
+        )
+        return
+    console.print(f"OK: account {result.account} is included in snapshot {result.snapshot}")
+    print_table(
+        ["asset", "your base units", "all customers"],
+        [[a, str(v), str(t)] for a, v, t in result.values],
+        whole={"asset"},
+    )
+
+
+@reserves_app.command("status")
+def status(
+    snapshot: Annotated[
+        str | None, typer.Option(help="The snapshot id (default: the latest).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reserves against liabilities per asset for a snapshot; exit 1 if one falls short."""
+    from kinko.reserves.service import ReservesService
+
+    with guarded_json(as_json), open_context() as ctx:
+        snapshot_id, coverage = ReservesService(ctx).coverage(snapshot)
+    _report(snapshot_id, coverage, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(reserves_app, name="reserves")

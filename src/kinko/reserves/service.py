@@ -1,0 +1,232 @@
+"""Proof-of-reserves snapshots on the database (service).
+
+`build` makes a snapshot from the exchange's ledger of customer balances, checked against
+custody's liabilities and reserves kept for the same day (`kinko custody snapshot`), and
+records its roots' digest in the audit log in the same transaction (fail closed). `prove`
+rebuilds the trees of one account's assets from the stored holdings, checks them against
+the stored roots, and writes the account's proof document with the audit entry's
+inclusion proof into a freshly signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from kinko.audit.checkpoint import parse_body
+from kinko.audit.note import parse_note
+from kinko.context import Context
+from kinko.core.errors import InputError, IntegrityError, NotFound
+from kinko.custody.model import OwnerClass
+from kinko.reserves import proof, snapshot
+from kinko.reserves import roots as roots_mod
+from kinko.reserves.coverage import Coverage, cover
+from kinko.reserves.roots import AssetRoot, Roots
+from kinko.store.tables.custody import CustodySnapshotRow
+from kinko.store.tables.reserves import ReserveHoldingRow, ReserveRootRow, ReserveSnapshotRow
+
+HOLDINGS = cast(Table, ReserveHoldingRow.__table__)
+LIABILITY = "liability"
+"""The owner class `kinko.custody.holdings.take_snapshot` gives liability rows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    id: str
+    day: str
+    roots: Roots
+    coverage: tuple[Coverage, ...]
+    audit_seq: int
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.coverage)
+
+
+class ReservesService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def build(
+        self,
+        rows: Iterable[tuple[str, str, int]],
+        *,
+        day: date,
+        floor: int = 1,
+        actor: str,
+        where: str = "ledger line",
+    ) -> Built:
+        """Build, check and record a snapshot; a shortfall is recorded, not hidden."""
+        holdings = snapshot.Holdings.parse(rows, where=where, start=2)
+        secret, nonce = os.urandom(32), os.urandom(16)
+        with self.ctx.db.transaction() as session:
+            owed, reserves = _custody_day(session, day)
+            trees = snapshot.build(holdings, secret, nonce, floor=floor, assets=owed)
+            roots = trees.roots()
+            _check_ledger(roots, owed, day)
+            coverage = cover(owed, {a: reserves.get(a, 0) for a in owed})
+            snapshot_id = f"{day.isoformat()}.{os.urandom(4).hex()}"
+            short = [c.asset for c in coverage if not c.passed]
+            record = self.ctx.audit.append(
+                session,
+                actor=actor,
+                action=proof.AUDIT_ACTION,
+                subject=snapshot_id,
+                details={
+                    "day": day.isoformat(),
+                    "nonce": nonce.hex(),
+                    "roots": roots.digest().hex(),
+                    "assets": len(roots.assets),
+                    "short": short,
+                },
+            )
+            session.add(
+                ReserveSnapshotRow(
+                    id=snapshot_id,
+                    day=day.isoformat(),
+                    taken_at=self.ctx.clock.now(),
+                    nonce=nonce,
+                    secret=secret,
+                    floor=floor,
+                    roots_digest=roots.digest(),
+                    passed=not short,
+                    audit_seq=record.seq,
+                    created_by=actor,
+                )
+            )
+            session.flush()
+            session.add_all(
+                ReserveRootRow(
+                    snapshot_id=snapshot_id,
+                    asset=r.asset,
+                    height=r.height,
+                    root=r.root,
+                    total=r.total,
+                    reserves=reserves.get(r.asset, 0),
+                )
+                for r in roots.assets
+            )
+            held = [
+                {"snapshot_id": snapshot_id, "asset": asset, "account": a, "base_units": u}
+                for asset, (accounts, units) in holdings.by_asset.items()
+                for a, u in zip(accounts, units, strict=True)
+            ]
+            if held:
+                session.connection().execute(HOLDINGS.insert(), held)
+        return Built(snapshot_id, day.isoformat(), roots, coverage, record.seq)
+
+    def prove(self, account: str, snapshot_id: str | None = None) -> bytes:
+        """The account's proof document (JSON bytes) for a snapshot (default: the latest)."""
+        with self.ctx.db.transaction() as session:
+            row = self._snapshot(session, snapshot_id)
+            stored = _roots(session, row)
+            held = session.execute(
+                select(ReserveHoldingRow.asset).where(
+                    ReserveHoldingRow.snapshot_id == row.id, ReserveHoldingRow.account == account
+                )
+            ).scalars()
+            assets = sorted(held)
+            if not assets:
+                raise NotFound(f"account {account!r} holds nothing in snapshot {row.id}")
+            found = session.execute(
+                select(
+                    ReserveHoldingRow.account, ReserveHoldingRow.asset, ReserveHoldingRow.base_units
+                ).where(
+                    ReserveHoldingRow.snapshot_id == row.id, ReserveHoldingRow.asset.in_(assets)
+                )
+            )
+            rows = [(a, s, int(u)) for a, s, u in found]
+            trees = snapshot.build(
+                snapshot.Holdings.parse(rows), row.secret, row.nonce, floor=row.floor
+            )
+            for asset in assets:
+                built, kept = trees.trees[asset], stored.get(asset)
+                if (built.root, built.total, built.height) != (kept.root, kept.total, kept.height):
+                    raise IntegrityError(
+                        f"snapshot {row.id}: the stored {asset} holdings no longer make the "
+                        "recorded root; they were changed after the snapshot was built"
+                    )
+            note = self.ctx.audit.checkpoint(session)
+            size = parse_body(parse_note(note).text).size
+            entry = self.ctx.audit.entry(session, row.audit_seq).entry
+            hashes = tuple(self.ctx.audit.inclusion_proof(session, row.audit_seq, size))
+        audit = proof.AuditInclusion(entry, row.audit_seq, hashes, note)
+        envelope = proof.Envelope.of(row.id, stored, audit)
+        return envelope.encode(
+            account, trees.keys[account], proof.account_paths(trees, account, assets)
+        )
+
+    def coverage(self, snapshot_id: str | None = None) -> tuple[str, tuple[Coverage, ...]]:
+        """A stored snapshot's id and its reserves against liabilities, per asset."""
+        with self.ctx.db.reading() as session:
+            row = self._snapshot(session, snapshot_id)
+            kept = session.execute(
+                select(ReserveRootRow).where(ReserveRootRow.snapshot_id == row.id)
+            ).scalars()
+            return row.id, tuple(Coverage(r.asset, r.total, r.reserves) for r in kept)
+
+    @staticmethod
+    def _snapshot(session: Session, snapshot_id: str | None) -> ReserveSnapshotRow:
+        if snapshot_id is not None:
+            row = session.get(ReserveSnapshotRow, snapshot_id)
+        else:
+            latest = select(ReserveSnapshotRow).order_by(ReserveSnapshotRow.taken_at.desc())
+            row = session.execute(latest.limit(1)).scalar_one_or_none()
+        if row is None:
+            which = "no snapshot yet" if snapshot_id is None else f"no snapshot {snapshot_id!r}"
+            raise NotFound(f"{which}; build one with `kinko reserves build`")
+        return row
+
+
+def _custody_day(session: Session, day: date) -> tuple[dict[str, int], dict[str, int]]:
+    """Custody's liabilities and customer wallets' balances kept for ``day``, per asset."""
+    owed: dict[str, int] = {}
+    held: dict[str, int] = {}
+    rows = session.execute(
+        select(CustodySnapshotRow).where(CustodySnapshotRow.day == day.isoformat())
+    ).scalars()
+    for r in rows:
+        if r.owner_class == LIABILITY and not r.wallet_id:
+            owed[r.asset] = r.base_units
+        elif r.owner_class == OwnerClass.CUSTOMER.value:
+            held[r.asset] = held.get(r.asset, 0) + r.base_units
+    if not owed:
+        raise NotFound(
+            f"no custody liabilities kept for {day.isoformat()}; run `kinko custody snapshot "
+            f"--day {day.isoformat()}` after importing that day's liabilities"
+        )
+    return owed, held
+
+
+def _check_ledger(roots: Roots, owed: Mapping[str, int], day: date) -> None:
+    """Each asset's tree total must be what custody says customers are owed that day."""
+    for root in roots.assets:
+        if root.asset not in owed:
+            raise InputError(
+                "ledger",
+                f"customers hold {root.asset}, which custody's liabilities for {day} do not "
+                "list; import liabilities for every asset before the custody snapshot",
+            )
+        if root.total != owed[root.asset]:
+            raise InputError(
+                "ledger",
+                f"the ledger's {root.asset} balances add up to {root.total} base units; "
+                f"custody's liabilities for {day} say {owed[root.asset]}: export the ledger "
+                "at the moment of the custody snapshot",
+            )
+
+
+def _roots(session: Session, row: ReserveSnapshotRow) -> Roots:
+    kept = session.execute(
+        select(ReserveRootRow).where(ReserveRootRow.snapshot_id == row.id)
+    ).scalars()
+    roots = roots_mod.make(row.nonce, [AssetRoot(r.asset, r.height, r.root, r.total) for r in kept])
+    if roots.digest() != row.roots_digest:
+        raise IntegrityError(f"snapshot {row.id}: the stored roots differ from those logged")
+    return roots

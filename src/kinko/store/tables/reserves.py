@@ -1,0 +1,55 @@
+"""Proof-of-reserves tables (`kinko.reserves.service`).
+
+`reserves_snapshots`: one row per snapshot: the custody day it was built against, its
+nonce and secret (the secret derives every account's key and the padding: it never
+leaves the database and never reaches the audit log), the padding floor, the digest of
+its roots and the audit entry that records them. `reserves_roots`: per asset, the root,
+height and total liabilities, and the reserves customer wallets held at that day.
+`reserves_holdings`: what each account held, so that a proof can be made later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kinko.store.base import Base, BaseUnits, UTCDateTime
+
+
+class ReserveSnapshotRow(Base):
+    __tablename__ = "reserves_snapshots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
+    secret: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    floor: Mapped[int] = mapped_column(Integer, nullable=False)
+    roots_digest: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
+class ReserveRootRow(Base):
+    __tablename__ = "reserves_roots"
+    snapshot_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("reserves_snapshots.id"), primary_key=True
+    )
+    asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    total: Mapped[int] = mapped_column(BaseUnits, nullable=False)
+    reserves: Mapped[int] = mapped_column(BaseUnits, nullable=False)
+
+
+class ReserveHoldingRow(Base):
+    __tablename__ = "reserves_holdings"
+    __table_args__ = (Index("ix_reserves_holdings_account", "snapshot_id", "account"),)
+    snapshot_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("reserves_snapshots.id"), primary_key=True
+    )
+    asset: Mapped[str] = mapped_column(String(80), primary_key=True)
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)
+    base_units: Mapped[int] = mapped_column(BaseUnits, nullable=False)
