@@ -67,6 +67,9 @@ class Settings(BaseModel):
     max_list_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     # Addresses or networks of reverse proxies whose X-Forwarded-For is believed (none).
     trusted_proxies: tuple[str, ...] = ()
+    # The organisation's incident reporting deadline per regime, REGIME=DURATION (jp=24h);
+    # unset: the one a verified source states, if any (docs/inspection.md, MON-02).
+    incident_report_deadlines: tuple[str, ...] = ()
 
     @field_validator("database_url")
     @classmethod
@@ -98,6 +101,24 @@ class Settings(BaseModel):
             from kinko.core.networks import parse_networks
 
             parse_networks(str(v) for v in value)  # ValueError names the bad entry
+            return tuple(str(v).strip() for v in value)
+        return value
+
+    @field_validator("incident_report_deadlines", mode="before")
+    @classmethod
+    def _deadlines(cls, value: object) -> object:
+        if isinstance(value, str):  # KINKO_INCIDENT_REPORT_DEADLINES="jp=24h, kr=12h"
+            value = [v for v in value.replace(",", " ").split() if v]
+        elif isinstance(value, dict):  # [incident_report_deadlines] jp = "24h" in kinko.toml
+            value = [f"{k}={v}" for k, v in value.items()]
+        if isinstance(value, list | tuple):
+            from kinko.core.deadlines import parse_deadlines
+            from kinko.core.errors import InputError
+
+            try:
+                parse_deadlines((str(v) for v in value), "incident_report_deadlines")
+            except InputError as exc:
+                raise ValueError(exc.message.partition(": ")[2]) from None
             return tuple(str(v).strip() for v in value)
         return value
 

@@ -25,6 +25,7 @@ import typer
 
 from kinko.cli.common import console, echo_json
 from kinko.cli.inspect_incident import incident as incident_command
+from kinko.cli.inspect_incident import incidents as incidents_command
 from kinko.cli.inspect_reports import history as history_command
 from kinko.cli.inspect_reports import verify as verify_command
 from kinko.cli.inspect_run import run as run_command
@@ -281,6 +282,7 @@ inspect_app.command("run")(run_command)
 inspect_app.command("verify")(verify_command)
 inspect_app.command("history")(history_command)
 inspect_app.command("incident")(incident_command)
+inspect_app.command("incidents")(incidents_command)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,15 +1,17 @@
-"""``kinko inspect incident ALERT_ID``: an incident notification draft (issue #16 point 6).
+"""``kinko inspect incident ALERT_ID``: an incident notification draft (issue #16 point 6);
+``kinko inspect incidents``: the drafts saved.
 
 What happened, when it was detected, the funds the evidence names, the actions taken, and
-for each regime (jp, kr) the time since detection against its reporting deadline. No
-deadline is assumed: give the organisation's with ``--deadline jp=24h`` (repeatable);
-unset, the draft says so and quotes the catalogue's source (docs/inspection.md).
-Reads the database; writes nothing. Exit status: 0, or 2 for a bad option or no such alert.
+for each regime (jp, kr) the time since detection against its reporting deadline: the
+organisation's (setting ``incident_report_deadlines``, or ``--deadline jp=24h``, which wins),
+else one a verified source states (Korea's Network Act, 24 h to MSIT/KISA); unset, the
+draft says so and quotes the catalogue (docs/inspection.md). ``--save`` logs the draft
+with its alert in the audit log (``kinko.inspection.incident_log``); without it nothing is
+written. Exit status: 0, or 2 for a bad option or no such alert or saved draft.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,29 +19,11 @@ import typer
 from rich.markup import escape
 
 from kinko.cli.common import console, echo_json
-from kinko.cli.output import JsonOption, guarded_json, human_time
+from kinko.cli.output import JsonOption, guarded_json, human_time, json_time
 from kinko.core.errors import InputError
 
 if TYPE_CHECKING:
     from kinko.inspection.incident import IncidentDraft
-
-_DURATION = re.compile(r"^(jp|kr)=(\d+)([mhd])$")
-_UNIT = {"m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_deadlines(texts: list[str]) -> dict[str, timedelta]:
-    found: dict[str, timedelta] = {}
-    for text in texts:
-        match = _DURATION.match(text.strip())
-        if match is None:
-            raise InputError(
-                "--deadline", f"{text!r} is not REGIME=DURATION, e.g. jp=24h or kr=30m (m, h, d)"
-            )
-        regime, number, unit = match.groups()
-        if regime in found:
-            raise InputError("--deadline", f"{regime} is given twice")
-        found[regime] = timedelta(**{_UNIT[unit]: int(number)})
-    return found
 
 
 def _span(value: timedelta) -> str:
@@ -77,24 +61,79 @@ def incident(
         list[str] | None,
         typer.Option(
             "--deadline",
-            help="The organisation's reporting deadline, REGIME=DURATION (jp=24h); repeatable.",
+            help="The organisation's reporting deadline, REGIME=DURATION (jp=24h); repeatable; "
+            "wins over the setting incident_report_deadlines.",
         ),
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Log the draft and its alert in the audit log.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Draft an incident notification from an alert and its responses."""
     with guarded_json(as_json):
-        deadlines = parse_deadlines(deadline or [])
+        from kinko.core.deadlines import parse_deadlines
+
+        given = parse_deadlines(deadline or [])
         from kinko.cli.common import open_services
+        from kinko.cli.inspect import _actor
         from kinko.inspection.catalogue import packaged
         from kinko.inspection.incident import bases_of, draft
+        from kinko.inspection.incident_log import save as save_draft
         from kinko.inspection.incident_records import incident_facts
 
         with open_services() as built, built.ctx.db.transaction() as session:
+            setting = built.ctx.settings.incident_report_deadlines
+            deadlines = {**parse_deadlines(setting, "incident_report_deadlines"), **given}
             alert, responses = incident_facts(session, built.triage, alert_id)
             now = built.ctx.clock.now()
-        found = draft(alert, responses, now, bases=bases_of(packaged()), deadlines=deadlines)
+            found = draft(alert, responses, now, bases=bases_of(packaged()), deadlines=deadlines)
+            saved = save_draft(built.ctx, session, found, alert, actor=_actor()) if save else None
     if as_json:
-        echo_json(found.to_json())
+        out = found.to_json()
+        if saved is not None:
+            out["saved"] = {"audit_seq": saved.audit_seq, "digest": saved.digest}
+        echo_json(out)
         return
     print_draft(found)
+    if saved is not None:
+        console.print(f"Saved in audit entry {saved.audit_seq} (sha256 {saved.digest[:16]}...)")
+
+
+def incidents(
+    show: Annotated[
+        int | None, typer.Option("--show", help="Print the draft saved in this audit entry.")
+    ] = None,
+    alert: Annotated[str | None, typer.Option("--alert", help="Only this alert's drafts.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The incident notification drafts saved (kinko inspect incident --save)."""
+    with guarded_json(as_json):
+        if show is not None and show < 0:
+            raise InputError("--show", "an audit entry number, 0 or more")
+        from kinko.cli.common import open_context
+        from kinko.inspection.incident_log import saved_draft, saved_drafts
+
+        with open_context() as ctx:
+            found = [saved_draft(ctx, show)] if show is not None else saved_drafts(ctx, alert)
+    if as_json:
+        items = [
+            {"audit_seq": d.audit_seq, "saved_at": json_time(d.time), "saved_by": d.actor,
+             "alert_id": d.alert_id, "digest": d.digest, "draft": d.draft, "alert": d.alert}
+            for d in found
+        ]  # fmt: skip
+        echo_json(items[0] if show is not None else {"drafts": items})
+        return
+    if show is not None:
+        d = found[0]
+        console.print(f"Saved draft, audit entry {d.audit_seq}, {human_time(d.time)} by "
+                      f"{escape(d.actor)}; sha256 {d.digest}")  # fmt: skip
+        console.print_json(data=d.draft)
+        return
+    if not found:
+        console.print("No incident draft saved (kinko inspect incident ALERT_ID --save).")
+    for d in found:
+        late = [r["regime"] for r in d.draft.get("regimes", []) if r.get("overdue")]
+        state = f"overdue: {', '.join(late)}" if late else "not overdue when saved"
+        console.print(f"{d.audit_seq}  {human_time(d.time)}  alert {escape(d.alert_id)}  "
+                      f"{escape(str(d.draft.get('what')))}  ({state})")  # fmt: skip

@@ -6,10 +6,11 @@ Pure: given what the monitor recorded (the alert with its evidence, the response
 done, and for each regime how long it has been since detection against that regime's
 reporting deadline.
 
-No regime deadline is invented here. The catalogue (MON-02) holds no verified
-security-incident reporting deadline for jp or kr, so a regime's deadline is an
-organisation-defined setting with no default: unset, the draft says so and quotes what
-the catalogue's source says (`Basis`).
+No regime deadline is invented here. A regime's deadline is the organisation's setting
+(`incident_report_deadlines`, or ``--deadline``), else the one a verified reference of the
+catalogue's MON-02 states (its ``report_within_<regime>`` parameter: Korea's Network Act,
+24 hours to MSIT/KISA for an intrusion incident); Japan has none sourced, so unset it says
+so and quotes what the catalogue says (`Basis`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kinko.core.deadlines import REGIMES, UNITS
 from kinko.inspection.catalogue import Catalogue, Framework
 
-REGIMES = ("jp", "kr")
 UNKNOWN = "unknown"
 
 
@@ -221,7 +222,9 @@ def draft(
 
 
 def bases_of(catalogue: Catalogue, control_id: str = "MON-02") -> dict[str, Basis]:
-    """Each regime's basis as `control_id`'s references give it (none: no entry)."""
+    """Each regime's basis as `control_id`'s references give it (none: no entry): its
+    first reference of the regime, and the deadline its ``report_within_<regime>``
+    parameter states when that parameter is not organisation-defined (a source's number)."""
     control = catalogue.control(control_id)
     found: dict[str, Basis] = {}
     for regime in REGIMES:
@@ -229,5 +232,13 @@ def bases_of(catalogue: Catalogue, control_id: str = "MON-02") -> dict[str, Basi
         if refs:
             ref = refs[0]
             words = ref.citation + (f"; {ref.note}" if ref.note else "")
-            found[regime] = Basis(regime, words, verified=ref.verified)
+            stated = next(
+                (
+                    timedelta(**{UNITS[p.unit]: int(p.value)})
+                    for p in control.parameters
+                    if p.name == f"report_within_{regime}" and not p.organisation_defined
+                ),
+                None,
+            )
+            found[regime] = Basis(regime, words, verified=ref.verified, deadline=stated)
     return found

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from kinko.core.deadlines import parse_deadlines
+from kinko.core.errors import InputError
 from kinko.inspection.catalogue import packaged
 from kinko.inspection.incident import (
     AlertFacts,
@@ -76,16 +78,38 @@ def test_funds_the_evidence_does_not_name_in_base_units_are_unknown(
         assert (funds.wallet, funds.asset) == ("unknown", "unknown")
 
 
-def test_no_deadline_is_invented_when_no_source_states_one() -> None:
+def test_only_a_sourced_deadline_is_taken_japan_has_none() -> None:
     found = draft(alert(), [], DETECTED + timedelta(days=3), bases=bases_of(packaged()))
     jp, kr = found.regimes
     assert (jp.regime, kr.regime) == ("jp", "kr")
-    assert jp.deadline is None and kr.deadline is None
-    assert jp.overdue is None and kr.overdue is None
+    assert jp.deadline is None and jp.overdue is None  # no jp source states a number
     assert jp.basis.startswith("not set: the catalogue cites no jp source")
-    assert kr.basis.startswith('not set: the source says "VAUPA Art. 12')
-    assert "(unverified)" in kr.basis
-    assert found.to_json()["regimes"][1]["deadline_s"] is None
+    # Korea: the Network Act's 24 hours (a verified reference, report_within_kr)
+    assert kr.deadline == timedelta(hours=24) and kr.overdue is True
+    assert kr.basis.startswith("set from the source: Network Act")
+    assert "24 hours" in kr.basis
+    assert found.to_json()["regimes"][0]["deadline_s"] is None
+    assert found.to_json()["regimes"][1]["deadline_s"] == 24 * 3600
+
+
+def test_the_organisations_deadline_wins_over_the_sourced_one() -> None:
+    bases = bases_of(packaged())
+    found = draft(alert(), [], DETECTED + timedelta(hours=3), bases=bases,
+                  deadlines={"kr": timedelta(hours=2)})  # fmt: skip
+    kr = found.regimes[1]
+    assert kr.deadline == timedelta(hours=2) and kr.overdue is True
+    assert kr.basis == "set by the organisation"
+
+
+def test_deadlines_are_parsed_naming_the_field() -> None:
+    assert parse_deadlines(["jp=24h", " kr=30m"]) == {
+        "jp": timedelta(hours=24),
+        "kr": timedelta(minutes=30),
+    }
+    with pytest.raises(InputError, match="incident_report_deadlines: 'us=1h' is not"):
+        parse_deadlines(["us=1h"], "incident_report_deadlines")
+    with pytest.raises(InputError, match="jp is given twice"):
+        parse_deadlines(["jp=1h", "jp=2d"])
 
 
 def test_the_organisations_deadline_is_measured_against() -> None:
