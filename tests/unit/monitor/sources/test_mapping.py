@@ -135,7 +135,7 @@ def test_event_types_are_kinko_types() -> None:
         ),
         (
             "cloudtrail",
-            '{"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "21/11/2026"}',
+            '{"eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventTime": "2026"}',
             "line 1: eventTime",
         ),
         ("okta", '{"published": "2026-11-21T09:00:00Z", "eventType": "a.b"}\n{"oops', "line 2"),
