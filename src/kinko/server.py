@@ -17,6 +17,7 @@ from kinko import __version__
 from kinko.api.refusals import refusal_event
 from kinko.api.routes import audit, custody, identity, policy, screening, withdrawals
 from kinko.api.routes import monitor as monitor_routes
+from kinko.api.routes import monitor_sources as source_routes
 from kinko.api.routes import register as register_routes
 from kinko.context import Context
 from kinko.core.errors import KinkoError
@@ -146,6 +147,7 @@ def create_app(
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
     app.include_router(register_routes.router)  # the governance register (#16)
+    app.include_router(source_routes.router)  # vendor logs in (#15)
     from kinko.api.routes import device
     from kinko.web import approvals as approval_pages
     from kinko.web import device as device_pages

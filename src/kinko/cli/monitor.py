@@ -7,7 +7,6 @@ directory, and listings read it.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -27,6 +26,8 @@ from kinko.cli.common import (
     guarded,
     open_services,
 )
+from kinko.cli.monitor_input import SourceOpt
+from kinko.cli.monitor_input import read_events as _read_events
 from kinko.cli.monitor_output import (
     names_of,
     print_logsources,
@@ -50,22 +51,6 @@ GeoOpt = Annotated[
     Path | None, typer.Option("--geo", help="Offline geo database: .mmdb or CSV of ranges.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _read_events(source: str) -> list[MonitorEvent]:
-    """JSON Lines from a file or ``-`` (stdin); all-or-nothing, errors name the line."""
-    from kinko.monitor.events import parse_jsonl
-
-    if source == "-":
-        return parse_jsonl(sys.stdin)
-    path = Path(source)
-    try:
-        with path.open(encoding="utf-8") as handle:
-            return parse_jsonl(handle)
-    except OSError as exc:
-        raise InputError(source, f"cannot be read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(source, "is not UTF-8 text") from None
 
 
 def _notifiers(
@@ -134,6 +119,7 @@ def register(app: typer.Typer) -> None:
         rules: RulesOpt = None,
         geo: GeoOpt = None,
         as_json: JsonOpt = False,
+        vendor: SourceOpt = None,
         cef: Annotated[
             Path | None, typer.Option("--cef", help="Append one CEF line per alert to FILE.")
         ] = None,
@@ -151,7 +137,7 @@ def register(app: typer.Typer) -> None:
         from kinko.monitor.service import audit_ingested, failed_responses
 
         with guarded_json(as_json), ExitStack() as stack:
-            events = _read_events(source)
+            events = _read_events(source, vendor)
             engine = build_engine(rules or [], geo=geo)
             notifiers = _notifiers(stack, cef, webhook, webhook_secret_file)
             with open_services() as services:
@@ -160,7 +146,8 @@ def register(app: typer.Typer) -> None:
                     ctx,
                     events,
                     by=f"local:{getpass.getuser()}",
-                    subject="stdin" if source == "-" else str(Path(source).resolve()),
+                    subject=(f"{vendor}:" if vendor else "")
+                    + ("stdin" if source == "-" else str(Path(source).resolve())),
                 )
                 recorded = services.monitor(engine, notifiers=notifiers).ingest(events)
                 names = names_of(ctx)
@@ -313,12 +300,13 @@ def register(app: typer.Typer) -> None:
         rules: RulesOpt = None,
         geo: GeoOpt = None,
         as_json: JsonOpt = False,
+        vendor: SourceOpt = None,
     ) -> None:
         """Backtest: run events through the rules without storing or responding."""
         from kinko.monitor.factory import build_engine
 
         with guarded():
-            events = _read_events(events_file)
+            events = _read_events(events_file, vendor)
             engine = build_engine(rules or [], geo=geo)
             alerts, elapsed = _run(engine, events)
         counts = Counter(str(a["rule"]) for a in alerts)
@@ -380,13 +368,14 @@ def register(app: typer.Typer) -> None:
         events_file: Annotated[str, typer.Argument(help="JSON Lines file, or - for stdin.")],
         rules: RulesOpt = None,
         as_json: JsonOpt = False,
+        vendor: SourceOpt = None,
     ) -> None:
         """Run one rule (and what it depends on) over events; exit 1 if it never fires."""
         from kinko.monitor.engine import Engine
         from kinko.monitor.factory import load_rules
 
         with guarded_json(as_json):
-            events = _read_events(events_file)
+            events = _read_events(events_file, vendor)
             loaded = load_rules(rules or [])
             engine = Engine(loaded.only(rule))
             alerts, _ = _run(engine, events)

@@ -142,15 +142,41 @@ class RedisPartitionWorker:
         return total
 
     def _parse(self, stream: str, entry_id: Any, fields: dict[Any, Any]) -> MonitorEvent | None:
-        raw = fields.get(b"event", fields.get("event"))
+        """An entry is ``{"event": <Kinko event JSON>}`` or, from a log shipper,
+        ``{"source": <name>, "record": <the vendor's record>}`` (JSON, or an auditd line):
+        mapped by `kinko.monitor.sources`. A bad entry goes to the dead letter."""
+        raw = _field(fields, "event")
+        vendor = _field(fields, "source")
         where = f"{stream} entry {entry_id.decode() if isinstance(entry_id, bytes) else entry_id}"
         try:
+            if vendor is not None:
+                raw = _field(fields, "record")
+                return _vendor_event(vendor, raw, where)
             if raw is None:
-                raise InputError(where, "has no 'event' field")
+                raise InputError(where, "has no 'event' field (or 'source' and 'record')")
             return parse_event(json.loads(raw), where=where)
         except (InputError, ValueError) as exc:
             reason = exc.message if isinstance(exc, InputError) else f"{where}: not JSON"
             self.rejected += 1
             log.error("malformed event moved to dead letter", reason=reason)
-            self.client.xadd(self.dead_letter, {"reason": reason, "event": raw or b""})
+            dead = {"reason": reason, "event": raw or b""}
+            if vendor is not None:
+                dead["source"] = vendor
+            self.client.xadd(self.dead_letter, dead)
             return None
+
+
+def _field(fields: dict[Any, Any], name: str) -> Any:
+    return fields.get(name.encode(), fields.get(name))
+
+
+def _vendor_event(vendor: Any, raw: Any, where: str) -> MonitorEvent:
+    from kinko.monitor.sources import parse_record, source_named
+
+    name = vendor.decode() if isinstance(vendor, bytes) else str(vendor)
+    source = source_named(name, field=f"{where}: source")
+    if raw is None:
+        raise InputError(where, "has a 'source' but no 'record' field")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    record = text if source.text_lines else json.loads(text)
+    return parse_record(source, record, where=where)
