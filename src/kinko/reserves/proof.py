@@ -82,8 +82,18 @@ class Envelope:
     def encode(self, account: str, key: bytes, paths: Sequence[Path]) -> bytes:
         """The proof document, as UTF-8 JSON (docs/reserves.md)."""
         middle = f'"account":{_dumps(account)},"key":"{key.hex()}","leaves":'
-        leaves = _dumps([path_json(p) for p in paths])
+        leaves = "[" + ",".join(_leaf_text(p) for p in paths) + "]"
         return (self.head + middle + leaves + self.tail).encode()
+
+
+def _leaf_text(path: Path) -> str:
+    """`path_json` written straight as JSON text (the same value; several times faster)."""
+    steps = ",".join(
+        f'{{"hash":"{h.hex()}","sum":"{s}","parent":"{p}"}}'
+        for h, s, p in zip(path.siblings, path.sibling_sums, path.parent_sums, strict=True)
+    )
+    asset = _dumps(path.asset)
+    return f'{{"asset":{asset},"value":"{path.value}","index":{path.index},"path":[{steps}]}}'
 
 
 def document(

@@ -15,7 +15,7 @@ from kinko.core.errors import InputError
 from kinko.reserves import roots as roots_mod
 from kinko.reserves import sumtree, tree
 from kinko.reserves.roots import AssetRoot, Roots
-from kinko.reserves.tree import AssetTree
+from kinko.reserves.tree import AssetTree, digest_of
 
 MAX_ACCOUNT = 200
 
@@ -90,14 +90,13 @@ def build(
         raise InputError("nonce", "the snapshot nonce must be 16 random bytes")
     if type(floor) is not int or floor < 1:
         raise InputError("floor", "the padding floor must be a positive number of leaves")
-    keys = {a: sumtree.account_key(secret, nonce, a) for a in sorted(holdings.accounts())}
+    keys = {a: sumtree.account_key(secret, nonce, a) for a in holdings.accounts()}
     openings = {a: sumtree.opening(k, a) for a, k in keys.items()}
-    sha256 = hashlib.sha256
     trees = {}
     for asset in sorted({*holdings.by_asset, *assets}):
         accounts, units = holdings.by_asset.get(asset, ([], []))
-        prefix = sumtree.commitment_prefix(nonce, asset)
-        commitments = [sha256(prefix + openings[a]).digest() for a in accounts]
+        prefix = hashlib.sha256(sumtree.commitment_prefix(nonce, asset)).copy
+        commitments = [digest_of(prefix(), openings[a]) for a in accounts]
         pad_key = sumtree.padding_key(secret, nonce, asset)
         trees[asset] = tree.build(asset, commitments, units, accounts, pad_key=pad_key, floor=floor)
     return Trees(nonce, trees, keys)

@@ -12,10 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kinko.core.errors import IntegrityError, NotFound
+
+if TYPE_CHECKING:
+    from _hashlib import HASH as Hasher
 from kinko.reserves import sumtree
-from kinko.reserves.sumtree import LEAF_TAG, MAX_SUM, NODE_TAG, SUM_BYTES
+from kinko.reserves.sumtree import HASH_SIZE, LEAF_TAG, MAX_SUM, NODE_TAG, PADDING_TAG, SUM_BYTES
 
 _sha256 = hashlib.sha256
 
@@ -36,11 +40,14 @@ class Path:
 
 @dataclass(frozen=True, slots=True)
 class AssetTree:
-    """Every level's hashes and sums, leaves first; the root is the last level's one node."""
+    """Every level's nodes and sums, leaves first; the root is the last level's one node.
+
+    A node is stored as its hash followed by its sum in 16 bytes (the very bytes its parent
+    hashes), so building a level concatenates two children and hashes them once."""
 
     asset: str
     height: int
-    hashes: tuple[list[bytes], ...]
+    nodes: tuple[list[bytes], ...]
     sums: tuple[list[int], ...]
     commitments: list[bytes]
     positions: dict[str, int]
@@ -48,7 +55,7 @@ class AssetTree:
 
     @property
     def root(self) -> bytes:
-        return self.hashes[-1][0]
+        return self.nodes[-1][0][:HASH_SIZE]
 
     @property
     def total(self) -> int:
@@ -62,13 +69,13 @@ class AssetTree:
 
     def path_at(self, index: int) -> Path:
         levels = range(self.height)
-        hashes, sums = self.hashes, self.sums
+        nodes, sums = self.nodes, self.sums
         return Path(
             self.asset,
             index,
             self.commitments[index],
             sums[0][index],
-            [hashes[h][(index >> h) ^ 1] for h in levels],
+            [nodes[h][(index >> h) ^ 1][:HASH_SIZE] for h in levels],
             [sums[h][(index >> h) ^ 1] for h in levels],
             [sums[h + 1][index >> (h + 1)] for h in levels],
         )
@@ -93,8 +100,8 @@ def build(
         raise IntegrityError(f"{asset}: one value and one account per commitment are needed")
     height = sumtree.padded_height(n, floor)
     size = 1 << height
-    pad = sumtree.padding_commitment
-    everything = [*commitments, *(pad(pad_key, i) for i in range(size - n))]
+    pad = _sha256(PADDING_TAG + pad_key).copy
+    everything = [*commitments, *(digest_of(pad(), i.to_bytes(8, "big")) for i in range(size - n))]
     order = sorted(range(size), key=everything.__getitem__)
     ordered = [everything[i] for i in order]
     if len(set(ordered)) != size:
@@ -109,38 +116,40 @@ def build(
     except (OverflowError, AttributeError):
         bad = next(v for v in sums if type(v) is not int or v < 0)
         raise IntegrityError(f"{asset}: leaf sum {bad!r} is not in [0, 2**128)") from None
-    level = [_sha256(LEAF_TAG + c + e).digest() for c, e in zip(ordered, encoded, strict=True)]
-    hashes, all_sums = [level], [sums]
+    leaf = _sha256(LEAF_TAG).copy
+    level = [digest_of(leaf(), c + e) + e for c, e in zip(ordered, encoded, strict=True)]
+    nodes, all_sums = [level], [sums]
     while len(level) > 1:
-        level, sums, encoded = _up(level, sums, encoded)
-        hashes.append(level)
+        level, sums = _up(level, sums)
+        nodes.append(level)
         all_sums.append(sums)
     positions = {accounts[i]: rank for rank, i in enumerate(order) if i < n}
     if len(positions) != n:
         raise IntegrityError(f"{asset}: an account appears twice")
-    return AssetTree(asset, height, tuple(hashes), tuple(all_sums), ordered, positions)
+    return AssetTree(asset, height, tuple(nodes), tuple(all_sums), ordered, positions)
 
 
-def _up(
-    hashes: list[bytes], sums: list[int], encoded: list[bytes]
-) -> tuple[list[bytes], list[int], list[bytes]]:
-    """The level above: node hash over both children's hashes and sums (no overflow:
-    the caller checked the total, and every node's sum is at most the total)."""
-    out_h: list[bytes] = []
+def digest_of(hasher: Hasher, data: bytes) -> bytes:
+    """``hasher`` (a copy of a hasher fed a fixed prefix) after ``data``."""
+    hasher.update(data)
+    return hasher.digest()
+
+
+def _up(nodes: list[bytes], sums: list[int]) -> tuple[list[bytes], list[int]]:
+    """The level above: each node hashes both children's hashes and sums, i.e. both
+    children's stored bytes (no overflow: the caller checked the total, and no node's sum
+    exceeds it). A copy of the tagged hasher saves hashing the tag and a concatenation."""
+    out_n: list[bytes] = []
     out_s: list[int] = []
-    out_e: list[bytes] = []
-    add_h, add_s, add_e = out_h.append, out_s.append, out_e.append
-    for lh, le, ls, rh, re, rs in zip(
-        hashes[0::2],
-        encoded[0::2],
-        sums[0::2],
-        hashes[1::2],
-        encoded[1::2],
-        sums[1::2],
-        strict=True,
+    add_n, add_s = out_n.append, out_s.append
+    node = _sha256(NODE_TAG).copy
+    for left, left_sum, right, right_sum in zip(
+        nodes[0::2], sums[0::2], nodes[1::2], sums[1::2], strict=True
     ):
-        add_h(_sha256(NODE_TAG + lh + le + rh + re).digest())
-        total = ls + rs
+        total = left_sum + right_sum
+        hasher = node()
+        hasher.update(left)
+        hasher.update(right)
+        add_n(hasher.digest() + total.to_bytes(SUM_BYTES, "big"))
         add_s(total)
-        add_e(total.to_bytes(SUM_BYTES, "big"))
-    return out_h, out_s, out_e
+    return out_n, out_s

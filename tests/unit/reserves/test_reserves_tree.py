@@ -85,7 +85,7 @@ def test_a_new_nonce_leaves_no_leaf_in_common() -> None:
     rows = [(f"a{i}", "bitcoin:BTC", 100) for i in range(20)]
     first = build(Holdings.parse(rows), SECRET, NONCE).trees["bitcoin:BTC"]
     second = build(Holdings.parse(rows), SECRET, b"\x01" * 16).trees["bitcoin:BTC"]
-    assert not set(first.hashes[0]) & set(second.hashes[0])
+    assert not set(first.nodes[0]) & set(second.nodes[0])
 
 
 def test_padding_to_a_floor_hides_the_number_of_holders() -> None:

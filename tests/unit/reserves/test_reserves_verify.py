@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kinko.core.errors import IntegrityError
-from kinko.reserves import sumtree
+from kinko.reserves import proof, sumtree
 from kinko.reserves.proof import path_json
 from kinko.reserves.verify import verify_document
 from tests.unit.reserves.sample import log_roots, sample
@@ -198,3 +198,15 @@ def test_the_verifier_runs_as_a_program(tmp_path: Path) -> None:
     bad = subprocess.run([*command, str(key_file)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "negative" in bad.stderr
+
+
+def test_the_encoded_document_is_the_documented_json_value() -> None:
+    paths = proof.account_paths(S.trees, "alice")
+    encoded = proof.Envelope.of("snap-1", S.roots, S.audit).encode(
+        "alice", S.trees.keys["alice"], paths
+    )
+    value = json.loads(encoded)
+    assert value["leaves"] == [path_json(p) for p in paths]
+    assert value["snapshot"] == {"id": "snap-1", "roots": S.roots.to_json()}
+    assert value["audit"] == S.audit.to_json()
+    assert list(value) == ["format", "snapshot", "account", "key", "leaves", "audit"]
