@@ -7,8 +7,9 @@ The mapping, once for every source (docs/monitor.md, "Real sources"):
 - A vendor record's keys keep their names; nested objects become dotted keys
   (``userIdentity.arn``, ``protoPayload.metadata.event.eventName``), as SigmaHQ's rules
   name them. A list of objects gives, for each dotted key below it, the list of its values
-  (a rule matches a list if any element does); an object or list also keeps its JSON text
-  under its own key, for rules that search it whole (``requestParameters|contains``).
+  (a rule matches a list if any element does). A top-level object, and a list of objects at
+  any depth, also keeps its JSON text under its own key, for rules that search it whole
+  (``requestParameters|contains``, ``properties.targetResources|contains``).
 - Floats become their JSON text (Kinko's free fields hold no floats).
 - A vendor key equal to one of Kinko's own fields (`kinko.monitor.events.STANDARD_FIELDS`
   and the ECS/OCSF aliases) either *is* that field (each source says which, e.g. GitHub's
@@ -153,31 +154,37 @@ def outcome_of(ok: bool | None) -> str | None:
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted keys for nested objects; lists of objects give lists of values; containers
-    also keep their JSON text; floats become text (see the module's docstring)."""
+    """Dotted keys for nested objects; lists of objects give lists of values; top-level
+    objects and lists of objects also keep their JSON text; floats become text (see the
+    module's docstring)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
+        if isinstance(value, dict):
+            out[str(key)] = _json_text(value)
         _walk(str(key), value, out, many=False)
     return out
 
 
 def _walk(key: str, value: Any, out: dict[str, Any], *, many: bool) -> None:
-    if isinstance(value, Mapping):
-        _put(key, _json_text(value), out, many=many)
+    if isinstance(value, dict):
         for sub, item in value.items():
             _walk(f"{key}.{sub}", item, out, many=many)
-    elif isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
-        _put(key, _json_text(value), out, many=many)
-        for item in value:
-            if isinstance(item, Mapping):
-                for sub, inner in item.items():
-                    _walk(f"{key}.{sub}", inner, out, many=True)
     elif isinstance(value, list):
-        for item in value:
-            _put(key, _scalar(item), out, many=True)
-        out.setdefault(key, [])
+        if any(isinstance(v, dict | list) for v in value):
+            _put(key, _json_text(value), out, many=many)
+            for item in value:
+                if isinstance(item, dict):
+                    for sub, inner in item.items():
+                        _walk(f"{key}.{sub}", inner, out, many=True)
+        else:
+            held = out.setdefault(key, [])
+            if not isinstance(held, list):
+                held = out[key] = [held]
+            held.extend(_scalar(item) for item in value)
+    elif many:
+        _put(key, _scalar(value), out, many=True)
     else:
-        _put(key, _scalar(value), out, many=many)
+        out[key] = _scalar(value) if isinstance(value, float) else value
 
 
 def _put(key: str, value: Any, out: dict[str, Any], *, many: bool) -> None:
@@ -207,7 +214,7 @@ def build(source: Source, record: Mapping[str, Any], where: str) -> MonitorEvent
     mapped = source.mapping(record, where)
     fields = flatten(record)
     fields.update(flatten(mapped.fields))
-    for key in [k for k in fields if k in RESERVED or k.split(".", 1)[0] == "logsource"]:
+    for key in [k for k in fields if k in RESERVED or k.startswith("logsource.")]:
         value = fields.pop(key)
         if key in source.standard:
             continue
