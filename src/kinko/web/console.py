@@ -158,16 +158,14 @@ def console_css() -> Response:
 
 @router.get("/console/", response_class=HTMLResponse)
 async def home(
-    request: Request, principal: Annotated[Principal, Depends(authenticated())]
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticated())],
+    services: AppServices,
 ) -> HTMLResponse:
-    """Who is signed in, and (for those who may read them) the withdrawals awaiting
-    approval of the assets and wallets they may read, each linking to its approval page."""
-    pending: list[Any] = []
-    if principal.has("withdrawals:read"):
-        from kinko.web.withdrawals import awaiting_approval
+    """The dashboard (`kinko.web.dashboard`): each panel for those who may read its data."""
+    from kinko.web.dashboard import dashboard
 
-        pending = await awaiting_approval(request, principal)
-    return render(request, "home.html", principal=principal, pending=pending)
+    return await dashboard(request, principal, services)
 
 
 @router.post("/console/logout")

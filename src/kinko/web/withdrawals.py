@@ -1,9 +1,13 @@
-"""Console page for approvers: the DECODED transaction and its digest.
+"""Console pages for withdrawals: the list (with filters) and a withdrawal's page.
 
-What is shown comes only from decoding the unsigned transaction that will be signed
-(`intent`) and from its digest, never from the request's own fields: an approver judges
-what is really signed (the DMM Bitcoin / Bybit lesson). Approving is a WebAuthn
-``navigator.credentials.get()`` over the one-time challenge from
+What the page shows of the transaction comes only from decoding the unsigned transaction
+that will be signed (`intent`) and from its digest, never from the request's own fields:
+an approver judges what is really signed (the DMM Bitcoin / Bybit lesson). Beside it:
+amounts in the asset's units with the base units, names for the ids
+(`kinko.web.withdrawal_facts`), a short code of the digest to compare on a second device,
+the policy rules that fired, the answers so far and red flags of dangerous calls
+(`kinko.web.red_flags`). Whoever may not approve sees why, in words, and no button.
+Approving is a WebAuthn ``navigator.credentials.get()`` over the one-time challenge from
 ``/v1/withdrawals/{id}/approval-challenge`` (it commits to that digest, the withdrawal and
 its expiry), posted to ``/v1/withdrawals/{id}/approve``.
 """
@@ -13,66 +17,111 @@ from __future__ import annotations
 import functools
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kinko.api.auth import public, require
 from kinko.api.routes.withdrawal_deps import concern, stack
 from kinko.api.scopes import Scopes
-from kinko.core.errors import KinkoError
+from kinko.core.errors import InputError, KinkoError
 from kinko.identity.model import Principal
 from kinko.signer.bundle import b64url
 from kinko.web.console import HERE, SECURITY_HEADERS, render
+from kinko.web.dashboard_data import LISTED, Panel
+from kinko.web.formatting import short_code
+from kinko.web.red_flags import red_flags
+from kinko.web.withdrawal_facts import facts_of, refusal
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import State
 
 router = APIRouter()
+Reader = Annotated[Principal, Depends(require("withdrawals:read"))]
+Stack = Annotated[WithdrawalStack, Depends(stack)]
+PAGE_SIZE = 50
 
 
-async def awaiting_approval(request: Request, principal: Principal) -> list[WithdrawalView]:
-    """Withdrawals in ``pending_approval`` of assets and wallets `principal` may read,
-    newest first (none when the withdrawal services cannot be built here, e.g. without
-    the audit-log key)."""
+def _mine(services: WithdrawalStack, principal: Principal) -> list[WithdrawalView]:
+    """Pending withdrawals `principal` may approve now (blocking)."""
+    scopes = Scopes.reading(principal, "withdrawals:read", services.ctx)
+    pending = services.withdrawals.list(
+        state=State.PENDING_APPROVAL.value,
+        limit=PAGE_SIZE,
+        visible=lambda v: scopes.sees(concern(v)),
+    )
+    now = services.ctx.clock.now()
+    return [
+        v
+        for v in pending
+        if refusal(v, principal, facts_of(services.ctx, v, principal), now) is None
+    ][:LISTED]
+
+
+async def awaiting_me(request: Request, principal: Principal) -> Panel:
+    """The dashboard's panel of withdrawals waiting for `principal`'s approval."""
     try:
         services = await stack(request)
-    except KinkoError:
-        return []
+        found = await run_in_threadpool(_mine, services, principal)
+    except KinkoError as exc:
+        return Panel("withdrawals", error=exc.message)
+    return Panel("withdrawals", found)
+
+
+@router.get("/console/withdrawals", response_class=HTMLResponse)
+async def list_page(
+    request: Request,
+    principal: Reader,
+    services: Stack,
+    *,
+    state: Annotated[str, Query(max_length=32)] = "",
+    asset: Annotated[str, Query(max_length=80)] = "",
+    wallet: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """Withdrawals the person may read, newest first, by state, asset and wallet."""
+    if state and state not in {s.value for s in State}:
+        raise InputError("state", f"use one of {', '.join(s.value for s in State)}")
     scopes = Scopes.reading(principal, "withdrawals:read", services.ctx)
-    return await run_in_threadpool(
-        functools.partial(
-            services.withdrawals.list,
-            state=State.PENDING_APPROVAL.value,
-            limit=50,
-            visible=lambda v: scopes.sees(concern(v)),
+
+    def visible(v: WithdrawalView) -> bool:
+        return (
+            (not asset or v.asset == asset)
+            and (not wallet or v.wallet_id == wallet)
+            and scopes.sees(concern(v))
         )
+
+    found = await run_in_threadpool(
+        functools.partial(
+            services.withdrawals.list, state=state or None, limit=PAGE_SIZE, visible=visible
+        )
+    )
+    return render(
+        request,
+        "withdrawals.html",
+        principal=principal,
+        withdrawals=found,
+        states=[s.value for s in State],
+        filters={"state": state, "asset": asset, "wallet": wallet},
+        page_size=PAGE_SIZE,
     )
 
 
 @router.get("/console/withdrawals/{withdrawal_id}", response_class=HTMLResponse)
 def approval_page(
-    withdrawal_id: str,
-    request: Request,
-    principal: Annotated[Principal, Depends(require("withdrawals:read"))],
-    services: Annotated[WithdrawalStack, Depends(stack)],
+    withdrawal_id: str, request: Request, principal: Reader, services: Stack
 ) -> HTMLResponse:
     view = services.withdrawals.get(withdrawal_id)
     # Scopes hold on the console as on the API: 403 for a withdrawal outside the caller's.
     Scopes.reading(principal, "withdrawals:read", services.ctx).require(concern(view))
-    me = str(principal.subject)
-    can_approve = (
-        Scopes.reading(principal, "withdrawals:approve", services.ctx).sees(concern(view))
-        and view.state.value == "pending_approval"
-        and me != view.requester
-        and all(a["approver"] != me for a in view.approvals)
-    )
+    facts = facts_of(services.ctx, view, principal)
+    refused = refusal(view, principal, facts, services.ctx.clock.now())
+    can_approve = refused is None
     credentials: list[str] = []
     if can_approve:
         with services.ctx.db.transaction() as session:
             credentials = [
                 b64url(c.credential_id)
-                for c in services.ports.directory.credentials_of(session, me)
+                for c in services.ports.directory.credentials_of(session, str(principal.subject))
             ]
     return render(
         request,
@@ -80,6 +129,11 @@ def approval_page(
         principal=principal,
         wd=view,
         intent=view.intent,
+        facts=facts,
+        code=short_code(view.digest) if view.digest else "",
+        flags=red_flags(view.intent),
+        decision=view.decision or {},
+        refusal=refused,
         can_approve=can_approve,
         credentials=credentials,
         rp_id=services.ctx.settings.webauthn_rp_id,
