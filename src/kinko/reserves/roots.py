@@ -86,7 +86,7 @@ def make(nonce: bytes, assets: Sequence[AssetRoot]) -> Roots:
 
 def parse(value: object) -> Roots:
     """The roots of a proof document (``{"nonce": hex, "assets": [...]}``)."""
-    doc = _object(value, "snapshot.roots")
+    doc = json_object(value, "snapshot.roots")
     nonce = hex_bytes(doc.get("nonce"), "snapshot.roots.nonce", sumtree.NONCE_SIZE)
     items = doc.get("assets")
     if not isinstance(items, list) or not items:
@@ -94,7 +94,7 @@ def parse(value: object) -> Roots:
     out = []
     for i, item in enumerate(items):
         where = f"snapshot.roots.assets[{i}]"
-        a = _object(item, where)
+        a = json_object(item, where)
         asset = a.get("asset")
         if not isinstance(asset, str):
             raise IntegrityError(f"{where}.asset must be a string")
@@ -106,7 +106,7 @@ def parse(value: object) -> Roots:
     return make(nonce, out)
 
 
-def _object(value: object, where: str) -> Mapping[str, object]:
+def json_object(value: object, where: str) -> Mapping[str, object]:
     if not isinstance(value, dict):
         raise IntegrityError(f"{where} must be a JSON object")
     return value

@@ -28,7 +28,7 @@ from kinko.audit.merkle import verify_inclusion
 from kinko.core.errors import IntegrityError
 from kinko.reserves import roots as roots_mod
 from kinko.reserves import sumtree
-from kinko.reserves.roots import AssetRoot, decimal, hex_bytes
+from kinko.reserves.roots import AssetRoot, decimal, hex_bytes, json_object
 
 FORMAT = "kinko-reserves-proof/1"
 AUDIT_ACTION = "reserves.snapshot"
@@ -90,10 +90,10 @@ def verify_path(
 
 def verify_document(doc: object, vkey_text: str) -> Verified:
     """Check a whole proof document against the audit log's verifier key."""
-    top = _object(doc, "proof")
+    top = json_object(doc, "proof")
     if top.get("format") != FORMAT:
         raise IntegrityError(f"format must be {FORMAT!r}")
-    snapshot = _object(top.get("snapshot"), "snapshot")
+    snapshot = json_object(top.get("snapshot"), "snapshot")
     snapshot_id = snapshot.get("id")
     if not isinstance(snapshot_id, str) or not snapshot_id:
         raise IntegrityError("snapshot.id must be a non-empty string")
@@ -108,7 +108,7 @@ def verify_document(doc: object, vkey_text: str) -> Verified:
     values = []
     seen: set[bytes] = set()
     for i, raw in enumerate(leaves):
-        leaf = _object(raw, f"leaves[{i}]")
+        leaf = json_object(raw, f"leaves[{i}]")
         asset = leaf.get("asset")
         if not isinstance(asset, str):
             raise IntegrityError(f"leaves[{i}].asset must be a string")
@@ -123,7 +123,7 @@ def verify_document(doc: object, vkey_text: str) -> Verified:
             raise IntegrityError(f"leaves[{i}].path must be a list")
         verify_path(root, commitment, value, leaf.get("index"), path)
         values.append((asset, value, root.total))
-    size = _audit(_object(top.get("audit"), "audit"), snapshot_id, roots, vkey_text)
+    size = _audit(json_object(top.get("audit"), "audit"), snapshot_id, roots, vkey_text)
     return Verified(snapshot_id, account, tuple(values), size)
 
 
@@ -155,12 +155,6 @@ def _audit(audit: Mapping[str, object], snapshot_id: str, roots: roots_mod.Roots
     if details.get("roots") != roots.digest().hex() or details.get("nonce") != roots.nonce.hex():
         raise IntegrityError("these roots are not the ones the audit log records for the snapshot")
     return checkpoint.size
-
-
-def _object(value: object, where: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise IntegrityError(f"{where} must be a JSON object")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

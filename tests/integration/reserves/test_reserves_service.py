@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from kinko.audit.note import generate_signer
-from kinko.cli.main import app
 from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError, NotFound
 from kinko.custody import holdings
@@ -18,6 +16,7 @@ from kinko.reserves.service import ReservesService
 from kinko.reserves.verify import verify_document
 from kinko.store.tables.reserves import ReserveHoldingRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, fund, set_up
+from tests.support.cli import kinko, narrow_cli
 
 LEDGER = [
     ("alice", BTC, 150_000_000),
@@ -26,16 +25,6 @@ LEDGER = [
     ("carol", BTC, 7),
 ]
 OWED = {BTC: 300_000_007, ETH: 2 * 10**18}
-runner = CliRunner()
-
-
-@pytest.fixture
-def vkey(ctx: Context) -> str:
-    skey, verifier = generate_signer(ctx.settings.audit_origin)
-    path = ctx.settings.resolved_audit_key_path
-    path.write_text(skey + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return verifier
 
 
 def _custody(ctx: Context, *, eth_cold: int = 3 * 10**18) -> None:
@@ -97,27 +86,23 @@ def test_holdings_changed_after_the_build_make_no_proof(ctx: Context, vkey: str)
         ReservesService(ctx).prove("alice", built.id)
 
 
-def _kinko(ctx: Context, *args: str) -> tuple[int, str]:
-    env = {
-        "KINKO_DATA_DIR": str(ctx.settings.data_dir),
-        "KINKO_DATABASE_URL": ctx.settings.resolved_database_url,
-        "KINKO_CONFIG": "",
-    }
-    result = runner.invoke(app, list(args), env=env)
+def _kinko(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = kinko(runner, *args)
     assert "Traceback" not in result.output
     return result.exit_code, result.output
 
 
 def test_the_command_line_builds_proves_and_verifies(
-    ctx: Context, vkey: str, tmp_path: Path
+    ctx: Context, vkey: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _custody(ctx)
+    cli = narrow_cli(ctx, monkeypatch)
     ledger = tmp_path / "ledger.csv"
     ledger.write_text(
         "account,asset,base_units\n" + "".join(f"{a},{s},{u}\n" for a, s, u in LEDGER)
     )
     code, out = _kinko(
-        ctx, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
+        cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
     )
     assert code == 0, out
     report = json.loads(out)
@@ -129,11 +114,11 @@ def test_the_command_line_builds_proves_and_verifies(
         "passed": True,
     }
     proof = tmp_path / "alice.json"
-    code, out = _kinko(ctx, "reserves", "prove", "alice", "--out", str(proof))
+    code, out = _kinko(cli, "reserves", "prove", "alice", "--out", str(proof))
     assert code == 0, out
     key = tmp_path / "log.vkey"
     key.write_text(vkey + "\n")
-    code, out = _kinko(ctx, "reserves", "verify", str(proof), "--vkey", str(key), "--json")
+    code, out = _kinko(cli, "reserves", "verify", str(proof), "--vkey", str(key), "--json")
     assert code == 0, out
     assert json.loads(out)["assets"][0] == {
         "asset": BTC,
@@ -143,18 +128,21 @@ def test_the_command_line_builds_proves_and_verifies(
     doc = json.loads(proof.read_text())
     doc["leaves"][0]["path"][0]["sum"] = "-1"
     proof.write_text(json.dumps(doc))
-    code, out = _kinko(ctx, "reserves", "verify", str(proof), "--vkey", str(key))
+    code, out = _kinko(cli, "reserves", "verify", str(proof), "--vkey", str(key))
     assert code == 1
     assert "negative" in out
 
 
-def test_the_command_line_names_the_bad_field(ctx: Context, tmp_path: Path) -> None:
+def test_the_command_line_names_the_bad_field(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _custody(ctx)
+    cli = narrow_cli(ctx, monkeypatch)
     ledger = tmp_path / "ledger.csv"
     ledger.write_text("account,asset,base_units\nalice,bitcoin:BTC,1.5\n")
-    code, out = _kinko(ctx, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat())
+    code, out = _kinko(cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat())
     assert code == 2
     assert "ledger line 2: base_units" in out
-    code, out = _kinko(ctx, "reserves", "build", "--ledger", str(ledger), "--day", "07/12/2026")
+    code, out = _kinko(cli, "reserves", "build", "--ledger", str(ledger), "--day", "07/12/2026")
     assert code == 2
     assert "day" in out
