@@ -43,7 +43,7 @@ from kinko.monitor.notify import Notifier
 from kinko.monitor.release import ResponseReleaseHandler
 from kinko.monitor.service import Hands, MonitorService
 from kinko.monitor.triage import TriageService
-from kinko.policy.addressbook import AddressBookService
+from kinko.policy.addressbook import AddressBookService, AddressEntryHandler
 from kinko.policy.freeze import FreezeService
 from kinko.policy.freeze_release import FreezeReleaseHandler
 from kinko.policy.proposals import PolicyActivationHandler
@@ -121,7 +121,6 @@ class Services:
         says, once the owner's rules say they may vote (else the rule's refusal)."""
         owners: dict[ApprovalKind, Callable[[Session, str, UserId], Any]] = {
             ApprovalKind.PROPOSAL: self.identity.roles.approval_content,
-            ApprovalKind.ADDRESS_BOOK: self.address_book.approval_content,
             ApprovalKind.RESPONSE_RELEASE: self.triage.approval_content,
         }
         return owners[kind](session, subject, voter)
@@ -179,6 +178,7 @@ def build_services(
         ProposalKind.ACTIVATE_POLICY: lambda: PolicyActivationHandler(ctx),
         ProposalKind.RELEASE_FREEZE: lambda: FreezeReleaseHandler(ctx),
         ProposalKind.RELEASE_RESPONSE: lambda: ResponseReleaseHandler(ctx, response_actions),
+        ProposalKind.ADDRESS_BOOK_ENTRY: lambda: AddressEntryHandler(address_book),
         **registration_handlers(ctx),  # an asset, a wallet, a key share (custody)
         **register_handlers(register := GovernanceRegister(ctx)),  # the governance register
     }
@@ -191,7 +191,10 @@ def build_services(
         return frozenset(grant.role.value for grant in grants)
 
     freezes = FreezeService(ctx, proposals=identity.roles)
-    policy_service = PolicyService(ctx, policy, freezes=freezes)
+    address_book = AddressBookService(
+        ctx, proposals=identity.roles, cooling_off=lambda: policy_service.policy.cooling_off
+    )
+    policy_service = PolicyService(ctx, policy, freezes=freezes, addresses=address_book)
     screening = ScreeningService(
         ctx,
         screening_config,
@@ -224,7 +227,7 @@ def build_services(
         policy=policy_service,
         screening=screening,
         freezes=freezes,
-        address_book=policy_service.addresses,
+        address_book=address_book,
         token_requests=TokenRequestService(ctx, issuer=identity.tokens),
         device_logins=DeviceLoginService(ctx, mfa=identity.mfa, sessions=identity.sessions),
         holds=holds,

@@ -223,7 +223,7 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     assert eth.status_code == 201 and btc.status_code == 201, (eth.text, btc.text)
     assert propose("ethereum", COLD_ADDR, "mine", btc_only).status_code == 403
     # The console's approval page holds to the same scope as the approve route.
-    page = "/console/approvals/address-book/{}"
+    page = "/console/approvals/proposal/{}"
     html = {**btc_person, "Accept": "text/html"}
     assert api.get(page.format(eth.json()["id"]), headers=html).status_code == 403
     shown = api.get(page.format(btc.json()["id"]), headers=html)
@@ -237,7 +237,7 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     assert [p["label"] for p in seen["proposals"]] == ["btc-dest"]
     for proposal, person in ((btc, btc_person), (eth, anyone)):
         pid = proposal.json()["id"]
-        body = vote_json(ctx, api, person, "address_book", pid)
+        body = vote_json(ctx, api, person, "proposal", pid)
         assert api.post(approve.format(pid), json=body, headers=person).status_code == 200
     seen = api.get("/v1/addressbook", headers=bearer(btc_only)).json()
     assert [e["label"] for e in seen["entries"]] == ["btc-dest"] and seen["proposals"] == []

@@ -20,7 +20,7 @@ from kinko.cli.common import echo_json
 from kinko.cli.output import JsonOption, guarded_json
 from kinko.core.errors import InputError
 
-KINDS = ("proposal", "address-book", "response-release")
+KINDS = ("proposal", "response-release")
 
 AssertionOption = Annotated[
     Path | None,
@@ -62,8 +62,8 @@ def register(app: typer.Typer) -> None:
     @approval.command("challenge")
     def challenge(kind: str, subject: str, as_json: JsonOption = False) -> None:
         """A one-time challenge (5 minutes) for your vote on KIND (proposal — roles,
-        people, custody, lists, policies, unfreezes —, address-book, response-release)
-        SUBJECT: your authenticator signs it."""
+        people, custody, lists, policies, unfreezes, address-book entries —, or
+        response-release) SUBJECT: your authenticator signs it."""
         from kinko.cli import api
 
         with guarded_json(as_json):

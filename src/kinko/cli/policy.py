@@ -197,17 +197,22 @@ def _register_addressbook(app: typer.Typer) -> None:
         label: Annotated[str, typer.Option(help="What this destination is.")],
         owner: Annotated[OwnerKind, typer.Option(help="Who owns it.")],
         tier: Annotated[list[Tier], typer.Option(help="Wallet tier allowed (repeat).")],
+        reason: Annotated[
+            str | None, typer.Option(help="Why (audited); default: names the entry.")
+        ] = None,
     ) -> None:
         """Propose adding (or changing) an entry; a second person approves."""
         from kinko.cli import api
 
-        body = {
+        body: dict[str, object] = {
             "chain": chain,
             "address": address,
             "label": label,
             "owner_kind": owner.value,
             "tiers": [t.value for t in tier],
         }
+        if reason is not None:
+            body["reason"] = reason
         with guarded(), api.connect() as kinko:
             p = kinko.post("/v1/addressbook/proposals", body)
         console.print(f"{p['action']} proposal {p['id']} for {p['address']}", highlight=False)
@@ -215,11 +220,11 @@ def _register_addressbook(app: typer.Typer) -> None:
     @book.command("approve")
     def approve(proposal_id: str, assertion: AssertionOption = None) -> None:
         """Approve a proposal, with your security key's answer to 'kinko approval
-        challenge address-book ID'; the entry counts after the cooling-off period."""
+        challenge proposal ID'; the entry counts after the cooling-off period."""
         from kinko.cli import api
 
         with guarded():
-            vote = step_up_body(assertion, "address-book", proposal_id)
+            vote = step_up_body(assertion, "proposal", proposal_id)
             with api.connect() as kinko:
                 entry = kinko.post(f"/v1/addressbook/proposals/{proposal_id}/approve", vote)
         console.print(
@@ -228,12 +233,16 @@ def _register_addressbook(app: typer.Typer) -> None:
         )
 
     @book.command("reject")
-    def reject(proposal_id: str) -> None:
-        """Reject (or withdraw) a pending proposal."""
+    def reject(
+        proposal_id: str,
+        reason: Annotated[str | None, typer.Option(help="Why (audited).")] = None,
+    ) -> None:
+        """Reject a pending proposal (someone who may approve it)."""
         from kinko.cli import api
 
+        body = {} if reason is None else {"reason": reason}
         with guarded(), api.connect() as kinko:
-            kinko.post(f"/v1/addressbook/proposals/{proposal_id}/reject")
+            kinko.post(f"/v1/addressbook/proposals/{proposal_id}/reject", body)
         console.print(f"rejected {proposal_id}")
 
     @book.command("remove")

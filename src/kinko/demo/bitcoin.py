@@ -26,10 +26,8 @@ from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
 from kinko.core.secretfile import make_private_dir, write_secret_file
 from kinko.custody.model import Tier
-from kinko.demo.data import demo_policy_text
 from kinko.demo.exchange import DemoExchange, save_authenticator, vote_with_key
 from kinko.identity.approval_terms import ApprovalKind
-from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
 from kinko.signer.offline import cosign, read_key_file
@@ -66,14 +64,9 @@ def demo_descriptor() -> str:
 
 
 def demo_policy_service(ex: DemoExchange) -> PolicyService:
-    """The data directory's policy, relaxed as `kinko.demo.data` relaxes the sample (which
-    `kinko demo` already configured: then it is used as it is)."""
-    base = ex.services.policy.policy
-    text = demo_policy_text(base.text)
-    if text == base.text:
-        return ex.services.policy
-    relaxed = load_policy(text, source="demo")
-    return PolicyService(ex.ctx, relaxed, freezes=ex.services.freezes)
+    """The demo's policy service: the data directory's policy, relaxed for the demo
+    (`kinko.demo.exchange.demo_policy`)."""
+    return ex.services.policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,19 +102,19 @@ def prepare(ex: DemoExchange) -> BtcAct:
                 label="customer 2002 (verified)",
                 owner_kind=OwnerKind.CUSTOMER_VERIFIED,
                 tiers_allowed=[Tier.COLD],
-                actor=f"user:{ex.users['sec1']}",
+                actor=f"user:{ex.users['alice']}",
             )
         vote = vote_with_key(
             ex.services,
-            ex.authenticators["sec2"],
-            ex.users["sec2"],
-            ApprovalKind.ADDRESS_BOOK,
+            ex.authenticators["carol"],
+            ex.users["carol"],
+            ApprovalKind.PROPOSAL,
             proposal.id,
-            name="sec2",
+            name="carol",
         )
         with ctx.db.transaction() as session:
             policy.addresses.approve(
-                session, proposal_id=proposal.id, actor=f"user:{ex.users['sec2']}", vote=vote
+                session, proposal_id=proposal.id, actor=f"user:{ex.users['carol']}", vote=vote
             )
         time.sleep(1.1)  # the demo policy's one-second cold cooling-off
     key_dir = ctx.settings.data_dir / KEY_DIR

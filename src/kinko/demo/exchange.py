@@ -27,6 +27,7 @@ from kinko.core.errors import NotFound
 from kinko.core.secretfile import make_private_dir, write_private, write_secret_file
 from kinko.custody.model import Tier
 from kinko.custody.wallets import NewWallet, unsafe_register_asset, unsafe_register_wallet
+from kinko.demo.data import demo_policy_text
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.binding import StepUp
 from kinko.identity.model import RoleGrant, UserId
@@ -34,7 +35,10 @@ from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.identity.step_ups import SecondVote
+from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
+from kinko.policy.rules import Policy
+from kinko.policy.service import configured_policy
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
@@ -55,7 +59,8 @@ SCREENING = ScreeningConfig(
 USERS: dict[str, tuple[Role, ...]] = {
     "alice": (Role.REQUESTER,),
     "bob": (Role.APPROVER,),
-    "carol": (Role.APPROVER,),
+    # carol also approves address-book entries (a senior approver's addressbook:approve).
+    "carol": (Role.APPROVER, Role.SENIOR_APPROVER),
     "sec1": (Role.SECURITY_ADMIN,),
     "sec2": (Role.SECURITY_ADMIN,),
 }
@@ -273,12 +278,25 @@ def _ensure_prices(ctx: Context) -> None:
             set_prices(ctx, session, ctx.clock.now().date(), currency, prices, actor="system:demo")
 
 
+def demo_policy(ctx: Context) -> Policy | None:
+    """The data directory's policy relaxed as `kinko.demo.data` relaxes the sample (one
+    second of cooling-off, no business hours); None when it already is (``kinko demo``
+    configured it): every service of the demo, the address book's cooling-off included,
+    decides with the one policy."""
+    base = configured_policy(ctx)
+    text = demo_policy_text(base.text)
+    return None if text == base.text else load_policy(text, source="demo")
+
+
 def build_demo_exchange(ctx: Context) -> DemoExchange:
     from web3 import EthereumTesterProvider, Web3
 
     w3 = Web3(EthereumTesterProvider())
     services = build_services(
-        ctx, screening_config=SCREENING, nodes=ChainNodes(network="devnet", web3=w3)
+        ctx,
+        screening_config=SCREENING,
+        policy=demo_policy(ctx),
+        nodes=ChainNodes(network="devnet", web3=w3),
     )
     created = _ensure_registry(ctx, w3)
     _ensure_prices(ctx)
@@ -320,19 +338,19 @@ def build_demo_exchange(ctx: Context) -> DemoExchange:
                 label="customer 1001 (verified)",
                 owner_kind=OwnerKind.CUSTOMER_VERIFIED,
                 tiers_allowed=[Tier.HOT, Tier.WARM],
-                actor=f"user:{users['sec1']}",
+                actor=f"user:{users['alice']}",
             )
         vote = vote_with_key(
             services,
-            authenticators["sec2"],
-            users["sec2"],
-            ApprovalKind.ADDRESS_BOOK,
+            authenticators["carol"],
+            users["carol"],
+            ApprovalKind.PROPOSAL,
             proposal.id,
-            name="sec2",
+            name="carol",
         )
         with ctx.db.transaction() as session:
             policy.addresses.approve(
-                session, proposal_id=proposal.id, actor=f"user:{users['sec2']}", vote=vote
+                session, proposal_id=proposal.id, actor=f"user:{users['carol']}", vote=vote
             )
     with ctx.db.transaction() as session:
         assert session.execute(select(WalletRow.id)).first() is not None

@@ -29,8 +29,7 @@ from kinko.core.errors import InputError
 class ApprovalKind(StrEnum):
     """The four-eyes steps whose second vote needs a bound step-up."""
 
-    PROPOSAL = "proposal"  # identity's: roles, people, custody, lists, tokens, freezes
-    ADDRESS_BOOK = "address_book"
+    PROPOSAL = "proposal"  # identity's: roles, people, custody, lists, freezes, addresses
     RESPONSE_RELEASE = "response_release"
 
     @property
@@ -49,7 +48,6 @@ class ApprovalKind(StrEnum):
 
 
 _VOTE_PERMISSIONS = {
-    ApprovalKind.ADDRESS_BOOK: "addressbook:approve",
     ApprovalKind.RESPONSE_RELEASE: "responses:release",
 }
 

@@ -13,7 +13,8 @@ person may approve it. The rules, in the order they are checked:
 6. ``active``: the approver is an active person;
 7. ``eligible``: the approver holds one of the step's eligible roles;
 8. ``proposer_eligible``: the proposer, when the caller names them as they are now,
-   is still active and eligible (else the step is refused and proposed again).
+   is still active and holds a role that may propose it (`Step.proposers`, else the
+   approver's roles; if not, the step is refused and proposed again).
 
 Rules 1, 2 and 8 are about the step (`FourEyesConflict`, HTTP 409); the others about the
 person (`FourEyesRefused`, a `PermissionDenied` and an `ApprovalError`, HTTP 403). Each
@@ -113,8 +114,7 @@ class Step:
     proposer: str
     eligible: frozenset[str] | None
     """Roles any of which makes a second person eligible. None only where the caller's
-    permission check is the eligibility rule (the address book: its route requires
-    ``addressbook:approve`` of the person acting)."""
+    permission check is the eligibility rule."""
     created_at: datetime
     expires_at: datetime | None = None
     subjects: frozenset[str] = frozenset()
@@ -123,6 +123,10 @@ class Step:
     proposed: str = "proposed"
     """What the proposer did, for messages: "requested" for a withdrawal."""
     proposer_name: str = ""
+    proposers: frozenset[str] | None = None
+    """Roles the proposer must still hold one of (rule ``proposer_eligible``); None: the
+    same as `eligible` (an address-book entry's proposer is a requester, its approver a
+    senior approver)."""
     codes: Mapping[Rule, str] = field(default_factory=dict)
     """Codes this step's API answers instead of `DEFAULT_CODES` (kept for its clients)."""
     conflicts: frozenset[Rule] = ABOUT_THE_STEP
@@ -204,10 +208,11 @@ def refusal(
         else:
             why = f"{who} holds none of the roles eligible to approve it; {needed}"
         return _refusal(step, Rule.ELIGIBLE, f"{who} cannot approve {step.what}: {why}")
+    proposing = step.eligible if step.proposers is None else step.proposers
     if proposer_now is not None and not (
-        proposer_now.active and (step.eligible is None or proposer_now.roles & step.eligible)
+        proposer_now.active and (proposing is None or proposer_now.roles & proposing)
     ):
-        roles = "person" if not step.eligible else _roles(step.eligible)
+        roles = "person" if not proposing else _roles(proposing)
         return _refusal(
             step,
             Rule.PROPOSER_ELIGIBLE,

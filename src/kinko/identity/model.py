@@ -44,6 +44,8 @@ class ProposalKind(StrEnum):
     """A freeze is lifted (kinko.policy.freeze_release)."""
     RELEASE_RESPONSE = "release_response"
     """A monitor response (a freeze, a lock) is undone (kinko.monitor.release)."""
+    ADDRESS_BOOK_ENTRY = "address_book_entry"
+    """A destination joins the address book, or its entry changes (kinko.policy.addressbook)."""
 
 
 class ProposalState(StrEnum):

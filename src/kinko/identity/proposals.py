@@ -69,6 +69,9 @@ CUSTODY_KINDS = frozenset(
 # The governance register's changes (self-inspection) are proposed and approved by a
 # security_admin or the CISO (`kinko.identity.rules.eligibility`).
 REGISTER_KINDS = frozenset({ProposalKind.REGISTER_CHANGE})
+# An address-book entry is proposed by a holder of ``addressbook:propose`` and approved by
+# a second person holding ``addressbook:approve``; the route checks the chain's scope.
+ADDRESS_BOOK_KINDS = frozenset({ProposalKind.ADDRESS_BOOK_ENTRY})
 FOREIGN_KINDS = (
     frozenset(
         {
@@ -80,6 +83,7 @@ FOREIGN_KINDS = (
     )
     | CUSTODY_KINDS
     | REGISTER_KINDS
+    | ADDRESS_BOOK_KINDS
 )
 
 
@@ -168,7 +172,8 @@ def parse_grant(
 
 class Proposals(Protocol):
     """Identity's proposals (`kinko.identity.roles.RoleService`), as the domains that
-    hand their two-person steps to identity use them (freezes, monitor responses)."""
+    hand their two-person steps to identity use them (freezes, monitor responses, the
+    address book)."""
 
     def propose(
         self,
@@ -182,6 +187,10 @@ class Proposals(Protocol):
 
     def approve(
         self, session: Session, proposal_id: str, *, actor: UserId, vote: SecondVote
+    ) -> Proposal: ...
+
+    def refuse(
+        self, session: Session, proposal_id: str, *, actor: UserId, reason: str
     ) -> Proposal: ...
 
     def proposal(self, session: Session, proposal_id: str) -> Proposal | None: ...

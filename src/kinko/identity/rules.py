@@ -28,8 +28,9 @@ from kinko.identity.four_eyes import Step, check_first
 from kinko.identity.issuing import TokenIssuer
 from kinko.identity.model import ProposalKind, RoleGrant, UserId, UserState
 from kinko.identity.people import person_now, roles_held
-from kinko.identity.permissions import PRIVILEGED_ROLES, ROLE_PERMISSIONS, Role, parse_role
+from kinko.identity.permissions import PRIVILEGED_ROLES, Role, parse_role
 from kinko.identity.proposals import (
+    ADDRESS_BOOK_KINDS,
     CUSTODY_KINDS,
     REGISTER_KINDS,
     Handlers,
@@ -38,6 +39,7 @@ from kinko.identity.proposals import (
     public_payload,
 )
 from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_sod
+from kinko.identity.tenure import roles_holding
 from kinko.store.tables.identity import IdentityConfigRow, ProposalRow, RoleGrantRow, UserRow
 
 MATRIX_KEY = "sod_conflicts"
@@ -52,12 +54,13 @@ _STATES = {
 
 
 _ADMINS = frozenset({Role.SECURITY_ADMIN.value})
-_CUSTODY_WRITERS = frozenset(
-    role.value for role, held in ROLE_PERMISSIONS.items() if "custody:write" in held
-)
 _REGISTER_KEEPERS = frozenset({Role.SECURITY_ADMIN.value, Role.CISO.value})
+
+_CUSTODY_WRITERS = frozenset(roles_holding("custody:write"))
+_ADDRESS_PROPOSERS = frozenset(roles_holding("addressbook:propose"))
+_ADDRESS_APPROVERS = frozenset(roles_holding("addressbook:approve"))
 # Kinds whose proposers and approvers are named by `eligibility` (not only security admins).
-_ROLE_NAMED = CUSTODY_KINDS | REGISTER_KINDS
+_ROLE_NAMED = CUSTODY_KINDS | REGISTER_KINDS | ADDRESS_BOOK_KINDS
 
 
 def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
@@ -67,7 +70,10 @@ def eligibility(kind: ProposalKind) -> tuple[frozenset[str], frozenset[str]]:
     ``custody:write`` and approved by a second person holding ``custody:write`` or
     ``security_admin``; changes to the governance register (self-inspection) by a
     ``security_admin`` or the ``ciso`` and a second one of them; every other kind by two
-    security admins."""
+    security admins. An address-book entry: a holder of ``addressbook:propose`` and a
+    second person holding ``addressbook:approve``."""
+    if kind in ADDRESS_BOOK_KINDS:
+        return _ADDRESS_PROPOSERS, _ADDRESS_APPROVERS
     if kind in CUSTODY_KINDS:
         return _CUSTODY_WRITERS, _CUSTODY_WRITERS | _ADMINS
     if kind in REGISTER_KINDS:
@@ -261,6 +267,7 @@ class ProposalRules(ServiceBase):
             proposer=row.proposer_id,
             proposer_name=self.user_row(session, row.proposer_id).username,
             eligible=eligibility(kind)[1],
+            proposers=eligibility(kind)[0],
             created_at=row.created_at,
             expires_at=row.expires_at,
             subjects=subjects,
@@ -312,4 +319,6 @@ def _what(row: ProposalRow) -> str:
         return f"the unfreeze {row.id} of freeze {row.payload.get('freeze_id')}"
     if row.kind == ProposalKind.RELEASE_RESPONSE.value:
         return f"the release {row.id} of response {row.payload.get('response_id')}"
+    if row.kind == ProposalKind.ADDRESS_BOOK_ENTRY.value:
+        return f"address-book proposal {row.id}"
     return f"proposal {row.id} ({row.kind})"

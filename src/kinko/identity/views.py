@@ -84,7 +84,7 @@ class TokenTermsBody(Body):
 class ApprovalRef(Body):
     """A four-eyes vote a step-up is for (`kinko.identity.approval_terms.ApprovalKind`)."""
 
-    kind: Literal["proposal", "address_book", "response_release"]
+    kind: Literal["proposal", "response_release"]
     subject: str = Field(min_length=1, max_length=64, description="the proposal's id")
 
 

@@ -1,11 +1,15 @@
 """The address book: where warm and cold wallets may send.
 
-Adding or changing an entry is a four-eyes proposal: one person proposes, a different
-person approves (the rules of `kinko.identity.four_eyes`; who may approve at all is the
-route's ``addressbook:approve`` permission), and the entry counts only after a cooling-off
-period (per tier, default 48 h) measured from the approval. A change leaves the old entry
-in force until the new one becomes effective. Removal is immediate and needs one person.
-Every step is audited and published as an ``addressbook.change`` security event.
+Adding or changing an entry is identity's one four-eyes mechanism (a proposal of kind
+``address_book_entry``, ADR 0005): a holder of ``addressbook:propose`` proposes, a
+different person holding ``addressbook:approve`` approves with their bound step-up
+(`kinko.identity.step_ups`), in time, both still active; the route checks the chain's
+scope. Identity hands the payload to `AddressEntryHandler`: checked and normalised when
+proposed, entered when approved. The entry counts only after a cooling-off period (per
+tier, default 48 h) measured from the approval; a change leaves the old entry in force
+until the new one becomes effective. Removal is immediate and needs one person. An
+approved entry and a removal are audited and announced as ``addressbook.change`` (with
+the destination, which the default pack's change-then-withdraw sequence groups by).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -20,19 +25,17 @@ from sqlalchemy.orm import Session
 from kinko.chains.destinations import refuse_unspendable_anywhere
 from kinko.context import Context
 from kinko.core.clock import isoformat, utc
-from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
+from kinko.core.errors import InputError, NotFound, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
 from kinko.custody.model import Tier
-from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
-from kinko.identity.four_eyes import PROPOSAL_LIFETIME, Person, Step, check_second
-from kinko.identity.names import person
+from kinko.identity.model import ProposalKind, ProposalState, UserId
+from kinko.identity.proposals import Proposal, Proposals
 from kinko.identity.step_ups import SecondVote
-from kinko.identity.tenure import four_eyes_approved, roles_holding
 from kinko.policy.model import AddressBookEntry, EntryId, OwnerKind
 from kinko.store.db import sole_writer_memo
 from kinko.store.publish import publish_after_commit
-from kinko.store.tables.policy import AddressBookEntryRow, AddressBookProposalRow
+from kinko.store.tables.policy import AddressBookEntryRow
 
 DEFAULT_COOLING_OFF = timedelta(hours=48)
 Normalizer = Callable[[str, str], str]
@@ -106,6 +109,8 @@ def address_networks(chain: str, address: str) -> tuple[str, tuple[str, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class AddressProposal:
+    """An address-book proposal, as the address book shows it (identity keeps it)."""
+
     id: str
     action: str
     chain: str
@@ -125,6 +130,8 @@ _CURRENT = select(AddressBookEntryRow).where(
     AddressBookEntryRow.address == bindparam("address"),
     AddressBookEntryRow.removed_at.is_(None),
 )
+KIND = ProposalKind.ADDRESS_BOOK_ENTRY
+EVENT_TYPE = "addressbook.change"
 
 
 class AddressBookService:
@@ -132,12 +139,16 @@ class AddressBookService:
         self,
         ctx: Context,
         *,
+        proposals: Proposals | None = None,
         cooling_off: CoolingOff | Callable[[], CoolingOff] | None = None,
         normalize: Normalizer | None = None,
     ) -> None:
-        """`cooling_off` per tier, or a function giving it, called when an approval first
+        """`proposals`: identity's, through which entries are proposed and approved (the
+        composition root gives them; without, only reading and removal work).
+        `cooling_off` per tier, or a function giving it, called when an approval first
         needs it (so that listing entries never reads the policy)."""
         self.ctx = ctx
+        self.proposals = proposals
         self._cooling_off = cooling_off
         self._resolved: dict[Tier, timedelta] | None = None
         self.normalize = normalize or adapter_normalizer()
@@ -149,6 +160,8 @@ class AddressBookService:
             self._resolved = dict(given or dict.fromkeys(Tier, DEFAULT_COOLING_OFF))
         return self._resolved
 
+    # -- the four-eyes steps, on identity's proposals ------------------------------------
+
     def propose(
         self,
         session: Session,
@@ -159,133 +172,146 @@ class AddressBookService:
         owner_kind: OwnerKind,
         tiers_allowed: Iterable[Tier],
         actor: str,
+        reason: str | None = None,
     ) -> AddressProposal:
         """Propose adding `address` (or changing its entry, if it has one)."""
-        tiers = frozenset(tiers_allowed)
-        if not tiers:
-            raise InputError("tiers", "name at least one wallet tier (hot, warm, cold)")
-        if not label.strip() or len(label) > 200:
-            raise InputError("label", "give a label of 1 to 200 characters")
-        normalized = self.normalize(chain, address)
-        # A burn address is never a place to send to (kinko.chains.destinations).
-        refuse_unspendable_anywhere(chain, normalized, field="address")
-        action = "change" if self._current(session, chain, normalized) else "add"
-        row = AddressBookProposalRow(
-            id=new_id("abp"),
-            action=action,
-            chain=chain,
-            address=normalized,
-            label=label.strip(),
-            owner_kind=owner_kind.value,
-            tiers_allowed=sorted(t.value for t in tiers),
-            proposer=actor,
-            status="pending",
-            created_at=self.ctx.clock.now(),
-            expires_at=self.ctx.clock.now() + PROPOSAL_LIFETIME,
+        payload = {
+            "chain": chain,
+            "address": address,
+            "label": label,
+            "owner_kind": owner_kind.value,
+            "tiers": sorted(t.value for t in tiers_allowed),
+        }
+        why = reason.strip() if reason else f"address-book entry {label.strip()!r} on {chain}"
+        proposal = self._proposals().propose(
+            session, actor=_user(actor), kind=KIND, payload=payload, reason=why
         )
-        session.add(row)
-        _forget(session)
-        session.flush()
-        self._record(session, actor, f"addressbook.{action}_proposed", row.id, _row_details(row))
-        return _proposal(row)
-
-    def approval_content(self, session: Session, proposal_id: str, actor: str) -> dict[str, object]:
-        """What `actor` would approve (their step-up's digest), once the four-eyes rules
-        say they may."""
-        proposal = session.get(AddressBookProposalRow, proposal_id)
-        if proposal is None:
-            raise NotFound(f"no address-book proposal {proposal_id}")
-        self._check_vote(session, proposal, f"user:{actor.removeprefix('user:')}")
-        return _approval_content(proposal)
-
-    def _check_vote(self, session: Session, proposal: AddressBookProposalRow, actor: str) -> None:
-        four_eyes = Step(
-            what=f"address-book proposal {proposal.id}",
-            proposer=proposal.proposer,
-            proposer_name=person(session, proposal.proposer),
-            # Who may approve at all is the caller's permission (addressbook:approve,
-            # checked by the route of the person acting); the rules here: another person.
-            eligible=None,
-            created_at=proposal.created_at,
-            expires_at=proposal.expires_at,
-            state=proposal.status,
-        )
-        now = self.ctx.clock.now()
-        check_second(four_eyes, Person(actor, name=person(session, actor)), now=now)
+        return _proposal(proposal)
 
     def approve(
         self, session: Session, *, proposal_id: str, actor: str, vote: SecondVote
     ) -> AddressBookEntry:
-        """Approve a proposal (`vote`: the approver's bound step-up,
-        `kinko.identity.step_ups`); the entry becomes effective after the cooling-off."""
-        proposal = session.execute(
-            select(AddressBookProposalRow)
-            .where(AddressBookProposalRow.id == proposal_id)
-            .with_for_update()
-        ).scalar_one_or_none()
-        if proposal is None:
-            raise NotFound(f"no address-book proposal {proposal_id}")
-        now = self.ctx.clock.now()
-        self._check_vote(session, proposal, actor)
-        content = _approval_content(proposal)
-        vote.confirm(
-            session, ApprovalTerms.of(ApprovalKind.ADDRESS_BOOK, proposal.id, actor, content)
+        """Approve a proposal: identity's four-eyes rules (another person holding
+        ``addressbook:approve``), then `vote` (their bound step-up), then the entry is
+        made; it becomes effective after the cooling-off."""
+        self.proposal(session, proposal_id, required=True)
+        self._proposals().approve(session, proposal_id, actor=_user(actor), vote=vote)
+        row = session.execute(
+            select(AddressBookEntryRow).where(AddressBookEntryRow.proposal_id == proposal_id)
+        ).scalar_one()
+        return _entry(row)
+
+    def reject(
+        self, session: Session, *, proposal_id: str, actor: str, reason: str | None = None
+    ) -> AddressProposal:
+        self.proposal(session, proposal_id, required=True)
+        done = self._proposals().refuse(
+            session, proposal_id, actor=_user(actor), reason=reason or "rejected"
         )
-        tiers = frozenset(Tier(t) for t in proposal.tiers_allowed)
+        return _proposal(done)
+
+    def proposal(
+        self, session: Session, proposal_id: str, *, required: bool = False
+    ) -> AddressProposal | None:
+        """The address-book proposal `proposal_id` (None, or NotFound when `required`)."""
+        found = self._proposals().proposal(session, proposal_id)
+        if found is None or found.kind is not KIND:
+            if required:
+                raise NotFound(f"no address-book proposal {proposal_id}")
+            return None
+        return _proposal(found)
+
+    def pending(self, session: Session) -> list[AddressProposal]:
+        pending = self._proposals().list_proposals(session, ProposalState.PENDING)
+        return [_proposal(p) for p in pending if p.kind is KIND]
+
+    def _proposals(self) -> Proposals:
+        if self.proposals is None:
+            raise Unavailable(
+                "address-book entries are identity proposals, and this address book was "
+                "given none (build it with kinko.services.build_services)"
+            )
+        return self.proposals
+
+    # -- what the handler does ------------------------------------------------------------
+
+    def checked(self, session: Session, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A proposal's payload, checked and normalised: the address in its chain's
+        canonical form, never a burn address, and whether it adds or changes an entry."""
+        chain = payload.get("chain")
+        if not isinstance(chain, str) or not chain:
+            raise InputError("chain", "name the chain of the address, e.g. ethereum")
+        label = payload.get("label")
+        if not isinstance(label, str) or not label.strip() or len(label) > 200:
+            raise InputError("label", "give a label of 1 to 200 characters")
+        owner = payload.get("owner_kind")
+        try:
+            owner_kind = OwnerKind(str(owner))
+        except ValueError:
+            kinds = ", ".join(k.value for k in OwnerKind)
+            raise InputError("owner_kind", f"{owner!r} is not one of {kinds}") from None
+        tiers = payload.get("tiers")
+        if not isinstance(tiers, list) or not tiers:
+            raise InputError("tiers", "name at least one wallet tier (hot, warm, cold)")
+        try:
+            allowed = sorted({Tier(t).value for t in tiers})
+        except ValueError:
+            raise InputError("tiers", f"{tiers!r}: use hot, warm or cold") from None
+        address = payload.get("address")
+        if not isinstance(address, str) or not address:
+            raise InputError("address", "give the destination's address")
+        normalized = self.normalize(chain, address)
+        # A burn address is never a place to send to (kinko.chains.destinations).
+        refuse_unspendable_anywhere(chain, normalized, field="address")
+        return {
+            "action": "change" if self._current(session, chain, normalized) else "add",
+            "chain": chain,
+            "address": normalized,
+            "label": label.strip(),
+            "owner_kind": owner_kind.value,
+            "tiers": allowed,
+        }
+
+    def enter(
+        self, session: Session, payload: Mapping[str, Any], *, proposal_id: str, approver: str
+    ) -> AddressBookEntryRow:
+        """Make the approved entry, effective after the longest cooling-off of its tiers;
+        the entry it changes stays in force until then."""
+        checked = self.checked(session, payload)  # the chain or burn list may have changed
+        proposal = self._proposals().proposal(session, proposal_id)
+        proposer = "unknown" if proposal is None else f"user:{proposal.proposer_id}"
+        now = self.ctx.clock.now()
+        tiers = frozenset(Tier(t) for t in checked["tiers"])
         effective_at = now + max(self.cooling_off.get(t, DEFAULT_COOLING_OFF) for t in tiers)
-        for old in self._current(session, proposal.chain, proposal.address):
+        for old in self._current(session, checked["chain"], checked["address"]):
             old.superseded_at = effective_at if utc(old.effective_at) <= now else now
             _forget(session)
         row = AddressBookEntryRow(
             id=new_id("abe"),
-            chain=proposal.chain,
-            address=proposal.address,
-            label=proposal.label,
-            owner_kind=proposal.owner_kind,
-            tiers_allowed=list(proposal.tiers_allowed),
-            proposal_id=proposal.id,
-            proposed_by=proposal.proposer,
-            approved_by=actor,
+            chain=checked["chain"],
+            address=checked["address"],
+            label=checked["label"],
+            owner_kind=checked["owner_kind"],
+            tiers_allowed=list(checked["tiers"]),
+            proposal_id=proposal_id,
+            proposed_by=proposer,
+            approved_by=approver,
             created_at=now,
             effective_at=effective_at,
         )
-        proposal.status = "approved"
-        proposal.approver = actor
-        proposal.decided_at = now
         session.add(row)
         _forget(session)
         session.flush()
-        details = _row_details(proposal) | {
+        details = checked | {
             "entry": row.id,
-            "proposer": proposal.proposer,
+            "proposal": proposal_id,
+            "proposer": proposer,
             "effective_at": isoformat(effective_at),
         }
-        self._record(session, actor, "addressbook.approved", proposal.id, details)
-        step = four_eyes_approved(
-            session,
-            step="addressbook.approve",
-            subject=proposal.id,
-            proposer=proposal.proposer,
-            approver=actor,
-            roles=roles_holding("addressbook:approve"),
-            now=now,
-            fields={"entry": row.id, "chain": row.chain, "address": row.address},
-        )
-        publish_after_commit(session, self.ctx.bus, step)
-        return _entry(row)
+        self._record(session, approver, "addressbook.approved", proposal_id, details)
+        return row
 
-    def reject(self, session: Session, *, proposal_id: str, actor: str) -> AddressProposal:
-        proposal = session.get(AddressBookProposalRow, proposal_id, with_for_update=True)
-        if proposal is None:
-            raise NotFound(f"no address-book proposal {proposal_id}")
-        if proposal.status != "pending":
-            raise Conflict(f"address-book proposal {proposal_id} is already {proposal.status}")
-        proposal.status = "rejected"
-        proposal.approver = actor
-        proposal.decided_at = self.ctx.clock.now()
-        session.flush()
-        self._record(session, actor, "addressbook.rejected", proposal.id, _row_details(proposal))
-        return _proposal(proposal)
+    # -- the entries ------------------------------------------------------------------------
 
     def remove(
         self, session: Session, *, chain: str, address: str, actor: str, reason: str
@@ -328,18 +354,10 @@ class AddressBookService:
         ).scalars()
         return [_entry(r) for r in rows if r.superseded_at is None or utc(r.superseded_at) > now]
 
-    def pending(self, session: Session) -> list[AddressProposal]:
-        rows = session.execute(
-            select(AddressBookProposalRow)
-            .where(AddressBookProposalRow.status == "pending")
-            .order_by(AddressBookProposalRow.created_at)
-        ).scalars()
-        return [_proposal(r) for r in rows]
-
     def _current(self, session: Session, chain: str, address: str) -> list[AddressBookEntryRow]:
         now = self.ctx.clock.now()
         # Read once per transaction where nothing else can change it (see sole_writer_memo);
-        # this service's own writes below clear the memo.
+        # this service's own writes clear the memo.
         memo = sole_writer_memo(session, "address_book")
         rows = None if memo is None else memo.get((chain, address))
         if rows is None:
@@ -357,7 +375,7 @@ class AddressBookService:
             session,
             self.ctx.bus,
             SecurityEvent(
-                type="addressbook.change",
+                type=EVENT_TYPE,
                 time=self.ctx.clock.now(),
                 actor=actor,
                 outcome="success",
@@ -367,23 +385,30 @@ class AddressBookService:
         )
 
 
-def _row_details(row: AddressBookProposalRow) -> dict[str, object]:
-    return {
-        "action": row.action,
-        "chain": row.chain,
-        "address": row.address,
-        "label": row.label,
-        "owner_kind": row.owner_kind,
-        "tiers": list(row.tiers_allowed),
-    }
+class AddressEntryHandler:
+    """What identity's ``address_book_entry`` proposals do to the address book."""
+
+    event_type = "addressbook.proposal"
+
+    def __init__(self, book: AddressBookService) -> None:
+        self.book = book
+
+    def check(self, session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.book.checked(session, payload)
+
+    def apply(
+        self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
+    ) -> None:
+        self.book.enter(session, payload, proposal_id=proposal_id, approver=f"user:{decided_by}")
+
+    def refuse(
+        self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
+    ) -> None:
+        """Nothing to undo: no entry was made (identity audits the refusal)."""
 
 
-def _approval_content(row: AddressBookProposalRow) -> dict[str, object]:
-    return {
-        **_row_details(row),
-        "proposer": row.proposer,
-        "created_at": row.created_at.isoformat(),
-    }
+def _user(actor: str) -> UserId:
+    return UserId(actor.removeprefix("user:"))
 
 
 def _forget(session: Session) -> None:
@@ -404,17 +429,18 @@ def _entry(row: AddressBookEntryRow) -> AddressBookEntry:
     )
 
 
-def _proposal(row: AddressBookProposalRow) -> AddressProposal:
+def _proposal(proposal: Proposal) -> AddressProposal:
+    payload = proposal.payload
     return AddressProposal(
-        id=row.id,
-        action=row.action,
-        chain=row.chain,
-        address=row.address,
-        label=row.label,
-        owner_kind=OwnerKind(row.owner_kind),
-        tiers_allowed=frozenset(Tier(t) for t in row.tiers_allowed),
-        proposer=row.proposer,
-        status=row.status,
-        approver=row.approver,
-        created_at=row.created_at,
+        id=proposal.id,
+        action=str(payload["action"]),
+        chain=str(payload["chain"]),
+        address=str(payload["address"]),
+        label=str(payload["label"]),
+        owner_kind=OwnerKind(payload["owner_kind"]),
+        tiers_allowed=frozenset(Tier(t) for t in payload["tiers"]),
+        proposer=f"user:{proposal.proposer_id}",
+        status=proposal.state.value,
+        approver=f"user:{proposal.decided_by}" if proposal.decided_by else None,
+        created_at=proposal.created_at,
     )

@@ -59,13 +59,15 @@ class PolicyService:
         *,
         normalize: Normalizer | None = None,
         freezes: FreezeService | None = None,
+        addresses: AddressBookService | None = None,
     ) -> None:
-        """`freezes`: the process's freeze service (the composition root gives its own)."""
+        """`freezes`, `addresses`: the process's freeze service and address book (the
+        composition root gives its own; without, read-only ones on `ctx`)."""
         self.ctx = ctx
         self._policy = policy
         # Read from this process's configuration: it must be approved to take over.
         self._configured = policy is None
-        self.addresses = AddressBookService(
+        self.addresses = addresses or AddressBookService(
             ctx, cooling_off=lambda: self.policy.cooling_off, normalize=normalize
         )
         self.freezes = freezes or FreezeService(ctx)

@@ -17,34 +17,27 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kinko.api.auth import authenticated, public
 from kinko.api.deps import AppServices
 from kinko.api.routes.identity import own_route
-from kinko.api.routes.monitor import response_in_scope
-from kinko.api.scopes import Concern, Scopes
-from kinko.core.errors import InputError, KinkoError, PermissionDenied
+from kinko.api.routes.votes import vote_in_scope
+from kinko.core.errors import InputError, KinkoError
 from kinko.identity.approval_terms import ApprovalKind, content_digest
 from kinko.identity.model import Principal, ProposalKind
-from kinko.policy.model import FreezeScope
-from kinko.store.tables.policy import AddressBookProposalRow
 from kinko.web.console import HERE, SECURITY_HEADERS, render
 
 router = APIRouter(include_in_schema=False)
 
 KINDS = {
     "proposal": ApprovalKind.PROPOSAL,
-    "address-book": ApprovalKind.ADDRESS_BOOK,
     "response-release": ApprovalKind.RESPONSE_RELEASE,
 }
 
 
 def approve_url(services: Any, session: Any, kind: ApprovalKind, subject: str) -> str:
     """The route that takes this vote (the step's own: its scopes are checked there)."""
-    if kind is ApprovalKind.ADDRESS_BOOK:
-        return f"/v1/addressbook/proposals/{subject}/approve"
     if kind is ApprovalKind.RESPONSE_RELEASE:
         return f"/v1/responses/{subject}/release"
     found = services.identity.roles.proposal(session, subject)
@@ -52,28 +45,15 @@ def approve_url(services: Any, session: Any, kind: ApprovalKind, subject: str) -
     return f"/v1/roles/proposals/{subject}/approve" if elsewhere is None else elsewhere[0]
 
 
-def require_scope(
-    principal: Principal, session: Session, services: Any, kind: ApprovalKind, subject: str
-) -> None:
-    """The page shows what the step's own route may act on, and nothing else: its
-    permission and the scope of what it touches (a chain, a freeze, a response's alert)."""
-    if kind.permission is not None and not principal.has(kind.permission):
-        raise PermissionDenied(
-            f"this needs the {kind.permission} permission", code="missing_permission"
-        )
-    if kind is ApprovalKind.ADDRESS_BOOK:
-        row = session.get(AddressBookProposalRow, subject)
-        if row is not None:
-            Scopes.within(principal, kind.permission or "", session).require(
-                Concern(chain=row.chain)
-            )
-    elif kind is ApprovalKind.RESPONSE_RELEASE:
-        response_in_scope(session, services.triage, subject, principal)
-    else:
-        found = services.identity.roles.proposal(session, subject)
-        if found is not None and found.kind is ProposalKind.RELEASE_FREEZE:
-            scopes = Scopes.within(principal, "freeze:release", session)
-            scopes.require_freeze(FreezeScope(found.payload["scope"]), found.payload.get("target"))
+def response_page(services: Any, session: Any, kind: ApprovalKind, subject: str) -> str | None:
+    """Where a proposal to release a monitor response is voted on: the response's own
+    page (its vote is a ``response_release`` step-up on the response), None otherwise."""
+    if kind is not ApprovalKind.PROPOSAL:
+        return None
+    found = services.identity.roles.proposal(session, subject)
+    if found is None or found.kind is not ProposalKind.RELEASE_RESPONSE:
+        return None
+    return f"/console/approvals/response-release/{found.payload['response_id']}"
 
 
 @router.get("/console/approvals/{kind}/{subject}", response_class=HTMLResponse)
@@ -83,14 +63,17 @@ def approval_page(
     request: Request,
     principal: Annotated[Principal, Depends(authenticated(person=True))],
     services: AppServices,
-) -> HTMLResponse:
+) -> Response:
     if kind not in KINDS:
         raise InputError("kind", f"is not an approval kind: use one of {', '.join(KINDS)}")
     approval = KINDS[kind]
     content: Any = None
     refusal: str | None = None
     with services.ctx.db.transaction() as session:
-        require_scope(principal, session, services, approval, subject)
+        elsewhere = response_page(services, session, approval, subject)
+        if elsewhere is not None:
+            return RedirectResponse(elsewhere, status_code=303, headers=SECURITY_HEADERS)
+        vote_in_scope(principal, session, services, approval, subject)
         try:
             content = services.approval_content(session, approval, subject, principal.subject)
         except KinkoError as exc:  # the reason this person may not approve, in words

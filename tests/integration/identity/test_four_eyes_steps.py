@@ -4,9 +4,8 @@ active and eligible when the second one acts. On both databases."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
+from sqlalchemy import update
 
 from kinko.context import Context
 from kinko.core.clock import FixedClock
@@ -15,11 +14,13 @@ from kinko.custody.model import Tier
 from kinko.identity.four_eyes import PROPOSAL_LIFETIME
 from kinko.identity.model import UserId, UserState
 from kinko.identity.service import IdentityService
-from kinko.policy.addressbook import AddressBookService
-from kinko.policy.model import FreezeScope, OwnerKind
+from kinko.policy.model import FreezeScope
 from kinko.services import Services
+from kinko.store.tables.identity import RoleGrantRow
 from tests.integration.policy.support import COLD_ADDR
+from tests.support.addressbook import book_people, propose_entry
 from tests.support.identity import make_user
+from tests.support.services import services_of
 from tests.support.votes import no_step_up
 
 
@@ -64,20 +65,31 @@ def test_an_unfreeze_proposal_expires_and_needs_two_active_admins(
 
 
 def test_an_address_book_proposal_expires(ctx: Context, clock: FixedClock) -> None:
-    book = AddressBookService(ctx, cooling_off=dict.fromkeys(Tier, timedelta(hours=1)))
-    with ctx.db.transaction() as s:
-        proposal = book.propose(
-            s,
-            chain="ethereum",
-            address=COLD_ADDR,
-            label="cold",
-            owner_kind=OwnerKind.OWN_WALLET,
-            tiers_allowed=[Tier.COLD],
-            actor="user:u_alice",
-        )
+    book = services_of(ctx).address_book
+    proposal_id = propose_entry(ctx, COLD_ADDR, label="cold", tiers=[Tier.COLD])
+    _, approver = book_people(ctx)
     clock.advance(PROPOSAL_LIFETIME)
     with ctx.db.transaction() as s, pytest.raises(Conflict, match="expired at") as gone:
-        book.approve(s, proposal_id=proposal.id, actor="user:u_bob", vote=no_step_up(ctx))
+        book.approve(s, proposal_id=proposal_id, actor=approver, vote=no_step_up(ctx))
     assert gone.value.code == "proposal_expired"
     with ctx.db.transaction() as s:
         assert book.lookup(s, "ethereum", COLD_ADDR) is None
+
+
+def test_an_address_book_proposal_of_someone_no_longer_a_requester_is_refused(
+    ctx: Context,
+) -> None:
+    """The proposer of an address-book entry must still hold a role that may propose one
+    (`Step.proposers`): a requester whose role was taken away meanwhile cannot have their
+    entry approved, although the approver's own roles are another set."""
+    book = services_of(ctx).address_book
+    proposer, approver = book_people(ctx)
+    proposal_id = propose_entry(ctx, COLD_ADDR, label="cold", tiers=[Tier.COLD])
+    with ctx.db.transaction() as s:
+        s.execute(
+            update(RoleGrantRow)
+            .where(RoleGrantRow.user_id == proposer)
+            .values(revoked_at=ctx.clock.now())
+        )
+    with ctx.db.transaction() as s, pytest.raises(Conflict, match="no longer an active requester"):
+        book.approve(s, proposal_id=proposal_id, actor=approver, vote=no_step_up(ctx))

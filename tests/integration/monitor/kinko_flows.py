@@ -19,7 +19,6 @@ from kinko.context import Context
 from kinko.core.events import SecurityEvent
 from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
-from kinko.custody.model import Tier
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.policy.loader import load_policy
@@ -27,6 +26,7 @@ from kinko.policy.model import FreezeScope, OwnerKind
 from kinko.policy.service import PolicyService
 from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
+from tests.support.addressbook import approve_entry, propose_entry
 from tests.support.identity import bearer, make_user, owned_token
 from tests.support.services import services_of
 from tests.support.votes import key_vote
@@ -240,21 +240,14 @@ def release_a_lock(ctx: Context, staff: Admins) -> None:
 def approve_address(ctx: Context, proposer: UserId, approver: UserId) -> None:
     """An address-book entry proposed by `proposer` and approved by `approver` (who votes
     with their security key)."""
-    services = services_of(ctx)
-    addresses = services.policy.addresses
-    with ctx.db.transaction() as session:
-        proposal = addresses.propose(
-            session,
-            chain="ethereum",
-            address="0x" + "cd" * 20,
-            label="customer 7",
-            owner_kind=OwnerKind.CUSTOMER_VERIFIED,
-            tiers_allowed=[Tier.HOT],
-            actor=f"user:{proposer}",
-        )
-    vote = key_vote(ctx, approver, ApprovalKind.ADDRESS_BOOK, proposal.id)
-    with ctx.db.transaction() as session:
-        addresses.approve(session, proposal_id=proposal.id, actor=f"user:{approver}", vote=vote)
+    proposal = propose_entry(
+        ctx,
+        "0x" + "cd" * 20,
+        label="customer 7",
+        owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+        proposer=proposer,
+    )
+    approve_entry(ctx, proposal, approver=approver, with_key=True)
 
 
 def mark_key_compromised(ctx: Context, wallet_id: str, holder: UserId) -> None:

@@ -267,7 +267,7 @@ def test_an_address_book_entry_approved_by_a_newcomer_alerts(
         assert alerts == []
         return
     [alert] = alerts
-    assert (alert["step"], alert["approver"]) == ("addressbook.approve", f"user:{senior}")
+    assert (alert["step"], alert["approver"]) == ("proposal.address_book_entry", f"user:{senior}")
     assert alert["eligible_roles"] == ["senior_approver"]
 
 

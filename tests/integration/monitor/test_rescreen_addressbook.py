@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from kinko.context import Context
 from kinko.custody.model import Tier
-from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
-from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.screening.providers import address_book_targets
 from kinko.services import Services
 from kinko.store.tables.monitor import AlertRow
+from tests.support.addressbook import add_entry as book_entry
+from tests.support.services import services_of
 
 LISTS = Path(__file__).parents[2] / "fixtures" / "screening" / "kinko_lists_synthetic.csv"
 BYBIT = "0x47666Fab8bd0Ac7003bce3f5C3585383F09486E2"  # on the synthetic stolen-funds list
@@ -22,20 +22,8 @@ CLEAN = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 
 
 def add_entry(ctx: Context, address: str, label: str) -> str:
-    book = AddressBookService(ctx)
-    with ctx.db.transaction() as s:
-        proposal = book.propose(
-            s,
-            chain="ethereum",
-            address=address,
-            label=label,
-            owner_kind=OwnerKind.PARTNER,
-            tiers_allowed=[Tier.COLD],
-            actor="user:ann",
-        )
-    with ctx.db.transaction() as s:  # ben is no enrolled person: this test is the re-screen
-        entry = book.approve(s, proposal_id=proposal.id, actor="user:ben", vote=UNSAFE_NO_STEP_UP)
-        return str(entry.id)
+    entry = book_entry(ctx, address, label=label, owner_kind=OwnerKind.PARTNER, tiers=[Tier.COLD])
+    return str(entry.id)
 
 
 def test_new_list_alerts_on_an_address_book_hit(ctx: Context, services: Services) -> None:
@@ -62,7 +50,7 @@ def test_new_list_alerts_on_an_address_book_hit(ctx: Context, services: Services
 def test_removed_entries_are_not_rescreened(ctx: Context) -> None:
     add_entry(ctx, BYBIT, "OTC desk")
     with ctx.db.transaction() as s:
-        AddressBookService(ctx).remove(
+        services_of(ctx).address_book.remove(
             s, chain="ethereum", address=BYBIT, actor="user:ann", reason="desk closed"
         )
     with ctx.db.transaction() as s:

@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
-from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
-from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.server import create_app
 from tests.integration.policy.test_cli import approve, kinko, staff
+from tests.support.addressbook import approve_entry, propose_entry
 from tests.support.identity import bearer, make_token
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -29,20 +29,21 @@ __all__ = ["staff"]  # the CLI test's users, as a fixture here
 
 
 def test_service_keeps_one_entry_per_network_for_one_program(ctx: Context) -> None:
-    book = AddressBookService(ctx)
-    with ctx.db.transaction() as s:
-        for address in (MAINNET.upper(), TESTNET, REGTEST.upper()):
-            proposal = book.propose(
-                s,
-                chain="bitcoin",
-                address=address,
-                label="same program",
-                owner_kind=OwnerKind.PARTNER,
-                tiers_allowed=[Tier.COLD],
-                actor="u_alice",
-            )
-            assert proposal.action == "add"  # never a "change" of another network's entry
-            book.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
+    book = services_of(ctx).address_book
+    for address in (MAINNET.upper(), TESTNET, REGTEST.upper()):
+        proposal = propose_entry(
+            ctx,
+            address,
+            chain="bitcoin",
+            label="same program",
+            owner_kind=OwnerKind.PARTNER,
+            tiers=[Tier.COLD],
+        )
+        with ctx.db.transaction() as s:
+            found = book.proposal(s, proposal)
+        # never a "change" of another network's entry
+        assert found is not None and found.action == "add"
+        approve_entry(ctx, proposal)
     with ctx.db.transaction() as s:
         stored = sorted(e.address for e in book.entries(s))
         assert stored == sorted([MAINNET, TESTNET, REGTEST])
@@ -50,16 +51,8 @@ def test_service_keeps_one_entry_per_network_for_one_program(ctx: Context) -> No
         book.remove(s, chain="bitcoin", address=REGTEST, actor="u_alice", reason="closed")
         assert book.lookup(s, "bitcoin", REGTEST) is None
         assert book.lookup(s, "bitcoin", MAINNET) is not None  # untouched
-    with ctx.db.transaction() as s, pytest.raises(InputError) as err:
-        book.propose(
-            s,
-            chain="bitcoin",
-            address="bcrt1qnotanaddress",
-            label="typo",
-            owner_kind=OwnerKind.PARTNER,
-            tiers_allowed=[Tier.COLD],
-            actor="u_alice",
-        )
+    with pytest.raises(InputError) as err:
+        propose_entry(ctx, "bcrt1qnotanaddress", chain="bitcoin", label="typo")
     assert err.value.field == "address"
 
 
@@ -68,8 +61,8 @@ def test_cli_proposes_a_regtest_address_and_refuses_garbage(ctx: Context) -> Non
     base = ["addressbook", "propose", "--chain", "bitcoin", "--label", "regtest customer"]
     rest = ["--owner", "customer_verified", "--tier", "cold"]
     code, out = kinko(ctx, *base, "--address", REGTEST.upper(), *rest, as_="both")
-    assert code == 0 and "add proposal abp_" in out and REGTEST in out, out
-    proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
+    assert code == 0 and "add proposal prp_" in out and REGTEST in out, out
+    proposal_id = re.search(r"prp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
     code, out = approve(ctx, "addressbook", proposal_id, as_="senior")
     assert code == 0 and f"approved {REGTEST}" in out, out
     listed = json.loads(kinko(ctx, "addressbook", "list", "--json")[1])

@@ -86,7 +86,7 @@ def test_addressbook_propose_approve_remove(ctx: Context, api: TestClient) -> No
     approve = f"/v1/addressbook/proposals/{made.json()['id']}/approve"
     with_token = api.post(approve, headers=bearer(approver))
     assert (with_token.status_code, with_token.json()["error"]) == (403, "person_required")
-    vote = vote_json(ctx, api, approver_session, "address_book", made.json()["id"])
+    vote = vote_json(ctx, api, approver_session, "proposal", made.json()["id"])
     approved = api.post(approve, json=vote, headers=approver_session)
     assert approved.status_code == 200, approved.text
     again = api.post(approve, headers=approver_session)
@@ -136,7 +136,7 @@ def test_an_approval_needs_a_step_up_bound_to_that_very_proposal(
     senior = person_headers(ctx, "senior", senior_auth)
     cases = [
         ("proposal", f"/v1/unfreeze-proposals/{unfreezes[0]}/approve", unfreezes, sec2),
-        ("address_book", f"/v1/addressbook/proposals/{entries[0]}/approve", entries, senior),
+        ("proposal", f"/v1/addressbook/proposals/{entries[0]}/approve", entries, senior),
     ]
     for kind, url, (_, other), person in cases:
         bare = api.post(url, headers=person)

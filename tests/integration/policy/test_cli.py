@@ -53,8 +53,8 @@ def _data_dir_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def approve(ctx: Context, command: str, subject: str, *, as_: str) -> tuple[int, str]:
     """`kinko COMMAND approve SUBJECT` run by `as_` with their key's answer to `kinko
     approval challenge` for exactly this vote (COMMAND: unfreeze or addressbook)."""
-    kind = {"unfreeze": "proposal", "addressbook": "address-book"}[command]
-    return kinko(ctx, command, "approve", subject, *key_args(ctx, kind, subject, as_=as_), as_=as_)
+    votes = key_args(ctx, "proposal", subject, as_=as_)  # both are identity proposals
+    return kinko(ctx, command, "approve", subject, *votes, as_=as_)
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_addressbook_four_eyes_and_cooling_off(ctx: Context, clock: FixedClock) 
     assert code == 1 and "this needs the addressbook:propose permission" in out
     code, out = kinko(ctx, *propose, as_="both")
     assert code == 0, out
-    proposal_id = re.search(r"abp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
+    proposal_id = re.search(r"prp_[0-9a-z]+", out).group(0)  # type: ignore[union-attr]
     code, out = approve(ctx, "addressbook", proposal_id, as_="op")
     assert code == 1 and "this needs the addressbook:approve permission" in out
     code, out = approve(ctx, "addressbook", proposal_id, as_="both")

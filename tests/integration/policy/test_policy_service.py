@@ -12,19 +12,22 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict
 from kinko.core.events import SecurityEvent
 from kinko.custody.model import Tier, WalletId
-from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
-from kinko.policy.freeze import FreezeService
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, Outcome, OwnerKind, ScreeningVerdict
 from kinko.policy.service import PolicyService
+from kinko.services import build_services
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.policy import PolicyVersionRow, VelocityLedgerRow
 from tests.integration.policy.support import COLD_ADDR, HOT_POLICY, decision_for, eth_request
+from tests.support.addressbook import add_entry
+from tests.support.services import adopt
 
 
 @pytest.fixture
 def service(ctx: Context) -> PolicyService:
-    return PolicyService(ctx, load_policy(HOT_POLICY, source="test"))
+    """The policy service of a process deciding with the test policy (its address book
+    cools entries off by that policy)."""
+    return adopt(build_services(ctx, policy=load_policy(HOT_POLICY, source="test"))).policy
 
 
 def test_allow_reserves_and_is_audited(ctx: Context, service: PolicyService) -> None:
@@ -94,7 +97,7 @@ def test_customer_and_asset_windows_are_separate_counters(
 
 def test_freeze_in_the_store_denies(ctx: Context, service: PolicyService) -> None:
     with ctx.db.transaction() as s:
-        FreezeService(ctx).freeze(
+        service.freezes.freeze(
             s, scope=FreezeScope.ASSET, target="ethereum:ETH", reason="drain", actor="u_sec"
         )
     decision = decision_for(ctx, service, eth_request(), "wd_1")
@@ -112,17 +115,9 @@ def test_cold_wallet_waits_for_the_address_book_cooling_off(
 ) -> None:
     cold = eth_request(tier=Tier.COLD, wallet_id=WalletId("w_cold"), destination=COLD_ADDR)
     assert decision_for(ctx, service, cold, "wd_1").denied
-    with ctx.db.transaction() as s:
-        proposal = service.addresses.propose(
-            s,
-            chain="ethereum",
-            address=COLD_ADDR.lower(),
-            label="partner",
-            owner_kind=OwnerKind.PARTNER,
-            tiers_allowed=[Tier.COLD],
-            actor="u_alice",
-        )
-        service.addresses.approve(s, proposal_id=proposal.id, actor="u_bob", vote=UNSAFE_NO_STEP_UP)
+    add_entry(
+        ctx, COLD_ADDR.lower(), label="partner", owner_kind=OwnerKind.PARTNER, tiers=[Tier.COLD]
+    )
     cooling = decision_for(ctx, service, cold, "wd_2")
     assert cooling.denied and "cooling off" in cooling.summary()
     clock.advance(timedelta(hours=72))  # the test policy's cold cooling-off

@@ -91,3 +91,103 @@ def test_unfreeze_proposals_move_into_identity_proposals(ctx: Context, backend: 
             with engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA movetest CASCADE"))
         engine.dispose()
+
+
+def test_address_book_proposals_move_into_identity_proposals(ctx: Context, backend: str) -> None:
+    """Revision b3d4e5f6a7c8: address-book proposals become identity proposals (kind
+    ``address_book_entry``), ids, people and decisions kept, a rejection a refusal; going
+    back down restores them."""
+    from alembic import command
+
+    from kinko.store.migrate import alembic_config
+
+    engine = create_engine(f"sqlite:///{ctx.settings.data_dir / 'book.db'}")
+    if backend == "postgresql":
+        with ctx.db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS booktest CASCADE"))
+            conn.execute(text("CREATE SCHEMA booktest"))
+        engine = create_engine(ctx.db.url, connect_args={"options": "-csearch_path=booktest"})
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    insert = text(
+        "INSERT INTO address_book_proposals (id, action, chain, address, label, owner_kind, "
+        "tiers_allowed, proposer, status, approver, created_at, decided_at, expires_at) "
+        "VALUES (:id, 'add', 'ethereum', '0xAb', 'desk', 'partner', :tiers, 'user:u_ann', "
+        ":status, :approver, :at, NULL, :at)"
+    )
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "a7b8c9d0e1f2")
+            for pid, status, approver in (
+                ("abp_1", "pending", None),
+                ("abp_2", "rejected", "user:u_ben"),
+            ):
+                conn.execute(
+                    insert,
+                    {
+                        "id": pid,
+                        "tiers": json.dumps(["hot", "cold"]),
+                        "status": status,
+                        "approver": approver,
+                        "at": ctx.clock.now(),
+                    },
+                )
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "b3d4e5f6a7c8")
+            rows = conn.execute(
+                text(
+                    "SELECT id, kind, payload, proposer_id, state, decided_by, reason "
+                    "FROM identity_proposals ORDER BY id"
+                )
+            ).all()
+            assert "address_book_proposals" not in conn.dialect.get_table_names(conn)
+        moved = [(r.id, r.kind, r.proposer_id, r.state, r.decided_by, r.reason) for r in rows]
+        assert moved == [
+            (
+                "abp_1",
+                "address_book_entry",
+                "u_ann",
+                "pending",
+                None,
+                "address-book entry 'desk' on ethereum",
+            ),
+            (
+                "abp_2",
+                "address_book_entry",
+                "u_ann",
+                "refused",
+                "u_ben",
+                "address-book entry 'desk' on ethereum",
+            ),
+        ]
+        payload = (
+            rows[0].payload if isinstance(rows[0].payload, dict) else json.loads(rows[0].payload)
+        )
+        assert payload == {
+            "action": "add",
+            "chain": "ethereum",
+            "address": "0xAb",
+            "label": "desk",
+            "owner_kind": "partner",
+            "tiers": ["cold", "hot"],
+        }
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "a7b8c9d0e1f2")
+            back = conn.execute(
+                text(
+                    "SELECT id, status, approver, proposer FROM address_book_proposals ORDER BY id"
+                )
+            ).all()
+            left = conn.execute(text("SELECT count(*) FROM identity_proposals")).scalar_one()
+        assert [tuple(r) for r in back] == [
+            ("abp_1", "pending", None, "user:u_ann"),
+            ("abp_2", "rejected", "user:u_ben", "user:u_ann"),
+        ]
+        assert left == 0
+    finally:
+        if backend == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA booktest CASCADE"))
+        engine.dispose()

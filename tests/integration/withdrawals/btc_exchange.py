@@ -19,7 +19,6 @@ from kinko.chains.bitcoin import BitcoinAdapter, Utxo
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.custody.model import Tier
-from kinko.identity.approval_terms import ApprovalKind
 from kinko.policy.model import OwnerKind
 from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.approvals import ApprovalService
@@ -27,8 +26,7 @@ from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from tests.integration.withdrawals.exchange import Exchange, load_lists
-from tests.support.identity import make_user
-from tests.support.votes import key_vote
+from tests.support.addressbook import approve_entry, propose_entry
 
 WALLET = "wal_btc_cold"
 DEST = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173 test vector
@@ -97,22 +95,15 @@ def add_btc_wallet(ex: Exchange) -> BtcExchange:
         done = import_utxo(ctx, wallet_id=WALLET, prev_tx=utxo.prev_tx, vout=0, actor="ops")
         script = Transaction.parse(utxo.prev_tx).vout[0].script_pubkey.data
         prevouts[done.txid] = (done.amount, script)
-    sec1 = str(make_user(ctx, "sec1", ["security_admin"])[0])
-    sec2 = str(make_user(ctx, "sec2", ["security_admin"])[0])
-    policy = ex.services.policy
-    with ctx.db.transaction() as session:
-        proposal = policy.addresses.propose(
-            session,
-            chain="bitcoin",
-            address=DEST,
-            label="customer 2002 (verified)",
-            owner_kind=OwnerKind.CUSTOMER_VERIFIED,
-            tiers_allowed=[Tier.COLD],
-            actor=f"user:{sec1}",
-        )
-    vote = key_vote(ctx, sec2, ApprovalKind.ADDRESS_BOOK, proposal.id)
-    with ctx.db.transaction() as session:
-        policy.addresses.approve(session, proposal_id=proposal.id, actor=f"user:{sec2}", vote=vote)
+    proposal = propose_entry(
+        ctx,
+        DEST,
+        chain="bitcoin",
+        label="customer 2002 (verified)",
+        owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+        tiers=[Tier.COLD],
+    )
+    approve_entry(ctx, proposal, with_key=True)
     assert isinstance(ctx.clock, FixedClock)
     # Past the cold cooling-off, at 10:00 Tokyo on a weekday (the sample policy's hours).
     when = (ctx.clock.now() + timedelta(days=4)).replace(hour=1, minute=0)

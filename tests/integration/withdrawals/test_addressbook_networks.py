@@ -16,8 +16,6 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.model import Tier
 from kinko.demo.bitcoin import demo_descriptor
-from kinko.identity.step_ups import UNSAFE_NO_STEP_UP
-from kinko.policy.addressbook import AddressBookService
 from kinko.policy.model import OwnerKind
 from kinko.withdrawals.bitcoin import cold_multisig_wallet, import_utxo
 from kinko.withdrawals.records import WithdrawalView
@@ -26,6 +24,8 @@ from tests.integration.withdrawals.btc_exchange import DEST as MAINNET_DEST
 from tests.integration.withdrawals.btc_exchange import WALLET as MAINNET_WALLET
 from tests.integration.withdrawals.btc_exchange import BtcExchange, add_btc_wallet
 from tests.integration.withdrawals.exchange import Exchange
+from tests.support.addressbook import add_entry
+from tests.support.services import services_of
 
 REGTEST_WALLET = "wal_btc_cold_regtest"
 REGTEST_DEST = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"  # MAINNET_DEST's program
@@ -72,7 +72,7 @@ def test_entries_only_allow_list_wallets_on_their_own_network(exchange: Exchange
     btc = add_btc_wallet(exchange)  # mainnet wallet; MAINNET_DEST listed and effective
     add_regtest_wallet(btc)
     ctx = exchange.ctx
-    book = AddressBookService(ctx, cooling_off=SHORT)
+    book = services_of(ctx).address_book
 
     # Only the mainnet entry: the regtest wallet's same-program address is not listed.
     denied = request(btc, REGTEST_WALLET, REGTEST_DEST, "r1")
@@ -88,19 +88,17 @@ def test_entries_only_allow_list_wallets_on_their_own_network(exchange: Exchange
     # Swap: remove the mainnet entry, list the regtest address (four eyes, cooling off).
     with ctx.db.transaction() as s:
         book.remove(s, chain="bitcoin", address=MAINNET_DEST, actor="user:sec1", reason="swap")
-        proposal = book.propose(
-            s,
-            chain="bitcoin",
-            address=REGTEST_DEST.upper(),
-            label="regtest customer",
-            owner_kind=OwnerKind.CUSTOMER_VERIFIED,
-            tiers_allowed=[Tier.COLD],
-            actor="user:sec1",
-        )
-        entry = book.approve(s, proposal_id=proposal.id, actor="user:sec2", vote=UNSAFE_NO_STEP_UP)
+    entry = add_entry(
+        ctx,
+        REGTEST_DEST.upper(),
+        chain="bitcoin",
+        label="regtest customer",
+        owner_kind=OwnerKind.CUSTOMER_VERIFIED,
+        tiers=[Tier.COLD],
+    )
     assert entry.address == REGTEST_DEST
     assert isinstance(ctx.clock, FixedClock)
-    ctx.clock.advance(timedelta(minutes=2))
+    ctx.clock.advance(book.cooling_off[Tier.COLD] + timedelta(minutes=1))
     with ctx.db.transaction() as s:
         assert book.lookup(s, "bitcoin", REGTEST_DEST) is not None
         assert book.lookup(s, "bitcoin", MAINNET_DEST) is None

@@ -7,12 +7,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kinko.core.errors import InputError
-from kinko.custody.model import Tier
-from kinko.policy.addressbook import AddressBookService
-from kinko.policy.model import OwnerKind
 from kinko.server import create_app
 from kinko.withdrawals.service import WithdrawalRequest
 from tests.integration.withdrawals.exchange import Exchange
+from tests.support.addressbook import propose_entry
 from tests.support.identity import bearer, make_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -58,15 +56,6 @@ def test_the_api_answers_422_naming_the_field(exchange: Exchange) -> None:
 def test_a_burn_address_never_enters_the_address_book(
     exchange: Exchange, chain: str, address: str
 ) -> None:
-    book = AddressBookService(exchange.ctx)
-    with pytest.raises(InputError) as refused, exchange.ctx.db.transaction() as session:
-        book.propose(
-            session,
-            chain=chain,
-            address=address,
-            label="burn",
-            owner_kind=OwnerKind.OWN_WALLET,
-            tiers_allowed=[Tier.HOT],
-            actor="u_alice",
-        )
+    with pytest.raises(InputError) as refused:
+        propose_entry(exchange.ctx, address, chain=chain, label="burn")
     assert (refused.value.field, refused.value.code) == ("address", "unspendable_destination")

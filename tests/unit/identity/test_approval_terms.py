@@ -32,7 +32,7 @@ def test_the_document_is_canonical_json_as_documented() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("kind", ApprovalKind.ADDRESS_BOOK),
+        ("kind", ApprovalKind.RESPONSE_RELEASE),
         ("subject", "prp_2"),
         ("approver", "usr_3"),
         ("content", content_digest({**CONTENT, "payload": {"role": "security_admin"}})),
@@ -59,7 +59,7 @@ def test_a_token_step_up_is_no_vote_and_a_vote_no_token() -> None:
 
 
 def test_kinds_parse_with_their_cli_spelling_and_refuse_others() -> None:
-    assert ApprovalKind.parse("address-book") is ApprovalKind.ADDRESS_BOOK
+    assert ApprovalKind.parse("response-release") is ApprovalKind.RESPONSE_RELEASE
     assert ApprovalKind.parse("response_release") is ApprovalKind.RESPONSE_RELEASE
     with pytest.raises(InputError, match="kind: is not an approval kind: use one of proposal"):
         ApprovalKind.parse("withdrawal")

@@ -8,6 +8,7 @@ still active and eligible; one person never counts twice.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +42,7 @@ steps = st.builds(
     what=st.just("this step"),
     proposer=IDS,
     eligible=st.one_of(st.none(), st.frozensets(st.sampled_from(ROLES), max_size=2)),
+    proposers=st.one_of(st.none(), st.frozensets(st.sampled_from(ROLES), max_size=2)),
     created_at=st.just(NOW - timedelta(hours=2)),
     expires_at=st.one_of(st.none(), offsets.map(lambda d: NOW + d)),
     subjects=st.frozensets(IDS, max_size=2),
@@ -57,6 +59,12 @@ def eligible(step: Step, person: Person) -> bool:
     return step.eligible is None or bool(person.roles & step.eligible)
 
 
+def may_propose(step: Step, person: Person) -> bool:
+    """The proposer's roles: `proposers` when the step names them, else `eligible`."""
+    roles = step.eligible if step.proposers is None else step.proposers
+    return roles is None or bool(person.roles & roles)
+
+
 def expected_ok(step: Step, person: Person, counted: list[str], proposer: Person | None) -> bool:
     return (
         step.state == "pending"
@@ -66,7 +74,7 @@ def expected_ok(step: Step, person: Person, counted: list[str], proposer: Person
         and key(person.ref) not in {key(s) for s in step.subjects}
         and person.active
         and eligible(step, person)
-        and (proposer is None or (proposer.active and eligible(step, proposer)))
+        and (proposer is None or (proposer.active and may_propose(step, proposer)))
     )
 
 
@@ -194,6 +202,20 @@ def test_the_proposer_must_still_be_eligible() -> None:
     gone = Person("usr_ann", frozenset(), name="ann")
     with pytest.raises(Conflict, match="ann, who proposed this, is no longer") as refused:
         check_second(STEP, Person("usr_bob", ADMIN), now=NOW, proposer_now=gone)
+    assert refused.value.code == "proposer_ineligible"
+
+
+def test_a_proposer_is_held_to_the_proposing_roles_not_the_approving_ones() -> None:
+    """An address-book entry: a requester proposes, a senior approver approves."""
+    step = dataclasses.replace(
+        STEP, eligible=frozenset({"senior_approver"}), proposers=frozenset({"requester"})
+    )
+    senior = Person("usr_bob", frozenset({"senior_approver"}))
+    still = Person("usr_ann", frozenset({"requester"}), name="ann")
+    check_second(step, senior, now=NOW, proposer_now=still)
+    gone = Person("usr_ann", frozenset({"approver"}), name="ann")
+    with pytest.raises(Conflict, match="no longer an active requester") as refused:
+        check_second(step, senior, now=NOW, proposer_now=gone)
     assert refused.value.code == "proposer_ineligible"
 
 

@@ -328,6 +328,13 @@ def own_route(proposal: Proposal) -> tuple[str, str] | None:
             f"POST {route} (kinko monitor responses release {response})"
         )
         return route, why
+    if proposal.kind is ProposalKind.ADDRESS_BOOK_ENTRY:
+        route = f"/v1/addressbook/proposals/{proposal.id}/approve"
+        why = (
+            "an address-book entry is approved where its chain's scope is checked: "
+            f"POST {route} (kinko addressbook approve {proposal.id})"
+        )
+        return route, why
     return None
 
 

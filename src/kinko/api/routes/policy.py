@@ -23,8 +23,9 @@ from kinko.identity.views import SecondVote
 from kinko.policy.addressbook import AddressProposal
 from kinko.policy.freeze import UnfreezeProposal, user_actor
 from kinko.policy.model import AddressBookEntry, FreezeRecord, FreezeScope, OwnerKind
+from kinko.services import Services
 from kinko.store.tables.custody import WalletRow
-from kinko.store.tables.policy import AddressBookProposalRow, FreezeRow
+from kinko.store.tables.policy import FreezeRow
 
 router = APIRouter(prefix="/v1", tags=["freezes", "address book"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
@@ -42,6 +43,11 @@ class ReasonBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class OptionalReason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 class ProposalBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     chain: str = Field(min_length=1, max_length=32)
@@ -49,6 +55,9 @@ class ProposalBody(BaseModel):
     label: str = Field(min_length=1, max_length=200)
     owner_kind: OwnerKind
     tiers: list[Tier] = Field(min_length=1)
+    reason: str | None = Field(
+        default=None, max_length=1000, description="why (audited); default: names the entry"
+    )
 
 
 class RemoveBody(BaseModel):
@@ -115,9 +124,9 @@ def _frozen(session: Session, freeze_id: str) -> FreezeRow | None:
     return session.get(FreezeRow, freeze_id)
 
 
-def _chain_of_proposal(session: Session, proposal_id: str) -> str | None:
-    row = session.get(AddressBookProposalRow, proposal_id)
-    return None if row is None else row.chain
+def _chain_of_proposal(services: Services, session: Session, proposal_id: str) -> str | None:
+    found = services.address_book.proposal(session, proposal_id)
+    return None if found is None else found.chain
 
 
 @router.post("/freezes", status_code=201, summary="Freeze at once (one person)")
@@ -242,6 +251,7 @@ def propose_entry(
             owner_kind=body.owner_kind,
             tiers_allowed=body.tiers,
             actor=_person(principal),
+            reason=body.reason,
         )
     return _proposal_json(proposal)
 
@@ -257,7 +267,7 @@ def approve_entry(
     """`step_up`: your fresh assertion bound to this proposal (``POST /v1/auth/step-up/begin``)."""
     vote = second_vote(services, body.step_up if body else None)
     with ctx.db.transaction() as session:
-        chain = _chain_of_proposal(session, proposal_id)
+        chain = _chain_of_proposal(services, session, proposal_id)
         if chain is not None:  # else the service answers 404
             Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
         entry = services.address_book.approve(
@@ -272,13 +282,17 @@ def reject_entry(
     ctx: CtxDep,
     services: AppServices,
     principal: Annotated[Principal, Depends(require("addressbook:approve"))],
+    body: OptionalReason | None = None,
 ) -> dict[str, Any]:
     with ctx.db.transaction() as session:
-        chain = _chain_of_proposal(session, proposal_id)
+        chain = _chain_of_proposal(services, session, proposal_id)
         if chain is not None:  # else the service answers 404
             Scopes.within(principal, "addressbook:approve", session).require(Concern(chain=chain))
         proposal = services.address_book.reject(
-            session, proposal_id=proposal_id, actor=_person(principal)
+            session,
+            proposal_id=proposal_id,
+            actor=_person(principal),
+            reason=body.reason if body else None,
         )
     return _proposal_json(proposal)
 

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from kinko.api.auth import authenticated, require
 from kinko.api.deps import AppServices, get_ctx
 from kinko.api.routes.token_requests import router as token_requests_router
+from kinko.api.routes.votes import vote_in_scope
 from kinko.context import Context
-from kinko.core.errors import InputError, KinkoError, PermissionDenied
+from kinko.core.errors import InputError, KinkoError
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import Principal, ProposalKind, UserId
 from kinko.identity.token_terms import TokenTerms
@@ -80,11 +81,8 @@ def step_up_begin(
         if body.approval is None or body.token is not None:
             raise InputError("approval", "purpose approve takes approval {kind, subject} only")
         kind = ApprovalKind.parse(body.approval.kind, "approval.kind")
-        if kind.permission is not None and not principal.has(kind.permission):
-            raise PermissionDenied(
-                f"this needs the {kind.permission} permission", code="missing_permission"
-            )
         with ctx.db.transaction() as session:
+            vote_in_scope(principal, session, services, kind, body.approval.subject)
             content = services.approval_content(
                 session, kind, body.approval.subject, principal.subject
             )

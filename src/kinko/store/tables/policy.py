@@ -46,24 +46,6 @@ class AddressBookEntryRow(Base):
     removed_by: Mapped[str | None] = mapped_column(String(200))
 
 
-class AddressBookProposalRow(Base):
-    __tablename__ = "address_book_proposals"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    action: Mapped[str] = mapped_column(String(16), nullable=False)
-    chain: Mapped[str] = mapped_column(String(32), nullable=False)
-    address: Mapped[str] = mapped_column(String(200), nullable=False)
-    label: Mapped[str] = mapped_column(String(200), nullable=False)
-    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    tiers_allowed: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    proposer: Mapped[str] = mapped_column(String(200), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    approver: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # After it nobody approves the proposal (kinko.identity.four_eyes); None: never.
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class VelocityCounterRow(Base):
     """One row per (scope, key, asset), locked FOR UPDATE while a reservation is decided,
     so that concurrent requests against the same limit are decided one after another."""

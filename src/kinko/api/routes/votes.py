@@ -1,0 +1,44 @@
+"""Where a four-eyes vote may be cast: the same permission and scope as the step's own
+route, checked before a challenge is issued (``POST /v1/auth/step-up/begin``) or the
+console's approval page is shown, so that nobody is asked for their key for a vote the
+route would refuse."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from kinko.api.routes.monitor import response_in_scope
+from kinko.api.scopes import Concern, Scopes
+from kinko.core.errors import PermissionDenied
+from kinko.identity.approval_terms import ApprovalKind
+from kinko.identity.model import Principal, ProposalKind
+from kinko.policy.model import FreezeScope
+from kinko.services import Services
+
+
+def vote_in_scope(
+    principal: Principal, session: Session, services: Services, kind: ApprovalKind, subject: str
+) -> None:
+    """Refuse a vote (its challenge, its page) `principal` could not cast on the step's
+    own route: its permission and the scope of what it touches (a freeze, an address-book
+    entry's chain, a response's alert). The route checks again when the vote comes."""
+    if kind.permission is not None and not principal.has(kind.permission):
+        raise PermissionDenied(
+            f"this needs the {kind.permission} permission", code="missing_permission"
+        )
+    if kind is ApprovalKind.RESPONSE_RELEASE:
+        response_in_scope(session, services.triage, subject, principal)
+        return
+    found = services.identity.roles.proposal(session, subject)
+    if found is None:
+        return
+    if found.kind is ProposalKind.RELEASE_FREEZE:
+        scopes = Scopes.within(principal, "freeze:release", session)
+        scopes.require_freeze(FreezeScope(found.payload["scope"]), found.payload.get("target"))
+    elif found.kind is ProposalKind.ADDRESS_BOOK_ENTRY:
+        if not principal.has("addressbook:approve"):
+            raise PermissionDenied(
+                "this needs the addressbook:approve permission", code="missing_permission"
+            )
+        scopes = Scopes.within(principal, "addressbook:approve", session)
+        scopes.require(Concern(chain=str(found.payload["chain"])))
