@@ -18,6 +18,7 @@ from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import PRIVILEGED_ROLES, Role
 from kinko.identity.sod import conflicts
 from kinko.inspection.catalogue import Control, Framework
+from kinko.inspection.decisions_incidents import INCIDENT_DECIDERS
 from kinko.inspection.decisions_records import RECORD_DECIDERS
 from kinko.inspection.decisions_register import REGISTER_DECIDERS
 from kinko.inspection.evaluate import (
@@ -427,6 +428,7 @@ DECIDERS: Mapping[str, Decider] = {
     "AML-02": aml_02,
     **REGISTER_DECIDERS,
     **RECORD_DECIDERS,
+    **INCIDENT_DECIDERS,
 }
 
 

@@ -109,6 +109,8 @@ class Evidence:
     """Per Kinko user id: account creation and sign-in days (None: not read)."""
     signatures: tuple[Signature, ...] | None = None
     """The signature log up to the period's end (None: not read)."""
+    deadlines: Mapping[str, timedelta] | None = None
+    """The organisation's incident reporting deadline per regime (MON-02; None: not set)."""
     memo: dict[tuple[str, date], Any] = field(default_factory=dict, compare=False, repr=False)
     """What several deciders derive from one day's snapshot, derived once (per evaluation)."""
 

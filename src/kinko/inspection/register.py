@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from kinko.core.errors import InputError
 from kinko.inspection.register_fields import Checked, not_before
+from kinko.inspection.register_incidents import Incident
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -40,6 +41,7 @@ class Kind(StrEnum):
     CEREMONY = "ceremony"
     CHECK = "check"
     ENGAGEMENT = "engagement"
+    INCIDENT = "incident"
 
 
 class Function(StrEnum):
@@ -343,6 +345,7 @@ Record = (
     | Ceremony
     | Check
     | Engagement
+    | Incident
 )
 RECORDS: dict[Kind, type[Record]] = {
     Kind.CISO: Ciso,
@@ -355,6 +358,7 @@ RECORDS: dict[Kind, type[Record]] = {
     Kind.CEREMONY: Ceremony,
     Kind.CHECK: Check,
     Kind.ENGAGEMENT: Engagement,
+    Kind.INCIDENT: Incident,
 }
 PEOPLE_FIELDS = ("person", "participants", "witnesses", "checked_by")
 """Fields naming people: a Kinko user named there approves no change of the record."""

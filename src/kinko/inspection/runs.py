@@ -33,6 +33,7 @@ from kinko.audit import merkle
 from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
+from kinko.core.deadlines import parse_deadlines
 from kinko.core.errors import InputError, IntegrityError
 from kinko.identity.sod import ConflictMatrix
 from kinko.inspection import catalogue as catalogues
@@ -179,6 +180,7 @@ class InspectionRuns:
             register = kept.register_history(session, period.end)
             people = kept.accounts(session, period.end)
             signed = kept.signatures(session, period.end)
+        setting = self.ctx.settings.incident_report_deadlines
         evidence = Evidence(
             self.stream(list(logged.values())),
             decimals,
@@ -187,6 +189,7 @@ class InspectionRuns:
             register,
             people,
             signed,
+            parse_deadlines(setting, "incident_report_deadlines"),
         )
         return evidence, logged
 

@@ -13,8 +13,10 @@ Planted:
 - GOV-04: the wallet-software vendor's review was due on VENDOR_DUE;
 - IR-01: the last key-compromise drill was held 400 days before the period;
 - GOV-01: the CISO also heads IT operations;
-- GOV-02: the security budget is 5% of the IT budget (5-5-7 recommends 7%).
-An incident reported late is not planted: Kinko holds no incident or notification records.
+- GOV-02: the security budget is 5% of the IT budget (5-5-7 recommends 7%);
+- MON-02: an incident detected on DAYS[1] was reported to KISA 28 hours later (Korea's
+  sourced deadline: 24 hours), recorded in the register on INCIDENTS_DAY; another, in
+  Japan, was reported within the hour.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ END = RUN_DAY - timedelta(days=1)
 DAYS = days(END, 7)
 BAD_DAY, NONCE_DAY = DAYS[2], DAYS[4]
 VENDOR_DUE = DAYS[2]
+INCIDENTS_DAY = DAYS[4]
+LATE_DETECTED = datetime.combine(DAYS[1], time(10), tzinfo=UTC)
 ACTOR = "user:custodian"
 BTC = "bitcoin:BTC"
 OWED = 100_000_000
@@ -85,6 +89,28 @@ def register_changes() -> list[dict[str, Any]]:
     return [
         {"op": "put", "kind": kind.value, "record": record_json(parse_record(kind, item))}
         for kind, items in raw.items()
+        for item in items
+    ]
+
+
+def incident_changes() -> list[dict[str, Any]]:
+    """The incidents and their reports, put in the register after the fact."""
+
+    def utc(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    quick = datetime.combine(DAYS[3], time(8), tzinfo=UTC)
+    items = [
+        {"ref": "INC-1", "title": "hot wallet outflow", "regime": "kr",
+         "detected_at": utc(LATE_DETECTED), "reported_to": "KISA",
+         "reported_at": utc(LATE_DETECTED + timedelta(hours=28))},
+        {"ref": "INC-2", "title": "phishing of an operator", "regime": "jp",
+         "detected_at": utc(quick), "reported_to": "Kanto Local Finance Bureau",
+         "reported_at": utc(quick + timedelta(minutes=40))},
+    ]  # fmt: skip
+    kind = Kind.INCIDENT
+    return [
+        {"op": "put", "kind": kind.value, "record": record_json(parse_record(kind, item))}
         for item in items
     ]
 
@@ -153,6 +179,10 @@ def seed(ctx: Context, services: Services, clock: FixedClock, tmp: Path) -> None
             matrix = propose(ctx, services, sec1, ProposalKind.SET_CONFLICTS,
                              {"conflicts": stricter})  # fmt: skip
             approve(ctx, services, sec2, matrix)
+        if day == INCIDENTS_DAY:
+            reported = propose(ctx, services, sec1, ProposalKind.REGISTER_CHANGE,
+                               {"changes": incident_changes()})  # fmt: skip
+            approve(ctx, services, sec2, reported)
         if day == NONCE_DAY:
             with ctx.db.transaction() as s:
                 keys.record_signatures(ctx, s, "bitcoin", "tx-1", [signature(99, 2)])

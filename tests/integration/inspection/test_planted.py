@@ -46,7 +46,7 @@ def test_the_run_flags_each_planted_violation_and_nothing_else(
     bad, nonce, after_due = BAD_DAY.isoformat(), NONCE_DAY.isoformat(), VENDOR_DUE.isoformat()
     third, fourth = DAYS[2].isoformat(), DAYS[3].isoformat()
     assert set(failed) == {"CUS-01", "KEY-02", "IAM-03", "IAM-06", "KEY-08", "GOV-04",
-                           "IR-01", "GOV-01", "GOV-02"}, failed  # fmt: skip
+                           "IR-01", "GOV-01", "GOV-02", "MON-02"}, failed  # fmt: skip
     assert failed["CUS-01"] == [(bad, bad, "share outside cold", "0.051000")]
     assert failed["KEY-02"] == [(FIRST, LAST, "one key share per device", "2 shares")]
     assert "HSM-9 / hsm-9" in found["KEY-02"]["failures"][0]["detail"]
@@ -64,9 +64,12 @@ def test_the_run_flags_each_planted_violation_and_nothing_else(
     assert failed["GOV-01"] == [(FIRST, LAST, "no conflicting duty", "Head of IT operations")]
     assert failed["GOV-02"] == [(FIRST, LAST, "security budget / IT budget", "0.0500")]
     assert "recommendation" in found["GOV-02"]["failures"][0]["detail"]
-    # an incident reported late cannot be planted: Kinko holds no incident records
-    assert found["MON-02"]["status"] == "insufficient_evidence"
+    # the Korean report 28 h after detection, late on the day its 24 h ran out; not the
+    # Japanese one reported within the hour
+    assert failed["MON-02"] == [(third, third, "reported within the deadline", "28.00 hours")]
+    assert "INC-1" in found["MON-02"]["failures"][0]["detail"]
+    assert "KISA" in found["MON-02"]["failures"][0]["detail"]
     # what the seed keeps is decided as kept
     for control in ("CUS-02", "CUS-05", "KEY-01", "KEY-03", "CUS-09", "VUL-01"):
         assert found[control]["status"] == "pass", found[control]
-    assert report["summary"]["fail"] == 9
+    assert report["summary"]["fail"] == 10
