@@ -13,6 +13,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -266,13 +267,21 @@ def rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def memory(n: int, chunk: int = 100_000) -> list[tuple[int, int, float]]:
-    """State entries and RSS every `chunk` events; events generated chunk by chunk."""
-    engine = Engine(default_pack(), default_baselines())
+def memory(
+    n: int,
+    chunk: int = 100_000,
+    *,
+    engine: Engine | None = None,
+    stream: Callable[[int, int], list[dict[str, Any]]] | None = None,
+) -> list[tuple[int, int, float]]:
+    """State entries and RSS every `chunk` events; events generated chunk by chunk
+    (`stream(count, seed)`, 50 ms apart; default: `generate`)."""
+    engine = engine or Engine(default_pack(), default_baselines())
+    make = stream or (lambda count, seed: generate(count, seed=seed, step_ms=50))
     points = []
     chunk = min(chunk, n)
     for start in range(0, n, chunk):
-        for ev in generate(chunk, seed=start, step_ms=50):
+        for ev in make(chunk, start):
             ev["time"] += timedelta(milliseconds=start * 50)
             engine.process_flat(ev)
         points.append((start + chunk, engine.state_size(), rss_mib()))

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -24,8 +21,8 @@ from kinko.monitor.redis_input import RedisPartitionWorker
 from kinko.monitor.rules import default_pack
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
+from tests.integration.monitor.test_redis_streams import client  # noqa: F401 (fixture)
 from tests.support.identity import bearer, make_token
-from tests.support.servers import RedisServer
 
 SAMPLES = Path(__file__).parents[2] / "fixtures" / "sources"
 runner = CliRunner()
@@ -96,17 +93,15 @@ def test_cli_unknown_source_and_bad_gzip_exit_2(tmp_path: Path) -> None:
 def test_api_ingests_vendor_records_stamped_and_audited(ctx: Context) -> None:
     ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
     reader = make_token(ctx, roles_or_permissions=["monitor:read"])
-    with TestClient(create_app(ctx)) as client:
-        posted = client.post(
-            "/v1/events/sources/okta", content=okta_pushes(), headers=bearer(ingest)
-        )
+    with TestClient(create_app(ctx)) as http:
+        posted = http.post("/v1/events/sources/okta", content=okta_pushes(), headers=bearer(ingest))
         assert posted.status_code == 200, posted.text
         body = posted.json()
         assert body["accepted"] == 6 and body["source"] == "okta"
         assert FATIGUE in {a["rule"] for a in body["alerts"]}
-        listed = client.get("/v1/alerts", headers=bearer(reader)).json()
+        listed = http.get("/v1/alerts", headers=bearer(reader)).json()
         assert FATIGUE in {a["rule"] for a in listed}
-        denied = client.post("/v1/events/sources/okta", content="{}", headers=bearer(reader))
+        denied = http.post("/v1/events/sources/okta", content="{}", headers=bearer(reader))
         assert denied.status_code == 403
     with ctx.db.transaction() as session:
         row = session.scalars(
@@ -118,39 +113,22 @@ def test_api_ingests_vendor_records_stamped_and_audited(ctx: Context) -> None:
 def test_api_refuses_bad_batches_with_stable_codes(ctx: Context) -> None:
     ingest = make_token(ctx, roles_or_permissions=["monitor:ingest"])
     reader = make_token(ctx, roles_or_permissions=["monitor:read"])
-    with TestClient(create_app(ctx)) as client:
+    with TestClient(create_app(ctx)) as http:
         bad = '{"Records": [{"eventTime": "2026-11-21T09:00:00Z", "eventSource": "x"}]}'
-        refused = client.post("/v1/events/sources/cloudtrail", content=bad, headers=bearer(ingest))
+        refused = http.post("/v1/events/sources/cloudtrail", content=bad, headers=bearer(ingest))
         assert refused.status_code == 422
         assert refused.json()["error"] == "invalid_event"
         assert refused.json()["field"] == "Records[0]: eventName"
-        unknown = client.post("/v1/events/sources/splunk", content="{}", headers=bearer(ingest))
+        unknown = http.post("/v1/events/sources/splunk", content="{}", headers=bearer(ingest))
         assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_source"
-        empty = client.post("/v1/events/sources/okta", content="  ", headers=bearer(ingest))
+        empty = http.post("/v1/events/sources/okta", content="  ", headers=bearer(ingest))
         assert empty.status_code == 422 and empty.json()["field"] == "body"
-        binary = client.post("/v1/events/sources/okta", content=b"\xff", headers=bearer(ingest))
+        binary = http.post("/v1/events/sources/okta", content=b"\xff", headers=bearer(ingest))
         assert binary.status_code == 422
-        assert client.get("/v1/alerts", headers=bearer(reader)).json() == []
+        assert http.get("/v1/alerts", headers=bearer(reader)).json() == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def client() -> Iterator[redis.Redis]:
-    server = RedisServer(_free_port()).start()
-    conn = redis.Redis.from_url(server.url)
-    try:
-        yield conn
-    finally:
-        conn.close()
-        server.stop()
-
-
-def test_redis_entries_carry_vendor_records(client: redis.Redis) -> None:
+def test_redis_entries_carry_vendor_records(client: redis.Redis) -> None:  # noqa: F811
     engine = Engine(default_pack())
     handled: list[MonitorEvent] = []
     alerts: list[str] = []
