@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.monitor import T0, generate, memory
+from bench.monitor import T0, generate, memory, rss_mib
 from kinko.monitor.baselines import default_baselines
 from kinko.monitor.engine import Engine
 from kinko.monitor.rules import RuleError, RuleSet, build_ruleset, default_pack, parse_texts
@@ -215,6 +215,8 @@ def main() -> None:
     mem = Table(title=f"memory, pack + SigmaHQ rules, {mem_n:,} mixed events")
     for column in ("events", "state entries", "RSS MiB"):
         mem.add_column(column)
+    del own_events, mixed_events
+    console.print(f"RSS before the memory run (rules loaded): {rss_mib():.1f} MiB")
     stream = lambda count, seed: mixed(count, templates, seed=seed)  # noqa: E731
     engine = Engine(full, default_baselines())
     for count, size, rss in memory(mem_n, engine=engine, stream=stream):

@@ -21,6 +21,7 @@ from kinko.monitor.correlation import CorrelationState
 from kinko.monitor.events import LOGSOURCE_KEYS, MonitorEvent, default_logsource
 from kinko.monitor.rules import CorrelationRule, DetectionRule, LogSource, RuleSet
 from kinko.monitor.sigma_compile import Predicate
+from kinko.monitor.sources import KEY_FIELDS
 
 Event = Mapping[str, Any]
 
@@ -29,7 +30,7 @@ OWN = "kinko"
 INGESTED = "ingest"
 """Origin of an event posted with an ingest token, read from a file or a Redis stream."""
 MAX_SOURCE_KEYS = 4096
-"""Distinct (type, logsource) combinations whose applicable rules are cached."""
+"""Distinct (type, logsource, key value) combinations whose applicable rules are cached."""
 
 
 def alert_origin(alert: Alert) -> str:
@@ -109,7 +110,14 @@ class Engine:
         ts = -1.0
         consumers = self._consumers
         get = event.get
-        key = (event["type"], get(_PRODUCT), get(_SERVICE), get(_CATEGORY))
+        product, service = get(_PRODUCT), get(_SERVICE)
+        keyval = None
+        fields = KEY_FIELDS.get(product) if product is not None else None
+        if fields is not None and service is not None:  # a mapped source: its key field too
+            field = fields.get(service)
+            value = get(field) if field is not None else None
+            keyval = value.casefold() if value.__class__ is str else None
+        key = (event["type"], product, service, get(_CATEGORY), keyval)
         rules = self._applicable.get(key)
         if rules is None:
             rules = self._rules_for(key)
@@ -133,14 +141,20 @@ class Engine:
 
     def _rules_for(self, key: tuple[Any, ...]) -> tuple[Candidate, ...]:
         """The detections an event of this type and logsource meets (cached per key)."""
-        product, service, category = (v.lower() if isinstance(v, str) else None for v in key[1:])
+        product, service, category = (v.lower() if isinstance(v, str) else None for v in key[1:4])
         logsource: LogSource = (
             (product, service, category)
             if product is not None or service is not None or category is not None
             else default_logsource(key[0])
         )
+        keyval = key[4]
         candidates = self._index.get(key[0], self._untyped)
-        found = tuple(c for c in candidates if c[0].applies_to(logsource))
+        found = tuple(
+            c
+            for c in candidates
+            if c[0].applies_to(logsource)
+            and (keyval is None or c[0].keyed is None or keyval in c[0].keyed)
+        )
         if len(self._applicable) >= MAX_SOURCE_KEYS:
             self._applicable.clear()
         self._applicable[key] = found

@@ -36,6 +36,8 @@ from kinko.monitor.sigma_compile import (
     required_types,
     rule_label,
 )
+from kinko.monitor.sigma_types import required_values
+from kinko.monitor.sources import KEY_FIELDS
 from kinko.monitor.sources import pipeline as sources_pipeline
 
 SUPPORTED_CORRELATIONS = frozenset(
@@ -89,6 +91,10 @@ class DetectionRule:
     by_type: tuple[tuple[str, Compiled], ...] = ()
     """For each of `types`, the predicate with the rule's tests of the type already decided
     (True: every event of that type matches; the engine's index guarantees the type)."""
+    keyed: frozenset[str] | None = None
+    """For a rule of a mapped source's logsource, the case-folded values of that source's
+    key field (`kinko.monitor.sources.KEY_FIELDS`: CloudTrail's ``eventName``…) without
+    one of which it cannot match; None: any. The engine skips it for other values."""
 
     def applies_to(self, logsource: LogSource) -> bool:
         """Whether an event of `logsource` is one this rule is for: each of the rule's
@@ -244,7 +250,14 @@ def _detection(rule: SigmaRule, source: str) -> DetectionRule:
         source=source,
         logsource=_logsource(rule),
         by_type=by_type,
+        keyed=_keyed(rule),
     )
+
+
+def _keyed(rule: SigmaRule) -> frozenset[str] | None:
+    product, service, _ = _logsource(rule)
+    field = KEY_FIELDS.get(product or "", {}).get(service or "")
+    return required_values(rule, field) if field is not None else None
 
 
 def _indexed_types(types: frozenset[str] | None) -> frozenset[str] | None:

@@ -4,6 +4,7 @@ rule's tests of the type field in advance for each indexed type."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sigma import types as st
@@ -19,35 +20,45 @@ def required_types(rule: SigmaRule) -> frozenset[str] | None:
     Sound but not complete: a rule is indexed under a type only when its condition
     cannot be true for an event of another type.
     """
+    return required_values(rule, "type", str.lower)
+
+
+def required_values(
+    rule: SigmaRule, field: str, norm: Callable[[str], str] = str.casefold
+) -> frozenset[str] | None:
+    """The values of `field` (normalised by `norm`) without one of which the rule's
+    condition cannot be true, or None when it can be true whatever the field holds (the
+    engine's logsource key index, `kinko.monitor.sources.KEY_FIELDS`, uses it with
+    case folding, as the rule compares)."""
     found: frozenset[str] | None = None
     for cond in rule.detection.parsed_condition:
-        types = _types(cond.parsed)
-        if types is None:
+        values = _values(cond.parsed, field, norm)
+        if values is None:
             return None
-        found = types if found is None else found | types
+        found = values if found is None else found | values
     return found
 
 
-def _types(node: Any) -> frozenset[str] | None:
+def _values(node: Any, field: str, norm: Callable[[str], str]) -> frozenset[str] | None:
     if isinstance(node, ConditionFieldEqualsValueExpression):
-        if canonical_field(node.field) != "type" or not isinstance(node.value, st.SigmaString):
+        if canonical_field(node.field) != field or not isinstance(node.value, st.SigmaString):
             return None
         if node.value.contains_special():
             return None
-        return frozenset({str(node.value.to_plain()).lower()})
+        return frozenset({norm(str(node.value.to_plain()))})
     if isinstance(node, ConditionAND):
         narrowed: frozenset[str] | None = None
         for arg in node.args:
-            types = _types(arg)
-            if types is not None:
-                narrowed = types if narrowed is None else narrowed & types
+            values = _values(arg, field, norm)
+            if values is not None:
+                narrowed = values if narrowed is None else narrowed & values
         return narrowed
     if isinstance(node, ConditionOR):
         result = frozenset[str]()
         for arg in node.args:
-            types = _types(arg)
-            if types is None:
+            values = _values(arg, field, norm)
+            if values is None:
                 return None
-            result |= types
+            result |= values
         return result
     return None

@@ -19,7 +19,7 @@ from kinko.monitor.sources.cloud import CLOUDTRAIL, GITHUB, KUBERNETES, WORKSPAC
 from kinko.monitor.sources.identity import ENTRA_AUDIT, ENTRA_SIGNIN, OKTA
 from kinko.monitor.sources.linux import AUDITD, SSHD, auditd_record
 
-__all__ = ["SOURCES", "Source", "parse_record", "parse_source", "source_named"]
+__all__ = ["KEY_FIELDS", "SOURCES", "Source", "parse_record", "parse_source", "source_named"]
 
 SOURCES: dict[str, Source] = {
     s.name: s
@@ -35,6 +35,19 @@ SOURCES: dict[str, Source] = {
         KUBERNETES,
     )
 }
+
+
+def _key_fields() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for source in SOURCES.values():
+        product, service, _ = source.logsource
+        if source.key_field is not None and service is not None:
+            out.setdefault(product, {})[service] = source.key_field
+    return out
+
+
+KEY_FIELDS = _key_fields()
+"""product -> service -> the field that says what happened (`Source.key_field`)."""
 ENVELOPES = ("Records", "records")
 """A whole document wrapping its records: CloudTrail's log files ``{"Records": [...]}``,
 Azure Monitor's exports ``{"records": [...]}``."""

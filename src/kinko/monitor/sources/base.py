@@ -79,6 +79,9 @@ class Source:
     renames: Mapping[str, str] = field(default_factory=dict)
     text_lines: bool = False
     """Records are text lines (auditd's log), not JSON objects."""
+    key_field: str | None = None
+    """The field that says what happened (CloudTrail's ``eventName``): the engine indexes
+    this logsource's rules by the values of it they require."""
 
 
 def need(record: Mapping[str, Any], path: str, where: str, hint: str) -> Any:

@@ -126,6 +126,7 @@ CLOUDTRAIL = Source(
     logsource=("aws", "cloudtrail", None),
     schema_url="https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html",
     mapping=cloudtrail,
+    key_field="eventName",
 )
 GITHUB = Source(
     name="github",
@@ -133,6 +134,7 @@ GITHUB = Source(
     logsource=("github", "audit", None),
     schema_url="https://docs.github.com/en/enterprise-cloud@latest/admin/monitoring-activity-in-your-enterprise/reviewing-audit-logs-for-your-enterprise/streaming-the-audit-log-for-your-enterprise",
     mapping=github,
+    key_field="action",
     standard=frozenset({"@timestamp", "actor", "user_agent"}),
 )
 WORKSPACE_LOGIN = Source(
@@ -149,4 +151,5 @@ KUBERNETES = Source(
     logsource=("kubernetes", "audit", "application"),
     schema_url="https://kubernetes.io/docs/reference/config-api/apiserver-audit.v1/#audit-k8s-io-v1-Event",
     mapping=kubernetes,
+    key_field="verb",
 )

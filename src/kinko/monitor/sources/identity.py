@@ -196,6 +196,7 @@ OKTA = Source(
     logsource=("okta", "okta", None),
     schema_url="https://developer.okta.com/docs/reference/api/system-log/#logevent-object",
     mapping=okta,
+    key_field="eventType",
     standard=frozenset({"actor", "outcome", "severity"}),
 )
 ENTRA_SIGNIN = Source(
@@ -212,5 +213,6 @@ ENTRA_AUDIT = Source(
     logsource=("azure", "auditlogs", None),
     schema_url="https://learn.microsoft.com/en-us/entra/identity/monitoring-health/reference-audit-activities",
     mapping=entra_audit,
+    key_field="operationName",
     standard=frozenset({"time"}),
 )

@@ -149,6 +149,7 @@ AUDITD = Source(
     schema_url="https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/security_hardening/auditing-the-system_security-hardening#understanding-audit-log-files_auditing-the-system",
     mapping=auditd,
     renames={"type": "record_type"},
+    key_field="record_type",
     text_lines=True,
 )
 SSHD = Source(
