@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from kinko.core.canonical import canonical_json
+from kinko.inspection import self_inspection
 from kinko.inspection.catalogue import Catalogue, Control, Framework
 from kinko.inspection.evaluate import Evidence, Finding, Period, Status
 
@@ -108,13 +109,14 @@ def build(  # noqa: PLR0917 (a report is all of these)
         summary[f.status.value] += 1
     used = sorted({d for f in findings for d in f.evidence})
     assets = sorted(evidence.decimals.items())
-    return {
+    written = [_finding(f, framework) for f in findings]
+    out: dict[str, Any] = {
         "schema": SCHEMA,
         "catalogue": catalogue.version,
         "framework": "all" if framework is None else framework.value,
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
         "summary": summary,
-        "findings": [_finding(f, framework) for f in findings],
+        "findings": written,
         "evidence": {
             "days": len(used),
             "log": None
@@ -141,6 +143,12 @@ def build(  # noqa: PLR0917 (a report is all of these)
             "conflict_matrix": evidence.conflicts.to_list(),
         },
     }
+    if framework in (None, Framework.JP):  # the report covers Japan: the FSA's items
+        out["self_inspection"] = {
+            "request": self_inspection.REQUEST,
+            "items": self_inspection.answer(self_inspection.packaged_items(catalogue), written),
+        }
+    return out
 
 
 def encode(report: dict[str, Any]) -> bytes:

@@ -73,3 +73,9 @@ def test_the_run_flags_each_planted_violation_and_nothing_else(
     for control in ("CUS-02", "CUS-05", "KEY-01", "KEY-03", "CUS-09", "VUL-01"):
         assert found[control]["status"] == "pass", found[control]
     assert report["summary"]["fail"] == 10
+    # the FSA's self-inspection items answered from those findings
+    items = {i["item"]: i for i in report["self_inspection"]["items"]}
+    assert items["FSA-W-1b"]["status"] == "fail"  # IAM-03: the SoD conflict
+    assert "IAM-03" in items["FSA-W-1b"]["answer"]
+    assert items["FSA-W-1f"]["status"] == "fail"  # GOV-04: the vendor review overdue
+    assert items["FSA-W-1d"]["status"] == "insufficient_evidence"  # CUS-10 is not decided
