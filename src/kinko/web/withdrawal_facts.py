@@ -73,6 +73,21 @@ def facts_of(ctx: Context, view: WithdrawalView, principal: Principal) -> Facts:
     )
 
 
+def amounts_of(ctx: Context, views: list[WithdrawalView]) -> dict[str, str]:
+    """Each withdrawal's amount in its asset's units, by id (those whose asset has no
+    registered decimals are left out: shown in base units only)."""
+    with ctx.db.reading() as session:
+        decimals = {
+            (row.chain, row.symbol): row.decimals
+            for row in session.execute(select(AssetRow)).scalars()
+        }
+    return {
+        v.id: units(v.amount, decimals[(v.chain, v.asset)])
+        for v in views
+        if (v.chain, v.asset) in decimals
+    }
+
+
 def _labels(session: Session, view: WithdrawalView) -> dict[str, str]:
     addresses = {view.destination}
     if view.intent:

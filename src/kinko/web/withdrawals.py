@@ -31,7 +31,7 @@ from kinko.web.console import HERE, SECURITY_HEADERS, render
 from kinko.web.dashboard_data import LISTED, Panel
 from kinko.web.formatting import short_code
 from kinko.web.red_flags import red_flags
-from kinko.web.withdrawal_facts import facts_of, refusal
+from kinko.web.withdrawal_facts import amounts_of, facts_of, refusal
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import State
@@ -65,7 +65,8 @@ async def awaiting_me(request: Request, principal: Principal) -> Panel:
         found = await run_in_threadpool(_mine, services, principal)
     except KinkoError as exc:
         return Panel("withdrawals", error=exc.message)
-    return Panel("withdrawals", found)
+    amounts = await run_in_threadpool(amounts_of, services.ctx, found)
+    return Panel("withdrawals", [(v, amounts.get(v.id)) for v in found])
 
 
 @router.get("/console/withdrawals", response_class=HTMLResponse)
@@ -100,6 +101,7 @@ async def list_page(
         "withdrawals.html",
         principal=principal,
         withdrawals=found,
+        amounts=await run_in_threadpool(amounts_of, services.ctx, found),
         states=[s.value for s in State],
         filters={"state": state, "asset": asset, "wallet": wallet},
         page_size=PAGE_SIZE,

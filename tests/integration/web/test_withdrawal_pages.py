@@ -137,6 +137,7 @@ def test_the_list_filters_and_holds_to_scope(exchange: Exchange, api: TestClient
     everything = api.get("/console/withdrawals", headers=bob)
     assert everything.status_code == 200
     assert everything.text.index(second["id"]) < everything.text.index(first["id"])  # newest
+    assert "<strong>3 ETH</strong>" in everything.text and str(3 * 10**18) in everything.text
     pending = api.get("/console/withdrawals?state=pending_approval&asset=ETH", headers=bob)
     assert first["id"] in pending.text and second["id"] in pending.text
     assert '<option value="pending_approval" selected>' in pending.text
@@ -168,5 +169,6 @@ def test_the_dashboard_lists_what_waits_for_my_approval(
         return found.group(0)
 
     assert f"/console/withdrawals/{wd['id']}" in waiting("bob")
+    assert "<strong>2 ETH</strong>" in waiting("bob")
     assert wd["id"] not in waiting("alice")  # her own request
     assert wd["id"] not in waiting("dave")  # may read, may not approve

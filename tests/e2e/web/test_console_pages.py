@@ -1,0 +1,165 @@
+"""The console's dashboard and a withdrawal's page in Debian's Chromium (Playwright),
+against the real app served by uvicorn on a loopback port: the demo's people sign in on
+the demo sign-in page (their software authenticators, kept in the data directory, answer
+the real sign-in challenge), the approver sees the withdrawal waiting on the dashboard,
+opens it (amount in ETH with base units, short code of the digest), approves it; the
+requester's page has no button and says why. Every page runs its scripts under the strict
+policy: no console error, no CSP report. Screenshots of each page are kept
+(``KINKO_SCREENSHOTS=DIR`` to keep them after the run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from kinko.demo.exchange import AUTH_DIR, save_authenticator
+from kinko.server import create_app
+from kinko.web import demo_login
+from kinko.web.formatting import short_code
+from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
+from tests.support.identity import person_headers
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.parametrize("backend", ["sqlite"]),  # the pages, not the database, here
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served(exchange: Exchange) -> Iterator[str]:
+    app = create_app(exchange.ctx, services=exchange.services)
+    demo_login.install(app)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _pending(exchange: Exchange) -> dict[str, Any]:
+    alice = exchange.users["alice"][1]
+    assert alice is not None
+    with TestClient(create_app(exchange.ctx, services=exchange.services)) as client:
+        made = client.post(
+            "/v1/withdrawals",
+            json={"asset": "ETH", "amount": "2", "destination": RECIPIENT},
+            headers={**person_headers(exchange.ctx, "alice", alice), "Idempotency-Key": "e2e"},
+        )
+    assert made.status_code == 201 and made.json()["state"] == "pending_approval", made.text
+    return dict(made.json())
+
+
+class Watched:
+    """A browser page whose console errors and CSP reports are collected."""
+
+    def __init__(self, context: Any, shots: Path) -> None:
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.shots = shots
+        self.page.on(
+            "console",
+            lambda m: self.problems.append(m.text) if m.type in {"error", "warning"} else None,
+        )
+        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
+
+    def sign_in(self, url: str, name: str) -> None:
+        self.page.goto(f"{url}/console/demo-login?next=/console/")
+        self.page.click(f"form:has(input[name=username][value={name}]) button")
+        self.page.wait_for_url(f"{url}/console/", timeout=30_000)
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def csp_reports(self) -> list[str]:
+        return [p for p in self.problems if "Content Security Policy" in p]
+
+
+def test_dashboard_and_withdrawal_page_in_chromium(
+    served: str, exchange: Exchange, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    wd = _pending(exchange)
+    # Saved after alice's sign-in above: a saved key's counter must be its latest.
+    folder = exchange.ctx.settings.data_dir / AUTH_DIR
+    folder.mkdir()
+    for name in ("alice", "bob"):
+        auth = exchange.users[name][1]
+        assert auth is not None
+        save_authenticator(folder, name, auth)
+    shots = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            # The policy's own probe: an inline script added by the page is refused.
+            bob = Watched(browser.new_context(), shots)
+            bob.sign_in(served, "bob")
+            waiting = bob.page.inner_text("#panel-withdrawals")
+            assert wd["id"] in waiting, waiting
+            assert bob.page.inner_text("#panel-audit").count("Entries") == 1
+            bob.shot("dashboard-bob")
+            bob.page.click(f"#panel-withdrawals a[href='/console/withdrawals/{wd['id']}']")
+            bob.page.wait_for_selector("#short-code")
+            assert bob.page.inner_text("#short-code") == short_code(wd["digest"])
+            amount = bob.page.inner_text("#intent-amount")
+            assert "2 ETH" in amount and str(2 * 10**18) in amount, amount
+            assert bob.page.is_visible("button[data-approve]")
+            bob.shot("withdrawal-bob")
+            injected = bob.page.evaluate(
+                """() => { window.__ran = false; const s = document.createElement('script');
+                s.textContent = 'window.__ran = true'; document.body.appendChild(s);
+                return window.__ran; }"""
+            )
+            assert injected is False  # no nonce: the browser refuses to run it
+            assert bob.csp_reports(), "the refused inline script is reported"
+            bob.problems.clear()
+            bob.page.click("form[action^='/console/demo-approve/'] button")
+            bob.page.wait_for_selector("#approval-refused")
+            assert "already answered it (approve)" in bob.page.inner_text("#approval-refused")
+            assert "approve by bob" in bob.page.inner_text("#answers")
+            bob.shot("withdrawal-bob-answered")
+
+            alice = Watched(browser.new_context(), shots)
+            alice.sign_in(served, "alice")
+            assert wd["id"] not in alice.page.inner_text("#panel-withdrawals")
+            alice.page.goto(f"{served}/console/withdrawals/{wd['id']}")
+            assert not alice.page.is_visible("button[data-approve]")
+            assert "you requested it" in alice.page.inner_text("#approval-refused")
+            alice.shot("withdrawal-alice")
+            alice.page.goto(f"{served}/console/withdrawals?state=pending_approval")
+            assert wd["id"] in alice.page.inner_text("#withdrawals")
+            alice.shot("withdrawals-list")
+            for who in (bob, alice):
+                assert who.problems == [], who.problems
+        finally:
+            browser.close()
+    assert len(list(shots.glob("*.png"))) >= 5
