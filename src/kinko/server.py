@@ -161,5 +161,8 @@ def create_app(
     app.include_router(token_confirm.router)  # `kinko token create`, confirmed in the browser
     app.include_router(withdrawal_pages.router)  # the approval pages
     app.include_router(approval_pages.router)  # four-eyes votes with a security key
+    from kinko.web import alerts as alert_pages
+
+    app.include_router(alert_pages.router)  # triage
     app.include_router(apidocs.router)
     return app

@@ -1,0 +1,121 @@
+"""The console's triage pages (issue #17): the alerts within scope by status; an alert's
+page where whoever holds alerts:write for it acknowledges, then closes it with a note (the
+triage service's own checks: a note is required, each step in its order); others read it
+and are told why they cannot triage; a form refused comes back with the reason."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from kinko.context import Context
+from kinko.core.ids import new_id
+from kinko.identity.model import RoleGrant
+from kinko.identity.permissions import Role
+from kinko.identity.sessions import COOKIE_NAME
+from kinko.server import create_app
+from kinko.store.tables.monitor import AlertRow
+from tests.support.identity import make_user, sign_in
+
+BROWSER = {"Accept": "text/html"}
+
+
+def alert(ctx: Context, title: str, **evidence: str) -> str:
+    now = ctx.clock.now()
+    alert_id = new_id("alr")
+    with ctx.db.transaction() as session:
+        session.add(
+            AlertRow(
+                id=alert_id,
+                rule_id="test-rule",
+                title=title,
+                level="high",
+                kind="detection",
+                status="open",
+                event_time=now,
+                created_at=now,
+                reason="",
+                group={},
+                evidence={"type": "chain.outflow", **evidence},
+            )
+        )
+    return alert_id
+
+
+def person(ctx: Context, name: str, roles: list[Role | RoleGrant]) -> tuple[TestClient, str]:
+    _, auth = make_user(ctx, name, roles)
+    assert auth is not None
+    cookie, csrf = sign_in(ctx, name, auth)
+    client = TestClient(create_app(ctx), cookies={COOKIE_NAME: cookie}, headers=BROWSER)
+    return client, csrf
+
+
+def status_of(html: str) -> str:
+    found = re.search(r'id="alert-status">([^<]*)<', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_triage_acknowledge_then_close_with_a_note(ctx: Context) -> None:
+    eth = alert(ctx, "ETH <outflow>", asset="ethereum:ETH")
+    ciso, csrf = person(ctx, "ciso", [Role.CISO])
+    listed = ciso.get("/console/alerts")
+    assert listed.status_code == 200 and eth in listed.text
+    assert "ETH &lt;outflow&gt;" in listed.text
+    page = ciso.get(f"/console/alerts/{eth}")
+    assert 'id="acknowledge"' in page.text and 'id="close"' not in page.text
+    done = ciso.post(
+        f"/console/alerts/{eth}/triage",
+        data={"csrf_token": csrf, "step": "acknowledge"},
+        follow_redirects=False,
+    )
+    assert (done.status_code, done.headers["location"]) == (303, f"/console/alerts/{eth}")
+    page = ciso.get(f"/console/alerts/{eth}")
+    assert status_of(page.text) == "acknowledged" and 'id="close"' in page.text
+    # No note: refused, nothing changed, the page says why.
+    refused = ciso.post(
+        f"/console/alerts/{eth}/triage",
+        data={"csrf_token": csrf, "step": "close", "resolution": "resolved", "note": " "},
+    )
+    assert refused.status_code == 422
+    assert "say what was found" in refused.text and status_of(refused.text) == "acknowledged"
+    closed = ciso.post(
+        f"/console/alerts/{eth}/triage",
+        data={
+            "csrf_token": csrf,
+            "step": "close",
+            "resolution": "false_positive",
+            "note": "<i>drill</i>",
+        },
+    )
+    assert closed.status_code == 200 and status_of(closed.text) == "false positive"
+    assert "&lt;i&gt;drill&lt;/i&gt;" in closed.text
+    assert "it is closed (false positive)" in closed.text and 'id="close"' not in closed.text
+    assert ciso.get("/console/alerts?status=open").text.count(eth) == 0
+    assert eth in ciso.get("/console/alerts?status=false_positive").text
+    assert ciso.get("/console/alerts?status=lost").status_code == 422
+
+
+def test_readers_are_told_why_and_scopes_hold(ctx: Context) -> None:
+    eth = alert(ctx, "ETH outflow", asset="ethereum:ETH")
+    btc = alert(ctx, "BTC outflow", asset="bitcoin:BTC")
+    auditor, csrf = person(ctx, "aud", [Role.AUDITOR])
+    page = auditor.get(f"/console/alerts/{eth}")
+    assert page.status_code == 200 and 'id="acknowledge"' not in page.text
+    assert "needs the alerts:write permission" in page.text
+    refused = auditor.post(
+        f"/console/alerts/{eth}/triage", data={"csrf_token": csrf, "step": "acknowledge"}
+    )
+    assert refused.status_code == 403
+    scoped, csrf = person(ctx, "btc-ciso", [RoleGrant(Role.CISO, assets=("bitcoin:BTC",))])
+    listed = scoped.get("/console/alerts").text
+    assert btc in listed and eth not in listed
+    assert scoped.get(f"/console/alerts/{eth}").status_code == 403
+    outside = scoped.post(
+        f"/console/alerts/{eth}/triage", data={"csrf_token": csrf, "step": "acknowledge"}
+    )
+    assert outside.status_code == 403
+    assert status_of(auditor.get(f"/console/alerts/{eth}").text) == "open"
+    nobody, _ = person(ctx, "nobody", [])
+    assert nobody.get("/console/alerts").status_code == 403
