@@ -36,6 +36,18 @@ class Proven:
 
 
 @dataclass(frozen=True, slots=True)
+class ProvenRow:
+    """A register record version a finding cites, with its audit entry's inclusion proof."""
+
+    path: str
+    digest: str
+    audit_seq: int
+    entry: bytes
+    leaf_hash: bytes
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Log:
     """The signed checkpoint every proof leads to."""
 
@@ -103,6 +115,7 @@ def build(  # noqa: PLR0917 (a report is all of these)
     evidence: Evidence,
     proven: Sequence[Proven],
     log: Log | None,
+    proven_rows: Sequence[ProvenRow] = (),
 ) -> dict[str, Any]:
     summary = {s.value: 0 for s in Status}
     for f in findings:
@@ -138,6 +151,17 @@ def build(  # noqa: PLR0917 (a report is all of these)
                     "proof": [_b64(h) for h in p.proof],
                 }
                 for p in sorted(proven, key=lambda p: p.day)
+            ],
+            "register": [
+                {
+                    "path": r.path,
+                    "digest": r.digest,
+                    "audit_seq": r.audit_seq,
+                    "entry": r.entry.decode("utf-8"),
+                    "leaf_hash": _b64(r.leaf_hash),
+                    "proof": [_b64(h) for h in r.proof],
+                }
+                for r in sorted(proven_rows, key=lambda r: r.path)
             ],
             "assets": [{"asset": a, "decimals": d} for a, d in assets],
             "conflict_matrix": evidence.conflicts.to_list(),

@@ -38,6 +38,7 @@ from kinko.core.errors import InputError, IntegrityError
 from kinko.identity.sod import ConflictMatrix
 from kinko.inspection import catalogue as catalogues
 from kinko.inspection import records as kept
+from kinko.inspection import register_proofs
 from kinko.inspection import report as reports
 from kinko.inspection.catalogue import Framework
 from kinko.inspection.evaluate import Evidence, Held, Period, evaluate, first_needed
@@ -119,8 +120,10 @@ class InspectionRuns:
         try:
             with self.ctx.db.transaction() as session:
                 self.ctx.audit.hold_head(session)
-                log, proven = self._prove(session, [records[d] for d in used])
-                built = reports.build(catalogue, framework, period, findings, evidence, proven, log)
+                rows = register_proofs.cited(session, register_proofs.cited_paths(findings))
+                log, proven, proven_rows = self._prove(session, [records[d] for d in used], rows)
+                built = reports.build(catalogue, framework, period, findings, evidence, proven,
+                                      log, proven_rows)  # fmt: skip
                 encoded = reports.encode(built)
                 digest = reports.digest_of(encoded)
                 temp = _write_temp(out, name, encoded)
@@ -224,11 +227,11 @@ class InspectionRuns:
     # -- proving it -----------------------------------------------------------------------
 
     def _prove(
-        self, session: Session, used: list[Logged]
-    ) -> tuple[reports.Log | None, list[reports.Proven]]:
-        if not used:
-            return None, []
-        need = max(r.audit_seq for r in used) + 1
+        self, session: Session, used: list[Logged], rows: list[register_proofs.Cited]
+    ) -> tuple[reports.Log | None, list[reports.Proven], list[reports.ProvenRow]]:
+        if not used and not rows:
+            return None, [], []
+        need = max([r.audit_seq for r in used] + [c.audit_seq for c in rows]) + 1
         signed = session.execute(
             select(AuditCheckpointRow)
             .where(AuditCheckpointRow.size >= need)
@@ -243,35 +246,36 @@ class InspectionRuns:
                 f"the stored audit tree of size {checkpoint.size} does not match the checkpoint "
                 "signed at that size: the log was altered after it was signed"
             )
+
+        def proof_of(seq: int) -> tuple[bytes, bytes, tuple[bytes, ...]]:
+            record = self.ctx.audit.entry(session, seq)
+            if merkle.leaf_hash(record.entry) != record.leaf_hash:
+                raise IntegrityError(
+                    f"audit entry {seq} does not hash to its leaf hash: it was altered "
+                    "after it was logged",
+                    code="entry_altered",
+                )
+            proof = self.ctx.audit.inclusion_proof(session, seq, checkpoint.size)
+            merkle.verify_inclusion(record.leaf_hash, seq, checkpoint.size, proof, root)
+            return record.entry, record.leaf_hash, tuple(proof)
+
         proven = []
         for r in used:
-            record = self.ctx.audit.entry(session, r.audit_seq)
-            _check_entry(r, record.entry, record.leaf_hash)
-            proof = self.ctx.audit.inclusion_proof(session, r.audit_seq, checkpoint.size)
-            merkle.verify_inclusion(record.leaf_hash, r.audit_seq, checkpoint.size, proof, root)
-            proven.append(
-                reports.Proven(
-                    date.fromisoformat(r.day),
-                    r.digest,
-                    r.origin,
-                    r.audit_seq,
-                    record.entry,
-                    record.leaf_hash,
-                    tuple(proof),
-                )
-            )
+            entry, leaf, proof = proof_of(r.audit_seq)
+            _check_entry(r, entry)
+            proven.append(reports.Proven(date.fromisoformat(r.day), r.digest, r.origin,
+                                         r.audit_seq, entry, leaf, proof))  # fmt: skip
+        proven_rows = []
+        for c in rows:
+            entry, leaf, proof = proof_of(c.audit_seq)
+            register_proofs.check_entry(c, entry)
+            proven_rows.append(reports.ProvenRow(c.path, c.digest, c.audit_seq, entry, leaf, proof))
         log = reports.Log(checkpoint.origin, checkpoint.size, checkpoint.root_hash, note)
-        return log, proven
+        return log, proven, proven_rows
 
 
-def _check_entry(row: Logged, entry: bytes, leaf_hash: bytes) -> None:
-    """The snapshot's audit entry is intact and is the one that logged this digest."""
-    if merkle.leaf_hash(entry) != leaf_hash:
-        raise IntegrityError(
-            f"audit entry {row.audit_seq} does not hash to its leaf hash: it was altered "
-            "after it was logged",
-            code="entry_altered",
-        )
+def _check_entry(row: Logged, entry: bytes) -> None:
+    """The snapshot's audit entry is the one that logged this digest."""
     value: Any = json.loads(entry)
     details = value.get("details", {}) if isinstance(value, dict) else {}
     if (

@@ -149,21 +149,24 @@ def _check_proof(proof: Any, report: Signed, vkey_text: str) -> tuple[int, int]:
 
 
 def _check_evidence(document: Any, vkey_text: str) -> int:
-    """The JSON report's own proofs: each snapshot's entry into its evidence checkpoint."""
+    """The JSON report's own proofs: each snapshot's entry, and each cited register
+    record's entry, into its evidence checkpoint."""
     evidence = document.get("evidence", {}) if isinstance(document, dict) else {}
-    if not evidence.get("snapshots"):
+    snapshots, rows = evidence.get("snapshots") or [], evidence.get("register") or []
+    if not snapshots and not rows:
         return 0
     checkpoint = verify_checkpoint(str(evidence["log"]["checkpoint"]), vkey_text)
-    for item in evidence["snapshots"]:
+    for item, what in [*((s, f"the snapshot of {s['day']}") for s in snapshots),
+                       *((r, f"the register record {r['path']}") for r in rows)]:  # fmt: skip
         entry = str(item["entry"]).encode("utf-8")
         logged = json.loads(entry)
         if logged.get("details", {}).get("digest") != item["digest"]:
-            raise IntegrityError(f"the snapshot of {item['day']} is not the one its entry logged")
+            raise IntegrityError(f"{what} is not the one its entry logged")
         merkle.verify_inclusion(
             merkle.leaf_hash(entry), int(item["audit_seq"]), checkpoint.size,
             [_b64(h) for h in item["proof"]], checkpoint.root_hash,
         )  # fmt: skip
-    return len(evidence["snapshots"])
+    return len(snapshots) + len(rows)
 
 
 def verify(

@@ -4,12 +4,19 @@ on both databases."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from kinko.audit.checkpoint import verify_checkpoint
+from kinko.audit.merkle import leaf_hash, verify_inclusion
 from kinko.context import Context
 from kinko.core.clock import FixedClock
+from kinko.core.errors import IntegrityError
+from kinko.inspection.signing import _check_evidence
 from kinko.services import Services
 from tests.integration.inspection.planted import (
     BAD_DAY,
@@ -79,3 +86,23 @@ def test_the_run_flags_each_planted_violation_and_nothing_else(
     assert "IAM-03" in items["FSA-W-1b"]["answer"]
     assert items["FSA-W-1f"]["status"] == "fail"  # GOV-04: the vendor review overdue
     assert items["FSA-W-1d"]["status"] == "insufficient_evidence"  # CUS-10 is not decided
+    # every register record a failure cites is proven in the audit log, checked offline
+    cited = {r["path"] for f in found.values() for x in f["failures"] for r in x["rows"]
+             if r["path"].startswith("register[")}  # fmt: skip
+    proven = {r["path"]: r for r in report["evidence"]["register"]}
+    assert set(proven) == cited and "register[incident/INC-1]@v1" in cited
+    checkpoint = verify_checkpoint(report["evidence"]["log"]["checkpoint"], vkey)
+    for row in proven.values():
+        entry = row["entry"].encode()
+        assert json.loads(entry)["details"]["digest"] == row["digest"]
+        hashes = [base64.b64decode(h) for h in row["proof"]]
+        verify_inclusion(leaf_hash(entry), row["audit_seq"], checkpoint.size, hashes,
+                         checkpoint.root_hash)  # fmt: skip
+    path = as_json(output)["report"]
+    code, output = kinko(ctx, "inspect", "verify", path, "--vkey", vkey, "--json")
+    assert code == 0, output
+    assert as_json(output)["evidence_proofs"] == len(report["evidence"]["snapshots"]) + len(cited)
+    altered = json.loads(json.dumps(report))  # a cited record's digest changed: refused
+    altered["evidence"]["register"][0]["digest"] = "0" * 64
+    with pytest.raises(IntegrityError, match="is not the one its entry logged"):
+        _check_evidence(altered, vkey)
