@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kinko.reserves.roots import Roots
@@ -111,8 +111,6 @@ def document(
     return value
 
 
-def account_paths(trees: Trees, account: str, assets: Iterable[str] | None = None) -> list[Path]:
-    """The account's path in each tree that has a leaf of it (or of ``assets``), by asset."""
-    if assets is not None:
-        return [trees.trees[a].path(account) for a in sorted(assets)]
-    return [t.path(account) for _, t in sorted(trees.trees.items()) if account in t.positions]
+def account_paths(trees: Trees, account: str, held: Mapping[str, int]) -> list[Path]:
+    """The account's path for each asset it holds (asset -> base units), by asset."""
+    return trees.paths(account, held)

@@ -126,11 +126,15 @@ class ReservesService:
         with self.ctx.db.transaction() as session:
             row = self._snapshot(session, snapshot_id)
             stored = _roots(session, row)
-            held = session.execute(
-                select(ReserveHoldingRow.asset).where(
-                    ReserveHoldingRow.snapshot_id == row.id, ReserveHoldingRow.account == account
+            held = {
+                asset: int(units)
+                for asset, units in session.execute(
+                    select(ReserveHoldingRow.asset, ReserveHoldingRow.base_units).where(
+                        ReserveHoldingRow.snapshot_id == row.id,
+                        ReserveHoldingRow.account == account,
+                    )
                 )
-            ).scalars()
+            }
             assets = sorted(held)
             if not assets:
                 raise NotFound(f"account {account!r} holds nothing in snapshot {row.id}")
@@ -159,7 +163,7 @@ class ReservesService:
         audit = proof.AuditInclusion(entry, row.audit_seq, hashes, note)
         envelope = proof.Envelope.of(row.id, stored, audit)
         return envelope.encode(
-            account, trees.keys[account], proof.account_paths(trees, account, assets)
+            account, trees.keys[account], proof.account_paths(trees, account, held)
         )
 
     def coverage(self, snapshot_id: str | None = None) -> tuple[str, tuple[Coverage, ...]]:

@@ -11,11 +11,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kinko.core.errors import InputError
+from kinko.core.errors import InputError, NotFound
 from kinko.reserves import roots as roots_mod
 from kinko.reserves import sumtree, tree
 from kinko.reserves.roots import AssetRoot, Roots
-from kinko.reserves.tree import AssetTree, digest_of
+from kinko.reserves.tree import AssetTree, Path, digest_of
 
 MAX_ACCOUNT = 200
 
@@ -67,6 +67,21 @@ class Trees:
     trees: Mapping[str, AssetTree]
     keys: Mapping[str, bytes]
 
+    def path(self, account: str, asset: str, value: int) -> Path:
+        """The path of the account's leaf holding ``value`` of ``asset``; NotFound if the
+        tree has no such leaf."""
+        key, tree_ = self.keys.get(account), self.trees.get(asset)
+        index = None
+        if key is not None and tree_ is not None:
+            index = tree_.index_of(sumtree.leaf_hash(self.nonce, key, asset, account, value))
+        if tree_ is None or index is None:
+            raise NotFound(f"account {account!r} has no leaf of {value} {asset} here")
+        return tree_.path_at(index)
+
+    def paths(self, account: str, held: Mapping[str, int]) -> list[Path]:
+        """The account's paths for what it holds (asset -> base units), by asset."""
+        return [self.path(account, a, held[a]) for a in sorted(held)]
+
     def roots(self) -> Roots:
         return roots_mod.make(
             self.nonce,
@@ -90,13 +105,18 @@ def build(
         raise InputError("nonce", "the snapshot nonce must be 16 random bytes")
     if type(floor) is not int or floor < 1:
         raise InputError("floor", "the padding floor must be a positive number of leaves")
-    keys = {a: sumtree.account_key(secret, nonce, a) for a in holdings.accounts()}
+    keyer = sumtree.account_keyer(secret, nonce)
+    keys = {a: keyer(a) for a in holdings.accounts()}
     openings = {a: sumtree.opening(k, a) for a, k in keys.items()}
     trees = {}
     for asset in sorted({*holdings.by_asset, *assets}):
         accounts, units = holdings.by_asset.get(asset, ([], []))
-        prefix = hashlib.sha256(sumtree.commitment_prefix(nonce, asset)).copy
-        commitments = [digest_of(prefix(), openings[a]) for a in accounts]
+        prefix = hashlib.sha256(sumtree.leaf_prefix(nonce, asset)).copy
+        # Units were checked by `Holdings.parse`: each fits 16 bytes.
+        encoded = [u.to_bytes(sumtree.SUM_BYTES, "big") for u in units]
+        leaves = [
+            digest_of(prefix(), openings[a] + e) + e for a, e in zip(accounts, encoded, strict=True)
+        ]
         pad_key = sumtree.padding_key(secret, nonce, asset)
-        trees[asset] = tree.build(asset, commitments, units, accounts, pad_key=pad_key, floor=floor)
+        trees[asset] = tree.build(asset, leaves, pad_key=pad_key, floor=floor)
     return Trees(nonce, trees, keys)

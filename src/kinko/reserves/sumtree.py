@@ -16,25 +16,27 @@ Design, and the papers it follows:
   both children's values the same way.
 * Sums are unsigned 128-bit integers written big-endian in 16 bytes; a value outside
   ``[0, 2**128)`` is refused wherever it appears (no negative balance, no wrap-around).
-* Hash inputs are domain-separated by a two-byte tag (``R0`` leaf, ``R1`` node, ``R2``
-  account commitment, ``R3`` padding commitment), distinct from RFC 9162's 0x00/0x01 so a
-  reserves hash is never an audit-log hash.
-* Leaves commit to an account without naming it: the exchange derives, per snapshot, an
+* Hash inputs are domain-separated by a two-byte tag (``R0`` account leaf, ``R1`` node,
+  ``R3`` padding leaf), distinct from RFC 9162's 0x00/0x01 so a reserves hash is never an
+  audit-log hash.
+* A leaf commits to an account without naming it: the exchange derives, per snapshot, an
   account key ``k = HMAC-SHA256(secret, "account key" || nonce || id)`` (DAPOL+'s
-  ``w_u = KDF(M, id_u)``; BitMEX's per-account HMAC salt) and the leaf commitment
-  ``c = H("R2" || nonce || asset || k || id)``. The customer, given ``k``, recomputes ``c``
-  from their own id: two customers with equal balances never share a leaf, a leaf of one
-  snapshot (nonce) is not one of another, and without ``k`` nobody can test a guessed id.
-* Padding leaves have sum 0 and commitment ``H("R3" || padding key || index)`` with a
-  padding key per asset and snapshot derived from the secret; their leaf hashes are made
-  like any other, so a customer cannot tell them from accounts' leaves. Leaves are ordered
-  by commitment (a keyed pseudo-random order), so padding is spread through the tree.
+  ``w_u = KDF(M, id_u)``; BitMEX's per-account HMAC salt), and the leaf is
+  ``H("R0" || nonce || asset || k || id || u128(balance))``. The customer, given ``k``,
+  recomputes it from their own id and balance: two customers with equal balances never
+  share a leaf, a leaf of one snapshot (nonce) is not one of another, and without ``k``
+  nobody can test a guessed id or balance against a leaf.
+* Padding leaves have sum 0 and hash ``H("R3" || padding key || u64(index))``, the padding
+  key per asset and snapshot derived from the secret: to a customer, who knows neither
+  preimage, a padding leaf's hash looks like any account's. Leaves are ordered by hash (a
+  keyed pseudo-random order), so padding is spread through the tree.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from kinko.core.errors import IntegrityError
 
@@ -48,7 +50,6 @@ MAX_HEIGHT = 40
 
 LEAF_TAG = b"R0"
 NODE_TAG = b"R1"
-ACCOUNT_TAG = b"R2"
 PADDING_TAG = b"R3"
 ACCOUNT_KEY_LABEL = b"kinko reserves v1 account key\x00"
 PADDING_KEY_LABEL = b"kinko reserves v1 padding key\x00"
@@ -74,8 +75,21 @@ def _lp(data: bytes) -> bytes:
     return len(data).to_bytes(2, "big") + data
 
 
-def leaf_hash(commitment: bytes, value: int) -> bytes:
-    return _sha256(LEAF_TAG + commitment + sum_bytes(value, "leaf sum")).digest()
+def leaf_hash(nonce: bytes, key: bytes, asset: str, account: str, value: int) -> bytes:
+    """An account's leaf in the asset's tree (what the customer recomputes)."""
+    return _sha256(
+        leaf_prefix(nonce, asset) + opening(key, account) + sum_bytes(value, "leaf sum")
+    ).digest()
+
+
+def leaf_prefix(nonce: bytes, asset: str) -> bytes:
+    """The start of every account leaf's input in one asset's tree."""
+    return LEAF_TAG + nonce + _lp(asset.encode())
+
+
+def opening(key: bytes, account: str) -> bytes:
+    """The part of a leaf's input shared by every leaf of one account."""
+    return key + _lp(account.encode())
 
 
 def node_hash(left: bytes, left_sum: int, right: bytes, right_sum: int) -> bytes:
@@ -93,19 +107,22 @@ def account_key(secret: bytes, nonce: bytes, account: str) -> bytes:
     return hmac.digest(secret, ACCOUNT_KEY_LABEL + nonce + _lp(account.encode()), "sha256")
 
 
-def account_commitment(nonce: bytes, key: bytes, asset: str, account: str) -> bytes:
-    """``H("R2" || nonce || asset || key || id)``, asset and id length-prefixed."""
-    return _sha256(commitment_prefix(nonce, asset) + opening(key, account)).digest()
+def account_keyer(secret: bytes, nonce: bytes) -> Callable[[str], bytes]:
+    """`account_key` for many accounts: the same HMAC (RFC 2104), with the inner and outer
+    hash states of the key (and the label and nonce) computed once, not per account."""
+    padded = secret.ljust(64, b"\0") if len(secret) <= 64 else _sha256(secret).digest()
+    padded = padded.ljust(64, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in padded) + ACCOUNT_KEY_LABEL + nonce).copy
+    outer = _sha256(bytes(b ^ 0x5C for b in padded)).copy
 
+    def key(account: str) -> bytes:
+        first = inner()
+        first.update(_lp(account.encode()))
+        second = outer()
+        second.update(first.digest())
+        return second.digest()
 
-def commitment_prefix(nonce: bytes, asset: str) -> bytes:
-    """The part of an account commitment shared by every leaf of one asset's tree."""
-    return ACCOUNT_TAG + nonce + _lp(asset.encode())
-
-
-def opening(key: bytes, account: str) -> bytes:
-    """The part of an account commitment shared by every leaf of one account."""
-    return key + _lp(account.encode())
+    return key
 
 
 def padding_key(secret: bytes, nonce: bytes, asset: str) -> bytes:
@@ -113,7 +130,7 @@ def padding_key(secret: bytes, nonce: bytes, asset: str) -> bytes:
     return hmac.digest(secret, PADDING_KEY_LABEL + nonce + _lp(asset.encode()), "sha256")
 
 
-def padding_commitment(pad_key: bytes, index: int) -> bytes:
+def padding_leaf(pad_key: bytes, index: int) -> bytes:
     return _sha256(PADDING_TAG + pad_key + index.to_bytes(8, "big")).digest()
 
 

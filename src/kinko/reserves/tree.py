@@ -5,23 +5,30 @@ account of the exchange, so the work grows with holdings, not accounts x assets.
 count is padded with zero-sum leaves up to a power of two (at least ``floor``), so the
 tree shows only the power of two above the number of holders (DAPOL+'s padding, CCS 2021
 §4; BitMEX pads its published tree the same way); hashing rules in `kinko.reserves.sumtree`.
+
+Every node, leaves included, is kept as its hash followed by its sum in 16 bytes: exactly
+what its parent hashes. Sorting the leaves' bytes orders the leaves by hash.
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
+from operator import eq
 from typing import TYPE_CHECKING
 
-from kinko.core.errors import IntegrityError, NotFound
+from kinko.core.errors import IntegrityError
+from kinko.reserves import sumtree
+from kinko.reserves.sumtree import HASH_SIZE, MAX_SUM, NODE_TAG, PADDING_TAG, SUM_BYTES
 
 if TYPE_CHECKING:
     from _hashlib import HASH as Hasher
-from kinko.reserves import sumtree
-from kinko.reserves.sumtree import HASH_SIZE, LEAF_TAG, MAX_SUM, NODE_TAG, PADDING_TAG, SUM_BYTES
 
 _sha256 = hashlib.sha256
+_from_bytes = int.from_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,7 @@ class Path:
 
     asset: str
     index: int
-    commitment: bytes
+    leaf: bytes
     value: int
     siblings: Sequence[bytes]
     sibling_sums: Sequence[int]
@@ -40,18 +47,12 @@ class Path:
 
 @dataclass(frozen=True, slots=True)
 class AssetTree:
-    """Every level's nodes and sums, leaves first; the root is the last level's one node.
-
-    A node is stored as its hash followed by its sum in 16 bytes (the very bytes its parent
-    hashes), so building a level concatenates two children and hashes them once."""
+    """Every level's nodes and sums, leaves first; the root is the last level's one node."""
 
     asset: str
     height: int
     nodes: tuple[list[bytes], ...]
     sums: tuple[list[int], ...]
-    commitments: list[bytes]
-    positions: dict[str, int]
-    """Account -> leaf index (padding has none)."""
 
     @property
     def root(self) -> bytes:
@@ -61,11 +62,13 @@ class AssetTree:
     def total(self) -> int:
         return self.sums[-1][0]
 
-    def path(self, account: str) -> Path:
-        index = self.positions.get(account)
-        if index is None:
-            raise NotFound(f"account {account!r} holds no {self.asset} in this snapshot")
-        return self.path_at(index)
+    def index_of(self, leaf: bytes) -> int | None:
+        """The index of the leaf with this hash, if any (binary search: leaves are sorted)."""
+        leaves = self.nodes[0]
+        i = bisect_left(leaves, leaf)
+        if i < len(leaves) and leaves[i][:HASH_SIZE] == leaf:
+            return i
+        return None
 
     def path_at(self, index: int) -> Path:
         levels = range(self.height)
@@ -73,7 +76,7 @@ class AssetTree:
         return Path(
             self.asset,
             index,
-            self.commitments[index],
+            nodes[0][index][:HASH_SIZE],
             sums[0][index],
             [nodes[h][(index >> h) ^ 1][:HASH_SIZE] for h in levels],
             [sums[h][(index >> h) ^ 1] for h in levels],
@@ -81,52 +84,41 @@ class AssetTree:
         )
 
 
-def build(
-    asset: str,
-    commitments: Sequence[bytes],
-    values: Sequence[int],
-    accounts: Sequence[str],
-    *,
-    pad_key: bytes,
-    floor: int = 1,
-) -> AssetTree:
-    """The tree of the accounts' leaves (same order in the three lists), padded, ordered.
+def leaf(hash_: bytes, value: int) -> bytes:
+    """A leaf as the tree keeps it; IntegrityError for a value outside ``[0, 2**128)``."""
+    return sumtree.check_hash(hash_, "leaf hash") + sumtree.sum_bytes(value, "leaf sum")
 
-    Refuses a sum outside ``[0, 2**128)``, a total that overflows 128 bits and two leaves
-    with one commitment (each account must have its own leaf).
+
+def build(asset: str, leaves: list[bytes], *, pad_key: bytes, floor: int = 1) -> AssetTree:
+    """The tree of the accounts' ``leaves`` (see `leaf`), padded and ordered; the list is
+    extended and sorted in place and becomes the tree's first level.
+
+    Refuses a total that overflows 128 bits and two identical leaves (each account must
+    have its own).
     """
-    n = len(commitments)
-    if not n == len(values) == len(accounts):
-        raise IntegrityError(f"{asset}: one value and one account per commitment are needed")
+    n = len(leaves)
     height = sumtree.padded_height(n, floor)
     size = 1 << height
+    zero = bytes(SUM_BYTES)
     pad = _sha256(PADDING_TAG + pad_key).copy
-    everything = [*commitments, *(digest_of(pad(), i.to_bytes(8, "big")) for i in range(size - n))]
-    order = sorted(range(size), key=everything.__getitem__)
-    ordered = [everything[i] for i in order]
-    if len(set(ordered)) != size:
-        raise IntegrityError(f"{asset}: two leaves share one commitment (duplicated account)")
-    amounts = [*values, *([0] * (size - n))]
-    sums = [amounts[i] for i in order]
+    leaves.extend(digest_of(pad(), i.to_bytes(8, "big")) + zero for i in range(size - n))
+    leaves.sort()
+    if set(map(len, leaves)) != {HASH_SIZE + SUM_BYTES}:
+        raise IntegrityError(f"{asset}: a leaf is not a 32-byte hash and a 16-byte sum")
+    # Sorted, so equal leaves are neighbours: one pass of byte comparisons finds them.
+    if any(map(eq, leaves, islice(leaves, 1, None))):
+        raise IntegrityError(f"{asset}: two leaves are the same (duplicated account)")
+    sums = [_from_bytes(e[HASH_SIZE:], "big") for e in leaves]
     total = sum(sums)
     if total > MAX_SUM:
         raise IntegrityError(f"{asset}: the total {total} overflows 128 bits")
-    try:
-        encoded = [v.to_bytes(SUM_BYTES, "big") for v in sums]
-    except (OverflowError, AttributeError):
-        bad = next(v for v in sums if type(v) is not int or v < 0)
-        raise IntegrityError(f"{asset}: leaf sum {bad!r} is not in [0, 2**128)") from None
-    leaf = _sha256(LEAF_TAG).copy
-    level = [digest_of(leaf(), c + e) + e for c, e in zip(ordered, encoded, strict=True)]
+    level = leaves
     nodes, all_sums = [level], [sums]
     while len(level) > 1:
         level, sums = _up(level, sums)
         nodes.append(level)
         all_sums.append(sums)
-    positions = {accounts[i]: rank for rank, i in enumerate(order) if i < n}
-    if len(positions) != n:
-        raise IntegrityError(f"{asset}: an account appears twice")
-    return AssetTree(asset, height, tuple(nodes), tuple(all_sums), ordered, positions)
+    return AssetTree(asset, height, tuple(nodes), tuple(all_sums))
 
 
 def digest_of(hasher: Hasher, data: bytes) -> bytes:

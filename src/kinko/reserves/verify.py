@@ -4,8 +4,8 @@ Standard library and `cryptography` only (the audit log's checkpoint and Merkle 
 are), so a customer or auditor runs it without Kinko's database or configuration. Fails
 closed: any field missing, of the wrong type or out of range is refused, never defaulted.
 
-For each leaf: the commitment is recomputed from the account id, its key and the snapshot
-nonce (the leaf is this account's, of this snapshot); along the path each sibling's sum
+For each leaf: its hash is recomputed from the account id, its key, the balance and the
+snapshot nonce (the leaf is this account's, of this snapshot); along the path each sibling's sum
 must be a decimal in ``[0, 2**128)``, no larger than its parent's (the "max" attack), and
 add up with the running sum to the parent's; the node hash covers both children's hashes
 and sums; the path must end at the asset's root and total. Then the roots' digest must be
@@ -45,7 +45,7 @@ class Verified:
 
 
 def verify_path(
-    root: AssetRoot, commitment: bytes, value: int, index: object, steps: Sequence[object]
+    root: AssetRoot, leaf: bytes, value: int, index: object, steps: Sequence[object]
 ) -> None:
     """Walk one asset's path from the leaf to ``root``; IntegrityError names the step."""
     asset = root.asset
@@ -57,7 +57,7 @@ def verify_path(
         raise IntegrityError(
             f"{asset}: the path has {len(steps)} steps; the tree has {root.height}"
         )
-    digest, running = sumtree.leaf_hash(commitment, value), value
+    digest, running = leaf, value
     for level, raw in enumerate(steps):
         where = f"{asset} path[{level}]"
         if not isinstance(raw, dict):
@@ -106,22 +106,22 @@ def verify_document(doc: object, vkey_text: str) -> Verified:
     if not isinstance(leaves, list) or not leaves:
         raise IntegrityError("leaves must be a non-empty list")
     values = []
-    seen: set[bytes] = set()
+    seen: set[str] = set()
     for i, raw in enumerate(leaves):
         leaf = json_object(raw, f"leaves[{i}]")
         asset = leaf.get("asset")
         if not isinstance(asset, str):
             raise IntegrityError(f"leaves[{i}].asset must be a string")
         root = roots.get(asset)
-        commitment = sumtree.account_commitment(roots.nonce, key, asset, account)
-        if commitment in seen:
-            raise IntegrityError(f"leaves[{i}]: a second leaf with the same commitment ({asset})")
-        seen.add(commitment)
         value = decimal(leaf.get("value"), f"leaves[{i}].value")
+        mine = sumtree.leaf_hash(roots.nonce, key, asset, account, value)
+        if asset in seen:
+            raise IntegrityError(f"leaves[{i}]: a second leaf of {asset} for the same account")
+        seen.add(asset)
         path = leaf.get("path")
         if not isinstance(path, list):
             raise IntegrityError(f"leaves[{i}].path must be a list")
-        verify_path(root, commitment, value, leaf.get("index"), path)
+        verify_path(root, mine, value, leaf.get("index"), path)
         values.append((asset, value, root.total))
     size = _audit(json_object(top.get("audit"), "audit"), snapshot_id, roots, vkey_text)
     return Verified(snapshot_id, account, tuple(values), size)

@@ -41,10 +41,14 @@ class Sample:
                 roots=self.roots,
                 account=account,
                 key=self.trees.keys[account],
-                paths=proof.account_paths(self.trees, account),
+                paths=proof.account_paths(self.trees, account, held(account)),
                 audit=self.audit,
             )
         )
+
+
+def held(account: str) -> dict[str, int]:
+    return {asset: units for a, asset, units in ROWS if a == account and units}
 
 
 def log_roots(

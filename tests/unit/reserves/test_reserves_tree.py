@@ -43,17 +43,18 @@ def test_every_holder_proves_their_value_and_totals_add_up(
         held = {a: u for a, s, u in rows if s == asset and u}
         assert t.total == sum(held.values())
         assert 1 << t.height == max(1 << (max(len(held), floor) - 1).bit_length(), 1)
-        assert set(t.positions) == set(held)
         root = AssetRoot(asset, t.height, t.root, t.total)
+        mine = set()
         for account, units in held.items():
-            path = t.path(account)
+            path = trees.path(account, asset, units)
             assert path.value == units
-            verify_path(root, path.commitment, units, path.index, _json_steps(path))
-        padding = [i for i in range(1 << t.height) if i not in set(t.positions.values())]
+            verify_path(root, path.leaf, units, path.index, _json_steps(path))
+            mine.add(path.index)
+        padding = [i for i in range(1 << t.height) if i not in mine]
         assert all(t.sums[0][i] == 0 for i in padding)
         pad_key = sumtree.padding_key(SECRET, NONCE, asset)
-        assert {t.commitments[i] for i in padding} == {
-            sumtree.padding_commitment(pad_key, j) for j in range(len(padding))
+        assert {t.nodes[0][i][:32] for i in padding} == {
+            sumtree.padding_leaf(pad_key, j) for j in range(len(padding))
         }
 
 
@@ -104,21 +105,31 @@ def test_an_asset_nobody_holds_still_gets_a_root() -> None:
     assert trees.roots().get("ethereum:ETH").total == 0
 
 
-def test_two_leaves_with_one_commitment_are_refused() -> None:
-    same = b"\x07" * 32
-    with pytest.raises(IntegrityError, match="share one commitment"):
-        tree.build("bitcoin:BTC", [same, same], [5, 6], ["a", "b"], pad_key=bytes(32))
+def test_two_identical_leaves_are_refused() -> None:
+    same = tree.leaf(b"\x07" * 32, 5)
+    with pytest.raises(IntegrityError, match="two leaves are the same"):
+        tree.build("bitcoin:BTC", [same, same], pad_key=bytes(32))
 
 
 def test_a_total_beyond_128_bits_is_refused() -> None:
     big = sumtree.MAX_SUM
     with pytest.raises(IntegrityError, match="overflows 128 bits"):
-        tree.build("bitcoin:BTC", TWO, [big, 1], ["a", "b"], pad_key=bytes(32))
+        tree.build("bitcoin:BTC", [tree.leaf(TWO[0], big), tree.leaf(TWO[1], 1)], pad_key=bytes(32))
 
 
-def test_a_negative_leaf_is_refused_by_the_tree() -> None:
-    with pytest.raises(IntegrityError, match=r"not in \[0, 2\*\*128\)"):
-        tree.build("bitcoin:BTC", TWO, [-1, 2], ["a", "b"], pad_key=bytes(32))
+def test_a_leaf_outside_128_bits_or_a_short_entry_is_refused() -> None:
+    with pytest.raises(IntegrityError, match="negative"):
+        tree.leaf(TWO[0], -1)
+    with pytest.raises(IntegrityError, match="overflows 128 bits"):
+        tree.leaf(TWO[0], 1 << 128)
+    with pytest.raises(IntegrityError, match="not a 32-byte hash"):
+        tree.build("bitcoin:BTC", [TWO[0] + b"\x01"], pad_key=bytes(32))
+
+
+def test_many_keys_are_the_same_hmac_as_one() -> None:
+    keyer = sumtree.account_keyer(SECRET, NONCE)
+    for account in ["a", "acct-0000001", "ü" * 200]:
+        assert keyer(account) == sumtree.account_key(SECRET, NONCE, account)
 
 
 @pytest.mark.parametrize(
@@ -144,8 +155,9 @@ def test_holdings_refuse_an_account_holding_an_asset_twice() -> None:
 
 
 def test_hashes_are_domain_separated_and_fixed_width() -> None:
-    commitment = b"\x05" * 32
-    assert sumtree.leaf_hash(commitment, 1) != sumtree.node_hash(commitment, 0, b"", 1)
+    key = b"\x05" * 32
+    leaf = sumtree.leaf_hash(NONCE, key, "bitcoin:BTC", "a", 1)
+    assert leaf not in {sumtree.padding_leaf(key, 0), sumtree.node_hash(key, 0, key, 1)}
     assert sumtree.sum_bytes(1) == b"\x00" * 15 + b"\x01"
     with pytest.raises(IntegrityError, match="negative"):
         sumtree.sum_bytes(-1)
@@ -166,14 +178,13 @@ def test_the_root_matches_the_encoding_docs_reserves_md_describes() -> None:
         key = hmac.new(
             SECRET, b"kinko reserves v1 account key\x00" + NONCE + lp(account), "sha256"
         ).digest()
-        commitment = hashlib.sha256(b"R2" + NONCE + lp(asset) + key + lp(account)).digest()
-        leaves.append((commitment, units))
+        leaf_input = b"R0" + NONCE + lp(asset) + key + lp(account) + u128(units)
+        leaves.append((hashlib.sha256(leaf_input).digest(), units))
     pad_key = hmac.new(
         SECRET, b"kinko reserves v1 padding key\x00" + NONCE + lp(asset), "sha256"
     ).digest()
     leaves.append((hashlib.sha256(b"R3" + pad_key + (0).to_bytes(8, "big")).digest(), 0))
-    leaves.sort()
-    level = [(hashlib.sha256(b"R0" + c + u128(v)).digest(), v) for c, v in leaves]
+    level = sorted(leaves)
     while len(level) > 1:
         level = [
             (hashlib.sha256(b"R1" + lh + u128(ls) + rh + u128(rs)).digest(), ls + rs)

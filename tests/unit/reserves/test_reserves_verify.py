@@ -14,7 +14,7 @@ from kinko.core.errors import IntegrityError
 from kinko.reserves import proof, sumtree
 from kinko.reserves.proof import path_json
 from kinko.reserves.verify import verify_document
-from tests.unit.reserves.sample import log_roots, sample
+from tests.unit.reserves.sample import held, log_roots, sample
 
 S = sample()
 
@@ -104,9 +104,9 @@ def test_hiding_value_by_moving_it_between_siblings_is_refused() -> None:
 
 
 def test_a_padding_leaf_with_a_value_is_not_an_accounts_leaf() -> None:
-    """Giving a customer a padding leaf: its commitment is not made from their id."""
+    """Giving a customer a padding leaf's position: its hash is not made from their id."""
     tree = S.trees.trees["bitcoin:BTC"]
-    padding = next(i for i in range(1 << tree.height) if i not in tree.positions.values())
+    padding = next(i for i in range(1 << tree.height) if not tree.sums[0][i])
     doc = S.document("alice")
     leaf = _btc(doc)
     path = tree.path_at(padding)
@@ -118,13 +118,15 @@ def test_a_padding_leaf_with_a_value_is_not_an_accounts_leaf() -> None:
 
 
 def test_a_duplicated_account_commitment_is_refused() -> None:
-    """The exchange shows bob alice's leaf (same balance): the commitment is alice's."""
+    """The exchange shows bob alice's leaf (same balance): the leaf is made from alice's
+    id and key, so bob's recomputed leaf is not on that path; nor may one proof list a
+    leaf twice."""
     doc = S.document("bob")
     _btc(doc).update(_btc(S.document("alice")))
     _refused(doc, "root")
     doc = S.document("alice")
     doc["leaves"].append(_btc(S.document("alice")))
-    _refused(doc, "same commitment")
+    _refused(doc, "second leaf of bitcoin:BTC")
 
 
 def test_roots_not_in_the_audit_log_are_refused() -> None:
@@ -201,7 +203,7 @@ def test_the_verifier_runs_as_a_program(tmp_path: Path) -> None:
 
 
 def test_the_encoded_document_is_the_documented_json_value() -> None:
-    paths = proof.account_paths(S.trees, "alice")
+    paths = proof.account_paths(S.trees, "alice", held("alice"))
     encoded = proof.Envelope.of("snap-1", S.roots, S.audit).encode(
         "alice", S.trees.keys["alice"], paths
     )
