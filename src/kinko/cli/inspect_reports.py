@@ -85,6 +85,9 @@ def history(
         str | None, typer.Option("--framework", help="Only runs of jp, kr, ccss or all.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="The last N runs.")] = 50,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the trend as an HTML page here.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The trend across inspection runs: counts per status, and their change since the last."""
@@ -93,32 +96,35 @@ def history(
             raise InputError("--framework", f"{framework!r} is not one of: {', '.join(FRAMEWORKS)}")
         if limit < 1:
             raise InputError("--limit", "must be at least 1")
+        if html is not None and (html.is_dir() or not html.parent.is_dir()):
+            raise InputError("--html", f"{html} is not a file in an existing directory")
         from kinko.cli.common import open_context
         from kinko.inspection.run_history import history as read
 
         with open_context() as ctx:
             runs = read(ctx, framework, limit)
-    if as_json:
-        echo_json(
+        listed = [
             {
-                "runs": [
-                    {
-                        "audit_seq": r.audit_seq,
-                        "time": json_time(r.time),
-                        "actor": r.actor,
-                        "report": r.report,
-                        "framework": r.framework,
-                        "from": r.start,
-                        "to": r.end,
-                        "catalogue": r.catalogue,
-                        "digest": r.digest,
-                        "summary": r.summary,
-                        "change": r.change,
-                    }
-                    for r in runs
-                ]
+                "audit_seq": r.audit_seq,
+                "time": json_time(r.time),
+                "actor": r.actor,
+                "report": r.report,
+                "framework": r.framework,
+                "from": r.start,
+                "to": r.end,
+                "catalogue": r.catalogue,
+                "digest": r.digest,
+                "summary": r.summary,
+                "change": r.change,
             }
-        )
+            for r in runs
+        ]
+        if html is not None:
+            from kinko.inspection.history_report import render
+
+            html.write_text(render(listed), encoding="utf-8")
+    if as_json:
+        echo_json({"runs": listed, "html": None if html is None else str(html)})
         return
 
     def cell(r: object, status: str) -> str:
@@ -145,3 +151,5 @@ def history(
         whole=("digest",),
         title=f"{len(runs)} inspection runs",
     )
+    if html is not None:
+        console.print(f"The trend as a page: {html}")

@@ -7,6 +7,7 @@ another key, and one whose proof is of another run. Days derive from the real ti
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from kinko.audit.note import generate_signer, sign_note
@@ -124,6 +125,16 @@ def test_history_shows_each_run_and_its_change(ctx: Context, vkey: str, tmp_path
     assert runs[1]["change"]["insufficient_evidence"] < 0
     code, output = kinko(ctx, "inspect", "history")
     assert code == 0 and "3 inspection runs" in output and "(+1)" in output
+    page = tmp_path / "trend.html"  # findings over time as a chart
+    code, output = kinko(ctx, "inspect", "history", "--html", str(page), "--json")
+    assert code == 0 and as_json(output)["html"] == str(page)
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<title>fail: ") == 1  # one run had a failure: one red segment
+    assert html.count('class="chart"') == 1 and first["digest"] in html
+    assert "1 (+1)" in html  # the second jp run's failure, as a change
+    ET.fromstring(html.split("\n", 1)[1])  # well-formed (XHTML)
+    code, output = kinko(ctx, "inspect", "history", "--html", str(tmp_path), "--json")
+    assert code == 2 and as_json(output)["field"] == "--html"
 
 
 def test_verify_and_history_refuse_bad_input_naming_the_option(
