@@ -162,7 +162,9 @@ def create_app(
     app.include_router(withdrawal_pages.router)  # the approval pages
     app.include_router(approval_pages.router)  # four-eyes votes with a security key
     from kinko.web import alerts as alert_pages
+    from kinko.web import audit_pages
 
     app.include_router(alert_pages.router)  # triage
+    app.include_router(audit_pages.router)  # the audit log's entries and proofs
     app.include_router(apidocs.router)
     return app
