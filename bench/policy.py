@@ -209,14 +209,14 @@ def service_rate(n: int) -> tuple[float, float, float, float]:
     from kinko.config import Settings
     from kinko.context import build_context
     from kinko.core.clock import FixedClock
-    from kinko.policy.service import PolicyService
+    from kinko.services import build_services
     from kinko.store.base import Base
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), log_json=False)
         ctx = build_context(settings, clock=FixedClock(NOW))
         Base.metadata.create_all(ctx.db.engine)
-        service = PolicyService(ctx, load_policy(policy_text(), source="bench"))
+        service = build_services(ctx, policy=load_policy(policy_text(), source="bench")).policy
         with ctx.db.transaction() as s:
             service.record_version(s)
         rng = random.Random(7)

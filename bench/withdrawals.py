@@ -174,14 +174,12 @@ def _setup_process(url: str, data_dir: str, conn: Pipe) -> None:
 def _stack(ctx: Any) -> Any:
     """The demo exchange's withdrawal services, as the demo builds them."""
     from kinko.demo.exchange import SCREENING
-    from kinko.screening.service import ScreeningService
-    from kinko.withdrawals.stack import build_stack
+    from kinko.services import build_services
 
-    # The demo's screener is a ScreeningService over the database with the demo's list
-    # requirements; the same over the same database gives the same verdicts.
+    # The demo's screening requirements over the same database give the same verdicts.
     # No node in the hot path: eth-tester's py-evm nonce lookup (~10 ms) is a test
     # artefact; the nonce comes from Kinko's own record of the wallet's built transactions.
-    return build_stack(ctx, network="devnet", web3=None, screener=ScreeningService(ctx, SCREENING))
+    return build_services(ctx, screening_config=SCREENING).stack_on(network="devnet")
 
 
 def _server_process(url: str, data_dir: str, port: int, redis_url: str) -> None:

@@ -55,8 +55,10 @@ from kinko.screening.proposals import ListReplacementHandler
 from kinko.screening.providers import address_book_targets
 from kinko.screening.service import ScreeningService
 from kinko.withdrawals.holds import WithdrawalHolds
+from kinko.withdrawals.ports import ChainGateway, Ports
 from kinko.withdrawals.rescreen import arm_rescreen_holds, pending_destinations
-from kinko.withdrawals.stack import WithdrawalStack, build_stack
+from kinko.withdrawals.stack import WithdrawalStack, build_stack, chain_router
+from kinko.withdrawals.wiring import withdrawal_ports
 
 __all__ = ["ChainNodes", "Services", "build_services"]
 
@@ -109,6 +111,9 @@ class Services:
     step_ups: ApprovalStepUps
     """The bound step-ups of four-eyes votes (`kinko.identity.step_ups`)."""
     _stack: _Once = field(repr=False)
+    ports_on: Callable[[ChainGateway], Ports] = field(repr=False)
+    """The withdrawal services' neighbours (this process's screening, policy, identity and
+    freezes) on a chain gateway: a test's crashing gateway, a benchmark's node."""
     snapshots: SnapshotService
     """The daily evidence snapshots of self-inspection (issue #16)."""
     register: GovernanceRegister
@@ -129,6 +134,13 @@ class Services:
         """The withdrawal services (request, approval, signing, execution), built on first
         use: they read the policy file, the keys and the node's settings."""
         return self._stack.get()
+
+    def stack_on(self, *, network: str | None = None, web3: Any = None) -> WithdrawalStack:
+        """Another withdrawal stack of this process's services, on the Ethereum node
+        `web3` (`network`), or on the settings' node when neither is given (tests and
+        benchmarks that need a node of their own; the process's own is
+        `withdrawal_stack`)."""
+        return build_stack(self.ctx, self.ports_on(chain_router(self.ctx, network, web3)))
 
     @property
     def withdrawal_stack_built(self) -> bool:
@@ -211,14 +223,11 @@ def build_services(
     chosen = nodes or ChainNodes()
 
     def stack() -> WithdrawalStack:
-        return build_stack(
-            ctx,
-            network=chosen.network,
-            web3=chosen.web3,
-            screener=screening,
-            policy=policy_service,
-            identity=identity,
-            freezes=freezes,
+        return build_stack(ctx, ports_on(chain_router(ctx, chosen.network, chosen.web3)))
+
+    def ports_on(chains: ChainGateway) -> Ports:
+        return withdrawal_ports(
+            chains, screener=screening, policy=policy_service, identity=identity, freezes=freezes
         )
 
     return Services(
@@ -237,6 +246,7 @@ def build_services(
         ),
         step_ups=ApprovalStepUps(ctx, mfa=identity.mfa),
         _stack=_Once(stack),
+        ports_on=ports_on,
         snapshots=SnapshotService(ctx),
         register=register,
     )

@@ -292,8 +292,8 @@ def test_only_the_unit_of_work_keeps_state_on_a_session() -> None:
 
 
 # A service handed its collaborators does not build one on its own context: `X(self.ctx)`.
-# What still does, and why, is listed in docs/architecture.md; this list may only shrink.
-SIBLINGS_BUILT_TO_REMOVE = frozenset({"withdrawals/service.py"})
+# The composition root (kinko.services) builds each once and hands it in.
+SIBLINGS_BUILT_TO_REMOVE: frozenset[str] = frozenset()
 
 
 def test_no_service_builds_a_sibling_on_its_context() -> None:

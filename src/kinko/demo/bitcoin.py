@@ -36,9 +36,8 @@ from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.offline import OfflineSettlement
-from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
-from kinko.withdrawals.wiring import ChainRouter, IdentityDirectory, WalletFreezes
+from kinko.withdrawals.wiring import ChainRouter, IdentityDirectory
 
 NETWORK = network("regtest")
 WALLET = "wal_btc_regtest"
@@ -124,13 +123,7 @@ def prepare(ex: DemoExchange) -> BtcAct:
         if not path.exists():
             text = _master(seed).to_base58(version=_VERSIONS["xprv"])
             write_secret_file(path, f"{text}\n".encode())
-    ports = Ports(
-        screener=ex.screener,
-        policy=policy,
-        directory=IdentityDirectory(ctx, ex.services.identity),
-        freezes=WalletFreezes(ctx, ex.services.freezes),
-        chains=ChainRouter({"bitcoin": BitcoinGateway()}),
-    )
+    ports = ex.services.ports_on(ChainRouter({"bitcoin": BitcoinGateway()}))
     keys = tuple(read_key_file(key_dir / f"holder{n}.key") for n in (1, 2))
     return BtcAct(
         WithdrawalService(ctx, ports),
@@ -198,7 +191,7 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
         view = act.approvals.approve(view.id, approver=ex.users[name], assertion=assertion)
         step(f"{name} approves the BTC withdrawal over its digest → {view.state.value}")
     with ctx.db.transaction() as session:
-        directory = IdentityDirectory(ctx, ex.services.identity)
+        directory = IdentityDirectory(ex.services.identity)
         bundle = export_bundle(ctx, session, directory, view.id).to_bytes()
     step("bundle exported with the PSBT and the wallet descriptor")
     partial: bytes | None = None

@@ -6,6 +6,7 @@ withdrawal's own state change commit together or not at all.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from kinko.audit.service import AuditItem
 from kinko.context import Context
 from kinko.custody.model import Tier
 from kinko.policy import velocity, versions
-from kinko.policy.addressbook import AddressBookService, Normalizer
+from kinko.policy.addressbook import AddressBookService
 from kinko.policy.diff import Weakening
 from kinko.policy.engine import evaluate
 from kinko.policy.freeze import FreezeService
@@ -57,20 +58,25 @@ class PolicyService:
         ctx: Context,
         policy: Policy | None = None,
         *,
-        normalize: Normalizer | None = None,
-        freezes: FreezeService | None = None,
-        addresses: AddressBookService | None = None,
+        freezes: FreezeService,
+        addresses: AddressBookService,
     ) -> None:
         """`freezes`, `addresses`: the process's freeze service and address book (the
-        composition root gives its own; without, read-only ones on `ctx`)."""
+        composition root, `kinko.services`, hands them in)."""
         self.ctx = ctx
         self._policy = policy
         # Read from this process's configuration: it must be approved to take over.
         self._configured = policy is None
-        self.addresses = addresses or AddressBookService(
-            ctx, cooling_off=lambda: self.policy.cooling_off, normalize=normalize
-        )
-        self.freezes = freezes or FreezeService(ctx)
+        self.addresses = addresses
+        self.freezes = freezes
+
+    def deciding_with(self, policy: Policy) -> PolicyService:
+        """This service deciding with `policy` instead, with the same address book and
+        freezes (a test's or a benchmark's policy)."""
+        other = copy.copy(self)
+        other._policy = policy
+        other._configured = False
+        return other
 
     @property
     def policy(self) -> Policy:

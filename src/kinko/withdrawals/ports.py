@@ -1,7 +1,8 @@
 """What the withdrawal service needs from its neighbours, as small protocols.
 
 The real implementations are the screening, policy, identity and chain components;
-`kinko.withdrawals.wiring.default_ports` builds them. Keeping the surface this small is
+`kinko.withdrawals.wiring.withdrawal_ports` wraps the process's own, which the
+composition root hands in (`kinko.services.Services.ports_on`). Keeping the surface this small is
 what lets the signer and the service be reasoned about on their own.
 """
 

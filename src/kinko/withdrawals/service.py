@@ -36,7 +36,7 @@ from kinko.withdrawals.cancel import cancel as cancel_withdrawal
 from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.group_commit import GroupCommit
-from kinko.withdrawals.holds import WithdrawalHolds, hold_row
+from kinko.withdrawals.holds import hold_row
 from kinko.withdrawals.intake import (
     Checked,
     WithdrawalRequest,
@@ -364,12 +364,6 @@ class WithdrawalService:
             move(self.ctx, session, row, State.PENDING_APPROVAL, actor=SYSTEM, reason=summary)
 
     # -- holds and cancellation ------------------------------------------------------------
-
-    def hold(self, withdrawal_id: str, *, reason: str, actor: str) -> WithdrawalView:
-        """Hold a withdrawal (the monitor's response); a no-op if it is already held."""
-        return WithdrawalHolds(self.ctx, self.ports.policy).hold(
-            withdrawal_id, reason=reason, actor=actor
-        )
 
     def _hold(self, session: Session, row: WithdrawalRow, reason: str, actor: str) -> None:
         hold_row(self.ctx, self.ports.policy, session, row, reason=reason, actor=actor)

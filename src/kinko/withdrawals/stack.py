@@ -14,18 +14,15 @@ from typing import Any
 from kinko.chains.ethereum.networks import CHAIN_IDS
 from kinko.context import Context
 from kinko.core.errors import ConfigError
-from kinko.identity.service import IdentityService
-from kinko.policy.freeze import FreezeService
-from kinko.policy.service import PolicyService
 from kinko.signer.online import OnlineSigner, SigningAdapter
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway
 from kinko.withdrawals.execution import Executor
-from kinko.withdrawals.ports import ChainGateway, Ports, Screener
+from kinko.withdrawals.ports import ChainGateway, Ports
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalService
 from kinko.withdrawals.signing import WithdrawalRecords
-from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, FileKeystore, default_ports
+from kinko.withdrawals.wiring import ChainRouter, EthereumGateway, FileKeystore
 
 
 @dataclass
@@ -66,27 +63,20 @@ def log_vkey_of(ctx: Context) -> str:
     return ctx.audit.signer().verifier().text()
 
 
-def build_stack(
-    ctx: Context,
-    *,
-    network: str | None = None,
-    web3: Any = None,
-    screener: Screener | None = None,
-    policy: PolicyService | None = None,
-    identity: IdentityService | None = None,
-    freezes: FreezeService | None = None,
-) -> WithdrawalStack:
-    """The withdrawal services on the Ethereum node `web3` (on `network`), or the one of
-    the settings when neither is given; Bitcoin through its own gateway. The neighbours
-    given are used (the composition root gives its own), the others built for `ctx`."""
+def chain_router(ctx: Context, network: str | None, web3: Any) -> ChainRouter:
+    """Ethereum on the node `web3` (on `network`), or the one of the settings when
+    neither is given; Bitcoin through its own gateway."""
     if web3 is None and network is None:
         network, web3 = node_from_settings(ctx)
-    gateway = ChainRouter(
+    return ChainRouter(
         {"ethereum": EthereumGateway(network, web3=web3), "bitcoin": BitcoinGateway()}
     )
-    ports = default_ports(
-        ctx, gateway, screener=screener, policy=policy, identity=identity, freezes=freezes
-    )
+
+
+def build_stack(ctx: Context, ports: Ports) -> WithdrawalStack:
+    """The withdrawal services with `ports`, the process's neighbours on its chain
+    gateway (`kinko.services.Services.stack_on` builds them)."""
+    gateway = ports.chains
     adapter_for = signing_adapters(gateway)
 
     vkey = log_vkey_of(ctx)

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from kinko.chains.base import ChainAdapter
 from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
-from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.core.errors import (
     ApprovalError,
@@ -30,7 +29,6 @@ from kinko.identity.sod import check_matrix_holds
 from kinko.policy.freeze import FreezeService
 from kinko.policy.model import FreezeScope, asset_key
 from kinko.policy.service import PolicyService
-from kinko.screening.service import ScreeningService
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.ports import ChainGateway, Credential, Ports, Screener
@@ -56,8 +54,10 @@ _HIGHEST_NONCE = select(func.max(WithdrawalRow.account_nonce)).where(
 
 
 class IdentityDirectory:
-    def __init__(self, ctx: Context, identity: IdentityService | None = None) -> None:
-        self.identity = identity or IdentityService(ctx)
+    """Identity, as the withdrawal services ask it (the process's `IdentityService`)."""
+
+    def __init__(self, identity: IdentityService) -> None:
+        self.identity = identity
 
     def roles_for(self, session: Session, user: str, *, wallet: str, asset: str) -> set[str]:
         return {
@@ -129,8 +129,10 @@ class IdentityDirectory:
 
 
 class WalletFreezes:
-    def __init__(self, ctx: Context, service: FreezeService | None = None) -> None:
-        self.service = service or FreezeService(ctx)
+    """Freezes, as the withdrawal services ask about a wallet (the process's service)."""
+
+    def __init__(self, service: FreezeService) -> None:
+        self.service = service
 
     def frozen_reason_for_wallet(self, session: Session, wallet_id: str) -> str | None:
         wallet = session.get(WalletRow, wallet_id)
@@ -309,21 +311,20 @@ class ChainRouter:
         return self._for(wallet.chain).broadcast(wallet, signed_tx)
 
 
-def default_ports(
-    ctx: Context,
+def withdrawal_ports(
     chains: ChainGateway,
     *,
-    screener: Screener | None = None,
-    policy: PolicyService | None = None,
-    identity: IdentityService | None = None,
-    freezes: FreezeService | None = None,
+    screener: Screener,
+    policy: PolicyService,
+    identity: IdentityService,
+    freezes: FreezeService,
 ) -> Ports:
-    """The withdrawal services' neighbours: those given (the composition root,
-    kinko.services, gives its own), else built for `ctx`."""
+    """The withdrawal services' neighbours, all of them the process's own (the
+    composition root, `kinko.services.Services.ports_on`, hands them in)."""
     return Ports(
-        screener=screener or ScreeningService(ctx),
-        policy=policy or PolicyService(ctx),
-        directory=IdentityDirectory(ctx, identity),
-        freezes=WalletFreezes(ctx, freezes),
+        screener=screener,
+        policy=policy,
+        directory=IdentityDirectory(identity),
+        freezes=WalletFreezes(freezes),
         chains=chains,
     )

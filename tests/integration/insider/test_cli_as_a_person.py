@@ -19,7 +19,6 @@ import pytest
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.identity.service import IdentityService
-from kinko.policy.service import PolicyService
 from kinko.policy.versions import current_digest
 from kinko.screening.model import VerdictStatus
 from kinko.screening.service import ScreeningService
@@ -29,6 +28,7 @@ from tests.integration.policy.test_policy_approval import weaker_text
 from tests.support.alerts import REFUSED_RULE, evidence
 from tests.support.cli_api import kinko, route_cli_to_api
 from tests.support.identity import make_user
+from tests.support.services import services_of
 
 LAZARUS = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
 
@@ -98,7 +98,7 @@ def test_5_a_weaker_policy_waits_for_a_second_admin(
     ctx: Context, people: Watch, tmp_path: Path
 ) -> None:
     with ctx.db.transaction() as session:
-        PolicyService(ctx).record_version(session)  # the sample is in force
+        services_of(ctx).policy.record_version(session)  # the sample is in force
         in_force = current_digest(session)
     weak = tmp_path / "weak.yaml"
     weak.write_text(weaker_text(), encoding="utf-8")

@@ -23,7 +23,6 @@ from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.policy.loader import load_policy
 from kinko.policy.model import FreezeScope, OwnerKind
-from kinko.policy.service import PolicyService
 from kinko.store.tables.monitor import ResponseRow
 from tests.integration.policy.support import HOT_POLICY
 from tests.support.addressbook import approve_entry, propose_entry
@@ -111,13 +110,13 @@ def remove_factors(ctx: Context, staff: Admins, person: UserId) -> None:
 
 def weaken_policy(ctx: Context) -> None:
     """A new policy version with a higher limit and fewer approvals in force."""
-    strict = PolicyService(ctx, load_policy(HOT_POLICY, source="v1"))
+    policy = services_of(ctx).policy
     looser = HOT_POLICY.replace('version: "it-1"', 'version: "it-2"')
     looser = looser.replace("limit: 1000", "limit: 5000").replace("approvals: 2", "approvals: 1")
     with ctx.db.transaction() as session:
-        strict.record_version(session)
+        policy.deciding_with(load_policy(HOT_POLICY, source="v1")).record_version(session)
     with ctx.db.transaction() as session:
-        PolicyService(ctx, load_policy(looser, source="v2")).record_version(session)
+        policy.deciding_with(load_policy(looser, source="v2")).record_version(session)
 
 
 def approve_configured_policy(ctx: Context, staff: Admins) -> None:

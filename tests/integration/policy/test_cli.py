@@ -18,6 +18,7 @@ from kinko.store.tables.custody import AssetRow
 from tests.integration.policy.support import COLD_ADDR
 from tests.support.cli_api import as_person, route_cli_to_api
 from tests.support.identity import make_user
+from tests.support.services import services_of
 from tests.support.votes import key_args
 
 runner = CliRunner()
@@ -174,11 +175,10 @@ def test_an_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("staff")
 def test_policy_propose_names_what_it_loosens(ctx: Context, tmp_path: Path) -> None:
-    from kinko.policy.service import PolicyService
     from tests.integration.policy.test_policy_approval import weaker_text
 
     with ctx.db.transaction() as session:
-        PolicyService(ctx).record_version(session)  # the sample is in force
+        services_of(ctx).policy.record_version(session)  # the sample is in force
     weak = tmp_path / "weak.yaml"
     weak.write_text(weaker_text(), encoding="utf-8")
     code, out = kinko(ctx, "policy", "propose", str(weak), "--reason", "busy")

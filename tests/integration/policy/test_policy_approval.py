@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from kinko.context import Context, build_context
 from kinko.core.errors import PermissionDenied
-from kinko.policy.service import PolicyService
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from tests.support.identity import ensure_secret_key, make_user, person_headers
+from tests.support.services import services_of
 from tests.support.votes import vote_json
 
 SAMPLE = Path(__file__).parents[3] / "src" / "kinko" / "policy" / "default_policy.yaml"
@@ -60,7 +60,7 @@ def configured(ctx: Context, path: Path, made: list[Context]) -> Context:
 
 def activate(ctx: Context) -> None:
     with ctx.db.transaction() as session:
-        PolicyService(ctx).record_version(session)
+        services_of(ctx).policy.record_version(session)
 
 
 def audit_actions(ctx: Context, action: str) -> list[dict[str, object]]:
@@ -133,5 +133,5 @@ def test_a_policy_given_in_code_is_not_a_process_override(
 
     activate(configured(ctx, SAMPLE, processes))
     with ctx.db.transaction() as session:
-        PolicyService(ctx, load_policy_file(weak_file)).record_version(session)
+        services_of(ctx).policy.deciding_with(load_policy_file(weak_file)).record_version(session)
     assert audit_actions(ctx, "policy.activated")[-1]["approval"] is None

@@ -20,7 +20,7 @@ from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.policy import PolicyVersionRow, VelocityLedgerRow
 from tests.integration.policy.support import COLD_ADDR, HOT_POLICY, decision_for, eth_request
 from tests.support.addressbook import add_entry
-from tests.support.services import adopt
+from tests.support.services import adopt, services_of
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_a_version_may_not_name_two_texts(ctx: Context, service: PolicyService) 
     decision_for(ctx, service, eth_request(), "wd_1")
     changed = load_policy(HOT_POLICY.replace("limit: 1000", "limit: 9000"), source="edited")
     with pytest.raises(Conflict, match="already used for a different text"):
-        decision_for(ctx, PolicyService(ctx, changed), eth_request(), "wd_2")
+        decision_for(ctx, services_of(ctx).policy.deciding_with(changed), eth_request(), "wd_2")
 
 
 def test_wei_sized_amounts_sum_exactly_on_both_databases(ctx: Context) -> None:
@@ -138,7 +138,7 @@ def test_wei_sized_amounts_sum_exactly_on_both_databases(ctx: Context) -> None:
         .replace("limit: 1500", f"limit: {10**22}")
         .replace("max_amount: 1000", f"max_amount: {2 * 10**20}")
     )
-    service = PolicyService(ctx, load_policy(text, source="wei"))
+    service = services_of(ctx).policy.deciding_with(load_policy(text, source="wei"))
     for i in range(2):
         big = eth_request(amount=10**20 + i, customer_ref=f"c{i}")
         assert decision_for(ctx, service, big, f"wd_{i}").outcome is Outcome.ALLOW
@@ -155,11 +155,11 @@ def test_wei_sized_amounts_sum_exactly_on_both_databases(ctx: Context) -> None:
 def test_a_weaker_policy_is_audited_and_published(ctx: Context) -> None:
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
-    strict = PolicyService(ctx, load_policy(HOT_POLICY, source="v1"))
+    strict = services_of(ctx).policy.deciding_with(load_policy(HOT_POLICY, source="v1"))
     looser_text = HOT_POLICY.replace('version: "it-1"', 'version: "it-2"').replace(
         "limit: 1000", "limit: 5000"
     )
-    looser = PolicyService(ctx, load_policy(looser_text, source="v2"))
+    looser = services_of(ctx).policy.deciding_with(load_policy(looser_text, source="v2"))
     with ctx.db.transaction() as s:
         assert strict.record_version(s) == []  # the first policy has nothing to compare with
         assert strict.record_version(s) == []  # already in force: nothing happens

@@ -13,9 +13,9 @@ from kinko.custody.model import WalletId
 from kinko.policy import velocity
 from kinko.policy.loader import load_policy
 from kinko.policy.model import Decision, Outcome, ScreeningVerdict, VelocityScope
-from kinko.policy.service import PolicyService
 from kinko.store.tables.policy import VelocityLedgerRow
 from tests.integration.policy.support import HOT_POLICY, eth_request
+from tests.support.services import services_of
 
 PARALLEL = 100
 AMOUNT = 30
@@ -23,7 +23,7 @@ LIMIT = 1000  # eth-wallet-1h in HOT_POLICY
 
 
 def test_hundred_parallel_requests_never_exceed_the_limit(ctx: Context) -> None:
-    service = PolicyService(ctx, load_policy(HOT_POLICY, source="test"))
+    service = services_of(ctx).policy.deciding_with(load_policy(HOT_POLICY, source="test"))
     with ctx.db.transaction() as s:  # at start-up, as `kinko serve` does
         service.record_version(s)
     start = threading.Barrier(PARALLEL)

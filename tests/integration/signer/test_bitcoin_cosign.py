@@ -35,6 +35,7 @@ from tests.integration.withdrawals.btc_exchange import (
     xprv,
 )
 from tests.integration.withdrawals.exchange import Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ATTACKER = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
@@ -49,7 +50,7 @@ def bundle_of(btc: BtcExchange) -> ApprovalBundle:
     wd = approved(btc)
     ctx = btc.ex.ctx
     with ctx.db.transaction() as session:
-        return export_bundle(ctx, session, IdentityDirectory(ctx), wd.id)
+        return export_bundle(ctx, session, IdentityDirectory(services_of(ctx).identity), wd.id)
 
 
 def key_file(tmp_path: Path, seed: int) -> Path:

@@ -13,6 +13,7 @@ from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.wiring import WalletFreezes
 from tests.integration.signer.test_signer import ATTACKER, altered, approved_bundle
 from tests.integration.withdrawals.exchange import RECIPIENT, SANCTIONED, Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -119,7 +120,9 @@ def test_monitor_alerts_and_freezes_on_an_altered_bundle(exchange: Exchange) -> 
         alerts = session.execute(select(AlertRow)).scalars().all()
         rules = {a.rule_id for a in alerts}
         responses = session.execute(select(ResponseRow)).scalars().all()
-        frozen = WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id)
+        frozen = WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+            session, ex.wallet_id
+        )
     assert any("signed-differs-from-intent" in r or "c6d10a0b" in r for r in rules), rules
     assert any(r.action == "freeze" and ex.wallet_id in (r.target or "") for r in responses), [
         (r.action, r.scope, r.target, r.status) for r in responses

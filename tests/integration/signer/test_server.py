@@ -10,6 +10,7 @@ from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.withdrawals.wiring import WalletFreezes
 from tests.integration.signer.test_signer import ATTACKER, altered, approved_bundle
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -36,7 +37,9 @@ def test_signer_server(exchange: Exchange) -> None:
     )
     assert bad.status_code == 409 and bad.json()["error"] == "digest_mismatch"
     with exchange.ctx.db.transaction() as session:
-        assert WalletFreezes(exchange.ctx).frozen_reason_for_wallet(session, exchange.wallet_id)
+        assert WalletFreezes(services_of(exchange.ctx).freezes).frozen_reason_for_wallet(
+            session, exchange.wallet_id
+        )
     garbage = client.post("/v1/sign", content=b"{}", headers=auth)
     assert garbage.status_code == 422 and garbage.json()["field"] == "bundle.format"
     huge = client.post(

@@ -16,10 +16,10 @@ from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.offline import cosign
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import IdentityDirectory, WalletFreezes
 from tests.integration.withdrawals.exchange import HOT_KEY, RECIPIENT, Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ATTACKER = "0x" + "66" * 20
@@ -35,14 +35,16 @@ def approved_bundle(ex: Exchange) -> ApprovalBundle:
     assert wd.digest is not None
     # Approved where no node is configured: nothing executes it, and the bundle is the
     # test's to hand to the signers.
-    offline = build_stack(ex.ctx, screener=ex.screener)
+    offline = services_of(ex.ctx).stack_on()
     for name in ("bob", "carol"):
         view = offline.approvals.approve(
             wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
         )
     assert view.state is State.APPROVED
     with ex.ctx.db.transaction() as session:
-        return export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd.id)
+        return export_bundle(
+            ex.ctx, session, IdentityDirectory(services_of(ex.ctx).identity), wd.id
+        )
 
 
 def altered(ex: Exchange, bundle: ApprovalBundle, **change: object) -> ApprovalBundle:
@@ -133,7 +135,12 @@ def test_online_and_offline_signers_refuse(exchange: Exchange, tamper: str) -> N
     assert online.value.message == offline.value.message
     assert [e.severity for e in events if e.type == "signer.refused"] == ["critical"]
     with ex.ctx.db.transaction() as session:
-        assert WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id) is not None
+        assert (
+            WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+                session, ex.wallet_id
+            )
+            is not None
+        )
     # The genuine bundle is now refused too: the wallet is frozen until two admins release it.
     with pytest.raises(ApprovalError, match="frozen"):
         ex.signer.sign(bundle)
@@ -143,7 +150,9 @@ def test_executor_marks_a_refused_withdrawal_failed(exchange: Exchange) -> None:
     ex = exchange
     bundle = approved_bundle(ex)
     with ex.ctx.db.transaction() as session:
-        WalletFreezes(ex.ctx).freeze_wallet(session, ex.wallet_id, reason="drill", actor="user:sec")
+        WalletFreezes(services_of(ex.ctx).freezes).freeze_wallet(
+            session, ex.wallet_id, reason="drill", actor="user:sec"
+        )
     with pytest.raises(ApprovalError, match="frozen"):
         ex.executor.execute(bundle.withdrawal_id)
     assert ex.withdrawals.get(bundle.withdrawal_id).state is State.FAILED
@@ -152,15 +161,21 @@ def test_executor_marks_a_refused_withdrawal_failed(exchange: Exchange) -> None:
 def test_auto_approved_bundle_is_for_the_online_hot_signer_only(exchange: Exchange) -> None:
     ex = exchange
     # Allowed by policy where no node is configured: approved, not executed.
-    wd = build_stack(ex.ctx, screener=ex.screener).withdrawals.request(
-        WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
-        requester=ex.user("alice"),
-        idempotency_key="k-auto",
-        channel="api",
+    wd = (
+        services_of(ex.ctx)
+        .stack_on()
+        .withdrawals.request(
+            WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
+            requester=ex.user("alice"),
+            idempotency_key="k-auto",
+            channel="api",
+        )
     )
     assert wd.state is State.APPROVED
     with ex.ctx.db.transaction() as session:
-        bundle = export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd.id)
+        bundle = export_bundle(
+            ex.ctx, session, IdentityDirectory(services_of(ex.ctx).identity), wd.id
+        )
     assert bundle.approvals == ()
     with pytest.raises(ApprovalError, match=r"offline .* keys sign only approved quorums"):
         cosign_now(ex, bundle)
@@ -185,5 +200,7 @@ def test_a_refusal_naming_every_difference_still_freezes(exchange: Exchange) -> 
         ex.signer.sign(replace(bundle, unsigned_tx=swapped))
     assert len(refused.value.message) > 1000
     with ex.ctx.db.transaction() as session:
-        reason = WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id)
+        reason = WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+            session, ex.wallet_id
+        )
     assert reason is not None and "whole reason in the audit log" in reason

@@ -17,11 +17,11 @@ from kinko.core.clock import FixedClock
 from kinko.core.errors import KinkoError
 from kinko.store.tables.withdrawals import ApprovalRow
 from kinko.withdrawals.export import export_bundle
-from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import IdentityDirectory, WalletFreezes
 from tests.integration.withdrawals.exchange import HOT_KEY, Exchange
 from tests.integration.withdrawals.totp import code, configure, enrol_totp, pending
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -33,7 +33,7 @@ def approved_with_totp(ex: Exchange, key: str) -> str:
     wd = pending(ex, key)
     assert wd.digest is not None
     # Approved where no node is configured: nothing executes it before the test does.
-    approvals = build_stack(ex.ctx, screener=ex.screener).approvals
+    approvals = services_of(ex.ctx).stack_on().approvals
     approvals.approve_totp(wd.id, approver=ex.user("bob"), code=code(ex, secret))
     done = approvals.approve(
         wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
@@ -44,7 +44,9 @@ def approved_with_totp(ex: Exchange, key: str) -> str:
 
 def frozen(ex: Exchange) -> str | None:
     with ex.ctx.db.transaction() as session:
-        return WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id)
+        return WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+            session, ex.wallet_id
+        )
 
 
 def test_online_signer_accepts_a_quorum_with_a_totp_approval(exchange: Exchange) -> None:
@@ -126,7 +128,9 @@ def test_cosign_refuses_server_attested_approvals_unless_told(
     ex.ctx.clock.set(datetime.now(UTC))  # the CLI checks expiry against the real clock
     wd = approved_with_totp(ex, "k-cosign")
     with ex.ctx.db.transaction() as session:
-        raw = export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), wd).to_bytes()
+        raw = export_bundle(
+            ex.ctx, session, IdentityDirectory(services_of(ex.ctx).identity), wd
+        ).to_bytes()
     status, out = cosign_cli(ex, tmp_path, raw)
     assert status == 1, out
     assert "totp_server_attested" in out and "--unsafe-accept-server-attested-approvals" in out

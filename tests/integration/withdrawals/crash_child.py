@@ -27,7 +27,7 @@ from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.config import Settings
 from kinko.context import build_context
 from kinko.core.clock import FixedClock
-from kinko.screening.service import ScreeningService
+from kinko.services import build_services
 from kinko.signer.bundle import ApprovalBundle
 from kinko.signer.online import OnlineSigner
 from kinko.store.tables.custody import WalletRow
@@ -36,7 +36,7 @@ from kinko.withdrawals.execution import Executor
 from kinko.withdrawals.records import WithdrawalView
 from kinko.withdrawals.service import WithdrawalRequest, WithdrawalService
 from kinko.withdrawals.signing import WithdrawalRecords
-from kinko.withdrawals.wiring import EthereumGateway, FileKeystore, default_ports
+from kinko.withdrawals.wiring import EthereumGateway, FileKeystore
 from tests.integration.withdrawals.exchange import SCREENING
 
 
@@ -49,7 +49,8 @@ def main(argv: list[str]) -> None:
     ctx = build_context(settings, clock=FixedClock(datetime.fromisoformat(now)))
     vkey = Signer.parse(settings.resolved_audit_key_path.read_text()).verifier().text()
     gateway = EthereumGateway("devnet", web3=w3)
-    ports = default_ports(ctx, gateway, screener=ScreeningService(ctx, SCREENING))
+    services = build_services(ctx, screening_config=SCREENING)
+    ports = services.ports_on(gateway)
     signer = OnlineSigner(
         ctx,
         WithdrawalRecords(ports),
@@ -107,7 +108,7 @@ def main(argv: list[str]) -> None:
         gateway = (CrashBeforeBroadcast if point == "before_broadcast" else CrashAfterSend)(
             "devnet", web3=w3
         )
-        ports = default_ports(ctx, gateway, screener=ScreeningService(ctx, SCREENING))
+        ports = services.ports_on(gateway)
     Executor(ctx, ports, bundle_signer).execute(withdrawal_id)
     raise SystemExit("the crash point was not reached")
 

@@ -28,6 +28,7 @@ from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.integration.withdrawals.exchange import HOT_KEY, RECIPIENT, Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -140,7 +141,9 @@ def test_a_replay_logged_by_a_fooled_server_is_refused_by_the_signer_and_cosign(
     assert done.state is State.FAILED
     assert done.reason is not None and "does not verify over the approval challenge" in done.reason
     with ex.ctx.db.transaction() as session:
-        bundle = export_bundle(ex.ctx, session, IdentityDirectory(ex.ctx), second.id)
+        bundle = export_bundle(
+            ex.ctx, session, IdentityDirectory(services_of(ex.ctx).identity), second.id
+        )
     with pytest.raises(ApprovalError, match=f"does not verify .* withdrawal {second.id}"):
         cosign(
             bundle.to_bytes(),

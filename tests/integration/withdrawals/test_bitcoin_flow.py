@@ -28,6 +28,7 @@ from tests.integration.withdrawals.exchange import Exchange
 from tests.integration.withdrawals.test_cli import kinko
 from tests.support.cli_api import route_cli_to_api
 from tests.support.identity import make_user
+from tests.support.services import services_of
 
 
 def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> None:
@@ -40,7 +41,9 @@ def test_cold_btc_withdrawal_builds_decodes_and_bundles(exchange: Exchange) -> N
     assert len(change) == 1
     assert 0 < int(wd.intent["fee"]) <= FEE_CAP
     with exchange.ctx.db.transaction() as session:
-        bundle = export_bundle(exchange.ctx, session, IdentityDirectory(exchange.ctx), wd.id)
+        bundle = export_bundle(
+            exchange.ctx, session, IdentityDirectory(services_of(exchange.ctx).identity), wd.id
+        )
         reserved = session.execute(
             select(UtxoRow).where(UtxoRow.reserved_for_txid.is_not(None))
         ).scalars()

@@ -23,6 +23,7 @@ from tests.integration.signer.test_bitcoin_cosign import cosign_with, key_file, 
 from tests.integration.withdrawals.btc_exchange import BtcExchange, add_btc_wallet, approved
 from tests.integration.withdrawals.exchange import Exchange
 from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 runner = CliRunner()
@@ -42,7 +43,7 @@ def cosigned(
     wd = approved(btc, amount=amount, key=key)
     ctx = btc.ex.ctx
     with ctx.db.transaction() as session:
-        bundle = export_bundle(ctx, session, IdentityDirectory(ctx), wd.id)
+        bundle = export_bundle(ctx, session, IdentityDirectory(services_of(ctx).identity), wd.id)
     first = cosign_with(btc, bundle, read_key_file(key_file(tmp_path, 1)), None)
     second = cosign_with(btc, bundle, read_key_file(key_file(tmp_path, 3)), first.signed_tx)
     assert second.final_tx is not None
@@ -138,7 +139,7 @@ def test_what_is_not_the_approved_transaction_fully_signed_is_refused(
     # A frozen wallet's transaction is not taken toward sending.
     ctx = btc.ex.ctx
     with ctx.db.transaction() as session:
-        WalletFreezes(ctx).freeze_wallet(
+        WalletFreezes(services_of(ctx).freezes).freeze_wallet(
             session, "wal_btc_cold", reason="drill", actor=f"user:{btc.ex.user('alice')}"
         )
     with pytest.raises(Conflict, match="is frozen") as refused:

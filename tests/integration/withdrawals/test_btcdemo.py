@@ -28,6 +28,7 @@ from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.stack import log_vkey_of
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.support.identity import ensure_secret_key
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 STATES = [
@@ -62,7 +63,9 @@ def test_btc_act_runs_on_regtest_end_to_end(ctx: Context, clock: FixedClock) -> 
         )
         assert wallet.descriptor is not None
         assert wallet.descriptor.count("]tpub") == 3 and "xpub" not in wallet.descriptor
-        bundle = export_bundle(ctx, session, IdentityDirectory(ctx), walk.withdrawal_id)
+        bundle = export_bundle(
+            ctx, session, IdentityDirectory(services_of(ctx).identity), walk.withdrawal_id
+        )
         entries = btcdemo.demo_policy_service(ex).addresses.entries(session)
     assert [e.address for e in entries if e.chain == "bitcoin"] == [btcdemo.BTC_CUSTOMER]
     assert btcdemo.BTC_CUSTOMER.startswith("bcrt1")

@@ -20,9 +20,9 @@ from kinko.core.errors import Unavailable
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
 from tests.integration.withdrawals.exchange import RECIPIENT, build_exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -69,11 +69,15 @@ def test_resume_after_kill_minus_9(ctx: Context, tmp_path: Path, point: str) -> 
     w3: Any = Web3(EthereumTesterProvider())  # fresh chain: nonce 0, as in the child's
     ex = build_exchange(ctx, w3)
     # Requested where no node is configured: approved, not executed (the child does).
-    wd = build_stack(ctx, screener=ex.screener).withdrawals.request(
-        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
-        requester=ex.user("alice"),
-        idempotency_key="k-crash",
-        channel="api",
+    wd = (
+        services_of(ctx)
+        .stack_on()
+        .withdrawals.request(
+            WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
+            requester=ex.user("alice"),
+            idempotency_key="k-crash",
+            channel="api",
+        )
     )
     assert wd.state is State.APPROVED
     out = tmp_path / "signed.hex"
@@ -106,11 +110,15 @@ def test_another_transaction_with_the_same_nonce_is_not_taken_for_ours(ctx: Cont
     w3: Any = Web3(EthereumTesterProvider())
     ex = build_exchange(ctx, w3)
     # Requested where no node is configured: approved, not executed (the child does).
-    wd = build_stack(ctx, screener=ex.screener).withdrawals.request(
-        WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
-        requester=ex.user("alice"),
-        idempotency_key="k-other-nonce",
-        channel="api",
+    wd = (
+        services_of(ctx)
+        .stack_on()
+        .withdrawals.request(
+            WithdrawalRequest(asset="ETH", amount="0.25", destination=RECIPIENT),
+            requester=ex.user("alice"),
+            idempotency_key="k-other-nonce",
+            channel="api",
+        )
     )
     ex.executor._sign(wd.id)  # signed and stored, as a crash before the send leaves it
     assert ex.withdrawals.get(wd.id).state is State.SIGNED
@@ -166,7 +174,7 @@ def test_approved_but_unsigned_after_a_crash_goes_out_when_kinko_starts(
     assert isinstance(ctx.clock, FixedClock)
     ctx.clock.advance(EXECUTION_GRACE + timedelta(seconds=1))
     app = create_app(ctx, background=True)
-    app.state.withdrawal_stack = build_stack(ctx, network="devnet", web3=w3, screener=ex.screener)
+    app.state.withdrawal_stack = services_of(ctx).stack_on(network="devnet", web3=w3)
     with TestClient(app):
         deadline = time.monotonic() + 60
         while ex.withdrawals.get(withdrawal_id).state is State.APPROVED:

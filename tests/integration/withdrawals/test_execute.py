@@ -21,19 +21,20 @@ from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import WithdrawalStack, build_stack
+from kinko.withdrawals.stack import WithdrawalStack
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import EthereumGateway, WalletFreezes
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.integration.withdrawals.test_cli import kinko
 from tests.support.cli_api import route_cli_to_api
 from tests.support.identity import make_token, sign_in
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def online_stack(ex: Exchange) -> WithdrawalStack:
-    return build_stack(ex.ctx, network="devnet", web3=ex.w3, screener=ex.screener)
+    return services_of(ex.ctx).stack_on(network="devnet", web3=ex.w3)
 
 
 def app_for(stack: WithdrawalStack) -> TestClient:
@@ -140,12 +141,10 @@ def test_without_a_node_nothing_is_signed(
 
     ex = exchange
     assert ex.ctx.settings.ethereum_node_url == ""
-    offline = build_stack(ex.ctx, screener=ex.screener)  # no node configured
+    offline = services_of(ex.ctx).stack_on()  # no node configured
     # The node configured later: a fresh chain, where the account's next nonce is the one
     # Kinko took from its own records (docs/withdrawals.md: configure it before requesting).
-    online = build_stack(
-        ex.ctx, network="devnet", web3=Web3(EthereumTesterProvider()), screener=ex.screener
-    )
+    online = services_of(ex.ctx).stack_on(network="devnet", web3=Web3(EthereumTesterProvider()))
     wd = offline.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
         requester=ex.user("alice"),
@@ -206,7 +205,12 @@ def test_warm_wallet_is_never_signed_online(exchange: Exchange) -> None:
     assert "kinko cosign" in refused.json()["message"]
     assert "signer.signed" not in audit_actions(ex, wd.id)
     with ex.ctx.db.transaction() as session:  # a refusal before the signer freezes nothing
-        assert WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id) is None
+        assert (
+            WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+                session, ex.wallet_id
+            )
+            is None
+        )
 
 
 def test_node_on_another_chain_is_refused(exchange: Exchange) -> None:

@@ -10,10 +10,11 @@ import pytest
 from kinko.config import load_settings
 from kinko.context import Context
 from kinko.core.errors import ConfigError, Unavailable
+from kinko.services import build_services
 from kinko.withdrawals.service import WithdrawalRequest
-from kinko.withdrawals.stack import build_stack
 from kinko.withdrawals.states import State
-from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
+from tests.integration.withdrawals.exchange import RECIPIENT, SCREENING, Exchange
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -34,13 +35,13 @@ def with_node(ctx: Context, url: str, network: str) -> Context:
 
 def test_unknown_network_is_refused(exchange: Exchange) -> None:
     with pytest.raises(ConfigError, match="ethereum_network"):
-        build_stack(with_node(exchange.ctx, "http://127.0.0.1:9", "ropsten"))
+        build_services(with_node(exchange.ctx, "http://127.0.0.1:9", "ropsten")).stack_on()
 
 
 def test_silent_node_refuses_before_signing(exchange: Exchange) -> None:
     ex = exchange
     # Requested while no node was configured: approved, not executed.
-    offline = build_stack(ex.ctx, screener=ex.screener)
+    offline = services_of(ex.ctx).stack_on()
     wd = offline.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount="0.5", destination=RECIPIENT),
         requester=ex.user("alice"),
@@ -49,9 +50,9 @@ def test_silent_node_refuses_before_signing(exchange: Exchange) -> None:
     )
     assert wd.state is State.APPROVED
     # Port 9 (discard) on loopback: nothing answers JSON-RPC there.
-    configured = build_stack(
-        with_node(ex.ctx, "http://127.0.0.1:9", "devnet"), screener=ex.screener
-    )
+    configured = build_services(
+        with_node(ex.ctx, "http://127.0.0.1:9", "devnet"), screening_config=SCREENING
+    ).stack_on()
     with pytest.raises(Unavailable, match="does not answer"):
         configured.execute(wd.id)
     assert configured.withdrawals.get(wd.id).state is State.APPROVED

@@ -27,6 +27,7 @@ from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
 from tests.integration.withdrawals.test_execute import audit_actions, online_stack
 from tests.support.cli import json_out, kinko, narrow_cli
 from tests.support.cli_api import as_person, route_cli_to_api
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -149,7 +150,9 @@ def test_a_refused_signing_fails_freezes_and_alerts(exchange: Exchange) -> None:
     actions = audit_actions(ex, wd.id)
     assert "signer.refused" in actions and "signer.signed" not in actions
     with ex.ctx.db.transaction() as session:
-        frozen = WalletFreezes(ex.ctx).frozen_reason_for_wallet(session, ex.wallet_id)
+        frozen = WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
+            session, ex.wallet_id
+        )
         rules = set(session.execute(select(AlertRow.rule_id)).scalars())
     assert frozen is not None and "signer refused" in frozen
     (refused,) = [e for e in events if e.type == "signer.refused"]

@@ -11,6 +11,7 @@ from kinko.policy.model import FreezeScope
 from kinko.store.tables.custody import AssetRow
 from kinko.withdrawals.lookup import choose_wallet, find_asset, find_wallet
 from kinko.withdrawals.wiring import WalletFreezes
+from tests.support.services import services_of
 
 ADDRESS = "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
 
@@ -47,7 +48,7 @@ def test_keyed_and_bare_asset_wallets_both_serve_and_both_freeze(ctx: Context) -
         FreezeService(ctx).freeze(
             s, scope=FreezeScope.ASSET, target="ethereum:ETH", reason="drain", actor="u_sec"
         )
-    freezes = WalletFreezes(ctx)
+    freezes = WalletFreezes(services_of(ctx).freezes)
     with ctx.db.transaction() as s:
         for wallet in ("wal_keyed", "wal_bare"):
             reason = freezes.frozen_reason_for_wallet(s, wallet)
