@@ -171,3 +171,47 @@ def stacked(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def ratios(
+    measures: Sequence[tuple[str, Decimal | None, Decimal]],
+    *,
+    title: str,
+    width: int = 720,
+) -> str:
+    """One horizontal bar per ratio (its name, its value or None, its minimum): the
+    minimum a dashed mark on the bar's track, a bar under it red, one at or over it green."""
+    left, bar, gap, right = 260, 16, 10, 60
+    inner_w = width - left - right
+    height = gap + len(measures) * (bar + gap)
+    scale = max([v for _, v, _ in measures if v is not None] + [m for _, _, m in measures])
+    scale = scale * Decimal("1.25") if scale > 0 else Decimal(1)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for r, (name, value, minimum) in enumerate(measures):
+        top = gap + r * (bar + gap)
+        parts.append(
+            f'<text x="{left - 6}" y="{top + 12}" text-anchor="end" font-size="10">'
+            f"{escape(name)}</text>"
+            f'<rect x="{left}" y="{top}" width="{inner_w}" height="{bar}" fill="#eeeeee"/>'
+        )
+        if value is not None:
+            colour = STATUS_COLOURS["fail" if value < minimum else "pass"]
+            w = inner_w * min(value / scale, Decimal(1))
+            parts.append(
+                f'<rect x="{left}" y="{top}" width="{_num(w)}" height="{bar}" fill="{colour}">'
+                f"<title>{escape(name)}: {_percent(value)}</title></rect>"
+            )
+        x = left + inner_w * minimum / scale
+        parts.append(
+            f'<line x1="{_num(x)}" y1="{top - 3}" x2="{_num(x)}" y2="{top + bar + 3}" '
+            f'stroke="#212121" stroke-dasharray="3,2"/>'
+            f'<text x="{left + inner_w + 4}" y="{top + 12}" font-size="10">'
+            f"{'n/a' if value is None else _percent(value.quantize(Decimal('0.0001')))} "
+            f"/ {_percent(minimum)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

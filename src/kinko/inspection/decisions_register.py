@@ -124,6 +124,8 @@ def gov_02(t: Tally, period: Period, evidence: Evidence) -> str:
             t.lack(day, f"fiscal year {year}: IT and security budgets in different currencies")
         for check, part, whole, name, numerator, denominator in checks:
             value = Decimal(part) / Decimal(whole) if whole else None
+            t.measure(f"{year}: {check}", "n/a" if value is None else f"{value:.4f}",
+                      ratios[name])  # fmt: skip
             if value is None or value < ratios[name]:
                 shown = "n/a (nothing to divide by)" if value is None else f"{value:.4f}"
                 unit = f" {sec.currency} minor units" if "budget" in check else ""

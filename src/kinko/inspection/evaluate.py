@@ -154,6 +154,16 @@ class Point:
 
 
 @dataclass(frozen=True, slots=True)
+class Measure:
+    """A ratio a control measured against its minimum (GOV-02's 5-5-7), for a chart."""
+
+    name: str
+    value: str
+    """A decimal string, or "n/a" (nothing to divide by)."""
+    minimum: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     control: Control
     status: Status
@@ -164,6 +174,8 @@ class Finding:
     """The days whose snapshots the decision used."""
     series: tuple[Point, ...] = ()
     """A value per day (a cold share), for the reader's chart."""
+    measures: tuple[Measure, ...] = ()
+    """Ratios against their minimums (the last value of each in the period), for a chart."""
 
 
 @dataclass
@@ -185,6 +197,8 @@ class Tally:
     """The rule's check of one day's snapshot (`daily`), run by the evaluation's walk."""
     watchers: list[Watcher] = field(default_factory=list)
     """What the control carries from day to day (`watch`), fed every day of the walk."""
+    measures: dict[str, Measure] = field(default_factory=dict)
+    """By name, the last value seen (`measure`)."""
     _failing: dict[tuple[object, ...], int] = field(default_factory=dict, repr=False)
     """The last failure of each (check, value, limit, detail, rows): extended day by day."""
     _lacking: dict[str, int] = field(default_factory=dict, repr=False)
@@ -211,6 +225,11 @@ class Tally:
         """Feed `watcher` every day of the walk, from the first day needed (`first_needed`)
         to the period's end, held or not, before that day's check."""
         self.watchers.append(watcher)
+
+    def measure(self, name: str, value: str, minimum: object) -> None:
+        """Record a ratio (the last one of a name stands) for the reader's chart."""
+        self.measures.pop(name, None)
+        self.measures[name] = Measure(name, value, str(minimum))
 
     def lack(self, day: date, what: str) -> None:
         at = self._lacking.get(what)
@@ -240,6 +259,7 @@ class Tally:
             tuple(missing),
             tuple(sorted(self.used)),
             tuple(self.series),
+            tuple(sorted(self.measures.values(), key=lambda m: m.name)),
         )
 
 

@@ -122,6 +122,21 @@ def _chart(finding: Mapping[str, Any], period: Mapping[str, str], label: str) ->
     return Markup(svg)  # noqa: S704 (charts escapes every text it writes)
 
 
+def _ratio_chart(finding: Mapping[str, Any], label: str) -> Markup | None:
+    """The ratios a control measured (GOV-02's 5-5-7) against their minimums."""
+    measures = []
+    for m in finding.get("measures") or ():
+        try:
+            value = None if m["value"] == "n/a" else Decimal(m["value"])
+            measures.append((str(m["name"]), value, Decimal(m["minimum"])))
+        except InvalidOperation:
+            return None
+    if not measures:
+        return None
+    svg = charts.ratios(measures, title=f"{finding['control']}: {label}")
+    return Markup(svg)  # noqa: S704 (charts escapes every text it writes)
+
+
 def _per_framework(findings: Sequence[Mapping[str, Any]]) -> list[tuple[str, dict[str, int]]]:
     statuses = list(charts.STATUS_COLOURS)
     rows = []
@@ -168,6 +183,7 @@ def render(encoded: bytes) -> str:
             "decision_words": words.decision(f["decision"]),
             "evidence_ranges": _ranges(f["evidence"]),
             "chart": _chart(f, report["period"], english["chart"]),
+            "ratio_chart": _ratio_chart(f, english["ratio_chart"]),
         }
         for f in findings
     ]

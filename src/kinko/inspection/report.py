@@ -104,6 +104,10 @@ def _finding(finding: Finding, framework: Framework | None) -> dict[str, Any]:
     }
     if finding.series:
         out["series"] = [{"day": p.day.isoformat(), "value": p.value} for p in finding.series]
+    if finding.measures:
+        out["measures"] = [
+            {"name": m.name, "value": m.value, "minimum": m.minimum} for m in finding.measures
+        ]
     return out
 
 
