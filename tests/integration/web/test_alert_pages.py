@@ -10,37 +10,14 @@ import re
 from fastapi.testclient import TestClient
 
 from kinko.context import Context
-from kinko.core.ids import new_id
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.identity.sessions import COOKIE_NAME
 from kinko.server import create_app
-from kinko.store.tables.monitor import AlertRow
+from tests.integration.web.records import stored_alert
 from tests.support.identity import make_user, sign_in
 
 BROWSER = {"Accept": "text/html"}
-
-
-def alert(ctx: Context, title: str, **evidence: str) -> str:
-    now = ctx.clock.now()
-    alert_id = new_id("alr")
-    with ctx.db.transaction() as session:
-        session.add(
-            AlertRow(
-                id=alert_id,
-                rule_id="test-rule",
-                title=title,
-                level="high",
-                kind="detection",
-                status="open",
-                event_time=now,
-                created_at=now,
-                reason="",
-                group={},
-                evidence={"type": "chain.outflow", **evidence},
-            )
-        )
-    return alert_id
 
 
 def person(ctx: Context, name: str, roles: list[Role | RoleGrant]) -> tuple[TestClient, str]:
@@ -58,7 +35,7 @@ def status_of(html: str) -> str:
 
 
 def test_triage_acknowledge_then_close_with_a_note(ctx: Context) -> None:
-    eth = alert(ctx, "ETH <outflow>", asset="ethereum:ETH")
+    eth = stored_alert(ctx, "ETH <outflow>", asset="ethereum:ETH")
     ciso, csrf = person(ctx, "ciso", [Role.CISO])
     listed = ciso.get("/console/alerts")
     assert listed.status_code == 200 and eth in listed.text
@@ -98,8 +75,8 @@ def test_triage_acknowledge_then_close_with_a_note(ctx: Context) -> None:
 
 
 def test_readers_are_told_why_and_scopes_hold(ctx: Context) -> None:
-    eth = alert(ctx, "ETH outflow", asset="ethereum:ETH")
-    btc = alert(ctx, "BTC outflow", asset="bitcoin:BTC")
+    eth = stored_alert(ctx, "ETH outflow", asset="ethereum:ETH")
+    btc = stored_alert(ctx, "BTC outflow", asset="bitcoin:BTC")
     auditor, csrf = person(ctx, "aud", [Role.AUDITOR])
     page = auditor.get(f"/console/alerts/{eth}")
     assert page.status_code == 200 and 'id="acknowledge"' not in page.text

@@ -12,18 +12,17 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from kinko.context import Context
-from kinko.core.ids import new_id
 from kinko.custody import holdings
-from kinko.identity.model import ProposalKind, RoleGrant
+from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import ROLE_PERMISSIONS, Role
-from kinko.identity.service import IdentityService
 from kinko.identity.sessions import COOKIE_NAME
 from kinko.policy.model import FreezeScope
 from kinko.server import create_app
 from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
-from kinko.store.tables.monitor import AlertRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, fund, set_up
+from tests.integration.identity.test_four_eyes_proposals import _propose_grant
+from tests.integration.web.records import stored_alert
 from tests.support.identity import make_user, sign_in
 
 BROWSER = {"Accept": "text/html"}
@@ -110,18 +109,7 @@ def test_proposals_waiting_for_my_vote_and_not_for_the_proposers(ctx: Context) -
     sec1, sec1_key = make_user(ctx, "sec1", [Role.SECURITY_ADMIN])
     assert sec1_key is not None
     clerk, _ = make_user(ctx, "clerk", with_authenticator=False)
-    with ctx.db.transaction() as s:
-        proposal = (
-            IdentityService(ctx)
-            .roles.propose(
-                s,
-                actor=sec1,
-                kind=ProposalKind.GRANT_ROLE,
-                payload={"user_id": clerk, "role": "approver"},
-                reason="needed",
-            )
-            .id
-        )
+    proposal = _propose_grant(ctx, sec1, clerk)  # the four-eyes tests' own
     second = section(page_as(ctx, "sec2", [Role.SECURITY_ADMIN]), "proposals")
     assert f"/console/approvals/proposal/{proposal}" in second
     auditor = section(page_as(ctx, "aud", [Role.AUDITOR]), "proposals")
@@ -135,23 +123,8 @@ def test_proposals_waiting_for_my_vote_and_not_for_the_proposers(ctx: Context) -
 def test_alerts_freezes_audit_and_screening_show_what_the_services_hold(
     ctx: Context, services: Services
 ) -> None:
-    now = ctx.clock.now()
+    alert = stored_alert(ctx, "<b>outflow</b> spike")
     with ctx.db.transaction() as s:
-        s.add(
-            AlertRow(
-                id=(alert := new_id("alr")),
-                rule_id="test-rule",
-                title="<b>outflow</b> spike",
-                level="high",
-                kind="detection",
-                status="open",
-                event_time=now,
-                created_at=now,
-                reason="",
-                group={},
-                evidence={"type": "chain.outflow"},
-            )
-        )
         freeze = services.freezes.freeze(
             s, scope=FreezeScope.CHAIN, target="ethereum", reason="drill", actor="user:x"
         )

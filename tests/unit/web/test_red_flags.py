@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi.abi import encode
-
-from kinko.chains.ethereum.calldata import EXEC_TRANSACTION, selector
+from kinko.chains.ethereum.calldata import selector
 from kinko.web.red_flags import red_flags
+from tests.unit.chains.test_ethereum_decode import _call, _exec
 
 TOKEN = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 SAFE = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
@@ -17,27 +16,8 @@ OTHER = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"
 ZERO = "0x" + "00" * 20
 
 
-def call(signature: str, types: list[str], args: list[object]) -> bytes:
-    return selector(signature) + encode(types, args)
-
-
-def exec_tx(inner_to: str, inner_data: bytes, operation: int) -> bytes:
-    return call(
-        EXEC_TRANSACTION,
-        [
-            "address",
-            "uint256",
-            "bytes",
-            "uint8",
-            "uint256",
-            "uint256",
-            "uint256",
-            "address",
-            "address",
-            "bytes",
-        ],
-        [inner_to, 0, inner_data, operation, 0, 0, 0, ZERO, ZERO, b""],
-    )
+# The calldata the signer's own decoding tests build (a call; a Safe execTransaction).
+call, exec_tx = _call, _exec
 
 
 def intent(to: str, data: bytes, value: int = 0, chain: str = "ethereum") -> dict[str, Any]:

@@ -1,0 +1,30 @@
+"""Records the console tests start from, stored as the monitor stores them."""
+
+from __future__ import annotations
+
+from kinko.context import Context
+from kinko.core.ids import new_id
+from kinko.store.tables.monitor import AlertRow
+
+
+def stored_alert(ctx: Context, title: str, *, status: str = "open", **evidence: str) -> str:
+    """An alert raised now (`status`), fired by an outflow event with `evidence`."""
+    now = ctx.clock.now()
+    alert_id = new_id("alr")
+    with ctx.db.transaction() as session:
+        session.add(
+            AlertRow(
+                id=alert_id,
+                rule_id="test-rule",
+                title=title,
+                level="high",
+                kind="detection",
+                status=status,
+                event_time=now,
+                created_at=now,
+                reason="",
+                group={},
+                evidence={"type": "chain.outflow", **evidence},
+            )
+        )
+    return alert_id
