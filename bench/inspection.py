@@ -13,13 +13,15 @@ register of 40 records. Timed on one core, SQLite in a temporary directory:
   its digest).
 
 Peak memory: the run again in a fresh interpreter on the same stored data (``child``), so
-its peak resident set (``resource.getrusage``) is the command's own, not the set-up's:
-over the whole period and over its last 30 days (bounded memory: the two peaks should be
-close). ``KINKO_BENCH_COMPARE_SRC=DIR`` runs it a third time with the code of another
-checkout's ``src`` (``git archive COMMIT src | tar -x -C DIR``) for a before/after on the
-same data, and says whether the two reports are byte-identical. Setup (generating and
-storing the year) is not timed. Seven distinct balance matrices are generated and reused
-in rotation (each day's document is its own: its day and times differ).
+its peak resident set (``resource.getrusage``) is the command's own, not the set-up's: over
+the whole period, and for ``jp`` over it and over its last 30 days (``all`` reads the
+365-day KRW price window before any period, so the short period is run for ``jp``):
+bounded memory means the peaks are close. ``KINKO_BENCH_COMPARE_SRC=DIR`` runs it once
+more with the code of another checkout's ``src`` (``git archive COMMIT src | tar -x -C
+DIR``), a before/after on the same data, and says whether the reports are byte-identical.
+Setup (generating and storing the year) is not timed. Seven distinct balance matrices are
+generated and reused in rotation (each day's document is its own: its day and times
+differ).
 
 Run: ``.venv/bin/python -m bench inspection``; ``KINKO_BENCH_DAYS=30`` for a short year,
 ``KINKO_BENCH_FULL=1`` for 3 rounds (the default is 1: a round takes a minute).
@@ -225,30 +227,35 @@ def _context(directory: Path) -> tuple[Any, Any]:
 
 
 def child() -> None:
-    """One run in a fresh process (``python -c``): argv is DIRECTORY FROM TO OUT; prints
-    its CPU seconds, peak RSS (MiB) and the report's digest as JSON."""
+    """One run in a fresh process (``python -c``): argv is DIRECTORY FROM TO OUT FRAMEWORK;
+    prints its CPU seconds, peak RSS (MiB) and the report's digest as JSON."""
+    from kinko.inspection.catalogue import Framework
     from kinko.inspection.runs import InspectionRuns
 
-    directory, start, end, out = sys.argv[1:5]
+    directory, start, end, out, name = sys.argv[1:6]
+    framework = None if name == "all" else Framework(name)
     ctx, services = _context(Path(directory))
     runs = InspectionRuns(ctx, conflict_matrix=services.identity.conflict_matrix)
-    cpu, result = timed(lambda: runs.run(None, Path(out), actor="bench",
+    cpu, result = timed(lambda: runs.run(framework, Path(out), actor="bench",
                                          start=date.fromisoformat(start),
                                          end=date.fromisoformat(end)))  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"cpu_s": cpu, "peak_mib": peak, "digest": result.digest}))
 
 
-def in_child(directory: Path, start: date, end: date, src: str | None = None) -> dict[str, Any]:
+def in_child(
+    directory: Path, start: date, end: date, framework: str = "all", src: str | None = None
+) -> dict[str, Any]:
     """`child` in a new interpreter (the code of `src` when given, e.g. an older checkout's
     ``src``, on the same stored data): the run's own peak memory, not the set-up's."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")])
-    out = directory / f"child-{start}-{end}-{'old' if src else 'new'}"
+    out = directory / f"child-{framework}-{start}-{end}-{'old' if src else 'new'}"
     code = "import bench.inspection as b; b.child()"
     done = subprocess.run(
-        [sys.executable, "-c", code, str(directory), start.isoformat(), end.isoformat(), str(out)],
+        [sys.executable, "-c", code, str(directory), start.isoformat(), end.isoformat(), str(out),
+         framework],
         check=True, capture_output=True, text=True, env=env, cwd=Path(__file__).parent.parent,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -283,8 +290,9 @@ def main() -> None:
             summary = result.summary
             digests.add(result.digest)
         year = in_child(directory, start, end)
-        month = in_child(directory, end - timedelta(days=min(DAYS, 30) - 1), end)
-        old = in_child(directory, start, end, compare) if compare else None
+        jp_year = in_child(directory, start, end, "jp")
+        jp_month = in_child(directory, end - timedelta(days=min(DAYS, 30) - 1), end, "jp")
+        old = in_child(directory, start, end, "all", compare) if compare else None
 
     table = Table(
         title=f"inspect run --framework all: {DAYS} days x {WALLETS} wallets x "
@@ -303,13 +311,14 @@ def main() -> None:
     console.print(f"setup {setup_s:.1f} s (not timed); summary {summary}; report digests of "
                   f"the rounds: {len(digests)} distinct")  # fmt: skip
     memory = Table(title="the run in a fresh process: peak RSS (the command's whole process)")
-    for col in ("code", "days", "CPU s", "peak RSS MiB", "report sha256"):
+    for col in ("code", "framework", "days", "CPU s", "peak RSS MiB", "report sha256"):
         memory.add_column(col)
-    rows = (("this", DAYS, year), ("this", min(DAYS, 30), month), ("compare", DAYS, old))
-    for name, days, run in rows:
+    rows = (("this", "all", DAYS, year), ("this", "jp", DAYS, jp_year),
+            ("this", "jp", min(DAYS, 30), jp_month), ("compare", "all", DAYS, old))  # fmt: skip
+    for name, framework, days, run in rows:
         if run is not None:
-            memory.add_row(name, str(days), f"{run['cpu_s']:.2f}", f"{run['peak_mib']:.0f}",
-                           run["digest"][:16])  # fmt: skip
+            memory.add_row(name, framework, str(days), f"{run['cpu_s']:.2f}",
+                           f"{run['peak_mib']:.0f}", run["digest"][:16])  # fmt: skip
     console.print(memory)
     if old is not None:
         same = "identical" if old["digest"] == year["digest"] else "DIFFERENT"
