@@ -29,6 +29,7 @@ from sigma import types as st
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from kinko.core.errors import InputError
+from kinko.monitor.sigma_keywords import body_field, keyword_test
 from kinko.monitor.sigma_types import required_types
 from kinko.monitor.sigma_values import (
     as_text,
@@ -146,11 +147,20 @@ def _check_modifiers(rule: SigmaRule) -> None:
     for name, detection in rule.detection.detections.items():
         for item in _items(detection):
             if item.field is None:
-                raise RuleError(
-                    rule_label(rule),
-                    f"selection {name!r} is a keyword search; Kinko events have no free-text "
-                    "body, so name the field to match",
-                )
+                if body_field(rule) is None:
+                    raise RuleError(
+                        rule_label(rule),
+                        f"selection {name!r} is a keyword search; Kinko events have no "
+                        "free-text body (of the mapped sources, only sshd's MESSAGE is one), "
+                        "so name the field to match",
+                    )
+                if item.modifiers:
+                    raise RuleError(
+                        rule_label(rule),
+                        f"selection {name!r} is a keyword search with modifiers; Kinko "
+                        "matches keywords as plain text (wildcards allowed)",
+                    )
+                continue
             for modifier in item.modifiers:
                 if modifier in REFUSED_MODIFIERS:
                     raise RuleError(
@@ -201,6 +211,14 @@ def _node(node: Any, rule: SigmaRule, known: str | None) -> Compiled:
         if known is not None and name == "type" and isinstance(node.value, _TYPE_DECIDED):
             return pred({"type": known})
         return pred
+    if isinstance(node, sc.ConditionValueExpression):  # a keyword: the source's text body
+        body = body_field(rule)
+        if body is None or not isinstance(node.value, st.SigmaString):
+            raise RuleError(rule_label(rule), f"cannot evaluate keyword {node.value!s}")
+        try:
+            return _on_text(body, keyword_test(node.value))
+        except ValueError as exc:
+            raise RuleError(rule_label(rule), str(exc)) from None
     raise RuleError(rule_label(rule), f"cannot evaluate condition element {type(node).__name__}")
 
 

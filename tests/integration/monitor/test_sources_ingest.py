@@ -146,8 +146,8 @@ def test_redis_entries_carry_vendor_records(client: redis.Redis) -> None:  # noq
     client.xadd("t:ev:0", {"source": "okta", "record": b'{"eventType": "x.y"}'})
     client.xadd("t:ev:0", {"source": "splunk", "record": b"{}"})
     client.xadd("t:ev:0", {"source": "okta"})
-    assert worker.drain() == 10
-    assert len(handled) == 7 and worker.rejected == 3
+    assert worker.drain() == 12
+    assert len(handled) == 9 and worker.rejected == 3
     assert handled[-1].type == "auditd.execve" and handled[-1].fields["a0"] == "getcap"
     assert "kinko-ssh-bruteforce-then-login" in alerts
     reasons = [f[b"reason"].decode() for _, f in client.xrange("t:ev:dead")]

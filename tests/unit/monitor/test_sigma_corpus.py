@@ -20,6 +20,15 @@ from tests.unit.monitor.sigma_diff import REFERENCE_ERRORS, compare
 
 SAMPLE = Path(__file__).parents[2] / "fixtures" / "sigma"
 RULES = sorted(p for p in SAMPLE.rglob("*.yml"))
+KEYWORDS_ON_A_BODY = frozenset(
+    {
+        "lnx_sshd_susp_ssh",
+        "lnx_sshd_exploit_cve_2018_15473",
+        "lnx_sshd_exploit_cve_2023_2283_libssh_authentication_bypass",
+    }
+)
+"""Keyword rules for sshd, whose records have a text body (MESSAGE): Kinko accepts them,
+the SQLite backend cannot convert a keyword search without a full-text column."""
 
 
 def test_the_sample_is_a_few_dozen_rules() -> None:
@@ -30,8 +39,12 @@ def test_the_sample_is_a_few_dozen_rules() -> None:
 def test_kinko_agrees_with_sqlite_backend_on_sigmahq_rule(path: Path) -> None:
     out = compare(path.read_text(encoding="utf-8"), str(path))
     assert out.parsed
-    assert out.accepted == out.converted, out.refusal or out.convert_error
-    if out.accepted:  # two sample rules are refused by both (a keyword search, |expand)
+    if path.stem in KEYWORDS_ON_A_BODY:  # the backend has no full-text column for them
+        assert out.accepted and not out.converted
+    else:
+        assert out.accepted == out.converted, out.refusal or out.convert_error
+    if out.accepted and out.converted:  # two sample rules are refused by both (a keyword
+        # search on Windows, |expand); sshd's keyword rules are Kinko's alone
         assert out.compared > 0
     wrong = [d for d in out.disagreements if d[0] not in REFERENCE_ERRORS]
     assert not wrong, wrong
@@ -39,8 +52,8 @@ def test_kinko_agrees_with_sqlite_backend_on_sigmahq_rule(path: Path) -> None:
 
 def test_sample_reaches_matches_and_the_documented_reference_error() -> None:
     outcomes = [compare(p.read_text(encoding="utf-8"), str(p)) for p in RULES]
-    accepted = [o for o in outcomes if o.accepted]
-    assert len(accepted) == len(RULES) - 2
+    accepted = [o for o in outcomes if o.accepted and o.converted]
+    assert len(accepted) == len(RULES) - 2 - len(KEYWORDS_ON_A_BODY)
     # the generator reaches a match both evaluators see on every accepted rule (regular
     # expressions included), and the non-ASCII rules show the reference's documented error
     assert all(o.matched > 0 for o in accepted)

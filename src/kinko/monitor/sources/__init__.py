@@ -19,7 +19,15 @@ from kinko.monitor.sources.cloud import CLOUDTRAIL, GITHUB, KUBERNETES, WORKSPAC
 from kinko.monitor.sources.identity import ENTRA_AUDIT, ENTRA_SIGNIN, OKTA
 from kinko.monitor.sources.linux import AUDITD, SSHD, auditd_record
 
-__all__ = ["KEY_FIELDS", "SOURCES", "Source", "parse_record", "parse_source", "source_named"]
+__all__ = [
+    "BODY_FIELDS",
+    "KEY_FIELDS",
+    "SOURCES",
+    "Source",
+    "parse_record",
+    "parse_source",
+    "source_named",
+]
 
 SOURCES: dict[str, Source] = {
     s.name: s
@@ -37,17 +45,20 @@ SOURCES: dict[str, Source] = {
 }
 
 
-def _key_fields() -> dict[str, dict[str, str]]:
+def _by_logsource(attribute: str) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for source in SOURCES.values():
         product, service, _ = source.logsource
-        if source.key_field is not None and service is not None:
-            out.setdefault(product, {})[service] = source.key_field
+        value = getattr(source, attribute)
+        if value is not None and service is not None:
+            out.setdefault(product, {})[service] = value
     return out
 
 
-KEY_FIELDS = _key_fields()
+KEY_FIELDS = _by_logsource("key_field")
 """product -> service -> the field that says what happened (`Source.key_field`)."""
+BODY_FIELDS = _by_logsource("body_field")
+"""product -> service -> the record's free text, for keyword searches (`Source.body_field`)."""
 ENVELOPES = ("Records", "records")
 """A whole document wrapping its records: CloudTrail's log files ``{"Records": [...]}``,
 Azure Monitor's exports ``{"records": [...]}``."""

@@ -82,6 +82,8 @@ class Source:
     key_field: str | None = None
     """The field that says what happened (CloudTrail's ``eventName``): the engine indexes
     this logsource's rules by the values of it they require."""
+    body_field: str | None = None
+    """The record's free text (sshd's ``MESSAGE``), which a Sigma keyword search reads."""
 
 
 def need(record: Mapping[str, Any], path: str, where: str, hint: str) -> Any:

@@ -158,4 +158,5 @@ SSHD = Source(
     logsource=("linux", "sshd", None),
     schema_url="https://www.freedesktop.org/software/systemd/man/latest/systemd.journal-fields.html",
     mapping=sshd,
+    body_field="MESSAGE",
 )

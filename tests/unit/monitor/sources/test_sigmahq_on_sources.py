@@ -92,6 +92,17 @@ CASES: dict[str, tuple[list[str], str, list[set[str]], str]] = {
         ],
         "auditd/benign.log",
     ),
+    "sshd": (
+        [
+            "rules/linux/builtin/sshd",
+            "rules-emerging-threats/2018/Exploits/CVE-2018-15473",
+            "rules-emerging-threats/2023/Exploits/CVE-2023-2283",
+        ],
+        "sshd/attack.jsonl",
+        [set()] * 6  # password guessing: the pack's rule, not SigmaHQ's (keywords)
+        + [{"lnx_sshd_susp_ssh"}, {"lnx_sshd_exploit_cve_2018_15473"}],
+        "sshd/benign.jsonl",
+    ),
     "kubernetes": (
         ["rules/application/kubernetes/audit"],
         "kubernetes/attack.jsonl",
