@@ -16,8 +16,10 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from kinko.audit.note import generate_signer
 from kinko.context import Context
 from kinko.core.clock import FixedClock
+from kinko.core.secretfile import write_secret_file
 from kinko.identity.sessions import ABSOLUTE_TIMEOUT, COOKIE_NAME, IDLE_TIMEOUT, csrf_token_for
 from kinko.server import create_app
 from kinko.web import console
@@ -25,6 +27,8 @@ from tests.support.identity import make_user, sign_in
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 TEMPLATES = Path(console.__file__).parent / "templates"
+# Console GETs that answer a file to download rather than a page.
+DOWNLOADS = {"/console/audit/verifier-key"}
 # The one console POST reachable without a session: it carries its own form token.
 PUBLIC_POSTS = {"/console/demo-login"}
 
@@ -61,6 +65,9 @@ def app(ctx: Context) -> FastAPI:
 
 @pytest.fixture
 def admin(ctx: Context, app: FastAPI) -> TestClient:
+    key = ctx.settings.resolved_audit_key_path  # the log's key: its verifier is served
+    if not key.exists():
+        write_secret_file(key, generate_signer(ctx.settings.audit_origin)[0].encode())
     _, auth = make_user(ctx, "sam", ["security_admin"])
     assert auth is not None
     cookie, _ = sign_in(ctx, "sam", auth)
@@ -75,11 +82,16 @@ def test_every_console_page_has_a_strict_policy_with_a_fresh_nonce_on_its_script
     seen: set[str] = set()
     for path in pages:
         page = admin.get(filled(path), headers=BROWSER, follow_redirects=False)
-        assert page.headers["content-type"].startswith("text/html"), path
         policy = page.headers["content-security-policy"]
         assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy, path
         assert re.search(r"https?:|\*|data:", policy) is None, (path, policy)
         assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy, path
+        if path in DOWNLOADS:  # a file, not a page: no script runs at all
+            assert page.status_code == 200, (path, page.text)
+            assert not page.headers["content-type"].startswith("text/html"), path
+            assert "script-src 'none'" in policy, path
+            continue
+        assert page.headers["content-type"].startswith("text/html"), path
         assert "base-uri 'none'" in policy and "form-action 'self'" in policy, path
         assert page.headers["x-frame-options"] == "DENY", path
         assert page.headers["cache-control"] == "no-store", path
