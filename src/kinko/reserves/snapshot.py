@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 from kinko.core.errors import InputError, NotFound
 from kinko.reserves import roots as roots_mod
@@ -34,29 +35,36 @@ class Holdings:
         """From (account, asset, base units) rows; InputError names the first bad row
         (``where`` and its number, counted from ``start``: a file's line, say)."""
         by_asset: dict[str, tuple[list[str], list[int]]] = {}
-        seen: set[tuple[str, str]] = set()
-        label = where
+        seen: dict[str, set[str]] = {}  # asset -> accounts: no tuple per row
+        top = sumtree.MAX_SUM
         for number, (account, asset, units) in enumerate(rows, start=start):
-            where = f"{label} {number}"
-            if not isinstance(account, str) or not account or len(account) > MAX_ACCOUNT:
-                raise InputError(f"{where}: account", "must be 1 to 200 characters")
-            if not isinstance(asset, str) or not asset or len(asset) > roots_mod.MAX_ASSET:
-                raise InputError(f"{where}: asset", "must be an asset key such as bitcoin:BTC")
-            if isinstance(units, bool) or not isinstance(units, int):
-                raise InputError(f"{where}: amount", f"{units!r} is not an integer of base units")
-            if not 0 <= units <= sumtree.MAX_SUM:
-                raise InputError(f"{where}: amount", f"{units} is outside 0..2**128-1")
-            if (account, asset) in seen:
-                raise InputError(f"{where}: account", f"{account} holds {asset} twice")
-            seen.add((account, asset))
+            held = seen.get(asset) if type(asset) is str else None
+            if held is None:
+                if type(asset) is not str or not asset or len(asset) > roots_mod.MAX_ASSET:
+                    _refuse(where, number, "asset", "must be an asset key such as bitcoin:BTC")
+                held = seen[asset] = set()
+                by_asset[asset] = ([], [])
+            if type(account) is not str or not account or len(account) > MAX_ACCOUNT:
+                _refuse(where, number, "account", "must be 1 to 200 characters")
+            if type(units) is not int:  # bool is refused too
+                _refuse(where, number, "amount", f"{units!r} is not an integer of base units")
+            if not 0 <= units <= top:
+                _refuse(where, number, "amount", f"{units} is outside 0..2**128-1")
+            if account in held:
+                _refuse(where, number, "account", f"{account} holds {asset} twice")
+            held.add(account)
             if units:
-                accounts, amounts = by_asset.setdefault(asset, ([], []))
+                accounts, amounts = by_asset[asset]
                 accounts.append(account)
                 amounts.append(units)
-        return cls(by_asset)
+        return cls({a: lists for a, lists in by_asset.items() if lists[0]})
 
     def accounts(self) -> set[str]:
         return {a for accounts, _ in self.by_asset.values() for a in accounts}
+
+
+def _refuse(where: str, number: int, field: str, message: str) -> NoReturn:
+    raise InputError(f"{where} {number}: {field}", message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,3 +197,9 @@ def test_the_root_matches_the_encoding_docs_reserves_md_describes() -> None:
 
 def _json_steps(path: tree.Path) -> list[object]:
     return list(steps_json(path))
+
+
+def test_holdings_refuse_an_asset_that_is_not_a_string() -> None:
+    with pytest.raises(InputError) as caught:
+        Holdings.parse([("a", "bitcoin:BTC", 1), ("b", ["bitcoin:BTC"], 1)])  # type: ignore[list-item]
+    assert caught.value.field == "holdings row 2: asset"
