@@ -2,8 +2,9 @@
 
 Other console pages (e.g. withdrawals approvals in ``web/withdrawals.py``) use
 `render(...)` for the layout and security headers, depend on ``require(...)`` or
-``authenticated()`` like any route, and put ``{{ csrf_token }}`` in a hidden
-``csrf_token`` field of every form (the auth dependency checks it for unsafe methods).
+``authenticated()`` like any route, put ``{{ csrf_token }}`` in a hidden ``csrf_token``
+field of every form (the auth dependency checks it for unsafe methods) and
+``nonce="{{ csp_nonce }}"`` on every ``<script>`` (the policy runs no other script).
 """
 
 from __future__ import annotations
