@@ -61,6 +61,16 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+def _logged(item: Proven | ProvenRow) -> dict[str, Any]:
+    """An item's audit entry and its inclusion proof (canonical JSON sorts the keys)."""
+    return {
+        "audit_seq": item.audit_seq,
+        "entry": item.entry.decode("utf-8"),
+        "leaf_hash": _b64(item.leaf_hash),
+        "proof": [_b64(h) for h in item.proof],
+    }
+
+
 def _finding(finding: Finding, framework: Framework | None) -> dict[str, Any]:
     c: Control = finding.control
     refs = c.references if framework is None else c.references_for(framework)
@@ -145,26 +155,11 @@ def build(  # noqa: PLR0917 (a report is all of these)
                 "checkpoint": log.checkpoint,
             },
             "snapshots": [
-                {
-                    "day": p.day.isoformat(),
-                    "digest": p.digest,
-                    "origin": p.origin,
-                    "audit_seq": p.audit_seq,
-                    "entry": p.entry.decode("utf-8"),
-                    "leaf_hash": _b64(p.leaf_hash),
-                    "proof": [_b64(h) for h in p.proof],
-                }
+                {"day": p.day.isoformat(), "digest": p.digest, "origin": p.origin, **_logged(p)}
                 for p in sorted(proven, key=lambda p: p.day)
             ],
             "register": [
-                {
-                    "path": r.path,
-                    "digest": r.digest,
-                    "audit_seq": r.audit_seq,
-                    "entry": r.entry.decode("utf-8"),
-                    "leaf_hash": _b64(r.leaf_hash),
-                    "proof": [_b64(h) for h in r.proof],
-                }
+                {"path": r.path, "digest": r.digest, **_logged(r)}
                 for r in sorted(proven_rows, key=lambda r: r.path)
             ],
             "assets": [{"asset": a, "decimals": d} for a, d in assets],
