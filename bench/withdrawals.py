@@ -140,7 +140,6 @@ def _setup(data_dir: Path, url: str) -> str:
     from kinko.core.secretfile import write_secret_file
     from kinko.demo.exchange import build_demo_exchange
     from kinko.identity.model import UserId
-    from kinko.identity.service import IdentityService
     from kinko.store.base import Base
 
     settings = _settings(data_dir, url)
@@ -152,15 +151,16 @@ def _setup(data_dir: Path, url: str) -> str:
         )
         write_secret_file(settings.resolved_secret_key_path, os.urandom(32))
         exchange = build_demo_exchange(ctx)
+        tokens = exchange.services.identity.tokens
         with ctx.db.transaction() as session:
-            _, token = IdentityService(ctx).tokens.create(
+            terms = tokens.terms(
                 session,
                 owner_id=UserId(exchange.users["alice"]),
                 name="bench",
                 permissions=["withdrawals:create"],
                 ttl=timedelta(days=1),
-                actor="system:bench",
             )
+            _, token = tokens.create(session, terms, actor="system:bench")
     finally:
         ctx.db.dispose()
     return str(token)
