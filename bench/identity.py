@@ -138,13 +138,10 @@ def _make_token(data_dir: Path) -> str:
         user_id, _ = ids.users.add_user(session, "svc", actor="system:bench")
         ids.roles.unsafe_direct_grant(session, user_id, RoleGrant(Role.AUDITOR), reason="bench")
         ids.users.consume_enrolment(session, ids.users.user_row(session, user_id))
-        _, token = ids.tokens.create(
-            session,
-            owner_id=user_id,
-            name="bench",
-            permissions=["users:read"],
-            actor="system:bench",
+        terms = ids.tokens.terms(
+            session, owner_id=user_id, name="bench", permissions=["users:read"]
         )
+        _, token = ids.tokens.create(session, terms, actor="system:bench")
     ctx.db.dispose()
     return token
 
