@@ -96,7 +96,7 @@ def variant(name: str, rng: random.Random) -> str:
 
 
 def _btc_address(rng: random.Random) -> str:
-    return base58.encode_check(b"\x00" + rng.randbytes(20))
+    return str(base58.encode_check(b"\x00" + rng.randbytes(20)))
 
 
 def _eth_address(rng: random.Random) -> str:

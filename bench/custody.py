@@ -13,6 +13,7 @@ Run: ``.venv/bin/python -m bench custody``; ``KINKO_BENCH_FULL=1`` runs 5 rounds
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import statistics
@@ -105,7 +106,7 @@ def main() -> None:
     for column in ("computation", "median wall s", "median CPU s", "best CPU s", "target"):
         table.add_column(column, justify="left" if column == "computation" else "right")
     for regime in Regime:
-        wall, cpu = _time(lambda r=regime: year(r, matrices, owed, decimals, prices))
+        wall, cpu = _time(functools.partial(year, regime, matrices, owed, decimals, prices))
         table.add_row(
             f"{regime.value}: full status for each of {DAYS} days",
             f"{statistics.median(wall):.3f}",
