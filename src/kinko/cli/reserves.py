@@ -149,6 +149,24 @@ def verify(
     )
 
 
+@reserves_app.command("page")
+def page(
+    out: Annotated[Path, typer.Option(help="Where to write the page (an .html file).")],
+) -> None:
+    """Write the static page customers open in a browser to check a proof locally."""
+    from importlib.resources import files
+
+    from kinko.cli.common import guarded
+
+    with guarded():
+        data = files("kinko.reserves").joinpath("verify.html").read_bytes()
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise InputError("out", f"cannot write {out}: {exc.strerror}") from None
+    console.print(f"page written to {out}: publish it beside the audit log's verifier key")
+
+
 @reserves_app.command("status")
 def status(
     snapshot: Annotated[
