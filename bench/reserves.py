@@ -131,6 +131,8 @@ def main() -> None:
         f"{build_s:.1f} s = {leaves / build_s:,.0f} leaves/s",
         ">= 150,000 leaves/s",
     )
+    rounds = ", ".join(f"{leaves / b:,.0f}" for b in builds)
+    table.add_row("build, each round (leaves/s, CPU)", rounds, "")
     table.add_row("build, wall clock", f"{build_wall:.1f} s", "")
     table.add_row("proofs: paths", f"{PROOFS / paths_s:,.0f} proofs/s", ">= 10,000/s")
     table.add_row("proofs: JSON documents", f"{PROOFS / documents_s:,.0f} proofs/s", "")
