@@ -233,6 +233,13 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     assert refused.status_code == 403, refused.text
     reject = f"/v1/addressbook/proposals/{eth.json()['id']}/reject"
     assert api.post(reject, headers=bearer(btc_only)).status_code == 403
+    # Nor through identity's own routes, where every proposal can be named: refusing is a
+    # vote within the same scope, and approving goes to the entry's own route.
+    refuse = f"/v1/roles/proposals/{eth.json()['id']}/refuse"
+    refused = api.post(refuse, json={"reason": "not ours"}, headers=btc_person)
+    assert refused.status_code == 403 and "ethereum" in refused.text, refused.text
+    generic = api.post(f"/v1/roles/proposals/{eth.json()['id']}/approve", headers=anyone)
+    assert generic.status_code == 422 and "/v1/addressbook/proposals/" in generic.text
     seen = api.get("/v1/addressbook", headers=bearer(btc_only)).json()
     assert [p["label"] for p in seen["proposals"]] == ["btc-dest"]
     for proposal, person in ((btc, btc_person), (eth, anyone)):

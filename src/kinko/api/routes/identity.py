@@ -15,8 +15,10 @@ from fastapi.responses import JSONResponse
 from kinko.api.auth import authenticated, public, require
 from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.routes.tokens import router as tokens_router
+from kinko.api.routes.votes import vote_in_scope
 from kinko.context import Context
 from kinko.core.errors import InputError
+from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.login import SignedIn
 from kinko.identity.model import Principal, ProposalKind, ProposalState, UserId, UserState
 from kinko.identity.permissions import ROLE_PERMISSIONS, parse_role
@@ -373,6 +375,8 @@ def refuse(
     services: AppServices,
 ) -> Any:
     with ctx.db.transaction() as session:
+        # Refusing is a vote too: within the scope of what the proposal touches.
+        vote_in_scope(principal, session, services, ApprovalKind.PROPOSAL, proposal_id)
         proposal = services.identity.roles.refuse(
             session, proposal_id, actor=principal.subject, reason=body.reason
         )

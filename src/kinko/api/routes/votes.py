@@ -19,9 +19,10 @@ from kinko.services import Services
 def vote_in_scope(
     principal: Principal, session: Session, services: Services, kind: ApprovalKind, subject: str
 ) -> None:
-    """Refuse a vote (its challenge, its page) `principal` could not cast on the step's
-    own route: its permission and the scope of what it touches (a freeze, an address-book
-    entry's chain, a response's alert). The route checks again when the vote comes."""
+    """Refuse a vote (its challenge, its page, a refusal of the proposal) `principal`
+    could not cast on the step's own route: its permission and the scope of what it
+    touches (a freeze, an address-book entry's chain, a response's alert). The route
+    checks again when the vote comes."""
     if kind.permission is not None and not principal.has(kind.permission):
         raise PermissionDenied(
             f"this needs the {kind.permission} permission", code="missing_permission"
@@ -32,7 +33,10 @@ def vote_in_scope(
     found = services.identity.roles.proposal(session, subject)
     if found is None:
         return
-    if found.kind is ProposalKind.RELEASE_FREEZE:
+    if found.kind is ProposalKind.RELEASE_RESPONSE:
+        response = str(found.payload.get("response_id"))
+        response_in_scope(session, services.triage, response, principal)
+    elif found.kind is ProposalKind.RELEASE_FREEZE:
         scopes = Scopes.within(principal, "freeze:release", session)
         scopes.require_freeze(FreezeScope(found.payload["scope"]), found.payload.get("target"))
     elif found.kind is ProposalKind.ADDRESS_BOOK_ENTRY:
