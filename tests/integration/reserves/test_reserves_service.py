@@ -16,7 +16,7 @@ from kinko.reserves.service import ReservesService
 from kinko.reserves.verify import verify_document
 from kinko.store.tables.reserves import ReserveHoldingRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, fund, set_up
-from tests.support.cli import kinko, narrow_cli
+from tests.support.cli import json_out, kinko, narrow_cli
 
 LEDGER = [
     ("alice", BTC, 150_000_000),
@@ -86,6 +86,13 @@ def test_holdings_changed_after_the_build_make_no_proof(ctx: Context, vkey: str)
         ReservesService(ctx).prove("alice", built.id)
 
 
+def _ledger_file(tmp_path: Path) -> Path:
+    ledger = tmp_path / "ledger.csv"
+    rows = "".join(f"{a},{s},{u}\n" for a, s, u in LEDGER)
+    ledger.write_text("account,asset,base_units\n" + rows)
+    return ledger
+
+
 def _kinko(runner: CliRunner, *args: str) -> tuple[int, str]:
     result = kinko(runner, *args)
     assert "Traceback" not in result.output
@@ -97,10 +104,7 @@ def test_the_command_line_builds_proves_and_verifies(
 ) -> None:
     _custody(ctx)
     cli = narrow_cli(ctx, monkeypatch)
-    ledger = tmp_path / "ledger.csv"
-    ledger.write_text(
-        "account,asset,base_units\n" + "".join(f"{a},{s},{u}\n" for a, s, u in LEDGER)
-    )
+    ledger = _ledger_file(tmp_path)
     code, out = _kinko(
         cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
     )
@@ -146,3 +150,22 @@ def test_the_command_line_names_the_bad_field(
     code, out = _kinko(cli, "reserves", "build", "--ledger", str(ledger), "--day", "07/12/2026")
     assert code == 2
     assert "day" in out
+
+
+def test_the_command_line_fails_a_shortfall_and_status_repeats_it(
+    ctx: Context, vkey: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _custody(ctx, eth_cold=2 * 10**18 - 1)
+    cli = narrow_cli(ctx, monkeypatch)
+    ledger = _ledger_file(tmp_path)
+    code, out = _kinko(cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat())
+    assert code == 1
+    assert "fall short of liabilities in ethereum:ETH" in out
+    result = kinko(cli, "reserves", "status", "--json")
+    assert result.exit_code == 1
+    report = json_out(result)
+    assert report["ok"] is False
+    assert {a["asset"]: a["passed"] for a in report["assets"]} == {BTC: True, ETH: False}
+    code, out = _kinko(cli, "reserves", "status", "--snapshot", "no-such")
+    assert code == 2
+    assert "no snapshot 'no-such'" in out
