@@ -146,10 +146,10 @@ def columns(events: list[dict[str, Any]], fields: set[str]) -> list[str]:
 
 
 def _sqlite_table(events: list[dict[str, Any]]) -> tuple[sqlite3.Connection, list[str]]:
-    from sigma.backends.sqlite import sqliteBackend
+    from sigma.backends.sqlite.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
 
-    backend = sqliteBackend()
+    backend = sqliteBackend()  # type: ignore[no-untyped-call]
     collections = [SigmaCollection.from_yaml(doc) for doc in single_event_rules()]
     queries = [q for collection in collections for q in backend.convert(collection)]
     names = columns(events, set().union(*(rule_fields(c) for c in collections)))

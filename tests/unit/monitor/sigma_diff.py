@@ -23,12 +23,13 @@ from typing import Any
 
 from sigma import conditions as sc
 from sigma import types as st
-from sigma.backends.sqlite import sqliteBackend
+from sigma.backends.sqlite.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
 from kinko.monitor.engine import Engine
-from kinko.monitor.rules import RuleError, parse_texts
+from kinko.monitor.rules import parse_texts
+from kinko.monitor.sigma_compile import RuleError
 from kinko.monitor.sigma_values import canonical_field
 from kinko.monitor.sources.pipeline import event_field
 
@@ -83,7 +84,7 @@ def compare(text: str, source: str) -> Outcome:
         return out
     out.correlation = any(not isinstance(r, SigmaRule) for r in collection.rules)
     try:
-        queries = sqliteBackend().convert(collection)
+        queries = sqliteBackend().convert(collection)  # type: ignore[no-untyped-call]
         out.converted = True
     except Exception as exc:
         out.convert_error = " ".join(str(exc).split())[:100]
