@@ -157,6 +157,12 @@ def console_css() -> Response:
     return _static("console.css", "text/css")
 
 
+@router.get("/console/static/favicon.svg", dependencies=[public()])
+def favicon() -> Response:
+    """The console's icon (browsers ask for one: without it, a 404 on every first page)."""
+    return _static("favicon.svg", "image/svg+xml")
+
+
 @router.get("/console/", response_class=HTMLResponse)
 async def home(
     request: Request,

@@ -23,11 +23,13 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from kinko.demo.exchange import AUTH_DIR, save_authenticator
+from kinko.identity.permissions import Role
 from kinko.server import create_app
 from kinko.web import demo_login
 from kinko.web.formatting import short_code
+from tests.integration.web.records import stored_alert
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
-from tests.support.identity import person_headers
+from tests.support.identity import make_user, person_headers
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -163,3 +165,42 @@ def test_dashboard_and_withdrawal_page_in_chromium(
         finally:
             browser.close()
     assert len(list(shots.glob("*.png"))) >= 5
+
+
+def test_triage_an_alert_in_chromium(served: str, exchange: Exchange, tmp_path: Path) -> None:
+    """A security admin sees the alert on the dashboard, acknowledges it and closes it with
+    a note through the page's forms (their CSRF tokens, the strict policy)."""
+    from playwright.sync_api import sync_playwright
+
+    raised = stored_alert(exchange.ctx, "Hot wallet outflow <spike>", asset="ETH")
+    _, sec1 = make_user(exchange.ctx, "sec1", [Role.SECURITY_ADMIN])
+    assert sec1 is not None
+    folder = exchange.ctx.settings.data_dir / AUTH_DIR
+    folder.mkdir(exist_ok=True)
+    save_authenticator(folder, "sec1", sec1)
+    shots = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            admin = Watched(browser.new_context(), shots)
+            admin.sign_in(served, "sec1")
+            assert "Hot wallet outflow <spike>" in admin.page.inner_text("#panel-alerts")
+            admin.shot("dashboard-sec1")
+            admin.page.click(f"#panel-alerts a[href='/console/alerts/{raised}']")
+            admin.page.click("#acknowledge button")
+            admin.page.wait_for_selector("#close")
+            assert admin.page.inner_text("#alert-status") == "acknowledged"
+            admin.page.check("input[name=resolution][value=resolved]")
+            admin.page.fill("textarea[name=note]", "a drill: the treasury's planned sweep")
+            admin.page.click("#close button")
+            admin.page.wait_for_selector("#triage-refused")
+            assert admin.page.inner_text("#alert-status") == "resolved"
+            assert "planned sweep" in admin.page.inner_text("#alert-note")
+            admin.shot("alert-sec1-resolved")
+            admin.page.goto(f"{served}/console/alerts?status=resolved")
+            assert raised in admin.page.inner_text("#alerts")
+            admin.shot("alerts-list")
+            assert admin.problems == [], admin.problems
+        finally:
+            browser.close()
