@@ -320,7 +320,8 @@ def run_demo(cfg: Settings, out: Console) -> DemoRun:
     _step(
         out,
         ("created" if ex.created else "reusing") + " users alice (requester), bob and "
-        "carol (approvers), sec1 and sec2 (security admins), each with a software "
+        "carol (approvers; carol also a senior approver, who approves address-book "
+        "entries alice proposes), sec1 and sec2 (security admins), each with a software "
         "WebAuthn authenticator",
     )
     _step(
