@@ -33,16 +33,13 @@ from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
-from kinko.custody.model import Tier
 from kinko.demo.exchange import devnet_eth_wallet
-from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.service import IdentityService
 from kinko.monitor.events import from_security_event
 from kinko.monitor.rules import CorrelationRule, DetectionRule, default_pack
 from kinko.monitor.sigma_compile import canonical_field, required_types
 from kinko.monitor.watcher import ChainWatcher
 from kinko.policy.model import OwnerKind
-from kinko.policy.service import PolicyService
 from kinko.screening.service import ScreeningService
 from kinko.signer.bundle import ApprovalBundle
 from kinko.store.base import Base
@@ -59,9 +56,10 @@ from tests.integration.withdrawals.exchange import (
     Exchange,
     build_exchange,
 )
+from tests.support.addressbook import approve_entry, propose_entry
 from tests.support.clock import RUN_STARTED
 from tests.support.identity import make_user, owned_token, sign_in
-from tests.support.votes import key_vote
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ALWAYS = frozenset({"time", "time.hour", "type", "severity", "origin"})
@@ -110,6 +108,8 @@ def correlation_fields(rule: CorrelationRule, by_id: dict[str, Any]) -> list[Sel
         found = by_id[source]
         if not isinstance(found, DetectionRule):
             continue  # a chained correlation: its own fields are checked where it is defined
+        if found.logsource[0] not in (None, "kinko"):
+            continue  # outside sources: tests/unit/monitor/sources/test_pack_source_fields.py
         names = [rule.group_field(g, source) for g in rule.group_by]
         names += [rule.value_field] if rule.value_field else []
         out += [(f"{rule.id} <- {source}", found.types, name) for name in names]
@@ -123,7 +123,7 @@ def pack_fields() -> list[Selection]:
     selections = [
         item
         for rule in collection.rules
-        if isinstance(rule, SigmaRule)
+        if isinstance(rule, SigmaRule) and rule.logsource.product in (None, "kinko")
         for item in detection_fields(rule)
     ]
     pack = default_pack()
@@ -227,7 +227,9 @@ def chain_flows(ex: Exchange, w3: Any) -> None:
     bundle_for = request(ex, "2", "k-refused")
     approve_by_two(ex, bundle_for)
     with ctx.db.transaction() as session:
-        bundle: ApprovalBundle = export_bundle(ctx, session, IdentityDirectory(ctx), bundle_for)
+        bundle: ApprovalBundle = export_bundle(
+            ctx, session, IdentityDirectory(services_of(ctx).identity), bundle_for
+        )
     with pytest.raises(KinkoError):
         ex.signer.sign(replace(bundle, withdrawal_id="wd_" + "0" * 26))
 
@@ -263,22 +265,10 @@ def other_flows(ctx: Context, staff: flows.Admins, tmp_path: Path) -> None:
     flows.weaken_policy(ctx)
     flows.approve_configured_policy(ctx, staff)  # the exchange below decides with it
     flows.lift_freeze(ctx, staff)
-    policy = PolicyService(ctx)
-    with ctx.db.transaction() as session:
-        proposal = policy.addresses.propose(
-            session,
-            chain="ethereum",
-            address="0x" + "cd" * 20,
-            label="customer 7",
-            owner_kind=OwnerKind.CUSTOMER_VERIFIED,
-            tiers_allowed=[Tier.HOT],
-            actor=f"user:{staff.first}",
-        )
-    vote = key_vote(ctx, staff.second, ApprovalKind.ADDRESS_BOOK, proposal.id)
-    with ctx.db.transaction() as session:
-        policy.addresses.approve(
-            session, proposal_id=proposal.id, actor=f"user:{staff.second}", vote=vote
-        )
+    proposal = propose_entry(
+        ctx, "0x" + "cd" * 20, label="customer 7", owner_kind=OwnerKind.CUSTOMER_VERIFIED
+    )
+    approve_entry(ctx, proposal, with_key=True)
     holder, _ = make_user(ctx, "ann", with_authenticator=False)
     flows.mark_key_compromised(ctx, "wal_eth_hot", holder)
     flows.reuse_a_nonce(ctx)
