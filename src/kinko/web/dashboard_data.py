@@ -32,7 +32,8 @@ from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import KinkoError
 from kinko.custody import holdings
 from kinko.custody.coldshare import JAPAN_MAX_OUTSIDE_COLD, KOREA_MIN_COLD, CheckResult, Regime
-from kinko.identity.model import Principal, ProposalState
+from kinko.identity.model import Principal, ProposalKind, ProposalState
+from kinko.identity.proposals import Proposal
 from kinko.monitor.alert import AlertStatus
 from kinko.services import Services
 from kinko.store.tables.audit import AuditCheckpointRow
@@ -128,11 +129,19 @@ def cold_share(services: Services, principal: Principal) -> dict[str, list[Share
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    kind: str  # "proposal"
     id: str
-    what: str
+    what: str  # the proposal's kind
     proposer: str
     created_at: Any
+    page: str  # where the vote is cast
+
+
+def vote_page(p: Proposal) -> str:
+    """The console page of `p`'s vote: a response's release has its own (its route takes
+    the reason and the response's scope); every other proposal the proposals' page."""
+    if p.kind is ProposalKind.RELEASE_RESPONSE and p.payload.get("response_id"):
+        return f"/console/approvals/response-release/{p.payload['response_id']}"
+    return f"/console/approvals/proposal/{p.id}"
 
 
 def proposals_for_me(services: Services, principal: Principal) -> list[Waiting]:
@@ -145,7 +154,7 @@ def proposals_for_me(services: Services, principal: Principal) -> list[Waiting]:
                 roles.approval_content(session, p.id, principal.subject)
             except KinkoError:
                 continue  # mine, about me, not eligible: not waiting for me
-            out.append(Waiting("proposal", p.id, p.kind.value, p.proposer_id, p.created_at))
+            out.append(Waiting(p.id, p.kind.value, p.proposer_id, p.created_at, vote_page(p)))
     return out
 
 
