@@ -22,6 +22,7 @@ from kinko.identity.model import Principal
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.triage import AlertView
 from kinko.services import Services
+from kinko.store.tables.identity import UserRow
 from kinko.store.tables.monitor import ResponseRow
 from kinko.web.console import render
 
@@ -84,10 +85,16 @@ def _alert_page(
                 .order_by(ResponseRow.created_at)
             ).scalars()
         )
+        people = {a.removeprefix("user:") for a in (view.acknowledged_by, view.closed_by) if a}
+        names = {
+            f"user:{row.id}": row.username
+            for row in session.execute(select(UserRow).where(UserRow.id.in_(people))).scalars()
+        }
         session.expunge_all()
     return render(
         request,
         "alert.html",
+        names=names,
         principal=principal,
         alert=view,
         responses=responses,

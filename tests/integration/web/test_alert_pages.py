@@ -50,6 +50,7 @@ def test_triage_acknowledge_then_close_with_a_note(ctx: Context) -> None:
     assert (done.status_code, done.headers["location"]) == (303, f"/console/alerts/{eth}")
     page = ciso.get(f"/console/alerts/{eth}")
     assert status_of(page.text) == "acknowledged" and 'id="close"' in page.text
+    assert "by <strong>ciso</strong>" in page.text  # a name, not a user id
     # No note: refused, nothing changed, the page says why.
     refused = ciso.post(
         f"/console/alerts/{eth}/triage",
