@@ -77,6 +77,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Self-inspection: the control catalogue and its framework mappings.",
     ),
     "reserves": ("kinko.cli.reserves:register", "Proof of reserves: snapshots, customer proofs."),
+    "replay": (
+        "kinko.cli.replay:register",
+        "The seed incidents against Kinko: historical loss beside Kinko's outcome.",
+    ),
 }
 
 # Sub-commands that start without configuring logging (which loads structlog): `version`

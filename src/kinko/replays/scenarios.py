@@ -1,0 +1,223 @@
+"""The incidents (pure descriptions): what happened, with the figures the public sources
+give, and what each replay stands on. Every figure below is taken from the sources listed
+with it; where they disagree, the exchange's or investigators' own statement is used.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from kinko.replays.model import Historical, Scenario, Source
+
+ETH = 10**18
+REPLAYED_ON = "ethereum/devnet (eth-tester, py-evm): Kinko's in-process chain"
+HOT_CAP = 100 * ETH  # the hot wallet's holding in the bounded replays (kept by rebalancing)
+RAW_KEY = (
+    "the thief holds the hot wallet's raw key and signs outside Kinko: no control of Kinko's "
+    "stops a transaction signed that way; Kinko bounds it (the hot wallet holds only its cap) "
+    "and detects it"
+)
+
+DMM_BITCOIN = Scenario(
+    name="dmm-bitcoin-2024",
+    title="DMM Bitcoin, 2024-05-31: a legitimate withdrawal altered before it was signed",
+    summary=(
+        "A wallet vendor's (Ginco) employee was phished by a fake recruiter; the attacker "
+        "used the hijacked session to alter a legitimate withdrawal request of DMM Bitcoin "
+        "before it was signed, and 4,502.9 BTC went to the attacker."
+    ),
+    historical=Historical(
+        date="2024-05-31",
+        chain="bitcoin",
+        loss="4,502.9 BTC (about ¥48.2bn, $305-308M)",
+        detection="detected by DMM at about 13:26 JST the same day (the outflow itself)",
+        detection_s=None,
+        sources=(
+            Source(
+                "FBI, DC3 and NPA: TraderTraitor responsible for theft of $308M from "
+                "Bitcoin.DMM.com (2024-12-23)",
+                "https://www.fbi.gov/news/press-releases/fbi-dc3-and-npa-identification-of-"
+                "north-korean-cyber-actors-tracked-as-tradertraitor-responsible-for-theft-of-"
+                "308-million-from-bitcoindmmcom",
+            ),
+            Source(
+                "DMM Bitcoin announcement of 2024-05-31 (as reported by Nikkei / softantenna)",
+                "https://softantenna.com/blog/dmm-bitcoin",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution="Bitcoin replayed on Ethereum: 4,502.9 BTC stands as 4,502.9 ETH",
+    attempted_units=45_029 * ETH // 10,
+    hot_cap_units=None,
+    not_prevented=(
+        "the attacker's foothold at the wallet vendor and the altered record itself: Kinko "
+        "refuses to sign it, it cannot stop it being written",
+    ),
+)
+
+BYBIT = Scenario(
+    name="bybit-2025",
+    title="Bybit, 2025-02-21: signers approved a delegatecall that replaced the wallet's logic",
+    summary=(
+        "A Safe{Wallet} developer's machine was compromised and the signing page's "
+        "JavaScript swapped; Bybit's signers approved what looked like a routine cold-to-warm "
+        "transfer, really a Safe execTransaction with operation=1 (delegatecall) that "
+        "replaced the wallet's implementation; about 401,346 ETH were then drained."
+    ),
+    historical=Historical(
+        date="2025-02-21",
+        chain="ethereum",
+        loss="about 401,346 ETH plus staked-ETH tokens (about $1.46bn)",
+        detection="within the hour (ZachXBT flagged the outflow; Bybit's CEO confirmed)",
+        detection_s=None,
+        sources=(
+            Source(
+                "Odaily: Bybit cold wallet theft analysis (attack at 14:16:11 UTC, 401,346 ETH)",
+                "https://m.odaily.news/en/post/5201902",
+            ),
+            Source(
+                "Multisight: Bybit incident explained (Safe developer machine, AWS session)",
+                "https://multisight.app/blog/bybit-incident-explained",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution="",
+    attempted_units=401_346 * ETH,
+    hot_cap_units=None,
+    not_prevented=(
+        "the compromise of the signing front end and the signers' machines: Kinko's "
+        "approvers still approve what a tampered screen shows them; it is the signer's own "
+        "decoding that refuses",
+        "the cloud-side break-in (AWS session tokens) is not replayed: Kinko would see it only "
+        "with the exchange's CloudTrail feeding its monitor",
+    ),
+)
+
+WAZIRX = Scenario(
+    name="wazirx-2024",
+    title="WazirX, 2024-07-18: signers shown a transfer signed a contract upgrade",
+    summary=(
+        "WazirX's Safe 4-of-6 multisig (co-signed with a custody provider, Liminal) was "
+        "shown a routine transfer; the signed payload upgraded the wallet contract to the "
+        "attacker's implementation, which then moved about $235M out."
+    ),
+    historical=Historical(
+        date="2024-07-18",
+        chain="ethereum",
+        loss="about $235M (ETH and ERC-20 tokens)",
+        detection="the same day (WazirX halted withdrawals)",
+        detection_s=None,
+        sources=(
+            Source(
+                "SINOHOPE / Followin: overview of the Safe multisig attacks (WazirX ~$230M)",
+                "https://followin.io/en/feed/16555732",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution="the dollar loss stands as a 100,000 ETH attempt (no ETH figure published)",
+    attempted_units=100_000 * ETH,
+    hot_cap_units=None,
+    not_prevented=(
+        "the compromised signing devices and the custody provider's interface: the "
+        "approvers approve what they are shown; the signer's decoding refuses",
+    ),
+)
+
+RADIANT = Scenario(
+    name="radiant-2024",
+    title="Radiant Capital, 2024-10-16: transferOwnership blind-signed on a 3-of-11 Safe",
+    summary=(
+        "Malware delivered in a Telegram ZIP ran on three developers' machines; their "
+        "hardware wallets signed what looked like routine transactions, really "
+        "transferOwnership of the lending pools' contracts; about $50M was drained."
+    ),
+    historical=Historical(
+        date="2024-10-16",
+        chain="arbitrum, bsc",
+        loss="about $50-58M",
+        detection="the same day (the protocol's markets were paused)",
+        detection_s=None,
+        sources=(
+            Source(
+                "SINOHOPE / Followin: overview of the Safe multisig attacks (Radiant ~$50M)",
+                "https://followin.io/en/feed/16555732",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution="Arbitrum and BSC replayed on Ethereum; the dollar loss stands as 20,000 ETH",
+    attempted_units=20_000 * ETH,
+    hot_cap_units=None,
+    not_prevented=("the malware on the signers' machines and what their screens showed",),
+)
+
+COINCHECK = Scenario(
+    name="coincheck-2018",
+    title="Coincheck, 2018-01-26: a single-key hot wallet drained (523M XEM)",
+    summary=(
+        "With the key of a single-signature NEM hot wallet, the thief sent a 10 XEM test, "
+        "then six transactions in eight minutes (520M XEM), more until 08:26 JST; Coincheck "
+        "noticed at 11:25 JST, about 11 hours after the first transaction."
+    ),
+    historical=Historical(
+        date="2018-01-26",
+        chain="nem",
+        loss="523M XEM (about ¥58bn)",
+        detection="about 11 h 23 min (00:02 JST first transaction, 11:25 JST noticed)",
+        detection_s=11 * 3600 + 23 * 60,
+        sources=(
+            Source(
+                "Timeline of the Coincheck heist (BBC reporting)",
+                "http://clive.tries.fed.wiki/coincheck-heist.html",
+            ),
+            Source(
+                "Coinspeaker: Coincheck says hackers stole over $400M in NEM (¥58bn)",
+                "https://www.coinspeaker.com/2018/01/27/japanese-exchange-coincheck-says-"
+                "hackers-stole-400m-nem-cryptocurrency/",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution=(
+        "NEM has no Kinko adapter: replayed on Ethereum; the hot wallet's whole holding "
+        "(523M XEM) stands as 523,000 ETH the thief tries to take"
+    ),
+    attempted_units=523_000 * ETH,
+    hot_cap_units=HOT_CAP,
+    not_prevented=(RAW_KEY,),
+)
+
+UPBIT_2019 = Scenario(
+    name="upbit-2019",
+    title="Upbit, 2019-11-27: 342,000 ETH out of the hot wallet in one transaction",
+    summary="One transaction moved 342,000 ETH from Upbit's Ethereum hot wallet.",
+    historical=Historical(
+        date="2019-11-27",
+        chain="ethereum",
+        loss="342,000 ETH (about ₩58bn)",
+        detection=(
+            "announced about 4 h 50 min after the 13:06 KST transfer (notice at about "
+            "08:56 UTC); when Upbit itself noticed is not public"
+        ),
+        detection_s=None,
+        sources=(
+            Source(
+                "CryptoGlobe: Upbit confirms theft of 342,000 ETH (notice of 2019-11-27)",
+                "https://cryptoglobe.com/latest/2019/11/south-korean-cypto-exchange-upbit-"
+                "confirms-theft-of-342000-eth",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution="",
+    attempted_units=342_000 * ETH,
+    hot_cap_units=HOT_CAP,
+    not_prevented=(RAW_KEY,),
+)
+
+SCENARIOS = MappingProxyType(
+    {s.name: s for s in (DMM_BITCOIN, BYBIT, WAZIRX, RADIANT, COINCHECK, UPBIT_2019)}
+)

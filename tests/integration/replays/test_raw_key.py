@@ -1,0 +1,42 @@
+"""The replays where the thief holds a hot wallet's raw key and signs outside Kinko
+(Coincheck, Upbit 2019): bounded by the hot wallet's cap, detected by the chain watcher
+and frozen by the monitor within seconds of simulated chain time, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from kinko.replays.bench import Bench
+from kinko.replays.model import Outcome, Result
+from kinko.replays.runner import ATTACKER, replay
+from kinko.replays.scenarios import HOT_CAP
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+UNEXPLAINED = "rule:kinko-hot-outflow-without-withdrawal"
+
+
+def assert_bounded(bench: Bench, result: Result) -> None:
+    assert result.outcome is Outcome.BOUNDED
+    assert 0 < result.loss_units <= HOT_CAP
+    assert bench.balance(ATTACKER) == result.loss_units  # read from the chain
+    assert result.alert_after_s is not None and result.alert_after_s <= 5
+    assert result.freeze_after_s is not None and result.freeze_after_s <= 5
+    found = {c.name: c.audit_seqs for c in result.controls}
+    assert found[UNEXPLAINED] and found["freeze:wallet"]
+    # The gap, as it is: a freeze stops the frozen wallet's outflows, not transfers into
+    # it; the refill of the drained wallet is held by another rule (a destination never
+    # paid before), not refused because the wallet is frozen.
+    assert result.refill_state == "held"
+
+
+def test_coincheck_drain_is_bounded_detected_and_frozen(bench: Bench) -> None:
+    result = replay("coincheck-2018", bench)
+    assert_bounded(bench, result)
+    assert result.loss_share < 0.001  # of the 523,000 units the thief went for
+
+
+def test_upbit_2019_single_transaction_is_bounded(bench: Bench) -> None:
+    result = replay("upbit-2019", bench)
+    assert_bounded(bench, result)
+    assert result.loss_share == pytest.approx(result.loss_units / (342_000 * 10**18))

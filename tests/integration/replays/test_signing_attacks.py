@@ -1,0 +1,64 @@
+"""The replays where a transaction is altered on its way to the signer (DMM Bitcoin,
+Bybit, WazirX, Radiant): the outcome as Kinko recorded it, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from kinko.replays.bench import Bench, audit_entries
+from kinko.replays.model import Outcome, Result
+from kinko.replays.runner import ATTACKER, replay
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def controls(result: Result) -> dict[str, tuple[int, ...]]:
+    return {c.name: c.audit_seqs for c in result.controls}
+
+
+def assert_recorded(bench: Bench, result: Result) -> None:
+    """Every control the result names points at audit entries that exist and say so."""
+    by_seq = {e.seq: e for e in audit_entries(bench.ctx)}
+    for control in result.controls:
+        assert control.audit_seqs, control
+        for seq in control.audit_seqs:
+            action = by_seq[seq].action
+            assert action.split(".")[0] in {"signer", "freeze", "monitor", "withdrawal"}, action
+
+
+def assert_stopped_by_signer(bench: Bench, result: Result, code: str) -> None:
+    assert result.outcome is Outcome.STOPPED
+    assert result.loss_units == 0 and result.loss_share == 0
+    assert bench.balance(ATTACKER) == 0
+    found = controls(result)
+    assert f"signer:{code}" in found, found
+    assert "freeze:wallet" in found and "withdrawal.failed" in found
+    assert_recorded(bench, result)
+
+
+def test_dmm_bitcoin_altered_withdrawal_is_never_signed(bench: Bench) -> None:
+    result = replay("dmm-bitcoin-2024", bench)
+    assert_stopped_by_signer(bench, result, "digest_mismatch")
+    assert result.scenario.attempted_units == 45_029 * 10**17  # 4,502.9 as 4,502.9 ETH
+
+
+def test_bybit_delegatecall_is_refused_by_the_signers_decoding(bench: Bench) -> None:
+    result = replay("bybit-2025", bench)
+    assert_stopped_by_signer(bench, result, "dangerous_call")
+    assert "rule:kinko-dangerous-contract-call" in controls(result)
+
+
+def test_wazirx_upgrade_is_refused_by_the_signers_decoding(bench: Bench) -> None:
+    result = replay("wazirx-2024", bench)
+    assert_stopped_by_signer(bench, result, "dangerous_call")
+
+
+def test_radiant_transfer_ownership_is_stopped_only_by_the_audited_digest(bench: Bench) -> None:
+    """The gap, as it is: Kinko's decoder does not class `transferOwnership` as dangerous
+    (it is an ordinary contract call), so the signer refuses it only because the digest
+    differs from the one the audit log recorded when the withdrawal was decided."""
+    result = replay("radiant-2024", bench)
+    assert_stopped_by_signer(bench, result, "digest_mismatch")
+    found = controls(result)
+    assert "signer:dangerous_call" not in found
+    assert "rule:kinko-dangerous-contract-call" not in found
