@@ -116,18 +116,16 @@ def test_static_files_run_no_script_of_their_own_policy(app: FastAPI, admin: Tes
             assert served.headers["x-content-type-options"] == "nosniff", path
 
 
-def test_only_the_listed_templates_lack_the_nonce_and_each_page_is_nonced() -> None:
-    """Templates owned elsewhere may still load scripts with 'self' (listed); every other
-    template's <script> carries the nonce, and no template marks a value safe."""
+def test_every_template_s_scripts_carry_the_nonce() -> None:
+    """Every template's <script> carries the page's nonce (the policy allows no other
+    script), and no template marks a value safe."""
     for template in TEMPLATES.glob("*.html"):
         text = template.read_text(encoding="utf-8")
         assert "|safe" not in text.replace(" ", ""), template.name
         assert "autoescape false" not in text, template.name
         tags = re.findall(r"<script\b[^>]*>", text)
-        if template.name not in console.SELF_SCRIPTS:
-            assert all('nonce="{{ csp_nonce }}"' in tag for tag in tags), template.name
-    assert {"approval.html"} >= console.SELF_SCRIPTS
-    policy = console.page_headers("n0nce", self_scripts=False)["Content-Security-Policy"]
+        assert all('nonce="{{ csp_nonce }}"' in tag for tag in tags), template.name
+    policy = console.page_headers("n0nce")["Content-Security-Policy"]
     assert "script-src 'nonce-n0nce';" in policy
 
 
