@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from operator import eq
@@ -33,16 +33,23 @@ _from_bytes = int.from_bytes
 
 @dataclass(frozen=True, slots=True)
 class Path:
-    """A leaf and, level by level from the leaf up, its sibling's hash and sum and its
-    parent's sum (three sequences of ``height`` items)."""
+    """A leaf and, level by level from the leaf up, its sibling node as the tree keeps it
+    (hash, then the 16-byte sum) and its parent's sum (two sequences of ``height`` items)."""
 
     asset: str
     index: int
     leaf: bytes
     value: int
     siblings: Sequence[bytes]
-    sibling_sums: Sequence[int]
     parent_sums: Sequence[int]
+
+    def steps(self) -> Iterator[tuple[bytes, int, int]]:
+        """(sibling's hash, sibling's sum, parent's sum) from the leaf up; the tree made
+        every parent's sum as its children's, so the sibling's is the parent's less ours."""
+        running = self.value
+        for node, parent in zip(self.siblings, self.parent_sums, strict=True):
+            yield node[:HASH_SIZE], parent - running, parent
+            running = parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +85,7 @@ class AssetTree:
             index,
             nodes[0][index][:HASH_SIZE],
             sums[0][index],
-            [nodes[h][(index >> h) ^ 1][:HASH_SIZE] for h in levels],
-            [sums[h][(index >> h) ^ 1] for h in levels],
+            [nodes[h][(index >> h) ^ 1] for h in levels],
             [sums[h + 1][index >> (h + 1)] for h in levels],
         )
 

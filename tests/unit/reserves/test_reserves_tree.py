@@ -203,3 +203,12 @@ def test_holdings_refuse_an_asset_that_is_not_a_string() -> None:
     with pytest.raises(InputError) as caught:
         Holdings.parse([("a", "bitcoin:BTC", 1), ("b", ["bitcoin:BTC"], 1)])  # type: ignore[list-item]
     assert caught.value.field == "holdings row 2: asset"
+
+
+def test_a_paths_sibling_sums_are_the_ones_the_sibling_nodes_hold() -> None:
+    rows = [(f"a{i}", "bitcoin:BTC", 10 * i + 1) for i in range(37)]
+    trees = build(Holdings.parse(rows), SECRET, NONCE, floor=64)
+    for account, _, units in rows:
+        path = trees.path(account, "bitcoin:BTC", units)
+        stored = [int.from_bytes(node[32:], "big") for node in path.siblings]
+        assert [s for _, s, _ in path.steps()] == stored
