@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import ApprovalError, Conflict, InputError, Unavailable
+from kinko.core.errors import ApprovalError, Conflict, InputError, KinkoError, Unavailable
 from kinko.core.secretfile import read_private
 from kinko.identity.four_eyes import Person, Rule, Step, check_second
 from kinko.identity.names import person
@@ -80,6 +80,23 @@ class ApprovalService:
             f"withdrawal {withdrawal_id} expired before it was approved; request it again",
             code="approval_expired",
         )
+
+    def refusal(self, session: Session, withdrawal_id: str, *, approver: str) -> str | None:
+        """Why `approver` may not approve `withdrawal_id` now, in words, or None if they
+        may: the checks `challenge` and `approve` make (pending, not expired, the four-eyes
+        rules for this wallet and asset, separation of duties), read-only. Nothing is
+        written or recorded: a page asks it to decide whether to offer the button, and the
+        service checks again when the vote comes."""
+        row = load(session, withdrawal_id)
+        if parse_state(row.state) is not State.PENDING_APPROVAL:
+            return f"withdrawal {row.id} is {row.state}, not pending approval"
+        if row.expires_at is not None and self.ctx.clock.now() >= row.expires_at:
+            return f"withdrawal {row.id} expired before it was approved; request it again"
+        try:
+            self._check_approver(session, row, approver)
+        except KinkoError as exc:
+            return exc.message
+        return None
 
     def _issue(self, session: Session, row: WithdrawalRow, approver: str) -> ApprovalChallenge:
         ids = [c.credential_id for c in self.ports.directory.credentials_of(session, approver)]

@@ -91,6 +91,34 @@ def test_quorum_of_webauthn_approvals_over_the_digest(exchange: Exchange) -> Non
     assert ex.w3.eth.wait_for_transaction_receipt(second.txid)["status"] == 1
 
 
+def test_the_refusal_a_page_shows_is_the_one_the_service_gives(exchange: Exchange) -> None:
+    """`ApprovalService.refusal` answers, without writing anything, exactly what
+    approving would refuse: the requester, someone not eligible, a second vote by the
+    same person, a withdrawal no longer pending; None for whoever may approve."""
+    ex = exchange
+    wd = request(ex, "2", "k-refusal")
+    assert wd.digest is not None
+
+    def refusal(name: str) -> str | None:
+        with ex.ctx.db.transaction() as session:
+            return ex.approvals.refusal(session, wd.id, approver=ex.user(name))
+
+    for name in ("alice", "dave"):  # the requester, an auditor
+        said = refusal(name)
+        with pytest.raises(ApprovalError) as refused:
+            ex.approvals.approve(
+                wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
+            )
+        assert said == refused.value.message
+    assert refusal("bob") is None and refusal("carol") is None
+    ex.approvals.approve(
+        wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
+    )
+    assert refusal("bob") is not None and "distinct people" in str(refusal("bob"))
+    ex.approvals.reject(wd.id, approver=ex.user("carol"), reason="not today")
+    assert refusal("carol") == f"withdrawal {wd.id} is denied, not pending approval"
+
+
 def test_one_rejection_ends_the_request(exchange: Exchange) -> None:
     ex = exchange
     wd = request(ex, "3", "k-rej")
