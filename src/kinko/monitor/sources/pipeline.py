@@ -12,6 +12,7 @@ vendor's name, which is what SigmaHQ's rules use: no other mapping is needed.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 
 from sigma.correlations import SigmaCorrelationRule
@@ -20,6 +21,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import FieldMappingTransformation
 from sigma.rule import SigmaRule
 
+_lock = threading.Lock()  # a pipeline keeps per-rule state while it applies
 AUDITD_RENAMES: dict[str, str] = {"type": "record_type"}
 """Rule field -> event field, for rules of logsource linux/auditd."""
 
@@ -47,7 +49,8 @@ def apply(rule: SigmaRule | SigmaCorrelationRule) -> None:
     """Rename the rule's fields to the sources' (in place; a rule of another logsource is
     left as it is)."""
     if isinstance(rule, SigmaRule):
-        _pipeline().apply(rule)
+        with _lock:
+            _pipeline().apply(rule)
 
 
 def event_field(name: str, product: str | None, service: str | None) -> str:
