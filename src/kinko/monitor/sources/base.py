@@ -154,6 +154,14 @@ def dotted(*parts: str) -> str:
     return ".".join(slug(piece) for part in parts for piece in part.split(".") if piece)
 
 
+_ISO2 = re.compile(r"^[A-Z]{2}$")
+
+
+def iso_country(value: Any) -> str | None:
+    """An ISO 3166 alpha-2 code, or None (a vendor's country name is kept in its field)."""
+    return value if isinstance(value, str) and _ISO2.match(value) else None
+
+
 def outcome_of(ok: bool | None) -> str | None:
     return None if ok is None else ("success" if ok else "failure")
 

@@ -9,7 +9,6 @@ rules for these logsources test.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,18 +18,13 @@ from kinko.monitor.sources.base import (
     dig,
     dotted,
     epoch,
+    iso_country,
     missing,
     need,
     outcome_of,
     rfc3339,
     text,
 )
-
-_ISO2 = re.compile(r"^[A-Z]{2}$")
-
-
-def _country(value: Any) -> str | None:
-    return value if isinstance(value, str) and _ISO2.match(value) else None
 
 
 def cloudtrail(record: Mapping[str, Any], where: str) -> Mapped:
@@ -73,7 +67,7 @@ def github(record: Mapping[str, Any], where: str) -> Mapped:
         actor=text(record.get("actor")),
         source_ip=text(record.get("actor_ip")),
         user_agent=text(record.get("user_agent")),
-        country=_country(dig(record, "actor_location.country_code")),
+        country=iso_country(dig(record, "actor_location.country_code")),
     )
 
 

@@ -13,22 +13,21 @@ from Microsoft's two schemas and documented in docs/monitor.md.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from kinko.core.errors import InputError
 from kinko.monitor.sources.base import (
     Mapped,
     Source,
     dig,
     dotted,
+    iso_country,
     need,
     outcome_of,
     rfc3339,
     text,
 )
-
-_ISO2 = re.compile(r"^[A-Z]{2}$")
 
 
 def _number(value: Any) -> float | None:
@@ -59,6 +58,13 @@ def okta(record: Mapping[str, Any], where: str) -> Mapped:
         lat=_number(geo.get("lat")),
         lon=_number(geo.get("lon")),
     )
+
+
+def _properties(record: Mapping[str, Any], where: str, hint: str) -> Mapping[str, Any]:
+    props = need(record, "properties", where, hint)
+    if not isinstance(props, Mapping):
+        raise InputError(f"{where}: properties", f"must be an object; {hint}", code="invalid_event")
+    return props
 
 
 def _lifted(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,9 +116,7 @@ def entra_signin(record: Mapping[str, Any], where: str) -> Mapped:
     ``ResultDescription``, ``Status``, ``DeviceDetail.*``, ``NetworkLocationDetails``)."""
     hint = "Entra sign-in records carry time and properties (Azure Monitor schema)"
     when = rfc3339(need(record, "time", where, hint), where, "time")
-    props = need(record, "properties", where, hint)
-    if not isinstance(props, Mapping):
-        props = {}
+    props = _properties(record, where, hint)
     extra = _lifted(record)
     extra.update({col: props[name] for col, name in SIGNIN_COLUMNS.items() if name in props})
     status = props.get("status") if isinstance(props.get("status"), Mapping) else {}
@@ -131,7 +135,7 @@ def entra_signin(record: Mapping[str, Any], where: str) -> Mapped:
     country = location.get("countryOrRegion") if isinstance(location, Mapping) else None
     coords = dig(props, "location.geoCoordinates")
     coords = coords if isinstance(coords, Mapping) else {}
-    ok = None if code is None else code == 0
+    ok = code == 0 if code is not None else (None if result is None else str(result) == "0")
     return Mapped(
         time=when,
         type="entra.signin",
@@ -139,7 +143,7 @@ def entra_signin(record: Mapping[str, Any], where: str) -> Mapped:
         source_ip=text(props.get("ipAddress")) or text(record.get("callerIpAddress")),
         user_agent=text(props.get("userAgent")),
         outcome=outcome_of(ok),
-        country=country if isinstance(country, str) and _ISO2.match(country) else None,
+        country=iso_country(country),
         lat=_number(coords.get("latitude")),
         lon=_number(coords.get("longitude")),
         fields={k: v for k, v in extra.items() if v is not None},
@@ -165,9 +169,7 @@ def entra_audit(record: Mapping[str, Any], where: str) -> Mapped:
     Sentinel columns (`AUDIT_COLUMNS`, ``TargetResources``, ``InitiatedBy`` as JSON text)."""
     hint = "Entra audit records carry time, operationName and properties (Azure Monitor schema)"
     when = rfc3339(need(record, "time", where, hint), where, "time")
-    props = need(record, "properties", where, hint)
-    if not isinstance(props, Mapping):
-        props = {}
+    props = _properties(record, where, hint)
     activity = text(props.get("activityDisplayName")) or str(
         need(record, "operationName", where, hint)
     )

@@ -154,6 +154,11 @@ def test_event_types_are_kinko_types() -> None:
             "records[0]: properties",
         ),
         (
+            "entra-audit",
+            '{"time": "2026-11-21T09:00:00Z", "operationName": "x", "properties": "oops"}',
+            "line 1: properties",
+        ),
+        (
             "workspace-login",
             '{"timestamp": "2026-11-21T09:00:00Z", "protoPayload": {}}',
             "line 1: protoPayload.metadata.event.eventName",
