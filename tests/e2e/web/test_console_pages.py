@@ -66,6 +66,35 @@ def served(exchange: Exchange) -> Iterator[str]:
         thread.join(timeout=30)
 
 
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go (``KINKO_SCREENSHOTS`` keeps them after the run)."""
+    folder = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def demo_keys(exchange: Exchange, keys: dict[str, Any]) -> None:
+    """Keep these people's authenticators where the demo sign-in page finds them."""
+    folder = exchange.ctx.settings.data_dir / AUTH_DIR
+    folder.mkdir(exist_ok=True)
+    for name, key in keys.items():
+        assert key is not None
+        save_authenticator(folder, name, key)
+
+
 def _pending(exchange: Exchange) -> dict[str, Any]:
     alice = exchange.users["alice"][1]
     assert alice is not None
@@ -105,102 +134,79 @@ class Watched:
 
 
 def test_dashboard_and_withdrawal_page_in_chromium(
-    served: str, exchange: Exchange, tmp_path: Path
+    served: str, exchange: Exchange, browser: Any, shots: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     wd = _pending(exchange)
     # Saved after alice's sign-in above: a saved key's counter must be its latest.
-    folder = exchange.ctx.settings.data_dir / AUTH_DIR
-    folder.mkdir()
-    for name in ("alice", "bob"):
-        auth = exchange.users[name][1]
-        assert auth is not None
-        save_authenticator(folder, name, auth)
-    shots = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            # The policy's own probe: an inline script added by the page is refused.
-            bob = Watched(browser.new_context(), shots)
-            bob.sign_in(served, "bob")
-            waiting = bob.page.inner_text("#panel-withdrawals")
-            assert wd["id"] in waiting, waiting
-            assert bob.page.inner_text("#panel-audit").count("Entries") == 1
-            bob.shot("dashboard-bob")
-            bob.page.click(f"#panel-withdrawals a[href='/console/withdrawals/{wd['id']}']")
-            bob.page.wait_for_selector("#short-code")
-            assert bob.page.inner_text("#short-code") == short_code(wd["digest"])
-            amount = bob.page.inner_text("#intent-amount")
-            assert "2 ETH" in amount and str(2 * 10**18) in amount, amount
-            assert bob.page.is_visible("button[data-approve]")
-            bob.shot("withdrawal-bob")
-            injected = bob.page.evaluate(
-                """() => { window.__ran = false; const s = document.createElement('script');
-                s.textContent = 'window.__ran = true'; document.body.appendChild(s);
-                return window.__ran; }"""
-            )
-            assert injected is False  # no nonce: the browser refuses to run it
-            assert bob.csp_reports(), "the refused inline script is reported"
-            bob.problems.clear()
-            bob.page.click("form[action^='/console/demo-approve/'] button")
-            bob.page.wait_for_selector("#approval-refused")
-            assert "already answered it (approve)" in bob.page.inner_text("#approval-refused")
-            assert "approve by bob" in bob.page.inner_text("#answers")
-            bob.shot("withdrawal-bob-answered")
+    demo_keys(exchange, {name: exchange.users[name][1] for name in ("alice", "bob")})
+    bob = Watched(browser.new_context(), shots)
+    bob.sign_in(served, "bob")
+    waiting = bob.page.inner_text("#panel-withdrawals")
+    assert wd["id"] in waiting, waiting
+    assert bob.page.inner_text("#panel-audit").count("Entries") == 1
+    bob.shot("dashboard-bob")
+    bob.page.click(f"#panel-withdrawals a[href='/console/withdrawals/{wd['id']}']")
+    bob.page.wait_for_selector("#short-code")
+    assert bob.page.inner_text("#short-code") == short_code(wd["digest"])
+    amount = bob.page.inner_text("#intent-amount")
+    assert "2 ETH" in amount and str(2 * 10**18) in amount, amount
+    assert bob.page.is_visible("button[data-approve]")
+    bob.shot("withdrawal-bob")
+    # The policy's own probe: an inline script added to the page is refused.
+    injected = bob.page.evaluate(
+        """() => { window.__ran = false; const s = document.createElement('script');
+        s.textContent = 'window.__ran = true'; document.body.appendChild(s);
+        return window.__ran; }"""
+    )
+    assert injected is False  # no nonce: the browser refuses to run it
+    assert bob.csp_reports(), "the refused inline script is reported"
+    bob.problems.clear()
+    bob.page.click("form[action^='/console/demo-approve/'] button")
+    bob.page.wait_for_selector("#approval-refused")
+    assert "already answered it (approve)" in bob.page.inner_text("#approval-refused")
+    assert "approve by bob" in bob.page.inner_text("#answers")
+    bob.shot("withdrawal-bob-answered")
 
-            alice = Watched(browser.new_context(), shots)
-            alice.sign_in(served, "alice")
-            assert wd["id"] not in alice.page.inner_text("#panel-withdrawals")
-            alice.page.goto(f"{served}/console/withdrawals/{wd['id']}")
-            assert not alice.page.is_visible("button[data-approve]")
-            assert "you requested it" in alice.page.inner_text("#approval-refused")
-            alice.shot("withdrawal-alice")
-            alice.page.goto(f"{served}/console/withdrawals?state=pending_approval")
-            assert wd["id"] in alice.page.inner_text("#withdrawals")
-            alice.shot("withdrawals-list")
-            for who in (bob, alice):
-                assert who.problems == [], who.problems
-        finally:
-            browser.close()
+    alice = Watched(browser.new_context(), shots)
+    alice.sign_in(served, "alice")
+    assert wd["id"] not in alice.page.inner_text("#panel-withdrawals")
+    alice.page.goto(f"{served}/console/withdrawals/{wd['id']}")
+    assert not alice.page.is_visible("button[data-approve]")
+    assert "you requested it" in alice.page.inner_text("#approval-refused")
+    alice.shot("withdrawal-alice")
+    alice.page.goto(f"{served}/console/withdrawals?state=pending_approval")
+    assert wd["id"] in alice.page.inner_text("#withdrawals")
+    alice.shot("withdrawals-list")
+    for who in (bob, alice):
+        assert who.problems == [], who.problems
     assert len(list(shots.glob("*.png"))) >= 5
 
 
-def test_triage_an_alert_in_chromium(served: str, exchange: Exchange, tmp_path: Path) -> None:
+def test_triage_an_alert_in_chromium(
+    served: str, exchange: Exchange, browser: Any, shots: Path
+) -> None:
     """A security admin sees the alert on the dashboard, acknowledges it and closes it with
     a note through the page's forms (their CSRF tokens, the strict policy)."""
-    from playwright.sync_api import sync_playwright
-
     raised = stored_alert(exchange.ctx, "Hot wallet outflow <spike>", asset="ETH")
     _, sec1 = make_user(exchange.ctx, "sec1", [Role.SECURITY_ADMIN])
     assert sec1 is not None
-    folder = exchange.ctx.settings.data_dir / AUTH_DIR
-    folder.mkdir(exist_ok=True)
-    save_authenticator(folder, "sec1", sec1)
-    shots = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            admin = Watched(browser.new_context(), shots)
-            admin.sign_in(served, "sec1")
-            assert "Hot wallet outflow <spike>" in admin.page.inner_text("#panel-alerts")
-            admin.shot("dashboard-sec1")
-            admin.page.click(f"#panel-alerts a[href='/console/alerts/{raised}']")
-            admin.page.click("#acknowledge button")
-            admin.page.wait_for_selector("#close")
-            assert admin.page.inner_text("#alert-status") == "acknowledged"
-            admin.page.check("input[name=resolution][value=resolved]")
-            admin.page.fill("textarea[name=note]", "a drill: the treasury's planned sweep")
-            admin.page.click("#close button")
-            admin.page.wait_for_selector("#triage-refused")
-            assert admin.page.inner_text("#alert-status") == "resolved"
-            assert "planned sweep" in admin.page.inner_text("#alert-note")
-            admin.shot("alert-sec1-resolved")
-            admin.page.goto(f"{served}/console/alerts?status=resolved")
-            assert raised in admin.page.inner_text("#alerts")
-            admin.shot("alerts-list")
-            assert admin.problems == [], admin.problems
-        finally:
-            browser.close()
+    demo_keys(exchange, {"sec1": sec1})
+    admin = Watched(browser.new_context(), shots)
+    admin.sign_in(served, "sec1")
+    assert "Hot wallet outflow <spike>" in admin.page.inner_text("#panel-alerts")
+    admin.shot("dashboard-sec1")
+    admin.page.click(f"#panel-alerts a[href='/console/alerts/{raised}']")
+    admin.page.click("#acknowledge button")
+    admin.page.wait_for_selector("#close")
+    assert admin.page.inner_text("#alert-status") == "acknowledged"
+    admin.page.check("input[name=resolution][value=resolved]")
+    admin.page.fill("textarea[name=note]", "a drill: the treasury's planned sweep")
+    admin.page.click("#close button")
+    admin.page.wait_for_selector("#triage-refused")
+    assert admin.page.inner_text("#alert-status") == "resolved"
+    assert "planned sweep" in admin.page.inner_text("#alert-note")
+    admin.shot("alert-sec1-resolved")
+    admin.page.goto(f"{served}/console/alerts?status=resolved")
+    assert raised in admin.page.inner_text("#alerts")
+    admin.shot("alerts-list")
+    assert admin.problems == [], admin.problems
