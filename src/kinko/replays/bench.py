@@ -114,6 +114,7 @@ def last_seq(ctx: Context) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    id: str
     rule_id: str
     created_at: datetime
 
@@ -121,7 +122,7 @@ class Alert:
 def alerts(ctx: Context) -> list[Alert]:
     with ctx.db.reading() as session:
         rows = session.execute(select(AlertRow).order_by(AlertRow.created_at)).scalars()
-        return [Alert(r.rule_id, _aware(r.created_at)) for r in rows]
+        return [Alert(r.id, r.rule_id, _aware(r.created_at)) for r in rows]
 
 
 def _aware(when: datetime) -> datetime:

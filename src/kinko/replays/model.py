@@ -73,6 +73,8 @@ class Result:
     controls: tuple[Control, ...]
     observations: tuple[str, ...]  # what the replay saw, in the system's words
     refill_state: str | None = None  # a refill of the drained hot wallet, as Kinko left it
+    notice_after_s: float | None = None  # first theft tx -> the draft incident notice saved
+    weak_key: str | None = None  # the nonce self-test's verdict before the theft, if run
 
     @property
     def loss_share(self) -> float:
@@ -110,6 +112,8 @@ class Result:
             "freeze_after_s": self.freeze_after_s,
             "controls": [{"name": c.name, "audit_seqs": list(c.audit_seqs)} for c in self.controls],
             "refill_state": self.refill_state,
+            "notice_after_s": self.notice_after_s,
+            "weak_key": self.weak_key,
             "observations": list(self.observations),
             "not_prevented": list(scenario.not_prevented),
         }

@@ -218,6 +218,59 @@ UPBIT_2019 = Scenario(
     not_prevented=(RAW_KEY,),
 )
 
+UPBIT_2025 = Scenario(
+    name="upbit-2025",
+    title="Upbit, 2025-11-27: a Solana hot wallet drained, its key inferred from signatures",
+    summary=(
+        "At about 04:42 KST, 24 Solana tokens left Upbit's Solana hot wallet for an unknown "
+        "wallet; Dunamu's CEO later said a flaw let the attacker deduce private keys from "
+        "the wallet's public transactions (experts: biased signature nonces)."
+    ),
+    historical=Historical(
+        date="2025-11-27",
+        chain="solana",
+        loss="about ₩44.5bn (first stated as ₩54bn), 24 Solana tokens",
+        detection=(
+            "abnormal withdrawals noticed at about 04:42 KST; deposits and withdrawals "
+            "halted later that morning"
+        ),
+        detection_s=None,
+        sources=(
+            Source(
+                "Binance Square: Upbit Solana hot wallet incident (04:42 KST, ₩54bn revised "
+                "to ₩44.5bn)",
+                "https://www.binance.bh/en-AE/square/post/32993311063210",
+            ),
+            Source(
+                "BeInCrypto via CryptoVideos: the breach and biased nonces (Prof. Jaewoo Cho)",
+                "https://cryptovideos.net/2025/11/29/upbit-hack-stemmed-from-high-level-"
+                "mathematical-exploit-says-local-expert-beincrypto",
+            ),
+            Source(
+                "semicolondg: the 24 tokens taken",
+                "https://semicolondg.com/upbit-suffers-37-million-hack-on-solana-assets-"
+                "halts-withdrawals-to-safeguard-users",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution=(
+        "Solana (Ed25519) has no Kinko adapter: replayed on Ethereum (secp256k1 ECDSA); the "
+        "24 tokens as 24 ETH transactions 135 s apart (54 minutes, as issue #18 states; the "
+        "sources give no timeline); the weak nonces at their extreme (the same nonce twice); "
+        "the loss as a 30,000 ETH attempt (no ETH figure published)"
+    ),
+    attempted_units=30_000 * ETH,
+    hot_cap_units=HOT_CAP,
+    not_prevented=(
+        RAW_KEY,
+        "Kinko's nonce self-test finds a repeated nonce only: a subtle bias (a few "
+        "predictable bits, found by lattice attacks over many signatures) passes it",
+        "the self-test alerts; moving the funds of the flagged key is people's work, not "
+        "automatic: the replay lets an hour pass without it",
+    ),
+)
+
 SCENARIOS = MappingProxyType(
-    {s.name: s for s in (DMM_BITCOIN, BYBIT, WAZIRX, RADIANT, COINCHECK, UPBIT_2019)}
+    {s.name: s for s in (DMM_BITCOIN, BYBIT, WAZIRX, RADIANT, COINCHECK, UPBIT_2019, UPBIT_2025)}
 )

@@ -8,7 +8,8 @@ import pytest
 
 from kinko.replays.bench import Bench
 from kinko.replays.model import Outcome, Result
-from kinko.replays.runner import ATTACKER, replay
+from kinko.replays.reading import ATTACKER
+from kinko.replays.runner import replay
 from kinko.replays.scenarios import HOT_CAP
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -40,3 +41,21 @@ def test_upbit_2019_single_transaction_is_bounded(bench: Bench) -> None:
     result = replay("upbit-2019", bench)
     assert_bounded(bench, result)
     assert result.loss_share == pytest.approx(result.loss_units / (342_000 * 10**18))
+
+
+def test_upbit_2025_weak_key_is_flagged_before_the_theft_and_a_notice_drafted(
+    bench: Bench,
+) -> None:
+    result = replay("upbit-2025", bench)
+    assert_bounded(bench, result)
+    found = {c.name: c.audit_seqs for c in result.controls}
+    # The nonce self-test flags the key (and the monitor alerts) before the first theft
+    # transaction: every one of its entries precedes the outflow alert's.
+    (flagged,) = found["custody:nonce_check.failed"]
+    assert found["rule:kinko-nonce-reuse"][0] < found[UNEXPLAINED][0]
+    assert flagged < found[UNEXPLAINED][0]
+    assert result.weak_key is not None and result.weak_key.startswith("flagged")
+    # The thief still drains the wallet (rotating the key is people's work), and a draft
+    # notice for the regulator is saved within 60 s of the first theft transaction.
+    assert found["notice:incident_draft"]
+    assert result.notice_after_s is not None and result.notice_after_s <= 60

@@ -7,7 +7,8 @@ import pytest
 
 from kinko.replays.bench import Bench, audit_entries
 from kinko.replays.model import Outcome, Result
-from kinko.replays.runner import ATTACKER, replay
+from kinko.replays.reading import ATTACKER
+from kinko.replays.runner import replay
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
