@@ -121,6 +121,7 @@ ROUTES: dict[str, str] = {
     "GET /v1/alerts": ALERTS,
     "GET /v1/alerts/{alert_id}": ALERTS,
     "POST /v1/alerts/{alert_id}/acknowledge": ALERTS,
+    "POST /v1/alerts/{alert_id}/assign": ALERTS,
     "POST /v1/alerts/{alert_id}/close": ALERTS,
     "POST /v1/responses/{response_id}/release": RELEASE,
     "POST /v1/events": INGEST,

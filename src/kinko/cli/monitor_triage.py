@@ -50,6 +50,8 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
                         "acknowledged_by_username": names.username(v.acknowledged_by),
                         "closed_by": v.closed_by,
                         "closed_by_username": names.username(v.closed_by),
+                        "assigned_to": v.assigned_to,
+                        "assigned_to_username": names.username(v.assigned_to),
                         "time_to_triage_s": v.time_to_triage_s,
                     }
                     for v in views
@@ -57,7 +59,7 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
             )
             return
         print_table(
-            ("id", "created", "rule", "level", "status", "by"),
+            ("id", "created", "rule", "level", "status", "by", "assigned to"),
             [
                 (
                     v.id,
@@ -66,6 +68,7 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
                     v.level,
                     v.status.value,
                     names.user(v.closed_by or v.acknowledged_by),
+                    names.user(v.assigned_to),
                 )
                 for v in views
             ],
@@ -106,6 +109,18 @@ def register_triage(alerts_app: typer.Typer, responses_app: typer.Typer) -> None
             f"{view['time_to_triage_s']:.0f} s",
             highlight=False,
         )
+
+    @alerts_app.command("assign")
+    def alerts_assign(
+        alert_id: str,
+        to: Annotated[str, typer.Option("--to", help="Username of who works on it.")],
+    ) -> None:
+        """Give an open or acknowledged alert to someone who triages alerts (as you)."""
+        from kinko.cli import api
+
+        with guarded(), api.connect() as kinko:
+            view = kinko.post(f"/v1/alerts/{alert_id}/assign", {"assignee": to})
+        console.print(f"{view['id']} assigned to {view['assignee']}", highlight=False)
 
     @alerts_app.command("close")
     def alerts_close(

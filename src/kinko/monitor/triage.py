@@ -24,8 +24,10 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound, Unavailable
 from kinko.identity.approval_terms import ApprovalKind, ApprovalTerms
 from kinko.identity.model import ProposalKind, ProposalState, UserId
+from kinko.identity.people import person_now
 from kinko.identity.proposals import Proposal, Proposals
 from kinko.identity.step_ups import SecondVote
+from kinko.identity.tenure import roles_holding
 from kinko.monitor.actions import KinkoActions, ResponseActions, RoleNames, no_roles
 from kinko.monitor.alert import AlertStatus
 from kinko.monitor.release import response_in_force
@@ -59,6 +61,9 @@ class AlertView:
     """The asset of the event that fired it (its group's first), if any: scopes read it."""
     wallet: str | None = None
     """The wallet of the event that fired it (its group's first), if any."""
+    assigned_to: str | None = None
+    """Who works on it (``user:<id>``), if anyone was assigned."""
+    assigned_at: datetime | None = None
 
     @property
     def time_to_triage_s(self) -> float | None:
@@ -116,6 +121,8 @@ def _view(row: AlertRow) -> AlertView:
         note=row.note,
         asset=_named(row, "asset"),
         wallet=_named(row, "wallet"),
+        assigned_to=row.assigned_to,
+        assigned_at=row.assigned_at,
     )
 
 
@@ -194,6 +201,35 @@ class TriageService:
         session.flush()
         self.ctx.audit.append(
             session, actor=actor, action="monitor.alert_acknowledged", subject=row.id
+        )
+        return _view(row)
+
+    def assign(self, session: Session, alert_id: str, *, actor: str, assignee: str) -> AlertView:
+        """Give an alert still being worked on (open or acknowledged) to `assignee`
+        (``usr_…`` or ``user:usr_…``): an active person holding a role that triages alerts
+        (``alerts:write``). Reassigning is allowed; every assignment is audited."""
+        person = person_now(session, assignee)
+        triagers = frozenset(roles_holding("alerts:write"))
+        if not person.active or not person.roles & triagers:
+            raise InputError(
+                "assignee",
+                f"{person.called} is not an active person who triages alerts (a role with "
+                f"alerts:write: {', '.join(sorted(triagers))}); name someone who is",
+            )
+        row = self._alert(session, alert_id)
+        if AlertStatus(row.status) in CLOSED:
+            raise Conflict(f"alert {alert_id} is {row.status}; a closed alert is not assigned")
+        before = row.assigned_to
+        row.assigned_to = person.ref
+        row.assigned_by = actor
+        row.assigned_at = self.ctx.clock.now()
+        session.flush()
+        self.ctx.audit.append(
+            session,
+            actor=actor,
+            action="monitor.alert_assigned",
+            subject=row.id,
+            details={"assignee": person.ref, "previous": before},
         )
         return _view(row)
 

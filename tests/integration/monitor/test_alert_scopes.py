@@ -98,9 +98,11 @@ def test_alerts_hold_to_the_wallet_or_asset_they_are_about(
     for alert_id in (eth_both, eth_wallet, eth_asset):
         refused = api.get(f"/v1/alerts/{alert_id}", headers=bearer(btc_only))
         assert refused.status_code == 403, (alert_id, refused.text)
-        for action, body in (("acknowledge", None), ("close", {"resolution": "resolved"})):
-            if body is not None:
-                body["note"] = "not mine"
+        for action, body in (
+            ("acknowledge", None),
+            ("assign", {"assignee": "eth-cold-ops"}),
+            ("close", {"resolution": "resolved", "note": "not mine"}),
+        ):
             answer = api.post(
                 f"/v1/alerts/{alert_id}/{action}", json=body, headers=bearer(btc_only)
             )

@@ -50,6 +50,21 @@ def test_batch_ingest_and_alert_lifecycle(ctx: Context) -> None:
         assert [a["id"] for a in listed] == [alert["alert"]]
         acked = client.post(f"/v1/alerts/{alert['alert']}/acknowledge", headers=bearer(triage))
         assert acked.json()["status"] == "acknowledged"
+        assign = f"/v1/alerts/{alert['alert']}/assign"
+        make_user(ctx, "analyst", ["security_admin"], with_authenticator=False)
+        make_user(ctx, "clerk", ["requester"], with_authenticator=False)
+        for who, field in (("nobody", "assignee"), ("clerk", "assignee")):
+            refused = client.post(assign, json={"assignee": who}, headers=bearer(triage))
+            assert (refused.status_code, refused.json()["field"]) == (422, field), refused.text
+        given = client.post(assign, json={"assignee": "analyst"}, headers=bearer(triage))
+        assert given.status_code == 200, given.text
+        assert given.json()["assigned_to"].startswith("user:usr_")
+        with ctx.db.transaction() as s:
+            entry = s.execute(
+                select(AuditEntryRow.entry).where(AuditEntryRow.action == "monitor.alert_assigned")
+            ).scalar_one()
+        audited = json.loads(entry)["details"]
+        assert (audited["assignee"], audited["previous"]) == (given.json()["assigned_to"], None)
         closed = client.post(
             f"/v1/alerts/{alert['alert']}/close",
             json={"resolution": "resolved", "note": "wallet swept by attacker; frozen"},
@@ -58,6 +73,8 @@ def test_batch_ingest_and_alert_lifecycle(ctx: Context) -> None:
         assert closed.json()["status"] == "resolved"
         again = client.post(f"/v1/alerts/{alert['alert']}/acknowledge", headers=bearer(triage))
         assert again.status_code == 409 and again.json()["error"] == "conflict"
+        late = client.post(assign, json={"assignee": "analyst"}, headers=bearer(triage))
+        assert late.status_code == 409, late.text  # a closed alert is not assigned
 
 
 def test_batch_is_all_or_nothing_and_names_the_index(ctx: Context) -> None:

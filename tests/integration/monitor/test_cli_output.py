@@ -52,11 +52,21 @@ def test_ingest_alerts_and_ack_name_people(ctx: Context, cli: CliRunner, tmp_pat
     assert result.exit_code == 0, result.output
     assert f"{alert_id} acknowledged by root" in " ".join(result.stdout.split())
 
+    result = kinko(
+        cli, "monitor", "alerts", "assign", alert_id, "--to", "ann", env=as_person(ctx, "root")
+    )
+    assert result.exit_code == 2 and "assignee" in result.output  # ann does not triage alerts
+    result = kinko(
+        cli, "monitor", "alerts", "assign", alert_id, "--to", "root", env=as_person(ctx, "root")
+    )
+    assert result.exit_code == 0 and f"{alert_id} assigned to root" in result.stdout, result.output
+
     result = kinko(cli, "monitor", "alerts", "list", "--json")
     assert result.exit_code == 0, result.output
     [alert] = json_out(result)
     assert alert["id"] == alert_id and alert["rule"] == "kinko-mfa-fatigue"
     assert alert["status"] == "acknowledged" and alert["acknowledged_by_username"] == "root"
+    assert alert["assigned_to_username"] == "root"
     assert alert["acknowledged_by"].startswith("user:usr_") and alert["level"]
     assert_iso(alert["created_at"])
 

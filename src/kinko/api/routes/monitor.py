@@ -21,6 +21,7 @@ from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
 from kinko.core.clock import isoformat
+from kinko.core.errors import InputError
 from kinko.identity.names import person
 from kinko.identity.views import StepUpBody
 from kinko.monitor.alert import AlertStatus
@@ -43,6 +44,13 @@ class CloseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     resolution: str = Field(pattern="^(resolved|false_positive)$")
     note: str = Field(min_length=1, max_length=4000)
+
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee: str = Field(
+        min_length=1, max_length=200, description="the username of who works on it"
+    )
 
 
 class ReasonBody(BaseModel):
@@ -95,6 +103,8 @@ def _alert_json(view: AlertView) -> dict[str, Any]:
         "time_to_triage_s": view.time_to_triage_s,
         "asset": view.asset,
         "wallet": view.wallet,
+        "assigned_to": view.assigned_to,
+        "assigned_at": when(view.assigned_at),
     }
 
 
@@ -191,6 +201,25 @@ def acknowledge_alert(
         _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
         view = triage.acknowledge(session, alert_id, actor=_person(principal))
     return _alert_json(view) | {"by_username": principal.username}
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign_alert(
+    alert_id: str,
+    body: AssignBody,
+    ctx: CtxDep,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("alerts:write"))],
+) -> dict[str, Any]:
+    """Give an open or acknowledged alert to a person who triages alerts (by username)."""
+    with ctx.db.transaction() as session:
+        triage = services.triage
+        _alert_in_scope(session, triage, alert_id, principal, "alerts:write")
+        found = services.identity.users.user_by_name(session, body.assignee)
+        if found is None:
+            raise InputError("assignee", f"no user named {body.assignee!r}; see 'kinko user list'")
+        view = triage.assign(session, alert_id, actor=_person(principal), assignee=found.id)
+    return _alert_json(view) | {"by_username": principal.username, "assignee": body.assignee}
 
 
 @router.post("/alerts/{alert_id}/close")

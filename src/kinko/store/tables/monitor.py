@@ -32,6 +32,10 @@ class AlertRow(Base):
     closed_by: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # Who works on it (``user:<id>``), assigned by whom and when; None: nobody yet.
+    assigned_to: Mapped[str | None] = mapped_column(String(200))
+    assigned_by: Mapped[str | None] = mapped_column(String(200))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ResponseRow(Base):
