@@ -172,16 +172,26 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
     module's docstring)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
+        if type(value) in _PLAIN:
+            out[str(key)] = value
+            continue
         if isinstance(value, dict):
             out[str(key)] = _json_text(value)
         _walk(str(key), value, out, many=False)
     return out
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _walk(key: str, value: Any, out: dict[str, Any], *, many: bool) -> None:
     if isinstance(value, dict):
+        prefix = key + "."
         for sub, item in value.items():
-            _walk(f"{key}.{sub}", item, out, many=many)
+            if not many and type(item) in _PLAIN:  # most leaves: no call
+                out[prefix + str(sub)] = item
+            else:
+                _walk(prefix + str(sub), item, out, many=many)
     elif isinstance(value, list):
         if any(isinstance(v, dict | list) for v in value):
             _put(key, _json_text(value), out, many=many)
