@@ -25,7 +25,7 @@ from kinko.core.errors import InputError
 from kinko.identity.names import person
 from kinko.identity.views import StepUpBody
 from kinko.monitor.alert import AlertStatus
-from kinko.monitor.events import MAX_BATCH, parse_batch
+from kinko.monitor.events import MAX_BATCH, MonitorEvent, parse_batch
 from kinko.monitor.service import MonitorPort, audit_ingested
 from kinko.monitor.triage import AlertView, TriageService
 from kinko.services import Services
@@ -136,12 +136,27 @@ def post_events(
     Each event carries who posted it (`ingested_by`, `ingest_token`: whatever the body said
     under those names is overwritten), and the batch is audited under the poster's name
     before it is evaluated: a forged event points at its forger."""
-    poster = _person(principal)
-    stamp = {"ingested_by": poster, "ingest_token": principal.token_id or ""}
-    events = [
-        e.model_copy(update={"fields": {**e.fields, **stamp}}) for e in parse_batch(body.events)
-    ]
-    audit_ingested(ctx, events, by=poster, subject=principal.token_id or "session")
+    events = stamped(parse_batch(body.events), principal)
+    return ingested(request, ctx, events, principal, subject=principal.token_id or "session")
+
+
+def stamped(events: list[MonitorEvent], principal: Principal) -> list[MonitorEvent]:
+    """Each event names who posted it (whatever the body said under those names)."""
+    stamp = {"ingested_by": _person(principal), "ingest_token": principal.token_id or ""}
+    return [e.model_copy(update={"fields": {**e.fields, **stamp}}) for e in events]
+
+
+def ingested(
+    request: Request,
+    ctx: Context,
+    events: list[MonitorEvent],
+    principal: Principal,
+    *,
+    subject: str,
+) -> dict[str, Any]:
+    """Audit a posted batch under its poster's name, then evaluate it: the answer names
+    each alert raised and the response taken (both event routes answer so)."""
+    audit_ingested(ctx, events, by=_person(principal), subject=subject)
     recorded = monitor_service(request, ctx).ingest(events)
     return {
         "accepted": len(events),

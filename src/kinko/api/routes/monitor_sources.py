@@ -17,21 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
-from kinko.api.routes.monitor import monitor_service
+from kinko.api.routes.monitor import ingested, stamped
 from kinko.context import Context
 from kinko.core.errors import InputError
-from kinko.monitor.events import MAX_BATCH, MonitorEvent
-from kinko.monitor.service import audit_ingested
+from kinko.monitor.events import MAX_BATCH
 from kinko.monitor.sources import parse_source, source_named
 
 router = APIRouter(prefix="/v1", tags=["monitor"])
 CtxDep = Annotated[Context, Depends(get_ctx)]
-
-
-def stamped(events: list[MonitorEvent], principal: Principal) -> list[MonitorEvent]:
-    """Each event names who posted it (whatever the record said under those names)."""
-    stamp = {"ingested_by": f"user:{principal.subject}", "ingest_token": principal.token_id or ""}
-    return [e.model_copy(update={"fields": {**e.fields, **stamp}}) for e in events]
 
 
 @router.post("/events/sources/{source}")
@@ -52,24 +45,8 @@ async def post_source_records(
         raise InputError("body", f"holds no {mapping.title} records", code="invalid_event")
 
     def ingest() -> dict[str, Any]:
-        poster = f"user:{principal.subject}"
-        audit_ingested(
-            ctx, events, by=poster, subject=f"{source}:{principal.token_id or 'session'}"
-        )
-        recorded = monitor_service(request, ctx).ingest(events)
-        return {
-            "accepted": len(events),
-            "source": mapping.name,
-            "alerts": [
-                {
-                    "alert": r.alert_id,
-                    "rule": r.rule_id,
-                    "response": r.action,
-                    "status": r.status,
-                    "target": r.target,
-                }
-                for r in recorded
-            ],
-        }
+        subject = f"{source}:{principal.token_id or 'session'}"
+        answer = ingested(request, ctx, events, principal, subject=subject)
+        return answer | {"source": mapping.name}
 
     return await run_in_threadpool(ingest)
