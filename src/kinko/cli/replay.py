@@ -70,6 +70,13 @@ def bench_for(ctx: Context) -> Bench:
         with ctx.db.transaction() as session:
             book.approve(session, proposal_id=proposal.id, actor=f"user:{carol}", vote=vote)
 
+    def person(name: str) -> str:
+        users = services.identity.users
+        with ctx.db.transaction() as session:
+            user_id, _ = users.add_user(session, name, actor="system:replay")
+            users.consume_enrolment(session, users.user_row(session, user_id))
+        return str(user_id)
+
     return Bench(
         ctx=ctx,
         w3=ex.w3,
@@ -80,6 +87,7 @@ def bench_for(ctx: Context) -> Bench:
         authenticators=dict(ex.authenticators),
         book=book,
         triage=services.triage,
+        person=person,
     )
 
 

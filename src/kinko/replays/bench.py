@@ -43,6 +43,8 @@ class Bench:
     book: Callable[[str, str], None]
     """Put (address, label) in the address book as an own wallet, by four eyes."""
     triage: TriageService
+    person: Callable[[str], str]
+    """Enrol a member of staff by name (no security key); their user id."""
     hot_wallet: str = "wal_eth_hot"
     warm_wallet: str = "wal_eth_warm"
 

@@ -38,6 +38,15 @@ from kinko.withdrawals.intake import WithdrawalRequest
 
 History = Callable[[Bench, str, bytes], None]
 Learn = Callable[[Bench, str, list[str]], bytes]
+Wallet = Callable[[Bench, Scenario, list[str]], tuple[str, bytes]]
+
+
+def capped_hot(bench: Bench, scenario: Scenario, observations: list[str]) -> tuple[str, bytes]:
+    """The hot wallet, holding the scenario's cap; (address, the key the thief holds)."""
+    cap = scenario.hot_cap_units
+    if cap is None:
+        raise InputError("hot_cap_units", f"{scenario.name} sets no hot-wallet cap")
+    return fund_capped_hot_wallet(bench, cap)
 
 
 def drain(
@@ -47,17 +56,16 @@ def drain(
     *,
     history: History | None = None,
     learn: Learn | None = None,
+    wallet: Wallet = capped_hot,
+    refill: bool = True,
 ) -> Result:
     """`theft`: (seconds after the previous transaction, amount) per transaction; an
     amount of 0 takes what is left. The hot wallet holds the scenario's cap. `history`
     acts on the chain before Kinko watches it; `learn` is how the thief comes by the key
-    (by default they hold it), once Kinko watches."""
-
-    cap = scenario.hot_cap_units
-    if cap is None:
-        raise InputError("hot_cap_units", f"{scenario.name} sets no hot-wallet cap")
+    (by default they hold it), once Kinko watches; `wallet` sets up the wallet robbed."""
     bench.start_monitor()
-    hot, key = fund_capped_hot_wallet(bench, cap)
+    observations: list[str] = []
+    hot, key = wallet(bench, scenario, observations)
     if history is not None:
         history(bench, hot, key)
     watcher = ChainWatcher(
@@ -68,7 +76,6 @@ def drain(
     start = last_seq(bench.ctx)
     thief_before = bench.balance(ATTACKER)
     first: datetime | None = None
-    observations: list[str] = []
     if learn is not None:
         key = learn(bench, hot, observations)
     notice: Entry | None = None
@@ -90,8 +97,9 @@ def drain(
         )
         notice = notice or _notice(bench, first)
     stolen = bench.balance(ATTACKER) - thief_before
-    refill = _refill(bench, hot)
-    observations.append(f"rebalancing refill into the drained hot wallet: {refill}")
+    refilled = _refill(bench, hot) if refill else None
+    if refilled is not None:
+        observations.append(f"rebalancing refill into the drained wallet: {refilled}")
     entries = audit_entries(bench.ctx, after_seq=start)
     acted = controls(entries, "")
     fired = [a for a in alerts(bench.ctx) if first is not None and a.created_at >= first]
@@ -106,7 +114,7 @@ def drain(
         freeze_after_s=after(first, freezes[0].time if freezes else None),
         controls=tuple(acted),
         observations=tuple(observations + refusals(entries)),
-        refill_state=refill.split(":")[0],
+        refill_state=None if refilled is None else refilled.split(":")[0],
         notice_after_s=after(first, notice.time if notice else None),
     )
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kinko.core.errors import InputError
-from kinko.replays import raw_key, tampered
+from kinko.replays import quorum, raw_key, tampered
 from kinko.replays.bench import Bench
 from kinko.replays.model import Result, Scenario
 from kinko.replays.scenarios import SCENARIOS
@@ -42,4 +42,5 @@ PLAYS: dict[str, Callable[[Scenario, Bench], Result]] = {
     "coincheck-2018": raw_key.coincheck,
     "upbit-2019": raw_key.upbit_2019,
     "upbit-2025": raw_key.upbit_2025,
+    "ronin-2022": quorum.ronin,
 }

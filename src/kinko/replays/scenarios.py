@@ -271,6 +271,56 @@ UPBIT_2025 = Scenario(
     ),
 )
 
+RONIN = Scenario(
+    name="ronin-2022",
+    title="Ronin bridge, 2022-03-23: 5 of 9 validator keys within one organisation's reach",
+    summary=(
+        "The bridge needed 5 of 9 validator signatures. The attacker, in through a "
+        "spear-phished Sky Mavis employee, took Sky Mavis's four validator keys and a fifth "
+        "signature through the Axie DAO validator, which had allowlisted Sky Mavis to sign "
+        "for it in November 2021 and never revoked it; 173,600 ETH and 25.5M USDC left in "
+        "two transactions, noticed six days later when a user could not withdraw."
+    ),
+    historical=Historical(
+        date="2022-03-23",
+        chain="ethereum (Ronin bridge)",
+        loss="173,600 ETH and 25.5M USDC (about $600M)",
+        detection="six days (2022-03-29, a user's failed 5,000 ETH withdrawal)",
+        detection_s=6 * 24 * 3600,
+        sources=(
+            Source(
+                "Cointelegraph: Axie Infinity's Ronin bridge hacked for over $600M",
+                "https://cointelegraph.com/news/axie-infinity-s-ronin-bridge-hacked-for-"
+                "over-600m/amp",
+            ),
+            Source(
+                "Coinpaper: Ronin issues exploit post-mortem",
+                "https://coinpaper.com/215/ronin-issues-exploit-postmortem-announces-bounty-"
+                "program",
+            ),
+        ),
+    ),
+    replayed_on=REPLAYED_ON,
+    substitution=(
+        "the bridge contract's 5-of-9 validator signatures stand as one key to a warm "
+        "wallet registered with quorum 5-of-9 and nine key shares; the 25.5M USDC "
+        "transaction is not replayed"
+    ),
+    attempted_units=173_600 * ETH,
+    hot_cap_units=None,
+    not_prevented=(
+        "Kinko's key inventory refuses two shares on one holder or one device, not a quorum "
+        "one legal entity can reach: five of nine shares reachable by Sky Mavis are accepted",
+        "Kinko records no delegation of a holder's signing to another organisation, so an "
+        "allowance past its end cannot be refused",
+        "the thief holding a quorum of keys signs outside Kinko: the watcher detects and "
+        "freezes, but nothing bounds a warm wallet's holding",
+    ),
+)
+
 SCENARIOS = MappingProxyType(
-    {s.name: s for s in (DMM_BITCOIN, BYBIT, WAZIRX, RADIANT, COINCHECK, UPBIT_2019, UPBIT_2025)}
+    {
+        s.name: s
+        for s in (DMM_BITCOIN, BYBIT, WAZIRX, RADIANT, COINCHECK, UPBIT_2019, UPBIT_2025, RONIN)
+    }
 )
