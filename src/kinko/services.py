@@ -49,6 +49,7 @@ from kinko.policy.freeze_release import FreezeReleaseHandler
 from kinko.policy.proposals import PolicyActivationHandler
 from kinko.policy.rules import Policy
 from kinko.policy.service import PolicyService
+from kinko.reserves.service import ReservesService
 from kinko.screening.alerts import Alert
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.proposals import ListReplacementHandler
@@ -118,6 +119,8 @@ class Services:
     """The daily evidence snapshots of self-inspection (issue #16)."""
     register: GovernanceRegister
     """The governance register of self-inspection (issue #16): changes by four eyes."""
+    reserves: ReservesService
+    """Proof of reserves (issue #19): snapshots' trees, customer proofs, coverage."""
 
     def approval_content(
         self, session: Session, kind: ApprovalKind, subject: str, voter: UserId
@@ -249,4 +252,5 @@ def build_services(
         ports_on=ports_on,
         snapshots=SnapshotService(ctx),
         register=register,
+        reserves=ReservesService(ctx),
     )

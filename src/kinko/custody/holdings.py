@@ -274,8 +274,10 @@ def _prices(session: Session, regime: Regime, day: date) -> dict[str, Decimal]:
     return {asset: coldshare.trailing_average(values) for asset, values in history.items()}
 
 
-def _snapshot(session: Session, day: date) -> tuple[BalanceMatrix, dict[str, int]]:
-    """The balances and liabilities kept by `take_snapshot` for `day`, as they were then."""
+def snapshot_positions(session: Session, day: date) -> tuple[BalanceMatrix, dict[str, int]]:
+    """The balances and liabilities kept by `take_snapshot` for `day`, as they were then:
+    every wallet's balance per asset (with its tier and owner class) and what customers
+    were owed per asset. NotFound when no snapshot was taken that day."""
     rows = list(
         session.execute(
             select(CustodySnapshotRow).where(CustodySnapshotRow.day == day.isoformat())
@@ -306,7 +308,7 @@ def custody_status(
     check_day(day)
     decimals = {k: a.decimals for k, a in assets(session).items()}
     if from_snapshot:
-        matrix, owed = _snapshot(session, day)
+        matrix, owed = snapshot_positions(session, day)
     else:
         matrix, owed = _matrix(session), liabilities(session)
     return coldshare.status(regime, matrix, owed, _prices(session, regime, day), decimals)
