@@ -1,7 +1,9 @@
-"""The bounded replays' hot wallet: registered in custody, funded with exactly its cap
-(the exchange's rebalancing keeps it there), its key the one the thief holds."""
+"""The wallets the raw-key replays rob: registered in custody (first setup's direct path,
+audited), funded on the chain, their key the one the thief holds."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from kinko.chains.ethereum.address import keccak256
 from kinko.custody.wallets import NewWallet, unsafe_register_wallet
@@ -12,33 +14,51 @@ CAPPED_HOT = "wal_eth_hot_capped"
 STOLEN_KEY = keccak256(b"kinko replay: the hot wallet key the thief holds")
 
 
-def fund_capped_hot_wallet(bench: Bench, cap: int) -> tuple[str, bytes]:
-    """Register the hot wallet (first setup's direct path, audited) and fund it with `cap`
-    from another of the chain's accounts; returns (address, the key)."""
+@dataclass(frozen=True, slots=True)
+class Robbed:
+    """A wallet to register: its id, name, tier, purpose and quorum m-of-n."""
+
+    wallet_id: str
+    name: str
+    tier: str
+    purpose: str
+    quorum: tuple[int, int]
+
+
+def register_and_fund(bench: Bench, wallet: Robbed, key: bytes, amount: int, funder: int) -> str:
+    """Register `wallet` at `key`'s address and fund it with `amount` from the chain's
+    account `funder`; its address."""
     w3 = bench.w3
-    address = str(w3.eth.account.from_key(STOLEN_KEY).address)
+    address = str(w3.eth.account.from_key(key).address)
     spec = NewWallet(
-        name="ETH hot (capped)",
+        name=wallet.name,
         chain="ethereum",
         network="devnet",
         assets=("ethereum:ETH",),
-        tier="hot",
+        tier=wallet.tier,
         owner_class="customer",
-        purpose="operational",
-        quorum_m=2,
-        quorum_n=3,
+        purpose=wallet.purpose,
+        quorum_m=wallet.quorum[0],
+        quorum_n=wallet.quorum[1],
         eligible_roles=("approver", "senior_approver"),
         address=address,
     )
     with bench.ctx.db.transaction() as session:
         unsafe_register_wallet(
-            bench.ctx, session, spec, actor="system:replay", wallet_id=CAPPED_HOT
+            bench.ctx, session, spec, actor="system:replay", wallet_id=wallet.wallet_id
         )
-    bench.book(address, "ETH hot (capped): the exchange's own")
-    funder = w3.eth.accounts[2]
     w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction({"from": funder, "to": address, "value": cap})
+        w3.eth.send_transaction({"from": w3.eth.accounts[funder], "to": address, "value": amount})
     )
-    if bench.balance(address) != cap:
-        raise RuntimeError(f"the capped hot wallet holds {bench.balance(address)}, not {cap}")
+    if bench.balance(address) != amount:
+        raise RuntimeError(f"{wallet.wallet_id} holds {bench.balance(address)}, not {amount}")
+    return address
+
+
+def fund_capped_hot_wallet(bench: Bench, cap: int) -> tuple[str, bytes]:
+    """The hot wallet holding `cap` (the exchange's rebalancing keeps it there), booked in
+    the address book as the exchange's own; (address, the key the thief holds)."""
+    wallet = Robbed(CAPPED_HOT, "ETH hot (capped)", "hot", "operational", (2, 3))
+    address = register_and_fund(bench, wallet, STOLEN_KEY, cap, funder=2)
+    bench.book(address, "ETH hot (capped): the exchange's own")
     return address, STOLEN_KEY

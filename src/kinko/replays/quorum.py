@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from kinko.chains.ethereum.address import keccak256
 from kinko.core.errors import KinkoError
 from kinko.custody.keys import NewKeyShare, unsafe_register_share
-from kinko.custody.wallets import NewWallet, unsafe_register_wallet
 from kinko.replays import weak
 from kinko.replays.bench import Bench
+from kinko.replays.hot import Robbed, register_and_fund
 from kinko.replays.model import Result, Scenario
 from kinko.replays.raw_key import drain
 
@@ -27,23 +27,8 @@ VALIDATORS = (
 
 
 def _bridge(bench: Bench, scenario: Scenario, observations: list[str]) -> tuple[str, bytes]:
-    w3 = bench.w3
-    address = str(w3.eth.account.from_key(BRIDGE_KEY).address)
-    spec = NewWallet(
-        name="Ronin bridge (5-of-9 validators)",
-        chain="ethereum",
-        network="devnet",
-        assets=("ethereum:ETH",),
-        tier="warm",
-        owner_class="customer",
-        purpose="short_term_cold",
-        quorum_m=5,
-        quorum_n=9,
-        eligible_roles=("approver", "senior_approver"),
-        address=address,
-    )
-    with bench.ctx.db.transaction() as session:
-        unsafe_register_wallet(bench.ctx, session, spec, actor="system:replay", wallet_id=BRIDGE)
+    wallet = Robbed(BRIDGE, "Ronin bridge (5-of-9 validators)", "warm", "short_term_cold", (5, 9))
+    address = register_and_fund(bench, wallet, BRIDGE_KEY, scenario.attempted_units, funder=3)
     registered = 0
     for n, (holder, entity, reached_by) in enumerate(VALIDATORS, start=1):
         share = NewKeyShare(
@@ -70,17 +55,13 @@ def _bridge(bench: Bench, scenario: Scenario, observations: list[str]) -> tuple[
         f"key inventory accepted {registered} of 9 shares; {reach} of them (quorum 5) are "
         "reachable by Sky Mavis"
     )
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction(
-            {"from": w3.eth.accounts[3], "to": address, "value": scenario.attempted_units}
-        )
-    )
     return address, BRIDGE_KEY
 
 
 def _public(n: int) -> str:
     point = weak.multiply(n + 1000)
-    assert point is not None
+    if point is None:
+        raise ValueError("no public key for 0")
     return ("02" if point[1] % 2 == 0 else "03") + f"{point[0]:064x}"
 
 
