@@ -67,6 +67,10 @@ REGISTER = (
     "::test_bad_input_is_refused_naming_the_field"
 )  # the governance register: changes need an unscoped register:write grant
 READ_REGISTER = "-the governance register: organisation-wide records, no asset or wallet data"
+WEB = "tests/integration/web"
+ALERT_PAGES = f"{WEB}/test_alert_pages.py::test_readers_are_told_why_and_scopes_hold"
+AUDIT_PAGES = f"{WEB}/test_audit_pages.py::test_entries_need_audit_read_for_everything"
+WD_PAGES = f"{WEB}/test_withdrawal_pages.py::test_the_list_filters_and_holds_to_scope"
 
 ROUTES: dict[str, str] = {
     # withdrawals (API)
@@ -86,6 +90,12 @@ ROUTES: dict[str, str] = {
     # console pages
     "GET /console/": PAGES,
     "GET /console/withdrawals/{withdrawal_id}": PAGES,
+    "GET /console/withdrawals": WD_PAGES,
+    "GET /console/alerts": ALERT_PAGES,
+    "GET /console/alerts/{alert_id}": ALERT_PAGES,
+    "POST /console/alerts/{alert_id}/triage": ALERT_PAGES,
+    "GET /console/audit": AUDIT_PAGES,  # entries shown whole: an unscoped audit:read only
+    "GET /console/audit/{seq}": AUDIT_PAGES,
     "GET /console/approvals/{kind}/{subject}": BOOK,
     "POST /console/logout": OWN,
     "GET /console/device": OWN,
@@ -125,6 +135,7 @@ ROUTES: dict[str, str] = {
     "POST /v1/alerts/{alert_id}/close": ALERTS,
     "POST /v1/responses/{response_id}/release": RELEASE,
     "POST /v1/events": INGEST,
+    "POST /v1/events/sources/{source}": INGEST,
     "GET /v1/monitor/rules": RULES,
     # screening
     "GET /v1/screening/lists": LISTS,
