@@ -21,6 +21,7 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.identity.softauthn import SoftAuthenticator
+from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import TriageService
 from kinko.policy.freeze import FreezeService
 from kinko.store.tables.audit import AuditEntryRow
@@ -37,7 +38,7 @@ class Bench:
     w3: Any
     stack: WithdrawalStack
     freezes: FreezeService
-    start_monitor: Callable[[], object]
+    start_monitor: Callable[[], MonitorService]
     users: Mapping[str, str]
     authenticators: Mapping[str, SoftAuthenticator]
     book: Callable[[str, str], None]

@@ -80,6 +80,11 @@ BYBIT = Scenario(
                 "Multisight: Bybit incident explained (Safe developer machine, AWS session)",
                 "https://multisight.app/blog/bybit-incident-explained",
             ),
+            Source(
+                "Safe{Wallet} and Mandiant post-mortem (2025-03-06): hijacked AWS session "
+                "tokens, failed MFA-device registrations",
+                "https://web3universe.today/safewallet-releases-bybit-hack-report/",
+            ),
         ),
     ),
     replayed_on=REPLAYED_ON,
@@ -90,8 +95,9 @@ BYBIT = Scenario(
         "the compromise of the signing front end and the signers' machines: Kinko's "
         "approvers still approve what a tampered screen shows them; it is the signer's own "
         "decoding that refuses",
-        "the cloud-side break-in (AWS session tokens) is not replayed: Kinko would see it only "
-        "with the exchange's CloudTrail feeding its monitor",
+        "the cloud-side break-in (failed MFA-device registrations, then the signing page's "
+        "JavaScript replaced in S3 with the developer's hijacked session) fires no rule of "
+        "Kinko's default pack: the monitor does not see it before the signing",
     ),
 )
 

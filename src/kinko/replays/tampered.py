@@ -11,8 +11,10 @@ from collections.abc import Callable
 
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.core.errors import KinkoError
+from kinko.monitor.service import MonitorService
 from kinko.replays import moves
 from kinko.replays.bench import Bench, audit_entries, last_seq
+from kinko.replays.cloud import cloud_break_in
 from kinko.replays.model import Result, Scenario
 from kinko.replays.reading import ATTACKER, CUSTOMER, SETTLED, controls, judge, refusals
 from kinko.withdrawals.intake import WithdrawalRequest
@@ -33,10 +35,12 @@ def _tampered(
     *,
     whole: bool,
     tag: str,
+    before: Callable[[Bench, MonitorService], str] | None = None,
 ) -> Result:
-    bench.start_monitor()
+    monitor = bench.start_monitor()
     bench.pass_time(SETTLED)
     start = last_seq(bench.ctx)
+    prelude = [] if before is None else [before(bench, monitor)]
     adapter = EthereumAdapter("devnet")
     hot = _wallet_address(bench)
     sent_before = bench.w3.eth.get_transaction_count(hot)
@@ -50,9 +54,8 @@ def _tampered(
     )
     if wd.intent is None or wd.digest is None:
         raise RuntimeError(f"the legitimate withdrawal was not prepared: {wd.state} {wd.reason}")
-    observations = [
-        f"legitimate withdrawal {wd.id} of {LEGIT_ETH} ETH: {wd.state.value} {wd.reason or ''}"
-    ]
+    asked = f"legitimate withdrawal {wd.id} of {LEGIT_ETH} ETH: {wd.state.value} {wd.reason or ''}"
+    observations = [*prelude, asked]
     if not whole:
         bench.approve("bob", wd.id)  # the first approval, over the legitimate digest
     moves.rewrite(bench, wd.id, forge(adapter, dict(wd.intent)), whole=whole)
@@ -129,7 +132,14 @@ def bybit(scenario: Scenario, bench: Bench) -> Result:
         data = moves.safe_exec(PAYLOAD, sweep, operation=1)
         return moves.call_payload(adapter, intent, SAFE, data)
 
-    return _tampered(scenario, bench, forge, whole=True, tag="transaction, digest and intent")
+    return _tampered(
+        scenario,
+        bench,
+        forge,
+        whole=True,
+        tag="transaction, digest and intent",
+        before=cloud_break_in,
+    )
 
 
 def wazirx(scenario: Scenario, bench: Bench) -> Result:

@@ -47,6 +47,10 @@ def test_bybit_delegatecall_is_refused_by_the_signers_decoding(bench: Bench) -> 
     result = replay("bybit-2025", bench)
     assert_stopped_by_signer(bench, result, "dangerous_call")
     assert "rule:kinko-dangerous-contract-call" in controls(result)
+    # The gap, as it is: the cloud-side break-in, fed to the monitor as CloudTrail records
+    # two days before, fires no rule of the default pack.
+    assert result.observations[0].startswith("cloud-side break-in")
+    assert result.observations[0].endswith("no rule fired")
 
 
 def test_wazirx_upgrade_is_refused_by_the_signers_decoding(bench: Bench) -> None:
