@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, fail, open_context
+from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, fail, open_services
 from kinko.cli.output import JsonOption, guarded_json, print_table
 from kinko.core.errors import InputError
 
@@ -67,7 +67,6 @@ def build(
     """Build a snapshot from the ledger, check it against custody, log its roots."""
     from kinko.core.textfile import read_text
     from kinko.reserves.ledger import parse_ledger_csv
-    from kinko.reserves.service import ReservesService
 
     with guarded_json(as_json):
         try:
@@ -77,8 +76,8 @@ def build(
         if floor < 1:
             raise InputError("floor", "must be at least 1 (a number of leaves)")
         rows = parse_ledger_csv(read_text(ledger, field="ledger"))
-        with open_context() as ctx:
-            built = ReservesService(ctx).build(
+        with open_services() as services:
+            built = services.reserves.build(
                 rows, day=chosen, floor=floor, actor=f"local:{getpass.getuser()}"
             )
     _report(built.id, built.coverage, as_json)
@@ -96,10 +95,9 @@ def prove(
 ) -> None:
     """Write ACCOUNT's proof: its leaves, paths, the roots and their audit-log proof."""
     from kinko.cli.common import guarded
-    from kinko.reserves.service import ReservesService
 
-    with guarded(), open_context() as ctx:
-        document = ReservesService(ctx).prove(account, snapshot)
+    with guarded(), open_services() as services:
+        document = services.reserves.prove(account, snapshot)
     if out is None:
         typer.echo(document.decode())
     else:
@@ -175,10 +173,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Reserves against liabilities per asset for a snapshot; exit 1 if one falls short."""
-    from kinko.reserves.service import ReservesService
-
-    with guarded_json(as_json), open_context() as ctx:
-        snapshot_id, coverage = ReservesService(ctx).coverage(snapshot)
+    with guarded_json(as_json), open_services() as services:
+        snapshot_id, coverage = services.reserves.coverage(snapshot)
     _report(snapshot_id, coverage, as_json)
 
 

@@ -23,17 +23,15 @@ from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError, NotFound
-from kinko.custody.model import OwnerClass
+from kinko.custody.holdings import snapshot_positions
+from kinko.custody.model import OwnerClass, Tier
 from kinko.reserves import proof, snapshot
 from kinko.reserves import roots as roots_mod
 from kinko.reserves.coverage import Coverage, cover
 from kinko.reserves.roots import AssetRoot, Roots
-from kinko.store.tables.custody import CustodySnapshotRow
 from kinko.store.tables.reserves import ReserveHoldingRow, ReserveRootRow, ReserveSnapshotRow
 
 HOLDINGS = cast(Table, ReserveHoldingRow.__table__)
-LIABILITY = "liability"
-"""The owner class `kinko.custody.holdings.take_snapshot` gives liability rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,21 +188,14 @@ class ReservesService:
 
 def _custody_day(session: Session, day: date) -> tuple[dict[str, int], dict[str, int]]:
     """Custody's liabilities and customer wallets' balances kept for ``day``, per asset."""
-    owed: dict[str, int] = {}
-    held: dict[str, int] = {}
-    rows = session.execute(
-        select(CustodySnapshotRow).where(CustodySnapshotRow.day == day.isoformat())
-    ).scalars()
-    for r in rows:
-        if r.owner_class == LIABILITY and not r.wallet_id:
-            owed[r.asset] = r.base_units
-        elif r.owner_class == OwnerClass.CUSTOMER.value:
-            held[r.asset] = held.get(r.asset, 0) + r.base_units
+    matrix, owed = snapshot_positions(session, day)
     if not owed:
         raise NotFound(
-            f"no custody liabilities kept for {day.isoformat()}; run `kinko custody snapshot "
-            f"--day {day.isoformat()}` after importing that day's liabilities"
+            f"no custody liabilities kept for {day.isoformat()}; import that day's liabilities "
+            f"before `kinko custody snapshot --day {day.isoformat()}`"
         )
+    tiers = tuple(Tier)
+    held = {asset: matrix.total(asset, tiers, OwnerClass.CUSTOMER) for asset in matrix.balances}
     return owed, held
 
 

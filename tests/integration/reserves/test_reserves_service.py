@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError, NotFound
 from kinko.custody import holdings
-from kinko.reserves.service import ReservesService
 from kinko.reserves.verify import verify_document
+from kinko.services import Services
 from kinko.store.tables.reserves import ReserveHoldingRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, fund, set_up
 from tests.support.cli import json_out, kinko, narrow_cli
@@ -35,9 +35,11 @@ def _custody(ctx: Context, *, eth_cold: int = 3 * 10**18) -> None:
         holdings.take_snapshot(ctx, s, DAY, actor=ACTOR)
 
 
-def test_a_snapshot_is_logged_and_every_customer_can_verify_it(ctx: Context, vkey: str) -> None:
+def test_a_snapshot_is_logged_and_every_customer_can_verify_it(
+    ctx: Context, vkey: str, services: Services
+) -> None:
     _custody(ctx)
-    service = ReservesService(ctx)
+    service = services.reserves
     built = service.build(LEDGER, day=DAY, actor=ACTOR)
     assert built.passed
     assert [(c.asset, c.liabilities, c.reserves) for c in built.coverage] == [
@@ -53,29 +55,35 @@ def test_a_snapshot_is_logged_and_every_customer_can_verify_it(ctx: Context, vke
         service.prove("mallory")
 
 
-def test_a_shortfall_in_one_asset_fails_whatever_the_others_hold(ctx: Context, vkey: str) -> None:
+def test_a_shortfall_in_one_asset_fails_whatever_the_others_hold(
+    ctx: Context, vkey: str, services: Services
+) -> None:
     """Never netted: a large BTC surplus does not cover an ETH shortfall of one wei."""
     _custody(ctx, eth_cold=2 * 10**18 - 1)
-    built = ReservesService(ctx).build(LEDGER, day=DAY, actor=ACTOR)
+    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR)
     assert not built.passed
     assert [(c.asset, c.passed) for c in built.coverage] == [(BTC, True), (ETH, False)]
-    _, coverage = ReservesService(ctx).coverage(built.id)
+    _, coverage = services.reserves.coverage(built.id)
     assert [c.margin for c in coverage] == [5 * 10**8 - 300_000_007, -1]
 
 
-def test_a_ledger_that_differs_from_custodys_liabilities_is_refused(ctx: Context) -> None:
+def test_a_ledger_that_differs_from_custodys_liabilities_is_refused(
+    ctx: Context, services: Services
+) -> None:
     _custody(ctx)
     short = [r for r in LEDGER if r[0] != "carol"]
     with pytest.raises(InputError, match="add up to 300000000 base units") as caught:
-        ReservesService(ctx).build(short, day=DAY, actor=ACTOR)
+        services.reserves.build(short, day=DAY, actor=ACTOR)
     assert caught.value.field == "ledger"
     with pytest.raises(NotFound, match="no snapshot yet"):
-        ReservesService(ctx).prove("alice")
+        services.reserves.prove("alice")
 
 
-def test_holdings_changed_after_the_build_make_no_proof(ctx: Context, vkey: str) -> None:
+def test_holdings_changed_after_the_build_make_no_proof(
+    ctx: Context, vkey: str, services: Services
+) -> None:
     _custody(ctx)
-    built = ReservesService(ctx).build(LEDGER, day=DAY, actor=ACTOR)
+    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR)
     with ctx.db.transaction() as s:
         s.execute(
             update(ReserveHoldingRow)
@@ -83,7 +91,7 @@ def test_holdings_changed_after_the_build_make_no_proof(ctx: Context, vkey: str)
             .values(base_units=6)
         )
     with pytest.raises(IntegrityError, match="no longer make the recorded root"):
-        ReservesService(ctx).prove("alice", built.id)
+        services.reserves.prove("alice", built.id)
 
 
 def _ledger_file(tmp_path: Path) -> Path:
