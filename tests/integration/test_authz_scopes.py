@@ -254,6 +254,15 @@ def test_address_book_holds_to_the_chains_of_the_callers_wallets(
     assert generic.status_code == 422 and "/v1/addressbook/proposals/" in generic.text
     seen = api.get("/v1/addressbook", headers=bearer(btc_only)).json()
     assert [p["label"] for p in seen["proposals"]] == ["btc-dest"]
+    # Identity's list of proposals holds to the same chains for a scoped reader.
+    btc_reader = make_token(ctx, roles_or_permissions=["users:read"], assets=["BTC"])
+    everyone = make_token(ctx, roles_or_permissions=["users:read"])
+    for token, ids in (
+        (btc_reader, [btc.json()["id"]]),
+        (everyone, [eth.json()["id"], btc.json()["id"]]),
+    ):
+        listed = api.get("/v1/roles/proposals", params={"state": "pending"}, headers=bearer(token))
+        assert sorted(p["id"] for p in listed.json()) == sorted(ids), listed.text
     for proposal, person in ((btc, btc_person), (eth, anyone)):
         pid = proposal.json()["id"]
         body = vote_json(ctx, api, person, "proposal", pid)

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from kinko.api.auth import authenticated, public, require
 from kinko.api.deps import AppServices, get_ctx, second_vote
 from kinko.api.routes.tokens import router as tokens_router
-from kinko.api.routes.votes import vote_in_scope
+from kinko.api.routes.votes import proposal_in_sight, vote_in_scope
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.approval_terms import ApprovalKind
@@ -289,7 +289,8 @@ def list_proposals(
         found = services.identity.roles.list_proposals(
             session, ProposalState(state) if state else None
         )
-    return [render_proposal(p) for p in found]
+        shown = [p for p in found if proposal_in_sight(principal, session, p)]
+    return [render_proposal(p) for p in shown]
 
 
 @router.post("/v1/roles/proposals", status_code=201)

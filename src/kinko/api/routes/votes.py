@@ -12,8 +12,22 @@ from kinko.api.scopes import Concern, Scopes
 from kinko.core.errors import PermissionDenied
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.model import Principal, ProposalKind
+from kinko.identity.proposals import Proposal
 from kinko.policy.model import FreezeScope
 from kinko.services import Services
+
+
+def proposal_in_sight(principal: Principal, session: Session, proposal: Proposal) -> bool:
+    """Whether a reader of identity's proposals (``users:read``) may see `proposal`: one
+    about a freeze or an address-book entry only within the scope of what it touches (the
+    others are identity's own, organisation-wide data)."""
+    scopes = Scopes.within(principal, "users:read", session)
+    payload = proposal.payload
+    if proposal.kind is ProposalKind.RELEASE_FREEZE:
+        return scopes.sees_freeze(FreezeScope(payload["scope"]), payload.get("target"))
+    if proposal.kind is ProposalKind.ADDRESS_BOOK_ENTRY:
+        return scopes.sees(Concern(chain=str(payload["chain"])))
+    return True
 
 
 def vote_in_scope(
