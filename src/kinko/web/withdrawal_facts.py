@@ -1,7 +1,8 @@
 """What the withdrawal pages show beside a withdrawal (read-only): names for the ids (the
 wallet's name, the destination's address-book label, people's usernames), the asset's
 decimals for amounts in its units, and — for the person looking — whether they may
-approve it, or the reason in words.
+approve it, or the reason in words (the approval service's own answer,
+`ApprovalService.refusal`, after the page's check of the permission in scope).
 
 Names from custody (wallet names, address-book labels) are shown to those who may read
 them in the API (``custody:read`` in scope); others see the ids. Whether someone may
@@ -13,21 +14,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.api.scopes import Concern, Scopes
 from kinko.context import Context
-from kinko.core.clock import isoformat
 from kinko.identity.model import Principal
 from kinko.store.tables.custody import AssetRow, WalletRow
 from kinko.store.tables.identity import UserRow
 from kinko.store.tables.policy import AddressBookEntryRow
 from kinko.web.formatting import units
+from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.records import WithdrawalView
-from kinko.withdrawals.states import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,28 +100,26 @@ def _labels(session: Session, view: WithdrawalView) -> dict[str, str]:
     return {row.address: row.label for row in rows}
 
 
-def refusal(view: WithdrawalView, principal: Principal, facts: Facts, now: datetime) -> str | None:
-    """Why `principal` may not approve `view` now, in words (None: they may)."""
-    me = str(principal.subject)
-    if view.state is not State.PENDING_APPROVAL:
-        return f"it is {view.state.value.replace('_', ' ')}, not pending approval."
-    if view.digest is None:
-        return "no transaction has been built for it yet, so there is nothing to sign."
-    if view.expires_at is not None and now >= view.expires_at:
-        return f"its approvals expired at {isoformat(view.expires_at)}; it must be requested again."
-    if me == view.requester:
-        return "you requested it, and whoever requests a withdrawal may not approve it."
-    for answer in view.approvals:
-        if answer.get("approver") == me:
-            return f"you have already answered it ({answer.get('verdict')})."
+def page_refusal(view: WithdrawalView, principal: Principal) -> str | None:
+    """What only the page checks before asking the approval service (`ApprovalService.refusal`,
+    the one source of the approval rules): an approval is a person's, with
+    ``withdrawals:approve`` for this asset and wallet (None: ask the service)."""
     if principal.kind != "user":
         return "an approval is a person's, with their own security key."
     if not principal.allows("withdrawals:approve", asset=view.asset, wallet=view.wallet_id):
         return f"you do not hold withdrawals:approve for {view.asset} from wallet {view.wallet_id}."
-    held = {g.role.value for g in principal.roles if g.covers(asset=view.asset)}
-    if facts.eligible_roles and not held & set(facts.eligible_roles):
-        return (
-            f"approvals of wallet {view.wallet_id} count only from "
-            f"{', '.join(sorted(facts.eligible_roles))}, and you hold none of those roles here."
-        )
     return None
+
+
+def refusal(
+    approvals: ApprovalService, session: Session, view: WithdrawalView, principal: Principal
+) -> str | None:
+    """Why `principal` may not approve `view` now, in words (None: they may): the page's own
+    checks, then the approval service's (state, expiry, four eyes, separation of duties),
+    then whether there is a transaction to sign."""
+    refused = page_refusal(view, principal) or approvals.refusal(
+        session, view.id, approver=str(principal.subject)
+    )
+    if refused is None and view.digest is None:
+        return "no transaction has been built for it yet, so there is nothing to sign."
+    return refused

@@ -6,7 +6,9 @@ an approver judges what is really signed (the DMM Bitcoin / Bybit lesson). Besid
 amounts in the asset's units with the base units, names for the ids
 (`kinko.web.withdrawal_facts`), a short code of the digest to compare on a second device,
 the policy rules that fired, the answers so far and red flags of dangerous calls
-(`kinko.web.red_flags`). Whoever may not approve sees why, in words, and no button.
+(`kinko.web.red_flags`). Whoever may not approve sees why, in words, and no button: the
+approval service's own reason (`ApprovalService.refusal`: state, expiry, four eyes,
+separation of duties) after the page's check of ``withdrawals:approve`` in scope.
 Approving is a WebAuthn ``navigator.credentials.get()`` over the one-time challenge from
 ``/v1/withdrawals/{id}/approval-challenge`` (it commits to that digest, the withdrawal and
 its expiry), posted to ``/v1/withdrawals/{id}/approve``.
@@ -50,12 +52,10 @@ def _mine(services: WithdrawalStack, principal: Principal) -> list[WithdrawalVie
         limit=PAGE_SIZE,
         visible=lambda v: scopes.sees(concern(v)),
     )
-    now = services.ctx.clock.now()
-    return [
-        v
-        for v in pending
-        if refusal(v, principal, facts_of(services.ctx, v, principal), now) is None
-    ][:LISTED]
+    with services.ctx.db.reading() as session:
+        return [v for v in pending if refusal(services.approvals, session, v, principal) is None][
+            :LISTED
+        ]
 
 
 async def awaiting_me(request: Request, principal: Principal) -> Panel:
@@ -116,7 +116,8 @@ def approval_page(
     # Scopes hold on the console as on the API: 403 for a withdrawal outside the caller's.
     Scopes.reading(principal, "withdrawals:read", services.ctx).require(concern(view))
     facts = facts_of(services.ctx, view, principal)
-    refused = refusal(view, principal, facts, services.ctx.clock.now())
+    with services.ctx.db.reading() as session:
+        refused = refusal(services.approvals, session, view, principal)
     can_approve = refused is None
     credentials: list[str] = []
     if can_approve:

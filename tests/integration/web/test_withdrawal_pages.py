@@ -17,7 +17,10 @@ from fastapi.testclient import TestClient
 from kinko.core.clock import FixedClock
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
+from kinko.identity.rules import MATRIX_KEY
+from kinko.identity.sod import DEFAULT_MATRIX
 from kinko.server import create_app
+from kinko.store.tables.identity import IdentityConfigRow
 from kinko.store.tables.policy import AddressBookEntryRow
 from kinko.web.formatting import short_code
 from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
@@ -111,7 +114,11 @@ def test_no_button_and_the_reason_in_words_for_whoever_may_not_approve(
         assert "data-approve" not in shown.text and "approve.js" not in shown.text, name
         return text_of(shown.text, "approval-refused")
 
-    assert "you requested it" in refused("alice")
+    # The approval service's own words (ApprovalService.refusal), after the page's check
+    # of withdrawals:approve in scope.
+    # (a requester holds no withdrawals:approve where she requests: requester × approver on
+    # the same scope is a separation-of-duties conflict)
+    assert "you do not hold withdrawals:approve" in refused("alice")
     assert "you do not hold withdrawals:approve" in refused("dave")  # an auditor
     _, auth = make_user(exchange.ctx, "eve", [RoleGrant(Role.APPROVER, assets=("BTC",))])
     assert auth is not None
@@ -124,10 +131,42 @@ def test_no_button_and_the_reason_in_words_for_whoever_may_not_approve(
         headers=bob,
     )
     assert answered.status_code == 200, answered.text
-    assert "you have already answered it (approve)" in refused("bob")
+    assert "bob has already answered this withdrawal" in refused("bob")
     assert "data-approve" in api.get(page, headers=as_person(exchange, "carol")).text
     clock.advance(timedelta(days=30))
-    assert "its approvals expired at" in refused("carol")
+    assert f"withdrawal {wd['id']} expired before it was approved" in refused("carol")
+
+
+def test_a_separation_of_duties_conflict_shows_no_button(
+    exchange: Exchange, api: TestClient
+) -> None:
+    """An approver whose roles conflict under the current separation-of-duties matrix (here
+    approver × operator, a matrix stored after both were granted) may not approve: the
+    approval service says so, and the page shows its reason instead of a button (the
+    page's own rules used to offer it)."""
+    wd = request_eth(exchange, api, "2", "page-sod")
+    _, auth = make_user(exchange.ctx, "frank", [Role.APPROVER, Role.OPERATOR])
+    assert auth is not None
+    stricter = {"roles": ["operator", "approver"], "same_scope": False}
+    conflicts = [*DEFAULT_MATRIX.to_list(), stricter]
+    with exchange.ctx.db.transaction() as session:
+        session.add(
+            IdentityConfigRow(
+                key=MATRIX_KEY,
+                value=conflicts,
+                updated_at=exchange.ctx.clock.now(),
+                updated_by="user:test",
+            )
+        )
+    shown = api.get(
+        f"/console/withdrawals/{wd['id']}",
+        headers={**person_headers(exchange.ctx, "frank", auth), **BROWSER},
+    )
+    assert shown.status_code == 200, shown.text
+    assert "data-approve" not in shown.text
+    assert "frank holds conflicting roles (separation of duties)" in text_of(
+        shown.text, "approval-refused"
+    )
 
 
 def test_the_list_filters_and_holds_to_scope(exchange: Exchange, api: TestClient) -> None:
