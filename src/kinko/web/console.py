@@ -10,6 +10,7 @@ field of every form (the auth dependency checks it for unsafe methods) and
 from __future__ import annotations
 
 import secrets
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,12 +25,32 @@ from kinko.context import Context
 from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
+from kinko.web import i18n
 
 HERE = Path(__file__).parent
-# Every template autoescapes (not only those named *.html): nothing a person typed is
-# ever rendered as markup; a value is markup only through an explicit ``|safe``, which no
-# console template uses (tests/integration/web/test_page_security.py checks both).
-templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+
+
+@cache
+def environment(locale: str) -> Environment:
+    """The templates in `locale` (one environment per language, built once): ``_``,
+    ``gettext``, ``ngettext`` and ``{% trans %}`` (jinja2.ext.i18n) answer from its
+    catalogue (`kinko.web.i18n`); English is the identity.
+
+    Every template autoescapes (not only those named *.html): nothing a person typed is
+    ever rendered as markup; a value is markup only through an explicit ``|safe``, which no
+    console template uses (tests/integration/web/test_page_security.py checks both). A
+    translation from ``_()`` is escaped like any value."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=False)  # type: ignore[attr-defined]
+    env.globals["lang"] = locale
+    return env
+
+
+templates = environment(i18n.DEFAULT)
 # The policy of everything the console serves. A page's scripts run only with the nonce
 # `render` makes for that one response (`page_headers`); static files run no script at all.
 POLICY = (
@@ -55,6 +76,11 @@ router = APIRouter()
 Ctx = Annotated[Context, Depends(get_ctx)]
 
 
+def locale_of(request: Request) -> str:
+    """The request's language (`kinko.web.i18n.negotiate`): never an error."""
+    return i18n.negotiate(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
+
+
 def render(
     request: Request,
     template: str,
@@ -67,11 +93,15 @@ def render(
     (``csp_nonce``: every ``<script>`` carries it) and the security headers."""
     cookie = request.cookies.get(COOKIE_NAME)
     nonce = secrets.token_urlsafe(18)
-    html = templates.get_template(template).render(
-        principal=principal,
-        csrf_token=csrf_token_for(cookie) if cookie and principal else "",
-        csp_nonce=nonce,
-        **values,
+    html = (
+        environment(locale_of(request))
+        .get_template(template)
+        .render(
+            principal=principal,
+            csrf_token=csrf_token_for(cookie) if cookie and principal else "",
+            csp_nonce=nonce,
+            **values,
+        )
     )
     headers = page_headers(nonce)
     return HTMLResponse(html, status_code=status_code, headers=headers)
