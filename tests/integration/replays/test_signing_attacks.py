@@ -58,12 +58,8 @@ def test_wazirx_upgrade_is_refused_by_the_signers_decoding(bench: Bench) -> None
     assert_stopped_by_signer(bench, result, "dangerous_call")
 
 
-def test_radiant_transfer_ownership_is_stopped_only_by_the_audited_digest(bench: Bench) -> None:
-    """The gap, as it is: Kinko's decoder does not class `transferOwnership` as dangerous
-    (it is an ordinary contract call), so the signer refuses it only because the digest
-    differs from the one the audit log recorded when the withdrawal was decided."""
+def test_radiant_transfer_ownership_is_refused_by_the_signers_decoding(bench: Bench) -> None:
+    """`transferOwnership` hands the contract to the attacker: the signer's decoding
+    classes it as dangerous (an ownership change) and refuses it."""
     result = replay("radiant-2024", bench)
-    assert_stopped_by_signer(bench, result, "digest_mismatch")
-    found = controls(result)
-    assert "signer:dangerous_call" not in found
-    assert "rule:kinko-dangerous-contract-call" not in found
+    assert_stopped_by_signer(bench, result, "dangerous_call")

@@ -130,6 +130,14 @@ def test_approvals_are_classified_with_the_spender(
         ("changeThreshold(uint256)", ["uint256"], [1]),
         ("enableModule(address)", ["address"], [DEST]),
         ("setGuard(address)", ["address"], [DEST]),
+        ("transferOwnership(address)", ["address"], [DEST]),  # Radiant 2024
+        ("renounceOwnership()", [], []),
+        ("grantRole(bytes32,address)", ["bytes32", "address"], [bytes(32), DEST]),
+        (
+            "upgradeAndCall(address,address,bytes)",
+            ["address", "address", "bytes"],
+            [SAFE, DEST, b""],
+        ),
     ],
 )
 def test_control_changes_are_dangerous_directly_and_inside_a_safe(

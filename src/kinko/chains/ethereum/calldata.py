@@ -3,7 +3,9 @@
 Signers of the WazirX and Bybit wallets were shown a transfer and signed a contract
 upgrade / delegatecall. This module reads the function selector and arguments and sorts
 every call into plain transfer, token transfer, approval, other contract call, or
-DANGEROUS (upgrade, Safe owner/threshold/module/guard changes, any delegatecall). A Safe
+DANGEROUS (upgrade, proxy-admin changes, Safe owner/threshold/module/guard changes,
+ownership and role changes — Radiant's signers blind-signed `transferOwnership` — and
+any delegatecall). A Safe
 `execTransaction` is opened and its inner call classified too, recursively.
 """
 
@@ -48,6 +50,18 @@ DANGEROUS = (
     "disableModule(address,address)",
     "setGuard(address)",
     "setFallbackHandler(address)",
+    # Proxy administration (OpenZeppelin's TransparentUpgradeableProxy / ProxyAdmin)
+    "changeAdmin(address)",
+    "upgrade(address,address)",
+    "upgradeAndCall(address,address,bytes)",
+    "changeProxyAdmin(address,address)",
+    # Who controls the contract (Ownable, Ownable2Step, AccessControl)
+    "transferOwnership(address)",
+    "renounceOwnership()",
+    "acceptOwnership()",
+    "grantRole(bytes32,address)",
+    "revokeRole(bytes32,address)",
+    "renounceRole(bytes32,address)",
 )
 EXEC_TRANSACTION = (
     "execTransaction(address,uint256,bytes,uint8,uint256,uint256,uint256,address,address,bytes)"
