@@ -148,6 +148,9 @@ def _builtin_gates(
             fired.append(
                 RuleHit(BUILTIN_FREEZE, "freeze", policy.freeze_outcome, freeze.describe())
             )
+        elif freeze.refills(context.destination_wallet):
+            reason = f"the destination is the exchange's {freeze.describe()}; nothing refills it"
+            fired.append(RuleHit(BUILTIN_FREEZE, "freeze", policy.freeze_outcome, reason))
     if context.screening is ScreeningVerdict.HIT:
         fired.append(
             RuleHit(

@@ -184,6 +184,16 @@ class FreezeRecord:
             return self.target == request.chain
         return self.target == request.asset_key
 
+    def refills(self, destination_wallet: str | None) -> bool:
+        """Whether paying into `destination_wallet` (one of the exchange's wallets) would
+        refill the wallet this freeze holds still (a wallet-scoped freeze; the other
+        scopes already cover the paying wallet)."""
+        return (
+            destination_wallet is not None
+            and self.scope is FreezeScope.WALLET
+            and self.target == destination_wallet
+        )
+
     def describe(self) -> str:
         what = "everything" if self.target is None else f"{self.scope.value} {self.target}"
         return f"{what} frozen by {self.actor}: {self.reason}"
@@ -217,6 +227,9 @@ class PolicyContext:
     address_entry: AddressBookEntry | None
     freezes: tuple[FreezeRecord, ...]
     screening: ScreeningVerdict
+    destination_wallet: str | None = None
+    """The exchange's own wallet the request pays into (a rebalancing), if it is one: a
+    frozen wallet is refilled by nobody (its keys may be in a thief's hands)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.audit.service import AuditItem
@@ -31,6 +32,7 @@ from kinko.policy.model import (
     VelocityKey,
 )
 from kinko.policy.rules import Policy
+from kinko.store.tables.custody import WalletRow
 
 log = structlog.get_logger("kinko.policy")
 
@@ -48,6 +50,16 @@ def configured_policy(ctx: Context) -> Policy:
         "(set policy_path in kinko.toml or KINKO_POLICY_PATH; see docs/policy.md)"
     )
     return default_policy()
+
+
+def _own_wallet(session: Session, request: PolicyRequest) -> str | None:
+    """The exchange's wallet whose address (as its chain adapter normalised it, like the
+    request's destination) the request pays into, if any."""
+    return session.execute(
+        select(WalletRow.id)
+        .where(WalletRow.chain == request.chain, WalletRow.address == request.destination)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 class PolicyService:
@@ -103,11 +115,13 @@ class PolicyService:
         totals: dict[VelocityKey, int],
         screening: ScreeningVerdict,
     ) -> PolicyContext:
+        freezes = tuple(self.freezes.active_freezes(session))
         return PolicyContext(
             velocity=totals,
             address_entry=self.addresses.lookup(session, request.chain, request.destination),
-            freezes=tuple(self.freezes.active_freezes(session)),
+            freezes=freezes,
             screening=screening,
+            destination_wallet=_own_wallet(session, request) if freezes else None,
         )
 
     def evaluate_and_reserve(

@@ -25,10 +25,12 @@ def assert_bounded(bench: Bench, result: Result) -> None:
     assert result.freeze_after_s is not None and result.freeze_after_s <= 5
     found = {c.name: c.audit_seqs for c in result.controls}
     assert found[UNEXPLAINED] and found["freeze:wallet"]
-    # The gap, as it is: a freeze stops the frozen wallet's outflows, not transfers into
-    # it; the refill of the drained wallet is held by another rule (a destination never
-    # paid before), not refused because the wallet is frozen.
-    assert result.refill_state == "held"
+    # Nothing refills a frozen wallet: the rebalancing into the drained wallet is refused
+    # because that wallet is frozen (its key is the thief's).
+    assert result.refill_state == "denied"
+    assert any(
+        "refill" in o and "destination is the exchange's wallet" in o for o in result.observations
+    ), result.observations
 
 
 def test_coincheck_drain_is_bounded_detected_and_frozen(bench: Bench) -> None:

@@ -126,6 +126,28 @@ def test_freezes_deny_what_they_cover(
         assert "incident 7" in decision.summary()
 
 
+@pytest.mark.parametrize(
+    ("scope", "target", "destination_wallet", "denied"),
+    [
+        (FreezeScope.WALLET, "w_cold_target", "w_cold_target", True),  # refilling it
+        (FreezeScope.WALLET, "w_cold_target", "w_elsewhere", False),
+        (FreezeScope.WALLET, "w_cold_target", None, False),  # a customer's address
+        (FreezeScope.ASSET, "ethereum:USDC", "w_cold_target", False),  # another asset
+    ],
+)
+def test_nothing_refills_a_frozen_wallet(
+    scope: FreezeScope, target: str, destination_wallet: str | None, denied: bool
+) -> None:
+    """Coincheck, Upbit: a frozen hot wallet's key may be the thief's; a rebalancing into
+    it would hand them more. Paying into one of the exchange's frozen wallets is refused."""
+    freeze = FreezeRecord(FreezeId("frz_1"), scope, target, "keys leaked", "u_sec", NOW)
+    ctx = context(freezes=(freeze,), destination_wallet=destination_wallet)
+    decision = evaluate(policy, request(), ctx, NOW)
+    assert (decision.outcome is Outcome.DENY) is denied
+    if denied:
+        assert "destination is the exchange's wallet w_cold_target" in decision.summary()
+
+
 def test_freeze_outcome_can_be_hold() -> None:
     held = load_policy(
         POLICY.replace('version: "t-1"', 'version: "t-2"\nfreeze_outcome: hold'), source="t"
