@@ -29,6 +29,7 @@ Run: ``.venv/bin/python -m bench inspection``; ``KINKO_BENCH_DAYS=30`` for a sho
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -284,7 +285,7 @@ def main() -> None:
             reads.append(read_s)
             out = directory / f"out{r}"
             run_s, result = timed(
-                lambda out=out: runs.run(None, out, actor="bench", start=start, end=end)
+                functools.partial(runs.run, None, out, actor="bench", start=start, end=end)
             )
             full.append(run_s)
             summary = result.summary

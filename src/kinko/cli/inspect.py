@@ -202,11 +202,10 @@ def snapshot(
             raise InputError(
                 "--from" if first is None else "--to", "--backfill needs --from and --to"
             )
-        from kinko.cli.common import open_context
-        from kinko.inspection.snapshots import SnapshotService
+        from kinko.cli.common import open_services
 
-        with open_context() as ctx:
-            service = SnapshotService(ctx)  # no collaborators: the command's context
+        with open_services() as services:
+            service = services.snapshots
             if import_file is not None:
                 filled = _import(service, import_file)
             elif backfill:
@@ -247,11 +246,10 @@ def snapshots(
         first, last = _day(start, "--from"), _day(end, "--to")
         if documents and not as_json:
             raise InputError("--documents", "goes with --json")
-        from kinko.cli.common import open_context
-        from kinko.inspection.snapshots import SnapshotService
+        from kinko.cli.common import open_services
 
-        with open_context() as ctx:
-            service = SnapshotService(ctx)
+        with open_services() as services:
+            service = services.snapshots
             records = service.list(first, last)
             items = [record_json(r) for r in records]
             if documents:
