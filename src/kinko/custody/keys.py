@@ -9,7 +9,9 @@ transaction commits, as a security event: ``custody.key.registered``,
 ``custody.key.revoked`` and (critical) ``custody.key.compromised``.
 
 Registering a share is a four-eyes proposal (`kinko.custody.proposals`): `check_share`
-validates it when proposed and again when approved, `store_share` then stores it. Marking
+validates it when proposed and again when approved, `store_share` then stores it. A share
+that would let one legal entity reach the wallet's quorum m on its own (its live shares
+plus those delegated to it, `kinko.custody.delegations`) is refused (`kinko.custody.reach`). Marking
 a share revoked or compromised is one person's (it only stops a key being used, as a
 freeze does); nothing returns a share to active. `unsafe_register_share` skips the second
 person: test fixtures only; no API route or command reaches it.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +35,7 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.events import SecurityEvent
 from kinko.core.ids import new_id
+from kinko.custody.delegations import check_wallet_reach
 from kinko.custody.nonce import Finding, SignatureRecord, find_repeated_r
 from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import KeyShareRow, SignatureLogRow, WalletRow
@@ -66,8 +70,12 @@ class NewKeyShare:
     ceremony: Mapping[str, Any]
 
 
-def check_share(session: Session, share: NewKeyShare) -> WalletRow:
-    """Validate `share` against its wallet's live shares; the wallet row, locked."""
+def check_share(
+    session: Session, share: NewKeyShare, now: datetime, *, reach: bool = True
+) -> WalletRow:
+    """Validate `share` against its wallet's live shares and delegations; the wallet row,
+    locked. `reach`: refuse a share that would let one legal entity reach the quorum
+    (`kinko.custody.reach`); only the unsafe fixture path plants such a wallet."""
     row = session.get(WalletRow, share.wallet_id, with_for_update=True)  # serialise per wallet
     if row is None:
         raise NotFound(f"no wallet {share.wallet_id!r}")
@@ -98,6 +106,8 @@ def check_share(session: Session, share: NewKeyShare) -> WalletRow:
             raise Conflict(f"public key is already registered as share {other.id}")
     if len(live) >= row.quorum_n:
         raise Conflict(f"wallet {row.name} already has {len(live)} of {row.quorum_n} shares")
+    if reach:
+        check_wallet_reach(session, row, now, extra_entity=share.legal_entity)
     return row
 
 
@@ -122,8 +132,9 @@ def store_share(
     proposer: str | None = None,
     unsafe: bool = False,
 ) -> str:
-    """Check and store `share`, audit and announce it: an approved proposal's last step."""
-    check_share(session, share)
+    """Check and store `share`, audit and announce it: an approved proposal's last step.
+    `unsafe` (fixtures only) also skips the legal-entity reach check."""
+    check_share(session, share, ctx.clock.now(), reach=not unsafe)
     how: dict[str, Any] = (
         {"unsafe": True} if unsafe else {"proposal": proposal, "proposer": proposer}
     )

@@ -1,13 +1,15 @@
-"""Custody's registrations wait for four eyes: an asset, a wallet, a key share.
+"""Custody's registrations wait for four eyes: an asset, a wallet, a key share, a
+delegation of a legal entity's signing.
 
 No single person changes the wallets, their quorums or the key inventory (issue 13): a
 holder of ``custody:write`` proposes a registration through the identity proposal
 mechanism (`RoleService.propose`, kinds ``register_asset``, ``register_wallet``,
-``register_key_share``; ``POST /v1/custody/assets|wallets|keys`` answer 202 with the
-proposal), and a second, different, active person holding ``custody:write`` or
-``security_admin`` approves it (``POST /v1/roles/proposals/ID/approve``, ``kinko role
-approve ID``; who is eligible: `kinko.identity.rules.eligibility`). The holder of a key
-share approves nothing of their own share.
+``register_key_share``, ``register_delegation``; ``POST
+/v1/custody/assets|wallets|keys|delegations`` answer 202 with the proposal), and a second,
+different, active person holding ``custody:write`` or ``security_admin`` approves it
+(``POST /v1/roles/proposals/ID/approve``, ``kinko role approve ID``; who is eligible:
+`kinko.identity.rules.eligibility`). The holder of a key share approves nothing of their
+own share.
 
 `RegistrationHandler.check` validates the payload when it is proposed (the same checks
 as the registration itself: bad input is refused naming the field, and nothing is
@@ -20,6 +22,7 @@ kind.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -29,7 +32,7 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.amount import Asset
 from kinko.core.errors import Conflict, InputError
-from kinko.custody import keys, wallets
+from kinko.custody import delegations, keys, wallets
 from kinko.identity.model import ProposalKind, ProposalState, UserId
 from kinko.store.tables.identity import ProposalRow
 
@@ -120,6 +123,42 @@ def parse_share(payload: dict[str, Any]) -> keys.NewKeyShare:
         text["public_key"],
         dict(ceremony),
     )
+
+
+def _time(payload: dict[str, Any], name: str, *, default: datetime | None = None) -> datetime:
+    raw = payload.get(name)
+    if raw is None and default is not None:
+        return default
+    if not isinstance(raw, str):
+        raise InputError(name, "must be an ISO 8601 time with a zone, e.g. 2027-01-31T00:00Z")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InputError(name, f"{raw!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise InputError(name, "give a time zone, e.g. 2027-01-31T00:00:00+00:00")
+    return value
+
+
+def parse_delegation(payload: dict[str, Any], now: datetime) -> delegations.NewDelegation:
+    """A delegation's payload; `starts_at` defaults to `now` (the proposal's time)."""
+    return delegations.NewDelegation(
+        _text(payload, "wallet_id"),
+        _text(payload, "from_entity"),
+        _text(payload, "to_entity"),
+        _time(payload, "starts_at", default=now),
+        _time(payload, "ends_at"),
+    )
+
+
+def delegation_payload(new: delegations.NewDelegation) -> dict[str, Any]:
+    return {
+        "wallet_id": new.wallet_id,
+        "from_entity": new.from_entity,
+        "to_entity": new.to_entity,
+        "starts_at": new.starts_at.isoformat(),
+        "ends_at": new.ends_at.isoformat(),
+    }
 
 
 def asset_payload(asset: Asset) -> dict[str, Any]:
@@ -213,8 +252,10 @@ class RegistrationHandler:
             out = wallet_payload(spec)
             out["address"] = checked.address  # as the chain adapter normalised it
             return out
+        if self.kind == ProposalKind.REGISTER_DELEGATION:
+            return self._check_delegation(session, payload)
         share = parse_share(payload)
-        wallets_row = keys.check_share(session, share)
+        wallets_row = keys.check_share(session, share, self.ctx.clock.now())
         out = share_payload(share)
 
         def same(other: dict[str, Any]) -> str | None:
@@ -227,6 +268,20 @@ class RegistrationHandler:
 
         self._clash(session, same)
         return {**out, "wallet_name": wallets_row.name}
+
+    def _check_delegation(self, session: Session, payload: dict[str, Any]) -> dict[str, Any]:
+        now = self.ctx.clock.now()
+        new = parse_delegation(payload, now)
+        row = delegations.check_delegation(session, new, now)
+        pair = (new.wallet_id, new.from_entity, new.to_entity)
+
+        def same(other: dict[str, Any]) -> str | None:
+            if (other.get("wallet_id"), other.get("from_entity"), other.get("to_entity")) == pair:
+                return f"a delegation from {new.from_entity} to {new.to_entity} on {row.name}"
+            return None
+
+        self._clash(session, same)
+        return {**delegation_payload(new), "wallet_name": row.name}
 
     def apply(
         self, session: Session, payload: dict[str, Any], *, proposal_id: str, decided_by: UserId
@@ -243,6 +298,9 @@ class RegistrationHandler:
             wallets.store_asset(self.ctx, session, parse_asset(payload), **how)
         elif self.kind == ProposalKind.REGISTER_WALLET:
             wallets.store_wallet(self.ctx, session, parse_wallet(payload), **how)
+        elif self.kind == ProposalKind.REGISTER_DELEGATION:
+            new = parse_delegation(payload, self.ctx.clock.now())
+            delegations.store_delegation(self.ctx, session, new, **how)
         else:
             keys.store_share(self.ctx, session, parse_share(payload), **how)
 
@@ -260,5 +318,6 @@ def registration_handlers(ctx: Context) -> dict[ProposalKind, Callable[[], Regis
             ProposalKind.REGISTER_ASSET,
             ProposalKind.REGISTER_WALLET,
             ProposalKind.REGISTER_KEY_SHARE,
+            ProposalKind.REGISTER_DELEGATION,
         )
     }

@@ -38,6 +38,8 @@ class ProposalKind(StrEnum):
     """A wallet, with its tier, quorum and eligible roles, joins the registry (custody)."""
     REGISTER_KEY_SHARE = "register_key_share"
     """A key share joins a wallet's key inventory (kinko.custody.proposals)."""
+    REGISTER_DELEGATION = "register_delegation"
+    """A legal entity's signing for a wallet is delegated to another, until an end (custody)."""
     REGISTER_CHANGE = "register_change"
     """Records of the governance register change (kinko.inspection.register_proposals)."""
     RELEASE_FREEZE = "release_freeze"

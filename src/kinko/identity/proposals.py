@@ -64,7 +64,12 @@ _EVENT_TYPES = {
 # key share) are proposed by someone holding ``custody:write`` and approved by a second
 # person holding ``custody:write`` or ``security_admin`` (`kinko.identity.rules.eligibility`).
 CUSTODY_KINDS = frozenset(
-    {ProposalKind.REGISTER_ASSET, ProposalKind.REGISTER_WALLET, ProposalKind.REGISTER_KEY_SHARE}
+    {
+        ProposalKind.REGISTER_ASSET,
+        ProposalKind.REGISTER_WALLET,
+        ProposalKind.REGISTER_KEY_SHARE,
+        ProposalKind.REGISTER_DELEGATION,
+    }
 )
 # The governance register's changes (self-inspection) are proposed and approved by a
 # security_admin or the CISO (`kinko.identity.rules.eligibility`).

@@ -122,3 +122,24 @@ class SignatureLogRow(Base):
     s: Mapped[str] = mapped_column(String(64), nullable=False)
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class KeyDelegationRow(Base):
+    """Legal entity `from_entity`'s signing for a wallet delegated to `to_entity`, from
+    `starts_at` until `ends_at` (kinko.custody.delegations); revoked at once by one person."""
+
+    __tablename__ = "key_delegations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("wallets.id"), nullable=False, index=True
+    )
+    from_entity: Mapped[str] = mapped_column(String(200), nullable=False)
+    to_entity: Mapped[str] = mapped_column(String(200), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # active | revoked
+    proposal: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
