@@ -47,10 +47,17 @@ def test_bybit_delegatecall_is_refused_by_the_signers_decoding(bench: Bench) -> 
     result = replay("bybit-2025", bench)
     assert_stopped_by_signer(bench, result, "dangerous_call")
     assert "rule:kinko-dangerous-contract-call" in controls(result)
-    # The gap, as it is: the cloud-side break-in, fed to the monitor as CloudTrail records
-    # two days before, fires no rule of the default pack.
-    assert result.observations[0].startswith("cloud-side break-in")
-    assert result.observations[0].endswith("no rule fired")
+    # The cloud-side break-in, fed to the monitor as CloudTrail records two days before:
+    # the refused MFA registrations and the front end's swapped JavaScript alert, and the
+    # two by one identity are critical, before anyone signs.
+    seen = result.observations[0]
+    assert seen.startswith("cloud-side break-in"), seen
+    for rule in (
+        "kinko-cloud-mfa-registration-refused",
+        "kinko-signing-frontend-changed-by-person",
+        "kinko-cloud-mfa-refused-then-frontend-change",
+    ):
+        assert rule in seen, seen
 
 
 def test_wazirx_upgrade_is_refused_by_the_signers_decoding(bench: Bench) -> None:

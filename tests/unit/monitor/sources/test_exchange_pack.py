@@ -23,6 +23,9 @@ OUTSIDE_RULES = frozenset(
         "kinko-okta-session-two-countries",
         "kinko-secret-read-then-signer-deploy",
         "kinko-ssh-bruteforce-then-login",
+        "kinko-cloud-mfa-registration-refused",
+        "kinko-signing-frontend-changed-by-person",
+        "kinko-cloud-mfa-refused-then-frontend-change",
     }
 )
 """The default pack's alerting rules on outside sources, each tested here."""
@@ -126,12 +129,31 @@ def test_ssh_guessing_then_a_login_from_the_same_address() -> None:
     assert fired["kinko-ssh-bruteforce-then-login"] == 1
 
 
+def test_a_refused_mfa_registration_then_the_front_end_changed_by_that_identity() -> None:
+    """Bybit 2025's cloud side: a hijacked developer session is refused an MFA device of
+    the attacker's, then swaps the signing page's JavaScript in S3 (two days before the
+    signing); each step alerts, and the two by one identity within three days are critical."""
+    attack = _source("cloudtrail", "cloudtrail/pack-frontend-attack.jsonl")
+    fired = _fired(attack)
+    assert fired["kinko-cloud-mfa-registration-refused"] == 2
+    assert fired["kinko-signing-frontend-changed-by-person"] == 1
+    assert fired["kinko-cloud-mfa-refused-then-frontend-change"] == 1
+    # the same change by another identity, or three days later, is not the sequence
+    *tries, swap = attack
+    later = swap.model_copy(update={"time": tries[-1].time + timedelta(hours=72, minutes=1)})
+    assert _fired([*tries, later])["kinko-cloud-mfa-refused-then-frontend-change"] == 0
+    # the deployment pipeline's upload and a person's successful enrolment are ordinary
+    benign = _source("cloudtrail", "cloudtrail/pack-frontend-benign.jsonl")
+    assert _fired(benign) == Counter()
+
+
 def ordinary_day() -> list[MonitorEvent]:
     """A day of ordinary traffic: every source's benign samples, the pack's benign
     samples, and Kinko's own routine (a planned large rebalance, approved withdrawals,
     sign-ins with MFA)."""
     outside = [
         ("cloudtrail", "cloudtrail/benign.jsonl"),
+        ("cloudtrail", "cloudtrail/pack-frontend-benign.jsonl"),
         ("okta", "okta/benign.jsonl"),
         ("okta", "okta/pack-benign.jsonl"),
         ("entra-signin", "entra/signin-benign.jsonl"),
