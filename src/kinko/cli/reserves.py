@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,7 +19,9 @@ from kinko.cli.output import JsonOption, guarded_json, print_table
 from kinko.core.errors import InputError
 
 if TYPE_CHECKING:
+    from kinko.reserves.controls import Reserve
     from kinko.reserves.coverage import Coverage
+    from kinko.services import Services
 
 reserves_app = typer.Typer(
     help="Proof of reserves: snapshots, customer proofs.", no_args_is_help=True
@@ -32,7 +35,12 @@ def _coverage_rows(coverage: tuple[Coverage, ...]) -> list[list[str]]:
     ]
 
 
-def _report(snapshot_id: str, coverage: tuple[Coverage, ...], as_json: bool) -> None:
+def _report(
+    snapshot_id: str,
+    coverage: tuple[Coverage, ...],
+    unproven: tuple[Reserve, ...],
+    as_json: bool,
+) -> None:
     short = [c.asset for c in coverage if not c.passed]
     if as_json:
         echo_json(
@@ -40,15 +48,20 @@ def _report(snapshot_id: str, coverage: tuple[Coverage, ...], as_json: bool) -> 
                 "ok": not short,
                 "snapshot": snapshot_id,
                 "assets": [c.to_json() for c in coverage],
+                "unproven": [r.to_json() for r in unproven],
             }
         )
     else:
         print_table(
-            ["asset", "liabilities", "reserves", "margin", "check"],
+            ["asset", "liabilities", "proven reserves", "margin", "check"],
             _coverage_rows(coverage),
             whole={"asset"},
             title=f"snapshot {snapshot_id} (base units)",
         )
+        for r in unproven:
+            console.print(
+                f"not counted: wallet {r.wallet_id} {r.address or ''} ({r.chain}): {r.why_unproven}"
+            )
     if short:
         raise fail(f"reserves fall short of liabilities in {', '.join(short)}", EXIT_CHECK_FAILED)
 
@@ -78,9 +91,56 @@ def build(
         rows = parse_ledger_csv(read_text(ledger, field="ledger"))
         with open_services() as services:
             built = services.reserves.build(
-                rows, day=chosen, floor=floor, actor=f"local:{getpass.getuser()}"
+                rows,
+                day=chosen,
+                floor=floor,
+                actor=f"local:{getpass.getuser()}",
+                key_for=_hot_keys(services),
             )
-    _report(built.id, built.coverage, as_json)
+    _report(built.id, built.coverage, built.unproven, as_json)
+
+
+def _hot_keys(services: Services) -> Callable[[str], bytes] | None:
+    """The keystore of Kinko's online signer (hot wallets' keys), if it can be opened."""
+    from kinko.core.errors import KinkoError
+
+    try:
+        return services.withdrawal_stack().signer.keystore.key_for
+    except KinkoError as exc:
+        console.print(f"hot wallets not signed at build ({exc.message}); use `attest`")
+        return None
+
+
+@reserves_app.command("attest")
+def attest(
+    snapshot: Annotated[str, typer.Argument(help="The snapshot id.")],
+    address: Annotated[str, typer.Option(help="The reserve address that signed.")],
+    signature: Annotated[
+        Path | None,
+        typer.Option(help="A file with the address's EIP-191 signature (hex) of the statement."),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the statement to sign, and stop.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import an address's signed statement for SNAPSHOT: proof of control of a reserve."""
+    from kinko.core.textfile import read_text
+    from kinko.reserves.control import parse_signature
+
+    with guarded_json(as_json), open_services() as services:
+        if show:
+            typer.echo(services.reserves.statement(snapshot, address), nl=False)
+            return
+        if signature is None:
+            raise InputError(
+                "signature", "give --signature FILE (or --show to print the text to sign)"
+            )
+        raw = parse_signature(read_text(signature, field="signature"))
+        built = services.reserves.attest(snapshot, address, raw, actor=f"local:{getpass.getuser()}")
+    if not as_json:
+        console.print(f"control of {address} proven for snapshot {built.id}")
+    _report(built.id, built.coverage, built.unproven, as_json)
 
 
 @reserves_app.command("prove")
@@ -133,6 +193,7 @@ def verify(
                 "snapshot": result.snapshot,
                 "account": result.account,
                 "checkpoint_size": result.checkpoint_size,
+                "controls": [{"chain": c, "address": a} for c, a in result.controls],
                 "assets": [
                     {"asset": a, "value": str(v), "total": str(t)} for a, v, t in result.values
                 ],
@@ -145,6 +206,8 @@ def verify(
         [[a, str(v), str(t)] for a, v, t in result.values],
         whole={"asset"},
     )
+    for chain, address in result.controls:
+        console.print(f"reserve address {address} ({chain}): control proven for this snapshot")
 
 
 @reserves_app.command("page")
@@ -174,8 +237,8 @@ def status(
 ) -> None:
     """Reserves against liabilities per asset for a snapshot; exit 1 if one falls short."""
     with guarded_json(as_json), open_services() as services:
-        snapshot_id, coverage = services.reserves.coverage(snapshot)
-    _report(snapshot_id, coverage, as_json)
+        snapshot_id, coverage, unproven = services.reserves.coverage(snapshot)
+    _report(snapshot_id, coverage, unproven, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from kinko.reserves.ownership import Control
 from kinko.reserves.roots import Roots
 from kinko.reserves.snapshot import Trees
 from kinko.reserves.tree import Path
@@ -71,9 +72,16 @@ class Envelope:
     tail: str
 
     @classmethod
-    def of(cls, snapshot_id: str, roots: Roots, audit: AuditInclusion) -> Envelope:
+    def of(
+        cls,
+        snapshot_id: str,
+        roots: Roots,
+        audit: AuditInclusion,
+        controls: Sequence[Control] = (),
+    ) -> Envelope:
         snapshot = _dumps({"id": snapshot_id, "roots": roots.to_json()})
-        head = f'{{"format":{_dumps(FORMAT)},"snapshot":{snapshot},'
+        proven = _dumps([c.to_json() for c in controls])
+        head = f'{{"format":{_dumps(FORMAT)},"snapshot":{snapshot},"controls":{proven},'
         return cls(head, f',"audit":{_dumps(audit.to_json())}}}')
 
     def encode(self, account: str, key: bytes, paths: Sequence[Path]) -> bytes:
@@ -100,9 +108,10 @@ def document(
     key: bytes,
     paths: Sequence[Path],
     audit: AuditInclusion,
+    controls: Sequence[Control] = (),
 ) -> dict[str, object]:
     """The proof document as a JSON value (tests and callers that edit it)."""
-    encoded = Envelope.of(snapshot_id, roots, audit).encode(account, key, paths)
+    encoded = Envelope.of(snapshot_id, roots, audit, controls).encode(account, key, paths)
     value: dict[str, object] = json.loads(encoded)
     return value
 

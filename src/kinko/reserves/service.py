@@ -11,7 +11,7 @@ inclusion proof into a freshly signed checkpoint.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -22,14 +22,20 @@ from sqlalchemy.orm import Session
 from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
-from kinko.core.errors import InputError, IntegrityError, NotFound
+from kinko.core.errors import Conflict, InputError, IntegrityError, NotFound
+from kinko.custody.coldshare import BalanceMatrix
 from kinko.custody.holdings import snapshot_positions
-from kinko.custody.model import OwnerClass, Tier
-from kinko.reserves import proof, snapshot
+from kinko.reserves import control, controls, ownership, proof, snapshot
 from kinko.reserves import roots as roots_mod
+from kinko.reserves.controls import Reserve
 from kinko.reserves.coverage import Coverage, cover
 from kinko.reserves.roots import AssetRoot, Roots
-from kinko.store.tables.reserves import ReserveHoldingRow, ReserveRootRow, ReserveSnapshotRow
+from kinko.store.tables.reserves import (
+    ReserveControlRow,
+    ReserveHoldingRow,
+    ReserveRootRow,
+    ReserveSnapshotRow,
+)
 
 HOLDINGS = cast(Table, ReserveHoldingRow.__table__)
 
@@ -41,6 +47,7 @@ class Built:
     roots: Roots
     coverage: tuple[Coverage, ...]
     audit_seq: int
+    unproven: tuple[Reserve, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -59,17 +66,24 @@ class ReservesService:
         floor: int = 1,
         actor: str,
         where: str = "ledger line",
+        key_for: Callable[[str], bytes] | None = None,
     ) -> Built:
-        """Build, check and record a snapshot; a shortfall is recorded, not hidden."""
+        """Build, check and record a snapshot; a shortfall is recorded, not hidden.
+        ``key_for`` (a wallet id's key, from Kinko's keystore) signs the proofs of control
+        of the hot wallets it holds keys for; other addresses are proven with `attest`."""
         holdings = snapshot.Holdings.parse(rows, where=where, start=2)
         secret, nonce = os.urandom(32), os.urandom(16)
         with self.ctx.db.transaction() as session:
-            owed, reserves = _custody_day(session, day)
+            owed, matrix = _custody_day(session, day)
             trees = snapshot.build(holdings, secret, nonce, floor=floor, assets=owed)
             roots = trees.roots()
             _check_ledger(roots, owed, day)
-            coverage = cover(owed, {a: reserves.get(a, 0) for a in owed})
             snapshot_id = f"{day.isoformat()}.{os.urandom(4).hex()}"
+            wallets = controls.sign_held(
+                controls.candidates(session, matrix), key_for, snapshot_id, nonce, roots.digest()
+            )
+            reserves = controls.proven_reserves(matrix, wallets)
+            coverage = cover(owed, {a: reserves.get(a, 0) for a in owed})
             short = [c.asset for c in coverage if not c.passed]
             record = self.ctx.audit.append(
                 session,
@@ -82,6 +96,7 @@ class ReservesService:
                     "roots": roots.digest().hex(),
                     "assets": len(roots.assets),
                     "short": short,
+                    "unproven": [r.wallet_id for r in controls.unproven(wallets)],
                 },
             )
             session.add(
@@ -99,6 +114,7 @@ class ReservesService:
                 )
             )
             session.flush()
+            controls.record(self.ctx, session, snapshot_id, wallets, actor)
             session.add_all(
                 ReserveRootRow(
                     snapshot_id=snapshot_id,
@@ -117,7 +133,72 @@ class ReservesService:
             ]
             if held:
                 session.connection().execute(HOLDINGS.insert(), held)
-        return Built(snapshot_id, day.isoformat(), roots, coverage, record.seq)
+        return Built(
+            snapshot_id, day.isoformat(), roots, coverage, record.seq, controls.unproven(wallets)
+        )
+
+    def statement(self, snapshot_id: str, address: str) -> str:
+        """The text ``address``'s key must sign (EIP-191) to prove control for a snapshot."""
+        with self.ctx.db.reading() as session:
+            row = self._snapshot(session, snapshot_id)
+            kept = self._control(session, row, address)
+            return control.statement(
+                row.id, row.nonce, row.roots_digest, kept.chain, (kept.address or "").lower()
+            )
+
+    def attest(self, snapshot_id: str, address: str, signature: bytes, *, actor: str) -> Built:
+        """Import ``address``'s signed statement for a snapshot (checked: it must recover
+        the address), audit it, and count that wallet's balance as reserves from now on."""
+        with self.ctx.db.transaction() as session:
+            row = self._snapshot(session, snapshot_id)
+            kept = self._control(session, row, address)
+            if kept.signature is not None:
+                raise Conflict(f"{address} already proved control for snapshot {row.id}")
+            checked = control.from_signature(
+                signature, row.id, row.nonce, row.roots_digest, kept.address or ""
+            )
+            controls.prove(self.ctx, session, kept, checked, actor)
+            session.flush()
+            matrix, _ = snapshot_positions(session, date.fromisoformat(row.day))
+            wallets = controls.stored(session, row.id)
+            reserves = controls.proven_reserves(matrix, wallets)
+            roots = _roots(session, row)
+            for kept_root in session.execute(
+                select(ReserveRootRow).where(ReserveRootRow.snapshot_id == row.id)
+            ).scalars():
+                kept_root.reserves = reserves.get(kept_root.asset, 0)
+            coverage = cover(
+                {r.asset: r.total for r in roots.assets},
+                {r.asset: reserves.get(r.asset, 0) for r in roots.assets},
+            )
+            row.passed = all(c.passed for c in coverage)
+            return Built(
+                row.id, row.day, roots, coverage, row.audit_seq, controls.unproven(wallets)
+            )
+
+    @staticmethod
+    def _control(session: Session, row: ReserveSnapshotRow, address: str) -> ReserveControlRow:
+        rows = {
+            r.wallet_id: r
+            for r in session.execute(
+                select(ReserveControlRow).where(ReserveControlRow.snapshot_id == row.id)
+            ).scalars()
+        }
+        kept = controls.by_address(rows, address)
+        if kept is None:
+            listed = ", ".join(sorted(r.address for r in rows.values() if r.address)) or "none"
+            raise InputError(
+                "address",
+                f"{address} is not a reserve address of snapshot {row.id} (its addresses: "
+                f"{listed})",
+            )
+        if kept.chain not in ownership.CHAINS:
+            raise InputError(
+                "address",
+                f"{kept.chain} addresses have no proof of control here (BIP-322 is not "
+                "supported); they are not counted as reserves",
+            )
+        return kept
 
     def prove(self, account: str, snapshot_id: str | None = None) -> bytes:
         """The account's proof document (JSON bytes) for a snapshot (default: the latest)."""
@@ -158,20 +239,27 @@ class ReservesService:
             size = parse_body(parse_note(note).text).size
             entry = self.ctx.audit.entry(session, row.audit_seq).entry
             hashes = tuple(self.ctx.audit.inclusion_proof(session, row.audit_seq, size))
+            proven = [r.control for r in controls.stored(session, row.id) if r.control]
         audit = proof.AuditInclusion(entry, row.audit_seq, hashes, note)
-        envelope = proof.Envelope.of(row.id, stored, audit)
+        envelope = proof.Envelope.of(row.id, stored, audit, proven)
         return envelope.encode(
             account, trees.keys[account], proof.account_paths(trees, account, held)
         )
 
-    def coverage(self, snapshot_id: str | None = None) -> tuple[str, tuple[Coverage, ...]]:
-        """A stored snapshot's id and its reserves against liabilities, per asset."""
+    def coverage(
+        self, snapshot_id: str | None = None
+    ) -> tuple[str, tuple[Coverage, ...], tuple[Reserve, ...]]:
+        """A stored snapshot's id, its proven reserves against liabilities per asset, and
+        the reserve wallets without a proof of control (not counted)."""
         with self.ctx.db.reading() as session:
             row = self._snapshot(session, snapshot_id)
             kept = session.execute(
-                select(ReserveRootRow).where(ReserveRootRow.snapshot_id == row.id)
+                select(ReserveRootRow)
+                .where(ReserveRootRow.snapshot_id == row.id)
+                .order_by(ReserveRootRow.asset)
             ).scalars()
-            return row.id, tuple(Coverage(r.asset, r.total, r.reserves) for r in kept)
+            coverage = tuple(Coverage(r.asset, r.total, r.reserves) for r in kept)
+            return row.id, coverage, controls.unproven(controls.stored(session, row.id))
 
     @staticmethod
     def _snapshot(session: Session, snapshot_id: str | None) -> ReserveSnapshotRow:
@@ -186,17 +274,15 @@ class ReservesService:
         return row
 
 
-def _custody_day(session: Session, day: date) -> tuple[dict[str, int], dict[str, int]]:
-    """Custody's liabilities and customer wallets' balances kept for ``day``, per asset."""
+def _custody_day(session: Session, day: date) -> tuple[dict[str, int], BalanceMatrix]:
+    """Custody's liabilities per asset and every wallet's balances kept for ``day``."""
     matrix, owed = snapshot_positions(session, day)
     if not owed:
         raise NotFound(
             f"no custody liabilities kept for {day.isoformat()}; import that day's liabilities "
             f"before `kinko custody snapshot --day {day.isoformat()}`"
         )
-    tiers = tuple(Tier)
-    held = {asset: matrix.total(asset, tiers, OwnerClass.CUSTOMER) for asset in matrix.balances}
-    return owed, held
+    return owed, matrix
 
 
 def _check_ledger(roots: Roots, owed: Mapping[str, int], day: date) -> None:

@@ -26,8 +26,8 @@ from kinko.audit.checkpoint import verify_checkpoint
 from kinko.audit.merkle import leaf_hash as log_leaf_hash
 from kinko.audit.merkle import verify_inclusion
 from kinko.core.errors import IntegrityError
+from kinko.reserves import ownership, sumtree
 from kinko.reserves import roots as roots_mod
-from kinko.reserves import sumtree
 from kinko.reserves.roots import AssetRoot, decimal, hex_bytes, json_object
 
 FORMAT = "kinko-reserves-proof/1"
@@ -42,6 +42,8 @@ class Verified:
     values: tuple[tuple[str, int, int], ...]
     """(asset, the account's base units, the asset's total liabilities)."""
     checkpoint_size: int
+    controls: tuple[tuple[str, str], ...] = ()
+    """(chain, address) of each reserve address whose control the proof shows."""
 
 
 def verify_path(
@@ -124,7 +126,35 @@ def verify_document(doc: object, vkey_text: str) -> Verified:
         verify_path(root, mine, value, leaf.get("index"), path)
         values.append((asset, value, root.total))
     size = _audit(json_object(top.get("audit"), "audit"), snapshot_id, roots, vkey_text)
-    return Verified(snapshot_id, account, tuple(values), size)
+    proven = _controls(top.get("controls"), snapshot_id, roots)
+    return Verified(snapshot_id, account, tuple(values), size, proven)
+
+
+def _controls(
+    value: object, snapshot_id: str, roots: roots_mod.Roots
+) -> tuple[tuple[str, str], ...]:
+    """Each reserve address's signed statement for this snapshot (docs/reserves.md)."""
+    if not isinstance(value, list):
+        raise IntegrityError("controls must be a list (empty when no address is proven)")
+    out = []
+    for i, raw in enumerate(value):
+        where = f"controls[{i}]"
+        item = json_object(raw, where)
+        chain = item.get("chain")
+        if not isinstance(chain, str) or item.get("scheme") != ownership.SCHEME:
+            raise IntegrityError(f"{where} must name its chain and the scheme {ownership.SCHEME!r}")
+        address = ownership.normal_address(item.get("address"), f"{where}.address")
+        if (chain, address) in out:
+            raise IntegrityError(f"{where}: {address} is listed twice")
+        control = ownership.Control(
+            chain,
+            address,
+            hex_bytes(item.get("public_key"), f"{where}.public_key", ownership.PUBLIC_KEY_SIZE),
+            hex_bytes(item.get("signature"), f"{where}.signature", ownership.SIGNATURE_SIZE),
+        )
+        ownership.check(control, snapshot_id, roots.nonce, roots.digest())
+        out.append((chain, address))
+    return tuple(out)
 
 
 def _audit(audit: Mapping[str, object], snapshot_id: str, roots: roots_mod.Roots, vkey: str) -> int:
@@ -183,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"OK: account {result.account} in snapshot {result.snapshot}")
     for asset, value, total in result.values:
         print(f"  {asset}: {value} of {total} base units")
+    for chain, address in result.controls:
+        print(f"  reserve address {address} ({chain}): control proven for this snapshot")
     return 0
 
 

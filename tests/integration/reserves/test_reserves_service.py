@@ -15,7 +15,15 @@ from kinko.custody import holdings
 from kinko.reserves.verify import verify_document
 from kinko.services import Services
 from kinko.store.tables.reserves import ReserveHoldingRow
-from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, fund, set_up
+from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, Wallets, fund, set_up
+from tests.integration.reserves.keys import (
+    COLD,
+    HOT,
+    OTHER,
+    hot_keystore,
+    offline_signature,
+    point_at,
+)
 from tests.support.cli import json_out, kinko, narrow_cli
 
 LEDGER = [
@@ -27,28 +35,53 @@ LEDGER = [
 OWED = {BTC: 300_000_007, ETH: 2 * 10**18}
 
 
-def _custody(ctx: Context, *, eth_cold: int = 3 * 10**18) -> None:
+def _custody(ctx: Context, *, eth_cold: int = 2 * 10**18, owed: dict[str, int] = OWED) -> Wallets:
+    """The custody exchange, its Ethereum wallets on test keys (the hot one's in Kinko's
+    keystore): 10**18 wei hot, ``eth_cold`` cold; 5 BTC in Bitcoin wallets (unprovable)."""
     ids = set_up(ctx)
-    fund(ctx, ids, btc_hot=10**8, btc_cold=4 * 10**8, eth_hot=0, eth_cold=eth_cold, eth_guarantee=0)
+    point_at(ctx, ids)
+    hot_keystore(ctx, ids)
+    fund(
+        ctx,
+        ids,
+        btc_hot=10**8,
+        btc_cold=4 * 10**8,
+        eth_hot=10**18,
+        eth_cold=eth_cold,
+        eth_guarantee=0,
+    )
     with ctx.db.transaction() as s:
-        holdings.set_liabilities(ctx, s, OWED, source="ledger", actor=ACTOR)
+        holdings.set_liabilities(ctx, s, owed, source="ledger", actor=ACTOR)
         holdings.take_snapshot(ctx, s, DAY, actor=ACTOR)
+    return ids
 
 
 def test_a_snapshot_is_logged_and_every_customer_can_verify_it(
     ctx: Context, vkey: str, services: Services
 ) -> None:
-    _custody(ctx)
+    ids = _custody(ctx)
     service = services.reserves
-    built = service.build(LEDGER, day=DAY, actor=ACTOR)
-    assert built.passed
+    keys = services.withdrawal_stack().signer.keystore.key_for
+    built = service.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
+    # Only the hot wallet (key held) is proven at build: the cold one's 2 ETH and every
+    # Bitcoin wallet (no BIP-322) count for nothing: fail closed.
     assert [(c.asset, c.liabilities, c.reserves) for c in built.coverage] == [
-        (BTC, 300_000_007, 5 * 10**8),
-        (ETH, 2 * 10**18, 3 * 10**18),
+        (BTC, 300_000_007, 0),
+        (ETH, 2 * 10**18, 10**18),
     ]
+    assert {r.wallet_id for r in built.unproven} == {ids.btc_hot, ids.btc_cold, ids.eth_cold}
+    text = service.statement(built.id, COLD.address)
+    after = service.attest(built.id, COLD.address, offline_signature(text), actor=ACTOR)
+    assert [(c.asset, c.reserves, c.passed) for c in after.coverage] == [
+        (BTC, 0, False),
+        (ETH, 3 * 10**18, True),
+    ]
+    assert not after.passed
+    assert {r.wallet_id for r in after.unproven} == {ids.btc_hot, ids.btc_cold}
     for account in ("alice", "bob", "carol"):
         result = verify_document(json.loads(service.prove(account)), vkey)
         assert result.snapshot == built.id
+        assert {a for _, a in result.controls} == {HOT.address.lower(), COLD.address.lower()}
     alice = verify_document(json.loads(service.prove("alice", built.id)), vkey)
     assert alice.values == ((BTC, 150_000_000, 300_000_007), (ETH, 2 * 10**18, 2 * 10**18))
     with pytest.raises(NotFound, match="holds nothing"):
@@ -59,12 +92,20 @@ def test_a_shortfall_in_one_asset_fails_whatever_the_others_hold(
     ctx: Context, vkey: str, services: Services
 ) -> None:
     """Never netted: a large BTC surplus does not cover an ETH shortfall of one wei."""
-    _custody(ctx, eth_cold=2 * 10**18 - 1)
-    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR)
+    _custody(ctx, eth_cold=2 * 10**18 - 1, owed={BTC: 0, ETH: 2 * 10**18})
+    eth_only = [r for r in LEDGER if r[1] == ETH]
+    keys = services.withdrawal_stack().signer.keystore.key_for
+    built = services.reserves.build(eth_only, day=DAY, actor=ACTOR, key_for=keys)
     assert not built.passed
-    assert [(c.asset, c.passed) for c in built.coverage] == [(BTC, True), (ETH, False)]
-    _, coverage = services.reserves.coverage(built.id)
-    assert [c.margin for c in coverage] == [5 * 10**8 - 300_000_007, -1]
+    _, coverage, _ = services.reserves.coverage(built.id)
+    assert [(c.asset, c.passed, c.margin) for c in coverage] == [
+        (BTC, True, 0),
+        (ETH, False, -(10**18)),
+    ]
+    text = services.reserves.statement(built.id, COLD.address)
+    after = services.reserves.attest(built.id, COLD.address, offline_signature(text), actor=ACTOR)
+    assert after.passed
+    assert [c.margin for c in after.coverage] == [0, 10**18 - 1]
 
 
 def test_a_ledger_that_differs_from_custodys_liabilities_is_refused(
@@ -113,16 +154,34 @@ def test_the_command_line_builds_proves_and_verifies(
     _custody(ctx)
     cli = narrow_cli(ctx, monkeypatch)
     ledger = _ledger_file(tmp_path)
-    code, out = _kinko(
+    result = kinko(
         cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
     )
-    assert code == 0, out
-    report = json.loads(out)
-    assert report["ok"] is True
+    assert result.exit_code == 1, result.output  # Bitcoin is not proven (no BIP-322)
+    report = json_out(result)
+    assert report["ok"] is False
     assert report["assets"][0] == {
         "asset": BTC,
         "liabilities": "300000007",
-        "reserves": "500000000",
+        "reserves": "0",
+        "passed": False,
+    }
+    assert report["assets"][1]["reserves"] == str(10**18)  # the hot wallet, signed at build
+    snapshot = report["snapshot"]
+    code, text = _kinko(cli, "reserves", "attest", snapshot, "--address", COLD.address, "--show")
+    assert code == 0 and f"address: {COLD.address.lower()}\n" in text
+    signature = tmp_path / "cold.sig"
+    signature.write_text("0x" + offline_signature(text, OTHER).hex() + "\n")
+    args = ("reserves", "attest", snapshot, "--address", COLD.address, "--signature")
+    code, out = _kinko(cli, *args, str(signature))
+    assert code == 2 and "signature" in out and "does not recover" in out
+    signature.write_text("0x" + offline_signature(text).hex() + "\n")
+    result = kinko(cli, *args, str(signature), "--json")
+    assert result.exit_code == 1, result.output  # still short of Bitcoin
+    assert json_out(result)["assets"][1] == {
+        "asset": ETH,
+        "liabilities": str(2 * 10**18),
+        "reserves": str(3 * 10**18),
         "passed": True,
     }
     proof = tmp_path / "alice.json"
@@ -132,10 +191,11 @@ def test_the_command_line_builds_proves_and_verifies(
     key.write_text(vkey + "\n")
     code, out = _kinko(cli, "reserves", "verify", str(proof), "--vkey", str(key), "--json")
     assert code == 0, out
-    assert json.loads(out)["assets"][0] == {
-        "asset": BTC,
-        "value": "150000000",
-        "total": "300000007",
+    verified = json.loads(out)
+    assert verified["assets"][0] == {"asset": BTC, "value": "150000000", "total": "300000007"}
+    assert {c["address"] for c in verified["controls"]} == {
+        HOT.address.lower(),
+        COLD.address.lower(),
     }
     doc = json.loads(proof.read_text())
     doc["leaves"][0]["path"][0]["sum"] = "-1"
@@ -168,12 +228,13 @@ def test_the_command_line_fails_a_shortfall_and_status_repeats_it(
     ledger = _ledger_file(tmp_path)
     code, out = _kinko(cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat())
     assert code == 1
-    assert "fall short of liabilities in ethereum:ETH" in out
+    assert "fall short of liabilities in bitcoin:BTC, ethereum:ETH" in out
     result = kinko(cli, "reserves", "status", "--json")
     assert result.exit_code == 1
     report = json_out(result)
     assert report["ok"] is False
-    assert {a["asset"]: a["passed"] for a in report["assets"]} == {BTC: True, ETH: False}
+    assert {a["asset"]: a["passed"] for a in report["assets"]} == {BTC: False, ETH: False}
+    assert {u["chain"] for u in report["unproven"]} == {"bitcoin", "ethereum"}
     code, out = _kinko(cli, "reserves", "status", "--snapshot", "no-such")
     assert code == 2
     assert "no snapshot 'no-such'" in out

@@ -211,4 +211,5 @@ def test_the_encoded_document_is_the_documented_json_value() -> None:
     assert value["leaves"] == [path_json(p) for p in paths]
     assert value["snapshot"] == {"id": "snap-1", "roots": S.roots.to_json()}
     assert value["audit"] == S.audit.to_json()
-    assert list(value) == ["format", "snapshot", "account", "key", "leaves", "audit"]
+    assert list(value) == ["format", "snapshot", "controls", "account", "key", "leaves", "audit"]
+    assert value["controls"] == []

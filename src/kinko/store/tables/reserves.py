@@ -4,8 +4,11 @@
 nonce and secret (the secret derives every account's key and the padding: it never
 leaves the database and never reaches the audit log), the padding floor, the digest of
 its roots and the audit entry that records them. `reserves_roots`: per asset, the root,
-height and total liabilities, and the reserves customer wallets held at that day.
+height and total liabilities, and the reserves the proven customer wallets held that day.
 `reserves_holdings`: what each account held, so that a proof can be made later.
+`reserves_controls`: per customer wallet holding a balance at the snapshot's custody day,
+its address and, once given, the address's signed statement for the snapshot (proof of
+control): only a proven wallet's balance counts as reserves.
 """
 
 from __future__ import annotations
@@ -53,3 +56,18 @@ class ReserveHoldingRow(Base):
     asset: Mapped[str] = mapped_column(String(80), primary_key=True)
     account: Mapped[str] = mapped_column(String(200), primary_key=True)
     base_units: Mapped[int] = mapped_column(BaseUnits, nullable=False)
+
+
+class ReserveControlRow(Base):
+    __tablename__ = "reserves_controls"
+    snapshot_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("reserves_snapshots.id"), primary_key=True
+    )
+    wallet_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(32), nullable=False)
+    address: Mapped[str | None] = mapped_column(String(200))
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(65))
+    attested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attested_by: Mapped[str | None] = mapped_column(String(200))
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
