@@ -58,6 +58,9 @@ SETTLE = f"{CONSOLE}::test_settlement_steps_hold_to_the_withdrawal_scope"
 PAGES = f"{CONSOLE}::test_console_shows_only_withdrawals_in_the_callers_scope"
 CUSTODY = f"{MATRIX}::test_scopes_hold_on_custody_reads_and_writes"
 KEYS = f"{HERE}::test_key_shares_hold_to_their_wallet"
+DELEGATIONS = (
+    "tests/integration/custody/test_delegations_cli_api.py::test_delegations_hold_to_their_wallet"
+)
 FREEZES = f"{HERE}::test_freezes_hold_to_the_frozen_wallet_or_asset"
 BOOK = f"{HERE}::test_address_book_holds_to_the_chains_of_the_callers_wallets"
 ALERTS = f"{MONITOR}::test_alerts_hold_to_the_wallet_or_asset_they_are_about"
@@ -71,6 +74,16 @@ WEB = "tests/integration/web"
 ALERT_PAGES = f"{WEB}/test_alert_pages.py::test_readers_are_told_why_and_scopes_hold"
 AUDIT_PAGES = f"{WEB}/test_audit_pages.py::test_entries_need_audit_read_for_everything"
 WD_PAGES = f"{WEB}/test_withdrawal_pages.py::test_the_list_filters_and_holds_to_scope"
+FREEZE_PAGES = (
+    f"{WEB}/test_freezes_pages.py::test_freeze_then_propose_lifting_it_and_the_vote_is_linked"
+)
+BOOK_PAGES = (
+    f"{WEB}/test_freezes_pages.py::test_propose_an_address_and_the_approval_is_identitys_page"
+)
+WALLET_PAGES = (
+    f"{WEB}/test_wallets_pages.py::test_wallets_keys_and_the_cold_share_calculation_within_scope"
+)
+RUNS = "-self-inspection runs: organisation-wide findings, no asset or wallet data"
 
 ROUTES: dict[str, str] = {
     # withdrawals (API)
@@ -97,6 +110,15 @@ ROUTES: dict[str, str] = {
     "GET /console/audit": AUDIT_PAGES,  # entries shown whole: an unscoped audit:read only
     "GET /console/audit/{seq}": AUDIT_PAGES,
     "GET /console/approvals/{kind}/{subject}": BOOK,
+    "GET /console/freezes": FREEZE_PAGES,
+    "POST /console/freezes": FREEZE_PAGES,
+    "POST /console/freezes/{freeze_id}/unfreeze": FREEZE_PAGES,
+    "GET /console/proposals": FREEZE_PAGES,  # a freeze's or an entry's: in scope only
+    "GET /console/address-book": BOOK_PAGES,
+    "POST /console/address-book": BOOK_PAGES,
+    "GET /console/wallets": WALLET_PAGES,
+    "GET /console/screening": LISTS,
+    "GET /console/inspection": RUNS,
     "POST /console/logout": OWN,
     "GET /console/device": OWN,
     "POST /console/device/deny": OWN,
@@ -109,6 +131,9 @@ ROUTES: dict[str, str] = {
     "GET /v1/custody/keys": KEYS,
     "POST /v1/custody/keys": KEYS,
     "POST /v1/custody/keys/{share_id}/status": KEYS,
+    "GET /v1/custody/delegations": DELEGATIONS,
+    "POST /v1/custody/delegations": DELEGATIONS,
+    "POST /v1/custody/delegations/{delegation_id}/revoke": DELEGATIONS,
     "POST /v1/custody/wallets/{wallet_id}/utxos": KEYS,
     "PUT /v1/custody/wallets/{wallet_id}/balances/{asset}": KEYS,
     "POST /v1/custody/assets": EVERYTHING,

@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 
 from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
+from kinko.cli.custody_delegations import delegations_app
 from kinko.cli.custody_keys import ReasonOption, keys_app, propose
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
 from kinko.core.errors import InputError
@@ -33,6 +34,7 @@ custody_app = typer.Typer(help="Holdings, liabilities, cold share, keys.", no_ar
 liabilities_app = typer.Typer(help="Customer liabilities.", no_args_is_help=True)
 custody_app.add_typer(liabilities_app, name="liabilities")
 custody_app.add_typer(keys_app, name="keys")
+custody_app.add_typer(delegations_app, name="delegations")
 
 
 def _actor() -> str:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.api.routes.custody_changes import router as changes_router
+from kinko.api.routes.custody_delegations import router as delegations_router
 from kinko.context import Context
 from kinko.core.amount import Amount
 from kinko.core.errors import InputError
@@ -181,3 +182,4 @@ async def get_rebalance(
 
 # What changes custody data (assets, wallets, balances, ...): its own module, same prefix.
 router.include_router(changes_router)
+router.include_router(delegations_router)  # delegations of an entity's signing (Ronin)

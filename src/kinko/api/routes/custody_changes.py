@@ -109,7 +109,7 @@ PROPOSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _propose(
+def propose_as(
     ctx: Context,
     services: Services,
     principal: Principal,
@@ -134,7 +134,7 @@ def add_asset(
     asset = Asset(body.symbol, body.chain, body.decimals, body.contract)
     payload = {**body.model_dump(exclude={"reason"})}
     reason = body.reason or f"register asset {asset.key}"
-    return _propose(
+    return propose_as(
         ctx, services, principal, kind=ProposalKind.REGISTER_ASSET, payload=payload, reason=reason
     )
 
@@ -148,7 +148,7 @@ def add_wallet(
     reason = body.reason or (
         f"register {body.tier} wallet {body.name} ({body.quorum_m}-of-{body.quorum_n})"
     )
-    return _propose(
+    return propose_as(
         ctx, services, principal, kind=ProposalKind.REGISTER_WALLET, payload=payload, reason=reason
     )
 
@@ -213,7 +213,7 @@ def add_key_share(
     Scopes.reading(principal, "custody:write", ctx).require(Concern(wallet=body.wallet_id))
     payload = body.model_dump(exclude={"reason"})
     reason = body.reason or f"register a key share of {body.wallet_id} held by {body.holder}"
-    return _propose(
+    return propose_as(
         ctx,
         services,
         principal,
