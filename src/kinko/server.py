@@ -166,5 +166,18 @@ def create_app(
 
     app.include_router(alert_pages.router)  # triage
     app.include_router(audit_pages.router)  # the audit log's entries and proofs
+    from kinko.web import (
+        addressbook_pages,
+        freezes_pages,
+        inspection_pages,
+        proposals_pages,
+        screening_pages,
+        wallets_pages,
+    )
+
+    for pages in (freezes_pages, addressbook_pages, proposals_pages, wallets_pages):
+        app.include_router(pages.router)  # the console's pages of #17, one module each
+    for pages in (screening_pages, inspection_pages):
+        app.include_router(pages.router)
     app.include_router(apidocs.router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kinko.context import Context
 from kinko.core.ids import new_id
-from kinko.store.tables.monitor import AlertRow
+from kinko.store.tables.monitor import AlertRow, ResponseRow
 
 
 def stored_alert(ctx: Context, title: str, *, status: str = "open", **evidence: str) -> str:
@@ -28,3 +28,27 @@ def stored_alert(ctx: Context, title: str, *, status: str = "open", **evidence: 
             )
         )
     return alert_id
+
+
+def stored_response(
+    ctx: Context, alert_id: str, *, status: str = "applied", released: bool = False
+) -> str:
+    """A response of `alert_id` (a wallet freeze) with `status`, released if asked."""
+    now = ctx.clock.now()
+    response_id = new_id("rsp")
+    with ctx.db.transaction() as session:
+        session.add(
+            ResponseRow(
+                id=response_id,
+                alert_id=alert_id,
+                rule_id="test-rule",
+                action="freeze",
+                scope="wallet",
+                target="wal_test",
+                status=status,
+                detail="",
+                created_at=now,
+                released_at=now if released else None,
+            )
+        )
+    return response_id
