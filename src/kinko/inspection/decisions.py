@@ -178,7 +178,41 @@ def cus_05(t: Tally, period: Period, evidence: Evidence) -> str:
                 )
 
     daily(t, period, evidence, check)
-    return "per asset, customer wallets hold at least what customers are owed, every day"
+    cited = _proofs_of_reserves(t, period, evidence)
+    return (
+        "per asset, customer wallets hold at least what customers are owed, every day; and "
+        f"every proof-of-reserves snapshot of the period passed per asset{cited}"
+    )
+
+
+def _proofs_of_reserves(t: Tally, period: Period, evidence: Evidence) -> str:
+    """CUS-05 from `kinko reserves` snapshots: each of the period must have passed per
+    asset (reserves counted only where control is proven); none is insufficient evidence.
+    A failure cites the snapshot's roots digest and its audit entries."""
+    if evidence.reserves is None:
+        t.undecided.append("proof-of-reserves snapshots were not read")
+        return ""
+    held = [o for o in evidence.reserves if period.start <= o.day <= period.end]
+    if not held:
+        t.undecided.append("no proof-of-reserves snapshot in the period (kinko reserves build)")
+        return ""
+    for o in held:
+        t.applies = True
+        entries = ", ".join(f"#{seq}" for seq in (o.audit_seq, *o.controls))
+        for c in o.assets:
+            if not c.passed:
+                t.fail(
+                    o.day,
+                    "proof of reserves",
+                    c.reserves,
+                    c.liabilities,
+                    f"{c.asset}: snapshot {o.id} (audit entries {entries}): proven reserves "
+                    f"{c.reserves} base units, customers are owed {c.liabilities}",
+                    (Row(f"reserves[{o.id}]", o.roots),),
+                )
+    named = [f"{o.id} (audit #{o.audit_seq})" for o in held[:10]]
+    more = f" and {len(held) - 10} more" if len(held) > 10 else ""
+    return f" (snapshots {', '.join(named)}{more})"
 
 
 # ---------------------------------------------------------------- keys

@@ -41,6 +41,7 @@ from kinko.inspection.catalogue import Catalogue, Control, Decision, Framework
 from kinko.inspection.history import Activity, RegisterHistory, Signature
 from kinko.inspection.snapshot import Snapshot
 from kinko.inspection.snapshot import _plain as plain
+from kinko.reserves.coverage import Outcome
 
 MAX_PERIOD_DAYS = 3660
 
@@ -113,6 +114,9 @@ class Evidence:
     """The organisation's incident reporting deadline per regime (MON-02; None: not set)."""
     memo: dict[tuple[str, date], Any] = field(default_factory=dict, compare=False, repr=False)
     """What several deciders derive from one day's snapshot, derived once (per evaluation)."""
+    reserves: tuple[Outcome, ...] | None = None
+    """The proof-of-reserves snapshots of the period's days, with their results (CUS-05;
+    None: not read)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from kinko.inspection.catalogue import Framework
 from kinko.inspection.evaluate import Evidence, Held, Period, evaluate, first_needed
 from kinko.inspection.snapshot import Snapshot, digest_of
 from kinko.inspection.snapshots import ACTION as SNAPSHOT_ACTION
+from kinko.reserves.service import outcomes as reserves_outcomes
 from kinko.store.tables.audit import AuditCheckpointRow
 from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.inspection import InspectionSnapshotRow
@@ -188,6 +189,7 @@ class InspectionRuns:
             register = kept.register_history(session, period.end)
             people = kept.accounts(session, period.end)
             signed = kept.signatures(session, period.end)
+            proofs = reserves_outcomes(session, period.start, period.end)
         setting = self.ctx.settings.incident_report_deadlines
         evidence = Evidence(
             self.stream(list(logged.values())),
@@ -198,6 +200,7 @@ class InspectionRuns:
             people,
             signed,
             parse_deadlines(setting, "incident_report_deadlines"),
+            reserves=proofs,
         )
         return evidence, logged
 

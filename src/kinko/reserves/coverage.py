@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +41,21 @@ def cover(liabilities: Mapping[str, int], reserves: Mapping[str, int]) -> tuple[
     """One result per asset owed or held, sorted by asset."""
     assets = sorted(set(liabilities) | set(reserves))
     return tuple(Coverage(a, liabilities.get(a, 0), reserves.get(a, 0)) for a in assets)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A stored snapshot's result as the self-inspection reads it (CUS-05): its custody
+    day, the audit entry recording its roots (and their digest, hex), each asset's proven
+    reserves against liabilities, and the audit entries of its proofs of control."""
+
+    id: str
+    day: date
+    audit_seq: int
+    roots: str
+    assets: tuple[Coverage, ...]
+    controls: tuple[int, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.assets)

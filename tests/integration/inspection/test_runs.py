@@ -78,9 +78,11 @@ def test_a_run_fails_the_cold_share_on_its_day_proves_its_evidence_and_reruns_id
     [failure] = cus01["failures"]
     assert failure["from"] == failure["to"] == BAD_DAY.isoformat()
     assert failure["value"] == "0.051000" and failure["limit"] == "0.05"
-    for control in ("CUS-05", "KEY-01", "IAM-01", "IAM-03"):
+    for control in ("KEY-01", "IAM-01", "IAM-03"):
         assert found[control]["status"] == "pass", found[control]
-    assert report["summary"]["fail"] == 1 and report["summary"]["pass"] == 4
+    assert found["CUS-05"]["status"] == "insufficient_evidence"  # no `kinko reserves` snapshot
+    assert "no proof-of-reserves snapshot in the period" in found["CUS-05"]["reason"]
+    assert report["summary"]["fail"] == 1 and report["summary"]["pass"] == 3
 
     # The rerun on the same data and period: the same bytes (another audit entry).
     again = runs(ctx, services).run(

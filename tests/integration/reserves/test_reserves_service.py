@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError, NotFound
 from kinko.custody import holdings
+from kinko.reserves.service import outcomes
 from kinko.reserves.verify import verify_document
 from kinko.services import Services
+from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.reserves import ReserveHoldingRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, Wallets, fund, set_up
 from tests.integration.reserves.keys import (
@@ -238,3 +241,30 @@ def test_the_command_line_fails_a_shortfall_and_status_repeats_it(
     code, out = _kinko(cli, "reserves", "status", "--snapshot", "no-such")
     assert code == 2
     assert "no snapshot 'no-such'" in out
+
+
+def test_the_self_inspection_reads_each_snapshots_result_and_audit_entries(
+    ctx: Context, vkey: str, services: Services
+) -> None:
+    assert vkey  # the audit log's key: the withdrawal stack (the keystore's owner) needs it
+    _custody(ctx)
+    keys = services.withdrawal_stack().signer.keystore.key_for
+    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
+    text = services.reserves.statement(built.id, COLD.address)
+    services.reserves.attest(built.id, COLD.address, offline_signature(text), actor=ACTOR)
+    with ctx.db.reading() as s:
+        [seen] = outcomes(s, DAY, DAY)
+        assert outcomes(s, DAY + timedelta(days=1), DAY + timedelta(days=2)) == ()
+        logged = {e.seq: e.action for e in s.execute(select(AuditEntryRow)).scalars()}
+    assert (seen.id, seen.day, seen.audit_seq, seen.passed) == (
+        built.id,
+        DAY,
+        built.audit_seq,
+        False,
+    )
+    assert [(c.asset, c.passed) for c in seen.assets] == [(BTC, False), (ETH, True)]
+    assert [logged[seq] for seq in (seen.audit_seq, *seen.controls)] == [
+        "reserves.snapshot",
+        "reserves.control",
+        "reserves.control",
+    ]

@@ -47,9 +47,13 @@ def test_a_japanese_cold_share_of_94_9_percent_on_one_day_fails_naming_that_day(
     assert [p.value for p in cus01.series] == [
         "0.051000" if d == BAD_DAY else "0.030000" for d in DAYS
     ]
-    for control in ("CUS-05", "KEY-01", "IAM-01", "IAM-03"):
+    for control in ("KEY-01", "IAM-01", "IAM-03"):
         assert found[control].status is Status.PASS, found[control]
         assert found[control].evidence == tuple(DAYS)
+    # full reserve also needs the proof-of-reserves snapshots (none read here)
+    assert found["CUS-05"].status is Status.INSUFFICIENT_EVIDENCE
+    assert "proof-of-reserves snapshots were not read" in found["CUS-05"].reason
+    assert found["CUS-05"].evidence == tuple(DAYS)
     # every control mapped to jp is there, in catalogue order; the rest lack evidence
     assert list(found) == [c.id for c in packaged().for_framework(Framework.JP)]
     decided = {"CUS-01", "CUS-05", "KEY-01", "IAM-01", "IAM-03"}
