@@ -25,7 +25,7 @@ from kinko.context import Context
 from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
-from kinko.web import i18n
+from kinko.web import formatting, i18n, words
 
 HERE = Path(__file__).parent
 
@@ -34,7 +34,10 @@ HERE = Path(__file__).parent
 def environment(locale: str) -> Environment:
     """The templates in `locale` (one environment per language, built once): ``_``,
     ``gettext``, ``ngettext`` and ``{% trans %}`` (jinja2.ext.i18n) answer from its
-    catalogue (`kinko.web.i18n`); English is the identity.
+    catalogue (`kinko.web.i18n`); English is the identity. Its filters show values in
+    that language: ``word`` (an enum's value), ``message`` (a sentence from Kinko's code,
+    `kinko.web.words`), ``number``, ``percent``, ``when`` (UTC) and ``day``
+    (`kinko.web.formatting`).
 
     Every template autoescapes (not only those named *.html): nothing a person typed is
     ever rendered as markup; a value is markup only through an explicit ``|safe``, which no
@@ -45,8 +48,18 @@ def environment(locale: str) -> Environment:
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(i18n.translations(locale), newstyle=False)  # type: ignore[attr-defined]
+    translations = i18n.translations(locale)
+    env.install_gettext_translations(translations, newstyle=False)  # type: ignore[attr-defined]
     env.globals["lang"] = locale
+    gettext = translations.gettext
+    env.filters.update(
+        word=lambda value: words.word(value, gettext),
+        message=lambda text: words.message(text, gettext),
+        number=lambda value: formatting.number(value, locale),
+        percent=lambda value: formatting.share(value, locale),
+        when=lambda value: formatting.when(value, locale),
+        day=lambda value: formatting.day(value, locale),
+    )
     return env
 
 
@@ -73,12 +86,27 @@ def page_headers(nonce: str) -> dict[str, str]:
 
 
 router = APIRouter()
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a language is no secret and seldom changes
 Ctx = Annotated[Context, Depends(get_ctx)]
 
 
 def locale_of(request: Request) -> str:
-    """The request's language (`kinko.web.i18n.negotiate`): never an error."""
-    return i18n.negotiate(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
+    """The request's language: the layout's switch (``?lang=``, when it names a supported
+    language), else `kinko.web.i18n.negotiate` (cookie, Accept-Language, English)."""
+    return i18n.supported(request.query_params.get("lang")) or i18n.negotiate(
+        request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
+    )
+
+
+def language_links(request: Request) -> list[tuple[str, str, str]]:
+    """The layout's switch: (language, its name, this page in it). A GET page links to
+    itself with its query and ``lang``; a page answering a form goes to the console home."""
+    here = safe_next(request.url.path) if request.method in {"GET", "HEAD"} else "/console/"
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        (code, i18n.NAMES[code], f"{here}?{urlencode([*kept, ('lang', code)])}")
+        for code in i18n.SUPPORTED
+    ]
 
 
 def render(
@@ -93,18 +121,33 @@ def render(
     (``csp_nonce``: every ``<script>`` carries it) and the security headers."""
     cookie = request.cookies.get(COOKIE_NAME)
     nonce = secrets.token_urlsafe(18)
+    locale = locale_of(request)
     html = (
-        environment(locale_of(request))
+        environment(locale)
         .get_template(template)
         .render(
             principal=principal,
             csrf_token=csrf_token_for(cookie) if cookie and principal else "",
             csp_nonce=nonce,
+            languages=language_links(request),
+            current_path=request.url.path,
             **values,
         )
     )
-    headers = page_headers(nonce)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    response = HTMLResponse(html, status_code=status_code, headers=page_headers(nonce))
+    switched = i18n.supported(request.query_params.get("lang"))
+    if switched is not None and request.cookies.get(i18n.COOKIE) != switched:
+        # the switch was used: remember it (a supported value only; never reflected as given)
+        response.set_cookie(
+            i18n.COOKIE,
+            switched,
+            max_age=LANGUAGE_COOKIE_AGE,
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+    return response
 
 
 def _static(name: str, media_type: str) -> Response:

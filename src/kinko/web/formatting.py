@@ -1,14 +1,24 @@
-"""Pure formatting for the console's pages: amounts, digests, shares. Integers and
+"""Pure formatting for the console's pages: amounts, digests, shares, dates. Integers and
 `Decimal` only, never float (an amount shown must be the amount signed).
 
 Each helper returns plain text; the templates put it on the page (autoescaped). Words
-are kept out of here where a template can hold them, so that they can be translated
-there later (gettext).
+are kept out of here where a template can hold them (translated there, gettext).
+
+Per locale (the console's environments bind `locale`): numbers keep every digit — the
+digits are Kinko's, exact — and take the locale's grouping sizes, group, decimal and
+minus symbols from Babel's locale data (Babel's own formatting rounds a Decimal of more
+than 28 digits, and a uint256 amount has 78); dates and times go through Babel, always
+in UTC and saying so.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 
 MAX_DECIMALS = 77  # more than any asset has (uint256 holds ~1.16e77)
 SHORT_CODE_HEX = 8  # hex digits taken from each end of a digest
@@ -48,3 +58,77 @@ def percent(part: Decimal, whole: Decimal, places: int = 2) -> str | None:
         return None
     value = (part * 100 / whole).quantize(Decimal(1).scaleb(-places))
     return f"{value:f}"
+
+
+def _grouped(digits: str, sizes: tuple[int, int], symbol: str) -> str:
+    first, rest = sizes
+    if len(digits) <= first:
+        return digits
+    head, groups = digits[:-first], [digits[-first:]]
+    while len(head) > rest:
+        head, groups = head[:-rest], [head[-rest:], *groups]
+    return symbol.join([head, *groups])
+
+
+def number(value: int | Decimal | str, locale: str = "en") -> str:
+    """`value` exactly, with `locale`'s grouping and symbols: ``number(Decimal("1234.5"),
+    "de") == "1.234,5"``. A string is an amount as `units` wrote it (English grouping),
+    read back exactly; anything that is not a number is shown as it is."""
+    if isinstance(value, (bool, float)):
+        raise TypeError(f"not an exact number: {type(value).__name__}")
+    if isinstance(value, str):
+        try:
+            exact = Decimal(value.replace(",", ""))
+        except ArithmeticError:
+            return value
+    else:
+        exact = Decimal(value)
+    if not exact.is_finite():
+        return str(value)
+    text = f"{exact.copy_abs():f}"
+    whole, _, fraction = text.partition(".")
+    where = Locale.parse(locale)
+    sizes = where.decimal_formats[None].grouping
+    shown = _grouped(whole, sizes, get_group_symbol(where))
+    if fraction:  # as many places as the value has (units() writes no trailing zero)
+        shown += get_decimal_symbol(where) + fraction
+    return (get_minus_sign_symbol(where) if exact < 0 else "") + shown
+
+
+def share(percent_text: str | Decimal, locale: str = "en") -> str:
+    """A percentage (`percent`'s text, ``"95.25"``) in `locale`'s percent pattern."""
+    pattern = str(Locale.parse(locale).percent_formats[None].pattern)
+    return pattern.replace("#,##0", number(Decimal(percent_text), locale), 1)
+
+
+def when(value: datetime | date | str | None, locale: str = "en") -> str:
+    """A moment in `locale`'s medium format, in UTC, saying so (``"Dec 7, 2026, 2:03:01
+    PM UTC"``, ``"2026/12/07 14:03:01 UTC"``); a naive datetime is taken as UTC, a date
+    is a day (`day`); an ISO text is read; anything else is shown as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            read = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return when(read, locale)
+    if not isinstance(value, datetime):
+        return day(value, locale)
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=locale)} UTC"
+
+
+def day(value: date | str | None, locale: str = "en") -> str:
+    """A day in `locale`'s medium date format (``"Dec 7, 2026"``, ``"2026/12/07"``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            read = date.fromisoformat(value)
+        except ValueError:
+            return value
+        return day(read, locale)
+    if isinstance(value, datetime) and value.tzinfo:
+        value = value.astimezone(UTC)
+    return str(format_date(value, "medium", locale=locale))

@@ -20,6 +20,7 @@ from kinko.policy.model import FreezeScope
 from kinko.server import create_app
 from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
+from kinko.web.formatting import day
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, fund, set_up
 from tests.integration.identity.test_four_eyes_proposals import _propose_grant
 from tests.integration.web.records import stored_alert
@@ -94,7 +95,7 @@ def test_cold_share_per_regime_against_its_threshold_with_the_snapshots(ctx: Con
     rows = re.findall(r"<tr class=\"(\w+)\">(.*?)</tr>", jp.group(0), re.S)
     assert [cls for cls, _ in rows] == ["fail", "ok"]  # now, then yesterday's snapshot
     assert "10.00%" in rows[0][1] and "outside the threshold" in rows[0][1]
-    assert yesterday.isoformat() in rows[1][1] and "1.00%" in rows[1][1]
+    assert day(yesterday) in rows[1][1] and "1.00%" in rows[1][1]  # the day as Babel writes it
     assert "at most 5%" in jp.group(0)
     # Korea values holdings at trailing KRW prices, and there are none: not known, and no
     # share is shown for it (never a made-up number).
@@ -163,7 +164,7 @@ def _inspection_run(ctx: Context) -> int:
 def test_the_last_self_inspection_and_a_panel_that_cannot_be_read(ctx: Context) -> None:
     seq = _inspection_run(ctx)
     shown = section(page_as(ctx, "aud", [Role.AUDITOR]), "inspection")
-    assert "jp from 2026-01-01 to 2026-03-31" in shown
+    assert "jp from Jan 1, 2026 to Mar 31, 2026" in shown
     assert "31 pass, 2 fail, 0 insufficient evidence" in shown
     # The run's audit entry altered: the panel refuses it whole (never a part of it),
     # and says why; the other panels still show.

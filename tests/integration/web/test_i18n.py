@@ -36,3 +36,26 @@ def test_the_page_s_language_follows_the_browser_and_a_valid_cookie(app: FastAPI
     for hostile in ('"><script>alert(1)</script>', "fr", "ja-JP"):
         client.cookies.set("lang", hostile)
         assert html_lang(client, **{"Accept-Language": "en"}) == "en"  # never reflected
+
+
+def test_the_switch_remembers_a_supported_language_only(app: FastAPI) -> None:
+    client = TestClient(app, base_url="https://testserver")
+    switched = client.get(
+        "/console/login", params={"next": "/console/alerts", "lang": "ja"}, headers=BROWSER
+    )
+    assert switched.status_code == 200
+    assert '<html lang="ja">' in switched.text and "<h1>サインイン</h1>" in switched.text
+    cookie = switched.headers["set-cookie"]
+    assert cookie.startswith("lang=ja;") and "SameSite=strict" in cookie and "Secure" in cookie
+    assert "HttpOnly" in cookie
+    # the switch links back to this page, its query kept, in each language
+    assert 'href="/console/login?next=%2Fconsole%2Falerts&amp;lang=ko" lang="ko"' in switched.text
+    again = client.get("/console/login", headers=BROWSER)  # the cookie now decides
+    assert '<html lang="ja">' in again.text and "set-cookie" not in again.headers
+    for hostile in ("fr", '"><script>', "ja\r\nX: y"):
+        refused = client.get("/console/login", params={"lang": hostile}, headers=BROWSER)
+        assert refused.status_code == 200 and "set-cookie" not in refused.headers
+        assert '<html lang="ja">' in refused.text  # the remembered choice stands
+        assert "<script>" not in refused.text.split("</head>")[0]
+    korean = client.get("/console/login", params={"lang": "ko"}, headers=BROWSER)
+    assert "<h1>로그인</h1>" in korean.text and korean.headers["set-cookie"].startswith("lang=ko;")
