@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kinko.context import Context
 from kinko.core.ids import new_id
+from kinko.inspection.runs import ACTION
 from kinko.store.tables.monitor import AlertRow, ResponseRow
 
 
@@ -52,3 +53,24 @@ def stored_response(
             )
         )
     return response_id
+
+
+def record_run(ctx: Context, actor: str, summary: dict[str, int]) -> None:
+    """An inspection run's audit entry, as `InspectionRuns.run` appends it."""
+    with ctx.db.transaction() as session:
+        ctx.audit.append(
+            session,
+            actor=actor,
+            action=ACTION,
+            subject="inspection-jp-2026.json",
+            details={
+                "digest": "ab" * 32,
+                "size": 10,
+                "framework": "jp",
+                "from": "2026-11-01",
+                "to": "2026-11-30",
+                "catalogue": "1",
+                "summary": summary,
+                "checkpoint_size": None,
+            },
+        )

@@ -16,6 +16,7 @@ from kinko.inspection.runs import ACTION
 from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.web.people import forms_in, person
+from tests.integration.web.records import record_run
 
 UN = Path(__file__).parents[2] / "fixtures" / "screening" / "un_consolidated_synthetic.xml"
 
@@ -45,27 +46,6 @@ def loader_id(services: Services, username: str) -> str:
         found = services.identity.users.user_by_name(session, username)
     assert found is not None
     return found.id
-
-
-def record_run(ctx: Context, actor: str, summary: dict[str, int]) -> None:
-    """An inspection run's audit entry, as `InspectionRuns.run` appends it."""
-    with ctx.db.transaction() as session:
-        ctx.audit.append(
-            session,
-            actor=actor,
-            action=ACTION,
-            subject="inspection-jp-2026.json",
-            details={
-                "digest": "ab" * 32,
-                "size": 10,
-                "framework": "jp",
-                "from": "2026-11-01",
-                "to": "2026-11-30",
-                "catalogue": "1",
-                "summary": summary,
-                "checkpoint_size": None,
-            },
-        )
 
 
 def test_inspection_runs_with_counts_and_an_altered_entry_fails_closed(ctx: Context) -> None:
