@@ -241,5 +241,17 @@ def status(
     _report(snapshot_id, coverage, unproven, as_json)
 
 
+@reserves_app.command("seal")
+def seal() -> None:
+    """Seal the secrets of snapshots built before secrets were sealed (once, audited)."""
+    from kinko.cli.common import guarded
+
+    with guarded(), open_services() as services:
+        sealed = services.reserves.seal_clear(actor=f"local:{getpass.getuser()}")
+    console.print(f"sealed {len(sealed)} snapshot secret(s)" + (": " if sealed else ""))
+    for snapshot_id in sealed:
+        console.print(f"  {snapshot_id}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(reserves_app, name="reserves")

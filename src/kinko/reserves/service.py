@@ -25,6 +25,7 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, IntegrityError, NotFound
 from kinko.custody.coldshare import BalanceMatrix
 from kinko.custody.holdings import snapshot_positions
+from kinko.identity.secretbox import SecretBox
 from kinko.reserves import control, controls, ownership, proof, snapshot
 from kinko.reserves import roots as roots_mod
 from kinko.reserves.controls import Reserve
@@ -38,6 +39,9 @@ from kinko.store.tables.reserves import (
 )
 
 HOLDINGS = cast(Table, ReserveHoldingRow.__table__)
+CLEAR_SECRET = 32
+"""A snapshot secret stored before sealing: its 32 bytes in clear (`seal_clear` seals)."""
+SEAL_ACTION = "reserves.secret.seal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class ReservesService:
         of the hot wallets it holds keys for; other addresses are proven with `attest`."""
         holdings = snapshot.Holdings.parse(rows, where=where, start=2)
         secret, nonce = os.urandom(32), os.urandom(16)
+        box = self._box()  # refused before anything is written if the key is unusable
         with self.ctx.db.transaction() as session:
             owed, matrix = _custody_day(session, day)
             trees = snapshot.build(holdings, secret, nonce, floor=floor, assets=owed)
@@ -105,7 +110,7 @@ class ReservesService:
                     day=day.isoformat(),
                     taken_at=self.ctx.clock.now(),
                     nonce=nonce,
-                    secret=secret,
+                    secret=box.seal(secret, context=_sealed_for(snapshot_id)),
                     floor=floor,
                     roots_digest=roots.digest(),
                     passed=not short,
@@ -176,6 +181,32 @@ class ReservesService:
                 row.id, row.day, roots, coverage, row.audit_seq, controls.unproven(wallets)
             )
 
+    def seal_clear(self, *, actor: str) -> list[str]:
+        """Seal the secrets of snapshots stored before sealing (in clear), each audited;
+        the ids sealed (none: nothing to do)."""
+        box = self._box()
+        sealed = []
+        with self.ctx.db.transaction() as session:
+            for row in session.execute(select(ReserveSnapshotRow)).scalars():
+                if len(row.secret) == CLEAR_SECRET:
+                    row.secret = box.seal(row.secret, context=_sealed_for(row.id))
+                    self.ctx.audit.append(
+                        session, actor=actor, action=SEAL_ACTION, subject=row.id, details={}
+                    )
+                    sealed.append(row.id)
+        return sealed
+
+    def _box(self) -> SecretBox:
+        return SecretBox.from_file(self.ctx.settings.resolved_secret_key_path)
+
+    def _secret(self, row: ReserveSnapshotRow) -> bytes:
+        if len(row.secret) == CLEAR_SECRET:
+            raise IntegrityError(
+                f"snapshot {row.id}'s secret is stored in clear (built before secrets were "
+                "sealed); run `kinko reserves seal` once, then prove again"
+            )
+        return self._box().open(row.secret, context=_sealed_for(row.id))
+
     @staticmethod
     def _control(session: Session, row: ReserveSnapshotRow, address: str) -> ReserveControlRow:
         rows = {
@@ -226,7 +257,7 @@ class ReservesService:
             )
             rows = [(a, s, int(u)) for a, s, u in found]
             trees = snapshot.build(
-                snapshot.Holdings.parse(rows), row.secret, row.nonce, floor=row.floor
+                snapshot.Holdings.parse(rows), self._secret(row), row.nonce, floor=row.floor
             )
             for asset in assets:
                 built, kept = trees.trees[asset], stored.get(asset)
@@ -272,6 +303,11 @@ class ReservesService:
             which = "no snapshot yet" if snapshot_id is None else f"no snapshot {snapshot_id!r}"
             raise NotFound(f"{which}; build one with `kinko reserves build`")
         return row
+
+
+def _sealed_for(snapshot_id: str) -> str:
+    """The sealed secret's associated data: it opens on its own snapshot's row only."""
+    return f"kinko reserves snapshot secret {snapshot_id}"
 
 
 def _custody_day(session: Session, day: date) -> tuple[dict[str, int], BalanceMatrix]:

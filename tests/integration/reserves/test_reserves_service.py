@@ -28,6 +28,7 @@ from tests.integration.reserves.keys import (
     point_at,
 )
 from tests.support.cli import json_out, kinko, narrow_cli
+from tests.support.identity import ensure_secret_key
 
 LEDGER = [
     ("alice", BTC, 150_000_000),
@@ -41,6 +42,7 @@ OWED = {BTC: 300_000_007, ETH: 2 * 10**18}
 def _custody(ctx: Context, *, eth_cold: int = 2 * 10**18, owed: dict[str, int] = OWED) -> Wallets:
     """The custody exchange, its Ethereum wallets on test keys (the hot one's in Kinko's
     keystore): 10**18 wei hot, ``eth_cold`` cold; 5 BTC in Bitcoin wallets (unprovable)."""
+    ensure_secret_key(ctx)  # the snapshot secret is sealed with it
     ids = set_up(ctx)
     point_at(ctx, ids)
     hot_keystore(ctx, ids)

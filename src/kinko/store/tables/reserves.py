@@ -1,8 +1,8 @@
 """Proof-of-reserves tables (`kinko.reserves.service`).
 
 `reserves_snapshots`: one row per snapshot: the custody day it was built against, its
-nonce and secret (the secret derives every account's key and the padding: it never
-leaves the database and never reaches the audit log), the padding floor, the digest of
+nonce and secret (the secret derives every account's key and the padding: it is stored
+sealed, never leaves the database and never reaches the audit log), the padding floor, the digest of
 its roots and the audit entry that records them. `reserves_roots`: per asset, the root,
 height and total liabilities, and the reserves the proven customer wallets held that day.
 `reserves_holdings`: what each account held, so that a proof can be made later.
@@ -27,7 +27,9 @@ class ReserveSnapshotRow(Base):
     day: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     nonce: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
-    secret: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    secret: Mapped[bytes] = mapped_column(LargeBinary(61), nullable=False)
+    """Sealed (`kinko.identity.secretbox`, the data directory's secret key): 61 bytes, bound
+    to the snapshot's id. A row of 32 bytes predates sealing (`kinko reserves seal`)."""
     floor: Mapped[int] = mapped_column(Integer, nullable=False)
     roots_digest: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
