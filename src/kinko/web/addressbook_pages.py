@@ -22,8 +22,7 @@ from kinko.identity.model import Principal, ProposalKind
 from kinko.policy.freeze import user_actor
 from kinko.policy.model import OwnerKind
 from kinko.services import Services
-from kinko.web.console import render
-from kinko.web.page_forms import answer_form, form_field, may_propose, usernames
+from kinko.web.page_forms import answer_form, form_field, form_page, may_propose, usernames
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("custody:read"))]
@@ -50,10 +49,11 @@ def _page(
             else None
         )
     now = services.ctx.clock.now()
-    return render(
+    return form_page(
         request,
         "address_book.html",
-        principal=principal,
+        principal,
+        error,
         entries=entries,
         cooling={e.id for e in entries if not e.is_effective(now)},
         proposals=pending,
@@ -62,8 +62,6 @@ def _page(
         propose_refused=refused,
         owner_kinds=[k.value for k in OwnerKind],
         tiers=[t.value for t in Tier],
-        error=error,
-        status_code=error.http_status if error else 200,
     )
 
 

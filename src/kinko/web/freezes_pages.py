@@ -26,8 +26,7 @@ from kinko.policy.model import FreezeScope
 from kinko.services import Services
 from kinko.store.tables.policy import FreezeRow
 from kinko.web import dashboard_data
-from kinko.web.console import render
-from kinko.web.page_forms import answer_form, form_field, may_propose, usernames
+from kinko.web.page_forms import answer_form, form_field, form_page, may_propose, usernames
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("custody:read"))]
@@ -60,10 +59,11 @@ def _page(
             session, [f.actor for f in found.freezes] + [p.proposer for p in found.unfreezes]
         )
     proposed = {p.freeze_id for p in found.unfreezes}
-    return render(
+    return form_page(
         request,
         "freezes.html",
-        principal=principal,
+        principal,
+        error,
         freezes=found.freezes,
         unfreezes=found.unfreezes,
         names=names,
@@ -71,8 +71,6 @@ def _page(
         lifting_refused=lifting,
         may_freeze=principal.has("freeze:set"),
         scopes=[s.value for s in FreezeScope],
-        error=error,
-        status_code=error.http_status if error else 200,
     )
 
 

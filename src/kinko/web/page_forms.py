@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal, ProposalKind, UserId
 from kinko.services import Services
 from kinko.store.tables.identity import UserRow
+from kinko.web.console import render
 
 
 def form_field(form: Any, name: str, limit: int = 1000) -> str:
@@ -46,6 +48,19 @@ def may_propose(
     except KinkoError as exc:
         return exc.message
     return None
+
+
+def form_page(
+    request: Request,
+    template: str,
+    principal: Principal,
+    error: KinkoError | None,
+    **values: Any,
+) -> HTMLResponse:
+    """A page with forms: `template`, and a refused form's `error` (its reason and status)
+    when the page answers one."""
+    status = error.http_status if error else 200
+    return render(request, template, principal=principal, error=error, status_code=status, **values)
 
 
 def answer_form(
