@@ -1,17 +1,19 @@
 """Console pages for triage: the alerts (``/console/alerts``) and an alert's page, where
-whoever holds ``alerts:write`` for its asset or wallet acknowledges it, then resolves it
-(or calls it a false positive) with a note — the same service and checks as the API's
-``POST /v1/alerts/{id}/acknowledge`` and ``/close``. Reading needs ``monitor:read`` in
+whoever holds ``alerts:write`` for its asset or wallet acknowledges it, assigns it to a
+person (by username), then resolves it (or calls it a false positive) with a note — the
+same service and checks as the API's ``POST /v1/alerts/{id}/acknowledge``, ``/assign``
+and ``/close``. Its responses show their state, and those in force link to their
+two-person release page. Reading needs ``monitor:read`` in
 scope, as ``GET /v1/alerts``. A form refused (a missing note, an alert already closed)
 comes back as the alert's page with the reason, never as a half-done change.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from kinko.api.auth import require
@@ -25,6 +27,7 @@ from kinko.services import Services
 from kinko.store.tables.identity import UserRow
 from kinko.store.tables.monitor import ResponseRow
 from kinko.web.console import render
+from kinko.web.page_forms import answer_form, form_field, form_page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(require("monitor:read"))]
@@ -85,22 +88,25 @@ def _alert_page(
                 .order_by(ResponseRow.created_at)
             ).scalars()
         )
-        people = {a.removeprefix("user:") for a in (view.acknowledged_by, view.closed_by) if a}
+        people = {
+            a.removeprefix("user:")
+            for a in (view.acknowledged_by, view.closed_by, view.assigned_to)
+            if a
+        }
         names = {
             f"user:{row.id}": row.username
             for row in session.execute(select(UserRow).where(UserRow.id.in_(people))).scalars()
         }
         session.expunge_all()
-    return render(
+    return form_page(
         request,
         "alert.html",
+        principal,
+        error,
         names=names,
-        principal=principal,
         alert=view,
         responses=responses,
         refusal=_refusal(view, principal, may_write),
-        error=error,
-        status_code=error.http_status if error else 200,
     )
 
 
@@ -128,37 +134,41 @@ def _in_write_scope(services: Services, principal: Principal, alert_id: str) -> 
         Scopes.within(principal, "alerts:write", session).require(concern(view))
 
 
-def _field(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
-
-
 @router.post("/console/alerts/{alert_id}/triage", response_class=HTMLResponse)
 async def triage_form(
     alert_id: str, request: Request, principal: Writer, services: AppServices
 ) -> Response:
-    """Acknowledge (``step=acknowledge``) or close (``step=close`` with ``resolution`` and
-    ``note``); the CSRF token was checked with the session."""
+    """Acknowledge (``step=acknowledge``), assign (``step=assign`` with ``assignee``, a
+    username) or close (``step=close`` with ``resolution`` and ``note``); the CSRF token
+    was checked with the session."""
     form = await request.form()
-    step = _field(form, "step")
+    step = form_field(form, "step")
     actor = f"user:{principal.subject}"
-    try:
+
+    def act() -> None:
         _in_write_scope(services, principal, alert_id)
         with services.ctx.db.transaction() as session:
             if step == "acknowledge":
                 services.triage.acknowledge(session, alert_id, actor=actor)
+            elif step == "assign":
+                name = form_field(form, "assignee", 200).strip()
+                found = services.identity.users.user_by_name(session, name) if name else None
+                if found is None:
+                    raise InputError("assignee", f"no user named {name!r}: give a username")
+                services.triage.assign(session, alert_id, actor=actor, assignee=found.id)
             elif step == "close":
                 services.triage.close(
                     session,
                     alert_id,
                     actor=actor,
-                    resolution=_field(form, "resolution"),
-                    note=_field(form, "note")[:4000],
+                    resolution=form_field(form, "resolution"),
+                    note=form_field(form, "note", 4000),
                 )
             else:
-                raise InputError("step", "must be acknowledge or close")
-    except KinkoError as exc:
-        if exc.http_status in (401, 403, 404):
-            raise
-        return _alert_page(request, principal, services, alert_id, error=exc)
-    return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
+                raise InputError("step", "must be acknowledge, assign or close")
+
+    return answer_form(
+        act,
+        f"/console/alerts/{alert_id}",
+        lambda exc: _alert_page(request, principal, services, alert_id, error=exc),
+    )

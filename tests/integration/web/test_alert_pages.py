@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import re
 
-from fastapi.testclient import TestClient
-
 from kinko.context import Context
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
-from kinko.identity.sessions import COOKIE_NAME
-from kinko.server import create_app
-from tests.integration.web.records import stored_alert
-from tests.support.identity import make_user, sign_in
-
-BROWSER = {"Accept": "text/html"}
-
-
-def person(ctx: Context, name: str, roles: list[Role | RoleGrant]) -> tuple[TestClient, str]:
-    _, auth = make_user(ctx, name, roles)
-    assert auth is not None
-    cookie, csrf = sign_in(ctx, name, auth)
-    client = TestClient(create_app(ctx), cookies={COOKIE_NAME: cookie}, headers=BROWSER)
-    return client, csrf
+from tests.integration.web.people import person
+from tests.integration.web.records import stored_alert, stored_response
+from tests.support.identity import make_user
 
 
 def status_of(html: str) -> str:
@@ -97,3 +84,54 @@ def test_readers_are_told_why_and_scopes_hold(ctx: Context) -> None:
     assert status_of(auditor.get(f"/console/alerts/{eth}").text) == "open"
     nobody, _ = person(ctx, "nobody", [])
     assert nobody.get("/console/alerts").status_code == 403
+
+
+def test_assign_by_username_shows_the_name_and_refuses_who_cannot_triage(ctx: Context) -> None:
+    eth = stored_alert(ctx, "ETH outflow", asset="ethereum:ETH")
+    ciso, csrf = person(ctx, "ciso", [Role.CISO])
+    make_user(ctx, "sam", [Role.SECURITY_ADMIN], with_authenticator=False)
+    make_user(ctx, "rita", [Role.REQUESTER], with_authenticator=False)
+    page = ciso.get(f"/console/alerts/{eth}")
+    assert 'id="assign"' in page.text and 'id="alert-assignee"' not in page.text
+    done = ciso.post(
+        f"/console/alerts/{eth}/triage",
+        data={"csrf_token": csrf, "step": "assign", "assignee": "sam"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    page = ciso.get(f"/console/alerts/{eth}")
+    assert "<strong>sam</strong>" in page.text.split('id="alert-assignee"')[1].split("</td>")[0]
+    # someone who does not triage alerts, and nobody of that name: refused, nothing changed
+    for name, why in (("rita", "is not an active person who triages"), ("ghost", "no user")):
+        refused = ciso.post(
+            f"/console/alerts/{eth}/triage",
+            data={"csrf_token": csrf, "step": "assign", "assignee": name},
+        )
+        assert refused.status_code == 422 and why in refused.text, name
+        assert "<strong>sam</strong>" in refused.text
+    auditor, csrf = person(ctx, "aud", [Role.AUDITOR])
+    assert 'id="assign"' not in auditor.get(f"/console/alerts/{eth}").text
+    denied = auditor.post(
+        f"/console/alerts/{eth}/triage",
+        data={"csrf_token": csrf, "step": "assign", "assignee": "sam"},
+    )
+    assert denied.status_code == 403
+
+
+def test_responses_show_their_state_and_link_the_release_while_in_force(ctx: Context) -> None:
+    eth = stored_alert(ctx, "ETH outflow", asset="ethereum:ETH")
+    in_force = stored_response(ctx, eth)
+    released = stored_response(ctx, eth, released=True)
+    declined = stored_response(ctx, eth, status="skipped")
+    auditor, _ = person(ctx, "aud", [Role.AUDITOR])
+    html = auditor.get(f"/console/alerts/{eth}").text
+
+    def item(response_id: str) -> str:
+        found = re.search(rf'<li id="response-{response_id}">(.*?)</li>', html, re.S)
+        assert found is not None, response_id
+        return found.group(1)
+
+    assert "in force" in item(in_force)
+    assert f'href="/console/approvals/response-release/{in_force}"' in item(in_force)
+    assert "released at" in item(released) and "href" not in item(released)
+    assert "skipped" in item(declined) and "href" not in item(declined)
