@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
+from kinko.custody.keys import NonceReport, nonce_check
 from kinko.custody.proposals import registration_handlers
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.identity.device import DeviceLoginService
@@ -46,6 +47,7 @@ from kinko.monitor.triage import TriageService
 from kinko.policy.addressbook import AddressBookService, AddressEntryHandler
 from kinko.policy.freeze import FreezeService
 from kinko.policy.freeze_release import FreezeReleaseHandler
+from kinko.policy.model import FreezeScope
 from kinko.policy.proposals import PolicyActivationHandler
 from kinko.policy.rules import Policy
 from kinko.policy.service import PolicyService
@@ -166,6 +168,18 @@ class Services:
         return start_monitor(
             self.ctx, rule_paths, geo=geo, notifiers=notifiers, hands=self.monitor_hands
         )
+
+    def nonce_check(self, actor: str) -> NonceReport:
+        """The ECDSA nonce self-test (custody); a failed test freezes the keys' wallets at
+        once through this process's freezes, whether or not a monitor runs (#18)."""
+
+        def freeze(session: Session, scope: str, target: str, *, reason: str, actor: str) -> str:
+            record = self.freezes.freeze(
+                session, scope=FreezeScope(scope), target=target, reason=reason, actor=actor
+            )
+            return str(record.id)
+
+        return nonce_check(self.ctx, actor=actor, freeze=freeze)
 
 
 def build_services(

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, guarded, open_context
+from kinko.cli.common import (
+    EXIT_CHECK_FAILED,
+    console,
+    echo_json,
+    guarded,
+    open_context,
+    open_services,
+)
 from kinko.cli.custody_delegations import delegations_app
 from kinko.cli.custody_keys import ReasonOption, keys_app, propose
 from kinko.cli.output import JsonOption, Names, guarded_json, print_table
@@ -316,7 +323,8 @@ def nonce_check(
     from kinko.custody import keys
 
     imported: dict[str, object] | None = None
-    with guarded_json(as_json), open_context() as ctx:
+    with guarded_json(as_json), open_services() as built:
+        ctx = built.ctx
         if eth_node is not None:
             from kinko.chains.ethereum import EthereumAdapter
             from kinko.chains.ethereum.node import connect
@@ -331,13 +339,14 @@ def nonce_check(
                     f"imported {added} signatures up to block {cursor} ({skipped} non-EIP-1559 "
                     "transactions skipped)"
                 )
-        report = keys.nonce_check(ctx, actor=_actor())
+        report = built.nonce_check(_actor())  # a failed test freezes at once
     if as_json:
         echo_json(
             {
                 "ok": report.passed,
                 "scanned": report.scanned,
                 "findings": [finding.to_json() for finding in report.findings],
+                "frozen": list(report.frozen),
                 "imported": imported,
             }
         )
@@ -349,6 +358,7 @@ def nonce_check(
         return
     for finding in report.findings:
         console.print(f"[bold red]CRITICAL[/] {json.dumps(finding.to_json())}", highlight=False)
+    console.print(f"frozen at once: {', '.join(report.frozen)}", highlight=False)
     raise typer.Exit(EXIT_CHECK_FAILED)
 
 

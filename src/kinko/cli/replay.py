@@ -8,7 +8,7 @@ Ethereum chain), so a replay never touches the user's data. docs/replays.md has 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,8 @@ def bench_for(ctx: Context) -> Bench:
     from kinko.audit.note import generate_signer
     from kinko.core.secretfile import write_secret_file
     from kinko.demo.exchange import build_demo_exchange
+    from kinko.identity.model import ProposalKind, RoleGrant, UserId
+    from kinko.identity.permissions import Role
     from kinko.replays.bench import Bench
 
     settings = ctx.settings
@@ -77,6 +79,31 @@ def bench_for(ctx: Context) -> Bench:
             users.consume_enrolment(session, users.user_row(session, user_id))
         return str(user_id)
 
+    operator = person("olga")  # custody:write: proposes the registrations
+    with ctx.db.transaction() as session:
+        services.identity.roles.unsafe_direct_grant(
+            session, UserId(operator), RoleGrant(Role.OPERATOR), reason="replay set-up"
+        )
+
+    def register(kind: ProposalKind, payload: dict[str, Any]) -> str:
+        """A custody registration: olga proposes, sec1 approves with her security key."""
+        from kinko.demo.exchange import vote_with_key
+        from kinko.identity.approval_terms import ApprovalKind
+
+        roles = services.identity.roles
+        with ctx.db.transaction() as session:
+            proposal = roles.propose(
+                session, actor=UserId(operator), kind=kind, payload=payload, reason="replay"
+            )
+        sec1 = ex.users["sec1"]
+        vote = vote_with_key(
+            services, ex.authenticators["sec1"], sec1, ApprovalKind.PROPOSAL, proposal.id,
+            name="sec1",
+        )  # fmt: skip
+        with ctx.db.transaction() as session:
+            roles.approve(session, proposal.id, actor=UserId(sec1), vote=vote)
+        return proposal.id
+
     return Bench(
         ctx=ctx,
         w3=ex.w3,
@@ -88,6 +115,8 @@ def bench_for(ctx: Context) -> Bench:
         book=book,
         triage=services.triage,
         person=person,
+        register=register,
+        nonce_check=services.nonce_check,
     )
 
 

@@ -24,8 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
+from eth_keys.datatypes import PublicKey
+from eth_utils.exceptions import ValidationError as EthKeysValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -284,18 +286,54 @@ def import_chain_signatures(
     return added, skipped, new_cursor
 
 
+class Freezer(Protocol):
+    """Freezes through the freeze service (the composition root wires `kinko.policy`'s in:
+    custody does not import policy). `scope`: ``wallet`` or ``chain``; the freeze's id."""
+
+    def __call__(
+        self, session: Session, scope: str, target: str, *, reason: str, actor: str
+    ) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class NonceReport:
     scanned: int
     findings: tuple[Finding, ...]
+    frozen: tuple[str, ...] = ()  # "scope:target" of each freeze a failed test set
 
     @property
     def passed(self) -> bool:
         return not self.findings
 
 
-def nonce_check(ctx: Context, *, actor: str) -> NonceReport:
-    """Scan every recorded signature for repeated r; audit the result; alert on findings."""
+def _eth_address(public_key: str) -> str | None:
+    try:
+        return PublicKey.from_compressed_bytes(bytes.fromhex(public_key)).to_address().lower()
+    except (ValueError, EthKeysValidationError):
+        return None
+
+
+def _targets(session: Session, finding: Finding) -> list[tuple[str, str]]:
+    """What a finding freezes: every wallet whose key share or (Ethereum) address is one of
+    its keys; the chain itself when no wallet is known for a key (fail closed)."""
+    found: list[tuple[str, str]] = []
+    wallets = list(session.execute(select(WalletRow)).scalars())
+    for sig in finding.signatures:
+        held = session.execute(
+            select(KeyShareRow.wallet_id).where(KeyShareRow.public_key == sig.public_key)
+        ).scalars()
+        ids = set(held)
+        address = _eth_address(sig.public_key) if sig.chain == "ethereum" else None
+        ids |= {w.id for w in wallets if address and (w.address or "").lower() == address}
+        found += [("wallet", w) for w in sorted(ids)] or [("chain", sig.chain)]
+    return list(dict.fromkeys(found))
+
+
+def nonce_check(ctx: Context, *, actor: str, freeze: Freezer) -> NonceReport:
+    """Scan every recorded signature for repeated r; audit the result; on a finding freeze
+    the wallets of the keys at once (through `freeze`, in the audit's transaction: no
+    monitor needed) and alert. Fail closed: a key no wallet is known for freezes its chain."""
+    frozen: list[str] = []
     with ctx.db.transaction() as session:
         records = [
             SignatureRecord(r.chain, r.txid, r.public_key, int(r.r, 16), int(r.s, 16), r.digest)
@@ -309,6 +347,16 @@ def nonce_check(ctx: Context, *, actor: str) -> NonceReport:
             subject="signature_log",
             details={"scanned": len(records), "findings": [f.to_json() for f in findings]},
         )
+        for finding in findings:
+            for scope, target in _targets(session, finding):
+                if f"{scope}:{target}" in frozen:
+                    continue
+                reason = (
+                    f"nonce self-test failed ({finding.kind.value}, r={finding.r:064x}): a "
+                    "key may be recoverable from its signatures; rotate it before lifting"
+                )
+                freeze(session, scope, target, reason=reason, actor=actor)
+                frozen.append(f"{scope}:{target}")
     for finding in findings:
         ctx.bus.publish(
             SecurityEvent(
@@ -317,7 +365,7 @@ def nonce_check(ctx: Context, *, actor: str) -> NonceReport:
                 actor=actor,
                 severity="critical",
                 outcome="failure",
-                fields=finding.to_json(),
+                fields={**finding.to_json(), "frozen": list(frozen)},
             )
         )
-    return NonceReport(len(records), findings)
+    return NonceReport(len(records), findings, tuple(frozen))

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
+from kinko.custody.keys import NonceReport
+from kinko.identity.model import ProposalKind
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import TriageService
@@ -46,6 +48,12 @@ class Bench:
     triage: TriageService
     person: Callable[[str], str]
     """Enrol a member of staff by name (no security key); their user id."""
+    register: Callable[[ProposalKind, dict[str, Any]], str]
+    """A custody registration (a key share, a delegation) by four eyes, through identity's
+    proposals: an operator proposes, a security admin approves with their key; the
+    proposal id (a `KinkoError` when refused, proposed or approved)."""
+    nonce_check: Callable[[str], NonceReport]
+    """The nonce self-test as `actor` (the composition root's: a failed test freezes)."""
     hot_wallet: str = "wal_eth_hot"
     warm_wallet: str = "wal_eth_warm"
 

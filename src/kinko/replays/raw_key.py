@@ -15,7 +15,7 @@ from kinko.chains.ethereum import tx as txmod
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.chains.ethereum.address import address_bytes
 from kinko.core.errors import InputError, KinkoError
-from kinko.custody.keys import import_chain_signatures, nonce_check
+from kinko.custody.keys import import_chain_signatures
 from kinko.inspection.incident import draft
 from kinko.inspection.incident_log import ACTION, save
 from kinko.inspection.incident_records import incident_facts
@@ -202,13 +202,15 @@ def _weak_history(bench: Bench, hot: str, key: bytes) -> None:
 def _self_test_then_infer(verdict: list[str]) -> Learn:
     def learn(bench: Bench, hot: str, observations: list[str]) -> bytes:
         """Kinko's nonce self-test over the chain's signatures (`kinko custody
-        nonce-check`), then the thief reads the same signatures and computes the key."""
+        nonce-check`: a failed test freezes the wallet at once, through the freeze service,
+        monitor or not), then the thief reads the same signatures and computes the key."""
         ctx = bench.ctx
         adapter = EthereumAdapter("devnet", web3=bench.w3)
         added, _, _ = import_chain_signatures(ctx, adapter, [hot], None)
-        report = nonce_check(ctx, actor="system:nonce-self-test")
+        report = bench.nonce_check("system:nonce-self-test")  # a failure freezes at once
         verdict.append(
-            f"flagged: {len(report.findings)} finding(s) over {report.scanned} signatures"
+            f"flagged: {len(report.findings)} finding(s) over {report.scanned} signatures; "
+            f"frozen at once: {', '.join(report.frozen) or 'nothing'}"
             if report.findings
             else f"passed over {report.scanned} signatures"
         )

@@ -14,6 +14,7 @@ from kinko.core.errors import InputError
 from kinko.custody import holdings, wallets
 from kinko.store.tables.custody import WalletBalanceRow
 from tests.integration.chains import minimal_erc20
+from tests.support.services import services_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ACTOR = "user:custodian"
@@ -116,7 +117,7 @@ def test_nonce_check_backfills_our_signatures_from_the_chain(
     assert (added, skipped) == (3, 0)
     assert int(cursor) == w3.eth.block_number
     assert keys.import_chain_signatures(ctx, adapter, [sender], cursor)[:2] == (0, 0)
-    report = keys.nonce_check(ctx, actor=ACTOR)
+    report = services_of(ctx).nonce_check(ACTOR)
     assert report.passed and report.scanned == 3
     # from genesis: the contract deployment (no destination) is counted as skipped
     assert keys.import_chain_signatures(ctx, adapter, [sender], None)[1] == 1

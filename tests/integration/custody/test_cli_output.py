@@ -80,7 +80,13 @@ def test_wallet_and_key_listings(ctx: Context, cli: CliRunner, tmp_path: Path) -
 def test_nonce_check_json(ctx: Context, cli: CliRunner) -> None:
     result = kinko(cli, "custody", "nonce-check", "--json")
     assert result.exit_code == 0, result.output
-    assert json_out(result) == {"ok": True, "scanned": 0, "findings": [], "imported": None}
+    assert json_out(result) == {
+        "ok": True,
+        "scanned": 0,
+        "findings": [],
+        "frozen": [],
+        "imported": None,
+    }
 
     leaked = _same_k_signatures(0xC0FFEE, 0x1234567, [b"withdrawal 1", b"withdrawal 2"])
     with ctx.db.transaction() as s:
@@ -94,6 +100,7 @@ def test_nonce_check_json(ctx: Context, cli: CliRunner) -> None:
     assert finding["kind"] == "repeated_r_same_key"
     assert finding["transactions"] == ["bitcoin:tx-a", "bitcoin:tx-b"]
     assert finding["r"] == f"{leaked[0].r:064x}"
+    assert report["frozen"] == ["chain:bitcoin"]  # no wallet known for the key: fail closed
 
 
 def test_status_json_error(cli: CliRunner) -> None:

@@ -17,6 +17,7 @@ from kinko.core.errors import Conflict, InputError
 from kinko.core.events import SecurityEvent
 from kinko.custody import keys
 from kinko.custody.keys import KeyStatus, NewKeyShare
+from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
 from tests.integration.custody.exchange import ACTOR, set_up
 from tests.support.identity import ensure_secret_key, make_user
@@ -156,7 +157,7 @@ def _same_k_signatures(secret: int, k: int, messages: list[bytes]) -> list[Ecdsa
 
 
 def test_nonce_check_passes_on_real_rfc6979_signatures_then_catches_a_reused_k(
-    ctx: Context,
+    ctx: Context, services: Services
 ) -> None:
     events: list[SecurityEvent] = []
     ctx.bus.subscribe(events.append)
@@ -179,15 +180,17 @@ def test_nonce_check_passes_on_real_rfc6979_signatures_then_catches_a_reused_k(
             )
         assert keys.record_signatures(ctx, s, "bitcoin", "btc-tx", btc.signatures(signed)) == 4
         assert keys.record_signatures(ctx, s, "bitcoin", "btc-tx", btc.signatures(signed)) == 0
-    report = keys.nonce_check(ctx, actor=ACTOR)
-    assert report.passed and report.scanned == 9 and events == []
+    report = services.nonce_check(ACTOR)
+    assert report.passed and report.scanned == 9 and events == [] and report.frozen == ()
 
     leaked = _same_k_signatures(0xC0FFEE, 0x1234567, [b"withdrawal 1", b"withdrawal 2"])
     with ctx.db.transaction() as s:
         keys.record_signatures(ctx, s, "bitcoin", "tx-a", leaked[:1])
         keys.record_signatures(ctx, s, "bitcoin", "tx-b", leaked[1:])
-    report = keys.nonce_check(ctx, actor=ACTOR)
+    report = services.nonce_check(ACTOR)
     assert not report.passed
+    # No wallet is known for the leaked key: its chain is frozen (fail closed).
+    assert report.frozen == ("chain:bitcoin",)
     (finding,) = report.findings
     assert finding.kind.value == "repeated_r_same_key"
     # why it is critical: two signatures with one k give away the private key
@@ -195,14 +198,49 @@ def test_nonce_check_passes_on_real_rfc6979_signatures_then_catches_a_reused_k(
     za, zb = int(a.digest, 16), int(b.digest, 16)
     k = (za - zb) * inv(a.s - b.s, N) % N
     assert (a.s * k - za) * inv(finding.r, N) % N == 0xC0FFEE
-    (event,) = events
-    assert event.type == "custody.nonce_reuse" and event.severity == "critical"
+    (event,) = [e for e in events if e.type == "custody.nonce_reuse"]
+    assert event.severity == "critical" and event.fields["frozen"] == ["chain:bitcoin"]
+    assert [e.fields["target"] for e in events if e.type == "freeze.set"] == ["bitcoin"]
     with ctx.db.transaction() as s:
         actions = list(
             s.execute(select(AuditEntryRow.action).order_by(AuditEntryRow.seq)).scalars()
         )
-    assert actions[-1] == "custody.nonce_check.failed"
+    assert actions[-2:] == ["custody.nonce_check.failed", "freeze.set"]
     assert "custody.nonce_check.passed" in actions
+
+
+def test_a_failed_nonce_check_freezes_the_keys_wallet_at_once_without_a_monitor(
+    ctx: Context, services: Services
+) -> None:
+    ids = set_up(ctx)
+    u = _staff(ctx, "ann")
+    leaked = _same_k_signatures(0xC0FFEE, 0x1234567, [b"withdrawal 1", b"withdrawal 2"])
+    with ctx.db.transaction() as s:
+        share = _share(ids.btc_cold, u["ann"], "hsm-1", leaked[0].public_key.hex())
+        keys.unsafe_register_share(ctx, s, share, actor=ACTOR)
+        keys.record_signatures(ctx, s, "bitcoin", "tx-a", leaked[:1])
+        keys.record_signatures(ctx, s, "bitcoin", "tx-b", leaked[1:])
+    report = services.nonce_check(ACTOR)  # no monitor runs in this test
+    assert report.frozen == (f"wallet:{ids.btc_cold}",)
+    with ctx.db.reading() as s:
+        (freeze,) = services.freezes.active_freezes(s)
+        entries = list(
+            s.execute(
+                select(AuditEntryRow.action, AuditEntryRow.actor).order_by(AuditEntryRow.seq.desc())
+            ).all()[:2]
+        )
+    assert (freeze.scope.value, freeze.target) == ("wallet", ids.btc_cold)
+    assert "nonce self-test failed (repeated_r_same_key" in freeze.reason
+    (set_, failed) = entries
+    assert (set_.action, set_.actor, failed.action) == (
+        "freeze.set",
+        ACTOR,
+        "custody.nonce_check.failed",
+    )
+    # A second run finds the same and freezes nothing twice (the freeze is in force).
+    assert services.nonce_check(ACTOR).frozen == (f"wallet:{ids.btc_cold}",)
+    with ctx.db.reading() as s:
+        assert len(services.freezes.active_freezes(s)) == 1
 
 
 def test_concurrent_registrations_for_one_holder_cannot_both_succeed(ctx: Context) -> None:

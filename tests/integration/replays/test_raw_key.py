@@ -1,5 +1,5 @@
 """The replays where the thief holds a hot wallet's raw key and signs outside Kinko
-(Coincheck, Upbit 2019): bounded by the hot wallet's cap, detected by the chain watcher
+(Coincheck, Upbit 2019, Upbit 2025): bounded by the hot wallet's cap, detected by the chain watcher
 and frozen by the monitor within seconds of simulated chain time, on both databases."""
 
 from __future__ import annotations
@@ -57,6 +57,12 @@ def test_upbit_2025_weak_key_is_flagged_before_the_theft_and_a_notice_drafted(
     assert found["rule:kinko-nonce-reuse"][0] < found[UNEXPLAINED][0]
     assert flagged < found[UNEXPLAINED][0]
     assert result.weak_key is not None and result.weak_key.startswith("flagged")
+    # The failed self-test froze the wallet at once, itself (the entry right after its
+    # own, before the monitor's alert): an hour before the first theft transaction.
+    (frozen,) = found["freeze:wallet"]
+    assert flagged < frozen < found["rule:kinko-nonce-reuse"][0]
+    assert "frozen at once: wallet:wal_eth_hot_capped" in result.weak_key
+    assert result.freeze_after_s is not None and result.freeze_after_s <= -3600
     # The thief still drains the wallet (rotating the key is people's work), and a draft
     # notice for the regulator is saved within 60 s of the first theft transaction.
     assert found["notice:incident_draft"]

@@ -108,7 +108,6 @@ def test_quorum_signs_and_broadcasts_at_once(exchange: Exchange) -> None:
 
 
 def test_signatures_made_online_feed_the_nonce_self_test(exchange: Exchange) -> None:
-    from kinko.custody.keys import nonce_check
     from kinko.store.tables.custody import SignatureLogRow
 
     ex = exchange
@@ -122,7 +121,7 @@ def test_signatures_made_online_feed_the_nonce_self_test(exchange: Exchange) -> 
         r_values = {row.r for row in logged}
     assert refs == sorted([f"withdrawal:{first['id']}", f"withdrawal:{second['id']}"])
     assert len(r_values) == 2  # RFC 6979: distinct digests, distinct nonces
-    report = nonce_check(ex.ctx, actor="auditor")
+    report = services_of(ex.ctx).nonce_check("auditor")
     assert report.scanned == 2 and report.findings == ()
 
 
