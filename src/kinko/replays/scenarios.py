@@ -272,8 +272,9 @@ UPBIT_2025 = Scenario(
         RAW_KEY,
         "Kinko's nonce self-test finds a repeated nonce only: a subtle bias (a few "
         "predictable bits, found by lattice attacks over many signatures) passes it",
-        "the self-test alerts; moving the funds of the flagged key is people's work, not "
-        "automatic: the replay lets an hour pass without it",
+        "the failed self-test freezes the wallet at once, which stops what Kinko signs; the "
+        "thief signs outside Kinko with the inferred key, so moving the funds to a new key "
+        "is people's work, not automatic: the replay lets an hour pass without it",
     ),
 )
 
@@ -315,12 +316,12 @@ RONIN = Scenario(
     attempted_units=173_600 * ETH,
     hot_cap_units=None,
     not_prevented=(
-        "Kinko's key inventory refuses two shares on one holder or one device, not a quorum "
-        "one legal entity can reach: five of nine shares reachable by Sky Mavis are accepted",
-        "Kinko records no delegation of a holder's signing to another organisation, so an "
-        "allowance past its end cannot be refused",
-        "the thief holding a quorum of keys signs outside Kinko: the watcher detects and "
-        "freezes, but nothing bounds a warm wallet's holding",
+        "Kinko refuses to record a key share or a delegation that puts the quorum within one "
+        "legal entity's reach, and one past its end; an arrangement made outside the key "
+        "inventory (a signing allowance nobody registers) is not seen: the inventory must be "
+        "the record of who can sign",
+        "were a quorum of keys in the thief's hands after all, they would sign outside Kinko: "
+        "the watcher detects and freezes, but nothing bounds a warm wallet's holding",
     ),
 )
 

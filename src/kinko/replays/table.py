@@ -20,7 +20,8 @@ def _seconds(value: float | None) -> str:
 def row(result: Result) -> str:
     s, h = result.scenario, result.scenario.historical
     controls = "; ".join(
-        f"{c.name} (#{', #'.join(str(q) for q in c.audit_seqs)})" for c in result.controls
+        c.name + (f" (#{', #'.join(str(q) for q in c.audit_seqs)})" if c.audit_seqs else "")
+        for c in result.controls
     )
     return (
         f"| {s.name} | {h.loss} | {h.detection} | **{result.outcome.value}** "

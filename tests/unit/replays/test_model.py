@@ -62,3 +62,11 @@ def test_table_has_a_row_per_result_with_both_figures() -> None:
     assert lines[:2] == HEADER.splitlines()
     assert "523M XEM" in lines[2] and "0.5 ETH" in lines[2] and "**bounded**" in lines[2]
     assert "(#41)" in lines[2]
+
+
+def test_a_refusal_with_nothing_stored_is_named_without_entry_numbers() -> None:
+    from dataclasses import replace
+
+    refused = replace(result(0), controls=(Control("custody:quorum_within_one_entity", ()),))
+    (row,) = markdown_table([refused]).splitlines()[2:]
+    assert row.endswith("| custody:quorum_within_one_entity |")
