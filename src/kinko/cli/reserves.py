@@ -152,12 +152,18 @@ def prove(
     out: Annotated[
         Path | None, typer.Option(help="Write the proof here (default: standard output).")
     ] = None,
+    binary: Annotated[
+        bool, typer.Option("--binary", help="The compact binary proof (needs --out).")
+    ] = False,
 ) -> None:
     """Write ACCOUNT's proof: its leaves, paths, the roots and their audit-log proof."""
     from kinko.cli.common import guarded
 
-    with guarded(), open_services() as services:
-        document = services.reserves.prove(account, snapshot)
+    with guarded():
+        if binary and out is None:
+            raise InputError("out", "a binary proof is written to a file: give --out FILE")
+        with open_services() as services:
+            document = services.reserves.prove(account, snapshot, binary=binary)
     if out is None:
         typer.echo(document.decode())
     else:
@@ -175,16 +181,22 @@ def verify(
     import json
 
     from kinko.core.textfile import read_text
-    from kinko.reserves.verify import verify_document
+    from kinko.reserves.verify import load, verify_document
 
     with guarded_json(as_json):
-        text = read_text(proof, field="PROOF")
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise InputError(
-                "PROOF", f"is not JSON ({exc}); give the file the exchange sent"
-            ) from None
+            data = proof.read_bytes()
+        except OSError as exc:
+            raise InputError("PROOF", f"cannot read {proof}: {exc.strerror}") from None
+        if data[:3] == b"KRP":
+            document = load(data)
+        else:
+            try:
+                document = json.loads(data.decode("utf-8"))
+            except ValueError as exc:
+                raise InputError(
+                    "PROOF", f"is not JSON ({exc}); give the file the exchange sent"
+                ) from None
         result = verify_document(document, read_text(vkey, field="vkey").strip())
     if as_json:
         echo_json(

@@ -13,9 +13,10 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from kinko.reserves import binary
 from kinko.reserves.ownership import Control
 from kinko.reserves.roots import Roots
-from kinko.reserves.snapshot import Trees
+from kinko.reserves.snapshot import Leaf, Trees
 from kinko.reserves.tree import Path
 from kinko.reserves.verify import AUDIT_ACTION, FORMAT
 
@@ -70,6 +71,10 @@ class Envelope:
 
     head: str
     tail: str
+    binary_head: bytes
+    binary_tail: bytes
+    positions: Mapping[str, int]
+    """Each asset's position in the roots (a binary leaf names its asset by it)."""
 
     @classmethod
     def of(
@@ -82,13 +87,55 @@ class Envelope:
         snapshot = _dumps({"id": snapshot_id, "roots": roots.to_json()})
         proven = _dumps([c.to_json() for c in controls])
         head = f'{{"format":{_dumps(FORMAT)},"snapshot":{snapshot},"controls":{proven},'
-        return cls(head, f',"audit":{_dumps(audit.to_json())}}}')
+        tail = f',"audit":{_dumps(audit.to_json())}}}'
+        assets = b"".join(
+            binary.lp(a.asset) + bytes([a.height]) + a.root + a.total.to_bytes(16, "big")
+            for a in roots.assets
+        )
+        proofs = b"".join(
+            binary.lp(c.chain) + bytes.fromhex(c.address[2:]) + c.public_key + c.signature
+            for c in controls
+        )
+        binary_head = (
+            binary.MAGIC
+            + binary.lp(snapshot_id)
+            + roots.nonce
+            + len(roots.assets).to_bytes(2, "big")
+            + assets
+            + len(controls).to_bytes(2, "big")
+            + proofs
+        )
+        binary_tail = (
+            len(audit.entry).to_bytes(4, "big")
+            + audit.entry
+            + audit.index.to_bytes(8, "big")
+            + bytes([len(audit.hashes)])
+            + b"".join(audit.hashes)
+            + binary.lp(audit.checkpoint)
+        )
+        positions = {a.asset: i for i, a in enumerate(roots.assets)}
+        return cls(head, tail, binary_head, binary_tail, positions)
 
     def encode(self, account: str, key: bytes, paths: Sequence[Path]) -> bytes:
         """The proof document, as UTF-8 JSON (docs/reserves.md)."""
         middle = f'"account":{_dumps(account)},"key":"{key.hex()}","leaves":'
         leaves = "[" + ",".join(_leaf_text(p) for p in paths) + "]"
         return (self.head + middle + leaves + self.tail).encode()
+
+    def encode_binary(self, account: str, key: bytes, leaves: Sequence[Leaf]) -> bytes:
+        """The compact binary proof (`kinko.reserves.binary`) of the account's leaves
+        (`Trees.leaves`: asset, value, index, siblings as the tree keeps them)."""
+        positions = self.positions
+        return b"".join(
+            [
+                self.binary_head,
+                binary.lp(account),
+                key,
+                len(leaves).to_bytes(2, "big"),
+                *(binary.leaf(positions[a], v, i, s) for a, v, i, s in leaves),
+                self.binary_tail,
+            ]
+        )
 
 
 def _leaf_text(path: Path) -> str:

@@ -231,8 +231,9 @@ class ReservesService:
             )
         return kept
 
-    def prove(self, account: str, snapshot_id: str | None = None) -> bytes:
-        """The account's proof document (JSON bytes) for a snapshot (default: the latest)."""
+    def prove(self, account: str, snapshot_id: str | None = None, *, binary: bool = False) -> bytes:
+        """The account's proof document (JSON bytes, or the compact binary proof) for a
+        snapshot (default: the latest)."""
         with self.ctx.db.transaction() as session:
             row = self._snapshot(session, snapshot_id)
             stored = _roots(session, row)
@@ -273,6 +274,9 @@ class ReservesService:
             proven = [r.control for r in controls.stored(session, row.id) if r.control]
         audit = proof.AuditInclusion(entry, row.audit_seq, hashes, note)
         envelope = proof.Envelope.of(row.id, stored, audit, proven)
+        if binary:
+            leaves = trees.leaves(account, held)
+            return envelope.encode_binary(account, trees.keys[account], leaves)
         return envelope.encode(
             account, trees.keys[account], proof.account_paths(trees, account, held)
         )

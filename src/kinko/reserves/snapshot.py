@@ -8,15 +8,21 @@ no account holds an asset twice; zero balances are dropped (the trees are sparse
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NoReturn
 
 from kinko.core.errors import InputError, NotFound
 from kinko.reserves import roots as roots_mod
 from kinko.reserves import sumtree, tree
 from kinko.reserves.roots import AssetRoot, Roots
 from kinko.reserves.tree import AssetTree, Path, digest_of
+
+if TYPE_CHECKING:
+    from _hashlib import HASH as Hasher
+
+Leaf = tuple[str, int, int, Sequence[bytes]]
+"""(asset, value, index, siblings as the tree keeps them): a binary proof's leaf."""
 
 MAX_ACCOUNT = 200
 
@@ -74,6 +80,32 @@ class Trees:
     nonce: bytes
     trees: Mapping[str, AssetTree]
     keys: Mapping[str, bytes]
+    _prefixes: dict[str, Callable[[], Hasher]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Per asset, a copy of a hasher fed the asset's leaf prefix (made on first use)."""
+
+    def leaves(self, account: str, held: Mapping[str, int]) -> list[Leaf]:
+        """The account's leaves and siblings for what it holds (asset -> base units), by
+        asset: a binary proof's content. The account's opening is made once, and each
+        asset's leaf prefix once per snapshot. NotFound if a leaf is not in its tree."""
+        key = self.keys.get(account)
+        if key is None:
+            raise NotFound(f"account {account!r} has no key in this snapshot")
+        opening = sumtree.opening(key, account)
+        out: list[Leaf] = []
+        for asset in sorted(held):
+            value, tree_ = held[asset], self.trees.get(asset)
+            prefix = self._prefixes.get(asset)
+            if prefix is None:
+                prefix = hashlib.sha256(sumtree.leaf_prefix(self.nonce, asset)).copy
+                self._prefixes[asset] = prefix
+            leaf = digest_of(prefix(), opening + sumtree.sum_bytes(value, "leaf sum"))
+            index = None if tree_ is None else tree_.index_of(leaf)
+            if tree_ is None or index is None:
+                raise NotFound(f"account {account!r} has no leaf of {value} {asset} here")
+            out.append((asset, value, index, tree_.siblings_at(index)))
+        return out
 
     def path(self, account: str, asset: str, value: int) -> Path:
         """The path of the account's leaf holding ``value`` of ``asset``; NotFound if the

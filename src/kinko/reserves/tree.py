@@ -77,6 +77,12 @@ class AssetTree:
             return i
         return None
 
+    def siblings_at(self, index: int) -> list[bytes]:
+        """The leaf's sibling at each level, from the leaf up, as the tree keeps it (hash,
+        then the 16-byte sum): a binary proof's path, with no integer made."""
+        nodes = self.nodes
+        return [nodes[h][(index >> h) ^ 1] for h in range(self.height)]
+
     def path_at(self, index: int) -> Path:
         levels = range(self.height)
         nodes, sums = self.nodes, self.sums

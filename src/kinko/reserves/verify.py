@@ -26,7 +26,7 @@ from kinko.audit.checkpoint import verify_checkpoint
 from kinko.audit.merkle import leaf_hash as log_leaf_hash
 from kinko.audit.merkle import verify_inclusion
 from kinko.core.errors import IntegrityError
-from kinko.reserves import ownership, sumtree
+from kinko.reserves import binary, ownership, sumtree
 from kinko.reserves import roots as roots_mod
 from kinko.reserves.roots import AssetRoot, decimal, hex_bytes, json_object
 
@@ -88,6 +88,17 @@ def verify_path(
         )
     if digest != root.root:
         raise IntegrityError(f"{asset}: the path does not lead to the snapshot's root")
+
+
+def load(data: bytes) -> object:
+    """A proof file's document: the compact binary proof (it starts with ``KRP``) or the
+    JSON one. IntegrityError if it is neither."""
+    if data[:3] == binary.MAGIC[:3]:
+        return binary.decode(data)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except ValueError:
+        raise IntegrityError("the proof is neither JSON nor a Kinko binary proof") from None
 
 
 def verify_document(doc: object, vkey_text: str) -> Verified:
@@ -201,12 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         vkey = args.vkey.read_text(encoding="utf-8").strip()
-        doc = json.loads(args.proof.read_text(encoding="utf-8"))
+        data = args.proof.read_bytes()
     except (OSError, ValueError) as exc:
         print(f"error: cannot read the proof or the key: {exc}", file=sys.stderr)
         return 2
     try:
-        result = verify_document(doc, vkey)
+        result = verify_document(load(data), vkey)
     except KinkoError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code

@@ -202,6 +202,15 @@ def test_the_command_line_builds_proves_and_verifies(
         HOT.address.lower(),
         COLD.address.lower(),
     }
+    compact = tmp_path / "alice.bin"
+    code, out = _kinko(cli, "reserves", "prove", "alice", "--binary", "--out", str(compact))
+    assert code == 0, out
+    assert len(compact.read_bytes()) < len(proof.read_bytes())
+    code, out = _kinko(cli, "reserves", "verify", str(compact), "--vkey", str(key), "--json")
+    assert code == 0, out
+    assert json.loads(out)["assets"] == verified["assets"]
+    code, out = _kinko(cli, "reserves", "prove", "alice", "--binary")
+    assert code == 2 and "out" in out
     doc = json.loads(proof.read_text())
     doc["leaves"][0]["path"][0]["sum"] = "-1"
     proof.write_text(json.dumps(doc))

@@ -7,7 +7,12 @@ import sys
 
 from tests.unit.audit.test_offline_imports import PROBE
 
-OFFLINE = ["kinko.reserves.sumtree", "kinko.reserves.roots", "kinko.reserves.verify"]
+OFFLINE = [
+    "kinko.reserves.sumtree",
+    "kinko.reserves.roots",
+    "kinko.reserves.verify",
+    "kinko.reserves.binary",
+]
 ALLOWED = {
     "kinko.reserves",
     "kinko.reserves.ownership",
