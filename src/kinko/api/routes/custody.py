@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.api.routes.custody_changes import router as changes_router
+from kinko.api.routes.custody_delegations import readable_wallets
 from kinko.api.routes.custody_delegations import router as delegations_router
 from kinko.context import Context
 from kinko.core.amount import Amount
@@ -128,13 +129,8 @@ async def put_liabilities(
 
 
 def _keys(ctx: Context, wallet_id: str | None, principal: Principal) -> list[dict[str, Any]]:
-    everything = principal.unscoped("custody:read")
     with ctx.db.transaction() as session:
-        readable = {
-            w.id
-            for w in wallets.list_wallets(session)
-            if principal.allows_any("custody:read", assets=w.assets, wallet=w.id)
-        }
+        reads = readable_wallets(session, principal)
         return [
             {
                 "id": s.id,
@@ -149,7 +145,7 @@ def _keys(ctx: Context, wallet_id: str | None, principal: Principal) -> list[dic
                 "ceremony": s.ceremony,
             }
             for s in keys.shares(session, wallet_id)
-            if everything or s.wallet_id in readable
+            if reads(s.wallet_id)
         ]
 
 

@@ -11,12 +11,14 @@ that would let one entity reach the wallet's quorum, is refused (422 ``delegatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from kinko.api.auth import Principal, require
 from kinko.api.deps import AppServices, get_ctx
@@ -46,19 +48,26 @@ class RevokeBody(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+def readable_wallets(session: Session, principal: Principal) -> Callable[[str], bool]:
+    """Whether `principal` reads custody data of a wallet (an unscoped reader: all)."""
+    if principal.unscoped("custody:read"):
+        return lambda _wallet: True
+    readable = {
+        w.id
+        for w in wallets.list_wallets(session)
+        if principal.allows_any("custody:read", assets=w.assets, wallet=w.id)
+    }
+    return readable.__contains__
+
+
 def _list(ctx: Context, wallet_id: str | None, principal: Principal) -> list[dict[str, Any]]:
-    everything = principal.unscoped("custody:read")
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        readable = {
-            w.id
-            for w in wallets.list_wallets(session)
-            if principal.allows_any("custody:read", assets=w.assets, wallet=w.id)
-        }
+        reads = readable_wallets(session, principal)
         return [
             delegations.to_json(row, now)
             for row in delegations.delegations(session, wallet_id)
-            if everything or row.wallet_id in readable
+            if reads(row.wallet_id)
         ]
 
 
