@@ -72,4 +72,4 @@ def test_the_auditor_reads_every_page_and_gets_no_form(exchange: Exchange) -> No
         assert forms_in(shown.text) == [], page
     assert "drill" in auditor.get("/console/freezes").text
     assert "Partner" in auditor.get("/console/address-book").text
-    assert "address_book_entry" in auditor.get("/console/proposals").text
+    assert 'data-kind="address_book_entry"' in auditor.get("/console/proposals").text
