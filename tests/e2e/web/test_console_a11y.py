@@ -1,0 +1,126 @@
+"""Accessibility of the console (issue #17 point 4) in Debian's Chromium: axe-core
+(axe-playwright-python) finds no WCAG 2.2 AA violation (tags wcag2a, wcag2aa, wcag21a,
+wcag21aa, wcag22aa) on any page visited here, in English, Japanese and Korean (the
+browser's own language: Accept-Language), and no page logs a console error or a CSP
+report. Screenshots of each page in each language are kept (``KINKO_SCREENSHOTS=DIR``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kinko.identity.permissions import Role
+from tests.e2e.web.test_console_pages import (
+    NEW_PAGES,
+    Watched,
+    _pending,
+    browser,
+    demo_keys,
+    served,
+    shots,
+)
+from tests.integration.web.records import stored_alert
+from tests.integration.withdrawals.exchange import Exchange
+from tests.support.identity import make_user
+
+__all__ = ["browser", "served", "shots"]  # fixtures shared with the console pages' e2e
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(420),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.parametrize("backend", ["sqlite"]),
+]
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+BROWSER_LOCALES = {"en": "en-US", "ja": "ja-JP", "ko": "ko-KR"}
+
+
+def violations(page: Any) -> list[str]:
+    """axe's WCAG 2.2 AA violations on the page as it is now: rule, impact, where."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]},
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]}"
+        for v in found.response["violations"]
+    ]
+
+
+class Visit:
+    """One person's browser in one language: each page is opened, checked and shot."""
+
+    def __init__(self, watched: Watched, url: str, lang: str, who: str) -> None:
+        self.watched, self.url, self.lang, self.who = watched, url, lang, who
+        self.found: dict[str, list[str]] = {}
+
+    def check(self, name: str, path: str | None = None) -> None:
+        page = self.watched.page
+        if path is not None:
+            page.goto(f"{self.url}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.get_attribute("html", "lang") == self.lang, (name, self.lang)
+        self.found[f"{name} [{self.lang}]"] = violations(page)
+        self.watched.shot(f"a11y-{name}-{self.who}-{self.lang}")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja", "ko"])
+def test_every_page_has_no_wcag_22_aa_violation(
+    served: str, exchange: Exchange, browser: Any, shots: Path, lang: str
+) -> None:
+    wd = _pending(exchange)
+    alert = stored_alert(exchange.ctx, "Hot wallet outflow", asset="ETH")
+    _, chief = make_user(exchange.ctx, "sec2", [Role.CISO, Role.SECURITY_ADMIN])
+    demo_keys(exchange, {**{n: exchange.users[n][1] for n in ("alice", "bob")}, "sec2": chief})
+    locale = BROWSER_LOCALES[lang]
+    visits = []
+    probe = browser.new_page()  # the checker itself sees a page without lang or labels
+    probe.set_content("<!doctype html><html><body><input name=q></body></html>")
+    assert {v.split(" ")[0] for v in violations(probe)} >= {"html-has-lang", "label"}
+    probe.close()
+
+    stranger = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "anyone")
+    stranger.check("login", "/console/login")
+    stranger.check("demo-login", "/console/demo-login?next=/console/")
+    stranger.check("enrol", "/console/enrol")
+    visits.append(stranger)
+
+    bob = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "bob")
+    bob.watched.sign_in(served, "bob")
+    bob.check("dashboard")
+    bob.check("withdrawals", "/console/withdrawals")
+    bob.check("withdrawal", f"/console/withdrawals/{wd['id']}")
+    bob.check("device", "/console/device")
+    bob.check("token-confirm", "/console/tokens/confirm")
+    assert bob.watched.problems == []
+    bob.check("not-found", "/console/withdrawals/wd_none")
+    # the one thing the browser logs there: the page's own status
+    assert bob.watched.problems == [
+        "Failed to load resource: the server responded with a status of 404 (Not Found)"
+    ]
+    bob.watched.problems.clear()
+    visits.append(bob)
+
+    alice = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "alice")
+    alice.watched.sign_in(served, "alice")
+    alice.check("withdrawal-refused", f"/console/withdrawals/{wd['id']}")
+    visits.append(alice)
+
+    admin = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "sec2")
+    admin.watched.sign_in(served, "sec2")
+    admin.check("dashboard")
+    admin.check("alerts", "/console/alerts")
+    admin.check("alert", f"/console/alerts/{alert}")
+    admin.check("audit", "/console/audit")
+    admin.check("audit-entry", "/console/audit/1")
+    for name in NEW_PAGES:  # freezes, address book, proposals, wallets, screening, inspection
+        admin.check(name, f"/console/{name}")
+    visits.append(admin)
+
+    found = {page: v for visit in visits for page, v in visit.found.items() if v}
+    assert found == {}, "\n".join(f"{page}: {v}" for page, v in found.items())
+    for visit in visits:
+        assert visit.watched.problems == [], (visit.who, visit.watched.problems)
