@@ -59,6 +59,7 @@ CHANGES: list[Change] = [
     lambda d: d.update(key=d["key"][:62]),
     lambda d: _btc(d).update(index=1 << 30),
     lambda d: d.update(format="v0"),
+    lambda d: d.pop("controls"),
 ]
 
 
