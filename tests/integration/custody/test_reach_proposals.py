@@ -106,6 +106,17 @@ def test_the_check_runs_again_when_approved(desk: Desk) -> None:
         assert [k.legal_entity for k in keys.shares(s, desk.ids.btc_cold)] == ["Kinko KK"]
 
 
+def test_a_delegation_is_checked_again_when_approved(desk: Desk) -> None:
+    desk.register(SHARE, desk.share("Kinko KK"))
+    pending = desk.propose(DELEGATION, desk.delegation("Custodian AG", "Kinko KK"))  # reach 1
+    desk.register(SHARE, desk.share("Custodian AG"))  # meanwhile Custodian AG holds a share
+    with pytest.raises(Conflict) as err:
+        desk.approve(pending)
+    assert err.value.code == CODE and "'Kinko KK' would reach 2" in err.value.message
+    with desk.ctx.db.reading() as s:
+        assert delegations.delegations(s, desk.ids.btc_cold) == []
+
+
 def test_a_live_delegation_counts_and_one_past_its_end_counts_for_nothing(
     desk: Desk, clock: FixedClock
 ) -> None:
