@@ -25,7 +25,7 @@ def _cookie(signed_in: tuple[str, str]) -> dict[str, str]:
     """A console session's headers, with its right CSRF token (so that only the session
     itself can be what is refused)."""
     cookie, csrf = signed_in
-    return {"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf}
+    return {"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf}
 
 
 def test_lapsed_credentials_are_refused_on_every_route(ctx: Context, clock: FixedClock) -> None:

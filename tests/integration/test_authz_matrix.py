@@ -220,7 +220,7 @@ def _session_maker(
 ) -> Callable[[], dict[str, str]]:
     def fresh() -> dict[str, str]:
         cookie, csrf = sign_in(ctx, name, auth)
-        return {"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf}
+        return {"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf}
 
     return fresh
 
@@ -296,7 +296,7 @@ def test_session_without_csrf_token_is_refused_for_unsafe_methods(
     with TestClient(create_app(ctx)) as client:
         body = {"username": "newbie"}
         no_csrf = client.request(
-            method, "/v1/users", json=body, headers={"Cookie": f"kinko_session={cookie}"}
+            method, "/v1/users", json=body, headers={"Cookie": f"__Host-kinko_session={cookie}"}
         )
         assert no_csrf.status_code == 403
         assert no_csrf.json()["error"] == "csrf_failed"
@@ -306,7 +306,7 @@ def test_session_without_csrf_token_is_refused_for_unsafe_methods(
             json=body,
             # always a different token (a random one ends in "AA" once in 4,096 runs)
             headers={
-                "Cookie": f"kinko_session={cookie}",
+                "Cookie": f"__Host-kinko_session={cookie}",
                 "X-CSRF-Token": csrf[:-2] + ("BB" if csrf.endswith("AA") else "AA"),
             },
         )
@@ -315,7 +315,7 @@ def test_session_without_csrf_token_is_refused_for_unsafe_methods(
             method,
             "/v1/users",
             json=body,
-            headers={"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf},
+            headers={"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf},
         )
         assert ok.status_code == 201, ok.text
 

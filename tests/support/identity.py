@@ -152,7 +152,7 @@ def person_headers(ctx: Context, username: str, authenticator: SoftAuthenticator
     """Headers of a fresh console session for `username` (cookie + CSRF token): what a
     person signed in with their own authenticator sends."""
     cookie, csrf = sign_in(ctx, username, authenticator)
-    return {"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf}
+    return {"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf}
 
 
 def owned_token(

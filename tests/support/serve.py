@@ -27,7 +27,7 @@ from webauthn.helpers import base64url_to_bytes
 from kinko.identity.softauthn import SoftAuthenticator
 
 KINKO = str(Path(sys.executable).parent / "kinko")
-SESSION_COOKIE = "kinko_session"
+SESSION_COOKIE = "__Host-kinko_session"
 
 
 def free_port() -> int:

@@ -27,7 +27,8 @@ from kinko.core.errors import InputError, KinkoError
 if TYPE_CHECKING:
     import httpx
 
-SESSION_COOKIE = "kinko_session"
+# kinko.identity.sessions.COOKIE_NAME (not imported here: the CLI starts light)
+SESSION_COOKIE = "__Host-kinko_session"
 
 
 def _store(addr: str, signed: dict[str, Any], token: str, expires_at: str | None) -> None:

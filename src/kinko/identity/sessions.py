@@ -28,7 +28,9 @@ from kinko.store.tables.identity import ConsoleSessionRow, UserRow
 IDLE_TIMEOUT = timedelta(minutes=15)
 ABSOLUTE_TIMEOUT = timedelta(hours=8)
 TOUCH_EVERY = timedelta(seconds=30)
-COOKIE_NAME = "kinko_session"
+# The ``__Host-`` prefix: browsers take the cookie only if it is Secure, has Path=/ and no
+# Domain, so a sibling subdomain cannot plant or overwrite it (cookie tossing).
+COOKIE_NAME = "__Host-kinko_session"
 SESSION_PREFIX = "kks_"
 CONSOLE = "console"
 CLI = "cli"

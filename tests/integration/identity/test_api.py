@@ -16,7 +16,7 @@ from tests.support.votes import vote_json
 
 
 def _cookie_headers(cookie: str, csrf: str) -> dict[str, str]:
-    return {"Cookie": f"kinko_session={cookie}", "X-CSRF-Token": csrf}
+    return {"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf}
 
 
 def _session_from(response: Any) -> tuple[str, str]:
@@ -84,7 +84,7 @@ def test_enrol_sign_in_and_propose_over_http(ctx: Context) -> None:
         out = client.post(
             "/console/logout",
             data={"csrf_token": csrf},
-            headers={"Cookie": f"kinko_session={cookie}"},
+            headers={"Cookie": f"__Host-kinko_session={cookie}"},
             follow_redirects=False,
         )
         assert out.status_code == 303
@@ -152,7 +152,7 @@ def test_signing_in_again_rotates_the_session(ctx: Context) -> None:
             assertion = auth.assert_(
                 challenge=base64url_to_bytes(begun["options"]["challenge"]), origin=origin
             )
-            headers = {"Cookie": f"kinko_session={cookies[-1]}"} if cookies else {}
+            headers = {"Cookie": f"__Host-kinko_session={cookies[-1]}"} if cookies else {}
             signed = client.post(
                 "/v1/auth/login/webauthn/finish",
                 json={"challenge_id": begun["challenge_id"], "credential": assertion},
@@ -163,8 +163,8 @@ def test_signing_in_again_rotates_the_session(ctx: Context) -> None:
         old, new = cookies
         assert old != new
         assert (
-            client.get("/v1/auth/me", headers={"Cookie": f"kinko_session={old}"}).status_code == 401
+            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={old}"}).status_code == 401
         )
         assert (
-            client.get("/v1/auth/me", headers={"Cookie": f"kinko_session={new}"}).status_code == 200
+            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={new}"}).status_code == 200
         )

@@ -354,7 +354,7 @@ def test_any_session_of_a_person_works_as_a_bearer(ctx: Context, api: TestClient
     no_csrf = api.post(
         "/v1/auth/device/deny",
         json={"user_code": begun["user_code"]},
-        headers={"Cookie": f"kinko_session={cookie}"},
+        headers={"Cookie": f"__Host-kinko_session={cookie}"},
     )
     assert no_csrf.status_code == 403 and no_csrf.json()["error"] == "csrf_failed"
     by_bearer = api.post(

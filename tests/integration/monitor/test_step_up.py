@@ -63,7 +63,7 @@ def test_step_up_ends_the_users_sessions_in_the_alerts_transaction(
     with TestClient(create_app(ctx)) as client:
         for session_cookie, status in ((cookie, 401), (fresh, 200)):
             reply = client.get(
-                "/v1/custody/wallets", headers={"Cookie": f"kinko_session={session_cookie}"}
+                "/v1/custody/wallets", headers={"Cookie": f"__Host-kinko_session={session_cookie}"}
             )
             assert reply.status_code == status, reply.text
 

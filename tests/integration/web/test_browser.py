@@ -51,7 +51,7 @@ def test_console_errors_are_html_pages_for_a_signed_in_browser(ctx: Context) -> 
     _, auth = make_user(ctx, "ann", [])  # no role: may not read withdrawals
     assert auth is not None
     cookie, _ = sign_in(ctx, "ann", auth)
-    with TestClient(create_app(ctx), cookies={"kinko_session": cookie}) as client:
+    with TestClient(create_app(ctx), cookies={"__Host-kinko_session": cookie}) as client:
         page = client.get("/console/withdrawals/wd_1", headers=BROWSER)
         assert page.status_code == 403
         assert page.headers["content-type"].startswith("text/html")

@@ -47,7 +47,7 @@ def test_a_demo_person_signs_in_with_the_saved_authenticator(ctx: Context) -> No
         assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
         stranger = client.post("/console/demo-login", data={"token": token, "username": "mallory"})
         assert stranger.status_code == 422 and "bob" in stranger.json()["message"]
-        assert "kinko_session" not in client.cookies
+        assert "__Host-kinko_session" not in client.cookies
 
         for _ in range(2):  # each sign-in presents a higher counter
             done = client.post(
