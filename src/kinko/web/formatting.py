@@ -13,13 +13,16 @@ in UTC and saying so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import get_decimal_symbol, get_group_symbol, get_minus_sign_symbol
 
+T = TypeVar("T")
 MAX_DECIMALS = 77  # more than any asset has (uint256 holds ~1.16e77)
 SHORT_CODE_HEX = 8  # hex digits taken from each end of a digest
 
@@ -101,18 +104,21 @@ def share(percent_text: str | Decimal, locale: str = "en") -> str:
     return pattern.replace("#,##0", number(Decimal(percent_text), locale), 1)
 
 
+def _iso(text: str | None, parse: Callable[[str], T]) -> T | None:
+    """`text` read as ISO 8601 by `parse`, or None (no text, or not ISO)."""
+    try:
+        return parse(text) if text else None
+    except ValueError:
+        return None
+
+
 def when(value: datetime | date | str | None, locale: str = "en") -> str:
     """A moment in `locale`'s medium format, in UTC, saying so (``"Dec 7, 2026, 2:03:01
     PM UTC"``, ``"2026/12/07 14:03:01 UTC"``); a naive datetime is taken as UTC, a date
     is a day (`day`); an ISO text is read; anything else is shown as it is."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            read = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        return when(read, locale)
+    if value is None or isinstance(value, str):
+        read = _iso(value, datetime.fromisoformat)
+        return when(read, locale) if read is not None else value or ""
     if not isinstance(value, datetime):
         return day(value, locale)
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -121,14 +127,9 @@ def when(value: datetime | date | str | None, locale: str = "en") -> str:
 
 def day(value: date | str | None, locale: str = "en") -> str:
     """A day in `locale`'s medium date format (``"Dec 7, 2026"``, ``"2026/12/07"``)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            read = date.fromisoformat(value)
-        except ValueError:
-            return value
-        return day(read, locale)
+    if value is None or isinstance(value, str):
+        read = _iso(value, date.fromisoformat)
+        return day(read, locale) if read is not None else value or ""
     if isinstance(value, datetime) and value.tzinfo:
         value = value.astimezone(UTC)
     return str(format_date(value, "medium", locale=locale))

@@ -34,6 +34,31 @@ pytestmark = [
 ]
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BROWSER_LOCALES = {"en": "en-US", "ja": "ja-JP", "ko": "ko-KR"}
+# Who opens which pages (name, path; None: where signing in lands, the dashboard).
+PAGES: dict[str, list[tuple[str, str | None]]] = {
+    "anyone": [
+        ("login", "/console/login"),
+        ("demo-login", "/console/demo-login?next=/console/"),
+        ("enrol", "/console/enrol"),
+    ],
+    "bob": [  # an approver
+        ("dashboard", None),
+        ("withdrawals", "/console/withdrawals"),
+        ("withdrawal", "/console/withdrawals/{wd}"),
+        ("device", "/console/device"),
+        ("token-confirm", "/console/tokens/confirm"),
+        ("not-found", "/console/withdrawals/wd_none"),
+    ],
+    "alice": [("withdrawal-refused", "/console/withdrawals/{wd}")],  # the requester
+    "sec2": [  # a CISO who is a security admin
+        ("dashboard", None),
+        ("alerts", "/console/alerts"),
+        ("alert", "/console/alerts/{alert}"),
+        ("audit", "/console/audit"),
+        ("audit-entry", "/console/audit/1"),
+        *((name, f"/console/{name}") for name in NEW_PAGES),
+    ],
+}
 
 
 def violations(page: Any) -> list[str]:
@@ -63,7 +88,7 @@ class Visit:
             page.goto(f"{self.url}{path}")
         page.wait_for_load_state("networkidle")
         assert page.get_attribute("html", "lang") == self.lang, (name, self.lang)
-        self.found[f"{name} [{self.lang}]"] = violations(page)
+        self.found[f"{name} as {self.who} [{self.lang}]"] = violations(page)
         self.watched.shot(f"a11y-{name}-{self.who}-{self.lang}")
 
 
@@ -82,43 +107,18 @@ def test_every_page_has_no_wcag_22_aa_violation(
     assert {v.split(" ")[0] for v in violations(probe)} >= {"html-has-lang", "label"}
     probe.close()
 
-    stranger = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "anyone")
-    stranger.check("login", "/console/login")
-    stranger.check("demo-login", "/console/demo-login?next=/console/")
-    stranger.check("enrol", "/console/enrol")
-    visits.append(stranger)
-
-    bob = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "bob")
-    bob.watched.sign_in(served, "bob")
-    bob.check("dashboard")
-    bob.check("withdrawals", "/console/withdrawals")
-    bob.check("withdrawal", f"/console/withdrawals/{wd['id']}")
-    bob.check("device", "/console/device")
-    bob.check("token-confirm", "/console/tokens/confirm")
-    assert bob.watched.problems == []
-    bob.check("not-found", "/console/withdrawals/wd_none")
-    # the one thing the browser logs there: the page's own status
-    assert bob.watched.problems == [
+    for who, pages in PAGES.items():
+        visit = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, who)
+        if who != "anyone":
+            visit.watched.sign_in(served, who)
+        for name, path in pages:
+            visit.check(name, path and path.format(wd=wd["id"], alert=alert))
+        visits.append(visit)
+    # what the browser logs on the error page: the page's own status, once
+    assert visits[1].watched.problems == [
         "Failed to load resource: the server responded with a status of 404 (Not Found)"
     ]
-    bob.watched.problems.clear()
-    visits.append(bob)
-
-    alice = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "alice")
-    alice.watched.sign_in(served, "alice")
-    alice.check("withdrawal-refused", f"/console/withdrawals/{wd['id']}")
-    visits.append(alice)
-
-    admin = Visit(Watched(browser.new_context(locale=locale), shots), served, lang, "sec2")
-    admin.watched.sign_in(served, "sec2")
-    admin.check("dashboard")
-    admin.check("alerts", "/console/alerts")
-    admin.check("alert", f"/console/alerts/{alert}")
-    admin.check("audit", "/console/audit")
-    admin.check("audit-entry", "/console/audit/1")
-    for name in NEW_PAGES:  # freezes, address book, proposals, wallets, screening, inspection
-        admin.check(name, f"/console/{name}")
-    visits.append(admin)
+    visits[1].watched.problems.clear()
 
     found = {page: v for visit in visits for page, v in visit.found.items() if v}
     assert found == {}, "\n".join(f"{page}: {v}" for page, v in found.items())
