@@ -198,7 +198,10 @@ def approve_as_demo_people(client: httpx.Client, login_page: str) -> None:
             "/console/demo-login", data={"token": token.group(1), "username": name}
         )
         assert signed.status_code == 303, signed.text
-        session = {"Cookie": f"__Host-kinko_session={signed.cookies['__Host-kinko_session']}", **BROWSER}
+        session = {
+            "Cookie": f"__Host-kinko_session={signed.cookies['__Host-kinko_session']}",
+            **BROWSER,
+        }
         home = client.get("/console/", headers=session)
         link = re.search(r'href="(/console/withdrawals/wd_[^"]+)"', home.text)
         assert link is not None, home.text

@@ -163,8 +163,10 @@ def test_signing_in_again_rotates_the_session(ctx: Context) -> None:
         old, new = cookies
         assert old != new
         assert (
-            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={old}"}).status_code == 401
+            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={old}"}).status_code
+            == 401
         )
         assert (
-            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={new}"}).status_code == 200
+            client.get("/v1/auth/me", headers={"Cookie": f"__Host-kinko_session={new}"}).status_code
+            == 200
         )

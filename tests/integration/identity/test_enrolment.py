@@ -69,7 +69,10 @@ def test_wrong_used_and_expired_secrets_say_which(
 
     done = _enrol(api, ctx, "nina", f"  {secret}\n", auth)  # pasted with blanks: fine
     assert done.status_code == 200, done.text
-    assert done.json()["username"] == "nina" and "__Host-kinko_session=kks_" in done.headers["set-cookie"]
+    assert (
+        done.json()["username"] == "nina"
+        and "__Host-kinko_session=kks_" in done.headers["set-cookie"]
+    )
     used = _enrol(api, ctx, "nina", secret, SoftAuthenticator.generate("localhost"))
     assert used.status_code == 401 and used.json()["error"] == "enrolment_used"
     assert "already used" in used.json()["message"]

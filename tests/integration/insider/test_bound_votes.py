@@ -130,7 +130,10 @@ def test_a_person_without_a_security_key_cannot_vote(
     carl, _ = make_user(ctx, "carl")
     proposal = grant(api, ann, carl, "approver")
     cookie = session_of(ctx, "olga")
-    olga_session = {"Cookie": f"__Host-kinko_session={cookie}", "X-CSRF-Token": csrf_token_for(cookie)}
+    olga_session = {
+        "Cookie": f"__Host-kinko_session={cookie}",
+        "X-CSRF-Token": csrf_token_for(cookie),
+    }
     begin = {"purpose": "approve", "approval": {"kind": "proposal", "subject": proposal}}
     refused = api.post("/v1/auth/step-up/begin", json=begin, headers=olga_session)
     assert refused.status_code == 403 and refused.json()["error"] == "webauthn_required"
