@@ -171,12 +171,59 @@ PATTERNS: Final[tuple[tuple[re.Pattern[str], str, dict[str, str]], ...]] = (
         N_("a second person must approve it"),
         {},
     ),
+    # a withdrawal's reason and the policy's rules (kinko.policy.engine)
+    (
+        re.compile(
+            r"(?P<outcome>[a-z_]+) \(policy (?P<version>[^)]+)\): (?P<rule>[^:]+): (?P<reason>.+)"
+        ),
+        N_("%(outcome)s (policy %(version)s): %(rule)s: %(reason)s"),
+        {"outcome": "word", "reason": "message"},
+    ),
+    (
+        re.compile(r"amount (?P<amount>\d+) ≥ (?P<minimum>\d+) needs (?P<quorum>.+)"),
+        N_("amount %(amount)s ≥ %(minimum)s needs %(quorum)s"),
+        {"quorum": "message"},
+    ),
+    (
+        re.compile(r"(?P<count>\d+) approvals? including (?P<roles>.+)"),
+        N_("%(count)s approvals including %(roles)s"),
+        {"roles": "terms"},
+    ),
+    (re.compile(r"(?P<count>\d+) approvals?"), N_("%(count)s approvals"), {}),
+    # the cold share (kinko.custody.coldshare, kinko.custody.holdings)
+    (
+        re.compile(
+            r"customer assets outside cold: (?P<outside>[\d.]+) JPY of (?P<owed>[\d.]+) JPY owed"
+        ),
+        N_("customer assets outside cold: %(outside)s JPY of %(owed)s JPY owed"),
+        {},
+    ),
+    (
+        re.compile(
+            r"customer assets in cold: (?P<cold>[\d.]+) KRW of (?P<owed>[\d.]+) KRW owed "
+            r"\(trailing one-year average prices\)"
+        ),
+        N_(
+            "customer assets in cold: %(cold)s KRW of %(owed)s KRW owed (trailing one-year "
+            "average prices)"
+        ),
+        {},
+    ),
+    (
+        re.compile(
+            r"no (?P<currency>[A-Z]+) prices on or before (?P<day>\S+); import prices first"
+        ),
+        N_("no %(currency)s prices on or before %(day)s; import prices first"),
+        {},
+    ),
 )
 MESSAGES: Final = (
     N_("an approval is a person's, with their own security key."),
     N_("no transaction has been built for it yet, so there is nothing to sign."),
     N_("triage needs the alerts:write permission, which you do not hold."),
     N_("your alerts:write does not cover this alert's asset or wallet."),
+    N_("no prices in the trailing one-year window"),
+    N_("required lists: no required list given: refusing to pass by default"),
 )
 MAX_DEPTH = 3  # a message inside a message inside a message, no further
 
@@ -198,6 +245,8 @@ def message(text: object, gettext: Gettext, depth: int = 0) -> str:
                 values[name] = word(values[name], gettext)
             elif kind == "words":
                 values[name] = " / ".join(word(w, gettext) for w in values[name].split(" or "))
+            elif kind == "terms":  # "2 approver, 1 senior_approver": the words translated
+                values[name] = re.sub(r"[a-z_]+", lambda w: word(w.group(0), gettext), values[name])
             elif kind == "message":
                 values[name] = message(values[name], gettext, depth + 1)
         return gettext(msgid) % values

@@ -74,3 +74,18 @@ def test_a_message_from_the_code_is_translated_with_its_values() -> None:
     assert words.message(plain, i18n.translations("en").gettext) == plain
     assert words.word("pending_approval", ko) == "승인 대기"
     assert words.word("brand_new_state", ko) == "brand new state"
+
+
+def test_a_policy_reason_and_a_cold_share_detail_are_translated_piece_by_piece() -> None:
+    ja = i18n.translations("ja").gettext
+    reason = (
+        "require_approvals (policy 2026-11-21.1): eth-approval: amount 2000 ≥ 1000 needs "
+        "2 approvals including 1 approver, 1 senior_approver"
+    )
+    assert words.message(reason, ja) == (
+        "承認が必要(ポリシー 2026-11-21.1):eth-approval:金額 2000 ≥ 1000 のため "
+        "1 承認者, 1 上級承認者を含む2件の承認 が必要"
+    )
+    ko = i18n.translations("ko").gettext
+    detail = "customer assets outside cold: 10.00 JPY of 100.00 JPY owed"
+    assert words.message(detail, ko) == "콜드 밖 고객 자산: 부채 100.00 JPY 중 10.00 JPY"
