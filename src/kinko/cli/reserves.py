@@ -102,12 +102,13 @@ def build(
 
 def _hot_keys(services: Services) -> Callable[[str], bytes] | None:
     """The keystore of Kinko's online signer (hot wallets' keys), if it can be opened."""
+    from kinko.cli.common import err_console
     from kinko.core.errors import KinkoError
 
     try:
         return services.withdrawal_stack().signer.keystore.key_for
-    except KinkoError as exc:
-        console.print(f"hot wallets not signed at build ({exc.message}); use `attest`")
+    except KinkoError as exc:  # on standard error: `--json` keeps standard output clean
+        err_console.print(f"hot wallets not signed at build ({exc.message}); use `attest`")
         return None
 
 

@@ -279,3 +279,21 @@ def test_the_self_inspection_reads_each_snapshots_result_and_audit_entries(
         "reserves.control",
         "reserves.control",
     ]
+
+
+def test_without_the_signers_keystore_the_build_proves_nothing_and_says_so(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No audit-log key here, so no withdrawal stack (the keystore's owner): the hot wallet
+    is not signed, not counted, and the note goes to standard error (JSON stays clean)."""
+    _custody(ctx)
+    cli = narrow_cli(ctx, monkeypatch)
+    ledger = _ledger_file(tmp_path)
+    result = kinko(
+        cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
+    )
+    assert result.exit_code == 1, result.output
+    assert "hot wallets not signed at build" in result.stderr
+    report = json_out(result)
+    assert [a["reserves"] for a in report["assets"]] == ["0", "0"]
+    assert {u["chain"] for u in report["unproven"]} == {"bitcoin", "ethereum"}
