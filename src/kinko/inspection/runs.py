@@ -45,7 +45,7 @@ from kinko.inspection.catalogue import Framework
 from kinko.inspection.evaluate import Evidence, Held, Period, evaluate, first_needed
 from kinko.inspection.snapshot import Snapshot, digest_of
 from kinko.inspection.snapshots import ACTION as SNAPSHOT_ACTION
-from kinko.reserves.service import outcomes as reserves_outcomes
+from kinko.reserves.outcomes import outcomes as reserves_outcomes
 from kinko.store.tables.audit import AuditCheckpointRow
 from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.inspection import InspectionSnapshotRow

@@ -29,7 +29,7 @@ from kinko.identity.secretbox import SecretBox
 from kinko.reserves import control, controls, ownership, proof, snapshot
 from kinko.reserves import roots as roots_mod
 from kinko.reserves.controls import Reserve
-from kinko.reserves.coverage import Coverage, Outcome, cover
+from kinko.reserves.coverage import Coverage, cover
 from kinko.reserves.roots import AssetRoot, Roots
 from kinko.store.tables.reserves import (
     ReserveControlRow,
@@ -351,40 +351,3 @@ def _roots(session: Session, row: ReserveSnapshotRow) -> Roots:
     if roots.digest() != row.roots_digest:
         raise IntegrityError(f"snapshot {row.id}: the stored roots differ from those logged")
     return roots
-
-
-def outcomes(session: Session, start: date, end: date) -> tuple[Outcome, ...]:
-    """The snapshots whose custody day is in ``[start, end]``, by day then id, with their
-    stored result (proven reserves against liabilities per asset) and audit entries."""
-    rows = session.execute(
-        select(ReserveSnapshotRow)
-        .where(
-            ReserveSnapshotRow.day >= start.isoformat(), ReserveSnapshotRow.day <= end.isoformat()
-        )
-        .order_by(ReserveSnapshotRow.day, ReserveSnapshotRow.id)
-    ).scalars()
-    out = []
-    for row in rows:
-        kept = session.execute(
-            select(ReserveRootRow)
-            .where(ReserveRootRow.snapshot_id == row.id)
-            .order_by(ReserveRootRow.asset)
-        ).scalars()
-        proofs = session.execute(
-            select(ReserveControlRow.audit_seq)
-            .where(
-                ReserveControlRow.snapshot_id == row.id, ReserveControlRow.audit_seq.is_not(None)
-            )
-            .order_by(ReserveControlRow.audit_seq)
-        ).scalars()
-        out.append(
-            Outcome(
-                row.id,
-                date.fromisoformat(row.day),
-                row.audit_seq,
-                row.roots_digest.hex(),
-                tuple(Coverage(r.asset, r.total, r.reserves) for r in kept),
-                tuple(seq for seq in proofs if seq is not None),
-            )
-        )
-    return tuple(out)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from kinko.context import Context
 from kinko.core.errors import InputError, IntegrityError, NotFound
 from kinko.custody import holdings
-from kinko.reserves.service import outcomes
+from kinko.reserves.outcomes import outcomes
 from kinko.reserves.verify import verify_document
 from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
