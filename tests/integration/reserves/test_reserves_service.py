@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from kinko.context import Context
-from kinko.core.errors import InputError, IntegrityError, NotFound
+from kinko.core.errors import Conflict, InputError, IntegrityError, NotFound
 from kinko.custody import holdings
 from kinko.reserves.outcomes import outcomes
 from kinko.reserves.verify import verify_document
@@ -297,3 +297,21 @@ def test_without_the_signers_keystore_the_build_proves_nothing_and_says_so(
     report = json_out(result)
     assert [a["reserves"] for a in report["assets"]] == ["0", "0"]
     assert {u["chain"] for u in report["unproven"]} == {"bitcoin", "ethereum"}
+
+
+def test_attest_refuses_what_it_cannot_count(ctx: Context, vkey: str, services: Services) -> None:
+    assert vkey  # the withdrawal stack (the keystore's owner) needs the audit log's key
+    _custody(ctx)
+    keys = services.withdrawal_stack().signer.keystore.key_for
+    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
+    bitcoin = next(r.address for r in built.unproven if r.chain == "bitcoin")
+    assert bitcoin
+    with pytest.raises(InputError, match="BIP-322") as caught:
+        services.reserves.attest(built.id, bitcoin, bytes(65), actor=ACTOR)
+    assert caught.value.field == "address"
+    with pytest.raises(InputError, match="not a reserve address") as caught:
+        services.reserves.attest(built.id, OTHER.address, bytes(65), actor=ACTOR)
+    assert caught.value.field == "address"
+    text = services.reserves.statement(built.id, HOT.address)  # proven at build
+    with pytest.raises(Conflict, match="already proved control"):
+        services.reserves.attest(built.id, HOT.address, offline_signature(text, HOT), actor=ACTOR)
