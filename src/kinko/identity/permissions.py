@@ -88,6 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "freeze:set",
             # Unfreezing needs two security_admins (the freeze service checks the pair).
             "freeze:release",
+            # Who freezes and lifts freezes must see the wallets and the freezes in force.
+            "custody:read",
             "responses:release",
             "screening:read",
             "screening:write",

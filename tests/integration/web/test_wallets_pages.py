@@ -72,5 +72,5 @@ def test_wallets_keys_and_the_cold_share_calculation_within_scope(ctx: Context) 
     assert 'id="cold-share-refused"' in html and 'id="regime-jp"' not in html
     eth_only, _ = person(ctx, "eth-approver", [RoleGrant(Role.APPROVER, assets=("ethereum:ETH",))])
     assert f"share-{share}" not in eth_only.get("/console/wallets").text
-    nobody, _ = person(ctx, "nobody", [Role.SECURITY_ADMIN])  # no custody:read
+    nobody, _ = person(ctx, "nobody", [])  # no role: no custody:read
     assert nobody.get("/console/wallets").status_code == 403
