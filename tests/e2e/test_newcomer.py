@@ -215,7 +215,7 @@ def approve_as_demo_people(client: httpx.Client, login_page: str) -> None:
         )
         assert done.status_code == 303, done.text
     after = client.get(link.group(1), headers=session)
-    assert "State: <strong>approved</strong>" in after.text  # no chain here: it waits
+    assert 'State: <strong id="wd-state">approved</strong>' in after.text  # no chain: it waits
 
 
 def test_a_newcomer_follows_the_readme(tmp_path: Path) -> None:

@@ -104,11 +104,21 @@ def test_approver_signs_the_digest_in_chromium(exchange: Exchange, served: Any, 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             context = browser.new_context()
-            context.add_cookies(
-                [{"name": COOKIE_NAME, "value": cookie, "url": origin, "httpOnly": True}]
-            )
             page = context.new_page()
             cdp = context.new_cdp_session(page)
+            # A __Host- cookie must be host-only (no Domain, which Playwright's add_cookies
+            # always sets): set it through CDP with the URL alone.
+            cdp.send(
+                "Network.setCookie",
+                {
+                    "name": COOKIE_NAME,
+                    "value": cookie,
+                    "url": f"{origin}/",
+                    "secure": True,
+                    "httpOnly": True,
+                    "path": "/",
+                },
+            )
             cdp.send("WebAuthn.enable", {"enableUI": False})
             authenticator = cdp.send(
                 "WebAuthn.addVirtualAuthenticator",
