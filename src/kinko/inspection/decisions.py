@@ -1,4 +1,7 @@
-"""What each control decided from the daily snapshots reads, and how (pure).
+"""What each control decided from the daily snapshots reads, and how (pure): the
+custody and reserves controls here, the others by theme beside it (`decisions_keys`,
+`decisions_people`, `decisions_register`, `decisions_records`, `decisions_incidents`),
+all gathered in `DECIDERS`.
 
 Each decider walks the period day by day (`evaluate.daily`: a day without a snapshot is
 missing evidence) and records failures with the day, the value, the limit and the rows
@@ -9,19 +12,19 @@ and keeps it from passing.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, localcontext
 
-from kinko.identity.model import RoleGrant
-from kinko.identity.permissions import PRIVILEGED_ROLES, Role
-from kinko.identity.sod import conflicts
-from kinko.inspection.catalogue import Control, Framework
+from kinko.inspection.catalogue import Control
 from kinko.inspection.decisions_incidents import INCIDENT_DECIDERS
+from kinko.inspection.decisions_keys import KEY_DECIDERS
+from kinko.inspection.decisions_people import PEOPLE_DECIDERS
 from kinko.inspection.decisions_records import RECORD_DECIDERS
 from kinko.inspection.decisions_register import REGISTER_DECIDERS
 from kinko.inspection.evaluate import (
+    CUSTOMER,
     Decider,
     Evidence,
     Period,
@@ -33,11 +36,9 @@ from kinko.inspection.evaluate import (
     row,
 )
 from kinko.inspection.prices import EXACT, TrailingPrices, ratio, value_of
-from kinko.inspection.snapshot import Balance, Balances, Grant, KeyShare, Liability, Snapshot
+from kinko.inspection.snapshot import Balance, Balances, Liability, Snapshot
 
-CUSTOMER = "customer"
 COLD = "cold"
-ACTIVE = "active"
 
 
 # ---------------------------------------------------------------- custody
@@ -215,251 +216,12 @@ def _proofs_of_reserves(t: Tally, period: Period, evidence: Evidence) -> str:
     return f" (snapshots {', '.join(named)}{more})"
 
 
-# ---------------------------------------------------------------- keys
-
-
-def key_01(t: Tally, period: Period, evidence: Evidence) -> str:
-    m_min = int(parameter(t.control, "min_signers"))
-    spare = int(parameter(t.control, "min_redundant_keys"))
-
-    def check(day: date, snap: Snapshot) -> None:
-        for w in snap.wallets:
-            if not w.active or w.owner_class != CUSTOMER:
-                continue
-            t.applies = True
-            if w.quorum_m < m_min or w.quorum_n < w.quorum_m + spare:
-                t.fail(
-                    day,
-                    "quorum",
-                    f"{w.quorum_m}-of-{w.quorum_n}",
-                    f"m >= {m_min}, n >= m + {spare}",
-                    f"wallet {w.name} ({w.id})",
-                    (row(f"wallets[{w.id}]", w),),
-                )
-
-    daily(t, period, evidence, check)
-    return f"every active customer wallet: m >= {m_min} and n >= m + {spare}, every day"
-
-
-def _shares(t: Tally, day: date, snap: Snapshot) -> dict[str, list[KeyShare]]:
-    """Active key shares per wallet; a share whose status is unknown is missing evidence."""
-    out: dict[str, list[KeyShare]] = defaultdict(list)
-    for k in snap.keys:
-        if k.status == "unknown":
-            t.lack(day, f"keys[{k.id}].status: unknown on this day (back-filled)")
-        elif k.status == ACTIVE:
-            out[k.wallet].append(k)
-    return out
-
-
-def _label(name: str) -> str:
-    """A holder or device as a person reads it: "HSM-7" and " hsm-7" are one device."""
-    return " ".join(name.casefold().split())
-
-
-def key_02(t: Tally, period: Period, evidence: Evidence) -> str:
-    def check(day: date, snap: Snapshot) -> None:
-        shares = _shares(t, day, snap)
-        for w in snap.wallets:
-            if not w.active:
-                continue
-            t.applies = True
-            mine = shares.get(w.id, [])
-            repeated = False
-            for attr in ("holder", "device"):
-                counts = Counter(_label(getattr(k, attr)) for k in mine)
-                for name, count in sorted(counts.items()):
-                    if count > 1:
-                        repeated = True
-                        same = [k for k in mine if _label(getattr(k, attr)) == name]
-                        spelt = " / ".join(sorted({getattr(k, attr) for k in same}))
-                        t.fail(
-                            day,
-                            f"one key share per {attr}",
-                            f"{count} shares",
-                            1,
-                            f"wallet {w.name} ({w.id}): shares "
-                            f"{', '.join(k.id for k in same)} share {attr} {spelt}",
-                            tuple(row(f"keys[{k.id}]", k) for k in same),
-                        )
-            if not repeated and len(mine) != w.quorum_n:
-                t.fail(
-                    day,
-                    "key shares in the inventory",
-                    f"{len(mine)} active shares",
-                    f"{w.quorum_n} (n of {w.quorum_m}-of-{w.quorum_n})",
-                    f"wallet {w.name} ({w.id})",
-                    (row(f"wallets[{w.id}]", w),),
-                )
-
-    daily(t, period, evidence, check)
-    return (
-        "each active wallet: n active key shares, on n distinct holders and n distinct devices "
-        "(names compared ignoring case and spacing)"
-    )
-
-
-def key_03(t: Tally, period: Period, evidence: Evidence) -> str:
-    sites = int(parameter(t.control, "min_sites"))
-    entities = int(parameter(t.control, "min_entities"))
-
-    def check(day: date, snap: Snapshot) -> None:
-        shares = _shares(t, day, snap)
-        for w in snap.wallets:
-            mine = shares.get(w.id, [])
-            if not w.active or not mine:
-                continue
-            t.applies = True
-            for attr, least, level, what in (
-                ("site", sites, "II", "sites"),
-                ("legal_entity", entities, "III", "legal entities"),
-            ):
-                found = sorted({getattr(k, attr) for k in mine})
-                if len(found) < least:
-                    t.fail(
-                        day,
-                        f"level {level}: distinct {what}",
-                        len(found),
-                        least,
-                        f"wallet {w.name} ({w.id}): {', '.join(found)}",
-                        (row(f"wallets[{w.id}]", w),),
-                    )
-
-    daily(t, period, evidence, check)
-    return (
-        f"the active key shares of each wallet: >= {sites} sites (level II) and >= {entities} "
-        "legal entities (level III), every day"
-    )
-
-
-# ---------------------------------------------------------------- people
-
-
-def _grants(t: Tally, day: date, person_id: str, grants: tuple[Grant, ...]) -> list[RoleGrant]:
-    out = []
-    for g in grants:
-        try:
-            role = Role(g.role)
-        except ValueError:
-            t.lack(day, f"people[{person_id}].grants: unknown role {g.role!r}")
-            continue
-        out.append(RoleGrant(role, g.assets, g.wallets))
-    return out
-
-
-def iam_01(t: Tally, period: Period, evidence: Evidence) -> str:
-    def check(day: date, snap: Snapshot) -> None:
-        holders = {k.holder for k in snap.keys if k.status == ACTIVE}
-        for p in snap.people:
-            if p.state is None:
-                t.lack(day, f"people[{p.id}].state: unknown on this day (back-filled)")
-                continue
-            if p.state != ACTIVE:
-                continue
-            t.applies = True
-            privileged = any(g.role in PRIVILEGED_ROLES for g in _grants(t, day, p.id, p.grants))
-            keyholder = p.id in holders or p.username in holders
-            if p.webauthn + p.totp == 0:
-                rows = (row(f"people[{p.id}]", p),)
-                t.fail(day, "MFA enrolled", "no factor", "a security key or TOTP", p.username, rows)
-            elif (privileged or keyholder) and p.webauthn == 0:
-                rows = (row(f"people[{p.id}]", p),)
-                who = "privileged" if privileged else "a keyholder"
-                t.fail(
-                    day,
-                    "phishing-resistant factor",
-                    f"{p.webauthn} security keys",
-                    "at least 1 (WebAuthn)",
-                    f"{p.username} is {who}",
-                    rows,
-                )
-
-    daily(t, period, evidence, check)
-    if t.framework in (None, Framework.CCSS):
-        t.undecided.append(
-            "CCSS level III's three factor types for key access are not assessed (the snapshots "
-            "hold no factor types beyond security keys and TOTP)"
-        )
-    return (
-        "every active person has an MFA factor; privileged people and keyholders a security "
-        "key (WebAuthn), every day"
-    )
-
-
-def iam_03(t: Tally, period: Period, evidence: Evidence) -> str:
-    matrix = evidence.conflicts
-
-    def check(day: date, snap: Snapshot) -> None:
-        for p in snap.people:
-            if p.state == "removed":
-                continue
-            t.applies = True
-            grants = _grants(t, day, p.id, p.grants)
-            for i, grant in enumerate(grants):
-                for held, rule in conflicts(grants[:i], grant, matrix):
-                    t.fail(
-                        day,
-                        "conflicting roles",
-                        f"{held.role.value} + {grant.role.value}",
-                        "no conflicting pair",
-                        f"{p.username} ({p.id}): {rule}",
-                        (row(f"people[{p.id}]", p),),
-                    )
-
-    daily(t, period, evidence, check)
-    return (
-        "nobody holds a conflicting pair of roles under the conflict matrix in force now "
-        "(evidence.conflict_matrix), on any day"
-    )
-
-
-# ---------------------------------------------------------------- screening
-
-
-def _time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def aml_02(t: Tally, period: Period, evidence: Evidence) -> str:
-    hours = Decimal(str(parameter(t.control, "max_list_age")))
-
-    def check(day: date, snap: Snapshot) -> None:
-        t.applies = True
-        if not snap.screening_lists:
-            t.fail(day, "a list in use", "none", "at least one", "no screening list in use")
-        as_of = _time(snap.as_of)
-        for s in snap.screening_lists:
-            age = as_of - _time(s.published or s.loaded_at)
-            age_hours = Decimal(int(age.total_seconds())) / 3600
-            if age_hours > hours:
-                since = "published" if s.published else "loaded"
-                t.fail(
-                    day,
-                    "list age",
-                    f"{age_hours:.1f} hours",
-                    f"{hours} hours",
-                    f"list {s.list} version {s.version} ({since} {s.published or s.loaded_at})",
-                    (row(f"screening_lists[{s.list}]", s),),
-                )
-
-    daily(t, period, evidence, check)
-    t.undecided.append(
-        "that every deposit and withdrawal was screened before release (screening results) "
-        "is not read yet"
-    )
-    return f"each list in use is at most {hours} hours old (from its publication, else its loading)"
-
-
 DECIDERS: Mapping[str, Decider] = {
     "CUS-01": cus_01,
     "CUS-02": cus_02,
     "CUS-05": cus_05,
-    "KEY-01": key_01,
-    "KEY-02": key_02,
-    "KEY-03": key_03,
-    "IAM-01": iam_01,
-    "IAM-03": iam_03,
-    "AML-02": aml_02,
+    **KEY_DECIDERS,
+    **PEOPLE_DECIDERS,
     **REGISTER_DECIDERS,
     **RECORD_DECIDERS,
     **INCIDENT_DECIDERS,

@@ -43,6 +43,9 @@ from kinko.inspection.snapshot import Snapshot
 from kinko.inspection.snapshot import _plain as plain
 from kinko.reserves.coverage import Outcome
 
+CUSTOMER = "customer"  # a wallet or row owned for customers (owner class)
+ACTIVE = "active"  # a key share's or a person's state in a snapshot
+
 MAX_PERIOD_DAYS = 3660
 
 DailyCheck = Callable[[date, Snapshot], None]
