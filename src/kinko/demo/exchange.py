@@ -35,9 +35,10 @@ from kinko.identity.permissions import Role
 from kinko.identity.service import IdentityService
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.identity.step_ups import SecondVote
-from kinko.policy.loader import default_policy, load_policy, load_policy_file
+from kinko.policy.loader import load_policy
 from kinko.policy.model import OwnerKind
 from kinko.policy.rules import Policy
+from kinko.policy.service import configured_policy
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListName
 from kinko.screening.service import ScreeningService
@@ -283,8 +284,7 @@ def demo_policy(ctx: Context) -> Policy | None:
     configured it): every service of the demo, the address book's cooling-off included,
     decides with the one policy. Without a configured policy the packaged sample is the
     base, on purpose (no warning: the demo says which policy it decides with)."""
-    path = ctx.settings.policy_path
-    base = default_policy() if path is None else load_policy_file(path)
+    base = configured_policy(ctx, warn=False)
     text = demo_policy_text(base.text)
     return None if text == base.text else load_policy(text, source="demo")
 

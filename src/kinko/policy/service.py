@@ -37,18 +37,20 @@ from kinko.store.tables.custody import WalletRow
 log = structlog.get_logger("kinko.policy")
 
 
-def configured_policy(ctx: Context) -> Policy:
-    """The policy named by ``policy_path``, else the packaged sample (with a warning).
+def configured_policy(ctx: Context, *, warn: bool = True) -> Policy:
+    """The policy named by ``policy_path``, else the packaged sample (with a warning,
+    unless the caller chose the sample on purpose: `warn` False, e.g. the demo).
 
     Call it only where a decision needs the policy (deciding a withdrawal, the cooling-off
     of an approved address): the warning then appears where the sample policy matters,
     not on every command that merely lists or shows."""
     if ctx.settings.policy_path is not None:
         return load_policy_file(ctx.settings.policy_path)
-    log.warning(
-        "no policy_path configured; deciding with the packaged sample policy "
-        "(set policy_path in kinko.toml or KINKO_POLICY_PATH; see docs/policy.md)"
-    )
+    if warn:
+        log.warning(
+            "no policy_path configured; deciding with the packaged sample policy "
+            "(set policy_path in kinko.toml or KINKO_POLICY_PATH; see docs/policy.md)"
+        )
     return default_policy()
 
 
