@@ -37,10 +37,8 @@ def vote_in_scope(
     could not cast on the step's own route: its permission and the scope of what it
     touches (a freeze, an address-book entry's chain, a response's alert). The route
     checks again when the vote comes."""
-    if kind.permission is not None and not principal.has(kind.permission):
-        raise PermissionDenied(
-            f"this needs the {kind.permission} permission", code="missing_permission"
-        )
+    if kind.permission is not None:
+        _holds(principal, kind.permission)
     if kind is ApprovalKind.RESPONSE_RELEASE:
         response_in_scope(session, services.triage, subject, principal)
         return
@@ -54,9 +52,12 @@ def vote_in_scope(
         scopes = Scopes.within(principal, "freeze:release", session)
         scopes.require_freeze(FreezeScope(found.payload["scope"]), found.payload.get("target"))
     elif found.kind is ProposalKind.ADDRESS_BOOK_ENTRY:
-        if not principal.has("addressbook:approve"):
-            raise PermissionDenied(
-                "this needs the addressbook:approve permission", code="missing_permission"
-            )
+        _holds(principal, "addressbook:approve")
         scopes = Scopes.within(principal, "addressbook:approve", session)
         scopes.require(Concern(chain=str(found.payload["chain"])))
+
+
+def _holds(principal: Principal, permission: str) -> None:
+    """Refuse `principal` without `permission`, as the step's route would (403)."""
+    if not principal.has(permission):
+        raise PermissionDenied(f"this needs the {permission} permission", code="missing_permission")
