@@ -121,7 +121,9 @@ def create_app(
             return console.browser_error(request, exc)
         # Some errors carry headers (429 rate_limited: Retry-After).
         return JSONResponse(
-            exc.to_dict(), status_code=exc.http_status, headers=getattr(exc, "headers", None)
+            {**exc.to_dict(), **console.localised(request, exc)},
+            status_code=exc.http_status,
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)

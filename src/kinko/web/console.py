@@ -26,6 +26,7 @@ from kinko.core.errors import AuthenticationError, KinkoError
 from kinko.identity.model import Principal
 from kinko.identity.sessions import COOKIE_NAME, csrf_token_for
 from kinko.web import formatting, i18n, words
+from kinko.web.script_words import script_words
 
 HERE = Path(__file__).parent
 
@@ -52,6 +53,7 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations, newstyle=False)  # type: ignore[attr-defined]
     env.globals["lang"] = locale
     gettext = translations.gettext
+    env.globals["script_words"] = script_words(gettext)  # the layout hands it to the scripts
     env.filters.update(
         word=lambda value: words.word(value, gettext),
         message=lambda text: words.message(text, gettext),
@@ -170,6 +172,18 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/console/") and "//" not in target and "\\" not in target:
         return target
     return "/console/"
+
+
+def localised(request: Request, exc: KinkoError) -> dict[str, str]:
+    """An API error's message in the language the request asks for (the console's
+    language cookie, else Accept-Language), as ``{"localised": ...}`` beside the English
+    ``message`` the API always gives; nothing when that language is English. The
+    console's scripts show it; other clients may ignore it."""
+    cookie, header = request.cookies.get(i18n.COOKIE), request.headers.get("accept-language")
+    locale = i18n.negotiate(cookie, header)
+    if locale == i18n.DEFAULT:
+        return {}
+    return {"localised": words.message(exc.message, i18n.translations(locale).gettext)}
 
 
 def browser_error(request: Request, exc: KinkoError) -> Response:

@@ -59,3 +59,44 @@ def test_the_switch_remembers_a_supported_language_only(app: FastAPI) -> None:
         assert "<script>" not in refused.text.split("</head>")[0]
     korean = client.get("/console/login", params={"lang": "ko"}, headers=BROWSER)
     assert "<h1>로그인</h1>" in korean.text and korean.headers["set-cookie"].startswith("lang=ko;")
+
+
+def _words(page: str) -> dict[str, str]:
+    """The scripts' words the layout handed over (kinko.web.script_words)."""
+    import json
+
+    opening = '<script type="application/json" id="kinko-words" nonce="'
+    start = page.index(">", page.index(opening)) + 1
+    table: dict[str, str] = json.loads(page[start : page.index("</script>", start)])
+    return table
+
+
+def test_the_scripts_get_their_sentences_in_the_page_s_language(app: FastAPI) -> None:
+    """What approve.js, vote.js, the sign-in … say comes with the page, translated: a
+    Korean page hands Korean sentences and words, an English one English."""
+    client = TestClient(app, base_url="https://testserver")
+    english = _words(client.get("/console/login", headers=BROWSER).text)
+    korean = _words(client.get("/console/login", params={"lang": "ko"}, headers=BROWSER).text)
+    assert english["withdrawal_now"] == "Approved. The withdrawal is now %(state)s."
+    assert english["word:pending_approval"] == "pending approval"
+    assert set(korean) == set(english)
+    assert (
+        korean["withdrawal_now"] != english["withdrawal_now"]
+        and "%(state)s" in korean["withdrawal_now"]
+    )
+    assert korean["NotAllowedError"].startswith("보안 키가")
+    assert korean["word:pending_approval"] != "pending approval"
+
+
+def test_an_api_error_carries_its_message_in_the_asked_language(app: FastAPI) -> None:
+    """The English message always; `localised` when the request asks for Japanese or Korean
+    (cookie or Accept-Language), through the same patterns as the pages."""
+    client = TestClient(app, base_url="https://testserver")
+    body = {"username": "nobody", "code": "123456"}
+    plain = client.post("/v1/auth/login/totp", json=body)
+    assert plain.status_code in (400, 401) and "localised" not in plain.json()
+    asked = client.post("/v1/auth/login/totp", json=body, headers={"Accept-Language": "ja"})
+    assert asked.json()["message"] == plain.json()["message"]
+    assert "localised" in asked.json()
+    french = client.post("/v1/auth/login/totp", json=body, headers={"Accept-Language": "fr"})
+    assert "localised" not in french.json()

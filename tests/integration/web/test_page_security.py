@@ -7,6 +7,7 @@ person typed rendered as markup."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,12 @@ def test_every_console_page_has_a_strict_policy_with_a_fresh_nonce_on_its_script
         assert scripts, path  # every page loads at least the console's script
         for attributes, body in scripts:
             assert f'nonce="{nonce}"' in attributes, (path, attributes)
+            if 'type="application/json"' in attributes:
+                # the scripts' words (kinko.web.script_words): data no browser runs
+                assert 'id="kinko-words"' in attributes and "src=" not in attributes, path
+                words = json.loads(body)
+                assert all(isinstance(v, str) for v in words.values()), path
+                continue
             assert 'src="/console/static/' in attributes and not body.strip(), path
     again = admin.get("/console/", headers=BROWSER)
     assert nonce_of(again.headers["content-security-policy"]) not in seen

@@ -25,9 +25,11 @@
         method: "POST", credentials: "same-origin", headers: headers, body: "{}",
       });
       const challenge = await issued.json();
-      if (!issued.ok) { throw new Error(challenge.message || "no approval challenge"); }
+      if (!issued.ok) {
+        throw new Error(challenge.localised || challenge.message || webauthn.say("no_challenge"));
+      }
       if (challenge.digest !== data.digest) {
-        throw new Error("the server's challenge is for another digest than this page shows");
+        throw new Error(webauthn.say("other_digest"));
       }
       const options = challenge.options;
       const assertion = await navigator.credentials.get({
@@ -46,10 +48,12 @@
         method: "POST", credentials: "same-origin", headers: headers, body: JSON.stringify(body),
       });
       const answer = await response.json();
-      if (!response.ok) { throw new Error(answer.message || "approval refused"); }
-      show("Approved. The withdrawal is now " + answer.state + ".", false);
+      if (!response.ok) {
+        throw new Error(answer.localised || answer.message || webauthn.say("approval_refused"));
+      }
+      show(webauthn.say("withdrawal_now", { state: webauthn.word(answer.state) }), false);
     } catch (error) {
-      show(error.message, true);
+      show(webauthn.explain(error), true);
       button.disabled = false;
     }
   }

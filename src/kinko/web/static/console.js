@@ -1,17 +1,8 @@
 // Console sign-in: WebAuthn ceremony (navigator.credentials.get) and TOTP, over the JSON API.
 "use strict";
 
-async function postJSON(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    credentials: "same-origin",
-    body: JSON.stringify(body),
-  });
-  const data = await response.json();
-  if (!response.ok) { throw new Error(data.message || "sign-in failed"); }
-  return data;
-}
+// The sign-in page loads webauthn.js (KinkoWebAuthn: the JSON calls, the page's words).
+function kinko() { return window.KinkoWebAuthn; }
 
 // Where the sign-in page was asked for (the server checked it is a console path).
 function afterSignIn() {
@@ -30,28 +21,30 @@ async function webauthnLogin(event) {
   event.preventDefault();
   const username = event.target.username.value;
   try {
-    const begun = await postJSON("/v1/auth/login/webauthn/begin", { username });
-    const webauthn = window.KinkoWebAuthn;  // webauthn.js, which the sign-in page loads
+    const webauthn = kinko();
+    const begun = await webauthn.postJSON("/v1/auth/login/webauthn/begin", { username });
     const assertion = await navigator.credentials.get({
       publicKey: webauthn.requestOptions(begun.options),
     });
     const credential = webauthn.assertionJSON(assertion);
-    await postJSON("/v1/auth/login/webauthn/finish", { challenge_id: begun.challenge_id, credential });
+    await webauthn.postJSON(
+      "/v1/auth/login/webauthn/finish", { challenge_id: begun.challenge_id, credential },
+    );
     window.location.assign(afterSignIn());
   } catch (error) {
-    showError(error.message);
+    showError(kinko().explain(error) || kinko().say("sign_in_failed"));
   }
 }
 
 async function totpLogin(event) {
   event.preventDefault();
   try {
-    await postJSON("/v1/auth/login/totp", {
+    await kinko().postJSON("/v1/auth/login/totp", {
       username: event.target.username.value, code: event.target.code.value,
     });
     window.location.assign(afterSignIn());
   } catch (error) {
-    showError(error.message);
+    showError(error.message || kinko().say("sign_in_failed"));
   }
 }
 

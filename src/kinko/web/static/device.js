@@ -7,9 +7,10 @@ window.KinkoConfirm.wire({
   button: "device-approve", result: "device-result", deny: "device-deny",
   api: "/v1/auth/device",
   shows: function () { return true; },
-  mismatch: "the server's challenge is for another code than this page shows",
+  mismatch: window.KinkoWebAuthn.say("other_code"),
   done: function (done) {
-    return "Approved: " + done.client + " is signed in as " + done.approved_by
-      + ". Go back to your terminal; you can close this page.";
+    return window.KinkoWebAuthn.say(
+      "device_done", { client: done.client, person: done.approved_by },
+    );
   },
 });

@@ -27,14 +27,14 @@
     button.disabled = true;
     try {
       const begun = await W.postJSON("/v1/auth/enrol/webauthn/begin", body);
-      say("enrol-status", "Touch your security key (or confirm the passkey) now.");
+      say("enrol-status", W.say("touch_key"));
       const created = await navigator.credentials.create({
         publicKey: W.creationOptions(begun.options),
       });
       const done = await W.postJSON("/v1/auth/enrol/webauthn/finish", Object.assign({}, body, {
         challenge_id: begun.challenge_id, credential: W.registrationJSON(created),
       }));
-      say("enrol-status", "Enrolled. You are signed in as " + done.username + ".");
+      say("enrol-status", W.say("enrolled", { username: done.username }));
       window.location.assign("/console/");
     } catch (error) {
       say("enrol-status", "");

@@ -10,9 +10,10 @@ window.KinkoConfirm.wire({
   shows: function (request) {
     return request.token.name === document.getElementById("token-name").textContent;
   },
-  mismatch: "the server's challenge is for another token than this page shows",
+  mismatch: window.KinkoWebAuthn.say("other_token"),
   done: function (done) {
-    return "Confirmed: token " + done.token.name + " is created for " + done.approved_by
-      + ". Go back to your terminal (it prints the token once); you can close this page.";
+    return window.KinkoWebAuthn.say(
+      "token_done", { token: done.token.name, person: done.approved_by },
+    );
   },
 });

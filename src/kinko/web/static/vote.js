@@ -16,7 +16,7 @@
         purpose: "approve", approval: { kind: data.kind, subject: data.subject },
       }, data.csrf);
       if (begun.terms.content !== data.digest) {
-        throw new Error("the server's challenge is for other content than this page shows: reload it");
+        throw new Error(webauthn.say("other_content"));
       }
       const assertion = await navigator.credentials.get({
         publicKey: webauthn.requestOptions(begun.options),
@@ -27,7 +27,9 @@
       const reason = document.getElementById("approval-reason");
       if (reason) { body.reason = reason.value; }
       const answer = await webauthn.postJSON(data.url, body, data.csrf);
-      const done = "Approved" + (answer.state ? ": the proposal is " + answer.state : "") + ".";
+      const done = answer.state
+        ? webauthn.say("proposal_now", { state: webauthn.word(answer.state) })
+        : webauthn.say("approved");
       webauthn.showResult("approve-result", done, false);
     } catch (error) {
       webauthn.showResult("approve-result", webauthn.explain(error), true);

@@ -5,6 +5,27 @@
 "use strict";
 
 window.KinkoWebAuthn = (function () {
+  let words = null;
+
+  // A sentence in the page's language (kinko.web.script_words, handed over by the layout
+  // as a JSON data block), its %(name)s places filled with `values` as plain text.
+  function say(key, values) {
+    if (words === null) {
+      const block = document.getElementById("kinko-words");
+      try { words = block ? JSON.parse(block.textContent) : {}; } catch (ignored) { words = {}; }
+    }
+    const text = words[key] || key;
+    return text.replace(/%\((\w+)\)s/g, (whole, name) => (
+      values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole
+    ));
+  }
+
+  // A value shown as a word (a withdrawal's or a proposal's state), in the page's language.
+  function word(value) {
+    const key = "word:" + value;
+    return say(key) === key ? String(value).replace(/_/g, " ") : say(key);
+  }
+
   function b64urlToBytes(text) {
     const pad = "=".repeat((4 - (text.length % 4)) % 4);
     const raw = atob((text + pad).replace(/-/g, "+").replace(/_/g, "/"));
@@ -27,7 +48,9 @@ window.KinkoWebAuthn = (function () {
     let data = {};
     try { data = await response.json(); } catch (ignored) { data = {}; }
     if (!response.ok) {
-      const error = new Error(data.message || ("the server answered " + response.status));
+      const error = new Error(
+        data.localised || data.message || say("server_answered", { status: response.status }),
+      );
       error.code = data.error;
       throw error;
     }
@@ -105,12 +128,12 @@ window.KinkoWebAuthn = (function () {
   // origin (webauthn_origin): a browser signs only for the relying party of that address.
   function wrongPlace(origin) {
     if (!window.PublicKeyCredential || !navigator.credentials) {
-      return "This browser offers no security keys on this page: open Kinko over https "
-        + "(or at http://localhost) in a current browser.";
+      return say("no_keys");
     }
     if (origin && window.location.origin !== origin) {
-      return "Open this page at " + origin + window.location.pathname + ": Kinko's security "
-        + "keys work only there (this page is " + window.location.origin + ").";
+      return say("wrong_origin", {
+        address: origin + window.location.pathname, here: window.location.origin,
+      });
     }
     return null;
   }
@@ -119,17 +142,11 @@ window.KinkoWebAuthn = (function () {
   function explain(error, rpId) {
     switch (error && error.name) {
       case "NotAllowedError":
-        return "The security key did not answer: the request was cancelled or timed out. "
-          + "Try again and touch the key when it blinks.";
       case "InvalidStateError":
-        return "This authenticator is already enrolled for this account: sign in with it "
-          + "instead, or use another key.";
-      case "SecurityError":
-        return "The browser refused the relying party " + rpId + " for this address "
-          + "(\"invalid domain\"): open Kinko at the address its administrator configured.";
       case "NotSupportedError":
-        return "This authenticator supports none of the algorithms Kinko accepts; use "
-          + "another security key or a passkey.";
+        return say(error.name);
+      case "SecurityError":
+        return say("SecurityError", { rp_id: rpId });
       default:
         return (error && error.message) || String(error);
     }
@@ -144,6 +161,8 @@ window.KinkoWebAuthn = (function () {
   }
 
   return {
+    say: say,
+    word: word,
     showResult: showResult,
     b64urlToBytes: b64urlToBytes,
     bytesToB64url: bytesToB64url,
