@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "custody": ("kinko.cli.custody:register", "Holdings, liabilities, cold share, keys."),
     "lists": ("kinko.cli.screening:register", "Sanctions and stolen-funds lists."),
     "screen": ("kinko.cli.screening:register", "Screen addresses and names."),
+    "screening": ("kinko.cli.screening_cases:register", "Review cases for name hits."),
     "freeze": ("kinko.cli.policy:register", "Stop outflows at once (one person may freeze)."),
     "unfreeze": (
         "kinko.cli.policy:register",

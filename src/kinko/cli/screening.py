@@ -31,6 +31,7 @@ from kinko.screening.model import AddressVerdict, NameVerdict, VerdictStatus
 
 if TYPE_CHECKING:
     from kinko.context import Context
+    from kinko.screening.cases import Asker
     from kinko.screening.service import ScreeningService
 
 lists_app = typer.Typer(help="Sanctions and stolen-funds lists.", no_args_is_help=True)
@@ -49,6 +50,16 @@ PEOPLE_HEADER = ("name", "dob", "nationality")
 def _service() -> Iterator[tuple[Context, ScreeningService]]:
     with open_services() as services:
         yield services.ctx, services.screening
+
+
+def _local_asker() -> Asker:
+    """Who asks when the CLI screens on the database itself: this machine's account, which
+    names no Kinko person (any reviewer may decide the case)."""
+    import getpass
+
+    from kinko.screening.cases import Asker
+
+    return Asker(f"local:{getpass.getuser()}")
 
 
 def guess_chain(address: str) -> str:
@@ -240,7 +251,12 @@ def _print_name(verdict: NameVerdict) -> None:
     label = "REVIEW" if verdict.status is VerdictStatus.HIT else verdict.status.value.upper()
     console.print(f"[bold {colour}]{label}[/] {verdict.name} (threshold {verdict.threshold})")
     for hit in verdict.hits:
-        console.print(f"  {hit.score:.2f} {hit.explanation}", highlight=False)
+        console.print(f"  {hit.score:.2f} {hit.explanation}", highlight=False, markup=False)
+    if verdict.case_id:
+        console.print(
+            f"  review case {verdict.case_id} (kinko screening case {verdict.case_id})",
+            highlight=False,
+        )
     for reason in verdict.reasons:
         console.print(f"  [yellow]{reason}[/]")
 
@@ -280,7 +296,9 @@ def screen_name(
         _service() as (_ctx, service),
         service.ctx.db.transaction() as session,
     ):
-        verdict = service.screen_name(session, name, dob=dob, nationality=nationality)
+        verdict = service.screen_name(
+            session, name, dob=dob, nationality=nationality, asker=_local_asker()
+        )
     if as_json:
         echo_json(verdict.to_dict())
     else:
@@ -327,8 +345,9 @@ def screen_people(
     with guarded_json(as_json):
         people = read_people(file)
         with _service() as (_ctx, service), service.ctx.db.transaction() as session:
+            asker = _local_asker()
             verdicts = [
-                service.screen_name(session, name, dob=dob, nationality=nat)
+                service.screen_name(session, name, dob=dob, nationality=nat, asker=asker)
                 for name, dob, nat in people
             ]
     flagged = [v for v in verdicts if v.status is not VerdictStatus.CLEAR]

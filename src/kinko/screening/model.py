@@ -260,6 +260,8 @@ class NameVerdict:
     list_versions: tuple[VersionId, ...]
     threshold: float
     reasons: tuple[str, ...] = ()
+    case_id: str | None = None
+    """The review case a HIT opened (or found): kinko.screening.cases."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -269,6 +271,7 @@ class NameVerdict:
             "hits": [h.to_dict() for h in self.hits],
             "list_versions": list(self.list_versions),
             "reasons": list(self.reasons),
+            "case": self.case_id,
         }
 
 

@@ -8,10 +8,9 @@ gives STALE, which holds a withdrawal; a hit takes precedence and denies it.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import structlog
@@ -25,6 +24,7 @@ from kinko.identity.model import UserId
 from kinko.screening import repository
 from kinko.screening.addresses import normalise_address
 from kinko.screening.alerts import Alert, record_alerts
+from kinko.screening.cases import Asker, CaseBook, check_subject, open_case
 from kinko.screening.config_file import load_screening_config
 from kinko.screening.freshness import ScreeningConfig, review_replacement, staleness_reasons
 from kinko.screening.index import AddressIndex
@@ -52,7 +52,6 @@ from kinko.store.publish import publish_after_commit
 
 log = structlog.get_logger("kinko.screening")
 
-_DOB = re.compile(r"^\d{4}(-\d{2}-\d{2})?$")
 _cache_lock = threading.Lock()
 _address_cache: dict[tuple[str, frozenset[str]], AddressIndex] = {}
 _name_cache: dict[tuple[str, frozenset[str]], NameIndex] = {}
@@ -84,6 +83,7 @@ class ScreeningService:
         self.config = config or load_screening_config(ctx.settings.data_dir)
         self.propose = propose
         self.rescreen_from = tuple(rescreen_from)
+        self.cases = CaseBook(ctx)
 
     # -- lists ----------------------------------------------------------------------
 
@@ -248,9 +248,7 @@ class ScreeningService:
         reasons = staleness_reasons(
             active, self.config.required_address_lists, self.config, self.ctx.clock.now()
         )
-        status = (
-            VerdictStatus.HIT if hits else (VerdictStatus.STALE if reasons else VerdictStatus.CLEAR)
-        )
+        status = _status(bool(hits), reasons)
         verdict = AddressVerdict(
             status=status,
             chain=chain,
@@ -271,12 +269,12 @@ class ScreeningService:
         *,
         dob: str | None = None,
         nationality: str | None = None,
+        asker: Asker,
     ) -> NameVerdict:
-        """Screen a person or organisation; hits at or above the threshold go to review."""
-        if not name.strip():
-            raise InputError("name", "is empty; give the person's or organisation's name")
-        if dob is not None and not _DOB.match(dob):
-            raise InputError("dob", f"{dob!r} is not YYYY or YYYY-MM-DD, e.g. 1984-08-15")
+        """Screen a person or organisation; hits at or above the threshold go to review:
+        a HIT opens (or finds) its review case in `session` (kinko.screening.cases), asked
+        by `asker`."""
+        check_subject(name, dob, nationality)
         active = repository.active_versions(session)
         index = self._name_index(session, active)
         threshold = self.config.name_threshold
@@ -284,12 +282,10 @@ class ScreeningService:
         reasons = staleness_reasons(
             active, self.config.required_name_lists, self.config, self.ctx.clock.now()
         )
-        status = (
-            VerdictStatus.HIT if hits else (VerdictStatus.STALE if reasons else VerdictStatus.CLEAR)
-        )
+        status = _status(bool(hits), reasons)
         if status is VerdictStatus.STALE:
             self._publish_stale(reasons, subject="name screening", session=session)
-        return NameVerdict(
+        verdict = NameVerdict(
             status=status,
             name=name,
             hits=tuple(hits),
@@ -297,6 +293,10 @@ class ScreeningService:
             threshold=threshold,
             reasons=reasons,
         )
+        if status is not VerdictStatus.HIT:
+            return verdict
+        case = open_case(self.ctx, session, verdict, dob=dob, nationality=nationality, asker=asker)
+        return replace(verdict, case_id=case.id)
 
     # -- re-screening ---------------------------------------------------------------
 
@@ -306,20 +306,24 @@ class ScreeningService:
         found: list[tuple[RescreenTarget, AddressVerdict | NameVerdict]] = []
         for provider in self.rescreen_from:
             for target in provider(session):
-                verdict = self._screen_target(session, target)
+                verdict = self._screen_target(session, target, actor)
                 if verdict is not None and verdict.status is VerdictStatus.HIT:
                     found.append((target, verdict))
         return record_alerts(self.ctx, session, found, actor=actor)
 
     def _screen_target(
-        self, session: Session, target: RescreenTarget
+        self, session: Session, target: RescreenTarget, actor: str
     ) -> AddressVerdict | NameVerdict | None:
         try:
             if target.chain is not None and target.address is not None:
                 return self.screen_address(session, chain=target.chain, address=target.address)
             assert target.name is not None
             return self.screen_name(
-                session, target.name, dob=target.dob, nationality=target.nationality
+                session,
+                target.name,
+                dob=target.dob,
+                nationality=target.nationality,
+                asker=Asker.from_actor(actor),
             )
         except InputError as exc:
             log.warning(

@@ -13,6 +13,7 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError
 from kinko.core.events import SecurityEvent
+from kinko.screening.cases import Asker
 from kinko.screening.freshness import ScreeningConfig
 from kinko.screening.model import ListFormat, VerdictStatus
 from kinko.screening.service import ScreeningService
@@ -24,6 +25,7 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "screening"
 ADVANCED = FIXTURES / "sdn_advanced_excerpt.xml"
 UN = FIXTURES / "un_consolidated_synthetic.xml"
 RONIN_EXPLOITER = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
+ASKER = Asker("local:test")
 
 
 @pytest.fixture
@@ -215,9 +217,11 @@ def test_kinko_csv_creates_one_version_per_list(ctx: Context, loaded: ScreeningS
 
 def test_name_screening_explains_and_uses_dob(ctx: Context, loaded: ScreeningService) -> None:
     with ctx.db.transaction() as s:
-        verdict = loaded.screen_name(s, "Jin-Hyok Park", dob="1984-08-15", nationality="DPRK")
-        control = loaded.screen_name(s, "Maria Gonzalez")
-        wrong_dob = loaded.screen_name(s, "Jin-Hyok Park", dob="1999-01-01")
+        verdict = loaded.screen_name(
+            s, "Jin-Hyok Park", dob="1984-08-15", nationality="DPRK", asker=ASKER
+        )
+        control = loaded.screen_name(s, "Maria Gonzalez", asker=ASKER)
+        wrong_dob = loaded.screen_name(s, "Jin-Hyok Park", dob="1999-01-01", asker=ASKER)
     assert verdict.status is VerdictStatus.HIT
     top = verdict.hits[0]
     assert top.entity_ref == "24389" and top.list_name == "ofac-sdn"

@@ -1,7 +1,11 @@
-"""HTTP routes for screening: lists (read, upload) and address/name screening.
+"""HTTP routes for screening: lists (read, upload), address/name screening, and the
+review cases name hits open (list, read, decide).
 
 A screening answer is 200 whatever the verdict (``status`` is clear, hit or stale); an
-invalid address is 422 with ``field``.
+invalid address is 422 with ``field``. A name HIT opens its review case as the caller
+(``case`` in the answer); deciding one needs ``screening:write`` and someone other than
+whoever asked (403 ``screening_own_case``); a decided case answers 409
+``screening_case_decided``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +24,7 @@ from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import UserId
 from kinko.screening.alerts import Alert
+from kinko.screening.cases import Asker, parse_decision, parse_state
 from kinko.services import Services
 
 UNSAFE_SHRINK_GONE = (
@@ -156,10 +161,19 @@ async def screen_address(
     return await run_in_threadpool(_address, services, body)
 
 
-def _name(services: Services, body: NameRequest) -> dict[str, Any]:
+def asker(principal: Principal) -> Asker:
+    """Who asks for a screening: the caller, and the person behind a session or token."""
+    return Asker(principal.actor, principal.subject)
+
+
+def _name(services: Services, body: NameRequest, principal: Principal) -> dict[str, Any]:
     with services.ctx.db.transaction() as session:
         verdict = services.screening.screen_name(
-            session, body.name, dob=body.dob, nationality=body.nationality
+            session,
+            body.name,
+            dob=body.dob,
+            nationality=body.nationality,
+            asker=asker(principal),
         )
     return verdict.to_dict()
 
@@ -170,4 +184,68 @@ async def screen_name(
     services: AppServices,
     principal: Annotated[Principal, Depends(require("screening:read"))],
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_name, services, body)
+    return await run_in_threadpool(_name, services, body, principal)
+
+
+class DecideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: str = Field(min_length=1, max_length=32, description="true_match or false_positive")
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+def _cases(services: Services, state: str | None) -> dict[str, Any]:
+    chosen = parse_state(state)
+    with services.ctx.db.reading() as session:
+        found = services.screening.cases.list(session, state=chosen)
+    return {"cases": [c.to_dict() for c in found]}
+
+
+@router.get("/cases", summary="Review cases for name hits, newest first (200 at most)")
+async def list_cases(
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("screening:read"))],
+    state: Annotated[str | None, Query(max_length=16, description="open or decided")] = None,
+) -> dict[str, Any]:
+    return await run_in_threadpool(_cases, services, state)
+
+
+def _case(services: Services, case_id: str) -> dict[str, Any]:
+    with services.ctx.db.reading() as session:
+        return services.screening.cases.get(session, case_id).to_dict()
+
+
+@router.get("/cases/{case_id}", summary="One review case")
+async def get_case(
+    case_id: str,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("screening:read"))],
+) -> dict[str, Any]:
+    return await run_in_threadpool(_case, services, case_id)
+
+
+def _decide(
+    services: Services, case_id: str, body: DecideRequest, principal: Principal
+) -> dict[str, Any]:
+    decision = parse_decision(body.decision)
+    with services.ctx.db.transaction() as session:
+        case = services.screening.cases.decide(
+            session,
+            case_id,
+            decision=decision,
+            reason=body.reason,
+            actor=principal.actor,
+            user_id=principal.subject,
+        )
+    return case.to_dict()
+
+
+@router.post("/cases/{case_id}/decide", summary="Decide a review case (final)")
+async def decide_case(
+    case_id: str,
+    body: DecideRequest,
+    services: AppServices,
+    principal: Annotated[Principal, Depends(require("screening:write"))],
+) -> dict[str, Any]:
+    """``true_match`` or ``false_positive`` with a reason, by someone who did not ask for
+    the screening; once."""
+    return await run_in_threadpool(_decide, services, case_id, body, principal)

@@ -1,11 +1,21 @@
-"""Screening tables: list versions with provenance, their entries, and alerts."""
+"""Screening tables: list versions with provenance, their entries, alerts and review cases."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -90,3 +100,28 @@ class ScreeningAlertRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ScreeningCaseRow(Base):
+    """A name hit waiting for (or given) a reviewer's decision (kinko.screening.cases):
+    one per subject (name, date of birth, nationality) and set of list versions."""
+
+    __tablename__ = "screening_cases"
+    __table_args__ = (UniqueConstraint("case_key"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(500), nullable=False)
+    dob: Mapped[str | None] = mapped_column(String(10))
+    nationality: Mapped[str | None] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    # The people (user ids) who asked for this screening: none of them may decide it.
+    askers: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    list_versions: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(4000))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
