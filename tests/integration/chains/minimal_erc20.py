@@ -1,8 +1,9 @@
 """A minimal ERC-20 token, hand-assembled EVM bytecode (no compiler needed).
 
-Where the bytecode comes from: the assembly listing below, assembled by `assemble()` at
-import time. `MinimalToken.sol` beside this file is the same behaviour written in
-Solidity for the reader; it is documentation, not the source of these bytes.
+Where the bytecode comes from: the assembly listing below, assembled at import time by
+`kinko.replays.contracts.asm.assemble` (the assembler the replays' contracts use).
+`MinimalToken.sol` beside this file is the same behaviour written in Solidity for the
+reader; it is documentation, not the source of these bytes.
 
 Behaviour: the deployer receives the whole supply; `balanceOf(address)`, `decimals()`
 (returns 6) and `transfer(address,uint256)` (reverts on insufficient balance, emits
@@ -13,55 +14,30 @@ from __future__ import annotations
 
 from eth_utils.crypto import keccak
 
-OP = {
-    "STOP": 0x00,
-    "ADD": 0x01,
-    "SUB": 0x03,
-    "LT": 0x10,
-    "EQ": 0x14,
-    "AND": 0x16,
-    "SHR": 0x1C,
-    "CALLER": 0x33,
-    "CALLDATALOAD": 0x35,
-    "CODECOPY": 0x39,
-    "MSTORE": 0x52,
-    "SLOAD": 0x54,
-    "SSTORE": 0x55,
-    "JUMPI": 0x57,
-    "JUMPDEST": 0x5B,
-    "DUP1": 0x80,
-    "DUP2": 0x81,
-    "DUP3": 0x82,
-    "SWAP1": 0x90,
-    "LOG3": 0xA3,
-    "RETURN": 0xF3,
-    "REVERT": 0xFD,
-}
+from kinko.chains.ethereum.calldata import selector
+from kinko.replays.contracts.asm import Item, assemble
+
 TRANSFER_TOPIC = bytes(keccak(b"Transfer(address,address,uint256)"))
 ADDRESS_MASK = b"\xff" * 20
 
 
-def _sel(signature: str) -> bytes:
-    return bytes(keccak(signature.encode()))[:4]
-
-
-RUNTIME = [
+RUNTIME: list[Item] = [
     ("PUSH", b"\x00"),
     "CALLDATALOAD",
     ("PUSH", b"\xe0"),
     "SHR",
     "DUP1",
-    ("PUSH", _sel("transfer(address,uint256)")),
+    ("PUSH", selector("transfer(address,uint256)")),
     "EQ",
     ("LABEL", "transfer"),
     "JUMPI",
     "DUP1",
-    ("PUSH", _sel("balanceOf(address)")),
+    ("PUSH", selector("balanceOf(address)")),
     "EQ",
     ("LABEL", "balanceOf"),
     "JUMPI",
     "DUP1",
-    ("PUSH", _sel("decimals()")),
+    ("PUSH", selector("decimals()")),
     "EQ",
     ("LABEL", "decimals"),
     "JUMPI",
@@ -137,35 +113,6 @@ RUNTIME = [
     ("PUSH", b"\x00"),
     "RETURN",
 ]
-
-
-def assemble(listing: list[object]) -> bytes:
-    """Two passes: label addresses (all PUSH2), then bytes."""
-
-    def size(item: object) -> int:
-        if isinstance(item, str):
-            return 1
-        kind, arg = item  # type: ignore[misc]
-        if kind == "PUSH":
-            return 1 + len(arg)
-        return 3 if kind == "LABEL" else 0
-
-    labels, pc = {}, 0
-    for item in listing:
-        if isinstance(item, tuple) and item[0] == "DEF":
-            labels[item[1]] = pc
-        pc += size(item)
-    out = bytearray()
-    for item in listing:
-        if isinstance(item, str):
-            out.append(OP[item])
-        elif item[0] == "PUSH":
-            out.append(0x5F + len(item[1]))
-            out += item[1]
-        elif item[0] == "LABEL":
-            out.append(0x61)
-            out += labels[item[1]].to_bytes(2, "big")
-    return bytes(out)
 
 
 def deploy_code(supply: int) -> bytes:
