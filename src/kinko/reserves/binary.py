@@ -13,7 +13,8 @@ Layout (integers big-endian; ``lp`` = 2-byte length, then UTF-8)::
     "KRP" 0x01
     lp(snapshot id)  nonce[16]
     u16 assets,   each: lp(asset) u8 height  root[32]  total[16]
-    u16 controls, each: lp(chain) address[20] public key[64] signature[65]  (EIP-191)
+    u16 controls, each: lp(chain), then for ethereum (EIP-191) address[20] public key[64]
+                        signature[65]; for bitcoin (BIP-322) lp(address) lp(signature text)
     lp(account)  key[32]
     u16 leaves,   each: u16 asset (its position in the roots)  value[16]  index[5]
                         then height x (sibling hash[32] sibling sum[16])
@@ -26,7 +27,7 @@ import base64
 from collections.abc import Sequence
 
 from kinko.core.errors import IntegrityError
-from kinko.reserves.ownership import SCHEME
+from kinko.reserves.ownership import SCHEMES, Control
 
 MAGIC = b"KRP\x01"
 STEP = 48
@@ -38,6 +39,13 @@ def lp(text: str) -> bytes:
     if len(data) > 0xFFFF:
         raise IntegrityError("a text field is longer than 65535 bytes")
     return len(data).to_bytes(2, "big") + data
+
+
+def control(proof: Control) -> bytes:
+    """One proof of control as the binary proof carries it (per chain, above)."""
+    if proof.chain == "bitcoin":
+        return lp(proof.chain) + lp(proof.address) + lp(proof.signature.decode("ascii"))
+    return lp(proof.chain) + bytes.fromhex(proof.address[2:]) + proof.public_key + proof.signature
 
 
 def leaf(position: int, value: int, index: int, siblings: Sequence[bytes]) -> bytes:
@@ -94,11 +102,22 @@ def decode(data: bytes) -> dict[str, object]:
     controls = []
     for i in range(r.int(2, "the number of controls")):
         where = f"controls[{i}]"
+        chain = r.text(f"{where}.chain")
+        if chain == "bitcoin":
+            controls.append(
+                {
+                    "chain": chain,
+                    "address": r.text(f"{where}.address"),
+                    "scheme": SCHEMES[chain],
+                    "signature": r.text(f"{where}.signature"),
+                }
+            )
+            continue
         controls.append(
             {
-                "chain": r.text(f"{where}.chain"),
+                "chain": chain,
                 "address": "0x" + r.take(20, f"{where}.address").hex(),
-                "scheme": SCHEME,
+                "scheme": SCHEMES["ethereum"],
                 "public_key": r.take(64, f"{where}.public_key").hex(),
                 "signature": r.take(65, f"{where}.signature").hex(),
             }

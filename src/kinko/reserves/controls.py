@@ -35,6 +35,9 @@ class Reserve:
     chain: str
     address: str | None
     control: Control | None
+    descriptor: str | None = None
+    """A Bitcoin wallet's output descriptor and network (for signing at build only)."""
+    network: str | None = None
 
     @property
     def why_unproven(self) -> str:
@@ -43,7 +46,9 @@ class Reserve:
         if not self.address:
             return "no single address to sign with"
         if self.chain not in CHAINS:
-            return f"{self.chain}: no proof of control (BIP-322 is not supported)"
+            return f"{self.chain}: no proof of control on this chain"
+        if self.chain == "bitcoin":
+            return "no BIP-322 signature yet (m cosigners sign): `kinko reserves attest`"
         return "no signature yet: `kinko reserves attest`"
 
     def to_json(self) -> dict[str, object]:
@@ -63,8 +68,8 @@ def candidates(session: Session, matrix: BalanceMatrix) -> list[Reserve]:
         if info.owner is not OwnerClass.CUSTOMER:
             continue
         if any(column[i] for column in matrix.balances.values()):
-            chain = wallet(session, info.id).chain
-            out.append(Reserve(info.id, chain, info.address, None))
+            row = wallet(session, info.id)
+            out.append(Reserve(info.id, row.chain, info.address, None, row.descriptor, row.network))
     return out
 
 
@@ -85,9 +90,29 @@ def sign_held(
             except KinkoError:  # no key file for this wallet: it is not a hot wallet
                 key = None
             if key is not None:
-                proof = control.sign(key, snapshot_id, nonce, digest, r.address)
+                proof = _sign(r, key, snapshot_id, nonce, digest)
         out.append(Reserve(r.wallet_id, r.chain, r.address, proof))
     return out
+
+
+def _sign(r: Reserve, key: bytes, snapshot_id: str, nonce: bytes, digest: bytes) -> Control | None:
+    """Ethereum: the wallet's key signs (EIP-191). Bitcoin: the cosigner key Kinko holds
+    signs (BIP-322) when it alone reaches the wallet's threshold; a wallet needing more
+    signers is proven with `attest`."""
+    address = r.address or ""
+    if r.chain != "bitcoin":
+        return control.sign(key, snapshot_id, nonce, digest, address)
+    if not r.descriptor or not r.network:
+        return None
+    return control.sign_bitcoin(
+        [key],
+        r.descriptor,
+        r.network,
+        snapshot_id=snapshot_id,
+        nonce=nonce,
+        roots_digest=digest,
+        address=address,
+    )
 
 
 def proven_reserves(matrix: BalanceMatrix, reserves: Iterable[Reserve]) -> dict[str, int]:
@@ -125,7 +150,7 @@ def prove(
         subject=row.snapshot_id,
         details={"wallet": row.wallet_id, **proof.to_json()},
     )
-    row.public_key, row.signature = proof.public_key, proof.signature
+    row.public_key, row.signature = proof.public_key or None, proof.signature
     row.attested_at, row.attested_by, row.audit_seq = ctx.clock.now(), actor, entry.seq
 
 
@@ -140,8 +165,9 @@ def stored(session: Session, snapshot_id: str) -> list[Reserve]:
 
 def _reserve(row: ReserveControlRow) -> Reserve:
     proof = None
-    if row.signature is not None and row.public_key is not None and row.address:
-        proof = Control(row.chain, row.address.lower(), row.public_key, row.signature)
+    keyed = row.public_key is not None or row.chain == "bitcoin"  # BIP-322: the witness has it
+    if row.signature is not None and keyed and row.address:
+        proof = Control(row.chain, row.address.lower(), row.public_key or b"", row.signature)
     return Reserve(row.wallet_id, row.chain, row.address, proof)
 
 

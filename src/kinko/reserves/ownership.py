@@ -18,8 +18,10 @@ bytes of ``keccak256(public key)``, and the signature must verify under that key
 `cryptography`'s ECDSA over secp256k1. Keccak-256 (the original Keccak padding, not
 NIST SHA3-256, which `hashlib` has) is written out below: it hashes public data only.
 
-Bitcoin has no proof of control here: BIP-322 needs a library the lock does not hold, and
-a hand-rolled scheme would not be one wallets sign, so Bitcoin addresses are never counted.
+Bitcoin: a BIP-322 signature of that text (`kinko.reserves.bip322`: P2WPKH, P2TR key path,
+P2WSH multisig, as ``smp``/``ful`` + base64, the text wallets print). It carries no public
+key (the witness does); the address's scriptPubKey is what is signed for. It must be valid
+at time 0 and age 0: a signature with a time lock proves nothing at the snapshot.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from kinko.core.errors import IntegrityError
+from kinko.reserves import bip322
 
 HEADLINE = "Kinko proof of reserves: control of a reserve address"
-CHAINS = ("ethereum",)
-SCHEME = "eip191"
+SCHEMES = {"ethereum": "eip191", "bitcoin": "bip322"}
+CHAINS = tuple(SCHEMES)
+SCHEME = SCHEMES["ethereum"]
+MAX_BIP322 = 8000
+"""The longest BIP-322 signature text accepted (a 15-of-15 P2WSH one is about 2.8 KB)."""
 SIGNATURE_SIZE = 65
 PUBLIC_KEY_SIZE = 64
 _ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -122,9 +128,31 @@ def normal_address(value: object, where: str) -> str:
     return value.lower()
 
 
+def bitcoin_address(value: object, where: str) -> str:
+    """A native segwit address, lower case, that the BIP-322 verifier handles."""
+    if not isinstance(value, str) or not value or len(value) > 90:
+        raise IntegrityError(f"{where} must be a Bitcoin segwit address (bc1, tb1, bcrt1)")
+    try:
+        bip322.script_pubkey(value)
+    except IntegrityError as exc:
+        raise IntegrityError(f"{where}: {exc.message}") from None
+    return value.lower()
+
+
+def bip322_text(value: object, where: str) -> bytes:
+    """A BIP-322 signature's text (``smp``/``ful`` + base64) as stored: ASCII bytes."""
+    if not isinstance(value, str) or not value.isascii() or not 0 < len(value) <= MAX_BIP322:
+        raise IntegrityError(
+            f"{where} must be a BIP-322 signature (smp or ful, then base64), at most "
+            f"{MAX_BIP322} characters"
+        )
+    return value.encode()
+
+
 @dataclass(frozen=True, slots=True)
 class Control:
-    """One address's signed statement for a snapshot."""
+    """One address's signed statement for a snapshot. Ethereum: the 64-byte public key and
+    the 65-byte signature; Bitcoin: no public key, the BIP-322 signature's ASCII text."""
 
     chain: str
     address: str
@@ -132,6 +160,13 @@ class Control:
     signature: bytes
 
     def to_json(self) -> dict[str, object]:
+        if self.chain == "bitcoin":
+            return {
+                "chain": self.chain,
+                "address": self.address,
+                "scheme": SCHEMES[self.chain],
+                "signature": self.signature.decode("ascii"),
+            }
         return {
             "chain": self.chain,
             "address": self.address,
@@ -141,11 +176,31 @@ class Control:
         }
 
 
+def _check_bitcoin(control: Control, text: str, where: str) -> None:
+    address = bitcoin_address(control.address, where)
+    if control.public_key:
+        raise IntegrityError(f"{where}: a BIP-322 proof carries no separate public key")
+    signature = bip322_text(control.signature.decode("latin-1"), f"{where}: the signature")
+    try:
+        valid = bip322.verify(address, text.encode(), signature.decode())
+    except IntegrityError as exc:
+        raise IntegrityError(f"{where}: {exc.message}") from None
+    if valid.lock_time or valid.sequence:
+        raise IntegrityError(
+            f"{where}: the signature is valid only from time {valid.lock_time} and age "
+            f"{valid.sequence}; a proof of control must have neither (0 and 0)"
+        )
+
+
 def check(control: Control, snapshot_id: str, nonce: bytes, roots_digest: bytes) -> None:
     """IntegrityError unless ``control`` is the address's signature of this snapshot."""
     where = f"control of {control.address}"
     if control.chain not in CHAINS:
         raise IntegrityError(f"{where}: chain {control.chain!r} has no proof of control here")
+    if control.chain == "bitcoin":
+        address = control.address.lower()
+        text = statement(snapshot_id, nonce, roots_digest, "bitcoin", address)
+        return _check_bitcoin(control, text, where)
     address = normal_address(control.address, where)
     if len(control.public_key) != PUBLIC_KEY_SIZE or len(control.signature) != SIGNATURE_SIZE:
         raise IntegrityError(f"{where}: a 64-byte public key and a 65-byte signature are needed")

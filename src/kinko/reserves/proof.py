@@ -92,10 +92,7 @@ class Envelope:
             binary.lp(a.asset) + bytes([a.height]) + a.root + a.total.to_bytes(16, "big")
             for a in roots.assets
         )
-        proofs = b"".join(
-            binary.lp(c.chain) + bytes.fromhex(c.address[2:]) + c.public_key + c.signature
-            for c in controls
-        )
+        proofs = b"".join(binary.control(c) for c in controls)
         binary_head = (
             binary.MAGIC
             + binary.lp(snapshot_id)

@@ -152,17 +152,27 @@ def _controls(
         where = f"controls[{i}]"
         item = json_object(raw, where)
         chain = item.get("chain")
-        if not isinstance(chain, str) or item.get("scheme") != ownership.SCHEME:
-            raise IntegrityError(f"{where} must name its chain and the scheme {ownership.SCHEME!r}")
-        address = ownership.normal_address(item.get("address"), f"{where}.address")
+        if not isinstance(chain, str) or item.get("scheme") != ownership.SCHEMES.get(chain):
+            raise IntegrityError(
+                f"{where} must be on ethereum with the scheme 'eip191' or on bitcoin with 'bip322'"
+            )
+        if chain == "bitcoin":
+            address = ownership.bitcoin_address(item.get("address"), f"{where}.address")
+            if "public_key" in item:
+                raise IntegrityError(f"{where}: a BIP-322 proof carries no separate public key")
+            public_key = b""
+            signature = ownership.bip322_text(item.get("signature"), f"{where}.signature")
+        else:
+            address = ownership.normal_address(item.get("address"), f"{where}.address")
+            public_key = hex_bytes(
+                item.get("public_key"), f"{where}.public_key", ownership.PUBLIC_KEY_SIZE
+            )
+            signature = hex_bytes(
+                item.get("signature"), f"{where}.signature", ownership.SIGNATURE_SIZE
+            )
         if (chain, address) in out:
             raise IntegrityError(f"{where}: {address} is listed twice")
-        control = ownership.Control(
-            chain,
-            address,
-            hex_bytes(item.get("public_key"), f"{where}.public_key", ownership.PUBLIC_KEY_SIZE),
-            hex_bytes(item.get("signature"), f"{where}.signature", ownership.SIGNATURE_SIZE),
-        )
+        control = ownership.Control(chain, address, public_key, signature)
         ownership.check(control, snapshot_id, roots.nonce, roots.digest())
         out.append((chain, address))
     return tuple(out)

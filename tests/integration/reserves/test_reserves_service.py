@@ -69,7 +69,7 @@ def test_a_snapshot_is_logged_and_every_customer_can_verify_it(
     keys = services.withdrawal_stack().signer.keystore.key_for
     built = service.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
     # Only the hot wallet (key held) is proven at build: the cold one's 2 ETH and every
-    # Bitcoin wallet (no BIP-322) count for nothing: fail closed.
+    # Bitcoin wallet (no key held here: BIP-322 not signed yet) count for nothing: fail closed.
     assert [(c.asset, c.liabilities, c.reserves) for c in built.coverage] == [
         (BTC, 300_000_007, 0),
         (ETH, 2 * 10**18, 10**18),
@@ -162,7 +162,7 @@ def test_the_command_line_builds_proves_and_verifies(
     result = kinko(
         cli, "reserves", "build", "--ledger", str(ledger), "--day", DAY.isoformat(), "--json"
     )
-    assert result.exit_code == 1, result.output  # Bitcoin is not proven (no BIP-322)
+    assert result.exit_code == 1, result.output  # Bitcoin is not proven (no BIP-322 yet)
     report = json_out(result)
     assert report["ok"] is False
     assert report["assets"][0] == {
@@ -306,9 +306,9 @@ def test_attest_refuses_what_it_cannot_count(ctx: Context, vkey: str, services: 
     built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
     bitcoin = next(r.address for r in built.unproven if r.chain == "bitcoin")
     assert bitcoin
-    with pytest.raises(InputError, match="BIP-322") as caught:
+    with pytest.raises(InputError, match="BIP-322") as caught:  # an EIP-191 signature
         services.reserves.attest(built.id, bitcoin, bytes(65), actor=ACTOR)
-    assert caught.value.field == "address"
+    assert caught.value.field == "signature"
     with pytest.raises(InputError, match="not a reserve address") as caught:
         services.reserves.attest(built.id, OTHER.address, bytes(65), actor=ACTOR)
     assert caught.value.field == "address"

@@ -71,11 +71,15 @@ def test_a_signature_that_does_not_recover_the_address_is_refused(signature: byt
     assert caught.value.field == "signature"
 
 
-def test_a_signature_file_must_hold_65_bytes_of_hex() -> None:
+def test_a_signature_file_must_hold_65_bytes_of_hex_or_one_line_of_bip322() -> None:
     assert control.parse_signature(" 0x" + "ab" * 65 + "\n") == b"\xab" * 65
-    for bad in ("0x" + "ab" * 64, "zz" * 65, ""):
+    assert control.parse_signature("smpAkcwRA==\n") == b"smpAkcwRA=="  # checked on import
+    for bad in ("0x" + "ab" * 64, "smp AkcwRA==", "", "\u00e9" * 10):
         with pytest.raises(InputError, match="130 hex digits"):
             control.parse_signature(bad)
+    with pytest.raises(InputError, match="65 bytes") as caught:
+        control.from_signature(b"zz" * 65, "snap-1", S.roots.nonce, DIGEST, ADDRESS)
+    assert caught.value.field == "signature"
 
 
 def _tampered(change: Any) -> dict[str, Any]:
@@ -96,7 +100,7 @@ def _tampered(change: Any) -> dict[str, Any]:
         ),
         (lambda c: c.update(signature=c["signature"][:-2]), "65 bytes"),
         (lambda c: c.update(scheme="bip322"), "scheme"),
-        (lambda c: c.update(chain="bitcoin"), "no proof of control"),
+        (lambda c: c.update(chain="bitcoin"), "on bitcoin with 'bip322'"),
     ],
     ids=["address", "public key", "signature", "truncated", "scheme", "chain"],
 )

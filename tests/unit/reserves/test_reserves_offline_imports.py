@@ -16,6 +16,10 @@ OFFLINE = [
 ALLOWED = {
     "kinko.reserves",
     "kinko.reserves.ownership",
+    "kinko.reserves.bip322",
+    "kinko.reserves.secp256k1",
+    "kinko.reserves.segwit",
+    "kinko.reserves.ripemd160",
     "kinko.audit.merkle",
     "kinko.audit.note",
     "kinko.audit.checkpoint",
