@@ -96,7 +96,7 @@ def _print_case(c: dict[str, Any]) -> None:
 @cases_app.command("decide")
 def decide(
     case_id: str,
-    decision: Annotated[str, typer.Option("--as", help="true_match or false_positive.")],
+    decision: Annotated[str, typer.Option(help="true_match or false_positive.")],
     reason: Annotated[str, typer.Option(help="Why: what you compared and found.")],
     as_json: JsonOption = False,
 ) -> None:

@@ -185,12 +185,12 @@ def test_the_cli_lists_and_decides_as_the_signed_in_person(
     assert code == 0 and case_id in out and "PARK Jin Hyok" in out
     code, out = kinko(ctx, "screening", "case", case_id, as_="rita")
     assert code == 0 and "1984-08-15" in out and "24389" in out
-    args = ("screening", "decide", case_id, "--as", "true_match", "--reason", "same DOB")
+    args = ("screening", "decide", case_id, "--decision", "true_match", "--reason", "same DOB")
     code, out = kinko(ctx, *args, as_="rita")
     assert code == 1 and "screening:write" in out
     code, out = kinko(ctx, *args, as_="sam")
     assert code == 1 and "second person" in out
-    code, out = kinko(ctx, *args[:3], "--as", "yes", "--reason", "x", as_="vera")
+    code, out = kinko(ctx, *args[:3], "--decision", "yes", "--reason", "x", as_="vera")
     assert code == 2 and "decision" in out
     code, out = kinko(ctx, *args, as_="vera")
     assert code == 0 and f"{case_id} decided: true_match" in out

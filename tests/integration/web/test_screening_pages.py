@@ -1,8 +1,8 @@
 """The console's screening and self-inspection pages (issue #17): list versions with
 their provenance and staleness (screening:read, as GET /v1/screening/lists), and the
-statement that name hits have no review queue yet; past inspection runs from the audit
-log with their counts per status and change (inspection:read), and an altered run entry
-shown as such, with no partial history."""
+review queue (empty here; test_screening_cases_pages.py has cases); past inspection runs
+from the audit log with their counts per status and change (inspection:read), and an
+altered run entry shown as such, with no partial history."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_list_versions_with_provenance(ctx: Context, services: Services) -> None
         [version] = services.screening.versions(session)
     assert f'id="version-{version.id}"' in html and version.sha256 in html
     assert version.list_name in html and "<strong>lena</strong>" in html
-    assert 'id="name-review"' in html and "no review queue" in html
+    assert 'id="screening-cases"' in html and 'id="no-screening-cases"' in html
     assert forms_in(html) == []
     requester, _ = person(ctx, "rita", [Role.REQUESTER])  # screening:read too
     assert requester.get("/console/screening").status_code == 200
