@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from kinko.audit.entry import encode_entry
 from kinko.audit.memtree import MemoryTree
 from kinko.audit.note import Signer, generate_signer
 from kinko.reserves import proof
+from kinko.reserves.ownership import Control
 from kinko.reserves.roots import Roots
 from kinko.reserves.snapshot import Holdings, Trees, build
 
@@ -34,7 +36,7 @@ class Sample:
     vkey: str
     audit: proof.AuditInclusion
 
-    def document(self, account: str) -> dict[str, Any]:
+    def document(self, account: str, controls: Sequence[Control] = ()) -> dict[str, Any]:
         return copy.deepcopy(
             proof.document(
                 "snap-1",
@@ -43,6 +45,7 @@ class Sample:
                 key=self.trees.keys[account],
                 paths=proof.account_paths(self.trees, account, held(account)),
                 audit=self.audit,
+                controls=controls,
             )
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from typing import Any
@@ -13,9 +12,9 @@ from eth_account.messages import encode_defunct
 from eth_hash.auto import keccak
 
 from kinko.core.errors import InputError, IntegrityError
-from kinko.reserves import control, ownership, proof
+from kinko.reserves import control, ownership
 from kinko.reserves.verify import verify_document
-from tests.unit.reserves.sample import held, sample
+from tests.unit.reserves.sample import sample
 
 S = sample()
 KEY = bytes([0x44]) * 32
@@ -29,17 +28,7 @@ def _signed(snapshot_id: str = "snap-1", key: bytes = KEY) -> bytes:
 
 
 def _document(*controls: ownership.Control) -> dict[str, Any]:
-    return copy.deepcopy(
-        proof.document(
-            "snap-1",
-            roots=S.roots,
-            account="alice",
-            key=S.trees.keys["alice"],
-            paths=proof.account_paths(S.trees, "alice", held("alice")),
-            audit=S.audit,
-            controls=controls,
-        )
-    )
+    return S.document("alice", controls)
 
 
 def test_keccak256_is_ethereums() -> None:
