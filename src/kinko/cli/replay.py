@@ -14,6 +14,8 @@ import typer
 
 if TYPE_CHECKING:
     from kinko.context import Context
+    from kinko.custody.model import Tier
+    from kinko.policy.model import OwnerKind
     from kinko.replays.bench import Bench
     from kinko.replays.model import Result
 
@@ -41,9 +43,17 @@ def bench_for(ctx: Context) -> Bench:
     ex = build_demo_exchange(ctx)
     services = ex.services
 
-    def book(address: str, label: str) -> None:
-        """`address` into the address book as one of the exchange's own wallets: alice
-        proposes, carol (addressbook:approve) votes with her security key."""
+    def book(
+        address: str,
+        label: str,
+        *,
+        chain: str = "ethereum",
+        owner_kind: OwnerKind | None = None,
+        tiers: tuple[Tier, ...] = (),
+    ) -> None:
+        """`address` into the address book (by default on Ethereum, as one of the
+        exchange's own wallets, for hot and warm wallets): alice proposes, carol
+        (addressbook:approve) votes with her security key."""
         from kinko.custody.model import Tier
         from kinko.demo.exchange import vote_with_key
         from kinko.identity.approval_terms import ApprovalKind
@@ -53,11 +63,11 @@ def bench_for(ctx: Context) -> Bench:
         with ctx.db.transaction() as session:
             proposal = book.propose(
                 session,
-                chain="ethereum",
+                chain=chain,
                 address=address,
                 label=label,
-                owner_kind=OwnerKind.OWN_WALLET,
-                tiers_allowed=[Tier.HOT, Tier.WARM],
+                owner_kind=owner_kind or OwnerKind.OWN_WALLET,
+                tiers_allowed=list(tiers or (Tier.HOT, Tier.WARM)),
                 actor=f"user:{ex.users['alice']}",
             )
         carol = ex.users["carol"]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -21,14 +21,30 @@ from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import InputError
 from kinko.custody.keys import NonceReport
+from kinko.custody.model import Tier
 from kinko.identity.model import ProposalKind
 from kinko.identity.softauthn import SoftAuthenticator
 from kinko.monitor.service import MonitorService
 from kinko.monitor.triage import TriageService
 from kinko.policy.freeze import FreezeService
+from kinko.policy.model import OwnerKind
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.monitor import AlertRow
 from kinko.withdrawals.stack import WithdrawalStack
+
+
+class Booker(Protocol):
+    def __call__(
+        self,
+        address: str,
+        label: str,
+        *,
+        chain: str = "ethereum",
+        owner_kind: OwnerKind | None = None,
+        tiers: tuple[Tier, ...] = (),
+    ) -> None:
+        """`address` into the address book by four eyes: by default as one of the
+        exchange's own Ethereum wallets, for hot and warm wallets."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +59,8 @@ class Bench:
     start_monitor: Callable[[], MonitorService]
     users: Mapping[str, str]
     authenticators: Mapping[str, SoftAuthenticator]
-    book: Callable[[str, str], None]
-    """Put (address, label) in the address book as an own wallet, by four eyes."""
+    book: Booker
+    """Put (address, label) in the address book, by four eyes (`Booker`)."""
     triage: TriageService
     person: Callable[[str], str]
     """Enrol a member of staff by name (no security key); their user id."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from eth_abi.abi import encode as abi_encode
 
+from kinko.chains.base import ChainAdapter
 from kinko.chains.ethereum import calldata
 from kinko.chains.ethereum import tx as txmod
 from kinko.chains.ethereum.adapter import EthereumAdapter
@@ -74,11 +75,19 @@ def safe_exec(inner_to: str, inner_data: bytes, *, operation: int) -> bytes:
     )
 
 
-def rewrite(bench: Bench, withdrawal_id: str, payload: bytes, *, whole: bool) -> None:
+def rewrite(
+    bench: Bench,
+    withdrawal_id: str,
+    payload: bytes,
+    *,
+    whole: bool,
+    adapter: ChainAdapter | None = None,
+) -> None:
     """The attacker, inside the wallet software, swaps the transaction waiting for
-    signatures. `whole`: the digest and the decoded intent on record are swapped with it
-    (what the approvers' screens then show is the attacker's, consistently)."""
-    adapter = EthereumAdapter("devnet")
+    signatures (a PSBT for a Bitcoin wallet: give its `adapter`; by default Ethereum's).
+    `whole`: the digest and the decoded intent on record are swapped with it (what the
+    approvers' screens then show is the attacker's, consistently)."""
+    adapter = adapter or EthereumAdapter("devnet")
     with bench.ctx.db.transaction() as session:
         row = session.get(WithdrawalRow, withdrawal_id)
         if row is None:

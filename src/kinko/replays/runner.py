@@ -1,12 +1,14 @@
 """Running a scenario: the attacker's moves against a `Bench`, the outcome read back.
 
-Two kinds of replay (`tampered`, `raw_key`):
+Kinds of replay (`tampered`, `dmm_bitcoin`, `raw_key`; Ronin's `quorum`):
 
-* `tampered` (DMM Bitcoin, Bybit, WazirX, Radiant): a legitimate withdrawal is requested
-  through the real withdrawal service; the attacker rewrites what waits for signing (the
-  transaction, or the transaction with its digest and the intent the approvers' screens
-  show); the approvers approve over the challenge Kinko issues them; the quorum-completing
-  approval hands it to the real signer. What left the wallet is read from the chain.
+* `tampered` (Bybit, WazirX, Radiant) and `dmm_bitcoin` (DMM Bitcoin): a legitimate
+  withdrawal is requested through the real withdrawal service; the attacker rewrites what
+  waits for signing (the transaction, or the transaction with its digest and the intent
+  the approvers' screens show); the approvers approve over the challenge Kinko issues
+  them; the quorum-completing approval hands it to the real signer (on Bitcoin, the key
+  holders' `kinko cosign` on the exported bundle). What left the wallet is read from the
+  chain (on Bitcoin, with no node: from the fully signed transactions released).
 * `raw_key` (Coincheck, Upbit 2019): the thief signs with the hot wallet's raw key
   outside Kinko; the real chain watcher polls the chain one interval after each block,
   the real monitor decides; then the exchange's rebalancing tries to refill the wallet.
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kinko.core.errors import InputError
-from kinko.replays import quorum, raw_key, tampered
+from kinko.replays import dmm_bitcoin, quorum, raw_key, tampered
 from kinko.replays.bench import Bench
 from kinko.replays.model import Result, Scenario
 from kinko.replays.scenarios import SCENARIOS
@@ -35,7 +37,7 @@ def replay(name: str, bench: Bench) -> Result:
 
 
 PLAYS: dict[str, Callable[[Scenario, Bench], Result]] = {
-    "dmm-bitcoin-2024": tampered.dmm,
+    "dmm-bitcoin-2024": dmm_bitcoin.dmm,
     "bybit-2025": tampered.bybit,
     "wazirx-2024": tampered.wazirx,
     "radiant-2024": tampered.radiant,

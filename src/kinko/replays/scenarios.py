@@ -46,13 +46,24 @@ DMM_BITCOIN = Scenario(
             ),
         ),
     ),
-    replayed_on=REPLAYED_ON,
-    substitution="Bitcoin replayed on Ethereum: 4,502.9 BTC stands as 4,502.9 ETH",
-    attempted_units=45_029 * ETH // 10,
+    replayed_on=(
+        "bitcoin/regtest: Kinko's Bitcoin adapter (PSBTs built with BDK from the wallet's "
+        "descriptor, co-signed offline with kinko cosign); synthetic UTXOs, no node: nothing "
+        "is broadcast"
+    ),
+    substitution=(
+        "DMM's hot wallet as Kinko's cold P2WSH 2-of-3 wallet (Kinko's Bitcoin wallets are "
+        "co-signed offline; it has no hot Bitcoin wallet); the loss is what the fully signed "
+        "transactions released would pay the thief"
+    ),
+    attempted_units=450_290_000_000,  # 4,502.9 BTC in satoshis
     hot_cap_units=None,
     not_prevented=(
         "the attacker's foothold at the wallet vendor and the altered record itself: Kinko "
         "refuses to sign it, it cannot stop it being written",
+        "the key holders' kinko cosign refuses offline and records nothing in Kinko: no audit "
+        "entry, no freeze, no alert; the altered withdrawal stays approved until a person "
+        "cancels it and freezes the wallet",
     ),
 )
 

@@ -110,16 +110,6 @@ def _wallet_address(bench: Bench) -> str:
     return str(bench.w3.eth.accounts[0])
 
 
-def dmm(scenario: Scenario, bench: Bench) -> Result:
-    """The signed transaction is rewritten to pay the attacker the historical amount;
-    the digest the approvers already approved stays on record."""
-
-    def forge(adapter: EthereumAdapter, intent: dict[str, object]) -> bytes:
-        return moves.transfer_payload(adapter, intent, ATTACKER, scenario.attempted_units)
-
-    return _tampered(scenario, bench, forge, whole=False, tag="transaction")
-
-
 def bybit(scenario: Scenario, bench: Bench) -> Result:
     """The payload the approvers' (tampered) screens show as the routine transfer is a
     Safe execTransaction delegatecalling the attacker's contract, which rewrites the

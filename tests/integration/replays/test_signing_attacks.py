@@ -1,5 +1,6 @@
-"""The replays where a transaction is altered on its way to the signer (DMM Bitcoin,
-Bybit, WazirX, Radiant): the outcome as Kinko recorded it, on both databases."""
+"""The replays where a transaction is altered on its way to the signer (Bybit, WazirX,
+Radiant; DMM Bitcoin: test_dmm_bitcoin.py): the outcome as Kinko recorded it, on both
+databases."""
 
 from __future__ import annotations
 
@@ -35,12 +36,6 @@ def assert_stopped_by_signer(bench: Bench, result: Result, code: str) -> None:
     assert f"signer:{code}" in found, found
     assert "freeze:wallet" in found and "withdrawal.failed" in found
     assert_recorded(bench, result)
-
-
-def test_dmm_bitcoin_altered_withdrawal_is_never_signed(bench: Bench) -> None:
-    result = replay("dmm-bitcoin-2024", bench)
-    assert_stopped_by_signer(bench, result, "digest_mismatch")
-    assert result.scenario.attempted_units == 45_029 * 10**17  # 4,502.9 as 4,502.9 ETH
 
 
 def test_bybit_delegatecall_is_refused_by_the_signers_decoding(bench: Bench) -> None:
