@@ -4,13 +4,19 @@ imported, carried by the JSON and binary proofs, and checked by the offline veri
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from embit import ec
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from kinko.chains.bitcoin import bech32
 from kinko.chains.bitcoin.networks import network
 from kinko.chains.bitcoin.wallet import MultisigWallet
 from kinko.core.errors import InputError, IntegrityError
@@ -176,3 +182,65 @@ def test_a_bitcoin_control_of_another_snapshot_is_refused_by_the_verifier() -> N
     )
     with pytest.raises(IntegrityError, match="none of the remaining keys"):
         verify_document(_document(other), S.vkey)
+
+
+def _p2wpkh_control() -> ownership.Control:
+    """A single-key P2WPKH address's BIP-322 proof (HASH160: RIPEMD-160 in the verifier)."""
+    key = ec.PrivateKey(bytes([0x61]) * 32)
+    public = key.get_public_key().sec()
+    program = hashlib.new("ripemd160", hashlib.sha256(public).digest()).digest()
+    address = bech32.encode_segwit("bcrt", 0, program)
+    text = ownership.statement("snap-1", S.roots.nonce, DIGEST, "bitcoin", address)
+    code = b"\x76\xa9\x14" + program + b"\x88\xac"
+    digest = bip322.unsigned(b"\x00\x14" + program, text.encode()).segwit_v0_digest(code)
+    witness = [bytes(key.sign(digest).serialize()) + b"\x01", public]
+    signature = bip322.encode_simple(witness).encode()
+    return control.from_signature(signature, "snap-1", S.roots.nonce, DIGEST, address)
+
+
+# The verifier as a customer runs it: only the standard library and `cryptography` can be
+# imported, and OpenSSL has no RIPEMD-160 (as OpenSSL 3 without its legacy provider).
+OFFLINE = """
+import hashlib, importlib.abc, sys
+real_new = hashlib.new
+def new(name, *a, **k):
+    if name.lower() == "ripemd160":
+        raise ValueError("unsupported hash type " + name)
+    return real_new(name, *a, **k)
+hashlib.new = new
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in sys.stdlib_module_names or top in ("kinko", "cryptography", "_cffi_backend"):
+            return None
+        raise ImportError("not importable offline: " + name)
+sys.meta_path.insert(0, Block())
+from kinko.reserves.verify import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_offline_program_verifies_bitcoin_controls_without_hashlibs_ripemd160(
+    tmp_path: Path,
+) -> None:
+    made = _made()
+    assert made is not None
+    proof_file, key_file = tmp_path / "proof.json", tmp_path / "log.vkey"
+    key_file.write_text(S.vkey)
+    wpkh = _p2wpkh_control()
+    proof_file.write_text(json.dumps(_document(made, wpkh)))
+    command = [sys.executable, "-c", OFFLINE, str(proof_file), "--vkey", str(key_file)]
+    ok = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert f"reserve address {wpkh.address} (bitcoin): control proven" in ok.stdout
+    assert f"reserve address {ADDRESS} (bitcoin): control proven" in ok.stdout
+    forged = _document(made, wpkh)
+    forged["controls"][1]["address"] = _p2wpkh_other_address()
+    proof_file.write_text(json.dumps(forged))
+    bad = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert "the witness's public key is not the address's" in bad.stderr
+
+
+def _p2wpkh_other_address() -> str:
+    return bech32.encode_segwit("bcrt", 0, bytes(range(20)))
