@@ -118,6 +118,8 @@ ROUTES: dict[str, str] = {
     "POST /console/address-book": BOOK_PAGES,
     "GET /console/wallets": WALLET_PAGES,
     "GET /console/screening": LISTS,
+    "GET /console/screening/cases/{case_id}": LISTS,
+    "POST /console/screening/cases/{case_id}/decide": LISTS,
     "GET /console/inspection": RUNS,
     "POST /console/logout": OWN,
     "GET /console/device": OWN,
@@ -168,6 +170,9 @@ ROUTES: dict[str, str] = {
     "POST /v1/screening/address": LISTS,
     "POST /v1/screening/name": LISTS,
     "POST /v1/screening/rescreen": EVERYTHING,
+    "GET /v1/screening/cases": LISTS,
+    "GET /v1/screening/cases/{case_id}": LISTS,
+    "POST /v1/screening/cases/{case_id}/decide": LISTS,
     # the governance register (self-inspection)
     "GET /v1/register/records": READ_REGISTER,
     "GET /v1/register/records/{kind}/{key:path}": READ_REGISTER,
