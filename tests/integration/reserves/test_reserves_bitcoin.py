@@ -161,3 +161,9 @@ def test_the_command_line_imports_a_bip322_signature(
     assert report["ok"] is True and report["unproven"] == []
     again = kinko(cli, *args)
     assert again.exit_code != 0 and "already proved control" in again.output
+    proof, key = tmp_path / "alice.json", tmp_path / "log.vkey"
+    key.write_text(vkey + "\n")
+    assert kinko(cli, "reserves", "prove", "alice", "--out", str(proof)).exit_code == 0
+    checked = kinko(cli, "reserves", "verify", str(proof), "--vkey", str(key), "--json")
+    assert checked.exit_code == 0, checked.output
+    assert {"chain": "bitcoin", "address": address} in json_out(checked)["controls"]
