@@ -74,7 +74,11 @@ BYBIT = Scenario(
         "A Safe{Wallet} developer's machine was compromised and the signing page's "
         "JavaScript swapped; Bybit's signers approved what looked like a routine cold-to-warm "
         "transfer, really a Safe execTransaction with operation=1 (delegatecall) that "
-        "replaced the wallet's implementation; about 401,346 ETH were then drained."
+        "replaced the wallet's implementation; about 401,346 ETH were then drained. On "
+        "chain: the Safe 0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4 delegatecalled "
+        "`transfer(address,uint256)` on the attacker's 0x96221423681A6d52E184D440a8eFCEbB105C7242, "
+        "which wrote 0xbDd077f651EBe7f7b3cE16fe5F2b025BE2969516 (sweepETH, sweepERC20) into "
+        "the Safe's slot 0."
     ),
     historical=Historical(
         date="2025-02-21",
@@ -99,7 +103,13 @@ BYBIT = Scenario(
         ),
     ),
     replayed_on=REPLAYED_ON,
-    substitution="",
+    substitution=(
+        "the Safe (proxy and singleton), the trojan and the sweeper are deployed on the "
+        "replay's chain, at new addresses (the historical ones are in the summary); the Safe "
+        "holds the 401,346 ETH (the staked-ETH tokens are not replayed); Bybit's signers "
+        "stand as Kinko's approver quorum over the key of the Safe's only owner (Kinko's hot "
+        "wallet, threshold 1)"
+    ),
     attempted_units=401_346 * ETH,
     hot_cap_units=None,
     not_prevented=(
@@ -134,7 +144,12 @@ WAZIRX = Scenario(
         ),
     ),
     replayed_on=REPLAYED_ON,
-    substitution="the dollar loss stands as a 100,000 ETH attempt (no ETH figure published)",
+    substitution=(
+        "the dollar loss stands as 100,000 ETH (no ETH figure published), held by a Safe "
+        "deployed on the replay's chain with the thief's sweeping implementation; the 4-of-6 "
+        "signers stand as Kinko's approver quorum over the key of the Safe's only owner "
+        "(Kinko's hot wallet, threshold 1)"
+    ),
     attempted_units=100_000 * ETH,
     hot_cap_units=None,
     not_prevented=(
@@ -165,7 +180,12 @@ RADIANT = Scenario(
         ),
     ),
     replayed_on=REPLAYED_ON,
-    substitution="Arbitrum and BSC replayed on Ethereum; the dollar loss stands as 20,000 ETH",
+    substitution=(
+        "Arbitrum and BSC replayed on Ethereum; the dollar loss stands as 20,000 ETH held by "
+        "a pool contract owned by a Safe, both deployed on the replay's chain (its owner's "
+        "powers reduced to a withdraw); the 3-of-11 signers stand as Kinko's approver quorum "
+        "over the key of the Safe's only owner (Kinko's hot wallet, threshold 1)"
+    ),
     attempted_units=20_000 * ETH,
     hot_cap_units=None,
     not_prevented=("the malware on the signers' machines and what their screens showed",),

@@ -1,9 +1,12 @@
-"""The replays of a transaction altered on its way to the signer (DMM Bitcoin, Bybit,
-WazirX, Radiant): a legitimate withdrawal is requested through the real withdrawal
-service; the attacker rewrites what waits for signing (the transaction, or the transaction
-with its digest and the intent the approvers' screens show); the approvers approve over
-the challenge Kinko issues them; the quorum-completing approval hands it to the real
-signer. What left the wallet is read from the chain."""
+"""The replays of a Safe transaction altered on its way to the signer (Bybit, WazirX,
+Radiant). The incident's contracts are deployed first (`heists`: a Safe owned by the hot
+wallet, the key Kinko's signer signs for; the thief's contracts; Radiant's pool). A
+legitimate withdrawal is requested through the real withdrawal service; the attacker
+rewrites what waits for signing — the transaction, its digest and the intent the
+approvers' screens show — into the hot wallet's call of the forged `execTransaction`; the
+approvers approve over the challenge Kinko issues them; the quorum-completing approval
+hands it to the real signer. Then the thief makes the incident's follow-up move, and the
+loss is what the chain shows left the victim's contract or reached the thief."""
 
 from __future__ import annotations
 
@@ -12,41 +15,37 @@ from collections.abc import Callable
 from kinko.chains.ethereum.adapter import EthereumAdapter
 from kinko.core.errors import KinkoError
 from kinko.monitor.service import MonitorService
-from kinko.replays import moves
+from kinko.replays import heists, moves
 from kinko.replays.bench import Bench, audit_entries, last_seq
 from kinko.replays.cloud import cloud_break_in
+from kinko.replays.heists import Aftermath, Heist
 from kinko.replays.model import Result, Scenario
-from kinko.replays.reading import ATTACKER, CUSTOMER, SETTLED, controls, judge, refusals
+from kinko.replays.reading import CUSTOMER, SETTLED, controls, judge, refusals
 from kinko.withdrawals.intake import WithdrawalRequest
 
-SAFE = "0x1Db92e2EeBC8E0c075a02BeA49a2935BcD2dFCF4"  # the victim multisig (Bybit's address)
-PAYLOAD = "0x96221423681A6d52E184D440a8eFCEbB105C7242"  # the attacker's delegatecall target
-EVIL_IMPL = "0xbDd077f651EBe7f7b3cE16fe5F2b025BE2969516"  # the malicious implementation
-THIEVES = (ATTACKER, SAFE, PAYLOAD, EVIL_IMPL)
 # The legitimate withdrawal: above the hot auto-approval (two approvers), below the
 # monitor's large-withdrawal-to-a-new-address hold.
 LEGIT_ETH = "5"
+Before = Callable[[Bench, MonitorService], str]
 
 
 def _tampered(
     scenario: Scenario,
     bench: Bench,
-    forge: Callable[[EthereumAdapter, dict[str, object]], bytes],
-    *,
-    whole: bool,
-    tag: str,
-    before: Callable[[Bench, MonitorService], str] | None = None,
+    make: Callable[..., Heist],
+    before: Before | None = None,
 ) -> Result:
+    """`make` deploys the incident's contracts, the hot wallet the Safe's owner; `before`
+    is what happens before the signing (Bybit: the cloud-side break-in), its words kept."""
+    hot = str(bench.w3.eth.accounts[0])
+    heist = make(bench.w3, hot, scenario.attempted_units)
     monitor = bench.start_monitor()
     bench.pass_time(SETTLED)
     start = last_seq(bench.ctx)
-    prelude = [] if before is None else [before(bench, monitor)]
-    adapter = EthereumAdapter("devnet")
-    hot = _wallet_address(bench)
+    observations = [] if before is None else [before(bench, monitor)]
+    observations.append("deployed: " + ", ".join(f"{w} {a}" for w, a in heist.deployed))
     sent_before = bench.w3.eth.get_transaction_count(hot)
-    thief_before = sum(bench.balance(a) for a in THIEVES)
-    stack = bench.stack
-    wd = stack.withdrawals.request(
+    wd = bench.stack.withdrawals.request(
         WithdrawalRequest(asset="ETH", amount=LEGIT_ETH, destination=CUSTOMER),
         requester=bench.users["alice"],
         idempotency_key=f"replay-{scenario.name}",
@@ -54,40 +53,40 @@ def _tampered(
     )
     if wd.intent is None or wd.digest is None:
         raise RuntimeError(f"the legitimate withdrawal was not prepared: {wd.state} {wd.reason}")
-    asked = f"legitimate withdrawal {wd.id} of {LEGIT_ETH} ETH: {wd.state.value} {wd.reason or ''}"
-    observations = [*prelude, asked]
-    if not whole:
-        bench.approve("bob", wd.id)  # the first approval, over the legitimate digest
-    moves.rewrite(bench, wd.id, forge(adapter, dict(wd.intent)), whole=whole)
-    observations.append(f"attacker rewrote the {tag} waiting for signatures")
-    for name in ("carol",) if not whole else ("bob", "carol"):
+    observations.append(
+        f"legitimate withdrawal {wd.id} of {LEGIT_ETH} ETH: {wd.state.value} {wd.reason or ''}"
+    )
+    adapter = EthereumAdapter("devnet")
+    forged = moves.call_payload(adapter, dict(wd.intent), heist.safe, heist.forged)
+    moves.rewrite(bench, wd.id, forged, whole=True)
+    observations.append(
+        "attacker rewrote the transaction, digest and intent waiting for signatures"
+    )
+    for name in ("bob", "carol"):
         try:
             view = bench.approve(name, wd.id)
             observations.append(f"{name} approved: withdrawal {view.state.value}")
         except KinkoError as exc:
             observations.append(f"{name}'s approval refused: {exc.message}")
-    lost = sum(bench.balance(a) for a in THIEVES) - thief_before
     landed = _forged_on_chain(bench, hot, sent_before)
     if landed:
-        # No Safe is deployed on the replay's chain: a forged call that reaches it hands
-        # the wallet (and what it holds) over; count what the attacker went for.
-        lost = max(lost, scenario.attempted_units)
         observations.append(f"the forged transaction is on chain: {landed}")
+    after = heists.aftermath(bench.w3, heist)
+    observations.append(_aftermath_said(heist, after))
     entries = audit_entries(bench.ctx, after_seq=start)
     acted = controls(entries, wd.id)
-    frozen = [e for e in entries if e.action == "freeze.set"]
     outcome = judge(
-        lost,
+        after.loss,
         scenario,
         refused=any(c.name.startswith(("signer:", "withdrawal.")) for c in acted),
-        frozen=bool(frozen),
+        frozen=any(e.action == "freeze.set" for e in entries),
     )
     return Result(
         scenario=scenario,
         outcome=outcome,
         asset="ETH",
         decimals=18,
-        loss_units=max(lost, 0),
+        loss_units=after.loss,
         alert_after_s=None,
         freeze_after_s=None,
         controls=tuple(acted),
@@ -106,53 +105,29 @@ def _forged_on_chain(bench: Bench, hot: str, sent_before: int) -> str:
     return ", ".join(found)
 
 
-def _wallet_address(bench: Bench) -> str:
-    return str(bench.w3.eth.accounts[0])
+def _aftermath_said(heist: Heist, after: Aftermath) -> str:
+    done = "went through" if after.follow_up.status == 1 else "reverted"
+    return (
+        f"the thief's follow-up call to {heist.vault} ({after.follow_up.txid}) {done}; "
+        f"read from the chain: the victim's contract lost {after.vault_drop} wei of "
+        f"{heist.held}, the thief gained {after.thief_gain} wei"
+    )
 
 
 def bybit(scenario: Scenario, bench: Bench) -> Result:
-    """The payload the approvers' (tampered) screens show as the routine transfer is a
-    Safe execTransaction delegatecalling the attacker's contract, which rewrites the
-    Safe's implementation slot; digest and intent on record are the attacker's too."""
-    sweep = moves.encode_call(
-        "transfer(address,uint256)", ["address", "uint256"], [EVIL_IMPL, scenario.attempted_units]
-    )
-
-    def forge(adapter: EthereumAdapter, intent: dict[str, object]) -> bytes:
-        data = moves.safe_exec(PAYLOAD, sweep, operation=1)
-        return moves.call_payload(adapter, intent, SAFE, data)
-
-    return _tampered(
-        scenario,
-        bench,
-        forge,
-        whole=True,
-        tag="transaction, digest and intent",
-        before=cloud_break_in,
-    )
+    """The Safe delegatecalls the thief's trojan (operation=1), whose `transfer` writes
+    the sweeper into the Safe's slot 0; the thief then calls `sweepETH` through the Safe.
+    Two days before, the cloud-side break-in goes to the monitor."""
+    return _tampered(scenario, bench, heists.bybit, before=cloud_break_in)
 
 
 def wazirx(scenario: Scenario, bench: Bench) -> Result:
-    """The payload is the Safe's own upgrade: execTransaction calling
-    `changeMasterCopy(attacker's implementation)` on itself."""
-    upgrade = moves.encode_call("changeMasterCopy(address)", ["address"], [EVIL_IMPL])
-
-    def forge(adapter: EthereumAdapter, intent: dict[str, object]) -> bytes:
-        return moves.call_payload(
-            adapter, intent, SAFE, moves.safe_exec(SAFE, upgrade, operation=0)
-        )
-
-    return _tampered(scenario, bench, forge, whole=True, tag="transaction, digest and intent")
+    """The Safe's own upgrade: execTransaction calling `changeMasterCopy(sweeper)` on
+    itself; then `sweepETH` through the Safe."""
+    return _tampered(scenario, bench, heists.wazirx)
 
 
 def radiant(scenario: Scenario, bench: Bench) -> Result:
-    """The payload is `transferOwnership(attacker)` on the lending pool's provider,
-    through the Safe (as the three signers' hardware wallets blind-signed it)."""
-    handover = moves.encode_call("transferOwnership(address)", ["address"], [ATTACKER])
-
-    def forge(adapter: EthereumAdapter, intent: dict[str, object]) -> bytes:
-        return moves.call_payload(
-            adapter, intent, SAFE, moves.safe_exec(EVIL_IMPL, handover, operation=0)
-        )
-
-    return _tampered(scenario, bench, forge, whole=True, tag="transaction, digest and intent")
+    """`transferOwnership(thief)` on the pool the Safe owns, through the Safe (as the
+    three signers' hardware wallets blind-signed it); the new owner withdraws."""
+    return _tampered(scenario, bench, heists.radiant)
