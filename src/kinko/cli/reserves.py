@@ -21,6 +21,8 @@ from kinko.core.errors import InputError
 if TYPE_CHECKING:
     from kinko.reserves.controls import Reserve
     from kinko.reserves.coverage import Coverage
+    from kinko.reserves.service import Built
+    from kinko.reserves.source import Source
     from kinko.services import Services
 
 reserves_app = typer.Typer(
@@ -40,6 +42,7 @@ def _report(
     coverage: tuple[Coverage, ...],
     unproven: tuple[Reserve, ...],
     as_json: bool,
+    source: Source | None = None,
 ) -> None:
     short = [c.asset for c in coverage if not c.passed]
     if as_json:
@@ -49,6 +52,7 @@ def _report(
                 "snapshot": snapshot_id,
                 "assets": [c.to_json() for c in coverage],
                 "unproven": [r.to_json() for r in unproven],
+                **({} if source is None else {"source": source.to_json()}),
             }
         )
     else:
@@ -58,6 +62,9 @@ def _report(
             whole={"asset"},
             title=f"snapshot {snapshot_id} (base units)",
         )
+        if source is not None and source.statement is not None:
+            digest = (source.digest or b"").hex()
+            console.print(f"built from custody's statement {source.statement} (sha256 {digest})")
         for r in unproven:
             console.print(
                 f"not counted: wallet {r.wallet_id} {r.address or ''} ({r.chain}): {r.why_unproven}"
@@ -68,36 +75,74 @@ def _report(
 
 @reserves_app.command("build")
 def build(
+    at: Annotated[
+        str | None,
+        typer.Option(help="Custody's liabilities at this time (ISO 8601 with zone; default now)."),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(help="The custody snapshot day, YYYY-MM-DD (default: the UTC day of --at)."),
+    ] = None,
     ledger: Annotated[
-        Path, typer.Option(help="CSV account,asset,base_units: customers' balances.")
-    ],
-    day: Annotated[str, typer.Option(help="The custody snapshot day (YYYY-MM-DD) it must match.")],
+        Path | None,
+        typer.Option(help="Build from this ledger file instead (account,asset,base_units)."),
+    ] = None,
     floor: Annotated[
         int, typer.Option(help="Pad every asset's tree to at least this many leaves.")
     ] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Build a snapshot from the ledger, check it against custody, log its roots."""
-    from kinko.core.textfile import read_text
-    from kinko.reserves.ledger import parse_ledger_csv
-
+    """Build a snapshot from custody's liabilities (or a ledger), check it, log its roots."""
     with guarded_json(as_json):
-        try:
-            chosen = date.fromisoformat(day)
-        except ValueError:
-            raise InputError("day", f"{day!r} is not a date like 2026-12-07") from None
+        chosen = _day(day)
         if floor < 1:
             raise InputError("floor", "must be at least 1 (a number of leaves)")
-        rows = parse_ledger_csv(read_text(ledger, field="ledger"))
-        with open_services() as services:
-            built = services.reserves.build(
-                rows,
-                day=chosen,
-                floor=floor,
-                actor=f"local:{getpass.getuser()}",
-                key_for=_hot_keys(services),
+        if ledger is not None and at is not None:
+            raise InputError(
+                "at", "--at picks custody's statement; --ledger builds from a file: give one"
             )
-    _report(built.id, built.coverage, built.unproven, as_json)
+        with open_services() as services:
+            actor, keys = f"local:{getpass.getuser()}", _hot_keys(services)
+            if ledger is None:
+                from kinko.custody.statements import parse_as_of
+
+                moment = services.ctx.clock.now() if at is None else parse_as_of(at, field="at")
+                built = services.reserves.build_from_custody(
+                    at=moment, day=chosen, floor=floor, actor=actor, key_for=keys
+                )
+            else:
+                built = _from_ledger(services, ledger, chosen, floor, actor, keys)
+    _report(built.id, built.coverage, built.unproven, as_json, built.source)
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError("day", f"{text!r} is not a date like 2026-12-07") from None
+
+
+def _from_ledger(  # noqa: PLR0917 - the build command's choices, passed on
+    services: Services,
+    ledger: Path,
+    day: date | None,
+    floor: int,
+    actor: str,
+    keys: Callable[[str], bytes] | None,
+) -> Built:
+    """A snapshot from a ledger file, read a line at a time; its digest is recorded."""
+    from kinko.custody.statements import file_digest, open_rows
+
+    if day is None:
+        raise InputError("day", "give --day (the custody snapshot day) with --ledger")
+    digest = file_digest(ledger, field="ledger")
+    with open_rows(ledger, name="ledger") as (_, rows):
+        tuples = ((r.account, r.asset, r.base_units) for r in rows)
+        return services.reserves.build(
+            tuples, day=day, floor=floor, actor=actor, key_for=keys, source_digest=digest
+        )
 
 
 def _hot_keys(services: Services) -> Callable[[str], bytes] | None:

@@ -1,45 +1,31 @@
-"""The exchange's ledger of customer balances at a snapshot, as a CSV file (pure).
+"""The exchange's ledger of customer balances at a snapshot, as a file (pure).
 
-Schema (UTF-8, comma separated, header required, one row per account and asset)::
+`kinko reserves build --ledger FILE` reads it when the exchange does not feed custody its
+statements (`kinko liabilities import`); the format is a custody statement's
+(`kinko.custody.statement_rows`: CSV ``account,asset,base_units`` or JSON Lines), read a
+line at a time:
 
     account,asset,base_units
     acct-000017,bitcoin:BTC,150000000
 
-* ``account``: the exchange's stable account id (1 to 200 characters); customers see it
-  in their proof, so it must be the id they know.
-* ``asset``: a registered asset key ``chain:SYMBOL``.
-* ``base_units``: a non-negative integer of base units (no decimal point, no sign).
-
-Every row is checked before anything is built; the first problem names its line.
+The first problem names its line (``ledger line 7: base_units``); duplicates are refused by
+`kinko.reserves.snapshot.Holdings.parse`, which the rows go to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 
-from kinko.core.errors import InputError
-from kinko.core.textfile import csv_rows
+from kinko.custody import statement_rows
 
-HEADER = ("account", "asset", "base_units")
+
+def parse_ledger(lines: Iterable[str], fmt: str = "csv") -> Iterator[tuple[str, str, int]]:
+    """(account, asset, base units) rows of an open ledger file in format `fmt`."""
+    for row in statement_rows.rows(lines, fmt, name="ledger"):
+        yield row.account, row.asset, row.base_units
 
 
 def parse_ledger_csv(text: str) -> Iterator[tuple[str, str, int]]:
-    """(account, asset, base units) rows; `Holdings.parse` checks what a row may hold."""
-    reader = csv_rows(text, field="ledger", name="the ledger file")
-    header = next(reader, None)
-    if header is None or tuple(h.strip().lower() for h in header) != HEADER:
-        raise InputError("ledger", f"the first line must be the header {','.join(HEADER)}")
-    for number, row in enumerate(reader, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != len(HEADER):
-            raise InputError(
-                f"ledger line {number}", f"expected {len(HEADER)} columns, found {len(row)}"
-            )
-        units = row[2].strip()
-        if not units.isascii() or not units.isdigit() or len(units) > 39:
-            raise InputError(
-                f"ledger line {number}: base_units",
-                f"{units!r} is not a whole number of base units (digits only, e.g. 150000000)",
-            )
-        yield row[0].strip(), row[1].strip(), int(units)
+    """The rows of a CSV ledger given as text."""
+    return parse_ledger(io.StringIO(text, newline=""))

@@ -11,9 +11,9 @@ inclusion proof into a freshly signed checkpoint.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -23,6 +23,7 @@ from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, IntegrityError, NotFound
+from kinko.custody import statements
 from kinko.custody.coldshare import BalanceMatrix
 from kinko.custody.holdings import snapshot_positions
 from kinko.identity.secretbox import SecretBox
@@ -31,6 +32,7 @@ from kinko.reserves import roots as roots_mod
 from kinko.reserves.controls import Reserve
 from kinko.reserves.coverage import Coverage, cover
 from kinko.reserves.roots import AssetRoot, Roots
+from kinko.reserves.source import Source, check_totals
 from kinko.store.tables.reserves import (
     ReserveControlRow,
     ReserveHoldingRow,
@@ -52,6 +54,7 @@ class Built:
     coverage: tuple[Coverage, ...]
     audit_seq: int
     unproven: tuple[Reserve, ...] = ()
+    source: Source | None = None
 
     @property
     def passed(self) -> bool:
@@ -71,18 +74,53 @@ class ReservesService:
         actor: str,
         where: str = "ledger line",
         key_for: Callable[[str], bytes] | None = None,
+        source_digest: bytes | None = None,
     ) -> Built:
-        """Build, check and record a snapshot; a shortfall is recorded, not hidden.
+        """Build, check and record a snapshot from a ledger file's rows (``source_digest``:
+        the file's SHA-256, recorded); a shortfall is recorded, not hidden.
         ``key_for`` (a wallet id's key, from Kinko's keystore) signs the proofs of control
         of the hot wallets it holds keys for; other addresses are proven with `attest`."""
         holdings = snapshot.Holdings.parse(rows, where=where, start=2)
+        source = Source(None, source_digest)
+        return self._build(holdings, day, floor, actor, key_for, source)
+
+    def build_from_custody(
+        self,
+        *,
+        at: datetime,
+        day: date | None = None,
+        floor: int = 1,
+        actor: str,
+        key_for: Callable[[str], bytes] | None = None,
+    ) -> Built:
+        """Build from custody's liabilities at `at` (the latest statement at or before it,
+        `kinko.custody.statements`), against the custody snapshot of `day` (default: the
+        UTC day of `at`); the statement's id and digest are recorded and audited."""
+        with self.ctx.db.reading() as session:
+            found = statements.statement_at(session, at)
+            rows = statements.balances(session, found.id)
+            holdings = snapshot.Holdings.parse(rows, where="statement row")
+        source = Source(found.id, found.digest)
+        return self._build(
+            holdings, day or at.astimezone(UTC).date(), floor, actor, key_for, source
+        )
+
+    def _build(  # noqa: PLR0917 - one private step of the two public builds
+        self,
+        holdings: snapshot.Holdings,
+        day: date,
+        floor: int,
+        actor: str,
+        key_for: Callable[[str], bytes] | None,
+        source: Source,
+    ) -> Built:
         secret, nonce = os.urandom(32), os.urandom(16)
         box = self._box()  # refused before anything is written if the key is unusable
         with self.ctx.db.transaction() as session:
             owed, matrix = _custody_day(session, day)
             trees = snapshot.build(holdings, secret, nonce, floor=floor, assets=owed)
             roots = trees.roots()
-            _check_ledger(roots, owed, day)
+            check_totals(roots, owed, day, source)
             snapshot_id = f"{day.isoformat()}.{os.urandom(4).hex()}"
             wallets = controls.sign_held(
                 controls.candidates(session, matrix), key_for, snapshot_id, nonce, roots.digest()
@@ -102,6 +140,7 @@ class ReservesService:
                     "assets": len(roots.assets),
                     "short": short,
                     "unproven": [r.wallet_id for r in controls.unproven(wallets)],
+                    **source.details(),
                 },
             )
             session.add(
@@ -116,6 +155,8 @@ class ReservesService:
                     passed=not short,
                     audit_seq=record.seq,
                     created_by=actor,
+                    statement_id=source.statement,
+                    source_digest=source.digest,
                 )
             )
             session.flush()
@@ -139,7 +180,13 @@ class ReservesService:
             if held:
                 session.connection().execute(HOLDINGS.insert(), held)
         return Built(
-            snapshot_id, day.isoformat(), roots, coverage, record.seq, controls.unproven(wallets)
+            snapshot_id,
+            day.isoformat(),
+            roots,
+            coverage,
+            record.seq,
+            controls.unproven(wallets),
+            source,
         )
 
     def statement(self, snapshot_id: str, address: str) -> str:
@@ -323,24 +370,6 @@ def _custody_day(session: Session, day: date) -> tuple[dict[str, int], BalanceMa
             f"before `kinko custody snapshot --day {day.isoformat()}`"
         )
     return owed, matrix
-
-
-def _check_ledger(roots: Roots, owed: Mapping[str, int], day: date) -> None:
-    """Each asset's tree total must be what custody says customers are owed that day."""
-    for root in roots.assets:
-        if root.asset not in owed:
-            raise InputError(
-                "ledger",
-                f"customers hold {root.asset}, which custody's liabilities for {day} do not "
-                "list; import liabilities for every asset before the custody snapshot",
-            )
-        if root.total != owed[root.asset]:
-            raise InputError(
-                "ledger",
-                f"the ledger's {root.asset} balances add up to {root.total} base units; "
-                f"custody's liabilities for {day} say {owed[root.asset]}: export the ledger "
-                "at the moment of the custody snapshot",
-            )
 
 
 def _roots(session: Session, row: ReserveSnapshotRow) -> Roots:

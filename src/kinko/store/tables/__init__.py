@@ -6,6 +6,7 @@ from kinko.store.tables import (  # noqa: F401
     device,
     identity,
     inspection,
+    liabilities,
     monitor,
     outbox,
     policy,

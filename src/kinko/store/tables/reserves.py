@@ -35,6 +35,11 @@ class ReserveSnapshotRow(Base):
     passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
     audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    statement_id: Mapped[str | None] = mapped_column(String(32))
+    """The custody liabilities statement it was built from (None: a ledger file)."""
+    source_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    """SHA-256 of that statement's file, or of the ledger file (None: built before #19's
+    statements)."""
 
 
 class ReserveRootRow(Base):
