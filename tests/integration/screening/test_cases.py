@@ -4,6 +4,7 @@ with a reason, audited — through the service, the API and the CLI."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from sqlalchemy import func, select
 from kinko.context import Context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import Conflict, InputError, PermissionDenied
-from kinko.screening.cases import Asker, Decision
+from kinko.screening.cases import Asker, CaseState, Decision
 from kinko.screening.model import VerdictStatus
+from kinko.screening.rescreen import RescreenTarget
 from kinko.screening.service import ScreeningService
 from kinko.server import create_app
 from kinko.services import Services
@@ -78,6 +80,21 @@ def test_a_hit_opens_one_case_per_subject_and_list_versions(
     with ctx.db.transaction() as s:
         newer = loaded.screen_name(s, **PARK, asker=Asker("local:ops"))
     assert newer.case_id not in (None, hit.case_id) and _count(ctx) == 2
+
+
+def test_re_screening_a_person_opens_their_case_asked_by_whoever_re_screened(
+    ctx: Context, loaded: ScreeningService
+) -> None:
+    people = [RescreenTarget.for_name("customer", "cu_9", name="Pak Jin Hyok", dob="1984")]
+    service = ScreeningService(ctx, loaded.config, rescreen_from=[lambda _session: people])
+    alerts = service.rescreen_all(actor="user:usr_r")
+    assert [a.target_ref for a in alerts] == ["cu_9"]
+    with ctx.db.reading() as s:
+        [case] = service.cases.list(s, state=CaseState.OPEN)
+    assert case.name == "Pak Jin Hyok" and case.requested_by == "user:usr_r"
+    assert case.askers == ("usr_r",)
+    service.rescreen_all(actor="system:rescreen")  # the same lists: the same case
+    assert _count(ctx) == 1
 
 
 def test_a_decision_is_once_with_a_reason_and_never_by_an_asker(
@@ -179,8 +196,14 @@ def test_the_cli_lists_and_decides_as_the_signed_in_person(
     with ctx.db.transaction() as s:
         case_id = loaded.screen_name(s, **PARK, asker=Asker(f"user:{sam_id}", sam_id)).case_id
     assert case_id is not None
+    # `kinko screen name` screens on the database itself: asked by this machine's account
+    code, out = kinko(ctx, "screen", "name", "Jon Chang-hyok", "--json")
+    assert code == 1 and json.loads(out)["case"] is not None
+    local = json.loads(out)["case"]
     code, out = kinko(ctx, "screening", "cases", "--state", "open", "--json", as_="rita")
-    assert code == 0 and [c["id"] for c in json.loads(out)["cases"]] == [case_id]
+    listed = {c["id"]: c["requested_by"] for c in json.loads(out)["cases"]}
+    assert code == 0 and listed[case_id] == f"user:{sam_id}"
+    assert listed[local] == f"local:{getpass.getuser()}" and len(listed) == 2
     code, out = kinko(ctx, "screening", "cases", as_="rita")
     assert code == 0 and case_id in out and "PARK Jin Hyok" in out
     code, out = kinko(ctx, "screening", "case", case_id, as_="rita")
