@@ -4,7 +4,8 @@ A hot wallet whose key Kinko holds signs its statement at build (`sign`, `sign_b
 any other address's key signs it offline and the signature is imported (`from_signature`):
 Ethereum, EIP-191 ``personal_sign`` of the exact text of `statement` (``cast wallet sign``,
 a hardware wallet's "sign message"); Bitcoin, a BIP-322 signature of it (``smp``/``ful`` +
-base64; for a wsh(sortedmulti) wallet, m of its cosigners sign the same ``to_sign``).
+base64; for a wsh(sortedmulti) wallet, m of its cosigners sign the same ``to_sign``, or
+sign the BIP-322 PSBT of `kinko.reserves.bip322_psbt` and Kinko finalizes it).
 Either way the result is checked as the offline verifier checks it
 (`kinko.reserves.ownership.check`) before it is stored.
 """
@@ -21,7 +22,7 @@ from eth_keys.datatypes import PrivateKey, Signature
 from kinko.chains.bitcoin.networks import network as bitcoin_network
 from kinko.chains.bitcoin.wallet import MultisigWallet
 from kinko.core.errors import InputError, IntegrityError
-from kinko.reserves import bip322, ownership
+from kinko.reserves import bip322, bip322_psbt, ownership
 from kinko.reserves.ownership import Control, statement
 
 __all__ = [
@@ -109,8 +110,9 @@ def sign_bitcoin(
 
 
 def parse_signature(text: str) -> bytes:
-    """A signature file's content: 65 bytes from EIP-191 hex (``0x`` optional), or a
-    BIP-322 signature's text (``smp``/``ful`` + base64) as ASCII bytes."""
+    """A signature file's content: 65 bytes from EIP-191 hex (``0x`` optional), a BIP-322
+    signature's text (``smp``/``ful`` + base64) as ASCII bytes, or the cosigners' signed
+    BIP-322 PSBTs (base64, one a line; `kinko.reserves.bip322_psbt`)."""
     value = text.strip()
     hex_digits = value[2:] if value[:2].lower() == "0x" else value
     try:
@@ -119,6 +121,9 @@ def parse_signature(text: str) -> bytes:
         raw = b""
     if len(raw) == ownership.SIGNATURE_SIZE:
         return raw
+    lines = value.split()
+    if lines and all(line.startswith(bip322_psbt.MAGIC_BASE64) for line in lines):
+        return "\n".join(lines).encode()  # the cosigners' signed BIP-322 PSBTs, one a line
     one_line = value.isascii() and not any(c.isspace() for c in value)
     if one_line and 0 < len(value) <= ownership.MAX_BIP322 and not value.startswith("0x"):
         return value.encode()
@@ -175,6 +180,9 @@ def _from_bip322(
     signature: bytes, snapshot_id: str, nonce: bytes, roots_digest: bytes, address: str
 ) -> Control:
     text = signature.decode("latin-1").strip()
+    if text.startswith(bip322_psbt.MAGIC_BASE64):  # PSBTs signed by the cosigners
+        message = statement(snapshot_id, nonce, roots_digest, "bitcoin", address.lower())
+        text = bip322_psbt.finalize(text.split(), address.lower(), message)
     # BIP-322 "Compatibility": an unprefixed signature is a simple one.
     normal = text if text.startswith(("smp", "ful", "pof")) else "smp" + text
     control = Control("bitcoin", address.lower(), b"", normal.encode("latin-1"))

@@ -21,7 +21,8 @@ NIST SHA3-256, which `hashlib` has) is written out below: it hashes public data 
 Bitcoin: a BIP-322 signature of that text (`kinko.reserves.bip322`: P2WPKH, P2TR key path,
 P2WSH multisig, as ``smp``/``ful`` + base64, the text wallets print). It carries no public
 key (the witness does); the address's scriptPubKey is what is signed for. It must be valid
-at time 0 and age 0: a signature with a time lock proves nothing at the snapshot.
+at time 0 and age 0 (or an nSequence with BIP-68's disable flag, as PSBT signers write):
+a signature with a time lock proves nothing at the snapshot.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ HEADLINE = "Kinko proof of reserves: control of a reserve address"
 SCHEMES = {"ethereum": "eip191", "bitcoin": "bip322"}
 CHAINS = tuple(SCHEMES)
 SCHEME = SCHEMES["ethereum"]
+NO_AGE_FLAG = 1 << 31
+"""BIP-68: an nSequence with this bit set is no relative time lock."""
 MAX_BIP322 = 8000
 """The longest BIP-322 signature text accepted (a 15-of-15 P2WSH one is about 2.8 KB)."""
 SIGNATURE_SIZE = 65
@@ -185,10 +188,11 @@ def _check_bitcoin(control: Control, text: str, where: str) -> None:
         valid = bip322.verify(address, text.encode(), signature.decode())
     except IntegrityError as exc:
         raise IntegrityError(f"{where}: {exc.message}") from None
-    if valid.lock_time or valid.sequence:
+    if valid.lock_time or not (valid.sequence == 0 or valid.sequence & NO_AGE_FLAG):
         raise IntegrityError(
             f"{where}: the signature is valid only from time {valid.lock_time} and age "
-            f"{valid.sequence}; a proof of control must have neither (0 and 0)"
+            f"{valid.sequence}; a proof of control must have neither (time 0; age 0, or "
+            "nSequence with BIP-68's disable flag)"
         )
 
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from embit.psbt import PSBT
 from sqlalchemy import select, update
 
 from kinko.chains.bitcoin.networks import network
@@ -17,7 +18,7 @@ from kinko.chains.bitcoin.wallet import MultisigWallet
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.custody import holdings
-from kinko.reserves import control
+from kinko.reserves import bip322_psbt, control
 from kinko.reserves.verify import load, verify_document
 from kinko.services import Services
 from kinko.store.tables.audit import AuditEntryRow
@@ -27,7 +28,7 @@ from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, Wallets, fu
 from tests.integration.reserves.keys import hot_keystore, point_at
 from tests.support.cli import json_out, kinko, narrow_cli
 from tests.support.identity import ensure_secret_key
-from tests.unit.chains.btc_fixtures import descriptor, key_bytes
+from tests.unit.chains.btc_fixtures import descriptor, key_bytes, master
 
 LEDGER = [("alice", BTC, 300_000_000), ("bob", BTC, 7), ("alice", ETH, 10**18)]
 OWED = {BTC: 300_000_007, ETH: 10**18}
@@ -167,3 +168,30 @@ def test_the_command_line_imports_a_bip322_signature(
     checked = kinko(cli, "reserves", "verify", str(proof), "--vkey", str(key), "--json")
     assert checked.exit_code == 0, checked.output
     assert {"chain": "bitcoin", "address": address} in json_out(checked)["controls"]
+
+
+def test_the_cold_wallets_cosigners_sign_a_bip322_psbt_and_kinko_finalizes_it(
+    ctx: Context, vkey: str, services: Services
+) -> None:
+    """BIP-322 "PSBT-based signing": each cosigner signs the PSBT on their own device."""
+    _custody(ctx)
+    keys = services.withdrawal_stack().signer.keystore.key_for
+    built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
+    address = COLD.address(0, 0)
+    text = services.reserves.statement(built.id, address)
+    psbt = bip322_psbt.create(COLD, address, text)
+    signed = []
+    for seed in (2, 3):
+        copy = PSBT.from_base64(psbt)
+        assert copy.sign_with(master(seed)) == 1
+        signed.append(str(copy.to_base64()))
+    raw = control.parse_signature("\n".join(signed))
+    after = services.reserves.attest(built.id, address, raw, actor=ACTOR)
+    assert after.passed
+    with ctx.db.reading() as s:
+        row = s.execute(
+            select(ReserveControlRow).where(ReserveControlRow.address == address)
+        ).scalar_one()
+    assert (row.signature or b"").startswith(b"ful")
+    verified = verify_document(json.loads(services.reserves.prove("alice")), vkey)
+    assert ("bitcoin", address) in verified.controls
