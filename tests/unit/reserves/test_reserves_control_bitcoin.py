@@ -124,11 +124,11 @@ def _stack(text: str) -> list[bytes]:
     return Reader(base64.b64decode(text[3:]), "test").stack()
 
 
-def _time_locked() -> str:
-    """A valid BIP-322 full signature, but valid only from block 2016 on."""
+def _time_locked(lock_time: int = 2016, sequence: int = 0) -> str:
+    """A valid BIP-322 full signature, but valid only from a block (or an age) on."""
     script = WALLET.witness_script(0, 0)
     tx = bip322.unsigned(WALLET.script_pubkey(0, 0), _text().encode())
-    locked = bip322.ToSign(tx.prevout, [], version=2, lock_time=2016)
+    locked = bip322.ToSign(tx.prevout, [], version=2, sequence=sequence, lock_time=lock_time)
     digest = locked.segwit_v0_digest(script)
     made = {}
     for seed in (1, 2):
@@ -136,7 +136,7 @@ def _time_locked() -> str:
         made[child.key.get_public_key().sec()] = bytes(child.key.sign(digest).serialize()) + b"\1"
     _, keys = bip322.multisig(script)
     witness = [b"", *[made[k] for k in keys if k in made], script]
-    signed = bip322.ToSign(tx.prevout, witness, version=2, lock_time=2016)
+    signed = bip322.ToSign(tx.prevout, witness, 2, sequence, lock_time)
     return "ful" + base64.b64encode(signed.serialize()).decode()
 
 
@@ -158,6 +158,7 @@ def _tampered(change: Any) -> dict[str, Any]:
         (lambda c: c.update(public_key="02" + "11" * 32), "no separate public key"),
         (lambda c: c.update(scheme="eip191"), "on bitcoin with 'bip322'"),
         (lambda c: c.update(signature=_time_locked()), "valid only from time 2016"),
+        (lambda c: c.update(signature=_time_locked(0, 144)), "time 0 and age 144"),
         (lambda c: c.update(signature=None), "must be a BIP-322 signature"),
     ],
     ids=[
@@ -168,6 +169,7 @@ def _tampered(change: Any) -> dict[str, Any]:
         "a public key",
         "scheme",
         "time lock",
+        "relative time lock",
         "missing signature",
     ],
 )
