@@ -158,16 +158,23 @@ def _hot_keys(services: Services) -> Callable[[str], bytes] | None:
 
 
 @reserves_app.command("attest")
-def attest(
+def attest(  # noqa: PLR0917 - typer maps each parameter to an option
     snapshot: Annotated[str, typer.Argument(help="The snapshot id.")],
     address: Annotated[str, typer.Option(help="The reserve address that signed.")],
     signature: Annotated[
         Path | None,
-        typer.Option(help="A file with the address's EIP-191 signature (hex) of the statement."),
+        typer.Option(
+            help="A file with the address's signature of the statement: EIP-191 (hex), "
+            "BIP-322 (smp/ful + base64), or the cosigners' signed BIP-322 PSBTs (one a line)."
+        ),
     ] = None,
     show: Annotated[
         bool, typer.Option("--show", help="Print the statement to sign, and stop.")
     ] = False,
+    psbt: Annotated[
+        Path | None,
+        typer.Option(help="Write the BIP-322 PSBT a Bitcoin wallet's cosigners sign, and stop."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import an address's signed statement for SNAPSHOT: proof of control of a reserve."""
@@ -177,6 +184,10 @@ def attest(
     with guarded_json(as_json), open_services() as services:
         if show:
             typer.echo(services.reserves.statement(snapshot, address), nl=False)
+            return
+        if psbt is not None:
+            psbt.write_text(services.reserves.psbt(snapshot, address) + "\n")
+            console.print(f"BIP-322 PSBT for the cosigners of {address} written to {psbt}")
             return
         if signature is None:
             raise InputError(

@@ -109,6 +109,12 @@ def sign_bitcoin(
     return control
 
 
+def bitcoin_psbt(descriptor: str, network: str, text: str, address: str) -> str:
+    """The BIP-322 PSBT (base64) of ``text`` for a wsh(sortedmulti) wallet's cosigners."""
+    wallet = MultisigWallet.parse(descriptor, bitcoin_network(network))
+    return bip322_psbt.create(wallet, address, text)
+
+
 def parse_signature(text: str) -> bytes:
     """A signature file's content: 65 bytes from EIP-191 hex (``0x`` optional), a BIP-322
     signature's text (``smp``/``ful`` + base64) as ASCII bytes, or the cosigners' signed

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import KinkoError
+from kinko.core.errors import InputError, KinkoError
 from kinko.custody.coldshare import BalanceMatrix
 from kinko.custody.model import OwnerClass
 from kinko.custody.wallets import wallet
 from kinko.reserves import control
-from kinko.reserves.ownership import CHAINS, Control
+from kinko.reserves.ownership import CHAINS, Control, statement
 from kinko.store.tables.reserves import ReserveControlRow
 
 AUDIT_ACTION = "reserves.control"
@@ -112,6 +112,25 @@ def _sign(r: Reserve, key: bytes, snapshot_id: str, nonce: bytes, digest: bytes)
         nonce=nonce,
         roots_digest=digest,
         address=address,
+    )
+
+
+def bitcoin_psbt(
+    session: Session, row: ReserveControlRow, snapshot_id: str, nonce: bytes, digest: bytes
+) -> str:
+    """The BIP-322 PSBT of a Bitcoin descriptor wallet's statement, for its cosigners."""
+    kept = wallet(session, row.wallet_id)
+    if row.chain != "bitcoin" or not kept.descriptor or not row.address:
+        raise InputError(
+            "address",
+            f"{row.address} is not a Bitcoin descriptor wallet's address: its key signs the "
+            "statement itself (`--show`)",
+        )
+    return control.bitcoin_psbt(
+        kept.descriptor,
+        kept.network,
+        statement(snapshot_id, nonce, digest, "bitcoin", row.address.lower()),
+        row.address.lower(),
     )
 
 

@@ -190,13 +190,22 @@ class ReservesService:
         )
 
     def statement(self, snapshot_id: str, address: str) -> str:
-        """The text ``address``'s key must sign (EIP-191) to prove control for a snapshot."""
+        """The text ``address``'s key must sign (EIP-191, BIP-322) to prove control for a
+        snapshot."""
         with self.ctx.db.reading() as session:
             row = self._snapshot(session, snapshot_id)
             kept = self._control(session, row, address)
             return control.statement(
                 row.id, row.nonce, row.roots_digest, kept.chain, (kept.address or "").lower()
             )
+
+    def psbt(self, snapshot_id: str, address: str) -> str:
+        """The BIP-322 PSBT (base64) a Bitcoin descriptor wallet's cosigners sign for a
+        snapshot; `attest` imports the signed ones."""
+        with self.ctx.db.reading() as session:
+            row = self._snapshot(session, snapshot_id)
+            kept = self._control(session, row, address)
+            return controls.bitcoin_psbt(session, kept, row.id, row.nonce, row.roots_digest)
 
     def attest(self, snapshot_id: str, address: str, signature: bytes, *, actor: str) -> Built:
         """Import ``address``'s signed statement for a snapshot (checked: it must recover
@@ -207,7 +216,7 @@ class ReservesService:
             if kept.signature is not None:
                 raise Conflict(f"{address} already proved control for snapshot {row.id}")
             checked = control.from_signature(
-                signature, row.id, row.nonce, row.roots_digest, kept.address or ""
+                signature, row.id, row.nonce, row.roots_digest, kept.address or "", chain=kept.chain
             )
             controls.prove(self.ctx, session, kept, checked, actor)
             session.flush()
@@ -273,8 +282,8 @@ class ReservesService:
         if kept.chain not in ownership.CHAINS:
             raise InputError(
                 "address",
-                f"{kept.chain} addresses have no proof of control here (BIP-322 is not "
-                "supported); they are not counted as reserves",
+                f"{kept.chain} addresses have no proof of control here; they are not "
+                "counted as reserves",
             )
         return kept
 

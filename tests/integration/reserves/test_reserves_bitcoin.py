@@ -25,6 +25,7 @@ from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.reserves import ReserveControlRow
 from tests.integration.custody.exchange import ACTOR, BTC, DAY, ETH, Wallets, fund, set_up
+from tests.integration.reserves.keys import HOT as ETH_HOT
 from tests.integration.reserves.keys import hot_keystore, point_at
 from tests.support.cli import json_out, kinko, narrow_cli
 from tests.support.identity import ensure_secret_key
@@ -34,6 +35,7 @@ LEDGER = [("alice", BTC, 300_000_000), ("bob", BTC, 7), ("alice", ETH, 10**18)]
 OWED = {BTC: 300_000_007, ETH: 10**18}
 HOT = descriptor((4,), threshold=1)  # a 1-of-1 hot wallet whose one key Kinko holds
 COLD = MultisigWallet.parse(descriptor((1, 2, 3)), network("regtest"))  # 2-of-3, offline
+ETH_HOT_ADDRESS = ETH_HOT.address
 
 
 def _custody(ctx: Context) -> Wallets:
@@ -153,6 +155,11 @@ def test_the_command_line_imports_a_bip322_signature(
     address = COLD.address(0, 0)
     shown = kinko(cli, "reserves", "attest", snapshot, "--address", address, "--show")
     assert shown.exit_code == 0 and f"address: {address}\n" in shown.output
+    unsigned = tmp_path / "cold.psbt"
+    to_sign = ("reserves", "attest", snapshot, "--address", address, "--psbt", str(unsigned))
+    wrote = kinko(cli, *to_sign)
+    assert wrote.exit_code == 0, wrote.output
+    assert unsigned.read_text().startswith(bip322_psbt.MAGIC_BASE64)
     signature = tmp_path / "cold.bip322"
     signature.write_text(_cosigned(shown.output, (2, 3)).decode()[3:] + "\n")  # unprefixed
     args = ("reserves", "attest", snapshot, "--address", address, "--signature", str(signature))
@@ -178,8 +185,11 @@ def test_the_cold_wallets_cosigners_sign_a_bip322_psbt_and_kinko_finalizes_it(
     keys = services.withdrawal_stack().signer.keystore.key_for
     built = services.reserves.build(LEDGER, day=DAY, actor=ACTOR, key_for=keys)
     address = COLD.address(0, 0)
-    text = services.reserves.statement(built.id, address)
-    psbt = bip322_psbt.create(COLD, address, text)
+    psbt = services.reserves.psbt(built.id, address)
+    assert psbt == bip322_psbt.create(COLD, address, services.reserves.statement(built.id, address))
+    with pytest.raises(InputError, match="not a Bitcoin descriptor wallet's") as caught:
+        services.reserves.psbt(built.id, ETH_HOT_ADDRESS)
+    assert caught.value.field == "address"
     signed = []
     for seed in (2, 3):
         copy = PSBT.from_base64(psbt)
