@@ -115,6 +115,10 @@ def approval_page(
     view = services.withdrawals.get(withdrawal_id)
     # Scopes hold on the console as on the API: 403 for a withdrawal outside the caller's.
     Scopes.reading(principal, "withdrawals:read", services.ctx).require(concern(view))
+    # What a signature would cover: the bytes on record decoded now, not the intent
+    # written beside them when they were built (kinko.withdrawals.as_signed).
+    signed = services.withdrawals.as_signed(withdrawal_id)
+    intent = view.intent if signed is None else signed.intent
     facts = facts_of(services.ctx, view, principal)
     with services.ctx.db.reading() as session:
         refused = refusal(services.approvals, session, view, principal)
@@ -131,10 +135,11 @@ def approval_page(
         "withdrawal_approval.html",
         principal=principal,
         wd=view,
-        intent=view.intent,
+        intent=intent,
+        altered=None if signed is None else signed.altered,
         facts=facts,
         code=short_code(view.digest) if view.digest else "",
-        flags=red_flags(view.intent),
+        flags=red_flags(intent),
         decision=view.decision or {},
         refusal=refused,
         can_approve=can_approve,

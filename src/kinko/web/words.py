@@ -124,6 +124,19 @@ PATTERNS: Final[tuple[tuple[re.Pattern[str], str, dict[str, str]], ...]] = (
         {"state": "word"},
     ),
     (
+        re.compile(
+            r"the transaction waiting for signatures in withdrawal (?P<id>\S+) has digest "
+            r"(?P<digest>\S+), not (?P<recorded>\S+) as recorded: it was changed after Kinko "
+            r"built it\. Do not approve it; tell your security team"
+        ),
+        N_(
+            "the transaction waiting for signatures in withdrawal %(id)s has digest "
+            "%(digest)s, not %(recorded)s as recorded: it was changed after Kinko built it. "
+            "Do not approve it; tell your security team"
+        ),
+        {},
+    ),
+    (
         re.compile(r"withdrawal (?P<id>\S+) expired before it was approved; request it again"),
         N_("withdrawal %(id)s expired before it was approved; request it again"),
         {},

@@ -35,6 +35,7 @@ from kinko.signer.bundle import ACTION_APPROVAL, b64url, unb64url
 from kinko.signer.quorum import quorum_shortfall, verify_approval_assertion
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
 from kinko.withdrawals import challenges
+from kinko.withdrawals.as_signed import ALTERED, as_signed
 from kinko.withdrawals.challenges import ApprovalChallenge
 from kinko.withdrawals.events import announce_quorum, approval_attempt
 from kinko.withdrawals.execution import Executor
@@ -69,6 +70,7 @@ class ApprovalService:
                 row = load(session, withdrawal_id, lock=True)
                 if not self._expire_if_due(session, row):
                     self._check_approver(session, row, approver)
+                    self._check_bytes(session, row)
                     return self._issue(session, row, approver)
         except ApprovalError as exc:
             # Asking to approve is an approval attempt: the monitor sees the refusal.
@@ -94,9 +96,17 @@ class ApprovalService:
             return f"withdrawal {row.id} expired before it was approved; request it again"
         try:
             self._check_approver(session, row, approver)
+            self._check_bytes(session, row)
         except KinkoError as exc:
             return exc.message
         return None
+
+    def _check_bytes(self, session: Session, row: WithdrawalRow) -> None:
+        """No approval over a digest the transaction on record no longer has: its bytes
+        are decoded and digested again now (`kinko.withdrawals.as_signed`)."""
+        found = as_signed(self.ports.chains, session, row)
+        if found is not None and found.altered is not None:
+            raise ApprovalError(found.altered, code=ALTERED)
 
     def _issue(self, session: Session, row: WithdrawalRow, approver: str) -> ApprovalChallenge:
         ids = [c.credential_id for c in self.ports.directory.credentials_of(session, approver)]
@@ -155,6 +165,8 @@ class ApprovalService:
                 else:
                     expired = False
                     self._check_approver(session, row, approver)
+                    if approve:
+                        self._check_bytes(session, row)
                     if approve and totp is not None:
                         self._record_totp_approval(session, row, approver, totp)
                     elif approve:

@@ -4,10 +4,13 @@ while the attempt itself is refused."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from kinko.context import Context
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
 from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.as_signed import ALTERED
 from kinko.withdrawals.events import approval_attempt
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import defer_event, unit_of_work
@@ -43,6 +46,8 @@ def record_refusal(
                         refusal_code=code,
                     ),
                 )
+            if code == ALTERED:
+                _freeze_altered(ports, session, withdrawal_id)
             ctx.audit.append(
                 session,
                 actor=approver,
@@ -64,3 +69,21 @@ def record_refusal(
     except KinkoError:
         # The refusal stands even if recording it failed; the original error is raised.
         return
+
+
+def _freeze_altered(ports: Ports, session: Session, withdrawal_id: str) -> None:
+    """Bytes changed after Kinko built them are someone inside the wallet's path (DMM
+    Bitcoin): the wallet is frozen at once, as when the signer refuses, not only once the
+    monitor has read the refusal."""
+    row = session.get(WithdrawalRow, withdrawal_id)
+    if row is None:
+        return
+    ports.freezes.freeze_wallet(
+        session,
+        row.wallet_id,
+        reason=(
+            f"the transaction of withdrawal {withdrawal_id} was changed after Kinko built it "
+            "(an approval was refused; the audit log has both digests)"
+        ),
+        actor="system:withdrawals",
+    )

@@ -32,6 +32,7 @@ from kinko.store.dialect import locks_rows
 from kinko.store.paging import newest_visible
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.as_signed import AsSigned, as_signed
 from kinko.withdrawals.cancel import cancel as cancel_withdrawal
 from kinko.withdrawals.events import announce_request
 from kinko.withdrawals.execution import Executor
@@ -408,6 +409,12 @@ class WithdrawalService:
     def get(self, withdrawal_id: str) -> WithdrawalView:
         with unit_of_work(self.ctx) as session:
             return view(session, load(session, withdrawal_id))
+
+    def as_signed(self, withdrawal_id: str) -> AsSigned | None:
+        """What a signature of `withdrawal_id` would cover: its transaction on record,
+        decoded and digested now (`kinko.withdrawals.as_signed`); None before it is built."""
+        with self.ctx.db.reading() as session:
+            return as_signed(self.ports.chains, session, load(session, withdrawal_id))
 
     def list(
         self,

@@ -12,20 +12,11 @@ from typing import Any
 import pytest
 
 from kinko.identity.permissions import Role
-from tests.e2e.web.test_console_pages import (
-    NEW_PAGES,
-    Watched,
-    _pending,
-    browser,
-    demo_keys,
-    served,
-    shots,
-)
+from tests.e2e.web.browsing import NEW_PAGES, Watched, demo_keys, pending
 from tests.integration.web.records import stored_alert
 from tests.integration.withdrawals.exchange import Exchange
 from tests.support.identity import make_user
 
-__all__ = ["browser", "served", "shots"]  # fixtures shared with the console pages' e2e
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(420),
@@ -96,7 +87,7 @@ class Visit:
 def test_every_page_has_no_wcag_22_aa_violation(
     served: str, exchange: Exchange, browser: Any, shots: Path, lang: str
 ) -> None:
-    wd = _pending(exchange)
+    wd = pending(exchange)
     alert = stored_alert(exchange.ctx, "Hot wallet outflow", asset="ETH")
     _, chief = make_user(exchange.ctx, "sec2", [Role.CISO, Role.SECURITY_ADMIN])
     demo_keys(exchange, {**{n: exchange.users[n][1] for n in ("alice", "bob")}, "sec2": chief})

@@ -9,31 +9,25 @@ policy: no console error, no CSP report. Screenshots of each page are kept
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi.testclient import TestClient
 
-from kinko.demo.exchange import AUTH_DIR, save_authenticator
 from kinko.identity.permissions import Role
-from kinko.identity.sessions import COOKIE_NAME
-from kinko.server import create_app
-from kinko.web import demo_login
 from kinko.web.formatting import short_code
+from tests.e2e.web.browsing import (
+    NEW_PAGES,
+    Watched,
+    changing_forms,
+    demo_keys,
+    pending,
+    signed_in,
+)
 from tests.integration.web.records import record_run, stored_alert
-from tests.integration.withdrawals.exchange import RECIPIENT, Exchange
-from tests.support.identity import make_user, person_headers, sign_in
+from tests.integration.withdrawals.exchange import Exchange
+from tests.support.identity import make_user
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(240),
@@ -42,102 +36,10 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def served(exchange: Exchange) -> Iterator[str]:
-    app = create_app(exchange.ctx, services=exchange.services)
-    demo_login.install(app)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where the screenshots go (``KINKO_SCREENSHOTS`` keeps them after the run)."""
-    folder = Path(os.environ.get("KINKO_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def demo_keys(exchange: Exchange, keys: dict[str, Any]) -> None:
-    """Keep these people's authenticators where the demo sign-in page finds them."""
-    folder = exchange.ctx.settings.data_dir / AUTH_DIR
-    folder.mkdir(exist_ok=True)
-    for name, key in keys.items():
-        assert key is not None
-        save_authenticator(folder, name, key)
-
-
-def _pending(exchange: Exchange) -> dict[str, Any]:
-    alice = exchange.users["alice"][1]
-    assert alice is not None
-    with TestClient(create_app(exchange.ctx, services=exchange.services)) as client:
-        made = client.post(
-            "/v1/withdrawals",
-            json={"asset": "ETH", "amount": "2", "destination": RECIPIENT},
-            headers={**person_headers(exchange.ctx, "alice", alice), "Idempotency-Key": "e2e"},
-        )
-    assert made.status_code == 201 and made.json()["state"] == "pending_approval", made.text
-    return dict(made.json())
-
-
-class Watched:
-    """A browser page whose console errors and CSP reports are collected."""
-
-    def __init__(self, context: Any, shots: Path) -> None:
-        self.page = context.new_page()
-        self.problems: list[str] = []
-        self.shots = shots
-        self.page.on(
-            "console",
-            lambda m: self.problems.append(m.text) if m.type in {"error", "warning"} else None,
-        )
-        self.page.on("pageerror", lambda e: self.problems.append(str(e)))
-
-    def sign_in(self, url: str, name: str) -> None:
-        self.page.goto(f"{url}/console/demo-login?next=/console/")
-        self.page.click(f"form:has(input[name=username][value={name}]) button")
-        self.page.wait_for_url(f"{url}/console/", timeout=30_000)
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
-    def csp_reports(self) -> list[str]:
-        return [p for p in self.problems if "Content Security Policy" in p]
-
-
 def test_dashboard_and_withdrawal_page_in_chromium(
     served: str, exchange: Exchange, browser: Any, shots: Path
 ) -> None:
-    wd = _pending(exchange)
+    wd = pending(exchange)
     # Saved after alice's sign-in above: a saved key's counter must be its latest.
     demo_keys(exchange, {name: exchange.users[name][1] for name in ("alice", "bob")})
     bob = Watched(browser.new_context(), shots)
@@ -211,36 +113,6 @@ def test_triage_an_alert_in_chromium(
     assert raised in admin.page.inner_text("#alerts")
     admin.shot("alerts-list")
     assert admin.problems == [], admin.problems
-
-
-def signed_in(browser: Any, url: str, exchange: Exchange, name: str, key: Any) -> Any:
-    """A browser context holding `name`'s console session (signed in with their key
-    through identity's ceremony; the demo's sign-in page knows the demo's people only)."""
-    assert key is not None
-    cookie, _ = sign_in(exchange.ctx, name, key)
-    context = browser.new_context()
-    # Set as the server sets it: host-only, Secure, Path=/ (a ``__Host-`` name allows no
-    # Domain, which Playwright's add_cookies always gives; CDP's url alone does not).
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send(
-        "Network.setCookie",
-        {"name": COOKIE_NAME, "value": cookie, "url": f"{url}/", "secure": True, "path": "/"},
-    )
-    cdp.detach()
-    page.close()
-    return context
-
-
-NEW_PAGES = ("freezes", "address-book", "proposals", "wallets", "screening", "inspection")
-
-
-def changing_forms(page: Any) -> list[str]:
-    """The actions of the page's forms that POST (the layout's sign-out aside)."""
-    actions: list[str] = page.eval_on_selector_all(
-        "form[method=post]", "forms => forms.map(f => f.getAttribute('action'))"
-    )
-    return [a for a in actions if a != "/console/logout"]
 
 
 def test_the_new_pages_as_an_admin_and_as_the_auditor_in_chromium(

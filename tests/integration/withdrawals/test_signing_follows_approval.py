@@ -15,10 +15,12 @@ from sqlalchemy import select, update
 
 from kinko.chains.ethereum.adapter import EthereumAdapter, Fees, Transfer
 from kinko.core.clock import FixedClock
+from kinko.core.errors import ApprovalError
 from kinko.core.events import SecurityEvent
 from kinko.monitor.factory import start_monitor
 from kinko.store.tables.monitor import AlertRow
 from kinko.store.tables.withdrawals import WithdrawalRow
+from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.states import State
 from kinko.withdrawals.wiring import WalletFreezes
@@ -112,48 +114,100 @@ def test_through_the_cli_nobody_executes(
     assert audit_actions(ex, wd["id"]).count("signer.signed") == 1
 
 
-def test_a_refused_signing_fails_freezes_and_alerts(exchange: Exchange) -> None:
-    """The unsigned transaction is swapped in the database while approvals are collected
-    (an insider at the database, the DMM Bitcoin pattern): the approvals still verify over
-    the recorded digest, and at quorum the service hands it to the signer, which refuses:
-    the withdrawal fails, the wallet is frozen, the monitor alerts, nothing is sent."""
-    ex = exchange
-    start_monitor(ex.ctx)
-    events: list[SecurityEvent] = []
-    ex.ctx.bus.subscribe(events.append)
-    stack = online_stack(ex)
-    wd = stack.withdrawals.request(
-        body("2"), requester=ex.user("alice"), idempotency_key="k-r", channel="api"
-    )
-    assert wd.digest is not None and wd.intent is not None
-    stack.approvals.approve(
-        wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
-    )
+def _swap(ex: Exchange, withdrawal_id: str, nonce: int) -> None:
+    """An insider at the database swaps the unsigned transaction for one paying the
+    attacker (same nonce and fees); the recorded digest and intent stay (DMM Bitcoin)."""
     swapped = EthereumAdapter("devnet").build(
         Transfer(
             source=ex.w3.eth.accounts[0],
             destination=ATTACKER,
             amount=2 * 10**18,
-            nonce=int(wd.intent["details"]["nonce"]),
+            nonce=nonce,
             fees=Fees(20 * 10**9, 10**9, 21_000),
         )
     )
     with ex.ctx.db.transaction() as session:
         session.execute(
-            update(WithdrawalRow).where(WithdrawalRow.id == wd.id).values(unsigned_tx=swapped)
+            update(WithdrawalRow)
+            .where(WithdrawalRow.id == withdrawal_id)
+            .values(unsigned_tx=swapped)
         )
-    done = stack.approvals.approve(
-        wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
-    )
-    assert done.state is State.FAILED and done.txid is None
-    assert done.reason
-    actions = audit_actions(ex, wd.id)
-    assert "signer.refused" in actions and "signer.signed" not in actions
+
+
+def _frozen_and_alerted(ex: Exchange) -> tuple[str | None, set[str]]:
     with ex.ctx.db.transaction() as session:
         frozen = WalletFreezes(services_of(ex.ctx).freezes).frozen_reason_for_wallet(
             session, ex.wallet_id
         )
         rules = set(session.execute(select(AlertRow.rule_id)).scalars())
+    return frozen, rules
+
+
+def test_a_transaction_swapped_while_approvals_are_collected_takes_no_more_approvals(
+    exchange: Exchange,
+) -> None:
+    """The unsigned transaction is swapped in the database between two approvals: the
+    next approval is refused before it is counted (the bytes no longer have the recorded
+    digest), audited as such, the monitor alerts and freezes the wallet, nothing is sent."""
+    ex = exchange
+    start_monitor(ex.ctx)
+    stack = online_stack(ex)
+    wd = stack.withdrawals.request(
+        body("2"), requester=ex.user("alice"), idempotency_key="k-a", channel="api"
+    )
+    assert wd.digest is not None and wd.intent is not None
+    stack.approvals.approve(
+        wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
+    )
+    _swap(ex, wd.id, int(wd.intent["details"]["nonce"]))
+    with ex.ctx.db.reading() as session:
+        why_not = stack.approvals.refusal(session, wd.id, approver=ex.user("carol"))
+    assert why_not is not None and "changed after Kinko built it" in why_not
+    with pytest.raises(ApprovalError) as refused:
+        stack.approvals.approve(
+            wd.id, approver=ex.user("carol"), assertion=ex.assert_digest("carol", wd.digest)
+        )
+    assert refused.value.code == "transaction_altered"
+    shown = stack.withdrawals.as_signed(wd.id)
+    assert shown is not None and shown.intent is not None
+    assert shown.intent["destination"].lower() == ATTACKER.lower()  # what the bytes do
+    assert stack.withdrawals.get(wd.id).state is State.PENDING_APPROVAL
+    assert "withdrawal.approval_refused" in audit_actions(ex, wd.id)
+    frozen, rules = _frozen_and_alerted(ex)
+    assert frozen is not None
+    assert "kinko-signed-differs-from-intent" in rules, rules
+    assert ex.w3.eth.get_balance(ATTACKER) == 0
+
+
+def test_a_refused_signing_fails_freezes_and_alerts(exchange: Exchange) -> None:
+    """The unsigned transaction is swapped after the quorum was reached and before the
+    signer is asked (approvals collected by a service that does not execute, as for
+    `kinko cosign`): the signer re-checks the bytes against the approved digest and
+    refuses: the withdrawal fails, the wallet is frozen, the monitor alerts, nothing is
+    sent."""
+    ex = exchange
+    start_monitor(ex.ctx)
+    events: list[SecurityEvent] = []
+    ex.ctx.bus.subscribe(events.append)
+    stack = online_stack(ex)
+    collecting = ApprovalService(ex.ctx, stack.approvals.ports, executor=None)
+    wd = stack.withdrawals.request(
+        body("2"), requester=ex.user("alice"), idempotency_key="k-r", channel="api"
+    )
+    assert wd.digest is not None and wd.intent is not None
+    for name in ("bob", "carol"):
+        approved = collecting.approve(
+            wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
+        )
+    assert approved.state is State.APPROVED
+    _swap(ex, wd.id, int(wd.intent["details"]["nonce"]))
+    assert stack.approvals.executor is not None
+    done = stack.approvals.executor.after_approval(approved)
+    assert done.state is State.FAILED and done.txid is None
+    assert done.reason
+    actions = audit_actions(ex, wd.id)
+    assert "signer.refused" in actions and "signer.signed" not in actions
+    frozen, rules = _frozen_and_alerted(ex)
     assert frozen is not None and "signer refused" in frozen
     (refused,) = [e for e in events if e.type == "signer.refused"]
     assert (refused.severity, refused.destination) == ("critical", ATTACKER)

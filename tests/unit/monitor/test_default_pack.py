@@ -299,3 +299,13 @@ def test_responses_named_by_rules() -> None:
     assert spec["kinko-sanctions-hit"].action.value == "hold_withdrawal"
     # A refusal only ever alerts: a lock on refusals would be a denial-of-service lever.
     assert spec["kinko-insider-refused"].action.value == "alert"
+
+
+def test_an_approval_refused_for_altered_bytes_is_the_signer_s_refusal_seen_earlier() -> None:
+    """The approval service refused an approval because the transaction on record no
+    longer has its recorded digest (kinko.withdrawals.as_signed): the same rule as the
+    signer's refusal fires; another refused approval does not."""
+    altered = ev("withdrawal.approve", wallet="w1", outcome="failure", code="transaction_altered")
+    other = ev("withdrawal.approve", wallet="w1", outcome="failure", code="duplicate_approver")
+    assert "kinko-signed-differs-from-intent" in fired([altered])
+    assert "kinko-signed-differs-from-intent" not in fired([other])
