@@ -65,6 +65,8 @@ class Settings(BaseModel):
     # list uploads allow max_list_upload_bytes to a caller holding screening:write.
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_list_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Liabilities statements (POST /v1/custody/statements), to a holder of liabilities:import.
+    max_statement_upload_bytes: int = Field(default=2 * 1024**3, ge=1024)
     # Addresses or networks of reverse proxies whose X-Forwarded-For is believed (none).
     trusted_proxies: tuple[str, ...] = ()
     # The organisation's incident reporting deadline per regime, REGIME=DURATION (jp=24h);

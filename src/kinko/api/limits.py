@@ -36,6 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # (method, path) -> (the setting naming its larger limit, the permission it needs).
 LARGE_BODY_ROUTES = {
     ("POST", "/v1/screening/lists"): ("max_list_upload_bytes", "screening:write"),
+    ("POST", "/v1/custody/statements"): ("max_statement_upload_bytes", "liabilities:import"),
 }
 
 

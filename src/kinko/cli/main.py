@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "wallet": ("kinko.cli.custody:register", "Wallets and assets."),
     "custody": ("kinko.cli.custody:register", "Holdings, liabilities, cold share, keys."),
+    "liabilities": (
+        "kinko.cli.custody_statements:register",
+        "Customer liabilities per account: dated statements from the exchange's ledger.",
+    ),
     "lists": ("kinko.cli.screening:register", "Sanctions and stolen-funds lists."),
     "screen": ("kinko.cli.screening:register", "Screen addresses and names."),
     "screening": ("kinko.cli.screening_cases:register", "Review cases for name hits."),

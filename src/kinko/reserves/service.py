@@ -10,6 +10,7 @@ inclusion proof into a freshly signed checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -172,13 +173,13 @@ class ReservesService:
                 )
                 for r in roots.assets
             )
-            held = [
+            held = (
                 {"snapshot_id": snapshot_id, "asset": asset, "account": a, "base_units": u}
                 for asset, (accounts, units) in holdings.by_asset.items()
                 for a, u in zip(accounts, units, strict=True)
-            ]
-            if held:
-                session.connection().execute(HOLDINGS.insert(), held)
+            )
+            while batch := list(itertools.islice(held, statements.BATCH)):  # not all at once
+                session.connection().execute(HOLDINGS.insert(), batch)
         return Built(
             snapshot_id,
             day.isoformat(),
