@@ -141,16 +141,26 @@ def import_utxo(
 
 
 def _live_txids(session: Session, wallet_id: str) -> set[str]:
-    """Unsigned txids of the wallet's withdrawals that may still be spent; outputs reserved
-    by any other (denied, cancelled, expired, failed, rebuilt) transaction are free again."""
+    """Txids of the wallet's withdrawals that may still be spent; outputs reserved by any
+    other (denied, cancelled, expired, failed, rebuilt) transaction are free again.
+
+    Both the PSBT on record and the txid its intent recorded when it was built count: a
+    PSBT swapped in the database (the DMM Bitcoin move) must not set the outputs the
+    withdrawal reserved free for another withdrawal to spend twice."""
     rows = session.execute(
-        select(WithdrawalRow.unsigned_tx).where(
+        select(WithdrawalRow.unsigned_tx, WithdrawalRow.intent).where(
             WithdrawalRow.wallet_id == wallet_id,
             WithdrawalRow.state.in_(_SPENDING_STATES),
             WithdrawalRow.unsigned_tx.is_not(None),
         )
-    ).scalars()
-    return {str(psbtmod.parse(raw).tx.txid().hex()) for raw in rows if raw is not None}
+    ).all()
+    live: set[str] = set()
+    for raw, intent in rows:
+        recorded = ((intent or {}).get("details") or {}).get("txid")
+        if isinstance(recorded, str):
+            live.add(recorded)
+        live.add(str(psbtmod.parse(raw).tx.txid().hex()))
+    return live
 
 
 class BitcoinGateway:

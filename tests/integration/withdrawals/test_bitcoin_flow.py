@@ -67,6 +67,30 @@ def test_reserved_utxos_are_not_spent_twice(exchange: Exchange) -> None:
     assert again.state is State.APPROVED
 
 
+def test_a_psbt_swapped_in_the_database_does_not_free_the_outputs_it_reserved(
+    exchange: Exchange,
+) -> None:
+    """The PSBT waiting for signatures is swapped (DMM Bitcoin): its txid changes, but the
+    outputs the withdrawal reserved when it was built stay reserved, so no later withdrawal
+    is built from them (a double spend)."""
+    from embit.psbt import PSBT
+
+    from kinko.store.tables.withdrawals import WithdrawalRow
+
+    btc = add_btc_wallet(exchange)
+    first = approved(btc, amount="0.0028", key="k1")  # needs all three imported outputs
+    with exchange.ctx.db.transaction() as session:
+        row = session.get(WithdrawalRow, first.id)
+        assert row is not None and row.unsigned_tx is not None
+        swapped = PSBT.parse(bytes(row.unsigned_tx))
+        swapped.outputs[0].value -= 1  # another transaction, another txid
+        row.unsigned_tx = swapped.serialize()
+    with pytest.raises(InputError) as err:
+        approved(btc, amount="0.0001", key="k2")
+
+    assert err.value.field == "amount" and "imported UTXOs" in err.value.message
+
+
 def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) -> None:
     btc = add_btc_wallet(exchange)
     foreign = funding(adapter((4, 5, 6)), [10_000], salt=9)[0]
