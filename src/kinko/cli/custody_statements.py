@@ -111,7 +111,7 @@ def show(
 ) -> None:
     """A statement (by id, or the one in force at --at): totals per asset, an account's."""
     from kinko.core.errors import InputError
-    from kinko.custody import statements
+    from kinko.custody import statement_rows, statements
 
     with guarded_json(as_json), open_context() as ctx, ctx.db.reading() as session:
         if statement is not None and at is not None:
@@ -119,7 +119,7 @@ def show(
         if statement is not None:
             found = statements.statement(session, statement)
         else:
-            moment = ctx.clock.now() if at is None else statements.parse_as_of(at, field="at")
+            moment = ctx.clock.now() if at is None else statement_rows.parse_as_of(at, field="at")
             found = statements.statement_at(session, moment)
         held = None if account is None else statements.account_balances(session, found.id, account)
         body = _json(found, account, held)

@@ -104,7 +104,7 @@ def build(
         with open_services() as services:
             actor, keys = f"local:{getpass.getuser()}", _hot_keys(services)
             if ledger is None:
-                from kinko.custody.statements import parse_as_of
+                from kinko.custody.statement_rows import parse_as_of
 
                 moment = services.ctx.clock.now() if at is None else parse_as_of(at, field="at")
                 built = services.reserves.build_from_custody(
@@ -133,7 +133,7 @@ def _from_ledger(  # noqa: PLR0917 - the build command's choices, passed on
     keys: Callable[[str], bytes] | None,
 ) -> Built:
     """A snapshot from a ledger file, read a line at a time; its digest is recorded."""
-    from kinko.custody.statements import file_digest, open_rows
+    from kinko.custody.statement_files import file_digest, open_rows
 
     if day is None:
         raise InputError("day", "give --day (the custody snapshot day) with --ledger")

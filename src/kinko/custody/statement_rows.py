@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from kinko.core.errors import InputError
@@ -141,3 +142,19 @@ def _checked(number: int, account: str, asset: str, units: str, where: str) -> R
     if value > MAX_UNITS:
         raise InputError(f"{where} {number}: base_units", "must be below 2**128")
     return Row(number, account, asset, value)
+
+
+def parse_as_of(text: str, *, field: str = "as_of") -> datetime:
+    """An ISO 8601 time with its zone (``2026-12-07T00:00:00Z``); InputError otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InputError(field, f"{text!r} is not a time with its zone, e.g. 2026-12-07T00:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """`moment` in UTC as ISO 8601 with ``Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -15,14 +15,11 @@ whose cut-off is at or before T (a later import for the same cut-off, a correcti
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy import exc as sa_exc
@@ -31,10 +28,12 @@ from sqlalchemy.orm import Session
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.ids import new_id
-from kinko.core.textfile import refuse_binary
-from kinko.custody import holdings, statement_rows
-from kinko.custody.statement_rows import MAX_UNITS, Row
+from kinko.custody import holdings
+from kinko.custody.statement_files import file_digest, open_rows
+from kinko.custody.statement_rows import MAX_UNITS, Row, iso
 from kinko.custody.wallets import assets
+from kinko.store.dialect import locks_rows
+from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.liabilities import (
     LiabilityBalanceRow,
     LiabilityStatementRow,
@@ -44,7 +43,6 @@ from kinko.store.tables.liabilities import (
 AUDIT_ACTION = "custody.liabilities.statement"
 BATCH = 5_000
 BALANCES = cast(Table, LiabilityBalanceRow.__table__)
-CHUNK = 1 << 20
 _EXPORT = "export one row per account and asset held (account,asset,base_units) at the cut-off"
 
 
@@ -69,8 +67,8 @@ class Statement:
         """JSON (amounts as base-unit strings); `shown` limits the assets listed."""
         return {
             "id": self.id,
-            "as_of": _iso(self.as_of),
-            "imported_at": _iso(self.imported_at),
+            "as_of": iso(self.as_of),
+            "imported_at": iso(self.imported_at),
             "imported_by": self.imported_by,
             "source": self.source,
             "format": self.format,
@@ -84,69 +82,6 @@ class Statement:
                 if shown is None or a in shown
             ],
         }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_as_of(text: str, *, field: str = "as_of") -> datetime:
-    """An ISO 8601 time with its zone (``2026-12-07T00:00:00Z``); InputError otherwise."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise InputError(field, f"{text!r} is not a time with its zone, e.g. 2026-12-07T00:00:00Z")
-    return moment.astimezone(UTC)
-
-
-def file_digest(path: Path, *, field: str = "file") -> bytes:
-    """SHA-256 of the file's bytes, read in chunks; InputError if it cannot be read."""
-    try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").digest()
-    except OSError as exc:
-        raise InputError(field, f"cannot read {path.name}: {exc.strerror or exc}") from None
-
-
-@contextmanager
-def open_rows(path: Path, *, name: str = "statement") -> Iterator[tuple[str, Iterator[Row]]]:
-    """The file's format and its rows, read a line at a time (UTF-8, a BOM allowed); a
-    byte that is not UTF-8 is refused naming its line."""
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise InputError("file", f"cannot read {path.name}: {exc.strerror or exc}") from None
-    with handle:
-        head = handle.read(8192)
-        refuse_binary(head, field="file", name=path.name)
-        handle.seek(0)
-        fmt = statement_rows.detect(head.decode("utf-8", errors="ignore"))
-        yield fmt, statement_rows.rows(_lines(handle, path.name), fmt, name=name)
-
-
-def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
-    """UTF-8 lines (``\\n`` kept: CSV sees its quoted line breaks) of a binary file."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    number, pending = 0, ""
-    while True:
-        chunk = handle.read(CHUNK)
-        try:
-            pending += decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError:
-            raise InputError(
-                "file",
-                f"{name} is not UTF-8 text after line {number}: save it as UTF-8 and try again",
-            ) from None
-        *whole, pending = pending.split("\n")
-        for line in whole:
-            number += 1
-            yield line + "\n"
-        if not chunk:
-            if pending:
-                yield pending
-            return
 
 
 def import_statement(
@@ -166,7 +101,7 @@ def import_statement(
     if as_of > now:
         raise InputError(
             "as_of",
-            f"{_iso(as_of)} is in the future (now {_iso(now)}): a statement gives balances at "
+            f"{iso(as_of)} is in the future (now {iso(now)}): a statement gives balances at "
             "a cut-off that has passed; check the date and its time zone",
         )
     holdings.check_day(as_of.date(), "as_of")
@@ -179,7 +114,7 @@ def import_statement(
         )
     ).scalar_one_or_none()
     if again is not None:
-        raise Conflict(f"this file was already imported as statement {again} for {_iso(as_of)}")
+        raise Conflict(f"this file was already imported as statement {again} for {iso(as_of)}")
     known = set(assets(session))
     statement_id = new_id("lst")
     row = LiabilityStatementRow(
@@ -244,7 +179,7 @@ def import_statement(
         action=AUDIT_ACTION,
         subject=statement_id,
         details={
-            "as_of": _iso(as_of),
+            "as_of": iso(as_of),
             "digest": digest.hex(),
             "format": fmt,
             "source": row.source,
@@ -315,7 +250,11 @@ def _set_current(
     actor: str,
 ) -> None:
     """The newest statement by cut-off sets custody's current liabilities per asset (an
-    asset it does not list is owed 0); an older one, imported late, changes nothing."""
+    asset it does not list is owed 0); an older one, imported late, changes nothing.
+    Concurrent imports take this step one at a time (the asset rows' locks, where the
+    engine has row locks), so the one that decides sees the other's statement."""
+    if locks_rows(session):
+        session.execute(select(AssetRow.id).with_for_update()).all()
     newer = session.execute(
         select(LiabilityStatementRow.id)
         .where(LiabilityStatementRow.as_of > row.as_of, LiabilityStatementRow.id != row.id)
@@ -338,7 +277,7 @@ def statement_at(session: Session, at: datetime) -> Statement:
     ).scalar_one_or_none()
     if found is None:
         raise NotFound(
-            f"no liabilities statement at or before {_iso(at)}; import the ledger's statement "
+            f"no liabilities statement at or before {iso(at)}; import the ledger's statement "
             "with `kinko liabilities import FILE --as-of T`"
         )
     return _described(session, found)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
-from kinko.custody import holdings, statements
+from kinko.custody import holdings, statement_rows, statements
 from kinko.custody.statements import Statement
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.liabilities import (
@@ -170,7 +170,7 @@ def test_a_cut_off_in_the_future_or_without_a_zone_is_refused(ctx: Context, tmp_
         imported(ctx, path, ago=-timedelta(minutes=1))
     assert caught.value.field == "as_of"
     with pytest.raises(InputError, match="zone") as caught:
-        statements.parse_as_of("2026-12-07T00:00:00")
+        statement_rows.parse_as_of("2026-12-07T00:00:00")
     assert caught.value.field == "as_of"
     assert _counts(ctx) == before
 

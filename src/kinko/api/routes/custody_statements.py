@@ -26,7 +26,7 @@ from kinko.api.auth import Principal, require
 from kinko.api.deps import get_ctx
 from kinko.context import Context
 from kinko.core.errors import InputError
-from kinko.custody import statements
+from kinko.custody import statement_rows, statements
 from kinko.custody.statements import Statement
 from kinko.custody.wallets import assets
 
@@ -56,7 +56,7 @@ async def import_statement(
     as_of: Annotated[str, Form(description="The ledger's cut-off, ISO 8601 with zone")],
 ) -> dict[str, Any]:
     principal.require_unscoped("liabilities:import", "a liabilities statement")
-    moment = statements.parse_as_of(as_of)
+    moment = statement_rows.parse_as_of(as_of)
     limit = int(ctx.settings.max_statement_upload_bytes)
     with tempfile.TemporaryDirectory(prefix="kinko-statement-") as directory:
         name = Path(file.filename or "upload").name or "upload"
@@ -101,7 +101,7 @@ def _one(
 
 
 def _at(ctx: Context, principal: Principal, at: str, account: str | None) -> dict[str, Any]:
-    moment = statements.parse_as_of(at, field="at")
+    moment = statement_rows.parse_as_of(at, field="at")
     with ctx.db.reading() as session:
         found = statements.statement_at(session, moment)
     return _one(ctx, principal, found, account)
