@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 
 from kinko.identity.permissions import Role
+from kinko.screening.cases import Asker
+from kinko.screening.freshness import ScreeningConfig
+from kinko.screening.model import ListName
+from kinko.screening.service import ScreeningService
 from tests.e2e.web.browsing import NEW_PAGES, Watched, demo_keys, pending
 from tests.integration.web.records import stored_alert
 from tests.integration.withdrawals.exchange import Exchange
@@ -23,6 +27,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.parametrize("backend", ["sqlite"]),
 ]
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "screening"
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BROWSER_LOCALES = {"en": "en-US", "ja": "ja-JP", "ko": "ko-KR"}
 # Who opens which pages (name, path; None: where signing in lands, the dashboard).
@@ -48,8 +53,27 @@ PAGES: dict[str, list[tuple[str, str | None]]] = {
         ("audit", "/console/audit"),
         ("audit-entry", "/console/audit/1"),
         *((name, f"/console/{name}") for name in NEW_PAGES),
+        ("screening-case", "/console/screening/cases/{case}"),  # with the decide form
     ],
 }
+
+
+def name_hit_case(exchange: Exchange, *, asked_by: str) -> str:
+    """A review case: a listed name screened (OFAC's SDN excerpt) by `asked_by`, through
+    a screening service that requires that list for names (the exchange's own requires
+    none, so it refuses name screening)."""
+    names = ScreeningService(
+        exchange.ctx,
+        ScreeningConfig(required_address_lists=(), required_name_lists=(ListName("ofac-sdn"),)),
+    )
+    names.load_file(FIXTURES / "sdn_advanced_excerpt.xml", actor="system:test")
+    asker = exchange.user(asked_by)
+    with exchange.ctx.db.transaction() as session:
+        verdict = names.screen_name(
+            session, "Jin-Hyok Park", dob="1984-08-15", asker=Asker(f"user:{asker}", asker)
+        )
+    assert verdict.case_id is not None
+    return verdict.case_id
 
 
 def violations(page: Any) -> list[str]:
@@ -89,6 +113,7 @@ def test_every_page_has_no_wcag_22_aa_violation(
 ) -> None:
     wd = pending(exchange)
     alert = stored_alert(exchange.ctx, "Hot wallet outflow", asset="ETH")
+    case = name_hit_case(exchange, asked_by="alice")
     _, chief = make_user(exchange.ctx, "sec2", [Role.CISO, Role.SECURITY_ADMIN])
     demo_keys(exchange, {**{n: exchange.users[n][1] for n in ("alice", "bob")}, "sec2": chief})
     locale = BROWSER_LOCALES[lang]
@@ -103,7 +128,7 @@ def test_every_page_has_no_wcag_22_aa_violation(
         if who != "anyone":
             visit.watched.sign_in(served, who)
         for name, path in pages:
-            visit.check(name, path and path.format(wd=wd["id"], alert=alert))
+            visit.check(name, path and path.format(wd=wd["id"], alert=alert, case=case))
         visits.append(visit)
     # what the browser logs on the error page: the page's own status, once
     assert visits[1].watched.problems == [
