@@ -149,6 +149,9 @@ def create_app(
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
     app.include_router(register_routes.router)  # the governance register (#16)
+    from kinko.api.routes import inspection as inspection_routes
+
+    app.include_router(inspection_routes.router)  # self-inspection runs kept (#17)
     app.include_router(source_routes.router)  # vendor logs in (#15)
     from kinko.api.routes import device
     from kinko.web import approvals as approval_pages

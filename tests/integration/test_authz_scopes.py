@@ -84,6 +84,14 @@ WALLET_PAGES = (
     f"{WEB}/test_wallets_pages.py::test_wallets_keys_and_the_cold_share_calculation_within_scope"
 )
 RUNS = "-self-inspection runs: organisation-wide findings, no asset or wallet data"
+KEPT_RUNS = (
+    "tests/integration/inspection/test_kept_runs.py"
+    "::test_bad_fields_are_named_and_scoped_grants_are_refused"
+)  # a run and its report span every asset and wallet: unscoped inspection:run / :read
+KEPT_PAGES = (
+    f"{WEB}/test_inspection_pages.py"
+    "::test_a_refused_form_says_why_and_scoped_grants_run_and_download_nothing"
+)
 
 ROUTES: dict[str, str] = {
     # withdrawals (API)
@@ -179,6 +187,13 @@ ROUTES: dict[str, str] = {
     "GET /v1/register/attachments/{digest}": READ_REGISTER,
     "POST /v1/register/proposals": REGISTER,
     "POST /v1/register/attachments": REGISTER,
+    # self-inspection runs kept by the server (#17): running and downloading need unscoped grants
+    "POST /v1/inspection/runs": KEPT_RUNS,
+    "GET /v1/inspection/runs": RUNS,
+    "GET /v1/inspection/runs/{run_id}": RUNS,
+    "GET /v1/inspection/runs/{run_id}/files/{kind}": KEPT_RUNS,
+    "POST /console/inspection/runs": KEPT_PAGES,
+    "GET /console/inspection/runs/{run_id}/{kind}": KEPT_PAGES,
     # audit: entries are evidence shown whole, never cut to a scope
     "GET /v1/audit/entries/{seq}": EVERYTHING,
 }

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kinko.cli.common import console, echo_json
+from kinko.cli.inspect_download import download as download_command
+from kinko.cli.inspect_download import runs as runs_command
 from kinko.cli.inspect_incident import incident as incident_command
 from kinko.cli.inspect_incident import incidents as incidents_command
 from kinko.cli.inspect_reports import history as history_command
@@ -279,6 +281,8 @@ def snapshots(
 inspect_app.command("run")(run_command)
 inspect_app.command("verify")(verify_command)
 inspect_app.command("history")(history_command)
+inspect_app.command("runs")(runs_command)
+inspect_app.command("download")(download_command)
 inspect_app.command("incident")(incident_command)
 inspect_app.command("incidents")(incidents_command)
 

@@ -5,8 +5,13 @@ digests of the daily snapshots it used and their audit-log inclusion proofs agai
 signed checkpoint; its own digest goes into the audit log (``inspection.run``). Opens the
 database itself, like ``kinko inspect snapshot`` (the audit log names ``local:<user>``).
 
+The files are also kept by Kinko (`kinko.inspection.run_jobs`: the console and
+``kinko inspect download`` serve them); the same framework and period already running
+(from the console, say) is refused, exit 2.
+
 Exit status: 0 once the report is written (whatever it finds), 2 for a bad option
-(naming it), 1 when the stored evidence does not match its digests or the log.
+(naming it) or a run in progress, 1 when the stored evidence does not match its digests
+or the log.
 """
 
 from __future__ import annotations
@@ -68,19 +73,22 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
         first, last = _day(start, "--from"), _day(end, "--to")
         if out is None:
             raise InputError("--out", "name the directory the report is written to")
-        from kinko.cli.common import open_services
-        from kinko.inspection.catalogue import Framework
-        from kinko.inspection.publish import publish
-        from kinko.inspection.runs import InspectionRuns
+        from datetime import UTC
 
-        chosen = None if framework == "all" else Framework(framework)
+        from kinko.cli.common import open_services
+        from kinko.inspection.run_jobs import Asked, InspectionJobs
+        from kinko.inspection.runs import default_period
+
         with open_services() as built:
-            runs = InspectionRuns(built.ctx, conflict_matrix=built.identity.conflict_matrix)
-            result = runs.run(chosen, out, actor=_actor(), start=first, end=last)
-            published = publish(built.ctx, result, formats)
+            today = built.ctx.clock.now().astimezone(UTC).date()
+            period = default_period(today, first, last)
+            asked = Asked(framework, period, ("json", *(f for f in FORMATS[1:] if f in formats)))
+            jobs = InspectionJobs(built.ctx, conflict_matrix=built.identity.conflict_matrix)
+            result, published, stored = jobs.run_here(asked, out, actor=_actor())
     if as_json:
         echo_json(
             {
+                "run": stored.id,
                 "report": str(result.path),
                 "digest": result.digest,
                 "size": result.size,
@@ -100,4 +108,5 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
         console.print(f"       {path}")
     console.print(f"signed {published.signature}, proof {published.proof}")
     console.print(f"digest {result.digest} (audit entry {result.audit_seq})")
+    console.print(f"kept by Kinko as run {stored.id} (kinko inspect download)")
     console.print(counts)

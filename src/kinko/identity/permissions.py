@@ -47,6 +47,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "alerts:write",
         "responses:release",
         "inspection:read",
+        "inspection:run",
         "register:write",
     ]
 )
@@ -135,6 +136,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "freeze:release",
             "responses:release",
             "inspection:read",
+            # Run a self-inspection from the console or the API (the auditor's view reads).
+            "inspection:run",
             "register:write",
         }
     ),

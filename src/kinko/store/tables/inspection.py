@@ -1,11 +1,12 @@
-"""Self-inspection tables (issue #16): the daily evidence snapshots, the governance register."""
+"""Self-inspection tables (issue #16): the daily evidence snapshots, the governance register,
+the runs kept with their report files (issue #17)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kinko.store.base import Base, UTCDateTime
@@ -65,3 +66,56 @@ class RegisterAttachmentRow(Base):
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     stored_by: Mapped[str] = mapped_column(String(200), nullable=False)
     audit_seq: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class InspectionRunRow(Base):
+    """One inspection run kept by Kinko (kinko.inspection.stored_runs): asked for from the
+    console, the API or ``kinko inspect run``, its state, and once done its report's digest
+    and ``inspection.run`` audit entry. `running_key` (framework and period) is set only
+    while it runs: unique, so the same run is never started twice at once, in any process."""
+
+    __tablename__ = "inspection_runs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    framework: Mapped[str] = mapped_column(String(8), nullable=False)
+    period_from: Mapped[str] = mapped_column(String(10), nullable=False)
+    period_to: Mapped[str] = mapped_column(String(10), nullable=False)
+    formats: Mapped[str] = mapped_column(String(64), nullable=False)  # json,html,pdf,oscal
+    state: Mapped[str] = mapped_column(String(16), nullable=False)  # running | done | failed
+    running_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[str | None] = mapped_column(String(200))
+    digest: Mapped[str | None] = mapped_column(String(64))
+    audit_seq: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(2000))
+
+
+class InspectionArtefactRow(Base):
+    """A report file's bytes, stored once by their SHA-256 (a byte-identical rerun's report
+    is one row); `digest` is what the run's signed note and, for the JSON report, its audit
+    entry hold."""
+
+    __tablename__ = "inspection_artefacts"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class InspectionRunFileRow(Base):
+    """A run's file of one kind (json, html, pdf, oscal, sig, proof): its name as signed,
+    media type and the digest of its bytes in `inspection_artefacts`."""
+
+    __tablename__ = "inspection_run_files"
+    run_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("inspection_runs.id"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    media_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    digest: Mapped[str] = mapped_column(
+        String(64), ForeignKey("inspection_artefacts.digest"), nullable=False
+    )
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
