@@ -122,6 +122,14 @@ def open_services() -> Iterator[Services]:
         built.ctx.db.dispose()
 
 
+def local_actor() -> str:
+    """Who acts in a command run on the data directory itself (not through the API): the
+    operating-system account, as ``local:<name>``."""
+    import getpass
+
+    return f"local:{getpass.getuser()}"
+
+
 def fail(message: str, code: int = EXIT_CHECK_FAILED) -> typer.Exit:
     err_console.print("[bold red]error:[/] ", end="", highlight=False)
     err_console.print(message, markup=False, highlight=False)

@@ -257,10 +257,11 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
     ) -> None:
         """Export the approval bundle (canonical JSON, docs/bundle.md)."""
-        from kinko.withdrawals.export import export_bundle
+        from kinko.cli.common import local_actor
+        from kinko.withdrawals.export import checked_export
 
-        with guarded(), _services() as stack, stack.ctx.db.transaction() as session:
-            data = export_bundle(stack.ctx, session, stack.ports.directory, withdrawal_id)
+        with guarded(), _services() as stack:
+            data = checked_export(stack.ctx, stack.ports, withdrawal_id, actor=local_actor())
         raw = data.to_bytes()
         if out is None:
             typer.echo(raw.decode("utf-8"))

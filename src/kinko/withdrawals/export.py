@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 
 from sqlalchemy.orm import Session
@@ -10,7 +11,8 @@ from kinko.audit.checkpoint import parse_body
 from kinko.audit.note import parse_note
 from kinko.context import Context
 from kinko.core.clock import isoformat
-from kinko.core.errors import Conflict
+from kinko.core.errors import Conflict, IntegrityError
+from kinko.core.events import SecurityEvent
 from kinko.signer.attestation import BINDING_TOTP
 from kinko.signer.bundle import (
     ApprovalBundle,
@@ -21,9 +23,16 @@ from kinko.signer.bundle import (
     unb64url,
 )
 from kinko.store.tables.custody import WalletRow
-from kinko.store.tables.withdrawals import ApprovalRow
-from kinko.withdrawals.ports import Directory
-from kinko.withdrawals.records import approvals_of, binding_of, load
+from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
+from kinko.withdrawals.as_signed import ALTERED, as_signed
+from kinko.withdrawals.ports import Directory, Ports
+from kinko.withdrawals.records import (
+    approvals_of,
+    binding_of,
+    defer_event,
+    load,
+    unit_of_work,
+)
 
 
 def export_bundle(
@@ -134,3 +143,73 @@ def _proof(ctx: Context, session: Session, seq: int, size: int) -> AuditProof:
     return AuditProof(
         index=seq, entry=record.entry, hashes=tuple(ctx.audit.inclusion_proof(session, seq, size))
     )
+
+
+def checked_export(ctx: Context, ports: Ports, withdrawal_id: str, *, actor: str) -> ApprovalBundle:
+    """The bundle for an offline signer, after the checks that signer would make against
+    Kinko's own record: the transaction on record still has its recorded digest
+    (`kinko.withdrawals.as_signed`), and that digest is the one the audit log recorded at
+    the policy's decision. An offline signer refuses a rewritten record too (`kinko
+    cosign`: ``digest_mismatch``), but writes nothing here; refused at export, the
+    rewrite is audited (``withdrawal.bundle_refused``), the wallet frozen and the monitor
+    told, as when the online signer refuses."""
+    try:
+        with unit_of_work(ctx) as session:
+            row = load(session, withdrawal_id)
+            _check_record(ctx, ports, session, row)
+            return export_bundle(ctx, session, ports.directory, withdrawal_id)
+    except IntegrityError as exc:
+        _refused(ctx, ports, withdrawal_id, actor, exc)
+        raise
+
+
+def _check_record(ctx: Context, ports: Ports, session: Session, row: WithdrawalRow) -> None:
+    found = as_signed(ports.chains, session, row)
+    if found is not None and found.altered is not None:
+        raise IntegrityError(found.altered, code=ALTERED)
+    if row.decision_seq is None or row.digest is None:
+        return  # export_bundle says what is missing
+    entry = json.loads(ctx.audit.entry(session, row.decision_seq).entry)
+    logged = (entry.get("details") or {}).get("digest")
+    if not isinstance(logged, str) or not hmac.compare_digest(logged, row.digest):
+        raise IntegrityError(
+            f"the audit log recorded digest {logged} at the policy's decision on withdrawal "
+            f"{row.id}; its record now says {row.digest}: it was rewritten after the "
+            "decision. No bundle is exported; tell your security team",
+            code="digest_mismatch",
+        )
+
+
+def _refused(
+    ctx: Context, ports: Ports, withdrawal_id: str, actor: str, exc: IntegrityError
+) -> None:
+    with unit_of_work(ctx) as session:
+        row = session.get(WithdrawalRow, withdrawal_id)
+        wallet = None if row is None else row.wallet_id
+        ctx.audit.append(
+            session,
+            actor=actor,
+            action="withdrawal.bundle_refused",
+            subject=withdrawal_id,
+            details={"wallet": wallet, "code": exc.code, "reason": exc.message},
+        )
+        if wallet is not None:
+            ports.freezes.freeze_wallet(
+                session,
+                wallet,
+                reason=f"the record of withdrawal {withdrawal_id} was rewritten ({exc.code}); "
+                "its bundle was not exported",
+                actor="system:withdrawals",
+            )
+        defer_event(
+            session,
+            SecurityEvent(
+                type="withdrawal.bundle_refused",
+                time=ctx.clock.now(),
+                actor=actor,
+                outcome="failure",
+                severity="critical",
+                wallet=wallet,
+                fields={"withdrawal": withdrawal_id, "code": str(exc.code), "reason": exc.message},
+            ),
+        )

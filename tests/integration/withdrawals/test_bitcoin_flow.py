@@ -91,6 +91,50 @@ def test_a_psbt_swapped_in_the_database_does_not_free_the_outputs_it_reserved(
     assert err.value.field == "amount" and "imported UTXOs" in err.value.message
 
 
+@pytest.mark.parametrize("rewrite", ["psbt", "psbt, digest and intent"])
+def test_a_rewritten_record_is_not_exported_for_offline_signing(
+    exchange: Exchange, rewrite: str
+) -> None:
+    """The approved withdrawal's record is rewritten before its bundle is exported for the
+    offline cosigners: the PSBT alone (its digest no longer matches), or the PSBT with
+    its digest and intent (consistent, but not what the audit log recorded at the
+    policy's decision). Kinko refuses to export it, audits the refusal and freezes the
+    wallet — the offline signer would refuse too, but leaves no trace in Kinko."""
+    from embit.psbt import PSBT
+
+    from kinko.core.errors import IntegrityError
+    from kinko.store.tables.audit import AuditEntryRow
+    from kinko.store.tables.withdrawals import WithdrawalRow
+    from kinko.withdrawals.export import checked_export
+
+    btc = add_btc_wallet(exchange)
+    first = approved(btc, amount="0.0028", key="k1")
+    good = checked_export(exchange.ctx, btc.withdrawals.ports, first.id, actor="user:ops")
+    assert good.digest.hex() == first.digest
+    wallet_adapter = adapter()
+    with exchange.ctx.db.transaction() as session:
+        row = session.get(WithdrawalRow, first.id)
+        assert row is not None and row.unsigned_tx is not None
+        swapped = PSBT.parse(bytes(row.unsigned_tx))
+        swapped.outputs[0].value -= 1000  # a little more to the fee, as a thief's start
+        row.unsigned_tx = swapped.serialize()
+        if rewrite != "psbt":
+            row.digest = wallet_adapter.signing_digest(row.unsigned_tx).hex()
+            row.intent = wallet_adapter.decode(row.unsigned_tx).to_json()
+    with pytest.raises(IntegrityError) as refused:
+        checked_export(exchange.ctx, btc.withdrawals.ports, first.id, actor="user:ops")
+    expected = "transaction_altered" if rewrite == "psbt" else "digest_mismatch"
+    assert refused.value.code == expected, refused.value.message
+    with exchange.ctx.db.transaction() as session:
+        actions = session.scalars(
+            select(AuditEntryRow.action).where(AuditEntryRow.subject == first.id)
+        ).all()
+    assert "withdrawal.bundle_refused" in actions
+    with exchange.ctx.db.transaction() as session:
+        reason = btc.withdrawals.ports.freezes.frozen_reason_for_wallet(session, WALLET)
+    assert reason is not None and first.id in reason
+
+
 def test_utxo_import_refuses_foreign_outputs_and_duplicates(exchange: Exchange) -> None:
     btc = add_btc_wallet(exchange)
     foreign = funding(adapter((4, 5, 6)), [10_000], salt=9)[0]

@@ -309,3 +309,5 @@ def test_an_approval_refused_for_altered_bytes_is_the_signer_s_refusal_seen_earl
     other = ev("withdrawal.approve", wallet="w1", outcome="failure", code="duplicate_approver")
     assert "kinko-signed-differs-from-intent" in fired([altered])
     assert "kinko-signed-differs-from-intent" not in fired([other])
+    not_exported = ev("withdrawal.bundle_refused", wallet="w1", code="digest_mismatch")
+    assert "kinko-signed-differs-from-intent" in fired([not_exported])

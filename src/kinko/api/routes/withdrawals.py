@@ -32,7 +32,7 @@ from kinko.api.scopes import Scopes
 from kinko.context import Context
 from kinko.core.errors import InputError
 from kinko.identity.model import Principal
-from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.export import checked_export
 from kinko.withdrawals.service import WithdrawalRequest
 
 router = APIRouter(tags=["withdrawals"])
@@ -237,8 +237,7 @@ def bundle(
     principal: Annotated[Principal, Depends(require("withdrawals:read"))],
 ) -> dict[str, Any]:
     in_scope(services, withdrawal_id, principal, "withdrawals:read")
-    with ctx.db.transaction() as session:
-        exported = export_bundle(ctx, session, services.ports.directory, withdrawal_id)
+    exported = checked_export(ctx, services.ports, withdrawal_id, actor=principal.actor)
     return exported.to_json()
 
 
