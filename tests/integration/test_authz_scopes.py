@@ -194,6 +194,7 @@ ROUTES: dict[str, str] = {
     "GET /v1/inspection/runs/{run_id}/files/{kind}": KEPT_RUNS,
     "POST /console/inspection/runs": KEPT_PAGES,
     "GET /console/inspection/runs/{run_id}/{kind}": KEPT_PAGES,
+    "GET /console/inspection/trend": RUNS,
     # audit: entries are evidence shown whole, never cut to a scope
     "GET /v1/audit/entries/{seq}": EVERYTHING,
 }

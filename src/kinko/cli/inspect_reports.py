@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 from kinko.cli.common import console, echo_json
-from kinko.cli.output import JsonOption, guarded_json, human_time, json_time, print_table
+from kinko.cli.output import JsonOption, guarded_json, human_time, print_table
 from kinko.core.errors import InputError
 
 FRAMEWORKS = ("jp", "kr", "ccss", "all")
@@ -99,26 +99,12 @@ def history(
         if html is not None and (html.is_dir() or not html.parent.is_dir()):
             raise InputError("--html", f"{html} is not a file in an existing directory")
         from kinko.cli.common import open_context
+        from kinko.inspection.run_history import as_json as listed_as
         from kinko.inspection.run_history import history as read
 
         with open_context() as ctx:
             runs = read(ctx, framework, limit)
-        listed = [
-            {
-                "audit_seq": r.audit_seq,
-                "time": json_time(r.time),
-                "actor": r.actor,
-                "report": r.report,
-                "framework": r.framework,
-                "from": r.start,
-                "to": r.end,
-                "catalogue": r.catalogue,
-                "digest": r.digest,
-                "summary": r.summary,
-                "change": r.change,
-            }
-            for r in runs
-        ]
+        listed = [listed_as(r) for r in runs]
         if html is not None:
             from kinko.inspection.history_report import render
 

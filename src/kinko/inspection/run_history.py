@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -76,3 +76,20 @@ def history(ctx: Context, framework: str | None = None, limit: int = 1000) -> li
             )
         )
     return out[-limit:]
+
+
+def as_json(run: RunEntry) -> dict[str, Any]:
+    """A run as ``kinko inspect history --json`` lists it, and the trend page reads it."""
+    return {
+        "audit_seq": run.audit_seq,
+        "time": run.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": run.actor,
+        "report": run.report,
+        "framework": run.framework,
+        "from": run.start,
+        "to": run.end,
+        "catalogue": run.catalogue,
+        "digest": run.digest,
+        "summary": run.summary,
+        "change": run.change,
+    }

@@ -11,7 +11,9 @@ page, as ``POST /v1/inspection/runs``: the server answers at once and performs t
 after (`kinko.inspection.run_jobs`); the page shows it running until it is done. Anyone
 else — the auditor's and a regulator's read-only view — sees no form, and why. Downloads
 (``/console/inspection/runs/RUN/KIND``) need ``inspection:read`` for every asset and
-wallet, as ``GET /v1/inspection/runs/{id}/files/{kind}``.
+wallet, as ``GET /v1/inspection/runs/{id}/files/{kind}``. The trend — a stacked bar per
+run of its controls per status, and the table — is ``kinko inspect history --html``'s
+page, as a download (``/console/inspection/trend``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from kinko.api.deps import AppServices
 from kinko.api.routes.inspection import checked_kind, download, jobs_of, start_run
 from kinko.core.errors import KinkoError
 from kinko.identity.model import Principal
-from kinko.inspection.run_history import STATUSES, RunEntry, history
+from kinko.inspection import history_report
+from kinko.inspection.run_history import STATUSES, RunEntry, as_json, history
 from kinko.inspection.run_jobs import FRAMEWORKS, REPORT_FORMATS
 from kinko.inspection.stored_runs import DONE, StoredRun
 from kinko.services import Services
@@ -115,3 +118,17 @@ def run_file(run_id: str, kind: str, principal: Reader, services: AppServices) -
     principal.require_unscoped("inspection:read", "a self-inspection report")
     found, data = jobs_of(services).records.file(run_id, checked_kind(kind))
     return download(found, data, SECURITY_HEADERS)
+
+
+@router.get(PAGE + "/trend")
+def trend(principal: Reader, services: AppServices) -> Response:
+    """The runs over time as one page (``kinko inspect history --html``), a download."""
+    page = history_report.render([as_json(r) for r in history(services.ctx, limit=SHOWN)])
+    return Response(
+        page.encode("utf-8"),
+        media_type="text/html; charset=utf-8",
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Disposition": 'attachment; filename="inspection-trend.html"',
+        },
+    )

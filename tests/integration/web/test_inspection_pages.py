@@ -67,6 +67,14 @@ def test_the_ciso_runs_from_the_page_and_the_auditor_downloads_without_a_form(
     assert auditor.post(PAGE + "/runs", data={"framework": "jp"}).status_code == 403
     assert auditor.get(f"{PAGE}/runs/irun_nope/json").status_code == 404
 
+    trend = auditor.get(PAGE + "/trend")  # the trend: kinko inspect history --html's page
+    assert (
+        trend.status_code == 200
+        and 'filename="inspection-trend.html"' in (trend.headers["content-disposition"])
+    )
+    assert "Inspection runs over time" in trend.text and run.digest in trend.text
+    assert 'href="/console/inspection/trend"' in viewed
+
     japanese = auditor.get(PAGE + "?lang=ja").text
     assert "自己点検を実行" in japanese  # the form's heading, translated
 
