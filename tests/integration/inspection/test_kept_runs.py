@@ -196,10 +196,13 @@ def test_a_failed_run_says_why_keeps_nothing_and_frees_its_period(
 def test_the_cli_run_is_kept_and_download_fetches_it_for_verify(
     ctx: Context, api: TestClient, vkey: str, tmp_path: Path
 ) -> None:
-    code, out = kinko(
-        ctx, "inspect", "run", "--framework", "jp", "--from", PERIOD["from"], "--to",
-        PERIOD["to"], "--format", "html", "--out", str(tmp_path / "cli"), "--json",
-    )  # fmt: skip
+    args = ("inspect", "run", "--framework", "jp", "--from", PERIOD["from"], "--to",
+            PERIOD["to"], "--format", "html", "--out", str(tmp_path / "cli"), "--json")  # fmt: skip
+    held = RunRecords(ctx).claim("jp", Period(DAYS[0], END), ("json",), actor="user:other")
+    code, out = kinko(ctx, *args)  # the console's run of the same period is in progress
+    assert code == 2 and "already in progress" in out, out
+    RunRecords(ctx).fail(held.id, "stopped for the test")
+    code, out = kinko(ctx, *args)
     assert code == 0, out
     said = json.loads(out)
     kept = RunRecords(ctx).get(said["run"])
