@@ -33,7 +33,7 @@ from kinko.chains.bitcoin import BitcoinAdapter, Payment, Utxo
 from kinko.chains.bitcoin import address as btc_address
 from kinko.chains.bitcoin import psbt as psbtmod
 from kinko.chains.bitcoin.networks import network
-from kinko.core.errors import KinkoError
+from kinko.core.errors import IntegrityError, KinkoError
 from kinko.custody.model import Tier
 from kinko.custody.proposals import wallet_payload
 from kinko.custody.wallets import NewWallet
@@ -45,7 +45,7 @@ from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.utxos import UtxoRow
 from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.bitcoin import FEE_RATE, import_utxo
-from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.export import checked_export
 from kinko.withdrawals.stack import log_vkey_of
 
 SAT = 10**8
@@ -177,6 +177,9 @@ def unspent(bench: Bench, wallet: BtcWallet) -> list[tuple[bytes, int]]:
         return [(r.prev_tx, r.vout) for r in rows.scalars()]
 
 
+OPERATOR = "user:operator"  # who exports bundles for the key holders
+
+
 @dataclass(frozen=True, slots=True)
 class Cosigning:
     """What the key holders' `kinko cosign` runs gave: the PSBTs and transactions they
@@ -184,6 +187,7 @@ class Cosigning:
 
     released: tuple[bytes, ...]
     refusals: tuple[tuple[int, str, str], ...]
+    not_exported: str | None = None  # why Kinko refused to export the bundle at all
 
 
 def cosign_offline(bench: Bench, withdrawal_id: str) -> Cosigning:
@@ -191,8 +195,10 @@ def cosign_offline(bench: Bench, withdrawal_id: str) -> Cosigning:
     export`); each key holder runs `kinko cosign` on it with their key file, the second
     with the first one's partially signed PSBT if there is one."""
     ctx = bench.ctx
-    with ctx.db.transaction() as session:
-        raw = export_bundle(ctx, session, bench.stack.ports.directory, withdrawal_id).to_bytes()
+    try:
+        raw = checked_export(ctx, bench.stack.ports, withdrawal_id, actor=OPERATOR).to_bytes()
+    except IntegrityError as exc:  # the record was rewritten: nothing to take to the holders
+        return Cosigning((), (), not_exported=f"{exc.code}: {exc.message}")
     vkey = log_vkey_of(ctx)
     released: list[bytes] = []
     refusals: list[tuple[int, str, str]] = []

@@ -43,6 +43,7 @@ from kinko.withdrawals.states import State
 
 APPROVAL_REFUSED = "withdrawal.approval_refused"
 NOTHING = Cosigning((), ())
+BUNDLE_REFUSED = "withdrawal.bundle_refused"
 LEGIT_BTC = "0.1"  # two approvers (a cold wallet), below the monitor's new-address hold (0.2)
 
 
@@ -55,12 +56,18 @@ def dmm(scenario: Scenario, bench: Bench) -> Result:
     released: list[bytes] = []
     offline: set[str] = set()  # `kinko cosign`'s refusals: offline, no audit entry
     ids = []
-    # The consistent rewrite first: the other leaves traces a monitor may freeze on.
+    # The consistent rewrite first (the stronger move); once Kinko has caught it, the
+    # wallet is frozen, and the second move (the PSBT alone) meets the freeze.
     for whole in (True, False):
         wd_id, seen, cosigning = _altered(scenario, bench, wallet, whole=whole)
         ids.append(wd_id)
         observations += seen
         released += cosigning.released
+        if cosigning.not_exported is not None:
+            observations.append(
+                f"Kinko refused to export {wd_id}'s bundle for the key holders: "
+                f"{short(cosigning.not_exported)}"
+            )
         for holder, code, message in cosigning.refusals:
             offline.add(f"signer:{code}")
             observations.append(
@@ -78,9 +85,10 @@ def dmm(scenario: Scenario, bench: Bench) -> Result:
         for control in controls(entries, wd_id):
             seqs.setdefault(control.name, set()).update(control.audit_seqs)
     # An approval refused because the bytes on record no longer have the approved digest.
+    # A bundle not exported because the record was rewritten after the decision.
     for e in entries:
-        if e.action == APPROVAL_REFUSED and e.subject in ids:
-            seqs.setdefault(APPROVAL_REFUSED, set()).add(e.seq)
+        if e.action in (APPROVAL_REFUSED, BUNDLE_REFUSED) and e.subject in ids:
+            seqs.setdefault(e.action, set()).add(e.seq)
     for name in sorted(offline):
         seqs.setdefault(name, set())
     acted = [Control(name, tuple(sorted(found))) for name, found in seqs.items()]

@@ -65,26 +65,18 @@ def test_dmm_bitcoin_altered_psbt_is_never_signed(bench: Bench) -> None:
     assert result.scenario.replayed_on.startswith("bitcoin/regtest")
     assert "Ethereum" not in result.scenario.substitution
     found = {c.name: c.audit_seqs for c in result.controls}
-    # `kinko cosign` refuses offline: no audit entry records it (a gap, stated).
-    assert found.pop("signer:digest_mismatch") == ()
     by_seq = {e.seq: e for e in audit_entries(bench.ctx)}
     for name, seqs in found.items():
-        assert seqs, name
-        assert {by_seq[s].action for s in seqs} <= {"monitor.alert", "freeze.set", REFUSED}, name
-    refused = [o for o in result.observations if "kinko cosign refused" in o]
-    # The rewrite with digest and intent: both key holders refuse it, the digest the
-    # audit log recorded for the withdrawal against the one the PSBT hashes to.
-    assert sum("the audit log recorded digest" in o for o in refused) == 2, refused
-    # The PSBT alone rewritten: either the approval service re-digests the bytes on
-    # record and refuses carol's approval (the monitor freezes the wallet), or it is
-    # approved and both key holders refuse it, the PSBT against the bundle's digest.
-    if REFUSED in found:
-        assert "freeze:wallet" in found and "rule:kinko-signed-differs-from-intent" in found
-        assert len(refused) == 2
-        states = ["approved", "pending_approval"]
-    else:
-        assert sum("the bundle claims" in o for o in refused) == 2 and len(refused) == 4
-        states = ["approved", "approved"]
+        assert seqs, name  # every control that acted has its audit entries
+    # The PSBT, digest and intent rewritten consistently, then approved by both: Kinko
+    # refuses to export the bundle (the digest is not the one the audit log recorded at
+    # the policy's decision), audits it and freezes the wallet; no key holder is asked.
+    (refused_export,) = found["withdrawal.bundle_refused"]
+    assert "digest_mismatch" in by_seq[refused_export].details["code"]
+    assert "freeze:wallet" in found and "rule:kinko-signed-differs-from-intent" in found
+    assert not [o for o in result.observations if "kinko cosign refused" in o]
+    # The second move (the PSBT alone) meets the freeze: denied at request.
+    assert any("frozen by system:withdrawals" in o for o in result.observations)
     with bench.ctx.db.reading() as session:
         named = select(WalletRow).where(WalletRow.name == WALLET_NAME)
         wallet = session.execute(named).scalar_one()
@@ -96,14 +88,19 @@ def test_dmm_bitcoin_altered_psbt_is_never_signed(bench: Bench) -> None:
         altered = [(r.state, r.unsigned_tx, r.signed_tx) for r in rows]
     shape = (wallet.chain, wallet.network, wallet.tier, wallet.quorum_m, wallet.quorum_n)
     assert shape == ("bitcoin", "regtest", "cold", 2, 3)
-    # What the attacker wrote is the PSBT the counterfactual below signs; nothing signed.
-    assert sorted(altered) == [(state, _altered_psbt(), None) for state in states]
+    # What the attacker wrote is the PSBT the counterfactual below signs; nothing signed;
+    # the second withdrawal was denied (the frozen wallet) before anything was rewritten.
+    (first_state, first_psbt, first_signed), (second_state, _, second_signed) = altered
+    assert (first_state, first_psbt, first_signed) == ("approved", _altered_psbt(), None)
+    assert (second_state, second_signed) == ("denied", None)
     doc = json.loads(json.dumps(result.to_json()))  # docs/replays.md, "JSON"
     assert doc["schema"] == "kinko.replay/1" and doc["outcome"] == "stopped"
     assert (doc["asset"], doc["decimals"]) == ("BTC", 8)
     assert (doc["attempted_units"], doc["loss_units"], doc["loss_share"]) == (str(STOLEN), "0", 0)
     assert doc["historical"]["chain"] == "bitcoin" and doc["replayed_on"].startswith("bitcoin")
-    assert {"name": "signer:digest_mismatch", "audit_seqs": []} in doc["controls"]
+    assert any(
+        c["name"] == "withdrawal.bundle_refused" and c["audit_seqs"] for c in doc["controls"]
+    )
 
 
 def test_the_key_holders_cosign_an_unaltered_withdrawal(bench: Bench) -> None:
