@@ -149,6 +149,9 @@ def create_app(
     for module in (withdrawals, audit, identity, custody, screening, policy, monitor_routes):
         app.include_router(module.router)
     app.include_router(register_routes.router)  # the governance register (#16)
+    from kinko.api.routes import custody_statements
+
+    app.include_router(custody_statements.router)  # liabilities statements (#19)
     from kinko.api.routes import inspection as inspection_routes
 
     app.include_router(inspection_routes.router)  # self-inspection runs kept (#17)

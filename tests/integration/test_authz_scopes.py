@@ -58,6 +58,7 @@ SETTLE = f"{CONSOLE}::test_settlement_steps_hold_to_the_withdrawal_scope"
 PAGES = f"{CONSOLE}::test_console_shows_only_withdrawals_in_the_callers_scope"
 CUSTODY = f"{MATRIX}::test_scopes_hold_on_custody_reads_and_writes"
 KEYS = f"{HERE}::test_key_shares_hold_to_their_wallet"
+STATEMENTS = "tests/integration/custody/test_statements_cli_api.py::test_statements_hold_to_scopes"
 DELEGATIONS = (
     "tests/integration/custody/test_delegations_cli_api.py::test_delegations_hold_to_their_wallet"
 )
@@ -151,6 +152,10 @@ ROUTES: dict[str, str] = {
     "POST /v1/custody/liabilities/import": EVERYTHING,
     "PUT /v1/custody/prices": EVERYTHING,
     "POST /v1/custody/snapshots": EVERYTHING,
+    "POST /v1/custody/statements": STATEMENTS,
+    "GET /v1/custody/statements": STATEMENTS,
+    "GET /v1/custody/statements/at": STATEMENTS,
+    "GET /v1/custody/statements/{statement_id}": STATEMENTS,
     # freezes and the address book
     "POST /v1/freezes": FREEZES,
     "GET /v1/freezes": FREEZES,

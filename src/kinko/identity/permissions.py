@@ -31,6 +31,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "tokens:write",
         "custody:read",
         "custody:write",
+        "liabilities:import",
         "screening:read",
         "screening:write",
         "withdrawals:create",
@@ -102,6 +103,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {
             "custody:read",
             "custody:write",
+            # Import customer liabilities statements (audited, one person: docs/custody.md).
+            "liabilities:import",
             "withdrawals:read",
             # Cancel anyone's withdrawal before it is signed (a requester: only their own).
             "withdrawals:cancel",

@@ -12,7 +12,7 @@ from kinko.identity.sod import DEFAULT_MATRIX, ConflictMatrix, check_approvers, 
 
 def test_every_documented_permission_is_granted_by_some_role() -> None:
     assert set().union(*ROLE_PERMISSIONS.values()) == PERMISSIONS
-    assert len(PERMISSIONS) == 27
+    assert len(PERMISSIONS) == 29  # inspection:run (#17), liabilities:import (#19)
 
 
 def test_auditor_is_read_only() -> None:
