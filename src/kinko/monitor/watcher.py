@@ -66,9 +66,12 @@ class ChainWatcher:
                 found, bad = self._poll_chain(key, self.adapters[key])
             except KinkoError as exc:  # one chain's node down never blinds the others
                 failures.append(exc.message)
+                self._blind(key, "chain.watch_failed", exc.message)
                 continue
             events.extend(found)
             problems.extend(bad)
+            if bad:
+                self._blind(key, "chain.unwatched", "; ".join(bad))
         if failures:
             raise Unavailable("; ".join(failures))
         if problems:
@@ -77,6 +80,23 @@ class ChainWatcher:
                 "not watched (fix the address with `kinko wallet`): " + "; ".join(problems),
             )
         return events
+
+    def _blind(self, key: ChainKey, kind: str, error: str) -> None:
+        """A pass that could not watch a chain (its node failed: ``chain.watch_failed``)
+        or some of its wallets (an address that does not parse: ``chain.unwatched``) is a
+        security event, not only a log line: outflows nobody reads are outflows nobody
+        freezes on (docs/monitor.md, "A blind watcher")."""
+        chain, network = key
+        self.ctx.bus.publish(
+            SecurityEvent(
+                type=kind,
+                time=self.ctx.clock.now(),
+                actor=WATCHER_ACTOR,
+                outcome="failure",
+                severity="high",
+                fields={"chain": chain, "network": network, "error": error},
+            )
+        )
 
     def _poll_chain(
         self, key: ChainKey, adapter: ChainAdapter

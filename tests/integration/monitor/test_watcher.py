@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from kinko.chains.ethereum import EthereumAdapter
 from kinko.context import Context
-from kinko.core.errors import InputError
+from kinko.core.errors import InputError, Unavailable
 from kinko.core.events import SecurityEvent
 from kinko.monitor.watcher import ChainWatcher, watcher_from_settings
 from kinko.services import Services
@@ -171,7 +171,42 @@ def test_a_wallet_with_a_bad_address_is_refused_loudly_and_others_still_watched(
     steal(w3, 99)
     with pytest.raises(InputError, match="wal_eth_bad"):
         watch.poll_once()
-    assert [(e.wallet, e.amount) for e in seen] == [(HOT, 99)]
+    outflows = [(e.wallet, e.amount) for e in seen if e.type == "chain.outflow"]
+    assert outflows == [(HOT, 99)]
+    assert [e.type for e in seen if e.type != "chain.outflow"] == ["chain.unwatched"] * 2
+
+
+def test_a_blind_watcher_raises_an_alert_not_only_a_log_line(
+    ctx: Context, services: Services, w3: Any
+) -> None:
+    """The node stops answering: each failed pass is a `chain.watch_failed` event, and
+    three within 5 minutes raise the critical blind-watcher alert (no freeze: a node
+    outage must not be a lever). A wallet whose address does not parse is an alert too."""
+    from web3 import HTTPProvider, Web3
+
+    build_exchange(ctx, w3)
+    services.start_monitor()
+    seen: list[SecurityEvent] = []
+    ctx.bus.subscribe(seen.append)
+    down = Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
+    blind = ChainWatcher(ctx, {("ethereum", "devnet"): EthereumAdapter("devnet", web3=down)})
+    for _ in range(2):
+        with pytest.raises(Unavailable):
+            blind.poll_once()
+    assert "kinko-chain-watcher-blind" not in rules_fired(ctx)  # two passes: not yet
+    with pytest.raises(Unavailable):
+        blind.poll_once()
+    failed = [e for e in seen if e.type == "chain.watch_failed"]
+    assert len(failed) == 3 and failed[0].fields["chain"] == "ethereum"
+    assert rules_fired(ctx).count("kinko-chain-watcher-blind") == 1
+    assert frozen(ctx) == []
+
+    add_wallet(ctx, "wal_eth_bad", "hot", "0xnot-an-address")
+    with pytest.raises(InputError):
+        watcher(ctx, w3).poll_once()
+    (unwatched,) = [e for e in seen if e.type == "chain.unwatched"]
+    assert "wal_eth_bad" in unwatched.fields["error"]
+    assert "kinko-chain-wallet-unwatched" in rules_fired(ctx)
 
 
 def test_no_node_configured_means_no_watcher(ctx: Context) -> None:

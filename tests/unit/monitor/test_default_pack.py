@@ -36,7 +36,22 @@ def mfa(actor: str, failures: int) -> list[MonitorEvent]:
     return [*out, ev("auth.mfa", failures * 30 + 5, actor=actor, outcome="success")]
 
 
+def watch_failures(times: list[int], chain: str = "ethereum") -> list[MonitorEvent]:
+    return [
+        ev("chain.watch_failed", at, chain=chain, network="mainnet", outcome="failure")
+        for at in times
+    ]
+
+
 CASES: dict[str, tuple[Seq, Seq]] = {
+    "kinko-chain-watcher-blind": (
+        lambda: watch_failures([0, 2, 4]),  # the node down for three passes
+        lambda: watch_failures([0, 2]) + watch_failures([4], chain="bitcoin"),
+    ),
+    "kinko-chain-wallet-unwatched": (
+        lambda: [ev("chain.unwatched", chain="ethereum", network="mainnet")],
+        lambda: [ev("chain.outflow", wallet="w1", asset="ETH", amount=1, withdrawal_id="wd")],
+    ),
     "kinko-signed-differs-from-intent": (
         lambda: [ev("signer.refused", wallet="w1", reason="digest_mismatch")],
         lambda: [ev("signer.refused", wallet="w1", reason="quorum_missing")],
