@@ -94,7 +94,11 @@ WORDS: Final = {
     "approval_invalid": N_("approval invalid"),
     "integrity_failure": N_("integrity failure"),
     "unavailable": N_("unavailable"),
-    # self-inspection results
+    # self-inspection results (kinko.inspection: a finding's status)
+    "pass": N_("pass"),
+    "fail": N_("fail"),
+    "insufficient_evidence": N_("insufficient evidence"),
+    "manual": N_("manual"),
     "passed": N_("passed"),
     "not_applicable": N_("not applicable"),
     "error": N_("error"),
