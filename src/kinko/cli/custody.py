@@ -10,7 +10,6 @@ failed (status, nonce check), 2 bad input.
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import date
 from pathlib import Path
@@ -24,6 +23,7 @@ from kinko.cli.common import (
     console,
     echo_json,
     guarded,
+    local_actor,
     open_context,
     open_services,
 )
@@ -42,10 +42,6 @@ liabilities_app = typer.Typer(help="Customer liabilities.", no_args_is_help=True
 custody_app.add_typer(liabilities_app, name="liabilities")
 custody_app.add_typer(keys_app, name="keys")
 custody_app.add_typer(delegations_app, name="delegations")
-
-
-def _actor() -> str:
-    return f"local:{getpass.getuser()}"
 
 
 def _read(path: Path, field: str) -> str:
@@ -339,7 +335,7 @@ def nonce_check(
                     f"imported {added} signatures up to block {cursor} ({skipped} non-EIP-1559 "
                     "transactions skipped)"
                 )
-        report = built.nonce_check(_actor())  # a failed test freezes at once
+        report = built.nonce_check(local_actor())  # a failed test freezes at once
     if as_json:
         echo_json(
             {

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kinko.cli.common import console, echo_json
+from kinko.cli.common import console, echo_json, local_actor
 from kinko.cli.inspect_download import download as download_command
 from kinko.cli.inspect_download import runs as runs_command
 from kinko.cli.inspect_incident import incident as incident_command
@@ -139,12 +139,6 @@ def _day(text: str | None, field: str) -> date | None:
         raise InputError(field, f"{text!r} is not a day like 2026-12-06 (YYYY-MM-DD)") from None
 
 
-def _actor() -> str:
-    import getpass
-
-    return f"local:{getpass.getuser()}"
-
-
 def record_json(record: SnapshotRecord) -> dict[str, Any]:
     return {
         "day": record.day.isoformat(),
@@ -175,7 +169,7 @@ def _import(service: SnapshotService, path: Path) -> Filled:
         doc = json.loads(read_text(path, field="--import"))
     except json.JSONDecodeError as exc:
         raise InputError("--import", f"{path} is not JSON: {exc}") from None
-    return service.import_documents(doc, actor=_actor(), source=path.name)
+    return service.import_documents(doc, actor=local_actor(), source=path.name)
 
 
 @inspect_app.command("snapshot")
@@ -212,9 +206,9 @@ def snapshot(
                 filled = _import(service, import_file)
             elif backfill:
                 assert first is not None and last is not None
-                filled = service.backfill(first, last, actor=_actor())
+                filled = service.backfill(first, last, actor=local_actor())
             else:
-                taken = service.take(actor=_actor())
+                taken = service.take(actor=local_actor())
     if import_file is None and not backfill:
         if as_json:
             echo_json({**record_json(taken.record), "new": taken.new})

@@ -75,8 +75,7 @@ def incident(
         from kinko.core.deadlines import parse_deadlines
 
         given = parse_deadlines(deadline or [])
-        from kinko.cli.common import open_services
-        from kinko.cli.inspect import _actor
+        from kinko.cli.common import local_actor, open_services
         from kinko.inspection.catalogue import packaged
         from kinko.inspection.incident import bases_of, draft
         from kinko.inspection.incident_log import save as save_draft
@@ -88,7 +87,9 @@ def incident(
             alert, responses = incident_facts(session, built.triage, alert_id)
             now = built.ctx.clock.now()
             found = draft(alert, responses, now, bases=bases_of(packaged()), deadlines=deadlines)
-            saved = save_draft(built.ctx, session, found, alert, actor=_actor()) if save else None
+            saved = (
+                save_draft(built.ctx, session, found, alert, actor=local_actor()) if save else None
+            )
     if as_json:
         out = found.to_json()
         if saved is not None:

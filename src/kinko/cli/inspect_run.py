@@ -64,7 +64,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
     as_json: JsonOption = False,
 ) -> None:
     """Decide each control over the period from the daily snapshots; write the signed report."""
-    from kinko.cli.inspect import _actor, _day
+    from kinko.cli.common import local_actor
+    from kinko.cli.inspect import _day
 
     with guarded_json(as_json):
         if framework not in FRAMEWORKS:
@@ -84,7 +85,7 @@ def run(  # noqa: PLR0917 - typer maps each parameter to an option
             period = default_period(today, first, last)
             asked = Asked(framework, period, ("json", *(f for f in FORMATS[1:] if f in formats)))
             jobs = InspectionJobs(built.ctx, conflict_matrix=built.identity.conflict_matrix)
-            result, published, stored = jobs.run_here(asked, out, actor=_actor())
+            result, published, stored = jobs.run_here(asked, out, actor=local_actor())
     if as_json:
         echo_json(
             {

@@ -24,6 +24,7 @@ from kinko.cli.common import (
     echo_json,
     err_console,
     guarded,
+    local_actor,
     open_services,
 )
 from kinko.cli.monitor_input import SourceOpt
@@ -131,8 +132,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Ingest events: alerts are stored and responses applied (all events or none)."""
-        import getpass
-
         from kinko.monitor.factory import build_engine
         from kinko.monitor.service import audit_ingested, failed_responses
 
@@ -145,7 +144,7 @@ def register(app: typer.Typer) -> None:
                 audit_ingested(
                     ctx,
                     events,
-                    by=f"local:{getpass.getuser()}",
+                    by=local_actor(),
                     subject=(f"{vendor}:" if vendor else "")
                     + ("stdin" if source == "-" else str(Path(source).resolve())),
                 )

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, fail, open_services
+from kinko.cli.common import EXIT_CHECK_FAILED, console, echo_json, fail, local_actor, open_services
 from kinko.cli.output import JsonOption, guarded_json, print_table
 from kinko.core.errors import InputError
 
@@ -102,7 +101,7 @@ def build(
                 "at", "--at picks custody's statement; --ledger builds from a file: give one"
             )
         with open_services() as services:
-            actor, keys = f"local:{getpass.getuser()}", _hot_keys(services)
+            actor, keys = local_actor(), _hot_keys(services)
             if ledger is None:
                 from kinko.custody.statement_rows import parse_as_of
 
@@ -194,7 +193,7 @@ def attest(  # noqa: PLR0917 - typer maps each parameter to an option
                 "signature", "give --signature FILE (or --show to print the text to sign)"
             )
         raw = parse_signature(read_text(signature, field="signature"))
-        built = services.reserves.attest(snapshot, address, raw, actor=f"local:{getpass.getuser()}")
+        built = services.reserves.attest(snapshot, address, raw, actor=local_actor())
     if not as_json:
         console.print(f"control of {address} proven for snapshot {built.id}")
     _report(built.id, built.coverage, built.unproven, as_json)
@@ -316,7 +315,7 @@ def seal() -> None:
     from kinko.cli.common import guarded
 
     with guarded(), open_services() as services:
-        sealed = services.reserves.seal_clear(actor=f"local:{getpass.getuser()}")
+        sealed = services.reserves.seal_clear(actor=local_actor())
     console.print(f"sealed {len(sealed)} snapshot secret(s)" + (": " if sealed else ""))
     for snapshot_id in sealed:
         console.print(f"  {snapshot_id}")

@@ -22,6 +22,7 @@ from kinko.cli.common import (
     console,
     echo_json,
     err_console,
+    local_actor,
     open_services,
 )
 from kinko.cli.output import JsonOption, guarded_json, human_time, print_table
@@ -55,11 +56,9 @@ def _service() -> Iterator[tuple[Context, ScreeningService]]:
 def _local_asker() -> Asker:
     """Who asks when the CLI screens on the database itself: this machine's account, which
     names no Kinko person (any reviewer may decide the case)."""
-    import getpass
-
     from kinko.screening.cases import Asker
 
-    return Asker(f"local:{getpass.getuser()}")
+    return Asker(local_actor())
 
 
 def guess_chain(address: str) -> str:
