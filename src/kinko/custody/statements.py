@@ -29,10 +29,12 @@ from kinko.context import Context
 from kinko.core.errors import Conflict, InputError, NotFound
 from kinko.core.ids import new_id
 from kinko.custody import holdings
+from kinko.custody.statement_drops import largest_drop, statement_event
 from kinko.custody.statement_files import file_digest, open_rows
 from kinko.custody.statement_rows import MAX_UNITS, Row, iso
 from kinko.custody.wallets import assets
 from kinko.store.dialect import locks_rows
+from kinko.store.publish import publish_after_commit
 from kinko.store.tables.custody import AssetRow
 from kinko.store.tables.liabilities import (
     LiabilityBalanceRow,
@@ -190,6 +192,7 @@ def import_statement(
     )
     row.audit_seq = record.seq
     session.flush()
+    _tell_the_monitor(ctx, session, row, totals, actor)
     _set_current(ctx, session, row, totals, actor)
     return Statement(
         statement_id,
@@ -240,6 +243,42 @@ def _insert(session: Session, statement_id: str, batch: Mapping[tuple[str, str],
         if not again:
             raise
         raise _twice(again[0]) from None
+
+
+def _tell_the_monitor(
+    ctx: Context,
+    session: Session,
+    row: LiabilityStatementRow,
+    totals: Mapping[str, int],
+    actor: str,
+) -> None:
+    """How far this statement's totals fell against the one before it by cut-off
+    (`kinko.custody.statement_drops`), for the monitor, once the import commits."""
+    previous = session.execute(
+        select(LiabilityStatementRow.id)
+        .where(LiabilityStatementRow.as_of < row.as_of)
+        .order_by(LiabilityStatementRow.as_of.desc(), LiabilityStatementRow.imported_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    before: dict[str, int] = {}
+    if previous is not None:
+        before = {
+            asset: int(units)
+            for asset, units in session.execute(
+                select(LiabilityTotalRow.asset, LiabilityTotalRow.base_units).where(
+                    LiabilityTotalRow.statement_id == previous
+                )
+            ).all()
+        }
+    event = statement_event(
+        statement_id=row.id,
+        as_of=row.as_of,
+        actor=actor,
+        previous_id=previous,
+        drop=largest_drop(before, totals),
+        now=ctx.clock.now(),
+    )
+    publish_after_commit(session, ctx.bus, event)
 
 
 def _set_current(

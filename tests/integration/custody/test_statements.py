@@ -209,3 +209,32 @@ def test_liabilities_at_a_time_are_the_latest_statement_at_or_before_it(
     with ctx.db.reading() as s:
         assert statements.statement_at(s, now).id == fixed.id
         assert holdings.liabilities(s) == {BTC: 150_000_000, ETH: 0}
+
+
+def test_a_sharp_fall_between_statements_alerts_the_security_team(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """One person imports liabilities; a statement owing much less of an asset than the
+    one before it (an account left out: the omission that hides a shortfall) reaches the
+    monitor, which alerts. A small change does not."""
+    from kinko.core.events import SecurityEvent
+    from tests.support.services import services_of
+
+    set_up(ctx)
+    services = services_of(ctx)
+    services.start_monitor()
+    seen: list[SecurityEvent] = []
+    ctx.bus.subscribe(seen.append)
+    imported(ctx, csv_file(tmp_path / "day1.csv"), ago=timedelta(hours=3))
+    nudged = [(a, s, u - 1 if s == ETH and u else u) for a, s, u in ROWS]  # 1 wei less
+    imported(ctx, csv_file(tmp_path / "day2.csv", nudged), ago=timedelta(hours=2))
+    without_acct_2 = [r for r in ROWS if r[0] != "acct-2"]  # BTC: half of it gone
+    third = imported(ctx, csv_file(tmp_path / "day3.csv", without_acct_2))
+
+    told = [e for e in seen if e.type == "custody.liabilities_statement"]
+    assert [e.fields["largest_drop_bp"] for e in told] == [0, 0, 4999]
+    assert told[2].fields["largest_drop_asset"] == BTC
+    assert told[2].fields["statement"] == third.id
+    with ctx.db.transaction() as s:
+        rules = [a.rule_id for a in services.triage.list_alerts(s)]
+    assert rules.count("kinko-liabilities-dropped") == 1

@@ -44,6 +44,10 @@ def watch_failures(times: list[int], chain: str = "ethereum") -> list[MonitorEve
 
 
 CASES: dict[str, tuple[Seq, Seq]] = {
+    "kinko-liabilities-dropped": (
+        lambda: [ev("custody.liabilities_statement", largest_drop_bp=1000, statement="lst_1")],
+        lambda: [ev("custody.liabilities_statement", largest_drop_bp=499, statement="lst_1")],
+    ),
     "kinko-chain-watcher-blind": (
         lambda: watch_failures([0, 2, 4]),  # the node down for three passes
         lambda: watch_failures([0, 2]) + watch_failures([4], chain="bitcoin"),
