@@ -37,7 +37,7 @@ from kinko.replays.btc_bench import (
     unspent,
 )
 from kinko.replays.model import Control, Result, Scenario
-from kinko.replays.reading import SETTLED, controls, judge, refusals, short
+from kinko.replays.reading import SETTLED, controls, short, signing_attack
 from kinko.withdrawals.intake import WithdrawalRequest
 from kinko.withdrawals.states import State
 
@@ -91,23 +91,14 @@ def dmm(scenario: Scenario, bench: Bench) -> Result:
             seqs.setdefault(e.action, set()).add(e.seq)
     for name in sorted(offline):
         seqs.setdefault(name, set())
-    acted = [Control(name, tuple(sorted(found))) for name, found in seqs.items()]
-    outcome = judge(
-        lost,
+    return signing_attack(
         scenario,
-        refused=any(c.name.startswith(("signer:", "withdrawal.")) for c in acted),
-        frozen=any(e.action == "freeze.set" for e in entries),
-    )
-    return Result(
-        scenario=scenario,
-        outcome=outcome,
+        lost=lost,
         asset="BTC",
         decimals=8,
-        loss_units=lost,
-        alert_after_s=None,
-        freeze_after_s=None,
-        controls=tuple(acted),
-        observations=tuple(observations + refusals(entries)),
+        acted=[Control(name, tuple(sorted(found))) for name, found in seqs.items()],
+        entries=entries,
+        observations=observations,
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from kinko.chains.ethereum.address import to_checksum
 from kinko.replays.bench import Entry
-from kinko.replays.model import Control, Outcome, Scenario
+from kinko.replays.model import Control, Outcome, Result, Scenario
 
 CUSTOMER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # the legitimate destination
 ATTACKER = to_checksum(bytes.fromhex("a77acce2" * 5))  # the thief's address (made up)
@@ -54,6 +54,38 @@ def judge(lost: int, scenario: Scenario, *, refused: bool, frozen: bool) -> Outc
     if lost > 0 and cap is not None and lost <= cap and frozen:
         return Outcome.BOUNDED
     return Outcome.NOT_STOPPED
+
+
+def signing_attack(
+    scenario: Scenario,
+    *,
+    lost: int,
+    asset: str,
+    decimals: int,
+    acted: list[Control],
+    entries: list[Entry],
+    observations: list[str],
+) -> Result:
+    """The result of an attack on what is signed (DMM, Bybit, WazirX, Radiant): stopped
+    when nothing was lost and a signer check or a withdrawal refusal acted; no alert or
+    freeze timing (nothing left the wallet to time)."""
+    outcome = judge(
+        lost,
+        scenario,
+        refused=any(c.name.startswith(("signer:", "withdrawal.")) for c in acted),
+        frozen=any(e.action == "freeze.set" for e in entries),
+    )
+    return Result(
+        scenario=scenario,
+        outcome=outcome,
+        asset=asset,
+        decimals=decimals,
+        loss_units=max(lost, 0),
+        alert_after_s=None,
+        freeze_after_s=None,
+        controls=tuple(acted),
+        observations=tuple(observations + refusals(entries)),
+    )
 
 
 def after(first: datetime | None, when: datetime | None) -> float | None:

@@ -20,7 +20,7 @@ from kinko.replays.bench import Bench, audit_entries, last_seq
 from kinko.replays.cloud import cloud_break_in
 from kinko.replays.heists import Aftermath, Heist
 from kinko.replays.model import Result, Scenario
-from kinko.replays.reading import CUSTOMER, SETTLED, controls, judge, refusals
+from kinko.replays.reading import CUSTOMER, SETTLED, controls, signing_attack
 from kinko.withdrawals.intake import WithdrawalRequest
 
 # The legitimate withdrawal: above the hot auto-approval (two approvers), below the
@@ -74,23 +74,14 @@ def _tampered(
     after = heists.aftermath(bench.w3, heist)
     observations.append(_aftermath_said(heist, after))
     entries = audit_entries(bench.ctx, after_seq=start)
-    acted = controls(entries, wd.id)
-    outcome = judge(
-        after.loss,
+    return signing_attack(
         scenario,
-        refused=any(c.name.startswith(("signer:", "withdrawal.")) for c in acted),
-        frozen=any(e.action == "freeze.set" for e in entries),
-    )
-    return Result(
-        scenario=scenario,
-        outcome=outcome,
+        lost=after.loss,
         asset="ETH",
         decimals=18,
-        loss_units=after.loss,
-        alert_after_s=None,
-        freeze_after_s=None,
-        controls=tuple(acted),
-        observations=tuple(observations + refusals(entries)),
+        acted=controls(entries, wd.id),
+        entries=entries,
+        observations=observations,
     )
 
 
