@@ -33,6 +33,7 @@ from kinko.context import Context, build_context
 from kinko.core.clock import FixedClock
 from kinko.core.errors import KinkoError
 from kinko.core.events import SecurityEvent
+from kinko.custody import statements
 from kinko.demo.exchange import devnet_eth_wallet
 from kinko.identity.service import IdentityService
 from kinko.monitor.events import from_security_event
@@ -44,6 +45,7 @@ from kinko.screening.service import ScreeningService
 from kinko.signer.bundle import ApprovalBundle
 from kinko.store.base import Base
 from kinko.store.tables.identity import ConsoleSessionRow
+from kinko.store.tables.withdrawals import WithdrawalRow
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.service import WithdrawalRequest
 from kinko.withdrawals.wiring import IdentityDirectory
@@ -190,6 +192,8 @@ def approve_by_two(ex: Exchange, wd_id: str) -> None:
 
 
 def chain_flows(ex: Exchange, w3: Any) -> None:
+    from web3 import HTTPProvider, Web3
+
     ctx = ex.ctx
     cold = w3.eth.accounts[3]
     with ctx.db.transaction() as session:
@@ -223,9 +227,35 @@ def chain_flows(ex: Exchange, w3: Any) -> None:
         encoding="utf-8",
     )
     ScreeningService(ctx, SCREENING).load_file(path, actor="cli:ops")
-    # A bundle the signer refuses (another withdrawal's id): it freezes the wallet, so last.
+    # A statement of customer liabilities (custody.liabilities_statement).
+    statement = ctx.settings.data_dir / "liabilities.csv"
+    statement.write_text("account,asset,base_units\nacct-1,ethereum:ETH,5\n", encoding="utf-8")
+    with ctx.db.transaction() as session:
+        statements.import_statement(
+            ctx, session, statement, as_of=ctx.clock.now(), source="ledger", actor="user:ops"
+        )
+    # A pass that cannot read the chain (its node is down): chain.watch_failed.
+    down = Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
+    with pytest.raises(KinkoError):
+        ChainWatcher(
+            ctx, {("ethereum", "devnet"): EthereumAdapter("devnet", web3=down)}
+        ).poll_once()
+    # A bundle the signer refuses (another withdrawal's id), and an approval refused because
+    # the transaction on record was swapped: each freezes the wallet, so both last.
     bundle_for = request(ex, "2", "k-refused")
     approve_by_two(ex, bundle_for)
+    swapped = request(ex, "2", "k-swapped")
+    ex.approvals.approve(
+        swapped, approver=ex.user("bob"), assertion=ex.assertion_for("bob", swapped)
+    )
+    with ctx.db.transaction() as session:
+        row = session.get(WithdrawalRow, swapped)
+        assert row is not None and row.unsigned_tx is not None
+        row.unsigned_tx = bytes(row.unsigned_tx)[:-1] + bytes([bytes(row.unsigned_tx)[-1] ^ 1])
+    with pytest.raises(KinkoError):
+        ex.approvals.approve(
+            swapped, approver=ex.user("carol"), assertion=ex.assertion_for("carol", swapped)
+        )
     with ctx.db.transaction() as session:
         bundle: ApprovalBundle = export_bundle(
             ctx, session, IdentityDirectory(services_of(ctx).identity), bundle_for
