@@ -24,7 +24,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kinko.core.errors import Conflict, InputError, NotFound, PermissionDenied
@@ -270,6 +270,11 @@ class CaseBook:
         if state is not None:
             query = query.where(ScreeningCaseRow.state == state.value)
         return [to_case(row) for row in session.execute(query.limit(PAGE)).scalars()]
+
+    def open_count(self, session: Session) -> int:
+        """How many cases wait for a decision (the dashboard's count)."""
+        query = select(func.count()).where(ScreeningCaseRow.state == CaseState.OPEN.value)
+        return int(session.execute(query).scalar_one())
 
     def get(self, session: Session, case_id: str) -> Case:
         row = session.get(ScreeningCaseRow, case_id)

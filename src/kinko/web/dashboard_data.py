@@ -247,12 +247,17 @@ def audit_log(services: Services) -> AuditLog:
 class Screening:
     versions: list[Any]  # ListVersion, active
     stale: tuple[str, ...]
+    open_cases: int  # name hits waiting for a reviewer's decision
 
 
 def screening(services: Services) -> Screening:
     service = services.screening
     with services.ctx.db.reading() as session:
-        return Screening(service.versions(session), service.freshness(session))
+        return Screening(
+            service.versions(session),
+            service.freshness(session),
+            service.cases.open_count(session),
+        )
 
 
 def last_inspection(services: Services) -> Any:

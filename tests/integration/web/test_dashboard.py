@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from kinko.context import Context
+from kinko.core.clock import FixedClock
 from kinko.custody import holdings
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import ROLE_PERMISSIONS, Role
@@ -177,3 +178,16 @@ def test_the_last_self_inspection_and_a_panel_that_cannot_be_read(ctx: Context) 
     assert "This cannot be shown" in broken and "does not hash to its leaf hash" in broken
     assert "31 pass" not in broken and "jp from" not in broken
     assert 'id="audit-size"' in section(html, "audit")
+
+
+def test_the_screening_panel_counts_the_name_hits_waiting_for_review(
+    ctx: Context, services: Services, clock: FixedClock
+) -> None:
+    from tests.integration.web.test_screening_cases_pages import _open_case
+
+    before = section(page_as(ctx, "aud", [Role.AUDITOR]), "screening")
+    assert "No name hit waits for review." in before
+    asker, _ = make_user(ctx, "asker", with_authenticator=False)
+    _open_case(ctx, services, clock, str(asker))
+    after = section(page_as(ctx, "aud2", [Role.AUDITOR]), "screening")
+    assert '<a href="/console/screening">1 name hit waits for review</a>' in after
