@@ -20,6 +20,9 @@ from kinko.custody import statement_rows
 from kinko.custody.statement_rows import Row
 
 CHUNK = 1 << 20
+# A row is an account id, an asset key and a number: far shorter than this. A longer line
+# (a file without line breaks, say) is refused before it is held whole.
+MAX_LINE = 1 << 16
 
 
 def file_digest(path: Path, *, field: str = "file") -> bytes:
@@ -64,6 +67,12 @@ def _lines(handle: IO[bytes], name: str) -> Iterator[str]:
         for line in whole:
             number += 1
             yield line + "\n"
+        if len(pending) > MAX_LINE:
+            raise InputError(
+                "file",
+                f"{name} line {number + 1} is longer than {MAX_LINE} characters: a statement "
+                "has one row per line (account,asset,base_units); check the file's line breaks",
+            )
         if not chunk:
             if pending:
                 yield pending
