@@ -14,7 +14,8 @@ route reads a body or any credential is checked:
   ``413 body_too_large`` before it is read: at once when ``Content-Length`` says so,
   otherwise as soon as the bytes received pass the limit (chunked uploads). A few routes
   allow more (`LARGE_BODY_ROUTES`: screening-list uploads, `max_list_upload_bytes`), and
-  only to a caller whose credentials check out first; anyone else keeps the default.
+  only to a caller whose credentials check out first (for a statement, an unscoped grant:
+  the route refuses any other); anyone else keeps the default.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ LARGE_BODY_ROUTES = {
     ("POST", "/v1/screening/lists"): ("max_list_upload_bytes", "screening:write"),
     ("POST", "/v1/custody/statements"): ("max_statement_upload_bytes", "liabilities:import"),
 }
+# Permissions whose large-body route accepts only an unscoped grant (a statement spans every
+# asset): a caller limited to some assets or wallets keeps the default limit.
+UNSCOPED_ONLY = frozenset({"liabilities:import"})
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -224,6 +228,8 @@ async def _holds(scope: Scope, permission: str) -> bool:
         principal = await resolve_principal(request)
     except KinkoError:
         return False
+    if permission in UNSCOPED_ONLY:
+        return principal.unscoped(permission)
     return principal.has(permission)
 
 

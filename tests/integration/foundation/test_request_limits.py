@@ -142,3 +142,50 @@ def test_list_uploads_allow_more_only_to_a_caller_allowed_to_upload(ctx: Context
     )
     assert pulled == total  # read whole, then judged as a list file, not for its size
     assert status == 422 and answer["error"] != "body_too_large", answer
+
+
+def test_statement_uploads_allow_more_only_to_a_caller_whose_import_counts(ctx: Context) -> None:
+    """The 2 GiB allowance of POST /v1/custody/statements is for an unscoped holder of
+    liabilities:import (the route refuses any other): a reader, a stranger and an operator
+    limited to some assets are refused at 1 MiB, before the body is read."""
+    path = "/v1/custody/statements"
+    multipart = "multipart/form-data; boundary=xyz"
+    payload = (
+        b'--xyz\r\nContent-Disposition: form-data; name="as_of"\r\n\r\n2020-01-01T00:00:00Z'
+        b'\r\n--xyz\r\nContent-Disposition: form-data; name="file"; filename="s.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\n"
+        + b"account,asset,base_units\n"
+        + b"#" * (3 * 1024 * 1024)
+        + b"\r\n--xyz--\r\n"
+    )
+    total = len(payload)
+    callers = {
+        "nobody": {},
+        "reader": bearer(make_token(ctx, roles_or_permissions=["custody:read"])),
+        "scoped": bearer(
+            make_token(ctx, roles_or_permissions=["liabilities:import"], assets=["bitcoin:BTC"])
+        ),
+    }
+    for who, headers in callers.items():
+        status, answer, pulled = stream(
+            ctx,
+            path,
+            total=total,
+            declare_length=True,
+            content_type=multipart,
+            headers=headers,
+            payload=payload,
+        )
+        assert (status, answer["error"], pulled) == (413, "body_too_large", 0), who
+    importer = make_token(ctx, roles_or_permissions=["liabilities:import"])
+    status, answer, pulled = stream(
+        ctx,
+        path,
+        total=total,
+        declare_length=True,
+        content_type=multipart,
+        headers=bearer(importer),
+        payload=payload,
+    )
+    assert pulled == total  # read whole, then judged as a statement, not for its size
+    assert status == 422 and answer["error"] != "body_too_large", answer
