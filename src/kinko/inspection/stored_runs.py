@@ -47,6 +47,9 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 STALE_AFTER = timedelta(hours=2)
 """A run still ``running`` this long after it was asked for was abandoned (its process
 stopped): it no longer blocks another run of its framework and period."""
+MAX_RUNNING = 2
+"""Runs in progress at once, whatever their framework and period (each takes a worker
+thread and a core for minutes): the next is refused, ``409 runs_busy``."""
 KINDS: dict[str, tuple[str, str]] = {
     "json": (".json", "application/json"),
     "html": (".html", "text/html; charset=utf-8"),
@@ -134,6 +137,7 @@ class RunRecords:
                         error=f"abandoned: not finished {STALE_AFTER} after it was asked for",
                     )
                 )
+                self._check_room(session, now)
                 row = InspectionRunRow(
                     id=run_id, framework=framework, period_from=period.start.isoformat(),
                     period_to=period.end.isoformat(), formats=",".join(formats), state=RUNNING,
@@ -157,6 +161,26 @@ class RunRecords:
         except sqlalchemy.exc.IntegrityError:
             raise self._in_progress(key) from None
         return claimed
+
+    @staticmethod
+    def _check_room(session: Session, now: datetime) -> None:
+        """`Conflict` (``runs_busy``) when `MAX_RUNNING` runs not yet abandoned are in
+        progress. On PostgreSQL, claims committing at the same instant do not see each
+        other and may each pass: only they exceed the bound, never a stream of requests."""
+        busy = list(
+            session.execute(
+                select(InspectionRunRow.id).where(
+                    InspectionRunRow.running_key.is_not(None),
+                    InspectionRunRow.requested_at >= now - STALE_AFTER,
+                )
+            ).scalars()
+        )
+        if len(busy) >= MAX_RUNNING:
+            raise Conflict(
+                f"{len(busy)} inspection runs are in progress ({', '.join(sorted(busy))}), "
+                f"the most at once is {MAX_RUNNING}: wait for one to finish",
+                code="runs_busy",
+            )
 
     def _in_progress(self, key: str) -> Conflict:
         with self.ctx.db.reading() as session:
@@ -185,6 +209,11 @@ class RunRecords:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
             row = self._row(session, run_id)
+            if row.state != RUNNING:  # taken over as abandoned while this process ran it
+                raise Conflict(
+                    f"run {run_id} is {row.state} ({row.error}): what it made is not kept",
+                    code="run_abandoned",
+                )
             kept = []
             for name, data in files.items():
                 sha = hashlib.sha256(data).hexdigest()

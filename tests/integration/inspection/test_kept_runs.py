@@ -20,10 +20,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from kinko.context import Context
+from kinko.core.errors import Conflict
 from kinko.identity.model import RoleGrant
 from kinko.identity.permissions import Role
 from kinko.inspection.evaluate import Period
-from kinko.inspection.stored_runs import FAILED_ACTION, REQUESTED, STALE_AFTER, RunRecords
+from kinko.inspection.stored_runs import (
+    FAILED_ACTION,
+    MAX_RUNNING,
+    REQUESTED,
+    STALE_AFTER,
+    RunRecords,
+)
 from kinko.server import create_app
 from kinko.store.tables.audit import AuditEntryRow
 from kinko.store.tables.inspection import InspectionRunRow, InspectionSnapshotRow
@@ -229,3 +236,38 @@ def test_the_cli_run_is_kept_and_download_fetches_it_for_verify(
     assert code == 2 and "no inspection run" in out
     code, out = kinko(ctx, "inspect", "download", kept.id, "--format", "doc", "--out", str(into))
     assert code == 2 and "--format" in out
+
+
+def test_runs_at_once_are_bounded_whatever_their_framework_or_period(ctx: Context) -> None:
+    """Each framework and period is its own key: without a bound, one request per day of
+    the period would each take a worker thread and a core (every run scans its period)."""
+    records = RunRecords(ctx)
+    held = [
+        records.claim("jp", Period(DAYS[0], END - timedelta(days=i)), ("json",), actor="user:c")
+        for i in range(MAX_RUNNING)
+    ]
+    with pytest.raises(Conflict) as refused:
+        records.claim("kr", Period(DAYS[0], END), ("json",), actor="user:c")
+    assert refused.value.code == "runs_busy" and held[0].id in refused.value.message
+    records.fail(held[0].id, "stopped")  # one finished: the next one runs
+    assert records.claim("kr", Period(DAYS[0], END), ("json",), actor="user:c").state == "running"
+
+
+def test_a_run_taken_over_as_abandoned_does_not_finish_as_done(ctx: Context) -> None:
+    """The first process was only slow: when it finishes, the run it no longer holds stays
+    failed (abandoned), and nothing of it is kept beside the run that took over."""
+    records = RunRecords(ctx)
+    slow = records.claim("jp", Period(DAYS[0], END), ("json",), actor="user:c")
+    with ctx.db.transaction() as session:
+        session.execute(
+            update(InspectionRunRow)
+            .where(InspectionRunRow.id == slow.id)
+            .values(requested_at=ctx.clock.now() - STALE_AFTER - timedelta(minutes=1))
+        )
+    records.claim("jp", Period(DAYS[0], END), ("json",), actor="user:c")
+    with pytest.raises(Conflict) as refused:
+        records.finish(slow.id, {"r.json": b"{}"}, report="r.json", digest="00", audit_seq=1,
+                       summary={})  # fmt: skip
+    assert refused.value.code == "run_abandoned"
+    after = records.get(slow.id)
+    assert after.state == "failed" and after.files == () and "abandoned" in (after.error or "")
