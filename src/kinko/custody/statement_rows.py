@@ -152,7 +152,10 @@ def parse_as_of(text: str, *, field: str = "as_of") -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise InputError(field, f"{text!r} is not a time with its zone, e.g. 2026-12-07T00:00:00Z")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # its zone carries it past year 1 or 9999
+        raise InputError(field, f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def iso(moment: datetime) -> str:

@@ -140,3 +140,21 @@ def test_a_statement_larger_than_a_request_body_is_read_from_an_importer_only(
     assert done.json()["totals"] == [
         {"asset": BTC, "base_units": str(50_000 * 50_001 // 2), "holders": 50_000}
     ]
+
+
+def test_a_time_at_the_edge_of_the_calendar_is_a_clear_422(ctx: Context) -> None:
+    """A cut-off or `at` whose zone carries it past year 1 or 9999 names its field (it
+    was a 500: the conversion to UTC overflowed)."""
+    importer = make_token(ctx, roles_or_permissions=["liabilities:import"])
+    reader = make_token(ctx, roles_or_permissions=["custody:read"])
+    upload = {"file": ("ledger.csv", ROWS.encode())}
+    path = "/v1/custody/statements"
+    with TestClient(
+        create_app(ctx), base_url="https://testserver", raise_server_exceptions=False
+    ) as api:
+        for edge in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+            done = api.post(path, data={"as_of": edge}, files=upload, headers=bearer(importer))
+            assert (done.status_code, done.json().get("field")) == (422, "as_of"), done.text
+            at = api.get(f"{path}/at", params={"at": edge}, headers=bearer(reader))
+            assert (at.status_code, at.json().get("field")) == (422, "at"), at.text
+    assert _statements(ctx) == 0
