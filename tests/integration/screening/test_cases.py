@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,27 @@ def test_the_cli_lists_and_decides_as_the_signed_in_person(
     assert code == 0 and f"{case_id} decided: true_match" in out
     code, out = kinko(ctx, *args, "--json", as_="vera")
     assert code == 2 and '"error": "screening_case_decided"' in out and "final" in out
+
+
+def test_two_new_askers_at_once_are_both_kept(ctx: Context, loaded: ScreeningService) -> None:
+    """Two people screening the same subject at once are both kept as askers (neither may
+    decide it); on PostgreSQL the second one's list of askers overwrote the first's."""
+    with ctx.db.transaction() as s:
+        case_id = loaded.screen_name(s, **PARK, asker=Asker("user:usr_a", "usr_a")).case_id
+    assert case_id is not None
+
+    def second() -> None:
+        with ctx.db.transaction() as s:
+            loaded.screen_name(s, **PARK, asker=Asker("user:usr_c", "usr_c"))
+
+    other = threading.Thread(target=second)
+    with ctx.db.transaction() as s:
+        loaded.screen_name(s, **PARK, asker=Asker("user:usr_b", "usr_b"))
+        other.start()
+        other.join(timeout=1.0)  # it waits for this transaction to end
+    other.join(timeout=30)
+    assert not other.is_alive()
+    with ctx.db.reading() as s:
+        case = loaded.cases.get(s, case_id)
+    assert sorted(case.askers) == ["usr_a", "usr_b", "usr_c"]
+    assert case.refusal("usr_b") is not None and case.refusal("usr_c") is not None
