@@ -52,7 +52,9 @@ def as_signed(chains: ChainGateway, session: Session, row: WithdrawalRow) -> AsS
         intent, digest = adapter.decode(payload).to_json(), adapter.signing_digest(payload).hex()
     except (KinkoError, ValueError) as exc:  # bytes no adapter of this chain reads
         return AsSigned(None, None, _altered(row, f"does not decode ({_said(exc)})"))
-    if row.digest is not None and hmac.compare_digest(digest, row.digest):
+    # As bytes: compare_digest raises TypeError on non-ASCII text, and a rewritten digest
+    # that no comparison takes must be refused and audited like any other.
+    if row.digest is not None and hmac.compare_digest(digest.encode(), row.digest.encode()):
         return AsSigned(intent, digest, None)
     return AsSigned(intent, digest, _altered(row, f"has digest {digest}, not {row.digest}"))
 

@@ -179,6 +179,32 @@ def test_a_transaction_swapped_while_approvals_are_collected_takes_no_more_appro
     assert ex.w3.eth.get_balance(ATTACKER) == 0
 
 
+def test_a_swap_with_a_recorded_digest_no_comparison_takes_is_refused_and_audited(
+    exchange: Exchange,
+) -> None:
+    """The insider also writes a digest hmac.compare_digest cannot compare (non-ASCII
+    text): that is a swap like any other — refused, audited, the wallet frozen — not an
+    internal error that records nothing."""
+    ex = exchange
+    stack = online_stack(ex)
+    wd = stack.withdrawals.request(
+        body("2"), requester=ex.user("alice"), idempotency_key="k-a", channel="api"
+    )
+    assert wd.digest is not None and wd.intent is not None
+    _swap(ex, wd.id, int(wd.intent["details"]["nonce"]))
+    with ex.ctx.db.transaction() as session:
+        session.execute(
+            update(WithdrawalRow).where(WithdrawalRow.id == wd.id).values(digest="\u00e9" * 64)
+        )
+    with pytest.raises(ApprovalError) as refused:
+        stack.approvals.approve(
+            wd.id, approver=ex.user("bob"), assertion=ex.assert_digest("bob", wd.digest)
+        )
+    assert refused.value.code == "transaction_altered"
+    assert "withdrawal.approval_refused" in audit_actions(ex, wd.id)
+    assert _frozen_and_alerted(ex)[0] is not None
+
+
 def test_a_refused_signing_fails_freezes_and_alerts(exchange: Exchange) -> None:
     """The unsigned transaction is swapped after the quorum was reached and before the
     signer is asked (approvals collected by a service that does not execute, as for
