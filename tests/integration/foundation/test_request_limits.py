@@ -104,61 +104,57 @@ def test_the_limit_is_a_setting(ctx: Context) -> None:
     assert (status, answer["error"]) == (413, "body_too_large")
 
 
-def test_list_uploads_allow_more_only_to_a_caller_allowed_to_upload(ctx: Context) -> None:
-    path = "/v1/screening/lists"
-    multipart = "multipart/form-data; boundary=xyz"
-    payload = (
-        b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="list.csv"\r\n'
-        b"Content-Type: text/csv\r\n\r\n"
-        + b"list,entity_name,chain,address\n"
+MULTIPART = "multipart/form-data; boundary=xyz"
+
+
+def _form(fields: bytes, header: bytes) -> bytes:
+    """A multipart body: `fields` (parts before the file), then a 3 MiB file."""
+    return (
+        fields
+        + b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="up.csv"\r\n'
+        + b"Content-Type: text/csv\r\n\r\n"
+        + header
         + b"#" * (3 * 1024 * 1024)
         + b"\r\n--xyz--\r\n"
     )
-    total = len(payload)
-    status, answer, pulled = stream(
-        ctx, path, total=total, declare_length=True, content_type=multipart
+
+
+def _upload(
+    ctx: Context, path: str, payload: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, Any], int]:
+    return stream(
+        ctx,
+        path,
+        total=len(payload),
+        declare_length=True,
+        content_type=MULTIPART,
+        headers=headers,
+        payload=payload,
     )
+
+
+def test_list_uploads_allow_more_only_to_a_caller_allowed_to_upload(ctx: Context) -> None:
+    path = "/v1/screening/lists"
+    payload = _form(b"", b"list,entity_name,chain,address\n")
+    status, answer, pulled = _upload(ctx, path, payload, {})
     assert (status, answer["error"], pulled) == (413, "body_too_large", 0)
     assert "screening:write" in answer["message"]
     reader = make_token(ctx, roles_or_permissions=["screening:read"])
-    status, _, pulled = stream(
-        ctx,
-        path,
-        total=total,
-        declare_length=True,
-        content_type=multipart,
-        headers=bearer(reader),
-    )
+    status, _, pulled = _upload(ctx, path, payload, bearer(reader))
     assert (status, pulled) == (413, 0)
     writer = make_token(ctx, roles_or_permissions=["screening:write"])
-    status, answer, pulled = stream(
-        ctx,
-        path,
-        total=total,
-        declare_length=True,
-        content_type=multipart,
-        headers=bearer(writer),
-        payload=payload,
-    )
-    assert pulled == total  # read whole, then judged as a list file, not for its size
+    status, answer, pulled = _upload(ctx, path, payload, bearer(writer))
+    assert pulled == len(payload)  # read whole, then judged as a list file, not for its size
     assert status == 422 and answer["error"] != "body_too_large", answer
 
 
 def test_statement_uploads_allow_more_only_to_a_caller_whose_import_counts(ctx: Context) -> None:
     """The 2 GiB allowance of POST /v1/custody/statements is for an unscoped holder of
-    liabilities:import (the route refuses any other): a reader, a stranger and an operator
+    liabilities:import (the route refuses any other): a stranger, a reader and an operator
     limited to some assets are refused at 1 MiB, before the body is read."""
     path = "/v1/custody/statements"
-    multipart = "multipart/form-data; boundary=xyz"
-    payload = (
-        b'--xyz\r\nContent-Disposition: form-data; name="as_of"\r\n\r\n2020-01-01T00:00:00Z'
-        b'\r\n--xyz\r\nContent-Disposition: form-data; name="file"; filename="s.csv"\r\n'
-        b"Content-Type: text/csv\r\n\r\n"
-        + b"account,asset,base_units\n"
-        + b"#" * (3 * 1024 * 1024)
-        + b"\r\n--xyz--\r\n"
-    )
-    total = len(payload)
+    as_of = b'--xyz\r\nContent-Disposition: form-data; name="as_of"\r\n\r\n2020-01-01T00:00:00Z\r\n'
+    payload = _form(as_of, b"account,asset,base_units\n")
     callers = {
         "nobody": {},
         "reader": bearer(make_token(ctx, roles_or_permissions=["custody:read"])),
@@ -167,25 +163,9 @@ def test_statement_uploads_allow_more_only_to_a_caller_whose_import_counts(ctx: 
         ),
     }
     for who, headers in callers.items():
-        status, answer, pulled = stream(
-            ctx,
-            path,
-            total=total,
-            declare_length=True,
-            content_type=multipart,
-            headers=headers,
-            payload=payload,
-        )
+        status, answer, pulled = _upload(ctx, path, payload, headers)
         assert (status, answer["error"], pulled) == (413, "body_too_large", 0), who
     importer = make_token(ctx, roles_or_permissions=["liabilities:import"])
-    status, answer, pulled = stream(
-        ctx,
-        path,
-        total=total,
-        declare_length=True,
-        content_type=multipart,
-        headers=bearer(importer),
-        payload=payload,
-    )
-    assert pulled == total  # read whole, then judged as a statement, not for its size
+    status, answer, pulled = _upload(ctx, path, payload, bearer(importer))
+    assert pulled == len(payload)  # read whole, then judged as a statement, not for its size
     assert status == 422 and answer["error"] != "body_too_large", answer
