@@ -91,3 +91,17 @@ def test_api_upload_of_an_unreadable_file_is_422(ctx: Context, name: str) -> Non
     body = response.json()
     assert body["error"] == "invalid_input" and body["field"] == "file"
     assert reason in body["message"] and "/tmp" not in body["message"]
+
+
+@pytest.mark.parametrize("filename", ["..", "a/..", "/"])
+def test_api_upload_named_like_a_directory_is_read_as_a_file(ctx: Context, filename: str) -> None:
+    """The upload's file name is the client's: ``..`` named the temporary directory's
+    parent, and writing to it was a 500."""
+    client = TestClient(create_app(ctx), raise_server_exceptions=False)
+    writer = bearer(make_token(ctx, roles_or_permissions=["screening:write"]))
+    content, reason = next(iter(BAD_FILES.values()))
+    response = client.post(
+        "/v1/screening/lists", headers=writer, files={"file": (filename, content)}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "file" and reason in response.json()["message"]

@@ -131,8 +131,8 @@ async def upload_list(
     if unsafe_allow_shrink:
         raise InputError("unsafe_allow_shrink", UNSAFE_SHRINK_GONE)
     with tempfile.TemporaryDirectory(prefix="kinko-list-") as directory:
-        name = Path(file.filename or "upload").name or "upload"
-        path = Path(directory) / name
+        name = Path(file.filename or "upload").name
+        path = Path(directory) / (name if name not in {"", ".", ".."} else "upload")
         size = 0
         with path.open("wb") as handle:
             while chunk := await file.read(1 << 20):
