@@ -168,7 +168,15 @@ def check_wallet(session: Session, spec: NewWallet) -> CheckedWallet:
                 f"descriptor is {wallet.threshold}-of-{len(wallet.cosigners)}, "
                 f"not {spec.quorum_m}-of-{spec.quorum_n}",
             )
-        address = address or wallet.address(0, 0)
+        first = wallet.address(0, 0)
+        if address is not None and address != first:
+            raise InputError(
+                "address",
+                f"{address} is not the descriptor's first receive address (0/0: {first}); "
+                "leave the address out (it is derived) or give that one — a proof of "
+                "control of another address would prove nothing about these keys",
+            )
+        address = first
     for name in ("cap_base_units", "floor_base_units"):
         value = getattr(spec, name)
         if value is not None and (

@@ -27,14 +27,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from kinko.context import Context
-from kinko.core.errors import Conflict, KinkoError
+from kinko.core.errors import Conflict, IntegrityError, KinkoError
 from kinko.custody.keys import record_signatures
 from kinko.custody.model import Tier
 from kinko.signer.bundle import ApprovalBundle
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.screening import ScreeningAlertRow
 from kinko.store.tables.withdrawals import WithdrawalRow
-from kinko.withdrawals.export import export_bundle
+from kinko.withdrawals.export import export_bundle, refused_export
 from kinko.withdrawals.ports import Ports
 from kinko.withdrawals.records import WithdrawalView, load, move, unit_of_work, view
 from kinko.withdrawals.states import State, parse_state
@@ -172,10 +172,19 @@ class Executor:
             )
         self.ports.chains.require_broadcast(wallet)
 
-    def _sign(self, withdrawal_id: str) -> None:
-        with unit_of_work(self.ctx) as session:
-            bundle = export_bundle(self.ctx, session, self.ports.directory, withdrawal_id)
+    def _bundle(self, withdrawal_id: str) -> ApprovalBundle:
         try:
+            with unit_of_work(self.ctx) as session:
+                return export_bundle(self.ctx, session, self.ports.directory, withdrawal_id)
+        except IntegrityError as exc:
+            refused_export(self.ctx, self.ports, withdrawal_id, "system:withdrawals", exc)
+            raise
+
+    def _sign(self, withdrawal_id: str) -> None:
+        try:
+            # The signer re-checks everything the bundle claims (and records its refusal);
+            # a record that does not even make a bundle is recorded here the same way.
+            bundle = self._bundle(withdrawal_id)
             signed = self.signer.sign(bundle)
         except KinkoError as exc:
             with unit_of_work(self.ctx) as session:

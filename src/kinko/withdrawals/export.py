@@ -84,7 +84,7 @@ def export_bundle(
         network=row.network,
         unsigned_tx=row.unsigned_tx,
         intent=dict(row.intent or {}),
-        digest=bytes.fromhex(row.digest),
+        digest=_digest_bytes(row.id, row.digest),
         policy=dict(row.decision),
         approvals=tuple(approvals),
         credentials=tuple(credentials.values()),
@@ -145,6 +145,17 @@ def _proof(ctx: Context, session: Session, seq: int, size: int) -> AuditProof:
     )
 
 
+def _digest_bytes(withdrawal_id: str, digest: str) -> bytes:
+    try:
+        return bytes.fromhex(digest)
+    except ValueError:
+        raise IntegrityError(
+            f"the digest on record for withdrawal {withdrawal_id} is not a hex digest "
+            f"({digest[:80]!r}): the record was rewritten; no bundle is made",
+            code="digest_mismatch",
+        ) from None
+
+
 def checked_export(ctx: Context, ports: Ports, withdrawal_id: str, *, actor: str) -> ApprovalBundle:
     """The bundle for an offline signer, after the checks that signer would make against
     Kinko's own record: the transaction on record still has its recorded digest
@@ -159,7 +170,7 @@ def checked_export(ctx: Context, ports: Ports, withdrawal_id: str, *, actor: str
             _check_record(ctx, ports, session, row)
             return export_bundle(ctx, session, ports.directory, withdrawal_id)
     except IntegrityError as exc:
-        _refused(ctx, ports, withdrawal_id, actor, exc)
+        refused_export(ctx, ports, withdrawal_id, actor, exc)
         raise
 
 
@@ -180,9 +191,11 @@ def _check_record(ctx: Context, ports: Ports, session: Session, row: WithdrawalR
         )
 
 
-def _refused(
+def refused_export(
     ctx: Context, ports: Ports, withdrawal_id: str, actor: str, exc: IntegrityError
 ) -> None:
+    """A record that was not exported as a bundle: audited (``withdrawal.bundle_refused``),
+    the wallet frozen, the monitor told."""
     with unit_of_work(ctx) as session:
         row = session.get(WithdrawalRow, withdrawal_id)
         wallet = None if row is None else row.wallet_id

@@ -83,6 +83,34 @@ def test_descriptor_quorum_must_match_the_declared_quorum(ctx: Context) -> None:
         )
 
 
+def test_a_descriptor_wallet_s_address_is_its_first_receive_address(ctx: Context) -> None:
+    """A Bitcoin descriptor wallet registered with another address would have reserves
+    proofs of control (BIP-322) prove that address, not these keys: refused, naming the
+    descriptor's 0/0; given that address or none, it is kept."""
+    from kinko.chains.bitcoin.networks import network as bitcoin_network
+    from kinko.chains.bitcoin.wallet import MultisigWallet
+    from tests.unit.chains.btc_fixtures import descriptor
+
+    set_up(ctx)
+    keys = descriptor((7, 8, 9))
+    first = MultisigWallet.parse(keys, bitcoin_network("regtest")).address(0, 0)
+    other = MultisigWallet.parse(descriptor((1, 2, 3)), bitcoin_network("regtest")).address(0, 0)
+    spec = _spec("x", "bitcoin", "cold", "customer", descriptor=keys, address=other)
+    with (
+        pytest.raises(InputError, match="first receive address") as refused,
+        ctx.db.transaction() as s,
+    ):
+        wallets.unsafe_register_wallet(ctx, s, spec, actor=ACTOR)
+    assert refused.value.field == "address" and first in refused.value.message
+    with ctx.db.transaction() as s:
+        wallets.unsafe_register_wallet(
+            ctx,
+            s,
+            _spec("y", "bitcoin", "cold", "customer", descriptor=keys, address=first),
+            actor=ACTOR,
+        )
+
+
 def test_japan_status_passes_then_fails_when_hot_grows(ctx: Context) -> None:
     ids = set_up(ctx)
     fund(

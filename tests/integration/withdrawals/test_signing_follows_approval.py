@@ -242,3 +242,33 @@ def test_a_refused_signing_fails_freezes_and_alerts(exchange: Exchange) -> None:
     assert ex.w3.eth.get_transaction_count(ex.w3.eth.accounts[0], "pending") == int(
         wd.intent["details"]["nonce"]
     )
+
+
+def test_a_digest_rewritten_to_no_digest_after_the_quorum_is_recorded_and_freezes(
+    exchange: Exchange,
+) -> None:
+    """After the quorum, the record's digest is overwritten with text that is no digest:
+    no bundle can be made for the signer, and that is a refusal like the signer's — the
+    withdrawal fails, the refusal is audited (withdrawal.bundle_refused), the wallet is
+    frozen — not an unrecorded ValueError."""
+    ex = exchange
+    stack = online_stack(ex)
+    collecting = ApprovalService(ex.ctx, stack.approvals.ports, executor=None)
+    wd = stack.withdrawals.request(
+        body("2"), requester=ex.user("alice"), idempotency_key="k-nd", channel="api"
+    )
+    assert wd.digest is not None
+    for name in ("bob", "carol"):
+        approved = collecting.approve(
+            wd.id, approver=ex.user(name), assertion=ex.assert_digest(name, wd.digest)
+        )
+    with ex.ctx.db.transaction() as session:
+        session.execute(
+            update(WithdrawalRow).where(WithdrawalRow.id == wd.id).values(digest="ünhex")
+        )
+    assert stack.approvals.executor is not None
+    done = stack.approvals.executor.after_approval(approved)
+    assert done.state is State.FAILED and done.txid is None
+    assert "withdrawal.bundle_refused" in audit_actions(ex, wd.id)
+    frozen, _ = _frozen_and_alerted(ex)
+    assert frozen is not None and wd.id in frozen
