@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,6 +43,7 @@ from kinko.store.tables.liabilities import (
 )
 
 AUDIT_ACTION = "custody.liabilities.statement"
+DROP_WINDOW = timedelta(days=7)  # a fall is measured from the week's highest total
 BATCH = 5_000
 BALANCES = cast(Table, LiabilityBalanceRow.__table__)
 _EXPORT = "export one row per account and asset held (account,asset,base_units) at the cut-off"
@@ -252,24 +253,25 @@ def _tell_the_monitor(
     totals: Mapping[str, int],
     actor: str,
 ) -> None:
-    """How far this statement's totals fell against the one before it by cut-off
-    (`kinko.custody.statement_drops`), for the monitor, once the import commits."""
+    """How far this statement's totals fell against the highest each asset had in the
+    statement before it and in those of the week before its cut-off
+    (`kinko.custody.statement_drops`), for the monitor, once the import commits. The
+    week's highest, not only the last: one importer posting many statements, each a
+    little lower, must not walk liabilities down unseen."""
+    earlier = select(LiabilityStatementRow.id).where(LiabilityStatementRow.as_of < row.as_of)
     previous = session.execute(
-        select(LiabilityStatementRow.id)
-        .where(LiabilityStatementRow.as_of < row.as_of)
-        .order_by(LiabilityStatementRow.as_of.desc(), LiabilityStatementRow.imported_at.desc())
-        .limit(1)
+        earlier.order_by(
+            LiabilityStatementRow.as_of.desc(), LiabilityStatementRow.imported_at.desc()
+        ).limit(1)
     ).scalar_one_or_none()
+    week = earlier.where(LiabilityStatementRow.as_of >= row.as_of - DROP_WINDOW)
     before: dict[str, int] = {}
-    if previous is not None:
-        before = {
-            asset: int(units)
-            for asset, units in session.execute(
-                select(LiabilityTotalRow.asset, LiabilityTotalRow.base_units).where(
-                    LiabilityTotalRow.statement_id == previous
-                )
-            ).all()
-        }
+    for asset, units in session.execute(
+        select(LiabilityTotalRow.asset, LiabilityTotalRow.base_units).where(
+            LiabilityTotalRow.statement_id.in_(week) | (LiabilityTotalRow.statement_id == previous)
+        )
+    ).all():
+        before[asset] = max(before.get(asset, 0), int(units))
     event = statement_event(
         statement_id=row.id,
         as_of=row.as_of,

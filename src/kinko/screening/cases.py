@@ -216,6 +216,14 @@ def open_case(
     elif asker.user_id and asker.user_id not in row.askers:
         row.askers = [*row.askers, asker.user_id]
         session.flush()
+        # Who may not decide the case changed: on the record, as its opening is.
+        ctx.audit.append(
+            session,
+            actor=asker.actor,
+            action="screening.case_asked",
+            subject=f"screening_case:{row.id}",
+            details={"asker": asker.user_id, "askers": list(row.askers)},
+        )
     return to_case(row)
 
 
@@ -263,10 +271,13 @@ class CaseBook:
         self.ctx = ctx
 
     def list(self, session: Session, *, state: CaseState | None = None) -> list[Case]:
-        """Newest first, at most `PAGE`."""
-        query = select(ScreeningCaseRow).order_by(
-            ScreeningCaseRow.requested_at.desc(), ScreeningCaseRow.id
-        )
+        """At most `PAGE`: open cases oldest first (a queue: whoever screens many names
+        cannot push a waiting case out of sight), others newest first."""
+        if state is CaseState.OPEN:
+            order = (ScreeningCaseRow.requested_at.asc(), ScreeningCaseRow.id)
+        else:
+            order = (ScreeningCaseRow.requested_at.desc(), ScreeningCaseRow.id)
+        query = select(ScreeningCaseRow).order_by(*order)
         if state is not None:
             query = query.where(ScreeningCaseRow.state == state.value)
         return [to_case(row) for row in session.execute(query.limit(PAGE)).scalars()]

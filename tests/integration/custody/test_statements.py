@@ -238,3 +238,21 @@ def test_a_sharp_fall_between_statements_alerts_the_security_team(
     with ctx.db.transaction() as s:
         rules = [a.rule_id for a in services.triage.list_alerts(s)]
     assert rules.count("kinko-liabilities-dropped") == 1
+
+
+def test_liabilities_walked_down_in_small_steps_still_alert(ctx: Context, tmp_path: Path) -> None:
+    """One importer posts statements an hour apart, each owing 3% less BTC than the one
+    before: no step is 5%, but the fall from the week's highest is, from the second step
+    on."""
+    from kinko.core.events import SecurityEvent
+
+    set_up(ctx)
+    seen: list[SecurityEvent] = []
+    ctx.bus.subscribe(seen.append)
+    units = 1_000_000
+    for hours in (4, 3, 2, 1):
+        rows = [("acct-1", BTC, units)]
+        imported(ctx, csv_file(tmp_path / f"h{hours}.csv", rows), ago=timedelta(hours=hours))
+        units = units * 97 // 100
+    told = [e.fields["largest_drop_bp"] for e in seen if e.type == "custody.liabilities_statement"]
+    assert told == [0, 300, 591, 873]

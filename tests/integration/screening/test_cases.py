@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ def test_a_hit_opens_one_case_per_subject_and_list_versions(
     assert case.list_versions == hit.list_versions and case.threshold == hit.threshold
     [opened] = _audit(ctx, "screening.case_opened")
     assert opened.actor == "user:usr_a" and opened.subject == f"screening_case:{hit.case_id}"
+    [asked] = _audit(ctx, "screening.case_asked")  # who may not decide it changed: recorded
+    assert asked.actor == "user:b" and asked.subject == opened.subject
     # a new list version is a new question: a new case
     loaded.load_file(FIXTURES / "kinko_lists_synthetic.csv", actor="system:test")
     with ctx.db.transaction() as s:
@@ -244,3 +247,21 @@ def test_two_new_askers_at_once_are_both_kept(ctx: Context, loaded: ScreeningSer
         case = loaded.cases.get(s, case_id)
     assert sorted(case.askers) == ["usr_a", "usr_b", "usr_c"]
     assert case.refusal("usr_b") is not None and case.refusal("usr_c") is not None
+
+
+def test_the_open_queue_is_oldest_first(
+    ctx: Context, loaded: ScreeningService, clock: FixedClock
+) -> None:
+    """Whoever screens many names cannot push a waiting case out of the queue's page: open
+    cases come oldest first (decided ones newest first)."""
+    with ctx.db.transaction() as s:
+        first = loaded.screen_name(s, **PARK, asker=Asker("user:a", "a"))
+    clock.advance(timedelta(minutes=5))
+    with ctx.db.transaction() as s:
+        later = loaded.screen_name(
+            s, "Jin-Hyok Park", dob="1984-08-15", nationality="KP", asker=Asker("user:b", "b")
+        )
+    assert first.case_id and later.case_id and first.case_id != later.case_id
+    with ctx.db.reading() as s:
+        queue = [c.id for c in loaded.cases.list(s, state=CaseState.OPEN)]
+    assert queue == [first.case_id, later.case_id]
