@@ -118,10 +118,11 @@ class ScreeningService:
         except KinkoError as exc:
             self._record_refusal(path, digest, actor, exc)
             raise
-        alerts = self.rescreen_all(actor=actor) if staged.versions else ()
+        asker = None if proposer is None else Asker(actor, str(proposer))
+        alerts = self.rescreen_all(actor=actor, asker=asker) if staged.versions else ()
         return LoadResult(staged.versions, staged.unchanged, alerts, staged.proposed)
 
-    def rescreen_all(self, *, actor: str) -> tuple[Alert, ...]:
+    def rescreen_all(self, *, actor: str, asker: Asker | None = None) -> tuple[Alert, ...]:
         """Re-screen every registered target in its own transaction, then publish alerts.
 
         A provider that fails does not undo a list that is already stored; the failure is
@@ -130,7 +131,7 @@ class ScreeningService:
         """
         try:
             with self.ctx.db.transaction() as session:
-                alerts = tuple(self.rescreen(session, actor=actor))
+                alerts = tuple(self.rescreen(session, actor=actor, asker=asker))
         except Exception as exc:
             log.exception("re-screening failed")
             self.ctx.bus.publish(
@@ -300,19 +301,19 @@ class ScreeningService:
 
     # -- re-screening ---------------------------------------------------------------
 
-    def rescreen(self, session: Session, *, actor: str) -> list[Alert]:
+    def rescreen(self, session: Session, *, actor: str, asker: Asker | None = None) -> list[Alert]:
         """Screen every target of `rescreen_from` again; record and audit alerts for new
         hits."""
         found: list[tuple[RescreenTarget, AddressVerdict | NameVerdict]] = []
         for provider in self.rescreen_from:
             for target in provider(session):
-                verdict = self._screen_target(session, target, actor)
+                verdict = self._screen_target(session, target, asker or Asker.from_actor(actor))
                 if verdict is not None and verdict.status is VerdictStatus.HIT:
                     found.append((target, verdict))
         return record_alerts(self.ctx, session, found, actor=actor)
 
     def _screen_target(
-        self, session: Session, target: RescreenTarget, actor: str
+        self, session: Session, target: RescreenTarget, asker: Asker
     ) -> AddressVerdict | NameVerdict | None:
         try:
             if target.chain is not None and target.address is not None:
@@ -323,7 +324,7 @@ class ScreeningService:
                 target.name,
                 dob=target.dob,
                 nationality=target.nationality,
-                asker=Asker.from_actor(actor),
+                asker=asker,
             )
         except InputError as exc:
             log.warning(

@@ -99,6 +99,12 @@ def test_re_screening_a_person_opens_their_case_asked_by_whoever_re_screened(
     assert case.askers == ("usr_r",)
     service.rescreen_all(actor="system:rescreen")  # the same lists: the same case
     assert _count(ctx) == 1
+    # Through an API token: the actor is the token, the person behind it asks too, so a
+    # security admin re-screening with a token cannot then decide what it opened.
+    service.rescreen_all(actor="token:tok_1", asker=Asker("token:tok_1", "usr_owner"))
+    with ctx.db.reading() as s:
+        [case] = service.cases.list(s, state=CaseState.OPEN)
+    assert case.askers == ("usr_r", "usr_owner")
 
 
 def test_a_decision_is_once_with_a_reason_and_never_by_an_asker(
