@@ -24,13 +24,14 @@ from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.bitcoin.networks import network
+from kinko.core.errors import KinkoError
 from kinko.core.secretfile import make_private_dir, write_secret_file
 from kinko.custody.model import Tier
 from kinko.demo.exchange import DemoExchange, save_authenticator, vote_with_key
 from kinko.identity.approval_terms import ApprovalKind
 from kinko.policy.model import OwnerKind
 from kinko.policy.service import PolicyService
-from kinko.signer.offline import cosign, read_key_file
+from kinko.signer.offline import cosign_in_turn, read_key_file
 from kinko.store.tables.custody import WalletRow
 from kinko.withdrawals.approvals import ApprovalService
 from kinko.withdrawals.bitcoin import BitcoinGateway, cold_multisig_wallet, import_utxo
@@ -196,16 +197,16 @@ def walk_bitcoin(ex: DemoExchange, log_vkey: str, run: str, step: Callable[[str]
     step("bundle exported with the PSBT and the wallet descriptor")
     partial: bytes | None = None
     final: bytes | None = None
-    for holder, key in enumerate(act.keys, start=1):
-        result = cosign(
-            bundle,
-            key=key,
-            log_vkey=log_vkey,
-            now=ctx.clock.now(),
-            rp_id=ctx.settings.webauthn_rp_id,
-            origin=ctx.settings.webauthn_origin,
-            partial=partial,
-        )
+    for holder, result in cosign_in_turn(
+        bundle,
+        act.keys,
+        log_vkey=log_vkey,
+        now=ctx.clock.now(),
+        rp_id=ctx.settings.webauthn_rp_id,
+        origin=ctx.settings.webauthn_origin,
+    ):
+        if isinstance(result, KinkoError):
+            raise result
         partial, final = result.signed_tx, result.final_tx
         step(
             f"key holder {holder} verifies the bundle offline and adds a partial signature "

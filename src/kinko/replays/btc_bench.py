@@ -40,7 +40,7 @@ from kinko.custody.wallets import NewWallet
 from kinko.identity.model import ProposalKind
 from kinko.policy.model import OwnerKind
 from kinko.replays.bench import Bench
-from kinko.signer.offline import cosign
+from kinko.signer.offline import cosign_in_turn
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.utxos import UtxoRow
 from kinko.store.tables.withdrawals import WithdrawalRow
@@ -199,25 +199,19 @@ def cosign_offline(bench: Bench, withdrawal_id: str) -> Cosigning:
         raw = checked_export(ctx, bench.stack.ports, withdrawal_id, actor=OPERATOR).to_bytes()
     except IntegrityError as exc:  # the record was rewritten: nothing to take to the holders
         return Cosigning((), (), not_exported=f"{exc.code}: {exc.message}")
-    vkey = log_vkey_of(ctx)
     released: list[bytes] = []
     refusals: list[tuple[int, str, str]] = []
-    partial: bytes | None = None
-    for holder, key in enumerate(cosigner_keys()[:2], start=1):
-        try:
-            done = cosign(
-                raw,
-                key=key,
-                log_vkey=vkey,
-                now=ctx.clock.now(),
-                rp_id=ctx.settings.webauthn_rp_id,
-                origin=ctx.settings.webauthn_origin,
-                partial=partial,
-            )
-        except KinkoError as exc:
-            refusals.append((holder, exc.code, exc.message))
+    for holder, done in cosign_in_turn(
+        raw,
+        cosigner_keys()[:2],
+        log_vkey=log_vkey_of(ctx),
+        now=ctx.clock.now(),
+        rp_id=ctx.settings.webauthn_rp_id,
+        origin=ctx.settings.webauthn_origin,
+    ):
+        if isinstance(done, KinkoError):
+            refusals.append((holder, done.code, done.message))
             continue
-        partial = done.signed_tx
         released.append(done.signed_tx)
         if done.final_tx is not None:
             released.append(done.final_tx)

@@ -11,6 +11,7 @@ server's); it is refused unless the caller passes `UnsafeAcceptServerAttestedApp
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from embit import bip32
 
 from kinko.chains.bitcoin import BitcoinAdapter
 from kinko.chains.registry import get_adapter
-from kinko.core.errors import ApprovalError, InputError
+from kinko.core.errors import ApprovalError, InputError, KinkoError
 from kinko.core.secretfile import read_private
 from kinko.signer.bundle import parse_bundle
 from kinko.signer.checks import VerifiedBundle, verify_bundle
@@ -142,3 +143,35 @@ def cosign(
     if min(counts) < decoded.details["threshold"]:
         return Cosigned(verified=verified, signed_tx=signed)
     return Cosigned(verified=verified, signed_tx=signed, final_tx=btc.finalize(signed))
+
+
+def cosign_in_turn(
+    raw_bundle: bytes,
+    keys: Sequence[bytes],
+    *,
+    log_vkey: str,
+    now: datetime,
+    rp_id: str,
+    origin: str,
+) -> Iterator[tuple[int, Cosigned | KinkoError]]:
+    """The key holders (1, 2, …) run `cosign` one after another, each on the PSBT the last
+    holder who signed wrote out, so that on Bitcoin their signatures add up. Each yields
+    (holder, what they wrote out) or (holder, their refusal): a refusal is not raised,
+    and the next holder starts from the last signed PSBT."""
+    partial: bytes | None = None
+    for holder, key in enumerate(keys, start=1):
+        try:
+            done = cosign(
+                raw_bundle,
+                key=key,
+                log_vkey=log_vkey,
+                now=now,
+                rp_id=rp_id,
+                origin=origin,
+                partial=partial,
+            )
+        except KinkoError as exc:
+            yield holder, exc
+            continue
+        partial = done.signed_tx
+        yield holder, done

@@ -20,9 +20,9 @@ from kinko.chains.bitcoin.address import script_pubkey
 from kinko.chains.bitcoin.networks import network
 from kinko.cli.main import app
 from kinko.core.clock import FixedClock
-from kinko.core.errors import InputError, IntegrityError
+from kinko.core.errors import InputError, IntegrityError, KinkoError
 from kinko.signer.bundle import ApprovalBundle
-from kinko.signer.offline import Cosigned, cosign, read_key_file
+from kinko.signer.offline import Cosigned, cosign, cosign_in_turn, read_key_file
 from kinko.withdrawals.export import export_bundle
 from kinko.withdrawals.wiring import IdentityDirectory
 from tests.integration.withdrawals.btc_exchange import (
@@ -132,6 +132,32 @@ def run_cli(
         env={"COLUMNS": "400"},
     )
     return result.exit_code, " ".join(result.output.split())
+
+
+def test_holders_cosign_in_turn_and_a_refusal_does_not_stop_the_next(
+    btc: BtcExchange, tmp_path: Path
+) -> None:
+    """A key that is not one of the wallet's is refused (yielded, not raised); the two
+    cosigners after it still add up to a valid transaction."""
+    bundle = bundle_of(btc)
+    ctx = btc.ex.ctx
+    keys = [read_key_file(key_file(tmp_path, seed)) for seed in (9, 1, 3)]
+    turns = list(
+        cosign_in_turn(
+            bundle.to_bytes(),
+            keys,
+            log_vkey=btc.ex.vkey,
+            now=ctx.clock.now(),
+            rp_id=ctx.settings.webauthn_rp_id,
+            origin=ctx.settings.webauthn_origin,
+        )
+    )
+    assert [holder for holder, _ in turns] == [1, 2, 3]
+    (_, stranger), (_, first), (_, second) = turns
+    assert isinstance(stranger, KinkoError)
+    assert isinstance(first, Cosigned) and first.final_tx is None
+    assert isinstance(second, Cosigned) and second.final_tx is not None
+    verify_scripts(btc, second.final_tx)
 
 
 def test_cosign_cli_two_holders_then_altered_psbts(btc: BtcExchange, tmp_path: Path) -> None:
