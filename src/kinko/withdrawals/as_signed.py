@@ -52,11 +52,16 @@ def as_signed(chains: ChainGateway, session: Session, row: WithdrawalRow) -> AsS
         intent, digest = adapter.decode(payload).to_json(), adapter.signing_digest(payload).hex()
     except (KinkoError, ValueError) as exc:  # bytes no adapter of this chain reads
         return AsSigned(None, None, _altered(row, f"does not decode ({_said(exc)})"))
-    # As bytes: compare_digest raises TypeError on non-ASCII text, and a rewritten digest
-    # that no comparison takes must be refused and audited like any other.
-    if row.digest is not None and hmac.compare_digest(digest.encode(), row.digest.encode()):
+    if row.digest is not None and same_digest(digest, row.digest):
         return AsSigned(intent, digest, None)
     return AsSigned(intent, digest, _altered(row, f"has digest {digest}, not {row.digest}"))
+
+
+def same_digest(one: str, other: str) -> bool:
+    """Two hex digests as text, compared in constant time as bytes: compare_digest raises
+    TypeError on non-ASCII text, and a rewritten digest that no comparison takes must be
+    refused and audited like any other."""
+    return hmac.compare_digest(one.encode(), other.encode())
 
 
 def _altered(row: WithdrawalRow, found: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from kinko.signer.bundle import (
 )
 from kinko.store.tables.custody import WalletRow
 from kinko.store.tables.withdrawals import ApprovalRow, WithdrawalRow
-from kinko.withdrawals.as_signed import ALTERED, as_signed
+from kinko.withdrawals.as_signed import ALTERED, as_signed, same_digest
 from kinko.withdrawals.ports import Directory, Ports
 from kinko.withdrawals.records import (
     approvals_of,
@@ -182,7 +181,7 @@ def _check_record(ctx: Context, ports: Ports, session: Session, row: WithdrawalR
         return  # export_bundle says what is missing
     entry = json.loads(ctx.audit.entry(session, row.decision_seq).entry)
     logged = (entry.get("details") or {}).get("digest")
-    if not isinstance(logged, str) or not hmac.compare_digest(logged, row.digest):
+    if not isinstance(logged, str) or not same_digest(logged, row.digest):
         raise IntegrityError(
             f"the audit log recorded digest {logged} at the policy's decision on withdrawal "
             f"{row.id}; its record now says {row.digest}: it was rewritten after the "

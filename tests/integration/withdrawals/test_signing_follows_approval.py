@@ -272,3 +272,31 @@ def test_a_digest_rewritten_to_no_digest_after_the_quorum_is_recorded_and_freeze
     assert "withdrawal.bundle_refused" in audit_actions(ex, wd.id)
     frozen, _ = _frozen_and_alerted(ex)
     assert frozen is not None and wd.id in frozen
+
+
+def test_a_record_with_its_bytes_gone_and_a_digest_no_comparison_takes_is_not_exported(
+    exchange: Exchange,
+) -> None:
+    """The bytes deleted and the digest overwritten with non-ASCII text: the export's
+    check against the decision's audit entry refuses it (digest_mismatch), audited and
+    frozen — not a TypeError from the comparison."""
+    from kinko.core.errors import IntegrityError
+    from kinko.withdrawals.export import checked_export
+
+    ex = exchange
+    stack = online_stack(ex)
+    wd = stack.withdrawals.request(
+        body("2"), requester=ex.user("alice"), idempotency_key="k-gone", channel="api"
+    )
+    with ex.ctx.db.transaction() as session:
+        session.execute(
+            update(WithdrawalRow)
+            .where(WithdrawalRow.id == wd.id)
+            .values(unsigned_tx=None, digest="ü" * 64)
+        )
+    with pytest.raises(IntegrityError) as refused:
+        checked_export(ex.ctx, stack.ports, wd.id, actor="user:ops")
+    assert refused.value.code == "digest_mismatch"
+    assert "withdrawal.bundle_refused" in audit_actions(ex, wd.id)
+    frozen, _ = _frozen_and_alerted(ex)
+    assert frozen is not None
